@@ -1,0 +1,3 @@
+from gdl_studio.cli import main
+
+raise SystemExit(main())

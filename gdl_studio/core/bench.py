@@ -1,0 +1,95 @@
+"""Shared helpers for ``gdl-studio bench``: percentiles, RSS, table and JSON output."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from typing import Any, Iterable
+
+import numpy as np
+
+
+def percentiles(samples: Iterable[float]) -> dict[str, float]:
+    """p50/p90/p99/max/mean of ``samples`` (empty input gives NaNs)."""
+    arr = np.asarray(list(samples), dtype=np.float64)
+    if arr.size == 0:
+        nan = float("nan")
+        return {"p50": nan, "p90": nan, "p99": nan, "max": nan, "mean": nan, "n": 0}
+    return {
+        "p50": float(np.percentile(arr, 50)),
+        "p90": float(np.percentile(arr, 90)),
+        "p99": float(np.percentile(arr, 99)),
+        "max": float(arr.max()),
+        "mean": float(arr.mean()),
+        "n": int(arr.size),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Current resident set size of this process in MiB (Linux /proc, else the peak)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        import os
+
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+def flatten(results: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into dotted keys: {"a": {"b": 1}} → {"a.b": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in results.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def print_table(title: str, rows: list[tuple], header: tuple | None = None, out=None) -> None:
+    """Print a plain-text table; ``rows`` are tuples of cells."""
+    out = out or sys.stdout
+    cells = [tuple(_fmt(c) for c in row) for row in rows]
+    if header:
+        cells.insert(0, tuple(str(h) for h in header))
+    if not cells:
+        return
+    widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(max(map(len, cells)))]
+    print(f"\n{title}", file=out)
+    for n, row in enumerate(cells):
+        print("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)), file=out)
+        if header and n == 0:
+            print("  " + "  ".join("-" * w for w in widths), file=out)
+
+
+def emit(results: dict[str, Any], as_json: bool, title: str = "", out=None) -> None:
+    """Print ``results`` as JSON (flat dotted keys) or as a two-column table."""
+    out = out or sys.stdout
+    flat = flatten(results)
+    if as_json:
+        json.dump(flat, out, indent=2, sort_keys=True)
+        print(file=out)
+    else:
+        print_table(title or "results", [(k, v) for k, v in flat.items()], header=("figure", "value"), out=out)

@@ -1,0 +1,29 @@
+"""CPU thread budget: leave a core for the GUI and the audio callback."""
+
+from __future__ import annotations
+
+import os
+
+
+def inference_threads() -> int:
+    """Threads torch may use for inference: all cores but one, at least one.
+
+    ``GDL_STUDIO_THREADS`` overrides it.
+    """
+    env = os.environ.get("GDL_STUDIO_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def cap_torch_threads(n: int | None = None) -> int:
+    """Cap torch's intra- and inter-op threads; returns the cap applied."""
+    import torch
+
+    n = n or inference_threads()
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set once in this process
+    return n

@@ -1,0 +1,257 @@
+"""A faster CarRacing-v3 whose observations are pixel-identical to gymnasium's.
+
+About 96 % of a stock ``CarRacing-v3`` step is spent producing the 96×96 observation: a Python
+loop that rotates and clip-tests ~740 grass and road polygons per frame, a font loaded from disk
+every frame, a full-size vertical flip and a 1000×800 → 96×96 smooth-scale.
+:class:`FastCarRacing` keeps the physics, the rewards and every drawing call of the stock
+environment, and changes only how the ``state_pixels`` frame is put together:
+
+* all polygons are transformed at once with numpy, with exactly the floating-point operations of
+  ``pygame.math.Vector2.rotate_rad`` (cos/sin taken from pygame itself), and only the polygons that
+  can touch a visible pixel are handed to the identical ``gfxdraw`` calls, in the stock order;
+* the background quad, when it covers the whole view, becomes a ``fill`` with the very colour
+  ``gfxdraw`` would have written;
+* the rows hidden under the black HUD bar are neither filled nor drawn;
+* the HUD (bar, indicators, score text from a cached font) is drawn on its own full-size surface
+  with the stock code and coordinates;
+* pygame's smooth-scale is separable (a row-wise x pass, then a column-wise y pass), so the x pass
+  runs on the un-flipped road rows and on the HUD rows separately, the small 96-wide result is
+  flipped and stacked, and the y pass finishes the frame: the same arithmetic on the same numbers,
+  without the full-size flip.
+
+Whenever an assumption does not hold (a render mode other than ``state_pixels``, the opening
+zoom before the background covers the view, an indicator bar reaching above the HUD), the frame
+is rendered by the stock code. ``tests/racing/test_fast_env.py`` checks frame-by-frame identity
+against the stock environment; ``gdl-studio bench racing --speed`` measures the speed-up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gdl_studio.racing.deps import require_simulator
+
+require_simulator()
+
+import pygame  # noqa: E402
+from gymnasium.envs.box2d import car_racing as _cr  # noqa: E402
+from pygame import gfxdraw  # noqa: E402
+
+CarRacing = _cr.CarRacing
+W, H = _cr.WINDOW_W, _cr.WINDOW_H
+HUD_TOP = H - int(round(5 * H / 40.0))  # first row (after the flip) covered by the black bar: 700
+HIDDEN_ROWS = H - HUD_TOP  # rows before the flip that the bar hides: 0..99
+MARGIN = 4.0  # pixels: a polygon farther than this from the visible area changes no pixel
+MAX_EPISODE_STEPS = 1000  # gymnasium registers CarRacing-v3 with this time limit
+
+
+def _grass_polys() -> np.ndarray:
+    """The stock grass patches (400 quads) as a float64 array, vertex values exactly as stock."""
+    d = _cr.GRASS_DIM
+    grass = []
+    for x in range(-20, 20, 2):
+        for y in range(-20, 20, 2):
+            grass.append(
+                [
+                    (d * x + d, d * y + 0),
+                    (d * x + 0, d * y + 0),
+                    (d * x + 0, d * y + d),
+                    (d * x + d, d * y + d),
+                ]
+            )
+    return np.asarray(grass, dtype=np.float64)
+
+
+_GRASS = _grass_polys()
+_FONT: pygame.font.Font | None = None
+
+
+def _hud_font() -> "pygame.font.Font":
+    global _FONT
+    if _FONT is None:
+        pygame.font.init()
+        _FONT = pygame.font.Font(pygame.font.get_default_font(), 42)
+    return _FONT
+
+
+class FastCarRacing(CarRacing):
+    """``CarRacing`` with a fast, pixel-identical ``state_pixels`` renderer (same constructor)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._road_surf: pygame.Surface | None = None
+        self._hud_surf: pygame.Surface | None = None
+        self._road_key = None
+        self._road_xy: np.ndarray | None = None
+        self._text_cache: dict[str, pygame.Surface] = {}
+        self._fill_cache: dict[tuple, int] = {}
+        self.fast_frames = 0
+        self.stock_frames = 0
+
+    # ------------------------------------------------------------------ helpers
+    def _surfaces(self) -> None:
+        if self._road_surf is not None:
+            return
+        self._road_surf = pygame.Surface((W, H))
+        self._hud_surf = pygame.Surface((W, H))
+        fmt = self._road_surf
+        self._road_x = pygame.Surface((_cr.STATE_W, H - HIDDEN_ROWS), 0, fmt)
+        self._hud_x = pygame.Surface((_cr.STATE_W, HIDDEN_ROWS), 0, fmt)
+        self._stack = pygame.Surface((_cr.STATE_W, H), 0, fmt)
+        self._state = pygame.Surface((_cr.STATE_W, _cr.STATE_H), 0, fmt)
+        self._probe = pygame.Surface((4, 4), 0, fmt)
+
+    def _road_arrays(self):
+        key = (id(self.road_poly), len(self.road_poly))
+        if key != self._road_key:
+            self._road_xy = np.asarray([[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly], dtype=np.float64)
+            self._road_xy = self._road_xy.reshape(-1, 4, 2)
+            self._road_key = key
+        return self._road_xy
+
+    def _mapped_fill(self, color) -> int:
+        """The pixel value ``gfxdraw.filled_polygon`` writes for ``color`` (found by drawing it)."""
+        key = tuple(np.asarray(color).tolist())
+        value = self._fill_cache.get(key)
+        if value is None:
+            self._probe.fill(0)
+            gfxdraw.filled_polygon(self._probe, [(-8, -8), (8, -8), (8, 8), (-8, 8)], color)
+            value = self._probe.get_at_mapped((1, 1))
+            self._fill_cache[key] = value
+        return value
+
+    def _text(self) -> "pygame.Surface":
+        label = f"{self.reward:04.0f}"
+        surf = self._text_cache.get(label)
+        if surf is None:
+            if len(self._text_cache) > 512:
+                self._text_cache.clear()
+            surf = _hud_font().render(label, True, (255, 255, 255), (0, 0, 0))
+            self._text_cache[label] = surf
+        return surf
+
+    def _hud_fits(self) -> bool:
+        """True when every indicator stays inside the black bar (else render the stock way)."""
+        car = self.car
+        limit = 3.9  # bar height 5h; vertical bars start at h and grow by h*value
+        speed = float(np.sqrt(np.square(car.hull.linearVelocity[0]) + np.square(car.hull.linearVelocity[1])))
+        if 0.02 * speed > limit:
+            return False
+        return all(0.01 * w.omega <= limit for w in car.wheels)
+
+    # ------------------------------------------------------------------ rendering
+    def _render(self, mode: str):
+        if mode != "state_pixels" or "t" not in self.__dict__ or self.car is None:
+            self.stock_frames += 1
+            return super()._render(mode)
+        frame = self._fast_state_pixels()
+        if frame is None:
+            self.stock_frames += 1
+            return super()._render(mode)
+        self.fast_frames += 1
+        return frame
+
+    def _fast_state_pixels(self):
+        if not self._hud_fits():
+            return None
+        self._surfaces()
+        car = self.car
+        angle = -car.hull.angle
+        zoom = 0.1 * _cr.SCALE * max(1 - self.t, 0) + _cr.ZOOM * _cr.SCALE * min(self.t, 1)
+        scroll_x = -(car.hull.position[0]) * zoom
+        scroll_y = -(car.hull.position[1]) * zoom
+        trans = pygame.math.Vector2((scroll_x, scroll_y)).rotate_rad(angle)
+        trans = (W / 2 + trans[0], H / 4 + trans[1])
+        unit = pygame.math.Vector2(1.0, 0.0).rotate_rad(angle)  # (cos, sin) exactly as pygame uses them
+        cos, sin = unit[0], unit[1]
+        tx, ty = trans
+
+        def transform(xy: np.ndarray):
+            x, y = xy[..., 0], xy[..., 1]
+            return (cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty
+
+        surf = self._road_surf
+        visible_rect = pygame.Rect(0, HIDDEN_ROWS, W, H - HIDDEN_ROWS)
+
+        # background: a fill when the quad covers the visible rows with a margin, else stock calls
+        b = _cr.PLAYFIELD
+        field = np.array([(b, b), (b, -b), (-b, -b), (-b, b)], dtype=np.float64)
+        fx, fy = transform(field)
+        if _covers(fx, fy, 0.0 - 8, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0):
+            surf.fill(self._mapped_fill(self.bg_color), visible_rect)
+        else:
+            surf.fill(0, visible_rect)
+            poly = list(zip(fx.tolist(), fy.tolist()))
+            gfxdraw.aapolygon(surf, poly, self.bg_color)
+            gfxdraw.filled_polygon(surf, poly, self.bg_color)
+
+        # grass, then road, in stock order; only polygons stock would draw and that reach the view
+        for xy, colors in ((_GRASS, None), (self._road_arrays(), self.road_poly)):
+            if len(xy) == 0:
+                continue
+            px, py = transform(xy)
+            m = _cr.MAX_SHAPE_DIM
+            stock = ((px >= -m) & (px <= W + m) & (py >= -m) & (py <= H + m)).any(axis=1)
+            near = (
+                (px.max(axis=1) >= -MARGIN)
+                & (px.min(axis=1) <= W - 1 + MARGIN)
+                & (py.max(axis=1) >= HIDDEN_ROWS - MARGIN)
+                & (py.min(axis=1) <= H - 1 + MARGIN)
+            )
+            idx = np.flatnonzero(stock & near)
+            if idx.size == 0:
+                continue
+            pts = np.stack([px[idx], py[idx]], axis=-1).tolist()
+            if colors is None:
+                color = self.grass_color
+                for poly in pts:
+                    gfxdraw.aapolygon(surf, poly, color)
+                    gfxdraw.filled_polygon(surf, poly, color)
+            else:
+                for i, poly in zip(idx.tolist(), pts):
+                    color = [int(c) for c in colors[i][1]]
+                    gfxdraw.aapolygon(surf, poly, color)
+                    gfxdraw.filled_polygon(surf, poly, color)
+
+        car.draw(surf, zoom, trans, angle, False)
+
+        # HUD on its own full-size surface, with the stock code and coordinates
+        hud = self._hud_surf
+        self.surf = hud
+        self._render_indicators(W, H)
+        text = self._text()
+        text_rect = text.get_rect()
+        text_rect.center = (60, H - H * 2.5 / 40.0)
+        if text_rect.top < HUD_TOP or text_rect.bottom > H:
+            return None
+        hud.blit(text, text_rect)
+        self.surf = surf
+
+        # separable smooth-scale: x pass on the road rows and the HUD rows, flip the thin result, y pass
+        pygame.transform.smoothscale(surf.subsurface(visible_rect), self._road_x.get_size(), self._road_x)
+        pygame.transform.smoothscale(hud.subsurface((0, HUD_TOP, W, HIDDEN_ROWS)), self._hud_x.get_size(), self._hud_x)
+        stack = pygame.surfarray.pixels2d(self._stack)
+        stack[:, :HUD_TOP] = pygame.surfarray.pixels2d(self._road_x)[:, ::-1]
+        stack[:, HUD_TOP:] = pygame.surfarray.pixels2d(self._hud_x)
+        del stack
+        pygame.transform.smoothscale(self._stack, self._state.get_size(), self._state)
+        return np.transpose(np.array(pygame.surfarray.pixels3d(self._state)), axes=(1, 0, 2))
+
+
+def _covers(px: np.ndarray, py: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """True when the convex quad (px, py) contains the rectangle [x0, x1] × [y0, y1]."""
+    corners = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64)
+    ex = np.roll(px, -1) - px
+    ey = np.roll(py, -1) - py
+    cross = ex[:, None] * (corners[None, :, 1] - py[:, None]) - ey[:, None] * (corners[None, :, 0] - px[:, None])
+    return bool((cross > 0).all() or (cross < 0).all())
+
+
+def make_env(fast: bool = True, **kwargs) -> CarRacing:
+    """A continuous-action CarRacing-v3 without the gym wrappers (episodes capped by the caller).
+
+    ``fast=True`` gives :class:`FastCarRacing`; ``fast=False`` the stock class. Both need the
+    caller to stop an episode after :data:`MAX_EPISODE_STEPS` steps as ``gym.make`` would.
+    """
+    cls = FastCarRacing if fast else CarRacing
+    return cls(**kwargs)

@@ -1,0 +1,1 @@
+"""The Qt layer: main window, panels and widgets. Panels only render and forward intents."""

@@ -1,0 +1,1 @@
+"""The three panels: Compose, Sketch and Dream."""

@@ -1,0 +1,98 @@
+"""GUI smoke tests: the window opens, panels switch, settings persist, a broken panel is contained."""
+
+from __future__ import annotations
+
+import pytest
+
+from gdl_studio.engine.worker import Engine
+from gdl_studio.ui import main_window as mw
+from gdl_studio.ui.settings import Key, Settings
+
+
+@pytest.fixture
+def window(qtbot):
+    engine = Engine()
+    engine.start()
+    win = mw.MainWindow(engine, Settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    assert not engine.running, "closing the window stops the engine"
+
+
+def test_window_switches_panels_and_saves_screenshot(window, qtbot, tmp_path):
+    for panel_id in ("sketch", "dream", "compose"):
+        window.show_panel(panel_id)
+        assert window.current_panel().panel_id == panel_id
+        assert window.panel_actions[panel_id].isChecked()
+        assert window.undo_group.activeStack() is window.current_panel().undo_stack
+    qtbot.waitUntil(lambda: window.engine_label.text() == "Engine: idle", timeout=3000)
+    path = tmp_path / "window.png"
+    assert window.grab().save(str(path))
+    assert path.stat().st_size > 10_000
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["File", "Edit", "View", "Help"]
+
+
+def test_current_panel_and_geometry_persist(qtbot):
+    settings = Settings()
+    engine = Engine()
+    engine.start()
+    win = mw.MainWindow(engine, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.show_panel("dream")
+    win.resize(640, 480)
+    qtbot.waitUntil(lambda: win.size().width() == 640)
+    win.close()
+    assert settings.get(Key.CURRENT_PANEL) == "dream"
+    engine2 = Engine()
+    engine2.start()
+    win2 = mw.MainWindow(engine2, Settings())
+    qtbot.addWidget(win2)
+    win2.show()
+    assert win2.current_panel().panel_id == "dream"
+    assert win2.size().width() == 640
+    win2.close()
+
+
+def test_broken_panel_is_contained(qtbot, monkeypatch):
+    monkeypatch.setattr(mw, "PANELS", (("compose", "gdl_studio.ui.panels.no_such_module:Nope", "Compose"),) + mw.PANELS[1:])
+    engine = Engine()
+    engine.start()
+    win = mw.MainWindow(engine, Settings())
+    qtbot.addWidget(win)
+    assert isinstance(win.panels["compose"], mw.BrokenPanel)
+    assert "could not be loaded" in win.panels["compose"]._unavailable.text()
+    win.show_panel("sketch")
+    assert win.current_panel().panel_id == "sketch"
+    win.close()
+
+
+def test_recent_files_list(qtbot):
+    settings = Settings()
+    for n in range(12):
+        settings.add_recent_file(f"/tmp/file{n}.mid")
+    recent = settings.get(Key.RECENT_FILES)
+    assert recent[0] == "/tmp/file11.mid" and len(recent) == 10
+    settings.add_recent_file("/tmp/file5.mid")
+    assert settings.get(Key.RECENT_FILES)[0] == "/tmp/file5.mid"
+    assert len(settings.get(Key.RECENT_FILES)) == 10
+
+
+def test_about_dialog_lists_model_cards(qtbot, tmp_path, monkeypatch):
+    import torch
+
+    from gdl_studio.core import registry
+    from gdl_studio.ui.about import AboutDialog, cards_html
+
+    registry.save_model(tmp_path / "tiny", torch.nn.Linear(2, 2).state_dict(),
+                        {"name": "tiny", "family": "test", "architecture": {"hidden": 2}, "metrics": {"nll": 1.5}})
+    monkeypatch.setattr(registry, "_default", registry.Registry([tmp_path]))
+    text = cards_html()
+    assert "tiny" in text and "nll" in text and "sha256" in text
+    dialog = AboutDialog()
+    qtbot.addWidget(dialog)
