@@ -163,6 +163,11 @@ class EngineCore:
         return self._latest.get(panel) == request_id
 
     @property
+    def state(self) -> str:
+        """'idle', 'busy' or 'stopped'."""
+        return self._state
+
+    @property
     def busy(self) -> bool:
         with self._lock:
             return bool(self._pending or self._running)

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.sidebar.currentRowChanged.connect(self._on_panel_row)
         engine.state.connect(self._on_engine_state)
+        self._on_engine_state(engine.core.state if engine.running else "starting")
         engine.latency.connect(self._on_latency)
         engine.error.connect(lambda info: self.show_message(f"{info.label or info.panel}: {info.message}"))
 
