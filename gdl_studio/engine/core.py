@@ -121,6 +121,7 @@ class EngineCore:
         self._cancelled_ids: set[int] = set()
         self._stopping = False
         self._state = "idle"
+        self.before_job: Callable[[], object] | None = None  # e.g. cap torch threads
 
     # ------------------------------------------------------------------ submission (any thread)
     def submit(self, request: Request) -> int:
@@ -246,6 +247,8 @@ class EngineCore:
         request = running.request
         try:
             if running.iterator is None:
+                if self.before_job is not None:
+                    self.before_job()
                 running.iterator = iter(request.job(JobContext(request, self)))
             item = next(running.iterator)
         except StopIteration:

@@ -16,6 +16,23 @@ def inference_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def cap_threads_lazily() -> int:
+    """Cap torch's threads without importing torch on this thread.
+
+    If torch is already imported the cap is applied now; otherwise OMP_NUM_THREADS is set so
+    that torch starts with the cap when it is first imported (importing torch takes seconds,
+    which would delay a clean shutdown of the engine thread).
+    """
+    import sys
+
+    n = inference_threads()
+    if "torch" in sys.modules:
+        return cap_torch_threads(n)
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    os.environ.setdefault("MKL_NUM_THREADS", str(n))
+    return n
+
+
 def cap_torch_threads(n: int | None = None) -> int:
     """Cap torch's intra- and inter-op threads; returns the cap applied."""
     import torch

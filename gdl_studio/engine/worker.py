@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from PySide6.QtCore import QObject, QThread, Signal
 
 from gdl_studio.engine.core import EngineCore, JobContext, JobError, JobFinished, Request
-from gdl_studio.engine.threads import cap_torch_threads
+from gdl_studio.engine.threads import cap_threads_lazily
 
 
 class _Thread(QThread):
@@ -24,10 +24,8 @@ class _Thread(QThread):
         self._engine = engine
 
     def run(self) -> None:  # runs on the engine thread
-        try:
-            cap_torch_threads()
-        except Exception:
-            pass
+        cap_threads_lazily()
+        self._engine.core.before_job = cap_threads_lazily
         self._engine.core.run_forever()
 
 

@@ -48,8 +48,8 @@ def launch(screenshot: str | None = None, panel: str | None = None) -> int:
     app.setWindowIcon(icons.app_icon())
     theme.apply(app)
     engine = Engine()
-    engine.start()
     window = MainWindow(engine, Settings())
+    engine.start()
     if panel:
         window.show_panel(panel)
     window.show()

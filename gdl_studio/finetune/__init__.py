@@ -1,0 +1,1 @@
+"""In-app fine-tuning: job specs and events, a job runner in a child process, personal models."""

@@ -1,0 +1,430 @@
+"""The Training dock: a queue of fine-tuning jobs with progress, ETA, a live loss plot,
+Pause/Resume/Cancel, and the user's personal models (rename, delete)."""
+
+from __future__ import annotations
+
+import os
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdl_studio.core.errors import UserError
+from gdl_studio.core.registry import default_registry
+from gdl_studio.finetune import personal
+from gdl_studio.finetune.jobs import ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
+from gdl_studio.finetune.runner import FinetuneRunner
+from gdl_studio.ui import theme
+
+FAMILY_LABELS = {"music": "Music (Compose)", "ink": "Handwriting (Sketch)", "controller": "Driving (Dream controller)"}
+FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model-controller"}
+INPUT_FILTERS = {"music": "MIDI files (*.mid *.midi)", "ink": "SVG drawings (*.svg)", "controller": ""}
+
+
+class FinetuneService(QObject):
+    """Qt face of :class:`FinetuneRunner`: polls it on the GUI thread and emits signals."""
+
+    started = Signal(object)
+    progress = Signal(int, object)
+    finished = Signal(object)
+    failed = Signal(object)
+    paused = Signal(object)
+    queue_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None, runner: FinetuneRunner | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner or FinetuneRunner(threads=1)
+        self.specs: dict[int, FinetuneSpec] = {}
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._poll)
+
+    def submit(self, spec: FinetuneSpec) -> int:
+        self.specs[spec.id] = spec
+        self.runner.submit(spec)
+        self._timer.start()
+        self.queue_changed.emit()
+        return spec.id
+
+    def cancel(self, job_id: int) -> None:
+        self.runner.cancel(job_id)
+        self._poll()
+
+    def pause(self, job_id: int, paused: bool) -> None:
+        self.runner.pause(job_id, paused)
+        self._poll()
+
+    def _poll(self) -> None:
+        for event in self.runner.poll():
+            if isinstance(event, Started):
+                self.started.emit(event)
+            elif isinstance(event, Progress):
+                current = self.runner.current
+                self.progress.emit(current.id if current else -1, event)
+            elif isinstance(event, Finished):
+                default_registry().forget()
+                self.finished.emit(event)
+            elif isinstance(event, Failed):
+                self.failed.emit(event)
+            elif isinstance(event, Paused):
+                self.paused.emit(event)
+        if not self.runner.busy:
+            self._timer.stop()
+        self.queue_changed.emit()
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.runner.shutdown()
+
+
+class NewJobDialog(QDialog):
+    """Choose what to fine-tune on which of the user's files."""
+
+    def __init__(self, parent=None, family: str = "music") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New fine-tune")
+        self.setAcceptDrops(True)
+        self.inputs: list[str] = []
+        form = QFormLayout(self)
+        self.family = QComboBox()
+        for key, label in FAMILY_LABELS.items():
+            self.family.addItem(label, key)
+        self.family.setCurrentIndex(list(FAMILY_LABELS).index(family))
+        self.base = QComboBox()
+        self.name = QLineEdit("my model")
+        self.files_label = QLabel("Drop files or a folder here, or choose them.")
+        self.files_label.setWordWrap(True)
+        choose_files = QPushButton("Choose files…")
+        choose_folder = QPushButton("Choose folder…")
+        row = QHBoxLayout()
+        row.addWidget(choose_files)
+        row.addWidget(choose_folder)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(5)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1e-2)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(3e-4)
+        self.mode = QComboBox()
+        self.mode.addItem("in the real game (fast renderer)", "real")
+        self.mode.addItem("in the dream", "dream")
+        self.tau = QDoubleSpinBox()
+        self.tau.setRange(0.1, 1.5)
+        self.tau.setValue(1.15)
+        form.addRow("What", self.family)
+        form.addRow("Start from", self.base)
+        form.addRow("Your data", self.files_label)
+        form.addRow("", row)
+        form.addRow("Name", self.name)
+        self.epochs_label = QLabel("Epochs")
+        form.addRow(self.epochs_label, self.epochs)
+        self.lr_label = QLabel("Learning rate")
+        form.addRow(self.lr_label, self.lr)
+        self.mode_label = QLabel("Train")
+        form.addRow(self.mode_label, self.mode)
+        self.tau_label = QLabel("Dream temperature τ")
+        form.addRow(self.tau_label, self.tau)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        choose_files.clicked.connect(self._choose_files)
+        choose_folder.clicked.connect(self._choose_folder)
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self._family_changed()
+
+    def _family_changed(self) -> None:
+        family = self.family.currentData()
+        self.base.clear()
+        for card in default_registry().cards():
+            if card.family.startswith(FAMILY_PREFIX[family]):
+                label = card.data.get("display_name", card.name) + (" (personal)" if card.personal else "")
+                self.base.addItem(label, card.name)
+        is_controller = family == "controller"
+        self.epochs_label.setText("Generations" if is_controller else "Epochs")
+        self.lr_label.setVisible(not is_controller)
+        self.lr.setVisible(not is_controller)
+        for w in (self.mode_label, self.mode, self.tau_label, self.tau):
+            w.setVisible(is_controller)
+        self.files_label.setText("No files needed: the controller learns by driving." if is_controller else "Drop files or a folder here, or choose them.")
+
+    def _set_inputs(self, paths: list[str]) -> None:
+        self.inputs = paths
+        names = ", ".join(os.path.basename(p.rstrip("/")) or p for p in paths[:4])
+        more = f" and {len(paths) - 4} more" if len(paths) > 4 else ""
+        self.files_label.setText(f"{names}{more}")
+
+    def _choose_files(self) -> None:
+        family = self.family.currentData()
+        paths, _ = QFileDialog.getOpenFileNames(self, "Your files", "", INPUT_FILTERS.get(family) or "All files (*)")
+        if paths:
+            self._set_inputs(paths)
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A folder of your files")
+        if path:
+            self._set_inputs([path])
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self._set_inputs([u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
+
+    def spec(self) -> FinetuneSpec:
+        """The job the dialog describes."""
+        family = self.family.currentData()
+        options = {"epochs": self.epochs.value(), "lr": self.lr.value()}
+        if family == "controller":
+            options = {"generations": self.epochs.value(), "mode": self.mode.currentData(), "tau": self.tau.value()}
+        return FinetuneSpec(family=family, base=self.base.currentData() or "", inputs=list(self.inputs), name=self.name.text().strip(), options=options)
+
+    def _accept(self) -> None:
+        try:
+            personal.check_name(self.name.text().strip())
+        except UserError as exc:
+            QMessageBox.warning(self, "Name", str(exc))
+            return
+        if not self.base.currentData():
+            QMessageBox.warning(self, "No model", "No installed model of this kind to start from.")
+            return
+        if self.family.currentData() != "controller" and not self.inputs:
+            QMessageBox.warning(self, "No data", "Choose or drop your files first.")
+            return
+        self.accept()
+
+
+class JobRow(QWidget):
+    """One job: its label, a progress bar with the ETA, Pause/Resume and Cancel."""
+
+    def __init__(self, spec: FinetuneSpec, service: FinetuneService) -> None:
+        super().__init__()
+        self.spec = spec
+        self.eta = ETA()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        self.label = QLabel(spec.describe())
+        self.bar = QProgressBar()
+        self.bar.setFormat("queued")
+        self.bar.setValue(0)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.cancel_button = QPushButton("Cancel")
+        layout.addWidget(self.label, 2)
+        layout.addWidget(self.bar, 3)
+        layout.addWidget(self.pause_button)
+        layout.addWidget(self.cancel_button)
+        self.pause_button.toggled.connect(lambda on: service.pause(spec.id, on))
+        self.cancel_button.clicked.connect(lambda: service.cancel(spec.id))
+
+    def update_progress(self, event: Progress) -> None:
+        self.bar.setMaximum(max(1, event.total))
+        self.bar.setValue(event.step)
+        eta = self.eta.seconds_left(event.step, event.total)
+        loss = f" · loss {event.valid_loss if event.valid_loss is not None else event.train_loss:.3f}" if (event.valid_loss is not None or event.train_loss is not None) else ""
+        self.bar.setFormat(f"{event.unit} {event.step}/{event.total} · ETA {format_eta(eta)}{loss}")
+
+    def done(self, text: str) -> None:
+        self.bar.setFormat(text)
+        self.pause_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+
+
+class TrainingDock(QDockWidget):
+    """Fine-tuning jobs, their live loss plot, and the user's personal models."""
+
+    models_changed = Signal()
+
+    def __init__(self, parent=None, service: FinetuneService | None = None) -> None:
+        super().__init__("Training", parent)
+        self.setObjectName("TrainingDock")
+        self.service = service or FinetuneService(self)
+        self.rows: dict[int, JobRow] = {}
+        self.curves: dict[int, dict[str, list[float]]] = {}
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        top = QHBoxLayout()
+        self.new_button = QPushButton("New fine-tune…")
+        self.new_button.setObjectName("primary")
+        top.addWidget(self.new_button)
+        top.addStretch(1)
+        outer.addLayout(top)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        jobs_box = QWidget()
+        jobs_layout = QVBoxLayout(jobs_box)
+        jobs_layout.setContentsMargins(0, 0, 0, 0)
+        jobs_layout.addWidget(QLabel("Jobs"))
+        self.jobs = QListWidget()
+        self.jobs.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        jobs_layout.addWidget(self.jobs, 1)
+        split.addWidget(jobs_box)
+        pg.setConfigOptions(antialias=True)
+        self.plot = pg.PlotWidget(background=theme.SURFACE.name())
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.addLegend(offset=(-10, 10))
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.train_curve = self.plot.plot([], [], pen=pg.mkPen(theme.ACCENT_LIGHT.name(), width=2), name="train")
+        self.valid_curve = self.plot.plot([], [], pen=pg.mkPen(theme.HIGHLIGHT.name(), width=2), name="validation")
+        split.addWidget(self.plot)
+        models_box = QWidget()
+        models_layout = QVBoxLayout(models_box)
+        models_layout.setContentsMargins(0, 0, 0, 0)
+        models_layout.addWidget(QLabel("Personal models"))
+        self.models = QListWidget()
+        models_layout.addWidget(self.models, 1)
+        buttons = QHBoxLayout()
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete")
+        buttons.addWidget(self.rename_button)
+        buttons.addWidget(self.delete_button)
+        models_layout.addLayout(buttons)
+        split.addWidget(models_box)
+        split.setSizes([380, 520, 300])
+        outer.addWidget(split, 1)
+        self.setWidget(body)
+
+        self.new_button.clicked.connect(lambda: self.new_job())
+        self.rename_button.clicked.connect(self._rename)
+        self.delete_button.clicked.connect(self._delete)
+        self.jobs.currentRowChanged.connect(lambda _r: self._redraw())
+        self.service.progress.connect(self._on_progress)
+        self.service.started.connect(self._on_started)
+        self.service.finished.connect(self._on_finished)
+        self.service.failed.connect(self._on_failed)
+        self.refresh_models()
+
+    # ------------------------------------------------------------------ jobs
+    def new_job(self, family: str = "music") -> None:
+        dialog = NewJobDialog(self, family)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.submit(dialog.spec())
+
+    def submit(self, spec: FinetuneSpec) -> int:
+        """Queue a job and show its row."""
+        row = JobRow(spec, self.service)
+        item = QListWidgetItem()
+        item.setSizeHint(row.sizeHint())
+        item.setData(Qt.ItemDataRole.UserRole, spec.id)
+        self.jobs.addItem(item)
+        self.jobs.setItemWidget(item, row)
+        self.rows[spec.id] = row
+        self.curves[spec.id] = {"step": [], "train": [], "valid_step": [], "valid": []}
+        self.jobs.setCurrentItem(item)
+        self.show()
+        self.raise_()
+        return self.service.submit(spec)
+
+    def _selected_job(self) -> int | None:
+        item = self.jobs.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _on_started(self, event: Started) -> None:
+        row = self.rows.get(event.job_id)
+        if row:
+            row.eta = ETA()
+            row.bar.setFormat("starting…")
+
+    def _on_progress(self, job_id: int, event: Progress) -> None:
+        row = self.rows.get(job_id)
+        if row is None:
+            return
+        row.update_progress(event)
+        curve = self.curves[job_id]
+        if event.train_loss is not None:
+            curve["step"].append(event.step)
+            curve["train"].append(event.train_loss)
+        if event.valid_loss is not None:
+            curve["valid_step"].append(event.step)
+            curve["valid"].append(event.valid_loss)
+        self.plot.setLabel("bottom", event.unit)
+        self.plot.setLabel("left", event.extra.get("loss_label", "loss") if isinstance(event.extra.get("loss_label"), str) else "loss")
+        if self._selected_job() == job_id:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        job_id = self._selected_job()
+        curve = self.curves.get(job_id) if job_id is not None else None
+        if not curve:
+            self.train_curve.setData([], [])
+            self.valid_curve.setData([], [])
+            return
+        self.train_curve.setData(curve["step"], curve["train"])
+        self.valid_curve.setData(curve["valid_step"], curve["valid"])
+
+    def _on_finished(self, event: Finished) -> None:
+        row = self.rows.get(event.job_id)
+        if row:
+            metrics = event.summary.get("metrics", {})
+            text = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float)))
+            row.done(f"saved '{event.summary.get('name', '')}'" + (f" · {text}" if text else ""))
+        self.refresh_models()
+        self.models_changed.emit()
+
+    def _on_failed(self, event: Failed) -> None:
+        row = self.rows.get(event.job_id)
+        if row:
+            row.done("cancelled — previous weights kept" if event.message == "cancelled" else f"failed: {event.message}")
+
+    # ------------------------------------------------------------------ personal models
+    def refresh_models(self) -> None:
+        self.models.clear()
+        for card in personal.personal_models():
+            metrics = card.data.get("metrics", {})
+            first = next(((k, v) for k, v in metrics.items() if isinstance(v, (int, float))), None)
+            suffix = f" · {first[0]} {first[1]:.3f}" if first else ""
+            item = QListWidgetItem(f"{card.data.get('display_name', card.name)}  ({card.family}, from {card.data.get('base_model', '?')}){suffix}")
+            item.setData(Qt.ItemDataRole.UserRole, card.name)
+            self.models.addItem(item)
+
+    def _rename(self) -> None:
+        item = self.models.currentItem()
+        if not item:
+            return
+        text, ok = QInputDialog.getText(self, "Rename model", "New name:")
+        if ok and text:
+            try:
+                personal.rename_personal_model(item.data(Qt.ItemDataRole.UserRole), text)
+            except UserError as exc:
+                QMessageBox.warning(self, "Rename", str(exc))
+            self.refresh_models()
+            self.models_changed.emit()
+
+    def _delete(self) -> None:
+        item = self.models.currentItem()
+        if not item:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        if QMessageBox.question(self, "Delete model", f"Delete the personal model '{name}'?") == QMessageBox.StandardButton.Yes:
+            personal.delete_personal_model(name)
+            self.refresh_models()
+            self.models_changed.emit()
+
+    def shutdown(self) -> None:
+        self.service.shutdown()
