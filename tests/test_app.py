@@ -45,17 +45,18 @@ def test_current_panel_and_geometry_persist(qtbot):
     win.show()
     qtbot.waitExposed(win)
     win.show_panel("dream")
-    win.resize(640, 480)
-    qtbot.waitUntil(lambda: win.size().width() == 640)
+    win.move(37, 41)
+    first = win.geometry()
     win.close()
     assert settings.get(Key.CURRENT_PANEL) == "dream"
+    assert settings.get(Key.WINDOW_GEOMETRY), "geometry saved on close"
     engine2 = Engine()
     engine2.start()
     win2 = mw.MainWindow(engine2, Settings())
     qtbot.addWidget(win2)
     win2.show()
     assert win2.current_panel().panel_id == "dream"
-    assert win2.size().width() == 640
+    assert win2.size() == first.size()
     win2.close()
 
 

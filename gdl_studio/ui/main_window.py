@@ -9,6 +9,7 @@ import traceback
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -104,8 +105,17 @@ class MainWindow(QMainWindow):
         engine.error.connect(lambda info: self.show_message(f"{info.label or info.panel}: {info.message}"))
 
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        self.resize(self._default_size())
         self._restore()
+
+    def _default_size(self) -> QSize:
+        """1280×800, or 90% of a smaller screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        size = QSize(1280, 800)
+        if screen is not None:
+            avail = screen.availableGeometry().size()
+            size = size.boundedTo(QSize(int(avail.width() * 0.9), int(avail.height() * 0.9)))
+        return size.expandedTo(self.minimumSizeHint())
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)

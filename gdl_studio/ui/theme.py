@@ -25,4 +25,5 @@ def apply(app: QApplication) -> None:
     app.setStyle("Fusion")
     path = resources_dir() / "style.qss"
     if path.is_file():
-        app.setStyleSheet(path.read_text(encoding="utf-8"))
+        icons = (resources_dir() / "icons").as_posix()
+        app.setStyleSheet(path.read_text(encoding="utf-8").replace("@ICONS@", icons))

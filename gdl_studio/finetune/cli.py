@@ -1,0 +1,73 @@
+"""``gdl-studio finetune music|ink|controller`` and ``gdl-studio bench finetune``."""
+
+from __future__ import annotations
+
+DEFAULT_BASE = {"music": "music-lstm", "ink": "vrnn", "controller": "world-model-controller"}
+
+
+def register(commands) -> None:
+    for family, help_text, inputs_help in (
+        ("music", "adapt the LSTM or Transformer to your MIDI files", "MIDI files or folders"),
+        ("ink", "adapt the VRNN (or RNN-GMM) to your drawings", "SVG files or folders"),
+        ("controller", "continue CMA-ES on the Dream controller", None),
+    ):
+        p = commands.finetune.add_parser(family, help=help_text)
+        if inputs_help:
+            p.add_argument("inputs", nargs="+", help=inputs_help)
+        p.add_argument("--base", default=DEFAULT_BASE[family], help=f"model to start from (default {DEFAULT_BASE[family]})")
+        p.add_argument("--name", required=True, help="name of the personal model to save")
+        if family == "controller":
+            p.add_argument("--generations", type=int, default=5)
+            p.add_argument("--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream")
+            p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
+            p.add_argument("--population", type=int, default=16)
+            p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
+            p.add_argument("--workers", type=int, default=1)
+        else:
+            p.add_argument("--epochs", type=int, default=5)
+            p.add_argument("--lr", type=float, default=3e-4)
+        p.add_argument("--seed", type=int, default=0)
+        p.set_defaults(func=_finetune, family=family)
+
+    b = commands.bench.add_parser("finetune", help="seconds per epoch on a reference user set; GUI stall while training")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--seconds", type=float, default=5.0, help="how long to measure the GUI stall")
+    b.set_defaults(func=_bench)
+
+
+def _finetune(args) -> int:
+    import time
+
+    from gdl_studio.finetune.jobs import FinetuneSpec, Progress, format_eta, ETA
+    from gdl_studio.finetune.runner import InlineControl, family_function
+
+    options = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "generations", "mode", "tau", "population", "rollouts", "workers", "seed")}
+    spec = FinetuneSpec(family=args.family, base=args.base, inputs=list(getattr(args, "inputs", []) or []), name=args.name, options=options)
+    eta = ETA()
+
+    def report(event) -> None:
+        if isinstance(event, Progress):
+            left = eta.seconds_left(event.step, event.total)
+            parts = [f"{event.unit} {event.step}/{event.total}"]
+            if event.train_loss is not None:
+                parts.append(f"train {event.train_loss:.4f}")
+            if event.valid_loss is not None:
+                parts.append(f"valid {event.valid_loss:.4f}")
+            parts.extend(f"{k} {v:.3f}" for k, v in event.extra.items() if isinstance(v, (int, float)))
+            if event.message:
+                parts.append(event.message)
+            parts.append(f"ETA {format_eta(left)}")
+            print("  " + " · ".join(parts), flush=True)
+
+    t0 = time.perf_counter()
+    summary = family_function(args.family)(spec, report, InlineControl())
+    print(f"saved personal model '{summary.get('name')}' in {time.perf_counter() - t0:.1f} s")
+    for key, value in summary.get("metrics", {}).items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def _bench(args) -> int:
+    from gdl_studio.finetune.bench import run_bench
+
+    return run_bench(as_json=args.json, stall_seconds=args.seconds)

@@ -1,0 +1,126 @@
+"""The Dream panel's live plots (pyqtgraph): reward so far, the z vector, predicted vs actual reward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gdl_studio.ui import theme
+
+TOTAL_COLOUR = "#7a6ae0"
+ACTUAL_COLOUR = "#f6c453"
+PREDICTED_COLOUR = "#ff7a8a"
+Z_POSITIVE = "#4fc1c9"
+Z_NEGATIVE = "#e98ad8"
+Z_RANGE = 3.0
+
+
+def _style(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "") -> None:
+    plot.setTitle(title, color=theme.TEXT.name(), size="9pt")
+    plot.showGrid(x=True, y=True, alpha=0.18)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=False, y=False)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(theme.GRID_STRONG.name()))
+        axis.setTextPen(pg.mkPen(theme.TEXT_DIM.name()))
+    if left:
+        plot.setLabel("left", left, color=theme.TEXT_DIM.name())
+    if bottom:
+        plot.setLabel("bottom", bottom, color=theme.TEXT_DIM.name())
+
+
+class DreamPlots(QWidget):
+    """Three stacked plots fed one frame at a time with :meth:`add`; :meth:`reset` starts afresh."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.setBackground(theme.SURFACE.name())
+        self.view.ci.setSpacing(6)
+        layout.addWidget(self.view)
+
+        self.reward_plot = self.view.addPlot(row=0, col=0)
+        _style(self.reward_plot, "Reward so far")
+        self.total_curve = self.reward_plot.plot(pen=pg.mkPen(TOTAL_COLOUR, width=2), fillLevel=0,
+                                                 brush=pg.mkBrush(122, 106, 224, 50))
+
+        self.reward_step_plot = self.view.addPlot(row=1, col=0)
+        _style(self.reward_step_plot, "Reward per step: actual vs predicted by M")
+        self.legend = self.reward_step_plot.addLegend(offset=(6, 4), labelTextColor=theme.TEXT_DIM.name(),
+                                                      brush=pg.mkBrush(30, 31, 38, 200))
+        self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="actual")
+        self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="predicted (M)")
+
+        self.z_plot = self.view.addPlot(row=2, col=0)
+        _style(self.z_plot, "z: the 32 numbers the VAE sees in the frame", bottom="dimension")
+        self.z_bars = pg.BarGraphItem(x=np.arange(32), height=np.zeros(32), width=0.75, brush=Z_POSITIVE, pen=None)
+        self.z_plot.addItem(self.z_bars)
+        self.z_plot.setXRange(-0.7, 31.7, padding=0)
+        self.z_plot.setYRange(-Z_RANGE, Z_RANGE, padding=0)
+        self.z_plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, 32, 4)]])
+
+        self.mode = "real"
+        self.steps: list[int] = []
+        self.totals: list[float] = []
+        self.actual: list[float] = []
+        self.predicted: list[float] = []
+        self.z = np.zeros(32, dtype=np.float32)
+
+    def reset(self, mode: str) -> None:
+        """Clear the plots for a new episode in ``mode`` ('real' or 'dream')."""
+        self.mode = mode
+        self.steps, self.totals, self.actual, self.predicted = [], [], [], []
+        self.actual_curve.setVisible(mode == "real")
+        self.legend.setVisible(mode == "real")
+        self.reward_plot.setTitle("Reward so far" if mode == "real" else "Reward so far (predicted by M)",
+                                  color=theme.TEXT.name(), size="9pt")
+        self.reward_step_plot.setTitle(
+            "Reward per step: actual vs predicted by M" if mode == "real" else "Reward per step predicted by M",
+            color=theme.TEXT.name(), size="9pt",
+        )
+        self.z_plot.setTitle(
+            "z: the 32 numbers the VAE sees in the frame" if mode == "real" else "z: the dreamt latent (sampled by M)",
+            color=theme.TEXT.name(), size="9pt",
+        )
+        self.set_z(np.zeros(32, dtype=np.float32))
+        self.refresh()
+
+    def add(self, frame) -> None:
+        """Append one RealFrame or DreamFrame (call :meth:`refresh` to redraw)."""
+        self.steps.append(int(frame.step))
+        self.totals.append(float(frame.total))
+        if hasattr(frame, "predicted_reward"):
+            self.actual.append(float(frame.reward))
+            self.predicted.append(float(frame.predicted_reward))
+        else:
+            self.predicted.append(float(frame.reward))
+        self.z = np.asarray(frame.z, dtype=np.float32).ravel()
+
+    def set_z(self, z: np.ndarray) -> None:
+        z = np.asarray(z, dtype=np.float32).ravel()
+        brushes = [pg.mkBrush(Z_POSITIVE if v >= 0 else Z_NEGATIVE) for v in z]
+        self.z_bars.setOpts(x=np.arange(z.size), height=z, brushes=brushes)
+        top = max(Z_RANGE, float(np.abs(z).max()) * 1.1 if z.size else Z_RANGE)
+        self.z_plot.setYRange(-top, top, padding=0)
+        self.z_plot.setXRange(-0.7, z.size - 0.3, padding=0)
+
+    def refresh(self) -> None:
+        """Redraw the curves from the data added so far."""
+        x = np.asarray(self.steps, dtype=np.float64)
+        self.total_curve.setData(x, np.asarray(self.totals, dtype=np.float64))
+        if self.mode == "real":
+            self.actual_curve.setData(x[: len(self.actual)], np.asarray(self.actual, dtype=np.float64))
+        else:
+            self.actual_curve.setData([], [])
+        self.predicted_curve.setData(x[: len(self.predicted)], np.asarray(self.predicted, dtype=np.float64))
+        if self.steps:
+            self.set_z(self.z)
+
+    def count(self) -> int:
+        """Frames plotted in the current episode."""
+        return len(self.steps)
