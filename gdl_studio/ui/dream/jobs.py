@@ -112,8 +112,10 @@ class WorldSource:
             self._world = None
         if self._loader is default_loader:
             from gdl_studio.core.registry import default_registry
+            from gdl_studio.racing.models_io import CONTROLLER_NAME, MDN_NAME, VAE_NAME
 
-            default_registry().forget()
+            for name in (VAE_NAME, MDN_NAME, CONTROLLER_NAME):
+                default_registry().forget(name)
 
 
 def placeholder_controller():

@@ -50,14 +50,14 @@ class DreamPlots(QWidget):
                                                  brush=pg.mkBrush(122, 106, 224, 50))
 
         self.reward_step_plot = self.view.addPlot(row=1, col=0)
-        _style(self.reward_step_plot, "Reward per step: actual vs predicted by M")
+        _style(self.reward_step_plot, "Reward per step")
         self.legend = self.reward_step_plot.addLegend(offset=(6, 4), labelTextColor=theme.TEXT_DIM.name(),
                                                       brush=pg.mkBrush(30, 31, 38, 200))
-        self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="actual")
-        self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="predicted (M)")
+        self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="game")
+        self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="M predicted")
 
         self.z_plot = self.view.addPlot(row=2, col=0)
-        _style(self.z_plot, "z: the 32 numbers the VAE sees in the frame", bottom="dimension")
+        _style(self.z_plot, "z: what V sees", bottom="dimension")
         self.z_bars = pg.BarGraphItem(x=np.arange(32), height=np.zeros(32), width=0.75, brush=Z_POSITIVE, pen=None)
         self.z_plot.addItem(self.z_bars)
         self.z_plot.setXRange(-0.7, 31.7, padding=0)
@@ -70,6 +70,7 @@ class DreamPlots(QWidget):
         self.actual: list[float] = []
         self.predicted: list[float] = []
         self.z = np.zeros(32, dtype=np.float32)
+        self.reset("real")
 
     def reset(self, mode: str) -> None:
         """Clear the plots for a new episode in ``mode`` ('real' or 'dream')."""
@@ -77,16 +78,19 @@ class DreamPlots(QWidget):
         self.steps, self.totals, self.actual, self.predicted = [], [], [], []
         self.actual_curve.setVisible(mode == "real")
         self.legend.setVisible(mode == "real")
-        self.reward_plot.setTitle("Reward so far" if mode == "real" else "Reward so far (predicted by M)",
+        self.reward_plot.setTitle("Reward so far" if mode == "real" else "Reward so far (M's guess)",
                                   color=theme.TEXT.name(), size="9pt")
         self.reward_step_plot.setTitle(
-            "Reward per step: actual vs predicted by M" if mode == "real" else "Reward per step predicted by M",
+            "Reward per step: game vs M" if mode == "real" else "Reward per step (M's guess)",
             color=theme.TEXT.name(), size="9pt",
         )
-        self.z_plot.setTitle(
-            "z: the 32 numbers the VAE sees in the frame" if mode == "real" else "z: the dreamt latent (sampled by M)",
-            color=theme.TEXT.name(), size="9pt",
-        )
+        self.z_plot.setTitle("z: what V sees" if mode == "real" else "z: what M dreams",
+                             color=theme.TEXT.name(), size="9pt")
+        for plot in (self.reward_plot, self.reward_step_plot):  # a calm empty frame until data comes
+            plot.disableAutoRange()
+            plot.setXRange(0, 100, padding=0.02)
+        self.reward_plot.setYRange(-1, 10, padding=0.02)
+        self.reward_step_plot.setYRange(-0.5, 4, padding=0.02)
         self.set_z(np.zeros(32, dtype=np.float32))
         self.refresh()
 
@@ -119,6 +123,8 @@ class DreamPlots(QWidget):
             self.actual_curve.setData([], [])
         self.predicted_curve.setData(x[: len(self.predicted)], np.asarray(self.predicted, dtype=np.float64))
         if self.steps:
+            for plot in (self.reward_plot, self.reward_step_plot):
+                plot.enableAutoRange()
             self.set_z(self.z)
 
     def count(self) -> int:

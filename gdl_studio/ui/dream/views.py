@@ -39,7 +39,7 @@ class FrameView(QWidget):
         self._message = ""
         self._badge = ""
         self._badge_colour = HUMAN_BADGE
-        self.setMinimumSize(180, 200)
+        self.setMinimumSize(160, 190)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -110,13 +110,16 @@ class FrameView(QWidget):
         p.setFont(font)
         p.setPen(theme.TEXT)
         caption_rect = QRectF(rect.left(), rect.top() - self.CAPTION_H + 2, rect.width(), self.CAPTION_H - 6)
-        p.drawText(caption_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.caption)
-        if self.detail:
+        caption = p.fontMetrics().elidedText(self.caption, Qt.TextElideMode.ElideRight, int(rect.width()))
+        p.drawText(caption_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
+        room = int(rect.width() - p.fontMetrics().horizontalAdvance(caption) - 12)
+        if self.detail and room > 30:
             small = QFont(self.font())
             small.setPointSizeF(max(7.0, small.pointSizeF() - 1.0))
             p.setFont(small)
             p.setPen(theme.TEXT_DIM)
-            p.drawText(caption_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.detail)
+            detail = p.fontMetrics().elidedText(self.detail, Qt.TextElideMode.ElideRight, room)
+            p.drawText(caption_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, detail)
 
         # picture (or an empty well)
         clip = QPainterPath()
@@ -178,7 +181,7 @@ class ActionBars(QWidget):
         super().__init__(parent)
         self._values = {"steer": 0.0, "gas": 0.0, "brake": 0.0}
         self._human = False
-        self.setMinimumSize(220, 96)
+        self.setMinimumSize(170, 96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)

@@ -57,6 +57,8 @@ REAL, DREAM = jobs.REAL, jobs.DREAM
 TAU_MIN, TAU_MAX = 0.1, 1.5
 TAU_SCALE = 100  # slider units per 1.0 of τ
 MAX_SEED = 999_999
+NARROW_WIDTH = 1000  # below this the read-outs take two columns
+PLOT_INTERVAL_MS = 100  # the plots are redrawn 10 times a second, the frames up to 30
 TRAIN_HINT = "gdl-studio train world-model collect|vae|mdn-rnn|controller"
 
 _STYLE = """
@@ -108,6 +110,13 @@ def _glyph_icon(kind: str):
     return QIcon(pm)
 
 
+def reconstruction_error(obs: np.ndarray, reconstruction: np.ndarray) -> float:
+    """Mean absolute difference (0–255) between the 64×64 frame V is shown and V's reconstruction."""
+    from gdl_studio.racing.preprocess import preprocess
+
+    return float(np.abs(preprocess(obs).astype(np.int16) - reconstruction.astype(np.int16)).mean())
+
+
 class DreamPanel(Panel):
     """Real game and dream viewer of the CarRacing World Model; see the module docstring."""
 
@@ -140,7 +149,12 @@ class DreamPanel(Panel):
         self._resume_on_show = False
         self._filter_installed = False
         self._frame_times: collections.deque[float] = collections.deque(maxlen=20)
+        self.max_steps: int | None = None  # episode length (None: the game's 1000 steps); tests shorten it
+        self._plots_dirty = False
         self._build()
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self._plot_timer.timeout.connect(self.refresh_plots)
         self._check_model()
         self._show_mode()
         self._update_ui()
@@ -189,22 +203,15 @@ class DreamPanel(Panel):
         self.seed_spin.setRange(0, MAX_SEED)
         self.seed_spin.setValue(self._seed)
         self.seed_spin.setToolTip("The track (real game) or the dream's random start; Enter restarts with it")
-        self.seed_spin.setMinimumWidth(84)
+        self.seed_spin.setMinimumWidth(80)
         self.seed_spin.editingFinished.connect(self._on_seed_edited)
         top.addWidget(self.seed_spin)
         top.addStretch(1)
-        self.controller_label = QLabel("")
-        self.controller_label.setObjectName("dreamController")
-        top.addWidget(self.controller_label)
         self.shipped_button = QPushButton("Use shipped controller")
         self.shipped_button.setToolTip("Go back to the controller that ships with the app")
         self.shipped_button.clicked.connect(lambda: self.watch_controller(None))
         self.shipped_button.hide()
         top.addWidget(self.shipped_button)
-        self.driver_label = QLabel("AGENT DRIVES")
-        self.driver_label.setObjectName("dreamDriver")
-        self.driver_label.setProperty("human", "false")
-        top.addWidget(self.driver_label)
         root.addLayout(top)
 
         # --- banners
@@ -245,23 +252,40 @@ class DreamPanel(Panel):
         bars_box = QFrame()
         bars_box.setObjectName("dreamBarsBox")
         bl = QVBoxLayout(bars_box)
-        bl.setContentsMargins(12, 6, 12, 6)
+        bl.setContentsMargins(12, 8, 12, 4)
         bl.setSpacing(2)
+        driver_row = QHBoxLayout()
+        driver_row.setSpacing(8)
+        self.driver_label = QLabel("AGENT DRIVES")
+        self.driver_label.setObjectName("dreamDriver")
+        self.driver_label.setProperty("human", "false")
+        self.driver_label.setToolTip("Hold the arrow keys or W A S D to take the wheel")
+        self.driver_label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        driver_row.addWidget(self.driver_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.controller_label = QLabel("")
+        self.controller_label.setObjectName("dreamController")
+        self.controller_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        driver_row.addWidget(self.controller_label, 1)
+        bl.addLayout(driver_row)
         self.bars = ActionBars()
         bl.addWidget(self.bars)
-        under.addWidget(bars_box, 3)
+        under.addWidget(bars_box, 5)
         stats = QGridLayout()
         stats.setSpacing(6)
+        self.total_stat = StatTile("Reward")
         self.step_stat = StatTile("Step")
-        self.total_stat = StatTile("Reward so far")
-        self.reward_stat = StatTile("Reward this step")
-        self.model_stat = StatTile("M predicts")
-        self.fps_stat = StatTile("Frames / s")
+        self.fps_stat = StatTile("Frames/s")
+        self.reward_stat = StatTile("This step")
+        self.model_stat = StatTile("M predicted")
         self.tau_stat = StatTile("Dream τ")
-        for i, tile in enumerate((self.total_stat, self.step_stat, self.fps_stat, self.reward_stat, self.model_stat, self.tau_stat)):
+        self._tiles = (self.total_stat, self.step_stat, self.fps_stat, self.reward_stat, self.model_stat, self.tau_stat)
+        for tile in self._tiles:
             tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-            stats.addWidget(tile, i // 3, i % 3)
-        under.addLayout(stats, 4)
+            tile.setMinimumWidth(72)
+        self._stats = stats
+        self._stat_columns = 0
+        self._layout_stats(3)
+        under.addLayout(stats, 6)
         left.addLayout(under)
         left.addStretch(1)
         middle.addLayout(left, 1)
@@ -287,15 +311,18 @@ class DreamPanel(Panel):
         tau_row.addWidget(self.tau_slider, 1)
         tau_row.addWidget(self.tau_label)
         dl.addLayout(tau_row)
-        start_row = QHBoxLayout()
-        start_row.addWidget(QLabel("Start from"))
+        start_row = QGridLayout()
+        start_row.setHorizontalSpacing(10)
+        start_row.setVerticalSpacing(2)
+        start_row.addWidget(QLabel("Start from"), 0, 0)
         self.start_random = QRadioButton("a random z")
         self.start_real = QRadioButton("the last real frame")
         self.start_random.setChecked(True)
+        self.start_random.setToolTip("Draw the first z from N(0, I): a new dream for every seed")
         self.start_real.setToolTip("Encode the last frame of the real game and dream on from there")
-        start_row.addWidget(self.start_random)
-        start_row.addWidget(self.start_real)
-        start_row.addStretch(1)
+        start_row.addWidget(self.start_random, 0, 1)
+        start_row.addWidget(self.start_real, 1, 1)
+        start_row.setColumnStretch(2, 1)
         dl.addLayout(start_row)
         self.dream_here_button = QPushButton("Dream from this frame")
         self.dream_here_button.setObjectName("primary")
@@ -304,11 +331,11 @@ class DreamPanel(Panel):
         dl.addWidget(self.dream_here_button)
         right.addWidget(dream_box)
         self.plots = DreamPlots()
-        self.plots.setMinimumWidth(300)
+        self.plots.setMinimumWidth(240)
         right.addWidget(self.plots, 1)
         right_box = QWidget()
         right_box.setLayout(right)
-        right_box.setMinimumWidth(300)
+        right_box.setMinimumWidth(250)
         right_box.setMaximumWidth(340)
         middle.addWidget(right_box)
         root.addLayout(middle, 1)
@@ -405,12 +432,14 @@ class DreamPanel(Panel):
         start_obs = None
         if mode == DREAM and self.start_real.isChecked() and self._last_obs is not None:
             start_obs = self._last_obs
-        self.playback.paused = False
-        self._resume_on_show = False
+        visible = self.isVisible()
+        self.playback.paused = not visible  # started while hidden (e.g. watch_controller): runs once shown
+        self._resume_on_show = not visible
         self._frames = 0
         self._last_frame = None
         self._frame_times.clear()
         self.plots.reset(mode)
+        self._plots_dirty = False
         self.view.set_frame(None)
         self.recon_view.set_frame(start_obs)
         self._dream_from_real = start_obs is not None
@@ -419,8 +448,10 @@ class DreamPanel(Panel):
         self.recon_view.set_message("")
         for tile in (self.step_stat, self.total_stat, self.reward_stat, self.model_stat, self.fps_stat):
             tile.set_value("–")
+        if mode == REAL:
+            self.tau_stat.set_value("–")
         job = jobs.drive_job(self.source, mode, self._seed, self.controls, self.playback,
-                             controller_spec=self._controller_spec, start_obs=start_obs)
+                             controller_spec=self._controller_spec, start_obs=start_obs, max_steps=self.max_steps)
         label = "Dream: real game" if mode == REAL else "Dream: dreaming"
         self._request = self.engine.submit(self.panel_id, job, label)
         self._streaming = True
@@ -486,8 +517,8 @@ class DreamPanel(Panel):
             self._controller_name = "custom controller"
         self.model_changed.emit(self.active_model())
         if self._sim_problem:
+            self.status_message.emit("The real game cannot run here, so the controller drives in the dream")
             self.start(DREAM)
-            self._say_notice("The real game cannot run here, so the new controller drives in the dream. " + self._sim_problem)
             return
         self.start(REAL)
 
@@ -502,19 +533,22 @@ class DreamPanel(Panel):
 
     # ------------------------------------------------------------------ Panel API
     def active_model(self) -> str:
+        if self._problem is not None:
+            return ""
         controller = self._controller_name or "carracing-controller"
         return f"carracing-vae + mdnrnn, {controller}"
 
     def save_filters(self) -> str:
-        return "PNG image of the frame (*.png)" if self.view.has_frame() else ""
+        return "PNG image of the frame (*.png)"
 
     def save_path(self, path: str) -> None:
         """Save the frame shown (scaled up 4×, pixel-exact) as a PNG."""
         from gdl_studio.core.atomic import atomic_path
+        from gdl_studio.core.errors import UserError
 
         image = self.view.image()
         if image is None:
-            raise ValueError("no frame to save yet")
+            raise UserError("there is no frame to save yet")
         big = image.scaled(image.width() * 4, image.height() * 4, Qt.AspectRatioMode.IgnoreAspectRatio,
                            Qt.TransformationMode.FastTransformation)
         with atomic_path(path) as tmp:
@@ -537,6 +571,7 @@ class DreamPanel(Panel):
         if info.request_id != self._request or info.cancelled:
             return
         self._streaming = False
+        self.refresh_plots()
         if self._frames:
             total = self._last_frame.total if self._last_frame is not None else 0.0
             if self._mode == REAL:
@@ -556,6 +591,7 @@ class DreamPanel(Panel):
         self._update_ui()
 
     def shutdown(self) -> None:
+        self._plot_timer.stop()
         self._remove_filter()
         self.controls.set_action(None)
         self.keys.clear()
@@ -567,12 +603,15 @@ class DreamPanel(Panel):
     def _on_ready(self, item: jobs.ModelReady) -> None:
         if self._controller_spec is None:
             self._controller_name = "" if item.controller == "carracing-controller" else item.controller
-        self.controller_label.setText(f"Driver: {item.controller}")
-        self.controller_label.setToolTip("C, the linear controller on [z, h] that drives when you do not")
+        self.controller_label.setText(f"controller: {item.controller}")
+        self.controller_label.setToolTip(f"{item.controller}: C, the linear controller on [z, h] that drives when you do not")
         self.view.set_message("")
+        parts = [self._simulator_text()] if self._sim_problem else []
         if item.note:
-            self._say_notice(item.note)
-        elif not self._sim_problem:
+            parts.append(item.note)
+        if parts:
+            self._say_notice("<br>".join(parts))
+        else:
             self.notice.hide()
         self.model_changed.emit(self.active_model())
 
@@ -597,7 +636,11 @@ class DreamPanel(Panel):
         self._streaming = False
         self.status_message.emit("Real game unavailable: " + item.message)
         self.start(DREAM)
-        self._say_notice(f"<b>The real game cannot run</b> — {item.message}<br>The dream works without it; it is shown instead.")
+        self._say_notice(self._simulator_text())
+
+    def _simulator_text(self) -> str:
+        return (f"<b>The real game cannot run</b> — {self._sim_problem}<br>"
+                "The dream needs no simulator, so it is shown instead.")
 
     def _show_frame(self, frame) -> None:
         real = hasattr(frame, "obs")
@@ -624,6 +667,7 @@ class DreamPanel(Panel):
         if real:
             self.reward_stat.set_value(f"{frame.reward:+.2f}")
             self.model_stat.set_value(f"{frame.predicted_reward:+.2f}")
+            self.tau_stat.set_value(f"{reconstruction_error(frame.obs, frame.reconstruction):.1f}")
         else:
             self.reward_stat.set_value(f"{frame.reward:+.2f}")
             self.model_stat.set_value(f"{frame.done_probability:.0%}")
@@ -632,9 +676,15 @@ class DreamPanel(Panel):
             if span > 0:
                 self.fps_stat.set_value(f"{(len(self._frame_times) - 1) / span:.0f}")
         self.plots.add(frame)
-        self.plots.refresh()
+        self._plots_dirty = True  # redrawn by the plot timer, a few times a second
         if self._frames == 1:
             self._update_ui()
+
+    def refresh_plots(self) -> None:
+        """Redraw the plots if frames arrived since the last redraw."""
+        if self._plots_dirty:
+            self._plots_dirty = False
+            self.plots.refresh()
 
     # ------------------------------------------------------------------ model availability
     def _check_model(self) -> None:
@@ -667,6 +717,22 @@ class DreamPanel(Panel):
             self.retry_button.hide()
 
     # ------------------------------------------------------------------ UI state
+    def _layout_stats(self, columns: int) -> None:
+        """Lay the read-outs out in ``columns`` columns (3 when wide, 2 when narrow)."""
+        if columns == self._stat_columns:
+            return
+        self._stat_columns = columns
+        for tile in self._tiles:
+            self._stats.removeWidget(tile)
+        for i, tile in enumerate(self._tiles):
+            self._stats.addWidget(tile, i // columns, i % columns)
+        for c in range(3):
+            self._stats.setColumnStretch(c, 1 if c < columns else 0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._layout_stats(3 if self.width() >= NARROW_WIDTH else 2)
+
     def _say_notice(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.show()
@@ -680,13 +746,18 @@ class DreamPanel(Panel):
         if real:
             self.view.set_caption("Real game", "96×96, as the agent sees it")
             self.recon_view.set_caption("What V sees", "64×64 reconstruction")
-            self.reward_stat.set_title("Reward this step")
+            self.reward_stat.set_title("This step")
             self.model_stat.set_title("M predicted")
+            self.tau_stat.set_title("V error")
+            self.tau_stat.setToolTip("Mean absolute difference between the frame V sees and its reconstruction (0–255)")
         else:
             self.view.set_caption("Dream", "64×64: M imagines, V paints")
             self.recon_view.set_caption("Where the dream began", "the last real frame" if self._dream_from_real else "a random z, decoded")
-            self.reward_stat.set_title("Reward (by M)")
-            self.model_stat.set_title("Episode end p")
+            self.reward_stat.set_title("Step (by M)")
+            self.model_stat.set_title("End p (M)")
+            self.tau_stat.set_title("Dream τ")
+            self.tau_stat.set_value(f"{self.temperature:.2f}")
+            self.tau_stat.setToolTip("The temperature M samples the dream with")
 
     def _show_driver(self, human: bool) -> None:
         text = "YOU DRIVE" if human else "AGENT DRIVES"
@@ -733,7 +804,8 @@ class DreamPanel(Panel):
         tau = value / TAU_SCALE
         self.controls.temperature = tau
         self.tau_label.setText(f"{tau:.2f}")
-        self.tau_stat.set_value(f"{tau:.2f}")
+        if self._mode == DREAM:
+            self.tau_stat.set_value(f"{tau:.2f}")
         self.settings.set(Key.DREAM_TEMPERATURE, tau)
 
     def _on_seed_edited(self) -> None:
@@ -804,6 +876,8 @@ class DreamPanel(Panel):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
         self._install_filter()
+        self._plot_timer.start()
+        QTimer.singleShot(0, self._focus_view)
         if not self._started and self._problem is None:
             QTimer.singleShot(0, self._autostart)
         elif self._resume_on_show and self._streaming:
@@ -815,11 +889,17 @@ class DreamPanel(Panel):
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().hideEvent(event)
         self._remove_filter()
+        self._plot_timer.stop()
         self.release_keys()
         if self._streaming and not self.playback.paused:
             self.playback.paused = True  # no frames for a panel nobody looks at
             self._resume_on_show = True
             self._update_ui()
+
+    def _focus_view(self) -> None:
+        """Give the keyboard to the picture so that the arrow keys drive (not the side bar)."""
+        if self.isVisible() and not self._focus_in_text_input():
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _autostart(self) -> None:
         if not self._started and self._problem is None and self.isVisible():
