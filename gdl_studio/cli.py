@@ -20,7 +20,7 @@ AREA_CLI_MODULES = (
     "gdl_studio.music.cli",
     "gdl_studio.ink.cli",
     "gdl_studio.racing.cli",
-    "gdl_studio.finetune.cli",
+    "gdl_studio.live.cli",
     "gdl_studio.ui.cli",
 )
 

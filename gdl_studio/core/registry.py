@@ -155,8 +155,8 @@ class Registry:
         roots = [paths.models_dir()]
         try:
             roots.append(paths.user_models_dir())
-        except OSError:
-            pass
+        except (OSError, ImportError):
+            pass  # no writable user directory (or no platformdirs on a training machine)
         return roots
 
     def cards(self) -> list[ModelCard]:

@@ -15,7 +15,7 @@ from gdl_studio.core.errors import UserError
 INSTALL_HINT = 'install it with: pip install "gymnasium[box2d]>=1.0" pygame  (Box2D needs the box2d wheel; on old pips also `pip install swig` first)'
 
 
-class MissingDependency(UserError):
+class MissingDependency(UserError, ImportError):
     """A package needed to run the CarRacing simulator is not installed."""
 
 

@@ -27,6 +27,8 @@ against the stock environment; ``gdl-studio bench racing --speed`` measures the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gdl_studio.racing.deps import require_simulator
@@ -34,6 +36,7 @@ from gdl_studio.racing.deps import require_simulator
 require_simulator()
 
 import pygame  # noqa: E402
+from gymnasium.envs.box2d import car_dynamics as _cd  # noqa: E402
 from gymnasium.envs.box2d import car_racing as _cr  # noqa: E402
 from pygame import gfxdraw  # noqa: E402
 
@@ -42,6 +45,9 @@ W, H = _cr.WINDOW_W, _cr.WINDOW_H
 HUD_TOP = H - int(round(5 * H / 40.0))  # first row (after the flip) covered by the black bar: 700
 HIDDEN_ROWS = H - HUD_TOP  # rows before the flip that the bar hides: 0..99
 MARGIN = 4.0  # pixels: a polygon farther than this from the visible area changes no pixel
+# screen distance from the car's spot (W/2, H/4 before the flip) to the farthest corner of the
+# visible area grown by MARGIN: polygons farther than this (plus their own radius) are not drawn
+VIEW_REACH = math.hypot(max(W / 2, W - 1 - W / 2) + MARGIN, max(H / 4 - HIDDEN_ROWS, H - 1 - H / 4) + MARGIN)
 MAX_EPISODE_STEPS = 1000  # gymnasium registers CarRacing-v3 with this time limit
 
 
@@ -82,7 +88,9 @@ class FastCarRacing(CarRacing):
         self._road_surf: pygame.Surface | None = None
         self._hud_surf: pygame.Surface | None = None
         self._road_key = None
-        self._road_xy: np.ndarray | None = None
+        self._poly_xy = None
+        self._car_key = None
+        self._car_geom = None
         self._text_cache: dict[str, pygame.Surface] = {}
         self._fill_cache: dict[tuple, int] = {}
         self.fast_frames = 0
@@ -101,13 +109,23 @@ class FastCarRacing(CarRacing):
         self._state = pygame.Surface((_cr.STATE_W, _cr.STATE_H), 0, fmt)
         self._probe = pygame.Surface((4, 4), 0, fmt)
 
-    def _road_arrays(self):
+    def _poly_arrays(self):
+        """x and y vertex arrays (N, 4) of the grass patches followed by the road polygons."""
         key = (id(self.road_poly), len(self.road_poly))
         if key != self._road_key:
-            self._road_xy = np.asarray([[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly], dtype=np.float64)
-            self._road_xy = self._road_xy.reshape(-1, 4, 2)
+            road = np.asarray([[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly], dtype=np.float64)
+            xy = np.concatenate([_GRASS, road.reshape(-1, 4, 2)])
+            centers = xy.mean(axis=1)
+            radius = float(np.sqrt(np.square(xy - centers[:, None, :]).sum(-1)).max())
+            self._poly_xy = (
+                np.ascontiguousarray(xy[..., 0]),
+                np.ascontiguousarray(xy[..., 1]),
+                len(_GRASS),
+                (np.ascontiguousarray(centers[:, 0]), np.ascontiguousarray(centers[:, 1])),
+                radius,
+            )
             self._road_key = key
-        return self._road_xy
+        return self._poly_xy
 
     def _mapped_fill(self, color) -> int:
         """The pixel value ``gfxdraw.filled_polygon`` writes for ``color`` (found by drawing it)."""
@@ -134,10 +152,74 @@ class FastCarRacing(CarRacing):
         """True when every indicator stays inside the black bar (else render the stock way)."""
         car = self.car
         limit = 3.9  # bar height 5h; vertical bars start at h and grow by h*value
-        speed = float(np.sqrt(np.square(car.hull.linearVelocity[0]) + np.square(car.hull.linearVelocity[1])))
+        vx, vy = car.hull.linearVelocity
+        speed = math.hypot(vx, vy)
         if 0.02 * speed > limit:
             return False
         return all(0.01 * w.omega <= limit for w in car.wheels)
+
+    def _car_geometry(self):
+        """Per drawn body: (body, float32 vertices of its fixtures stacked, vertex counts); cached per car."""
+        car = self.car
+        if self._car_key is not car:
+            geom = []
+            for obj in car.drawlist:
+                verts = [np.asarray(f.shape.vertices, dtype=np.float32) for f in obj.fixtures]
+                geom.append((obj, verts, [int(c * 255) for c in obj.color], "phase" in obj.__dict__))
+            self._car_geom = geom
+            self._car_key = car
+        return self._car_geom
+
+    def _draw_car(self, surf, zoom: float, tx: float, ty: float, cos: float, sin: float) -> None:
+        """``Car.draw(..., draw_particles=False)``: same polygons, same order, same arithmetic.
+
+        Box2D's ``transform * vertex`` is float32 (``(c·x − s·y) + p``), reproduced with numpy
+        float32 for all bodies at once; the screen transform is the float64 one of
+        ``Vector2.rotate_rad``.
+        """
+        verts, params, polys = [], [], []  # polys: (vertex count, colour)
+        ww, wr, size = _cd.WHEEL_W, _cd.WHEEL_R, _cd.SIZE
+        for obj, fixtures, color, has_phase in self._car_geometry():
+            xf = obj.transform
+            q, p = xf.q, xf.position
+            body = (q.c, q.s, p[0], p[1])
+            for fv in fixtures:
+                verts.append(fv)
+                params.extend([body] * len(fv))
+                polys.append((len(fv), color))
+                if not has_phase:
+                    continue
+                a1 = obj.phase
+                a2 = obj.phase + 1.2
+                s1, s2 = math.sin(a1), math.sin(a2)
+                c1, c2 = math.cos(a1), math.cos(a2)
+                if s1 > 0 and s2 > 0:
+                    continue
+                if s1 > 0:
+                    c1 = np.sign(c1)
+                if s2 > 0:
+                    c2 = np.sign(c2)
+                white = [
+                    (-ww * size, +wr * c1 * size),
+                    (+ww * size, +wr * c1 * size),
+                    (+ww * size, +wr * c2 * size),
+                    (-ww * size, +wr * c2 * size),
+                ]
+                verts.append(np.array(white, dtype=np.float64).astype(np.float32))
+                params.extend([body] * 4)
+                polys.append((4, _cd.WHEEL_WHITE))
+        v = np.concatenate(verts)
+        c32, s32, px, py = np.array(params, dtype=np.float32).T
+        vx, vy = v[:, 0], v[:, 1]
+        wx = ((c32 * vx - s32 * vy) + px).astype(np.float64)
+        wy = ((s32 * vx + c32 * vy) + py).astype(np.float64)
+        sx = ((cos * wx - sin * wy) * zoom + tx).tolist()
+        sy = ((sin * wx + cos * wy) * zoom + ty).tolist()
+        start = 0
+        for count, color in polys:
+            end = start + count
+            pygame.draw.polygon(surf, color=color, points=list(zip(sx[start:end], sy[start:end])))
+            start = end
 
     # ------------------------------------------------------------------ rendering
     def _render(self, mode: str):
@@ -166,54 +248,53 @@ class FastCarRacing(CarRacing):
         cos, sin = unit[0], unit[1]
         tx, ty = trans
 
-        def transform(xy: np.ndarray):
-            x, y = xy[..., 0], xy[..., 1]
-            return (cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty
-
         surf = self._road_surf
         visible_rect = pygame.Rect(0, HIDDEN_ROWS, W, H - HIDDEN_ROWS)
 
         # background: a fill when the quad covers the visible rows with a margin, else stock calls
         b = _cr.PLAYFIELD
-        field = np.array([(b, b), (b, -b), (-b, -b), (-b, b)], dtype=np.float64)
-        fx, fy = transform(field)
-        if _covers(fx, fy, 0.0 - 8, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0):
+        field = [((cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty) for x, y in ((b, b), (b, -b), (-b, -b), (-b, b))]
+        if _covers(field, -8.0, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0):
             surf.fill(self._mapped_fill(self.bg_color), visible_rect)
         else:
             surf.fill(0, visible_rect)
-            poly = list(zip(fx.tolist(), fy.tolist()))
-            gfxdraw.aapolygon(surf, poly, self.bg_color)
-            gfxdraw.filled_polygon(surf, poly, self.bg_color)
+            gfxdraw.aapolygon(surf, field, self.bg_color)
+            gfxdraw.filled_polygon(surf, field, self.bg_color)
 
         # grass, then road, in stock order; only polygons stock would draw and that reach the view
-        for xy, colors in ((_GRASS, None), (self._road_arrays(), self.road_poly)):
-            if len(xy) == 0:
-                continue
-            px, py = transform(xy)
-            m = _cr.MAX_SHAPE_DIM
-            stock = ((px >= -m) & (px <= W + m) & (py >= -m) & (py <= H + m)).any(axis=1)
-            near = (
-                (px.max(axis=1) >= -MARGIN)
-                & (px.min(axis=1) <= W - 1 + MARGIN)
-                & (py.max(axis=1) >= HIDDEN_ROWS - MARGIN)
-                & (py.min(axis=1) <= H - 1 + MARGIN)
-            )
-            idx = np.flatnonzero(stock & near)
-            if idx.size == 0:
-                continue
-            pts = np.stack([px[idx], py[idx]], axis=-1).tolist()
-            if colors is None:
-                color = self.grass_color
-                for poly in pts:
-                    gfxdraw.aapolygon(surf, poly, color)
-                    gfxdraw.filled_polygon(surf, poly, color)
-            else:
-                for i, poly in zip(idx.tolist(), pts):
-                    color = [int(c) for c in colors[i][1]]
-                    gfxdraw.aapolygon(surf, poly, color)
-                    gfxdraw.filled_polygon(surf, poly, color)
+        xs, ys, n_grass, centers, radius = self._poly_arrays()
+        # coarse, conservative pre-selection: polygons within reach of the view around the car
+        reach = VIEW_REACH / zoom + radius + 1.0
+        cx, cy = car.hull.position
+        d2 = np.square(centers[0] - cx) + np.square(centers[1] - cy)
+        cand = np.flatnonzero(d2 <= reach * reach)
+        xs, ys = xs[cand], ys[cand]
+        px = (cos * xs - sin * ys) * zoom + tx
+        py = (sin * xs + cos * ys) * zoom + ty
+        m = _cr.MAX_SHAPE_DIM
+        inside = (px >= -m) & (px <= W + m) & (py >= -m) & (py <= H + m)
+        x_lo, x_hi = px.min(axis=1), px.max(axis=1)
+        y_lo, y_hi = py.min(axis=1), py.max(axis=1)
+        keep = inside.any(axis=1)
+        keep &= x_hi >= -MARGIN
+        keep &= x_lo <= W - 1 + MARGIN
+        keep &= y_hi >= HIDDEN_ROWS - MARGIN
+        keep &= y_lo <= H - 1 + MARGIN
+        idx = cand[keep]
+        keep = np.flatnonzero(keep)
+        if idx.size:
+            pts = np.stack([px[keep], py[keep]], axis=-1).tolist()
+            grass_color = self.grass_color
+            road_poly = self.road_poly
+            for i, poly in zip(idx.tolist(), pts):
+                if i < n_grass:
+                    color = grass_color
+                else:
+                    color = [int(c) for c in road_poly[i - n_grass][1]]
+                gfxdraw.aapolygon(surf, poly, color)
+                gfxdraw.filled_polygon(surf, poly, color)
 
-        car.draw(surf, zoom, trans, angle, False)
+        self._draw_car(surf, zoom, tx, ty, cos, sin)
 
         # HUD on its own full-size surface, with the stock code and coordinates
         hud = self._hud_surf
@@ -230,21 +311,25 @@ class FastCarRacing(CarRacing):
         # separable smooth-scale: x pass on the road rows and the HUD rows, flip the thin result, y pass
         pygame.transform.smoothscale(surf.subsurface(visible_rect), self._road_x.get_size(), self._road_x)
         pygame.transform.smoothscale(hud.subsurface((0, HUD_TOP, W, HIDDEN_ROWS)), self._hud_x.get_size(), self._hud_x)
-        stack = pygame.surfarray.pixels2d(self._stack)
-        stack[:, :HUD_TOP] = pygame.surfarray.pixels2d(self._road_x)[:, ::-1]
-        stack[:, HUD_TOP:] = pygame.surfarray.pixels2d(self._hud_x)
-        del stack
+        self._stack.blit(pygame.transform.flip(self._road_x, False, True), (0, 0))
+        self._stack.blit(self._hud_x, (0, HUD_TOP))
         pygame.transform.smoothscale(self._stack, self._state.get_size(), self._state)
-        return np.transpose(np.array(pygame.surfarray.pixels3d(self._state)), axes=(1, 0, 2))
+        rgb = pygame.image.tobytes(self._state, "RGB")
+        return np.frombuffer(rgb, dtype=np.uint8).reshape(_cr.STATE_H, _cr.STATE_W, 3).copy()
 
 
-def _covers(px: np.ndarray, py: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> bool:
-    """True when the convex quad (px, py) contains the rectangle [x0, x1] × [y0, y1]."""
-    corners = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64)
-    ex = np.roll(px, -1) - px
-    ey = np.roll(py, -1) - py
-    cross = ex[:, None] * (corners[None, :, 1] - py[:, None]) - ey[:, None] * (corners[None, :, 0] - px[:, None])
-    return bool((cross > 0).all() or (cross < 0).all())
+def _covers(quad, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """True when the convex quad (four (x, y) points) contains the rectangle [x0, x1] × [y0, y1]."""
+    signs = set()
+    for k in range(4):
+        ax, ay = quad[k]
+        bx, by = quad[(k + 1) % 4]
+        for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            if cross == 0:
+                return False
+            signs.add(cross > 0)
+    return len(signs) == 1
 
 
 def make_env(fast: bool = True, **kwargs) -> CarRacing:

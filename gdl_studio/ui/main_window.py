@@ -28,7 +28,6 @@ from gdl_studio.ui import icons
 from gdl_studio.ui.about import AboutDialog
 from gdl_studio.ui.panels.base import Panel
 from gdl_studio.ui.settings import Key, Settings
-from gdl_studio.ui.training_dock import TrainingDock
 
 # (panel id, "module:Class") — imported lazily so one broken panel cannot take the app down.
 PANELS = (
@@ -93,9 +92,6 @@ class MainWindow(QMainWindow):
             panel.status_message.connect(self.show_message)
             panel.model_changed.connect(lambda _name: self._update_model_label())
 
-        self.training_dock = TrainingDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
-        self.training_dock.hide()
         self._build_status_bar()
         self._build_menus()
         self.sidebar.currentRowChanged.connect(self._on_panel_row)
@@ -180,10 +176,6 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.panel_actions[panel_id] = action
         view_menu.addSeparator()
-        training_action = self.training_dock.toggleViewAction()
-        training_action.setText("&Training and personal models")
-        training_action.setShortcut(QKeySequence("Ctrl+T"))
-        view_menu.addAction(training_action)
         sidebar_action = QAction("Show &Side Bar", self, checkable=True, checked=True)
         sidebar_action.setShortcut(QKeySequence("Ctrl+B"))
         sidebar_action.toggled.connect(self.sidebar.setVisible)
@@ -326,6 +318,5 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:
                 traceback.print_exc()
-        self.training_dock.shutdown()
         self.engine.shutdown(2.0)
         super().closeEvent(event)

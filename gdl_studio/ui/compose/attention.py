@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from gdl_studio.music.notes import GenerationStep, Note
 from gdl_studio.ui import theme
 
-CONTEXT_NOTES = 48  # primer notes shown before the first generated one
+CONTEXT_NOTES = 32  # primer notes shown before the first generated one
 _NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 
 
@@ -61,10 +61,10 @@ class AttentionView(QWidget):
                               "Click a generated note to see what it attended to.")
         self.caption.setWordWrap(True)
         self.caption.setObjectName("attentionCaption")
-        self.caption.setStyleSheet("color: #a9abc0; font-size: 9pt;")
+        self.caption.setStyleSheet("color: #a9abc0; font-size: 8.5pt;")
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("#1a1b22")
-        self.glw.setMinimumHeight(220)
+        self.glw.setMinimumHeight(170)
         self.placeholder = QLabel("No continuation yet.\n\nPress Continue: each generated note gets a row "
                                   "here showing how much it attended to every earlier note.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -99,6 +99,7 @@ class AttentionView(QWidget):
         self.bars_plot.hideButtons()
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.setLabel("left", "weight")
+        self.bars_plot.setLabel("bottom", "earlier notes: primer (violet) · generated (red)")
         self.bars_plot.setXLink(self.heat)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=theme.ACCENT_LIGHT)
         self.bars_plot.addItem(self.bars)
@@ -110,6 +111,7 @@ class AttentionView(QWidget):
                 ax.setPen(pg.mkPen("#454862"))
                 ax.setTextPen(pg.mkPen("#a9abc0"))
             plot.getAxis("left").setWidth(44)
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.clear()
 
     # ---------------------------------------------------------------- data
@@ -141,20 +143,23 @@ class AttentionView(QWidget):
         """Add one generated note's attention (cheap: the view redraws on :meth:`flush`)."""
         self.add_steps([step])
 
-    def add_steps(self, steps: list[GenerationStep]) -> None:
-        """Add several generated notes' attention and redraw once."""
+    def add_steps(self, steps: list[GenerationStep], follow: bool = True) -> None:
+        """Add several generated notes' attention and redraw once; ``follow`` selects the newest
+        (while streaming the panel leaves the selection alone, which keeps redraws cheap)."""
         if not steps:
             return
         if not self.steps:
             self.placeholder.setVisible(False)
             self.glw.setVisible(True)
-        follow = self.selected is None or self.selected == len(self.steps) - 1
+        follow = follow and (self.selected is None or self.selected == len(self.steps) - 1)
         for step in steps:
             self.steps.append(step)
             self._rows.append(note_weights(step))
         self._redraw_matrix()
         if follow:
             self.select(len(self.steps) - 1)
+        elif self.selected is not None:
+            self.marker.setRect(QRectF(0, self.selected, len(self.context) + len(self.steps) - self._lo, 1))
 
     def matrix(self) -> np.ndarray:
         """Rows: generated notes; columns: notes from ``self._lo`` on."""
@@ -213,11 +218,16 @@ class AttentionView(QWidget):
         self.bars.setOpts(x=xs, height=hs, width=0.8, brushes=brushes)
         self.bars_plot.setYRange(0, max(hs, default=0.1) * 1.1, padding=0)
         top = sorted(weights.items(), key=lambda kv: -kv[1])[:8]
-        ticks = []
-        for i, _w in top[:4]:
+        ticks: list[tuple[float, str]] = []
+        span = max(len(self.context) + len(self.steps) - self._lo, 1)
+        for i, _w in top:
             note = self.note_of(i)
-            if note is not None and i >= self._lo:
-                ticks.append((i - self._lo + 0.5, _name(note.pitch)))
+            x = i - self._lo + 0.5
+            # label the strongest few, never two labels closer than 6% of the axis
+            if note is not None and i >= self._lo and all(abs(x - t[0]) > 0.12 * span for t in ticks):
+                ticks.append((x, _name(note.pitch)))
+            if len(ticks) == 3:
+                break
         self.bars_plot.getAxis("bottom").setTicks([sorted(ticks), []])
         note = step.note
         best = []

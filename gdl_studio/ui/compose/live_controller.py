@@ -108,8 +108,6 @@ class LiveController(QObject):
         for source in (self.playback, self.audition):
             if source is not None:
                 source.set_tempo(bpm)
-        if self.recorder is not None:
-            pass  # a take keeps the tempo it started with
         if self.jam is not None:
             self.jam.tempo_bpm = bpm
 
@@ -204,6 +202,12 @@ class LiveController(QObject):
             self.jam_answers.append(placed)
             payload = placed
         self.jam_event.emit(kind, payload)
+
+    def jam_position(self) -> float | None:
+        """The beat of "now" on the jam's time line (None when not jamming)."""
+        if self.jam is None:
+            return None
+        return self.jam_beat0 + (time.perf_counter() - self.jam_t0) * self.jam.tempo_bpm / 60.0
 
     def jam_notes(self) -> tuple[list[Note], list[Note]]:
         """(what the player played, what the model answered) so far, in beats."""

@@ -13,12 +13,11 @@ generated note attended to glow in proportion to the attention weight.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QGridLayout, QScrollBar, QSizePolicy, QWidget
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QSizePolicy, QWidget
 
 from gdl_studio.music.notes import Note
 from gdl_studio.ui import theme
@@ -239,6 +238,8 @@ class VelocityLane(_Part):
         super().__init__(roll)
         self.setFixedHeight(VELOCITY_H)
         self._mode: modes.VelocityMode | None = None
+        self._cache: QPixmap | None = None
+        self._cache_key: tuple = ()
 
     def _vel_y(self, velocity: int) -> float:
         return self.height() - 4 - (self.height() - 10) * velocity / 127.0
@@ -247,7 +248,29 @@ class VelocityLane(_Part):
         return int(round(max(1, min(127, (self.height() - 4 - y) * 127.0 / (self.height() - 10)))))
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        roll = self.roll
+        key = roll.static_key() + (self.width(), self.height(), self.devicePixelRatioF())
+        if self._cache is None or key != self._cache_key:
+            dpr = self.devicePixelRatioF()
+            pixmap = QPixmap(int(self.width() * dpr), int(self.height() * dpr))
+            pixmap.setDevicePixelRatio(dpr)
+            painter = QPainter(pixmap)
+            self._paint_static(painter)
+            painter.end()
+            self._cache, self._cache_key = pixmap, key
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache)
+        geo = roll.geo
+        lo, hi = geo.beat_at(-8), geo.beat_at(self.width() + 8)
+        pen = QPen(theme.GENERATED, 1.5)
+        p.setPen(pen)
+        for note in roll.pending + roll.recording:
+            if lo <= note.start <= hi:
+                x = geo.x_of(note.start)
+                p.drawLine(QPointF(x + 1, self.height() - 3), QPointF(x + 1, self._vel_y(note.velocity)))
+        p.end()
+
+    def _paint_static(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         roll = self.roll
         geo = roll.geo
@@ -267,15 +290,8 @@ class VelocityLane(_Part):
             p.drawLine(QPointF(x + 1, self.height() - 3), QPointF(x + 1, y))
             p.setBrush(colour)
             p.drawEllipse(QPointF(x + 1, y), 3, 3)
-        for note in roll.pending:
-            if lo <= note.start <= hi:
-                x = geo.x_of(note.start)
-                y = self._vel_y(note.velocity)
-                p.setPen(QPen(theme.GENERATED, 1.5, Qt.PenStyle.DashLine))
-                p.drawLine(QPointF(x + 1, self.height() - 3), QPointF(x + 1, y))
         p.setPen(QColor("#2b2d38"))
         p.drawLine(0, 0, self.width(), 0)
-        p.end()
 
     def stem_at(self, x: float) -> int | None:
         best, best_d = None, 7.0
@@ -311,13 +327,35 @@ class Canvas(_Part):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 120)
+        self._cache: QPixmap | None = None
+        self._cache_key: tuple = ()
+        self._pending_cache: QPixmap | None = None
+        self._pending_key: tuple = ()
+        self._pending_drawn = 0
 
     def sizeHint(self) -> QSize:
         return QSize(900, 420)
 
     # ---------------------------------------------------------------- painting
     def paintEvent(self, event) -> None:  # noqa: N802
+        """Blit the cached grid + piece, then draw what changes often on top (pending notes,
+        attention, recording, rubber band, playhead), so streaming and playback stay cheap."""
+        roll = self.roll
+        key = roll.static_key() + (self.width(), self.height(), self.devicePixelRatioF())
+        if self._cache is None or key != self._cache_key:
+            dpr = self.devicePixelRatioF()
+            pixmap = QPixmap(int(self.width() * dpr), int(self.height() * dpr))
+            pixmap.setDevicePixelRatio(dpr)
+            painter = QPainter(pixmap)
+            self._paint_static(painter)
+            painter.end()
+            self._cache, self._cache_key = pixmap, key
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache)
+        self._paint_dynamic(p)
+        p.end()
+
+    def _paint_static(self, p: QPainter) -> None:
         roll = self.roll
         geo = roll.geo
         w, h = self.width(), self.height()
@@ -327,9 +365,11 @@ class Canvas(_Part):
         for pitch in range(top, bottom - 1, -1):
             y = geo.y_of(pitch)
             p.fillRect(QRectF(0, y, w, geo.key_h), ROW_BLACK if pitch % 12 in BLACK_KEYS else ROW_WHITE)
+        p.setPen(theme.GRID_STRONG)
+        for pitch in range(top, bottom - 1, -1):
             if pitch % 12 == 0:
-                p.setPen(theme.GRID_STRONG)
-                p.drawLine(QPointF(0, y + geo.key_h), QPointF(w, y + geo.key_h))
+                y = geo.y_of(pitch) + geo.key_h
+                p.drawLine(QPointF(0, y), QPointF(w, y))
         # loop region
         if roll.loop is not None and roll.loop_enabled:
             a, b = roll.loop
@@ -348,40 +388,19 @@ class Canvas(_Part):
                     p.drawLine(QPointF(x, 0), QPointF(x, h))
         first = max(0, int(geo.beat_at(0)))
         last = int(geo.beat_at(w)) + 1
+        beat_pen, bar_pen = QPen(theme.GRID, 1), QPen(theme.GRID_STRONG, 1)
         for beat in range(first, last + 1):
-            x = geo.x_of(beat)
             if beat % bpb == 0:
-                p.setPen(QPen(theme.GRID_STRONG, 1))
+                p.setPen(bar_pen)
             elif geo.px_per_beat >= 8:
-                p.setPen(QPen(theme.GRID, 1))
+                p.setPen(beat_pen)
             else:
                 continue
+            x = geo.x_of(beat)
             p.drawLine(QPointF(x, 0), QPointF(x, h))
+        # the piece
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         lo, hi = geo.beat_at(0), geo.beat_at(w)
-        # attention glow behind the attended notes
-        if roll.attention:
-            ranked = sorted(roll.attention.items(), key=lambda kv: -kv[1])
-            peak = ranked[0][1] or 1.0
-            floor = ranked[min(len(ranked) - 1, 12)][1] if len(ranked) > 12 else 0.0
-            target = roll.attention_target
-            for rank, (key, weight) in reversed(list(enumerate(ranked[:12]))):
-                note = roll.note_for_key(key)
-                if note is None or weight <= floor:
-                    continue
-                k = (weight - floor) / max(peak - floor, 1e-9)
-                rect = self.note_rect(note).adjusted(-3, -3, 3, 3)
-                glow = QColor(theme.HIGHLIGHT)
-                glow.setAlphaF(0.12 + 0.6 * k)
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(glow)
-                p.drawRoundedRect(rect, 5, 5)
-                if target is not None and rank < 5:
-                    line = QColor(theme.HIGHLIGHT)
-                    line.setAlphaF(0.3 + 0.55 * k)
-                    p.setPen(QPen(line, 1 + 2 * k))
-                    p.drawLine(self.note_rect(note).center(), self.note_rect(target).center())
-        # notes
         font = QFont(self.font())
         font.setPointSizeF(7.0)
         p.setFont(font)
@@ -390,27 +409,74 @@ class Canvas(_Part):
             if note.end < lo or note.start > hi or note.pitch > top + 1 or note.pitch < bottom - 1:
                 continue
             self._paint_note(p, note, selected=i in roll.selected, names=show_names)
+        # play position
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        x = geo.x_of(roll.cursor_beat)
+        p.setPen(QPen(CURSOR, 1, Qt.PenStyle.DashLine))
+        p.drawLine(QPointF(x, 0), QPointF(x, h))
+
+    def _paint_dynamic(self, p: QPainter) -> None:
+        roll = self.roll
+        geo = roll.geo
+        w, h = self.width(), self.height()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lo, hi = geo.beat_at(0), geo.beat_at(w)
+        font = QFont(self.font())
+        font.setPointSizeF(7.0)
+        p.setFont(font)
+        show_names = geo.key_h >= 10
+        # attention: a halo around the notes the selected generated note attended to
+        if roll.attention:
+            ranked = sorted(roll.attention.items(), key=lambda kv: -kv[1])
+            peak = ranked[0][1] or 1.0
+            floor = ranked[12][1] if len(ranked) > 12 else 0.0
+            target = roll.attention_target
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            for rank, (key, weight) in reversed(list(enumerate(ranked[:12]))):
+                note = roll.note_for_key(key)
+                if note is None or weight <= floor:
+                    continue
+                k = (weight - floor) / max(peak - floor, 1e-9)
+                if target is not None and rank < 5:
+                    line = QColor(theme.HIGHLIGHT)
+                    line.setAlphaF(0.3 + 0.55 * k)
+                    p.setPen(QPen(line, 1 + 2 * k))
+                    p.drawLine(self.note_rect(note).center(), self.note_rect(target).center())
+                glow = QColor(theme.HIGHLIGHT)
+                glow.setAlphaF(0.25 + 0.75 * k)
+                p.setPen(QPen(glow, 2 + 3 * k))
+                fill = QColor(theme.HIGHLIGHT)
+                fill.setAlphaF(0.10 + 0.35 * k)
+                p.setBrush(fill)
+                p.drawRoundedRect(self.note_rect(note).adjusted(-2, -2, 2, 2), 4, 4)
+            p.setBrush(Qt.BrushStyle.NoBrush)
         for note in roll.new_preview:
             self._paint_note(p, note, selected=True, names=show_names)
         for note in roll.recording:
             if note.end >= lo and note.start <= hi:
                 self._paint_note(p, note, selected=False, names=show_names, colour=QColor("#ff9f5a"))
-        # generated, not yet accepted
-        for k, note in enumerate(roll.pending):
-            if note.end < lo or note.start > hi:
-                continue
-            rect = self.note_rect(note)
-            fill = QColor(theme.GENERATED)
-            fill.setAlphaF(0.45 + 0.45 * note.velocity / 127.0)
-            selected = k == roll.pending_index
-            p.setBrush(fill.lighter(125) if selected else fill)
-            pen = QPen(QColor("#ffffff") if selected else theme.GENERATED.lighter(140), 2 if selected else 1.2)
-            pen.setStyle(Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.drawRoundedRect(rect, 3, 3)
-            if show_names and rect.width() > 26:
-                p.setPen(QColor("#2a0f15"))
-                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, pitch_name(note.pitch))
+        for note in roll.recording_answers:
+            if note.end >= lo and note.start <= hi:
+                self._paint_note(p, note, selected=False, names=show_names, colour=theme.GENERATED)
+        # generated, not yet accepted (cached: they change only when notes arrive)
+        pkey = self._cache_key + (roll.pending_epoch, roll.pending_index)
+        if roll.pending:
+            fresh = self._pending_cache is None or pkey != self._pending_key
+            if fresh:
+                dpr = self.devicePixelRatioF()
+                self._pending_cache = QPixmap(int(w * dpr), int(h * dpr))
+                self._pending_cache.setDevicePixelRatio(dpr)
+                self._pending_cache.fill(Qt.GlobalColor.transparent)
+                self._pending_key = pkey
+                self._pending_drawn = 0
+            if self._pending_drawn < len(roll.pending):  # streaming: draw only the new notes
+                painter = QPainter(self._pending_cache)
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+                painter.setFont(font)
+                self._paint_pending(painter, lo, hi, show_names, first=self._pending_drawn)
+                painter.end()
+                self._pending_drawn = len(roll.pending)
+            p.drawPixmap(0, 0, self._pending_cache)
         # rubber band
         if roll.rubber is not None:
             band = QColor(theme.ACCENT_LIGHT)
@@ -419,10 +485,6 @@ class Canvas(_Part):
             p.setPen(QPen(theme.ACCENT_LIGHT, 1))
             p.drawRect(roll.rubber)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        # play position and playhead
-        x = geo.x_of(roll.cursor_beat)
-        p.setPen(QPen(CURSOR, 1, Qt.PenStyle.DashLine))
-        p.drawLine(QPointF(x, 0), QPointF(x, h))
         if roll.playhead is not None:
             x = geo.x_of(roll.playhead)
             p.setPen(QPen(PLAYHEAD, 2))
@@ -432,9 +494,28 @@ class Canvas(_Part):
             big = QFont(self.font())
             big.setPointSizeF(11)
             p.setFont(big)
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+            p.drawText(self.rect().adjusted(20, 0, -20, 0),
+                       int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
                        "Open a MIDI file (Ctrl+O or drop it here), or draw notes with the pencil (D)")
-        p.end()
+
+    def _paint_pending(self, p: QPainter, lo: float, hi: float, show_names: bool, first: int = 0) -> None:
+        roll = self.roll
+        dashed = QPen(theme.GENERATED.lighter(140), 1.2, Qt.PenStyle.DashLine)
+        chosen = QPen(QColor("#ffffff"), 2)
+        for k in range(first, len(roll.pending)):
+            note = roll.pending[k]
+            if note.end < lo or note.start > hi:
+                continue
+            rect = self.note_rect(note)
+            fill = QColor(theme.GENERATED)
+            fill.setAlphaF(0.45 + 0.45 * note.velocity / 127.0)
+            selected = k == roll.pending_index
+            p.setBrush(fill.lighter(125) if selected else fill)
+            p.setPen(chosen if selected else dashed)
+            p.drawRoundedRect(rect, 3, 3)
+            if show_names and rect.width() > 26:
+                p.setPen(QColor("#2a0f15"))
+                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, pitch_name(note.pitch))
 
     def note_rect(self, note: Note) -> QRectF:
         geo = self.roll.geo
@@ -530,6 +611,7 @@ class PianoRoll(QWidget):
         self.attention: dict[tuple[str, int], float] = {}
         self.attention_target: Note | None = None
         self.recording: list[Note] = []
+        self.recording_answers: list[Note] = []
         self.sounding_pitches: set[int] = set()
         self.playhead: float | None = None
         self.cursor_beat = 0.0
@@ -541,6 +623,8 @@ class PianoRoll(QWidget):
         self.draw_track = 0
         self.mode: modes.EditMode = modes.IdleMode()
         self._items_cache: list[tuple[int, Note]] | None = None
+        self._version = 0  # bumped whenever the cached layer (grid + piece) must be redrawn
+        self.pending_epoch = 0  # bumped whenever generated notes change other than by appending
 
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
@@ -551,9 +635,10 @@ class PianoRoll(QWidget):
         corner = QWidget(self)
         corner.setFixedSize(KEYBOARD_W, RULER_H)
         corner.setStyleSheet("background: #17181e;")
-        vlabel = QWidget(self)
+        vlabel = QLabel("velocity", self)
         vlabel.setFixedWidth(KEYBOARD_W)
-        vlabel.setStyleSheet("background: #17181e;")
+        vlabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        vlabel.setStyleSheet("background: #17181e; color: #6f7290; font-size: 8pt;")
         vlabel.setToolTip("Velocity: drag a stem up or down")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -575,11 +660,22 @@ class PianoRoll(QWidget):
         self.center_on_pitch(64)
 
     # ---------------------------------------------------------------- data
+    def static_key(self) -> tuple:
+        """What the canvas' cached layer depends on."""
+        g = self.geo
+        return (self._version, g.px_per_beat, g.key_h, g.x0, g.y0, self.snap, self.doc.beats_per_bar,
+                self.loop, self.loop_enabled, self.cursor_beat)
+
+    def invalidate(self) -> None:
+        """The piece, selection or preview changed: redraw the cached layer."""
+        self._version += 1
+
     def _on_doc_changed(self) -> None:
         self._items_cache = None
+        self.invalidate()
         gone = {i for i in self.selected if i not in self.doc.notes}
         if gone:
-            self.selected -= gone
+            self.selected = self.selected - gone
             self.selection_changed.emit()
         self.refresh()
 
@@ -631,6 +727,7 @@ class PianoRoll(QWidget):
 
     def set_preview(self, items: dict[int, Note]) -> None:
         self.preview = items
+        self.invalidate()
         self.refresh_notes()
 
     def set_new_preview(self, note: Note) -> None:
@@ -638,6 +735,8 @@ class PianoRoll(QWidget):
         self.refresh_notes()
 
     def clear_preview(self) -> None:
+        if self.preview:
+            self.invalidate()
         self.preview = {}
         self.new_preview = []
         self.refresh_notes()
@@ -657,6 +756,7 @@ class PianoRoll(QWidget):
         ids = {i for i in ids if i in self.doc.notes}
         if ids != self.selected:
             self.selected = ids
+            self.invalidate()
             self.selection_changed.emit()
             self.refresh_notes()
 
@@ -672,7 +772,10 @@ class PianoRoll(QWidget):
 
     # ---------------------------------------------------------------- overlays
     def set_pending(self, notes: list[Note]) -> None:
-        self.pending = list(notes)
+        notes = list(notes)
+        if notes[:len(self.pending)] != self.pending or len(notes) < len(self.pending):
+            self.pending_epoch += 1
+        self.pending = notes
         if self.pending_index is not None and self.pending_index >= len(self.pending):
             self.pending_index = None
         self.update_extent()
@@ -689,8 +792,10 @@ class PianoRoll(QWidget):
         self.attention_target = target
         self.canvas.update()
 
-    def set_recording(self, notes: list[Note]) -> None:
+    def set_recording(self, notes: list[Note], answers: list[Note] | None = None) -> None:
+        """Notes being recorded (or played in jam mode) and the model's answers, drawn live."""
         self.recording = notes
+        self.recording_answers = list(answers or [])
         self.update_extent()
         self.refresh_notes()
 

@@ -18,21 +18,22 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gdl_studio.core.errors import UserError
+from gdl_studio.engine.core import Sleep
 from gdl_studio.live import composers
 from gdl_studio.live.jam import ANSWERING, LISTENING, JamNote
 from gdl_studio.live.session import NO_INPUT, SYNTH, VIRTUAL
@@ -41,6 +42,7 @@ from gdl_studio.ui.compose import glyphs
 from gdl_studio.ui.compose.attention import AttentionView
 from gdl_studio.ui.compose.commands import AddNotes, SetTempo
 from gdl_studio.ui.compose.document import RollDocument
+from gdl_studio.ui.compose.flow import FlowLayout, group, separator
 from gdl_studio.ui.compose.live_controller import LiveController
 from gdl_studio.ui.compose.pianoroll import PianoRoll, pitch_name
 from gdl_studio.ui.panels.base import Panel
@@ -144,6 +146,7 @@ class ComposePanel(Panel):
         self._jamming = False
         self._last_status = ""
         self._usable_cache: tuple[str, bool] = ("", False)
+        self._user_picked = False
         self._build()
         self._connect()
         self._restore()
@@ -155,35 +158,49 @@ class ComposePanel(Panel):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(33)
         self._flush_timer.timeout.connect(self._flush_results)
+        self._attention_backlog: list[GenerationStep] = []
+        self._attention_timer = QTimer(self)
+        self._attention_timer.setSingleShot(True)
+        self._attention_timer.setInterval(160)
+        self._attention_timer.timeout.connect(self._flush_attention)
         self._fill_ports()
         self._update_model_status()
         self._update_buttons()
+        QTimer.singleShot(400, self, self._probe_audio)
+
+    def _probe_audio(self) -> None:
+        """Say early whether the built-in synth can be heard (the stream opens on first use)."""
+        session = self.live.session
+        if session.output_choice == SYNTH and not session.audio.ok and not session.audio_message:
+            session.audio_message = session.audio.probe()
+            self._update_io_status()
 
     # ================================================================ construction
     def _build(self) -> None:
+        self.content.setStyleSheet(
+            "QPushButton#primary:disabled { background-color: #34305a; border-color: #403a6e; color: #8c88b0; }"
+            "")
         root = QVBoxLayout(self.content)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
 
-        # --- editing toolbar
-        edit = QToolBar("Edit", self.content)
-        edit.setObjectName("composeEditBar")
+        # --- the controls: groups that wrap onto more lines in a narrow window
+        bar = QFrame(self.content)
+        bar.setObjectName("composeBar")
+        bar.setStyleSheet("QFrame#composeBar { background-color: #1a1b22; border-bottom: 1px solid #2b2d38; }")
+        flow = FlowLayout(bar, margin=5, spacing=6)
+
         self.tool_select = self._tool_button(glyphs.pointer(), "Select and move (S)", checkable=True)
         self.tool_draw = self._tool_button(glyphs.pencil(), "Draw notes (D); right-click deletes", checkable=True)
         self.tool_group = QButtonGroup(self)
         self.tool_group.addButton(self.tool_select)
         self.tool_group.addButton(self.tool_draw)
         self.tool_select.setChecked(True)
-        edit.addWidget(self.tool_select)
-        edit.addWidget(self.tool_draw)
-        edit.addSeparator()
-        edit.addWidget(QLabel(" Snap "))
         self.snap_combo = QComboBox()
         for label, value in SNAPS:
             self.snap_combo.addItem(label, value)
         self.snap_combo.setToolTip("Snap notes to this grid while editing")
-        edit.addWidget(self.snap_combo)
-        edit.addSeparator()
+        zoom = []
         for text, tip, slot in (("−", "Zoom out (Ctrl+wheel)", lambda: self.roll.zoom_x(1 / 1.3)),
                                 ("+", "Zoom in (Ctrl+wheel)", lambda: self.roll.zoom_x(1.3)),
                                 ("Fit", "Show the whole piece", lambda: self.roll.fit())):
@@ -191,93 +208,80 @@ class ComposePanel(Panel):
             button.setText(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
-            edit.addWidget(button)
-        edit.addSeparator()
+            zoom.append(button)
         self.quantise_button = QToolButton()
         self.quantise_button.setText("Quantise")
         self.quantise_button.setToolTip("Snap the selected notes (or all) to the grid (Q)")
-        edit.addWidget(self.quantise_button)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        edit.addWidget(spacer)
-        edit.addWidget(QLabel("Out "))
-        self.out_combo = QComboBox()
-        self.out_combo.setMinimumWidth(170)
-        self.out_combo.setToolTip("Where notes play: a MIDI port, the virtual port, or the built-in synth")
-        edit.addWidget(self.out_combo)
-        edit.addWidget(QLabel("  In "))
-        self.in_combo = QComboBox()
-        self.in_combo.setMinimumWidth(150)
-        self.in_combo.setToolTip("MIDI input for recording and jam mode")
-        edit.addWidget(self.in_combo)
-        edit.addSeparator()
-        self.drag_button = DragOutButton(self)
-        edit.addWidget(self.drag_button)
-        root.addWidget(edit)
 
-        # --- transport toolbar
-        transport = QToolBar("Transport", self.content)
-        transport.setObjectName("composeTransport")
         self.rewind_button = self._tool_button(glyphs.rewind(), "Back to the start (Home)")
         self.play_button = self._tool_button(glyphs.play(), "Play / stop (Space)", checkable=True)
         self.stop_button = self._tool_button(glyphs.stop(), "Stop: all notes off")
         self.loop_button = self._tool_button(glyphs.loop(), "Loop the region (drag in the ruler to set it)",
                                              checkable=True)
-        for b in (self.rewind_button, self.play_button, self.stop_button, self.loop_button):
-            transport.addWidget(b)
-        transport.addWidget(QLabel("  Tempo "))
         self.tempo_spin = QDoubleSpinBox()
         self.tempo_spin.setRange(20.0, 300.0)
         self.tempo_spin.setDecimals(1)
         self.tempo_spin.setSuffix(" BPM")
         self.tempo_spin.setKeyboardTracking(False)
-        transport.addWidget(self.tempo_spin)
         self.position_label = QLabel("  1 · 1  ")
         self.position_label.setObjectName("composePosition")
-        self.position_label.setMinimumWidth(86)
+        self.position_label.setMinimumWidth(80)
         self.position_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.position_label.setStyleSheet("font-family: 'DejaVu Sans Mono'; color: #f6c453; font-size: 11pt;")
-        transport.addWidget(self.position_label)
-        transport.addSeparator()
+
         self.record_button = self._tool_button(glyphs.record(), "Record from the MIDI input", checkable=True)
         self.record_button.setText("Rec")
         self.record_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        transport.addWidget(self.record_button)
         self.record_quantise = QComboBox()
         for label, value in RECORD_QUANTISE:
             self.record_quantise.addItem(label, value)
-        transport.addWidget(self.record_quantise)
-        transport.addSeparator()
         self.jam_button = self._tool_button(glyphs.jam(), "Jam: play, pause, and the model answers", checkable=True)
         self.jam_button.setText("Jam")
         self.jam_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        transport.addWidget(self.jam_button)
-        transport.addWidget(QLabel(" after "))
         self.jam_silence = QDoubleSpinBox()
         self.jam_silence.setRange(0.5, 16.0)
         self.jam_silence.setSingleStep(0.5)
         self.jam_silence.setDecimals(1)
         self.jam_silence.setSuffix(" beats")
         self.jam_silence.setToolTip("Silence after which the model answers")
-        transport.addWidget(self.jam_silence)
         self.jam_state = QLabel("")
         self.jam_state.setMinimumWidth(80)
-        transport.addWidget(self.jam_state)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        transport.addWidget(spacer)
+
+        self.out_combo = QComboBox()
+        self.out_combo.setMinimumWidth(150)
+        self.out_combo.setToolTip("Where notes play: a MIDI port, the virtual port, or the built-in synth")
+        self.in_combo = QComboBox()
+        self.in_combo.setMinimumWidth(130)
+        self.in_combo.setToolTip("MIDI input for recording and jam mode")
         self.panic_button = self._tool_button(glyphs.panic(), "Panic: all notes off on every channel")
         self.panic_button.setText("Panic")
         self.panic_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        transport.addWidget(self.panic_button)
-        root.addWidget(transport)
+        self.drag_button = DragOutButton(self)
+
+        for widget in (
+            group(self.rewind_button, self.play_button, self.stop_button, self.loop_button),
+            group(QLabel("Tempo"), self.tempo_spin, self.position_label),
+            separator(),
+            group(self.tool_select, self.tool_draw),
+            group(QLabel("Snap"), self.snap_combo),
+            group(*zoom, self.quantise_button),
+            separator(),
+            group(self.record_button, self.record_quantise),
+            group(self.jam_button, QLabel("after"), self.jam_silence, self.jam_state),
+            separator(),
+            group(QLabel("Out"), self.out_combo),
+            group(QLabel("In"), self.in_combo),
+            group(self.panic_button, self.drag_button),
+        ):
+            flow.addWidget(widget)
+        root.addWidget(bar)
 
         # --- roll | side panel
         splitter = QSplitter(Qt.Orientation.Horizontal, self.content)
         self.roll = PianoRoll(self.doc, self.undo_stack)
         splitter.addWidget(self.roll)
         side = QWidget()
-        side.setMinimumWidth(300)
+        side.setMinimumWidth(280)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(8, 4, 8, 8)
         side_layout.setSpacing(8)
@@ -334,7 +338,14 @@ class ComposePanel(Panel):
         self.attention = AttentionView()
         att_layout.addWidget(self.attention)
         side_layout.addWidget(att_box, 1)
-        splitter.addWidget(side)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(540)
+        splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([900, 360])
@@ -638,6 +649,8 @@ class ComposePanel(Panel):
     def _tick(self) -> None:
         """30 times a second while playing, recording or jamming: playhead, overlays, keys."""
         pos = self.live.position()
+        if pos is None and self._jamming:
+            pos = self.live.jam_position()
         if pos is not None:
             self.roll.set_playhead(pos)
             bpb = self.doc.beats_per_bar
@@ -648,9 +661,9 @@ class ComposePanel(Panel):
             self.roll.set_recording(self.live.recording_notes())
         elif self._jamming:
             played, answers = self.live.jam_notes()
-            self.roll.set_recording(played + answers)
+            self.roll.set_recording(played, answers)
         generating = self.gen is not None and self.gen.running
-        if pos is not None and self.live.finished() and not generating and not self._recording:
+        if self.live.position() is not None and self.live.finished() and not generating and not self._recording:
             if self.live.playing or self.live.audition is not None:
                 self.stop()
 
@@ -681,7 +694,7 @@ class ComposePanel(Panel):
             parts.append(f"MIDI: {midi}")
         elif session.input_choice != NO_INPUT:
             parts.append("Input: " + ("virtual port" if session.input_choice == VIRTUAL else session.input_choice))
-        if not composers_virtual_supported():
+        if not _virtual_ports_supported():
             parts.append("Virtual MIDI ports are not available on Windows (use loopMIDI)")
         self.io_status.setText("   ·   ".join(parts))
 
@@ -795,7 +808,8 @@ class ComposePanel(Panel):
                 return
             self._jamming = False
             played, answers = self.live.stop_jam()
-            self.roll.set_recording([])
+            self.roll.set_recording([], [])
+            self.roll.set_playhead(None)
             self.jam_state.setText("")
             answers = [Note(n.pitch, n.start, n.duration, n.velocity, self._jam_track + 1) for n in answers]
             if played or answers:
@@ -807,8 +821,8 @@ class ComposePanel(Panel):
 
     @staticmethod
     def _preload(name: str):
-        composers.load_composer(name)
-        return iter(())
+        """Engine job: load the model and run it once, so the first answer is quick."""
+        return iter(composers.warm_up(composers.load_composer(name)))
 
     def _on_jam_event(self, kind: str, payload) -> None:
         if kind == "state":
@@ -858,13 +872,16 @@ class ComposePanel(Panel):
 
         def job(ctx):
             composer = composers.load_composer(name)
-            yield from composer.generate(primer, n_notes=n_notes, temperature=temperature, seed=seed,
-                                         beats_per_bar=bpb)
+            steps = composer.generate(primer, n_notes=n_notes, temperature=temperature, seed=seed,
+                                      beats_per_bar=bpb)
+            yield from paced(steps)
 
         label = f"{self.model_combo.currentText()} continuation"
         request_id = self.engine.submit(self.panel_id, job, label=label)
         self.gen = Generation(name, request_id, list(ids), primer, cut, seed)
+        self._user_picked = False
         self._incoming = []
+        self._attention_backlog = []
         self.roll.set_pending([])
         self.roll.select_pending(None)
         self.roll.set_attention({})
@@ -885,19 +902,30 @@ class ComposePanel(Panel):
         elif isinstance(item, JamNote):
             pass  # drawn from the jam overlay
 
+    def _flush_attention(self) -> None:
+        """Redraw the attention plots (at most ~6 times a second while streaming)."""
+        steps, self._attention_backlog = self._attention_backlog, []
+        gen = self.gen
+        if steps and gen is not None and gen.accepted_ids is None:
+            self.attention.add_steps(steps, follow=False)
+            if self.attention.selected is None or (not gen.running and not self._user_picked):
+                # while streaming the first note stays selected (cheap); at the end, the last
+                self.attention.select(len(self.attention.steps) - 1)
+                self.roll.pending_index = self.attention.selected
+                self._show_attention_in_roll()
+        if gen is not None and gen.running:
+            self._attention_timer.start()
+
     def _flush_results(self) -> None:
         """Draw the generated notes that arrived since the last frame (at most 30 times a second)."""
         steps, self._incoming = self._incoming, []
         gen = self.gen
         if not steps or gen is None or gen.accepted_ids is not None:
             return
-        for step in steps:
-            self.roll.pending.append(step.note)
-        self.roll.set_pending(self.roll.pending)
-        self.attention.add_steps(steps)
-        if self.attention.selected == len(gen.steps) - 1:
-            self.roll.pending_index = self.attention.selected
-            self._show_attention_in_roll()
+        self.roll.set_pending(self.roll.pending + [step.note for step in steps])
+        self._attention_backlog.extend(steps)
+        if not gen.running or not self._attention_timer.isActive():
+            self._flush_attention()
         if gen.running:
             self.progress_label.setText(f"{len(gen.steps)}/{self.length_spin.value()} notes…")
         self._update_buttons()
@@ -907,6 +935,7 @@ class ComposePanel(Panel):
         if gen is not None and info.request_id == gen.request_id:
             gen.running = False
             self._flush_results()
+            self._flush_attention()
             if not info.cancelled:
                 n = len(gen.steps)
                 self.progress_label.setText(f"{n} notes in {info.seconds:.1f} s — Accept keeps them, "
@@ -931,6 +960,7 @@ class ComposePanel(Panel):
             self.engine.cancel(self.panel_id)
             gen.running = False
         self._incoming = []
+        self._flush_attention()
         notes = [s.note for s in gen.steps]
         cmd = AddNotes(self.doc, notes, f"Accept {len(notes)} generated notes")
         self.undo_stack.push(cmd)
@@ -954,12 +984,14 @@ class ComposePanel(Panel):
         self.live.stop_audition()
         self.gen = None
         self._incoming = []
+        self._attention_backlog = []
         self.roll.set_pending([])
         self.roll.select_pending(None)
         self.roll.set_attention({})
         self.attention.clear()
 
     def _on_pending_selected(self, k: int) -> None:
+        self._user_picked = True
         self.attention.select(k)
         self._show_attention_in_roll()
         gen = self.gen
@@ -971,6 +1003,7 @@ class ComposePanel(Panel):
         gen = self.gen
         if gen is None:
             return
+        self._user_picked = True
         if gen.accepted_ids is None:
             self.roll.pending_index = k
             self.roll.refresh_notes()
@@ -992,9 +1025,6 @@ class ComposePanel(Panel):
         target_key = gen.key_for(len(gen.primer_ids) + k)
         target = self.roll.note_for_key(target_key) if target_key else None
         self.roll.set_attention(weights, target)
-
-    def _on_attention_select_from_roll(self, k: int) -> None:
-        self._on_pending_selected(k)
 
     # ================================================================ model choice
     def _on_model_changed(self, _index: int) -> None:
@@ -1056,7 +1086,19 @@ class ComposePanel(Panel):
         return target
 
 
-def composers_virtual_supported() -> bool:
+def paced(steps, burst_s: float = 0.012, rest_s: float = 0.004):
+    """Pass ``steps`` through, resting ``rest_s`` after every ``burst_s`` of work so a fast
+    model never starves the GUI thread (the engine sleeps; the interpreter lock is free)."""
+    burst = time.perf_counter()
+    for step in steps:
+        yield step
+        now = time.perf_counter()
+        if now - burst > burst_s:
+            yield Sleep(now + rest_s)
+            burst = time.perf_counter()
+
+
+def _virtual_ports_supported() -> bool:
     from gdl_studio.live.midi_ports import supports_virtual_ports
 
     return supports_virtual_ports()

@@ -1,0 +1,124 @@
+"""A thin adapter between the live/compose code and the music models of
+:mod:`gdl_studio.music` (their generators are used as they are).
+
+* :data:`MODEL_CHOICES` — the models a musician picks from, with display names;
+* :func:`load_composer` — a shipped model through the registry (``ModelUnavailable`` if absent);
+* :func:`tiny_composer` — a small randomly initialised model of either kind (tests, benches,
+  and ``GDL_STUDIO_COMPOSE_DEMO=1`` when no weights are installed);
+* :func:`responder` — turns a composer into the ``(phrase, n) -> notes`` callable jam mode uses.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator, Sequence
+
+from gdl_studio.music.notes import Note
+
+MODEL_CHOICES = (("music-lstm", "Attention LSTM"), ("music-transformer", "Transformer"))
+KIND_OF = {"music-lstm": "lstm", "music-transformer": "transformer"}
+
+
+def display_name(name: str) -> str:
+    return dict(MODEL_CHOICES).get(name, name)
+
+
+def demo_mode() -> bool:
+    """Whether to fall back to tiny random models when weights are missing (development)."""
+    return os.environ.get("GDL_STUDIO_COMPOSE_DEMO", "") not in ("", "0")
+
+
+def model_available(name: str) -> bool:
+    """Whether the shipped weights of ``name`` are installed (nothing is loaded)."""
+    try:
+        from gdl_studio.music.models_io import is_available
+    except ImportError:
+        return False
+    return is_available(name)
+
+
+def missing_message(name: str) -> str:
+    """What to tell the musician when a model is not installed."""
+    return (f"The {display_name(name)} weights are not installed (models/{name}). "
+            f"Train them with `gdl-studio train {name}`, or run with GDL_STUDIO_COMPOSE_DEMO=1 "
+            "to try the panel with an untrained model.")
+
+
+_tiny_cache: dict[tuple[str, int], object] = {}
+
+
+def tiny_composer(kind: str, seed: int = 0):
+    """A small, randomly initialised composer of ``kind`` ("lstm"/"music-lstm" or
+    "transformer"/"music-transformer"); cached per (kind, seed)."""
+    import torch
+
+    kind = KIND_OF.get(kind, kind)
+    key = (kind, seed)
+    if key in _tiny_cache:
+        return _tiny_cache[key]
+    from gdl_studio.music.generate import LSTMComposer, TransformerComposer
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        if kind == "lstm":
+            from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig
+
+            model = AttentionLSTM(LSTMConfig(hidden=64, layers=1, note_embedding=32, duration_embedding=16,
+                                             voice_embedding=8, metric_embedding=8, window=32, duration_hidden=64,
+                                             dropout=0.0))
+            composer = LSTMComposer(model, {"name": "music-lstm", "tiny": True})
+        elif kind == "transformer":
+            from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
+
+            model = MusicTransformer(TransformerConfig(d_model=64, layers=2, heads=2, d_ff=128, max_len=256,
+                                                       pos_limit=2048, dropout=0.0))
+            composer = TransformerComposer(model, {"name": "music-transformer", "tiny": True})
+        else:
+            raise ValueError(f"unknown model kind {kind!r}")
+    finally:
+        torch.random.set_rng_state(state)
+    _tiny_cache[key] = composer
+    return composer
+
+
+def load_composer(name: str, allow_demo: bool | None = None):
+    """The composer of model ``name``: the shipped weights, or (demo mode) a tiny random one.
+
+    Raises ``ModelUnavailable`` with a message for the musician when it cannot be had.
+    """
+    from gdl_studio.core.registry import ModelUnavailable
+
+    allow_demo = demo_mode() if allow_demo is None else allow_demo
+    try:
+        from gdl_studio.music.models_io import load_music_model
+
+        return load_music_model(name)
+    except ModelUnavailable:
+        if allow_demo:
+            return tiny_composer(name)
+        if not model_available(name):
+            raise ModelUnavailable(missing_message(name)) from None
+        raise
+
+
+def warm_up(composer) -> list:
+    """Run the model once on a short phrase (first calls on a thread are slow); returns []."""
+    phrase = [Note(60 + (i * 5) % 12, i * 0.5, 0.5) for i in range(8)]
+    for _step in composer.generate(phrase, n_notes=2, temperature=1.0, seed=0):
+        pass
+    return []
+
+
+def is_tiny(composer) -> bool:
+    return bool(getattr(composer, "card", {}).get("tiny"))
+
+
+def responder(composer, temperature: float = 1.0, beats_per_bar: int = 4, seed: int | None = None):
+    """A jam-mode responder: ``(phrase, n_notes) -> iterator of GenerationStep``."""
+
+    def respond(phrase: Sequence[Note], n_notes: int) -> Iterator:
+        return composer.generate(list(phrase), n_notes=n_notes, temperature=temperature,
+                                 beats_per_bar=beats_per_bar, seed=seed)
+
+    return respond

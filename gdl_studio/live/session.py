@@ -1,0 +1,198 @@
+"""One musician's live setup: the scheduler, the chosen output (a MIDI port, the virtual
+"GDL Studio" port or the built-in synth), the chosen input, and live port watching.
+
+:class:`LiveSession` has no Qt in it; the Compose panel polls :meth:`LiveSession.poll_ports`
+about once a second. When the chosen output port disappears the session says so, ends all
+notes and falls back to the built-in synth; a vanished input is closed with a message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from gdl_studio.live import midi_ports as mp
+from gdl_studio.live.midi_process import open_output
+from gdl_studio.live.scheduler import MidiScheduler
+from gdl_studio.live.synth import AudioPreview
+
+SYNTH = ""  # output choice: the built-in synth
+NO_INPUT = ""  # input choice: none
+VIRTUAL = "\x00virtual"  # output/input choice: our own virtual port
+
+
+class LiveSession:
+    """Scheduler + output + input + port watching.
+
+    ``on_message(text)`` receives messages for the status bar (from any thread);
+    ``on_input(msg, t)`` receives every incoming channel message (on rtmidi's thread).
+    """
+
+    def __init__(self, on_message: Callable[[str], None] | None = None,
+                 on_input: Callable[[object, float], None] | None = None,
+                 audio: AudioPreview | None = None, realtime: bool = True) -> None:
+        self.on_message = on_message or (lambda text: None)
+        self.on_input = on_input or (lambda msg, t: None)
+        self.audio = audio or AudioPreview()
+        self.scheduler = MidiScheduler(None, on_error=self._sink_error, realtime=realtime).start()
+        self.lister = mp.PortLister()
+        self.output_choice = SYNTH
+        self.input_choice = NO_INPUT
+        self._output = None  # MidiOutput or ProcessMidiOutput
+        self._input: mp.MidiInput | None = None
+        self._lock = threading.RLock()
+        self.outputs: list[str] = []
+        self.inputs: list[str] = []
+        self.audio_message = ""
+        self._audio_tried = False
+        self._closed = False
+
+    # ---------------------------------------------------------------- listing
+    def midi_status(self) -> str:
+        """'' when MIDI works, else why not."""
+        return self.lister.error
+
+    def refresh(self) -> bool:
+        """Re-list ports; True if the lists changed."""
+        outs, ins = self.lister.outputs(), self.lister.inputs()
+        changed = outs != self.outputs or ins != self.inputs
+        self.outputs, self.inputs = outs, ins
+        return changed
+
+    def output_choices(self) -> list[tuple[str, str]]:
+        """``(choice, label)`` pairs for an output menu."""
+        choices = [(SYNTH, "Built-in synth")]
+        if mp.supports_virtual_ports() and not self.lister.error:
+            choices.append((VIRTUAL, f'Virtual port "{mp.VIRTUAL_PORT_NAME}"'))
+        choices += [(name, name) for name in self.outputs]
+        return choices
+
+    def input_choices(self) -> list[tuple[str, str]]:
+        choices = [(NO_INPUT, "No MIDI input")]
+        if mp.supports_virtual_ports() and not self.lister.error:
+            choices.append((VIRTUAL, f'Virtual port "{mp.VIRTUAL_PORT_NAME}"'))
+        choices += [(name, name) for name in self.inputs]
+        return choices
+
+    # ---------------------------------------------------------------- output
+    def _sink_error(self, message: str, source=None) -> None:
+        """The output failed (scheduler or MIDI process thread): fall back to the synth."""
+        with self._lock:
+            out = self._output
+            if out is None or (source is not None and source is not out):
+                return  # already handled, or an output we no longer use
+            self._output = None
+            self.output_choice = SYNTH
+        self._use_synth()
+        try:
+            out.close()
+        except Exception:
+            pass
+        self.on_message(f"MIDI output failed ({message}); playing on the built-in synth.")
+
+    def ensure_output(self) -> str:
+        """Open the built-in synth on first use (the default output); returns '' or why it is
+        silent."""
+        with self._lock:
+            if self.output_choice == SYNTH and self.scheduler.sink is None and not self._audio_tried:
+                return self._use_synth()
+            return self.audio_message if self.output_choice == SYNTH else ""
+
+    def _use_synth(self) -> str:
+        self._audio_tried = True
+        self.audio_message = self.audio.open()
+        self.scheduler.set_sink(self.audio if self.audio.ok else None)
+        return self.audio_message
+
+    def set_output(self, choice: str) -> str:
+        """Choose the output; returns '' or a message (then the synth plays instead)."""
+        with self._lock:
+            self.scheduler.all_notes_off()  # all notes off on port change
+            old, self._output = self._output, None
+            self.scheduler.set_sink(None)
+            if old is not None:
+                old.close()
+            if choice == SYNTH:
+                self.output_choice = SYNTH
+                return self._use_synth()
+            try:
+                box: list = []
+                out = open_output(None if choice == VIRTUAL else choice, virtual=choice == VIRTUAL,
+                                  on_error=lambda message: self._sink_error(message, box[0] if box else None))
+                box.append(out)
+            except mp.MidiUnavailable as exc:
+                self.output_choice = SYNTH
+                self._use_synth()
+                return f"{exc}; playing on the built-in synth."
+            self._output = out
+            self.output_choice = choice
+            self.scheduler.set_sink(out)
+            return ""
+
+    @property
+    def output_name(self) -> str:
+        if self.output_choice == SYNTH:
+            return "built-in synth" if self.audio.ok else "no output"
+        return self._output.name if self._output is not None else "no output"
+
+    # ---------------------------------------------------------------- input
+    def set_input(self, choice: str) -> str:
+        """Choose the MIDI input; returns '' or a message."""
+        with self._lock:
+            old, self._input = self._input, None
+            if old is not None:
+                old.close()
+            self.input_choice = NO_INPUT
+            if choice == NO_INPUT:
+                return ""
+            try:
+                self._input = mp.MidiInput(self._on_input, virtual=True) if choice == VIRTUAL else \
+                    mp.MidiInput(self._on_input, choice)
+            except mp.MidiUnavailable as exc:
+                return str(exc)
+            self.input_choice = choice
+            return ""
+
+    def _on_input(self, msg, t: float) -> None:
+        self.on_input(msg, t)
+
+    # ---------------------------------------------------------------- watching
+    def poll_ports(self) -> bool:
+        """Re-list ports and handle vanished ones; True if anything changed."""
+        changed = self.refresh()
+        with self._lock:
+            out_gone = self.output_choice not in (SYNTH, VIRTUAL) and self.output_choice not in self.outputs
+            in_gone = self.input_choice not in (NO_INPUT, VIRTUAL) and self.input_choice not in self.inputs
+            gone_out, gone_in = self.output_choice, self.input_choice
+        if out_gone:
+            self.set_output(SYNTH)
+            self.on_message(f"MIDI output '{gone_out}' disappeared: all notes off, playing on the built-in synth.")
+            changed = True
+        if in_gone:
+            self.set_input(NO_INPUT)
+            self.on_message(f"MIDI input '{gone_in}' disappeared.")
+            changed = True
+        return changed
+
+    # ---------------------------------------------------------------- shutdown
+    def panic(self) -> None:
+        self.scheduler.panic()
+        if self.audio.synth is not None:
+            self.audio.synth.send((0xB0, 120, 0))
+
+    def close(self) -> None:
+        """All notes off; close ports, audio and the scheduler thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self.scheduler.all_notes_off()
+        time.sleep(0.002)
+        self.scheduler.close()
+        with self._lock:
+            for port in (self._output, self._input):
+                if port is not None:
+                    port.close()
+            self._output = self._input = None
+        self.lister.close()
+        self.audio.close()

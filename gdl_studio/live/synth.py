@@ -1,0 +1,333 @@
+"""The built-in audio preview: a small polyphonic synth in numpy behind a sounddevice stream.
+
+:class:`PolySynth` has a fixed number of preallocated voices (additive tone with three
+partials and a linear ADSR envelope per block). It is a scheduler *sink*: :meth:`PolySynth.send`
+takes raw MIDI bytes and writes them into a preallocated ring buffer (producers take a lock
+among themselves; the audio side never does). :meth:`PolySynth.render` — the body of the
+audio callback — reads that ring, updates the voices and fills the output using only
+preallocated numpy arrays and in-place operations: no array allocation, no lock, no I/O.
+
+:class:`AudioPreview` opens the default output device through sounddevice (PortAudio); with
+no device it reports a clear message and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+IDLE, ATTACK, DECAY, SUSTAIN, RELEASE = 0.0, 1.0, 2.0, 3.0, 4.0
+TWO_PI = 2.0 * math.pi
+RING_SIZE = 2048
+
+
+class PolySynth:
+    """A polyphonic synth of ``voices`` preallocated voices rendering ``blocksize`` frames."""
+
+    def __init__(self, samplerate: float = 48000.0, blocksize: int = 256, voices: int = 24,
+                 channels: int = 2, gain: float = 0.22, attack_s: float = 0.006, decay_s: float = 0.35,
+                 sustain: float = 0.45, release_s: float = 0.18) -> None:
+        self.samplerate = float(samplerate)
+        self.blocksize = n = int(blocksize)
+        self.voices = v = int(voices)
+        self.channels = int(channels)
+        self.gain = gain
+        self.sustain = sustain
+        self._attack_rate = 1.0 / max(attack_s * self.samplerate, 1.0)
+        self._decay_rate = (1.0 - sustain) / max(decay_s * self.samplerate, 1.0)
+        self._release_rate = 1.0 / max(release_s * self.samplerate, 1.0)
+        # voice state; oscillator and envelope are (voices × 2) @ (2 × frames) matrix products,
+        # which numpy computes into preallocated outputs without temporaries (broadcasting
+        # ufuncs with ``out=`` would allocate)
+        self._osc = np.zeros((v, 2))  # [phase increment, phase] per voice
+        self._inc = self._osc[:, 0]
+        self._phase = self._osc[:, 1]
+        self._envm = np.zeros((v, 2))  # [level change · amp, level · amp] per voice
+        self._envm_d = self._envm[:, 0]
+        self._envm_l = self._envm[:, 1]
+        self._level = np.zeros(v)
+        self._target = np.zeros(v)
+        self._rate = np.zeros(v)
+        self._amp = np.zeros(v)
+        self._stage = np.zeros(v)
+        self._age = np.zeros(v)
+        self._pitch = [-1] * v
+        self._clock = 0
+        self._d = np.zeros(v)
+        self._maxd = np.zeros(v)
+        self._negd = np.zeros(v)
+        self._mask_a = np.zeros(v, dtype=bool)
+        self._mask_b = np.zeros(v, dtype=bool)
+        self._ones_v = np.ones(v)
+        # block buffers
+        self._osc_r = np.vstack([np.arange(n, dtype=np.float64), np.ones(n)])  # [ramp; 1]
+        self._env_r = np.vstack([np.arange(1, n + 1, dtype=np.float64) / n, np.ones(n)])  # [frac; 1]
+        self._ph = np.zeros((v, n))
+        self._sig = np.zeros((v, n))
+        self._tmp = np.zeros((v, n))
+        self._env = np.zeros((v, n))
+        self._mono = np.zeros(n)
+        self._mono_c = self._mono[:, None]
+        # event ring (raw MIDI bytes)
+        self._ring = np.zeros((RING_SIZE, 3), dtype=np.int32)
+        self._write = 0
+        self._read = 0
+        self._producer_lock = threading.Lock()
+        self.blocks = 0
+        self._any_active = False
+
+    # ---------------------------------------------------------------- producer side
+    def send(self, data) -> None:
+        """Queue raw MIDI bytes (note on/off, CC 120/123); any thread."""
+        b0 = int(data[0])
+        b1 = int(data[1]) if len(data) > 1 else 0
+        b2 = int(data[2]) if len(data) > 2 else 0
+        with self._producer_lock:
+            w = self._write
+            if w - self._read >= RING_SIZE:  # audio side stalled: drop the event
+                return
+            row = self._ring[w % RING_SIZE]
+            row[0] = b0
+            row[1] = b1
+            row[2] = b2
+            self._write = w + 1
+
+    def note_on(self, pitch: int, velocity: int = 100, channel: int = 0) -> None:
+        self.send((0x90 | channel, pitch, velocity))
+
+    def note_off(self, pitch: int, channel: int = 0) -> None:
+        self.send((0x80 | channel, pitch, 0))
+
+    def all_notes_off(self) -> None:
+        self.send((0xB0, 123, 0))
+
+    @property
+    def active_voices(self) -> int:
+        return int(np.count_nonzero(self._stage))
+
+    # ---------------------------------------------------------------- audio side
+    def _start_voice(self, pitch: int, velocity: int) -> None:
+        stage = self._stage
+        voice = -1
+        for k in range(self.voices):
+            if stage[k] == IDLE:
+                voice = k
+                break
+        if voice < 0:  # steal the oldest
+            voice = int(np.argmin(self._age))
+        freq = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+        if freq > self.samplerate * 0.45:
+            return
+        self._inc[voice] = TWO_PI * freq / self.samplerate
+        if stage[voice] == IDLE:
+            self._phase[voice] = 0.0
+        self._target[voice] = 1.0
+        self._rate[voice] = self._attack_rate
+        self._stage[voice] = ATTACK
+        self._amp[voice] = self.gain * (velocity / 127.0) ** 1.6 * min(1.0, 880.0 / max(freq, 110.0)) ** 0.3
+        self._clock += 1
+        self._age[voice] = self._clock
+        self._pitch[voice] = pitch
+
+    def _release(self, pitch: int) -> None:
+        stage = self._stage
+        for k in range(self.voices):
+            if self._pitch[k] == pitch and stage[k] != IDLE and stage[k] != RELEASE:
+                stage[k] = RELEASE
+                self._target[k] = 0.0
+                self._rate[k] = self._release_rate
+
+    def _release_all(self, hard: bool) -> None:
+        for k in range(self.voices):
+            if self._stage[k] != IDLE:
+                self._stage[k] = RELEASE
+                self._target[k] = 0.0
+                self._rate[k] = self._release_rate
+                if hard:
+                    self._level[k] = 0.0
+
+    def _drain(self) -> None:
+        r = self._read
+        w = self._write
+        ring = self._ring
+        while r < w:
+            row = ring[r % RING_SIZE]
+            status = int(row[0]) & 0xF0
+            if status == 0x90 and row[2] > 0:
+                self._start_voice(int(row[1]), int(row[2]))
+            elif status == 0x80 or status == 0x90:
+                self._release(int(row[1]))
+            elif status == 0xB0 and (row[1] == 123 or row[1] == 120):
+                self._release_all(hard=row[1] == 120)
+            r += 1
+        self._read = r
+
+    def render(self, out: np.ndarray) -> None:
+        """Fill ``out`` (frames × channels, float32) with the next block; the audio callback."""
+        if out.shape[0] != self.blocksize:
+            out.fill(0.0)
+            return
+        if not self._any_active and self._read == self._write:
+            out.fill(0.0)  # silent and nothing to start: skip the work
+            self.blocks += 1
+            return
+        self._drain()
+        n = self.blocksize
+        # envelope: move each level towards its target by at most rate·n, linearly over the block
+        np.subtract(self._target, self._level, out=self._d)
+        np.multiply(self._rate, n, out=self._maxd)
+        np.negative(self._maxd, out=self._negd)
+        np.minimum(self._d, self._maxd, out=self._d)
+        np.maximum(self._d, self._negd, out=self._d)
+        np.multiply(self._d, self._amp, out=self._envm_d)
+        np.multiply(self._level, self._amp, out=self._envm_l)
+        np.matmul(self._envm, self._env_r, out=self._env)  # amp · (level + d · k/n)
+        np.add(self._level, self._d, out=self._level)
+        # three partials
+        np.matmul(self._osc, self._osc_r, out=self._ph)  # phase + inc · k
+        np.sin(self._ph, out=self._sig)
+        np.multiply(self._ph, 2.0, out=self._tmp)
+        np.sin(self._tmp, out=self._tmp)
+        np.multiply(self._tmp, 0.32, out=self._tmp)
+        np.add(self._sig, self._tmp, out=self._sig)
+        np.multiply(self._ph, 3.0, out=self._tmp)
+        np.sin(self._tmp, out=self._tmp)
+        np.multiply(self._tmp, 0.12, out=self._tmp)
+        np.add(self._sig, self._tmp, out=self._sig)
+        np.multiply(self._sig, self._env, out=self._sig)
+        np.matmul(self._ones_v, self._sig, out=self._mono)  # mix the voices
+        np.tanh(self._mono, out=self._mono)
+        np.copyto(out, self._mono_c, casting="unsafe")
+        # advance phases
+        np.multiply(self._inc, n, out=self._d)
+        np.add(self._phase, self._d, out=self._phase)
+        np.remainder(self._phase, TWO_PI, out=self._phase)
+        # stage changes: attack → decay at the top, release → idle at zero
+        np.equal(self._stage, ATTACK, out=self._mask_a)
+        np.greater_equal(self._level, 0.999, out=self._mask_b)
+        np.logical_and(self._mask_a, self._mask_b, out=self._mask_a)
+        np.copyto(self._stage, DECAY, where=self._mask_a)
+        np.copyto(self._target, self.sustain, where=self._mask_a)
+        np.copyto(self._rate, self._decay_rate, where=self._mask_a)
+        np.equal(self._stage, RELEASE, out=self._mask_a)
+        np.less_equal(self._level, 1e-4, out=self._mask_b)
+        np.logical_and(self._mask_a, self._mask_b, out=self._mask_a)
+        np.copyto(self._stage, IDLE, where=self._mask_a)
+        np.copyto(self._level, 0.0, where=self._mask_a)
+        self._any_active = bool(self._stage.any())
+        self.blocks += 1
+
+    def callback(self, outdata, frames, time_info, status) -> None:
+        """sounddevice callback."""
+        self.render(outdata)
+
+
+def _default_output(sd):
+    """The default output device; re-scans once (PortAudio lists devices only when it starts,
+    so an audio server started after the app would otherwise stay invisible)."""
+    try:
+        if getattr(sd, "_initialized", 1) == 0:
+            sd._initialize()
+        return sd.query_devices(kind="output")
+    except Exception:
+        release_portaudio(sd)
+        sd._initialize()
+        return sd.query_devices(kind="output")
+
+
+def release_portaudio(sd=None) -> None:
+    """Shut PortAudio down while no stream is open (``import sounddevice`` starts it).
+
+    A PortAudio left running holds a client of the audio server (e.g. JACK); if that server
+    stops before the app exits, PortAudio's own exit handler aborts the process. Keeping
+    PortAudio up only while the synth plays avoids that.
+    """
+    if sd is None:
+        import sys
+
+        sd = sys.modules.get("sounddevice")
+        if sd is None:
+            return
+    try:
+        while getattr(sd, "_initialized", 0) > 0:
+            sd._terminate()
+    except Exception:
+        pass
+
+
+class AudioPreview:
+    """The synth on the default audio output. :meth:`open` returns an error message or ''."""
+
+    def __init__(self, blocksize: int = 256, voices: int = 24) -> None:
+        self.blocksize = blocksize
+        self.voices = voices
+        self.synth: PolySynth | None = None
+        self.stream = None
+        self.message = ""
+        self.device_name = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.stream is not None
+
+    def probe(self) -> str:
+        """Check for an output device without opening it: '' or a message for a person."""
+        try:
+            import sounddevice as sd
+
+            try:
+                info = _default_output(sd)
+            finally:
+                if self.stream is None:
+                    release_portaudio(sd)
+            self.device_name = str(info.get("name", ""))
+            return ""
+        except (ImportError, OSError) as exc:
+            return f"No audio: PortAudio is not available ({exc}). Choose a MIDI output to hear notes."
+        except Exception as exc:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return (f"No audio output device ({text}): the built-in synth is silent. "
+                    "Choose a MIDI output to hear notes; everything else works.")
+
+    def open(self) -> str:
+        """Start the stream (idempotent). Returns '' on success, else a message for a person."""
+        if self.stream is not None:
+            return ""
+        try:
+            import sounddevice as sd
+        except (ImportError, OSError) as exc:
+            self.message = f"No audio: PortAudio is not available ({exc}). Choose a MIDI output to hear notes."
+            return self.message
+        try:
+            info = _default_output(sd)
+            rate = float(info["default_samplerate"])
+            synth = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
+            stream = sd.OutputStream(samplerate=rate, blocksize=self.blocksize, channels=2, dtype="float32",
+                                     callback=synth.callback, latency="low")
+            stream.start()
+        except Exception as exc:  # sd.PortAudioError, ValueError (no default device), …
+            release_portaudio(sd)
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.message = (f"No audio output device ({text}): the built-in synth is silent. "
+                            "Choose a MIDI output to hear notes; everything else works.")
+            return self.message
+        self.synth, self.stream = synth, stream
+        self.device_name = str(info.get("name", ""))
+        self.message = ""
+        return ""
+
+    def send(self, data) -> None:
+        if self.synth is not None:
+            self.synth.send(data)
+
+    def close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception:
+                pass
+            release_portaudio()

@@ -1,0 +1,201 @@
+"""``gdl-studio bench music``: the two music models and an n-gram baseline on the test pieces.
+
+Figures (JSON keys are ``<model>.<figure>``, models ``lstm``, ``transformer``, ``ngram`` — the
+n-gram on the Transformer's event tokens — and ``ngram_steps`` — on the LSTM's steps):
+
+- ``nats_per_note``: total NLL of each test piece over its number of notes (all pieces pooled)
+- ``next_note_accuracy``: top-1 pitch of the next note given the true history
+- ``latency_ms.first_note``: time to the first generated note after a 256-note primer
+  (median of 5 runs, one CPU thread: ``torch.set_num_threads(1)``)
+- ``latency_ms.p50`` / ``.p99``: time per generated note after the first (one thread)
+- ``real_time_factor_120bpm``: seconds of music produced per second of compute at 120 bpm
+- ``pitch_class_correlation``: Pearson correlation of the duration-weighted pitch-class
+  histogram of a 64-note continuation with its 64-note primer (mean over test pieces);
+  ``reference.pitch_class_correlation`` is the same for the pieces' real continuations
+- ``peak_rss_mb.generation``: peak resident memory after loading the models and generating
+  (what the app pays); ``peak_rss_mb.total``: after scoring and the n-gram tables too
+
+A model whose weights are not installed is skipped with a message (``<model>.available`` false).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from gdl_studio.core import bench as B
+
+BOOK_YARDSTICK = 3.60
+PRIMER_NOTES = 256
+HIST_PRIMER = 64
+HIST_NOTES = 64
+HIST_PIECES = 8
+
+
+def _piece_notes(piece) -> list:
+    return piece.grid_notes().to_notes()
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def latency(composer, primer_notes, beats_per_bar: int, n_notes: int, runs: int = 5) -> dict:
+    """Time to first note (median of ``runs``), per-note percentiles and real-time factor (from
+    one full run of ``n_notes``), all on one CPU thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        firsts, per_note = [], []
+        rtf = float("nan")
+        primer_end = max(n.end for n in primer_notes)
+        for r in range(runs):
+            wanted = n_notes if r == 0 else 1
+            t0 = last = time.perf_counter()
+            notes = []
+            for step in composer.generate(primer_notes, n_notes=wanted, seed=r, beats_per_bar=beats_per_bar):
+                now = time.perf_counter()
+                (per_note if notes else firsts).append(now - last)
+                notes.append(step.note)
+                last = now
+            if r == 0 and notes:
+                total = time.perf_counter() - t0
+                rtf = (max(n.end for n in notes) - primer_end) * 0.5 / total  # 120 bpm: 0.5 s per beat
+        ms = B.percentiles([x * 1000.0 for x in per_note])
+        return {"first_note": float(np.median(firsts)) * 1000.0 if firsts else float("nan"),
+                "p50": ms["p50"], "p99": ms["p99"], "max": ms["max"], "samples": ms["n"], "rtf": rtf}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pitch_class_figure(composer, pieces) -> float:
+    from gdl_studio.music.notes import pitch_class_histogram
+
+    vals = []
+    for i, p in enumerate(pieces):
+        notes = _piece_notes(p)
+        primer = notes[:HIST_PRIMER]
+        gen = [s.note for s in composer.generate(primer, n_notes=HIST_NOTES, seed=100 + i,
+                                                 beats_per_bar=max(1, p.bar_ticks // 12))]
+        vals.append(_corr(pitch_class_histogram(primer), pitch_class_histogram(gen)))
+    return float(np.nanmean(vals)) if vals else float("nan")
+
+
+def run_bench(args) -> dict:
+    """Run every figure; prints a table (or JSON with ``args.json``) and returns the results."""
+    from gdl_studio.core.registry import ModelUnavailable
+    from gdl_studio.music.corpus import load_corpus
+    from gdl_studio.music.evaluate import score_lstm, score_transformer
+    from gdl_studio.music.models_io import load_music_model
+    from gdl_studio.music.ngram import fit_ngram, score_ngram
+    from gdl_studio.music.notes import pitch_class_histogram
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    corpus = load_corpus(args.data)
+    test = corpus.split("test")
+    if args.pieces:
+        test = test[: args.pieces]
+    train = corpus.split("train")
+    results: dict[str, Any] = {"data": {"test_pieces": len(test), "test_notes": int(sum(p.n_notes for p in test))}}
+    hist_pieces = [p for p in test if p.n_notes >= HIST_PRIMER + HIST_NOTES][:HIST_PIECES]
+    ref = []
+    for p in hist_pieces:
+        notes = _piece_notes(p)
+        ref.append(_corr(pitch_class_histogram(notes[:HIST_PRIMER]),
+                         pitch_class_histogram(notes[HIST_PRIMER: HIST_PRIMER + HIST_NOTES])))
+    results["reference"] = {"pitch_class_correlation": float(np.nanmean(ref)) if ref else float("nan")}
+    longest = max(test, key=lambda p: p.n_notes)
+    primer = _piece_notes(longest)[:PRIMER_NOTES]
+    primer_bpb = max(1, longest.bar_ticks // 12)
+
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    composers = {}
+    for kind in ("lstm", "transformer"):  # phase 1: what the app does — load and generate
+        if kind not in wanted:
+            continue
+        try:
+            composer = load_music_model(kind)
+        except ModelUnavailable as exc:
+            log(f"skipping {kind}: {exc}")
+            results[kind] = {"available": False}
+            continue
+        composers[kind] = composer
+        log(f"{kind}: measuring latency and continuations …")
+        lat = latency(composer, primer, primer_bpb, args.latency_notes)
+        results[kind] = {
+            "available": True,
+            "latency_ms": {"first_note": lat["first_note"], "p50": lat["p50"], "p99": lat["p99"], "max": lat["max"]},
+            "real_time_factor_120bpm": lat["rtf"],
+            "pitch_class_correlation": pitch_class_figure(composer, hist_pieces),
+            "parameters": int(sum(p.numel() for p in composer.model.parameters())),
+            "weights_mb": composer.card.get("size_bytes", 0) / 1e6,
+        }
+    generation_rss = B.peak_rss_mb()
+    for kind, composer in composers.items():  # phase 2: likelihood of the test pieces
+        t0 = time.perf_counter()
+        scorer = score_lstm if kind == "lstm" else score_transformer
+        s = scorer(composer.model, test).summary()
+        log(f"{kind}: {s['nats_per_note']:.3f} nats/note on {len(test)} test pieces ({time.perf_counter() - t0:.0f}s)")
+        results[kind].update({k: s[k] for k in ("nats_per_note", "nats_per_token", "next_note_accuracy")})
+
+    t0 = time.perf_counter()
+    for key, kind in (("ngram", "events"), ("ngram_steps", "steps")):
+        log(f"{key}: fitting a {args.ngram_order}-gram (Kneser-Ney) on {len(train)} training pieces …")
+        model = fit_ngram(train, kind, args.ngram_order)
+        s = score_ngram(model, test, kind).summary()
+        results[key] = {"order": args.ngram_order, "nats_per_note": s["nats_per_note"],
+                        "nats_per_token": s["nats_per_token"], "next_note_accuracy": s["next_note_accuracy"]}
+        del model
+    log(f"n-grams done ({time.perf_counter() - t0:.0f}s)")
+    results["peak_rss_mb"] = {"generation": generation_rss, "total": B.peak_rss_mb()}
+    results["book_yardstick_nats_per_note"] = BOOK_YARDSTICK
+
+    if args.json:
+        B.emit(results, True)
+    else:
+        _print_table(results)
+    return results
+
+
+def _print_table(results: dict) -> None:
+    cols = [c for c in ("lstm", "transformer", "ngram", "ngram_steps") if c in results]
+    figures = [
+        ("nats/note (test)", ("nats_per_note",)),
+        ("nats/token", ("nats_per_token",)),
+        ("next-note accuracy", ("next_note_accuracy",)),
+        ("first note after 256-note primer, ms", ("latency_ms", "first_note")),
+        ("per note p50, ms", ("latency_ms", "p50")),
+        ("per note p99, ms", ("latency_ms", "p99")),
+        ("real-time factor @120 bpm", ("real_time_factor_120bpm",)),
+        ("pitch-class corr. with primer", ("pitch_class_correlation",)),
+        ("parameters", ("parameters",)),
+        ("weights, MB", ("weights_mb",)),
+    ]
+    rows = []
+    for label, path in figures:
+        row = [label]
+        for c in cols:
+            v: Any = results.get(c, {})
+            for k in path:
+                v = v.get(k, "–") if isinstance(v, dict) else "–"
+            if isinstance(results.get(c), dict) and results[c].get("available") is False:
+                v = "unavailable"
+            row.append(v)
+        rows.append(tuple(row))
+    B.print_table(f"music models on {results['data']['test_pieces']} test pieces "
+                  f"({results['data']['test_notes']:,} notes); latency on one CPU thread",
+                  rows, header=("figure", *cols))
+    print(f"\n  real continuations' pitch-class corr. with primer: {results['reference']['pitch_class_correlation']:.3f}")
+    rss = results["peak_rss_mb"]
+    print(f"  peak RSS: {rss['generation']:.0f} MB loading and generating with the models, "
+          f"{rss['total']:.0f} MB after scoring and the n-grams")
+    print(f"  book yardstick: {BOOK_YARDSTICK} nats/note (LSTM, cello suites, window split — not like for like)")

@@ -1,0 +1,225 @@
+"""The attention LSTM of *Generative Deep Learning*'s "Compose" model, done right.
+
+Per step the inputs are the embedded note token (pitch / REST) and embedded duration token of
+the previous step, plus what the voice schedule already fixes about the step to predict: its
+voice, the number of voices and its position in the bar (see :mod:`gdl_studio.music.tokens`).
+A stacked LSTM runs over them; the attention is the book's: an alignment score
+``e_j = tanh(w·h_j + b)`` (a dense layer with one output and tanh) for every top-layer hidden
+state, a softmax over the last ``window`` time steps, and a context vector that is the weighted
+sum of those hidden states. Two heads predict the next note and then its duration.
+
+Done right means: rests are kept; the heads see ``[context; h_t]`` (the book's heads saw only
+the context, in which the current state can get at most e²/(e²+W-1) of the weight); the
+duration head also sees the note it is the duration of (``p(note) · p(duration | note)``),
+and attention is causal over a sliding window, so training runs over whole sequences at once.
+
+Because the alignment score of a state does not depend on the query, the softmax over a window
+is a ratio of windowed sums of ``exp(e_j)·h_j`` and ``exp(e_j)`` (and ``exp(e_j)`` is within
+[1/e, e], so no max-subtraction is needed). Training uses cumulative sums; inference keeps a
+ring buffer of the last ``window`` states and steps one note at a time, carrying state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gdl_studio.music import tokens as T
+
+
+@dataclass
+class LSTMConfig:
+    """Hyper-parameters of :class:`AttentionLSTM` (stored in the model card)."""
+
+    hidden: int = 320
+    layers: int = 3
+    note_embedding: int = 128
+    duration_embedding: int = 64
+    voice_embedding: int = 16
+    metric_embedding: int = 32
+    window: int = 64
+    duration_hidden: int = 256
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> "LSTMConfig":
+        fields = LSTMConfig.__dataclass_fields__
+        return LSTMConfig(**{k: v for k, v in d.items() if k in fields})
+
+
+@dataclass
+class LSTMState:
+    """Everything carried from one step to the next during inference."""
+
+    h: list[torch.Tensor]  # per layer (hidden,)
+    c: list[torch.Tensor]
+    ring_h: torch.Tensor  # (window, hidden)
+    ring_a: torch.Tensor  # (window,) exp(alignment score); 0 where empty
+    steps: int = 0  # how many states have been pushed
+    cell: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # fused [W_ih W_hh], bias per layer
+
+
+class AttentionLSTM(nn.Module):
+    """Stacked LSTM with the book's attention and two heads (note, then duration)."""
+
+    def __init__(self, config: LSTMConfig | None = None) -> None:
+        super().__init__()
+        c = self.config = config or LSTMConfig()
+        self.note_emb = nn.Embedding(T.N_STEP_NOTE_IN, c.note_embedding)
+        self.dur_emb = nn.Embedding(T.N_STEP_DUR_IN, c.duration_embedding)
+        self.voice_emb = nn.Embedding(T.MAX_VOICES, c.voice_embedding)
+        self.n_voices_emb = nn.Embedding(T.MAX_VOICES + 1, c.voice_embedding)
+        self.metric_emb = nn.Embedding(T.METRIC_SIZE, c.metric_embedding)
+        in_dim = c.note_embedding + c.duration_embedding + 2 * c.voice_embedding + c.metric_embedding
+        self.lstm = nn.LSTM(in_dim, c.hidden, c.layers, batch_first=True, dropout=c.dropout if c.layers > 1 else 0.0)
+        self.align = nn.Linear(c.hidden, 1)
+        self.drop = nn.Dropout(c.dropout)
+        self.note_head = nn.Linear(2 * c.hidden, T.N_STEP_NOTE_OUT)
+        self.chosen_note_emb = nn.Embedding(T.N_STEP_NOTE_OUT, c.note_embedding)
+        self.dur_head = nn.Sequential(
+            nn.Linear(2 * c.hidden + c.note_embedding, c.duration_hidden), nn.GELU(),
+            nn.Linear(c.duration_hidden, T.N_DUR),
+        )
+
+    # -- inputs ---------------------------------------------------------------------------
+    def embed(self, note, dur, voice, n_voices, metric) -> torch.Tensor:
+        """Concatenated input embeddings; all arguments are integer tensors of one shape."""
+        return torch.cat([
+            self.note_emb(note), self.dur_emb(dur), self.voice_emb(voice),
+            self.n_voices_emb(n_voices), self.metric_emb(metric),
+        ], dim=-1)
+
+    # -- training / scoring ---------------------------------------------------------------
+    def forward(self, note, dur, voice, n_voices, metric, target_note,
+                hc=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole sequences (B, T) → ``(note_logits (B,T,129), duration_logits (B,T,N_DUR))``.
+
+        The duration head is fed ``target_note`` (teacher forcing: the true next note).
+        """
+        x = self.drop(self.embed(note, dur, voice, n_voices, metric))
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            h, _ = self.lstm(x.float(), hc)
+        ctx = self.windowed_context(h)
+        feats = self.drop(torch.cat([ctx.to(h.dtype), h], dim=-1))
+        note_logits = self.note_head(feats)
+        dur_logits = self.dur_head(torch.cat([feats, self.chosen_note_emb(target_note)], dim=-1))
+        return note_logits, dur_logits
+
+    def alignment(self, h: torch.Tensor) -> torch.Tensor:
+        """``exp(tanh(w·h + b))`` for every hidden state (last dimension dropped)."""
+        return torch.exp(torch.tanh(self.align(h).squeeze(-1).float()))
+
+    def windowed_context(self, h: torch.Tensor) -> torch.Tensor:
+        """Attention context at every step: softmax of the alignment over the last ``window``
+        states (the current one included), as a ratio of windowed cumulative sums."""
+        w = self.config.window
+        a = self.alignment(h).double()  # (B, T)
+        num = torch.cumsum(a.unsqueeze(-1) * h.double(), dim=1)
+        den = torch.cumsum(a, dim=1)
+        if h.shape[1] > w:
+            num = num - F.pad(num, (0, 0, w, 0))[:, : h.shape[1]]
+            den = den - F.pad(den, (w, 0))[:, : h.shape[1]]
+        return (num / den.unsqueeze(-1)).float()
+
+    def attention_weights(self, h: torch.Tensor) -> torch.Tensor:
+        """Full (T, T) attention matrix of one sequence ``h`` (T, H), for tests and plots."""
+        a = self.alignment(h)
+        t = h.shape[0]
+        i = torch.arange(t)
+        allowed = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - self.config.window)
+        m = a[None, :].expand(t, t) * allowed
+        return m / m.sum(dim=1, keepdim=True)
+
+    # -- inference --------------------------------------------------------------------------
+    def initial_state(self) -> LSTMState:
+        """An empty state (no step taken); also snapshots the fused weights of one step."""
+        c = self.config
+        zeros = [torch.zeros(c.hidden) for _ in range(c.layers)]
+        return LSTMState(zeros, [z.clone() for z in zeros], torch.zeros(c.window, c.hidden), torch.zeros(c.window), 0,
+                         self._fused_cell())
+
+    @torch.inference_mode()
+    def _fused_cell(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer ``([W_ih W_hh], b_ih + b_hh)``: one matrix-vector product per layer and step
+        (nn.LSTM's per-call overhead is three times the arithmetic at batch 1, length 1)."""
+        out = []
+        for k in range(self.config.layers):
+            w = torch.cat([getattr(self.lstm, f"weight_ih_l{k}"), getattr(self.lstm, f"weight_hh_l{k}")], dim=1)
+            b = getattr(self.lstm, f"bias_ih_l{k}") + getattr(self.lstm, f"bias_hh_l{k}")
+            out.append((w.float().contiguous(), b.float()))
+        return out
+
+    @torch.inference_mode()
+    def prefill(self, note, dur, voice, n_voices, metric) -> LSTMState:
+        """Run a primer (1-D integer tensors, step inputs) through the network in one call and
+        return the state after it (the cheap way to start generating after a primer)."""
+        state = self.initial_state()
+        if note.numel() == 0:
+            return state
+        x = self.embed(note[None], dur[None], voice[None], n_voices[None], metric[None])
+        h, (h_n, c_n) = self.lstm(x)
+        h = h[0]
+        state.h = [h_n[k, 0].clone() for k in range(self.config.layers)]
+        state.c = [c_n[k, 0].clone() for k in range(self.config.layers)]
+        n = min(h.shape[0], self.config.window)
+        state.steps = h.shape[0] - n
+        self._push(state, h[-n:], self.alignment(h[-n:]))
+        return state
+
+    def _push(self, state: LSTMState, h: torch.Tensor, a: torch.Tensor) -> None:
+        w = self.config.window
+        for k in range(h.shape[0]):
+            slot = state.steps % w
+            state.ring_h[slot] = h[k]
+            state.ring_a[slot] = a[k]
+            state.steps += 1
+
+    @torch.inference_mode()
+    def step(self, note: int, dur: int, voice: int, n_voices: int, metric: int,
+             state: LSTMState) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Advance one step. Returns ``(note_logits, features, attention)``: logits of the note
+        to predict, the features the duration head needs (see :meth:`duration_logits`) and the
+        attention weights over the window, oldest first (length ≤ window)."""
+        ids = [torch.tensor(v) for v in (note, dur, voice, n_voices, metric)]
+        inp = self.embed(*ids)
+        hid = self.config.hidden
+        for k, (w, b) in enumerate(state.cell or self._fused_cell()):
+            gates = torch.addmv(b, w, torch.cat([inp, state.h[k]]))
+            sig = torch.sigmoid(gates)
+            c = sig[hid: 2 * hid] * state.c[k] + sig[:hid] * torch.tanh(gates[2 * hid: 3 * hid])
+            inp = sig[3 * hid:] * torch.tanh(c)
+            state.h[k], state.c[k] = inp, c
+        h = inp
+        a = self.alignment(h)
+        w = self.config.window
+        slot = state.steps % w
+        state.ring_h[slot] = h
+        state.ring_a[slot] = a
+        state.steps += 1
+        weights = state.ring_a / state.ring_a.sum()
+        ctx = weights @ state.ring_h
+        feats = torch.cat([ctx, h])
+        n = min(state.steps, w)
+        order = (torch.arange(state.steps - n, state.steps) % w)
+        return self.note_head(feats), feats, weights[order].numpy().copy()
+
+    @torch.inference_mode()
+    def duration_logits(self, feats: torch.Tensor, chosen_note: int) -> torch.Tensor:
+        """Logits of the duration given the step features and the chosen note."""
+        return self.dur_head(torch.cat([feats, self.chosen_note_emb.weight[chosen_note]]))
+
+
+def lstm_inputs(note: np.ndarray, dur: np.ndarray, n_voices: int, bar_ticks: int) -> dict[str, np.ndarray]:
+    """Step inputs plus targets for one whole piece (see :func:`tokens.step_inputs`)."""
+    inp = T.step_inputs(np.asarray(note), np.asarray(dur), n_voices, bar_ticks)
+    inp["n_voices"] = np.full(len(note), n_voices, dtype=np.int64)
+    inp["target_note"] = np.asarray(note, dtype=np.int64)
+    inp["target_dur"] = np.asarray(dur, dtype=np.int64)
+    return inp

@@ -1,0 +1,299 @@
+"""Decoder-only Transformer over compound note events, with a KV cache.
+
+Input at position i (one note event, see :mod:`gdl_studio.music.tokens`): the sum of the
+embeddings of its shift, pitch (or GAP/BOS), duration and — if the model uses them — velocity,
+plus an embedding of its onset's position in the bar, scaled by √d, plus the sinusoidal
+positional encoding of "Attention is All You Need". Then ``layers`` blocks of masked multi-head
+self-attention and a position-wise feed-forward network, each wrapped in a residual add and a
+layer norm (pre-norm: the norm is applied to the sublayer's input, which trains stably without a
+long warm-up), and a final norm. The softmax heads predict the next event attribute by
+attribute — ``p(shift | h)``, ``p(pitch | h, shift, bar position)``,
+``p(duration | h, shift, bar position, pitch)`` (and velocity) — the exact chain rule, so one
+pass of the stack decides one note.
+
+Why sinusoidal, not learned: the corpus is small (under a million notes), a learned table would
+spend parameters on positions that are rarely seen, and — because training shifts every window
+by a random offset in ``[0, pos_limit - max_len]`` — the model learns to use relative position,
+so generation can keep a *sliding* KV cache (a ring buffer of the last ``max_len`` events) at
+constant cost per note with no re-encoding until the absolute position reaches ``pos_limit``.
+A learned table cannot represent offsets it was never trained on; the sinusoid is defined for
+every position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gdl_studio.music import tokens as T
+
+
+@dataclass
+class TransformerConfig:
+    """Hyper-parameters of :class:`MusicTransformer` (stored in the model card)."""
+
+    d_model: int = 256
+    layers: int = 4
+    heads: int = 4
+    d_ff: int = 1024
+    max_len: int = 512
+    pos_limit: int = 4096
+    head_hidden: int = 256
+    attr_embedding: int = 64
+    dropout: float = 0.1
+    use_velocity: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> "TransformerConfig":
+        fields = TransformerConfig.__dataclass_fields__
+        return TransformerConfig(**{k: v for k, v in d.items() if k in fields})
+
+
+def sinusoid(positions: torch.Tensor, d_model: int) -> torch.Tensor:
+    """Sinusoidal encodings of integer ``positions`` (any shape) → (..., d_model)."""
+    half = d_model // 2
+    freq = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    angle = positions.float().unsqueeze(-1) * freq
+    return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1)
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer decoder block (self-attention only)."""
+
+    def __init__(self, c: TransformerConfig) -> None:
+        super().__init__()
+        self.heads = c.heads
+        self.norm1 = nn.LayerNorm(c.d_model)
+        self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
+        self.proj = nn.Linear(c.d_model, c.d_model)
+        self.norm2 = nn.LayerNorm(c.d_model)
+        self.ff = nn.Sequential(nn.Linear(c.d_model, c.d_ff), nn.GELU(), nn.Linear(c.d_ff, c.d_model))
+        self.drop = nn.Dropout(c.dropout)
+        self.attn_dropout = c.dropout
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, D) → q, k, v each (B, heads, T, D/heads)."""
+        b, t, d = x.shape
+        qkv = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        return q, k, v
+
+    def finish(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Residual add of attention output ``y`` (B, heads, T, hd) and the feed-forward."""
+        b, h, t, hd = y.shape
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, h * hd)))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Causal self-attention over the whole sequence."""
+        q, k, v = self.split(x)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                           dropout_p=self.attn_dropout if self.training else 0.0)
+        return self.finish(x, y)
+
+
+@dataclass
+class KVCache:
+    """Keys and values of the last ``max_len`` events (a ring buffer), per layer."""
+
+    k: torch.Tensor  # (layers, heads, max_len, hd)
+    v: torch.Tensor
+    count: int = 0  # events pushed since the cache was (re)filled
+    next_pos: int = 0  # absolute position of the next event
+
+    @property
+    def filled(self) -> int:
+        return min(self.count, self.k.shape[2])
+
+
+class MusicTransformer(nn.Module):
+    """Decoder-only Transformer language model over compound note events."""
+
+    def __init__(self, config: TransformerConfig | None = None) -> None:
+        super().__init__()
+        c = self.config = config or TransformerConfig()
+        d, e = c.d_model, c.attr_embedding
+        self.shift_emb = nn.Embedding(T.N_SHIFT, d)
+        self.pitch_emb = nn.Embedding(T.N_EV_PITCH_IN, d)
+        self.dur_emb = nn.Embedding(T.N_EV_DUR_IN, d)
+        self.metric_emb = nn.Embedding(T.METRIC_SIZE, d)
+        self.vel_emb = nn.Embedding(T.N_EV_VEL_IN, d) if c.use_velocity else None
+        for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb):
+            if emb is not None:
+                nn.init.normal_(emb.weight, std=d ** -0.5)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
+        self.norm = nn.LayerNorm(d)
+        # heads, each conditioned on the attributes already chosen for the next event
+        self.shift_head = nn.Linear(d, T.N_SHIFT)
+        self.out_shift_emb = nn.Embedding(T.N_SHIFT, e)
+        self.out_metric_emb = nn.Embedding(T.METRIC_SIZE, e)
+        self.out_pitch_emb = nn.Embedding(T.N_EV_PITCH_OUT, e)
+        self.pitch_head = nn.Sequential(nn.Linear(d + 2 * e, c.head_hidden), nn.GELU(),
+                                        nn.Linear(c.head_hidden, T.N_EV_PITCH_OUT))
+        self.dur_head = nn.Sequential(nn.Linear(d + 3 * e, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, T.N_DUR))
+        if c.use_velocity:
+            self.out_dur_emb = nn.Embedding(T.N_DUR, e)
+            self.vel_head = nn.Sequential(nn.Linear(d + 4 * e, c.head_hidden), nn.GELU(),
+                                          nn.Linear(c.head_hidden, T.N_VEL_BINS))
+
+    # -- the stack ----------------------------------------------------------------------------
+    def embed(self, shift, pitch, dur, vel, metric, positions) -> torch.Tensor:
+        """Input vectors of events (integer tensors of one shape) at absolute ``positions``."""
+        x = self.shift_emb(shift) + self.pitch_emb(pitch) + self.dur_emb(dur) + self.metric_emb(metric)
+        if self.vel_emb is not None:
+            x = x + self.vel_emb(vel)
+        d = self.config.d_model
+        return x * math.sqrt(d) + sinusoid(positions, d)
+
+    def forward(self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states (B, T, d) after the final norm for event sequences (B, T);
+        ``pos_offset`` (B,) shifts the absolute positions (training uses random offsets)."""
+        b, t = pitch.shape
+        positions = torch.arange(t, device=pitch.device).unsqueeze(0).expand(b, t)
+        if pos_offset is not None:
+            positions = positions + pos_offset.view(b, 1)
+        x = self.drop(self.embed(shift, pitch, dur, vel, metric, positions))
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    # -- the heads ----------------------------------------------------------------------------
+    def shift_logits(self, h: torch.Tensor) -> torch.Tensor:
+        return self.shift_head(h)
+
+    def pitch_logits(self, h, shift, metric) -> torch.Tensor:
+        """``shift`` and ``metric`` (bar position of the new onset) of the event predicted."""
+        return self.pitch_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric)], dim=-1))
+
+    def dur_logits(self, h, shift, metric, pitch) -> torch.Tensor:
+        """``pitch`` must be a pitch or GAP (GAP rows are meaningless and masked in the loss)."""
+        return self.dur_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric),
+                                        self.out_pitch_emb(pitch)], dim=-1))
+
+    def vel_logits(self, h, shift, metric, pitch, dur) -> torch.Tensor:
+        return self.vel_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric),
+                                        self.out_pitch_emb(pitch), self.out_dur_emb(dur)], dim=-1))
+
+    def event_nll(self, h: torch.Tensor, target: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-position NLL of the next events (teacher forcing) and the pitch logits.
+
+        ``target`` holds ``shift``, ``pitch``, ``dur``, ``vel`` and ``metric`` of the events to
+        predict, each shaped like ``h`` without its last dimension.
+        """
+        s, p, d, m = target["shift"], target["pitch"], target["dur"], target["metric"]
+        pitch_logits = self.pitch_logits(h, s, m)
+        nll = _ce(self.shift_logits(h), s) + _ce(pitch_logits, p)
+        is_note = p < T.N_PITCH
+        nll = nll + _ce(self.dur_logits(h, s, m, p), d.clamp(max=T.N_DUR - 1)) * is_note
+        if self.config.use_velocity:
+            v = target["vel"]
+            known = is_note & (v < T.N_VEL_BINS)
+            nll = nll + _ce(self.vel_logits(h, s, m, p, d.clamp(max=T.N_DUR - 1)), v.clamp(max=T.N_VEL_BINS - 1)) * known
+        return nll, pitch_logits
+
+    # -- incremental inference ----------------------------------------------------------------
+    def new_cache(self) -> KVCache:
+        c = self.config
+        shape = (c.layers, c.heads, c.max_len, c.d_model // c.heads)
+        return KVCache(torch.zeros(shape), torch.zeros(shape))
+
+    @torch.inference_mode()
+    def prefill(self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+        """Encode up to ``max_len`` events (1-D tensors) into an empty ``cache`` in one pass.
+
+        Returns the hidden state after the last event and that event's attention over the cached
+        events (last layer, mean over heads, oldest first).
+        """
+        t = pitch.shape[0]
+        if t > self.config.max_len:
+            raise ValueError("prefill longer than the context")
+        positions = torch.arange(start_pos, start_pos + t)[None]
+        x = self.embed(shift[None], pitch[None], dur[None], vel[None], metric[None], positions)
+        weights = None
+        for i, block in enumerate(self.blocks):
+            q, k, v = block.split(x)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            if i == len(self.blocks) - 1:
+                s = (q[0, :, -1:] @ k[0].transpose(-1, -2)) / math.sqrt(q.shape[-1])
+                weights = torch.softmax(s, dim=-1).mean(dim=0)[0]
+            cache.k[i, :, :t] = k[0]
+            cache.v[i, :, :t] = v[0]
+            x = block.finish(x, y)
+        cache.count = t
+        cache.next_pos = start_pos + t
+        return self.norm(x[0, -1]), weights.numpy().copy()
+
+    def _embed_one(self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int) -> torch.Tensor:
+        """:meth:`embed` of a single event, without building index tensors."""
+        d = self.config.d_model
+        vec = self.shift_emb.weight[shift] + self.pitch_emb.weight[pitch] + self.dur_emb.weight[dur] \
+            + self.metric_emb.weight[metric]
+        if self.vel_emb is not None:
+            vec = vec + self.vel_emb.weight[vel]
+        return vec * math.sqrt(d) + sinusoid(torch.tensor(position), d)
+
+    @torch.inference_mode()
+    def step(self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache) -> tuple[torch.Tensor, np.ndarray]:
+        """Feed one event; returns the hidden state for predicting the next one and this event's
+        attention over the cached events (last layer, mean over heads, oldest first).
+
+        The same arithmetic as :meth:`forward`, written with functional calls on one vector: at
+        batch 1 and length 1 the module-call overhead would otherwise cost as much as the maths.
+        """
+        c = self.config
+        d, heads = c.d_model, c.heads
+        hd = d // heads
+        x = self._embed_one(int(shift), int(pitch), int(dur), int(vel), int(metric), cache.next_pos)
+        slot = cache.count % c.max_len
+        cache.count += 1
+        cache.next_pos += 1
+        n = cache.filled
+        scale = 1.0 / math.sqrt(hd)
+        weights = None
+        last = len(self.blocks) - 1
+        for i, blk in enumerate(self.blocks):
+            y = F.layer_norm(x, (d,), blk.norm1.weight, blk.norm1.bias, blk.norm1.eps)
+            q, k, v = F.linear(y, blk.qkv.weight, blk.qkv.bias).view(3, heads, hd)
+            cache.k[i, :, slot] = k
+            cache.v[i, :, slot] = v
+            p = torch.softmax(torch.bmm(cache.k[i, :, :n], (q * scale).unsqueeze(-1)).squeeze(-1), dim=-1)  # (heads, n)
+            att = torch.bmm(p.unsqueeze(1), cache.v[i, :, :n]).reshape(d)
+            if i == last:
+                weights = p.mean(dim=0)
+            x = x + F.linear(att, blk.proj.weight, blk.proj.bias)
+            y = F.layer_norm(x, (d,), blk.norm2.weight, blk.norm2.bias, blk.norm2.eps)
+            ff1, ff2 = blk.ff[0], blk.ff[2]
+            x = x + F.linear(F.gelu(F.linear(y, ff1.weight, ff1.bias)), ff2.weight, ff2.bias)
+        h = F.layer_norm(x, (d,), self.norm.weight, self.norm.bias, self.norm.eps)
+        if n == c.max_len:  # ring buffer: reorder slots oldest → newest
+            order = (torch.arange(cache.count - n, cache.count)) % c.max_len
+            weights = weights[order]
+        return h, weights.numpy().copy()
+
+
+def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per position for logits (..., C) and targets (...)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1),
+                           reduction="none").view(target.shape)
+
+
+def event_arrays(ev: dict[str, np.ndarray], bar_ticks: int) -> dict[str, np.ndarray]:
+    """Inputs and targets of a whole event sequence (BOS first): ``in_*`` for positions 0..n-2,
+    ``tg_*`` for the events 1..n-1 they predict (``tg_metric``: the new onset's bar position)."""
+    metric = T.metric_index(ev["time"], bar_ticks).astype(np.int64)
+    out = {}
+    for key in ("shift", "pitch", "dur", "vel"):
+        out[f"in_{key}"] = np.asarray(ev[key][:-1], dtype=np.int64)
+        out[f"tg_{key}"] = np.asarray(ev[key][1:], dtype=np.int64)
+    out["in_metric"] = metric[:-1]
+    out["tg_metric"] = metric[1:]
+    return out

@@ -1,0 +1,110 @@
+"""The V + M + C agent, stepped for a batch of environments in lockstep.
+
+At each step: frames → μ from V's encoder (z_t), a_t = C([z_t, h_t]), then
+h_{t+1} = LSTM(z_t, a_t, h_t) (M's heads are not needed to drive). Each environment of the batch
+may use its own controller parameters, so a CMA-ES worker can evaluate several candidates and
+several tracks in one batched pass through V and M.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gdl_studio.racing.controller import ACTION_SIZE, squash
+from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+
+class BatchAgent:
+    """Drives ``batch`` environments with V, M and per-environment linear controllers."""
+
+    def __init__(self, vae, mdn, params: np.ndarray, z_size: int = 32) -> None:
+        self.vae, self.mdn = vae, mdn
+        self.z_size = z_size
+        self.hidden = mdn.config.hidden
+        params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+        n_in = z_size + self.hidden
+        self.weight = params[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in)
+        self.bias = params[:, ACTION_SIZE * n_in :]
+        self.batch = len(params)
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the LSTM state of every environment."""
+        self.state = self.mdn.initial_state(self.batch)
+        self.h = np.zeros((self.batch, self.hidden), dtype=np.float32)
+        self.last_z = np.zeros((self.batch, self.z_size), dtype=np.float32)
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Observations (B, 96, 96, 3) uint8 → actions (B, 3); advances the LSTM state."""
+        frames = preprocess(obs)
+        mu, _ = self.vae.encode(to_tensor(frames))
+        z = mu.numpy()
+        x = np.concatenate([z, self.h], axis=1).astype(np.float64)
+        raw = np.einsum("bij,bj->bi", self.weight, x) + self.bias
+        actions = squash(raw)
+        _, self.state = self.mdn.lstm(torch.cat([mu, torch.from_numpy(actions)], dim=1)[:, None], self.state)
+        self.h = self.state[0][0].numpy().copy()
+        self.last_z = z
+        return actions
+
+    def keep(self, index: np.ndarray) -> None:
+        """Keep only the environments in ``index`` (others finished), preserving their state."""
+        idx = torch.as_tensor(index, dtype=torch.long)
+        self.state = (self.state[0][:, idx].contiguous(), self.state[1][:, idx].contiguous())
+        self.h = self.h[index]
+        self.last_z = self.last_z[index]
+        self.weight = self.weight[index]
+        self.bias = self.bias[index]
+        self.batch = len(index)
+
+
+def run_episodes(
+    make_env,
+    vae,
+    mdn,
+    params: np.ndarray,
+    seeds: list[int],
+    max_steps: int = 1000,
+    patience: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """Total reward of each (params[i], seeds[i]) episode, run in lockstep; also env steps used.
+
+    ``patience``: end an episode early once no new road tile was reached for that many steps,
+    booking the −0.1 per remaining step it would have cost (an estimate used only to speed up
+    CMA-ES; scores reported by the bench never use it).
+    """
+    params = np.atleast_2d(params)
+    n = len(seeds)
+    envs = [make_env() for _ in range(n)]
+    obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)])
+    agent = BatchAgent(vae, mdn, params)
+    totals = np.zeros(n, dtype=np.float64)
+    since_tile = np.zeros(n, dtype=np.int64)
+    alive = np.arange(n)
+    steps_used = 0
+    for t in range(max_steps):
+        actions = agent.act(obs)
+        next_obs, keep = [], []
+        for j, i in enumerate(alive):
+            o, r, terminated, truncated, _ = envs[i].step(actions[j])
+            steps_used += 1
+            totals[i] += r
+            since_tile[i] = 0 if r > 0 else since_tile[i] + 1
+            done = terminated or truncated or t == max_steps - 1
+            if not done and patience is not None and since_tile[i] >= patience:
+                totals[i] += -0.1 * (max_steps - 1 - t)
+                done = True
+            if not done:
+                keep.append(j)
+                next_obs.append(o)
+        if not keep:
+            break
+        keep_arr = np.asarray(keep)
+        alive = alive[keep_arr]
+        agent.keep(keep_arr)
+        obs = np.stack(next_obs)
+    for env in envs:
+        env.close()
+    return totals, steps_used

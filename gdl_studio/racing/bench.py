@@ -1,0 +1,168 @@
+"""Measurements behind ``gdl-studio bench racing``.
+
+* :func:`renderer_speed` — stock CarRacing-v3 and :class:`FastCarRacing` stepped side by side in
+  one process (same tracks, same random actions, alternating steps so both see the same machine
+  load), comparing every observation byte for byte.
+* :func:`score` — the world-model agent's mean ± std return on the **stock** environment (made
+  with ``gym.make("CarRacing-v3")``) over fixed seeds.
+* :func:`dream_latency` — per-frame time of decode + MDN step (+ sampling) on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCORE_SEED_BASE = 1_000_000  # bench tracks: seeds 1_000_000 … (never drawn for training, which uses random 31-bit seeds)
+
+
+def renderer_speed(steps: int = 400, seeds: tuple[int, ...] = (0, 1, 2), action_seed: int = 0) -> dict:
+    """Steps per second of stock vs fast CarRacing, and how many frames differed (should be 0).
+
+    Steps alternate between the two environments, so both see the same machine load. Speeds
+    are per core: CPU time of this process (``time.process_time``), which time-slicing by other
+    processes does not inflate; wall-clock figures are reported too.
+    """
+    from gdl_studio.racing.fast_env import CarRacing, FastCarRacing
+
+    rng = np.random.default_rng(action_seed)
+    cpu = {"stock": 0.0, "fast": 0.0}
+    wall = {"stock": 0.0, "fast": 0.0}
+    frames = mismatches = 0
+    for seed in seeds:
+        envs = {"stock": CarRacing(), "fast": FastCarRacing()}
+        first = {k: env.reset(seed=seed)[0] for k, env in envs.items()}
+        frames += 1
+        mismatches += int(not np.array_equal(first["stock"], first["fast"]))
+        action = np.zeros(3, np.float32)
+        for t in range(steps):
+            if t % 10 == 0:
+                action = rng.uniform([-1, 0, 0], [1, 1, 0.4]).astype(np.float32)
+            out = {}
+            order = ("stock", "fast") if t % 2 == 0 else ("fast", "stock")
+            for k in order:
+                c0, w0 = time.process_time(), time.perf_counter()
+                out[k] = envs[k].step(action)
+                cpu[k] += time.process_time() - c0
+                wall[k] += time.perf_counter() - w0
+            frames += 1
+            (a, ra, da, _, _), (b, rb, db, _, _) = out["stock"], out["fast"]
+            mismatches += int(not np.array_equal(a, b) or ra != rb or da != db)
+            if da or db:
+                break
+        for env in envs.values():
+            env.close()
+    n = frames - len(seeds)
+    result = {
+        k: {"steps_per_s": n / cpu[k], "ms_per_step": 1e3 * cpu[k] / n, "wall_steps_per_s": n / wall[k]} for k in cpu
+    }
+    result.update(
+        {
+            "speedup": cpu["stock"] / cpu["fast"],
+            "speedup_wall": wall["stock"] / wall["fast"],
+            "frames_compared": frames,
+            "frames_different": mismatches,
+        }
+    )
+    return result
+
+
+def _score_episode(args: tuple[str | None, int, int]) -> tuple[int, float, int]:
+    """One episode of the agent on the stock env (gym.make) → (seed, return, steps)."""
+    models_dir, seed, max_steps = args
+    import torch
+
+    torch.set_num_threads(1)
+    import gymnasium as gym
+
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.models_io import load_world_model, load_world_model_from
+
+    world = load_world_model_from(models_dir) if models_dir else load_world_model()
+    agent = BatchAgent(world.vae, world.mdn, world.controller.get_params()[None])
+    env = gym.make("CarRacing-v3", max_episode_steps=max_steps)
+    obs, _ = env.reset(seed=seed)
+    total, steps = 0.0, 0
+    while True:
+        action = agent.act(obs[None])[0]
+        obs, r, terminated, truncated, _ = env.step(action)
+        total += float(r)
+        steps += 1
+        if terminated or truncated:
+            break
+    env.close()
+    return seed, total, steps
+
+
+def score(episodes: int, models_dir: str | None = None, workers: int = 1, max_steps: int = 1000, log=print) -> dict:
+    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3."""
+    seeds = [SCORE_SEED_BASE + i for i in range(episodes)]
+    tasks = [(models_dir, s, max_steps) for s in seeds]
+    t0 = time.perf_counter()
+    returns, steps = [], 0
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            results = list(pool.map(_score_episode, tasks))
+    else:
+        results = []
+        for n, task in enumerate(tasks, 1):
+            results.append(_score_episode(task))
+            if n % max(1, episodes // 10) == 0:
+                log(f"  {n}/{episodes} episodes, mean so far {np.mean([r for _, r, _ in results]):.1f}")
+    for _, ret, s in results:
+        returns.append(ret)
+        steps += s
+    arr = np.asarray(returns)
+    return {
+        "mean": float(arr.mean()),
+        "std": float(arr.std()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "episodes": episodes,
+        "env_steps": steps,
+        "seconds": time.perf_counter() - t0,
+        "first_seed": seeds[0],
+    }
+
+
+def dream_latency(world, frames: int = 300, temperature: float = 1.0) -> dict:
+    """Per-frame milliseconds of decode + MDN step + sampling on one CPU thread."""
+    import torch
+
+    from gdl_studio.core.bench import percentiles
+    from gdl_studio.racing.dream import dream_frames
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        times = []
+        it = dream_frames(world, seed=0, temperature=temperature, max_steps=frames + 20, stop_on_done=False)
+        t = time.perf_counter()
+        for n, _ in enumerate(it):
+            now = time.perf_counter()
+            if n >= 20:  # warm-up frames excluded
+                times.append(1e3 * (now - t))
+            t = now
+        return percentiles(times)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def models_present(models_dir: str | None) -> bool:
+    """True when V, M and C are installed (in ``models_dir`` or the registry's directories)."""
+    from gdl_studio.core.registry import ModelUnavailable, Registry, default_registry
+    from gdl_studio.racing.models_io import CONTROLLER_NAME, MDN_NAME, VAE_NAME
+
+    registry = Registry(roots=[Path(models_dir)]) if models_dir else default_registry()
+    try:
+        for name in (VAE_NAME, MDN_NAME, CONTROLLER_NAME):
+            registry.card(name)
+    except ModelUnavailable:
+        return False
+    return True
+

@@ -1,0 +1,334 @@
+"""Command-line leaves of the Dream area (CarRacing world model).
+
+* ``gdl-studio train world-model collect|vae|mdn-rnn|controller`` — the four resumable steps;
+* ``gdl-studio dream --real|--dream`` — headless driving, optionally saved as a GIF;
+* ``gdl-studio bench racing`` — renderer speed-up, score on the stock game, dream latency.
+
+Nothing heavy is imported at module level (torch, gymnasium and pygame load in the handlers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from gdl_studio.core.errors import UserError
+
+
+def _command_line() -> str:
+    return "gdl-studio " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _data_root() -> Path:
+    from gdl_studio.core.paths import data_dir
+
+    return data_dir() / "racing"
+
+
+def _models_root() -> Path:
+    from gdl_studio.core.paths import models_dir
+
+    return models_dir()
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def register(commands) -> None:
+    """Add the racing commands to the CLI."""
+    # ------------------------------------------------------------ train world-model …
+    wm = commands.train.add_parser("world-model", help="CarRacing world model: collect, vae, mdn-rnn, controller")
+    stages = wm.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    p = stages.add_parser("collect", help="random-policy rollouts on the fast renderer (process pool)")
+    p.add_argument("--episodes", type=_positive, default=320, help="total episodes wanted (existing ones are kept)")
+    p.add_argument("--max-steps", type=_positive, default=1000)
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--policy", choices=("mix", "controller", "brownian", "hold"), default="mix")
+    p.add_argument("--seed", type=int, default=0, help="episode i uses track seed SEED+i")
+    p.add_argument("--out", type=Path, help="rollout directory (default data/racing/rollouts)")
+    p.add_argument("--tiny", action="store_true", help="4 episodes of 60 steps (a smoke test)")
+    p.set_defaults(func=_collect)
+
+    common_train = argparse.ArgumentParser(add_help=False)
+    common_train.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
+    common_train.add_argument("--max-minutes", type=float, help="stop (resumably) after this many minutes")
+    common_train.add_argument("--out", type=Path, help="models directory to write to (default models/)")
+    common_train.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/<stage>)")
+    common_train.add_argument("--data", type=Path, help="rollout directory (default data/racing/rollouts)")
+    common_train.add_argument("--seed", type=int, default=0)
+    common_train.add_argument("--fp32", action="store_true", help="save float32 weights (default: fp16 when quality holds)")
+
+    p = stages.add_parser("vae", parents=[common_train], help="train V, the ConvVAE (z=32)")
+    p.add_argument("--epochs", type=_positive, default=30)
+    p.add_argument("--batch", type=_positive, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-frames", type=_positive, help="use at most this many frames")
+    p.add_argument("--patience", type=_positive, default=3, help="early stop after this many epochs without improvement")
+    p.add_argument("--tiny", action="store_true", help="2 epochs on ≤ 512 frames, batch 32 (a smoke test)")
+    p.set_defaults(func=_train_vae)
+
+    p = stages.add_parser("mdn-rnn", parents=[common_train], help="train M, the MDN-RNN (LSTM 256, 5 Gaussians)")
+    p.add_argument("--vae", type=Path, help="directory of the trained V (default OUT/carracing-vae)")
+    p.add_argument("--epochs", type=_positive, default=100, help="an epoch draws as many steps as the training set holds")
+    p.add_argument("--batch", type=_positive, default=64)
+    p.add_argument("--seq-len", type=_positive, default=200)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=_positive, default=6)
+    p.add_argument("--max-episodes", type=_positive, help="use at most this many episodes")
+    p.add_argument("--tiny", action="store_true", help="2 epochs, short windows (a smoke test)")
+    p.set_defaults(func=_train_mdn)
+
+    p = stages.add_parser("controller", help="train C with CMA-ES on the real game (process pool)")
+    p.add_argument("--models", type=Path, help="directory holding the trained V and M (default OUT)")
+    p.add_argument("--out", type=Path, help="models directory to write C to (default models/)")
+    p.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/controller; ~20 MB, carry it to resume elsewhere)")
+    p.add_argument("--popsize", type=_positive, default=64)
+    p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
+    p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
+    p.add_argument("--sigma0", type=float, default=0.1)
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--batch-envs", type=_positive, default=4, help="environments a worker runs in lockstep")
+    p.add_argument("--max-steps", type=_positive, default=1000)
+    p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
+    p.add_argument("--max-minutes", type=float, help="stop (resumably) before a generation would pass this")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
+    p.set_defaults(func=_train_controller)
+
+    # ------------------------------------------------------------ dream
+    p = commands.root.add_parser("dream", help="watch the world model drive: the real game or its dream (headless)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--real", action="store_true", help="the agent drives the real CarRacing-v3")
+    mode.add_argument("--dream", action="store_true", help="the agent drives inside the MDN-RNN's dream")
+    p.add_argument("--episodes", type=_positive, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0, help="dream temperature τ (0.1–1.5)")
+    p.add_argument("--max-steps", type=_positive, default=1000)
+    p.add_argument("--gif", type=Path, help="save the frames as an animated GIF")
+    p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
+    p.set_defaults(func=_dream)
+
+    # ------------------------------------------------------------ bench racing
+    p = commands.bench.add_parser("racing", help="renderer speed-up, score on stock CarRacing-v3, dream latency")
+    p.add_argument("--speed", action="store_true", help="stock vs fast renderer, side by side")
+    p.add_argument("--steps", type=_positive, default=400, help="steps per track for --speed")
+    p.add_argument("--tracks", type=_positive, default=3, help="tracks for --speed")
+    p.add_argument("--episodes", type=int, default=0, help="score episodes on the stock game (needs the models)")
+    p.add_argument("--workers", type=_positive, default=1, help="processes for the score episodes")
+    p.add_argument("--dream-frames", type=_positive, default=300)
+    p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_bench)
+
+
+# ---------------------------------------------------------------- handlers
+def _need_simulator() -> None:
+    from gdl_studio.racing.deps import require_simulator
+
+    require_simulator()
+
+
+def _collect(args) -> int:
+    _need_simulator()
+    from gdl_studio.racing.collect import CollectConfig, collect
+
+    out = args.out or _data_root() / "rollouts"
+    episodes, max_steps = (4, 60) if args.tiny else (args.episodes, args.max_steps)
+    summary = collect(
+        CollectConfig(out=out, episodes=episodes, max_steps=max_steps, base_seed=args.seed, policy=args.policy, workers=args.workers)
+    )
+    print(
+        f"collect: {summary['new_episodes']} new episodes, {summary['new_steps']} steps in {summary['seconds']:.0f}s "
+        f"({summary['steps_per_s']:.0f} steps/s) → {out}"
+    )
+    return 0
+
+
+def _train_vae(args) -> int:
+    from gdl_studio.racing.train_vae import VAETrainConfig, train_vae
+
+    cfg = VAETrainConfig(
+        data=args.data or _data_root() / "rollouts",
+        out=args.out or _models_root(),
+        ckpt=args.ckpt or _data_root() / "ckpt" / "vae",
+        device=args.device,
+        epochs=2 if args.tiny else args.epochs,
+        batch=32 if args.tiny else args.batch,
+        lr=args.lr,
+        max_minutes=args.max_minutes,
+        max_frames=512 if args.tiny else args.max_frames,
+        patience=args.patience,
+        seed=args.seed,
+        fp16=not args.fp32,
+        command=_command_line(),
+    )
+    train_vae(cfg)
+    return 0
+
+
+def _train_mdn(args) -> int:
+    from gdl_studio.racing.models_io import VAE_NAME
+    from gdl_studio.racing.train_mdn import MDNTrainConfig, train_mdn
+
+    out = args.out or _models_root()
+    cfg = MDNTrainConfig(
+        data=args.data or _data_root() / "rollouts",
+        vae=args.vae or out / VAE_NAME,
+        out=out,
+        ckpt=args.ckpt or _data_root() / "ckpt" / "mdn-rnn",
+        device=args.device,
+        epochs=2 if args.tiny else args.epochs,
+        batch=8 if args.tiny else args.batch,
+        seq_len=16 if args.tiny else args.seq_len,
+        lr=args.lr,
+        max_minutes=args.max_minutes,
+        max_episodes=args.max_episodes,
+        patience=args.patience,
+        seed=args.seed,
+        fp16=not args.fp32,
+        command=_command_line(),
+    )
+    train_mdn(cfg)
+    return 0
+
+
+def _train_controller(args) -> int:
+    _need_simulator()
+    from gdl_studio.racing.train_controller import ControllerTrainConfig, train_controller
+
+    out = args.out or _models_root()
+    tiny = args.tiny
+    cfg = ControllerTrainConfig(
+        models=args.models or out,
+        out=out,
+        ckpt=args.ckpt or _data_root() / "ckpt" / "controller",
+        popsize=6 if tiny else args.popsize,
+        rollouts=1 if tiny else args.rollouts,
+        generations=2 if tiny else args.generations,
+        sigma0=args.sigma0,
+        workers=min(args.workers, 2) if tiny else args.workers,
+        batch_envs=args.batch_envs,
+        max_steps=40 if tiny else args.max_steps,
+        patience=None if args.patience <= 0 else args.patience,
+        max_minutes=args.max_minutes,
+        seed=args.seed,
+        command=_command_line(),
+    )
+    if cfg.popsize < 2:
+        raise UserError("--popsize must be at least 2")
+    result = train_controller(cfg)
+    print(f"controller: {result['stopped']} at generation {result['generation']} ({result['env_steps']} env steps, {result['seconds']:.0f}s)")
+    return 0
+
+
+def _load_world(models: Path | None, need_controller: bool = True):
+    from gdl_studio.core.registry import ModelUnavailable
+    from gdl_studio.racing.models_io import load_world_model, load_world_model_from
+
+    try:
+        return load_world_model_from(models, need_controller) if models else load_world_model(need_controller=need_controller)
+    except ModelUnavailable as exc:
+        print(f"dream: skipped: {exc} (train it with `gdl-studio train world-model …`)", file=sys.stderr)
+        return None
+
+
+def _dream(args) -> int:
+    import numpy as np
+
+    if not 0.01 <= args.temperature <= 5:
+        raise UserError("--temperature must be between 0.01 and 5")
+    if args.real:
+        _need_simulator()
+    world = _load_world(args.models, need_controller=args.real)
+    if world is None:
+        return 0
+    from gdl_studio.racing.dream import dream_frames, real_frames
+
+    gif_frames = []
+    totals = []
+    for ep in range(args.episodes):
+        seed = args.seed + ep
+        if args.real:
+            it = real_frames(world, seed=seed, max_steps=args.max_steps)
+        else:
+            it = dream_frames(world, seed=seed, temperature=args.temperature, max_steps=args.max_steps)
+        last = None
+        for frame in it:
+            last = frame
+            if args.gif:
+                gif_frames.append(_side_by_side(frame.obs, frame.reconstruction) if args.real else _upscale(frame.frame, 2))
+        total = last.total if last is not None else 0.0
+        totals.append(total)
+        kind = "real" if args.real else f"dream τ={args.temperature}"
+        print(f"episode {ep + 1} ({kind}, seed {seed}): {last.step + 1 if last else 0} steps, total reward {total:.1f}")
+    if len(totals) > 1:
+        print(f"mean {np.mean(totals):.1f} ± {np.std(totals):.1f} over {len(totals)} episodes")
+    if args.gif:
+        _write_gif(args.gif, gif_frames)
+        print(f"wrote {args.gif} ({len(gif_frames)} frames)")
+    return 0
+
+
+def _upscale(frame, k: int):
+    import numpy as np
+
+    return np.repeat(np.repeat(frame, k, axis=0), k, axis=1)
+
+
+def _side_by_side(obs, recon):
+    """The 96×96 observation beside V's 64×64 reconstruction scaled to 96 (nearest)."""
+    import numpy as np
+
+    idx = (np.arange(96) * 64) // 96
+    big = recon[idx][:, idx]
+    return np.concatenate([obs, np.zeros((96, 4, 3), np.uint8), big], axis=1)
+
+
+def _write_gif(path: Path, frames) -> None:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UserError("--gif needs Pillow: pip install pillow") from None
+    if not frames:
+        raise UserError("no frames to write")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(f) for f in frames[::2]]  # 25 fps
+    from gdl_studio.core.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
+
+
+def _bench(args) -> int:
+    from gdl_studio.core.bench import emit
+
+    results: dict = {}
+    speed = args.speed or not args.episodes
+    if speed:
+        _need_simulator()
+        from gdl_studio.racing.bench import renderer_speed
+
+        results.update(renderer_speed(steps=args.steps, seeds=tuple(range(args.tracks))))
+    from gdl_studio.racing.bench import dream_latency, models_present, score
+
+    models = str(args.models) if args.models else None
+    if models_present(models):
+        world = _load_world(args.models)
+        if world is not None:
+            results["dream"] = {"frame_ms": dream_latency(world, frames=args.dream_frames)}
+        if args.episodes > 0:
+            _need_simulator()
+            results["score"] = score(args.episodes, models, workers=args.workers)
+    elif args.episodes > 0:
+        results["score"] = {"skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"}
+        print("bench racing: score skipped: world-model weights are not installed", file=sys.stderr)
+    emit(results, args.json, title="bench racing")
+    return 0

@@ -1,0 +1,210 @@
+"""Rollout collection for the world model: random policies on the fast renderer, in parallel.
+
+Each episode ``i`` is fully determined by its seed (``base_seed + i``): the track, the policy kind
+and the policy's random weights. Episodes are written one file each,
+``<out>/ep_<i>.npz`` (uint8 frames (T+1, 64, 64, 3), float32 actions (T, 3), rewards (T,),
+terminated (T,)), atomically, so an interrupted collection resumes by skipping the files that
+exist. Workers are processes (one environment each, torch limited to one thread).
+
+Policies (as in the paper, plus plain random actions for coverage):
+
+* ``controller`` — a random-weight linear controller on the features of randomly initialised
+  V and M (the paper's ``extract.py``), weight scale drawn per episode;
+* ``brownian`` — actions following a clipped Brownian motion (the public PyTorch port);
+* ``hold`` — random actions held for a random number of steps, with gas favoured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+POLICIES = ("controller", "brownian", "hold")
+MIX = (0.5, 0.25, 0.25)
+
+
+@dataclass
+class CollectConfig:
+    """What to collect and where."""
+
+    out: Path
+    episodes: int = 320
+    max_steps: int = 1000
+    base_seed: int = 0
+    policy: str = "mix"
+    workers: int = 1
+
+
+def episode_path(out: Path, index: int) -> Path:
+    return Path(out) / f"ep_{index:06d}.npz"
+
+
+def _choose_policy(rng: np.random.Generator, policy: str) -> str:
+    if policy != "mix":
+        return policy
+    return str(rng.choice(POLICIES, p=MIX))
+
+
+class _RandomController:
+    """A random linear controller on random-init V/M features (torch, one thread)."""
+
+    def __init__(self, seed: int, rng: np.random.Generator) -> None:
+        import torch
+
+        from gdl_studio.racing.agent import BatchAgent
+        from gdl_studio.racing.controller import param_count
+        from gdl_studio.racing.mdn_rnn import MDNRNN
+        from gdl_studio.racing.vae import ConvVAE
+
+        torch.manual_seed(seed)
+        vae, mdn = ConvVAE().eval(), MDNRNN().eval()
+        scale = float(np.exp(rng.uniform(np.log(0.003), np.log(0.3))))
+        params = rng.normal(0.0, scale, size=param_count())
+        params[-2] += rng.uniform(0.0, 1.5)  # gas bias: a random policy that drives forwards
+        self.agent = BatchAgent(vae, mdn, params[None])
+
+    def __call__(self, obs: np.ndarray, t: int) -> np.ndarray:
+        return self.agent.act(obs[None])[0]
+
+
+class _Brownian:
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.a = np.array([0.0, 0.5, 0.0])
+
+    def __call__(self, obs: np.ndarray, t: int) -> np.ndarray:
+        dt = 1.0 / 50
+        self.a = self.a + np.sqrt(dt) * self.rng.normal(0.0, 1.0, 3) * np.array([2.0, 1.5, 1.0])
+        self.a = np.clip(self.a, [-1, 0, 0], [1, 1, 1])
+        return self.a.astype(np.float32)
+
+
+class _Hold:
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.left = 0
+        self.a = np.zeros(3, np.float32)
+
+    def __call__(self, obs: np.ndarray, t: int) -> np.ndarray:
+        if self.left <= 0:
+            r = self.rng
+            brake = r.uniform(0, 0.8) if r.random() < 0.15 else 0.0
+            self.a = np.array([r.uniform(-1, 1), r.uniform(0.2, 1.0), brake], np.float32)
+            self.left = int(r.integers(1, 25))
+        self.left -= 1
+        return self.a
+
+
+def make_policy(kind: str, seed: int, rng: np.random.Generator):
+    """A policy callable ``(obs, t) -> action`` of the given kind."""
+    if kind == "controller":
+        return _RandomController(seed, rng)
+    if kind == "brownian":
+        return _Brownian(rng)
+    if kind == "hold":
+        return _Hold(rng)
+    raise ValueError(f"unknown policy '{kind}'")
+
+
+def collect_episode(index: int, out: str, max_steps: int, base_seed: int, policy: str) -> tuple[int, int, float]:
+    """Run and save episode ``index`` (no-op if its file exists). Returns (index, steps, return)."""
+    from gdl_studio.core.atomic import atomic_path
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess
+
+    path = episode_path(Path(out), index)
+    if path.exists():
+        return index, 0, float("nan")
+    seed = base_seed + index
+    rng = np.random.default_rng([seed, 7])
+    kind = _choose_policy(rng, policy)
+    act = make_policy(kind, seed, rng)
+    env = make_env(fast=True)
+    obs, _ = env.reset(seed=seed)
+    frames = [preprocess(obs)]
+    actions, rewards, terms = [], [], []
+    for t in range(max_steps):
+        a = np.asarray(act(obs, t), dtype=np.float32)
+        obs, r, terminated, truncated, _ = env.step(a)
+        frames.append(preprocess(obs))
+        actions.append(a)
+        rewards.append(r)
+        terms.append(terminated)
+        if terminated or truncated:
+            break
+    env.close()
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                frames=np.stack(frames).astype(np.uint8),
+                actions=np.stack(actions).astype(np.float32),
+                rewards=np.asarray(rewards, np.float32),
+                terminated=np.asarray(terms, bool),
+                seed=np.int64(seed),
+                policy=np.array(kind),
+            )
+    return index, len(actions), float(np.sum(rewards))
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def collect(config: CollectConfig, log=print) -> dict:
+    """Collect the missing episodes of ``config`` with a process pool; returns a summary."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing as mp
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [i for i in range(config.episodes) if not episode_path(out, i).exists()]
+    done_before = config.episodes - len(todo)
+    log(f"collect: {done_before} of {config.episodes} episodes already in {out}; {len(todo)} to go on {config.workers} workers")
+    t0 = time.perf_counter()
+    steps = 0
+    returns = []
+    if config.workers <= 1:
+        _worker_init()
+        results = (collect_episode(i, str(out), config.max_steps, config.base_seed, config.policy) for i in todo)
+        for n, (i, s, ret) in enumerate(results, 1):
+            steps += s
+            returns.append(ret)
+            _progress(log, n, len(todo), steps, t0)
+    else:
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init) as pool:
+            futures = [pool.submit(collect_episode, i, str(out), config.max_steps, config.base_seed, config.policy) for i in todo]
+            for n, fut in enumerate(as_completed(futures), 1):
+                i, s, ret = fut.result()
+                steps += s
+                returns.append(ret)
+                _progress(log, n, len(todo), steps, t0)
+    seconds = time.perf_counter() - t0
+    return {
+        "episodes": config.episodes,
+        "new_episodes": len(todo),
+        "new_steps": steps,
+        "seconds": seconds,
+        "steps_per_s": steps / seconds if seconds > 0 else float("nan"),
+        "mean_return": float(np.mean(returns)) if returns else float("nan"),
+    }
+
+
+def _progress(log, n: int, total: int, steps: int, t0: float) -> None:
+    elapsed = time.perf_counter() - t0
+    if n == total or n % max(1, total // 20) == 0:
+        eta = elapsed / n * (total - n)
+        log(f"  {n}/{total} episodes, {steps} steps, {steps / max(elapsed, 1e-9):.0f} steps/s, ETA {eta:.0f}s")
+
+
+def list_episodes(directory: Path) -> list[Path]:
+    """The episode files of a rollout directory, in index order."""
+    return sorted(Path(directory).glob("ep_*.npz"))

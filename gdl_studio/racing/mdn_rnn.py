@@ -1,0 +1,129 @@
+"""M: the MDN-RNN. An LSTM (256 units) reads (z_t, a_t) and predicts a mixture of Gaussians
+over z_{t+1}, plus the reward r_t and whether the episode ends after a_t.
+
+As in the paper's code the mixture is per latent dimension: for each of the 32 dimensions,
+5 weights, means and log standard deviations (480 outputs). The reward and episode-end heads
+are additions (the paper's CarRacing model has none) that let the dream report a reward and
+stop. Sampling takes a temperature τ: mixture logits are divided by τ and σ is scaled by √τ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass
+class MDNConfig:
+    """Hyper-parameters needed to rebuild an :class:`MDNRNN`."""
+
+    z_size: int = 32
+    action_size: int = 3
+    hidden: int = 256
+    mixtures: int = 5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MDNOutput(NamedTuple):
+    """Predictions for each input step: mixture parameters (…, z, K), reward and done logit (…)."""
+
+    logpi: torch.Tensor
+    mu: torch.Tensor
+    logsigma: torch.Tensor
+    reward: torch.Tensor
+    done_logit: torch.Tensor
+
+
+class MDNRNN(nn.Module):
+    """LSTM + mixture density head + reward and episode-end heads."""
+
+    def __init__(self, config: MDNConfig | None = None) -> None:
+        super().__init__()
+        self.config = c = config or MDNConfig()
+        self.lstm = nn.LSTM(c.z_size + c.action_size, c.hidden, batch_first=True)
+        self.mdn = nn.Linear(c.hidden, c.z_size * c.mixtures * 3)
+        self.reward_head = nn.Linear(c.hidden, 1)
+        self.done_head = nn.Linear(c.hidden, 1)
+
+    def heads(self, h: torch.Tensor) -> MDNOutput:
+        """Apply the output heads to LSTM outputs ``h`` (…, hidden)."""
+        c = self.config
+        out = self.mdn(h).view(*h.shape[:-1], c.z_size, c.mixtures, 3)
+        logpi = F.log_softmax(out[..., 0], dim=-1)
+        mu = out[..., 1]
+        logsigma = out[..., 2].clamp(-7.0, 3.0)
+        return MDNOutput(logpi, mu, logsigma, self.reward_head(h).squeeze(-1), self.done_head(h).squeeze(-1))
+
+    def forward(self, z: torch.Tensor, action: torch.Tensor, state=None):
+        """Sequences z (B, T, z), action (B, T, a) → (MDNOutput with (B, T, …) fields, (h, c))."""
+        h, state = self.lstm(torch.cat([z, action], dim=-1), state)
+        return self.heads(h), state
+
+    def step(self, z: torch.Tensor, action: torch.Tensor, state=None):
+        """One step for a batch: z (B, z), action (B, a) → (MDNOutput (B, …), (h, c))."""
+        out, state = self.forward(z[:, None], action[:, None], state)
+        return MDNOutput(*(t[:, 0] for t in out)), state
+
+    def initial_state(self, batch: int = 1, device=None):
+        """Zero (h, c), each (1, batch, hidden)."""
+        zeros = torch.zeros(1, batch, self.config.hidden, device=device)
+        return zeros, zeros.clone()
+
+
+def mixture_log_prob(y: torch.Tensor, logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor) -> torch.Tensor:
+    """log p(y) under a 1-d Gaussian mixture per element: y (…), parameters (…, K) → (…)."""
+    y = y.unsqueeze(-1)
+    log_normal = -0.5 * ((y - mu) * torch.exp(-logsigma)).pow(2) - logsigma - LOG_SQRT_2PI
+    return torch.logsumexp(logpi + log_normal, dim=-1)
+
+
+def mdn_loss(
+    out: MDNOutput,
+    z_next: torch.Tensor,
+    reward: torch.Tensor,
+    done: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    reward_weight: float = 1.0,
+    done_weight: float = 1.0,
+    done_pos_weight: float = 1.0,
+):
+    """(total, z NLL per dim, reward MSE, done BCE), averaged over the (optionally masked) steps."""
+    nll = -mixture_log_prob(z_next.float(), out.logpi.float(), out.mu.float(), out.logsigma.float()).mean(-1)
+    rew = (out.reward.float() - reward.float()).pow(2)
+    pos = torch.tensor(done_pos_weight, device=done.device)
+    bce = F.binary_cross_entropy_with_logits(out.done_logit.float(), done.float(), pos_weight=pos, reduction="none")
+    if mask is None:
+        mask = torch.ones_like(nll)
+    mask = mask.float()
+    denom = mask.sum().clamp(min=1.0)
+    nll_m = (nll * mask).sum() / denom
+    rew_m = (rew * mask).sum() / denom
+    bce_m = (bce * mask).sum() / denom
+    return nll_m + reward_weight * rew_m + done_weight * bce_m, nll_m, rew_m, bce_m
+
+
+def sample_mixture(
+    logpi: torch.Tensor,
+    mu: torch.Tensor,
+    logsigma: torch.Tensor,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw y (…) from per-element mixtures (…, K) at temperature τ (τ → 0: the likeliest mean)."""
+    tau = max(float(temperature), 1e-4)
+    probs = F.softmax(logpi / tau, dim=-1)
+    flat = probs.reshape(-1, probs.shape[-1])
+    k = torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
+    mu_k = mu.gather(-1, k.unsqueeze(-1)).squeeze(-1)
+    sigma_k = logsigma.gather(-1, k.unsqueeze(-1)).squeeze(-1).exp()
+    eps = torch.randn(mu_k.shape, generator=generator, device=mu_k.device, dtype=mu_k.dtype)
+    return mu_k + sigma_k * math.sqrt(tau) * eps

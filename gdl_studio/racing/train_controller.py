@@ -1,0 +1,259 @@
+"""Train C (the 867-parameter linear controller) with CMA-ES on the real game.
+
+Each generation samples ``popsize`` candidates from pycma's CMA-ES; each candidate drives
+``rollouts`` tracks (the same tracks for the whole generation, new ones every generation) in
+the fast, pixel-identical CarRacing through V and M; its fitness is the mean return. The
+distribution mean is evaluated on the same tracks as an extra candidate, and it is what gets
+saved as C after every generation. Work is spread over a process pool (``--workers``; each
+worker holds V and M, torch on one thread, and runs ``--batch-envs`` environments in lockstep
+so V and M see batches).
+
+State lives in the checkpoint directory and is written after every generation, so a run that
+is stopped (or hits ``--max-minutes``) continues where it left off:
+``cma.pkl`` (the pickled optimiser, our own file), ``controller_state.json`` and
+``controller_log.csv`` (best / mean / worst fitness, σ, env steps and seconds per generation).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gdl_studio.core.atomic import atomic_path, write_text_atomic
+from gdl_studio.core.errors import UserError
+
+LOG_FIELDS = ("generation", "best", "mean", "worst", "xmean_fitness", "sigma", "env_steps", "seconds")
+
+
+@dataclass
+class ControllerTrainConfig:
+    """Settings of one ``train world-model controller`` run."""
+
+    models: Path
+    out: Path
+    ckpt: Path
+    popsize: int = 64
+    rollouts: int = 16
+    generations: int = 300
+    sigma0: float = 0.1
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    batch_envs: int = 4
+    max_steps: int = 1000
+    patience: int | None = 100
+    max_minutes: float | None = None
+    seed: int = 0
+    command: str = ""
+
+
+# ---------------------------------------------------------------- worker side
+_WORKER: dict = {}
+
+
+def _worker_init(models_dir: str) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
+
+    _WORKER["vae"] = load_dir(Path(models_dir) / VAE_NAME)
+    _WORKER["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
+
+
+def _evaluate_task(task: tuple[int, np.ndarray, list[int], int, int | None]) -> tuple[int, list[float], int]:
+    """Run one candidate on some tracks; returns (candidate index, returns, env steps)."""
+    from gdl_studio.racing.agent import run_episodes
+    from gdl_studio.racing.fast_env import make_env
+
+    index, params, seeds, max_steps, patience = task
+    returns, steps = run_episodes(
+        make_env,
+        _WORKER["vae"],
+        _WORKER["mdn"],
+        np.repeat(params[None], len(seeds), axis=0),
+        seeds,
+        max_steps=max_steps,
+        patience=patience,
+    )
+    return index, returns.tolist(), steps
+
+
+class Evaluator:
+    """Evaluates candidate parameter vectors on given tracks, in-process or on a process pool."""
+
+    def __init__(self, models_dir: Path, workers: int) -> None:
+        self.models_dir = str(models_dir)
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(self.models_dir,)
+            )
+        else:
+            _worker_init(self.models_dir)
+
+    def __call__(self, candidates: list[np.ndarray], seeds: list[int], batch_envs: int, max_steps: int, patience):
+        """Mean return per candidate (and the env steps used)."""
+        tasks = []
+        for i, params in enumerate(candidates):
+            for k in range(0, len(seeds), batch_envs):
+                tasks.append((i, np.asarray(params, np.float64), list(seeds[k : k + batch_envs]), max_steps, patience))
+        returns: list[list[float]] = [[] for _ in candidates]
+        steps = 0
+        results = self.pool.map(_evaluate_task, tasks) if self.pool else map(_evaluate_task, tasks)
+        for i, rets, s in results:
+            returns[i].extend(rets)
+            steps += s
+        return np.array([np.mean(r) for r in returns]), steps
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+# ---------------------------------------------------------------- driver
+def _paths(ckpt: Path) -> dict[str, Path]:
+    return {"es": ckpt / "cma.pkl", "state": ckpt / "controller_state.json", "log": ckpt / "controller_log.csv"}
+
+
+def generation_seeds(seed: int, generation: int, rollouts: int) -> list[int]:
+    """The tracks of one generation (shared by all its candidates)."""
+    rng = np.random.default_rng([seed, generation, 12345])
+    return rng.integers(0, 2**31 - 1, rollouts).tolist()
+
+
+def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
+    """Run (or resume) CMA-ES; a checkpoint and the C model are written after every generation."""
+    import cma
+
+    from gdl_studio.racing.controller import param_count
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, save_controller
+
+    for name in (VAE_NAME, MDN_NAME):
+        if not (Path(cfg.models) / name / "card.json").is_file():
+            raise UserError(f"no {name} in {cfg.models}; train V and M first (or pass --models DIR)")
+    ckpt = Path(cfg.ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    paths = _paths(ckpt)
+    n = param_count()
+    state = {"generation": 0, "env_steps": 0, "seconds": 0.0, "best_fitness": None, "best_params": None}
+    if paths["es"].is_file() and paths["state"].is_file():
+        with open(paths["es"], "rb") as fh:
+            es = pickle.load(fh)  # our own checkpoint file, written below
+        state.update(json.loads(paths["state"].read_text()))
+        log(f"controller: resumed CMA-ES at generation {state['generation']} (σ {es.sigma:.4f}) from {ckpt}")
+    else:
+        es = cma.CMAEvolutionStrategy(
+            np.zeros(n), cfg.sigma0, {"popsize": cfg.popsize, "seed": cfg.seed + 1, "verbose": -9}
+        )
+        log(f"controller: new CMA-ES, {n} parameters, population {cfg.popsize}, {cfg.rollouts} rollouts per candidate")
+    t_run = time.perf_counter()
+    gen_seconds: list[float] = []
+    evaluator = Evaluator(Path(cfg.models), cfg.workers)
+    stopped = "finished"
+    try:
+        while state["generation"] < cfg.generations:
+            if cfg.max_minutes:
+                elapsed = time.perf_counter() - t_run
+                typical = np.median(gen_seconds) if gen_seconds else 0.0
+                if elapsed + typical > cfg.max_minutes * 60:
+                    stopped = "time budget reached"
+                    break
+            t0 = time.perf_counter()
+            gen = state["generation"]
+            seeds = generation_seeds(cfg.seed, gen, cfg.rollouts)
+            solutions = es.ask()
+            candidates = list(solutions) + [es.mean.copy()]
+            fitness, steps = evaluator(candidates, seeds, cfg.batch_envs, cfg.max_steps, cfg.patience)
+            pop_fit, xmean_fit = fitness[:-1], float(fitness[-1])
+            es.tell(solutions, (-pop_fit).tolist())
+            seconds = time.perf_counter() - t0
+            gen_seconds.append(seconds)
+            best_i = int(np.argmax(pop_fit))
+            state["generation"] = gen + 1
+            state["env_steps"] += int(steps)
+            state["seconds"] += seconds
+            if state["best_fitness"] is None or pop_fit[best_i] > state["best_fitness"]:
+                state["best_fitness"] = float(pop_fit[best_i])
+                state["best_params"] = np.asarray(solutions[best_i]).tolist()
+            row = {
+                "generation": gen + 1,
+                "best": float(pop_fit[best_i]),
+                "mean": float(pop_fit.mean()),
+                "worst": float(pop_fit.min()),
+                "xmean_fitness": xmean_fit,
+                "sigma": float(es.sigma),
+                "env_steps": int(steps),
+                "seconds": round(seconds, 2),
+            }
+            state["last"] = row
+            _append_log(paths["log"], row)
+            with atomic_path(paths["es"]) as tmp:
+                tmp.write_bytes(pickle.dumps(es))
+            write_text_atomic(paths["state"], json.dumps(state) + "\n")
+            _save(cfg, es, state, xmean_fit, save_controller)
+            log(
+                f"controller: gen {gen + 1}/{cfg.generations} best {row['best']:.1f} mean {row['mean']:.1f} "
+                f"xmean {xmean_fit:.1f} σ {es.sigma:.4f} ({steps} steps, {seconds:.1f}s, "
+                f"{steps / max(seconds, 1e-9):.0f} steps/s)"
+            )
+    finally:
+        evaluator.close()
+    return {"stopped": stopped, **{k: v for k, v in state.items() if k != "best_params"}}
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.is_file()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def read_log(ckpt: Path) -> list[dict]:
+    """The per-generation log rows written so far."""
+    path = _paths(Path(ckpt))["log"]
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _save(cfg: ControllerTrainConfig, es, state: dict, xmean_fit: float, save_controller) -> None:
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME
+
+    card = {
+        "data": {
+            "source": "gymnasium CarRacing-v3 (fast pixel-identical renderer), random tracks every generation",
+            "vae_sha256": read_card(Path(cfg.models) / VAE_NAME).data["sha256"],
+            "mdn_sha256": read_card(Path(cfg.models) / MDN_NAME).data["sha256"],
+        },
+        "split": "training tracks drawn per generation; scores from `gdl-studio bench racing` use fixed held-out seeds",
+        "metrics": {
+            "generations": state["generation"],
+            "env_steps": state["env_steps"],
+            "train_seconds": round(state["seconds"], 1),
+            "xmean_fitness_last_generation": xmean_fit,
+            "best_candidate_fitness": state["best_fitness"],
+            "popsize": cfg.popsize,
+            "rollouts_per_candidate": cfg.rollouts,
+            "patience": cfg.patience,
+            "sigma": float(es.sigma),
+        },
+        "training_command": cfg.command,
+        "optimizer": "pycma CMA-ES, saved parameters = distribution mean",
+    }
+    save_controller(np.asarray(es.mean), cfg.out, card)
+

@@ -1,0 +1,313 @@
+"""Train M (the MDN-RNN) on latent sequences; resumable, early-stopped on validation.
+
+First every rollout is encoded with the trained V into μ and log σ² (fp16), cached in
+``series.npz`` beside the checkpoint together with the actions, rewards and episode ends, and
+keyed by V's sha256 (a new V re-encodes). Training then draws random windows of ``seq_len``
+steps; as in the paper, z is sampled from N(μ, σ²) afresh each time a window is used. Inputs
+(z_t, a_t) predict z_{t+1}, the reward r_t (clipped to [-1, 5]) and termination after a_t.
+Every 20th episode is held out for validation, as for V.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gdl_studio.core.errors import UserError
+
+REWARD_CLIP = (-1.0, 5.0)
+
+
+@dataclass
+class MDNTrainConfig:
+    """Settings of one ``train world-model mdn-rnn`` run."""
+
+    data: Path
+    vae: Path
+    out: Path
+    ckpt: Path
+    device: str = "auto"
+    epochs: int = 100
+    batch: int = 64
+    seq_len: int = 200
+    lr: float = 1e-3
+    max_minutes: float | None = None
+    max_episodes: int | None = None
+    patience: int = 6
+    seed: int = 0
+    fp16: bool = True
+    command: str = ""
+
+
+def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: int | None = None, log=print) -> dict:
+    """Encode all rollouts with V into a cached series file (reused while V is unchanged)."""
+    import torch
+
+    from gdl_studio.core.atomic import atomic_path
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.collect import list_episodes
+    from gdl_studio.racing.models_io import load_dir
+
+    try:
+        card = read_card(vae_dir)
+    except Exception as exc:
+        raise UserError(f"no trained VAE in {vae_dir} ({exc}); run `gdl-studio train world-model vae` first") from None
+    files = list_episodes(data)[: max_episodes or None]
+    if not files:
+        raise UserError(f"no rollouts in {data}; run `gdl-studio train world-model collect` first")
+    key = f"{card.data['sha256']}:{len(files)}"
+    if cache.is_file():
+        with np.load(cache) as d:
+            if str(d["key"]) == key:
+                log(f"mdn-rnn: using cached latents {cache}")
+                return {k: d[k] for k in d.files}
+    vae = load_dir(vae_dir).to(device)
+    mus, logvars, actions, rewards, terms, lengths = [], [], [], [], [], []
+    t0 = time.perf_counter()
+    for n, path in enumerate(files, 1):
+        with np.load(path) as d:
+            frames, act, rew, term = d["frames"], d["actions"], d["rewards"], d["terminated"]
+        with torch.inference_mode():
+            for start in range(0, len(frames), 1024):
+                x = torch.from_numpy(frames[start : start + 1024]).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+                mu, logvar = vae.encode(x)
+                mus.append(mu.half().cpu().numpy())
+                logvars.append(logvar.half().cpu().numpy())
+        actions.append(act)
+        rewards.append(rew)
+        terms.append(term)
+        lengths.append(len(act))
+        if n % max(1, len(files) // 10) == 0:
+            log(f"  encoded {n}/{len(files)} episodes ({time.perf_counter() - t0:.0f}s)")
+    series = {
+        "key": np.array(key),
+        "mu": np.concatenate(mus),
+        "logvar": np.concatenate(logvars),
+        "actions": np.concatenate(actions).astype(np.float32),
+        "rewards": np.concatenate(rewards).astype(np.float32),
+        "terminated": np.concatenate(terms).astype(bool),
+        "lengths": np.asarray(lengths, np.int64),
+    }
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **series)
+    log(f"mdn-rnn: encoded {len(files)} episodes → {cache}")
+    return series
+
+
+class SeriesSampler:
+    """Random fixed-length windows (with masks) from a set of episodes of a series."""
+
+    def __init__(self, series: dict, episodes: list[int], seq_len: int) -> None:
+        lengths = series["lengths"]
+        step_off = np.concatenate([[0], np.cumsum(lengths)])
+        frame_off = np.concatenate([[0], np.cumsum(lengths + 1)])
+        self.series, self.seq_len = series, seq_len
+        self.episodes = [(int(step_off[e]), int(frame_off[e]), int(lengths[e])) for e in episodes if lengths[e] > 0]
+        self.total_steps = sum(n for _, _, n in self.episodes)
+
+    def windows(self, rng: np.random.Generator, count: int):
+        """``count`` random windows → dict of numpy arrays (count, L, …) and a mask (count, L)."""
+        L, s = self.seq_len, self.series
+        zdim = s["mu"].shape[1]
+        out = {
+            "mu": np.zeros((count, L + 1, zdim), np.float32),
+            "logvar": np.zeros((count, L + 1, zdim), np.float32),
+            "actions": np.zeros((count, L, 3), np.float32),
+            "rewards": np.zeros((count, L), np.float32),
+            "done": np.zeros((count, L), np.float32),
+            "mask": np.zeros((count, L), np.float32),
+        }
+        picks = rng.integers(0, len(self.episodes), count)
+        for row, e in enumerate(picks):
+            so, fo, n = self.episodes[e]
+            start = int(rng.integers(0, max(1, n - L + 1)))
+            m = min(L, n - start)
+            out["mu"][row, : m + 1] = s["mu"][fo + start : fo + start + m + 1]
+            out["logvar"][row, : m + 1] = s["logvar"][fo + start : fo + start + m + 1]
+            out["actions"][row, :m] = s["actions"][so + start : so + start + m]
+            out["rewards"][row, :m] = np.clip(s["rewards"][so + start : so + start + m], *REWARD_CLIP)
+            out["done"][row, :m] = s["terminated"][so + start : so + start + m]
+            out["mask"][row, :m] = 1.0
+        return out
+
+
+def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
+    """Run (or resume) MDN-RNN training; writes the checkpoint and the final model."""
+    import torch
+
+    from gdl_studio.racing.mdn_rnn import MDNRNN, mdn_loss
+    from gdl_studio.racing.models_io import save_mdn
+    from gdl_studio.racing.training import (
+        Budget,
+        autocast,
+        fmt_eta,
+        load_checkpoint,
+        resolve_device,
+        rng_state,
+        save_checkpoint,
+        set_rng_state,
+    )
+
+    budget = Budget(cfg.max_minutes)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    ckpt_dir = Path(cfg.ckpt)
+    series = encode_series(Path(cfg.data), Path(cfg.vae), ckpt_dir / "series.npz", device, cfg.max_episodes, log)
+    n_eps = len(series["lengths"])
+    val_eps = [e for e in range(n_eps) if e % 20 == 19] or [n_eps - 1]
+    train_eps = [e for e in range(n_eps) if e not in set(val_eps)] or val_eps
+    train_s = SeriesSampler(series, train_eps, cfg.seq_len)
+    val_s = SeriesSampler(series, val_eps, cfg.seq_len)
+    log(f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps in {len(train_eps)}/{len(val_eps)} episodes; device {device}")
+
+    model = MDNRNN().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    ckpt_path = ckpt_dir / "mdn.pt"
+    state = load_checkpoint(ckpt_path)
+    epoch, best_val, bad_epochs, best_state, history = 0, float("inf"), 0, None, []
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        epoch, best_val, bad_epochs = state["epoch"], state["best_val"], state["bad_epochs"]
+        best_state, history = state.get("best_model"), list(state.get("history", []))
+        set_rng_state(state.get("rng"))
+        log(f"mdn-rnn: resumed from {ckpt_path} at epoch {epoch} (best val {best_val:.4f})")
+    rng = np.random.default_rng([cfg.seed, epoch])
+
+    def to_batch(w: dict, gen: torch.Generator | None = None):
+        t = {k: torch.from_numpy(v).to(device) for k, v in w.items()}
+        eps = torch.randn(t["mu"].shape, generator=gen).to(device)
+        z = t["mu"] + eps * torch.exp(0.5 * t["logvar"])
+        return z[:, :-1], t["actions"], z[:, 1:], t["rewards"], t["done"], t["mask"]
+
+    amp_on = [device.type == "cuda"]
+
+    def amp():
+        import contextlib
+
+        return autocast(device) if amp_on[0] else contextlib.nullcontext()
+
+    val_windows = val_s.windows(np.random.default_rng(999), max(8, min(256, val_s.total_steps // cfg.seq_len * 2)))
+
+    def evaluate() -> tuple[float, float, float, float]:
+        model.eval()
+        with torch.no_grad(), amp():
+            z, a, zn, r, d, m = to_batch(val_windows, torch.Generator().manual_seed(7))
+            out, _ = model(z, a)
+            loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+        model.train()
+        return float(loss), float(nll), float(rew), float(bce)
+
+    steps_per_epoch = max(1, train_s.total_steps // (cfg.batch * cfg.seq_len))
+    total_steps = steps_per_epoch * max(0, cfg.epochs - epoch)
+    done_steps, t_start, stopped = 0, time.perf_counter(), "finished"
+    loss = torch.tensor(float("nan"))
+    while epoch < cfg.epochs:
+        if bad_epochs >= cfg.patience:
+            stopped = "early-stopped"
+            break
+        model.train()
+        for b in range(steps_per_epoch):
+            z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch))
+            try:
+                with amp():
+                    out, _ = model(z, a)
+                    loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+            except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
+                if not amp_on[0]:
+                    raise
+                log(f"mdn-rnn: mixed precision unavailable for the LSTM ({exc}); using float32")
+                amp_on[0] = False
+                out, _ = model(z, a)
+                loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            done_steps += 1
+            if b % max(1, steps_per_epoch // 4) == 0:
+                rate = done_steps / max(time.perf_counter() - t_start, 1e-9)
+                log(
+                    f"  epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.4f} "
+                    f"(z nll {float(nll.detach()):.4f} reward {float(rew.detach()):.4f} done {float(bce.detach()):.4f}) "
+                    f"ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
+                )
+            if budget.expired():
+                break
+        epoch += 1
+        val, vnll, vrew, vbce = evaluate()
+        history.append({"epoch": epoch, "val_loss": val, "val_z_nll": vnll, "val_reward_mse": vrew, "val_done_bce": vbce})
+        improved = val < best_val - 1e-4
+        if improved:
+            best_val, bad_epochs = val, 0
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        log(f"mdn-rnn: epoch {epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}")
+        save_checkpoint(
+            ckpt_path,
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "epoch": epoch,
+                "best_val": best_val,
+                "bad_epochs": bad_epochs,
+                "best_model": best_state,
+                "history": history,
+                "rng": rng_state(),
+            },
+        )
+        rng = np.random.default_rng([cfg.seed, epoch])
+        if budget.expired():
+            stopped = "time budget reached"
+            break
+    if best_state is None:
+        log("mdn-rnn: no complete epoch yet; nothing written (run again to continue)")
+        return {"stopped": stopped, "epochs": epoch}
+    final = MDNRNN()
+    final.load_state_dict(best_state)
+    final.eval()
+    fp16 = cfg.fp16 and _fp16_ok(final, val_windows, log)
+    best = min(history, key=lambda h: h["val_loss"]) if history else {}
+    metrics = {"val_loss": best_val, "epochs": epoch, **{k: v for k, v in best.items() if k.startswith("val_")}}
+    card = {
+        "data": {
+            "source": "latent series of the CarRacing-v3 rollouts encoded by carracing-vae (mu, logvar)",
+            "rollout_dir": str(cfg.data),
+            "episodes": int(n_eps),
+            "steps": int(train_s.total_steps + val_s.total_steps),
+            "vae_sha256": str(series["key"]).split(":")[0],
+        },
+        "split": "every 20th episode held out for validation",
+        "metrics": {**metrics, "stopped": stopped, "history": history[-20:]},
+        "training_command": cfg.command,
+        "architecture": {"seq_len": cfg.seq_len, "reward_clip": list(REWARD_CLIP)},
+    }
+    saved = save_mdn(final, cfg.out, card, fp16=fp16)
+    log(f"mdn-rnn: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}")
+    return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
+
+
+def _fp16_ok(model, windows: dict, log, tolerance: float = 0.01) -> bool:
+    """True when fp16-rounded weights change the validation z NLL by less than ``tolerance`` nats."""
+    import copy
+
+    import torch
+
+    from gdl_studio.racing.mdn_rnn import mdn_loss
+
+    half = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in half.parameters():
+            p.copy_(p.half().float())
+        t = {k: torch.from_numpy(v) for k, v in windows.items()}
+        z, zn = t["mu"][:, :-1], t["mu"][:, 1:]
+        l32 = float(mdn_loss(model(z, t["actions"])[0], zn, t["rewards"], t["done"], t["mask"])[1])
+        l16 = float(mdn_loss(half(z, t["actions"])[0], zn, t["rewards"], t["done"], t["mask"])[1])
+    ok = abs(l16 - l32) < tolerance
+    log(f"mdn-rnn: fp16 check: z nll {l32:.4f} (fp32) vs {l16:.4f} (fp16) → {'fp16' if ok else 'keep fp32'}")
+    return ok

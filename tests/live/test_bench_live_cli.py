@@ -1,0 +1,78 @@
+"""``gdl-studio bench live``: the CLI leaf registers, validates its arguments, and (with a JACK
+server) produces the documented figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gdl_studio.cli import Commands
+from gdl_studio.core.errors import UserError
+from gdl_studio.live.cli import register
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="gdl-studio")
+    root = p.add_subparsers(dest="command")
+    groups = {}
+    for name in ("train", "finetune", "bench", "data"):
+        groups[name] = root.add_parser(name).add_subparsers(dest="target", required=True)
+    register(Commands(root=root, **groups))
+    return p
+
+
+def test_register_adds_bench_live_with_its_options():
+    args = parser().parse_args(["bench", "live", "--json", "--tiny", "--seconds", "2", "--model", "transformer"])
+    assert args.json and args.tiny and args.seconds == 2.0 and args.model == "transformer"
+    assert callable(args.func)
+
+
+@pytest.mark.parametrize("argv", [["--seconds", "0"], ["--period", "100"], ["--model", "gru"], ["--jam-rounds", "-1"]])
+def test_bad_arguments_are_user_errors(argv):
+    args = parser().parse_args(["bench", "live", *argv])
+    with pytest.raises(UserError):
+        args.func(args)
+
+
+def test_cli_module_imports_nothing_heavy():
+    code = textwrap.dedent("""
+        import sys
+        import gdl_studio.live.cli
+        heavy = [m for m in ("torch", "PySide6", "music21", "rtmidi", "sounddevice", "numpy") if m in sys.modules]
+        print(",".join(heavy))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.jack
+def test_bench_live_reports_the_figures(jack_server):
+    script = textwrap.dedent("""
+        import argparse, sys
+        from gdl_studio.cli import Commands
+        from gdl_studio.live.cli import register
+        p = argparse.ArgumentParser()
+        root = p.add_subparsers(dest="command")
+        groups = {n: root.add_parser(n).add_subparsers(dest="target", required=True)
+                  for n in ("train", "finetune", "bench", "data")}
+        register(Commands(root=root, **groups))
+        args = p.parse_args(sys.argv[1:])
+        raise SystemExit(args.func(args))
+    """)
+    out = subprocess.run([sys.executable, "-c", script, "bench", "live", "--tiny", "--seconds", "1.5",
+                          "--jam-rounds", "1", "--no-gui", "--json"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    figures = json.loads(out.stdout)
+    for key in ("midi_timing_ms.p50", "midi_timing_ms.p99", "jam_first_note_ms", "jack.period_frames"):
+        assert key in figures
+    assert figures["midi_messages.received"] == figures["midi_messages.sent"] > 0
+    assert figures["jam_first_note.rounds"] == 1

@@ -1,0 +1,31 @@
+"""`gdl-studio bench racing --speed --json` runs and reports identical frames."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("gdl_studio.racing.fast_env")
+
+
+def test_bench_speed_json(capsys):
+    from gdl_studio.cli import main
+
+    assert main(["bench", "racing", "--speed", "--steps", "15", "--tracks", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("speedup", "stock.steps_per_s", "fast.steps_per_s", "frames_compared", "frames_different"):
+        assert key in data
+    assert data["frames_different"] == 0 and data["frames_compared"] == 16
+    assert data["speedup"] > 0
+
+
+def test_bench_score_and_dream_latency_with_tiny_models(tiny_models_dir, capsys):
+    from gdl_studio.racing.bench import dream_latency, score
+    from gdl_studio.racing.models_io import load_world_model_from
+
+    result = score(2, str(tiny_models_dir), workers=1, max_steps=10, log=lambda *a: None)
+    assert result["episodes"] == 2 and result["env_steps"] == 20
+    assert result["std"] >= 0
+    lat = dream_latency(load_world_model_from(tiny_models_dir), frames=5)
+    assert lat["n"] == 5 and lat["p99"] > 0

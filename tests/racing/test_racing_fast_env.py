@@ -1,0 +1,92 @@
+"""The fast renderer must give the stock CarRacing-v3 observation byte for byte."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+fast_env = pytest.importorskip("gdl_studio.racing.fast_env")
+
+
+def _actions(seed: int, n: int) -> np.ndarray:
+    """Random actions held for random spans, with full-throttle, hard-steer and braking phases."""
+    rng = np.random.default_rng(seed)
+    out, t = [], 0
+    while t < n:
+        span = int(rng.integers(1, 30))
+        kind = rng.integers(4)
+        if kind == 0:
+            a = [rng.uniform(-1, 1), 1.0, 0.0]  # floor it
+        elif kind == 1:
+            a = [rng.choice([-1.0, 1.0]), rng.uniform(0, 1), 0.0]  # hard steer
+        elif kind == 2:
+            a = [rng.uniform(-1, 1), 0.0, rng.uniform(0.3, 1.0)]  # brake
+        else:
+            a = rng.uniform([-1, 0, 0], [1, 1, 1])
+        out.extend([a] * span)
+        t += span
+    return np.asarray(out[:n], dtype=np.float32)
+
+
+def _compare(seed: int, steps: int, **kwargs) -> fast_env.FastCarRacing:
+    stock = fast_env.CarRacing(**kwargs)
+    fast = fast_env.FastCarRacing(**kwargs)
+    a, _ = stock.reset(seed=seed)
+    b, _ = fast.reset(seed=seed)
+    assert np.array_equal(a, b), f"seed {seed}: reset frame differs"
+    for t, action in enumerate(_actions(seed + 100, steps)):
+        a, ra, ta, _, _ = stock.step(action)
+        b, rb, tb, _, _ = fast.step(action)
+        assert a.shape == b.shape == (96, 96, 3) and b.dtype == np.uint8
+        if not np.array_equal(a, b):
+            diff = np.argwhere(a != b)
+            pytest.fail(f"seed {seed} step {t}: {len(diff)} values differ, first at {diff[:3].tolist()}")
+        assert (ra, ta) == (rb, tb)
+        if ta:
+            break
+    return fast
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2024])
+def test_observations_identical_to_stock(seed):
+    fast = _compare(seed, 180)
+    # the comparison is only meaningful if the fast path really produced the frames
+    assert fast.fast_frames > 150
+
+
+def test_identical_with_domain_randomized_colours():
+    fast = _compare(5, 80, domain_randomize=True)
+    assert fast.fast_frames > 50
+
+
+def test_identical_after_tiles_are_visited_and_late_in_an_episode():
+    """Drive a while with steady gas (tiles change colour when visited), then compare."""
+    stock, fast = fast_env.CarRacing(), fast_env.FastCarRacing()
+    stock.reset(seed=3)
+    fast.reset(seed=3)
+    action = np.array([0.0, 0.6, 0.0], np.float32)
+    for t in range(250):
+        a, *_ = stock.step(action)
+        b, *_ = fast.step(action)
+        assert np.array_equal(a, b), f"step {t}"
+    assert fast.tile_visited_count > 0
+
+
+def test_stock_fallback_is_used_when_the_hud_would_overflow(monkeypatch):
+    """When an indicator could leave the HUD bar, the frame comes from the stock code."""
+    fast = fast_env.FastCarRacing()
+    fast.reset(seed=0)
+    monkeypatch.setattr(fast, "_hud_fits", lambda: False)
+    before = fast.stock_frames
+    obs, *_ = fast.step(np.array([0, 1, 0], np.float32))
+    assert fast.stock_frames == before + 1
+    stock = fast_env.CarRacing()
+    stock.reset(seed=0)
+    ref, *_ = stock.step(np.array([0, 1, 0], np.float32))
+    assert np.array_equal(obs, ref)
+
+
+def test_covers_helper():
+    quad = [(-10.0, -10.0), (10.0, -10.0), (10.0, 10.0), (-10.0, 10.0)]
+    assert fast_env._covers(quad, -5, -5, 5, 5)
+    assert not fast_env._covers(quad, -5, -5, 11, 5)

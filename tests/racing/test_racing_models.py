@@ -1,0 +1,166 @@
+"""V, M and C: shapes, losses that fall on tiny data, mixture maths, parameter counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gdl_studio.racing.controller import LinearController, param_count, squash
+from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig, mdn_loss, mixture_log_prob, sample_mixture
+from gdl_studio.racing.preprocess import preprocess, to_tensor, to_uint8
+from gdl_studio.racing.vae import ConvVAE, FastDecoder, param_count as vae_params
+
+
+def test_preprocess_crops_hud_and_resizes():
+    obs = np.zeros((96, 96, 3), np.uint8)
+    obs[:84] = 100
+    obs[84:] = 255  # the HUD rows must not leak into the frame
+    frame = preprocess(obs)
+    assert frame.shape == (64, 64, 3) and frame.dtype == np.uint8
+    assert (frame == 100).all()
+    batch = preprocess(np.stack([obs, 255 - obs]))
+    assert batch.shape == (2, 64, 64, 3)
+    assert (batch[1] == 155).all()
+    # an area average: a left/right split stays split in the middle
+    half = np.zeros((96, 96, 3), np.uint8)
+    half[:, 48:] = 200
+    f = preprocess(half)
+    assert (f[:, :32] == 0).all() and (f[:, 32:] == 200).all()
+
+
+def test_vae_shapes_and_paper_architecture():
+    vae = ConvVAE()
+    x = torch.rand(5, 3, 64, 64)
+    recon, mu, logvar = vae(x)
+    assert recon.shape == (5, 3, 64, 64) and mu.shape == (5, 32) and logvar.shape == (5, 32)
+    assert 0 <= float(recon.detach().min()) and float(recon.detach().max()) <= 1
+    assert vae.encoder(x).shape == (5, 1024)  # 2 × 2 × 256
+    assert [m.out_channels for m in vae.decoder if hasattr(m, "out_channels")] == [128, 64, 32, 3]
+    assert 4_000_000 < vae_params(vae) < 4_500_000
+
+
+def test_vae_kl_floor():
+    vae = ConvVAE()
+    x = torch.rand(4, 3, 64, 64)
+    mu = torch.zeros(4, 32)
+    logvar = torch.zeros(4, 32)  # KL = 0 → floored at 0.5 × 32
+    total, rec, kl = vae.loss(x, x, mu, logvar)
+    assert float(rec) == 0.0 and float(kl) == 0.0
+    assert float(total) == pytest.approx(16.0)
+
+
+def test_vae_loss_decreases_on_tiny_data():
+    torch.manual_seed(0)
+    frames = np.zeros((6, 64, 64, 3), np.uint8)
+    for i in range(6):
+        frames[i, :, : 10 * i] = (40, 200, 40)
+        frames[i, 32:] = (100, 100, 100)
+    x = to_tensor(frames)
+    vae = ConvVAE()
+    opt = torch.optim.Adam(vae.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(12):
+        recon, mu, logvar = vae(x)
+        loss, _, _ = vae.loss(x, recon, mu, logvar)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3])
+    assert to_uint8(recon).shape == (6, 64, 64, 3)
+
+
+def test_fast_decoder_matches_decoder():
+    vae = ConvVAE().eval()
+    z = torch.randn(3, 32)
+    with torch.no_grad():
+        assert torch.allclose(FastDecoder(vae)(z), vae.decode(z), atol=1e-5)
+
+
+def test_mixture_log_prob_matches_torch_distributions():
+    torch.manual_seed(1)
+    shape = (2, 3, 32)
+    logits = torch.randn(*shape, 5)
+    logpi = torch.log_softmax(logits, -1)
+    mu = torch.randn(*shape, 5)
+    logsigma = torch.randn(*shape, 5) * 0.5
+    y = torch.randn(*shape)
+    mix = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(logits=logits), torch.distributions.Normal(mu, logsigma.exp())
+    )
+    assert torch.allclose(mixture_log_prob(y, logpi, mu, logsigma), mix.log_prob(y), atol=1e-5)
+    # one component: the plain Gaussian log density
+    one = mixture_log_prob(torch.tensor([0.5]), torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1, 1))
+    assert float(one) == pytest.approx(-0.5 * 0.25 - 0.5 * math.log(2 * math.pi))
+
+
+def test_mdn_shapes_and_step_matches_sequence():
+    mdn = MDNRNN().eval()
+    c = mdn.config
+    assert (c.z_size, c.hidden, c.mixtures) == (32, 256, 5)
+    z, a = torch.randn(2, 7, 32), torch.rand(2, 7, 3)
+    out, (h, cell) = mdn(z, a)
+    assert out.logpi.shape == out.mu.shape == out.logsigma.shape == (2, 7, 32, 5)
+    assert out.reward.shape == out.done_logit.shape == (2, 7)
+    assert torch.allclose(out.logpi.exp().sum(-1), torch.ones(2, 7, 32), atol=1e-5)
+    state = mdn.initial_state(2)
+    for t in range(7):
+        step, state = mdn.step(z[:, t], a[:, t], state)
+    assert torch.allclose(step.mu, out.mu[:, -1], atol=1e-5)
+    assert torch.allclose(state[0], h, atol=1e-5)
+
+
+def test_mdn_loss_decreases_on_tiny_data():
+    torch.manual_seed(0)
+    t = torch.linspace(0, 3, 21)
+    z = torch.stack([torch.sin(t + k) for k in range(32)], -1)[None].repeat(4, 1, 1)
+    a = torch.zeros(4, 20, 3)
+    reward = torch.full((4, 20), 0.5)
+    done = torch.zeros(4, 20)
+    done[:, -1] = 1
+    mdn = MDNRNN(MDNConfig(hidden=32))
+    opt = torch.optim.Adam(mdn.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(40):
+        out, _ = mdn(z[:, :-1], a)
+        loss, nll, rew, bce = mdn_loss(out, z[:, 1:], reward, done)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0] - 1.0
+    assert float(rew.detach()) < 0.1
+
+
+def test_sampling_temperature():
+    logpi = torch.log(torch.tensor([[0.9, 0.1]]))
+    mu = torch.tensor([[2.0, -5.0]])
+    logsigma = torch.log(torch.tensor([[0.5, 0.5]]))
+    gen = torch.Generator().manual_seed(0)
+    cold = torch.stack([sample_mixture(logpi, mu, logsigma, 0.01, gen) for _ in range(200)])
+    assert (cold - 2.0).abs().max() < 0.3  # τ → 0: the likeliest component's mean
+    hot = torch.stack([sample_mixture(logpi, mu, logsigma, 1.0, gen) for _ in range(2000)])
+    frac_second = float((hot < -2).float().mean())
+    assert 0.05 < frac_second < 0.16  # τ = 1: the mixture itself (10 % on the second mode)
+    a = sample_mixture(logpi, mu, logsigma, 1.0, torch.Generator().manual_seed(3))
+    b = sample_mixture(logpi, mu, logsigma, 1.0, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+def test_controller_has_867_parameters_and_valid_actions():
+    assert param_count() == 867
+    ctrl = LinearController(np.random.default_rng(0).normal(0, 3, 867))
+    assert ctrl.num_params == 867
+    assert np.array_equal(ctrl.get_params(), LinearController(ctrl.get_params()).get_params())
+    z, h = np.random.randn(10, 32), np.random.randn(10, 256)
+    a = ctrl.act(z, h)
+    assert a.shape == (10, 3)
+    assert (a[:, 0] >= -1).all() and (a[:, 0] <= 1).all()
+    assert (a[:, 1] >= 0).all() and (a[:, 1] <= 1).all()
+    assert (a[:, 2] >= 0).all() and (a[:, 2] <= 1).all()
+    with pytest.raises(ValueError):
+        LinearController(np.zeros(866))
+    assert np.allclose(squash(np.zeros(3)), [0, 0.5, 0])

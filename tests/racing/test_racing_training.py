@@ -1,0 +1,108 @@
+"""Resumable training steps: collection, CMA-ES checkpoints, and the V/M commands on tiny data."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("gdl_studio.racing.fast_env")
+
+
+def _cfg(tiny_models_dir, tmp_path, generations):
+    from gdl_studio.racing.train_controller import ControllerTrainConfig
+
+    return ControllerTrainConfig(
+        models=tiny_models_dir,
+        out=tmp_path / "out",
+        ckpt=tmp_path / "ckpt",
+        popsize=6,
+        rollouts=1,
+        generations=generations,
+        workers=1,
+        batch_envs=1,
+        max_steps=12,
+        patience=None,
+        seed=3,
+    )
+
+
+def test_cmaes_resume_continues_exactly(tiny_models_dir, tmp_path):
+    from gdl_studio.racing.models_io import CONTROLLER_NAME, load_dir
+    from gdl_studio.racing.train_controller import read_log, train_controller
+
+    quiet = lambda *a: None  # noqa: E731
+    # two generations in one go …
+    straight = tmp_path / "straight"
+    train_controller(_cfg(tiny_models_dir, straight, 2), log=quiet)
+    # … versus one generation, then a second run that resumes from the checkpoint
+    resumed = tmp_path / "resumed"
+    first = train_controller(_cfg(tiny_models_dir, resumed, 1), log=quiet)
+    assert first["generation"] == 1
+    state = json.loads((resumed / "ckpt" / "controller_state.json").read_text())
+    assert state["generation"] == 1
+    second = train_controller(_cfg(tiny_models_dir, resumed, 2), log=quiet)
+    assert second["generation"] == 2
+
+    log_a, log_b = read_log(straight / "ckpt"), read_log(resumed / "ckpt")
+    assert [r["generation"] for r in log_b] == [1.0, 2.0]
+    for ra, rb in zip(log_a, log_b):
+        assert ra["best"] == pytest.approx(rb["best"]) and ra["mean"] == pytest.approx(rb["mean"])
+    es_a = pickle.loads((straight / "ckpt" / "cma.pkl").read_bytes())
+    es_b = pickle.loads((resumed / "ckpt" / "cma.pkl").read_bytes())
+    assert np.allclose(es_a.mean, es_b.mean) and es_a.sigma == pytest.approx(es_b.sigma)
+    # C is written after every generation: the distribution mean, 867 parameters
+    ctrl = load_dir(resumed / "out" / CONTROLLER_NAME)
+    assert ctrl.num_params == 867
+    assert np.allclose(ctrl.get_params(), es_b.mean, atol=1e-6)
+    # a finished run does nothing more
+    again = train_controller(_cfg(tiny_models_dir, resumed, 2), log=quiet)
+    assert again["generation"] == 2 and len(read_log(resumed / "ckpt")) == 2
+
+
+def test_collect_is_resumable_and_deterministic(tmp_path):
+    from gdl_studio.racing.collect import CollectConfig, collect, list_episodes
+
+    cfg = CollectConfig(out=tmp_path / "r", episodes=2, max_steps=8, workers=1, policy="mix")
+    s1 = collect(cfg, log=lambda *a: None)
+    assert s1["new_episodes"] == 2
+    files = list_episodes(tmp_path / "r")
+    assert len(files) == 2
+    with np.load(files[0]) as d:
+        assert d["frames"].shape == (9, 64, 64, 3) and d["frames"].dtype == np.uint8
+        assert d["actions"].shape == (8, 3) and d["rewards"].shape == (8,)
+        first = d["frames"].copy()
+    s2 = collect(cfg, log=lambda *a: None)
+    assert s2["new_episodes"] == 0  # resumed: nothing to do
+    files[0].unlink()
+    collect(cfg, log=lambda *a: None)
+    with np.load(files[0]) as d:
+        assert np.array_equal(d["frames"], first)
+
+
+def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
+    from gdl_studio.racing.collect import CollectConfig, collect
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
+    from gdl_studio.racing.train_mdn import MDNTrainConfig, train_mdn
+    from gdl_studio.racing.train_vae import VAETrainConfig, train_vae
+
+    quiet = lambda *a: None  # noqa: E731
+    collect(CollectConfig(out=tmp_path / "r", episodes=2, max_steps=20, workers=1), log=quiet)
+    vcfg = VAETrainConfig(data=tmp_path / "r", out=tmp_path / "m", ckpt=tmp_path / "c", device="cpu", epochs=1, batch=8)
+    result = train_vae(vcfg, log=quiet)
+    assert result["epochs"] == 1
+    card = json.loads((tmp_path / "m" / VAE_NAME / "card.json").read_text())
+    assert card["family"] == "world-model/vae" and card["architecture"]["z_size"] == 32
+    # resuming with more epochs continues from the checkpoint
+    vcfg.epochs = 2
+    assert train_vae(vcfg, log=quiet)["epochs"] == 2
+    mcfg = MDNTrainConfig(
+        data=tmp_path / "r", vae=tmp_path / "m" / VAE_NAME, out=tmp_path / "m", ckpt=tmp_path / "c",
+        device="cpu", epochs=1, batch=4, seq_len=8,
+    )
+    assert train_mdn(mcfg, log=quiet)["epochs"] == 1
+    mdn = load_dir(tmp_path / "m" / MDN_NAME)
+    assert mdn.config.hidden == 256 and mdn.config.mixtures == 5
+    assert (tmp_path / "c" / "series.npz").is_file()
