@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     root = parser.add_subparsers(dest="command", metavar="COMMAND")
     app = root.add_parser("app", help="open the app (the default)")
     app.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window once shown, then quit")
+    app.add_argument("--screenshot-after", type=float, default=1.5, metavar="S", help="seconds to wait before the screenshot (default 1.5)")
     app.add_argument("--panel", choices=("compose", "sketch", "dream"), help="panel to show first")
     app.set_defaults(func=_run_app)
 
@@ -79,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_app(args: argparse.Namespace) -> int:
     from gdl_studio.ui.launch import launch
 
-    return launch(screenshot=getattr(args, "screenshot", None), panel=getattr(args, "panel", None))
+    return launch(
+        screenshot=getattr(args, "screenshot", None),
+        panel=getattr(args, "panel", None),
+        screenshot_after=getattr(args, "screenshot_after", 1.5),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

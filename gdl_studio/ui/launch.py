@@ -26,7 +26,7 @@ gdl-studio: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the win
     Xvfb :99 & DISPLAY=:99 gdl-studio"""
 
 
-def launch(screenshot: str | None = None, panel: str | None = None) -> int:
+def launch(screenshot: str | None = None, panel: str | None = None, screenshot_after: float = 1.5) -> int:
     """Run the app until its window closes; returns the exit code."""
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
@@ -59,7 +59,7 @@ def launch(screenshot: str | None = None, panel: str | None = None) -> int:
             print(f"saved screenshot to {screenshot}")
             window.close()
 
-        QTimer.singleShot(1500, grab)
+        QTimer.singleShot(int(screenshot_after * 1000), grab)
     code = app.exec()
     engine.shutdown(2.0)
     return code
