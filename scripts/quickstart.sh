@@ -85,8 +85,27 @@ case "$mode" in
     fi
     trap '[ -n "$jack_pid" ] && kill "$jack_pid" 2>/dev/null; true' EXIT
     export QT_QPA_PLATFORM=offscreen
+    if [ $# -gt 0 ]; then
+      "$VENV/bin/python" -m pytest -q "$@"
+      exit $?
+    fi
+    # One pytest process per test folder: each area's Qt, JACK and torch state starts clean.
     say "running the test suite"
-    "$VENV/bin/python" -m pytest -q "$@"
+    groups=("tests/test_*.py")
+    for d in tests/*/; do groups+=("${d%/}"); done
+    passed=0; failed=0; status=0
+    log="$(mktemp)"
+    for g in "${groups[@]}"; do
+      say "pytest $g"
+      # shellcheck disable=SC2086  # the first group is a glob on purpose
+      if ! "$VENV/bin/python" -m pytest -q $g 2>&1 | tee "$log"; then status=1; fi
+      p=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | cut -d' ' -f1 || true); passed=$((passed + ${p:-0}))
+      f=$(grep -Eo '[0-9]+ (failed|error)' "$log" | awk '{s+=$1} END {print s+0}' || true); failed=$((failed + f))
+    done
+    rm -f "$log"
+    echo "summary: $passed passed, $failed failed"
+    [ "$passed" -gt 0 ] || status=1
+    exit $status
     ;;
   *)
     echo "usage: bash scripts/quickstart.sh app|test [args…]" >&2
