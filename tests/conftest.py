@@ -29,6 +29,17 @@ def _isolated_user_state(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture
+def engine():
+    """A started inference engine (shut down after the test)."""
+    from gdl_studio.engine.worker import Engine
+
+    eng = Engine()
+    eng.start()
+    yield eng
+    eng.shutdown(2.0)
+
+
 def _jack_running() -> bool:
     if shutil.which("jack_lsp") is None:
         return False

@@ -29,16 +29,6 @@ def tiny_world():
 
 
 @pytest.fixture
-def engine():
-    from gdl_studio.engine.worker import Engine
-
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.shutdown(2.0)
-
-
-@pytest.fixture
 def make_panel(qtbot, engine, tiny_world):
     """Build a shown DreamPanel (tiny world unless ``loader`` is given; fast frame rate)."""
     from gdl_studio.ui.panels.dream import DreamPanel

@@ -32,16 +32,6 @@ def kanji_file() -> Path:
 
 
 @pytest.fixture
-def engine():
-    from gdl_studio.engine.worker import Engine
-
-    eng = Engine()
-    eng.start()
-    yield eng
-    eng.shutdown(2.0)
-
-
-@pytest.fixture
 def make_panel(qtbot, engine, tiny_models):
     """Build a shown SketchPanel (tiny models unless ``loader`` is given; no animation pacing)."""
     from gdl_studio.ui.panels.sketch import SketchPanel
