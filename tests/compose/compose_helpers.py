@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 
@@ -13,6 +14,13 @@ def make_panel(qtbot):
     from gdl_studio.ui.panels.compose import ComposePanel
     from gdl_studio.ui.settings import Settings
 
+    # Destroy the panels of earlier tests (pytest-qt closes them and calls deleteLater) and
+    # collect their Python wrappers now, before this panel allocates anything. Otherwise the
+    # deferred deletes of many panels run together in some later event loop and leave
+    # thousands of wrappers (pyqtgraph items, menus) as cyclic garbage for whichever full
+    # collection comes next; one such collection in the middle of building a panel crashed.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
     engine = Engine()
     engine.start()
     panel = ComposePanel(engine, Settings())
