@@ -87,6 +87,27 @@ class _Part(QWidget):
         super().__init__(roll)
         self.roll = roll
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self._cache: QPixmap | None = None
+        self._cache_key: tuple = ()
+
+    def _paint_static(self, p: QPainter) -> None:
+        """Paint what changes only with the view or the piece (cached by ``_begin_cached_paint``)."""
+
+    def _begin_cached_paint(self) -> QPainter:
+        """A painter on this widget with the cached static layer already drawn; the cache is
+        repainted when the roll's static key, the size or the pixel ratio changes."""
+        key = self.roll.static_key() + (self.width(), self.height(), self.devicePixelRatioF())
+        if self._cache is None or key != self._cache_key:
+            dpr = self.devicePixelRatioF()
+            pixmap = QPixmap(int(self.width() * dpr), int(self.height() * dpr))
+            pixmap.setDevicePixelRatio(dpr)
+            painter = QPainter(pixmap)
+            self._paint_static(painter)
+            painter.end()
+            self._cache, self._cache_key = pixmap, key
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache)
+        return p
 
 
 class Keyboard(_Part):
@@ -238,8 +259,6 @@ class VelocityLane(_Part):
         super().__init__(roll)
         self.setFixedHeight(VELOCITY_H)
         self._mode: modes.VelocityMode | None = None
-        self._cache: QPixmap | None = None
-        self._cache_key: tuple = ()
 
     def _vel_y(self, velocity: int) -> float:
         return self.height() - 4 - (self.height() - 10) * velocity / 127.0
@@ -249,17 +268,7 @@ class VelocityLane(_Part):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         roll = self.roll
-        key = roll.static_key() + (self.width(), self.height(), self.devicePixelRatioF())
-        if self._cache is None or key != self._cache_key:
-            dpr = self.devicePixelRatioF()
-            pixmap = QPixmap(int(self.width() * dpr), int(self.height() * dpr))
-            pixmap.setDevicePixelRatio(dpr)
-            painter = QPainter(pixmap)
-            self._paint_static(painter)
-            painter.end()
-            self._cache, self._cache_key = pixmap, key
-        p = QPainter(self)
-        p.drawPixmap(0, 0, self._cache)
+        p = self._begin_cached_paint()
         geo = roll.geo
         lo, hi = geo.beat_at(-8), geo.beat_at(self.width() + 8)
         pen = QPen(theme.GENERATED, 1.5)
@@ -327,8 +336,6 @@ class Canvas(_Part):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 120)
-        self._cache: QPixmap | None = None
-        self._cache_key: tuple = ()
         self._pending_cache: QPixmap | None = None
         self._pending_key: tuple = ()
         self._pending_drawn = 0
@@ -340,18 +347,7 @@ class Canvas(_Part):
     def paintEvent(self, event) -> None:  # noqa: N802
         """Blit the cached grid + piece, then draw what changes often on top (pending notes,
         attention, recording, rubber band, playhead), so streaming and playback stay cheap."""
-        roll = self.roll
-        key = roll.static_key() + (self.width(), self.height(), self.devicePixelRatioF())
-        if self._cache is None or key != self._cache_key:
-            dpr = self.devicePixelRatioF()
-            pixmap = QPixmap(int(self.width() * dpr), int(self.height() * dpr))
-            pixmap.setDevicePixelRatio(dpr)
-            painter = QPainter(pixmap)
-            self._paint_static(painter)
-            painter.end()
-            self._cache, self._cache_key = pixmap, key
-        p = QPainter(self)
-        p.drawPixmap(0, 0, self._cache)
+        p = self._begin_cached_paint()
         self._paint_dynamic(p)
         p.end()
 
