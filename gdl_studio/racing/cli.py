@@ -100,6 +100,8 @@ def register(commands) -> None:
     p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
     p.add_argument("--max-minutes", type=float, help="stop (resumably) before a generation would pass this")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", type=Path, help="start from this saved controller directory (e.g. models/carracing-controller) "
+                   "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists")
     p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
     p.set_defaults(func=_train_controller)
 
@@ -125,6 +127,8 @@ def register(commands) -> None:
     p.add_argument("--workers", type=_positive, default=1, help="processes for the score episodes")
     p.add_argument("--dream-frames", type=_positive, default=300)
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
+    p.add_argument("--record", action="store_true",
+                   help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 
@@ -221,6 +225,7 @@ def _train_controller(args) -> int:
         max_minutes=args.max_minutes,
         seed=args.seed,
         command=_command_line(),
+        init=args.init,
     )
     if cfg.popsize < 2:
         raise UserError("--popsize must be at least 2")
@@ -307,6 +312,26 @@ def _write_gif(path: Path, frames) -> None:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
 
 
+def _record_score(models: Path | None, episodes: int, workers: int, result: dict) -> None:
+    """Store a stock-env score in the controller card (card metadata only; weights and sha256 stay)."""
+    import json
+
+    from gdl_studio.core.atomic import write_text_atomic
+    from gdl_studio.core.registry import default_registry
+    from gdl_studio.racing.models_io import CONTROLLER_NAME
+
+    directory = Path(models) / CONTROLLER_NAME if models else default_registry().card(CONTROLLER_NAME).directory
+    card_path = Path(directory) / "card.json"
+    data = json.loads(card_path.read_text(encoding="utf-8"))
+    data.setdefault("metrics", {})[f"stock_score_{episodes}_episodes"] = {
+        **{k: round(float(result[k]), 2) for k in ("mean", "std", "min", "max") if k in result},
+        "first_seed": result.get("first_seed"),
+        "measured_by": f"gdl-studio bench racing --episodes {episodes} --workers {workers} --record",
+    }
+    write_text_atomic(card_path, json.dumps(data, indent=2) + "\n")
+    print(f"bench racing: score recorded in {card_path}", file=sys.stderr)
+
+
 def _bench(args) -> int:
     from gdl_studio.core.bench import emit
 
@@ -327,6 +352,8 @@ def _bench(args) -> int:
         if args.episodes > 0:
             _need_simulator()
             results["score"] = score(args.episodes, models, workers=args.workers)
+            if args.record:
+                _record_score(args.models, args.episodes, args.workers, results["score"])
     elif args.episodes > 0:
         results["score"] = {"skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"}
         print("bench racing: score skipped: world-model weights are not installed", file=sys.stderr)

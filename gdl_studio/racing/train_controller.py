@@ -9,9 +9,15 @@ worker holds V and M, torch on one thread, and runs ``--batch-envs`` environment
 so V and M see batches).
 
 State lives in the checkpoint directory and is written after every generation, so a run that
-is stopped (or hits ``--max-minutes``) continues where it left off:
-``cma.pkl`` (the pickled optimiser, our own file), ``controller_state.json`` and
-``controller_log.csv`` (best / mean / worst fitness, σ, env steps and seconds per generation).
+is stopped (or hits ``--max-minutes``) continues where it left off: ``cma_state.npz`` (the
+distribution mean and step size σ, plain arrays), ``controller_state.json`` (counters, best
+candidate) and ``controller_log.csv`` (best / mean / worst fitness, σ, env steps and seconds per
+generation). A resumed run restarts CMA-ES from that mean and σ with a fresh (identity)
+covariance: with 867 parameters and a population of 32-64 the rank-one/rank-μ learning rates
+are about 1e-5 per generation, so the covariance learned in a few dozen generations is close to
+the identity and little is lost, while the checkpoint stays a few kilobytes and needs no pickle.
+``--init DIR`` starts from a saved controller (e.g. the shipped one) instead of zeros, carrying
+its generation count, env steps and σ on.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +55,7 @@ class ControllerTrainConfig:
     max_minutes: float | None = None
     seed: int = 0
     command: str = ""
+    init: Path | None = None  # a controller model directory to start from (else zeros)
 
 
 # ---------------------------------------------------------------- worker side
@@ -123,7 +129,38 @@ class Evaluator:
 
 # ---------------------------------------------------------------- driver
 def _paths(ckpt: Path) -> dict[str, Path]:
-    return {"es": ckpt / "cma.pkl", "state": ckpt / "controller_state.json", "log": ckpt / "controller_log.csv"}
+    return {"es": ckpt / "cma_state.npz", "state": ckpt / "controller_state.json", "log": ckpt / "controller_log.csv"}
+
+
+def new_strategy(mean: np.ndarray, sigma: float, popsize: int, seed: int):
+    """A pycma CMA-ES around ``mean`` with step size ``sigma`` (full covariance, identity start)."""
+    import cma
+
+    return cma.CMAEvolutionStrategy(
+        np.asarray(mean, dtype=np.float64), float(sigma), {"popsize": int(popsize), "seed": int(seed), "verbose": -9}
+    )
+
+
+def save_strategy(path: Path, es) -> None:
+    """Write the distribution mean and σ of ``es`` atomically as a small ``.npz``."""
+    with atomic_path(Path(path)) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, mean=np.asarray(es.mean, dtype=np.float64), sigma=np.float64(es.sigma))
+
+
+def load_strategy_state(path: Path) -> tuple[np.ndarray, float]:
+    """(mean, σ) written by :func:`save_strategy` (plain arrays; never unpickles)."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        return np.asarray(data["mean"], dtype=np.float64), float(data["sigma"])
+
+
+def initial_from_model(directory: Path) -> tuple[np.ndarray, dict]:
+    """Parameters and card of a saved controller, to start CMA-ES from it."""
+    from gdl_studio.core.registry import load_tensors, read_card
+
+    card = read_card(directory)
+    params = load_tensors(card)["params"].double().numpy().ravel()
+    return params, card.data
 
 
 def generation_seeds(seed: int, generation: int, rollouts: int) -> list[int]:
@@ -134,8 +171,6 @@ def generation_seeds(seed: int, generation: int, rollouts: int) -> list[int]:
 
 def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     """Run (or resume) CMA-ES; a checkpoint and the C model are written after every generation."""
-    import cma
-
     from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, save_controller
 
@@ -147,16 +182,32 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     paths = _paths(ckpt)
     n = param_count()
     state = {"generation": 0, "env_steps": 0, "seconds": 0.0, "best_fitness": None, "best_params": None}
+    previous_runs: list[str] = []
     if paths["es"].is_file() and paths["state"].is_file():
-        with open(paths["es"], "rb") as fh:
-            es = pickle.load(fh)  # our own checkpoint file, written below
         state.update(json.loads(paths["state"].read_text()))
+        mean, sigma = load_strategy_state(paths["es"])
+        es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
+        if "current_run" in state:
+            state.setdefault("previous_runs", []).append(f"{state['current_run']}  (to generation {state['generation']})")
         log(f"controller: resumed CMA-ES at generation {state['generation']} (σ {es.sigma:.4f}) from {ckpt}")
-    else:
-        es = cma.CMAEvolutionStrategy(
-            np.zeros(n), cfg.sigma0, {"popsize": cfg.popsize, "seed": cfg.seed + 1, "verbose": -9}
+    elif cfg.init is not None:
+        mean, card = initial_from_model(Path(cfg.init))
+        metrics = card.get("metrics", {})
+        sigma = float(metrics.get("sigma") or cfg.sigma0)
+        state.update(
+            generation=int(metrics.get("generations", 0)),
+            env_steps=int(metrics.get("env_steps", 0)),
+            seconds=float(metrics.get("train_seconds", 0.0)),
+            best_fitness=metrics.get("best_candidate_fitness"),
         )
+        previous_runs = list(card.get("training_runs") or ([card["training_command"]] if card.get("training_command") else []))
+        state["previous_runs"] = previous_runs
+        es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
+        log(f"controller: CMA-ES from {cfg.init} (generation {state['generation']}, σ {sigma:.4f}), population {cfg.popsize}")
+    else:
+        es = new_strategy(np.zeros(n), cfg.sigma0, cfg.popsize, cfg.seed + 1)
         log(f"controller: new CMA-ES, {n} parameters, population {cfg.popsize}, {cfg.rollouts} rollouts per candidate")
+    state["current_run"] = cfg.command
     t_run = time.perf_counter()
     gen_seconds: list[float] = []
     evaluator = Evaluator(Path(cfg.models), cfg.workers)
@@ -198,8 +249,7 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
             }
             state["last"] = row
             _append_log(paths["log"], row)
-            with atomic_path(paths["es"]) as tmp:
-                tmp.write_bytes(pickle.dumps(es))
+            save_strategy(paths["es"], es)
             write_text_atomic(paths["state"], json.dumps(state) + "\n")
             _save(cfg, es, state, xmean_fit, save_controller)
             log(
@@ -253,7 +303,9 @@ def _save(cfg: ControllerTrainConfig, es, state: dict, xmean_fit: float, save_co
             "sigma": float(es.sigma),
         },
         "training_command": cfg.command,
+        "training_runs": [*state.get("previous_runs", []), f"{cfg.command}  (to generation {state['generation']})"],
         "optimizer": "pycma CMA-ES, saved parameters = distribution mean",
+        "fitness_log": "best/mean/worst per generation: resources/logs/carracing-controller.csv",
     }
     save_controller(np.asarray(es.mean), cfg.out, card)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import numpy as np
 import pytest
@@ -29,9 +28,9 @@ def _cfg(tiny_models_dir, tmp_path, generations):
     )
 
 
-def test_cmaes_resume_continues_exactly(tiny_models_dir, tmp_path):
+def test_cmaes_resume_continues_from_saved_mean_and_sigma(tiny_models_dir, tmp_path):
     from gdl_studio.racing.models_io import CONTROLLER_NAME, load_dir
-    from gdl_studio.racing.train_controller import read_log, train_controller
+    from gdl_studio.racing.train_controller import load_strategy_state, read_log, train_controller
 
     quiet = lambda *a: None  # noqa: E731
     # two generations in one go …
@@ -42,24 +41,48 @@ def test_cmaes_resume_continues_exactly(tiny_models_dir, tmp_path):
     first = train_controller(_cfg(tiny_models_dir, resumed, 1), log=quiet)
     assert first["generation"] == 1
     state = json.loads((resumed / "ckpt" / "controller_state.json").read_text())
-    assert state["generation"] == 1
-    second = train_controller(_cfg(tiny_models_dir, resumed, 2), log=quiet)
-    assert second["generation"] == 2
-
-    log_a, log_b = read_log(straight / "ckpt"), read_log(resumed / "ckpt")
-    assert [r["generation"] for r in log_b] == [1.0, 2.0]
-    for ra, rb in zip(log_a, log_b):
-        assert ra["best"] == pytest.approx(rb["best"]) and ra["mean"] == pytest.approx(rb["mean"])
-    es_a = pickle.loads((straight / "ckpt" / "cma.pkl").read_bytes())
-    es_b = pickle.loads((resumed / "ckpt" / "cma.pkl").read_bytes())
-    assert np.allclose(es_a.mean, es_b.mean) and es_a.sigma == pytest.approx(es_b.sigma)
+    assert state["generation"] == 1 and state["env_steps"] > 0
+    mean1, sigma1 = load_strategy_state(resumed / "ckpt" / "cma_state.npz")  # plain arrays, no pickle
     # C is written after every generation: the distribution mean, 867 parameters
     ctrl = load_dir(resumed / "out" / CONTROLLER_NAME)
-    assert ctrl.num_params == 867
-    assert np.allclose(ctrl.get_params(), es_b.mean, atol=1e-6)
+    assert ctrl.num_params == 867 and np.allclose(ctrl.get_params(), mean1, atol=1e-6)
+    assert np.abs(mean1).max() > 0 and sigma1 > 0  # CMA-ES moved away from the zero start
+
+    second = train_controller(_cfg(tiny_models_dir, resumed, 2), log=quiet)
+    assert second["generation"] == 2
+    log_a, log_b = read_log(straight / "ckpt"), read_log(resumed / "ckpt")
+    assert [r["generation"] for r in log_b] == [1.0, 2.0]
+    # the first generation is the same run; the second continues from the saved state
+    assert log_a[0]["best"] == pytest.approx(log_b[0]["best"]) and log_a[0]["mean"] == pytest.approx(log_b[0]["mean"])
+    mean2, _ = load_strategy_state(resumed / "ckpt" / "cma_state.npz")
+    assert not np.allclose(mean2, mean1)
+    # the step from the saved mean is of the saved σ's order (it resumed there, not from zeros)
+    assert np.linalg.norm(mean2 - mean1) < 5 * sigma1 * np.sqrt(mean1.size)
+    card = json.loads((resumed / "out" / CONTROLLER_NAME / "card.json").read_text())
+    assert card["metrics"]["generations"] == 2 and len(card["training_runs"]) == 2
     # a finished run does nothing more
     again = train_controller(_cfg(tiny_models_dir, resumed, 2), log=quiet)
     assert again["generation"] == 2 and len(read_log(resumed / "ckpt")) == 2
+
+
+def test_cmaes_can_start_from_a_saved_controller(tiny_models_dir, tmp_path):
+    from gdl_studio.racing.models_io import CONTROLLER_NAME, load_dir
+    from gdl_studio.racing.train_controller import load_strategy_state, train_controller
+
+    quiet = lambda *a: None  # noqa: E731
+    base = tmp_path / "base"
+    train_controller(_cfg(tiny_models_dir, base, 1), log=quiet)
+    start = load_dir(base / "out" / CONTROLLER_NAME).get_params()
+    cfg = _cfg(tiny_models_dir, tmp_path / "cont", 2)
+    cfg.init = base / "out" / CONTROLLER_NAME
+    result = train_controller(cfg, log=quiet)
+    # the saved controller had 1 generation: the continuation counts on from there
+    assert result["generation"] == 2
+    state = json.loads((tmp_path / "cont" / "ckpt" / "controller_state.json").read_text())
+    assert state["env_steps"] > 0
+    mean, sigma = load_strategy_state(tmp_path / "cont" / "ckpt" / "cma_state.npz")
+    assert np.linalg.norm(mean - start) < 5 * sigma * np.sqrt(mean.size)
+    assert np.linalg.norm(mean - start) < np.linalg.norm(mean)  # near the saved controller, not near zero
 
 
 def test_collect_is_resumable_and_deterministic(tmp_path):

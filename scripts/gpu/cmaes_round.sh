@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Continue CMA-ES on the Dream controller on a many-core lent machine.
+#
+# The training runs detached (setsid) so it outlives one device call; each call waits a while and
+# snapshots the controller, the CMA-ES checkpoint and the log into $OUT.
+#   bash scripts/gpu/cmaes_round.sh start WORKERS POPSIZE MAX_MINUTES WAIT_SECONDS
+#   bash scripts/gpu/cmaes_round.sh wait WAIT_SECONDS        # returns early when training ended
+#   bash scripts/gpu/cmaes_round.sh bench WORKERS            # waits for training to end, then scores
+# Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
+set -u
+export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
+export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+W=/tmp/wm
+OUT=${OUT:-/tmp/out}
+mkdir -p "$W" "$OUT"
+if [ ! -f /tmp/site/.done ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  touch /tmp/site/.done
+fi
+export PYTHONPATH=/tmp/site
+
+running() { [ -f "$W/train.pid" ] && kill -0 "$(cat "$W/train.pid")" 2>/dev/null; }
+
+wait_for() {  # wait_for SECONDS: sleep until then or until training ends
+  local end=$((SECONDS + $1))
+  while [ $SECONDS -lt $end ] && running; do sleep 5; done
+}
+
+snapshot() {
+  tar czf "$OUT/controller.tgz" -C "$W" models/carracing-controller ckpt train.log 2>/dev/null
+  grep "gen " "$W/train.log" | tail -n 4
+  tail -n 2 "$W/train.log"
+}
+
+case "${1:-}" in
+  start)
+    workers=$2 popsize=$3 minutes=$4
+    nproc; mkdir -p "$W/models"
+    cp -r models/carracing-vae models/carracing-mdnrnn models/carracing-controller "$W/models/"
+    setsid nohup python3 -m gdl_studio train world-model controller --models "$W/models" --out "$W/models" \
+      --ckpt "$W/ckpt" --init models/carracing-controller --workers "$workers" --popsize "$popsize" \
+      --rollouts 4 --batch-envs 4 --generations 2000 --max-minutes "$minutes" \
+      > "$W/train.log" 2>&1 < /dev/null &
+    echo $! > "$W/train.pid"
+    wait_for "$5"; snapshot ;;
+  wait)
+    wait_for "$2"; snapshot ;;
+  bench)
+    while running; do sleep 5; done
+    snapshot
+    python3 -m gdl_studio bench racing --episodes 100 --workers "$2" --models "$W/models" --record --json \
+      > "$W/bench.json" 2> "$W/bench.err"
+    cat "$W/bench.json"; tail -n 3 "$W/bench.err"
+    tar czf "$OUT/controller.tgz" -C "$W" models/carracing-controller ckpt train.log bench.json ;;
+  *) echo "usage: $0 start|wait|bench ..."; exit 2 ;;
+esac
