@@ -22,6 +22,8 @@ AREA_CLI_MODULES = (
     "gdl_studio.racing.cli",
     "gdl_studio.live.cli",
     "gdl_studio.ui.cli",
+    "gdl_studio.finetune.cli",
+    "gdl_studio.selftest",
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DEFAULT_BASE = {"music": "music-lstm", "ink": "vrnn", "controller": "world-model-controller"}
+DEFAULT_BASE = {"music": "music-lstm", "ink": "vrnn", "controller": "carracing-controller"}
 
 
 def register(commands) -> None:
@@ -22,7 +22,10 @@ def register(commands) -> None:
             p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
             p.add_argument("--population", type=int, default=16)
             p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
-            p.add_argument("--workers", type=int, default=1)
+            p.add_argument("--workers", type=int, default=1, help="processes for real-game rollouts")
+            p.add_argument("--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller")
+            p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
+            p.add_argument("--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result")
         else:
             p.add_argument("--epochs", type=int, default=5)
             p.add_argument("--lr", type=float, default=3e-4)
@@ -41,7 +44,8 @@ def _finetune(args) -> int:
     from gdl_studio.finetune.jobs import FinetuneSpec, Progress, format_eta, ETA
     from gdl_studio.finetune.runner import InlineControl, family_function
 
-    options = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "generations", "mode", "tau", "population", "rollouts", "workers", "seed")}
+    not_options = {"func", "family", "inputs", "base", "name", "command", "verbose"}
+    options = {k: v for k, v in vars(args).items() if k not in not_options and not k.startswith("_")}
     spec = FinetuneSpec(family=args.family, base=args.base, inputs=list(getattr(args, "inputs", []) or []), name=args.name, options=options)
     eta = ETA()
 

@@ -56,6 +56,7 @@ class Progress:
     valid_loss: float | None = None
     message: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)  # e.g. the controller's current best parameters
     time: float = field(default_factory=time.time)
 
 

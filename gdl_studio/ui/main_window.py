@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
             panel.status_message.connect(self.show_message)
             panel.model_changed.connect(lambda _name: self._update_model_label())
 
+        self._build_training_dock()
         self._build_status_bar()
         self._build_menus()
         self.sidebar.currentRowChanged.connect(self._on_panel_row)
@@ -180,6 +181,10 @@ class MainWindow(QMainWindow):
         sidebar_action.setShortcut(QKeySequence("Ctrl+B"))
         sidebar_action.toggled.connect(self.sidebar.setVisible)
         view_menu.addAction(sidebar_action)
+        training = self.training_dock.toggleViewAction()
+        training.setText("&Training (fine-tune your models)")
+        training.setShortcut(QKeySequence("Ctrl+T"))
+        view_menu.addAction(training)
         full = QAction("&Full Screen", self, checkable=True)
         full.setShortcut(QKeySequence.StandardKey.FullScreen)
         full.toggled.connect(lambda on: self.showFullScreen() if on else self.showNormal())
@@ -187,6 +192,41 @@ class MainWindow(QMainWindow):
 
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&About GDL Studio and its models", QKeySequence.StandardKey.HelpContents, self.show_about, "help-about")
+
+    def _build_training_dock(self) -> None:
+        """The Training dock (fine-tuning jobs in a child process), hidden until asked for."""
+        from gdl_studio.ui.training_dock import TrainingDock
+
+        self.training_dock = TrainingDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
+        self.training_dock.hide()
+        for panel in self.panels.values():
+            requested = getattr(panel, "finetune_requested", None)
+            if requested is not None:
+                requested.connect(self.show_finetune)
+        self.training_dock.models_changed.connect(self._refresh_panel_models)
+        self.training_dock.watch_requested.connect(self._watch_controller)
+
+    def show_finetune(self, family: str = "music") -> None:
+        """Open the Training dock with a new job of ``family`` ("music", "ink" or "controller")."""
+        self.training_dock.show()
+        self.training_dock.raise_()
+        self.training_dock.new_job(family)
+
+    def _refresh_panel_models(self) -> None:
+        for panel in self.panels.values():
+            refresh = getattr(panel, "refresh_models", None)
+            if refresh is not None:
+                try:
+                    refresh()
+                except Exception:
+                    traceback.print_exc()
+
+    def _watch_controller(self, params) -> None:
+        dream = self.panels.get("dream")
+        if dream is not None and hasattr(dream, "watch_controller"):
+            self.show_panel("dream")
+            dream.watch_controller(params)
 
     def _action(self, menu, text, shortcut, slot, icon_name="") -> QAction:
         action = QAction(text, self)
@@ -313,6 +353,10 @@ class MainWindow(QMainWindow):
         self.settings.set(Key.WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.set(Key.WINDOW_STATE, self.saveState())
         self.settings.sync()
+        try:
+            self.training_dock.shutdown()
+        except Exception:
+            traceback.print_exc()
         for panel in self.panels.values():
             try:
                 panel.shutdown()

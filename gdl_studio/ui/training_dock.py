@@ -39,7 +39,9 @@ from gdl_studio.finetune.runner import FinetuneRunner
 from gdl_studio.ui import theme
 
 FAMILY_LABELS = {"music": "Music (Compose)", "ink": "Handwriting (Sketch)", "controller": "Driving (Dream controller)"}
-FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model-controller"}
+FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model/controller"}
+# curve name → colour role in the loss plot (music and ink: train/validation NLL; controller: fitness)
+SERIES = ("train", "validation", "best", "mean", "worst")
 INPUT_FILTERS = {"music": "MIDI files (*.mid *.midi)", "ink": "SVG drawings (*.svg)", "controller": ""}
 
 
@@ -55,7 +57,7 @@ class FinetuneService(QObject):
 
     def __init__(self, parent: QObject | None = None, runner: FinetuneRunner | None = None) -> None:
         super().__init__(parent)
-        self.runner = runner or FinetuneRunner(threads=1)
+        self.runner = runner or FinetuneRunner(threads=max(1, (os.cpu_count() or 2) - 1))  # one core stays for the UI
         self.specs: dict[int, FinetuneSpec] = {}
         self._timer = QTimer(self)
         self._timer.setInterval(100)
@@ -129,9 +131,15 @@ class NewJobDialog(QDialog):
         self.lr.setRange(1e-5, 1e-2)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(3e-4)
+        self.population = QSpinBox()
+        self.population.setRange(4, 256)
+        self.population.setValue(16)
+        self.rollouts = QSpinBox()
+        self.rollouts.setRange(1, 16)
+        self.rollouts.setValue(2)
         self.mode = QComboBox()
+        self.mode.addItem("in the dream (fast)", "dream")
         self.mode.addItem("in the real game (fast renderer)", "real")
-        self.mode.addItem("in the dream", "dream")
         self.tau = QDoubleSpinBox()
         self.tau.setRange(0.1, 1.5)
         self.tau.setValue(1.15)
@@ -148,6 +156,10 @@ class NewJobDialog(QDialog):
         form.addRow(self.mode_label, self.mode)
         self.tau_label = QLabel("Dream temperature τ")
         form.addRow(self.tau_label, self.tau)
+        self.population_label = QLabel("Population")
+        form.addRow(self.population_label, self.population)
+        self.rollouts_label = QLabel("Rollouts per candidate")
+        form.addRow(self.rollouts_label, self.rollouts)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
         buttons.accepted.connect(self._accept)
@@ -169,9 +181,17 @@ class NewJobDialog(QDialog):
         self.epochs_label.setText("Generations" if is_controller else "Epochs")
         self.lr_label.setVisible(not is_controller)
         self.lr.setVisible(not is_controller)
-        for w in (self.mode_label, self.mode, self.tau_label, self.tau):
+        for w in (self.mode_label, self.mode, self.tau_label, self.tau, self.population_label, self.population,
+                  self.rollouts_label, self.rollouts):
             w.setVisible(is_controller)
-        self.files_label.setText("No files needed: the controller learns by driving." if is_controller else "Drop files or a folder here, or choose them.")
+        if is_controller:
+            text = "No files needed: the controller learns by driving."
+        elif family == "ink":
+            text = "Your drawing set from the Sketch panel, or drop SVG files or a folder here."
+        else:
+            text = "Drop MIDI files or a folder here, or choose them."
+        self.files_label.setText(text)
+        self.inputs = []
 
     def _set_inputs(self, paths: list[str]) -> None:
         self.inputs = paths
@@ -202,7 +222,8 @@ class NewJobDialog(QDialog):
         family = self.family.currentData()
         options = {"epochs": self.epochs.value(), "lr": self.lr.value()}
         if family == "controller":
-            options = {"generations": self.epochs.value(), "mode": self.mode.currentData(), "tau": self.tau.value()}
+            options = {"generations": self.epochs.value(), "mode": self.mode.currentData(), "tau": self.tau.value(),
+                       "population": self.population.value(), "rollouts": self.rollouts.value()}
         return FinetuneSpec(family=family, base=self.base.currentData() or "", inputs=list(self.inputs), name=self.name.text().strip(), options=options)
 
     def _accept(self) -> None:
@@ -214,8 +235,8 @@ class NewJobDialog(QDialog):
         if not self.base.currentData():
             QMessageBox.warning(self, "No model", "No installed model of this kind to start from.")
             return
-        if self.family.currentData() != "controller" and not self.inputs:
-            QMessageBox.warning(self, "No data", "Choose or drop your files first.")
+        if self.family.currentData() == "music" and not self.inputs:
+            QMessageBox.warning(self, "No data", "Choose or drop your MIDI files first.")
             return
         self.accept()
 
@@ -247,7 +268,12 @@ class JobRow(QWidget):
         self.bar.setMaximum(max(1, event.total))
         self.bar.setValue(event.step)
         eta = self.eta.seconds_left(event.step, event.total)
-        loss = f" · loss {event.valid_loss if event.valid_loss is not None else event.train_loss:.3f}" if (event.valid_loss is not None or event.train_loss is not None) else ""
+        if event.valid_loss is not None or event.train_loss is not None:
+            loss = f" · loss {event.valid_loss if event.valid_loss is not None else event.train_loss:.3f}"
+        elif "best" in event.extra:
+            loss = f" · best {event.extra['best']:.1f}"
+        else:
+            loss = ""
         self.bar.setFormat(f"{event.unit} {event.step}/{event.total} · ETA {format_eta(eta)}{loss}")
 
     def done(self, text: str) -> None:
@@ -260,6 +286,7 @@ class TrainingDock(QDockWidget):
     """Fine-tuning jobs, their live loss plot, and the user's personal models."""
 
     models_changed = Signal()
+    watch_requested = Signal(object)  # a controller's parameters (numpy) to watch drive
 
     def __init__(self, parent=None, service: FinetuneService | None = None) -> None:
         super().__init__("Training", parent)
@@ -273,6 +300,10 @@ class TrainingDock(QDockWidget):
         self.new_button = QPushButton("New fine-tune…")
         self.new_button.setObjectName("primary")
         top.addWidget(self.new_button)
+        self.watch_button = QPushButton("Watch current best drive")
+        self.watch_button.setToolTip("Show the selected controller job's best candidate so far in the Dream panel")
+        self.watch_button.setEnabled(False)
+        top.addWidget(self.watch_button)
         top.addStretch(1)
         outer.addLayout(top)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -290,8 +321,10 @@ class TrainingDock(QDockWidget):
         self.plot.setLabel("left", "loss")
         self.plot.addLegend(offset=(-10, 10))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.train_curve = self.plot.plot([], [], pen=pg.mkPen(theme.ACCENT_LIGHT.name(), width=2), name="train")
-        self.valid_curve = self.plot.plot([], [], pen=pg.mkPen(theme.HIGHLIGHT.name(), width=2), name="validation")
+        colours = {"train": theme.ACCENT_LIGHT, "validation": theme.HIGHLIGHT, "best": theme.HIGHLIGHT,
+                   "mean": theme.ACCENT_LIGHT, "worst": theme.TEXT_DIM}
+        self.series = {name: self.plot.plot([], [], pen=pg.mkPen(colours[name].name(), width=2), name=name) for name in SERIES}
+        self.best_params: dict[int, object] = {}
         split.addWidget(self.plot)
         models_box = QWidget()
         models_layout = QVBoxLayout(models_box)
@@ -311,6 +344,7 @@ class TrainingDock(QDockWidget):
         self.setWidget(body)
 
         self.new_button.clicked.connect(lambda: self.new_job())
+        self.watch_button.clicked.connect(self._watch)
         self.rename_button.clicked.connect(self._rename)
         self.delete_button.clicked.connect(self._delete)
         self.jobs.currentRowChanged.connect(lambda _r: self._redraw())
@@ -335,7 +369,7 @@ class TrainingDock(QDockWidget):
         self.jobs.addItem(item)
         self.jobs.setItemWidget(item, row)
         self.rows[spec.id] = row
-        self.curves[spec.id] = {"step": [], "train": [], "valid_step": [], "valid": []}
+        self.curves[spec.id] = {name: ([], []) for name in SERIES}
         self.jobs.setCurrentItem(item)
         self.show()
         self.raise_()
@@ -357,26 +391,32 @@ class TrainingDock(QDockWidget):
             return
         row.update_progress(event)
         curve = self.curves[job_id]
-        if event.train_loss is not None:
-            curve["step"].append(event.step)
-            curve["train"].append(event.train_loss)
-        if event.valid_loss is not None:
-            curve["valid_step"].append(event.step)
-            curve["valid"].append(event.valid_loss)
+        values = {"train": event.train_loss, "validation": event.valid_loss,
+                  **{k: event.extra.get(k) for k in ("best", "mean", "worst")}}
+        for name, value in values.items():
+            if isinstance(value, (int, float)):
+                curve[name][0].append(event.step)
+                curve[name][1].append(float(value))
+        if "best_params" in event.payload:
+            self.best_params[job_id] = event.payload["best_params"]
         self.plot.setLabel("bottom", event.unit)
-        self.plot.setLabel("left", event.extra.get("loss_label", "loss") if isinstance(event.extra.get("loss_label"), str) else "loss")
+        fitness = any(curve[k][1] for k in ("best", "mean", "worst"))
+        self.plot.setLabel("left", "fitness (return)" if fitness else "loss (nats)")
         if self._selected_job() == job_id:
             self._redraw()
 
     def _redraw(self) -> None:
         job_id = self._selected_job()
         curve = self.curves.get(job_id) if job_id is not None else None
-        if not curve:
-            self.train_curve.setData([], [])
-            self.valid_curve.setData([], [])
-            return
-        self.train_curve.setData(curve["step"], curve["train"])
-        self.valid_curve.setData(curve["valid_step"], curve["valid"])
+        for name, item in self.series.items():
+            xs, ys = curve[name] if curve else ([], [])
+            item.setData(xs, ys)
+        self.watch_button.setEnabled(job_id in self.best_params)
+
+    def _watch(self) -> None:
+        job_id = self._selected_job()
+        if job_id in self.best_params:
+            self.watch_requested.emit(self.best_params[job_id])
 
     def _on_finished(self, event: Finished) -> None:
         row = self.rows.get(event.job_id)

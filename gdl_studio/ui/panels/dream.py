@@ -21,7 +21,7 @@ import time
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -123,6 +123,7 @@ class DreamPanel(Panel):
     panel_id = "dream"
     title = "Dream"
     icon_name = "dream"
+    finetune_requested = Signal(str)  # "controller": open the Training dock for a new controller job
 
     def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
                  loader: Callable[[], object] | None = None) -> None:
@@ -207,6 +208,17 @@ class DreamPanel(Panel):
         self.seed_spin.editingFinished.connect(self._on_seed_edited)
         top.addWidget(self.seed_spin)
         top.addStretch(1)
+        top.addWidget(QLabel("Driver"))
+        self.controller_combo = QComboBox()
+        self.controller_combo.setToolTip("Who drives: the shipped controller or one of your fine-tuned ones")
+        self.controller_combo.setMinimumWidth(170)
+        self._fill_controllers()
+        self.controller_combo.activated.connect(self._on_controller_chosen)
+        top.addWidget(self.controller_combo)
+        self.finetune_button = QPushButton("Fine-tune…")
+        self.finetune_button.setToolTip("Continue CMA-ES on the controller, in the dream or the real game (Training dock)")
+        self.finetune_button.clicked.connect(lambda: self.finetune_requested.emit("controller"))
+        top.addWidget(self.finetune_button)
         self.shipped_button = QPushButton("Use shipped controller")
         self.shipped_button.setToolTip("Go back to the controller that ships with the app")
         self.shipped_button.clicked.connect(lambda: self.watch_controller(None))
@@ -509,6 +521,9 @@ class DreamPanel(Panel):
         are shown in the panel (it never raises for them).
         """
         self._controller_spec = params_or_model_name
+        if hasattr(self, "controller_combo"):
+            index = self.controller_combo.findData(params_or_model_name) if isinstance(params_or_model_name, str) else -1
+            self.controller_combo.setCurrentIndex(index if index >= 0 else 0)
         if params_or_model_name is None:
             self._controller_name = ""
         elif isinstance(params_or_model_name, str):
@@ -521,6 +536,36 @@ class DreamPanel(Panel):
             self.start(DREAM)
             return
         self.start(REAL)
+
+    # ------------------------------------------------------------------ controllers
+    def _fill_controllers(self) -> None:
+        from gdl_studio.finetune.personal import personal_models
+        from gdl_studio.racing.models_io import FAMILY_CONTROLLER
+
+        combo = self.controller_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("Shipped controller", "")
+        try:
+            cards = personal_models(FAMILY_CONTROLLER)
+        except Exception:
+            cards = []
+        for card in cards:
+            combo.addItem(f"★ {card.data.get('display_name', card.name)}", card.name)
+        index = combo.findData(self._controller_name) if isinstance(self._controller_spec, str) else 0
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def _on_controller_chosen(self, index: int) -> None:
+        name = self.controller_combo.itemData(index) or None
+        self.watch_controller(name)
+
+    def refresh_models(self) -> None:
+        """Re-read the personal controllers; fall back to the shipped one if the chosen one is gone."""
+        chosen = self._controller_spec if isinstance(self._controller_spec, str) else None
+        self._fill_controllers()
+        if chosen is not None and self.controller_combo.findData(chosen) < 0:
+            self.watch_controller(None)
 
     def retry(self) -> None:
         """Forget the loaded (or failed) world model and try again."""
@@ -786,7 +831,7 @@ class DreamPanel(Panel):
         if not has_real and self.start_real.isChecked():
             self.start_random.setChecked(True)
         self.dream_here_button.setEnabled(ok and has_real and self._mode == REAL and self._frames > 0)
-        self.shipped_button.setVisible(self._controller_spec is not None)
+        self.shipped_button.setVisible(self._controller_spec is not None and not isinstance(self._controller_spec, str))
         if not ok:
             self.hint.setText("")
         elif self._mode == REAL:

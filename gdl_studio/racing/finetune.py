@@ -1,0 +1,306 @@
+"""Fine-tune the Dream controller: continue CMA-ES from a saved controller, in the real game or
+in the world model's dream.
+
+* ``mode="real"``: every candidate drives ``rollouts`` CarRacing-v3 tracks (the fast,
+  pixel-identical renderer; new tracks every generation), through V and M, as in training.
+* ``mode="dream"``: every candidate drives inside M's dream — z sampled from the mixture at
+  temperature τ, reward and episode end from M's heads — starting from V's encodings of real
+  first frames. All candidates × rollouts step together as one batch, so a generation takes
+  seconds on a laptop. τ > 1 makes the dream harder to exploit (Ha & Schmidhuber used 1.15).
+
+Each generation reports best / mean / worst fitness and the current best parameters (so the app
+can let the person watch it drive). At the end the distribution mean is compared with the base
+controller on fixed validation tracks (or dreams) and saved as a personal model.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gdl_studio.core.errors import UserError
+from gdl_studio.finetune.jobs import FinetuneSpec, Progress
+
+DEFAULTS = {
+    "generations": 5,
+    "mode": "dream",
+    "tau": 1.15,
+    "population": 16,
+    "rollouts": 2,
+    "workers": 1,
+    "seed": 0,
+    "sigma": 0.05,
+    "max_steps": 1000,
+    "valid_rollouts": 4,
+}
+VALID_SEED_BASE = 2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
+DREAM_MIN_STEPS = 20
+
+
+def _options(spec: FinetuneSpec) -> dict[str, Any]:
+    opts = dict(DEFAULTS)
+    opts.update({k: v for k, v in spec.options.items() if v is not None})
+    if opts["mode"] not in ("real", "dream"):
+        raise UserError("mode must be 'real' or 'dream'")
+    for key in ("generations", "population", "rollouts", "workers", "max_steps", "valid_rollouts"):
+        opts[key] = int(opts[key])
+        if opts[key] < 1:
+            raise UserError(f"{key} must be at least 1")
+    if opts["population"] < 2:
+        raise UserError("population must be at least 2")
+    opts["tau"] = float(opts["tau"])
+    if not 0.05 <= opts["tau"] <= 3.0:
+        raise UserError("dream temperature τ must be between 0.05 and 3")
+    opts["sigma"] = float(opts["sigma"])
+    if opts["sigma"] <= 0:
+        raise UserError("sigma must be positive")
+    return opts
+
+
+def _base_controller(name: str):
+    """(params, card) of a shipped or personal controller."""
+    from gdl_studio.core.registry import ModelUnavailable, default_registry, load_tensors
+    from gdl_studio.racing.models_io import FAMILY_CONTROLLER
+
+    try:
+        card = default_registry().card(name)
+    except ModelUnavailable as exc:
+        raise UserError(str(exc)) from None
+    if card.family != FAMILY_CONTROLLER:
+        raise UserError(f"'{name}' is not a driving controller (family {card.family})")
+    try:
+        params = load_tensors(card)["params"].double().numpy().ravel()
+    except ModelUnavailable as exc:
+        raise UserError(str(exc)) from None
+    return params, card
+
+
+# ----------------------------------------------------------------------------- dream rollouts
+def start_latents(vae, count: int, seed: int) -> np.ndarray:
+    """V's encodings of the first frames of ``count`` real tracks (the dreams start there)."""
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    import torch
+
+    frames = []
+    env = make_env()
+    try:
+        for k in range(count):
+            obs, _ = env.reset(seed=int(seed + k))
+            frames.append(preprocess(obs))
+    finally:
+        env.close()
+    with torch.inference_mode():
+        mu, _ = vae.encode(to_tensor(np.stack(frames)))
+    return mu.numpy()
+
+
+def dream_returns(
+    mdn,
+    params: np.ndarray,
+    z0: np.ndarray,
+    tau: float,
+    seed: int,
+    max_steps: int = 1000,
+    checkpoint=None,
+    done_threshold: float = 0.5,
+) -> tuple[np.ndarray, int]:
+    """Total dreamed reward of each (params[i], z0[i]) episode, all stepped as one batch.
+
+    An episode ends when M's episode-end probability passes ``done_threshold`` (after
+    ``DREAM_MIN_STEPS``) or after ``max_steps``. ``checkpoint`` is called every 50 steps.
+    Returns (returns, dream steps).
+    """
+    import torch
+
+    from gdl_studio.racing.controller import ACTION_SIZE, squash
+    from gdl_studio.racing.mdn_rnn import sample_mixture
+
+    params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    batch = len(params)
+    hidden = mdn.config.hidden
+    n_in = z0.shape[1] + hidden
+    weight = params[:, : ACTION_SIZE * n_in].reshape(batch, ACTION_SIZE, n_in)
+    bias = params[:, ACTION_SIZE * n_in :]
+    gen = torch.Generator().manual_seed(int(seed))
+    z = torch.as_tensor(np.asarray(z0, np.float32))
+    state = mdn.initial_state(batch)
+    totals = np.zeros(batch)
+    alive = np.ones(batch, dtype=bool)
+    steps = 0
+    with torch.inference_mode():
+        for t in range(max_steps):
+            if checkpoint is not None and t % 50 == 0:
+                checkpoint()
+            x = np.concatenate([z.numpy(), state[0][0].numpy()], axis=1).astype(np.float64)
+            actions = squash(np.einsum("bij,bj->bi", weight, x) + bias)
+            out, state = mdn.step(z, torch.from_numpy(actions), state)
+            reward = out.reward.numpy().astype(np.float64)
+            totals[alive] += reward[alive]
+            steps += int(alive.sum())
+            if t + 1 >= DREAM_MIN_STEPS:
+                alive &= torch.sigmoid(out.done_logit).numpy() <= done_threshold
+            if not alive.any():
+                break
+            z = sample_mixture(out.logpi, out.mu, out.logsigma, tau, gen)
+    return totals, steps
+
+
+class DreamEvaluator:
+    """Fitness of candidates in the dream: mean dreamed return over ``rollouts`` starts."""
+
+    def __init__(self, world, tau: float, max_steps: int, start_seed: int, starts: int = 16) -> None:
+        self.mdn = world.mdn
+        self.tau = tau
+        self.max_steps = max_steps
+        self.starts = start_latents(world.vae, starts, start_seed)
+
+    def __call__(self, candidates: list[np.ndarray], seed: int, rollouts: int, checkpoint=None):
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(self.starts), rollouts)
+        params = np.repeat(np.asarray(candidates), rollouts, axis=0)
+        z0 = np.tile(self.starts[picks], (len(candidates), 1))
+        returns, steps = dream_returns(self.mdn, params, z0, self.tau, seed, self.max_steps, checkpoint)
+        return returns.reshape(len(candidates), rollouts).mean(axis=1), steps
+
+
+# ----------------------------------------------------------------------------- real rollouts
+class RealEvaluator:
+    """Fitness of candidates in the real game (fast renderer): mean return over tracks."""
+
+    def __init__(self, models_dir: Path, workers: int, max_steps: int) -> None:
+        from gdl_studio.racing.train_controller import Evaluator
+
+        self.inner = Evaluator(models_dir, workers)
+        self.max_steps = max_steps
+
+    def __call__(self, candidates: list[np.ndarray], seed: int, rollouts: int, checkpoint=None):
+        from gdl_studio.racing.train_controller import generation_seeds
+
+        seeds = generation_seeds(seed, 0, rollouts)
+        if self.inner.pool is None and checkpoint is not None:
+            fitness, steps = [], 0
+            for params in candidates:  # one candidate at a time, so pause/cancel act quickly
+                checkpoint()
+                f, s = self.inner([params], seeds, len(seeds), self.max_steps, 100)
+                fitness.append(float(f[0]))
+                steps += s
+            return np.asarray(fitness), steps
+        return self.inner(candidates, seeds, len(seeds), self.max_steps, 100)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _models_dir_of(card) -> Path:
+    return Path(card.directory).parent
+
+
+# ----------------------------------------------------------------------------- the job
+def finetune(spec: FinetuneSpec, report, control) -> dict:
+    """Continue CMA-ES from ``spec.base``; save the result as a personal controller.
+
+    Options (``spec.options``): generations, mode ("real"/"dream"), tau, population, rollouts,
+    workers (real mode), seed, sigma (initial step size), max_steps, valid_rollouts.
+    """
+    from gdl_studio.finetune.personal import check_name, save_personal_model
+    from gdl_studio.racing.models_io import FAMILY_CONTROLLER, load_world_model
+    from gdl_studio.racing.train_controller import new_strategy
+
+    opts = _options(spec)
+    name = spec.name or f"{spec.base}-tuned"
+    check_name(name)
+    base_params, base_card = _base_controller(spec.base or "carracing-controller")
+    world = load_world_model(need_controller=False)
+    if opts["mode"] == "real":
+        from gdl_studio.racing.deps import require_simulator
+
+        require_simulator()
+        evaluator = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), opts["workers"], opts["max_steps"])
+    else:
+        evaluator = DreamEvaluator(world, opts["tau"], opts["max_steps"], start_seed=VALID_SEED_BASE + 10_000)
+    es = new_strategy(base_params, opts["sigma"], opts["population"], opts["seed"] + 1)
+    valid_seed = VALID_SEED_BASE + opts["seed"]
+    t0 = time.perf_counter()
+    env_steps = 0
+    history: list[dict[str, float]] = []
+    best_params, best_fit = base_params.copy(), -np.inf
+    try:
+        control.checkpoint()
+        base_valid, s = evaluator([base_params], valid_seed, opts["valid_rollouts"], control.checkpoint)
+        env_steps += s
+        report(Progress(0, opts["generations"], "generation", message="base controller",
+                        extra={"valid": float(base_valid[0])}))
+        for gen in range(opts["generations"]):
+            control.checkpoint()
+            solutions = es.ask()
+            fitness, s = evaluator(list(solutions), opts["seed"] * 100_003 + gen + 1, opts["rollouts"], control.checkpoint)
+            env_steps += s
+            es.tell(solutions, (-fitness).tolist())
+            i = int(np.argmax(fitness))
+            if fitness[i] > best_fit:
+                best_fit, best_params = float(fitness[i]), np.asarray(solutions[i]).copy()
+            row = {"best": float(fitness.max()), "mean": float(fitness.mean()), "worst": float(fitness.min()),
+                   "sigma": float(es.sigma)}
+            history.append(row)
+            report(Progress(gen + 1, opts["generations"], "generation", extra=row,
+                            payload={"best_params": np.asarray(solutions[i], np.float32)}))
+        control.checkpoint()
+        final = np.asarray(es.mean, dtype=np.float64)
+        final_valid, s = evaluator([final], valid_seed, opts["valid_rollouts"], control.checkpoint)
+        env_steps += s
+    finally:
+        if hasattr(evaluator, "close"):
+            evaluator.close()
+    control.checkpoint()
+    seconds = time.perf_counter() - t0
+    where = "dream" if opts["mode"] == "dream" else "real game (fast renderer)"
+    metrics = {
+        "mode": opts["mode"],
+        "base_valid_return": round(float(base_valid[0]), 2),
+        "valid_return": round(float(final_valid[0]), 2),
+        "valid_rollouts": opts["valid_rollouts"],
+        "valid_first_seed": valid_seed,
+        "generations": opts["generations"],
+        "population": opts["population"],
+        "rollouts_per_candidate": opts["rollouts"],
+        "best_candidate_fitness": round(best_fit, 2),
+        "env_steps" if opts["mode"] == "real" else "dream_steps": int(env_steps),
+        "train_seconds": round(seconds, 1),
+        "sigma": float(es.sigma),
+    }
+    if opts["mode"] == "dream":
+        metrics["tau"] = opts["tau"]
+    import torch
+
+    card = {
+        "name": name,
+        "display_name": name,
+        "family": FAMILY_CONTROLLER,
+        "architecture": dict(base_card.architecture),
+        "base_model": base_card.name,
+        "dtype": "float32",
+        "task": "drive CarRacing-v3 through V and M (Dream panel)",
+        "data": {
+            "source": f"CMA-ES rollouts in the {where}",
+            "vae_sha256": world.cards["carracing-vae"].data.get("sha256"),
+            "mdn_sha256": world.cards["carracing-mdnrnn"].data.get("sha256"),
+        },
+        "split": f"validation: {opts['valid_rollouts']} fixed {'tracks' if opts['mode'] == 'real' else 'dreams'} "
+                 f"from seed {valid_seed}, never used for training",
+        "metrics": metrics,
+        "history": history,
+        "training_command": "gdl-studio finetune controller " + " ".join(
+            [f"--base {shlex.quote(base_card.name)}", f"--name {shlex.quote(name)}", f"--mode {opts['mode']}",
+             f"--generations {opts['generations']}", f"--population {opts['population']}",
+             f"--rollouts {opts['rollouts']}", f"--tau {opts['tau']}", f"--seed {opts['seed']}"]),
+        "optimizer": "pycma CMA-ES from the base controller, saved parameters = distribution mean",
+    }
+    tensors = {"params": torch.from_numpy(final.astype(np.float32))}
+    saved = save_personal_model(tensors, card)
+    return {"name": saved.name, "metrics": metrics}

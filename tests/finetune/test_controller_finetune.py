@@ -1,0 +1,111 @@
+"""Controller fine-tuning (CMA-ES from a saved controller, in the dream or the real game)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdl_studio.core.errors import UserError
+from gdl_studio.core.registry import default_registry, sha256_file
+from gdl_studio.finetune.jobs import Cancelled, FinetuneSpec, Progress
+from gdl_studio.finetune.personal import personal_models
+from gdl_studio.finetune.runner import InlineControl
+
+pytest.importorskip("gdl_studio.racing.fast_env")
+
+TINY = {"generations": 2, "population": 4, "rollouts": 1, "max_steps": 60, "valid_rollouts": 2, "seed": 1}
+
+
+def _run(options, name="my-driver", control=None, base="carracing-controller"):
+    from gdl_studio.racing.finetune import finetune
+
+    events = []
+    summary = finetune(FinetuneSpec("controller", base, [], name, dict(options)), events.append, control or InlineControl())
+    return summary, events
+
+
+def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_controller():
+    from gdl_studio.racing.controller import LinearController
+    from gdl_studio.racing.models_io import load
+    from gdl_studio.ui.dream.jobs import resolve_controller
+
+    base_card = default_registry().card("carracing-controller")
+    base_sha = sha256_file(base_card.weights_path)
+    summary, events = _run({**TINY, "mode": "dream"})
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [p.step for p in progress] == [0, 1, 2]
+    for p in progress[1:]:
+        assert p.extra["best"] >= p.extra["mean"] >= p.extra["worst"]
+        assert p.payload["best_params"].shape == (867,)
+    assert summary["name"] == "my-driver"
+    metrics = summary["metrics"]
+    assert metrics["mode"] == "dream" and metrics["dream_steps"] > 0
+    assert np.isfinite(metrics["base_valid_return"]) and np.isfinite(metrics["valid_return"])
+    # the personal model is listed, loads through the registry and differs from the base
+    cards = personal_models("world-model/controller")
+    assert [c.name for c in cards] == ["my-driver"]
+    assert cards[0].data["base_model"] == "carracing-controller"
+    ctrl = load("my-driver")
+    assert isinstance(ctrl, LinearController)
+    base = load("carracing-controller")
+    assert not np.allclose(ctrl.get_params(), base.get_params())
+    assert np.abs(ctrl.get_params() - base.get_params()).max() < 1.0  # a small step from the base
+    # the Dream panel's resolver accepts it by name, and the base weights are untouched
+    from gdl_studio.racing.models_io import load_world_model
+
+    driver, name, _note = resolve_controller("my-driver", load_world_model())
+    assert name == "my-driver" and driver.act(np.zeros((1, 32)), np.zeros((1, 256))).shape == (1, 3)
+    assert sha256_file(base_card.weights_path) == base_sha
+
+
+def test_real_game_finetune_runs_on_the_fast_renderer():
+    summary, _events = _run({**TINY, "mode": "real", "generations": 1, "population": 2, "max_steps": 25}, name="real-driver")
+    assert summary["metrics"]["mode"] == "real" and summary["metrics"]["env_steps"] > 0
+    assert [c.name for c in personal_models("world-model/controller")] == ["real-driver"]
+
+
+def test_cancel_leaves_nothing_written():
+    class CancelAfter(InlineControl):
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def checkpoint(self):
+            self.n -= 1
+            if self.n <= 0:
+                self.cancel_requested = True
+            super().checkpoint()
+
+    with pytest.raises(Cancelled):
+        _run({**TINY, "mode": "dream", "generations": 5}, control=CancelAfter(4))
+    assert personal_models() == []
+
+
+@pytest.mark.parametrize(
+    "options, base, message",
+    [
+        ({"mode": "sideways"}, "carracing-controller", "mode"),
+        ({"tau": 9.0}, "carracing-controller", "temperature"),
+        ({"population": 1}, "carracing-controller", "population"),
+        ({}, "carracing-vae", "not a driving controller"),
+        ({}, "no-such-model", "no-such-model"),
+    ],
+)
+def test_bad_settings_give_one_clear_line(options, base, message):
+    with pytest.raises(UserError, match=message):
+        _run({**TINY, **options}, base=base)
+    assert personal_models() == []
+
+
+def test_dream_returns_are_deterministic_for_a_seed_and_batch_independent():
+    from gdl_studio.racing.finetune import dream_returns, start_latents
+    from gdl_studio.racing.models_io import load_world_model
+
+    world = load_world_model()
+    z0 = start_latents(world.vae, 2, 5)
+    params = np.stack([world.controller.get_params()] * 2)
+    a, steps_a = dream_returns(world.mdn, params, z0, 1.0, seed=3, max_steps=40)
+    b, steps_b = dream_returns(world.mdn, params, z0, 1.0, seed=3, max_steps=40)
+    assert np.array_equal(a, b) and steps_a == steps_b > 0
+    c, _ = dream_returns(world.mdn, params, z0, 1.0, seed=4, max_steps=40)
+    assert not np.array_equal(a, c)
