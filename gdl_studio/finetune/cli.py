@@ -26,6 +26,8 @@ def register(commands) -> None:
             p.add_argument("--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller")
             p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
             p.add_argument("--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result")
+            p.add_argument("--real-check-tracks", type=int, default=2,
+                           help="dream mode: also score base and result on this many real tracks (0: skip)")
         else:
             p.add_argument("--epochs", type=int, default=5)
             p.add_argument("--lr", type=float, default=3e-4)

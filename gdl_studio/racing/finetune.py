@@ -36,6 +36,7 @@ DEFAULTS = {
     "sigma": 0.05,
     "max_steps": 1000,
     "valid_rollouts": 4,
+    "real_check_tracks": 2,  # dream mode: also score base and result on this many real tracks (0: skip)
 }
 VALID_SEED_BASE = 2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
 DREAM_MIN_STEPS = 20
@@ -46,6 +47,7 @@ def _options(spec: FinetuneSpec) -> dict[str, Any]:
     opts.update({k: v for k, v in spec.options.items() if v is not None})
     if opts["mode"] not in ("real", "dream"):
         raise UserError("mode must be 'real' or 'dream'")
+    opts["real_check_tracks"] = max(0, int(opts["real_check_tracks"]))
     for key in ("generations", "population", "rollouts", "workers", "max_steps", "valid_rollouts"):
         opts[key] = int(opts[key])
         if opts[key] < 1:
@@ -254,6 +256,15 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         final = np.asarray(es.mean, dtype=np.float64)
         final_valid, s = evaluator([final], valid_seed, opts["valid_rollouts"], control.checkpoint)
         env_steps += s
+        real_check = None
+        if opts["mode"] == "dream" and opts["real_check_tracks"]:
+            # does what was learnt in the dream carry over to the real game?
+            report(Progress(opts["generations"], opts["generations"], "generation", message="checking in the real game"))
+            real = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), 1, opts["max_steps"])
+            try:
+                real_check, _ = real([base_params, final], valid_seed, opts["real_check_tracks"], control.checkpoint)
+            finally:
+                real.close()
     finally:
         if hasattr(evaluator, "close"):
             evaluator.close()
@@ -276,6 +287,10 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     }
     if opts["mode"] == "dream":
         metrics["tau"] = opts["tau"]
+    if real_check is not None:
+        metrics["base_real_return"] = round(float(real_check[0]), 2)
+        metrics["real_return"] = round(float(real_check[1]), 2)
+        metrics["real_check_tracks"] = opts["real_check_tracks"]
     import torch
 
     card = {

@@ -274,7 +274,8 @@ class JobRow(QWidget):
             loss = f" · best {event.extra['best']:.1f}"
         else:
             loss = ""
-        self.bar.setFormat(f"{event.unit} {event.step}/{event.total} · ETA {format_eta(eta)}{loss}")
+        note = f" · {event.message}" if event.message else ""
+        self.bar.setFormat(f"{event.unit} {event.step}/{event.total} · ETA {format_eta(eta)}{loss}{note}")
 
     def done(self, text: str) -> None:
         self.bar.setFormat(text)

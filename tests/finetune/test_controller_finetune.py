@@ -13,7 +13,8 @@ from gdl_studio.finetune.runner import InlineControl
 
 pytest.importorskip("gdl_studio.racing.fast_env")
 
-TINY = {"generations": 2, "population": 4, "rollouts": 1, "max_steps": 60, "valid_rollouts": 2, "seed": 1}
+TINY = {"generations": 2, "population": 4, "rollouts": 1, "max_steps": 60, "valid_rollouts": 2, "seed": 1,
+        "real_check_tracks": 0}
 
 
 def _run(options, name="my-driver", control=None, base="carracing-controller"):
@@ -31,16 +32,19 @@ def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_contro
 
     base_card = default_registry().card("carracing-controller")
     base_sha = sha256_file(base_card.weights_path)
-    summary, events = _run({**TINY, "mode": "dream"})
+    summary, events = _run({**TINY, "mode": "dream", "real_check_tracks": 1})
     progress = [e for e in events if isinstance(e, Progress)]
-    assert [p.step for p in progress] == [0, 1, 2]
-    for p in progress[1:]:
+    assert [p.step for p in progress] == [0, 1, 2, 2]  # the last: "checking in the real game"
+    assert progress[-1].message and not progress[-1].extra
+    for p in progress[1:3]:
         assert p.extra["best"] >= p.extra["mean"] >= p.extra["worst"]
         assert p.payload["best_params"].shape == (867,)
     assert summary["name"] == "my-driver"
     metrics = summary["metrics"]
     assert metrics["mode"] == "dream" and metrics["dream_steps"] > 0
     assert np.isfinite(metrics["base_valid_return"]) and np.isfinite(metrics["valid_return"])
+    # what was learnt in the dream is also scored in the real game
+    assert metrics["real_check_tracks"] == 1 and np.isfinite(metrics["base_real_return"]) and np.isfinite(metrics["real_return"])
     # the personal model is listed, loads through the registry and differs from the base
     cards = personal_models("world-model/controller")
     assert [c.name for c in cards] == ["my-driver"]

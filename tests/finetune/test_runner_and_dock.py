@@ -19,7 +19,7 @@ pytest.importorskip("gdl_studio.racing.fast_env")
 
 def _spec(name, generations=2, **extra):
     options = {"mode": "dream", "generations": generations, "population": 4, "rollouts": 1, "max_steps": 60,
-               "valid_rollouts": 1, "seed": 2, **extra}
+               "valid_rollouts": 1, "seed": 2, "real_check_tracks": 0, **extra}
     return FinetuneSpec("controller", "carracing-controller", [], name, options)
 
 
