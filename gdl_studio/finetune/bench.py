@@ -25,10 +25,10 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
     from gdl_studio.finetune.jobs import FinetuneSpec
 
     return [
-        FinetuneSpec("music", "music-lstm", [str(music_dir)], "bench-music-lstm", {"epochs": epochs, "lr": 3e-4, "seed": 0}),
+        FinetuneSpec("music", "music-lstm", [str(music_dir)], "bench-music-lstm", {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
         FinetuneSpec("music", "music-transformer", [str(music_dir)], "bench-music-transformer",
-                     {"epochs": epochs, "lr": 3e-4, "seed": 0}),
-        FinetuneSpec("ink", "vrnn", [str(ink_dir)], "bench-ink-vrnn", {"epochs": epochs, "lr": 3e-4, "seed": 0}),
+                     {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
+        FinetuneSpec("ink", "vrnn", [str(ink_dir)], "bench-ink-vrnn", {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
         FinetuneSpec("controller", "carracing-controller", [], "bench-controller",
                      {"generations": epochs, "mode": "dream", "population": 16, "rollouts": 2, "seed": 0}),
     ]

@@ -12,7 +12,9 @@ def register(commands) -> None:
         ("controller", "continue CMA-ES on the Dream controller", None),
     ):
         p = commands.finetune.add_parser(family, help=help_text)
-        if inputs_help:
+        if family == "ink":
+            p.add_argument("inputs", nargs="*", help=inputs_help + " (default: your drawing set from the Sketch panel)")
+        elif inputs_help:
             p.add_argument("inputs", nargs="+", help=inputs_help)
         p.add_argument("--base", default=DEFAULT_BASE[family], help=f"model to start from (default {DEFAULT_BASE[family]})")
         p.add_argument("--name", required=True, help="name of the personal model to save")
@@ -29,14 +31,22 @@ def register(commands) -> None:
             p.add_argument("--real-check-tracks", type=int, default=2,
                            help="dream mode: also score base and result on this many real tracks (0: skip)")
         else:
-            p.add_argument("--epochs", type=int, default=5)
+            p.add_argument("--epochs", type=int, default=10, help="at most this many epochs (early stopping on held-out data)")
             p.add_argument("--lr", type=float, default=3e-4)
+            p.add_argument("--patience", type=int, help="stop after this many epochs without a better held-out loss")
+            p.add_argument("--valid-fraction", type=float, help="share of your data held out for early stopping")
+            if family == "music":
+                p.add_argument("--transpose", type=int, help="random transposition of ± this many semitones (default 3)")
+            else:
+                p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                               help="no random scale/rotation/shear jitter of your drawings")
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=_finetune, family=family)
 
     b = commands.bench.add_parser("finetune", help="seconds per epoch on a reference user set; GUI stall while training")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--seconds", type=float, default=5.0, help="how long to measure the GUI stall")
+    b.add_argument("--max-seconds", type=float, help="stop measuring after this long (default: when all jobs end)")
+    b.add_argument("--epochs", type=int, default=3, help="epochs (generations) per job")
     b.set_defaults(func=_bench)
 
 
@@ -76,4 +86,4 @@ def _finetune(args) -> int:
 def _bench(args) -> int:
     from gdl_studio.finetune.bench import run_bench
 
-    return run_bench(as_json=args.json, stall_seconds=args.seconds)
+    return run_bench(as_json=args.json, stall_seconds=args.max_seconds, epochs=args.epochs)

@@ -14,9 +14,19 @@ from typing import Any, Iterator
 import numpy as np
 
 from gdl_studio.core.errors import UserError
+from gdl_studio.core.registry import ModelUnavailable
 
 MODEL_NAMES = {"vrnn": "ink-vrnn", "rnn-gmm": "ink-rnn-gmm"}
 """``--model`` choice → registry name."""
+
+MODEL_LABELS = {"vrnn": "VRNN-GMM", "rnn-gmm": "RNN-GMM"}
+"""Architecture kind → the name shown for it."""
+
+_ARCH_SHORT = {"vrnn": "VRNN", "rnn-gmm": "RNN-GMM"}
+
+
+class UnknownInkModel(UserError, ModelUnavailable):
+    """No installed ink model has this name (a bad user choice *and* an unavailable model)."""
 
 
 @dataclass
@@ -46,13 +56,35 @@ class InkModel:
         return generate(self, primer=primer, temperature=temperature, seed=seed, **kw)
 
 
-def resolve_name(kind: str) -> str:
-    """``"vrnn"`` / ``"rnn-gmm"`` (or a registry name) → registry name."""
+def is_ink_family(family: str) -> bool:
+    return str(family).startswith("ink")
+
+
+def resolve_name(kind: str, registry=None) -> str:
+    """``"vrnn"`` / ``"rnn-gmm"``, or the registry name of any installed ink model (shipped or
+    personal) → registry name.
+
+    Raises :class:`UnknownInkModel` (a :class:`UserError` and a ``ModelUnavailable``) when no
+    installed model of the ink family has that name.
+    """
     if kind in MODEL_NAMES:
         return MODEL_NAMES[kind]
     if kind in MODEL_NAMES.values():
         return kind
-    raise UserError(f"unknown ink model {kind!r} (choose from {', '.join(MODEL_NAMES)})")
+    name = str(kind or "")
+    choices = f"choose from {', '.join(MODEL_NAMES)} or one of your fine-tuned ink models"
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise UnknownInkModel(f"unknown ink model {kind!r} ({choices})")
+    from gdl_studio.core.registry import default_registry
+
+    registry = registry or default_registry()
+    try:
+        card = registry.card(name)
+    except ModelUnavailable:
+        raise UnknownInkModel(f"unknown ink model {kind!r} ({choices})") from None
+    if not is_ink_family(card.family):
+        raise UnknownInkModel(f"'{name}' is a {card.family} model, not an ink model")
+    return name
 
 
 def build_from_card(card, tensors: dict) -> InkModel:
@@ -73,14 +105,37 @@ def build_from_card(card, tensors: dict) -> InkModel:
 
 
 def load_ink_model(kind: str, registry=None) -> InkModel:
-    """Load (once, cached by the registry) the shipped ``"vrnn"`` or ``"rnn-gmm"`` model.
+    """Load (once, cached by the registry) the shipped ``"vrnn"`` or ``"rnn-gmm"`` model, or any
+    installed ink model by registry name (e.g. a personal, fine-tuned one).
 
     Raises :class:`~gdl_studio.core.registry.ModelUnavailable` when it is missing or corrupt.
     """
     from gdl_studio.core.registry import default_registry
 
     registry = registry or default_registry()
-    return registry.load(resolve_name(kind), build_from_card)
+    return registry.load(resolve_name(kind, registry), build_from_card)
+
+
+def ink_model_choices(registry=None) -> list[tuple[str, str]]:
+    """``[(registry name, label)]`` of the ink models to offer: the shipped ones first (always
+    listed, installed or not), then personal ones (``"★ my-hand (VRNN)"``), by name."""
+    from gdl_studio.core.registry import default_registry
+
+    registry = registry or default_registry()
+    out = [(MODEL_NAMES[k], MODEL_LABELS[k]) for k in MODEL_NAMES]
+    listed = {name for name, _ in out}
+    shipped, personal = [], []
+    for card in registry.cards():
+        if card.name in listed or not is_ink_family(card.family):
+            continue
+        listed.add(card.name)
+        shown = str(card.data.get("display_name") or card.name)
+        if card.personal:
+            arch = _ARCH_SHORT.get(card.architecture.get("kind"), str(card.architecture.get("kind", "?")))
+            personal.append((card.name, f"★ {shown} ({arch})"))
+        else:
+            shipped.append((card.name, shown))
+    return out + shipped + sorted(personal, key=lambda item: item[1].lower())
 
 
 def tensors_for_saving(module, half: bool = True) -> dict:
@@ -112,4 +167,4 @@ def load(name: str, registry=None) -> InkModel:
     from gdl_studio.core.registry import default_registry
 
     registry = registry or default_registry()
-    return registry.load(MODEL_NAMES.get(name, name), build_from_card)
+    return registry.load(resolve_name(name, registry), build_from_card)

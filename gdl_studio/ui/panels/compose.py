@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDrag, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -136,6 +136,9 @@ class ComposePanel(Panel):
     panel_id = "compose"
     title = "Compose"
     icon_name = "compose"
+
+    #: the musician asked to fine-tune a model on their MIDI (argument: the family, "music")
+    finetune_requested = Signal(str)
 
     def __init__(self, engine, settings, parent: QWidget | None = None) -> None:
         super().__init__(engine, settings, parent)
@@ -290,9 +293,16 @@ class ComposePanel(Panel):
         form = QFormLayout(box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.model_combo = QComboBox()
-        for name, label in composers.MODEL_CHOICES:
-            self.model_combo.addItem(label, name)
-        form.addRow("Model", self.model_combo)
+        self._model_roots: dict[str, str] = {}
+        self._fill_models()
+        self.finetune_button = QToolButton()
+        self.finetune_button.setText("Fine-tune on my MIDI…")
+        self.finetune_button.setToolTip("Adapt a model to your own MIDI files (in the Training dock); "
+                                        "the result appears here marked ★")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.finetune_button)
+        form.addRow("Model", model_row)
         temp_row = QHBoxLayout()
         self.temp_slider = QSlider(Qt.Orientation.Horizontal)
         self.temp_slider.setRange(5, 200)
@@ -412,6 +422,7 @@ class ComposePanel(Panel):
         self.out_combo.activated.connect(self._on_out_chosen)
         self.in_combo.activated.connect(self._on_in_chosen)
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self.finetune_button.clicked.connect(lambda: self.finetune_requested.emit("music"))
         self.temp_slider.valueChanged.connect(lambda v: self.temp_spin.setValue(v / 100.0))
         self.temp_spin.valueChanged.connect(self._on_temperature)
         self.length_spin.valueChanged.connect(lambda v: self.settings.set(Key.COMPOSE_LENGTH, v))
@@ -1027,6 +1038,41 @@ class ComposePanel(Panel):
         self.roll.set_attention(weights, target)
 
     # ================================================================ model choice
+    def _fill_models(self) -> None:
+        """(Re)fill the model combo: the shipped models, then the personal (★) ones."""
+        from gdl_studio.music.models_io import music_model_choices, root_model
+
+        try:
+            choices = music_model_choices()
+        except OSError:  # no readable user directory: the shipped models only
+            choices = list(composers.MODEL_CHOICES)
+        self.model_combo.clear()
+        for name, label in choices:
+            self.model_combo.addItem(label, name)
+            self._model_roots[name] = root_model(name)  # remembered: the fallback once it is deleted
+
+    def refresh_models(self) -> None:
+        """Re-read the installed music models (after a fine-tune, rename or delete), keeping the
+        selection while it exists; a deleted personal model falls back to its base model."""
+        from gdl_studio.core.registry import default_registry
+
+        current = self.model_combo.currentData()
+        for k in range(self.model_combo.count()):  # a personal model may have been replaced
+            name = self.model_combo.itemData(k)
+            if name not in composers.KIND_OF:
+                default_registry().forget(name)
+        self.model_combo.blockSignals(True)
+        self._fill_models()
+        index = self.model_combo.findData(current)
+        if index < 0:
+            index = max(0, self.model_combo.findData(self._model_roots.get(current, "music-lstm")))
+        self.model_combo.setCurrentIndex(index)
+        self.model_combo.blockSignals(False)
+        if self.model_combo.currentData() != current:
+            self._on_model_changed(index)
+        else:
+            self._update_model_status()
+
     def _on_model_changed(self, _index: int) -> None:
         self.settings.set(Key.COMPOSE_MODEL, self.model_combo.currentData())
         self._update_model_status()

@@ -4,6 +4,11 @@
   until the continuation is accepted (Enter) or rejected (Esc).
 * **Endings** draws N candidate continuations side by side; click one to keep it.
 * **Dream up** draws a new character from scratch (accepting it replaces the drawing).
+* **My set**: "Add to my set" keeps the drawing in the user's personal drawing set
+  (:mod:`gdl_studio.ink.personal_set`), "Import SVGs to my set…" adds files, and "Fine-tune on
+  my set…" emits :attr:`SketchPanel.finetune_requested` (the training dock runs the job). The
+  model combo lists the shipped models and the personal (fine-tuned) ink models;
+  :meth:`SketchPanel.refresh_models` re-reads them.
 
 Generation runs on the app's engine (:mod:`gdl_studio.ui.sketch.jobs`), never on the GUI thread;
 a new request replaces the running one. Every change to the drawing — a stroke, Clear, an
@@ -19,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,6 +56,7 @@ from gdl_studio.ui.sketch.endings import EndingsView
 
 MODELS = (("vrnn", "VRNN-GMM"), ("rnn-gmm", "RNN-GMM"))
 REGISTRY_NAMES = {"vrnn": "ink-vrnn", "rnn-gmm": "ink-rnn-gmm"}
+_SHORT_NAMES = {name: kind for kind, name in REGISTRY_NAMES.items()}
 TEMPERATURE_STEP = 0.05
 TEMPERATURE_MAX = 1.5
 MAX_POINTS = 250
@@ -134,6 +140,9 @@ class SketchPanel(Panel):
     title = "Sketch"
     icon_name = "sketch"
 
+    finetune_requested = Signal(str)
+    """"Fine-tune on my set…" was pressed; carries the family ("ink")."""
+
     def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
                  loader: Callable[[str], object] | None = None) -> None:
         super().__init__(engine, settings, parent)
@@ -150,6 +159,8 @@ class SketchPanel(Panel):
         self._warmed: set[str] = set()
         self._last_seed: int | None = None
         self._preview = -1
+        self._bases: dict[str, str] = {}  # personal model → its base (combo data), for falling back
+        self._personal_sha: dict[str, str] = {}
         self._build()
         self.document.changed.connect(self._on_document_changed)
         self._check_model()
@@ -220,11 +231,11 @@ class SketchPanel(Panel):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(10)
         self.model_combo = QComboBox()
-        for kind, label in MODELS:
-            self.model_combo.addItem(label, kind)
+        self._fill_model_combo()
         saved = self.settings.get(Key.SKETCH_MODEL)
         self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(saved)))
-        self.model_combo.setToolTip("VRNN-GMM: variational RNN (Chung et al. 2015); RNN-GMM: the plain baseline")
+        self.model_combo.setToolTip("VRNN-GMM: variational RNN (Chung et al. 2015); RNN-GMM: the plain baseline; "
+                                    "★: your fine-tuned models")
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
         form.addRow("Network", self.model_combo)
 
@@ -304,6 +315,26 @@ class SketchPanel(Panel):
         self.endings_hint.setWordWrap(True)
         e.addWidget(self.endings_hint)
         col.addWidget(end_box)
+
+        set_box = QGroupBox("My set")
+        m = QVBoxLayout(set_box)
+        m.setSpacing(6)
+        self.add_to_set_button = QPushButton("Add to my set")
+        self.add_to_set_button.setToolTip("Keep this drawing in your personal set, to fine-tune a model on your hand")
+        self.add_to_set_button.clicked.connect(self.add_to_set)
+        self.import_set_button = QPushButton("Import SVGs to my set…")
+        self.import_set_button.setToolTip("Copy SVG drawings into your personal set")
+        self.import_set_button.clicked.connect(self._import_dialog)
+        self.set_label = QLabel("")
+        self.set_label.setObjectName("sketchInfo")
+        self.set_label.setWordWrap(True)
+        self.finetune_button = QPushButton("Fine-tune on my set…")
+        self.finetune_button.clicked.connect(lambda: self.finetune_requested.emit("ink"))
+        m.addWidget(self.add_to_set_button)
+        m.addWidget(self.import_set_button)
+        m.addWidget(self.set_label)
+        m.addWidget(self.finetune_button)
+        col.addWidget(set_box)
         col.addStretch(1)
 
         scroll = QScrollArea()
@@ -331,6 +362,8 @@ class SketchPanel(Panel):
             sc.activated.connect(slot)
         self._on_temperature(self.temperature_slider.value())
 
+        self.refresh_set()
+
     def _on_undo_index(self, _index: int = 0) -> None:
         if shiboken6.isValid(self.undo_stack) and shiboken6.isValid(self.undo_action):
             self._update_ui()
@@ -346,8 +379,15 @@ class SketchPanel(Panel):
     # ------------------------------------------------------------------ settings
     @property
     def kind(self) -> str:
-        """The chosen model: ``"vrnn"`` or ``"rnn-gmm"``."""
+        """The chosen model: ``"vrnn"``, ``"rnn-gmm"`` or a personal ink model's registry name."""
         return self.model_combo.currentData()
+
+    def _label(self, kind: str) -> str:
+        """The name shown for model ``kind``."""
+        index = self.model_combo.findData(kind)
+        if index >= 0:
+            return self.model_combo.itemText(index).lstrip("★ ").strip()
+        return dict(MODELS).get(kind, kind)
 
     @property
     def temperature(self) -> float:
@@ -358,6 +398,133 @@ class SketchPanel(Panel):
 
     def set_model(self, kind: str) -> None:
         self.model_combo.setCurrentIndex(self.model_combo.findData(kind))
+
+    # ------------------------------------------------------------------ models and the personal set
+    def _fill_model_combo(self) -> None:
+        """(Re)fill the combo: shipped models first, then personal ink models (by name)."""
+        from gdl_studio.core.registry import ModelUnavailable, default_registry
+        from gdl_studio.ink.models_io import ink_model_choices
+
+        try:
+            choices = ink_model_choices()
+        except (OSError, ModelUnavailable):
+            choices = [(REGISTRY_NAMES[k], label) for k, label in MODELS]
+        personal = {}
+        for card in default_registry().cards() if len(choices) > len(MODELS) else []:
+            if card.personal:
+                personal[card.name] = card
+        self.model_combo.clear()
+        for name, label in choices:
+            data = _SHORT_NAMES.get(name, name)
+            self.model_combo.addItem(label, data)
+            card = personal.get(name)
+            if card is None:
+                continue
+            base = str(card.data.get("base_model") or "")
+            self._bases[name] = _SHORT_NAMES.get(base, base)
+            sha = str(card.data.get("sha256", ""))
+            if self._personal_sha.get(name) != sha:  # new or replaced (fine-tuned again): load afresh
+                if name in self._personal_sha:
+                    default_registry().forget(name)
+                self._personal_sha[name] = sha
+                self._warmed.discard(name)
+                self._problems.pop(name, None)
+            self.model_combo.setItemData(self.model_combo.count() - 1,
+                                         f"Fine-tuned from {base or '?'} on your drawings", Qt.ItemDataRole.ToolTipRole)
+
+    def refresh_models(self) -> None:
+        """Re-read the installed ink models (e.g. after a fine-tune or a deletion).
+
+        The chosen model stays chosen while it exists; a deleted personal model falls back to its
+        base model (else the first shipped one).
+        """
+        previous = self.kind
+        self.model_combo.blockSignals(True)
+        try:
+            self._fill_model_combo()
+            index = self.model_combo.findData(previous)
+            fallback = previous
+            seen = set()
+            while index < 0 and fallback in self._bases and fallback not in seen:
+                seen.add(fallback)
+                fallback = self._bases[fallback]
+                index = self.model_combo.findData(fallback)
+            self.model_combo.setCurrentIndex(max(0, index))
+        finally:
+            self.model_combo.blockSignals(False)
+        for name in list(self._problems):
+            if name not in REGISTRY_NAMES and self.model_combo.findData(name) < 0:
+                self._problems.pop(name, None)
+        if self.kind != previous:
+            if self._mode is not None:
+                self._discard_suggestion()
+            self._on_model_changed()
+            self._say(f"Your model {previous} is gone; using {self._label(self.kind)}.")
+        else:
+            self._check_model()
+            self._update_ui()
+
+    def refresh_set(self) -> None:
+        """Update the personal set's count (and what the set buttons allow)."""
+        from gdl_studio.ink import personal_set
+
+        try:
+            n = personal_set.count()
+        except OSError:
+            n = 0
+        need = personal_set.MIN_DRAWINGS
+        text = f"{n} drawing{'s' if n != 1 else ''} in your set"
+        if n < need:
+            text += f" (add {need - n} more to fine-tune)"
+        self.set_label.setText(text)
+        self.finetune_button.setEnabled(n >= need)
+        self.finetune_button.setToolTip(
+            "Adapt a model to your drawings (runs in the Training dock)" if n >= need
+            else f"Fine-tuning needs at least {need} drawings in your set")
+
+    @property
+    def set_count(self) -> int:
+        from gdl_studio.ink import personal_set
+
+        return personal_set.count()
+
+    def add_to_set(self) -> None:
+        """Save the drawing on the canvas into the personal set."""
+        from gdl_studio.ink import personal_set
+
+        if self.document.is_blank():
+            self._say("Nothing to add: the canvas is blank.", "error")
+            return
+        try:
+            personal_set.add(self.document.arrays())
+        except (UserError, OSError) as exc:
+            self._say(f"Could not add the drawing to your set: {exc}", "error")
+            return
+        self.refresh_set()
+        self._say(f"Added to your set ({self.set_count} drawings).")
+
+    def import_to_set(self, paths: list[str]) -> int:
+        """Import SVG files or folders into the personal set; returns how many were added."""
+        from gdl_studio.ink import personal_set
+
+        try:
+            added, errors = personal_set.import_svgs(paths)
+        except (UserError, OSError) as exc:
+            self._say(f"Import failed: {exc}", "error")
+            return 0
+        self.refresh_set()
+        text = f"Imported {len(added)} drawing{'s' if len(added) != 1 else ''} into your set ({self.set_count} in all)."
+        if errors:
+            text += f" Skipped {len(errors)}: {errors[0]}" + (" …" if len(errors) > 1 else "")
+        self._say(text, "error" if errors and not added else "info")
+        return len(added)
+
+    def _import_dialog(self) -> None:
+        start = self.settings.get(Key.LAST_DIRECTORY) or _kanjivg_folder()
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import SVG drawings to my set", start, "SVG drawings (*.svg)")
+        if paths:
+            self.import_to_set(paths)
+            self.settings.set(Key.LAST_DIRECTORY, os.path.dirname(paths[0]))
 
     def _on_temperature(self, value: int) -> None:
         self.temperature_label.setText(f"{self.temperature:.2f}")
@@ -380,11 +547,14 @@ class SketchPanel(Panel):
         if self._check_cards:
             from gdl_studio.core.registry import ModelUnavailable, default_registry
 
-            for kind, _label in MODELS:
+            kinds = [kind for kind, _label in MODELS]
+            if self.kind not in REGISTRY_NAMES:
+                kinds.append(self.kind)
+            for kind in kinds:
                 if kind in self._problems or kind in self._warmed:
                     continue
                 try:
-                    default_registry().card(REGISTRY_NAMES[kind])
+                    default_registry().card(REGISTRY_NAMES.get(kind, kind))
                 except ModelUnavailable as exc:
                     self._problems[kind] = str(exc)
         self._show_problem()
@@ -392,13 +562,14 @@ class SketchPanel(Panel):
     def _show_problem(self) -> None:
         message = self._problems.get(self.kind)
         if message:
-            label = dict(MODELS)[self.kind]
+            label = self._label(self.kind)
             others = [dict(MODELS)[k] for k, _ in MODELS if k != self.kind and k not in self._problems]
             alt = f" Choose {others[0]}, or install" if others else " Install"
+            fix = (f"{alt} the model (<code>gdl-studio train {self.kind}</code>)." if self.kind in REGISTRY_NAMES
+                   else f"{alt.replace('install', 'fine-tune it again').replace('Install', 'Fine-tune it again')}.")
             self.banner.setText(
                 f"<b>The {label} model is unavailable</b> — {message}<br>"
-                f"Drawing, opening and exporting still work; generation is off.{alt} the model "
-                f"(<code>gdl-studio train {self.kind}</code>)."
+                f"Drawing, opening and exporting still work; generation is off.{fix}"
             )
             self.banner.show()
         else:
@@ -409,6 +580,7 @@ class SketchPanel(Panel):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
+        self.refresh_set()
         QTimer.singleShot(0, self._warm_up)
 
     def _warm_up(self) -> None:
@@ -449,7 +621,7 @@ class SketchPanel(Panel):
 
     def _can_generate(self) -> bool:
         if not self.model_available():
-            self._say(f"The {dict(MODELS)[self.kind]} model is unavailable: {self._problems[self.kind]}", "error")
+            self._say(f"The {self._label(self.kind)} model is unavailable: {self._problems[self.kind]}", "error")
             return False
         return True
 
@@ -489,7 +661,7 @@ class SketchPanel(Panel):
         seed = self._seed()
         n = self.strokes_spin.value()
         self._submit("extend", primer, [seed], n, "Sketch: extend")
-        self._say(f"Extending by {n} stroke{'s' if n > 1 else ''} with {dict(MODELS)[self.kind]} "
+        self._say(f"Extending by {n} stroke{'s' if n > 1 else ''} with {self._label(self.kind)} "
                   f"(temperature {self.temperature:.2f}, seed {seed})…", "busy")
 
     def dream_up(self) -> None:
@@ -499,7 +671,7 @@ class SketchPanel(Panel):
         seed = self._seed()
         self._submit("dream", None, [seed], None, "Sketch: dream up")
         self.canvas.set_overlay([], None, dim_document=True)
-        self._say(f"Dreaming up a character with {dict(MODELS)[self.kind]} (temperature {self.temperature:.2f}, seed {seed})…", "busy")
+        self._say(f"Dreaming up a character with {self._label(self.kind)} (temperature {self.temperature:.2f}, seed {seed})…", "busy")
 
     def show_endings(self) -> None:
         """Draw N different continuations side by side; click one to keep it."""
@@ -620,7 +792,7 @@ class SketchPanel(Panel):
             if self._mode is not None:
                 self._end_suggestion()
             self._show_problem()
-            self._say(f"{dict(MODELS).get(item.kind, item.kind)} model unavailable: {item.message}", "error")
+            self._say(f"{self._label(item.kind)} model unavailable: {item.message}", "error")
             self._update_ui()
             return
         if not isinstance(item, jobs.GenPoint) or self._mode is None:
@@ -749,6 +921,7 @@ class SketchPanel(Panel):
         self.undo_action.setToolTip(f"Undo {self.undo_stack.undoText()} (Ctrl+Z)" if self.undo_stack.canUndo() else "Nothing to undo")
         self.redo_action.setToolTip(f"Redo {self.undo_stack.redoText()}" if self.undo_stack.canRedo() else "Nothing to redo")
         self.clear_action.setEnabled(not blank)
+        self.add_to_set_button.setEnabled(not blank)
         self.extend_button.setEnabled(ok)
         self.dream_button.setEnabled(ok)
         self.endings_button.setEnabled(ok)
