@@ -84,3 +84,38 @@ def test_shipped_model_cards_match_their_weights():
         assert sha256_file(card.weights_path) == card.data["sha256"], card.name
         for key in ("architecture", "data", "metrics", "training_command"):
             assert key in card.data, f"{card.name} card lacks {key}"
+
+
+def test_forget_never_waits_for_a_model_that_is_building(tmp_path):
+    """The GUI thread calls forget() after a fine-tune while the engine may be loading a model."""
+    import threading
+    import time
+
+    import torch
+
+    from gdl_studio.core.registry import Registry, save_model
+
+    save_model(tmp_path / "slow", {"w": torch.zeros(3)}, {"name": "slow", "family": "test", "architecture": {}})
+    reg = Registry([tmp_path])
+    started, release = threading.Event(), threading.Event()
+
+    def builder(card, tensors):
+        started.set()
+        release.wait(5)
+        return object()
+
+    loader = threading.Thread(target=lambda: reg.load("slow", builder))
+    loader.start()
+    assert started.wait(5)
+    t0 = time.perf_counter()
+    reg.forget("slow")
+    reg.forget()
+    assert time.perf_counter() - t0 < 0.1, "forget waited for the build"
+    release.set()
+    loader.join(5)
+    # the build that started before forget() is not cached: the next load builds afresh
+    built = []
+    reg.load("slow", lambda card, tensors: built.append(1) or object())
+    assert built == [1]
+    first = reg.load("slow", lambda card, tensors: built.append(2) or object())
+    assert built == [1] and reg.load("slow", None) is first

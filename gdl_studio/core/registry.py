@@ -147,7 +147,9 @@ class Registry:
     def __init__(self, roots: list[Path] | None = None) -> None:
         self._roots = roots
         self._cache: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the dicts only, never held while a model builds
+        self._build_locks: dict[str, threading.Lock] = {}
+        self._epoch: dict[str, int] = {}  # bumped by forget(): a build that started before is not cached
 
     def roots(self) -> list[Path]:
         if self._roots is not None:
@@ -181,10 +183,20 @@ class Registry:
         raise ModelUnavailable(f"model '{name}' is not installed (looked in {', '.join(map(str, self.roots()))})")
 
     def load(self, name: str, builder) -> Any:
-        """Build (once) and return model ``name``; raises :class:`ModelUnavailable`."""
+        """Build (once) and return model ``name``; raises :class:`ModelUnavailable`.
+
+        Concurrent loads of one name build it once; other names and :meth:`forget` never wait
+        for a build (the GUI thread may call ``forget`` while the engine loads a model).
+        """
         with self._lock:
             if name in self._cache:
                 return self._cache[name]
+            build_lock = self._build_locks.setdefault(name, threading.Lock())
+        with build_lock:
+            with self._lock:
+                if name in self._cache:
+                    return self._cache[name]
+                epoch = self._epoch.get(name, 0)
             card = self.card(name)
             tensors = load_tensors(card)
             try:
@@ -193,12 +205,17 @@ class Registry:
                 raise
             except Exception as exc:  # a card that does not fit its code
                 raise ModelUnavailable(f"model '{name}' could not be built: {exc}") from exc
-            self._cache[name] = model
+            with self._lock:
+                if self._epoch.get(name, 0) == epoch:
+                    self._cache[name] = model
             return model
 
     def forget(self, name: str | None = None) -> None:
         """Drop one cached model (or all), e.g. after a personal model was replaced."""
         with self._lock:
+            names = list(self._cache) + list(self._build_locks) if name is None else [name]
+            for n in names:
+                self._epoch[n] = self._epoch.get(n, 0) + 1
             if name is None:
                 self._cache.clear()
             else:
