@@ -19,6 +19,9 @@ from typing import Any
 from gdl_studio.finetune.jobs import FAMILIES, Cancelled, Failed, Finished, FinetuneSpec, Paused, Started
 
 
+EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited by then
+
+
 class Control:
     """Handed to a fine-tune function: pause/cancel checks between steps."""
 
@@ -103,6 +106,7 @@ class FinetuneRunner:
         self._cancel_event = None
         self._threads = threads
         self._pending_events: list[Any] = []
+        self._exiting: list[tuple[Any, float]] = []  # finished jobs' processes, still exiting
 
     # ------------------------------------------------------------------ control
     def submit(self, spec: FinetuneSpec) -> int:
@@ -149,6 +153,7 @@ class FinetuneRunner:
     # ------------------------------------------------------------------ events
     def poll(self) -> list[Any]:
         """Collect events from the child and start the next job when one ends. Non-blocking."""
+        self._collect_exited()
         out = list(self._pending_events)
         self._pending_events.clear()
         while True:
@@ -187,16 +192,33 @@ class FinetuneRunner:
             name=f"gdl-finetune-{spec.id}",
             daemon=True,
         )
-        self._proc.start()
+        try:
+            self._proc.start()
+        except Exception as exc:  # e.g. no resources for a new process: the job fails, the queue goes on
+            self._proc = None
+            self._current = None
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self._pending_events.append(Failed(spec.id, f"could not start the training process: {text}"))
 
     def _reap(self) -> None:
-        if self._proc is not None:
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(timeout=2)
+        """Forget the finished job's process without waiting for it to exit (that takes ~0.5 s of
+        interpreter teardown, which would stall the GUI thread that polls us)."""
+        if self._proc is not None and self._proc.pid is not None:
+            self._exiting.append((self._proc, time.perf_counter()))
         self._proc = None
         self._current = None
+
+    def _collect_exited(self) -> None:
+        """Join finished children that have exited; kill one that lingers past ``EXIT_GRACE_S``."""
+        still = []
+        for proc, since in self._exiting:
+            if proc.is_alive():
+                if time.perf_counter() - since > EXIT_GRACE_S:
+                    proc.kill()
+                still.append((proc, since))
+            else:
+                proc.join(timeout=0)
+        self._exiting = still
 
     def shutdown(self, timeout_s: float = 2.0) -> None:
         """Cancel everything and stop the child process."""
@@ -211,6 +233,12 @@ class FinetuneRunner:
                 self._proc.join(timeout=1)
         self._proc = None
         self._current = None
+        for proc, _since in self._exiting:
+            proc.join(timeout=timeout_s)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=1)
+        self._exiting = []
 
     def wait(self, timeout_s: float = 60.0) -> list[Any]:
         """Poll until every job is done (for tests and the CLI); returns all events."""
