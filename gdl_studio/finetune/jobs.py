@@ -58,6 +58,7 @@ class Progress:
     extra: dict[str, float] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)  # e.g. the controller's current best parameters
     time: float = field(default_factory=time.time)
+    job_id: int = 0  # set by the runner: events of a job that just ended may arrive after it ended
 
 
 @dataclass

@@ -16,7 +16,7 @@ import traceback
 from collections import deque
 from typing import Any
 
-from gdl_studio.finetune.jobs import FAMILIES, Cancelled, Failed, Finished, FinetuneSpec, Paused, Started
+from gdl_studio.finetune.jobs import FAMILIES, Cancelled, Failed, Finished, FinetuneSpec, Paused, Progress, Started
 
 
 EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited by then
@@ -84,7 +84,12 @@ def _child_main(spec: FinetuneSpec, events, run_event, cancel_event, threads: in
     events.put(Started(spec.id, spec.describe()))
     try:
         func = family_function(spec.family)
-        summary = func(spec, events.put, Control(spec.id, run_event, cancel_event))
+        def report(event) -> None:
+            if isinstance(event, Progress):
+                event.job_id = spec.id
+            events.put(event)
+
+        summary = func(spec, report, Control(spec.id, run_event, cancel_event))
         events.put(Finished(spec.id, dict(summary or {})))
     except Cancelled:
         events.put(Failed(spec.id, "cancelled", ""))

@@ -83,8 +83,7 @@ class FinetuneService(QObject):
             if isinstance(event, Started):
                 self.started.emit(event)
             elif isinstance(event, Progress):
-                current = self.runner.current
-                self.progress.emit(current.id if current else -1, event)
+                self.progress.emit(event.job_id, event)
             elif isinstance(event, Finished):
                 default_registry().forget()
                 self.finished.emit(event)
@@ -320,11 +319,11 @@ class TrainingDock(QDockWidget):
         self.plot = pg.PlotWidget(background=theme.SURFACE.name())
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
-        self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-10, 10))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         colours = {"train": theme.ACCENT_LIGHT, "validation": theme.HIGHLIGHT, "best": theme.HIGHLIGHT,
                    "mean": theme.ACCENT_LIGHT, "worst": theme.TEXT_DIM}
-        self.series = {name: self.plot.plot([], [], pen=pg.mkPen(colours[name].name(), width=2), name=name) for name in SERIES}
+        self.series = {name: self.plot.plot([], [], pen=pg.mkPen(colours[name].name(), width=2)) for name in SERIES}
         self.best_params: dict[int, object] = {}
         split.addWidget(self.plot)
         models_box = QWidget()
@@ -392,8 +391,9 @@ class TrainingDock(QDockWidget):
             return
         row.update_progress(event)
         curve = self.curves[job_id]
-        values = {"train": event.train_loss, "validation": event.valid_loss,
-                  **{k: event.extra.get(k) for k in ("best", "mean", "worst")}}
+        values = {"train": event.train_loss, "validation": event.valid_loss}
+        if event.unit == "generation":  # the controller's CMA-ES fitness per generation
+            values.update({k: event.extra.get(k) for k in ("best", "mean", "worst")})
         for name, value in values.items():
             if isinstance(value, (int, float)):
                 curve[name][0].append(event.step)
@@ -409,9 +409,13 @@ class TrainingDock(QDockWidget):
     def _redraw(self) -> None:
         job_id = self._selected_job()
         curve = self.curves.get(job_id) if job_id is not None else None
-        for name, item in self.series.items():
+        self.legend.clear()
+        for name, item in self.series.items():  # only the curves this job has, in the legend too
             xs, ys = curve[name] if curve else ([], [])
             item.setData(xs, ys)
+            item.setVisible(bool(ys))
+            if ys:
+                self.legend.addItem(item, name)
         self.watch_button.setEnabled(job_id in self.best_params)
 
     def _watch(self) -> None:

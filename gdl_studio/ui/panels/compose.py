@@ -296,8 +296,8 @@ class ComposePanel(Panel):
         self._model_roots: dict[str, str] = {}
         self._fill_models()
         self.finetune_button = QToolButton()
-        self.finetune_button.setText("Fine-tune on my MIDI…")
-        self.finetune_button.setToolTip("Adapt a model to your own MIDI files (in the Training dock); "
+        self.finetune_button.setText("Fine-tune…")
+        self.finetune_button.setToolTip("Fine-tune on my MIDI: adapt a model to your own MIDI files (in the Training dock); "
                                         "the result appears here marked ★")
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
