@@ -11,7 +11,6 @@ whole time. Epoch seconds come from the jobs' progress reports (median over epoc
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,14 +35,9 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
 
 def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
     """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
-    from PySide6.QtWidgets import QApplication
-
-    from gdl_studio.engine.worker import Engine
-    from gdl_studio.finetune.jobs import Failed, Finished, Progress
+    from gdl_studio.finetune.jobs import Progress
     from gdl_studio.finetune.reference import ink_reference_set, music_reference_set
-    from gdl_studio.ui import theme
-    from gdl_studio.ui.main_window import MainWindow
-    from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.bench_ui import open_app
     from gdl_studio.ui.stall import measure_stalls
 
     import os
@@ -54,12 +48,7 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     music_info = music_reference_set(tmp / "music")
     ink_info = ink_reference_set(tmp / "ink")
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    theme.apply(app)
-    engine = Engine()
-    engine.start()
-    window = MainWindow(engine, Settings())
-    window.show()
+    app, engine, window = open_app()
     dock = window.training_dock
     dock.show()
     app.processEvents()

@@ -50,13 +50,21 @@ class Control:
 
 
 class InlineControl:
-    """A Control for in-process runs (CLI, tests): never paused, cancellable by flag."""
+    """A Control for in-process runs (CLI, tests): never paused, cancellable by flag.
 
-    def __init__(self) -> None:
+    ``cancel_after``: request cancellation at that many checkpoints (for tests of Cancel).
+    """
+
+    def __init__(self, cancel_after: int | None = None) -> None:
         self.cancel_requested = False
         self.paused_seconds = 0.0
+        self.cancel_after = cancel_after
+        self.calls = 0
 
     def checkpoint(self) -> None:
+        self.calls += 1
+        if self.cancel_after is not None and self.calls >= self.cancel_after:
+            self.cancel_requested = True
         if self.cancel_requested:
             raise Cancelled(0)
 

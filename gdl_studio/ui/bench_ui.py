@@ -57,8 +57,9 @@ def _heavy_job(seconds: float):
     return job
 
 
-def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
-    """Run the benchmark and print a table (or JSON)."""
+def open_app():
+    """The whole app as a user gets it (themed QApplication, started engine, main window shown),
+    for benchmarks: returns (app, engine, window)."""
     import sys
 
     from PySide6.QtWidgets import QApplication
@@ -67,7 +68,6 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     from gdl_studio.ui import theme
     from gdl_studio.ui.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
-    from gdl_studio.ui.stall import measure_stalls
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply(app)
@@ -76,6 +76,14 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     window = MainWindow(engine, Settings())
     window.show()
     app.processEvents()
+    return app, engine, window
+
+
+def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
+    """Run the benchmark and print a table (or JSON)."""
+    from gdl_studio.ui.stall import measure_stalls
+
+    app, engine, window = open_app()
 
     items = [0]
     engine.result.connect(lambda panel, rid, item: items.__setitem__(0, items[0] + 1))

@@ -69,19 +69,8 @@ def test_real_game_finetune_runs_on_the_fast_renderer():
 
 
 def test_cancel_leaves_nothing_written():
-    class CancelAfter(InlineControl):
-        def __init__(self, n):
-            super().__init__()
-            self.n = n
-
-        def checkpoint(self):
-            self.n -= 1
-            if self.n <= 0:
-                self.cancel_requested = True
-            super().checkpoint()
-
     with pytest.raises(Cancelled):
-        _run({**TINY, "mode": "dream", "generations": 5}, control=CancelAfter(4))
+        _run({**TINY, "mode": "dream", "generations": 5}, control=InlineControl(cancel_after=4))
     assert personal_models() == []
 
 

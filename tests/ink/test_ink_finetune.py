@@ -109,30 +109,17 @@ def test_personal_set_is_used_when_there_are_no_inputs(tiny_bases, user_drawings
     assert card["data"]["source"] == "personal drawing set" and card["data"]["drawings"] == 10
 
 
-class _CancelAfter(InlineControl):
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n = n
-        self.calls = 0
-
-    def checkpoint(self) -> None:
-        self.calls += 1
-        if self.calls >= self.n:
-            self.cancel_requested = True
-        super().checkpoint()
-
-
 @pytest.mark.parametrize("after", [1, 4, "last"])
 def test_cancel_writes_nothing_and_leaves_the_base_untouched(tiny_bases, user_drawings, after, tmp_path, monkeypatch):
     weights = tiny_bases / "ink-vrnn" / "ink-vrnn.safetensors"
     before = sha256_file(weights)
     if after == "last":  # count the checkpoints of a whole run (elsewhere), then cancel at the last one
         monkeypatch.setenv("GDL_STUDIO_USER_DIR", str(tmp_path / "counting"))
-        counter = _CancelAfter(10**9)
+        counter = InlineControl()
         _run("vrnn", [user_drawings], control=counter)
         monkeypatch.setenv("GDL_STUDIO_USER_DIR", str(tmp_path / "user"))
         after = counter.calls
-    control = _CancelAfter(after)
+    control = InlineControl(cancel_after=after)
     with pytest.raises(Cancelled):
         _run("vrnn", [user_drawings], control=control)
     assert control.calls == after

@@ -49,24 +49,9 @@ def user_models() -> list[str]:
     return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
 
 
-class CancelAfter(InlineControl):
-    """Cancels at its ``n``-th checkpoint."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n = n
-        self.calls = 0
-
-    def checkpoint(self) -> None:
-        self.calls += 1
-        if self.calls >= self.n:
-            self.cancel_requested = True
-        super().checkpoint()
-
-
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_finetune_lowers_the_loss_and_saves_a_personal_model(kind, use_tiny_models, user_midi):
-    control = CancelAfter(10 ** 9)
+    control = InlineControl()
     summary, events = run(kind, [user_midi], name="My Chorales", control=control)
     metrics = summary["metrics"]
     assert summary["name"] == "my-chorales"
@@ -118,14 +103,14 @@ def test_cancel_writes_nothing_and_leaves_the_base_untouched(use_tiny_models, us
 
     base = use_tiny_models / "music-lstm" / "music-lstm.safetensors"
     before = sha256_file(base)
-    probe = CancelAfter(10 ** 9)  # counts the checkpoints of a whole run
+    probe = InlineControl()  # counts the checkpoints of a whole run
     run("lstm", [user_midi], name="probe", control=probe)
     delete_personal_model("probe")
     assert user_models() == []
     # cancelled in the middle of training, and at the very last checkpoint (just before the save)
     for n in (probe.calls // 2, probe.calls):
         with pytest.raises(Cancelled):
-            run("lstm", [user_midi], name="probe", control=CancelAfter(n))
+            run("lstm", [user_midi], name="probe", control=InlineControl(cancel_after=n))
         assert user_models() == []
     assert sha256_file(base) == before
 
