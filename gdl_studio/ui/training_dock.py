@@ -42,6 +42,7 @@ FAMILY_LABELS = {"music": "Music (Compose)", "ink": "Handwriting (Sketch)", "con
 FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model/controller"}
 # curve name → colour role in the loss plot (music and ink: train/validation NLL; controller: fitness)
 SERIES = ("train", "validation", "best", "mean", "worst")
+DEFAULT_BASE = {"music": "music-lstm", "ink": "ink-vrnn", "controller": "carracing-controller"}
 INPUT_FILTERS = {"music": "MIDI files (*.mid *.midi)", "ink": "SVG drawings (*.svg)", "controller": ""}
 
 
@@ -117,8 +118,8 @@ class NewJobDialog(QDialog):
         self.name = QLineEdit("my model")
         self.files_label = QLabel("Drop files or a folder here, or choose them.")
         self.files_label.setWordWrap(True)
-        choose_files = QPushButton("Choose files…")
-        choose_folder = QPushButton("Choose folder…")
+        choose_files = self.choose_files_button = QPushButton("Choose files…")
+        choose_folder = self.choose_folder_button = QPushButton("Choose folder…")
         row = QHBoxLayout()
         row.addWidget(choose_files)
         row.addWidget(choose_folder)
@@ -176,7 +177,11 @@ class NewJobDialog(QDialog):
             if card.family.startswith(FAMILY_PREFIX[family]):
                 label = card.data.get("display_name", card.name) + (" (personal)" if card.personal else "")
                 self.base.addItem(label, card.name)
+        self.base.setCurrentIndex(max(0, self.base.findData(DEFAULT_BASE[family])))
         is_controller = family == "controller"
+        self.choose_files_button.setVisible(not is_controller)
+        self.choose_folder_button.setVisible(not is_controller)
+        self.epochs.setValue(5 if is_controller else 10)
         self.epochs_label.setText("Generations" if is_controller else "Epochs")
         self.lr_label.setVisible(not is_controller)
         self.lr.setVisible(not is_controller)
