@@ -44,3 +44,19 @@ def cap_torch_threads(n: int | None = None) -> int:
     except RuntimeError:
         pass  # already set once in this process
     return n
+
+
+def preload_torch() -> None:
+    """Import torch now, with the thread cap, before the GUI runs.
+
+    Importing torch holds the GIL for stretches of ~0.2 s (loading and initialising libtorch).
+    Done lazily on the engine thread, that froze the GUI when the user first asked for a
+    generation; done at start-up, before PySide6's import hook is installed, it costs about a
+    second before the window appears and never stalls the running UI.
+    """
+    cap_threads_lazily()
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return  # the panels say what is missing
+    cap_torch_threads()

@@ -8,6 +8,7 @@ are the stalls. Then every installed model is loaded and the process's resident 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from gdl_studio.core import bench
 
@@ -17,10 +18,12 @@ workload = ["none"]
 
 def _heavy_job(seconds: float):
     """A CPU-heavy generation loop: the shipped music Transformer if it loads, else an LSTM
-    sampling loop of the LSTM model's size (say which in the label)."""
-    import torch
+    sampling loop of the LSTM model's size (say which in the label). Everything, torch's import
+    included, happens on the engine thread, as in the app."""
 
     def job(ctx):
+        import torch
+
         workload[0] = "synthetic LSTM-512 sampling loop (music-transformer not loadable)"
         deadline = time.perf_counter() + seconds
         steps = 0
@@ -59,9 +62,18 @@ def _heavy_job(seconds: float):
 
 def open_app():
     """The whole app as a user gets it (themed QApplication, started engine, main window shown),
-    for benchmarks: returns (app, engine, window)."""
-    import sys
+    for benchmarks: returns (app, engine, window).
 
+    The window reads and writes a scratch settings file (defaults), so a benchmark neither
+    depends on nor changes the user's window layout and choices.
+    """
+    import sys
+    import tempfile
+
+    from gdl_studio.engine.threads import preload_torch
+
+    preload_torch()  # as the app's launch does
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from gdl_studio.engine.worker import Engine
@@ -73,7 +85,8 @@ def open_app():
     theme.apply(app)
     engine = Engine()
     engine.start()
-    window = MainWindow(engine, Settings())
+    scratch = QSettings(str(Path(tempfile.mkdtemp(prefix="gdl-bench-settings-")) / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(engine, Settings(scratch))
     window.show()
     app.processEvents()
     return app, engine, window

@@ -31,6 +31,9 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 3
+    from gdl_studio.engine.threads import preload_torch
+
+    preload_torch()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
