@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DEFAULT_BASE = {"music": "music-lstm", "ink": "vrnn", "controller": "carracing-controller"}
+from gdl_studio.finetune.jobs import DEFAULT_BASE
 
 
 def register(commands) -> None:

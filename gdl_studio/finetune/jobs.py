@@ -24,6 +24,10 @@ FAMILIES = {
 }
 
 
+# family → the model a new fine-tune starts from unless the user picks another
+DEFAULT_BASE = {"music": "music-lstm", "ink": "ink-vrnn", "controller": "carracing-controller"}
+
+
 @dataclass
 class FinetuneSpec:
     """A fine-tuning request.

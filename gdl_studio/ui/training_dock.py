@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import default_registry
 from gdl_studio.finetune import personal
-from gdl_studio.finetune.jobs import ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
+from gdl_studio.finetune.jobs import DEFAULT_BASE, ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
 from gdl_studio.finetune.runner import FinetuneRunner
 from gdl_studio.ui import theme
 
@@ -42,7 +42,6 @@ FAMILY_LABELS = {"music": "Music (Compose)", "ink": "Handwriting (Sketch)", "con
 FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model/controller"}
 # curve name → colour role in the loss plot (music and ink: train/validation NLL; controller: fitness)
 SERIES = ("train", "validation", "best", "mean", "worst")
-DEFAULT_BASE = {"music": "music-lstm", "ink": "ink-vrnn", "controller": "carracing-controller"}
 INPUT_FILTERS = {"music": "MIDI files (*.mid *.midi)", "ink": "SVG drawings (*.svg)", "controller": ""}
 
 
