@@ -267,7 +267,24 @@ def _check_dream(frames: int) -> str:
     real = list(real_frames(world, seed=1, max_steps=frames))
     _require(len(real) == frames, f"drove {len(real)} real frames, not {frames}")
     _require(real[-1].obs.shape == (96, 96, 3), f"bad game frame {real[-1].obs.shape}")
-    return f"{len(dream)} dream frames, {len(real)} real-game frames (reward {real[-1].total:.2f})"
+    return f"{len(dream)} dream frames, {len(real)} real-game frames (reward {real[-1].total:.2f}); {_renderer_check()}"
+
+
+def _renderer_check() -> str:
+    """The fast CarRacing renderer against the stock one for a few frames, and which one drew."""
+    import numpy as np
+
+    from gdl_studio.racing.fast_env import CarRacing, FastCarRacing
+
+    stock, fast = CarRacing(), FastCarRacing()
+    a, _ = stock.reset(seed=3)
+    b, _ = fast.reset(seed=3)
+    same = np.array_equal(a, b)
+    for _ in range(60):
+        action = np.array([0.3, 0.5, 0.0], np.float32)
+        same &= np.array_equal(stock.step(action)[0], fast.step(action)[0])
+    _require(same, "the fast renderer's frames differ from the stock game's")
+    return f"renderer {fast.render_backend}: 60 frames identical to stock"
 
 
 def _train_step() -> float:

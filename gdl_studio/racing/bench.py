@@ -18,21 +18,27 @@ import numpy as np
 SCORE_SEED_BASE = 1_000_000  # bench tracks: seeds 1_000_000 … (never drawn for training, which uses random 31-bit seeds)
 
 
-def renderer_speed(steps: int = 400, seeds: tuple[int, ...] = (0, 1, 2), action_seed: int = 0) -> dict:
+def renderer_speed(
+    steps: int = 400, seeds: tuple[int, ...] = (0, 1, 2), action_seed: int = 0, renderer: str = "native"
+) -> dict:
     """Steps per second of stock vs fast CarRacing, and how many frames differed (should be 0).
 
     Steps alternate between the two environments, so both see the same machine load. Speeds
     are per core: CPU time of this process (``time.process_time``), which time-slicing by other
-    processes does not inflate; wall-clock figures are reported too.
+    processes does not inflate; wall-clock figures are reported too. ``renderer`` picks how the
+    fast environment draws: ``"native"`` (the sparse rasteriser, when built) or ``"pygame"``; the
+    key ``renderer`` says which one really drew the frames.
     """
     from gdl_studio.racing.fast_env import CarRacing, FastCarRacing
 
     rng = np.random.default_rng(action_seed)
     cpu = {"stock": 0.0, "fast": 0.0}
     wall = {"stock": 0.0, "fast": 0.0}
-    frames = mismatches = 0
+    frames = mismatches = fast_frames = 0
+    used = set()
     for seed in seeds:
         envs = {"stock": CarRacing(), "fast": FastCarRacing()}
+        envs["fast"].use_native = renderer == "native"
         first = {k: env.reset(seed=seed)[0] for k, env in envs.items()}
         frames += 1
         mismatches += int(not np.array_equal(first["stock"], first["fast"]))
@@ -52,6 +58,8 @@ def renderer_speed(steps: int = 400, seeds: tuple[int, ...] = (0, 1, 2), action_
             mismatches += int(not np.array_equal(a, b) or ra != rb or da != db)
             if da or db:
                 break
+        used.add(envs["fast"].render_backend)
+        fast_frames += envs["fast"].fast_frames
         for env in envs.values():
             env.close()
     n = frames - len(seeds)
@@ -64,6 +72,8 @@ def renderer_speed(steps: int = 400, seeds: tuple[int, ...] = (0, 1, 2), action_
             "speedup_wall": wall["stock"] / wall["fast"],
             "frames_compared": frames,
             "frames_different": mismatches,
+            "fast_path_frames": fast_frames,
+            "renderer": "+".join(sorted(used)),
         }
     )
     return result

@@ -123,6 +123,12 @@ def register(commands) -> None:
     p.add_argument("--speed", action="store_true", help="stock vs fast renderer, side by side")
     p.add_argument("--steps", type=_positive, default=400, help="steps per track for --speed")
     p.add_argument("--tracks", type=_positive, default=3, help="tracks for --speed")
+    p.add_argument(
+        "--renderer",
+        choices=("native", "pygame"),
+        default="native",
+        help="how the fast env draws for --speed: the native sparse rasteriser (when built) or pygame's calls",
+    )
     p.add_argument("--episodes", type=int, default=0, help="score episodes on the stock game (needs the models)")
     p.add_argument("--workers", type=_positive, default=1, help="processes for the score episodes")
     p.add_argument("--dream-frames", type=_positive, default=300)
@@ -341,7 +347,7 @@ def _bench(args) -> int:
         _need_simulator()
         from gdl_studio.racing.bench import renderer_speed
 
-        results.update(renderer_speed(steps=args.steps, seeds=tuple(range(args.tracks))))
+        results.update(renderer_speed(steps=args.steps, seeds=tuple(range(args.tracks)), renderer=args.renderer))
     from gdl_studio.racing.bench import dream_latency, models_present, score
 
     models = str(args.models) if args.models else None

@@ -31,7 +31,9 @@ import math
 
 import numpy as np
 
+from gdl_studio.racing import native_raster
 from gdl_studio.racing.deps import require_simulator
+from gdl_studio.racing.native_raster import NativeRaster
 
 require_simulator()
 
@@ -95,6 +97,9 @@ class FastCarRacing(CarRacing):
         self._fill_cache: dict[tuple, int] = {}
         self.fast_frames = 0
         self.stock_frames = 0
+        #: draw with the native sparse rasteriser when it is built and applies (else with pygame)
+        self.use_native = True
+        self._native: NativeRaster | None | bool = None  # False: not available here
 
     # ------------------------------------------------------------------ helpers
     def _surfaces(self) -> None:
@@ -108,6 +113,27 @@ class FastCarRacing(CarRacing):
         self._stack = pygame.Surface((_cr.STATE_W, H), 0, fmt)
         self._state = pygame.Surface((_cr.STATE_W, _cr.STATE_H), 0, fmt)
         self._probe = pygame.Surface((4, 4), 0, fmt)
+
+    def _native_raster(self) -> NativeRaster | None:
+        """The native rasteriser when it is built and matches this pygame (format, backend)."""
+        if not self.use_native:
+            return None
+        if self._native is None:
+            self._native = False
+            lib = native_raster.load()
+            surf = self._road_surf
+            fmt_ok = surf.get_bytesize() == 4 and surf.get_masks()[:3] == (0xFF0000, 0xFF00, 0xFF)
+            backend = pygame.transform.get_smoothscale_backend()
+            mode = {"SSE": native_raster.MODE_SSE, "GENERIC": native_raster.MODE_GENERIC}.get(backend)
+            pitch_ok = self._hud_x.get_pitch() == 4 * _cr.STATE_W
+            if lib is not None and fmt_ok and mode is not None and pitch_ok and pygame.version.vernum[:2] == (2, 6):
+                self._native = NativeRaster(lib, mode)
+        return self._native or None
+
+    @property
+    def render_backend(self) -> str:
+        """``"native"`` or ``"pygame"``: what draws the fast frames (decided at the first frame)."""
+        return "native" if isinstance(self._native, NativeRaster) else "pygame"
 
     def _poly_arrays(self):
         """x and y vertex arrays (N, 4) of the grass patches followed by the road polygons."""
@@ -170,12 +196,13 @@ class FastCarRacing(CarRacing):
             self._car_key = car
         return self._car_geom
 
-    def _draw_car(self, surf, zoom: float, tx: float, ty: float, cos: float, sin: float) -> None:
-        """``Car.draw(..., draw_particles=False)``: same polygons, same order, same arithmetic.
+    def _car_polygons(self, zoom: float, tx: float, ty: float, cos: float, sin: float):
+        """Screen polygons of ``Car.draw(..., draw_particles=False)``: same polygons, same order.
 
         Box2D's ``transform * vertex`` is float32 (``(c·x − s·y) + p``), reproduced with numpy
         float32 for all bodies at once; the screen transform is the float64 one of
-        ``Vector2.rotate_rad``.
+        ``Vector2.rotate_rad``. Returns float64 screen x and y of all vertices and, per polygon,
+        (vertex count, colour as an int list).
         """
         verts, params, polys = [], [], []  # polys: (vertex count, colour)
         ww, wr, size = _cd.WHEEL_W, _cd.WHEEL_R, _cd.SIZE
@@ -207,18 +234,24 @@ class FastCarRacing(CarRacing):
                 ]
                 verts.append(np.array(white, dtype=np.float64).astype(np.float32))
                 params.extend([body] * 4)
-                polys.append((4, _cd.WHEEL_WHITE))
+                polys.append((4, list(_cd.WHEEL_WHITE)))
         v = np.concatenate(verts)
         c32, s32, px, py = np.array(params, dtype=np.float32).T
         vx, vy = v[:, 0], v[:, 1]
         wx = ((c32 * vx - s32 * vy) + px).astype(np.float64)
         wy = ((s32 * vx + c32 * vy) + py).astype(np.float64)
-        sx = ((cos * wx - sin * wy) * zoom + tx).tolist()
-        sy = ((sin * wx + cos * wy) * zoom + ty).tolist()
+        sx = (cos * wx - sin * wy) * zoom + tx
+        sy = (sin * wx + cos * wy) * zoom + ty
+        return sx, sy, polys
+
+    @staticmethod
+    def _draw_car(surf, sx: np.ndarray, sy: np.ndarray, polys) -> None:
+        """Draw the car polygons of :meth:`_car_polygons` with ``pygame.draw.polygon`` as stock does."""
+        xs, ys = sx.tolist(), sy.tolist()
         start = 0
         for count, color in polys:
             end = start + count
-            pygame.draw.polygon(surf, color=color, points=list(zip(sx[start:end], sy[start:end])))
+            pygame.draw.polygon(surf, color=color, points=list(zip(xs[start:end], ys[start:end])))
             start = end
 
     # ------------------------------------------------------------------ rendering
@@ -248,18 +281,14 @@ class FastCarRacing(CarRacing):
         cos, sin = unit[0], unit[1]
         tx, ty = trans
 
+        native = self._native_raster()
         surf = self._road_surf
         visible_rect = pygame.Rect(0, HIDDEN_ROWS, W, H - HIDDEN_ROWS)
 
         # background: a fill when the quad covers the visible rows with a margin, else stock calls
         b = _cr.PLAYFIELD
         field = [((cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty) for x, y in ((b, b), (b, -b), (-b, -b), (-b, b))]
-        if _covers(field, -8.0, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0):
-            surf.fill(self._mapped_fill(self.bg_color), visible_rect)
-        else:
-            surf.fill(0, visible_rect)
-            gfxdraw.aapolygon(surf, field, self.bg_color)
-            gfxdraw.filled_polygon(surf, field, self.bg_color)
+        bg_fill = _covers(field, -8.0, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0)
 
         # grass, then road, in stock order; only polygons stock would draw and that reach the view
         xs, ys, n_grass, centers, radius = self._poly_arrays()
@@ -282,8 +311,23 @@ class FastCarRacing(CarRacing):
         keep &= y_lo <= H - 1 + MARGIN
         idx = cand[keep]
         keep = np.flatnonzero(keep)
+        px, py = px[keep], py[keep]
+        car_x, car_y, car_polys = self._car_polygons(zoom, tx, ty, cos, sin)
+
+        hud_x = self._render_hud()
+        if hud_x is None:
+            return None
+        if native is not None:
+            return self._native_frame(native, bg_fill, field, idx, n_grass, px, py, car_x, car_y, car_polys)
+
+        if bg_fill:
+            surf.fill(self._mapped_fill(self.bg_color), visible_rect)
+        else:
+            surf.fill(0, visible_rect)
+            gfxdraw.aapolygon(surf, field, self.bg_color)
+            gfxdraw.filled_polygon(surf, field, self.bg_color)
         if idx.size:
-            pts = np.stack([px[keep], py[keep]], axis=-1).tolist()
+            pts = np.stack([px, py], axis=-1).tolist()
             grass_color = self.grass_color
             road_poly = self.road_poly
             for i, poly in zip(idx.tolist(), pts):
@@ -293,29 +337,80 @@ class FastCarRacing(CarRacing):
                     color = [int(c) for c in road_poly[i - n_grass][1]]
                 gfxdraw.aapolygon(surf, poly, color)
                 gfxdraw.filled_polygon(surf, poly, color)
+        self._draw_car(surf, car_x, car_y, car_polys)
 
-        self._draw_car(surf, zoom, tx, ty, cos, sin)
+        # separable smooth-scale: x pass on the road rows (the HUD rows are done), flip the thin result, y pass
+        pygame.transform.smoothscale(surf.subsurface(visible_rect), self._road_x.get_size(), self._road_x)
+        self._stack.blit(pygame.transform.flip(self._road_x, False, True), (0, 0))
+        self._stack.blit(hud_x, (0, HUD_TOP))
+        pygame.transform.smoothscale(self._stack, self._state.get_size(), self._state)
+        rgb = pygame.image.tobytes(self._state, "RGB")
+        return np.frombuffer(rgb, dtype=np.uint8).reshape(_cr.STATE_H, _cr.STATE_W, 3).copy()
 
-        # HUD on its own full-size surface, with the stock code and coordinates
+    def _render_hud(self):
+        """The HUD (bar, indicators, score) drawn with the stock code on its own full-size surface,
+        then its rows' horizontal smooth-scale pass (96×100); ``None`` if the text leaves the bar."""
+        surf = self.surf
         hud = self._hud_surf
         self.surf = hud
-        self._render_indicators(W, H)
+        try:
+            self._render_indicators(W, H)
+        finally:
+            self.surf = surf
         text = self._text()
         text_rect = text.get_rect()
         text_rect.center = (60, H - H * 2.5 / 40.0)
         if text_rect.top < HUD_TOP or text_rect.bottom > H:
             return None
         hud.blit(text, text_rect)
-        self.surf = surf
-
-        # separable smooth-scale: x pass on the road rows and the HUD rows, flip the thin result, y pass
-        pygame.transform.smoothscale(surf.subsurface(visible_rect), self._road_x.get_size(), self._road_x)
         pygame.transform.smoothscale(hud.subsurface((0, HUD_TOP, W, HIDDEN_ROWS)), self._hud_x.get_size(), self._hud_x)
-        self._stack.blit(pygame.transform.flip(self._road_x, False, True), (0, 0))
-        self._stack.blit(self._hud_x, (0, HUD_TOP))
-        pygame.transform.smoothscale(self._stack, self._state.get_size(), self._state)
-        rgb = pygame.image.tobytes(self._state, "RGB")
-        return np.frombuffer(rgb, dtype=np.uint8).reshape(_cr.STATE_H, _cr.STATE_W, 3).copy()
+        return self._hud_x
+
+    def _native_frame(self, native, bg_fill, field, idx, n_grass, px, py, car_x, car_y, car_polys) -> np.ndarray:
+        """The frame from the native rasteriser: the same polygons, coordinates and colours as the
+        pygame calls would get (gfxdraw truncates to Sint16, pygame.draw to int)."""
+        counts, xs, ys, colors, kinds = [], [], [], [], []
+        if bg_fill:
+            bg = self._mapped_fill(self.bg_color)
+        else:
+            bg = 0
+            counts.append(4)
+            fx, fy = zip(*field)
+            xs.append(_gfx_ints(np.asarray(fx)))
+            ys.append(_gfx_ints(np.asarray(fy)))
+            colors.append(self._mapped_fill(self.bg_color))
+            kinds.append(native_raster.KIND_GFX)
+        if idx.size:
+            # road colours change as tiles are visited: looked up every frame, as stock does
+            grass = self._mapped_fill(self.grass_color)
+            road_poly = self.road_poly
+            mapped = self._mapped_fill
+            counts.extend([4] * idx.size)
+            xs.append(_gfx_ints(px.ravel()))
+            ys.append(_gfx_ints(py.ravel()))
+            colors.extend(
+                grass if i < n_grass else mapped([int(c) for c in road_poly[i - n_grass][1]]) for i in idx.tolist()
+            )
+            kinds.extend([native_raster.KIND_GFX] * idx.size)
+        counts.extend(c for c, _ in car_polys)
+        xs.append(np.trunc(car_x).astype(np.int32))
+        ys.append(np.trunc(car_y).astype(np.int32))
+        colors.extend((r << 16) | (g << 8) | b for _, (r, g, b) in car_polys)
+        kinds.extend([native_raster.KIND_DRAW] * len(car_polys))
+        hud = np.frombuffer(self._hud_x.get_buffer().raw, dtype=np.uint32)
+        return native.frame(
+            bg & 0xFFFFFF,
+            np.asarray(counts, dtype=np.int32),
+            np.concatenate(xs).astype(np.int32, copy=False),
+            np.concatenate(ys).astype(np.int32, copy=False),
+            np.asarray(colors, dtype=np.uint32) & 0xFFFFFF,
+            np.asarray(kinds, dtype=np.uint8),
+            hud,
+        )
+
+def _gfx_ints(values: np.ndarray) -> np.ndarray:
+    """Coordinates as ``pygame.gfxdraw`` converts them: truncated toward zero, then to Sint16."""
+    return np.trunc(values).astype(np.int64).astype(np.int16).astype(np.int32)
 
 
 def _covers(quad, x0: float, y0: float, x1: float, y1: float) -> bool:

@@ -18,6 +18,18 @@ def test_bench_speed_json(capsys):
         assert key in data
     assert data["frames_different"] == 0 and data["frames_compared"] == 16
     assert data["speedup"] > 0
+    from gdl_studio.racing import native_raster
+
+    assert data["renderer"] == ("native" if native_raster.load() is not None else "pygame")
+    assert data["fast_path_frames"] > 0
+
+
+def test_bench_speed_with_the_pygame_drawing_path(capsys):
+    from gdl_studio.cli import main
+
+    assert main(["bench", "racing", "--speed", "--steps", "10", "--tracks", "1", "--renderer", "pygame", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["renderer"] == "pygame" and data["frames_different"] == 0
 
 
 def test_bench_score_and_dream_latency_with_tiny_models(tiny_models_dir, capsys):

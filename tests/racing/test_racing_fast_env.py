@@ -6,6 +6,19 @@ import numpy as np
 import pytest
 
 fast_env = pytest.importorskip("gdl_studio.racing.fast_env")
+import pygame  # noqa: E402
+
+from gdl_studio.racing import native_raster  # noqa: E402
+
+BACKENDS = ["native", "pygame"]
+
+
+def _make_fast(backend: str, **kwargs) -> "fast_env.FastCarRacing":
+    if backend == "native" and native_raster.load() is None:
+        pytest.skip("the native rasteriser is not built (pip install -e . builds it)")
+    env = fast_env.FastCarRacing(**kwargs)
+    env.use_native = backend == "native"
+    return env
 
 
 def _actions(seed: int, n: int) -> np.ndarray:
@@ -28,9 +41,9 @@ def _actions(seed: int, n: int) -> np.ndarray:
     return np.asarray(out[:n], dtype=np.float32)
 
 
-def _compare(seed: int, steps: int, **kwargs) -> fast_env.FastCarRacing:
+def _compare(seed: int, steps: int, backend: str = "native", **kwargs) -> fast_env.FastCarRacing:
     stock = fast_env.CarRacing(**kwargs)
-    fast = fast_env.FastCarRacing(**kwargs)
+    fast = _make_fast(backend, **kwargs)
     a, _ = stock.reset(seed=seed)
     b, _ = fast.reset(seed=seed)
     assert np.array_equal(a, b), f"seed {seed}: reset frame differs"
@@ -44,24 +57,65 @@ def _compare(seed: int, steps: int, **kwargs) -> fast_env.FastCarRacing:
         assert (ra, ta) == (rb, tb)
         if ta:
             break
+    assert fast.render_backend == backend
     return fast
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", [0, 1, 7, 2024])
-def test_observations_identical_to_stock(seed):
-    fast = _compare(seed, 180)
+def test_observations_identical_to_stock(seed, backend):
+    fast = _compare(seed, 180, backend)
     # the comparison is only meaningful if the fast path really produced the frames
     assert fast.fast_frames > 150
 
 
-def test_identical_with_domain_randomized_colours():
-    fast = _compare(5, 80, domain_randomize=True)
+@pytest.mark.parametrize("seed", range(100, 112))
+def test_identical_over_many_seeds(seed):
+    """Twelve more tracks with their own random action sequences (native rasteriser)."""
+    fast = _compare(seed, 70)
+    assert fast.fast_frames > 40
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_identical_with_domain_randomized_colours(backend):
+    fast = _compare(5, 80, backend, domain_randomize=True)
     assert fast.fast_frames > 50
+
+
+def test_identical_with_the_generic_smoothscale_backend():
+    """pygame's portable C smooth-scale (used where SSE is missing) rounds differently: the native
+    rasteriser follows whichever backend pygame uses."""
+    before = pygame.transform.get_smoothscale_backend()
+    pygame.transform.set_smoothscale_backend("GENERIC")
+    try:
+        fast = _compare(3, 90)
+    finally:
+        pygame.transform.set_smoothscale_backend(before)
+    assert fast.fast_frames > 60
+
+
+def test_native_surface_pixels_equal_pygame_drawing():
+    """Before any scaling: every drawn pixel of the visible rows equals what pygame's own calls draw."""
+    native, drawn = _make_fast("native"), _make_fast("pygame")
+    native.reset(seed=42)
+    drawn.reset(seed=42)
+    checked = 0
+    for t, action in enumerate(_actions(7, 120)):
+        native.step(action)
+        drawn.step(action)
+        if t % 10 or not native.fast_frames:
+            continue
+        ref = pygame.surfarray.pixels2d(drawn._road_surf).T[fast_env.HIDDEN_ROWS :].astype(np.uint32) & 0xFFFFFF
+        mine = native._native.pixels() & 0xFFFFFF
+        bad = np.argwhere(ref != mine)
+        assert not len(bad), f"step {t}: {len(bad)} pixels differ, first at {bad[:3].tolist()}"
+        checked += 1
+    assert checked >= 10
 
 
 def test_identical_after_tiles_are_visited_and_late_in_an_episode():
     """Drive a while with steady gas (tiles change colour when visited), then compare."""
-    stock, fast = fast_env.CarRacing(), fast_env.FastCarRacing()
+    stock, fast = fast_env.CarRacing(), _make_fast("native")
     stock.reset(seed=3)
     fast.reset(seed=3)
     action = np.array([0.0, 0.6, 0.0], np.float32)
