@@ -6,36 +6,19 @@ adapts to the reference set (30 minutes of held-out music). Run from the reposit
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
-from pathlib import Path
+
+from shot_app import open_window, pump
 
 
 def main(out: str) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="gdl-shot-"))
-    os.environ["GDL_STUDIO_USER_DIR"] = str(tmp / "user")  # keep the personal model out of the user's dir
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from gdl_studio.engine.worker import Engine
+    app, engine, window, tmp = open_window(1440, 980)  # the personal model goes to a scratch dir
+    from gdl_studio.core.paths import resources_dir
     from gdl_studio.finetune.jobs import FinetuneSpec
     from gdl_studio.finetune.reference import music_reference_set
     from gdl_studio.music.midi_io import read_midi
-    from gdl_studio.core.paths import resources_dir
-    from gdl_studio.ui import theme
-    from gdl_studio.ui.main_window import MainWindow
-    from gdl_studio.ui.settings import Settings
 
     music_reference_set(tmp / "music")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    theme.apply(app)
-    engine = Engine()
-    engine.start()
-    window = MainWindow(engine, Settings())
-    window.resize(1440, 980)
-    window.show()
     window.show_panel("compose")
     compose = window.panels["compose"]
     if hasattr(compose, "load_score"):
@@ -48,19 +31,14 @@ def main(out: str) -> int:
     dock.submit(spec)
     epochs = []
     dock.service.progress.connect(lambda job, ev: epochs.append(ev.step) if ev.valid_loss is not None else None)
-    deadline = time.perf_counter() + 900
-    while time.perf_counter() < deadline and (not epochs or max(epochs) < 6):
-        app.processEvents()
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.02)
+    pump(app, lambda: bool(epochs) and max(epochs) >= 6, 900, step=0.05)
+    pump(app, lambda: False, 0.4)  # let the last epoch reach the plot
     ok = window.grab().save(out)
     print(f"saved {out}" if ok else "could not save", f"after epoch {max(epochs) if epochs else 0}")
     dock.shutdown()
     window.close()
     engine.shutdown(2.0)
-    QTimer.singleShot(0, app.quit)
+    app.quit()
     return 0 if ok else 1
 
 
