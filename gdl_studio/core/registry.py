@@ -132,7 +132,6 @@ def load_tensors(card: ModelCard, verify: bool = True) -> dict[str, Any]:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelUnavailable(f"weights of model '{card.name}' unreadable: {exc}") from None
-    import torch
 
     return {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from gdl_studio.engine.core import EngineCore, JobContext, JobError, JobFinished, Request
+from gdl_studio.engine.core import EngineCore, JobContext, Request
 from gdl_studio.engine.threads import cap_threads_lazily
 
 

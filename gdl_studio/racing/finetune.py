@@ -231,7 +231,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     t0 = time.perf_counter()
     env_steps = 0
     history: list[dict[str, float]] = []
-    best_params, best_fit = base_params.copy(), -np.inf
+    best_fit = -np.inf  # best single candidate seen (the result is the distribution mean)
     try:
         control.checkpoint()
         base_valid, s = evaluator([base_params], valid_seed, opts["valid_rollouts"], control.checkpoint)
@@ -245,8 +245,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
             env_steps += s
             es.tell(solutions, (-fitness).tolist())
             i = int(np.argmax(fitness))
-            if fitness[i] > best_fit:
-                best_fit, best_params = float(fitness[i]), np.asarray(solutions[i]).copy()
+            best_fit = max(best_fit, float(fitness[i]))
             row = {"best": float(fitness.max()), "mean": float(fitness.mean()), "worst": float(fitness.min()),
                    "sigma": float(es.sigma)}
             history.append(row)

@@ -141,16 +141,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
 
     from gdl_studio.racing.mdn_rnn import MDNRNN, mdn_loss
     from gdl_studio.racing.models_io import save_mdn
-    from gdl_studio.racing.training import (
-        Budget,
-        autocast,
-        fmt_eta,
-        load_checkpoint,
-        resolve_device,
-        rng_state,
-        save_checkpoint,
-        set_rng_state,
-    )
+    from gdl_studio.racing.training import Budget, EarlyStopping, autocast, fmt_eta, resolve_device
 
     budget = Budget(cfg.max_minutes)
     device = resolve_device(cfg.device)
@@ -167,16 +158,10 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     model = MDNRNN().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt_path = ckpt_dir / "mdn.pt"
-    state = load_checkpoint(ckpt_path)
-    epoch, best_val, bad_epochs, best_state, history = 0, float("inf"), 0, None, []
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        epoch, best_val, bad_epochs = state["epoch"], state["best_val"], state["bad_epochs"]
-        best_state, history = state.get("best_model"), list(state.get("history", []))
-        set_rng_state(state.get("rng"))
-        log(f"mdn-rnn: resumed from {ckpt_path} at epoch {epoch} (best val {best_val:.4f})")
-    rng = np.random.default_rng([cfg.seed, epoch])
+    es = EarlyStopping(patience=cfg.patience, min_delta=1e-4)
+    if es.resume(ckpt_path, model, opt):
+        log(f"mdn-rnn: resumed from {ckpt_path} at epoch {es.epoch} (best val {es.best_val:.4f})")
+    rng = np.random.default_rng([cfg.seed, es.epoch])
 
     def to_batch(w: dict, gen: torch.Generator | None = None):
         t = {k: torch.from_numpy(v).to(device) for k, v in w.items()}
@@ -203,11 +188,11 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         return float(loss), float(nll), float(rew), float(bce)
 
     steps_per_epoch = max(1, train_s.total_steps // (cfg.batch * cfg.seq_len))
-    total_steps = steps_per_epoch * max(0, cfg.epochs - epoch)
+    total_steps = steps_per_epoch * max(0, cfg.epochs - es.epoch)
     done_steps, t_start, stopped = 0, time.perf_counter(), "finished"
     loss = torch.tensor(float("nan"))
-    while epoch < cfg.epochs:
-        if bad_epochs >= cfg.patience:
+    while es.epoch < cfg.epochs:
+        if es.exhausted:
             stopped = "early-stopped"
             break
         model.train()
@@ -232,48 +217,30 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             if b % max(1, steps_per_epoch // 4) == 0:
                 rate = done_steps / max(time.perf_counter() - t_start, 1e-9)
                 log(
-                    f"  epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.4f} "
+                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.4f} "
                     f"(z nll {float(nll.detach()):.4f} reward {float(rew.detach()):.4f} done {float(bce.detach()):.4f}) "
                     f"ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
                 )
             if budget.expired():
                 break
-        epoch += 1
         val, vnll, vrew, vbce = evaluate()
-        history.append({"epoch": epoch, "val_loss": val, "val_z_nll": vnll, "val_reward_mse": vrew, "val_done_bce": vbce})
-        improved = val < best_val - 1e-4
-        if improved:
-            best_val, bad_epochs = val, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
-        log(f"mdn-rnn: epoch {epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}")
-        save_checkpoint(
-            ckpt_path,
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "epoch": epoch,
-                "best_val": best_val,
-                "bad_epochs": bad_epochs,
-                "best_model": best_state,
-                "history": history,
-                "rng": rng_state(),
-            },
-        )
-        rng = np.random.default_rng([cfg.seed, epoch])
+        improved = es.end_epoch(model, val, val_z_nll=vnll, val_reward_mse=vrew, val_done_bce=vbce)
+        log(f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}")
+        es.checkpoint(ckpt_path, model, opt)
+        rng = np.random.default_rng([cfg.seed, es.epoch])
         if budget.expired():
             stopped = "time budget reached"
             break
-    if best_state is None:
+    history = es.history
+    if es.best_state is None:
         log("mdn-rnn: no complete epoch yet; nothing written (run again to continue)")
-        return {"stopped": stopped, "epochs": epoch}
+        return {"stopped": stopped, "epochs": es.epoch}
     final = MDNRNN()
-    final.load_state_dict(best_state)
+    final.load_state_dict(es.best_state)
     final.eval()
     fp16 = cfg.fp16 and _fp16_ok(final, val_windows, log)
     best = min(history, key=lambda h: h["val_loss"]) if history else {}
-    metrics = {"val_loss": best_val, "epochs": epoch, **{k: v for k, v in best.items() if k.startswith("val_")}}
+    metrics = {"val_loss": es.best_val, "epochs": es.epoch, **{k: v for k, v in best.items() if k.startswith("val_")}}
     card = {
         "data": {
             "source": "latent series of the CarRacing-v3 rollouts encoded by carracing-vae (mu, logvar)",

@@ -61,15 +61,7 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     import torch
 
     from gdl_studio.racing.models_io import save_vae
-    from gdl_studio.racing.training import (
-        Budget,
-        autocast,
-        fmt_eta,
-        load_checkpoint,
-        resolve_device,
-        save_checkpoint,
-        set_rng_state,
-    )
+    from gdl_studio.racing.training import Budget, EarlyStopping, autocast, fmt_eta, resolve_device
     from gdl_studio.racing.vae import ConvVAE, param_count, vae_loss_from_logits
 
     budget = Budget(cfg.max_minutes)
@@ -93,15 +85,9 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     model = ConvVAE().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt_path = Path(cfg.ckpt) / "vae.pt"
-    state = load_checkpoint(ckpt_path)
-    epoch, best_val, bad_epochs, best_state, history = 0, float("inf"), 0, None, []
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        epoch, best_val, bad_epochs = state["epoch"], state["best_val"], state["bad_epochs"]
-        best_state, history = state.get("best_model"), list(state.get("history", []))
-        set_rng_state(state.get("rng"))
-        log(f"vae: resumed from {ckpt_path} at epoch {epoch} (best val {best_val:.2f})")
+    es = EarlyStopping(patience=cfg.patience, min_delta=1e-3)
+    if es.resume(ckpt_path, model, opt):
+        log(f"vae: resumed from {ckpt_path} at epoch {es.epoch} (best val {es.best_val:.2f})")
 
     def evaluate() -> float:
         model.eval()
@@ -124,9 +110,9 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     stopped = "finished"
     t_start = time.perf_counter()
     done_steps = 0
-    total_steps = steps_per_epoch * max(0, cfg.epochs - epoch)
-    while epoch < cfg.epochs:
-        if bad_epochs >= cfg.patience:
+    total_steps = steps_per_epoch * max(0, cfg.epochs - es.epoch)
+    while es.epoch < cfg.epochs:
+        if es.exhausted:
             stopped = "early-stopped"
             break
         model.train()
@@ -143,40 +129,33 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
             if b % max(1, steps_per_epoch // 5) == 0:
                 rate = done_steps / max(time.perf_counter() - t_start, 1e-9)
                 log(
-                    f"  epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.1f} "
+                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.1f} "
                     f"(rec {float(rec.detach()):.1f} kl {float(kl.detach()):.1f}) ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
                 )
             if budget.expired():
                 break
         if budget.expired() and b < steps_per_epoch - 1:
             stopped = "time budget reached mid-epoch"
-            state_now = _state(model, opt, epoch, best_val, bad_epochs, best_state, history)
-            save_checkpoint(ckpt_path, state_now)
+            es.checkpoint(ckpt_path, model, opt)
             break
-        epoch += 1
         val = evaluate()
-        history.append({"epoch": epoch, "val_loss": val, "train_loss_last": float(loss.detach())})
-        improved = val < best_val - 1e-3
-        if improved:
-            best_val, bad_epochs = val, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
-        log(f"vae: epoch {epoch} val loss {val:.2f}{' (best)' if improved else ''}")
-        save_checkpoint(ckpt_path, _state(model, opt, epoch, best_val, bad_epochs, best_state, history))
+        improved = es.end_epoch(model, val, train_loss_last=float(loss.detach()))
+        log(f"vae: epoch {es.epoch} val loss {val:.2f}{' (best)' if improved else ''}")
+        es.checkpoint(ckpt_path, model, opt)
         if budget.expired():
             stopped = "time budget reached"
             break
-    if best_state is None:
+    history = es.history
+    if es.best_state is None:
         if not history:
             log("vae: no complete epoch yet; nothing written (run again to continue)")
-            return {"stopped": stopped, "epochs": epoch}
-        best_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+            return {"stopped": stopped, "epochs": es.epoch}
+        es.best_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     final = ConvVAE()
-    final.load_state_dict(best_state)
+    final.load_state_dict(es.best_state)
     final.eval()
     # fp16 check: the reconstruction loss must hold when weights are rounded to half precision
-    metrics = {"val_loss": best_val, "epochs": epoch, "train_frames": int(len(train_u8)), "val_frames": int(len(val_u8))}
+    metrics = {"val_loss": es.best_val, "epochs": es.epoch, "train_frames": int(len(train_u8)), "val_frames": int(len(val_u8))}
     fp16 = cfg.fp16 and _fp16_ok(final, val_np, log)
     card = {
         "data": {
@@ -193,21 +172,6 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     saved = save_vae(final, cfg.out, card, fp16=fp16)
     log(f"vae: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}")
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
-
-
-def _state(model, opt, epoch, best_val, bad_epochs, best_state, history) -> dict:
-    from gdl_studio.racing.training import rng_state
-
-    return {
-        "model": model.state_dict(),
-        "opt": opt.state_dict(),
-        "epoch": epoch,
-        "best_val": best_val,
-        "bad_epochs": bad_epochs,
-        "best_model": best_state,
-        "history": history,
-        "rng": rng_state(),
-    }
 
 
 def _fp16_ok(model, val_np: np.ndarray, log, tolerance: float = 0.005) -> bool:

@@ -1,10 +1,11 @@
 """Small helpers shared by the world-model training commands: device, mixed precision,
-resumable checkpoints, time budget and progress lines."""
+resumable checkpoints, early stopping, time budget and progress lines."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,63 @@ def set_rng_state(state: dict[str, Any] | None) -> None:
 
     if state and "torch" in state:
         torch.set_rng_state(state["torch"])
+
+
+@dataclass
+class EarlyStopping:
+    """Epoch bookkeeping of the V and M trainers: validation history, the best weights so far,
+    patience, and the checkpoint a run resumes from (``model``/``opt`` state, these fields, RNG)."""
+
+    patience: int
+    min_delta: float
+    epoch: int = 0
+    best_val: float = float("inf")
+    bad_epochs: int = 0
+    best_state: dict | None = None
+    history: list = field(default_factory=list)
+
+    @property
+    def exhausted(self) -> bool:
+        """Patience used up: stop before another epoch."""
+        return self.bad_epochs >= self.patience
+
+    def resume(self, path: Path, model, opt) -> bool:
+        """Load the checkpoint at ``path`` into ``model``, ``opt`` and these fields; False if none."""
+        state = load_checkpoint(path)
+        if not state:
+            return False
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        self.epoch, self.best_val, self.bad_epochs = state["epoch"], state["best_val"], state["bad_epochs"]
+        self.best_state, self.history = state.get("best_model"), list(state.get("history", []))
+        set_rng_state(state.get("rng"))
+        return True
+
+    def end_epoch(self, model, val_loss: float, **record: float) -> bool:
+        """Count a finished epoch with its validation loss (and extra figures for the history);
+        keep the weights when they improve on the best by more than ``min_delta``. Returns that."""
+        self.epoch += 1
+        self.history.append({"epoch": self.epoch, "val_loss": val_loss, **record})
+        improved = val_loss < self.best_val - self.min_delta
+        if improved:
+            self.best_val, self.bad_epochs = val_loss, 0
+            self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    def checkpoint(self, path: Path, model, opt) -> None:
+        """Write everything a resumed run needs, atomically."""
+        save_checkpoint(
+            path,
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "epoch": self.epoch,
+                "best_val": self.best_val,
+                "bad_epochs": self.bad_epochs,
+                "best_model": self.best_state,
+                "history": self.history,
+                "rng": rng_state(),
+            },
+        )

@@ -6,7 +6,7 @@ import importlib
 import os
 import traceback
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdl_studio import __version__
 from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
 from gdl_studio.ui import icons

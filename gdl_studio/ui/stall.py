@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer, Qt
+from PySide6.QtCore import QEventLoop, QTimer, Qt
 
 
 def measure_stalls(seconds: float, during=None) -> list[float]:

@@ -11,7 +11,7 @@ import pytest
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import default_registry
 from gdl_studio.finetune import personal
-from gdl_studio.finetune.jobs import Failed, Finished, FinetuneSpec, Paused, Progress, Started
+from gdl_studio.finetune.jobs import Failed, Finished, FinetuneSpec, Progress
 from gdl_studio.finetune.runner import FinetuneRunner
 
 pytest.importorskip("gdl_studio.racing.fast_env")

@@ -129,3 +129,31 @@ def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
     mdn = load_dir(tmp_path / "m" / MDN_NAME)
     assert mdn.config.hidden == 256 and mdn.config.mixtures == 5
     assert (tmp_path / "c" / "series.npz").is_file()
+
+
+def test_early_stopping_keeps_the_best_weights_and_resumes(tmp_path):
+    import torch
+
+    from gdl_studio.racing.training import EarlyStopping
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters())
+    es = EarlyStopping(patience=2, min_delta=0.1)
+    assert es.end_epoch(model, 5.0)
+    best = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert not es.end_epoch(model, 4.95, extra=1.0)  # better, but by less than min_delta
+    assert not es.exhausted
+    assert not es.end_epoch(model, 6.0)
+    assert es.exhausted and es.epoch == 3 and es.best_val == 5.0
+    assert torch.equal(es.best_state["weight"], best["weight"])
+    assert es.history[1] == {"epoch": 2, "val_loss": 4.95, "extra": 1.0}
+    es.checkpoint(tmp_path / "c.pt", model, opt)
+    fresh = torch.nn.Linear(2, 1)
+    fresh_opt = torch.optim.Adam(fresh.parameters())
+    again = EarlyStopping(patience=2, min_delta=0.1)
+    assert again.resume(tmp_path / "c.pt", fresh, fresh_opt)
+    assert (again.epoch, again.best_val, again.bad_epochs, again.exhausted) == (3, 5.0, 2, True)
+    assert torch.equal(fresh.weight, model.weight) and again.history == es.history
+    assert not EarlyStopping(2, 0.1).resume(tmp_path / "missing.pt", fresh, fresh_opt)
