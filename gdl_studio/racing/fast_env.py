@@ -19,9 +19,14 @@ environment, and changes only how the ``state_pixels`` frame is put together:
   flipped and stacked, and the y pass finishes the frame: the same arithmetic on the same numbers,
   without the full-size flip.
 
-Whenever an assumption does not hold (a render mode other than ``state_pixels``, the opening
-zoom before the background covers the view, an indicator bar reaching above the HUD), the frame
-is rendered by the stock code. ``tests/racing/test_fast_env.py`` checks frame-by-frame identity
+With the native rasteriser built (``_fastraster.c``, see :mod:`gdl_studio.racing.native_raster`),
+the same polygons, coordinates and colours go to C code that repeats pygame's arithmetic on rows
+kept as one-colour smooth-scale tiles, and the frame never exists at full size; without it, the
+pygame calls above draw it. Both give the stock bytes.
+
+Whenever an assumption does not hold (a render mode other than ``state_pixels``, the reset frame
+before the episode clock exists, an indicator bar or the score reaching above the HUD), the frame
+is rendered by the stock code. ``tests/racing/test_racing_fast_env.py`` checks frame-by-frame identity
 against the stock environment; ``gdl-studio bench racing --speed`` measures the speed-up.
 """
 
