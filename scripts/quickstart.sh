@@ -50,7 +50,7 @@ pip_install() {  # pip_install STAMP_NAME ARGS...
   local name="$1"; shift
   local stamp="$VENV/.gdl-stamp-$name"
   local want
-  want="$( (cat pyproject.toml scripts/quickstart.sh; echo "$*") | sha256sum | cut -c1-16)"
+  want="$( (cat pyproject.toml setup.py gdl_studio/racing/_fastraster.c scripts/quickstart.sh; echo "$*") | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
