@@ -1,0 +1,59 @@
+"""Screenshots of the three panels in a fixed state, to compare the UI before and after a change.
+Run from the repository root under a display (Xvfb) or offscreen:
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots/panels.py OUT_DIR [WIDTH HEIGHT]
+
+Writes ``compose.png`` (resources/examples/chorale.mid opened), ``sketch.png`` (KanjiVG's 永
+opened, when the kanji package is installed) and ``dream.png`` (the real game on track 3, 90
+frames in) of the main window at WIDTH×HEIGHT (default 1600×1000), and prints the window's
+minimum size hint after each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from shot_app import open_window, pump
+
+
+def main(out_dir: str, width: int = 1600, height: int = 1000) -> int:
+    app, engine, window, _tmp = open_window(width, height)
+    from gdl_studio.core.paths import resources_dir
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        pump(app, lambda: False, 0.5)
+        window.grab().save(str(out / f"{name}.png"))
+        hint = window.minimumSizeHint()
+        print(f"{name}: window {window.width()}×{window.height()}, minimum size hint {hint.width()}×{hint.height()}")
+
+    window.open_path(str(resources_dir() / "examples" / "chorale.mid"))
+    shot("compose")
+
+    spec = importlib.util.find_spec("kanji")
+    if spec is not None and spec.submodule_search_locations:
+        window.open_path(str(Path(list(spec.submodule_search_locations)[0]) / "06c38.svg"))
+    else:
+        window.show_panel("sketch")
+    shot("sketch")
+
+    window.show_panel("dream")
+    panel = window.current_panel()
+    panel.start("real", seed=3)
+    ok = pump(app, lambda: panel.frame_count() >= 90, 240)
+    panel.playback.paused = True
+    panel.refresh_plots()
+    shot("dream")
+    print("dream frames:", ok, panel.frame_count())
+    window.close()
+    engine.shutdown(2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    size = [int(v) for v in sys.argv[2:4]] or [1600, 1000]
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots", *size))
