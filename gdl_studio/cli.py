@@ -21,8 +21,8 @@ AREA_CLI_MODULES = (
     "gdl_studio.ink.cli",
     "gdl_studio.racing.cli",
     "gdl_studio.live.cli",
-    "gdl_studio.ui.cli",
     "gdl_studio.finetune.cli",
+    "gdl_studio.bench.cli",  # after live.cli: it completes `bench live`
     "gdl_studio.selftest",
 )
 

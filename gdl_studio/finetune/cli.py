@@ -1,4 +1,4 @@
-"""``gdl-studio finetune music|ink|controller`` and ``gdl-studio bench finetune``."""
+"""``gdl-studio finetune music|ink|controller`` (``bench finetune`` is in :mod:`gdl_studio.bench`)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,6 @@ def register(commands) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=_finetune, family=family)
 
-    b = commands.bench.add_parser("finetune", help="seconds per epoch on a reference user set; GUI stall while training")
-    b.add_argument("--json", action="store_true")
-    b.add_argument("--max-seconds", type=float, help="stop measuring after this long (default: when all jobs end)")
-    b.add_argument("--epochs", type=int, default=3, help="epochs (generations) per job")
-    b.set_defaults(func=_bench)
-
 
 def _finetune(args) -> int:
     import time
@@ -82,8 +76,3 @@ def _finetune(args) -> int:
         print(f"  {key}: {value}")
     return 0
 
-
-def _bench(args) -> int:
-    from gdl_studio.finetune.bench import run_bench
-
-    return run_bench(as_json=args.json, stall_seconds=args.max_seconds, epochs=args.epochs)

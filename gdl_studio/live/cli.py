@@ -28,10 +28,11 @@ def register(commands) -> None:
     p.add_argument("--server", default=None,
                    help="measure on this running JACK server instead of starting a private one")
     p.add_argument("--no-gui", action="store_true", help="skip the GUI stall figure")
-    p.set_defaults(func=_bench)
+    p.set_defaults(func=run)
 
 
-def _bench(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, gui_figure=None) -> int:
+    """Check the arguments and run the benchmark (``gui_figure``: see :func:`gdl_studio.live.bench.run_bench`)."""
     from gdl_studio.core.errors import UserError
 
     if args.seconds <= 0 or args.seconds > 600:
@@ -44,4 +45,4 @@ def _bench(args: argparse.Namespace) -> int:
         raise UserError(f"--model must be lstm or transformer, not {args.model}")
     from gdl_studio.live.bench import run_bench
 
-    return run_bench(args)
+    return run_bench(args, gui_figure)

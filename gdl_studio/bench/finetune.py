@@ -3,7 +3,7 @@ while the Training dock trains.
 
 The whole app is built offscreen (main window, engine thread, Training dock). Jobs run exactly
 as in the app — one after another in the dock's child process, with torch on all cores but one
-— on the reference sets of :mod:`gdl_studio.finetune.reference`: 30 minutes of held-out music
+— on the reference sets of :mod:`gdl_studio.bench.reference`: 30 minutes of held-out music
 for the LSTM and the Transformer, 40 held-out characters in a slanted hand for the VRNN, and a
 dream CMA-ES run for the controller. A 1 ms QTimer on the GUI thread measures the stalls the
 whole time. Epoch seconds come from the jobs' progress reports (median over epochs ≥ 1).
@@ -36,9 +36,9 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
 def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
     """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
     from gdl_studio.finetune.jobs import Progress
-    from gdl_studio.finetune.reference import ink_reference_set, music_reference_set
-    from gdl_studio.ui.bench_ui import open_app
-    from gdl_studio.ui.stall import measure_stalls
+    from gdl_studio.bench.reference import ink_reference_set, music_reference_set
+    from gdl_studio.bench.ui import open_app
+    from gdl_studio.bench.stall import measure_stalls
 
     import os
 

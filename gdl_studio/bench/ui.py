@@ -94,7 +94,7 @@ def open_app():
 
 def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     """Run the benchmark and print a table (or JSON)."""
-    from gdl_studio.ui.stall import measure_stalls
+    from gdl_studio.bench.stall import measure_stalls
 
     app, engine, window = open_app()
 
