@@ -1,8 +1,9 @@
 """The ``gdl-studio`` command line: the app by default, headless subcommands otherwise.
 
-Each area adds its own leaves through a ``register(commands)`` function (see
-:class:`Commands`); area modules are imported here but must not import torch or Qt at module
-level, so that ``--help`` and ``--version`` stay instant.
+Each area adds its own leaves through the ``register_cli`` of its
+:class:`~gdl_studio.core.area.Area` (see :mod:`gdl_studio.areas`), the other packages through a
+``register(commands)`` function (see :class:`Commands`); none of them may import torch or Qt at
+module level, so that ``--help`` and ``--version`` stay instant.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from dataclasses import dataclass
 from gdl_studio import __version__
 from gdl_studio.core.errors import UserError
 
-# Modules that provide ``register(commands)``; a module that is missing is skipped.
-AREA_CLI_MODULES = (
-    "gdl_studio.music.cli",
-    "gdl_studio.ink.cli",
-    "gdl_studio.racing.cli",
+# Modules that provide ``register(commands)``, after the areas' own (gdl_studio.areas.AREAS);
+# a module that is missing is skipped.
+CLI_MODULES = (
     "gdl_studio.live.cli",
     "gdl_studio.finetune.cli",
     "gdl_studio.bench.cli",  # after live.cli: it completes `bench live`
@@ -68,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         group = root.add_parser(name, help=help_text)
         groups[name] = group.add_subparsers(dest="target", metavar="TARGET", required=True)
     commands = Commands(root=root, **groups)
-    for module_name in AREA_CLI_MODULES:
+    from gdl_studio.areas import AREAS
+
+    for area in AREAS:
+        area.register_cli(commands)
+    for module_name in CLI_MODULES:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -202,7 +202,7 @@ def _shipped_cards():
 
 
 def _check_models() -> str:
-    from gdl_studio.core.model_loaders import load_model
+    from gdl_studio.areas import load_model
 
     names = []
     for card in _shipped_cards():
@@ -212,7 +212,7 @@ def _check_models() -> str:
 
 
 def _check_music(notes: int) -> str:
-    from gdl_studio.core.model_loaders import load_model
+    from gdl_studio.areas import load_model
     from gdl_studio.core.paths import resources_dir
     from gdl_studio.music.midi_io import read_midi
 
@@ -236,7 +236,7 @@ def _check_music(notes: int) -> str:
 def _check_ink(points: int) -> str:
     import math
 
-    from gdl_studio.core.model_loaders import load_model
+    from gdl_studio.areas import load_model
 
     parts = []
     for card in _shipped_cards():

@@ -21,7 +21,7 @@ TARGETS = {"stall_ms.p99": 16.0, "music_epoch_s": 60.0}
 
 
 def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
-    from gdl_studio.finetune.jobs import FinetuneSpec
+    from gdl_studio.core.finetuning import FinetuneSpec
 
     return [
         FinetuneSpec("music", "music-lstm", [str(music_dir)], "bench-music-lstm", {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
@@ -35,7 +35,7 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
 
 def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
     """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
-    from gdl_studio.finetune.jobs import Progress
+    from gdl_studio.core.finetuning import Progress
     from gdl_studio.bench.reference import ink_reference_set, music_reference_set
     from gdl_studio.bench.ui import open_app
     from gdl_studio.bench.stall import measure_stalls

@@ -28,7 +28,7 @@ def _heavy_job(seconds: float):
         deadline = time.perf_counter() + seconds
         steps = 0
         try:
-            from gdl_studio.core.model_loaders import load_model
+            from gdl_studio.areas import load_model
             from gdl_studio.music.generate import continue_score  # provided by the music area
             from gdl_studio.music.midi_io import read_midi
             from gdl_studio.core.paths import resources_dir
@@ -105,7 +105,7 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     engine.cancel("bench")
     app.processEvents()
 
-    from gdl_studio.core.model_loaders import load_all
+    from gdl_studio.areas import load_all
 
     rss_before = bench.current_rss_mb()
     loaded = load_all()

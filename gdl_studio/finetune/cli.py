@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gdl_studio.finetune.jobs import DEFAULT_BASE
+from gdl_studio.areas import finetune_area
 
 
 def register(commands) -> None:
@@ -16,7 +16,8 @@ def register(commands) -> None:
             p.add_argument("inputs", nargs="*", help=inputs_help + " (default: your drawing set from the Sketch panel)")
         elif inputs_help:
             p.add_argument("inputs", nargs="+", help=inputs_help)
-        p.add_argument("--base", default=DEFAULT_BASE[family], help=f"model to start from (default {DEFAULT_BASE[family]})")
+        base = finetune_area(family).default_base
+        p.add_argument("--base", default=base, help=f"model to start from (default {base})")
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
             p.add_argument("--generations", type=int, default=5)
@@ -47,7 +48,7 @@ def register(commands) -> None:
 def _finetune(args) -> int:
     import time
 
-    from gdl_studio.finetune.jobs import FinetuneSpec, Progress, format_eta, ETA
+    from gdl_studio.core.finetuning import FinetuneSpec, Progress, format_eta, ETA
     from gdl_studio.finetune.runner import InlineControl, family_function
 
     not_options = {"func", "family", "inputs", "base", "name", "command", "verbose"}

@@ -8,7 +8,6 @@ from a QTimer and the CLI runs a family function in-process instead.
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
 import queue
 import time
@@ -16,7 +15,7 @@ import traceback
 from collections import deque
 from typing import Any
 
-from gdl_studio.finetune.jobs import FAMILIES, Cancelled, Failed, Finished, FinetuneSpec, Paused, Progress, Started
+from gdl_studio.core.finetuning import Cancelled, Failed, Finished, FinetuneSpec, Paused, Progress, Started
 
 
 EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited by then
@@ -74,11 +73,10 @@ class InlineControl:
 
 
 def family_function(family: str):
-    """The fine-tune function of ``family``."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family '{family}' (choose from {', '.join(FAMILIES)})")
-    module_name, func_name = FAMILIES[family].split(":")
-    return getattr(importlib.import_module(module_name), func_name)
+    """The fine-tune function of ``family`` (from the area that owns it, :mod:`gdl_studio.areas`)."""
+    from gdl_studio.areas import finetune_function
+
+    return finetune_function(family)
 
 
 def _child_main(spec: FinetuneSpec, events, run_event, cancel_event, threads: int) -> None:

@@ -28,7 +28,7 @@
   after ``patience`` epochs without improvement. The card also records, for the base and the
   fine-tuned VRNN alike, the importance-sampled NLL (K up to 100) on the same held-out drawings.
 * **Saving**: only at the very end, atomically, by
-  :func:`gdl_studio.finetune.personal.save_personal_model` (fp16 weights like the shipped models
+  :func:`gdl_studio.core.personal.save_personal_model` (fp16 weights like the shipped models
   unless that costs more than 0.05 % of the validation loss). A :class:`Cancelled` raised by
   ``control.checkpoint()`` propagates before anything is written.
 """
@@ -46,7 +46,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.finetune.jobs import FinetuneSpec, Progress
+from gdl_studio.core.finetuning import FinetuneSpec, Progress
 
 DEFAULTS: dict[str, Any] = {
     "epochs": 10,
@@ -232,7 +232,7 @@ def _check_target_name(display: str, family: str) -> str:
     """Validate the personal model's name up front (before any training); returns its slug."""
     from gdl_studio.core import paths
     from gdl_studio.core.registry import CARD_NAME, ModelUnavailable, read_card
-    from gdl_studio.finetune.personal import check_name
+    from gdl_studio.core.personal import check_name
 
     slug = check_name(display)
     if (paths.models_dir() / slug / CARD_NAME).is_file():
@@ -341,7 +341,7 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
     ``{"name", "display_name", "metrics"}`` (see the module docstring)."""
     import torch
 
-    from gdl_studio.finetune.personal import save_personal_model
+    from gdl_studio.core.personal import save_personal_model
     from gdl_studio.ink import personal_set
     from gdl_studio.ink.models_io import roundtrip_half, tensors_for_saving
 

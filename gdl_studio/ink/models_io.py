@@ -162,7 +162,7 @@ def roundtrip_half(module) -> None:
 
 
 def load(name: str, registry=None) -> InkModel:
-    """Entry point for :mod:`gdl_studio.core.model_loaders` (family "ink"): any installed ink
+    """Entry point for :mod:`gdl_studio.areas` (family "ink"): any installed ink
     model by registry name (shipped or personal); ``"vrnn"`` / ``"rnn-gmm"`` are accepted too."""
     from gdl_studio.core.registry import default_registry
 

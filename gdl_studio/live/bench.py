@@ -117,7 +117,7 @@ class Receiver:
 
 # ---------------------------------------------------------------------------------------- model
 def _composer(args):
-    from gdl_studio.live import composers
+    from gdl_studio.jobs import compose as composers
 
     name = {"lstm": "music-lstm", "transformer": "music-transformer"}.get(args.model, args.model)
     if args.tiny:
@@ -220,7 +220,7 @@ def jam_response(args, receiver: Receiver, composer) -> dict:
 
     from gdl_studio.core.bench import percentiles
     from gdl_studio.engine.core import EngineCore, Request
-    from gdl_studio.live import composers
+    from gdl_studio.jobs import compose as composers
     from gdl_studio.live.jam import JamSession
     from gdl_studio.live.midi_ports import MidiInput
     from gdl_studio.live.midi_process import open_output

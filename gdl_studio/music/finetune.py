@@ -1,7 +1,7 @@
 """Fine-tuning a music model (the LSTM or the Transformer, shipped or personal) on the user's MIDI.
 
 ``finetune(spec, report, control)`` is the "music" family function of
-:mod:`gdl_studio.finetune.jobs`:
+:mod:`gdl_studio.core.finetuning`:
 
 * reads the MIDI files (and folders, recursively) of ``spec.inputs`` with
   :func:`~gdl_studio.music.midi_io.read_midi` and tokenises them exactly as the base model's
@@ -16,7 +16,7 @@
   model's held-out NLL as epoch 0 and then every epoch's, keeps the best weights on the held-out
   slice (the base's included), stops early after ``patience`` epochs without improvement, and only
   at the very end saves the personal model (fp16) with
-  :func:`~gdl_studio.finetune.personal.save_personal_model`.
+  :func:`~gdl_studio.core.personal.save_personal_model`.
 
 Losses are in nats per note (the whole token sequence's NLL over its number of notes, as in
 :mod:`gdl_studio.music.evaluate`), so the LSTM and the Transformer are comparable.
@@ -376,8 +376,8 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
     """
     import torch
 
-    from gdl_studio.finetune.jobs import Progress
-    from gdl_studio.finetune.personal import check_name, save_personal_model
+    from gdl_studio.core.finetuning import Progress
+    from gdl_studio.core.personal import check_name, save_personal_model
     from gdl_studio.music.models_io import MUSIC_MODELS
     from gdl_studio.music.train import _loss, event_data, lstm_data
 

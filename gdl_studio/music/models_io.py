@@ -114,7 +114,7 @@ def load_music_model(name: str, registry: Registry | None = None):
 
 
 def load(name: str):
-    """Entry point for :mod:`gdl_studio.core.model_loaders` (family "music")."""
+    """Entry point for :mod:`gdl_studio.areas` (family "music")."""
     return load_music_model(name)
 
 

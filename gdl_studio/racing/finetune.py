@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.finetune.jobs import FinetuneSpec, Progress
+from gdl_studio.core.finetuning import FinetuneSpec, Progress
 
 DEFAULTS = {
     "generations": 5,
@@ -210,7 +210,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     Options (``spec.options``): generations, mode ("real"/"dream"), tau, population, rollouts,
     workers (real mode), seed, sigma (initial step size), max_steps, valid_rollouts.
     """
-    from gdl_studio.finetune.personal import check_name, save_personal_model
+    from gdl_studio.core.personal import check_name, save_personal_model
     from gdl_studio.racing.models_io import FAMILY_CONTROLLER, load_world_model
     from gdl_studio.racing.train_controller import new_strategy
 

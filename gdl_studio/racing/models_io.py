@@ -1,7 +1,7 @@
 """Saving and loading the V, M and C models through the registry (family ``world-model/…``).
 
 Shipped names: ``carracing-vae`` (V), ``carracing-mdnrnn`` (M), ``carracing-controller`` (C).
-:func:`load` builds one of them by name (used by :mod:`gdl_studio.core.model_loaders`);
+:func:`load` builds one of them by name (used by :mod:`gdl_studio.areas`);
 :func:`load_world_model` returns the three together as a :class:`WorldModel`.
 """
 

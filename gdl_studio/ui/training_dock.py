@@ -33,16 +33,14 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import default_registry
-from gdl_studio.finetune import personal
-from gdl_studio.finetune.jobs import DEFAULT_BASE, ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
+from gdl_studio.core import personal
+from gdl_studio.areas import AREAS, finetune_area
+from gdl_studio.core.finetuning import ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
 from gdl_studio.finetune.runner import FinetuneRunner
 from gdl_studio.ui import theme
 
-FAMILY_LABELS = {"music": "Music (Compose)", "ink": "Handwriting (Sketch)", "controller": "Driving (Dream controller)"}
-FAMILY_PREFIX = {"music": "music", "ink": "ink", "controller": "world-model/controller"}
 # curve name → colour role in the loss plot (music and ink: train/validation NLL; controller: fitness)
 SERIES = ("train", "validation", "best", "mean", "worst")
-INPUT_FILTERS = {"music": "MIDI files (*.mid *.midi)", "ink": "SVG drawings (*.svg)", "controller": ""}
 
 
 class FinetuneService(QObject):
@@ -110,9 +108,9 @@ class NewJobDialog(QDialog):
         self.inputs: list[str] = []
         form = QFormLayout(self)
         self.family = QComboBox()
-        for key, label in FAMILY_LABELS.items():
+        for key, label in ((area.finetune_family, area.finetune_title) for area in AREAS):
             self.family.addItem(label, key)
-        self.family.setCurrentIndex(list(FAMILY_LABELS).index(family))
+        self.family.setCurrentIndex(max(0, self.family.findData(family)))
         self.base = QComboBox()
         self.name = QLineEdit("my model")
         self.files_label = QLabel("Drop files or a folder here, or choose them.")
@@ -173,10 +171,10 @@ class NewJobDialog(QDialog):
         family = self.family.currentData()
         self.base.clear()
         for card in default_registry().cards():
-            if card.family.startswith(FAMILY_PREFIX[family]):
+            if finetune_area(family).can_start_from(card.family):
                 label = card.data.get("display_name", card.name) + (" (personal)" if card.personal else "")
                 self.base.addItem(label, card.name)
-        self.base.setCurrentIndex(max(0, self.base.findData(DEFAULT_BASE[family])))
+        self.base.setCurrentIndex(max(0, self.base.findData(finetune_area(family).default_base)))
         is_controller = family == "controller"
         self.choose_files_button.setVisible(not is_controller)
         self.choose_folder_button.setVisible(not is_controller)
@@ -204,7 +202,7 @@ class NewJobDialog(QDialog):
 
     def _choose_files(self) -> None:
         family = self.family.currentData()
-        paths, _ = QFileDialog.getOpenFileNames(self, "Your files", "", INPUT_FILTERS.get(family) or "All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(self, "Your files", "", finetune_area(family).finetune_inputs or "All files (*)")
         if paths:
             self._set_inputs(paths)
 

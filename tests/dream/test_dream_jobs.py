@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from gdl_studio.core.registry import ModelUnavailable
 from gdl_studio.engine.core import Sleep
 from gdl_studio.racing.dream import DreamFrame, DriveControls
-from gdl_studio.ui.dream import jobs
+from gdl_studio.jobs import common
+from gdl_studio.jobs import dream as jobs
 from gdl_studio.ui.dream.keys import BRAKE_VALUE, DriveKeys
 
 
@@ -29,7 +30,7 @@ def _counting(n):
 
 def test_paced_puts_a_sleep_after_every_frame():
     frames, state = _counting(3)
-    items = list(jobs.paced(frames, jobs.Playback(fps=1000.0)))
+    items = list(common.paced(frames, common.Playback(fps=1000.0)))
     assert [x for x in items if not isinstance(x, Sleep)] == [0, 1, 2]
     assert [type(x) for x in items] == [int, Sleep] * 3
     assert state["closed"]
@@ -37,15 +38,15 @@ def test_paced_puts_a_sleep_after_every_frame():
 
 def test_paced_sleeps_are_a_frame_apart():
     frames, _ = _counting(4)
-    sleeps = [x.until for x in jobs.paced(frames, jobs.Playback(fps=10.0)) if isinstance(x, Sleep)]
+    sleeps = [x.until for x in common.paced(frames, common.Playback(fps=10.0)) if isinstance(x, Sleep)]
     gaps = np.diff(sleeps)
     assert np.all(gaps >= 0.1 - 1e-6)  # a fast producer is held to 10 frames a second
 
 
 def test_paused_playback_pulls_no_frame_and_close_releases_the_source():
     frames, state = _counting(5)
-    playback = jobs.Playback(paused=True)
-    it = jobs.paced(frames, playback)
+    playback = common.Playback(paused=True)
+    it = common.paced(frames, playback)
     for _ in range(5):
         assert isinstance(next(it), Sleep)
     assert state["pulled"] == 0
@@ -59,9 +60,9 @@ def test_missing_model_becomes_a_problem_item():
     def loader():
         raise ModelUnavailable("model 'carracing-vae' is not installed")
 
-    job = jobs.drive_job(jobs.WorldSource(loader), jobs.DREAM, 0, DriveControls(), jobs.Playback())
+    job = jobs.drive_job(jobs.WorldSource(loader), jobs.DREAM, 0, DriveControls(), common.Playback())
     items = list(job(None))
-    assert len(items) == 1 and isinstance(items[0], jobs.ModelProblem)
+    assert len(items) == 1 and isinstance(items[0], common.ModelProblem)
     assert "not installed" in items[0].message
 
 
@@ -75,10 +76,10 @@ def test_a_loader_crash_is_reported_as_a_model_problem():
 
 def test_dream_job_streams_frames_with_live_temperature(tiny_world):
     controls = DriveControls(temperature=1.0)
-    job = jobs.drive_job(jobs.WorldSource(lambda: tiny_world), jobs.DREAM, 3, controls, jobs.Playback(fps=1000.0), max_steps=6)
+    job = jobs.drive_job(jobs.WorldSource(lambda: tiny_world), jobs.DREAM, 3, controls, common.Playback(fps=1000.0), max_steps=6)
     it = iter(job(None))
     ready = next(it)
-    assert isinstance(ready, jobs.ModelReady) and ready.mode == "dream" and ready.seed == 3
+    assert isinstance(ready, common.ModelReady) and ready.mode == "dream" and ready.seed == 3
     frames = []
     for item in it:
         if isinstance(item, DreamFrame):

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from gdl_studio.core.registry import ModelUnavailable
 from gdl_studio.racing.dream import DreamFrame, RealFrame
-from gdl_studio.ui.dream import jobs
+from gdl_studio.jobs import dream as jobs
 from gdl_studio.ui.dream.views import AGENT_COLOURS, HUMAN_COLOURS
 
 TIMEOUT = 20_000

@@ -10,8 +10,8 @@ import pytest
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import default_registry
-from gdl_studio.finetune import personal
-from gdl_studio.finetune.jobs import Failed, Finished, FinetuneSpec, Progress
+from gdl_studio.core import personal
+from gdl_studio.core.finetuning import Failed, Finished, FinetuneSpec, Progress
 from gdl_studio.finetune.runner import FinetuneRunner
 
 pytest.importorskip("gdl_studio.racing.fast_env")
@@ -94,7 +94,7 @@ def test_pause_holds_the_job_and_resume_finishes_it():
 def test_an_interrupted_save_leaves_no_partial_model(monkeypatch):
     import torch
 
-    from gdl_studio.finetune import personal as p
+    from gdl_studio.core import personal as p
 
     card = {"name": "half", "family": "world-model/controller", "architecture": {"kind": "linear"}, "base_model": "x"}
     p.save_personal_model({"params": torch.zeros(867)}, dict(card))

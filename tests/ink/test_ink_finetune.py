@@ -11,7 +11,7 @@ import pytest
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import ModelUnavailable, sha256_file
-from gdl_studio.finetune.jobs import Cancelled, FinetuneSpec, Progress
+from gdl_studio.core.finetuning import Cancelled, FinetuneSpec, Progress
 from gdl_studio.finetune.runner import InlineControl
 
 SHIPPED_PREPROCESSING = {"scale": 20.75453518678023, "origin": [54.5, 54.5], "rdp_epsilon": 1.0}
@@ -128,7 +128,7 @@ def test_cancel_writes_nothing_and_leaves_the_base_untouched(tiny_bases, user_dr
 
 
 def test_an_interrupted_save_leaves_no_partial_model(tiny_bases, user_drawings, monkeypatch):
-    import gdl_studio.finetune.personal as personal
+    import gdl_studio.core.personal as personal
     from gdl_studio.ink.models_io import load_ink_model
 
     summary, _ = _run("vrnn", [user_drawings], name="mine", epochs=1)
@@ -150,7 +150,7 @@ def test_an_interrupted_save_leaves_no_partial_model(tiny_bases, user_drawings, 
 
 
 def test_personal_model_loads_back_and_generates(tiny_bases, user_drawings):
-    from gdl_studio.core.model_loaders import load_model
+    from gdl_studio.areas import load_model
     from gdl_studio.ink import models_io
 
     _run("vrnn", [user_drawings], name="My Hand", epochs=1)

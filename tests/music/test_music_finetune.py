@@ -14,7 +14,7 @@ import pytest
 from gdl_studio.core import paths
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import default_registry, sha256_file
-from gdl_studio.finetune.jobs import Cancelled, FinetuneSpec, Progress
+from gdl_studio.core.finetuning import Cancelled, FinetuneSpec, Progress
 from gdl_studio.finetune.runner import InlineControl
 from gdl_studio.music.finetune import finetune
 from gdl_studio.music.models_io import canonical_name, is_available, load_music_model, music_model_choices
@@ -99,7 +99,7 @@ def test_a_personal_model_can_be_finetuned_again(use_tiny_models, write_mid, mak
 
 
 def test_cancel_writes_nothing_and_leaves_the_base_untouched(use_tiny_models, user_midi):
-    from gdl_studio.finetune.personal import delete_personal_model
+    from gdl_studio.core.personal import delete_personal_model
 
     base = use_tiny_models / "music-lstm" / "music-lstm.safetensors"
     before = sha256_file(base)
@@ -116,7 +116,7 @@ def test_cancel_writes_nothing_and_leaves_the_base_untouched(use_tiny_models, us
 
 
 def test_an_interrupted_save_leaves_no_partial_model(use_tiny_models, user_midi, monkeypatch):
-    from gdl_studio.finetune import personal
+    from gdl_studio.core import personal
 
     good, _ = run("lstm", [user_midi], name="mine", epochs=1)
     card_before = (paths.user_models_dir() / "mine" / "card.json").read_text()
@@ -170,7 +170,7 @@ def test_bad_input_is_a_one_line_user_error(use_tiny_models, tmp_path, write_mid
 
 
 def test_compose_panel_lists_personal_models_and_falls_back_after_delete(qtbot, tiny_lstm):
-    from gdl_studio.finetune.personal import delete_personal_model, save_personal_model
+    from gdl_studio.core.personal import delete_personal_model, save_personal_model
     from gdl_studio.music import tokens as T
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compose"))

@@ -9,7 +9,7 @@ from gdl_studio.ui.sketch.drawing import Stroke
 
 
 def _personal_model(name: str, base: str, kind: str = "vrnn"):
-    from gdl_studio.finetune.personal import save_personal_model
+    from gdl_studio.core.personal import save_personal_model
     from gdl_studio.ink.models import PRESETS, build_model
     from gdl_studio.ink.models_io import tensors_for_saving
 
@@ -25,7 +25,7 @@ def _items(panel) -> list[tuple[str, str]]:
 
 
 def test_model_combo_lists_personal_models_and_falls_back_after_deletion(make_panel, tiny_models, qtbot):
-    from gdl_studio.finetune.personal import delete_personal_model
+    from gdl_studio.core.personal import delete_personal_model
 
     _personal_model("my-hand", base="ink-rnn-gmm")
     panel = make_panel(loader=lambda kind: tiny_models.get(kind, tiny_models["vrnn"]))

@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.engine.core import Sleep
-from gdl_studio.live import composers
+from gdl_studio.jobs import compose as composers
 from gdl_studio.live.jam import ANSWERING, LISTENING, JamNote
 from gdl_studio.live.session import NO_INPUT, SYNTH, VIRTUAL
 from gdl_studio.music.notes import GenerationStep, Note
@@ -800,7 +799,7 @@ class ComposePanel(Panel):
             def runner(make_job):
                 self.engine.submit(self.panel_id, lambda ctx: make_job(ctx.cancelled), label="Jam answer")
 
-            self.engine.submit(self.panel_id, lambda ctx: self._preload(name), label="Load model")
+            self.engine.submit(self.panel_id, composers.preload_job(name), label="Load model")
             tracks = self.doc.tracks
             track = (max(tracks) + 1) if tracks else 0
             beat0 = max(self.doc.end_beat, self.roll.cursor_beat)
@@ -829,11 +828,6 @@ class ComposePanel(Panel):
                 self._message(f"Jam take kept: {len(played)} played + {len(answers)} answered notes (Undo discards it)")
             if not self.live.playing:
                 self._timer.stop()
-
-    @staticmethod
-    def _preload(name: str):
-        """Engine job: load the model and run it once, so the first answer is quick."""
-        return iter(composers.warm_up(composers.load_composer(name)))
 
     def _on_jam_event(self, kind: str, payload) -> None:
         if kind == "state":
@@ -880,13 +874,7 @@ class ComposePanel(Panel):
         bpb = self.doc.beats_per_bar
         seed = random.randrange(1 << 30)
         primer = list(notes)
-
-        def job(ctx):
-            composer = composers.load_composer(name)
-            steps = composer.generate(primer, n_notes=n_notes, temperature=temperature, seed=seed,
-                                      beats_per_bar=bpb)
-            yield from paced(steps)
-
+        job = composers.continuation_job(name, primer, n_notes, temperature, seed, bpb)
         label = f"{self.model_combo.currentText()} continuation"
         request_id = self.engine.submit(self.panel_id, job, label=label)
         self.gen = Generation(name, request_id, list(ids), primer, cut, seed)
@@ -1130,18 +1118,6 @@ class ComposePanel(Panel):
         target = user_dir() / "drag" / f"{stem}.mid"
         write_midi(score, target)
         return target
-
-
-def paced(steps, burst_s: float = 0.012, rest_s: float = 0.004):
-    """Pass ``steps`` through, resting ``rest_s`` after every ``burst_s`` of work so a fast
-    model never starves the GUI thread (the engine sleeps; the interpreter lock is free)."""
-    burst = time.perf_counter()
-    for step in steps:
-        yield step
-        now = time.perf_counter()
-        if now - burst > burst_s:
-            yield Sleep(now + rest_s)
-            burst = time.perf_counter()
 
 
 def _virtual_ports_supported() -> bool:

@@ -8,7 +8,7 @@
 
 In both modes a person takes the wheel by holding the arrow keys or WASD (the action bars turn
 yellow); letting go hands it back to the controller, as in the worldmodels.github.io demo.
-Frames are produced on the app's engine (:mod:`gdl_studio.ui.dream.jobs`) at most 30 a second,
+Frames are produced on the app's engine (:mod:`gdl_studio.jobs.dream`) at most 30 a second,
 never on the GUI thread. Missing or corrupt weights, or a missing Box2D / pygame, show a message
 here and leave the rest of the app alone.
 """
@@ -46,7 +46,8 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.engine.worker import Engine
 from gdl_studio.racing.dream import DriveControls
-from gdl_studio.ui.dream import jobs
+from gdl_studio.jobs import dream as jobs
+from gdl_studio.jobs.common import ModelProblem, ModelReady, Playback
 from gdl_studio.ui.dream.keys import DriveKeys
 from gdl_studio.ui.dream.plots import DreamPlots
 from gdl_studio.ui.dream.views import AGENT_BADGE, HUMAN_BADGE, ActionBars, FrameView, StatTile
@@ -132,7 +133,7 @@ class DreamPanel(Panel):
         self._check_cards = loader is None  # shipped models: look for their cards up front
         tau = min(TAU_MAX, max(TAU_MIN, float(settings.get(Key.DREAM_TEMPERATURE))))
         self.controls = DriveControls(temperature=tau)
-        self.playback = jobs.Playback()
+        self.playback = Playback()
         self.keys = DriveKeys()
         self._mode = REAL
         self._seed = random.randrange(1000)
@@ -539,7 +540,7 @@ class DreamPanel(Panel):
 
     # ------------------------------------------------------------------ controllers
     def _fill_controllers(self) -> None:
-        from gdl_studio.finetune.personal import personal_models
+        from gdl_studio.core.personal import personal_models
         from gdl_studio.racing.models_io import FAMILY_CONTROLLER
 
         combo = self.controller_combo
@@ -603,9 +604,9 @@ class DreamPanel(Panel):
     def on_result(self, request_id: int, item: object) -> None:
         if request_id != self._request:
             return
-        if isinstance(item, jobs.ModelReady):
+        if isinstance(item, ModelReady):
             self._on_ready(item)
-        elif isinstance(item, jobs.ModelProblem):
+        elif isinstance(item, ModelProblem):
             self._on_model_problem(item)
         elif isinstance(item, jobs.SimulatorProblem):
             self._on_simulator_problem(item)
@@ -645,11 +646,11 @@ class DreamPanel(Panel):
         self._streaming = False
 
     # ------------------------------------------------------------------ engine items
-    def _on_ready(self, item: jobs.ModelReady) -> None:
+    def _on_ready(self, item: ModelReady) -> None:
         if self._controller_spec is None:
-            self._controller_name = "" if item.controller == "carracing-controller" else item.controller
-        self.controller_label.setText(f"controller: {item.controller}")
-        self.controller_label.setToolTip(f"{item.controller}: C, the linear controller on [z, h] that drives when you do not")
+            self._controller_name = "" if item.model == "carracing-controller" else item.model
+        self.controller_label.setText(f"controller: {item.model}")
+        self.controller_label.setToolTip(f"{item.model}: C, the linear controller on [z, h] that drives when you do not")
         self.view.set_message("")
         parts = [self._simulator_text()] if self._sim_problem else []
         if item.note:
@@ -660,11 +661,11 @@ class DreamPanel(Panel):
             self.notice.hide()
         self.model_changed.emit(self.active_model())
 
-    def _on_model_problem(self, item: jobs.ModelProblem) -> None:
+    def _on_model_problem(self, item: ModelProblem) -> None:
         self._streaming = False
         self.view.set_frame(None)
         self.recon_view.set_frame(None)
-        if item.controller_only:
+        if item.part == "controller":
             self._controller_spec = None
             self._controller_name = ""
             self.view.set_message("That controller could not be loaded.")

@@ -10,7 +10,7 @@
   model combo lists the shipped models and the personal (fine-tuned) ink models;
   :meth:`SketchPanel.refresh_models` re-reads them.
 
-Generation runs on the app's engine (:mod:`gdl_studio.ui.sketch.jobs`), never on the GUI thread;
+Generation runs on the app's engine (:mod:`gdl_studio.jobs.sketch`), never on the GUI thread;
 a new request replaces the running one. Every change to the drawing — a stroke, Clear, an
 accepted continuation, an opened SVG — is an undo command on the panel's stack. When the chosen
 model's weights are missing or corrupt, a banner says so and only generation is disabled.
@@ -49,7 +49,8 @@ from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
 from gdl_studio.ui.panels.base import Panel
 from gdl_studio.ui.settings import Key, Settings
-from gdl_studio.ui.sketch import commands, jobs
+from gdl_studio.jobs import sketch as jobs
+from gdl_studio.ui.sketch import commands
 from gdl_studio.ui.sketch.canvas import SketchCanvas
 from gdl_studio.ui.sketch.drawing import GENERATED_INK, SketchDocument, Stroke, group_points, render_image
 from gdl_studio.ui.sketch.endings import EndingsView
@@ -782,17 +783,17 @@ class SketchPanel(Panel):
         if request_id != self._request:
             return
         if isinstance(item, jobs.ModelReady):
-            if self._problems.pop(item.kind, None) is not None:
+            if self._problems.pop(item.model, None) is not None:
                 self._show_problem()
                 self._update_ui()
             return
         if isinstance(item, jobs.ModelProblem):
-            self._problems[item.kind] = item.message
+            self._problems[item.model] = item.message
             self._streaming = False
             if self._mode is not None:
                 self._end_suggestion()
             self._show_problem()
-            self._say(f"{self._label(item.kind)} model unavailable: {item.message}", "error")
+            self._say(f"{self._label(item.model)} model unavailable: {item.message}", "error")
             self._update_ui()
             return
         if not isinstance(item, jobs.GenPoint) or self._mode is None:

@@ -1,7 +1,10 @@
-"""A thin adapter between the live/compose code and the music models of
-:mod:`gdl_studio.music` (their generators are used as they are).
+"""Engine jobs of the Compose panel and the composer adapter: the music models of
+:mod:`gdl_studio.music` (their generators used as they are) for the panel, jam mode and the
+live benchmark.
 
-* :data:`MODEL_CHOICES` — the models a musician picks from, with display names;
+* :func:`continuation_job` — the job streaming a continuation's ``GenerationStep`` s;
+* :func:`preload_job` — the job loading a model and running it once (jam mode's first answer);
+* :data:`MODEL_CHOICES` — the shipped models a musician picks from, with display names;
 * :func:`load_composer` — a shipped model through the registry (``ModelUnavailable`` if absent);
 * :func:`tiny_composer` — a small randomly initialised model of either kind (tests, benches,
   and ``GDL_STUDIO_COMPOSE_DEMO=1`` when no weights are installed);
@@ -13,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import Iterator, Sequence
 
+from gdl_studio.jobs.common import rested
 from gdl_studio.music.notes import Note
 
 MODEL_CHOICES = (("music-lstm", "Attention LSTM"), ("music-transformer", "Transformer"))
@@ -122,3 +126,27 @@ def responder(composer, temperature: float = 1.0, beats_per_bar: int = 4, seed: 
                                  beats_per_bar=beats_per_bar, seed=seed)
 
     return respond
+
+
+def continuation_job(name: str, primer: Sequence[Note], n_notes: int, temperature: float, seed: int,
+                     beats_per_bar: int = 4):
+    """A job continuing ``primer`` with model ``name``: one ``GenerationStep`` per note, rested
+    (:func:`~gdl_studio.jobs.common.rested`) so a fast model never starves the GUI thread."""
+    primer = list(primer)
+
+    def job(ctx):
+        composer = load_composer(name)
+        steps = composer.generate(primer, n_notes=n_notes, temperature=temperature, seed=seed,
+                                  beats_per_bar=beats_per_bar)
+        yield from rested(steps)
+
+    return job
+
+
+def preload_job(name: str):
+    """A job loading model ``name`` and running it once, so that the first answer is quick."""
+
+    def job(ctx):
+        return iter(warm_up(load_composer(name)))
+
+    return job

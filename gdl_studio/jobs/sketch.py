@@ -2,9 +2,9 @@
 
 A job is ``job(ctx) -> iterator`` (see :mod:`gdl_studio.engine.core`). The engine pulls one item
 at a time, so a job does one model step per item and is cancelled by not being pulled again.
-Items are small frozen dataclasses: :class:`ModelReady` once the model is loaded,
-:class:`ModelProblem` when it cannot be (missing or corrupt weights: the panel then disables
-generation), and :class:`GenPoint` for every generated point, tagged with its candidate index
+Items are small frozen dataclasses: :class:`~gdl_studio.jobs.common.ModelReady` once the model
+is loaded, :class:`~gdl_studio.jobs.common.ModelProblem` when it cannot be (missing or corrupt
+weights: the panel then disables generation), both naming the model ``kind`` they are about, and :class:`GenPoint` for every generated point, tagged with its candidate index
 (0 for Extend and Dream up, ``0..N-1`` for Endings). Candidates are advanced round-robin so that
 all endings grow together; :class:`~gdl_studio.engine.core.Sleep` paces the animation without
 blocking the engine.
@@ -23,23 +23,9 @@ import numpy as np
 
 from gdl_studio.core.registry import ModelUnavailable
 from gdl_studio.engine.core import Sleep
+from gdl_studio.jobs.common import ModelProblem, ModelReady
 
 Loader = Callable[[str], object]
-
-
-@dataclass(frozen=True)
-class ModelReady:
-    """The model ``kind`` is loaded."""
-
-    kind: str
-
-
-@dataclass(frozen=True)
-class ModelProblem:
-    """The model ``kind`` cannot be loaded; ``message`` says why, for a person."""
-
-    kind: str
-    message: str
 
 
 @dataclass(frozen=True)

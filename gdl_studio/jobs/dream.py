@@ -3,11 +3,13 @@
 This is the thin adapter between the panel and :mod:`gdl_studio.racing.dream`
 (:func:`~gdl_studio.racing.dream.real_frames` / :func:`~gdl_studio.racing.dream.dream_frames`).
 A job (see :mod:`gdl_studio.engine.core`) first yields one status item —
-:class:`ModelReady`, :class:`ModelProblem` (missing or corrupt V/M/C weights) or
+:class:`~gdl_studio.jobs.common.ModelReady` (``model``: who drives),
+:class:`~gdl_studio.jobs.common.ModelProblem` (missing or corrupt V/M/C weights) or
 :class:`SimulatorProblem` (Box2D / pygame missing: Real mode only) — and then one
 ``RealFrame`` / ``DreamFrame`` per frame, each followed by a :class:`~gdl_studio.engine.core.Sleep`
-that paces the stream at :attr:`Playback.fps` so the other panels keep their share of the engine.
-While :attr:`Playback.paused` is set the job only sleeps: the episode stays where it is.
+that paces the stream at ``Playback.fps`` (:func:`~gdl_studio.jobs.common.paced`) so the other
+panels keep their share of the engine. While ``Playback.paused`` is set the job only sleeps: the
+episode stays where it is.
 """
 
 from __future__ import annotations
@@ -15,20 +17,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
 from gdl_studio.core.registry import ModelUnavailable
-from gdl_studio.engine.core import Sleep
+from gdl_studio.jobs.common import ModelProblem, ModelReady, Playback, paced
 from gdl_studio.racing.dream import DriveControls
 
 REAL = "real"
 DREAM = "dream"
-DEFAULT_FPS = 30.0
-PAUSE_POLL_S = 0.05
 REAL_MAX_STEPS = 1000  # CarRacing-v3's time limit
 DREAM_MAX_STEPS = 1000
 
@@ -36,36 +35,10 @@ WorldLoader = Callable[[], Any]
 
 
 @dataclass(frozen=True)
-class ModelReady:
-    """The world model is loaded and the stream starts; ``controller`` names who drives."""
-
-    mode: str
-    controller: str
-    seed: int
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ModelProblem:
-    """V, M or the chosen controller cannot be loaded; ``message`` says why, for a person."""
-
-    message: str
-    controller_only: bool = False
-
-
-@dataclass(frozen=True)
 class SimulatorProblem:
     """The real CarRacing game cannot run (Box2D / pygame / gymnasium missing)."""
 
     message: str
-
-
-@dataclass
-class Playback:
-    """Shared with the running job: pause and frame rate (read every frame)."""
-
-    paused: bool = False
-    fps: float = DEFAULT_FPS
 
 
 def default_loader():
@@ -185,12 +158,13 @@ def drive_job(
         try:
             world = source.get()
         except ModelUnavailable as exc:
-            yield ModelProblem(str(exc))
+            yield ModelProblem("world model", str(exc))
             return
         try:
             controller, name, note = resolve_controller(controller_spec, world)
         except ModelUnavailable as exc:
-            yield ModelProblem(str(exc), controller_only=True)
+            who = os.fspath(controller_spec) if isinstance(controller_spec, (str, os.PathLike)) else "custom controller"
+            yield ModelProblem(who, str(exc), part="controller")
             return
         world = dataclasses.replace(world, controller=controller)
         if mode == REAL:
@@ -209,36 +183,8 @@ def drive_job(
                 world, seed=seed, start_obs=start_obs, controls=controls,
                 max_steps=max_steps or DREAM_MAX_STEPS, stop_on_done=False,
             )
-        yield ModelReady(mode, name, int(seed), note)
+        yield ModelReady(name, note, mode, int(seed))
         yield from paced(frames, playback)
 
     return job
 
-
-def paced(frames, playback: Playback):
-    """Yield ``frames`` one by one with a Sleep after each so they come at most ``playback.fps`` a second.
-
-    While paused, only Sleeps are yielded and no frame is computed. Closing this generator
-    closes ``frames`` (the real game's environment is released at once).
-    """
-    iterator = iter(frames)
-    try:
-        next_t = time.perf_counter()
-        while True:
-            if playback.paused:
-                while playback.paused:
-                    yield Sleep(time.perf_counter() + PAUSE_POLL_S)
-                next_t = time.perf_counter()
-            try:
-                frame = next(iterator)
-            except StopIteration:
-                return
-            yield frame
-            period = 1.0 / max(1.0, float(playback.fps))
-            now = time.perf_counter()
-            next_t = max(next_t + period, now)  # never burst to catch up after a slow frame
-            yield Sleep(next_t)
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()

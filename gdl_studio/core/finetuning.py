@@ -1,9 +1,9 @@
-"""What a fine-tuning job is and what it reports, as plain picklable dataclasses.
+"""The fine-tuning contract: what a job is and what it reports, as plain picklable dataclasses.
 
-A family's fine-tune function has the signature ``finetune(spec, report, control) -> dict``:
-it calls ``report(Progress(...))`` as it goes, ``control.checkpoint()`` between steps (which
+An area's fine-tune function (:attr:`gdl_studio.core.area.Area.finetune`) has the signature
+``finetune(spec, report, control) -> dict``: it calls ``report(Progress(...))`` as it goes, ``control.checkpoint()`` between steps (which
 blocks while paused and raises :class:`Cancelled` when cancelled), saves the personal model with
-:func:`gdl_studio.finetune.personal.save_personal_model` only at the very end, and returns a
+:func:`gdl_studio.core.personal.save_personal_model` only at the very end, and returns a
 summary (the saved model's name and metrics).
 """
 
@@ -15,17 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _ids = itertools.count(1)
-
-# family → "module:function" implementing the fine-tune
-FAMILIES = {
-    "music": "gdl_studio.music.finetune:finetune",
-    "ink": "gdl_studio.ink.finetune:finetune",
-    "controller": "gdl_studio.racing.finetune:finetune",
-}
-
-
-# family → the model a new fine-tune starts from unless the user picks another
-DEFAULT_BASE = {"music": "music-lstm", "ink": "ink-vrnn", "controller": "carracing-controller"}
 
 
 @dataclass

@@ -1,0 +1,55 @@
+"""The racing area's contract with the app (:class:`gdl_studio.core.area.Area`); nothing heavy is
+imported until a function is called. Its model picker chooses who drives: the shipped controller
+or a personal (fine-tuned) one."""
+
+from __future__ import annotations
+
+from gdl_studio.core.area import Area
+
+SHIPPED_CONTROLLER = "carracing-controller"  # = models_io.CONTROLLER_NAME (kept light here)
+CONTROLLER_FAMILY = "world-model/controller"  # = models_io.FAMILY_CONTROLLER
+
+
+def _load(name: str):
+    from gdl_studio.racing.models_io import load
+
+    return load(name)
+
+
+def _choices() -> list[tuple[str, str]]:
+    from gdl_studio.core.personal import personal_models
+
+    try:
+        cards = personal_models(CONTROLLER_FAMILY)
+    except OSError:
+        cards = []
+    return [(SHIPPED_CONTROLLER, "Shipped controller")] + [
+        (card.name, f"★ {card.data.get('display_name', card.name)}") for card in cards
+    ]
+
+
+def _finetune(spec, report, control) -> dict:
+    from gdl_studio.racing.finetune import finetune
+
+    return finetune(spec, report, control)
+
+
+def _register(commands) -> None:
+    from gdl_studio.racing.cli import register
+
+    register(commands)
+
+
+AREA = Area(
+    name="racing",
+    card_families=("world-model",),
+    load=_load,
+    choices=_choices,
+    finetune_family="controller",
+    finetune_title="Driving (Dream controller)",
+    finetune=_finetune,
+    default_base=SHIPPED_CONTROLLER,
+    base_families=(CONTROLLER_FAMILY,),
+    finetune_inputs="",
+    register_cli=_register,
+)
