@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window once shown, then quit")
     app.add_argument("--screenshot-after", type=float, default=1.5, metavar="S", help="seconds to wait before the screenshot (default 1.5)")
     app.add_argument("--panel", choices=("compose", "sketch", "dream"), help="panel to show first")
+    app.add_argument("files", nargs="*", metavar="FILE", help="MIDI (.mid) or SVG (.svg) files to open")
     app.set_defaults(func=_run_app)
 
     groups = {}
@@ -83,19 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace) -> int:
-    from gdl_studio.ui.launch import launch
+    from pathlib import Path
 
+    from gdl_studio.ui.shell.launch import launch
+
+    files = [str(Path(f).expanduser().resolve()) for f in getattr(args, "files", None) or []]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise UserError(f"no such file: {missing[0]}")
     return launch(
+        files=files,
         screenshot=getattr(args, "screenshot", None),
         panel=getattr(args, "panel", None),
         screenshot_after=getattr(args, "screenshot_after", 1.5),
     )
 
 
+def with_app_command(argv: list[str], commands: set[str]) -> list[str]:
+    """``gdl-studio song.mid …`` (as a file manager or the .desktop file's %F runs it) means
+    ``gdl-studio app song.mid …``: put ``app`` in front when the first word names no command."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None or first in commands or "--help" in argv or "-h" in argv or "--version" in argv:
+        return argv
+    return ["app", *argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``gdl-studio``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    args = parser.parse_args(with_app_command(argv, set(commands.choices)))
     func = getattr(args, "func", None)
     if func is None:
         func = _run_app

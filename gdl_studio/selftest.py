@@ -366,7 +366,7 @@ def open_window(timeout_s: float = 60.0, on_painted: Callable | None = None) -> 
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from gdl_studio.ui.launch import launch
+    from gdl_studio.ui.shell.launch import launch
 
     info: dict = {"ok": False}
     t_call = time.perf_counter()
@@ -374,7 +374,7 @@ def open_window(timeout_s: float = 60.0, on_painted: Callable | None = None) -> 
 
     def finish(window) -> None:
         try:
-            from gdl_studio.ui.main_window import BrokenPanel
+            from gdl_studio.ui.shell.main_window import BrokenPanel
 
             info["panels"] = sorted(window.panels)
             info["broken"] = sorted(pid for pid, p in window.panels.items() if isinstance(p, BrokenPanel))
@@ -502,7 +502,7 @@ def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool
 
 
 def _has_display() -> bool:
-    from gdl_studio.ui.launch import has_display
+    from gdl_studio.ui.shell.launch import has_display
 
     return has_display()
 

@@ -14,12 +14,17 @@ and anything in a lower layer, never a higher one, and never a sibling package o
     6  ui                    the Qt layer
     7  bench, cli, selftest, __main__   benchmarks that need the UI, the command line
 
+Inside ui/ the same rule holds between its parts (SUBLAYERS): theme and settings < the panel
+base class < widgets (shared controls) < compose, sketch, dream (the features, which do not
+import each other) < shell (main window, Training dock, About, start-up).
+
 Every import counts, wherever it is written (module level, inside a function, under
 ``TYPE_CHECKING``), and so does a string literal naming a module (``"gdl_studio.music.cli"``,
 ``"gdl_studio.music.finetune:finetune"``): tables of such names are imports done later.
 An import loop is a set of modules that import each other, directly or through others.
-Exit status 1 when a ui/ file is longer than --max-lines, an import goes upward or sideways,
-or modules form a loop.
+Exit status 1 when a ui/ file is longer than --max-lines (the files listed in
+LONG_FILES_TO_SPLIT may keep their present length until they are split; --strict counts them
+too), an import goes upward or sideways, or modules form a loop.
 """
 
 from __future__ import annotations
@@ -47,7 +52,21 @@ LAYERS: dict[str, int] = {
 ALLOWED_SIDEWAYS: set[tuple[str, str]] = {
     ("jobs", "areas"), ("cli", "bench"), ("cli", "selftest"), ("bench", "cli"), ("selftest", "cli"), ("__main__", "cli"),
 }
+# inside a package, the same rule between its sub-packages / modules (missing names: no rule)
+SUBLAYERS: dict[str, dict[str, int]] = {
+    # foundations every part of the UI uses < shared controls < the features < the app around them
+    "ui": {"__init__": 0, "theme": 0, "settings": 0, "panel": 1, "widgets": 2,
+           "compose": 3, "sketch": 3, "dream": 3, "shell": 4},
+}
 UI_MAX_LINES = 600
+# Known debt: ui/ files still above the limit, each held to the length it has now (it may only
+# shrink). Split one (a view-model, control groups) and remove its line here.
+LONG_FILES_TO_SPLIT: dict[str, int] = {
+    "gdl_studio/ui/compose/panel.py": 1127,
+    "gdl_studio/ui/compose/pianoroll.py": 984,
+    "gdl_studio/ui/dream/panel.py": 972,
+    "gdl_studio/ui/sketch/panel.py": 942,
+}
 
 
 @dataclass
@@ -62,6 +81,7 @@ class Edge:
 class Report:
     ui_files: list[tuple[str, int]] = field(default_factory=list)
     too_long: list[tuple[str, int]] = field(default_factory=list)
+    known_long: list[tuple[str, int]] = field(default_factory=list)
     upward: list[str] = field(default_factory=list)
     sideways: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -179,6 +199,12 @@ def top_name(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
+def sub_name(module: str) -> str:
+    """The sub-layer key of ``module``: its second name below the package."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 else "__init__"
+
+
 def find_loops(modules: dict[str, Path], edges: list[Edge]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan, iterative)."""
     graph: dict[str, set[str]] = {m: set() for m in modules}
@@ -230,7 +256,7 @@ def find_loops(modules: dict[str, Path], edges: list[Edge]) -> list[list[str]]:
     return sorted(loops)
 
 
-def check(root: Path, max_lines: int = UI_MAX_LINES) -> Report:
+def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | None = None) -> Report:
     modules, edges = collect(root)
     report = Report(modules=len(modules), edges=len(edges))
     for path in sorted((root / PACKAGE / "ui").rglob("*.py")):
@@ -238,11 +264,23 @@ def check(root: Path, max_lines: int = UI_MAX_LINES) -> Report:
         rel = path.relative_to(root).as_posix()
         report.ui_files.append((rel, n))
         if n > max_lines:
-            report.too_long.append((rel, n))
+            if known is not None and n <= known.get(rel, 0):
+                report.known_long.append((rel, n))
+            else:
+                report.too_long.append((rel, n))
     report.ui_files.sort(key=lambda item: -item[1])
     for e in edges:
         src, dst = top_name(e.source), top_name(e.target)
         if src == dst:
+            src_sub, dst_sub = sub_name(e.source), sub_name(e.target)
+            order = SUBLAYERS.get(src, {})
+            if src_sub == dst_sub or src_sub not in order or dst_sub not in order:
+                continue
+            where = f"{e.source}:{e.line} → {e.target} ({e.kind})"
+            if order[src_sub] < order[dst_sub]:
+                report.upward.append(where + f"  [{src}.{src_sub} {order[src_sub]} < {src}.{dst_sub} {order[dst_sub]}]")
+            elif order[src_sub] == order[dst_sub]:
+                report.sideways.append(where + f"  [{src}.{src_sub} and {src}.{dst_sub} share a layer]")
             continue
         where = f"{e.source}:{e.line} → {e.target} ({e.kind})"
         if src not in LAYERS or dst not in LAYERS:
@@ -261,12 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-lines", type=int, default=UI_MAX_LINES, help=f"longest file allowed in ui/ (default {UI_MAX_LINES})")
     parser.add_argument("--top", type=int, default=10, help="how many of the largest ui/ files to list")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--strict", action="store_true", help="fail on the known long files too (LONG_FILES_TO_SPLIT)")
     args = parser.parse_args(argv)
-    report = check(Path(args.root), args.max_lines)
+    report = check(Path(args.root), args.max_lines, None if args.strict else LONG_FILES_TO_SPLIT)
     if args.json:
         print(json.dumps({
             "ok": report.ok, "modules": report.modules, "imports": report.edges,
             "ui_largest": report.ui_files[: args.top], "ui_files_over_limit": report.too_long,
+            "ui_files_over_limit_known": report.known_long,
             "upward_imports": report.upward, "sideways_imports": report.sideways,
             "unknown_layer": report.unknown, "import_loops": report.loops,
         }, indent=2, ensure_ascii=False))
@@ -274,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{report.modules} modules, {report.edges} imports between them")
         print(f"largest files in ui/ (limit {args.max_lines} lines):")
         for rel, n in report.ui_files[: args.top]:
-            print(f"  {n:6d}  {rel}{'   TOO LONG' if n > args.max_lines else ''}")
+            flag = "" if n <= args.max_lines else ("   over the limit (known, to split)" if (rel, n) in report.known_long else "   TOO LONG")
+            print(f"  {n:6d}  {rel}{flag}")
         for title, items in (("upward imports", report.upward), ("sideways imports", report.sideways),
                              ("modules outside every layer", report.unknown)):
             print(f"{title}: {len(items)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gdl_studio.engine.worker import Engine
-from gdl_studio.ui import main_window as mw
+from gdl_studio.ui.shell import main_window as mw
 from gdl_studio.ui.settings import Key, Settings
 
 
@@ -61,7 +61,7 @@ def test_current_panel_and_geometry_persist(qtbot):
 
 
 def test_broken_panel_is_contained(qtbot, monkeypatch):
-    monkeypatch.setattr(mw, "PANELS", (("compose", "gdl_studio.ui.panels.no_such_module:Nope", "Compose"),) + mw.PANELS[1:])
+    monkeypatch.setattr(mw, "PANELS", (("compose", "gdl_studio.ui.no_such_module:Nope", "Compose"),) + mw.PANELS[1:])
     engine = Engine()
     engine.start()
     win = mw.MainWindow(engine, Settings())
@@ -88,7 +88,7 @@ def test_about_dialog_lists_model_cards(qtbot, tmp_path, monkeypatch):
     import torch
 
     from gdl_studio.core import registry
-    from gdl_studio.ui.about import AboutDialog, cards_html
+    from gdl_studio.ui.shell.about import AboutDialog, cards_html
 
     registry.save_model(tmp_path / "tiny", torch.nn.Linear(2, 2).state_dict(),
                         {"name": "tiny", "family": "test", "architecture": {"hidden": 2}, "metrics": {"nll": 1.5}})

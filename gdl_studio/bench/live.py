@@ -21,7 +21,7 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     from gdl_studio.core.paths import resources_dir
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
-    from gdl_studio.ui.panels.compose import ComposePanel
+    from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -78,7 +78,7 @@ def open_app():
 
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
-    from gdl_studio.ui.main_window import MainWindow
+    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

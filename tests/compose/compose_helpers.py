@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 def make_panel(qtbot):
     from gdl_studio.engine.worker import Engine
-    from gdl_studio.ui.panels.compose import ComposePanel
+    from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.settings import Settings
 
     # Destroy the panels of earlier tests (pytest-qt closes them and calls deleteLater) and

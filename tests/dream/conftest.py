@@ -31,7 +31,7 @@ def tiny_world():
 @pytest.fixture
 def make_panel(qtbot, engine, tiny_world):
     """Build a shown DreamPanel (tiny world unless ``loader`` is given; fast frame rate)."""
-    from gdl_studio.ui.panels.dream import DreamPanel
+    from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
 
     panels = []

@@ -141,7 +141,7 @@ def test_corrupt_weights_say_so(qtbot, make_panel, tmp_path, tiny_world):
 def test_shipped_models_missing_are_reported_up_front(qtbot, engine, monkeypatch, tmp_path):
     """With the default loader the cards are checked at construction, without torch."""
     from gdl_studio.core import registry
-    from gdl_studio.ui.panels.dream import DreamPanel
+    from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
 
     monkeypatch.setattr(registry, "_default", registry.Registry(roots=[tmp_path]))
@@ -186,13 +186,24 @@ def test_switching_modes_cancels_the_old_stream(qtbot, panel):
     assert isinstance(panel.last_frame(), DreamFrame)
 
 
+def _settled_frame_count(qtbot, panel) -> int:
+    """The frame count once the frame that was on its way at a pause has arrived (that can take
+    a while on a busy machine)."""
+    n = -1
+    for _ in range(20):
+        if panel.frame_count() == n:
+            break
+        n = panel.frame_count()
+        qtbot.wait(150)
+    return n
+
+
 def test_pause_holds_the_episode_and_play_resumes_it(qtbot, panel):
     panel.set_mode("dream")
     _wait_frames(qtbot, panel, 2, DreamFrame)
     panel.toggle_pause()
     assert panel.paused and panel.play_button.text() == "Play"
-    qtbot.wait(100)
-    n = panel.frame_count()
+    n = _settled_frame_count(qtbot, panel)
     qtbot.wait(250)
     assert panel.frame_count() == n
     panel.toggle_pause()
@@ -210,6 +221,19 @@ def test_hidden_panel_pauses_and_resumes_when_shown(qtbot, panel):
     panel.show()
     assert not panel.paused
     _wait_frames(qtbot, panel, panel.frame_count() + 2)
+
+
+def test_minimised_window_pauses_and_resumes_when_restored(qtbot, panel):
+    panel.set_mode("dream")
+    _wait_frames(qtbot, panel, 2, DreamFrame)
+    panel.window().showMinimized()
+    qtbot.waitUntil(lambda: panel.paused, timeout=TIMEOUT)
+    n = _settled_frame_count(qtbot, panel)
+    qtbot.wait(400)
+    assert panel.frame_count() == n  # no frames while nobody can see them
+    panel.window().showNormal()
+    qtbot.waitUntil(lambda: not panel.paused, timeout=TIMEOUT)
+    _wait_frames(qtbot, panel, n + 2)
 
 
 def test_reset_and_new_episode(qtbot, panel):
@@ -255,8 +279,8 @@ def test_save_frame_as_png(qtbot, panel, tmp_path):
 
 
 def test_main_window_hosts_the_dream_panel(qtbot, engine):
-    from gdl_studio.ui.main_window import MainWindow
-    from gdl_studio.ui.panels.dream import DreamPanel
+    from gdl_studio.ui.shell.main_window import MainWindow
+    from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
 
     win = MainWindow(engine, Settings())

@@ -133,7 +133,7 @@ def test_rename_and_delete_personal_models_but_never_shipped_ones():
 @pytest.fixture
 def window(qtbot):
     from gdl_studio.engine.worker import Engine
-    from gdl_studio.ui.main_window import MainWindow
+    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
 
     engine = Engine()

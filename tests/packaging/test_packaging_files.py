@@ -169,7 +169,7 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
     assert ("icons", "gdl_studio/_bundled/resources/icons") in dests
     assert not any(name == "screenshots" for name, _dest in dests)
     assert "music21" in kwargs["excludes"] and "kanji" in kwargs["excludes"]
-    assert "gdl_studio.selftest" in kwargs["hiddenimports"] and "gdl_studio.ui.panels.compose" in kwargs["hiddenimports"]
+    assert "gdl_studio.selftest" in kwargs["hiddenimports"] and "gdl_studio.ui.compose.panel" in kwargs["hiddenimports"]
     assert (tmp_path / "icons" / f"{cfg.DESKTOP_ID}-256.png").is_file(), "the spec renders missing icons"
     _exe_args, exe_kwargs = captured["EXE"]
     assert exe_kwargs["name"] == cfg.EXE_NAME and exe_kwargs["icon"].endswith("-256.png")

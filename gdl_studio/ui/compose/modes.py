@@ -10,19 +10,62 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Iterable, Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QUndoCommand
 
 from gdl_studio.music.notes import Note
 from gdl_studio.ui.compose.commands import AddNotes, ChangeNotes, RemoveNotes
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gdl_studio.ui.compose.pianoroll import PianoRoll
+from gdl_studio.ui.compose.document import RollDocument
 
 EDGE_PX = 6
 DRAG_START_PX = 3
 MIN_DURATION = 1.0 / 32
+
+
+class Geometry(Protocol):
+    """The roll's zoom and scroll, as the modes use it (see ``pianoroll.RollGeometry``)."""
+
+    px_per_beat: float
+    key_h: float
+
+    def x_of(self, beat: float) -> float: ...
+    def beat_at(self, x: float) -> float: ...
+    def y_of(self, pitch: int) -> float: ...
+    def pitch_at(self, y: float) -> int: ...
+
+
+class RollView(Protocol):
+    """What an edit mode needs of the piano roll (``pianoroll.PianoRoll`` is one): the document,
+    the editing state, hit tests, previews and the undo stack. A protocol, so that the modes do
+    not import the roll that imports them."""
+
+    doc: RollDocument
+    geo: Geometry
+    snap: float
+    tool: str
+    selected: set[int]
+    last_duration: float
+    default_velocity: int
+    draw_track: int
+
+    def push(self, command: QUndoCommand) -> None: ...
+    def note_at(self, pos: QPointF) -> int | None: ...
+    def pending_at(self, pos: QPointF) -> int | None: ...
+    def on_right_edge(self, note_id: int, pos: QPointF) -> bool: ...
+    def notes_in_rect(self, rect: QRectF) -> list[int]: ...
+    def snap_beat(self, beat: float, fallback: float = 0.0) -> float: ...
+    def set_preview(self, items: dict[int, Note]) -> None: ...
+    def set_new_preview(self, note: Note) -> None: ...
+    def clear_preview(self) -> None: ...
+    def set_rubber_band(self, rect: QRectF | None) -> None: ...
+    def set_canvas_cursor(self, shape: Qt.CursorShape) -> None: ...
+    def preview_sound(self, note: Note) -> None: ...
+    def set_selection(self, ids: Iterable[int]) -> None: ...
+    def select_pending(self, index: int | None) -> None: ...
+    def set_cursor_beat(self, beat: float) -> None: ...
+    def scroll_by(self, dx_px: float, dy_px: float) -> None: ...
 
 
 def _mods(event) -> Qt.KeyboardModifier:
@@ -34,16 +77,16 @@ class EditMode:
 
     cursor = Qt.CursorShape.ArrowCursor
 
-    def press(self, roll: "PianoRoll", pos: QPointF, event) -> "EditMode":
+    def press(self, roll: RollView, pos: QPointF, event) -> "EditMode":
         return self
 
-    def move(self, roll: "PianoRoll", pos: QPointF, event) -> "EditMode":
+    def move(self, roll: RollView, pos: QPointF, event) -> "EditMode":
         return self
 
-    def release(self, roll: "PianoRoll", pos: QPointF, event) -> "EditMode":
+    def release(self, roll: RollView, pos: QPointF, event) -> "EditMode":
         return IdleMode()
 
-    def cancel(self, roll: "PianoRoll") -> "EditMode":
+    def cancel(self, roll: RollView) -> "EditMode":
         roll.clear_preview()
         return IdleMode()
 
@@ -51,7 +94,7 @@ class EditMode:
 class IdleMode(EditMode):
     """Nothing in progress: hovering sets the cursor, a press picks the next mode."""
 
-    def hover_cursor(self, roll: "PianoRoll", pos: QPointF) -> Qt.CursorShape:
+    def hover_cursor(self, roll: RollView, pos: QPointF) -> Qt.CursorShape:
         hit = roll.note_at(pos)
         if hit is not None:
             return Qt.CursorShape.SizeHorCursor if roll.on_right_edge(hit, pos) else Qt.CursorShape.SizeAllCursor
@@ -106,7 +149,7 @@ class MoveMode(EditMode):
 
     cursor = Qt.CursorShape.SizeAllCursor
 
-    def __init__(self, roll: "PianoRoll", anchor: int, pos: QPointF) -> None:
+    def __init__(self, roll: RollView, anchor: int, pos: QPointF) -> None:
         self.anchor = anchor
         self.origin = pos
         self.start_beat = roll.geo.beat_at(pos.x())
@@ -152,7 +195,7 @@ class ResizeMode(EditMode):
 
     cursor = Qt.CursorShape.SizeHorCursor
 
-    def __init__(self, roll: "PianoRoll", anchor: int, pos: QPointF) -> None:
+    def __init__(self, roll: RollView, anchor: int, pos: QPointF) -> None:
         self.anchor = anchor
         self.ids = [i for i in roll.selected if i in roll.doc.notes]
         self.delta = 0.0
@@ -186,7 +229,7 @@ class AddMode(EditMode):
 
     cursor = Qt.CursorShape.CrossCursor
 
-    def __init__(self, roll: "PianoRoll", pos: QPointF) -> None:
+    def __init__(self, roll: RollView, pos: QPointF) -> None:
         beat = roll.geo.beat_at(pos.x())
         step = roll.snap if roll.snap > 0 else MIN_DURATION
         self.start = max(0.0, math.floor(beat / step + 1e-9) * step) if roll.snap > 0 else max(0.0, beat)
@@ -220,7 +263,7 @@ class AddMode(EditMode):
 class RubberBandMode(EditMode):
     """Drag a rectangle: select the notes it touches (Ctrl/Shift: add to the selection)."""
 
-    def __init__(self, roll: "PianoRoll", pos: QPointF, additive: bool) -> None:
+    def __init__(self, roll: RollView, pos: QPointF, additive: bool) -> None:
         self.origin = pos
         self.base = set(roll.selected) if additive else set()
         if not additive:
@@ -243,7 +286,7 @@ class PanMode(EditMode):
 
     cursor = Qt.CursorShape.ClosedHandCursor
 
-    def __init__(self, pos: QPointF, roll: "PianoRoll") -> None:
+    def __init__(self, pos: QPointF, roll: RollView) -> None:
         self.last = pos
         roll.set_canvas_cursor(self.cursor)
 
@@ -258,14 +301,14 @@ class VelocityMode(EditMode):
     """In the velocity lane: drag a stem up or down to set the velocity of that note (and
     of the other selected notes, by the same amount)."""
 
-    def __init__(self, roll: "PianoRoll", anchor: int) -> None:
+    def __init__(self, roll: RollView, anchor: int) -> None:
         self.anchor = anchor
         if anchor not in roll.selected:
             roll.set_selection({anchor})
         self.ids = [i for i in roll.selected if i in roll.doc.notes]
         self.delta = 0
 
-    def drag_to(self, roll: "PianoRoll", velocity: int) -> None:
+    def drag_to(self, roll: RollView, velocity: int) -> None:
         base = roll.doc.notes[self.anchor].velocity
         self.delta = velocity - base
         roll.set_preview({i: self._changed(roll.doc.notes[i]) for i in self.ids})
@@ -273,7 +316,7 @@ class VelocityMode(EditMode):
     def _changed(self, note: Note) -> Note:
         return replace(note, velocity=max(1, min(127, note.velocity + self.delta)))
 
-    def finish(self, roll: "PianoRoll") -> None:
+    def finish(self, roll: RollView) -> None:
         roll.clear_preview()
         if self.delta:
             changed = {i: self._changed(roll.doc.notes[i]) for i in self.ids}

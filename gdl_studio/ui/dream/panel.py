@@ -51,7 +51,7 @@ from gdl_studio.jobs.common import ModelProblem, ModelReady, Playback
 from gdl_studio.ui.dream.keys import DriveKeys
 from gdl_studio.ui.dream.plots import DreamPlots
 from gdl_studio.ui.dream.views import AGENT_BADGE, HUMAN_BADGE, ActionBars, FrameView, StatTile
-from gdl_studio.ui.panels.base import Panel
+from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key, Settings
 
 REAL, DREAM = jobs.REAL, jobs.DREAM
@@ -445,7 +445,7 @@ class DreamPanel(Panel):
         start_obs = None
         if mode == DREAM and self.start_real.isChecked() and self._last_obs is not None:
             start_obs = self._last_obs
-        visible = self.isVisible()
+        visible = self._seen()
         self.playback.paused = not visible  # started while hidden (e.g. watch_controller): runs once shown
         self._resume_on_show = not visible
         self._frames = 0
@@ -891,6 +891,11 @@ class DreamPanel(Panel):
             return True
         if kind == QEvent.Type.WindowDeactivate and obj is self.window():
             self.release_keys()
+        elif kind == QEvent.Type.WindowStateChange and obj is self.window():
+            if self.window().isMinimized():
+                self._pause_unseen()
+            elif self.isVisible():
+                self._resume_seen()
         return False
 
     def _apply_keys(self) -> None:
@@ -926,20 +931,35 @@ class DreamPanel(Panel):
         QTimer.singleShot(0, self._focus_view)
         if not self._started and self._problem is None:
             QTimer.singleShot(0, self._autostart)
-        elif self._resume_on_show and self._streaming:
-            self._resume_on_show = False
-            self.playback.paused = False
-            self.view.set_message("")
-            self._update_ui()
+        else:
+            self._resume_seen()
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().hideEvent(event)
         self._remove_filter()
         self._plot_timer.stop()
         self.release_keys()
+        self._pause_unseen()
+
+    def _pause_unseen(self) -> None:
+        """No frames for a panel nobody looks at (another panel shown, the window minimised)."""
         if self._streaming and not self.playback.paused:
-            self.playback.paused = True  # no frames for a panel nobody looks at
+            self.playback.paused = True
             self._resume_on_show = True
+            self._update_ui()
+
+    def _seen(self) -> bool:
+        """Whether the panel can be seen: shown, in a window that is not minimised."""
+        return self.isVisible() and not self.window().isMinimized()
+
+    def _resume_seen(self) -> None:
+        """Go on where :meth:`_pause_unseen` stopped, once the panel is seen again."""
+        if not self._seen():
+            self._pause_unseen()
+        elif self._resume_on_show and self._streaming:
+            self._resume_on_show = False
+            self.playback.paused = False
+            self.view.set_message("")
             self._update_ui()
 
     def _focus_view(self) -> None:
@@ -948,5 +968,5 @@ class DreamPanel(Panel):
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _autostart(self) -> None:
-        if not self._started and self._problem is None and self.isVisible():
+        if not self._started and self._problem is None and self._seen():
             self.start(self._mode)

@@ -23,17 +23,30 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
-from gdl_studio.ui import icons
-from gdl_studio.ui.about import AboutDialog
-from gdl_studio.ui.panels.base import Panel
+from gdl_studio.ui.shell import icons
+from gdl_studio.ui.shell.about import AboutDialog
+from gdl_studio.ui.panel import Panel
+from gdl_studio.ui.widgets.elided_label import ElidedLabel
 from gdl_studio.ui.settings import Key, Settings
 
 # (panel id, "module:Class") — imported lazily so one broken panel cannot take the app down.
 PANELS = (
-    ("compose", "gdl_studio.ui.panels.compose:ComposePanel", "Compose"),
-    ("sketch", "gdl_studio.ui.panels.sketch:SketchPanel", "Sketch"),
-    ("dream", "gdl_studio.ui.panels.dream:DreamPanel", "Dream"),
+    ("compose", "gdl_studio.ui.compose.panel:ComposePanel", "Compose"),
+    ("sketch", "gdl_studio.ui.sketch.panel:SketchPanel", "Sketch"),
+    ("dream", "gdl_studio.ui.dream.panel:DreamPanel", "Dream"),
 )
+
+
+PREFERRED_SIZE = QSize(1280, 800)
+MAX_MINIMUM_WIDTH = 1280  # whatever is shown, the window never needs more (tests/test_small_screen.py)
+
+
+def first_size(minimum: QSize, available: QSize | None) -> QSize:
+    """1280×800 (or the window's minimum if larger), within 90% of the screen's available area."""
+    size = PREFERRED_SIZE.expandedTo(minimum)
+    if available is not None and available.isValid():
+        size = size.boundedTo(QSize(int(available.width() * 0.9), int(available.height() * 0.9)))
+    return size
 
 
 class BrokenPanel(Panel):
@@ -105,13 +118,17 @@ class MainWindow(QMainWindow):
         self._restore()
 
     def _default_size(self) -> QSize:
-        """1280×800, or 90% of a smaller screen."""
+        """The first size: see :func:`first_size`."""
         screen = self.screen() or QApplication.primaryScreen()
-        size = QSize(1280, 800)
-        if screen is not None:
+        return first_size(self.minimumSizeHint(), screen.availableGeometry().size() if screen is not None else None)
+
+    def _fit_screen(self) -> None:
+        """Shrink a restored size that is larger than the screen's available area."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None and not self.isMaximized() and not self.isFullScreen():
             avail = screen.availableGeometry().size()
-            size = size.boundedTo(QSize(int(avail.width() * 0.9), int(avail.height() * 0.9)))
-        return size.expandedTo(self.minimumSizeHint())
+            if self.width() > avail.width() or self.height() > avail.height():
+                self.resize(self.size().boundedTo(avail))
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
@@ -138,7 +155,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.engine_label = QLabel("Engine: starting")
         self.engine_label.setObjectName("engineState")
-        self.model_label = QLabel("")
+        self.model_label = ElidedLabel("", min_width=120, elide=Qt.TextElideMode.ElideRight)
         self.latency_label = QLabel("Last generation: –")
         for label in (self.model_label, self.latency_label, self.engine_label):
             label.setContentsMargins(8, 0, 8, 0)
@@ -194,7 +211,7 @@ class MainWindow(QMainWindow):
 
     def _build_training_dock(self) -> None:
         """The Training dock (fine-tuning jobs in a child process), hidden until asked for."""
-        from gdl_studio.ui.training_dock import TrainingDock
+        from gdl_studio.ui.shell.training_dock import TrainingDock
 
         self.training_dock = TrainingDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
@@ -341,6 +358,7 @@ class MainWindow(QMainWindow):
         geometry = self.settings.get(Key.WINDOW_GEOMETRY)
         if geometry:
             self.restoreGeometry(geometry)
+            self._fit_screen()
         state = self.settings.get(Key.WINDOW_STATE)
         if state:
             self.restoreState(state)

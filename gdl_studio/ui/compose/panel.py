@@ -3,7 +3,6 @@ out and in, an audio preview and jam mode (call and response)."""
 
 from __future__ import annotations
 
-import enum
 import random
 import re
 import time
@@ -41,10 +40,11 @@ from gdl_studio.ui.compose import glyphs
 from gdl_studio.ui.compose.attention import AttentionView
 from gdl_studio.ui.compose.commands import AddNotes, SetTempo
 from gdl_studio.ui.compose.document import RollDocument
-from gdl_studio.ui.compose.flow import FlowLayout, group, separator
+from gdl_studio.ui.widgets.elided_label import ElidedLabel
+from gdl_studio.ui.widgets.flow import FlowLayout, group, separator
 from gdl_studio.ui.compose.live_controller import LiveController
 from gdl_studio.ui.compose.pianoroll import PianoRoll, pitch_name
-from gdl_studio.ui.panels.base import Panel
+from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key
 
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
@@ -52,23 +52,6 @@ MAX_PRIMER_NOTES = 400
 SNAPS = (("Off", 0.0), ("1 bar", -1.0), ("1/2", 2.0), ("1/4", 1.0), ("1/8", 0.5), ("1/8 triplet", 1 / 3),
          ("1/16", 0.25), ("1/16 triplet", 1 / 6), ("1/32", 0.125))
 RECORD_QUANTISE = (("No quantise", 0.0), ("Quantise 1/8", 0.5), ("Quantise 1/16", 0.25), ("Quantise 1/8T", 1 / 3))
-
-
-class ComposeKey(enum.Enum):
-    """Compose settings not (yet) in :class:`gdl_studio.ui.settings.Key`."""
-
-    SNAP = ("compose/snap_beats", 0.25)
-    RECORD_QUANTISE = ("compose/record_quantise_beats", 0.0)
-    AUDITION = ("compose/audition", True)
-    JAM_ANSWER_NOTES = ("compose/jam_answer_notes", 16)
-
-    @property
-    def path(self) -> str:
-        return self.value[0]
-
-    @property
-    def default(self):
-        return self.value[1]
 
 
 @dataclass
@@ -363,12 +346,12 @@ class ComposePanel(Panel):
         # --- live status line
         status = QHBoxLayout()
         status.setContentsMargins(8, 3, 8, 3)
-        self.io_status = QLabel("")
+        self.io_status = ElidedLabel("")
         self.io_status.setObjectName("ioStatus")
         self.io_status.setStyleSheet("color: #a9abc0; font-size: 9pt;")
-        self.selection_label = QLabel("")
+        self.selection_label = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
         self.selection_label.setStyleSheet("color: #a9abc0; font-size: 9pt;")
-        self.title_label = QLabel("Untitled")
+        self.title_label = ElidedLabel("Untitled", min_width=120, elide=Qt.TextElideMode.ElideRight)
         self.title_label.setObjectName("composeTitle")
         self.title_label.setStyleSheet("color: #e6e6f0; font-size: 9pt; padding-right: 14px;")
         status.addWidget(self.title_label)
@@ -425,9 +408,9 @@ class ComposePanel(Panel):
         self.temp_slider.valueChanged.connect(lambda v: self.temp_spin.setValue(v / 100.0))
         self.temp_spin.valueChanged.connect(self._on_temperature)
         self.length_spin.valueChanged.connect(lambda v: self.settings.set(Key.COMPOSE_LENGTH, v))
-        self.audition_check.toggled.connect(lambda on: self.settings.set(ComposeKey.AUDITION, on))
+        self.audition_check.toggled.connect(lambda on: self.settings.set(Key.COMPOSE_AUDITION, on))
         self.record_quantise.currentIndexChanged.connect(
-            lambda _i: self.settings.set(ComposeKey.RECORD_QUANTISE, self.record_quantise.currentData()))
+            lambda _i: self.settings.set(Key.COMPOSE_RECORD_QUANTISE, self.record_quantise.currentData()))
         self.jam_silence.valueChanged.connect(lambda v: self.settings.set(Key.COMPOSE_JAM_SILENCE_BEATS, v))
         self.continue_button.clicked.connect(self.continue_generation)
         self.accept_button.clicked.connect(self.accept_generation)
@@ -462,12 +445,12 @@ class ComposePanel(Panel):
         self.tempo_spin.blockSignals(False)
         self.doc.tempo_bpm = self.tempo_spin.value()
         self.jam_silence.setValue(s.get(Key.COMPOSE_JAM_SILENCE_BEATS))
-        self.audition_check.setChecked(bool(s.get(ComposeKey.AUDITION)))
-        snap = float(s.get(ComposeKey.SNAP))
+        self.audition_check.setChecked(bool(s.get(Key.COMPOSE_AUDITION)))
+        snap = float(s.get(Key.COMPOSE_SNAP))
         k = next((i for i, (_l, v) in enumerate(SNAPS) if abs(v - snap) < 1e-6), 6)
         self.snap_combo.setCurrentIndex(k)
         self._on_snap(k)
-        q = float(s.get(ComposeKey.RECORD_QUANTISE))
+        q = float(s.get(Key.COMPOSE_RECORD_QUANTISE))
         self.record_quantise.setCurrentIndex(next((i for i, (_l, v) in enumerate(RECORD_QUANTISE) if abs(v - q) < 1e-6), 0))
         self.live.session.refresh()
         out = s.get(Key.COMPOSE_MIDI_OUT)
@@ -544,7 +527,7 @@ class ComposePanel(Panel):
         value = self.snap_combo.itemData(index)
         beats = float(self.doc.beats_per_bar) if value == -1.0 else float(value)
         self.roll.snap = beats
-        self.settings.set(ComposeKey.SNAP, float(value))
+        self.settings.set(Key.COMPOSE_SNAP, float(value))
         self.roll.refresh()
 
     def _on_doc_changed(self) -> None:
@@ -807,7 +790,7 @@ class ComposePanel(Panel):
             beat0 = (int(beat0 / bpb_beats) + (1 if beat0 % bpb_beats else 0)) * bpb_beats
             self._jam_track = track
             self.live.start_jam(respond, self.doc.tempo_bpm, self.jam_silence.value(),
-                                int(self.settings.get(ComposeKey.JAM_ANSWER_NOTES)), runner, beat0, track)
+                                int(self.settings.get(Key.COMPOSE_JAM_ANSWER_NOTES)), runner, beat0, track)
             self._jamming = True
             self._timer.start()
             self.roll.scroll_to_beat(max(0.0, beat0 - 2))

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
-from gdl_studio.ui.panels.base import Panel
+from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key, Settings
 from gdl_studio.jobs import sketch as jobs
 from gdl_studio.ui.sketch import commands

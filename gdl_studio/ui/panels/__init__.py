@@ -1,1 +1,0 @@
-"""The three panels: Compose, Sketch and Dream."""
