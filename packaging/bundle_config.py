@@ -30,7 +30,7 @@ import posixpath
 APP_NAME = "GDL Studio"
 EXE_NAME = "gdl-studio"
 APP_ID = "io.github.gdlstudio.GDLStudio"  # AppStream id, macOS bundle id
-DESKTOP_ID = "gdl-studio"  # QGuiApplication.setDesktopFileName() in gdl_studio/ui/launch.py
+DESKTOP_ID = "gdl-studio"  # QGuiApplication.setDesktopFileName() in gdl_studio/ui/shell/launch.py
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 DATA_AND_TEST_ONLY = (

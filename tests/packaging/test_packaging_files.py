@@ -202,7 +202,7 @@ def test_desktop_file_matches_the_app():
     assert entry["Exec"].split()[0] == cfg.EXE_NAME and entry["Icon"] == cfg.DESKTOP_ID
     assert entry["Terminal"] == "false"
     # QGuiApplication.setDesktopFileName() must name this file (window ↔ launcher matching on Wayland)
-    launch = (ROOT / "gdl_studio" / "ui" / "launch.py").read_text(encoding="utf-8")
+    launch = (ROOT / "gdl_studio" / "ui" / "shell" / "launch.py").read_text(encoding="utf-8")
     assert f'setDesktopFileName("{DESKTOP.stem}")' in launch
 
 
