@@ -130,6 +130,7 @@ def register(commands) -> None:
     p.add_argument("--tau", type=float, default=1.15)
     p.add_argument("--score-episodes", type=int, default=16, help="real-game episodes to record each round's controller")
     p.add_argument("--stop-after", metavar="ROUND:STEP", help="stop after this step (collect, vae, mdn, dream, score)")
+    p.add_argument("--tiny", action="store_true", help="60-step rollouts, one short epoch each, 2 dream generations (a smoke test)")
     _mdn_options(p, prefix="mdn-")
     p.set_defaults(func=_iterate)
 
@@ -358,7 +359,7 @@ def _iterate(args) -> int:
         workers=args.workers, device=args.device, vae_minutes=args.vae_minutes, mdn_minutes=args.mdn_minutes,
         mdn_options=_mdn_kwargs(args, "mdn-"), dream_generations=args.dream_generations,
         dream_minutes=args.dream_minutes, popsize=args.popsize, rollouts=args.rollouts, tau=args.tau,
-        score_episodes=args.score_episodes, stop_after=args.stop_after, command=_command_line(),
+        score_episodes=args.score_episodes, stop_after=args.stop_after, command=_command_line(), tiny=args.tiny,
     )
     for record in iterate(cfg):
         score = record["steps"].get("score", {})

@@ -201,8 +201,11 @@ def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float
 
 
 # ---------------------------------------------------------------- latent prediction at horizons
-def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int, stock: bool = False):
-    """Drive real tracks with ``params``; returns per episode (μ (T+1, z), actions (T, 3), rewards (T,))."""
+def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int, stock: bool = False, encoder=None):
+    """Drive real tracks with ``params``; returns per episode (μ (T+1, z), actions (T, 3), rewards (T,)).
+
+    The latents μ come from ``encoder`` (another V) when given, else from the driving world's V.
+    """
     import torch
 
     from gdl_studio.racing.agent import BatchAgent
@@ -224,8 +227,9 @@ def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int,
             if term or trunc:
                 break
         env.close()
+        enc = encoder or world.vae
         with torch.inference_mode():
-            mu = torch.cat([world.vae.encode(to_tensor(np.stack(frames[i : i + 512])))[0]
+            mu = torch.cat([enc.encode(to_tensor(np.stack(frames[i : i + 512])))[0]
                             for i in range(0, len(frames), 512)]).numpy()
         episodes.append((mu, np.asarray(actions, np.float32), np.asarray(rewards, np.float32)))
     return episodes
@@ -293,6 +297,29 @@ def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: 
         if k > 1 and rerr[k]:
             rew[f"h{k}"] = float(np.mean(np.concatenate(rerr[k])))
     return {"z_nll": result, "reward_err": rew}
+
+
+def compare_m(vae_dir: Path, mdn_dirs: list[Path], driver_models: Path, driver_controller: str,
+              episodes: int = 4, samples: int = 16, device: str = "auto", seed_base: int = FIDELITY_SEED_BASE + 90_000) -> dict:
+    """Latent NLL and reward error at horizons 1/10/50 of several Ms on the same real episodes.
+
+    The episodes are driven by ``driver_models``/``driver_controller`` on validation tracks
+    (``seed_base`` …, not the benchmark's) and encoded by the V in ``vae_dir``, which every M
+    compared must share. Used to choose M's training options on validation data.
+    """
+    from gdl_studio.racing.dream_batch import best_device
+    from gdl_studio.racing.models_io import controller_params, load_dir, load_world_model_from
+
+    dev = best_device(device)
+    driver = load_world_model_from(driver_models, need_controller=False)
+    params, _ = controller_params(Path(driver_models) / driver_controller)
+    vae = load_dir(vae_dir)
+    eps = record_episodes(driver, params, [seed_base + i for i in range(episodes)], 1000, encoder=vae)
+    out = {}
+    for d in mdn_dirs:
+        mdn = load_dir(d).to(dev)
+        out[str(d)] = horizon_nll(mdn, eps, (1, 10, 50), samples, device=dev)
+    return out
 
 
 def _sample_mixture(out, tau, gen):
