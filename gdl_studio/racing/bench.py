@@ -106,18 +106,18 @@ def _score_episode(args: tuple[str | None, int, int]) -> tuple[int, float, int]:
     return seed, total, steps
 
 
-def score(episodes: int, models_dir: str | None = None, workers: int = 1, max_steps: int = 1000, log=print) -> dict:
-    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3."""
+def score(episodes: int, models_dir: str | None = None, workers: int = 1, max_steps: int = 1000, log=print,
+          backend: str = "local", address: str | None = None) -> dict:
+    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3
+    (``backend``: episodes on a process pool when ``workers > 1``, or as Ray tasks)."""
     seeds = [SCORE_SEED_BASE + i for i in range(episodes)]
     tasks = [(models_dir, s, max_steps) for s in seeds]
     t0 = time.perf_counter()
     returns, steps = [], 0
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    if workers > 1 or backend != "local":
+        from gdl_studio.racing.backends import score_tasks
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(_score_episode, tasks))
+        results = score_tasks(_score_episode, tasks, backend, workers, address)
     else:
         results = []
         for n, task in enumerate(tasks, 1):

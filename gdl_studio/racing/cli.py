@@ -94,7 +94,7 @@ def register(commands) -> None:
     p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
     p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
     p.add_argument("--sigma0", type=float, default=0.1)
-    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=_positive, help="processes (default: all cores), or Ray tasks in flight (default: all CPUs of the cluster)")
     p.add_argument("--batch-envs", type=_positive, default=4, help="environments a worker runs in lockstep")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
@@ -103,6 +103,7 @@ def register(commands) -> None:
     p.add_argument("--init", type=Path, help="start from this saved controller directory (e.g. models/carracing-controller) "
                    "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists")
     p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
+    _backend_arguments(p)
     p.set_defaults(func=_train_controller)
 
     # ------------------------------------------------------------ dream
@@ -135,8 +136,17 @@ def register(commands) -> None:
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
     p.add_argument("--record", action="store_true",
                    help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)")
+    _backend_arguments(p)
+    p.add_argument("--scaling", action="store_true",
+                   help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
+
+
+def _backend_arguments(parser) -> None:
+    from gdl_studio.racing.backends import add_arguments
+
+    add_arguments(parser)
 
 
 # ---------------------------------------------------------------- handlers
@@ -212,7 +222,11 @@ def _train_mdn(args) -> int:
 
 def _train_controller(args) -> int:
     _need_simulator()
+    from gdl_studio.racing.backends import check_backend
     from gdl_studio.racing.train_controller import ControllerTrainConfig, train_controller
+
+    check_backend(args.backend, args.ray_address)
+    workers = args.workers or (0 if args.backend == "ray" else os.cpu_count() or 1)
 
     out = args.out or _models_root()
     tiny = args.tiny
@@ -224,7 +238,7 @@ def _train_controller(args) -> int:
         rollouts=1 if tiny else args.rollouts,
         generations=2 if tiny else args.generations,
         sigma0=args.sigma0,
-        workers=min(args.workers, 2) if tiny else args.workers,
+        workers=min(workers, 2) if tiny and workers else workers,
         batch_envs=args.batch_envs,
         max_steps=40 if tiny else args.max_steps,
         patience=None if args.patience <= 0 else args.patience,
@@ -232,6 +246,8 @@ def _train_controller(args) -> int:
         seed=args.seed,
         command=_command_line(),
         init=args.init,
+        backend=args.backend,
+        ray_address=args.ray_address,
     )
     if cfg.popsize < 2:
         raise UserError("--popsize must be at least 2")
@@ -342,6 +358,17 @@ def _bench(args) -> int:
     from gdl_studio.core.bench import emit
 
     results: dict = {}
+    if args.backend != "local" or args.ray_address:
+        from gdl_studio.racing.backends import check_backend
+
+        check_backend(args.backend, args.ray_address)
+    if args.scaling:
+        _need_simulator()
+        from gdl_studio.racing.bench_scaling import scaling
+
+        results["scaling"] = scaling(backend=args.backend, address=args.ray_address, models_dir=args.models)
+        emit(results, args.json, title="bench racing")
+        return 0
     speed = args.speed or not args.episodes
     if speed:
         _need_simulator()
@@ -357,7 +384,8 @@ def _bench(args) -> int:
             results["dream"] = {"frame_ms": dream_latency(world, frames=args.dream_frames)}
         if args.episodes > 0:
             _need_simulator()
-            results["score"] = score(args.episodes, models, workers=args.workers)
+            results["score"] = score(args.episodes, models, workers=args.workers, backend=args.backend,
+                                     address=args.ray_address)
             if args.record:
                 _record_score(args.models, args.episodes, args.workers, results["score"])
     elif args.episodes > 0:
