@@ -224,7 +224,8 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     opts = _options(spec)
     name = spec.name or f"{spec.base}-tuned"
     check_name(name)
-    check_backend(opts["backend"], opts["ray_address"])
+    if opts["mode"] == "real":  # dream generations are one batch in this process
+        check_backend(opts["backend"], opts["ray_address"])
     base_params, base_card = _base_controller(spec.base or "carracing-controller")
     world = load_world_model(need_controller=False)
     if opts["mode"] == "real":

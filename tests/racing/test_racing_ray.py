@@ -37,8 +37,8 @@ def _cfg(models, root: Path, generations: int, backend: str, workers: int = 2):
     from gdl_studio.racing.train_controller import ControllerTrainConfig
 
     return ControllerTrainConfig(
-        models=models, out=root / "out", ckpt=root / "ckpt", popsize=4, rollouts=2, generations=generations,
-        workers=workers, batch_envs=1, max_steps=30, patience=None, seed=5, backend=backend,
+        models=models, out=root / "out", ckpt=root / "ckpt", popsize=4, rollouts=1, generations=generations,
+        workers=workers, batch_envs=1, max_steps=20, patience=None, seed=5, backend=backend,
     )
 
 
@@ -72,14 +72,14 @@ def test_ray_gives_the_same_fitness_and_trajectory_as_local(ray_instance, tiny_m
     _run(tiny_models_dir, tmp_path / "local", 2, "local", workers=1)
     _run(tiny_models_dir, tmp_path / "ray", 2, "ray")
     _assert_same(tmp_path / "local", tmp_path / "ray")
-    # and candidate by candidate, batched differently (several tracks per task)
+    # and candidate by candidate, batched differently (two tracks per task)
     rng = np.random.default_rng(1)
-    candidates = [rng.normal(0, 0.2, 867) for _ in range(3)]
+    candidates = [rng.normal(0, 0.2, 867) for _ in range(2)]
     fits = {}
     for backend, workers in (("local", 1), ("ray", 2)):
         ev = Evaluator(tiny_models_dir, workers, backend)
         try:
-            fits[backend] = ev(candidates, [11, 12, 13], 2, 25, None)
+            fits[backend] = ev(candidates, [11, 12], 2, 15, None)
         finally:
             ev.close()
     assert np.array_equal(fits["local"][0], fits["ray"][0]) and fits["local"][1] == fits["ray"][1] > 0
