@@ -283,6 +283,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Ray renices its workers to 15 by default: on a machine shared with other work they would get a
+    # fraction of the CPU a local pool gets. A local instance keeps them at normal priority.
+    if not address:
+        os.environ.setdefault("RAY_worker_niceness", "0")
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
         kwargs["address"] = address

@@ -122,9 +122,7 @@ def scaling(
         models, which = _bench_models(models_dir, Path(tmp))
         shipped = Shipped(str(models), (VAE_NAME, MDN_NAME))
         log(f"bench racing --scaling: {backend} vs local process pool, workers {counts}, {which} V and M")
-        t0 = time.perf_counter()
         other = make_pool(backend, counts[-1], _worker_init, (shipped,), address=address)
-        start_s = time.perf_counter() - t0
         rows: dict[str, dict] = {}
         try:
             cluster_cpus = other.workers
@@ -170,7 +168,6 @@ def scaling(
         "overhead_ms_per_task": top["overhead_ms_per_task"],
         "empty_task_ms": {k: round(v, 2) for k, v in empty.items()},
         "by_workers": rows,
-        "backend_start_s": round(start_s, 1),
         "cores": cores,
         "cluster_cpus": cluster_cpus,
         "models": which,

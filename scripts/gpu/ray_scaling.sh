@@ -23,7 +23,7 @@ python3 -m gdl_studio bench racing --backend ray --scaling --json > "$OUT/ray_sc
 grep -E '"scaling\.(efficiency|overhead_ms_per_task|empty_task_ms|by_workers\.[0-9]+\.(local|ray)_steps_per_s|by_workers\.[0-9]+\.efficiency|renderer|cores)' "$OUT/ray_scaling.json"
 
 echo "== cluster through --ray-address: same CMA-ES run as local"
-ray start --head --port=6390 --num-cpus="$(nproc)" --include-dashboard=false --disable-usage-stats > "$OUT/ray_start.log" 2>&1
+RAY_worker_niceness=0 ray start --head --port=6390 --num-cpus="$(nproc)" --include-dashboard=false --disable-usage-stats > "$OUT/ray_start.log" 2>&1
 trap 'ray stop --force >/dev/null 2>&1 || true' EXIT
 args=(--popsize 15 --rollouts 2 --batch-envs 1 --generations 2 --max-steps 300 --seed 7 --models models --patience 0)
 /usr/bin/time -f "local %e s" python3 -m gdl_studio train world-model controller "${args[@]}" --out /tmp/cl/lo --ckpt /tmp/cl/lc 2>&1 | grep -E "gen |local "

@@ -28,6 +28,7 @@ TASK_TITLE = b"ray::_run_on_worker"
 @pytest.fixture(scope="module")
 def ray_instance():
     """One local Ray for the module (2 CPUs, no dashboard: start-up is the costly part)."""
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as backends.connect does for a local Ray
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
@@ -74,12 +75,13 @@ def test_ray_gives_the_same_fitness_and_trajectory_as_local(ray_instance, tiny_m
     _assert_same(tmp_path / "local", tmp_path / "ray")
     # and candidate by candidate, batched differently (two tracks per task)
     rng = np.random.default_rng(1)
-    candidates = [rng.normal(0, 0.2, 867) for _ in range(2)]
+    candidates = [rng.normal(0, 0.05, 867) for _ in range(2)]
+    candidates[1][-2] += 3.0  # full gas: it reaches more tiles than the other
     fits = {}
     for backend, workers in (("local", 1), ("ray", 2)):
         ev = Evaluator(tiny_models_dir, workers, backend)
         try:
-            fits[backend] = ev(candidates, [11, 12], 2, 15, None)
+            fits[backend] = ev(candidates, [11, 12], 2, 40, None)
         finally:
             ev.close()
     assert np.array_equal(fits["local"][0], fits["ray"][0]) and fits["local"][1] == fits["ray"][1] > 0
