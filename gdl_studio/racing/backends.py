@@ -103,7 +103,10 @@ def _unpack(ship: _ShipRef) -> str:
         blob = ray.get(ship.ref[0])
         tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         with tarfile.open(fileobj=io.BytesIO(blob), mode="r") as tar:
-            tar.extractall(tmp, filter="data")
+            try:
+                tar.extractall(tmp, filter="data")
+            except TypeError:  # Python < 3.10.12: no extraction filters (the archive is our own)
+                tar.extractall(tmp)
         try:
             os.replace(tmp, target)
         except OSError:  # another worker of this node got there first
