@@ -120,12 +120,15 @@ def score(
     log=None,
     params: np.ndarray | None = None,
     seed_base: int = SCORE_SEED_BASE,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict:
     """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3.
 
     ``params``: drive with these controller parameters instead of the installed controller;
     ``seed_base``: the first track (the bench's fixed tracks by default; another set checks
     that a controller was not selected on them). Progress goes to ``log`` (stderr by default).
+    ``backend``: episodes on a process pool when ``workers > 1``, or as Ray tasks.
     """
     import sys
 
@@ -135,12 +138,10 @@ def score(
     tasks = [(models_dir, s, max_steps, *extra) for s in seeds]
     t0 = time.perf_counter()
     returns, steps = [], 0
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    if workers > 1 or backend != "local":
+        from gdl_studio.racing.backends import score_tasks
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(_score_episode, tasks))
+        results = score_tasks(_score_episode, tasks, backend, workers, address)
     else:
         results = []
         for n, task in enumerate(tasks, 1):

@@ -142,7 +142,7 @@ def register(commands) -> None:
     p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
     p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
     p.add_argument("--sigma0", type=float, default=0.1)
-    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=_positive, help="processes (default: all cores), or Ray tasks in flight (default: all CPUs of the cluster)")
     p.add_argument("--batch-envs", type=_positive, default=4, help="environments a worker runs in lockstep")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
@@ -151,6 +151,7 @@ def register(commands) -> None:
     p.add_argument("--init", type=Path, help="start from this saved controller directory (e.g. models/carracing-controller) "
                    "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists")
     p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
+    _backend_arguments(p)
     p.set_defaults(func=_train_controller)
 
     # ------------------------------------------------------------ dream
@@ -197,6 +198,9 @@ def register(commands) -> None:
     p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity")
     p.add_argument("--stock", action="store_true", help="--fidelity: real returns on the stock renderer (default: the pixel-identical fast one)")
     p.add_argument("--device", default="auto", help="--fidelity: device for the dreams (cuda, cpu, auto)")
+    _backend_arguments(p)
+    p.add_argument("--scaling", action="store_true",
+                   help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 
@@ -221,6 +225,12 @@ def _mdn_kwargs(args, prefix: str = "") -> dict:
     if prefix:
         out["seq_len"] = getattr(args, a + "seq_len")
     return out
+
+
+def _backend_arguments(parser) -> None:
+    from gdl_studio.racing.backends import add_arguments
+
+    add_arguments(parser)
 
 
 # ---------------------------------------------------------------- handlers
@@ -300,7 +310,11 @@ def _train_mdn(args) -> int:
 
 def _train_controller(args) -> int:
     _need_simulator()
+    from gdl_studio.racing.backends import check_backend
     from gdl_studio.racing.train_controller import ControllerTrainConfig, train_controller
+
+    check_backend(args.backend, args.ray_address)
+    workers = args.workers or (0 if args.backend == "ray" else os.cpu_count() or 1)
 
     out = args.out or _models_root()
     tiny = args.tiny
@@ -312,7 +326,7 @@ def _train_controller(args) -> int:
         rollouts=1 if tiny else args.rollouts,
         generations=2 if tiny else args.generations,
         sigma0=args.sigma0,
-        workers=min(args.workers, 2) if tiny else args.workers,
+        workers=min(workers, 2) if tiny and workers else workers,
         batch_envs=args.batch_envs,
         max_steps=40 if tiny else args.max_steps,
         patience=None if args.patience <= 0 else args.patience,
@@ -320,6 +334,8 @@ def _train_controller(args) -> int:
         seed=args.seed,
         command=_command_line(),
         init=args.init,
+        backend=args.backend,
+        ray_address=args.ray_address,
     )
     if cfg.popsize < 2:
         raise UserError("--popsize must be at least 2")
@@ -470,6 +486,17 @@ def _bench(args) -> int:
     from gdl_studio.core.bench import emit
 
     results: dict = {}
+    if args.backend != "local" or args.ray_address:
+        from gdl_studio.racing.backends import check_backend
+
+        check_backend(args.backend, args.ray_address)
+    if args.scaling:
+        _need_simulator()
+        from gdl_studio.racing.bench_scaling import scaling
+
+        results["scaling"] = scaling(backend=args.backend, address=args.ray_address, models_dir=args.models)
+        emit(results, args.json, title="bench racing")
+        return 0
     speed = args.speed or not (args.episodes or args.fidelity)
     if speed:
         _need_simulator()
@@ -496,7 +523,8 @@ def _bench(args) -> int:
         if args.episodes > 0:
             _need_simulator()
             seed_base = SCORE_SEED_BASE if args.seed_base is None else args.seed_base
-            results["score"] = score(args.episodes, models, workers=args.workers, params=params, seed_base=seed_base)
+            results["score"] = score(args.episodes, models, workers=args.workers, params=params, seed_base=seed_base,
+                                     backend=args.backend, address=args.ray_address)
             if args.record and params is None and seed_base == SCORE_SEED_BASE:
                 _record_score(args.models, args.episodes, args.workers, results["score"])
         if args.fidelity:
