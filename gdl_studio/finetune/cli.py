@@ -25,7 +25,10 @@ def register(commands) -> None:
             p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
             p.add_argument("--population", type=int, default=16)
             p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
-            p.add_argument("--workers", type=int, default=1, help="processes for real-game rollouts")
+            p.add_argument("--workers", type=int, help="processes for real-game rollouts (default 1), or Ray tasks in flight (default: all CPUs of the cluster)")
+            from gdl_studio.racing.backends import add_arguments
+
+            add_arguments(p)
             p.add_argument("--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller")
             p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
             p.add_argument("--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result")

@@ -79,9 +79,14 @@ def renderer_speed(
     return result
 
 
-def _score_episode(args: tuple[str | None, int, int]) -> tuple[int, float, int]:
-    """One episode of the agent on the stock env (gym.make) → (seed, return, steps)."""
-    models_dir, seed, max_steps = args
+def _score_episode(args: tuple) -> tuple[int, float, int]:
+    """One episode of the agent on the stock env (gym.make) → (seed, return, steps).
+
+    ``args`` is (models_dir, seed, max_steps) or (models_dir, seed, max_steps, params): the
+    controller's parameters when another than the installed ``carracing-controller`` drives.
+    """
+    models_dir, seed, max_steps = args[:3]
+    params = args[3] if len(args) > 3 else None
     import torch
 
     torch.set_num_threads(1)
@@ -90,8 +95,9 @@ def _score_episode(args: tuple[str | None, int, int]) -> tuple[int, float, int]:
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.models_io import load_world_model, load_world_model_from
 
-    world = load_world_model_from(models_dir) if models_dir else load_world_model()
-    agent = BatchAgent(world.vae, world.mdn, world.controller.get_params()[None])
+    need = params is None
+    world = load_world_model_from(models_dir, need) if models_dir else load_world_model(need_controller=need)
+    agent = BatchAgent(world.vae, world.mdn, (world.controller.get_params() if need else params)[None])
     env = gym.make("CarRacing-v3", max_episode_steps=max_steps)
     obs, _ = env.reset(seed=seed)
     total, steps = 0.0, 0
@@ -106,18 +112,36 @@ def _score_episode(args: tuple[str | None, int, int]) -> tuple[int, float, int]:
     return seed, total, steps
 
 
-def score(episodes: int, models_dir: str | None = None, workers: int = 1, max_steps: int = 1000, log=print) -> dict:
-    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3."""
-    seeds = [SCORE_SEED_BASE + i for i in range(episodes)]
-    tasks = [(models_dir, s, max_steps) for s in seeds]
+def score(
+    episodes: int,
+    models_dir: str | None = None,
+    workers: int = 1,
+    max_steps: int = 1000,
+    log=None,
+    params: np.ndarray | None = None,
+    seed_base: int = SCORE_SEED_BASE,
+    backend: str = "local",
+    address: str | None = None,
+) -> dict:
+    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3.
+
+    ``params``: drive with these controller parameters instead of the installed controller;
+    ``seed_base``: the first track (the bench's fixed tracks by default; another set checks
+    that a controller was not selected on them). Progress goes to ``log`` (stderr by default).
+    ``backend``: episodes on a process pool when ``workers > 1``, or as Ray tasks.
+    """
+    import sys
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    seeds = [seed_base + i for i in range(episodes)]
+    extra = () if params is None else (np.asarray(params, np.float64),)
+    tasks = [(models_dir, s, max_steps, *extra) for s in seeds]
     t0 = time.perf_counter()
     returns, steps = [], 0
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    if workers > 1 or backend != "local":
+        from gdl_studio.racing.backends import score_tasks
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(_score_episode, tasks))
+        results = score_tasks(_score_episode, tasks, backend, workers, address)
     else:
         results = []
         for n, task in enumerate(tasks, 1):
@@ -128,7 +152,9 @@ def score(episodes: int, models_dir: str | None = None, workers: int = 1, max_st
         returns.append(ret)
         steps += s
     arr = np.asarray(returns)
+    below = float(np.mean(arr < 800))
     return {
+        "share_below_800": below,
         "mean": float(arr.mean()),
         "std": float(arr.std()),
         "min": float(arr.min()),
@@ -163,14 +189,14 @@ def dream_latency(world, frames: int = 300, temperature: float = 1.0) -> dict:
         torch.set_num_threads(threads)
 
 
-def models_present(models_dir: str | None) -> bool:
-    """True when V, M and C are installed (in ``models_dir`` or the registry's directories)."""
+def models_present(models_dir: str | None, need_controller: bool = True) -> bool:
+    """True when V, M and C (C only if ``need_controller``) are installed (in ``models_dir`` or the registry's)."""
     from gdl_studio.core.registry import ModelUnavailable, Registry, default_registry
     from gdl_studio.racing.models_io import CONTROLLER_NAME, MDN_NAME, VAE_NAME
 
     registry = Registry(roots=[Path(models_dir)]) if models_dir else default_registry()
     try:
-        for name in (VAE_NAME, MDN_NAME, CONTROLLER_NAME):
+        for name in (VAE_NAME, MDN_NAME, CONTROLLER_NAME)[: 3 if need_controller else 2]:
             registry.card(name)
     except ModelUnavailable:
         return False

@@ -51,7 +51,12 @@ def register(commands) -> None:
     p.add_argument("--episodes", type=_positive, default=320, help="total episodes wanted (existing ones are kept)")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
-    p.add_argument("--policy", choices=("mix", "controller", "brownian", "hold"), default="mix")
+    p.add_argument("--policy", choices=("mix", "controller", "brownian", "hold", "agent", "iterate"), default="mix",
+                   help="random policies (mix, controller, brownian, hold), the current agent with exploration "
+                        "noise (agent, needs --models), or agent with a share of random ones (iterate)")
+    p.add_argument("--models", type=Path, help="models directory with V, M and the controller for --policy agent/iterate")
+    p.add_argument("--controller", default="carracing-controller", help="the controller's name in --models")
+    p.add_argument("--agent-share", type=float, default=0.75, help="--policy iterate: share of agent episodes")
     p.add_argument("--seed", type=int, default=0, help="episode i uses track seed SEED+i")
     p.add_argument("--out", type=Path, help="rollout directory (default data/racing/rollouts)")
     p.add_argument("--tiny", action="store_true", help="4 episodes of 60 steps (a smoke test)")
@@ -72,6 +77,7 @@ def register(commands) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-frames", type=_positive, help="use at most this many frames")
     p.add_argument("--patience", type=_positive, default=3, help="early stop after this many epochs without improvement")
+    p.add_argument("--init", type=Path, help="start from this trained V directory (e.g. the previous round's)")
     p.add_argument("--tiny", action="store_true", help="2 epochs on ≤ 512 frames, batch 32 (a smoke test)")
     p.set_defaults(func=_train_vae)
 
@@ -83,8 +89,50 @@ def register(commands) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--patience", type=_positive, default=6)
     p.add_argument("--max-episodes", type=_positive, help="use at most this many episodes")
+    _mdn_options(p)
+    p.add_argument("--init", type=Path, help="start from this trained M directory (same LSTM size)")
     p.add_argument("--tiny", action="store_true", help="2 epochs, short windows (a smoke test)")
     p.set_defaults(func=_train_mdn)
+
+    p = stages.add_parser("dream-controller", help="train C with CMA-ES entirely inside M's dream (batched on the GPU)")
+    p.add_argument("--models", type=Path, help="directory holding the trained V and M (default OUT)")
+    p.add_argument("--out", type=Path, help="models directory to write the controller to (default models/)")
+    p.add_argument("--name", default="carracing-controller-dream", help="model name to save as")
+    p.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/dream-controller)")
+    p.add_argument("--series", type=Path, help="a series.npz from mdn-rnn training: dreams start at its episodes' first frames")
+    p.add_argument("--popsize", type=_positive, default=255)
+    p.add_argument("--rollouts", type=_positive, default=16, help="dreams per candidate")
+    p.add_argument("--generations", type=_positive, default=300)
+    p.add_argument("--sigma0", type=float, default=0.1)
+    p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
+    p.add_argument("--max-steps", type=_positive, default=1000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--init", type=Path, help="start from this saved controller directory")
+    p.add_argument("--max-minutes", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiny", action="store_true", help="population 6, 2 dreams of 30 steps, 2 generations (a smoke test)")
+    p.set_defaults(func=_train_dream_controller)
+
+    p = stages.add_parser("iterate", help="the iterative procedure: collect with the agent, retrain V and M, train C in the dream; resumable rounds")
+    p.add_argument("--work", type=Path, help="working directory for rollouts, rounds and checkpoints (default data/racing/iterate)")
+    p.add_argument("--init-models", type=Path, help="models to start from (default: the installed models directory)")
+    p.add_argument("--rounds", type=_positive, default=2)
+    p.add_argument("--episodes-per-round", type=_positive, default=400)
+    p.add_argument("--agent-share", type=float, default=0.75)
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--vae-minutes", type=float, default=3.0)
+    p.add_argument("--mdn-minutes", type=float, default=4.0)
+    p.add_argument("--dream-generations", type=_positive, default=200)
+    p.add_argument("--dream-minutes", type=float, default=4.0)
+    p.add_argument("--popsize", type=_positive, default=255)
+    p.add_argument("--rollouts", type=_positive, default=16)
+    p.add_argument("--tau", type=float, default=1.15)
+    p.add_argument("--score-episodes", type=int, default=16, help="real-game episodes to record each round's controller")
+    p.add_argument("--stop-after", metavar="ROUND:STEP", help="stop after this step (collect, vae, mdn, dream, score)")
+    p.add_argument("--tiny", action="store_true", help="60-step rollouts, one short epoch each, 2 dream generations (a smoke test)")
+    _mdn_options(p, prefix="mdn-")
+    p.set_defaults(func=_iterate)
 
     p = stages.add_parser("controller", help="train C with CMA-ES on the real game (process pool)")
     p.add_argument("--models", type=Path, help="directory holding the trained V and M (default OUT)")
@@ -94,7 +142,7 @@ def register(commands) -> None:
     p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
     p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
     p.add_argument("--sigma0", type=float, default=0.1)
-    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=_positive, help="processes (default: all cores), or Ray tasks in flight (default: all CPUs of the cluster)")
     p.add_argument("--batch-envs", type=_positive, default=4, help="environments a worker runs in lockstep")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
@@ -103,6 +151,7 @@ def register(commands) -> None:
     p.add_argument("--init", type=Path, help="start from this saved controller directory (e.g. models/carracing-controller) "
                    "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists")
     p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
+    _backend_arguments(p)
     p.set_defaults(func=_train_controller)
 
     # ------------------------------------------------------------ dream
@@ -135,8 +184,53 @@ def register(commands) -> None:
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
     p.add_argument("--record", action="store_true",
                    help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)")
+    p.add_argument("--controller", metavar="NAME|DIR",
+                   help="score this controller (a shipped or personal model name, or a model directory) "
+                        "instead of carracing-controller")
+    p.add_argument("--seed-base", type=int, default=None,
+                   help="first track seed for --episodes (default 1000000, the bench's tracks; another set "
+                        "checks a controller on tracks nobody selected it on)")
+    p.add_argument("--fidelity", action="store_true",
+                   help="how well the dream predicts the real game: rank correlation of dream and real returns "
+                        "over many controllers, return ratio, latent NLL at horizons 1/10/50")
+    p.add_argument("--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)")
+    p.add_argument("--controllers", type=_positive, default=33, help="controllers for --fidelity")
+    p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity")
+    p.add_argument("--stock", action="store_true", help="--fidelity: real returns on the stock renderer (default: the pixel-identical fast one)")
+    p.add_argument("--device", default="auto", help="--fidelity: device for the dreams (cuda, cpu, auto)")
+    _backend_arguments(p)
+    p.add_argument("--scaling", action="store_true",
+                   help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
+
+
+def _mdn_options(p, prefix: str = "") -> None:
+    """M's training options that shape the dream (see gdl_studio/racing/train_mdn.py)."""
+    p.add_argument(f"--{prefix}reward-weight", type=float, default=1.0, help="weight of the reward head's loss")
+    p.add_argument(f"--{prefix}done-weight", type=float, default=1.0, help="weight of the episode-end head's loss")
+    p.add_argument(f"--{prefix}done-pos-weight", type=float, default=1.0, help="weight of episode ends (rare) in that loss")
+    p.add_argument(f"--{prefix}start-share", type=float, default=0.0, help="share of windows that start at an episode's start")
+    p.add_argument(f"--{prefix}open-loop", type=float, default=0.0,
+                   help="scheduled sampling: probability of feeding M its own sample instead of the real latent")
+    p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
+    if prefix:
+        p.add_argument(f"--{prefix}seq-len", type=_positive, default=200)
+
+
+def _mdn_kwargs(args, prefix: str = "") -> dict:
+    a = prefix.replace("-", "_")
+    keys = ("reward_weight", "done_weight", "done_pos_weight", "start_share", "open_loop", "hidden")
+    out = {k: getattr(args, a + k) for k in keys}
+    if prefix:
+        out["seq_len"] = getattr(args, a + "seq_len")
+    return out
+
+
+def _backend_arguments(parser) -> None:
+    from gdl_studio.racing.backends import add_arguments
+
+    add_arguments(parser)
 
 
 # ---------------------------------------------------------------- handlers
@@ -153,7 +247,8 @@ def _collect(args) -> int:
     out = args.out or _data_root() / "rollouts"
     episodes, max_steps = (4, 60) if args.tiny else (args.episodes, args.max_steps)
     summary = collect(
-        CollectConfig(out=out, episodes=episodes, max_steps=max_steps, base_seed=args.seed, policy=args.policy, workers=args.workers)
+        CollectConfig(out=out, episodes=episodes, max_steps=max_steps, base_seed=args.seed, policy=args.policy,
+                      workers=args.workers, models=args.models, controller=args.controller, agent_share=args.agent_share)
     )
     print(
         f"collect: {summary['new_episodes']} new episodes, {summary['new_steps']} steps in {summary['seconds']:.0f}s "
@@ -179,6 +274,7 @@ def _train_vae(args) -> int:
         seed=args.seed,
         fp16=not args.fp32,
         command=_command_line(),
+        init=args.init,
     )
     train_vae(cfg)
     return 0
@@ -205,6 +301,8 @@ def _train_mdn(args) -> int:
         seed=args.seed,
         fp16=not args.fp32,
         command=_command_line(),
+        init=args.init,
+        **_mdn_kwargs(args),
     )
     train_mdn(cfg)
     return 0
@@ -212,7 +310,11 @@ def _train_mdn(args) -> int:
 
 def _train_controller(args) -> int:
     _need_simulator()
+    from gdl_studio.racing.backends import check_backend
     from gdl_studio.racing.train_controller import ControllerTrainConfig, train_controller
+
+    check_backend(args.backend, args.ray_address)
+    workers = args.workers or (0 if args.backend == "ray" else os.cpu_count() or 1)
 
     out = args.out or _models_root()
     tiny = args.tiny
@@ -224,7 +326,7 @@ def _train_controller(args) -> int:
         rollouts=1 if tiny else args.rollouts,
         generations=2 if tiny else args.generations,
         sigma0=args.sigma0,
-        workers=min(args.workers, 2) if tiny else args.workers,
+        workers=min(workers, 2) if tiny and workers else workers,
         batch_envs=args.batch_envs,
         max_steps=40 if tiny else args.max_steps,
         patience=None if args.patience <= 0 else args.patience,
@@ -232,11 +334,53 @@ def _train_controller(args) -> int:
         seed=args.seed,
         command=_command_line(),
         init=args.init,
+        backend=args.backend,
+        ray_address=args.ray_address,
     )
     if cfg.popsize < 2:
         raise UserError("--popsize must be at least 2")
     result = train_controller(cfg)
     print(f"controller: {result['stopped']} at generation {result['generation']} ({result['env_steps']} env steps, {result['seconds']:.0f}s)")
+    return 0
+
+
+def _train_dream_controller(args) -> int:
+    from gdl_studio.racing.dream_train import DreamTrainConfig, train_dream_controller
+
+    out = args.out or _models_root()
+    tiny = args.tiny
+    if not 0.05 <= args.tau <= 3.0:
+        raise UserError("--tau must be between 0.05 and 3")
+    cfg = DreamTrainConfig(
+        models=args.models or out, out=out, ckpt=args.ckpt or _data_root() / "ckpt" / "dream-controller",
+        name=args.name, popsize=6 if tiny else args.popsize, rollouts=2 if tiny else args.rollouts,
+        generations=2 if tiny else args.generations, sigma0=args.sigma0, tau=args.tau,
+        max_steps=30 if tiny else args.max_steps, device=args.device, init=args.init, series=args.series,
+        valid_dreams=4 if tiny else 256, valid_every=1 if tiny else 5, max_minutes=args.max_minutes,
+        seed=args.seed, command=_command_line(),
+    )
+    result = train_dream_controller(cfg)
+    print(f"dream-controller: {result['stopped']} at generation {result['generation']} "
+          f"({result['dream_steps']} dream steps, 0 real steps, {result['seconds']:.0f}s)")
+    return 0
+
+
+def _iterate(args) -> int:
+    _need_simulator()
+    from gdl_studio.racing.iterate import IterateConfig, iterate
+
+    cfg = IterateConfig(
+        work=args.work or _data_root() / "iterate", init_models=args.init_models or _models_root(),
+        rounds=args.rounds, episodes_per_round=args.episodes_per_round, agent_share=args.agent_share,
+        workers=args.workers, device=args.device, vae_minutes=args.vae_minutes, mdn_minutes=args.mdn_minutes,
+        mdn_options=_mdn_kwargs(args, "mdn-"), dream_generations=args.dream_generations,
+        dream_minutes=args.dream_minutes, popsize=args.popsize, rollouts=args.rollouts, tau=args.tau,
+        score_episodes=args.score_episodes, stop_after=args.stop_after, command=_command_line(), tiny=args.tiny,
+    )
+    for record in iterate(cfg):
+        score = record["steps"].get("score", {})
+        print(f"iterate: round {record['round']}: steps done {', '.join(record['steps'])}"
+              + (f"; real score {score['mean']:.1f} ± {score['std']:.1f}" if "mean" in score else ""))
     return 0
 
 
@@ -342,26 +486,64 @@ def _bench(args) -> int:
     from gdl_studio.core.bench import emit
 
     results: dict = {}
-    speed = args.speed or not args.episodes
+    if args.backend != "local" or args.ray_address:
+        from gdl_studio.racing.backends import check_backend
+
+        check_backend(args.backend, args.ray_address)
+    if args.scaling:
+        _need_simulator()
+        from gdl_studio.racing.bench_scaling import scaling
+
+        results["scaling"] = scaling(backend=args.backend, address=args.ray_address, models_dir=args.models)
+        emit(results, args.json, title="bench racing")
+        return 0
+    speed = args.speed or not (args.episodes or args.fidelity)
     if speed:
         _need_simulator()
         from gdl_studio.racing.bench import renderer_speed
 
         results.update(renderer_speed(steps=args.steps, seeds=tuple(range(args.tracks)), renderer=args.renderer))
-    from gdl_studio.racing.bench import dream_latency, models_present, score
+    from gdl_studio.racing.bench import SCORE_SEED_BASE, dream_latency, models_present, score
 
     models = str(args.models) if args.models else None
-    if models_present(models):
-        world = _load_world(args.models)
-        if world is not None:
+    params = None
+    if args.controller:
+        from gdl_studio.core.registry import ModelUnavailable
+        from gdl_studio.racing.models_io import controller_params
+
+        try:
+            params, card = controller_params(args.controller)
+        except ModelUnavailable as exc:
+            raise UserError(str(exc)) from None
+        results["controller"] = card.name
+    if models_present(models) or (params is not None and models_present(models, need_controller=False)):
+        world = _load_world(args.models, need_controller=params is None)
+        if world is not None and not args.fidelity:
             results["dream"] = {"frame_ms": dream_latency(world, frames=args.dream_frames)}
         if args.episodes > 0:
             _need_simulator()
-            results["score"] = score(args.episodes, models, workers=args.workers)
-            if args.record:
+            seed_base = SCORE_SEED_BASE if args.seed_base is None else args.seed_base
+            results["score"] = score(args.episodes, models, workers=args.workers, params=params, seed_base=seed_base,
+                                     backend=args.backend, address=args.ray_address)
+            if args.record and params is None and seed_base == SCORE_SEED_BASE:
                 _record_score(args.models, args.episodes, args.workers, results["score"])
-    elif args.episodes > 0:
+        if args.fidelity:
+            _need_simulator()
+            results["fidelity"] = _fidelity(args, world, params)
+    elif args.episodes > 0 or args.fidelity:
         results["score"] = {"skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"}
-        print("bench racing: score skipped: world-model weights are not installed", file=sys.stderr)
+        print("bench racing: skipped: world-model weights are not installed", file=sys.stderr)
     emit(results, args.json, title="bench racing")
     return 0
+
+
+def _fidelity(args, world, params) -> dict:
+    from gdl_studio.racing.fidelity import FidelityConfig, run_fidelity
+
+    if not 0.05 <= args.tau <= 3.0:
+        raise UserError("--tau must be between 0.05 and 3")
+    base = params if params is not None else world.controller.get_params()
+    models_dir = Path(args.models) if args.models else Path(world.cards["carracing-vae"].directory).parent
+    kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock)
+    cfg = FidelityConfig.quick(**kw) if args.quick else FidelityConfig(controllers=args.controllers, **kw)
+    return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))

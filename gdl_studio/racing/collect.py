@@ -11,7 +11,14 @@ Policies (as in the paper, plus plain random actions for coverage):
 * ``controller`` — a random-weight linear controller on the features of randomly initialised
   V and M (the paper's ``extract.py``), weight scale drawn per episode;
 * ``brownian`` — actions following a clipped Brownian motion (the public PyTorch port);
-* ``hold`` — random actions held for a random number of steps, with gas favoured.
+* ``hold`` — random actions held for a random number of steps, with gas favoured;
+* ``agent`` — the current V + M + C (``models``) with exploration noise: its parameters perturbed
+  by a per-episode scale (0 to 0.2) and temporally correlated (Ornstein–Uhlenbeck) noise on its
+  actions (per-episode σ up to 0.3). This is Ha & Schmidhuber's iterative procedure: data
+  where a competent driver goes, so that M learns what happens there.
+
+``policy="iterate"`` draws ``agent`` with probability ``agent_share`` and one of the random
+kinds otherwise (they keep the data covering crashes, grass and spins).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 
 POLICIES = ("controller", "brownian", "hold")
 MIX = (0.5, 0.25, 0.25)
+AGENT_PARAM_NOISE = (0.0, 0.02, 0.05, 0.1, 0.2)
 
 
 @dataclass
@@ -37,13 +45,20 @@ class CollectConfig:
     base_seed: int = 0
     policy: str = "mix"
     workers: int = 1
+    models: Path | None = None  # V, M and C for the ``agent`` policy
+    agent_share: float = 0.75
+    controller: str = "carracing-controller"  # the controller (in ``models``) the agent drives with
 
 
 def episode_path(out: Path, index: int) -> Path:
     return Path(out) / f"ep_{index:06d}.npz"
 
 
-def _choose_policy(rng: np.random.Generator, policy: str) -> str:
+def _choose_policy(rng: np.random.Generator, policy: str, agent_share: float = 0.75) -> str:
+    if policy == "iterate":
+        if rng.random() < agent_share:
+            return "agent"
+        policy = "mix"
     if policy != "mix":
         return policy
     return str(rng.choice(POLICIES, p=MIX))
@@ -99,8 +114,43 @@ class _Hold:
         return self.a
 
 
-def make_policy(kind: str, seed: int, rng: np.random.Generator):
+_AGENT_MODELS: dict = {}
+
+
+class _NoisyAgent:
+    """The current world-model agent with parameter and correlated action noise."""
+
+    def __init__(self, models: str, controller: str, rng: np.random.Generator) -> None:
+        from gdl_studio.racing.agent import BatchAgent
+        from gdl_studio.racing.models_io import controller_params, load_world_model_from
+
+        key = f"{models}/{controller}"
+        if key not in _AGENT_MODELS:
+            _AGENT_MODELS.clear()
+            world = load_world_model_from(models, need_controller=False)
+            _AGENT_MODELS[key] = (world, controller_params(Path(models) / controller)[0])
+        world, params = _AGENT_MODELS[key]
+        self.param_noise = float(rng.choice(AGENT_PARAM_NOISE))
+        params = params + rng.normal(0.0, self.param_noise, params.shape)
+        self.sigma = float(rng.uniform(0.0, 0.3))
+        self.rng = rng
+        self.noise = np.zeros(3)
+        self.agent = BatchAgent(world.vae, world.mdn, params[None])
+
+    def __call__(self, obs: np.ndarray, t: int) -> np.ndarray:
+        a = self.agent.act(obs[None])[0]
+        # Ornstein–Uhlenbeck noise (θ = 0.15 per step): correlated over ~7 steps, like a driver's wobble
+        self.noise += -0.15 * self.noise + self.sigma * np.sqrt(0.3) * self.rng.normal(0.0, 1.0, 3)
+        return np.clip(a + self.noise * np.array([1.0, 1.0, 0.5]), [-1, 0, 0], [1, 1, 1]).astype(np.float32)
+
+
+def make_policy(kind: str, seed: int, rng: np.random.Generator, models: str | None = None,
+                controller: str = "carracing-controller"):
     """A policy callable ``(obs, t) -> action`` of the given kind."""
+    if kind == "agent":
+        if not models:
+            raise ValueError("the agent policy needs a models directory (V, M and C)")
+        return _NoisyAgent(str(models), controller, rng)
     if kind == "controller":
         return _RandomController(seed, rng)
     if kind == "brownian":
@@ -110,7 +160,9 @@ def make_policy(kind: str, seed: int, rng: np.random.Generator):
     raise ValueError(f"unknown policy '{kind}'")
 
 
-def collect_episode(index: int, out: str, max_steps: int, base_seed: int, policy: str) -> tuple[int, int, float]:
+def collect_episode(index: int, out: str, max_steps: int, base_seed: int, policy: str,
+                    models: str | None = None, agent_share: float = 0.75,
+                    controller: str = "carracing-controller") -> tuple[int, int, float]:
     """Run and save episode ``index`` (no-op if its file exists). Returns (index, steps, return)."""
     from gdl_studio.core.atomic import atomic_path
     from gdl_studio.racing.fast_env import make_env
@@ -121,8 +173,8 @@ def collect_episode(index: int, out: str, max_steps: int, base_seed: int, policy
         return index, 0, float("nan")
     seed = base_seed + index
     rng = np.random.default_rng([seed, 7])
-    kind = _choose_policy(rng, policy)
-    act = make_policy(kind, seed, rng)
+    kind = _choose_policy(rng, policy, agent_share)
+    act = make_policy(kind, seed, rng, models, controller)
     env = make_env(fast=True)
     obs, _ = env.reset(seed=seed)
     frames = [preprocess(obs)]
@@ -165,6 +217,9 @@ def collect(config: CollectConfig, log=print) -> dict:
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    models = str(config.models) if config.models else None
+    if config.policy in ("agent", "iterate") and not models:
+        raise ValueError("the agent and iterate policies need a models directory (V, M and C)")
     todo = [i for i in range(config.episodes) if not episode_path(out, i).exists()]
     done_before = config.episodes - len(todo)
     log(f"collect: {done_before} of {config.episodes} episodes already in {out}; {len(todo)} to go on {config.workers} workers")
@@ -173,7 +228,8 @@ def collect(config: CollectConfig, log=print) -> dict:
     returns = []
     if config.workers <= 1:
         _worker_init()
-        results = (collect_episode(i, str(out), config.max_steps, config.base_seed, config.policy) for i in todo)
+        results = (collect_episode(i, str(out), config.max_steps, config.base_seed, config.policy, models,
+                                   config.agent_share, config.controller) for i in todo)
         for n, (i, s, ret) in enumerate(results, 1):
             steps += s
             returns.append(ret)
@@ -181,7 +237,8 @@ def collect(config: CollectConfig, log=print) -> dict:
     else:
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init) as pool:
-            futures = [pool.submit(collect_episode, i, str(out), config.max_steps, config.base_seed, config.policy) for i in todo]
+            futures = [pool.submit(collect_episode, i, str(out), config.max_steps, config.base_seed, config.policy,
+                                   models, config.agent_share, config.controller) for i in todo]
             for n, fut in enumerate(as_completed(futures), 1):
                 i, s, ret = fut.result()
                 steps += s

@@ -37,6 +37,8 @@ DEFAULTS = {
     "max_steps": 1000,
     "valid_rollouts": 4,
     "real_check_tracks": 2,  # dream mode: also score base and result on this many real tracks (0: skip)
+    "backend": "local",  # real mode: "local" processes or "ray" (racing/backends.py)
+    "ray_address": None,
 }
 VALID_SEED_BASE = 2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
 DREAM_MIN_STEPS = 20
@@ -48,9 +50,11 @@ def _options(spec: FinetuneSpec) -> dict[str, Any]:
     if opts["mode"] not in ("real", "dream"):
         raise UserError("mode must be 'real' or 'dream'")
     opts["real_check_tracks"] = max(0, int(opts["real_check_tracks"]))
+    if opts["backend"] == "ray" and spec.options.get("workers") is None:
+        opts["workers"] = 0  # every CPU of the cluster
     for key in ("generations", "population", "rollouts", "workers", "max_steps", "valid_rollouts"):
         opts[key] = int(opts[key])
-        if opts[key] < 1:
+        if opts[key] < 1 and not (key == "workers" and opts[key] == 0 and opts["backend"] == "ray"):
             raise UserError(f"{key} must be at least 1")
     if opts["population"] < 2:
         raise UserError("population must be at least 2")
@@ -175,17 +179,18 @@ class DreamEvaluator:
 class RealEvaluator:
     """Fitness of candidates in the real game (fast renderer): mean return over tracks."""
 
-    def __init__(self, models_dir: Path, workers: int, max_steps: int) -> None:
+    def __init__(self, models_dir: Path, workers: int, max_steps: int, backend: str = "local",
+                 address: str | None = None) -> None:
         from gdl_studio.racing.train_controller import Evaluator
 
-        self.inner = Evaluator(models_dir, workers)
+        self.inner = Evaluator(models_dir, workers, backend, address)
         self.max_steps = max_steps
 
     def __call__(self, candidates: list[np.ndarray], seed: int, rollouts: int, checkpoint=None):
         from gdl_studio.racing.train_controller import generation_seeds
 
         seeds = generation_seeds(seed, 0, rollouts)
-        if self.inner.pool is None and checkpoint is not None:
+        if self.inner.pool.in_process and checkpoint is not None:
             fitness, steps = [], 0
             for params in candidates:  # one candidate at a time, so pause/cancel act quickly
                 checkpoint()
@@ -214,16 +219,21 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     from gdl_studio.racing.models_io import FAMILY_CONTROLLER, load_world_model
     from gdl_studio.racing.train_controller import new_strategy
 
+    from gdl_studio.racing.backends import check_backend
+
     opts = _options(spec)
     name = spec.name or f"{spec.base}-tuned"
     check_name(name)
+    if opts["mode"] == "real":  # dream generations are one batch in this process
+        check_backend(opts["backend"], opts["ray_address"])
     base_params, base_card = _base_controller(spec.base or "carracing-controller")
     world = load_world_model(need_controller=False)
     if opts["mode"] == "real":
         from gdl_studio.racing.deps import require_simulator
 
         require_simulator()
-        evaluator = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), opts["workers"], opts["max_steps"])
+        evaluator = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), opts["workers"], opts["max_steps"],
+                                  opts["backend"], opts["ray_address"])
     else:
         evaluator = DreamEvaluator(world, opts["tau"], opts["max_steps"], start_seed=VALID_SEED_BASE + 10_000)
     es = new_strategy(base_params, opts["sigma"], opts["population"], opts["seed"] + 1)

@@ -180,3 +180,17 @@ def save_controller(params: np.ndarray, directory: str | Path, card: dict[str, A
     card["dtype"] = "float32"
     tensors = {"params": torch.from_numpy(np.asarray(params, dtype=np.float32))}
     return save_model(Path(directory) / CONTROLLER_NAME, tensors, card)
+
+
+def controller_params(name_or_dir: str | Path, registry: Registry | None = None) -> tuple[np.ndarray, ModelCard]:
+    """(flat parameters, card) of a controller given by model name (shipped or personal) or directory."""
+    from gdl_studio.core.registry import load_tensors, read_card
+
+    path = Path(name_or_dir)
+    if (path / "card.json").is_file():
+        card = read_card(path)
+    else:
+        card = (registry or default_registry()).card(str(name_or_dir))
+    if card.family != FAMILY_CONTROLLER:
+        raise ModelUnavailable(f"'{card.name}' is not a driving controller (family {card.family})")
+    return load_tensors(card)["params"].double().numpy().ravel(), card

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.machinery
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,15 @@ KIND_DRAW = 1  # pygame.draw.polygon (filled)
 STATE = 96
 HUD_ROWS = 100
 
+DISABLE_ENV = "GDL_STUDIO_NATIVE_RASTER"  # "0": never use the native path (pygame draws the same pixels)
+
 _LIB: ctypes.CDLL | None = None
 _TRIED = False
+
+
+def disabled() -> bool:
+    """True when ``GDL_STUDIO_NATIVE_RASTER=0`` turns the native path off."""
+    return os.environ.get(DISABLE_ENV, "").strip() == "0"
 
 
 def library_path() -> Path | None:
@@ -36,13 +44,19 @@ def library_path() -> Path | None:
     return None
 
 
-def load() -> ctypes.CDLL | None:
-    """The loaded library with its signatures set, or ``None`` when it is not built."""
+def load(path: Path | None = None) -> ctypes.CDLL | None:
+    """The loaded library with its signatures set, or ``None`` when it is not built.
+
+    ``path``: a library built elsewhere (a Ray worker node builds its own, see
+    :mod:`gdl_studio.racing.backends`), tried when none is loaded yet.
+    """
     global _LIB, _TRIED
-    if _TRIED:
+    if disabled():
+        return None
+    if _LIB is not None or (_TRIED and path is None):
         return _LIB
     _TRIED = True
-    path = library_path()
+    path = path or library_path()
     if path is None:
         return None
     try:

@@ -56,6 +56,8 @@ class ControllerTrainConfig:
     seed: int = 0
     command: str = ""
     init: Path | None = None  # a controller model directory to start from (else zeros)
+    backend: str = "local"  # "local" (process pool) or "ray" (see racing/backends.py)
+    ray_address: str | None = None  # a running Ray cluster's HOST:PORT (default: start a local Ray)
 
 
 # ---------------------------------------------------------------- worker side
@@ -92,21 +94,17 @@ def _evaluate_task(task: tuple[int, np.ndarray, list[int], int, int | None]) -> 
 
 
 class Evaluator:
-    """Evaluates candidate parameter vectors on given tracks, in-process or on a process pool."""
+    """Evaluates candidate parameter vectors on given tracks: in-process, on a process pool or on Ray
+    (``backend``, see :mod:`gdl_studio.racing.backends`; the same tasks give the same returns)."""
 
-    def __init__(self, models_dir: Path, workers: int) -> None:
+    def __init__(self, models_dir: Path, workers: int, backend: str = "local", address: str | None = None) -> None:
+        from gdl_studio.racing.backends import Shipped, make_pool
+        from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME
+
         self.models_dir = str(models_dir)
         self.workers = workers
-        self.pool = None
-        if workers > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(
-                workers, mp_context=mp.get_context("spawn"), initializer=_worker_init, initargs=(self.models_dir,)
-            )
-        else:
-            _worker_init(self.models_dir)
+        shipped = Shipped(self.models_dir, (VAE_NAME, MDN_NAME))
+        self.pool = make_pool(backend, workers, _worker_init, (shipped,), address=address)
 
     def __call__(self, candidates: list[np.ndarray], seeds: list[int], batch_envs: int, max_steps: int, patience):
         """Mean return per candidate (and the env steps used)."""
@@ -116,15 +114,14 @@ class Evaluator:
                 tasks.append((i, np.asarray(params, np.float64), list(seeds[k : k + batch_envs]), max_steps, patience))
         returns: list[list[float]] = [[] for _ in candidates]
         steps = 0
-        results = self.pool.map(_evaluate_task, tasks) if self.pool else map(_evaluate_task, tasks)
+        results = self.pool.map(_evaluate_task, tasks)
         for i, rets, s in results:
             returns[i].extend(rets)
             steps += s
         return np.array([np.mean(r) for r in returns]), steps
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        self.pool.close()
 
 
 # ---------------------------------------------------------------- driver
@@ -177,6 +174,9 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     for name in (VAE_NAME, MDN_NAME):
         if not (Path(cfg.models) / name / "card.json").is_file():
             raise UserError(f"no {name} in {cfg.models}; train V and M first (or pass --models DIR)")
+    from gdl_studio.racing.backends import check_backend
+
+    check_backend(cfg.backend, cfg.ray_address)  # before anything is written
     ckpt = Path(cfg.ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
     paths = _paths(ckpt)
@@ -210,7 +210,7 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     state["current_run"] = cfg.command
     t_run = time.perf_counter()
     gen_seconds: list[float] = []
-    evaluator = Evaluator(Path(cfg.models), cfg.workers)
+    evaluator = Evaluator(Path(cfg.models), cfg.workers, cfg.backend, cfg.ray_address)
     stopped = "finished"
     try:
         while state["generation"] < cfg.generations:

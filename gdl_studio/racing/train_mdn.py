@@ -6,6 +6,18 @@ keyed by V's sha256 (a new V re-encodes). Training then draws random windows of 
 steps; as in the paper, z is sampled from N(μ, σ²) afresh each time a window is used. Inputs
 (z_t, a_t) predict z_{t+1}, the reward r_t (clipped to [-1, 5]) and termination after a_t.
 Every 20th episode is held out for validation, as for V.
+
+Options for a dream that holds up over long horizons (each is off by default, i.e. the paper's M):
+
+* ``reward_weight`` / ``done_weight`` / ``done_pos_weight`` — weight the reward and episode-end
+  heads so they matter beside the 32 latent dimensions' NLL (episode ends are rare);
+* ``start_share`` — the fraction of windows that begin at an episode's first step, where the
+  dream begins too (M's state is zero there, as in the dream);
+* ``open_loop`` — scheduled sampling: at each step the input latent is, with this probability,
+  M's own sample of it (drawn from its previous prediction, no gradient) instead of the
+  encoded frame, so M learns to continue from its own imperfect predictions;
+* ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
+  round's.
 """
 
 from __future__ import annotations
@@ -40,6 +52,13 @@ class MDNTrainConfig:
     seed: int = 0
     fp16: bool = True
     command: str = ""
+    reward_weight: float = 1.0
+    done_weight: float = 1.0
+    done_pos_weight: float = 1.0
+    start_share: float = 0.0
+    open_loop: float = 0.0
+    hidden: int = 256
+    init: Path | None = None
 
 
 def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: int | None = None, log=print) -> dict:
@@ -109,8 +128,11 @@ class SeriesSampler:
         self.episodes = [(int(step_off[e]), int(frame_off[e]), int(lengths[e])) for e in episodes if lengths[e] > 0]
         self.total_steps = sum(n for _, _, n in self.episodes)
 
-    def windows(self, rng: np.random.Generator, count: int):
-        """``count`` random windows → dict of numpy arrays (count, L, …) and a mask (count, L)."""
+    def windows(self, rng: np.random.Generator, count: int, start_share: float = 0.0):
+        """``count`` random windows → dict of numpy arrays (count, L, …) and a mask (count, L).
+
+        A share ``start_share`` of them begins at the first step of its episode.
+        """
         L, s = self.seq_len, self.series
         zdim = s["mu"].shape[1]
         out = {
@@ -124,7 +146,7 @@ class SeriesSampler:
         picks = rng.integers(0, len(self.episodes), count)
         for row, e in enumerate(picks):
             so, fo, n = self.episodes[e]
-            start = int(rng.integers(0, max(1, n - L + 1)))
+            start = 0 if start_share and rng.random() < start_share else int(rng.integers(0, max(1, n - L + 1)))
             m = min(L, n - start)
             out["mu"][row, : m + 1] = s["mu"][fo + start : fo + start + m + 1]
             out["logvar"][row, : m + 1] = s["logvar"][fo + start : fo + start + m + 1]
@@ -155,7 +177,21 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
     log(f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps in {len(train_eps)}/{len(val_eps)} episodes; device {device}")
 
-    model = MDNRNN().to(device)
+    from gdl_studio.racing.mdn_rnn import MDNConfig
+
+    model = MDNRNN(MDNConfig(hidden=cfg.hidden))
+    if cfg.init is not None:
+        from gdl_studio.racing.models_io import load_dir as _load_dir
+
+        start = _load_dir(cfg.init)
+        if start.config.hidden != cfg.hidden:
+            raise UserError(f"--init {cfg.init} has an LSTM of {start.config.hidden} units, not {cfg.hidden}")
+        model.load_state_dict(start.state_dict())
+        for p in model.parameters():
+            p.requires_grad_(True)
+        log(f"mdn-rnn: starting from {cfg.init}")
+    model = model.to(device)
+    weights = dict(reward_weight=cfg.reward_weight, done_weight=cfg.done_weight, done_pos_weight=cfg.done_pos_weight)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt_path = ckpt_dir / "mdn.pt"
     es = EarlyStopping(patience=cfg.patience, min_delta=1e-4)
@@ -183,10 +219,11 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         with torch.no_grad(), amp():
             z, a, zn, r, d, m = to_batch(val_windows, torch.Generator().manual_seed(7))
             out, _ = model(z, a)
-            loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+            loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
         model.train()
         return float(loss), float(nll), float(rew), float(bce)
 
+    sample_gen = torch.Generator(device=device).manual_seed(cfg.seed + 17)
     steps_per_epoch = max(1, train_s.total_steps // (cfg.batch * cfg.seq_len))
     total_steps = steps_per_epoch * max(0, cfg.epochs - es.epoch)
     done_steps, t_start, stopped = 0, time.perf_counter(), "finished"
@@ -197,18 +234,18 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             break
         model.train()
         for b in range(steps_per_epoch):
-            z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch))
+            z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch, cfg.start_share))
             try:
                 with amp():
-                    out, _ = model(z, a)
-                    loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+                    out = scheduled_forward(model, z, a, cfg.open_loop, sample_gen) if cfg.open_loop > 0 else model(z, a)[0]
+                    loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
                     raise
                 log(f"mdn-rnn: mixed precision unavailable for the LSTM ({exc}); using float32")
                 amp_on[0] = False
-                out, _ = model(z, a)
-                loss, nll, rew, bce = mdn_loss(out, zn, r, d, m)
+                out = scheduled_forward(model, z, a, cfg.open_loop, sample_gen) if cfg.open_loop > 0 else model(z, a)[0]
+                loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -235,7 +272,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     if es.best_state is None:
         log("mdn-rnn: no complete epoch yet; nothing written (run again to continue)")
         return {"stopped": stopped, "epochs": es.epoch}
-    final = MDNRNN()
+    final = MDNRNN(MDNConfig(hidden=cfg.hidden))
     final.load_state_dict(es.best_state)
     final.eval()
     fp16 = cfg.fp16 and _fp16_ok(final, val_windows, log)
@@ -253,10 +290,41 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         "metrics": {**metrics, "stopped": stopped, "history": history[-20:]},
         "training_command": cfg.command,
         "architecture": {"seq_len": cfg.seq_len, "reward_clip": list(REWARD_CLIP)},
+        "training": {"reward_weight": cfg.reward_weight, "done_weight": cfg.done_weight,
+                     "done_pos_weight": cfg.done_pos_weight, "start_share": cfg.start_share,
+                     "open_loop": cfg.open_loop, "init": str(cfg.init) if cfg.init else None,
+                     "batch": cfg.batch, "lr": cfg.lr},
     }
     saved = save_mdn(final, cfg.out, card, fp16=fp16)
     log(f"mdn-rnn: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}")
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
+
+
+def scheduled_forward(model, z, actions, p: float, gen):
+    """Run M over windows step by step, feeding its own sample instead of the real latent with probability ``p``.
+
+    z (B, L, zdim) are the real inputs, actions (B, L, a). Returns an MDNOutput with (B, L, …)
+    fields, like ``model(z, actions)[0]``; the samples carry no gradient.
+    """
+    import torch
+
+    from gdl_studio.racing.dream_batch import _sample
+    from gdl_studio.racing.mdn_rnn import MDNOutput
+
+    B, L, _ = z.shape
+    state = None
+    z_in = z[:, 0]
+    outs = []
+    for t in range(L):
+        h, state = model.lstm(torch.cat([z_in, actions[:, t]], dim=-1)[:, None], state)
+        out = model.heads(h[:, 0])
+        outs.append(out)
+        if t + 1 < L:
+            with torch.no_grad():
+                own = _sample(out, 1.0, gen).to(z.dtype)
+                use = torch.rand((B, 1), generator=gen, device=z.device) < p
+            z_in = torch.where(use, own, z[:, t + 1])
+    return MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
 
 
 def _fp16_ok(model, windows: dict, log, tolerance: float = 0.01) -> bool:

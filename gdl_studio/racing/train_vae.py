@@ -33,6 +33,8 @@ class VAETrainConfig:
     seed: int = 0
     fp16: bool = True
     command: str = ""
+    init: Path | None = None  # start from a trained V (e.g. the previous round's)
+    source: str = "gymnasium CarRacing-v3 rollouts (random policies)"
 
 
 def load_frames(directory: Path, max_frames: int | None = None, val_every: int = 20):
@@ -82,7 +84,15 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
         x = store[idx.to(store.device)] if store.device.type == "cuda" else store[idx]
         return x.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
 
-    model = ConvVAE().to(device)
+    model = ConvVAE()
+    if cfg.init is not None:
+        from gdl_studio.racing.models_io import load_dir
+
+        model.load_state_dict(load_dir(cfg.init).state_dict())
+        for p in model.parameters():
+            p.requires_grad_(True)
+        log(f"vae: starting from {cfg.init}")
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt_path = Path(cfg.ckpt) / "vae.pt"
     es = EarlyStopping(patience=cfg.patience, min_delta=1e-3)
@@ -159,7 +169,7 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     fp16 = cfg.fp16 and _fp16_ok(final, val_np, log)
     card = {
         "data": {
-            "source": "gymnasium CarRacing-v3 rollouts (random policies), frames cropped to 84x96 and area-resized to 64x64",
+            "source": f"{cfg.source}, frames cropped to 84x96 and area-resized to 64x64",
             "rollout_dir": str(cfg.data),
             "episodes": n_episodes,
             "frames": int(len(train_u8) + len(val_u8)),
@@ -167,6 +177,7 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
         "split": "every 20th episode held out for validation",
         "metrics": {**metrics, "stopped": stopped, "history": history[-20:]},
         "training_command": cfg.command,
+        "init": str(cfg.init) if cfg.init else None,
         "params": param_count(final),
     }
     saved = save_vae(final, cfg.out, card, fp16=fp16)

@@ -1,0 +1,159 @@
+"""Many dreams at once: linear controllers driving inside M, batched on one torch device.
+
+This is the dream as CMA-ES and the fidelity benchmark see it: every row of a batch is one
+(controller, start latent) pair; all rows step together through M's LSTM, sample z from the
+mixture at temperature τ, collect M's predicted reward and stop when M's episode-end head says
+so. On a GPU a batch of several thousand dreams of 1,000 steps takes seconds; on a CPU the same
+code runs smaller batches (the app's dream-mode fine-tuning).
+
+The controller is the same function as :mod:`gdl_studio.racing.controller` (``squash(W [z, h] + b)``),
+written in torch so it runs on the device with M.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+DREAM_MIN_STEPS = 20  # M's episode-end head is ignored before this many steps
+
+# Where the car sits in V's 64×64 frame (the 96×96 observation cropped to 84 rows and resized):
+# around rows 54–60, columns 28–37. Road grey or grass green there tells whether it is on the road.
+ROAD_ROWS = slice(54, 61)
+ROAD_COLS = slice(28, 38)
+
+
+@dataclass
+class DreamBatchResult:
+    """Returns and bookkeeping of a batch of dreams (numpy, one entry per row)."""
+
+    returns: np.ndarray  # (B,) summed predicted reward until done or max_steps
+    lengths: np.ndarray  # (B,) steps each dream lasted
+    steps: int  # total dream steps taken (rows alive summed over time)
+    on_road: np.ndarray | None = None  # (B,) fraction of checked frames with the car on the road
+
+
+def controller_tensors(params: np.ndarray, z_size: int, hidden: int, device=None):
+    """Flat controller parameters (B, 3·(z+h)+3) → weight (B, 3, z+h) and bias (B, 3) tensors."""
+    import torch
+
+    from gdl_studio.racing.controller import ACTION_SIZE
+
+    p = torch.as_tensor(np.atleast_2d(np.asarray(params, np.float32)), device=device)
+    n_in = z_size + hidden
+    return p[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in), p[:, ACTION_SIZE * n_in :]
+
+
+def squash_torch(raw):
+    """The controller's output squash (see :func:`gdl_studio.racing.controller.squash`) in torch."""
+    import torch
+
+    a = torch.tanh(raw)
+    return torch.stack([a[:, 0], (a[:, 1] + 1.0) * 0.5, a[:, 2].clamp(0.0, 1.0)], dim=1)
+
+
+def on_road(frames) -> "np.ndarray":
+    """Whether the car is on the road in V-space frames: (N, 3, 64, 64) float in [0, 1] → (N,) bool.
+
+    Looks at the patch around the car (rows 54–60, columns 28–37 of the 64×64 frame): the car is
+    on the road when at least a fifth of the patch's non-red pixels are road grey
+    (R ≈ G ≈ B ≈ 0.4); grass is green. Calibrated against the simulator's own wheel–tile contacts
+    on 1,800 real frames of tracks 500–502 (98% agreement on real frames).
+    """
+    patch = frames[:, :, ROAD_ROWS, ROAD_COLS]
+    r, g, b = patch[:, 0], patch[:, 1], patch[:, 2]
+    grey = ((g - r).abs() < 0.08) & ((g - b).abs() < 0.08) & (g > 0.25) & (g < 0.6)
+    not_car = ~(r > g + 0.2)
+    frac = grey.float().sum(dim=(1, 2)) / not_car.float().sum(dim=(1, 2)).clamp(min=1.0)
+    return (frac > 0.2).cpu().numpy()
+
+
+def dream_batch(
+    mdn,
+    params: np.ndarray,
+    z0: np.ndarray,
+    tau: float,
+    seed: int,
+    max_steps: int = 1000,
+    device=None,
+    done_threshold: float = 0.5,
+    min_steps: int = DREAM_MIN_STEPS,
+    decoder=None,
+    road_every: int = 0,
+    checkpoint=None,
+) -> DreamBatchResult:
+    """Run ``len(params)`` dreams in lockstep; row i is controller ``params[i]`` from ``z0[i]``.
+
+    ``mdn`` must already be on ``device``. With ``decoder`` (V's decoder on the same device) and
+    ``road_every`` > 0, every ``road_every``-th frame of every live dream is decoded and checked
+    with :func:`on_road`. ``checkpoint`` (if given) is called every 50 steps (pause/cancel).
+    """
+    import torch
+
+    device = torch.device(device) if device is not None else next(mdn.parameters()).device
+    hidden, z_size = mdn.config.hidden, mdn.config.z_size
+    weight, bias = controller_tensors(params, z_size, hidden, device)
+    batch = weight.shape[0]
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    z = torch.as_tensor(np.asarray(z0, np.float32), device=device).reshape(batch, z_size)
+    state = mdn.initial_state(batch, device=device)
+    totals = torch.zeros(batch, dtype=torch.float64, device=device)
+    lengths = torch.zeros(batch, dtype=torch.int64, device=device)
+    alive = torch.ones(batch, dtype=torch.bool, device=device)
+    road_hits = np.zeros(batch)
+    road_checks = np.zeros(batch)
+    steps = 0
+    with torch.inference_mode():
+        for t in range(max_steps):
+            if checkpoint is not None and t % 50 == 0:
+                checkpoint()
+            if decoder is not None and road_every and t % road_every == 0:
+                idx = alive.nonzero().squeeze(1)
+                if len(idx):
+                    ok = on_road(decoder(z[idx]).float())
+                    where = idx.cpu().numpy()
+                    road_hits[where] += ok
+                    road_checks[where] += 1
+            h = state[0][0]
+            x = torch.cat([z, h], dim=1)
+            actions = squash_torch(torch.einsum("bij,bj->bi", weight, x) + bias)
+            out, state = mdn.step(z, actions, state)
+            totals += torch.where(alive, out.reward.double(), torch.zeros_like(totals))
+            lengths += alive.long()
+            steps += int(alive.sum())
+            if t + 1 >= min_steps:
+                alive &= torch.sigmoid(out.done_logit.float()) <= done_threshold
+            if t % 25 == 24 and not bool(alive.any()):
+                break
+            z = _sample(out, tau, gen)
+    on_road_frac = road_hits / np.maximum(road_checks, 1) if decoder is not None and road_every else None
+    return DreamBatchResult(totals.cpu().numpy(), lengths.cpu().numpy(), steps, on_road_frac)
+
+
+def _sample(out, tau: float, gen):
+    """z ~ M's per-dimension mixture at temperature τ (as :func:`mdn_rnn.sample_mixture`).
+
+    The component is drawn with the Gumbel-max trick (one uniform draw per logit and an argmax),
+    which is the same distribution as a categorical draw but much cheaper for thousands of rows.
+    """
+    import torch
+
+    tau = max(float(tau), 1e-4)
+    logits = out.logpi.float() / tau
+    u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-20, 1.0)
+    k = (logits - torch.log(-torch.log(u))).argmax(dim=-1, keepdim=True)
+    mu_k = out.mu.float().gather(-1, k).squeeze(-1)
+    sigma_k = out.logsigma.float().gather(-1, k).squeeze(-1).exp()
+    eps = torch.randn(mu_k.shape, generator=gen, device=mu_k.device)
+    return mu_k + sigma_k * math.sqrt(tau) * eps
+
+
+def best_device(preferred: str = "auto"):
+    """``cuda`` when asked or available (for ``auto``), else the CPU."""
+    import torch
+
+    if preferred == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preferred)

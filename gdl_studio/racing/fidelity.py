@@ -1,0 +1,407 @@
+"""How far the dream can be trusted: ``gdl-studio bench racing --fidelity``.
+
+A world model is useful for learning when a controller that does better in the dream also does
+better in the real game, and when the dream's returns are on the real scale. This module
+measures exactly that, on fixed seeds that no training or selection uses
+(:data:`FIDELITY_SEED_BASE` …):
+
+* a set of controllers spanning weak to strong — the base controller, perturbations of it at
+  step sizes from tiny to destructive, and any extra controllers given (e.g. CMA-ES snapshots);
+* each one's **real** return (mean over ``real_episodes`` tracks; the pixel-identical fast
+  renderer by default, the stock class with ``stock=True``) and **dream** return (mean over
+  ``dreams`` dreams of ``dream_steps`` steps at temperature τ, started from V's encodings of
+  real first frames);
+* ``rank_corr``: Spearman correlation of dream vs real over all controllers, ``rank_corr_top``:
+  the same over those whose real return is ≥ ``top_threshold``;
+* ``return_ratio``: the base controller's mean dream return over ``base_dreams`` dreams divided
+  by its mean real return; ``on_road``: the fraction of its dreams whose car stays on the road
+  (checked on V's decoded frames) in ≥ 95% of the checked frames;
+* ``z_nll.hN``: the negative log-likelihood per latent dimension of the true next latents at
+  horizon N from real states: M is run teacher-forced up to a real time step, then open loop
+  on its own samples with the real actions for N−1 steps; the likelihood of the real latent is
+  that of the mixture over ``samples`` such rollouts (h1 is the usual one-step figure).
+  ``reward_err.h50``: mean absolute error of the summed predicted reward over those 50 steps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
+PERTURBATION_SCALES = (0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.5)
+
+
+@dataclass
+class FidelityConfig:
+    """What to measure (defaults: the full benchmark; :meth:`quick` for a 2-core smoke run)."""
+
+    controllers: int = 33
+    real_episodes: int = 8
+    real_steps: int = 1000
+    dreams: int = 16
+    dream_steps: int = 1000
+    base_dreams: int = 64
+    base_real_episodes: int = 16
+    tau: float = 1.0
+    top_threshold: float = 700.0
+    horizons: tuple[int, ...] = (1, 10, 50)
+    nll_episodes: int = 4
+    nll_steps: int = 1000
+    nll_samples: int = 16
+    road_every: int = 10
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    device: str = "auto"
+    stock: bool = False
+    seed: int = 0
+    extra: list[np.ndarray] = field(default_factory=list)  # more controllers (e.g. CMA-ES snapshots)
+
+    @classmethod
+    def quick(cls, **kw) -> "FidelityConfig":
+        base = dict(controllers=6, real_episodes=2, real_steps=250, dreams=4, dream_steps=200, base_dreams=8,
+                    base_real_episodes=2, nll_episodes=1, nll_steps=200, nll_samples=4, top_threshold=-1e9)
+        base.update(kw)
+        return cls(**base)
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (average ranks for ties); nan with fewer than 3 points."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3:
+        return float("nan")
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = np.sqrt((rx**2).sum() * (ry**2).sum())
+    return float((rx * ry).sum() / denom) if denom > 0 else float("nan")
+
+
+def _ranks(a: np.ndarray) -> np.ndarray:
+    order = np.argsort(a, kind="mergesort")
+    ranks = np.empty(len(a))
+    ranks[order] = np.arange(len(a), dtype=float)
+    for v in np.unique(a):  # average ranks of ties
+        idx = a == v
+        if idx.sum() > 1:
+            ranks[idx] = ranks[idx].mean()
+    return ranks
+
+
+def controller_set(base: np.ndarray, count: int, seed: int = 0, extra=()) -> list[np.ndarray]:
+    """The base controller, then perturbations of it at increasing scales, then ``extra``.
+
+    Scales cycle through :data:`PERTURBATION_SCALES` so any count spans small to large steps.
+    """
+    rng = np.random.default_rng([seed, 31337])
+    base = np.asarray(base, np.float64)
+    out = [base.copy()]
+    n_pert = max(0, count - 1 - len(extra))
+    for i in range(n_pert):
+        scale = PERTURBATION_SCALES[i % len(PERTURBATION_SCALES)]
+        out.append(base + rng.normal(0.0, scale, base.shape))
+    out.extend(np.asarray(e, np.float64) for e in extra)
+    return out
+
+
+# ---------------------------------------------------------------- real returns (process pool)
+_W: dict = {}
+
+
+def _init_worker(models_dir: str) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
+
+    _W["vae"] = load_dir(Path(models_dir) / VAE_NAME)
+    _W["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
+
+
+def _real_task(task) -> tuple[int, list[float], int]:
+    index, params, seeds, max_steps, stock = task
+    from gdl_studio.racing.agent import run_episodes
+    from gdl_studio.racing.fast_env import make_env
+
+    returns, steps = run_episodes(
+        lambda: make_env(fast=not stock), _W["vae"], _W["mdn"], np.repeat(params[None], len(seeds), axis=0),
+        seeds, max_steps=max_steps,
+    )
+    return index, returns.tolist(), steps
+
+
+def real_returns(models_dir: Path, controllers: list[np.ndarray], seeds: list[int], workers: int,
+                 max_steps: int = 1000, stock: bool = False, log=None) -> tuple[np.ndarray, int]:
+    """(len(controllers), len(seeds)) real returns, one lockstep batch of tracks per controller."""
+    tasks = [(i, np.asarray(p, np.float64), list(seeds), max_steps, stock) for i, p in enumerate(controllers)]
+    out = np.zeros((len(controllers), len(seeds)))
+    steps = 0
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(str(models_dir),)) as pool:
+            futures = [pool.submit(_real_task, t) for t in tasks]
+            for n, fut in enumerate(as_completed(futures), 1):
+                i, rets, s = fut.result()
+                out[i] = rets
+                steps += s
+                if log and n % max(1, len(tasks) // 8) == 0:
+                    log(f"  real: {n}/{len(tasks)} controllers")
+    else:
+        _init_worker(str(models_dir))
+        for n, t in enumerate(tasks, 1):
+            i, rets, s = _real_task(t)
+            out[i] = rets
+            steps += s
+            if log:
+                log(f"  real: {n}/{len(tasks)} controllers")
+    return out, steps
+
+
+def first_frame_latents(vae, seeds: list[int]) -> np.ndarray:
+    """V's μ of the first observation of each track (the dreams start there)."""
+    import torch
+
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    env = make_env()
+    try:
+        frames = [preprocess(env.reset(seed=int(s))[0]) for s in seeds]
+    finally:
+        env.close()
+    with torch.inference_mode():
+        return vae.encode(to_tensor(np.stack(frames)))[0].numpy()
+
+
+def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float, steps: int, seed: int,
+                  device, decoder=None, road_every: int = 0, max_batch: int = 8192):
+    """(len(controllers), len(z0)) dream returns (and on-road fractions when a decoder is given)."""
+    from gdl_studio.racing.dream_batch import dream_batch
+
+    n, d = len(controllers), len(z0)
+    params = np.repeat(np.asarray(controllers), d, axis=0)
+    starts = np.tile(z0, (n, 1))
+    rets, road, total_steps = [], [], 0
+    for lo in range(0, len(params), max_batch):
+        res = dream_batch(mdn, params[lo : lo + max_batch], starts[lo : lo + max_batch], tau, seed + lo, steps,
+                          device=device, decoder=decoder, road_every=road_every)
+        rets.append(res.returns)
+        total_steps += res.steps
+        if res.on_road is not None:
+            road.append(res.on_road)
+    returns = np.concatenate(rets).reshape(n, d)
+    on_road = np.concatenate(road).reshape(n, d) if road else None
+    return returns, on_road, total_steps
+
+
+# ---------------------------------------------------------------- latent prediction at horizons
+def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int, stock: bool = False, encoder=None):
+    """Drive real tracks with ``params``; returns per episode (μ (T+1, z), actions (T, 3), rewards (T,)).
+
+    The latents μ come from ``encoder`` (another V) when given, else from the driving world's V.
+    """
+    import torch
+
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    episodes = []
+    for seed in seeds:
+        env = make_env(fast=not stock)
+        obs, _ = env.reset(seed=int(seed))
+        agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
+        frames, actions, rewards = [preprocess(obs)], [], []
+        for t in range(max_steps):
+            a = agent.act(obs[None])[0]
+            obs, r, term, trunc, _ = env.step(a)
+            frames.append(preprocess(obs))
+            actions.append(a)
+            rewards.append(r)
+            if term or trunc:
+                break
+        env.close()
+        enc = encoder or world.vae
+        with torch.inference_mode():
+            mu = torch.cat([enc.encode(to_tensor(np.stack(frames[i : i + 512])))[0]
+                            for i in range(0, len(frames), 512)]).numpy()
+        episodes.append((mu, np.asarray(actions, np.float32), np.asarray(rewards, np.float32)))
+    return episodes
+
+
+def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: int = 25, warmup: int = 25,
+                seed: int = 0, device="cpu") -> dict:
+    """``z_nll.hN`` and ``reward_err.hN`` (see the module doc) over real episodes."""
+    import torch
+
+    from gdl_studio.racing.mdn_rnn import mixture_log_prob
+    from gdl_studio.racing.train_mdn import REWARD_CLIP
+
+    device = torch.device(device)
+    hmax = max(horizons)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    nll = {h: [] for h in horizons}
+    rerr = {h: [] for h in horizons}
+    with torch.inference_mode():
+        for mu, actions, rewards in episodes:
+            T = len(actions)
+            starts = list(range(warmup, T - hmax, stride))
+            if not starts:
+                continue
+            z = torch.as_tensor(mu, device=device)
+            a = torch.as_tensor(actions, device=device)
+            r = torch.as_tensor(np.clip(rewards, *REWARD_CLIP), device=device)
+            # teacher-forced pass, keeping the LSTM state after every step
+            hs, cs = [], []
+            state = mdn.initial_state(1, device=device)
+            for t in range(T):
+                out, state = mdn.step(z[t : t + 1], a[t : t + 1], state)
+                hs.append(state[0])
+                cs.append(state[1])
+            s_idx = torch.tensor(starts, device=device)
+            B = len(starts) * samples
+            h = torch.cat([hs[s - 1] for s in starts], dim=1).repeat_interleave(samples, dim=1)
+            c = torch.cat([cs[s - 1] for s in starts], dim=1).repeat_interleave(samples, dim=1)
+            out = mdn.heads(h[0])
+            # out predicts z[s] (horizon 1) given the real z[s-1], a[s-1]
+            pred_reward = torch.zeros(B, device=device)
+            for k in range(1, hmax + 1):
+                target = z[s_idx + k - 1].repeat_interleave(samples, dim=0)  # (B, zdim)
+                if k in nll:
+                    lp = mixture_log_prob(target, out.logpi.float(), out.mu.float(), out.logsigma.float()).sum(-1)
+                    lp = lp.view(len(starts), samples)
+                    joint = torch.logsumexp(lp, dim=1) - np.log(samples)
+                    nll[k].append((-joint / z.shape[1]).cpu().numpy())
+                    real_sum = torch.stack([r[s - 1 : s - 1 + k].sum() for s in starts])
+                    rerr[k].append((pred_reward.view(len(starts), samples).mean(1) - real_sum).abs().cpu().numpy())
+                if k == hmax:
+                    break
+                zk = _sample_mixture(out, 1.0, gen)  # M's own sample of z[s+k-1]
+                act = a[s_idx + k - 1].repeat_interleave(samples, dim=0)
+                o, (h, c) = mdn.forward(zk[:, None], act[:, None], (h, c))
+                out = type(o)(*(t_[:, 0] for t_ in o))
+                pred_reward = pred_reward + out.reward.float()
+    # reward_err.hN compares predicted rewards r[s], …, r[s+N-2] (N-1 open-loop steps) with the real ones
+    result = {}
+    for k in horizons:
+        vals = np.concatenate(nll[k]) if nll[k] else np.array([np.nan])
+        result[f"h{k}"] = float(np.mean(vals))
+    rew = {}
+    for k in horizons:
+        if k > 1 and rerr[k]:
+            rew[f"h{k}"] = float(np.mean(np.concatenate(rerr[k])))
+    return {"z_nll": result, "reward_err": rew}
+
+
+def compare_m(vae_dir: Path, mdn_dirs: list[Path], driver_models: Path, driver_controller: str,
+              episodes: int = 4, samples: int = 16, device: str = "auto", seed_base: int = FIDELITY_SEED_BASE + 90_000) -> dict:
+    """Latent NLL and reward error at horizons 1/10/50 of several Ms on the same real episodes.
+
+    The episodes are driven by ``driver_models``/``driver_controller`` on validation tracks
+    (``seed_base`` …, not the benchmark's) and encoded by the V in ``vae_dir``, which every M
+    compared must share. Used to choose M's training options on validation data.
+    """
+    from gdl_studio.racing.dream_batch import best_device
+    from gdl_studio.racing.models_io import controller_params, load_dir, load_world_model_from
+
+    dev = best_device(device)
+    driver = load_world_model_from(driver_models, need_controller=False)
+    params, _ = controller_params(Path(driver_models) / driver_controller)
+    vae = load_dir(vae_dir)
+    eps = record_episodes(driver, params, [seed_base + i for i in range(episodes)], 1000, encoder=vae)
+    out = {}
+    for d in mdn_dirs:
+        mdn = load_dir(d).to(dev)
+        out[str(d)] = horizon_nll(mdn, eps, (1, 10, 50), samples, device=dev)
+    return out
+
+
+def _sample_mixture(out, tau, gen):
+    from gdl_studio.racing.dream_batch import _sample
+
+    return _sample(out, tau, gen)
+
+
+# ---------------------------------------------------------------- the benchmark
+def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
+    """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
+    import torch
+
+    from gdl_studio.racing.dream_batch import best_device
+    from gdl_studio.racing.models_io import load_world_model_from
+
+    t0 = time.perf_counter()
+    device = best_device(cfg.device)
+    world = load_world_model_from(models_dir, need_controller=False)
+    base = 10_000 * cfg.seed + FIDELITY_SEED_BASE
+    seeds_real = [base + i for i in range(max(cfg.real_episodes, cfg.base_real_episodes))]
+    seeds_dream = [base + 1000 + i for i in range(max(cfg.dreams, cfg.base_dreams))]
+    seeds_nll = [base + 5000 + i for i in range(cfg.nll_episodes)]
+    controllers = controller_set(base_params, cfg.controllers, cfg.seed, cfg.extra)
+    log(f"fidelity: {len(controllers)} controllers × {cfg.real_episodes} real tracks, × {cfg.dreams} dreams of "
+        f"{cfg.dream_steps} steps at τ {cfg.tau}; device {device}, {cfg.workers} workers")
+    # on the CPU: dream starts, the episodes for the horizon figures, the real returns (process pool)
+    z0 = first_frame_latents(world.vae, seeds_dream)
+    episodes = record_episodes(world, base_params, seeds_nll, cfg.nll_steps, stock=cfg.stock)
+    real_all, env_steps = real_returns(models_dir, controllers, seeds_real[: cfg.real_episodes], cfg.workers,
+                                       max_steps=cfg.real_steps, stock=cfg.stock, log=log)
+    real = real_all.mean(1)
+    base_real = real_all[0]
+    if cfg.base_real_episodes > cfg.real_episodes:
+        extra_seeds = seeds_real[cfg.real_episodes : cfg.base_real_episodes]
+        more, s = real_returns(models_dir, [controllers[0]], extra_seeds, 1, max_steps=cfg.real_steps, stock=cfg.stock)
+        base_real = np.concatenate([base_real, more[0]])
+        env_steps += s
+    log(f"fidelity: real returns done ({time.perf_counter() - t0:.0f}s)")
+    # on the device: the dreams and the horizon figures
+    mdn = world.mdn.to(device)
+    decoder = world.vae.to(device).decode
+    try:
+        dream, _, dream_steps = dream_returns(mdn, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device)
+        dream_mean = dream.mean(1)
+        base_dream, base_road, s = dream_returns(mdn, [controllers[0]], z0[: cfg.base_dreams], cfg.tau, cfg.dream_steps,
+                                                 cfg.seed + 777, device, decoder=decoder, road_every=cfg.road_every)
+        dream_steps += s
+        horizons = tuple(h for h in cfg.horizons if h < cfg.nll_steps - 30)
+        hz = horizon_nll(mdn, episodes, horizons, cfg.nll_samples, seed=cfg.seed, device=device)
+    finally:
+        world.vae.to("cpu")
+        world.mdn.to("cpu")
+    log(f"fidelity: dreams done ({time.perf_counter() - t0:.0f}s)")
+    top = real >= cfg.top_threshold
+    base_real_mean = float(np.mean(base_real))
+    road_frac = base_road[0] if base_road is not None else np.array([np.nan])
+    result = {
+        "rank_corr": spearman(dream_mean, real),
+        "rank_corr_top": spearman(dream_mean[top], real[top]) if top.sum() >= 3 else float("nan"),
+        "controllers": len(controllers),
+        "controllers_top": int(top.sum()),
+        "top_threshold": cfg.top_threshold,
+        "return_ratio": float(np.mean(base_dream)) / base_real_mean if base_real_mean else float("nan"),
+        "base_dream_mean": float(np.mean(base_dream)),
+        "base_dream_std": float(np.std(base_dream)),
+        "base_real_mean": base_real_mean,
+        "base_real_std": float(np.std(base_real)),
+        "base_dreams": int(base_dream.size),
+        "on_road": float(np.mean(road_frac >= 0.95)),
+        "on_road_frames": float(np.mean(road_frac)),
+        "z_nll": hz["z_nll"],
+        "reward_err": hz["reward_err"],
+        "tau": cfg.tau,
+        "dream_steps_max": cfg.dream_steps,
+        "real_steps_max": cfg.real_steps,
+        "real_episodes": cfg.real_episodes,
+        "dreams": cfg.dreams,
+        "renderer": "stock" if cfg.stock else "fast (pixel-identical)",
+        "env_steps": int(env_steps),
+        "dream_steps": int(dream_steps),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "per_controller": {"real": [round(float(v), 1) for v in real], "dream": [round(float(v), 1) for v in dream_mean]},
+    }
+    return result

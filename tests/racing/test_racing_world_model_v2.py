@@ -1,0 +1,180 @@
+"""The dream as a place to learn: batched dreams, dream-only CMA-ES, the fidelity figures, iteration."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+
+# ---------------------------------------------------------------- fidelity statistics
+def test_spearman_known_values_and_ties():
+    from gdl_studio.racing.fidelity import spearman
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ties get average ranks: x ranks (1, 2.5, 2.5, 4), y ranks (1, 2, 3, 4)
+    rx = np.array([1, 2.5, 2.5, 4]) - 2.5
+    ry = np.array([1, 2, 3, 4]) - 2.5
+    expected = (rx * ry).sum() / np.sqrt((rx**2).sum() * (ry**2).sum())
+    assert spearman([0, 5, 5, 9], [1, 2, 3, 4]) == pytest.approx(expected)
+    assert np.isnan(spearman([1, 2], [1, 2]))
+
+
+def test_controller_set_spans_scales_and_keeps_base_and_extra():
+    from gdl_studio.racing.fidelity import controller_set
+
+    base = np.zeros(867)
+    extra = [np.ones(867)]
+    ctrls = controller_set(base, 33, seed=0, extra=extra)
+    assert len(ctrls) == 33
+    assert np.array_equal(ctrls[0], base)
+    assert np.array_equal(ctrls[-1], extra[0])
+    spreads = [np.std(c) for c in ctrls[1:-1]]
+    assert min(spreads) < 0.05 and max(spreads) > 1.0  # tiny to destructive steps
+    again = controller_set(base, 33, seed=0, extra=extra)
+    assert all(np.array_equal(a, b) for a, b in zip(ctrls, again))
+
+
+# ---------------------------------------------------------------- batched dreams
+def test_dream_batch_controller_matches_numpy_and_is_deterministic(tiny_world):
+    from gdl_studio.racing.controller import squash
+    from gdl_studio.racing.dream_batch import controller_tensors, dream_batch, squash_torch
+
+    rng = np.random.default_rng(1)
+    params = rng.normal(0, 0.2, (5, 867))
+    x = rng.normal(0, 1, (5, 32 + 256)).astype(np.float32)
+    w, b = controller_tensors(params, 32, 256)
+    got = squash_torch(torch.einsum("bij,bj->bi", w, torch.from_numpy(x)) + b).numpy()
+    want = np.stack([squash(x[i].astype(np.float64) @ params[i, :864].reshape(3, 288).T + params[i, 864:]) for i in range(5)])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+    z0 = rng.normal(0, 1, (5, 32)).astype(np.float32)
+    a = dream_batch(tiny_world.mdn, params, z0, tau=1.0, seed=3, max_steps=40)
+    b2 = dream_batch(tiny_world.mdn, params, z0, tau=1.0, seed=3, max_steps=40)
+    c = dream_batch(tiny_world.mdn, params, z0, tau=1.0, seed=4, max_steps=40)
+    np.testing.assert_array_equal(a.returns, b2.returns)
+    assert not np.array_equal(a.returns, c.returns)
+    assert a.returns.shape == (5,) and (a.lengths <= 40).all() and a.steps == int(a.lengths.sum())
+
+
+def test_on_road_on_real_frames():
+    """The road check agrees with the simulator: a car standing at the start is on the road, grass is not."""
+    from gdl_studio.racing.dream_batch import on_road
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    env = make_env()
+    obs, _ = env.reset(seed=123)
+    for _ in range(60):  # the camera has zoomed in by then
+        obs = env.step(np.zeros(3, np.float32))[0]
+    env.close()
+    frame = preprocess(obs)
+    grass = frame.copy()
+    grass[:, :] = (102, 204, 102)
+    assert on_road(to_tensor(np.stack([frame, grass]))).tolist() == [True, False]
+
+
+# ---------------------------------------------------------------- M training options
+def test_scheduled_forward_without_sampling_is_teacher_forcing(tiny_world):
+    from gdl_studio.racing.train_mdn import scheduled_forward
+
+    mdn = tiny_world.mdn
+    rng = np.random.default_rng(0)
+    z = torch.from_numpy(rng.normal(0, 1, (2, 12, 32)).astype(np.float32))
+    a = torch.from_numpy(rng.uniform(0, 1, (2, 12, 3)).astype(np.float32))
+    with torch.no_grad():
+        ref = mdn(z, a)[0]
+        got = scheduled_forward(mdn, z, a, 0.0, torch.Generator().manual_seed(0))
+        own = scheduled_forward(mdn, z, a, 1.0, torch.Generator().manual_seed(0))
+    for r, g in zip(ref, got):
+        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-5)
+    # feeding its own samples changes every step after the first
+    assert torch.allclose(own.mu[:, 0], ref.mu[:, 0], atol=1e-5)
+    assert not torch.allclose(own.mu[:, 5:], ref.mu[:, 5:], atol=1e-3)
+
+
+def test_horizon_one_is_the_teacher_forced_nll(tiny_world):
+    from gdl_studio.racing.fidelity import horizon_nll
+    from gdl_studio.racing.mdn_rnn import mixture_log_prob
+
+    mdn = tiny_world.mdn
+    rng = np.random.default_rng(2)
+    T = 80
+    mu = rng.normal(0, 1, (T + 1, 32)).astype(np.float32)
+    actions = rng.uniform(0, 1, (T, 3)).astype(np.float32)
+    rewards = rng.normal(0, 1, T).astype(np.float32)
+    res = horizon_nll(mdn, [(mu, actions, rewards)], horizons=(1, 10), samples=4, stride=10, warmup=10)
+    with torch.no_grad():
+        out, _ = mdn(torch.from_numpy(mu[None, :-1]), torch.from_numpy(actions[None]))
+        lp = mixture_log_prob(torch.from_numpy(mu[None, 1:]), out.logpi, out.mu, out.logsigma).sum(-1)[0]
+    starts = list(range(10, T - 10, 10))
+    want = float(np.mean([-float(lp[s - 1]) / 32 for s in starts]))
+    assert res["z_nll"]["h1"] == pytest.approx(want, rel=1e-4)
+    assert np.isfinite(res["z_nll"]["h10"]) and "h10" in res["reward_err"]
+
+
+# ---------------------------------------------------------------- dream-only CMA-ES
+def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir, tmp_path):
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
+
+    starts = tmp_path / "series.npz"
+    lengths = np.array([5, 7, 4])
+    np.savez(starts, mu=np.random.default_rng(0).normal(0, 1, (int((lengths + 1).sum()), 32)).astype(np.float16),
+             lengths=lengths)
+    cfg = DreamTrainConfig(models=tiny_models_dir, out=tmp_path / "out", ckpt=tmp_path / "ckpt", popsize=4, rollouts=2,
+                           generations=2, max_steps=25, device="cpu", series=starts, valid_dreams=3, valid_every=1,
+                           snapshot_every=1, init=tiny_models_dir / "carracing-controller", command="test")
+    res = train_dream_controller(cfg, log=lambda m: None)
+    assert res["generation"] == 2
+    card = read_card(tmp_path / "out" / "carracing-controller-dream")
+    assert card.data["metrics"]["real_env_steps_during_training"] == 0
+    assert card.data["metrics"]["dream_steps"] > 0 and "first frames of the 3 recorded rollouts" in card.data["data"]["starts"]
+    cfg.generations = 3
+    res = train_dream_controller(cfg, log=lambda m: None)  # resumes at generation 2
+    assert res["generation"] == 3 and [r["generation"] for r in read_log(tmp_path / "ckpt")] == [1.0, 2.0, 3.0]
+    with np.load(tmp_path / "ckpt" / "snapshots.npz") as snaps:
+        assert sorted(snaps.files) == ["gen00001", "gen00002", "gen00003"]
+
+
+# ---------------------------------------------------------------- iteration
+def test_iterate_one_tiny_round_then_resumes(tiny_models_dir, tmp_path):
+    from gdl_studio.racing.iterate import IterateConfig, iterate, read_record
+
+    cfg = IterateConfig(work=tmp_path / "work", init_models=tiny_models_dir, rounds=1, episodes_per_round=2, workers=1,
+                        device="cpu", tiny=True, score_episodes=1, stop_after="1:collect")
+    iterate(cfg, log=lambda m: None)
+    rec = read_record(cfg, 1)
+    assert list(rec["steps"]) == ["collect"] and rec["steps"]["collect"]["episodes_total"] == 2
+    cfg.stop_after = None
+    iterate(cfg, log=lambda m: None)
+    rec = read_record(cfg, 1)
+    assert list(rec["steps"]) == ["collect", "vae", "mdn", "dream", "score"]
+    card = json.loads((tmp_path / "work" / "round1" / "models" / "carracing-mdnrnn" / "card.json").read_text())
+    assert card["iteration"]["round"] == 1 and card["iteration"]["collect"]["episodes_total"] == 2
+    assert (tmp_path / "work" / "round1" / "models" / "carracing-controller-dream" / "card.json").is_file()
+
+
+def test_agent_policy_uses_the_controller_with_noise(tiny_models_dir, tmp_path):
+    from gdl_studio.racing.collect import collect_episode
+
+    _, steps, _ = collect_episode(0, str(tmp_path), 30, 7, "agent", str(tiny_models_dir), 1.0, "carracing-controller")
+    assert steps == 30
+    with np.load(tmp_path / "ep_000000.npz") as d:
+        assert str(d["policy"]) == "agent" and d["frames"].shape == (31, 64, 64, 3)
+
+
+# ---------------------------------------------------------------- CLI
+def test_bench_racing_json_is_pure_json_with_another_controller(tiny_models_dir):
+    cmd = [sys.executable, "-m", "gdl_studio", "bench", "racing", "--episodes", "1", "--models", str(tiny_models_dir),
+           "--controller", str(tiny_models_dir / "carracing-controller"), "--seed-base", "7", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # nothing but JSON on stdout
+    assert data["controller"] == "carracing-controller" and data["score.first_seed"] == 7
+    assert data["score.episodes"] == 1
