@@ -45,7 +45,7 @@ def test_long_path_and_long_messages_keep_the_minimum_width(window, qtbot, tmp_p
     compose = window.panels["compose"]
     compose.title_label.setText(midi.stem * 2)  # as long as a title gets
     compose.live.session.audio_message = "Audio output unavailable: " + "PortAudio could not open the device. " * 6
-    compose._update_io_status()  # shows it when the output is the built-in synth
+    compose.live_io.update_io_status()  # shows it when the output is the built-in synth
     compose.io_status.setText(compose.live.session.audio_message)  # whatever the output chosen before
     compose.selection_label.setText("C4 · beat 1 · length 1 · velocity 90 · track 1 " * 3)
     window.model_label.setText("Model: " + "a personal model with a long name " * 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -33,8 +33,18 @@ class ElidedLabel(QLabel):
         return QSize(min(hint.width(), self._min_width), hint.height())
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """Draw as QLabel does (same place, same style), the text shortened to fit."""
         painter = QPainter(self)
-        rect = self.contentsRect()
+        m = self.margin()
+        rect = self.contentsRect().adjusted(m, m, -m, -m)
+        align = QStyle.visualAlignment(self.layoutDirection(), self.alignment())
+        indent = self.indent()
+        if indent < 0 and self.frameWidth():  # QLabel's default indent inside a frame
+            indent = self.fontMetrics().horizontalAdvance("x") // 2 - m
+        if indent > 0:
+            if align & Qt.AlignmentFlag.AlignLeft:
+                rect.setLeft(rect.left() + indent)
+            elif align & Qt.AlignmentFlag.AlignRight:
+                rect.setRight(rect.right() - indent)
         text = self.fontMetrics().elidedText(self.text(), self._elide, rect.width())
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(rect, int(self.alignment()) | int(Qt.AlignmentFlag.AlignVCenter), text)
+        self.style().drawItemText(painter, rect, int(align), self.palette(), self.isEnabled(), text, self.foregroundRole())

@@ -1,0 +1,68 @@
+"""The "Continue with a model" group: the model picker, temperature, length, audition, the
+Continue / Accept / Reject / Regenerate buttons, and the progress and model status lines."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from gdl_studio.ui.compose import glyphs
+from gdl_studio.ui.widgets.model_picker import ModelPicker
+
+
+class ContinueBox(QGroupBox):
+    """Only widgets; :mod:`gdl_studio.ui.compose.panel` connects them. ``picker`` is the panel's
+    :class:`~gdl_studio.ui.widgets.model_picker.ModelPicker`."""
+
+    def __init__(self, picker: ModelPicker, parent: QWidget | None = None) -> None:
+        super().__init__("Continue with a model", parent)
+        self.picker = picker
+        form = QFormLayout(self)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("Model", picker.row())
+        temp_row = QHBoxLayout()
+        self.temp_slider = QSlider(Qt.Orientation.Horizontal)
+        self.temp_slider.setRange(5, 200)
+        self.temp_spin = QDoubleSpinBox()
+        self.temp_spin.setRange(0.05, 2.0)
+        self.temp_spin.setSingleStep(0.05)
+        self.temp_spin.setDecimals(2)
+        temp_row.addWidget(self.temp_slider, 1)
+        temp_row.addWidget(self.temp_spin)
+        form.addRow("Temperature", temp_row)
+        self.length_spin = QSpinBox()
+        self.length_spin.setRange(1, 512)
+        self.length_spin.setSuffix(" notes")
+        form.addRow("Length", self.length_spin)
+        self.audition_check = QCheckBox("Play notes as they arrive")
+        form.addRow("", self.audition_check)
+        self.continue_button = QPushButton(glyphs.sparkle(), " Continue")
+        self.continue_button.setObjectName("primary")
+        self.continue_button.setToolTip("Continue from the end of the selection, or of the piece (Ctrl+Enter)")
+        form.addRow(self.continue_button)
+        row = QHBoxLayout()
+        self.accept_button = QPushButton("Accept")
+        self.accept_button.setToolTip("Keep the generated notes (one undo step)")
+        self.reject_button = QPushButton("Reject")
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setToolTip("Another variation from the same primer")
+        for b in (self.accept_button, self.reject_button, self.regenerate_button):
+            row.addWidget(b)
+        form.addRow(row)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("composeProgress")
+        self.progress_label.setWordWrap(True)
+        form.addRow(self.progress_label)
+        form.addRow(picker.status_label)
+        self.form = form

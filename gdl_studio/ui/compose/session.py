@@ -1,0 +1,203 @@
+"""The Compose panel's state, without widgets: the continuation in progress (its primer, the
+steps streamed so far, accepted or not), recording and jam mode, and what the buttons allow.
+
+The panel (:mod:`gdl_studio.ui.compose.panel`) renders this state and forwards the musician's
+intents; the engine's results come in through :meth:`ComposeSession.add_step` /
+:meth:`ComposeSession.finish`. Nothing here imports Qt, so it is tested without a GUI
+(``tests/compose/test_session.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from gdl_studio.music.notes import GenerationStep, Note
+
+MAX_PRIMER_NOTES = 400
+
+
+@dataclass
+class Generation:
+    """One continuation: its primer (document ids and notes) and the steps generated so far."""
+
+    model: str
+    request_id: int
+    primer_ids: list[int]
+    primer_notes: list[Note]
+    cut: float
+    seed: int
+    steps: list[GenerationStep] = field(default_factory=list)
+    accepted_ids: list[int] | None = None
+    running: bool = True
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def pending(self) -> bool:
+        """Generated notes wait for Accept or Reject."""
+        return self.accepted_ids is None and bool(self.steps)
+
+    def key_for(self, index: int) -> tuple[str, int] | None:
+        """Roll key of note ``index`` of primer + generated."""
+        n = len(self.primer_ids)
+        if index < n:
+            return ("doc", self.primer_ids[index])
+        k = index - n
+        if self.accepted_ids is not None:
+            return ("doc", self.accepted_ids[k]) if k < len(self.accepted_ids) else None
+        return ("pending", k) if k < len(self.steps) else None
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """Which of the continuation's buttons are enabled."""
+
+    continue_: bool
+    regenerate: bool
+    accept: bool
+    reject: bool
+    drag: bool
+
+
+def primer_from(items: Iterable[tuple[int, Note]], selected: Iterable[int], end_beat: float,
+                limit: int = MAX_PRIMER_NOTES) -> tuple[list[int], list[Note], float]:
+    """``(ids, notes, cut)``: the notes a continuation starts from.
+
+    ``items``: the piece's ``(id, note)`` in time order. With a selection the primer ends with the
+    end of the selection (notes starting after it are left out); without one it is the whole
+    piece. At most the last ``limit`` notes.
+    """
+    items = list(items)
+    notes = dict(items)
+    chosen = [i for i in selected if i in notes]
+    if chosen:
+        cut = max(notes[i].end for i in chosen)
+        items = [(i, n) for i, n in items if n.start < cut - 1e-9]
+    else:
+        cut = end_beat
+    items = items[-limit:]
+    return [i for i, _n in items], [n for _i, n in items], cut
+
+
+class ComposeSession:
+    """The state behind the Compose panel (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.generation: Generation | None = None
+        self.recording = False
+        self.jamming = False
+        self.jam_track = 0
+        self.user_picked = False  # the musician chose which generated note's attention to show
+        self._incoming: list[GenerationStep] = []
+        self._attention_backlog: list[GenerationStep] = []
+
+    # ------------------------------------------------------------------ continuation
+    def start(self, model: str, request_id: int, ids: list[int], notes: list[Note], cut: float,
+              seed: int) -> Generation:
+        """A new continuation replaces the old one (whose results are ignored from now on)."""
+        self.generation = Generation(model, request_id, list(ids), list(notes), cut, seed)
+        self.user_picked = False
+        self._incoming = []
+        self._attention_backlog = []
+        return self.generation
+
+    def regenerate_primer(self, notes: Mapping[int, Note]) -> tuple[list[int], list[Note], float] | None:
+        """The primer of the pending continuation, for another variation (None: continue anew)."""
+        gen = self.generation
+        if gen is None or gen.accepted_ids is not None:
+            return None
+        ids = [i for i in gen.primer_ids if i in notes]
+        return ids, [notes[i] for i in ids], gen.cut
+
+    def is_current(self, request_id: int) -> bool:
+        return self.generation is not None and request_id == self.generation.request_id
+
+    def add_step(self, request_id: int, step: GenerationStep) -> bool:
+        """A streamed step; False (and ignored) unless it belongs to the current continuation."""
+        if not self.is_current(request_id):
+            return False
+        self.generation.steps.append(step)  # type: ignore[union-attr]
+        self._incoming.append(step)
+        return True
+
+    def take_incoming(self) -> list[GenerationStep]:
+        """The steps that arrived since the last call, while they can still be shown."""
+        steps, self._incoming = self._incoming, []
+        gen = self.generation
+        if gen is None or gen.accepted_ids is not None:
+            return []
+        self._attention_backlog.extend(steps)
+        return steps
+
+    def take_attention_backlog(self) -> list[GenerationStep]:
+        """The steps whose attention is not drawn yet."""
+        steps, self._attention_backlog = self._attention_backlog, []
+        gen = self.generation
+        return steps if gen is not None and gen.accepted_ids is None else []
+
+    def finish(self, request_id: int) -> bool:
+        """The current continuation's job ended (done, cancelled or failed)."""
+        if not self.is_current(request_id):
+            return False
+        self.generation.running = False  # type: ignore[union-attr]
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self.generation is not None and self.generation.running
+
+    def accept(self) -> list[Note] | None:
+        """The notes to keep (then :meth:`accepted`), or None when there is nothing to accept."""
+        gen = self.generation
+        if gen is None or not gen.steps or gen.accepted_ids is not None:
+            return None
+        gen.running = False
+        self._incoming = []
+        return [s.note for s in gen.steps]
+
+    def accepted(self, ids: list[int]) -> None:
+        """The accepted notes are in the document with ``ids`` (in step order)."""
+        if self.generation is not None:
+            self.generation.accepted_ids = list(ids)
+
+    def drop(self) -> Generation | None:
+        """Forget the continuation (Reject, a new file); returns it (the caller cancels its job)."""
+        gen, self.generation = self.generation, None
+        self._incoming = []
+        self._attention_backlog = []
+        return gen
+
+    def buttons(self, model_usable: bool, piece_has_notes: bool) -> Buttons:
+        gen = self.generation
+        open_ = gen is not None and gen.accepted_ids is None
+        pending = gen is not None and gen.pending
+        return Buttons(
+            continue_=model_usable,
+            regenerate=model_usable and open_,
+            accept=pending,
+            reject=open_,
+            drag=piece_has_notes or pending,
+        )
+
+    def progress_text(self, length: int) -> str:
+        gen = self.generation
+        return f"{len(gen.steps)}/{length} notes…" if gen is not None and gen.running else ""
+
+    # ------------------------------------------------------------------ recording and jam
+    @staticmethod
+    def next_track(tracks: Iterable[int]) -> int:
+        """The track a take goes to: one after the last used."""
+        tracks = list(tracks)
+        return (max(tracks) + 1) if tracks else 0
+
+    @staticmethod
+    def jam_start_beat(end_beat: float, cursor_beat: float, beats_per_bar: int) -> float:
+        """Jam takes start at the bar after the piece (or the cursor, if later)."""
+        beat = max(end_beat, cursor_beat)
+        bar = float(beats_per_bar)
+        return (int(beat / bar) + (1 if beat % bar else 0)) * bar
+
+    def answers_track(self, notes: Iterable[Note]) -> list[Note]:
+        """The model's jam answers, moved to the track after the musician's take."""
+        return [Note(n.pitch, n.start, n.duration, n.velocity, self.jam_track + 1) for n in notes]
