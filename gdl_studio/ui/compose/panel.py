@@ -30,7 +30,8 @@ from gdl_studio.ui.compose.continue_box import ContinueBox
 from gdl_studio.ui.compose.document import RollDocument
 from gdl_studio.ui.compose.live_controller import LiveController
 from gdl_studio.ui.compose.live_io import LiveIO
-from gdl_studio.ui.compose.pianoroll import PianoRoll, pitch_name
+from gdl_studio.ui.compose.pianoroll import PianoRoll
+from gdl_studio.ui.compose.roll_geometry import pitch_name
 from gdl_studio.ui.compose.session import ComposeSession, Generation
 from gdl_studio.ui.compose.transport_bar import RECORD_QUANTISE, SNAPS, ComposeBar
 from gdl_studio.ui.panel import Panel
