@@ -25,8 +25,10 @@ def main(out_dir: str, width: int = 1600, height: int = 1000) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    def shot(name: str) -> None:
+    def shot(name: str, idle: bool = True) -> None:
         pump(app, lambda: False, 0.5)
+        if idle:  # the panel's background work (loading a model) done: the same picture every time
+            pump(app, lambda: window.engine_label.text() == "Engine: idle", 60)
         window.grab().save(str(out / f"{name}.png"))
         hint = window.minimumSizeHint()
         print(f"{name}: window {window.width()}×{window.height()}, minimum size hint {hint.width()}×{hint.height()}")
@@ -47,7 +49,7 @@ def main(out_dir: str, width: int = 1600, height: int = 1000) -> int:
     ok = pump(app, lambda: panel.frame_count() >= 90, 240)
     panel.playback.paused = True
     panel.refresh_plots()
-    shot("dream")
+    shot("dream", idle=False)
     print("dream frames:", ok, panel.frame_count())
     window.close()
     engine.shutdown(2.0)

@@ -79,11 +79,11 @@ def test_a_new_request_cancels_the_running_one(panel, qtbot):
     finished = []
     panel.engine.finished.connect(finished.append)
     panel.extend()
-    first = panel._request
+    first = panel.session.request
     qtbot.waitUntil(lambda: len(panel.pending_points) >= 1, timeout=10_000)
     panel.pace_s = 0.0
     panel.dream_up()
-    assert panel._request != first
+    assert panel.session.request != first
     wait_done(qtbot, panel)
     qtbot.waitUntil(lambda: any(f.request_id == first for f in finished), timeout=5000)
     assert [f.cancelled for f in finished if f.request_id == first] == [True]

@@ -15,6 +15,8 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
+from gdl_studio.core.registry import ModelUnavailable
+
 Choices = Callable[[], list[tuple[str, str]]]
 
 
@@ -67,7 +69,7 @@ class ModelPicker(QObject):
         e.g. no readable user directory) without announcing a change; returns what was listed."""
         try:
             choices = self._choices()
-        except OSError:
+        except (OSError, ModelUnavailable):
             if fallback_choices is None:
                 raise
             choices = list(fallback_choices)
