@@ -173,7 +173,7 @@ def test_missing_simulator_names_the_install_step_and_dreams_instead(qtbot, make
 
 def test_switching_modes_cancels_the_old_stream(qtbot, panel):
     _wait_frames(qtbot, panel, 2, RealFrame)
-    old = panel._request
+    old = panel.session.request
     finished, late = [], []
     panel.engine.finished.connect(lambda info: finished.append(info))
     panel.engine.result.connect(lambda p, rid, item: late.append(rid) if rid == old and finished else None)

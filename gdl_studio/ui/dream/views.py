@@ -67,6 +67,20 @@ class FrameView(QWidget):
         """The frame shown, at its own size (for tests and snapshots)."""
         return self._image
 
+    def save_png(self, path: str, scale: int = 4) -> None:
+        """Save the frame shown, scaled up ``scale``× pixel-exact, as a PNG (atomically)."""
+        from gdl_studio.core.atomic import atomic_path
+        from gdl_studio.core.errors import UserError
+
+        image = self.image()
+        if image is None:
+            raise UserError("there is no frame to save yet")
+        big = image.scaled(image.width() * scale, image.height() * scale, Qt.AspectRatioMode.IgnoreAspectRatio,
+                           Qt.TransformationMode.FastTransformation)
+        with atomic_path(path) as tmp:
+            if not big.save(str(tmp), "PNG"):
+                raise OSError(f"could not write {path}")
+
     def set_message(self, text: str) -> None:
         """A message across the picture ('' for none)."""
         if text != self._message:
