@@ -1,4 +1,4 @@
-"""Small painted icons for the Compose toolbar (no font or theme dependencies)."""
+"""Small painted icons for the Compose toolbar (no font or icon files; colours from the theme)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import math
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
+from gdl_studio.ui import theme
+
 SIZE = 32
-INK = QColor("#e6e6f0")
+INK = QColor(theme.TEXT)
 
 
 def _icon(draw, colour: QColor = INK) -> QIcon:
@@ -84,7 +86,7 @@ def pencil() -> QIcon:
         p.translate(16, 16)
         p.rotate(45)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#f6c453"))
+        p.setBrush(QColor(theme.HIGHLIGHT))
         p.drawRect(QRectF(-3.5, -12, 7, 17))
         _poly(p, c, [(-3.5, 5), (3.5, 5), (0, 12)])
         p.restore()
@@ -93,8 +95,8 @@ def pencil() -> QIcon:
 
 def panic() -> QIcon:
     def draw(p, c):
-        _poly(p, QColor("#ff7a8a"), [(16, 4), (29, 27), (3, 27)])
-        p.setPen(QPen(QColor("#1e1f26"), 3))
+        _poly(p, QColor(theme.GENERATED), [(16, 4), (29, 27), (3, 27)])
+        p.setPen(QPen(QColor(theme.BACKGROUND), 3))
         p.drawLine(QPointF(16, 11), QPointF(16, 19))
         p.drawPoint(QPointF(16, 23.5))
     return _icon(draw)
@@ -105,7 +107,7 @@ def jam() -> QIcon:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor("#4fc1c9"))
         p.drawRoundedRect(QRectF(3, 6, 16, 11), 4, 4)
-        p.setBrush(QColor("#ff7a8a"))
+        p.setBrush(QColor(theme.GENERATED))
         p.drawRoundedRect(QRectF(13, 15, 16, 11), 4, 4)
     return _icon(draw)
 
@@ -123,7 +125,7 @@ def midi_file() -> QIcon:
         path.closeSubpath()
         p.drawPath(path)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#7a6ae0"))
+        p.setBrush(QColor(theme.ACCENT_LIGHT))
         for k, (x, y, w) in enumerate(((11, 12, 6), (13, 16, 8), (11, 20, 5), (15, 24, 6))):
             p.drawRect(QRectF(x, y, w, 2.2))
     return _icon(draw)

@@ -17,7 +17,7 @@ VELOCITY_H = 70
 ROW_BLACK = QColor("#1b1c23")
 ROW_WHITE = QColor("#23242e")
 LOOP_FILL = QColor(91, 75, 196, 38)
-PLAYHEAD = QColor("#f6c453")
+PLAYHEAD = QColor(theme.HIGHLIGHT)
 CURSOR = QColor("#7fd6a4")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from gdl_studio.ui import theme
+
 STYLE = """
 QLabel#dreamBanner { background-color: #3a2430; color: #f3c4cb; border: 1px solid #6b3445;
                      border-radius: 6px; padding: 8px 10px; }
@@ -43,7 +45,7 @@ def glyph_icon(kind: str):
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor("#e6e6f0"))
+    p.setBrush(QColor(theme.TEXT))
     if kind == "play":
         p.drawPolygon(QPolygonF([QPointF(9, 6), QPointF(26, 16), QPointF(9, 26)]))
     else:

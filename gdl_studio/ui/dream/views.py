@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gdl_studio.ui import theme
 
-AGENT_COLOURS = {"steer": QColor("#8fb3ff"), "gas": QColor("#7fd6a4"), "brake": QColor("#ff7a8a")}
-HUMAN_COLOURS = {"steer": QColor("#f6c453"), "gas": QColor("#f6c453"), "brake": QColor("#f29a5b")}
-HUMAN_BADGE = QColor("#f6c453")
-AGENT_BADGE = QColor("#7a6ae0")
+AGENT_COLOURS = {"steer": QColor("#8fb3ff"), "gas": QColor("#7fd6a4"), "brake": QColor(theme.GENERATED)}
+HUMAN_COLOURS = {"steer": QColor(theme.HIGHLIGHT), "gas": QColor(theme.HIGHLIGHT), "brake": QColor("#f29a5b")}
+HUMAN_BADGE = QColor(theme.HIGHLIGHT)
+AGENT_BADGE = QColor(theme.ACCENT_LIGHT)
 
 
 def to_qimage(frame: np.ndarray) -> QImage:
@@ -165,7 +165,7 @@ class FrameView(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(self._badge_colour)
             p.drawRoundedRect(badge, 10, 10)
-            p.setPen(QColor("#1e1f26"))
+            p.setPen(QColor(theme.BACKGROUND))
             p.drawText(badge, Qt.AlignmentFlag.AlignCenter, self._badge)
 
         if self._message:

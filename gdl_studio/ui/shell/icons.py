@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from gdl_studio.core.paths import resources_dir
+from gdl_studio.ui import theme
 
 
 def _icon(name: str) -> QIcon:
@@ -18,7 +19,7 @@ def _icon(name: str) -> QIcon:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(QColor("#5b4bc4"))
+    painter.setBrush(QColor(theme.ACCENT))
     painter.setPen(Qt.PenStyle.NoPen)
     painter.drawRoundedRect(4, 4, 56, 56, 12, 12)
     painter.setPen(QColor("white"))
