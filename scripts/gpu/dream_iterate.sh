@@ -18,6 +18,7 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$W/logs" "$OUT"
 WORKERS=${WORKERS:-15}
 DEVICE=${DEVICE:-cuda}
+ROUNDS=${ROUNDS:-2}  # rounds to run in this lease (the work folder keeps earlier rounds)
 TINY=${TINY:-}   # set to 1 for a CPU smoke test of the whole flow (tiny sizes)
 if [ -n "$TINY" ]; then EPR=2; FID="--quick"; SCORE_EPS=2; TINYARG="--tiny"; else EPR=240; FID=""; SCORE_EPS=100; TINYARG=""; fi
 MDN_OPTS="--mdn-reward-weight 5 --mdn-done-weight 2 --mdn-start-share 0.25 --mdn-open-loop 0.3 --mdn-seq-len 300"
@@ -36,7 +37,7 @@ snapshot() {
 driver() {
   cd "$SRC" || exit 1
   local gs="python3 -m gdl_studio"
-  local it="$gs train world-model iterate --work $W/work --init-models $SRC/models --rounds 2 --episodes-per-round $EPR $TINYARG \
+  local it="$gs train world-model iterate --work $W/work --init-models $SRC/models --rounds $ROUNDS --episodes-per-round $EPR $TINYARG \
     --workers $WORKERS --device $DEVICE --vae-minutes 1.5 --mdn-minutes 2 --dream-generations 400 --dream-minutes 2 \
     --popsize 255 --rollouts 16 --tau 1.15 --score-episodes $([ -n "$TINY" ] && echo 1 || echo 32) $MDN_OPTS"
   $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --json > "$W/logs/fidelity-before.json" 2> "$W/logs/fidelity-before.log"
@@ -53,8 +54,8 @@ from gdl_studio.racing.fidelity import compare_m
 r = compare_m(Path('$W/work/round1/models/carracing-vae'), [Path('$W/m-baseline/carracing-mdnrnn'), Path('$W/work/round1/models/carracing-mdnrnn')],
               Path('$SRC/models'), 'carracing-controller', episodes=$([ -n "$TINY" ] && echo 1 || echo 4), device='$DEVICE')
 print(json.dumps(r, indent=1))" > "$W/logs/compare-m.json" 2> "$W/logs/compare-m.log"
-  $it > "$W/logs/iterate-r2.log" 2>&1
-  local final="$W/work/round2/models"
+  [ "$ROUNDS" -ge 2 ] && $it > "$W/logs/iterate-r2.log" 2>&1
+  local final="$W/work/round$ROUNDS/models"
   $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --models "$final" \
     --controller "$final/carracing-controller-dream" --json > "$W/logs/fidelity-after.json" 2> "$W/logs/fidelity-after.log"
   $gs bench racing --episodes $SCORE_EPS --workers $WORKERS --models "$final" --controller "$final/carracing-controller-dream" \
