@@ -34,7 +34,7 @@ class LiveSession:
                  audio: AudioPreview | None = None, realtime: bool = True) -> None:
         self.on_message = on_message or (lambda text: None)
         self.on_input = on_input or (lambda msg, t: None)
-        self.audio = audio or AudioPreview()
+        self.audio = audio or AudioPreview(on_message=lambda text: self.on_message(text))
         self.scheduler = MidiScheduler(None, on_error=self._sink_error, realtime=realtime).start()
         self.lister = mp.PortLister()
         self.output_choice = SYNTH
@@ -179,7 +179,14 @@ class LiveSession:
     def panic(self) -> None:
         self.scheduler.panic()
         if self.audio.synth is not None:
-            self.audio.synth.send((0xB0, 120, 0))
+            for ch in range(16):
+                self.audio.synth.send((0xB0 | ch, 120, 0))
+
+    def configure_instrument(self, instrument: str | None = None, soundfont: str | None = None,
+                             programs: list[int] | None = None) -> None:
+        """Built-in output: ``"gm"`` (FluidSynth) or ``"additive"``, the SoundFont path and the GM
+        program of each MIDI channel (see :mod:`gdl_studio.live.instrument`); applies while playing."""
+        self.audio.configure(instrument, soundfont, programs)
 
     def close(self) -> None:
         """All notes off; close ports, audio and the scheduler thread."""
