@@ -447,6 +447,6 @@ class AudioPreview:
             except Exception:
                 pass
             release_portaudio()
-        synth, self.synth = self.synth, None
+        synth = self.synth  # kept (silent once closed) for anyone still holding the preview
         if synth is not None and synth is not self.additive and hasattr(synth, "close"):
             synth.close()
