@@ -361,7 +361,8 @@ class ClockFollower:
     ``max(lost_ticks · tick period, lost_min_s)`` while running.
     """
 
-    def __init__(self, transport: Transport, lost_ticks: float = 6.0, lost_min_s: float = 0.25) -> None:
+    def __init__(self, transport: Transport, lost_ticks: float = 6.0, lost_min_s: float = 0.25,
+                 watchdog: bool = True) -> None:
         self.transport = transport
         self.lost_ticks = lost_ticks
         self.lost_min_s = lost_min_s
@@ -371,7 +372,8 @@ class ClockFollower:
         self._wake = threading.Event()
         self._stop = False
         self._thread = threading.Thread(target=self._watch, name="gdl-clock-watchdog", daemon=True)
-        self._thread.start()
+        if watchdog:
+            self._thread.start()
 
     def feed(self, data, t: float) -> None:
         """One MIDI message (bytes) that arrived at ``perf_counter`` time ``t``."""
@@ -422,7 +424,8 @@ class ClockFollower:
     def close(self) -> None:
         self._stop = True
         self._wake.set()
-        self._thread.join(1.0)
+        if self._thread.is_alive():
+            self._thread.join(1.0)
 
 
 class ClockSource:

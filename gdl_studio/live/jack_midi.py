@@ -18,8 +18,9 @@ preallocated pending buffer kept in time order and writes those due in this peri
 allocated, no lock taken, no I/O done there. Producers (any thread) serialise among themselves
 with a lock that the callback never touches.
 
-Stopping never leaves a note on: a cancelled tag's pending note-ons are skipped (note-offs never
-are), and the notes it had started get note-offs at once; All Notes Off also lifts sustain pedals.
+Stopping never leaves a note on: a cancelled tag's pending events are skipped (note-offs, pedal-up
+and All Notes/Sound Off never are), and the notes it had started get note-offs at once; All Notes
+Off also lifts sustain pedals.
 """
 
 from __future__ import annotations
@@ -145,28 +146,7 @@ class JackMidiOutput:
             raise MidiUnavailable(f"cannot start a JACK client ({exc}); is the JACK server running?") from None
         self.port = self.client.midi_outports.register(port_name)
         self.clock = _CycleClock(self.client)
-        # producer → callback ring
-        self._rt = np.zeros(RING, dtype=np.float64)
-        self._rd = np.zeros((RING, 4), dtype=np.int32)  # bytes 0-2, length
-        self._rtag = np.zeros((RING, 3), dtype=np.int64)  # tag id, its cancel epoch, the all-notes-off epoch
-        self._w = 0
-        self._r = 0
-        # callback-side pending events, sorted by time
-        self._pt = np.zeros(PENDING, dtype=np.float64)
-        self._pd = np.zeros((PENDING, 4), dtype=np.int32)
-        self._ptag = np.zeros((PENDING, 3), dtype=np.int64)
-        self._np = 0
-        self._cancel = np.zeros(MAX_TAGS, dtype=np.int64)  # epoch per tag id (0: all tags)
-        self._msg = [bytearray(1), bytearray(2), bytearray(3)]
-        self.written = 0
-        self.late = 0
-        self.dropped = 0
-        # producer-side state
-        self._lock = threading.Lock()
-        self._tags: dict[str, int] = {"": 1}
-        self._open: dict[int, dict[tuple[int, int], float]] = {}  # tag id -> (ch, pitch) -> off time
-        self._channels: set[int] = set()
-        self._pedals: set[int] = set()
+        self._init_queue()
         self.client.set_process_callback(self._process)
         self.client.set_shutdown_callback(self._shutdown)
         self._stop_feeder = threading.Event()
@@ -188,6 +168,33 @@ class JackMidiOutput:
         self.name = port if port else self.port.name
         self._feeder = threading.Thread(target=self._keep_clock, name="gdl-jack-midi-clock", daemon=True)
         self._feeder.start()
+
+    def _init_queue(self) -> None:
+        """The ring, the pending buffer and the producers' note tracking (all preallocated)."""
+        self.closed = getattr(self, "closed", False)
+        self.name = getattr(self, "name", "")
+        # producer → callback ring
+        self._rt = np.zeros(RING, dtype=np.float64)
+        self._rd = np.zeros((RING, 5), dtype=np.int32)  # bytes 0-2, length, ends notes (never skipped)
+        self._rtag = np.zeros((RING, 3), dtype=np.int64)  # tag id, its cancel epoch, the all-notes-off epoch
+        self._w = 0
+        self._r = 0
+        # callback-side pending events, sorted by time
+        self._pt = np.zeros(PENDING, dtype=np.float64)
+        self._pd = np.zeros((PENDING, 5), dtype=np.int32)
+        self._ptag = np.zeros((PENDING, 3), dtype=np.int64)
+        self._np = 0
+        self._cancel = np.zeros(MAX_TAGS, dtype=np.int64)  # epoch per tag id (0: all tags)
+        self._msg = [bytearray(1), bytearray(2), bytearray(3)]
+        self.written = 0
+        self.late = 0
+        self.dropped = 0
+        # producer-side state
+        self._lock = threading.Lock()
+        self._tags: dict[str, int] = {"": 1}
+        self._open: dict[int, dict[tuple[int, int], float]] = {}  # tag id -> (ch, pitch) -> off time
+        self._channels: set[int] = set()
+        self._pedals: set[int] = set()
 
     # ---------------------------------------------------------------- producer side
     def _keep_clock(self) -> None:
@@ -219,12 +226,15 @@ class JackMidiOutput:
         row[1] = data[1] if n > 1 else 0
         row[2] = data[2] if n > 2 else 0
         row[3] = n
+        status = data[0] & 0xF0
+        row[4] = int(status == 0x80 or (status == 0x90 and n > 2 and data[2] == 0) or (
+            status == 0xB0 and n > 2 and (data[1] in (CC_ALL_SOUND_OFF, CC_ALL_NOTES_OFF)
+                                          or (data[1] == CC_SUSTAIN and data[2] < 64))))
         self._rtag[i, 0] = tid
         self._rtag[i, 1] = self._cancel[tid]
         self._rtag[i, 2] = self._cancel[0]
         self._w = w + 1
         # note tracking for cancel / all notes off
-        status = data[0] & 0xF0
         if status == 0x90 and n > 2 and data[2] > 0:
             self._open.setdefault(tid, {})[(data[0] & 15, data[1])] = float("inf")
             self._channels.add(data[0] & 15)
@@ -317,8 +327,12 @@ class JackMidiOutput:
         port = self.port
         port.clear_buffer()
         start, period = self.clock.cycle()
-        if period <= 0:
-            return
+        if period > 0:
+            self._run_cycle(start, period, frames, port.write_midi_event)
+
+    def _run_cycle(self, start: float, period: float, frames: int, write) -> None:
+        """Move the ring into the pending buffer and ``write(offset, bytes)`` the events due in the
+        period ``[start, start + period)`` (perf_counter seconds) of ``frames`` frames."""
         pt, pd, ptag = self._pt, self._pd, self._ptag
         # 1. ring → pending, in time order (insertion; a handful of events per period)
         r, w = self._r, self._w
@@ -350,7 +364,7 @@ class JackMidiOutput:
             t = pt[done]
             row = pd[done]
             status = int(row[0])
-            if status & 0xF0 == 0x90 and row[2] > 0:  # a cancelled note-on is skipped
+            if not row[4]:  # a cancelled tag's events are skipped, except those that end notes
                 if ptag[done, 1] < cancel[ptag[done, 0]] or ptag[done, 2] < all_epoch:
                     done += 1
                     continue
@@ -371,7 +385,7 @@ class JackMidiOutput:
             if size > 2:
                 msg[2] = int(row[2])
             try:
-                port.write_midi_event(off, msg)
+                write(off, msg)
                 self.written += 1
             except Exception:
                 self.dropped += 1  # the port's buffer is full this period
