@@ -28,6 +28,10 @@ def register(commands) -> None:
     p.add_argument("--server", default=None,
                    help="measure on this running JACK server instead of starting a private one")
     p.add_argument("--no-gui", action="store_true", help="skip the GUI stall figure")
+    p.add_argument("--sync-seconds", type=float, default=8.0,
+                   help="length of the sample-accurate MIDI, audio latency and clock-follow runs (default 8)")
+    p.add_argument("--no-sync", action="store_true",
+                   help="skip midi.timing_ms, audio.latency_ms, clock.follow_error_ms and render.realtime_factor")
     p.set_defaults(func=_bench)
 
     p = commands.root.add_parser(
@@ -50,6 +54,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.seconds <= 0 or args.seconds > 600:
         raise UserError(f"--seconds must be in (0, 600], not {args.seconds}")
+    if args.sync_seconds <= 0 or args.sync_seconds > 600:
+        raise UserError(f"--sync-seconds must be in (0, 600], not {args.sync_seconds}")
     if args.jam_rounds < 0 or args.jam_rounds > 100:
         raise UserError(f"--jam-rounds must be between 0 and 100, not {args.jam_rounds}")
     if args.period not in (16, 32, 64, 128, 256, 512, 1024):
