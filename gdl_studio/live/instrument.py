@@ -34,7 +34,7 @@ from gdl_studio.live.scheduler import DRUM_CHANNEL, channel_for_track
 
 RING_SIZE = 4096
 DEFAULT_PROGRAM = 0  # Acoustic Grand Piano
-DEFAULT_GAIN = 0.5
+DEFAULT_GAIN = 0.8
 
 # Settings keys (QSettings paths) for the instrument; the UI's settings ``Key`` enum mirrors them.
 SETTING_INSTRUMENT = "audio/instrument"  # "gm" (FluidSynth) or "additive"
