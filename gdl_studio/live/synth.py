@@ -287,6 +287,8 @@ class AudioPreview:
         self.samplerate = 48000.0
         self._loader: threading.Thread | None = None
         self._load_token = 0
+        self._retired: list = []
+        self._swap_lock = threading.Lock()  # the loader's swap vs close
         self.loaded = threading.Event()
 
     @property
@@ -378,16 +380,17 @@ class AudioPreview:
 
         inst, message = load_instrument(self.soundfont, samplerate=self.samplerate, blocksize=self.blocksize,
                                         programs=self.programs)
-        if token != self._load_token or self.stream is None:
-            if inst is not None:
-                inst.close()
-            return
-        if inst is None:
-            self._swap(self.additive)
-        else:
-            self._swap(inst)
-            if inst.info.warnings:
-                message = inst.info.warnings[0]
+        with self._swap_lock:
+            if token != self._load_token or self.stream is None:
+                if inst is not None:
+                    inst.close()
+                return
+            if inst is None:
+                self._swap(self.additive)
+            else:
+                self._swap(inst)
+                if inst.info.warnings:
+                    message = inst.info.warnings[0]
         self.instrument_message = message
         self.loaded.set()
         if message:
@@ -411,7 +414,10 @@ class AudioPreview:
             deadline = time.perf_counter() + 1.0
             while getattr(new, "blocks", 0) < blocks + 2 and time.perf_counter() < deadline and self.stream is not None:
                 time.sleep(0.005)
-            old.close()
+            if getattr(new, "blocks", 0) >= blocks + 2:
+                old.close()  # the callback has moved on
+            else:
+                self._retired.append(old)  # freed once the stream has stopped
 
     def configure(self, instrument: str | None = None, soundfont: str | None = None,
                   programs: list[int] | None = None) -> None:
@@ -438,8 +444,9 @@ class AudioPreview:
             synth.send(data)
 
     def close(self) -> None:
-        self._load_token += 1
-        stream, self.stream = self.stream, None
+        with self._swap_lock:
+            self._load_token += 1
+            stream, self.stream = self.stream, None
         if stream is not None:
             try:
                 stream.stop()
@@ -450,3 +457,6 @@ class AudioPreview:
         synth = self.synth  # kept (silent once closed) for anyone still holding the preview
         if synth is not None and synth is not self.additive and hasattr(synth, "close"):
             synth.close()
+        retired, self._retired = self._retired, []
+        for old in retired:
+            old.close()
