@@ -178,7 +178,7 @@ class _Lib:
 
     def __init__(self, name: str) -> None:
         dll = ctypes.CDLL(name)
-        vp, i, f, d, cp = ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_double, ctypes.c_char_p
+        vp, i, d, cp = ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_char_p
 
         def fn(fname, res, *args):
             func = getattr(dll, fname)

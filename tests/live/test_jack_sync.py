@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import pytest
 
 from gdl_studio.live import midi_ports as mp
