@@ -167,7 +167,7 @@ class SyncModel:
                     else "MIDI clock master: stopped")
         if transport.message and not transport.running:
             return transport.message
-        if transport.mode != clk.EXTERNAL:
+        if transport.mode != clk.EXTERNAL or (not transport.running and transport.estimator().count == 0):
             return "Waiting for an external MIDI clock…"
         if transport.running and transport.ready:
             return f"Following external clock: {transport.tempo_bpm:.1f} BPM, beat {transport.beat_at() + 1:.0f}"

@@ -229,3 +229,30 @@ def test_jam_answers_on_the_external_beat():
     finally:
         jam.stop()
         sched.close()
+
+
+def test_live_session_sync_modes_follow_and_master():
+    from gdl_studio.live.session import LiveSession
+
+    session = LiveSession(realtime=False)
+    sink = ListSink()
+    session.scheduler.set_sink(sink)
+    try:
+        assert session.set_sync("follow") == "" and session.sync_mode == "follow"
+        assert session.sync_status().startswith("Waiting")
+        fol = session.clock_follower
+        now = time.perf_counter()
+        fol.feed(bytes([START]), now)
+        for k in range(30):
+            fol.feed(bytes([CLOCK]), now + k * 0.5 / PPQN)
+        assert session.transport.mode == EXTERNAL and "120.0 BPM" in session.sync_status()
+        assert session.set_sync("master") == "" and session.transport.mode == "internal"
+        session.start_clock(0.0, tempo_bpm=240.0)
+        time.sleep(0.3)
+        session.stop_clock()
+        time.sleep(0.05)
+        kinds = [d[0] for _t, d in sink.events]
+        assert kinds[0] == START and kinds[-1] == STOP and kinds.count(CLOCK) > 10
+    finally:
+        session.close()
+    assert session.clock_follower is None and session.sync_mode == "internal"
