@@ -235,7 +235,11 @@ def fluidsynth_lib() -> _Lib:
             raise InstrumentUnavailable(str(_lib["error"]))
         try:
             try:
-                import fluidsynth  # pyfluidsynth: finds libfluidsynth on every platform
+                import contextlib
+                import io
+
+                with contextlib.redirect_stdout(io.StringIO()):  # it prints where it found the library when $CI is set
+                    import fluidsynth  # pyfluidsynth: finds libfluidsynth on every platform
             except ImportError as exc:
                 raise InstrumentUnavailable(
                     f"FluidSynth is not available ({str(exc).splitlines()[0]}): install libfluidsynth3 and "
