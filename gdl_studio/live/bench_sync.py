@@ -198,15 +198,19 @@ def _rec(name: str) -> int:
 class Proc:
     """A measuring client in its own process, talked to over stdin/stdout lines."""
 
-    def __init__(self, role: str, name: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "gdl_studio.live.bench_sync", role, name],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ})
-        line = self.proc.stdout.readline().strip()
-        if line != "ready":
+    def __init__(self, role: str, name: str, attempts: int = 3) -> None:
+        for attempt in range(attempts):  # a busy server can refuse a client (server_error): try again
+            self.proc = subprocess.Popen([sys.executable, "-m", "gdl_studio.live.bench_sync", role, name],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         env={**os.environ})
+            line = self.proc.stdout.readline().strip()
+            if line == "ready":
+                return
             self.close()
-            from gdl_studio.core.errors import UserError
+            time.sleep(0.5)
+        from gdl_studio.core.errors import UserError
 
-            raise UserError(f"the JACK {role} client did not start")
+        raise UserError(f"the JACK {role} client did not start")
 
     def ask(self, *cmd) -> str:
         self.proc.stdin.write(json.dumps(list(cmd)) + "\n")
@@ -413,15 +417,25 @@ def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
         return {"sync_bench": "skipped: JACK-Client is not installed"}
     seconds = float(getattr(args, "sync_seconds", 8.0))
     results: dict = {}
-    say("MIDI timing at an independent frame-stamping JACK client…")
-    results["midi"] = midi_timing(seconds, composer, primer)
-    say("audio latency: note-on → audio onset at an independent JACK recorder…")
-    results["audio"] = audio_latency(notes=max(8, int(seconds * 3)))
-    say("following an independent 120 BPM MIDI clock…")
-    results["clock"] = clock_follow(max(4.0, seconds))
-    results["clock"]["jitter5"] = clock_follow(max(4.0, seconds), jitter_ms=5.0)
-    say("bouncing the chorale…")
-    results["render"] = render_speed()
+
+    def measure(area: str, text: str, fn, *a, **kw) -> dict:
+        say(text)
+        try:
+            return fn(*a, **kw)
+        except Exception as exc:  # one failing figure (e.g. a refused JACK client) leaves the others
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            say(f"{area}: {message}")
+            return {"error": message}
+
+    results["midi"] = measure("midi", "MIDI timing at an independent frame-stamping JACK client…",
+                              midi_timing, seconds, composer, primer)
+    results["audio"] = measure("audio", "audio latency: note-on → audio onset at an independent JACK recorder…",
+                               audio_latency, notes=max(8, int(seconds * 3)))
+    results["clock"] = measure("clock", "following an independent 120 BPM MIDI clock…",
+                               clock_follow, max(4.0, seconds))
+    results["clock"]["jitter5"] = measure("clock", "… with ±5 ms jitter per tick…", clock_follow,
+                                          max(4.0, seconds), jitter_ms=5.0)
+    results["render"] = measure("render", "bouncing the chorale…", render_speed)
     return results
 
 

@@ -172,8 +172,14 @@ def open_output(port: str | None = None, virtual: bool = False, on_error: Callab
 def _child(argv: list[str]) -> int:
     import argparse
 
-    from gdl_studio.live.scheduler import MidiScheduler
+    from gdl_studio.live.scheduler import MidiScheduler, try_realtime_priority
 
+    # A JACK process callback written in Python needs the interpreter lock: if a thread of this
+    # process held it while the OS preempted it, the callback would wait (priority inversion).
+    # So every thread here runs at real-time priority where allowed (they inherit it) and hands
+    # the lock over every 0.5 ms.
+    try_realtime_priority(20)
+    sys.setswitchinterval(0.0005)
     parser = argparse.ArgumentParser(prog="gdl_studio.live.midi_process")
     parser.add_argument("--port")
     parser.add_argument("--virtual", action="store_true")
