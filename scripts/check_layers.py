@@ -23,8 +23,8 @@ Every import counts, wherever it is written (module level, inside a function, un
 ``"gdl_studio.music.finetune:finetune"``): tables of such names are imports done later.
 An import loop is a set of modules that import each other, directly or through others.
 Exit status 1 when a ui/ file is longer than --max-lines (the files listed in
-LONG_FILES_TO_SPLIT may keep their present length until they are split; --strict counts them
-too), an import goes upward or sideways, or modules form a loop.
+LONG_FILES_TO_SPLIT may keep their present length until they are split, the loops in KNOWN_LOOPS
+stay until broken; --strict counts them too), an import goes upward or sideways, or modules form a loop.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ UI_MAX_LINES = 600
 # shrink). Split one (a view-model, control groups) and remove its line here.
 LONG_FILES_TO_SPLIT: dict[str, int] = {
 }
+# Known debt: import loops let through until they are broken (exactly these sets of modules).
+KNOWN_LOOPS: list[set[str]] = [
+    {"gdl_studio.live.bench", "gdl_studio.live.bench_sync"},  # bench_sync takes Generator from bench
+    {"gdl_studio.live.jack_midi", "gdl_studio.live.midi_ports"},  # port names one way, the JACK input the other
+]
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Report:
     ui_files: list[tuple[str, int]] = field(default_factory=list)
     too_long: list[tuple[str, int]] = field(default_factory=list)
     known_long: list[tuple[str, int]] = field(default_factory=list)
+    known_loops: list[list[str]] = field(default_factory=list)
     upward: list[str] = field(default_factory=list)
     sideways: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -252,7 +258,8 @@ def find_loops(modules: dict[str, Path], edges: list[Edge]) -> list[list[str]]:
     return sorted(loops)
 
 
-def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | None = None) -> Report:
+def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | None = None,
+          known_loops: list[set[str]] | None = None) -> Report:
     modules, edges = collect(root)
     report = Report(modules=len(modules), edges=len(edges))
     for path in sorted((root / PACKAGE / "ui").rglob("*.py")):
@@ -285,7 +292,8 @@ def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | Non
             report.upward.append(where + f"  [{src} {LAYERS[src]} < {dst} {LAYERS[dst]}]")
         elif LAYERS[src] == LAYERS[dst] and (src, dst) not in ALLOWED_SIDEWAYS:
             report.sideways.append(where + f"  [{src} and {dst} share layer {LAYERS[src]}]")
-    report.loops = find_loops(modules, edges)
+    for loop in find_loops(modules, edges):
+        (report.known_loops if known_loops is not None and set(loop) in known_loops else report.loops).append(loop)
     return report
 
 
@@ -297,14 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--strict", action="store_true", help="fail on the known long files too (LONG_FILES_TO_SPLIT)")
     args = parser.parse_args(argv)
-    report = check(Path(args.root), args.max_lines, None if args.strict else LONG_FILES_TO_SPLIT)
+    report = check(Path(args.root), args.max_lines, None if args.strict else LONG_FILES_TO_SPLIT,
+                   None if args.strict else KNOWN_LOOPS)
     if args.json:
         print(json.dumps({
             "ok": report.ok, "modules": report.modules, "imports": report.edges,
             "ui_largest": report.ui_files[: args.top], "ui_files_over_limit": report.too_long,
             "ui_files_over_limit_known": report.known_long,
             "upward_imports": report.upward, "sideways_imports": report.sideways,
-            "unknown_layer": report.unknown, "import_loops": report.loops,
+            "unknown_layer": report.unknown, "import_loops": report.loops, "import_loops_known": report.known_loops,
         }, indent=2, ensure_ascii=False))
     else:
         print(f"{report.modules} modules, {report.edges} imports between them")
@@ -320,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import loops: {len(report.loops)}")
         for loop in report.loops:
             print("  " + " ↔ ".join(loop))
+        if report.known_loops:
+            print(f"known import loops (KNOWN_LOOPS, to break): {len(report.known_loops)}")
+            for loop in report.known_loops:
+                print("  " + " ↔ ".join(loop))
         print("OK" if report.ok else "FAILED")
     return 0 if report.ok else 1
 

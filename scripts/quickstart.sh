@@ -18,7 +18,8 @@ say() { printf '\033[1;35m[gdl-studio]\033[0m %s\n' "$*"; }
 # ---------------------------------------------------------------- system packages (Debian/Ubuntu)
 APP_DEBS=(libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
           libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1 libfontconfig1
-          libdbus-1-3 libasound2)
+          libdbus-1-3 libasound2
+          libfluidsynth3 fluid-soundfont-gm)  # FluidSynth + the FluidR3 GM SoundFont (MIT) for the GM instrument
 TEST_DEBS=(jackd2 xvfb desktop-file-utils)
 
 install_debs() {

@@ -329,6 +329,10 @@ def run_bench(args, gui_figure=None) -> int:
             results.update(jam_response(args, receiver, composer))
         receiver.close()
         receiver = None
+        if not getattr(args, "no_sync", False):  # issue 14: sample-accurate MIDI, audio latency, clock, bounce
+            from gdl_studio.live.bench_sync import run_sync_bench
+
+            results.update(run_sync_bench(args, composer, primer, say=lambda text: print(text, file=sys.stderr)))
         if not args.no_gui and gui_figure is not None:
             if not args.json:
                 print("GUI stalls while a continuation streams (audition on)…", file=sys.stderr)

@@ -10,6 +10,10 @@ generator (:meth:`JamSession._answer`) run by a *runner*: by default a thread of
 the app the inference engine (it yields :class:`~gdl_studio.engine.core.Sleep` to pace itself).
 Generation starts ``prepare_s`` (150 ms) before the window ends, so the first note can go out on time;
 a note played in that moment cancels it.
+
+With a ``transport`` (:class:`~gdl_studio.live.clock.Transport`, e.g. following a DAW's MIDI clock)
+the tempo is the transport's, the silence window ends on one of its beats and the answer's notes
+are placed on its grid (so they follow its tempo changes too).
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ class JamSession:
     def __init__(self, scheduler: MidiScheduler, responder: Responder, tempo_bpm: float = 100.0,
                  silence_beats: float = 4.0, answer_notes: int = 16, channel: int = 0,
                  runner: Runner | None = None, on_event: Callable[[str, object], None] | None = None,
-                 prepare_s: float = 0.15, ahead_s: float = 1.5, max_phrase_notes: int = 96) -> None:
+                 prepare_s: float = 0.15, ahead_s: float = 1.5, max_phrase_notes: int = 96,
+                 transport=None) -> None:
         self.scheduler = scheduler
         self.responder = responder
         self.tempo_bpm = float(tempo_bpm)
@@ -92,6 +97,7 @@ class JamSession:
         self.prepare_s = prepare_s
         self.ahead_s = ahead_s
         self.max_phrase_notes = max_phrase_notes
+        self.transport = transport
         self.stats: list[AnswerStats] = []
         self._cond = threading.Condition()
         self._state = OFF
@@ -110,6 +116,9 @@ class JamSession:
 
     @property
     def seconds_per_beat(self) -> float:
+        tr = self.transport
+        if tr is not None and tr.ready:
+            return tr.seconds_per_beat
         return 60.0 / max(1.0, self.tempo_bpm)
 
     def start(self) -> "JamSession":
@@ -196,6 +205,9 @@ class JamSession:
         if not self._phrase or self._held:
             return None
         spb = self.seconds_per_beat
+        tr = self.transport
+        if tr is not None and tr.ready:  # the first external beat after the silence
+            return tr.next_grid(self._last_release + self.silence_beats * spb, 1.0)[1]
         return snap_up(self._last_release + self.silence_beats * spb, self._phrase[0][0], spb)
 
     # ---------------------------------------------------------------- watcher
@@ -247,6 +259,8 @@ class JamSession:
                 cancelled: Callable[[], bool]) -> Iterator:
         """Generate and schedule one answer; yields :class:`JamNote` and :class:`Sleep`."""
         spb = self.seconds_per_beat
+        tr = self.transport if self.transport is not None and self.transport.ready else None
+        window_beat = tr.beat_at(window_end) if tr is not None else 0.0
         first_beat = None
         last_off = window_end
         number = len(self.stats)
@@ -260,9 +274,14 @@ class JamSession:
                 if first_beat is None:
                     first_beat = note.start
                     stats.first_ready_t = time.perf_counter()
-                t_on = window_end + (note.start - first_beat) * spb
-                t_on = max(t_on, time.perf_counter())
-                t_off = t_on + max(note.duration, 0.05) * spb
+                if tr is not None and tr.ready:  # on the external grid, at its current tempo
+                    b_on = window_beat + note.start - first_beat
+                    t_on = max(tr.time_of(b_on), time.perf_counter())
+                    t_off = max(tr.time_of(b_on + max(note.duration, 0.05)), t_on + 0.01)
+                else:
+                    t_on = window_end + (note.start - first_beat) * spb
+                    t_on = max(t_on, time.perf_counter())
+                    t_off = t_on + max(note.duration, 0.05) * spb
                 self.scheduler.post(t_on, note_on(self.channel, note.pitch, note.velocity), JAM_TAG)
                 self.scheduler.post(t_off, note_off(self.channel, note.pitch), JAM_TAG)
                 if stats.first_note_t is None:

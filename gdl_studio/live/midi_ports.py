@@ -314,3 +314,58 @@ class MidiInput:
 
     def __repr__(self) -> str:
         return f"MidiInput({self.name!r}, virtual={self.virtual})"
+
+
+class RawMidiInput:
+    """An open MIDI input passing raw bytes *including* timing clock and transport messages:
+    ``callback(data: bytes, t)`` with ``t`` the ``perf_counter`` time of arrival (rtmidi's thread).
+    For a clock follower on ALSA, CoreMIDI and Windows (on JACK see
+    :class:`gdl_studio.live.jack_midi.JackMidiInput`, which stamps to the frame)."""
+
+    def __init__(self, callback: Callable, port: str | None = None, virtual: bool = False) -> None:
+        if not virtual and not port:
+            raise MidiUnavailable("no MIDI input port given")
+        self._callback = callback
+        self._rt, self.name = _open("in", port, virtual)
+        self.virtual = virtual
+        self.closed = False
+        self._rt.ignore_types(sysex=True, timing=False, active_sense=True)
+        self._rt.set_callback(self._on_message)
+
+    def _on_message(self, event, _data=None) -> None:
+        t = time.perf_counter()
+        try:
+            self._callback(bytes(event[0]), t)
+        except Exception:  # never let an exception escape into rtmidi's thread
+            import traceback
+
+            traceback.print_exc()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._rt.cancel_callback()
+            self._rt.close_port()
+            self._rt.delete()
+        except Exception:
+            pass
+
+
+def open_clock_input(callback: Callable, port: str | None = None, virtual: bool = False):
+    """An input for MIDI clock: frame-accurate on JACK (our own JACK client), else rtmidi."""
+    import os as _os
+
+    try:
+        import rtmidi
+
+        on_jack = midi_api() == rtmidi.API_UNIX_JACK
+    except MidiUnavailable:
+        on_jack = False
+    if on_jack and _os.environ.get("GDL_STUDIO_JACK_MIDI", "") != "0":
+        from gdl_studio.live import jack_midi
+
+        if jack_midi.available():
+            return jack_midi.JackMidiInput(callback, port, virtual=virtual, client_name=f"{CLIENT_IN} clock")
+    return RawMidiInput(callback, port, virtual)

@@ -126,6 +126,37 @@ class ProcessMidiOutput:
         return f"ProcessMidiOutput({self.name!r}, virtual={self.virtual})"
 
 
+def use_jack_midi() -> bool:
+    """Whether MIDI out goes through our own sample-accurate JACK client
+    (:mod:`gdl_studio.live.jack_midi`): on the JACK API, with JACK-Client installed, unless
+    ``GDL_STUDIO_JACK_MIDI=0``."""
+    import os as _os
+
+    if _os.environ.get("GDL_STUDIO_JACK_MIDI", "") == "0":
+        return False
+    from gdl_studio.live import jack_midi, midi_ports
+
+    try:
+        import rtmidi
+
+        if midi_ports.midi_api() != rtmidi.API_UNIX_JACK:
+            return False
+    except (MidiUnavailable, ImportError):
+        return False
+    return jack_midi.available()
+
+
+def _open_port(port: str | None, virtual: bool, on_error: Callable[[str], None] | None = None):
+    """The port itself, in this process: a sample-accurate JACK client on JACK, else rtmidi."""
+    if use_jack_midi():
+        from gdl_studio.live.jack_midi import JackMidiOutput
+
+        return JackMidiOutput(port, virtual=virtual, on_error=on_error)
+    from gdl_studio.live.midi_ports import MidiOutput
+
+    return MidiOutput(port, virtual)
+
+
 def open_output(port: str | None = None, virtual: bool = False, on_error: Callable[[str], None] | None = None):
     """A MIDI output for the scheduler: in a child process where possible, else in-process."""
     if not getattr(sys, "frozen", False) and os.environ.get("GDL_STUDIO_MIDI_INPROCESS", "") in ("", "0"):
@@ -134,18 +165,21 @@ def open_output(port: str | None = None, virtual: bool = False, on_error: Callab
         except MidiUnavailable as exc:
             if "process" not in str(exc):
                 raise  # the port itself is the problem
-    from gdl_studio.live.midi_ports import MidiOutput
-
-    return MidiOutput(port, virtual)
+    return _open_port(port, virtual, on_error)
 
 
 # -------------------------------------------------------------------------------- child side
 def _child(argv: list[str]) -> int:
     import argparse
 
-    from gdl_studio.live import midi_ports
-    from gdl_studio.live.scheduler import MidiScheduler
+    from gdl_studio.live.scheduler import MidiScheduler, try_realtime_priority
 
+    # A JACK process callback written in Python needs the interpreter lock: if a thread of this
+    # process held it while the OS preempted it, the callback would wait (priority inversion).
+    # So every thread here runs at real-time priority where allowed (they inherit it) and hands
+    # the lock over every 0.5 ms.
+    try_realtime_priority(20)
+    sys.setswitchinterval(0.0005)
     parser = argparse.ArgumentParser(prog="gdl_studio.live.midi_process")
     parser.add_argument("--port")
     parser.add_argument("--virtual", action="store_true")
@@ -157,11 +191,14 @@ def _child(argv: list[str]) -> int:
             print(text, flush=True)
 
     try:
-        out = midi_ports.MidiOutput(args.port, virtual=args.virtual)
+        out = _open_port(args.port, args.virtual, on_error=lambda message: say(f"error {message}"))
     except MidiUnavailable as exc:
         say(f"error {exc}")
         return 1
-    sched = MidiScheduler(out, on_error=lambda message: say(f"error {message}"), realtime=True).start()
+    if getattr(out, "timed", False):  # the JACK client places events itself (sample-accurate)
+        sched = out
+    else:
+        sched = MidiScheduler(out, on_error=lambda message: say(f"error {message}"), realtime=True).start()
     say(f"ready {out.name}")
     try:
         for line in sys.stdin:
@@ -185,7 +222,8 @@ def _child(argv: list[str]) -> int:
             elif op == "q":
                 break
     finally:
-        sched.close()  # all notes off, then stop
+        if sched is not out:
+            sched.close()  # all notes off, then stop
         out.close()
     return 0
 

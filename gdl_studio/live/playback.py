@@ -5,6 +5,12 @@ Time runs on an *unwrapped* beat line ``u`` that only grows; with a loop ``[a, b
 heard at ``u`` is ``u`` until ``b`` and then ``a + (u - b) mod (b - a)``. Beats become
 ``perf_counter`` seconds through an anchor ``(t, u)`` and the tempo, so a tempo change only
 moves the anchor.
+
+With a :class:`~gdl_studio.live.clock.Transport` (e.g. following a DAW's MIDI clock) the beats
+come from the transport's grid instead: ``align="song"`` plays the piece's beat ``b`` at the
+transport's song position ``b`` (Start plays from the top, Song Position + Continue resumes
+there); ``"beat"``/``"bar"`` start ``start_beat`` on the next beat/bar of the running grid.
+Nothing plays while the transport is stopped; a restart or relocation re-aligns the cursor.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ class Playback:
     def __init__(self, notes: Iterable[Note], tempo_bpm: float, start_beat: float = 0.0,
                  loop: tuple[float, float] | None = None, t0: float | None = None,
                  latency_s: float = 0.05, channel: Callable[[Note], int] | None = None,
-                 velocity_scale: float = 1.0) -> None:
+                 velocity_scale: float = 1.0, transport=None, align: str = "song",
+                 beats_per_bar: int = 4) -> None:
         self._lock = threading.Lock()
         self._notes: list[Note] = []
         self._starts: list[float] = []
@@ -45,6 +52,11 @@ class Playback:
         self._cursor = float(start_beat)
         self._channel = channel or (lambda n: channel_for_track(n.track))
         self.velocity_scale = velocity_scale
+        self._transport = transport
+        self._align = align
+        self._grid = 1.0 if align == "beat" else float(beats_per_bar)
+        self._offset = 0.0  # piece beat − transport beat
+        self._epoch = None  # the transport epoch the cursor was aligned to
 
     # ---------------------------------------------------------------- notes
     def add_notes(self, notes: Iterable[Note]) -> None:
@@ -58,7 +70,7 @@ class Playback:
 
     @property
     def tempo_bpm(self) -> float:
-        return self._tempo
+        return self._transport.tempo_bpm if self._transport is not None else self._tempo
 
     @property
     def loop(self) -> tuple[float, float] | None:
@@ -69,11 +81,37 @@ class Playback:
         return self._end
 
     # ---------------------------------------------------------------- time
+    @property
+    def transport(self):
+        return self._transport
+
     def _u_at(self, t: float) -> float:
+        if self._transport is not None:
+            return self._transport.beat_at(t) + self._offset
         return self._anchor_u + (t - self._anchor_t) * self._tempo / 60.0
 
     def _t_at(self, u: float) -> float:
+        if self._transport is not None:
+            return self._transport.time_of(u - self._offset)
         return self._anchor_t + (u - self._anchor_u) * 60.0 / self._tempo
+
+    def _align_to_transport(self, now: float) -> bool:
+        """Re-align after the transport started, continued or moved; False while it cannot play
+        (called with the lock held)."""
+        tr = self._transport
+        if not tr.ready:
+            return False
+        if tr.epoch == self._epoch:
+            return True
+        self._epoch = tr.epoch
+        if self._align == "song":
+            self._offset = 0.0
+            self._cursor = max(self._start, tr.start_position())
+        else:
+            beat, _t = tr.next_grid(now + 0.02, self._grid)
+            self._offset = self._start - beat
+            self._cursor = self._start
+        return True
 
     def _musical(self, u: float) -> float:
         if self._loop is None or u < self._loop[1]:
@@ -86,6 +124,8 @@ class Playback:
         is the start beat."""
         t = time.perf_counter() if t is None else t
         with self._lock:
+            if self._transport is not None and self._epoch != self._transport.epoch:
+                return self._start if self._align != "song" else max(self._start, self._transport.beat_at(t))
             u = max(self._u_at(t), self._start)
             return self._musical(u)
 
@@ -103,8 +143,11 @@ class Playback:
             return self._u_at(t) >= max(self._end, self._start)
 
     def set_tempo(self, bpm: float, t: float | None = None) -> None:
-        """Change the tempo from time ``t`` (default now) on."""
+        """Change the tempo from time ``t`` (default now) on (with a transport: its tempo)."""
         t = time.perf_counter() if t is None else t
+        if self._transport is not None:
+            self._transport.set_tempo(bpm, t)
+            return
         with self._lock:
             u = self._u_at(t)
             self._anchor_t, self._anchor_u = t, u
@@ -126,6 +169,8 @@ class Playback:
         """Events ``(t, bytes)`` of the notes that start before ``perf_counter`` time ``until``."""
         out: list[tuple[float, tuple[int, int, int]]] = []
         with self._lock:
+            if self._transport is not None and not self._align_to_transport(time.perf_counter()):
+                return out
             until_u = self._u_at(until)
             u = self._cursor
             guard = 0

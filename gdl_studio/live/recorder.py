@@ -42,19 +42,27 @@ class Recorder:
 
     Beat ``beat0`` is at ``perf_counter`` time ``t0``; ``tempo_bpm`` converts seconds to
     beats. Sustained notes are closed by :meth:`finish`.
+
+    With a ``transport`` (:class:`~gdl_studio.live.clock.Transport`, e.g. following a DAW's clock)
+    beats come from its grid instead: beat ``beat0`` is the transport's beat at ``t0``.
     """
 
-    def __init__(self, tempo_bpm: float, t0: float, beat0: float = 0.0, track: int = 0) -> None:
+    def __init__(self, tempo_bpm: float, t0: float, beat0: float = 0.0, track: int = 0,
+                 transport=None) -> None:
         self.tempo_bpm = max(1.0, float(tempo_bpm))
         self.t0 = t0
         self.beat0 = beat0
         self.track = track
+        self.transport = transport
+        self._tb0 = transport.beat_at(t0) if transport is not None else 0.0
         self._lock = threading.Lock()
         self._open: dict[tuple[int, int], tuple[float, int]] = {}
         self._done: list[Note] = []
         self._new: list[Note] = []
 
     def beat_at(self, t: float) -> float:
+        if self.transport is not None:
+            return self.beat0 + self.transport.beat_at(t) - self._tb0
         return self.beat0 + (t - self.t0) * self.tempo_bpm / 60.0
 
     def feed(self, msg, t: float) -> Note | None:

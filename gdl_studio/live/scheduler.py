@@ -37,6 +37,7 @@ CONTROL = 0xB0
 CC_ALL_SOUND_OFF = 120
 CC_RESET_CONTROLLERS = 121
 CC_ALL_NOTES_OFF = 123
+CC_SUSTAIN = 64
 DRUM_CHANNEL = 9
 
 
@@ -122,6 +123,7 @@ class MidiScheduler:
         self._sources: dict[int, tuple[Any, str]] = {}
         self._sounding: dict[tuple[int, int], list[str]] = {}
         self._channels_used: set[int] = set()
+        self._pedals: set[int] = set()  # channels whose sustain pedal is down
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.lateness = collections.deque(maxlen=4096)  # seconds, recent events
@@ -264,7 +266,8 @@ class MidiScheduler:
             except Exception:
                 pass  # a broken output: nothing more can be sent to it
             return
-        msgs = []
+        msgs = [(CONTROL | ch, CC_SUSTAIN, 0) for ch in sorted(self._pedals)]  # pedal up first
+        self._pedals.clear()
         for (ch, pitch), tags in self._sounding.items():
             msgs.append(note_off(ch, pitch))
         channels = range(16) if panic else sorted(self._channels_used)
@@ -297,7 +300,12 @@ class MidiScheduler:
     def _send_tracked(self, data: tuple, tag: str, send: bool = True) -> None:
         """Track note state and send (called with the send lock held)."""
         status = data[0] & 0xF0
-        if status in (NOTE_ON, NOTE_OFF):
+        if status == CONTROL and len(data) > 2 and data[1] == CC_SUSTAIN:
+            if data[2] >= 64:
+                self._pedals.add(data[0] & 15)
+            else:
+                self._pedals.discard(data[0] & 15)
+        elif status in (NOTE_ON, NOTE_OFF):
             key = (data[0] & 15, data[1])
             if _is_note_on(data):
                 self._sounding.setdefault(key, []).append(tag)

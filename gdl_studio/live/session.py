@@ -4,6 +4,10 @@
 :class:`LiveSession` has no Qt in it; the Compose panel polls :meth:`LiveSession.poll_ports`
 about once a second. When the chosen output port disappears the session says so, ends all
 notes and falls back to the built-in synth; a vanished input is closed with a message.
+
+It also owns the tempo-sync :class:`~gdl_studio.live.clock.Transport` (:meth:`LiveSession.set_sync`):
+following an external MIDI clock or sending one; playback, recording and jam mode take
+``transport=session.transport`` to land on its grid.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import threading
 import time
 from typing import Callable
 
+from gdl_studio.live import clock as clk
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.midi_process import open_output
 from gdl_studio.live.scheduler import MidiScheduler
@@ -34,7 +39,7 @@ class LiveSession:
                  audio: AudioPreview | None = None, realtime: bool = True) -> None:
         self.on_message = on_message or (lambda text: None)
         self.on_input = on_input or (lambda msg, t: None)
-        self.audio = audio or AudioPreview()
+        self.audio = audio or AudioPreview(on_message=lambda text: self.on_message(text))
         self.scheduler = MidiScheduler(None, on_error=self._sink_error, realtime=realtime).start()
         self.lister = mp.PortLister()
         self.output_choice = SYNTH
@@ -47,6 +52,12 @@ class LiveSession:
         self.audio_message = ""
         self._audio_tried = False
         self._closed = False
+        # tempo sync: the beat grid playback, recording and jam land on (see set_sync)
+        self.transport = clk.Transport()
+        self.sync_mode = "internal"
+        self.clock_follower: clk.ClockFollower | None = None
+        self.clock_master: clk.ClockMaster | None = None
+        self._clock_input = None
 
     # ---------------------------------------------------------------- listing
     def midi_status(self) -> str:
@@ -175,17 +186,79 @@ class LiveSession:
             changed = True
         return changed
 
+    # ---------------------------------------------------------------- tempo sync
+    def set_sync(self, mode: str, clock_in: str = "") -> str:
+        """``"internal"``, ``"follow"`` (an external MIDI clock from ``clock_in``; ``VIRTUAL`` = our
+        virtual input, ``""`` = fed by :meth:`clk.ClockFollower.feed` directly) or ``"master"``
+        (clock goes out with the notes, see :meth:`start_clock`). Returns '' or a message; on
+        failure the grid stays internal."""
+        self._close_sync()
+        if mode == "follow":
+            self.transport.set_mode(clk.EXTERNAL)
+            self.clock_follower = clk.ClockFollower(self.transport)
+            if clock_in:
+                try:
+                    self._clock_input = mp.open_clock_input(self.clock_follower.feed, None if clock_in == VIRTUAL
+                                                            else clock_in, virtual=clock_in == VIRTUAL)
+                except mp.MidiUnavailable as exc:
+                    self._close_sync()
+                    return f"cannot follow the MIDI clock: {exc}"
+            self.sync_mode = "follow"
+        elif mode == "master":
+            self.clock_master = clk.ClockMaster(self.scheduler, self.transport)
+            self.sync_mode = "master"
+        return ""
+
+    def start_clock(self, beat: float = 0.0, tempo_bpm: float | None = None) -> float | None:
+        """Master mode: Start (or Song Position + Continue) and ticks from ``beat``; returns when
+        ``beat`` sounds (perf_counter), or None when not master."""
+        if self.clock_master is None:
+            return None
+        if tempo_bpm:
+            self.transport.set_tempo(tempo_bpm)
+        return self.clock_master.start(beat)
+
+    def stop_clock(self) -> None:
+        if self.clock_master is not None:
+            self.clock_master.stop()
+
+    def sync_status(self) -> str:
+        from gdl_studio.live.controls_model import SyncModel
+
+        return SyncModel.status(self.transport, self.sync_mode)
+
+    def _close_sync(self) -> None:
+        if self.clock_master is not None:
+            self.clock_master.stop()
+            self.clock_master = None
+        if self._clock_input is not None:
+            self._clock_input.close()
+            self._clock_input = None
+        if self.clock_follower is not None:
+            self.clock_follower.close()
+            self.clock_follower = None
+        self.transport.set_mode(clk.INTERNAL)
+        self.sync_mode = "internal"
+
     # ---------------------------------------------------------------- shutdown
     def panic(self) -> None:
         self.scheduler.panic()
         if self.audio.synth is not None:
-            self.audio.synth.send((0xB0, 120, 0))
+            for ch in range(16):
+                self.audio.synth.send((0xB0 | ch, 120, 0))
+
+    def configure_instrument(self, instrument: str | None = None, soundfont: str | None = None,
+                             programs: list[int] | None = None) -> None:
+        """Built-in output: ``"gm"`` (FluidSynth) or ``"additive"``, the SoundFont path and the GM
+        program of each MIDI channel (see :mod:`gdl_studio.live.instrument`); applies while playing."""
+        self.audio.configure(instrument, soundfont, programs)
 
     def close(self) -> None:
         """All notes off; close ports, audio and the scheduler thread."""
         if self._closed:
             return
         self._closed = True
+        self._close_sync()
         self.scheduler.all_notes_off()
         time.sleep(0.002)
         self.scheduler.close()

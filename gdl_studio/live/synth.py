@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 
@@ -258,19 +259,50 @@ def release_portaudio(sd=None) -> None:
 
 
 class AudioPreview:
-    """The synth on the default audio output. :meth:`open` returns an error message or ''."""
+    """The instrument on the default audio output. :meth:`open` returns an error message or ''.
 
-    def __init__(self, blocksize: int = 256, voices: int = 24) -> None:
+    ``instrument`` is ``"gm"`` (FluidSynth with a General MIDI SoundFont, see
+    :mod:`gdl_studio.live.instrument`) or ``"additive"`` (:class:`PolySynth`). The stream starts
+    at once with the additive synth; the SoundFont loads on a thread of its own (a big one takes
+    seconds) and the callback switches to it at a block boundary. If FluidSynth or the SoundFont
+    is missing, the additive synth keeps playing and :attr:`instrument_message` says why (one
+    line, also passed to ``on_message``).
+    """
+
+    def __init__(self, blocksize: int = 256, voices: int = 24, instrument: str = "gm",
+                 soundfont: str | None = None, programs: list[int] | None = None,
+                 on_message=None) -> None:
         self.blocksize = blocksize
         self.voices = voices
-        self.synth: PolySynth | None = None
+        self.instrument = instrument
+        self.soundfont = soundfont
+        self.programs = list(programs) if programs is not None else None
+        self.on_message = on_message or (lambda text: None)
+        self.synth = None  # the renderer the callback plays: PolySynth or FluidInstrument
+        self.additive: PolySynth | None = None
         self.stream = None
         self.message = ""
+        self.instrument_message = ""
         self.device_name = ""
+        self.samplerate = 48000.0
+        self._loader: threading.Thread | None = None
+        self._load_token = 0
+        self._retired: list = []
+        self._swap_lock = threading.Lock()  # the loader's swap vs close
+        self.loaded = threading.Event()
 
     @property
     def ok(self) -> bool:
         return self.stream is not None
+
+    @property
+    def instrument_name(self) -> str:
+        """What plays now, for a status line."""
+        synth = self.synth
+        info = getattr(synth, "info", None)
+        if info is not None:
+            return info.describe()
+        return "built-in additive synth" if synth is not None else "no audio"
 
     def probe(self) -> str:
         """Check for an output device without opening it: '' or a message for a person."""
@@ -291,6 +323,14 @@ class AudioPreview:
             return (f"No audio output device ({text}): the built-in synth is silent. "
                     "Choose a MIDI output to hear notes; everything else works.")
 
+    def callback(self, outdata, frames, time_info, status) -> None:
+        """sounddevice callback: render the current instrument."""
+        synth = self.synth
+        if synth is None:
+            outdata.fill(0.0)
+        else:
+            synth.render(outdata)
+
     def open(self) -> str:
         """Start the stream (idempotent). Returns '' on success, else a message for a person."""
         if self.stream is not None:
@@ -303,27 +343,110 @@ class AudioPreview:
         try:
             info = _default_output(sd)
             rate = float(info["default_samplerate"])
-            synth = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
+            self.additive = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
+            self.synth = self.additive
             stream = sd.OutputStream(samplerate=rate, blocksize=self.blocksize, channels=2, dtype="float32",
-                                     callback=synth.callback, latency="low")
+                                     callback=self.callback, latency="low")
             stream.start()
         except Exception as exc:  # sd.PortAudioError, ValueError (no default device), …
             release_portaudio(sd)
+            self.synth = None
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.message = (f"No audio output device ({text}): the built-in synth is silent. "
                             "Choose a MIDI output to hear notes; everything else works.")
             return self.message
-        self.synth, self.stream = synth, stream
+        self.stream = stream
+        self.samplerate = rate
         self.device_name = str(info.get("name", ""))
         self.message = ""
+        self._start_loading()
         return ""
 
+    # ---------------------------------------------------------------- instrument
+    def _start_loading(self) -> None:
+        self._load_token += 1
+        self.loaded.clear()
+        if self.instrument != "gm":
+            self._swap(self.additive)
+            self.instrument_message = ""
+            self.loaded.set()
+            return
+        token = self._load_token
+        self._loader = threading.Thread(target=self._load, args=(token,), name="gdl-soundfont-loader", daemon=True)
+        self._loader.start()
+
+    def _load(self, token: int) -> None:
+        from gdl_studio.live.instrument import load_instrument
+
+        inst, message = load_instrument(self.soundfont, samplerate=self.samplerate, blocksize=self.blocksize,
+                                        programs=self.programs)
+        with self._swap_lock:
+            if token != self._load_token or self.stream is None:
+                if inst is not None:
+                    inst.close()
+                return
+            if inst is None:
+                self._swap(self.additive)
+            else:
+                self._swap(inst)
+                if inst.info.warnings:
+                    message = inst.info.warnings[0]
+        self.instrument_message = message
+        self.loaded.set()
+        if message:
+            try:
+                self.on_message(message)
+            except Exception:
+                pass
+
+    def _swap(self, new) -> None:
+        """Make ``new`` the renderer; the old one gets all-sound-off and is freed once the
+        callback has moved on (two blocks later)."""
+        old = self.synth
+        if old is new:
+            return
+        self.synth = new
+        if old is None:
+            return
+        old.send((0xB0, 120, 0))
+        if old is not self.additive and hasattr(old, "close"):
+            blocks = getattr(new, "blocks", 0)
+            deadline = time.perf_counter() + 1.0
+            while getattr(new, "blocks", 0) < blocks + 2 and time.perf_counter() < deadline and self.stream is not None:
+                time.sleep(0.005)
+            if getattr(new, "blocks", 0) >= blocks + 2:
+                old.close()  # the callback has moved on
+            else:
+                self._retired.append(old)  # freed once the stream has stopped
+
+    def configure(self, instrument: str | None = None, soundfont: str | None = None,
+                  programs: list[int] | None = None) -> None:
+        """Change the instrument, the SoundFont or the programs (per MIDI channel) while playing."""
+        reload = False
+        if instrument is not None and instrument != self.instrument:
+            self.instrument, reload = instrument, True
+        if soundfont is not None and soundfont != (self.soundfont or ""):
+            self.soundfont, reload = soundfont or None, True
+        if programs is not None:
+            self.programs = list(programs)
+            synth = self.synth
+            if not reload and hasattr(synth, "set_programs"):
+                warnings = synth.set_programs(self.programs)
+                self.instrument_message = warnings[0] if warnings else ""
+                if warnings:
+                    self.on_message(warnings[0])
+        if reload and self.stream is not None:
+            self._start_loading()
+
     def send(self, data) -> None:
-        if self.synth is not None:
-            self.synth.send(data)
+        synth = self.synth
+        if synth is not None:
+            synth.send(data)
 
     def close(self) -> None:
-        stream, self.stream = self.stream, None
+        with self._swap_lock:
+            self._load_token += 1
+            stream, self.stream = self.stream, None
         if stream is not None:
             try:
                 stream.stop()
@@ -331,3 +454,9 @@ class AudioPreview:
             except Exception:
                 pass
             release_portaudio()
+        synth = self.synth  # kept (silent once closed) for anyone still holding the preview
+        if synth is not None and synth is not self.additive and hasattr(synth, "close"):
+            synth.close()
+        retired, self._retired = self._retired, []
+        for old in retired:
+            old.close()

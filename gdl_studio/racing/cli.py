@@ -104,6 +104,7 @@ def register(commands) -> None:
     p.add_argument("--rollouts", type=_positive, default=16, help="dreams per candidate")
     p.add_argument("--generations", type=_positive, default=300)
     p.add_argument("--sigma0", type=float, default=0.1)
+    p.add_argument("--sigma-max", type=float, help="cap on each coordinate's CMA-ES step (keeps C off saturated exploits)")
     p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
@@ -128,6 +129,11 @@ def register(commands) -> None:
     p.add_argument("--popsize", type=_positive, default=255)
     p.add_argument("--rollouts", type=_positive, default=16)
     p.add_argument("--tau", type=float, default=1.15)
+    p.add_argument("--sigma-max", type=float, help="dream CMA-ES: cap on each coordinate's step")
+    p.add_argument("--init-controller", default="carracing-controller", help="the controller in --init-models that drives round 1")
+    p.add_argument("--dream-init", choices=("previous", "zero"), default="previous",
+                   help="start the dream CMA-ES from the previous controller or from zeros")
+    p.add_argument("--skip", action="append", default=[], choices=("vae",), help="skip a step (vae: keep the previous V)")
     p.add_argument("--score-episodes", type=int, default=16, help="real-game episodes to record each round's controller")
     p.add_argument("--stop-after", metavar="ROUND:STEP", help="stop after this step (collect, vae, mdn, dream, score)")
     p.add_argument("--tiny", action="store_true", help="60-step rollouts, one short epoch each, 2 dream generations (a smoke test)")
@@ -354,7 +360,7 @@ def _train_dream_controller(args) -> int:
     cfg = DreamTrainConfig(
         models=args.models or out, out=out, ckpt=args.ckpt or _data_root() / "ckpt" / "dream-controller",
         name=args.name, popsize=6 if tiny else args.popsize, rollouts=2 if tiny else args.rollouts,
-        generations=2 if tiny else args.generations, sigma0=args.sigma0, tau=args.tau,
+        generations=2 if tiny else args.generations, sigma0=args.sigma0, sigma_max=args.sigma_max, tau=args.tau,
         max_steps=30 if tiny else args.max_steps, device=args.device, init=args.init, series=args.series,
         valid_dreams=4 if tiny else 256, valid_every=1 if tiny else 5, max_minutes=args.max_minutes,
         seed=args.seed, command=_command_line(),
@@ -375,6 +381,7 @@ def _iterate(args) -> int:
         workers=args.workers, device=args.device, vae_minutes=args.vae_minutes, mdn_minutes=args.mdn_minutes,
         mdn_options=_mdn_kwargs(args, "mdn-"), dream_generations=args.dream_generations,
         dream_minutes=args.dream_minutes, popsize=args.popsize, rollouts=args.rollouts, tau=args.tau,
+        sigma_max=args.sigma_max, init_controller=args.init_controller, skip=tuple(args.skip), dream_init=args.dream_init,
         score_episodes=args.score_episodes, stop_after=args.stop_after, command=_command_line(), tiny=args.tiny,
     )
     for record in iterate(cfg):

@@ -47,6 +47,7 @@ class DreamTrainConfig:
     rollouts: int = 16
     generations: int = 300
     sigma0: float = 0.1
+    sigma_max: float | None = None  # cap on every coordinate's step (pycma ``maxstd``): keeps C off bang-bang exploits
     tau: float = 1.15
     max_steps: int = 1000
     device: str = "auto"
@@ -119,7 +120,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     else:
         mean, sigma = np.zeros(param_count()), cfg.sigma0
         log(f"dream-controller: new CMA-ES, {param_count()} parameters")
-    es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
+    es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"], max_std=cfg.sigma_max)
     snapshots = dict(np.load(paths["snapshots"])) if paths["snapshots"].is_file() else {}
     log(f"dream-controller: population {cfg.popsize} × {cfg.rollouts} dreams of ≤ {cfg.max_steps} steps at τ {cfg.tau} "
         f"on {device}; starts: {starts_from}")
@@ -232,6 +233,7 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
             "selected_generation": state["best_valid_generation"],
             "valid_dream_return": state["best_valid"],
             "tau": cfg.tau,
+            "sigma_max": cfg.sigma_max,
             "popsize": cfg.popsize,
             "rollouts_per_candidate": cfg.rollouts,
             "train_seconds": round(state["seconds"], 1),

@@ -53,6 +53,10 @@ class IterateConfig:
     popsize: int = 255
     rollouts: int = 16
     tau: float = 1.15
+    sigma_max: float | None = None
+    init_controller: str = "carracing-controller"  # the controller in init_models that drives round 1
+    skip: tuple[str, ...] = ()
+    dream_init: str = "previous"  # "previous": CMA-ES from the agent's controller; "zero": from scratch  # steps to skip ("vae": keep the previous V)
     score_episodes: int = 16
     stop_after: str | None = None  # "ROUND:STEP", e.g. "1:mdn"
     command: str = ""
@@ -81,10 +85,9 @@ def _write_record(cfg: IterateConfig, r: int, record: dict) -> None:
 def previous_models(cfg: IterateConfig, r: int) -> tuple[Path, str]:
     """(models directory, controller name) the round ``r`` agent drives with."""
     from gdl_studio.racing.dream_train import DREAM_CONTROLLER_NAME
-    from gdl_studio.racing.models_io import CONTROLLER_NAME
 
     if r == 1:
-        return Path(cfg.init_models), CONTROLLER_NAME
+        return Path(cfg.init_models), cfg.init_controller
     return _round_dir(cfg, r - 1) / "models", DREAM_CONTROLLER_NAME
 
 
@@ -110,6 +113,12 @@ def iterate(cfg: IterateConfig, log=print) -> list[dict]:
         prev_models, prev_controller = previous_models(cfg, r)
         for step in STEPS:
             if step in record["steps"]:
+                continue
+            if step in cfg.skip:
+                if step == "vae":  # keep the previous V: copy it into this round's models
+                    shutil.copytree(prev_models / VAE_NAME, models / VAE_NAME, dirs_exist_ok=True)
+                record["steps"][step] = {"skipped": True}
+                _write_record(cfg, r, record)
                 continue
             t0 = time.perf_counter()
             log(f"iterate: round {r}, {step}")
@@ -202,8 +211,8 @@ def _dream(cfg, r, rollouts, models, prev_models, prev_controller, record, log) 
     init = prev_models / prev_controller
     kw = dict(
         models=models, out=models, ckpt=_round_dir(cfg, r) / "ckpt" / "dream", popsize=cfg.popsize,
-        rollouts=cfg.rollouts, generations=cfg.dream_generations, tau=cfg.tau, device=cfg.device,
-        init=init if (init / "card.json").is_file() else None, series=_round_dir(cfg, r) / "ckpt" / "mdn" / "series.npz",
+        rollouts=cfg.rollouts, generations=cfg.dream_generations, tau=cfg.tau, device=cfg.device, sigma_max=cfg.sigma_max,
+        init=init if cfg.dream_init == "previous" and (init / "card.json").is_file() else None, series=_round_dir(cfg, r) / "ckpt" / "mdn" / "series.npz",
         max_minutes=cfg.dream_minutes, command=cfg.command,
     )
     if cfg.tiny:

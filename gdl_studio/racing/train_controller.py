@@ -129,13 +129,17 @@ def _paths(ckpt: Path) -> dict[str, Path]:
     return {"es": ckpt / "cma_state.npz", "state": ckpt / "controller_state.json", "log": ckpt / "controller_log.csv"}
 
 
-def new_strategy(mean: np.ndarray, sigma: float, popsize: int, seed: int):
-    """A pycma CMA-ES around ``mean`` with step size ``sigma`` (full covariance, identity start)."""
+def new_strategy(mean: np.ndarray, sigma: float, popsize: int, seed: int, max_std: float | None = None):
+    """A pycma CMA-ES around ``mean`` with step size ``sigma`` (full covariance, identity start).
+
+    ``max_std`` caps every coordinate's standard deviation (pycma's ``maxstd``).
+    """
     import cma
 
-    return cma.CMAEvolutionStrategy(
-        np.asarray(mean, dtype=np.float64), float(sigma), {"popsize": int(popsize), "seed": int(seed), "verbose": -9}
-    )
+    opts = {"popsize": int(popsize), "seed": int(seed), "verbose": -9}
+    if max_std is not None:
+        opts["maxstd"] = float(max_std)
+    return cma.CMAEvolutionStrategy(np.asarray(mean, dtype=np.float64), float(sigma), opts)
 
 
 def save_strategy(path: Path, es) -> None:

@@ -18,6 +18,12 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$W/logs" "$OUT"
 WORKERS=${WORKERS:-15}
 DEVICE=${DEVICE:-cuda}
+ROUNDS=${ROUNDS:-2}  # rounds to run in this lease (the work folder keeps earlier rounds)
+INIT_MODELS=${INIT_MODELS:-}   # e.g. .r1 (carried): start from an earlier round's models instead of models/
+EXTRA=${EXTRA:-}               # more iterate options, e.g. "--init-controller carracing-controller-dream --skip vae --sigma-max 0.5"
+SKIP_BEFORE=${SKIP_BEFORE:-}   # 1: no fidelity before (already measured)
+SKIP_COMPARE=${SKIP_COMPARE:-} # 1: no baseline M / comparison
+SKIP_AFTER=${SKIP_AFTER:-}     # 1: no fidelity after (the 100-episode score still runs)
 TINY=${TINY:-}   # set to 1 for a CPU smoke test of the whole flow (tiny sizes)
 if [ -n "$TINY" ]; then EPR=2; FID="--quick"; SCORE_EPS=2; TINYARG="--tiny"; else EPR=240; FID=""; SCORE_EPS=100; TINYARG=""; fi
 MDN_OPTS="--mdn-reward-weight 5 --mdn-done-weight 2 --mdn-start-share 0.25 --mdn-open-loop 0.3 --mdn-seq-len 300"
@@ -36,26 +42,30 @@ snapshot() {
 driver() {
   cd "$SRC" || exit 1
   local gs="python3 -m gdl_studio"
-  local it="$gs train world-model iterate --work $W/work --init-models $SRC/models --rounds 2 --episodes-per-round $EPR $TINYARG \
+  local it="$gs train world-model iterate --work $W/work --init-models $SRC/${INIT_MODELS:-models} --rounds $ROUNDS --episodes-per-round $EPR $TINYARG \
     --workers $WORKERS --device $DEVICE --vae-minutes 1.5 --mdn-minutes 2 --dream-generations 400 --dream-minutes 2 \
-    --popsize 255 --rollouts 16 --tau 1.15 --score-episodes $([ -n "$TINY" ] && echo 1 || echo 32) $MDN_OPTS"
-  $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --json > "$W/logs/fidelity-before.json" 2> "$W/logs/fidelity-before.log"
+    --popsize 255 --rollouts 16 --tau 1.15 --score-episodes $([ -n "$TINY" ] && echo 1 || echo 32) $MDN_OPTS $EXTRA"
+  [ -n "$SKIP_BEFORE" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --json > "$W/logs/fidelity-before.json" 2> "$W/logs/fidelity-before.log"
   $it --stop-after 1:vae > "$W/logs/iterate-r1.log" 2>&1
-  # the paper's M on the same data and V, beside the improved one, for the comparison
-  $gs train world-model mdn-rnn --device $DEVICE --max-minutes 2 $TINYARG --data "$W/work/rollouts" \
-    --vae "$W/work/round1/models/carracing-vae" --out "$W/m-baseline" --ckpt "$W/m-baseline-ckpt" \
-    --init "$SRC/models/carracing-mdnrnn" > "$W/logs/m-baseline.log" 2>&1 &
-  $it --stop-after 1:score >> "$W/logs/iterate-r1.log" 2>&1
-  wait
-  python3 -c "
+  if [ -z "$SKIP_COMPARE" ]; then
+    # the paper's M on the same data and V, beside the improved one, for the comparison
+    $gs train world-model mdn-rnn --device $DEVICE --max-minutes 2 $TINYARG --data "$W/work/rollouts" \
+      --vae "$W/work/round1/models/carracing-vae" --out "$W/m-baseline" --ckpt "$W/m-baseline-ckpt" \
+      --init "$SRC/models/carracing-mdnrnn" > "$W/logs/m-baseline.log" 2>&1 &
+    $it --stop-after 1:score >> "$W/logs/iterate-r1.log" 2>&1
+    wait
+    python3 -c "
 import json; from pathlib import Path
 from gdl_studio.racing.fidelity import compare_m
 r = compare_m(Path('$W/work/round1/models/carracing-vae'), [Path('$W/m-baseline/carracing-mdnrnn'), Path('$W/work/round1/models/carracing-mdnrnn')],
               Path('$SRC/models'), 'carracing-controller', episodes=$([ -n "$TINY" ] && echo 1 || echo 4), device='$DEVICE')
 print(json.dumps(r, indent=1))" > "$W/logs/compare-m.json" 2> "$W/logs/compare-m.log"
-  $it > "$W/logs/iterate-r2.log" 2>&1
-  local final="$W/work/round2/models"
-  $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --models "$final" \
+  else
+    $it --stop-after 1:score >> "$W/logs/iterate-r1.log" 2>&1
+  fi
+  [ "$ROUNDS" -ge 2 ] && $it > "$W/logs/iterate-r2.log" 2>&1
+  local final="$W/work/round$ROUNDS/models"
+  [ -n "$SKIP_AFTER" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --models "$final" \
     --controller "$final/carracing-controller-dream" --json > "$W/logs/fidelity-after.json" 2> "$W/logs/fidelity-after.log"
   $gs bench racing --episodes $SCORE_EPS --workers $WORKERS --models "$final" --controller "$final/carracing-controller-dream" \
     --json > "$W/logs/score-dream-100.json" 2> "$W/logs/score-dream-100.log"

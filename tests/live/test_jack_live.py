@@ -194,14 +194,26 @@ def test_session_lists_ports_live_and_opens_the_virtual_port(jack):
         session.close()
 
 
-def test_synth_audio_reaches_jack_and_is_not_silent(jack, tmp_path):
-    from gdl_studio.live.synth import AudioPreview
+@pytest.mark.parametrize("instrument", ["additive", "gm"])
+def test_synth_audio_reaches_jack_and_is_not_silent(jack, tmp_path, instrument):
+    from gdl_studio.live.instrument import InstrumentUnavailable, find_soundfont, fluidsynth_lib
+    from gdl_studio.live.synth import AudioPreview, PolySynth
 
+    if instrument == "gm":
+        try:
+            fluidsynth_lib()
+        except InstrumentUnavailable as exc:
+            pytest.skip(str(exc))
+        if find_soundfont() is None:
+            pytest.skip("no General MIDI SoundFont installed")
     before = set(jack_ports())
-    audio = AudioPreview()
+    audio = AudioPreview(instrument=instrument)
     message = audio.open()
     assert message == "", message
     try:
+        assert audio.loaded.wait(30)
+        assert audio.instrument_message == ""
+        assert isinstance(audio.synth, PolySynth) == (instrument == "additive")
         time.sleep(0.3)
         new = [p for p in jack_ports() if p not in before]
         ports = [p for p in new if "out" in p.split(":")[-1]]

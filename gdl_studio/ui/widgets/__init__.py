@@ -1,1 +1,3 @@
-"""Controls the panels share: the model picker, the problem banner, an eliding label, a flow layout."""
+"""Controls the panels share: the model picker, the eliding label, the flow layout, and small
+self-contained controls that take and emit plain values (instrument, sync).
+"""

@@ -1,0 +1,133 @@
+"""Sample-accurate JACK MIDI out and MIDI clock sync against independent JACK clients
+(jack_midi_dump, a plain rtmidi client sending clock)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from gdl_studio.live import midi_ports as mp
+from gdl_studio.live.clock import CLOCK, PPQN, START, STOP, ClockFollower, ClockMaster, Transport
+from gdl_studio.live.scheduler import MidiScheduler
+
+from jack_tools import MidiDump, RtReceiver, RtSender, retry
+
+pytestmark = pytest.mark.jack
+jack_midi = pytest.importorskip("gdl_studio.live.jack_midi")
+
+
+@pytest.fixture
+def jack(jack_server, monkeypatch):
+    if not jack_midi.available():
+        pytest.skip("JACK-Client is not installed")
+    monkeypatch.setenv("GDL_STUDIO_MIDI_API", "jack")
+    mp.reset_api()
+    yield
+    mp.reset_api()
+
+
+def test_cancel_and_all_notes_off_end_everything(jack):
+    def check():
+        dump = MidiDump(f"gdltest-sac-{os.getpid()}")
+        out = jack_midi.JackMidiOutput(dump.port, client_name=f"gdltest-sac-out-{os.getpid()}")
+        sched = MidiScheduler(out, realtime=False).start()
+        try:
+            now = time.perf_counter()
+            sched.post(now + 0.05, (0x90, 70, 90), "a")
+            sched.post(now + 5.0, (0x80, 70, 0), "a")  # would end much later
+            sched.post(now + 0.05, (0xB0, 64, 127), "a")  # pedal down
+            sched.post(now + 0.05, (0x90, 72, 90), "b")
+            sched.post(now + 0.5, (0x90, 74, 90), "a")  # never starts: cancelled before
+            time.sleep(0.2)
+            sched.cancel("a")
+            time.sleep(0.1)
+            sched.all_notes_off()
+            time.sleep(0.3)
+        finally:
+            sched.close()
+            out.close()
+        msgs = [d for _f, d in dump.stop()]
+        assert (0x90, 74, 90) not in msgs
+        for pitch in (70, 72):  # both ended, long before their scheduled note-off
+            assert msgs.index((0x80, pitch, 0)) > msgs.index((0x90, pitch, 90))
+        assert (0xB0, 64, 0) in msgs  # the pedal lifted
+
+    retry(3, check)
+
+
+def test_follow_an_independent_rtmidi_clock_then_a_tempo_change(jack):
+    """A plain rtmidi client sends Start and 24-ppqn clock at 120 BPM, then 150 BPM, then Stop."""
+
+    def check():
+        sender = RtSender(f"gdltest-clk-{os.getpid()}")
+        tr = Transport(100.0)
+        follower = ClockFollower(tr)
+        events: list[str] = []
+        tr.add_listener(lambda ev, _t: events.append(ev))
+        inp = mp.open_clock_input(follower.feed, sender.port)
+        seen = {}
+        try:
+            time.sleep(0.2)
+
+            def run_clock(bpm, seconds, t_start):
+                t = t_start
+                while t < t_start + seconds:
+                    delay = t - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    sender.send([CLOCK])
+                    t += 60.0 / bpm / PPQN
+                return t
+
+            sender.send([START])
+            t = run_clock(120.0, 2.5, time.perf_counter() + 0.01)
+            seen["120"] = (tr.tempo_bpm, tr.running)
+            t = run_clock(150.0, 2.5, t)
+            seen["150"] = (tr.tempo_bpm, tr.running)
+            sender.send([STOP])
+            time.sleep(0.2)
+            seen["stop"] = tr.running
+        finally:
+            inp.close()
+            follower.close()
+            sender.close()
+        assert "start" in events
+        # loose bounds: a loaded non-realtime dummy server warps its frame clock by several per
+        # cent (the bench measures precision on a realtime server)
+        assert seen["120"][1] and 105.0 < seen["120"][0] < 135.0, seen
+        assert seen["150"][1] and 130.0 < seen["150"][0] < 170.0, seen
+        assert seen["150"][0] / seen["120"][0] > 1.1, seen
+        assert seen["stop"] is False and events[-1] == "stop"
+
+    retry(3, check)
+
+
+def test_master_clock_reaches_an_independent_client(jack):
+    retry(3, _master_clock)
+
+
+def _master_clock():
+    rx = RtReceiver(f"gdltest-clkrx-{os.getpid()}")
+    rx.inp.ignore_types(timing=False)
+    out = jack_midi.JackMidiOutput(rx.port, client_name=f"gdltest-clkm-{os.getpid()}")
+    sched = MidiScheduler(out, realtime=False).start()
+    tr = Transport(120.0)
+    master = ClockMaster(sched, tr)
+    try:
+        time.sleep(0.2)
+        master.start(0.0)
+        time.sleep(1.5)
+        master.stop()
+        time.sleep(0.3)
+    finally:
+        sched.close()
+        out.close()
+        rx.close()
+    kinds = [d[0] for _t, d in rx.events]
+    assert kinds and kinds[0] == START and kinds[-1] == STOP
+    ticks = kinds.count(CLOCK)
+    assert 24 * 2 <= ticks <= 24 * 3 + 2  # 1.5 s at 120 BPM: 72 ticks (the last may be cut)
+
+
