@@ -24,6 +24,7 @@ AREA_CLI_MODULES = (
     "gdl_studio.ui.cli",
     "gdl_studio.finetune.cli",
     "gdl_studio.selftest",
+    "gdl_studio.bench.soak",  # benchmarks that drive the whole app live above ui/
 )
 
 
