@@ -52,6 +52,7 @@ def register(commands) -> None:
     p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between RSS samples (default 2)")
     p.add_argument("--json", action="store_true", help="print only JSON on stdout (progress on stderr)")
+    p.add_argument("--csv", metavar="PATH", help="also write every sample (seconds, rss_mb, phase, warmup) to PATH")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: run the app and the driver
     p.set_defaults(func=_bench_soak)
 
@@ -67,7 +68,7 @@ def _bench_soak(args) -> int:
         raise UserError(f"unknown phase(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}")
     warmup = args.warmup_minutes if args.warmup_minutes is not None else min(6.0, args.minutes / 5.0)
     plan = make_plan(phases, args.minutes * 60.0, warmup * 60.0, max(1, args.rounds))
-    results = run_parent(plan, interval=args.interval)
+    results = run_parent(plan, interval=args.interval, csv_path=args.csv)
     results["minutes"] = args.minutes
     results["warmup_minutes"] = warmup
     _print(results, args.json)
@@ -155,7 +156,7 @@ def _rss_reader(pid: int):
         return read
 
 
-def run_parent(plan: list[dict], interval: float = 2.0) -> dict:
+def run_parent(plan: list[dict], interval: float = 2.0, csv_path: str | None = None) -> dict:
     """Run the app in a child process driven through ``plan``; sample its RSS from here."""
     env = dict(os.environ)
     if not any(env.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
@@ -205,6 +206,12 @@ def run_parent(plan: list[dict], interval: float = 2.0) -> dict:
         time.sleep(max(0.0, next_t - time.monotonic()))
     child.wait()
     reader.join(timeout=5)
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8") as fh:
+            fh.write("seconds,rss_mb,phase,warmup\n")
+            for t, rss, k in samples:
+                phase, warm = (plan[k]["phase"], int(plan[k]["warmup"])) if k >= 0 else ("", "")
+                fh.write(f"{t:.2f},{rss:.3f},{phase},{warm}\n")
     results = summarise(samples, plan)
     results["child_exit_code"] = child.returncode
     results["interval_s"] = interval
