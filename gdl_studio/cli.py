@@ -23,6 +23,7 @@ CLI_MODULES = (
     "gdl_studio.finetune.cli",
     "gdl_studio.bench.cli",  # after live.cli: it completes `bench live`
     "gdl_studio.selftest",
+    "gdl_studio.bench.soak",  # benchmarks that drive the whole app live above ui/
 )
 
 

@@ -177,3 +177,41 @@ def test_qt_worker_error_signal(qtbot):
     assert blocker.args[0].message == "weights of model 'x' are corrupt"
     assert engine.running
     engine.shutdown(2.0)
+
+
+def test_bookkeeping_stays_bounded_over_many_cancelled_requests(sampler):
+    """Long use: requests superseded before or after they start leave nothing behind."""
+    core = EngineCore()
+
+    def job(ctx):
+        while True:
+            yield Sleep(time.perf_counter() + 0.001)
+            yield 1
+
+    for i in range(200):
+        core.submit(Request("a", job))
+        if i % 2:
+            core.step()  # admitted, then superseded by the next submit
+        if i % 3 == 0:
+            core.cancel("a")
+    core.cancel("a")
+    core.run_until_idle(5.0)
+    assert not core.busy
+    assert len(core._cancelled_ids) == 0
+
+
+def test_qt_engine_forgets_jobs_cancelled_before_their_first_result(qtbot):
+    engine = Engine()
+    engine.start()
+    try:
+        def slow(ctx):
+            yield Sleep(time.perf_counter() + 60.0)
+            yield 1
+
+        with qtbot.waitSignal(engine.finished, timeout=5000):
+            engine.submit("p", slow)
+            qtbot.wait(50)
+            engine.cancel("p")
+        assert engine._first_pending == {}
+    finally:
+        assert engine.shutdown(2.0)

@@ -227,6 +227,8 @@ class EngineCore:
             # drop cancelled running jobs
             for panel in [p for p, r in self._running.items() if self._is_cancelled(r.request)]:
                 self._close(self._running.pop(panel), cancelled=True)
+            # only running jobs ask whether they were cancelled: forget the others (bounded memory)
+            self._cancelled_ids.intersection_update([r.request.id for r in self._running.values()])
             if not self._running:
                 return not self._stopping
             now = time.perf_counter()

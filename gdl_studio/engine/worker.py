@@ -50,8 +50,8 @@ class Engine(QObject):
         self._meta_lock = threading.Lock()
         self.core = EngineCore(
             on_result=self._on_result,
-            on_finished=self.finished.emit,
-            on_error=self.error.emit,
+            on_finished=self._on_finished,
+            on_error=self._on_error,
             on_state=self.state.emit,
         )
         self._thread = _Thread(self)
@@ -83,6 +83,19 @@ class Engine(QObject):
             label, t0 = pending
             self.latency.emit(label, time.perf_counter() - t0)
         self.result.emit(panel, request_id, item)
+
+    def _forget(self, request_id: int) -> None:
+        """A job that ended before its first result has no latency to report: drop its start time."""
+        with self._meta_lock:
+            self._first_pending.pop(request_id, None)
+
+    def _on_finished(self, info) -> None:
+        self._forget(info.request_id)
+        self.finished.emit(info)
+
+    def _on_error(self, info) -> None:
+        self._forget(info.request_id)
+        self.error.emit(info)
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         """Stop the worker and wait up to ``timeout_s``; returns whether it stopped."""

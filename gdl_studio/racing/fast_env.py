@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from gdl_studio.core.memory import release_free_memory
 from gdl_studio.racing import native_raster
 from gdl_studio.racing.deps import require_simulator
 from gdl_studio.racing.native_raster import NativeRaster
@@ -105,6 +106,37 @@ class FastCarRacing(CarRacing):
         #: draw with the native sparse rasteriser when it is built and applies (else with pygame)
         self.use_native = True
         self._native: NativeRaster | None | bool = None  # False: not available here
+
+    def close(self) -> None:
+        """Release what the environment holds, then close as the stock env does.
+
+        * The Box2D bodies: the stock ``close`` only shuts pygame down, and each road tile and
+          wheel is its own Box2D user data (``tile.userData = tile``), a reference held on the
+          C++ side that Python's garbage collector cannot see, so a closed environment kept
+          ~300 bodies, their attributes and the wheels' tile sets alive for good (about
+          0.2 MB per episode in the app, which opens one environment per episode).
+          ``_destroy`` (what ``reset`` calls) hands them back to Box2D, which drops those
+          references.
+        * The ~17 MB of frame buffers (the 1000×800 surfaces, the rasteriser's tiles, the
+          stock renderer's last surface), and then the allocator's free pages: freed in the
+          middle of glibc's heap, these buffers otherwise stay resident as holes (about 12 MB
+          more RSS from the second episode on).
+
+        The environment can be reset and used again after ``close``; it rebuilds them.
+        """
+        try:
+            self._destroy()
+        finally:
+            native, self._native = self._native, None
+            if isinstance(native, NativeRaster):
+                native.close()
+            self._road_surf = self._hud_surf = None
+            self._road_x = self._hud_x = self._stack = self._state = self._probe = None
+            self._road_key = self._poly_xy = self._car_key = self._car_geom = None
+            self._text_cache.clear()
+            self.surf = None
+            super().close()
+            release_free_memory()
 
     # ------------------------------------------------------------------ helpers
     def _surfaces(self) -> None:
