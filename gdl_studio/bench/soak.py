@@ -262,9 +262,9 @@ def run_child(spec: dict) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     driver = Driver(app, spec["plan"])
     QTimer.singleShot(0, driver.begin)
-    from gdl_studio.cli import main
+    from gdl_studio.ui.shell.launch import launch
 
-    code = main(["app", "--panel", "dream"])
+    code = launch(panel="dream")
     _say({"event": "done", "report": driver.report()})
     return code
 
