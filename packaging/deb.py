@@ -1,9 +1,10 @@
 """Wrap the PyInstaller bundle as a Debian package, offline, with dpkg-deb.
 
-    python packaging/deb.py DIST_DIR OUT_DIR [--icons DIR] [--depends "a, b (>= 1)"] [-Z xz|zstd|gzip|none]
+    python packaging/deb.py DIST_DIR OUT_DIR [--icons DIR] [--depends "a, b (>= 1)"] [-Z zstd|xz|gzip|none]
 
-DIST_DIR is the one-folder bundle (…/dist/gdl-studio); OUT_DIR gets ``deb-root/`` (the package's
-file tree) and ``gdl-studio_<version>_<arch>.deb``. ``packaging/build --deb`` calls this after a
+DIST_DIR is the one-folder bundle (…/dist/gdl-studio); OUT_DIR gets ``deb-build/debian/gdl-studio/``
+(the package's file tree, laid out as a Debian source tree's package build folder, which is what
+dpkg-shlibdeps expects) and ``gdl-studio_<version>_<arch>.deb``. ``packaging/build --deb`` calls this after a
 build. What the package installs:
 
 * ``/opt/gdl-studio/``: the bundle as built (an add-on application with its own libraries: FHS
@@ -35,7 +36,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
 from datetime import datetime, timezone
@@ -165,6 +165,7 @@ def stage(dist: Path, icons: Path, root: Path) -> Path:
     """Lay out the package's file tree (without DEBIAN/) under ``root``; returns ``root``."""
     if root.exists():
         shutil.rmtree(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
     opt = root / INSTALL_DIR
     shutil.copytree(dist, opt, symlinks=True)
     _normalize_modes(opt)
@@ -205,23 +206,29 @@ def stage(dist: Path, icons: Path, root: Path) -> Path:
 
 
 def shlibdeps(root: Path) -> list[str]:
-    """Depends for the ELF files under ``root/opt/gdl-studio``, by dpkg-shlibdeps (dpkg-dev)."""
+    """Depends for the ELF files under ``root/opt/gdl-studio``, by dpkg-shlibdeps (dpkg-dev).
+
+    ``root`` must be ``<tree>/debian/gdl-studio``: dpkg-shlibdeps then looks for each needed
+    library in the package itself first (in the folders given with -l, as installed), so only
+    what the bundle does not carry becomes a dependency.
+    """
     if shutil.which("dpkg-shlibdeps") is None:
         raise SystemExit("deb: dpkg-shlibdeps not found (apt-get install dpkg-dev), or pass --depends")
+    if root.parent.name != "debian":
+        raise ValueError(f"{root} is not a package build folder (…/debian/{PACKAGE})")
+    tree = root.parent.parent
     opt = root / INSTALL_DIR
     files, lib_dirs = [], set()
     for path in sorted(opt.rglob("*")):
         if path.is_file() and not path.is_symlink() and elf.is_elf(path):
-            files.append(path)
+            files.append(path.relative_to(tree))
             if ".so" in path.name:
-                lib_dirs.add(path.parent)
-    with tempfile.TemporaryDirectory() as work:  # dpkg-shlibdeps wants a source tree's debian/control
-        (Path(work) / "debian").mkdir()
-        (Path(work) / "debian/control").write_text(f"Source: {PACKAGE}\n\nPackage: {PACKAGE}\nArchitecture: any\n")
-        cmd = ["dpkg-shlibdeps", "-O", "--ignore-missing-info", "--warnings=0"]
-        cmd += [f"-l{d}" for d in sorted(lib_dirs)]
-        cmd += ["-e" + str(f) for f in files]
-        result = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+                lib_dirs.add("/" + path.parent.relative_to(root).as_posix())
+    (tree / "debian/control").write_text(f"Source: {PACKAGE}\n\nPackage: {PACKAGE}\nArchitecture: any\n")
+    cmd = ["dpkg-shlibdeps", "-O", "--ignore-missing-info", "--warnings=0"]
+    cmd += [f"-l{d}" for d in sorted(lib_dirs)]
+    cmd += [f"-e{f}" for f in files]
+    result = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"deb: dpkg-shlibdeps failed:\n{result.stderr[-4000:]}")
     match = re.search(r"^shlibs:Depends=(.*)$", result.stdout, re.M)
@@ -270,10 +277,10 @@ def md5sums(root: Path) -> str:
     return "".join(lines)
 
 
-def build(dist: Path, out: Path, icons: Path, depends: list[str] | None = None, compression: str = "xz") -> Path:
+def build(dist: Path, out: Path, icons: Path, depends: list[str] | None = None, compression: str = "zstd") -> Path:
     """Stage, write DEBIAN/, run dpkg-deb; returns the .deb's path."""
     out.mkdir(parents=True, exist_ok=True)
-    root = stage(dist, icons, out / "deb-root")
+    root = stage(dist, icons, out / "deb-build" / "debian" / PACKAGE)
     arch = architecture()
     if depends is None:
         depends = shlibdeps(root) + list(EXTRA_DEPENDS)
@@ -294,10 +301,13 @@ def build(dist: Path, out: Path, icons: Path, depends: list[str] | None = None, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dist", type=Path, help="the bundle folder (…/dist/gdl-studio)")
-    parser.add_argument("out", type=Path, help="where deb-root/ and the .deb go")
+    parser.add_argument("out", type=Path, help="where deb-build/ (the staged tree) and the .deb go")
     parser.add_argument("--icons", type=Path, help="rendered icon PNGs (default OUT/icons; rendered when missing)")
     parser.add_argument("--depends", help="Depends field as given, instead of dpkg-shlibdeps's")
-    parser.add_argument("-Z", "--compression", default="xz", choices=("xz", "zstd", "gzip", "none"))
+    parser.add_argument("-Z", "--compression", default="zstd", choices=("zstd", "xz", "gzip", "none"),
+                        help="zstd (default: ~1 min here, where xz took over 10 with the machine busy) needs "
+                        "dpkg >= 1.21.18 (Debian 12, Ubuntu 21.10), as every system new enough for the bundle's "
+                        "glibc has; xz for older dpkg")
     args = parser.parse_args(argv)
     icons = args.icons or args.out / "icons"
     if not (icons / f"{cfg.DESKTOP_ID}-{cfg.ICON_SIZES[-1]}.png").is_file():

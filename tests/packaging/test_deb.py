@@ -58,7 +58,7 @@ def built(tmp_path_factory):
         fields[name] = subprocess.run(["dpkg-deb", "--field", str(target), name], capture_output=True, text=True,
                                       check=True).stdout.strip()
     control_files = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(target)], capture_output=True, check=True).stdout
-    return {"deb": target, "entries": entries, "fields": fields, "root": tmp / "out" / "deb-root",
+    return {"deb": target, "entries": entries, "fields": fields, "root": tmp / "out" / "deb-build" / "debian" / "gdl-studio",
             "control_tar": control_files}
 
 
