@@ -329,7 +329,7 @@ def _check_train(spawn: bool) -> str:
     except queue.Empty:
         raise _Failed(f"the spawn child gave no answer (exit code {proc.exitcode})") from None
     finally:
-        proc.join(10)
+        proc.join(60)  # after its answer the child still unloads torch: >10 s seen on a loaded machine
         if proc.is_alive():
             proc.kill()
     _require(status == "ok", f"in the spawn child: {value}")

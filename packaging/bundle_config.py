@@ -130,6 +130,76 @@ OPTIONAL_AT_RUN_TIME = ("PySide6.QtSvg", "PySide6.QtTest")
 
 EXCLUDES = DATA_AND_TEST_ONLY + UNUSED_QT + UNUSED_TORCH + UNUSED_STDLIB_AND_NETWORK
 
+# Qt plugin types (folders under PySide6/Qt/plugins/) the bundle keeps; PyInstaller's Qt hook
+# collects every plugin of the types its modules name, and any other type is dropped (a plugin
+# type that a new PySide6 adds stays out until someone adds it here). Plugins in a kept type that
+# need a Qt library the bundle leaves out are dropped by name in DROP_PATTERNS;
+# tests/packaging/test_qt_plugins.py reads every kept plugin's ELF dependencies in the installed
+# PySide6 and fails when one needs a dropped Qt library or a system library not in
+# SYSTEM_LIBRARIES.
+QT_PLUGIN_TYPES = {
+    "platforms": "the window system: xcb (X11), wayland, offscreen (selftest, screenshots), minimal",
+    "xcbglintegrations": "OpenGL on X11 (pyqtgraph uses QtOpenGL)",
+    "wayland-shell-integration": "Wayland windows (xdg-shell), loaded by the wayland platform",
+    "wayland-decoration-client": "window decorations on Wayland compositors without server-side ones",
+    "wayland-graphics-integration-client": "OpenGL on Wayland (wayland-egl)",
+    "platforminputcontexts": "compose key and IBus input methods",
+    "platformthemes": "xdg-desktop-portal (file dialogs in sandboxes); not GTK 3 (DROP_PATTERNS)",
+    "imageformats": "the SVG icons (qsvg) and other image files",
+    "iconengines": "the SVG icons at every size (qsvgicon)",
+    "styles": "widget styles (none ship in PySide6-Essentials on Linux)",
+    "accessiblebridge": "accessibility (none ship in PySide6-Essentials on Linux)",
+}
+# Left out (not in QT_PLUGIN_TYPES), e.g.: "generic" (the TUIO touch plugin needs libQt6Network; the
+# evdev/libinput plugins serve only the embedded eglfs/linuxfb platforms), "egldeviceintegrations"
+# (eglfs), "networkinformation" and "tls" (QtNetwork), "sqldrivers", "printsupport", "qmltooling",
+# "qmllint", "designer", "vectorimageformats" (QtQuick), "wayland-graphics-integration-server"
+# (a compositor's side).
+
+# The system libraries that the bundled Qt (the modules the app uses and the kept plugins) and
+# the audio stack link to, with the Debian/Ubuntu package of each. PyInstaller copies most of them
+# from the build machine into the bundle, so they must be installed where it builds
+# (``packaging/build`` installs these packages with apt where it can); it leaves glibc, OpenGL/EGL,
+# libxcb, libdrm and libwayland-* to the host (its own exclusion list: they must match the host's
+# graphics stack), and the spec leaves ALSA to the host (see DROP_PATTERNS). The .deb's Depends
+# are computed from the bundle itself (dpkg-shlibdeps), not from this table.
+SYSTEM_LIBRARIES = {
+    # glibc and the C++ runtime
+    "libc.so.6": "libc6", "libm.so.6": "libc6", "ld-linux-x86-64.so.2": "libc6", "libdl.so.2": "libc6",
+    "libpthread.so.0": "libc6", "librt.so.1": "libc6",
+    "libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc-s1",
+    # QtCore, QtGui
+    "libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0", "libz.so.1": "zlib1g",
+    "libzstd.so.1": "libzstd1", "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6",
+    "libxkbcommon.so.0": "libxkbcommon0", "libX11.so.6": "libx11-6", "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1",
+    "libdbus-1.so.3": "libdbus-1-3",
+    # X11 (xcb platform, xcbglintegrations)
+    "libX11-xcb.so.1": "libx11-xcb1", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0", "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0", "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb-glx.so.0": "libxcb-glx0",
+    # Wayland (wayland platform and its plugins)
+    "libwayland-client.so.0": "libwayland-client0", "libwayland-cursor.so.0": "libwayland-cursor0",
+    "libwayland-egl.so.1": "libwayland-egl1",
+    # audio: PortAudio (sounddevice's hook bundles the system's), ALSA (the host's), JACK (PortAudio's)
+    "libportaudio.so.2": "libportaudio2", "libasound.so.2": "libasound2", "libjack.so.0": "libjack-jackd2-0",
+}
+# Debian packages the build itself needs: strip (the spec strips torch's libraries).
+BUILD_TOOLS_DEBS = ("binutils",)
+# ... and `packaging/build --deb`: dpkg-shlibdeps (Depends), lintian (the package check),
+# desktop-file-validate and appstreamcli (the desktop entry and the metainfo).
+DEB_TOOLS_DEBS = ("dpkg-dev", "lintian", "desktop-file-utils", "appstream")
+
+
+def build_debs(deb: bool = False) -> list[str]:
+    """The Debian packages ``packaging/build`` installs (with apt) before building."""
+    names = set(SYSTEM_LIBRARIES.values()) | set(BUILD_TOOLS_DEBS)
+    if deb:
+        names |= set(DEB_TOOLS_DEBS)
+    return sorted(names)
+
 # Files dropped from the collected binaries and data (matched against the path inside the bundle,
 # with "/" separators). Headers, static libraries, CMake files, C++ test programs, Qt parts the
 # app does not load, translations (the app installs no QTranslator).
@@ -152,20 +222,15 @@ DROP_PATTERNS = (
     "torchgen/packaged/*",
     "PySide6/Qt/translations/*",
     "PySide6/Qt/qml/*",
-    "PySide6/Qt/plugins/platforms/libqeglfs.so",
-    "PySide6/Qt/plugins/platforms/libqlinuxfb.so",
+    # Qt plugins: only the types in QT_PLUGIN_TYPES are kept (see there); within those, these go:
+    "PySide6/Qt/plugins/platforms/libqeglfs.so",  # full-screen EGL without a window system (embedded)
+    "PySide6/Qt/plugins/platforms/libqlinuxfb.so",  # Linux framebuffer (embedded)
     "PySide6/Qt/plugins/platforms/libqminimalegl.so",
-    "PySide6/Qt/plugins/platforms/libqvnc.so",
+    "PySide6/Qt/plugins/platforms/libqvnc.so",  # a VNC server: needs libQt6Network
     "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
     "PySide6/Qt/plugins/platformthemes/libqgtk3.so",  # pulls in GTK 3, cairo, pango (~20 MB)
-    "PySide6/Qt/plugins/egldeviceintegrations/*",
-    "PySide6/Qt/plugins/networkinformation/*",
-    "PySide6/Qt/plugins/tls/*",
-    "PySide6/Qt/plugins/sqldrivers/*",
-    "PySide6/Qt/plugins/printsupport/*",
-    "PySide6/Qt/plugins/qmltooling/*",
-    "PySide6/Qt/plugins/designer/*",
-    "PySide6/Qt/plugins/wayland-graphics-integration-server/*",
+    "PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so",  # QtQuick, QtQml, QtNetwork
+    "PySide6/Qt/plugins/imageformats/libqpdf.so",  # QtPdf
     "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6",
     "PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6",
     "PySide6/Qt/lib/libQt6Network.so.6",
@@ -213,11 +278,25 @@ STRIP_PATTERNS = (
 NEVER_DROPPED = ("torch/bin/torch_shm_manager",)
 
 
+QT_PLUGINS_DIR = "PySide6/Qt/plugins/"
+
+
+def qt_plugin_type(dest: str) -> str | None:
+    """The plugin type (folder under ``PySide6/Qt/plugins/``) of a bundle path, or None."""
+    dest = dest.replace("\\", "/")
+    if not dest.startswith(QT_PLUGINS_DIR):
+        return None
+    return dest[len(QT_PLUGINS_DIR):].split("/", 1)[0]
+
+
 def dropped(dest: str) -> bool:
     """Whether a bundle path (``dest`` of a PyInstaller TOC entry) is left out."""
     dest = dest.replace("\\", "/")
     if dest in NEVER_DROPPED:
         return False
+    plugin_type = qt_plugin_type(dest)
+    if plugin_type is not None and plugin_type not in QT_PLUGIN_TYPES:
+        return True
     return any(fnmatch.fnmatchcase(dest, pattern) for pattern in DROP_PATTERNS)
 
 
@@ -242,3 +321,13 @@ def without_dangling_symlinks(entries: list[tuple]) -> list[tuple]:
                 continue
         kept.append((dest, src, kind))
     return kept
+
+
+if __name__ == "__main__":  # `python packaging/bundle_config.py --debs [--deb]`: for packaging/build
+    import sys
+
+    if sys.argv[1:2] == ["--debs"]:
+        print(" ".join(build_debs(deb="--deb" in sys.argv[2:])))
+    else:
+        print("usage: python packaging/bundle_config.py --debs [--deb]", file=sys.stderr)
+        raise SystemExit(64)

@@ -265,7 +265,7 @@ print(json.dumps(out))
 
 
 # ---------------------------------------------------------------------------------------- scripts
-@pytest.mark.parametrize("script", ["build", "appimage.sh"])
+@pytest.mark.parametrize("script", ["build", "appimage.sh", "deb-roundtrip"])
 def test_build_scripts_are_executable_bash(script):
     path = PACKAGING / script
     assert os.access(path, os.X_OK), f"{path} is not executable"
