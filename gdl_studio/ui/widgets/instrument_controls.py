@@ -41,7 +41,7 @@ class InstrumentControls(QWidget):
         self.browse_button = QPushButton("Choose…")
         self.browse_button.setToolTip("Choose a .sf2 or .sf3 SoundFont")
         self.browse_button.clicked.connect(self._browse)
-        self.auto_button = QPushButton("Automatic")
+        self.auto_button = QPushButton("Auto")
         self.auto_button.setToolTip("Use the General MIDI SoundFont found on this computer")
         self.auto_button.clicked.connect(lambda: self.soundfont_chosen.emit(""))
         row.addWidget(self.soundfont_label, 1)
