@@ -24,6 +24,10 @@ def _isolated_user_state(tmp_path_factory, monkeypatch):
 
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(base / "config"))
+        # Qt keeps using the first test's file despite setPath: start every test from empty settings
+        stale = QSettings("GDL Studio", "GDL Studio")
+        stale.clear()
+        stale.sync()
     except ImportError:
         pass
     yield

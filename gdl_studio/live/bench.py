@@ -27,6 +27,7 @@ import threading
 import time
 
 from gdl_studio.core.errors import UserError
+from gdl_studio.live.bench_load import Generator
 
 RX_CLIENT = "gdl-bench-rx"
 TX_CLIENT = "gdl-bench-player"
@@ -139,26 +140,6 @@ def _primer():
     if path.is_file():
         return read_midi(path).notes
     return [Note(60 + (i * 7) % 12, i * 0.5, 0.5) for i in range(32)]
-
-
-class Generator(threading.Thread):
-    """Keeps the model generating (as in the app while notes play)."""
-
-    def __init__(self, composer, primer) -> None:
-        super().__init__(name="gdl-bench-generate", daemon=True)
-        self.composer = composer
-        self.primer = primer
-        self.stop_flag = threading.Event()
-        self.notes = 0
-
-    def run(self) -> None:
-        seed = 0
-        while not self.stop_flag.is_set():
-            seed += 1
-            for _step in self.composer.generate(self.primer, n_notes=64, temperature=1.0, seed=seed):
-                self.notes += 1
-                if self.stop_flag.is_set():
-                    return
 
 
 # ---------------------------------------------------------------------------------------- figures

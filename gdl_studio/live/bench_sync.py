@@ -233,7 +233,7 @@ class Proc:
 def midi_timing(seconds: float, composer, primer) -> dict:
     """|frame time at an independent client − scheduled| for a note stream while the model generates."""
     from gdl_studio.core.bench import percentiles
-    from gdl_studio.live.bench import Generator
+    from gdl_studio.live.bench_load import Generator
     from gdl_studio.live.midi_process import open_output
     from gdl_studio.live.playback import Playback
     from gdl_studio.live.scheduler import MidiScheduler

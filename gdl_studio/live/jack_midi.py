@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from gdl_studio.live.midi_ports import CLIENT_IN, CLIENT_OUT, VIRTUAL_PORT_NAME, MidiUnavailable
+from gdl_studio.live.midi_names import CLIENT_IN, CLIENT_OUT, VIRTUAL_PORT_NAME, MidiUnavailable
 
 RING = 8192
 PENDING = 8192

@@ -21,10 +21,9 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
-VIRTUAL_PORT_NAME = "GDL Studio"
-CLIENT_OUT = "GDL Studio"
-CLIENT_IN = "GDL Studio In"
-OWN_PREFIX = "GDL Studio"
+# the names and the error are shared with jack_midi (re-exported here for the callers of this module)
+from gdl_studio.live.midi_names import (CLIENT_IN, CLIENT_OUT, OWN_PREFIX, VIRTUAL_PORT_NAME,  # noqa: F401
+                                        MidiUnavailable)
 
 _API_ALIASES = {
     "jack": "UNIX_JACK",
@@ -38,10 +37,6 @@ _API_ALIASES = {
     "windows_mm": "WINDOWS_MM",
     "dummy": "RTMIDI_DUMMY",
 }
-
-
-class MidiUnavailable(RuntimeError):
-    """MIDI cannot be used (no backend, no server, port gone); the message is for a person."""
 
 
 def supports_virtual_ports() -> bool:

@@ -7,6 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from gdl_studio.live import clock as _clock
+from gdl_studio.live import instrument as _instrument
+
 
 class Key(enum.Enum):
     """Every persisted setting, with its default value."""
@@ -31,6 +34,14 @@ class Key(enum.Enum):
     SKETCH_TEMPERATURE = ("sketch/temperature", 0.6)
     SKETCH_ENDINGS = ("sketch/endings", 4)
     DREAM_TEMPERATURE = ("dream/temperature", 1.0)
+    # the built-in output's instrument and tempo sync: the names are the live layer's (one source)
+    AUDIO_INSTRUMENT = (_instrument.SETTING_INSTRUMENT, "gm")
+    AUDIO_SOUNDFONT = (_instrument.SETTING_SOUNDFONT, "")
+    AUDIO_PROGRAMS = (_instrument.SETTING_PROGRAMS, [_instrument.DEFAULT_PROGRAM] * 16)  # one per track
+    SYNC_MODE = (_clock.SETTING_SYNC_MODE, "internal")
+    SYNC_CLOCK_IN = (_clock.SETTING_SYNC_CLOCK_IN, "")
+    SYNC_CLOCK_OUT = (_clock.SETTING_SYNC_CLOCK_OUT, "")
+    SYNC_ALIGN = (_clock.SETTING_SYNC_ALIGN, "song")
 
     @property
     def path(self) -> str:
@@ -42,6 +53,12 @@ class Key(enum.Enum):
 
 
 MAX_RECENT = 10
+_BY_PATH = {k.path: k for k in Key}
+
+
+def key_of(path: str) -> Key:
+    """The :class:`Key` stored under ``path`` (KeyError for a path that is not a key)."""
+    return _BY_PATH[path]
 
 
 class Settings:
@@ -76,6 +93,14 @@ class Settings:
 
     def set(self, key: Key, value: Any) -> None:
         self._q.setValue(key.path, value)
+
+    # the view-models of the live layer (gdl_studio.live.controls_model) read and write by path
+    def get_path(self, path: str, _default: Any = None) -> Any:
+        """``get`` by a key's path (``"audio/soundfont"``); only paths of :class:`Key`."""
+        return self.get(key_of(path))
+
+    def set_path(self, path: str, value: Any) -> None:
+        self.set(key_of(path), value)
 
     def add_recent_file(self, path: str) -> list[str]:
         """Put ``path`` at the top of the recent files list; returns the list."""

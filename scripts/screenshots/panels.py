@@ -3,7 +3,8 @@ Run from the repository root under a display (Xvfb) or offscreen:
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshots/panels.py OUT_DIR [WIDTH HEIGHT]
 
-Writes ``compose.png`` (resources/examples/chorale.mid opened), ``sketch.png`` (KanjiVG's 永
+Writes ``compose.png`` (resources/examples/chorale.mid opened), ``compose-sound.png`` (its Sound and
+Tempo sync groups), ``sketch.png`` (KanjiVG's 永
 opened, when the kanji package is installed) and ``dream.png`` (the real game on track 3, 90
 frames in) of the main window at WIDTH×HEIGHT (default 1600×1000), and prints the window's
 minimum size hint after each.
@@ -35,6 +36,22 @@ def main(out_dir: str, width: int = 1600, height: int = 1000) -> int:
 
     window.open_path(str(resources_dir() / "examples" / "chorale.mid"))
     shot("compose")
+
+    # the same panel scrolled to its Sound and Tempo sync groups (chorale voices on choir, following a clock)
+    from PySide6.QtWidgets import QScrollArea
+
+    compose = window.current_panel()
+    compose.sound_box.controls.preset_chosen.emit("chorale-choir")
+    sync = compose.sync_box.controls
+    sync.mode_combo.setCurrentIndex(sync.mode_combo.findData("follow"))
+    scroll = compose.sync_box.parentWidget()
+    while scroll is not None and not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    pump(app, lambda: False, 0.3)
+    if scroll is not None:
+        scroll.ensureWidgetVisible(compose.sync_box, 0, 8)
+    shot("compose-sound")
+    sync.mode_combo.setCurrentIndex(sync.mode_combo.findData("internal"))
 
     spec = importlib.util.find_spec("kanji")
     if spec is not None and spec.submodule_search_locations:

@@ -219,15 +219,19 @@ def test_synth_audio_reaches_jack_and_is_not_silent(jack, tmp_path, instrument):
         ports = [p for p in new if "out" in p.split(":")[-1]]
         assert ports, new
         wav = tmp_path / "synth.wav"
-        rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "1.5", "-b", "16", ports[0]],
+        # The chord is struck again every 0.4 s until jack_rec is done, so it sounds whenever
+        # jack_rec gets going: on main it was held 0.8 s from a fixed 0.3 s after jack_rec's start,
+        # and on a loaded machine jack_rec could connect after it ended (or the piano decayed).
+        rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "1.0", "-b", "16", ports[0]],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        for pitch in (57, 60, 64):
-            audio.synth.note_on(pitch, 110)
-        time.sleep(0.8)
-        for pitch in (57, 60, 64):
-            audio.synth.note_off(pitch)
-        rec.wait(timeout=15)
+        deadline = time.perf_counter() + 20.0
+        while rec.poll() is None and time.perf_counter() < deadline:
+            for pitch in (57, 60, 64):
+                audio.synth.note_on(pitch, 110)
+            time.sleep(0.4)
+            for pitch in (57, 60, 64):
+                audio.synth.note_off(pitch)
+        rec.wait(timeout=5)
     finally:
         audio.close()
     with wave.open(str(wav)) as w:

@@ -34,17 +34,25 @@ def test_cancel_and_all_notes_off_end_everything(jack):
         out = jack_midi.JackMidiOutput(dump.port, client_name=f"gdltest-sac-out-{os.getpid()}")
         sched = MidiScheduler(out, realtime=False).start()
         try:
+            # Times are far apart and every step waits for what it needs (not a fixed sleep), so a
+            # loaded 2-core machine that wakes the scheduler late cannot reorder the story: on main
+            # the first notes had not been sent yet when cancel("a") came at a fixed 0.2 s.
             now = time.perf_counter()
             sched.post(now + 0.05, (0x90, 70, 90), "a")
-            sched.post(now + 5.0, (0x80, 70, 0), "a")  # would end much later
+            sched.post(now + 8.0, (0x80, 70, 0), "a")  # would end much later
             sched.post(now + 0.05, (0xB0, 64, 127), "a")  # pedal down
             sched.post(now + 0.05, (0x90, 72, 90), "b")
-            sched.post(now + 0.5, (0x90, 74, 90), "a")  # never starts: cancelled before
-            time.sleep(0.2)
+            sched.post(now + 4.0, (0x90, 74, 90), "a")  # never starts: cancelled before
+            deadline = time.perf_counter() + 3.0
+            while {(0, 70), (0, 72)} - set(sched.sounding()) and time.perf_counter() < deadline:
+                time.sleep(0.01)
+            assert {(0, 70), (0, 72)} <= set(sched.sounding()), sched.sounding()
+            time.sleep(0.1)
             sched.cancel("a")
             time.sleep(0.1)
             sched.all_notes_off()
             time.sleep(0.3)
+            assert time.perf_counter() < now + 3.5  # (else 74 may have been due: retry)
         finally:
             sched.close()
             out.close()

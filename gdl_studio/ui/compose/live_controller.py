@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gdl_studio.live.clock import stop_notes_on_stop
 from gdl_studio.live.jam import JamSession
 from gdl_studio.live.playback import Playback
 from gdl_studio.live.recorder import Recorder, message_note
@@ -49,10 +50,12 @@ class LiveController(QObject):
         self.jam_beat0 = 0.0
         self.jam_answers: list[Note] = []
         self.thru = True
-        self._poll = QTimer(self)
-        self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self.poll_ports)
-        self._poll.start()
+        self.align = "song"  # where playback lands on an external clock's grid (SyncModel.align)
+        self._stop_listener = None  # cancels playback's notes when the external clock stops
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(poll_ms)
+        self.poll_timer.timeout.connect(self.poll_ports)
+        self.poll_timer.start()
         self.session.refresh()
 
     @property
@@ -85,12 +88,29 @@ class LiveController(QObject):
 
     def play(self, notes: Iterable[Note], tempo_bpm: float, start_beat: float,
              loop: tuple[float, float] | None = None) -> str:
-        """Start playing ``notes`` from ``start_beat``; returns an audio message or ''."""
+        """Start playing ``notes`` from ``start_beat``; returns an audio message or ''.
+
+        Following an external clock, the notes wait for it and land on its grid (``align``); its
+        stop or loss ends them. As the clock master, the clock starts with the notes."""
         self.stop()
         message = self.ensure_output()
-        self.playback = Playback(notes, tempo_bpm, start_beat=start_beat, loop=loop, latency_s=0.06)
+        session = self.session
+        transport = None
+        if session.sync_mode == "follow":
+            transport = session.transport
+            self._stop_listener = stop_notes_on_stop(transport, self.scheduler, PLAY_TAG)
+        elif session.sync_mode == "master":
+            transport = session.transport
+            session.start_clock(start_beat, tempo_bpm)
+        self.playback = Playback(notes, tempo_bpm, start_beat=start_beat, loop=loop, latency_s=0.06,
+                                 transport=transport, align=self.align if session.sync_mode == "follow" else "song")
         self.scheduler.add_source(self.playback, PLAY_TAG)
         return message
+
+    @property
+    def _follow_transport(self):
+        """The transport recording and jam land on (following an external clock), else None."""
+        return self.session.transport if self.session.sync_mode == "follow" else None
 
     def add_to_playback(self, notes: Iterable[Note]) -> None:
         if self.playback is not None:
@@ -112,11 +132,17 @@ class LiveController(QObject):
             self.jam.tempo_bpm = bpm
 
     def stop(self) -> None:
-        """Stop playback and audition: their queued notes are dropped, sounding ones end."""
+        """Stop playback and audition: their queued notes are dropped, sounding ones end (as the
+        clock master, the clock stops too)."""
         self.playback = None
         self.audition = None
         self.scheduler.cancel(PLAY_TAG)
         self.scheduler.cancel(AUDITION_TAG)
+        listener, self._stop_listener = self._stop_listener, None
+        if listener is not None:
+            self.session.transport.remove_listener(listener)
+        if self.session.sync_mode == "master":
+            self.session.stop_clock()
 
     # ---------------------------------------------------------------- audition of a continuation
     def audition_note(self, note: Note, tempo_bpm: float) -> None:
@@ -165,7 +191,7 @@ class LiveController(QObject):
 
     # ---------------------------------------------------------------- recording
     def start_recording(self, tempo_bpm: float, beat0: float, track: int) -> None:
-        self.recorder = Recorder(tempo_bpm, time.perf_counter(), beat0, track)
+        self.recorder = Recorder(tempo_bpm, time.perf_counter(), beat0, track, transport=self._follow_transport)
 
     def recording_notes(self) -> list[Note]:
         rec = self.recorder
@@ -188,9 +214,10 @@ class LiveController(QObject):
         self.jam_t0 = time.perf_counter()
         self.jam_beat0 = beat0
         self.jam_answers = []
-        self.jam_recorder = Recorder(tempo_bpm, self.jam_t0, beat0, track)
+        transport = self._follow_transport
+        self.jam_recorder = Recorder(tempo_bpm, self.jam_t0, beat0, track, transport=transport)
         self.jam = JamSession(self.scheduler, responder, tempo_bpm=tempo_bpm, silence_beats=silence_beats,
-                              answer_notes=answer_notes, runner=runner, on_event=self._jam_event)
+                              answer_notes=answer_notes, runner=runner, on_event=self._jam_event, transport=transport)
         self.jam.start()
 
     def _jam_event(self, kind: str, payload) -> None:
@@ -228,7 +255,7 @@ class LiveController(QObject):
     # ---------------------------------------------------------------- shutdown
     def close(self) -> None:
         """All notes off and close everything (panel shutdown / app exit)."""
-        self._poll.stop()
+        self.poll_timer.stop()
         try:
             self.stop_jam()
         except Exception:

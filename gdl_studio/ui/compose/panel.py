@@ -8,7 +8,9 @@ group (:mod:`~gdl_studio.ui.compose.continue_box`, with the shared
 (:mod:`~gdl_studio.ui.compose.pianoroll`), the attention view, the state without widgets
 (:mod:`~gdl_studio.ui.compose.session`), and the two controllers that act on them:
 :mod:`~gdl_studio.ui.compose.continuation` (Continue/Accept/Reject/Regenerate) and
-:mod:`~gdl_studio.ui.compose.live_io` (transport, ports, recording, jam).
+:mod:`~gdl_studio.ui.compose.live_io` (transport, ports, recording, jam); the sound and sync groups
+(:mod:`~gdl_studio.ui.compose.sound_box`, wired by :mod:`~gdl_studio.ui.compose.sound_io`) and
+File → Export audio… (:mod:`~gdl_studio.ui.compose.audio_export`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gdl_studio.areas import area_named
 from gdl_studio.core.errors import UserError
 from gdl_studio.jobs import compose as composers
 from gdl_studio.ui.compose.attention import AttentionView
+from gdl_studio.ui.compose.audio_export import AudioExport
 from gdl_studio.ui.compose.commands import SetTempo
 from gdl_studio.ui.compose.continuation import Continuation
 from gdl_studio.ui.compose.continue_box import ContinueBox
@@ -33,6 +36,8 @@ from gdl_studio.ui.compose.live_io import LiveIO
 from gdl_studio.ui.compose.pianoroll import PianoRoll
 from gdl_studio.ui.compose.roll_geometry import pitch_name
 from gdl_studio.ui.compose.session import ComposeSession, Generation
+from gdl_studio.ui.compose.sound_box import SoundBox, SyncBox
+from gdl_studio.ui.compose.sound_io import SoundIO
 from gdl_studio.ui.compose.transport_bar import RECORD_QUANTISE, SNAPS, ComposeBar
 from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key
@@ -63,6 +68,8 @@ class ComposePanel(Panel):
         self._build()
         self.live_io = LiveIO(self)
         self.continuation = Continuation(self)
+        self.sound_io = SoundIO(self)
+        self.audio_export = AudioExport(self)
         self._connect()
         self._restore()
         self.live_io.fill_ports()
@@ -101,6 +108,9 @@ class ComposePanel(Panel):
             setattr(self, name, getattr(self.box, name))
         self.model_combo, self.model_status, self.finetune_button = self.picker.combo, self.picker.status_label, self.picker.finetune_button
         side_layout.addWidget(self.box)
+        self.sound_box, self.sync_box = SoundBox(), SyncBox()
+        side_layout.addWidget(self.sound_box)
+        side_layout.addWidget(self.sync_box)
         att_box = QGroupBox("Attention of the selected generated note")
         att_layout = QVBoxLayout(att_box)
         att_layout.setContentsMargins(6, 8, 6, 6)
@@ -205,6 +215,7 @@ class ComposePanel(Panel):
         q = float(s.get(Key.COMPOSE_RECORD_QUANTISE))
         self.record_quantise.setCurrentIndex(next((i for i, (_l, v) in enumerate(RECORD_QUANTISE) if abs(v - q) < 1e-6), 0))
         self.live_io.restore_ports()
+        self.sound_io.restore()
 
     # ================================================================ state, for tests and benches
     @property
@@ -265,7 +276,15 @@ class ComposePanel(Panel):
         self.undo_stack.setClean()
         self._update_title()
 
+    def export_audio(self, path: str | None = None) -> bool:
+        """File → Export audio…: render the piece to WAV/FLAC (asks for a file without ``path``)."""
+        if path is None:
+            self.audio_export.ask()
+            return True
+        return self.audio_export.export(path)
+
     def shutdown(self) -> None:
+        self.audio_export.cancel()
         self.live_io.timer.stop()
         self.engine.cancel(self.panel_id)
         self.live.close()

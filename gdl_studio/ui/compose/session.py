@@ -1,5 +1,6 @@
 """The Compose panel's state, without widgets: the continuation in progress (its primer, the
-steps streamed so far, accepted or not), recording and jam mode, and what the buttons allow.
+steps streamed so far, accepted or not), recording and jam mode, what the buttons allow, and the
+view-models of the instrument and tempo sync (:mod:`gdl_studio.live.controls_model`).
 
 The panel (:mod:`gdl_studio.ui.compose.panel`) renders this state and forwards the musician's
 intents; the engine's results come in through :meth:`ComposeSession.add_step` /
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.music.notes import GenerationStep, Note
 
 MAX_PRIMER_NOTES = 400
@@ -91,6 +93,9 @@ class ComposeSession:
         self.user_picked = False  # the musician chose which generated note's attention to show
         self._incoming: list[GenerationStep] = []
         self._attention_backlog: list[GenerationStep] = []
+        # the built-in output's instrument and the tempo sync (loaded from the settings by the panel)
+        self.instrument = InstrumentModel()
+        self.sync = SyncModel()
 
     # ------------------------------------------------------------------ continuation
     def start(self, model: str, request_id: int, ids: list[int], notes: list[Note], cut: float,

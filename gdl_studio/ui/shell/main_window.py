@@ -170,6 +170,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.save_action = self._action(file_menu, "&Save…", QKeySequence.StandardKey.Save, self.save_file, "document-save")
         self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.save_file, "document-export")
+        self.export_audio_action = self._action(file_menu, "Export &audio…", QKeySequence("Ctrl+Shift+E"),
+                                                self.export_audio, "audio-x-generic")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close, "application-exit")
 
@@ -349,6 +351,15 @@ class MainWindow(QMainWindow):
             return
         self.settings.add_recent_file(path)
         self.show_message(f"Saved {path}")
+
+    def export_audio(self) -> None:
+        """File → Export audio…: the current panel renders its piece to WAV/FLAC (Compose)."""
+        panel = self.current_panel()
+        export = getattr(panel, "export_audio", None)
+        if export is None:
+            self.show_message(f"{panel.title} has no audio to export (use Compose)")
+            return
+        export()
 
     def show_about(self) -> None:
         AboutDialog(self).exec()

@@ -6,11 +6,11 @@ the signals emit plain values; the state lives in
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                               QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QWidget)
 
 from gdl_studio.live.controls_model import INSTRUMENTS, InstrumentModel
+from gdl_studio.ui.widgets.elided_label import ElidedLabel
 
 
 class InstrumentControls(QWidget):
@@ -36,12 +36,12 @@ class InstrumentControls(QWidget):
         self.instrument_combo.currentIndexChanged.connect(self._on_instrument)
         form.addRow("Instrument", self.instrument_combo)
         row = QHBoxLayout()
-        self.soundfont_label = QLabel("—")
+        self.soundfont_label = ElidedLabel("—", min_width=60)
         self.soundfont_label.setObjectName("soundfontLabel")
         self.browse_button = QPushButton("Choose…")
         self.browse_button.setToolTip("Choose a .sf2 or .sf3 SoundFont")
         self.browse_button.clicked.connect(self._browse)
-        self.auto_button = QPushButton("Automatic")
+        self.auto_button = QPushButton("Auto")
         self.auto_button.setToolTip("Use the General MIDI SoundFont found on this computer")
         self.auto_button.clicked.connect(lambda: self.soundfont_chosen.emit(""))
         row.addWidget(self.soundfont_label, 1)
@@ -63,8 +63,8 @@ class InstrumentControls(QWidget):
             combo.currentIndexChanged.connect(lambda _i, t=track: self._on_program(t))
             self.program_combos.append(combo)
             form.addRow(f"Track {track + 1}", combo)
-        self.message_label = QLabel("")
-        self.message_label.setWordWrap(True)
+        self.message_label = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)  # the whole text is its tool tip
+        self.message_label.setObjectName("instrumentMessage")
         form.addRow(self.message_label)
 
     def set_state(self, instrument: str, soundfont_label: str, programs: list[int], message: str = "") -> None:
@@ -98,7 +98,10 @@ class InstrumentControls(QWidget):
         if value:
             self.preset_chosen.emit(value)
 
+    def set_message(self, message: str) -> None:
+        self.message_label.setText(message)
+
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a SoundFont", "", "SoundFonts (*.sf2 *.sf3)")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a SoundFont", "", "SoundFonts (*.sf2 *.sf3);;All files (*)")
         if path:
             self.soundfont_chosen.emit(path)

@@ -6,10 +6,11 @@ in :class:`gdl_studio.live.controls_model.SyncModel`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
 
 from gdl_studio.live.controls_model import ALIGNS, SYNC_MODES
+from gdl_studio.ui.widgets.elided_label import ElidedLabel
 
 
 class SyncControls(QWidget):
@@ -43,8 +44,8 @@ class SyncControls(QWidget):
             self.align_combo.addItem(label, value)
         self.align_combo.currentIndexChanged.connect(lambda _i: self._emit(self.align_changed, self.align_combo))
         form.addRow("Start at", self.align_combo)
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
+        self.status_label = ElidedLabel("", elide=Qt.TextElideMode.ElideRight)
+        self.status_label.setObjectName("syncStatus")
         form.addRow(self.status_label)
 
     def _emit(self, signal, combo: QComboBox) -> None:
