@@ -133,9 +133,9 @@ def test_desktop_entry_opens_midi_and_svg_files():
     assert entry["Exec"] == "gdl-studio %F"
     assert entry["MimeType"] == "audio/midi;audio/x-midi;image/svg+xml;"
     # the app opens exactly these: Compose *.mid/*.midi, Sketch *.svg
-    compose = (ROOT / "gdl_studio/ui/panels/compose.py").read_text(encoding="utf-8")
-    sketch = (ROOT / "gdl_studio/ui/panels/sketch.py").read_text(encoding="utf-8")
-    assert "MIDI_FILTER" in compose and "*.svg" in sketch
+    compose = (ROOT / "gdl_studio/ui/compose/panel.py").read_text(encoding="utf-8")
+    sketch = (ROOT / "gdl_studio/ui/sketch/files.py").read_text(encoding="utf-8")
+    assert '"MIDI files (*.mid *.midi)"' in compose and '"SVG drawings (*.svg)"' in sketch
 
 
 def test_metainfo_lists_the_media_types():
