@@ -11,8 +11,9 @@ modules when called, so that ``gdl-studio --help`` stays instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gdl_studio.core.finetuning import FinetuneSpec

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -18,7 +19,7 @@ from gdl_studio.engine.threads import cap_threads_lazily
 
 
 class _Thread(QThread):
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.setObjectName("gdl-engine")
         self._engine = engine

@@ -21,29 +21,53 @@ def register(commands) -> None:
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
             p.add_argument("--generations", type=int, default=5)
-            p.add_argument("--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream")
+            p.add_argument(
+                "--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream"
+            )
             p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
             p.add_argument("--population", type=int, default=16)
             p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
-            p.add_argument("--workers", type=int, help="processes for real-game rollouts (default 1), or Ray tasks in flight (default: all CPUs of the cluster)")
+            p.add_argument(
+                "--workers",
+                type=int,
+                help="processes for real-game rollouts (default 1), "
+                "or Ray tasks in flight (default: all CPUs of the cluster)",
+            )
             from gdl_studio.racing.backends import add_arguments
 
             add_arguments(p)
-            p.add_argument("--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller")
+            p.add_argument(
+                "--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller"
+            )
             p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
-            p.add_argument("--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result")
-            p.add_argument("--real-check-tracks", type=int, default=2,
-                           help="dream mode: also score base and result on this many real tracks (0: skip)")
+            p.add_argument(
+                "--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result"
+            )
+            p.add_argument(
+                "--real-check-tracks",
+                type=int,
+                default=2,
+                help="dream mode: also score base and result on this many real tracks (0: skip)",
+            )
         else:
-            p.add_argument("--epochs", type=int, default=10, help="at most this many epochs (early stopping on held-out data)")
+            p.add_argument(
+                "--epochs", type=int, default=10, help="at most this many epochs (early stopping on held-out data)"
+            )
             p.add_argument("--lr", type=float, default=3e-4)
             p.add_argument("--patience", type=int, help="stop after this many epochs without a better held-out loss")
             p.add_argument("--valid-fraction", type=float, help="share of your data held out for early stopping")
             if family == "music":
-                p.add_argument("--transpose", type=int, help="random transposition of ± this many semitones (default 3)")
+                p.add_argument(
+                    "--transpose", type=int, help="random transposition of ± this many semitones (default 3)"
+                )
             else:
-                p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
-                               help="no random scale/rotation/shear jitter of your drawings")
+                p.add_argument(
+                    "--no-augment",
+                    dest="augment",
+                    action="store_false",
+                    default=None,
+                    help="no random scale/rotation/shear jitter of your drawings",
+                )
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=_finetune, family=family)
 
@@ -51,12 +75,18 @@ def register(commands) -> None:
 def _finetune(args) -> int:
     import time
 
-    from gdl_studio.core.finetuning import FinetuneSpec, Progress, format_eta, ETA
+    from gdl_studio.core.finetuning import ETA, FinetuneSpec, Progress, format_eta
     from gdl_studio.finetune.runner import InlineControl, family_function
 
     not_options = {"func", "family", "inputs", "base", "name", "command", "verbose"}
     options = {k: v for k, v in vars(args).items() if k not in not_options and not k.startswith("_")}
-    spec = FinetuneSpec(family=args.family, base=args.base, inputs=list(getattr(args, "inputs", []) or []), name=args.name, options=options)
+    spec = FinetuneSpec(
+        family=args.family,
+        base=args.base,
+        inputs=list(getattr(args, "inputs", []) or []),
+        name=args.name,
+        options=options,
+    )
     eta = ETA()
 
     def report(event) -> None:
@@ -79,4 +109,3 @@ def _finetune(args) -> int:
     for key, value in summary.get("metrics", {}).items():
         print(f"  {key}: {value}")
     return 0
-

@@ -15,8 +15,7 @@ import traceback
 from collections import deque
 from typing import Any
 
-from gdl_studio.core.finetuning import Cancelled, Failed, Finished, FinetuneSpec, Paused, Progress, Started
-
+from gdl_studio.core.finetuning import Cancelled, Failed, FinetuneSpec, Finished, Paused, Progress, Started
 
 EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited by then
 
@@ -90,6 +89,7 @@ def _child_main(spec: FinetuneSpec, events, run_event, cancel_event, threads: in
     events.put(Started(spec.id, spec.describe()))
     try:
         func = family_function(spec.family)
+
         def report(event) -> None:
             if isinstance(event, Progress):
                 event.job_id = spec.id
@@ -186,7 +186,11 @@ class FinetuneRunner:
                 out.append(event)
             if self._current is not None:
                 if not any(isinstance(e, (Finished, Failed)) and e.job_id == self._current.id for e in out):
-                    out.append(Failed(self._current.id, f"the training process exited unexpectedly (code {self._proc.exitcode})"))
+                    out.append(
+                        Failed(
+                            self._current.id, f"the training process exited unexpectedly (code {self._proc.exitcode})"
+                        )
+                    )
                 self._reap()
         if self._current is None and self._queue:
             self._start(self._queue.popleft())

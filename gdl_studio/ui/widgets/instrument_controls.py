@@ -7,8 +7,7 @@ the signals emit plain values; the state lives in
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gdl_studio.live.controls_model import INSTRUMENTS, InstrumentModel
 
