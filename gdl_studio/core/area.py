@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gdl_studio.core.finetuning import FinetuneSpec
 
-FinetuneFunction = Callable[["FinetuneSpec", Callable[[Any], None], Any], dict]
+FinetuneFunction = Callable[["FinetuneSpec", Callable[[Any], None], Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)

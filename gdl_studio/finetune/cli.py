@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any, Protocol
+
 from gdl_studio.areas import finetune_area
 
 
-def register(commands) -> None:
+class _Commands(Protocol):
+    """The part of :class:`gdl_studio.cli.Commands` this module uses (cli.py is a layer above)."""
+
+    finetune: argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def register(commands: _Commands) -> None:
     for family, help_text, inputs_help in (
         ("music", "adapt the LSTM or Transformer to your MIDI files", "MIDI files or folders"),
         ("ink", "adapt the VRNN (or RNN-GMM) to your drawings", "SVG files or folders"),
@@ -13,7 +22,7 @@ def register(commands) -> None:
     ):
         p = commands.finetune.add_parser(family, help=help_text)
         if family == "ink":
-            p.add_argument("inputs", nargs="*", help=inputs_help + " (default: your drawing set from the Sketch panel)")
+            p.add_argument("inputs", nargs="*", help=f"{inputs_help} (default: your drawing set from the Sketch panel)")
         elif inputs_help:
             p.add_argument("inputs", nargs="+", help=inputs_help)
         base = finetune_area(family).default_base
@@ -72,7 +81,7 @@ def register(commands) -> None:
         p.set_defaults(func=_finetune, family=family)
 
 
-def _finetune(args) -> int:
+def _finetune(args: argparse.Namespace) -> int:
     import time
 
     from gdl_studio.core.finetuning import ETA, FinetuneSpec, Progress, format_eta
@@ -89,7 +98,7 @@ def _finetune(args) -> int:
     )
     eta = ETA()
 
-    def report(event) -> None:
+    def report(event: Any) -> None:
         if isinstance(event, Progress):
             left = eta.seconds_left(event.step, event.total)
             parts = [f"{event.unit} {event.step}/{event.total}"]
