@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdl_studio.core.area import Area
+from gdl_studio.core.area import Area, FinetuneFunction
 from gdl_studio.core.registry import ModelCard, ModelUnavailable, default_registry
 from gdl_studio.ink.area import AREA as INK
 from gdl_studio.music.area import AREA as MUSIC
@@ -39,7 +39,7 @@ def finetune_families() -> tuple[str, ...]:
     return tuple(area.finetune_family for area in AREAS)
 
 
-def finetune_function(family: str):
+def finetune_function(family: str) -> FinetuneFunction:
     """The fine-tune function of jobs of ``family``."""
     return finetune_area(family).finetune
 

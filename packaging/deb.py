@@ -37,8 +37,8 @@ import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -119,7 +119,7 @@ def description() -> str:
 
 def _normalize_modes(tree: Path) -> None:
     """Directories 0755; files 0644, except executables (ELF programs, scripts) 0755."""
-    for dirpath, dirnames, filenames in os.walk(tree):
+    for dirpath, _dirnames, filenames in os.walk(tree):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             path = Path(dirpath) / name
@@ -269,7 +269,7 @@ def md5sums(root: Path) -> str:
         rel = path.relative_to(root).as_posix()
         if rel.startswith("DEBIAN/"):
             continue
-        digest = hashlib.md5()  # noqa: S324 (the format dpkg uses)
+        digest = hashlib.md5()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)

@@ -31,7 +31,7 @@ def render(out_dir: str | Path, svg: str | Path = SVG, sizes=ICON_SIZES) -> list
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    _app = QGuiApplication.instance() or QGuiApplication(["gdl-studio-icons"])  # noqa: F841 (kept alive)
+    _app = QGuiApplication.instance() or QGuiApplication(["gdl-studio-icons"])
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise RuntimeError(f"cannot read {svg} as SVG")

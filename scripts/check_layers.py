@@ -142,24 +142,24 @@ class _Visitor(ast.NodeVisitor):
         base = base[: len(base) - (level - 1)]
         return ".".join(base + ([module] if module else []))
 
-    def visit_Import(self, node: ast.Import) -> None:  # noqa: N802 (ast naming)
+    def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._add(alias.name, node.lineno)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = self._resolve(node.module, node.level)
         for alias in node.names:
             full = f"{base}.{alias.name}"
             self._add(full if full in self.modules else base, node.lineno)
 
-    def visit_FunctionDef(self, node) -> None:  # noqa: N802
+    def visit_FunctionDef(self, node) -> None:
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
 
-    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 (ast naming)
 
-    def visit_If(self, node: ast.If) -> None:  # noqa: N802
+    def visit_If(self, node: ast.If) -> None:
         test = node.test
         if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
             isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -173,14 +173,14 @@ class _Visitor(ast.NodeVisitor):
             return
         self.generic_visit(node)
 
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if name == "import_module" and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             self._add(node.args[0].value, node.lineno, "importlib")
         self.generic_visit(node)
 
-    def visit_Constant(self, node: ast.Constant) -> None:  # noqa: N802
+    def visit_Constant(self, node: ast.Constant) -> None:
         # "gdl_studio.music.finetune:finetune" in a table read by importlib later
         value = node.value
         if isinstance(value, str) and _MODULE_STRING.match(value):

@@ -76,7 +76,7 @@ case "$mode" in
   test)
     install_debs "${APP_DEBS[@]}" "${TEST_DEBS[@]}"
     install_python
-    pip_install test -e ".[test,cluster]"  # cluster: Ray, for the --backend ray tests
+    pip_install test -e ".[test,cluster,dev]"  # cluster: Ray, for the --backend ray tests; dev: ruff, mypy
     # A JACK server with the dummy driver for the audio/MIDI tests, stopped afterwards.
     jack_pid=""
     if ! JACK_NO_START_SERVER=1 jack_lsp >/dev/null 2>&1; then
@@ -90,6 +90,12 @@ case "$mode" in
       "$VENV/bin/python" -m pytest -q "$@"
       exit $?
     fi
+    # Lint, format and type checks first (config in pyproject.toml); a finding fails the run.
+    say "ruff check, ruff format --check, mypy"
+    lint=0
+    "$VENV/bin/ruff" check --no-cache . || lint=1
+    "$VENV/bin/ruff" format --check --no-cache . || lint=1
+    "$VENV/bin/mypy" --cache-dir "$VENV/.mypy_cache" || lint=1
     # One pytest process per test folder: each area's Qt, JACK and torch state starts clean.
     say "running the test suite"
     groups=("tests/test_*.py")
@@ -106,6 +112,7 @@ case "$mode" in
     rm -f "$log"
     echo "summary: $passed passed, $failed failed"
     [ "$passed" -gt 0 ] || status=1
+    [ "$lint" -eq 0 ] || { say "ruff or mypy reported problems (see above)"; status=1; }
     exit $status
     ;;
   *)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gdl_studio.engine.worker import Engine
-from gdl_studio.ui.shell import main_window as mw
 from gdl_studio.ui.settings import Key, Settings
+from gdl_studio.ui.shell import main_window as mw
 
 
 @pytest.fixture

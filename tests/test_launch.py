@@ -61,7 +61,7 @@ def test_the_printed_command_runs(tmp_path):
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([sys.executable, "-m", "gdl_studio"], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 3
-    line = next(l.strip() for l in out.stderr.splitlines() if " continue " in l)
+    line = next(s.strip() for s in out.stderr.splitlines() if " continue " in s)
     command = line.split(" continue ")[0]
     run = subprocess.run(f"{command} continue --help", shell=True, capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 0 and "usage:" in run.stdout

@@ -35,12 +35,12 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
 
 def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
     """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
-    from gdl_studio.core.finetuning import Progress
-    from gdl_studio.bench.reference import ink_reference_set, music_reference_set
-    from gdl_studio.bench.ui import open_app
-    from gdl_studio.bench.stall import measure_stalls
-
     import os
+
+    from gdl_studio.bench.reference import ink_reference_set, music_reference_set
+    from gdl_studio.bench.stall import measure_stalls
+    from gdl_studio.bench.ui import open_app
+    from gdl_studio.core.finetuning import Progress
 
     tmp = Path(tempfile.mkdtemp(prefix="gdl-bench-finetune-"))
     # the personal models the bench trains go to a scratch user directory, not the user's own

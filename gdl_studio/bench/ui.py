@@ -12,7 +12,6 @@ from pathlib import Path
 
 from gdl_studio.core import bench
 
-
 workload = ["none"]
 
 
@@ -29,9 +28,9 @@ def _heavy_job(seconds: float):
         steps = 0
         try:
             from gdl_studio.areas import load_model
+            from gdl_studio.core.paths import resources_dir
             from gdl_studio.music.generate import continue_score  # provided by the music area
             from gdl_studio.music.midi_io import read_midi
-            from gdl_studio.core.paths import resources_dir
 
             model = load_model("music-transformer")
             primer = read_midi(resources_dir() / "examples" / "chorale.mid")
@@ -78,8 +77,8 @@ def open_app():
 
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
-    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply(app)

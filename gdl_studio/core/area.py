@@ -11,13 +11,14 @@ modules when called, so that ``gdl-studio --help`` stays instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gdl_studio.core.finetuning import FinetuneSpec
 
-FinetuneFunction = Callable[["FinetuneSpec", Callable[[Any], None], Any], dict]
+FinetuneFunction = Callable[["FinetuneSpec", Callable[[Any], None], Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import resource
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -68,7 +69,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_table(title: str, rows: list[tuple], header: tuple | None = None, out=None) -> None:
+def print_table(
+    title: str, rows: list[tuple[Any, ...]], header: tuple[Any, ...] | None = None, out: TextIO | None = None
+) -> None:
     """Print a plain-text table; ``rows`` are tuples of cells."""
     out = out or sys.stdout
     cells = [tuple(_fmt(c) for c in row) for row in rows]
@@ -84,7 +87,7 @@ def print_table(title: str, rows: list[tuple], header: tuple | None = None, out=
             print("  " + "  ".join("-" * w for w in widths), file=out)
 
 
-def emit(results: dict[str, Any], as_json: bool, title: str = "", out=None) -> None:
+def emit(results: dict[str, Any], as_json: bool, title: str = "", out: TextIO | None = None) -> None:
     """Print ``results`` as JSON (flat dotted keys) or as a two-column table."""
     out = out or sys.stdout
     flat = flatten(results)

@@ -1,7 +1,8 @@
 """The fine-tuning contract: what a job is and what it reports, as plain picklable dataclasses.
 
 An area's fine-tune function (:attr:`gdl_studio.core.area.Area.finetune`) has the signature
-``finetune(spec, report, control) -> dict``: it calls ``report(Progress(...))`` as it goes, ``control.checkpoint()`` between steps (which
+``finetune(spec, report, control) -> dict``: it calls ``report(Progress(...))`` as it goes,
+``control.checkpoint()`` between steps (which
 blocks while paused and raises :class:`Cancelled` when cancelled), saves the personal model with
 :func:`gdl_studio.core.personal.save_personal_model` only at the very end, and returns a
 summary (the saved model's name and metrics).

@@ -13,8 +13,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Callable
 
-_TRIM = None  # the C function, False where there is none
+_TRIM: Callable[[int], int] | bool | None = None  # the C function, False where there is none
 
 
 def release_free_memory() -> bool:
@@ -31,7 +32,7 @@ def release_free_memory() -> bool:
                 _TRIM = fn
             except (OSError, AttributeError):
                 _TRIM = False
-    if not _TRIM:
+    if _TRIM is None or isinstance(_TRIM, bool):
         return False
     _TRIM(0)
     return True

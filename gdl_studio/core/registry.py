@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,19 +43,20 @@ class ModelCard:
 
     @property
     def name(self) -> str:
-        return self.data["name"]
+        return str(self.data["name"])
 
     @property
     def family(self) -> str:
-        return self.data["family"]
+        return str(self.data["family"])
 
     @property
     def architecture(self) -> dict[str, Any]:
-        return self.data.get("architecture", {})
+        architecture: dict[str, Any] = self.data.get("architecture", {})
+        return architecture
 
     @property
     def weights_path(self) -> Path:
-        return self.directory / self.data["weights"]
+        return self.directory / str(self.data["weights"])
 
     @property
     def personal(self) -> bool:
@@ -181,7 +183,7 @@ class Registry:
                 return read_card(directory)
         raise ModelUnavailable(f"model '{name}' is not installed (looked in {', '.join(map(str, self.roots()))})")
 
-    def load(self, name: str, builder) -> Any:
+    def load(self, name: str, builder: Callable[[ModelCard, dict[str, Any]], Any]) -> Any:
         """Build (once) and return model ``name``; raises :class:`ModelUnavailable`.
 
         Concurrent loads of one name build it once; other names and :meth:`forget` never wait

@@ -17,8 +17,9 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 _ids = itertools.count(1)
 
@@ -28,7 +29,7 @@ class Request:
     """A unit of work for one panel. The newest request of a panel replaces older ones."""
 
     panel: str
-    job: Callable[["JobContext"], Iterator[Any]]
+    job: Callable[[JobContext], Iterator[Any]]
     label: str = ""
     id: int = field(default_factory=lambda: next(_ids))
 
@@ -66,7 +67,7 @@ class JobError:
 class JobContext:
     """Handed to a job: its request and a way to ask whether it was cancelled."""
 
-    def __init__(self, request: Request, engine: "EngineCore") -> None:
+    def __init__(self, request: Request, engine: EngineCore) -> None:
         self.request = request
         self._engine = engine
 
@@ -115,8 +116,8 @@ class EngineCore:
         self.on_error = on_error or (lambda info: None)
         self.on_state = on_state or (lambda state: None)
         self._lock = threading.Condition()
-        self._pending: "OrderedDict[str, Request]" = OrderedDict()
-        self._running: "OrderedDict[str, _Running]" = OrderedDict()
+        self._pending: OrderedDict[str, Request] = OrderedDict()
+        self._running: OrderedDict[str, _Running] = OrderedDict()
         self._latest: dict[str, int] = {}
         self._cancelled_ids: set[int] = set()
         self._stopping = False

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from gdl_studio.engine.core import EngineCore, JobContext, Request
+from gdl_studio.engine.core import EngineCore, JobContext, JobError, JobFinished, Request
 from gdl_studio.engine.threads import cap_threads_lazily
 
 
 class _Thread(QThread):
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.setObjectName("gdl-engine")
         self._engine = engine
@@ -89,11 +90,11 @@ class Engine(QObject):
         with self._meta_lock:
             self._first_pending.pop(request_id, None)
 
-    def _on_finished(self, info) -> None:
+    def _on_finished(self, info: JobFinished) -> None:
         self._forget(info.request_id)
         self.finished.emit(info)
 
-    def _on_error(self, info) -> None:
+    def _on_error(self, info: JobError) -> None:
         self._forget(info.request_id)
         self.error.emit(info)
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any, Protocol
+
 from gdl_studio.areas import finetune_area
 
 
-def register(commands) -> None:
+class _Commands(Protocol):
+    """The part of :class:`gdl_studio.cli.Commands` this module uses (cli.py is a layer above)."""
+
+    finetune: argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def register(commands: _Commands) -> None:
     for family, help_text, inputs_help in (
         ("music", "adapt the LSTM or Transformer to your MIDI files", "MIDI files or folders"),
         ("ink", "adapt the VRNN (or RNN-GMM) to your drawings", "SVG files or folders"),
@@ -13,7 +22,7 @@ def register(commands) -> None:
     ):
         p = commands.finetune.add_parser(family, help=help_text)
         if family == "ink":
-            p.add_argument("inputs", nargs="*", help=inputs_help + " (default: your drawing set from the Sketch panel)")
+            p.add_argument("inputs", nargs="*", help=f"{inputs_help} (default: your drawing set from the Sketch panel)")
         elif inputs_help:
             p.add_argument("inputs", nargs="+", help=inputs_help)
         base = finetune_area(family).default_base
@@ -21,45 +30,75 @@ def register(commands) -> None:
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
             p.add_argument("--generations", type=int, default=5)
-            p.add_argument("--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream")
+            p.add_argument(
+                "--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream"
+            )
             p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
             p.add_argument("--population", type=int, default=16)
             p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
-            p.add_argument("--workers", type=int, help="processes for real-game rollouts (default 1), or Ray tasks in flight (default: all CPUs of the cluster)")
+            p.add_argument(
+                "--workers",
+                type=int,
+                help="processes for real-game rollouts (default 1), "
+                "or Ray tasks in flight (default: all CPUs of the cluster)",
+            )
             from gdl_studio.racing.backends import add_arguments
 
             add_arguments(p)
-            p.add_argument("--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller")
+            p.add_argument(
+                "--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller"
+            )
             p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
-            p.add_argument("--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result")
-            p.add_argument("--real-check-tracks", type=int, default=2,
-                           help="dream mode: also score base and result on this many real tracks (0: skip)")
+            p.add_argument(
+                "--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result"
+            )
+            p.add_argument(
+                "--real-check-tracks",
+                type=int,
+                default=2,
+                help="dream mode: also score base and result on this many real tracks (0: skip)",
+            )
         else:
-            p.add_argument("--epochs", type=int, default=10, help="at most this many epochs (early stopping on held-out data)")
+            p.add_argument(
+                "--epochs", type=int, default=10, help="at most this many epochs (early stopping on held-out data)"
+            )
             p.add_argument("--lr", type=float, default=3e-4)
             p.add_argument("--patience", type=int, help="stop after this many epochs without a better held-out loss")
             p.add_argument("--valid-fraction", type=float, help="share of your data held out for early stopping")
             if family == "music":
-                p.add_argument("--transpose", type=int, help="random transposition of ± this many semitones (default 3)")
+                p.add_argument(
+                    "--transpose", type=int, help="random transposition of ± this many semitones (default 3)"
+                )
             else:
-                p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
-                               help="no random scale/rotation/shear jitter of your drawings")
+                p.add_argument(
+                    "--no-augment",
+                    dest="augment",
+                    action="store_false",
+                    default=None,
+                    help="no random scale/rotation/shear jitter of your drawings",
+                )
         p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=_finetune, family=family)
 
 
-def _finetune(args) -> int:
+def _finetune(args: argparse.Namespace) -> int:
     import time
 
-    from gdl_studio.core.finetuning import FinetuneSpec, Progress, format_eta, ETA
+    from gdl_studio.core.finetuning import ETA, FinetuneSpec, Progress, format_eta
     from gdl_studio.finetune.runner import InlineControl, family_function
 
     not_options = {"func", "family", "inputs", "base", "name", "command", "verbose"}
     options = {k: v for k, v in vars(args).items() if k not in not_options and not k.startswith("_")}
-    spec = FinetuneSpec(family=args.family, base=args.base, inputs=list(getattr(args, "inputs", []) or []), name=args.name, options=options)
+    spec = FinetuneSpec(
+        family=args.family,
+        base=args.base,
+        inputs=list(getattr(args, "inputs", []) or []),
+        name=args.name,
+        options=options,
+    )
     eta = ETA()
 
-    def report(event) -> None:
+    def report(event: Any) -> None:
         if isinstance(event, Progress):
             left = eta.seconds_left(event.step, event.total)
             parts = [f"{event.unit} {event.step}/{event.total}"]
@@ -79,4 +118,3 @@ def _finetune(args) -> int:
     for key, value in summary.get("metrics", {}).items():
         print(f"  {key}: {value}")
     return 0
-

@@ -13,10 +13,13 @@ import queue
 import time
 import traceback
 from collections import deque
+from multiprocessing.context import SpawnProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from typing import Any
 
-from gdl_studio.core.finetuning import Cancelled, Failed, Finished, FinetuneSpec, Paused, Progress, Started
-
+from gdl_studio.core.area import FinetuneFunction
+from gdl_studio.core.finetuning import Cancelled, Failed, FinetuneSpec, Finished, Paused, Progress, Started
 
 EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited by then
 
@@ -24,7 +27,7 @@ EXIT_GRACE_S = 10.0  # a finished job's process is killed if it has not exited b
 class Control:
     """Handed to a fine-tune function: pause/cancel checks between steps."""
 
-    def __init__(self, job_id: int, run_event, cancel_event) -> None:
+    def __init__(self, job_id: int, run_event: Event, cancel_event: Event) -> None:
         self.job_id = job_id
         self._run = run_event
         self._cancel = cancel_event
@@ -72,14 +75,14 @@ class InlineControl:
         return self.cancel_requested
 
 
-def family_function(family: str):
+def family_function(family: str) -> FinetuneFunction:
     """The fine-tune function of ``family`` (from the area that owns it, :mod:`gdl_studio.areas`)."""
     from gdl_studio.areas import finetune_function
 
     return finetune_function(family)
 
 
-def _child_main(spec: FinetuneSpec, events, run_event, cancel_event, threads: int) -> None:
+def _child_main(spec: FinetuneSpec, events: Queue[Any], run_event: Event, cancel_event: Event, threads: int) -> None:
     """Entry point of the training process."""
     try:
         import torch
@@ -90,7 +93,8 @@ def _child_main(spec: FinetuneSpec, events, run_event, cancel_event, threads: in
     events.put(Started(spec.id, spec.describe()))
     try:
         func = family_function(spec.family)
-        def report(event) -> None:
+
+        def report(event: Any) -> None:
             if isinstance(event, Progress):
                 event.job_id = spec.id
             events.put(event)
@@ -111,10 +115,10 @@ class FinetuneRunner:
         self._ctx = mp.get_context("spawn")
         self._queue: deque[FinetuneSpec] = deque()
         self._events = self._ctx.Queue()
-        self._proc = None
+        self._proc: SpawnProcess | None = None
         self._current: FinetuneSpec | None = None
-        self._run_event = None
-        self._cancel_event = None
+        self._run_event: Event | None = None
+        self._cancel_event: Event | None = None
         self._threads = threads
         self._pending_events: list[Any] = []
         self._exiting: list[tuple[Any, float]] = []  # finished jobs' processes, still exiting
@@ -132,7 +136,12 @@ class FinetuneRunner:
                 self._queue.remove(spec)
                 self._pending_events.append(Failed(job_id, "cancelled", ""))
                 return True
-        if self._current is not None and self._current.id == job_id and self._cancel_event is not None:
+        if (
+            self._current is not None
+            and self._current.id == job_id
+            and self._cancel_event is not None
+            and self._run_event is not None  # the two are made together in _start
+        ):
             self._cancel_event.set()
             self._run_event.set()
             return True
@@ -186,7 +195,11 @@ class FinetuneRunner:
                 out.append(event)
             if self._current is not None:
                 if not any(isinstance(e, (Finished, Failed)) and e.job_id == self._current.id for e in out):
-                    out.append(Failed(self._current.id, f"the training process exited unexpectedly (code {self._proc.exitcode})"))
+                    out.append(
+                        Failed(
+                            self._current.id, f"the training process exited unexpectedly (code {self._proc.exitcode})"
+                        )
+                    )
                 self._reap()
         if self._current is None and self._queue:
             self._start(self._queue.popleft())
@@ -234,7 +247,7 @@ class FinetuneRunner:
     def shutdown(self, timeout_s: float = 2.0) -> None:
         """Cancel everything and stop the child process."""
         self._queue.clear()
-        if self._cancel_event is not None:
+        if self._cancel_event is not None and self._run_event is not None:  # made together in _start
             self._cancel_event.set()
             self._run_event.set()
         if self._proc is not None:

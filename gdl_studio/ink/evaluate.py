@@ -15,7 +15,7 @@ log-density would be lower by ``2 * log(scale)``. Higher is better.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

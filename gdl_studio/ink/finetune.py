@@ -39,9 +39,10 @@ import copy
 import math
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -231,8 +232,8 @@ def _load_base(base: str):
 def _check_target_name(display: str, family: str) -> str:
     """Validate the personal model's name up front (before any training); returns its slug."""
     from gdl_studio.core import paths
-    from gdl_studio.core.registry import CARD_NAME, ModelUnavailable, read_card
     from gdl_studio.core.personal import check_name
+    from gdl_studio.core.registry import CARD_NAME, ModelUnavailable, read_card
 
     slug = check_name(display)
     if (paths.models_dir() / slug / CARD_NAME).is_file():
@@ -459,8 +460,9 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
     units = "nats per sequence on the held-out drawings, offsets in normalised units (divided by the scale); lower is better"
     metrics: dict[str, Any] = {
         "units": units,
-        "nll_kind": ("VRNN: -ELBO (%d posterior samples, fixed noise); nll_is: importance-sampled, K=%d"
-                     % (evaluator.valid_samples, evaluator.is_samples)) if kind == "vrnn" else "RNN-GMM: exact -log p(x)",
+        "nll_kind": (f"VRNN: -ELBO ({evaluator.valid_samples:d} posterior samples, fixed noise); "
+                     f"nll_is: importance-sampled, K={evaluator.is_samples:d}")
+        if kind == "vrnn" else "RNN-GMM: exact -log p(x)",
         "valid_drawings": len(valid_seqs),
         "base_valid_nll": round(base_valid, 4),
         "valid_nll": round(final["nll"], 4),

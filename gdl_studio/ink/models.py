@@ -51,7 +51,7 @@ class InkConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "InkConfig":
+    def from_dict(cls, d: dict) -> InkConfig:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
 

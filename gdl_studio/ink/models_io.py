@@ -8,8 +8,9 @@ the data ``scale`` (KanjiVG units per normalised unit), the RDP ``epsilon`` and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

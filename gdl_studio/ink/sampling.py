@@ -13,7 +13,8 @@ VRNN the prior's sigma is scaled by sqrt(tau) as well.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 

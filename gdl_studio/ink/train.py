@@ -173,7 +173,7 @@ def train(args) -> int:
             g["lr"] = state["lr"]
         tot_loss, tot_rec, tot_kl, tot_pts = 0.0, 0.0, 0.0, 0.0
         batches = _batches(lengths_np, args.batch_size, rng)
-        for bi, idx in enumerate(batches):
+        for idx in batches:
             idx_t = torch.from_numpy(idx).to(device)
             t_max = int(lengths_np[idx].max())
             x = x_train[idx_t, :t_max]

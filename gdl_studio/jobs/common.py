@@ -12,8 +12,8 @@ fast model never starves the GUI thread. Both rest by yielding
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from gdl_studio.engine.core import Sleep
 

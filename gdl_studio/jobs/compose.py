@@ -14,7 +14,7 @@ live benchmark.
 from __future__ import annotations
 
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from gdl_studio.jobs.common import rested
 from gdl_studio.music.notes import Note
@@ -43,9 +43,11 @@ def model_available(name: str) -> bool:
 
 def missing_message(name: str) -> str:
     """What to tell the musician when a model is not installed."""
-    return (f"The {display_name(name)} weights are not installed (models/{name}). "
-            f"Train them with `gdl-studio train {name}`, or run with GDL_STUDIO_COMPOSE_DEMO=1 "
-            "to try the panel with an untrained model.")
+    return (
+        f"The {display_name(name)} weights are not installed (models/{name}). "
+        f"Train them with `gdl-studio train {name}`, or run with GDL_STUDIO_COMPOSE_DEMO=1 "
+        "to try the panel with an untrained model."
+    )
 
 
 _tiny_cache: dict[tuple[str, int], object] = {}
@@ -68,15 +70,26 @@ def tiny_composer(kind: str, seed: int = 0):
         if kind == "lstm":
             from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig
 
-            model = AttentionLSTM(LSTMConfig(hidden=64, layers=1, note_embedding=32, duration_embedding=16,
-                                             voice_embedding=8, metric_embedding=8, window=32, duration_hidden=64,
-                                             dropout=0.0))
+            model = AttentionLSTM(
+                LSTMConfig(
+                    hidden=64,
+                    layers=1,
+                    note_embedding=32,
+                    duration_embedding=16,
+                    voice_embedding=8,
+                    metric_embedding=8,
+                    window=32,
+                    duration_hidden=64,
+                    dropout=0.0,
+                )
+            )
             composer = LSTMComposer(model, {"name": "music-lstm", "tiny": True})
         elif kind == "transformer":
             from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
 
-            model = MusicTransformer(TransformerConfig(d_model=64, layers=2, heads=2, d_ff=128, max_len=256,
-                                                       pos_limit=2048, dropout=0.0))
+            model = MusicTransformer(
+                TransformerConfig(d_model=64, layers=2, heads=2, d_ff=128, max_len=256, pos_limit=2048, dropout=0.0)
+            )
             composer = TransformerComposer(model, {"name": "music-transformer", "tiny": True})
         else:
             raise ValueError(f"unknown model kind {kind!r}")
@@ -122,22 +135,25 @@ def responder(composer, temperature: float = 1.0, beats_per_bar: int = 4, seed: 
     """A jam-mode responder: ``(phrase, n_notes) -> iterator of GenerationStep``."""
 
     def respond(phrase: Sequence[Note], n_notes: int) -> Iterator:
-        return composer.generate(list(phrase), n_notes=n_notes, temperature=temperature,
-                                 beats_per_bar=beats_per_bar, seed=seed)
+        return composer.generate(
+            list(phrase), n_notes=n_notes, temperature=temperature, beats_per_bar=beats_per_bar, seed=seed
+        )
 
     return respond
 
 
-def continuation_job(name: str, primer: Sequence[Note], n_notes: int, temperature: float, seed: int,
-                     beats_per_bar: int = 4):
+def continuation_job(
+    name: str, primer: Sequence[Note], n_notes: int, temperature: float, seed: int, beats_per_bar: int = 4
+):
     """A job continuing ``primer`` with model ``name``: one ``GenerationStep`` per note, rested
     (:func:`~gdl_studio.jobs.common.rested`) so a fast model never starves the GUI thread."""
     primer = list(primer)
 
     def job(ctx):
         composer = load_composer(name)
-        steps = composer.generate(primer, n_notes=n_notes, temperature=temperature, seed=seed,
-                                  beats_per_bar=beats_per_bar)
+        steps = composer.generate(
+            primer, n_notes=n_notes, temperature=temperature, seed=seed, beats_per_bar=beats_per_bar
+        )
         yield from rested(steps)
 
     return job

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,11 @@ def resolve_controller(spec, world) -> tuple[Any, str, str]:
     if spec is None:
         if getattr(world, "controller", None) is not None:
             return world.controller, "carracing-controller", ""
-        return placeholder_controller(), "placeholder", "No trained controller is installed: a placeholder drives straight at half gas."
+        return (
+            placeholder_controller(),
+            "placeholder",
+            "No trained controller is installed: a placeholder drives straight at half gas.",
+        )
     if hasattr(spec, "act"):
         return spec, getattr(spec, "name", type(spec).__name__), ""
     if isinstance(spec, (str, os.PathLike)):
@@ -129,7 +134,11 @@ def resolve_controller(spec, world) -> tuple[Any, str, str]:
     try:
         z_size = int(world.mdn.config.z_size)
         hidden = int(world.mdn.config.hidden)
-        return LinearController(np.asarray(spec, dtype=np.float64), z_size=z_size, hidden=hidden), "custom parameters", ""
+        return (
+            LinearController(np.asarray(spec, dtype=np.float64), z_size=z_size, hidden=hidden),
+            "custom parameters",
+            "",
+        )
     except (TypeError, ValueError) as exc:
         raise ModelUnavailable(f"bad controller parameters: {exc}") from None
 
@@ -180,11 +189,14 @@ def drive_job(
             from gdl_studio.racing.dream import dream_frames
 
             frames = dream_frames(
-                world, seed=seed, start_obs=start_obs, controls=controls,
-                max_steps=max_steps or DREAM_MAX_STEPS, stop_on_done=False,
+                world,
+                seed=seed,
+                start_obs=start_obs,
+                controls=controls,
+                max_steps=max_steps or DREAM_MAX_STEPS,
+                stop_on_done=False,
             )
         yield ModelReady(name, note, mode, int(seed))
         yield from paced(frames, playback)
 
     return job
-

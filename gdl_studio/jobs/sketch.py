@@ -4,7 +4,8 @@ A job is ``job(ctx) -> iterator`` (see :mod:`gdl_studio.engine.core`). The engin
 at a time, so a job does one model step per item and is cancelled by not being pulled again.
 Items are small frozen dataclasses: :class:`~gdl_studio.jobs.common.ModelReady` once the model
 is loaded, :class:`~gdl_studio.jobs.common.ModelProblem` when it cannot be (missing or corrupt
-weights: the panel then disables generation), both naming the model ``kind`` they are about, and :class:`GenPoint` for every generated point, tagged with its candidate index
+weights: the panel then disables generation), both naming the model ``kind`` they are about,
+and :class:`GenPoint` for every generated point, tagged with its candidate index
 (0 for Extend and Dream up, ``0..N-1`` for Endings). Candidates are advanced round-robin so that
 all endings grow together; :class:`~gdl_studio.engine.core.Sleep` paces the animation without
 blocking the engine.
@@ -16,8 +17,8 @@ This is the thin adapter between the panel and :mod:`gdl_studio.ink` (``load_ink
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -98,7 +99,11 @@ def generation_job(
             if strokes is None and primer is None and hasattr(model, "sample_stroke_count"):
                 strokes = model.sample_stroke_count(np.random.default_rng(seed))
             gens.append(
-                iter(model.generate(primer=primer, temperature=temperature, seed=seed, max_points=max_points, max_strokes=strokes))
+                iter(
+                    model.generate(
+                        primer=primer, temperature=temperature, seed=seed, max_points=max_points, max_strokes=strokes
+                    )
+                )
             )
         live = list(range(len(gens)))
         start = time.perf_counter()

@@ -35,9 +35,10 @@ import socket
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from gdl_studio.core.errors import UserError
 

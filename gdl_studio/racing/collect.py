@@ -212,8 +212,8 @@ def _worker_init() -> None:
 
 def collect(config: CollectConfig, log=print) -> dict:
     """Collect the missing episodes of ``config`` with a process pool; returns a summary."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ def collect(config: CollectConfig, log=print) -> dict:
         _worker_init()
         results = (collect_episode(i, str(out), config.max_steps, config.base_seed, config.policy, models,
                                    config.agent_share, config.controller) for i in todo)
-        for n, (i, s, ret) in enumerate(results, 1):
+        for n, (_i, s, ret) in enumerate(results, 1):
             steps += s
             returns.append(ret)
             _progress(log, n, len(todo), steps, t0)

@@ -54,7 +54,7 @@ def squash_torch(raw):
     return torch.stack([a[:, 0], (a[:, 1] + 1.0) * 0.5, a[:, 2].clamp(0.0, 1.0)], dim=1)
 
 
-def on_road(frames) -> "np.ndarray":
+def on_road(frames) -> np.ndarray:
     """Whether the car is on the road in V-space frames: (N, 3, 64, 64) float in [0, 1] → (N,) bool.
 
     Looks at the patch around the car (rows 54–60, columns 28–37 of the 64×64 frame): the car is

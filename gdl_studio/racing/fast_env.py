@@ -80,7 +80,7 @@ _GRASS = _grass_polys()
 _FONT: pygame.font.Font | None = None
 
 
-def _hud_font() -> "pygame.font.Font":
+def _hud_font() -> pygame.font.Font:
     global _FONT
     if _FONT is None:
         pygame.font.init()
@@ -201,7 +201,7 @@ class FastCarRacing(CarRacing):
             self._fill_cache[key] = value
         return value
 
-    def _text(self) -> "pygame.Surface":
+    def _text(self) -> pygame.Surface:
         label = f"{self.reward:04.0f}"
         surf = self._text_cache.get(label)
         if surf is None:

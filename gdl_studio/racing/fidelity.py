@@ -61,7 +61,7 @@ class FidelityConfig:
     extra: list[np.ndarray] = field(default_factory=list)  # more controllers (e.g. CMA-ES snapshots)
 
     @classmethod
-    def quick(cls, **kw) -> "FidelityConfig":
+    def quick(cls, **kw) -> FidelityConfig:
         base = dict(controllers=6, real_episodes=2, real_steps=250, dreams=4, dream_steps=200, base_dreams=8,
                     base_real_episodes=2, nll_episodes=1, nll_steps=200, nll_samples=4, top_threshold=-1e9)
         base.update(kw)
@@ -218,7 +218,7 @@ def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int,
         obs, _ = env.reset(seed=int(seed))
         agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
         frames, actions, rewards = [preprocess(obs)], [], []
-        for t in range(max_steps):
+        for _ in range(max_steps):
             a = agent.act(obs[None])[0]
             obs, r, term, trunc, _ = env.step(a)
             frames.append(preprocess(obs))
@@ -331,7 +331,6 @@ def _sample_mixture(out, tau, gen):
 # ---------------------------------------------------------------- the benchmark
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
-    import torch
 
     from gdl_studio.racing.dream_batch import best_device
     from gdl_studio.racing.models_io import load_world_model_from

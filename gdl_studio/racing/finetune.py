@@ -88,10 +88,10 @@ def _base_controller(name: str):
 # ----------------------------------------------------------------------------- dream rollouts
 def start_latents(vae, count: int, seed: int) -> np.ndarray:
     """V's encodings of the first frames of ``count`` real tracks (the dreams start there)."""
+    import torch
+
     from gdl_studio.racing.fast_env import make_env
     from gdl_studio.racing.preprocess import preprocess, to_tensor
-
-    import torch
 
     frames = []
     env = make_env()
@@ -216,10 +216,9 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     workers (real mode), seed, sigma (initial step size), max_steps, valid_rollouts.
     """
     from gdl_studio.core.personal import check_name, save_personal_model
+    from gdl_studio.racing.backends import check_backend
     from gdl_studio.racing.models_io import FAMILY_CONTROLLER, load_world_model
     from gdl_studio.racing.train_controller import new_strategy
-
-    from gdl_studio.racing.backends import check_backend
 
     opts = _options(spec)
     name = spec.name or f"{spec.base}-tuned"

@@ -31,7 +31,7 @@ def build(card: ModelCard, tensors: dict[str, Any]):
 
         model = ConvVAE(VAEConfig(z_size=int(arch.get("z_size", 32)), kl_tolerance=float(arch.get("kl_tolerance", 0.5))))
     elif card.family == FAMILY_MDN:
-        from gdl_studio.racing.mdn_rnn import MDNConfig, MDNRNN
+        from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig
 
         model = MDNRNN(
             MDNConfig(

@@ -13,9 +13,9 @@ from shot_app import open_window, pump
 
 def main(out: str) -> int:
     app, engine, window, tmp = open_window(1440, 980)  # the personal model goes to a scratch dir
-    from gdl_studio.core.paths import resources_dir
-    from gdl_studio.core.finetuning import FinetuneSpec
     from gdl_studio.bench.reference import music_reference_set
+    from gdl_studio.core.finetuning import FinetuneSpec
+    from gdl_studio.core.paths import resources_dir
     from gdl_studio.music.midi_io import read_midi
 
     music_reference_set(tmp / "music")

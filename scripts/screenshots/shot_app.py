@@ -21,8 +21,8 @@ def open_window(width: int, height: int):
 
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
-    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply(app)

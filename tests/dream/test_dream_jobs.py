@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 
 from gdl_studio.core.registry import ModelUnavailable
 from gdl_studio.engine.core import Sleep
-from gdl_studio.racing.dream import DreamFrame, DriveControls
 from gdl_studio.jobs import common
 from gdl_studio.jobs import dream as jobs
+from gdl_studio.racing.dream import DreamFrame, DriveControls
 from gdl_studio.ui.dream.keys import BRAKE_VALUE, DriveKeys
 
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from gdl_studio.core.registry import ModelUnavailable
-from gdl_studio.racing.dream import DreamFrame, RealFrame
 from gdl_studio.jobs import dream as jobs
+from gdl_studio.racing.dream import DreamFrame, RealFrame
 from gdl_studio.ui.dream.views import AGENT_COLOURS, HUMAN_COLOURS
 
 TIMEOUT = 20_000
@@ -279,9 +279,9 @@ def test_save_frame_as_png(qtbot, panel, tmp_path):
 
 
 def test_main_window_hosts_the_dream_panel(qtbot, engine):
-    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.main_window import MainWindow
 
     win = MainWindow(engine, Settings())
     qtbot.addWidget(win)

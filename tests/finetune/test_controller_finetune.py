@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.core.registry import default_registry, sha256_file
 from gdl_studio.core.finetuning import Cancelled, FinetuneSpec, Progress
 from gdl_studio.core.personal import personal_models
+from gdl_studio.core.registry import default_registry, sha256_file
 from gdl_studio.finetune.runner import InlineControl
 
 pytest.importorskip("gdl_studio.racing.fast_env")
@@ -26,9 +26,9 @@ def _run(options, name="my-driver", control=None, base="carracing-controller"):
 
 
 def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_controller():
+    from gdl_studio.jobs.dream import resolve_controller
     from gdl_studio.racing.controller import LinearController
     from gdl_studio.racing.models_io import load
-    from gdl_studio.jobs.dream import resolve_controller
 
     base_card = default_registry().card("carracing-controller")
     base_sha = sha256_file(base_card.weights_path)

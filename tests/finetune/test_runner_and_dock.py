@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from gdl_studio.core.errors import UserError
-from gdl_studio.core.registry import default_registry
 from gdl_studio.core import personal
-from gdl_studio.core.finetuning import Failed, Finished, FinetuneSpec, Progress
+from gdl_studio.core.errors import UserError
+from gdl_studio.core.finetuning import Failed, FinetuneSpec, Finished, Progress
+from gdl_studio.core.registry import default_registry
 from gdl_studio.finetune.runner import FinetuneRunner
 
 pytest.importorskip("gdl_studio.racing.fast_env")
@@ -133,8 +133,8 @@ def test_rename_and_delete_personal_models_but_never_shipped_ones():
 @pytest.fixture
 def window(qtbot):
     from gdl_studio.engine.worker import Engine
-    from gdl_studio.ui.shell.main_window import MainWindow
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.main_window import MainWindow
 
     engine = Engine()
     engine.start()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.core.registry import ModelUnavailable, sha256_file
 from gdl_studio.core.finetuning import Cancelled, FinetuneSpec, Progress
+from gdl_studio.core.registry import ModelUnavailable, sha256_file
 from gdl_studio.finetune.runner import InlineControl
 
 SHIPPED_PREPROCESSING = {"scale": 20.75453518678023, "origin": [54.5, 54.5], "rdp_epsilon": 1.0}
@@ -216,9 +216,9 @@ def test_bad_input_gives_one_line_user_errors(tiny_bases, user_drawings, tmp_pat
             _run(**kwargs, **options)
         assert "\n" not in str(err.value)
     # a base of another family
-    from gdl_studio.core.registry import save_model
-
     import torch
+
+    from gdl_studio.core.registry import save_model
 
     save_model(paths.user_models_dir() / "tune", {"w": torch.zeros(2)},
                {"name": "tune", "family": "music", "architecture": {}, "personal": True})

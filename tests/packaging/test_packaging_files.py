@@ -141,7 +141,7 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
             self.datas = [(f"{dest}/{Path(src).name}", src, "DATA") for src, dest in datas]
             self.binaries, self.pure, self.scripts = [], [], []
 
-    def collect_submodules(package, filter=lambda name: True):  # noqa: A002 (PyInstaller's name)
+    def collect_submodules(package, filter=lambda name: True):
         assert package == "gdl_studio"
         names = [package] + [m.name for m in pkgutil.walk_packages(gdl_studio.__path__, "gdl_studio.")]
         return [n for n in names if filter(n)]
@@ -158,7 +158,7 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     namespace = {name: type(name, (Stub,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
     namespace.update(SPECPATH=str(PACKAGING), DISTPATH=str(tmp_path / "dist"), __file__=str(SPEC), __name__="spec")
-    exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)  # noqa: S102
+    exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
     _args, kwargs = captured["Analysis"]
     dests = {(Path(src).name, dest) for src, dest in kwargs["datas"]}
     for card in sorted((ROOT / "models").glob("*/card.json")):

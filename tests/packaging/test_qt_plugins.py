@@ -45,7 +45,7 @@ def _is_qt_lib(soname: str) -> bool:
     return (QT_LIB / soname).is_file() or soname.startswith("libQt6") or soname.startswith("libicu")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _closure(path: Path) -> tuple[set[str], set[str], list[str]]:
     """(Qt libraries, system libraries, Qt libraries missing from the wheel) that ``path`` loads."""
     qt, system, missing = set(), set(), []

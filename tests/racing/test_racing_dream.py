@@ -65,8 +65,8 @@ def test_real_frames(tiny_world):
 
 
 def test_registry_loader_dispatches_world_model_families(tiny_models_dir, monkeypatch):
-    from gdl_studio.core import registry
     from gdl_studio.areas import load_model
+    from gdl_studio.core import registry
     from gdl_studio.racing.controller import LinearController
     from gdl_studio.racing.mdn_rnn import MDNRNN
     from gdl_studio.racing.vae import ConvVAE

@@ -13,7 +13,7 @@ from gdl_studio.racing import native_raster  # noqa: E402
 BACKENDS = ["native", "pygame"]
 
 
-def _make_fast(backend: str, **kwargs) -> "fast_env.FastCarRacing":
+def _make_fast(backend: str, **kwargs) -> fast_env.FastCarRacing:
     if backend == "native" and native_raster.load() is None:
         pytest.skip("the native rasteriser is not built (pip install -e . builds it)")
     env = fast_env.FastCarRacing(**kwargs)

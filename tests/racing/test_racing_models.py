@@ -11,7 +11,8 @@ import torch
 from gdl_studio.racing.controller import LinearController, param_count, squash
 from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig, mdn_loss, mixture_log_prob, sample_mixture
 from gdl_studio.racing.preprocess import preprocess, to_tensor, to_uint8
-from gdl_studio.racing.vae import ConvVAE, FastDecoder, param_count as vae_params
+from gdl_studio.racing.vae import ConvVAE, FastDecoder
+from gdl_studio.racing.vae import param_count as vae_params
 
 
 def test_preprocess_crops_hud_and_resizes():

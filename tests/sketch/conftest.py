@@ -34,8 +34,8 @@ def kanji_file() -> Path:
 @pytest.fixture
 def make_panel(qtbot, engine, tiny_models):
     """Build a shown SketchPanel (tiny models unless ``loader`` is given; no animation pacing)."""
-    from gdl_studio.ui.sketch.panel import SketchPanel
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.sketch.panel import SketchPanel
 
     def make(loader="tiny", pace_s=0.0):
         if loader == "tiny":

@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gdl_studio.engine.worker import Engine
-from gdl_studio.racing.area import SHIPPED_CONTROLLER
-from gdl_studio.racing.dream import DriveControls
 from gdl_studio.jobs import dream as jobs
 from gdl_studio.jobs.common import ModelProblem, ModelReady, Playback
+from gdl_studio.racing.area import SHIPPED_CONTROLLER
+from gdl_studio.racing.dream import DriveControls
 from gdl_studio.ui.dream import layout
-from gdl_studio.ui.dream.layout import MAX_SEED, TAU_MAX, TAU_MIN, TAU_SCALE
 from gdl_studio.ui.dream.driving import KeyDriving, focus_in_text_input
 from gdl_studio.ui.dream.keys import DriveKeys
+from gdl_studio.ui.dream.layout import MAX_SEED, TAU_MAX, TAU_MIN, TAU_SCALE
 from gdl_studio.ui.dream.session import DreamSession, reconstruction_error
 from gdl_studio.ui.dream.style import STYLE, glyph_icon
 from gdl_studio.ui.dream.views import AGENT_BADGE, HUMAN_BADGE

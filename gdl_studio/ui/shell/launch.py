@@ -74,9 +74,9 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
     from gdl_studio import __version__
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
+    from gdl_studio.ui.settings import Settings
     from gdl_studio.ui.shell import icons
     from gdl_studio.ui.shell.main_window import MainWindow
-    from gdl_studio.ui.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GDL Studio")

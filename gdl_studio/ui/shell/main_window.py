@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
+from gdl_studio.ui.panel import Panel
+from gdl_studio.ui.settings import Key, Settings
 from gdl_studio.ui.shell import icons
 from gdl_studio.ui.shell.about import AboutDialog
-from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.widgets.elided_label import ElidedLabel
-from gdl_studio.ui.settings import Key, Settings
 
 # (panel id, "module:Class") — imported lazily so one broken panel cannot take the app down.
 PANELS = (

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdl_studio.core.errors import UserError
-from gdl_studio.core.registry import default_registry
-from gdl_studio.core import personal
 from gdl_studio.areas import AREAS, finetune_area
-from gdl_studio.core.finetuning import ETA, Failed, Finished, FinetuneSpec, Paused, Progress, Started, format_eta
+from gdl_studio.core import personal
+from gdl_studio.core.errors import UserError
+from gdl_studio.core.finetuning import ETA, Failed, FinetuneSpec, Finished, Paused, Progress, Started, format_eta
+from gdl_studio.core.registry import default_registry
 from gdl_studio.finetune.runner import FinetuneRunner
 from gdl_studio.ui import theme
 

@@ -238,7 +238,7 @@ class SketchCanvas(QWidget):
 
     def _build_cache(self) -> QPixmap:
         dpr = self.devicePixelRatioF()
-        pix = QPixmap((QSize(self.width(), self.height()) * dpr))
+        pix = QPixmap(QSize(self.width(), self.height()) * dpr)
         pix.setDevicePixelRatio(dpr)
         pix.fill(theme.SURFACE)
         p = QPainter(pix)

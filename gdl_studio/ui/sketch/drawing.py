@@ -13,8 +13,8 @@ round caps and joins, so the canvas, the endings thumbnails and the PNG export l
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
@@ -56,7 +56,7 @@ class Stroke:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
-    def make(points, widths=None, source: str = "pen") -> "Stroke":
+    def make(points, widths=None, source: str = "pen") -> Stroke:
         """A stroke from any point sequence (copied to float64); ``widths`` must match in length."""
         pts = np.array(points, dtype=np.float64).reshape(-1, 2)
         w = None
@@ -245,8 +245,11 @@ def group_points(points: Sequence) -> list[np.ndarray]:
     return strokes
 
 
+_WHITE, _BLACK = QColor("white"), QColor("black")  # render_image's default paper and ink
+
+
 def render_image(strokes: Sequence[Stroke], generated: Sequence[np.ndarray] = (), size: int = 1024,
-                 background: QColor | None = QColor("white"), ink: QColor = QColor("black")) -> QImage:
+                 background: QColor | None = _WHITE, ink: QColor = _BLACK) -> QImage:
     """The drawing as a ``size`` × ``size`` image of the 109-unit box (like the SVG export)."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(background if background is not None else QColor(0, 0, 0, 0))

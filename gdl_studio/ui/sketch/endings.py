@@ -8,7 +8,7 @@ hovering emits :attr:`EndingsView.hovered` so the panel can preview it on the bi
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal

@@ -4,10 +4,9 @@ SVG or PNG (an unaccepted continuation in its own colour)."""
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gdl_studio.core.errors import UserError

@@ -23,7 +23,7 @@ column's controls are in :mod:`~gdl_studio.ui.sketch.side_panel`, the style shee
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -40,9 +40,9 @@ from gdl_studio.ui.sketch.canvas import SketchCanvas
 from gdl_studio.ui.sketch.drawing import SketchDocument, Stroke, group_points
 from gdl_studio.ui.sketch.my_set import MySet, kanjivg_folder
 from gdl_studio.ui.sketch.session import SketchSession
-from gdl_studio.ui.sketch.suggestions import Suggestions
 from gdl_studio.ui.sketch.side_panel import TEMPERATURE_MAX, TEMPERATURE_STEP, SketchSide
 from gdl_studio.ui.sketch.style import style_sheet
+from gdl_studio.ui.sketch.suggestions import Suggestions
 from gdl_studio.ui.widgets.model_picker import ModelPicker
 
 MODELS = (("vrnn", "VRNN-GMM"), ("rnn-gmm", "RNN-GMM"))

@@ -7,7 +7,7 @@ the signals emit plain values; the state lives in
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from gdl_studio.live.controls_model import INSTRUMENTS, InstrumentModel
 from gdl_studio.ui.widgets.elided_label import ElidedLabel
