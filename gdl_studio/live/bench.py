@@ -237,7 +237,7 @@ def jam_response(args, receiver: Receiver, composer) -> dict:
         receiver.take()
         spb = 60.0 / tempo
         for r in range(args.jam_rounds):
-            for k, pitch in enumerate((60, 62, 64, 65, 67, 65)):
+            for _k, pitch in enumerate((60, 62, 64, 65, 67, 65)):
                 player.send_message([0x90, pitch + r % 5, 90])
                 time.sleep(spb * 0.45)
                 player.send_message([0x80, pitch + r % 5, 0])

@@ -199,7 +199,7 @@ class Proc:
     """A measuring client in its own process, talked to over stdin/stdout lines."""
 
     def __init__(self, role: str, name: str, attempts: int = 3) -> None:
-        for attempt in range(attempts):  # a busy server can refuse a client (server_error): try again
+        for _attempt in range(attempts):  # a busy server can refuse a client (server_error): try again
             self.proc = subprocess.Popen([sys.executable, "-m", "gdl_studio.live.bench_sync", role, name],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                          env={**os.environ})

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -168,10 +168,10 @@ class Transport:
         self._ext_pos = 0.0  # song position (beats) of tick 0 of the estimator
         self._ext_stop_beat = 0.0
         self.message = ""
-        self._listeners: list[Callable[[str, "Transport"], None]] = []
+        self._listeners: list[Callable[[str, Transport], None]] = []
 
     # ---------------------------------------------------------------- listeners
-    def add_listener(self, fn: Callable[[str, "Transport"], None]) -> None:
+    def add_listener(self, fn: Callable[[str, Transport], None]) -> None:
         self._listeners.append(fn)
 
     def remove_listener(self, fn) -> None:

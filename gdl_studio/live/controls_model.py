@@ -14,9 +14,10 @@ Both read and write settings through two callables, ``get(key, default)`` and ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gdl_studio.live import clock as clk
 from gdl_studio.live import instrument as ins
@@ -50,7 +51,7 @@ class InstrumentModel:
 
     # ---------------------------------------------------------------- settings
     @classmethod
-    def load(cls, get: Getter) -> "InstrumentModel":
+    def load(cls, get: Getter) -> InstrumentModel:
         instrument = str(get(ins.SETTING_INSTRUMENT, "gm") or "gm")
         if instrument not in dict(INSTRUMENTS):
             instrument = "gm"
@@ -131,7 +132,7 @@ class SyncModel:
     align: str = "song"
 
     @classmethod
-    def load(cls, get: Getter) -> "SyncModel":
+    def load(cls, get: Getter) -> SyncModel:
         mode = str(get(clk.SETTING_SYNC_MODE, "internal") or "internal")
         align = str(get(clk.SETTING_SYNC_ALIGN, "song") or "song")
         return cls(mode=mode if mode in dict(SYNC_MODES) else "internal",
@@ -158,7 +159,7 @@ class SyncModel:
         return self.mode == "follow"
 
     @staticmethod
-    def status(transport: "clk.Transport | None", mode: str) -> str:
+    def status(transport: clk.Transport | None, mode: str) -> str:
         """One line about the grid: tempo, running, waiting or lost."""
         if mode == "internal" or transport is None:
             return ""

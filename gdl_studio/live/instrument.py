@@ -252,7 +252,8 @@ def fluidsynth_lib() -> _Lib:
             try:
                 lib = _Lib(name)
             except (OSError, AttributeError) as exc:
-                raise InstrumentUnavailable(f"libfluidsynth is too old or broken ({exc}); FluidSynth 2.x is needed") from None
+                msg = f"libfluidsynth is too old or broken ({exc}); FluidSynth 2.x is needed"
+                raise InstrumentUnavailable(msg) from None
         except InstrumentUnavailable as exc:
             _lib["error"] = str(exc)
             raise

@@ -30,7 +30,7 @@ import ctypes.util
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

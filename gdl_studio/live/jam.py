@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from gdl_studio.engine.core import Sleep
 from gdl_studio.live.recorder import message_note, snap_up
@@ -121,7 +121,7 @@ class JamSession:
             return tr.seconds_per_beat
         return 60.0 / max(1.0, self.tempo_bpm)
 
-    def start(self) -> "JamSession":
+    def start(self) -> JamSession:
         with self._cond:
             if self._thread is not None:
                 return self
@@ -250,7 +250,7 @@ class JamSession:
             if start_answer is not None:
                 self.on_event("state", ANSWERING)
                 token, phrase, end, stats = start_answer
-                self.runner(lambda cancelled: self._answer(token, phrase, end, stats, cancelled))
+                self.runner(lambda cancelled, t=token, p=phrase, e=end, s=stats: self._answer(t, p, e, s, cancelled))
             elif back:
                 self.on_event("state", LISTENING)
 

@@ -18,12 +18,11 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 # the names and the error are shared with jack_midi (re-exported here for the callers of this module)
-from gdl_studio.live.midi_names import (CLIENT_IN, CLIENT_OUT, OWN_PREFIX, VIRTUAL_PORT_NAME,  # noqa: F401
-                                        MidiUnavailable)
+from gdl_studio.live.midi_names import CLIENT_IN, CLIENT_OUT, OWN_PREFIX, VIRTUAL_PORT_NAME, MidiUnavailable
 
 _API_ALIASES = {
     "jack": "UNIX_JACK",

@@ -19,7 +19,7 @@ import bisect
 import math
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from gdl_studio.live.scheduler import channel_for_track, note_off, note_on
 from gdl_studio.music.notes import Note

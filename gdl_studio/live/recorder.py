@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from gdl_studio.music.notes import Note
 

@@ -28,8 +28,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 NOTE_OFF = 0x80
 NOTE_ON = 0x90
@@ -130,7 +131,7 @@ class MidiScheduler:
         self.sent = 0
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "MidiScheduler":
+    def start(self) -> MidiScheduler:
         """Start the thread (idempotent). Lowers the interpreter's switch interval so that a
         busy thread cannot delay the scheduler by more than half a millisecond."""
         if self._thread is not None and self._thread.is_alive():
@@ -268,7 +269,7 @@ class MidiScheduler:
             return
         msgs = [(CONTROL | ch, CC_SUSTAIN, 0) for ch in sorted(self._pedals)]  # pedal up first
         self._pedals.clear()
-        for (ch, pitch), tags in self._sounding.items():
+        for (ch, pitch), _tags in self._sounding.items():
             msgs.append(note_off(ch, pitch))
         channels = range(16) if panic else sorted(self._channels_used)
         for ch in channels:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gdl_studio.live import clock as clk
 from gdl_studio.live import midi_ports as mp

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import close_panel, make_panel, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from compose_helpers import close_panel, drag, make_panel, point
 from PySide6.QtCore import QPoint, Qt
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.music.notes import Note
-
-from compose_helpers import close_panel, drag, make_panel, point
 
 ROOT = Path(__file__).resolve().parents[2]
 CHORALE = ROOT / "resources" / "examples" / "chorale.mid"

@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import close_panel, make_panel, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry  # noqa: E402
+from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry
 
 pytestmark = pytest.mark.jack
 ROOT = Path(__file__).resolve().parents[2]

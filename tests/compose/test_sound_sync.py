@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from compose_helpers import close_panel, make_panel, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from sf2_tools import make_sf2  # noqa: E402
+from sf2_tools import make_sf2
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_main_window_hosts_the_compose_panel(qtbot):
     from gdl_studio.engine.worker import Engine
-    from gdl_studio.ui.shell.main_window import MainWindow
-    from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.compose.commands import AddNotes
+    from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.settings import Key, Settings
+    from gdl_studio.ui.shell.main_window import MainWindow
 
     engine = Engine()
     engine.start()

@@ -10,8 +10,21 @@ import mido
 import numpy as np
 import pytest
 
-from gdl_studio.live.clock import (CLOCK, CONTINUE, EXTERNAL, PPQN, SONG_POSITION, START, STOP, ClockFollower,
-                                   ClockMaster, ClockSource, TempoEstimator, Transport, stop_notes_on_stop)
+from gdl_studio.live.clock import (
+    CLOCK,
+    CONTINUE,
+    EXTERNAL,
+    PPQN,
+    SONG_POSITION,
+    START,
+    STOP,
+    ClockFollower,
+    ClockMaster,
+    ClockSource,
+    TempoEstimator,
+    Transport,
+    stop_notes_on_stop,
+)
 from gdl_studio.live.jam import JamSession
 from gdl_studio.live.playback import Playback
 from gdl_studio.live.recorder import Recorder

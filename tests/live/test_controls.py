@@ -4,12 +4,11 @@ self-contained Qt controls that show and emit their plain values."""
 from __future__ import annotations
 
 import pytest
+from sf2_tools import make_sf2
 
 from gdl_studio.live import clock as clk
 from gdl_studio.live import instrument as ins
 from gdl_studio.live.controls_model import InstrumentModel, SyncModel
-
-from sf2_tools import make_sf2
 
 
 def test_instrument_model_settings_round_trip_and_checks(tmp_path):

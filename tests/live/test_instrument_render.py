@@ -8,13 +8,12 @@ import wave
 
 import numpy as np
 import pytest
+from sf2_tools import make_sf2
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.live import instrument as ins
 from gdl_studio.live.render import events_from_midi, events_from_notes, render_events, render_midi_file
 from gdl_studio.music.notes import Note
-
-from sf2_tools import make_sf2
 
 try:
     ins.fluidsynth_lib()

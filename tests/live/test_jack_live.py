@@ -9,6 +9,7 @@ import wave
 
 import numpy as np
 import pytest
+from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry, wait_for_port
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.jam import JamSession
@@ -17,8 +18,6 @@ from gdl_studio.live.recorder import Recorder
 from gdl_studio.live.scheduler import MidiScheduler, note_off, note_on
 from gdl_studio.live.session import SYNTH, VIRTUAL, LiveSession
 from gdl_studio.music.notes import Note
-
-from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry, wait_for_port
 
 pytestmark = pytest.mark.jack
 

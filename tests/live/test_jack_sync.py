@@ -7,12 +7,11 @@ import os
 import time
 
 import pytest
+from jack_tools import MidiDump, RtReceiver, RtSender, retry
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.clock import CLOCK, PPQN, START, STOP, ClockFollower, ClockMaster, Transport
 from gdl_studio.live.scheduler import MidiScheduler
-
-from jack_tools import MidiDump, RtReceiver, RtSender, retry
 
 pytestmark = pytest.mark.jack
 jack_midi = pytest.importorskip("gdl_studio.live.jack_midi")

@@ -99,7 +99,7 @@ def test_quantise_snaps_to_the_grid():
 def fake_responder(phrase, n):
     """Answers with the phrase transposed up an octave, quickly."""
     end = max(x.end for x in phrase)
-    for i, x in enumerate(phrase[:n]):
+    for _i, x in enumerate(phrase[:n]):
         yield Note(x.pitch + 12, end + (x.start - phrase[0].start), x.duration, 100)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtGui import QUndoCommand
 
@@ -69,7 +69,7 @@ class SetTempo(QUndoCommand):
         self.old = doc.tempo_bpm
         self.new = float(bpm)
 
-    def id(self) -> int:  # noqa: A003 (Qt API)
+    def id(self) -> int:
         return TEMPO_ID
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt API)

@@ -3,7 +3,7 @@ commands, see :mod:`gdl_studio.ui.compose.commands`)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, Signal
 

@@ -126,7 +126,7 @@ def midi_file() -> QIcon:
         p.drawPath(path)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(theme.ACCENT_LIGHT))
-        for k, (x, y, w) in enumerate(((11, 12, 6), (13, 16, 8), (11, 20, 5), (15, 24, 6))):
+        for _k, (x, y, w) in enumerate(((11, 12, 6), (13, 16, 8), (11, 20, 5), (15, 24, 6))):
             p.drawRect(QRectF(x, y, w, 2.2))
     return _icon(draw)
 

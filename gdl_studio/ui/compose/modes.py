@@ -9,8 +9,9 @@ pushes one undo command, so every edit is one step on the undo stack.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QUndoCommand
@@ -77,16 +78,16 @@ class EditMode:
 
     cursor = Qt.CursorShape.ArrowCursor
 
-    def press(self, roll: RollView, pos: QPointF, event) -> "EditMode":
+    def press(self, roll: RollView, pos: QPointF, event) -> EditMode:
         return self
 
-    def move(self, roll: RollView, pos: QPointF, event) -> "EditMode":
+    def move(self, roll: RollView, pos: QPointF, event) -> EditMode:
         return self
 
-    def release(self, roll: RollView, pos: QPointF, event) -> "EditMode":
+    def release(self, roll: RollView, pos: QPointF, event) -> EditMode:
         return IdleMode()
 
-    def cancel(self, roll: RollView) -> "EditMode":
+    def cancel(self, roll: RollView) -> EditMode:
         roll.clear_preview()
         return IdleMode()
 

@@ -13,7 +13,7 @@ generated note attended to glow in proportion to the attention weight.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack

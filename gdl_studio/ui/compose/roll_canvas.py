@@ -38,7 +38,7 @@ class Canvas(_Part):
         self._pending_key: tuple = ()
         self._pending_drawn = 0
 
-    def sizeHint(self) -> QSize:
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         return QSize(900, 420)
 
     # ---------------------------------------------------------------- painting

@@ -11,8 +11,8 @@ intents; the engine's results come in through :meth:`ComposeSession.add_step` /
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.music.notes import GenerationStep, Note

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.live.clock import SETTING_SYNC_CLOCK_IN
+from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.live.session import NO_INPUT, VIRTUAL
 from gdl_studio.ui.panel import Panel
 

@@ -7,8 +7,8 @@ instrument, sync, a Fill button) is added with :meth:`ComposeBar.add_group`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, QLabel, QToolButton, QWidget
