@@ -55,14 +55,19 @@ class JackServer:
     def start(self) -> None:
         jackd = shutil.which("jackd")
         if jackd is None:
-            raise UserError("jackd is not installed: install jackd2 (the benchmark measures at a JACK client), "
-                            "or pass --server NAME for a running server")
+            raise UserError(
+                "jackd is not installed: install jackd2 (the benchmark measures at a JACK client), "
+                "or pass --server NAME for a running server"
+            )
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
         for realtime in (True, False):
             flags = ["-R", "-P", "70"] if realtime else ["--no-realtime"]
-            self.proc = subprocess.Popen([jackd, "-n", self.name, *flags, "-d", "dummy", "-r", str(self.rate),
-                                          "-p", str(self.period)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=env)
+            self.proc = subprocess.Popen(
+                [jackd, "-n", self.name, *flags, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
             deadline = time.time() + 8
             while time.time() < deadline and self.proc.poll() is None and not _jack_ok(env):
                 time.sleep(0.1)
@@ -88,9 +93,13 @@ class Receiver:
     """The independent JACK client (another process, see :mod:`bench_receiver`)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "gdl_studio.live.bench_receiver", RX_CLIENT],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gdl_studio.live.bench_receiver", RX_CLIENT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
         line = self.proc.stdout.readline().strip()
         if line != "ready":
             self.close()
@@ -224,8 +233,14 @@ def jam_response(args, receiver: Receiver, composer) -> dict:
         time.sleep(0.01)
 
     tempo, silence = 160.0, 2.0
-    jam = JamSession(sched, composers.responder(composer, temperature=1.0), tempo_bpm=tempo,
-                     silence_beats=silence, answer_notes=4, runner=runner)
+    jam = JamSession(
+        sched,
+        composers.responder(composer, temperature=1.0),
+        tempo_bpm=tempo,
+        silence_beats=silence,
+        answer_notes=4,
+        runner=runner,
+    )
     player = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=TX_CLIENT)
     player.open_virtual_port("out")
     time.sleep(0.3)
@@ -243,8 +258,9 @@ def jam_response(args, receiver: Receiver, composer) -> dict:
                 player.send_message([0x80, pitch + r % 5, 0])
                 time.sleep(spb * 0.05)
             deadline = time.perf_counter() + 10
-            while time.perf_counter() < deadline and (len(jam.stats) <= r or jam.state != "listening"
-                                                      or jam.stats[r].first_note_t is None):
+            while time.perf_counter() < deadline and (
+                len(jam.stats) <= r or jam.state != "listening" or jam.stats[r].first_note_t is None
+            ):
                 time.sleep(0.01)
             time.sleep(0.1)
             events = receiver.take()
@@ -328,9 +344,11 @@ def run_bench(args, gui_figure=None) -> int:
         if server is not None:
             server.stop()
     results["model"] = composer.name + (" (tiny, untrained)" if tiny else "")
-    results["jack"] = {"period_frames": server.period if server else "server " + args.server,
-                       "period_ms": round(server.period / 48.0, 3) if server else float("nan"),
-                       "realtime": server.realtime if server else "unknown"}
+    results["jack"] = {
+        "period_frames": server.period if server else "server " + args.server,
+        "period_ms": round(server.period / 48.0, 3) if server else float("nan"),
+        "realtime": server.realtime if server else "unknown",
+    }
     results["peak_rss_mb"] = peak_rss_mb()
     emit(results, args.json, title="gdl-studio bench live")
     return 0

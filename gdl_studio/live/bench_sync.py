@@ -72,7 +72,7 @@ def _rx(name: str) -> int:
             i = w % n
             ts[i] = start + off * period / frames
             data[i, :] = 0
-            data[i, :min(3, len(raw))] = list(raw[:3])
+            data[i, : min(3, len(raw))] = list(raw[:3])
             w += 1
         state["w"] = w
 
@@ -162,7 +162,7 @@ def _rec(name: str) -> int:
             return
         a = ins[0].get_array()
         b = ins[1].get_array()
-        buf[n:n + frames] = np.maximum(np.abs(a), np.abs(b))
+        buf[n : n + frames] = np.maximum(np.abs(a), np.abs(b))
         state["starts"][state["blocks"]] = start
         state["blocks"] += 1
         state["n"] = n + frames
@@ -178,14 +178,24 @@ def _rec(name: str) -> int:
             client.connect(left, ins[0])
             client.connect(right, ins[1])
             total = int(seconds * client.samplerate) + 4096
-            state.update(buf=np.zeros(total, dtype=np.float32), starts=np.zeros(total // client.blocksize + 2),
-                         n=0, blocks=0, on=True)
+            state.update(
+                buf=np.zeros(total, dtype=np.float32),
+                starts=np.zeros(total // client.blocksize + 2),
+                n=0,
+                blocks=0,
+                on=True,
+            )
             print("recording", flush=True)
         elif parts[0] == "save":
             state["on"] = False
             time.sleep(0.05)
-            np.savez(parts[1], audio=state["buf"][:state["n"]], starts=state["starts"][:state["blocks"]],
-                     rate=client.samplerate, block=client.blocksize)
+            np.savez(
+                parts[1],
+                audio=state["buf"][: state["n"]],
+                starts=state["starts"][: state["blocks"]],
+                rate=client.samplerate,
+                block=client.blocksize,
+            )
             print("saved", flush=True)
         elif parts[0] == "stop":
             break
@@ -200,9 +210,13 @@ class Proc:
 
     def __init__(self, role: str, name: str, attempts: int = 3) -> None:
         for _attempt in range(attempts):  # a busy server can refuse a client (server_error): try again
-            self.proc = subprocess.Popen([sys.executable, "-m", "gdl_studio.live.bench_sync", role, name],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         env={**os.environ})
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gdl_studio.live.bench_sync", role, name],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ},
+            )
             line = self.proc.stdout.readline().strip()
             if line == "ready":
                 return
@@ -273,10 +287,15 @@ def midi_timing(seconds: float, composer, primer) -> dict:
         times = scheduled.get(tuple(data))
         if times:
             errors.append(min(abs(t - s) for s in times) * 1000.0)
-    return {"timing_ms": percentiles(errors), "messages": {"sent": sum(map(len, scheduled.values())),
-                                                           "received": len(errors),
-                                                           "over_1ms": sum(1 for e in errors if e > 1.0)},
-            "output": type(out).__name__}
+    return {
+        "timing_ms": percentiles(errors),
+        "messages": {
+            "sent": sum(map(len, scheduled.values())),
+            "received": len(errors),
+            "over_1ms": sum(1 for e in errors if e > 1.0),
+        },
+        "output": type(out).__name__,
+    }
 
 
 def _app_audio_ports(before: set[str]) -> list[str]:
@@ -341,17 +360,21 @@ def audio_latency(notes: int = 24, spacing_s: float = 0.5, threshold: float = 0.
         if rec is not None:
             rec.close()
     env, starts, rate, block = data["audio"], data["starts"], float(data["rate"]), int(data["block"])
-    frame_times = (starts[:, None] + np.arange(block)[None, :] / rate).ravel()[:len(env)]
+    frame_times = (starts[:, None] + np.arange(block)[None, :] / rate).ravel()[: len(env)]
     lat = []
     for t in deadlines:
         i0 = int(np.searchsorted(frame_times, t - 0.005))
         i1 = int(np.searchsorted(frame_times, t + spacing_s - 0.25))
-        floor = float(env[int(np.searchsorted(frame_times, t - 0.03)):i0].max(initial=0.0))
+        floor = float(env[int(np.searchsorted(frame_times, t - 0.03)) : i0].max(initial=0.0))
         above = np.nonzero(env[i0:i1] > max(threshold, 4.0 * floor))[0]
         if above.size:
             lat.append((frame_times[i0 + above[0]] - t) * 1000.0)
-    return {"latency_ms": percentiles(lat), "notes": {"played": notes, "detected": len(lat)},
-            "instrument": instrument, "threshold": threshold}
+    return {
+        "latency_ms": percentiles(lat),
+        "notes": {"played": notes, "detected": len(lat)},
+        "instrument": instrument,
+        "threshold": threshold,
+    }
 
 
 def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0) -> dict:
@@ -395,8 +418,12 @@ def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0) -> 
         inp.close()
         follower.close()
     errors = [abs(t - ticks[b * 24]) * 1000.0 for b, t in predictions if b * 24 < len(ticks)]
-    return {"follow_error_ms": percentiles(errors), "tempo_bpm": tr.tempo_bpm, "beats": len(errors),
-            "jitter_ms": jitter_ms}
+    return {
+        "follow_error_ms": percentiles(errors),
+        "tempo_bpm": tr.tempo_bpm,
+        "beats": len(errors),
+        "jitter_ms": jitter_ms,
+    }
 
 
 def render_speed() -> dict:
@@ -405,8 +432,12 @@ def render_speed() -> dict:
 
     with tempfile.TemporaryDirectory(prefix="gdl-bench-render-") as tmp:
         res = render_midi_file(resources_dir() / "examples" / "chorale.mid", os.path.join(tmp, "c.wav"))
-    return {"realtime_factor": res.realtime_factor, "render_factor": res.render_factor, "seconds": res.seconds,
-            "instrument": res.instrument}
+    return {
+        "realtime_factor": res.realtime_factor,
+        "render_factor": res.render_factor,
+        "seconds": res.seconds,
+        "instrument": res.instrument,
+    }
 
 
 def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
@@ -427,14 +458,19 @@ def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
             say(f"{area}: {message}")
             return {"error": message}
 
-    results["midi"] = measure("midi", "MIDI timing at an independent frame-stamping JACK client…",
-                              midi_timing, seconds, composer, primer)
-    results["audio"] = measure("audio", "audio latency: note-on → audio onset at an independent JACK recorder…",
-                               audio_latency, notes=max(8, int(seconds * 3)))
-    results["clock"] = measure("clock", "following an independent 120 BPM MIDI clock…",
-                               clock_follow, max(4.0, seconds))
-    results["clock"]["jitter5"] = measure("clock", "… with ±5 ms jitter per tick…", clock_follow,
-                                          max(4.0, seconds), jitter_ms=5.0)
+    results["midi"] = measure(
+        "midi", "MIDI timing at an independent frame-stamping JACK client…", midi_timing, seconds, composer, primer
+    )
+    results["audio"] = measure(
+        "audio",
+        "audio latency: note-on → audio onset at an independent JACK recorder…",
+        audio_latency,
+        notes=max(8, int(seconds * 3)),
+    )
+    results["clock"] = measure("clock", "following an independent 120 BPM MIDI clock…", clock_follow, max(4.0, seconds))
+    results["clock"]["jitter5"] = measure(
+        "clock", "… with ±5 ms jitter per tick…", clock_follow, max(4.0, seconds), jitter_ms=5.0
+    )
     results["render"] = measure("render", "bouncing the chorale…", render_speed)
     return results
 

@@ -307,8 +307,9 @@ class Transport:
             est.add(t)
             bpm = est.bpm
             if est.ready and not (MIN_BPM <= bpm <= MAX_BPM) and est.count > 12:
-                self.message = (f"external clock at {bpm:.0f} BPM is outside {MIN_BPM:.0f}–{MAX_BPM:.0f} BPM; "
-                                "ignoring it")
+                self.message = (
+                    f"external clock at {bpm:.0f} BPM is outside {MIN_BPM:.0f}–{MAX_BPM:.0f} BPM; ignoring it"
+                )
                 self.running = False
                 self.epoch += 1
                 lost = True
@@ -361,8 +362,9 @@ class ClockFollower:
     ``max(lost_ticks · tick period, lost_min_s)`` while running.
     """
 
-    def __init__(self, transport: Transport, lost_ticks: float = 6.0, lost_min_s: float = 0.25,
-                 watchdog: bool = True) -> None:
+    def __init__(
+        self, transport: Transport, lost_ticks: float = 6.0, lost_min_s: float = 0.25, watchdog: bool = True
+    ) -> None:
         self.transport = transport
         self.lost_ticks = lost_ticks
         self.lost_min_s = lost_min_s

@@ -26,8 +26,11 @@ Getter = Callable[[str, Any], Any]
 Setter = Callable[[str, Any], None]
 
 INSTRUMENTS = (("gm", "General MIDI (FluidSynth)"), ("additive", "Built-in additive synth"))
-SYNC_MODES = (("internal", "Internal tempo"), ("follow", "Follow external MIDI clock"),
-              ("master", "Send MIDI clock (master)"))
+SYNC_MODES = (
+    ("internal", "Internal tempo"),
+    ("follow", "Follow external MIDI clock"),
+    ("master", "Send MIDI clock (master)"),
+)
 ALIGNS = (("song", "Song position"), ("beat", "Next beat"), ("bar", "Next bar"))
 MAX_TRACKS = 16
 
@@ -55,8 +58,11 @@ class InstrumentModel:
         instrument = str(get(ins.SETTING_INSTRUMENT, "gm") or "gm")
         if instrument not in dict(INSTRUMENTS):
             instrument = "gm"
-        return cls(instrument=instrument, soundfont=str(get(ins.SETTING_SOUNDFONT, "") or ""),
-                   programs=_int_list(get(ins.SETTING_PROGRAMS, []), MAX_TRACKS, ins.DEFAULT_PROGRAM))
+        return cls(
+            instrument=instrument,
+            soundfont=str(get(ins.SETTING_SOUNDFONT, "") or ""),
+            programs=_int_list(get(ins.SETTING_PROGRAMS, []), MAX_TRACKS, ins.DEFAULT_PROGRAM),
+        )
 
     def save(self, set_: Setter) -> None:
         set_(ins.SETTING_INSTRUMENT, self.instrument)
@@ -71,8 +77,12 @@ class InstrumentModel:
 
     @staticmethod
     def preset_choices() -> list[tuple[str, str]]:
-        labels = {"piano": "Piano", "chorale-organ": "Chorale: organ", "chorale-choir": "Chorale: choir",
-                  "strings": "String quartet"}
+        labels = {
+            "piano": "Piano",
+            "chorale-organ": "Chorale: organ",
+            "chorale-choir": "Chorale: choir",
+            "strings": "String quartet",
+        }
         return [(name, labels.get(name, name)) for name in ins.PRESETS]
 
     def soundfont_label(self) -> str:
@@ -120,8 +130,11 @@ class InstrumentModel:
 
     def render_kwargs(self) -> dict:
         """Keyword arguments of :func:`gdl_studio.live.render.render_notes` for Export audio…"""
-        return {"instrument": self.instrument, "soundfont": self.soundfont or None,
-                "programs": {t: p for t, p in enumerate(self.programs)}}
+        return {
+            "instrument": self.instrument,
+            "soundfont": self.soundfont or None,
+            "programs": {t: p for t, p in enumerate(self.programs)},
+        }
 
 
 @dataclass
@@ -135,10 +148,12 @@ class SyncModel:
     def load(cls, get: Getter) -> SyncModel:
         mode = str(get(clk.SETTING_SYNC_MODE, "internal") or "internal")
         align = str(get(clk.SETTING_SYNC_ALIGN, "song") or "song")
-        return cls(mode=mode if mode in dict(SYNC_MODES) else "internal",
-                   clock_in=str(get(clk.SETTING_SYNC_CLOCK_IN, "") or ""),
-                   clock_out=str(get(clk.SETTING_SYNC_CLOCK_OUT, "") or ""),
-                   align=align if align in dict(ALIGNS) else "song")
+        return cls(
+            mode=mode if mode in dict(SYNC_MODES) else "internal",
+            clock_in=str(get(clk.SETTING_SYNC_CLOCK_IN, "") or ""),
+            clock_out=str(get(clk.SETTING_SYNC_CLOCK_OUT, "") or ""),
+            align=align if align in dict(ALIGNS) else "song",
+        )
 
     def save(self, set_: Setter) -> None:
         set_(clk.SETTING_SYNC_MODE, self.mode)
@@ -164,8 +179,11 @@ class SyncModel:
         if mode == "internal" or transport is None:
             return ""
         if mode == "master":
-            return (f"Sending MIDI clock: {transport.tempo_bpm:.1f} BPM" if transport.running
-                    else "MIDI clock master: stopped")
+            return (
+                f"Sending MIDI clock: {transport.tempo_bpm:.1f} BPM"
+                if transport.running
+                else "MIDI clock master: stopped"
+            )
         if transport.message and not transport.running:
             return transport.message
         if transport.mode != clk.EXTERNAL or (not transport.running and transport.estimator().count == 0):

@@ -42,28 +42,134 @@ SETTING_SOUNDFONT = "audio/soundfont"  # path of a .sf2/.sf3, "" = find one
 SETTING_PROGRAMS = "audio/programs"  # list of 16 GM programs, one per MIDI channel
 
 GM_PROGRAMS = (
-    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
-    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet", "Celesta", "Glockenspiel",
-    "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer", "Drawbar Organ",
-    "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
-    "Tango Accordion", "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)",
-    "Electric Guitar (clean)", "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar",
-    "Guitar Harmonics", "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)",
-    "Fretless Bass", "Slap Bass 1", "Slap Bass 2", "Synth Bass 1", "Synth Bass 2", "Violin", "Viola",
-    "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp", "Timpani",
-    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs",
-    "Voice Oohs", "Synth Choir", "Orchestra Hit", "Trumpet", "Trombone", "Tuba", "Muted Trumpet",
-    "French Horn", "Brass Section", "Synth Brass 1", "Synth Brass 2", "Soprano Sax", "Alto Sax",
-    "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet", "Piccolo", "Flute",
-    "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina", "Lead 1 (square)",
-    "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)", "Lead 6 (voice)",
-    "Lead 7 (fifths)", "Lead 8 (bass + lead)", "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)",
-    "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)", "Pad 7 (halo)", "Pad 8 (sweep)",
-    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
-    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)", "Sitar", "Banjo", "Shamisen", "Koto",
-    "Kalimba", "Bagpipe", "Fiddle", "Shanai", "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock",
-    "Taiko Drum", "Melodic Tom", "Synth Drum", "Reverse Cymbal", "Guitar Fret Noise", "Breath Noise",
-    "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause", "Gunshot",
+    "Acoustic Grand Piano",
+    "Bright Acoustic Piano",
+    "Electric Grand Piano",
+    "Honky-tonk Piano",
+    "Electric Piano 1",
+    "Electric Piano 2",
+    "Harpsichord",
+    "Clavinet",
+    "Celesta",
+    "Glockenspiel",
+    "Music Box",
+    "Vibraphone",
+    "Marimba",
+    "Xylophone",
+    "Tubular Bells",
+    "Dulcimer",
+    "Drawbar Organ",
+    "Percussive Organ",
+    "Rock Organ",
+    "Church Organ",
+    "Reed Organ",
+    "Accordion",
+    "Harmonica",
+    "Tango Accordion",
+    "Acoustic Guitar (nylon)",
+    "Acoustic Guitar (steel)",
+    "Electric Guitar (jazz)",
+    "Electric Guitar (clean)",
+    "Electric Guitar (muted)",
+    "Overdriven Guitar",
+    "Distortion Guitar",
+    "Guitar Harmonics",
+    "Acoustic Bass",
+    "Electric Bass (finger)",
+    "Electric Bass (pick)",
+    "Fretless Bass",
+    "Slap Bass 1",
+    "Slap Bass 2",
+    "Synth Bass 1",
+    "Synth Bass 2",
+    "Violin",
+    "Viola",
+    "Cello",
+    "Contrabass",
+    "Tremolo Strings",
+    "Pizzicato Strings",
+    "Orchestral Harp",
+    "Timpani",
+    "String Ensemble 1",
+    "String Ensemble 2",
+    "Synth Strings 1",
+    "Synth Strings 2",
+    "Choir Aahs",
+    "Voice Oohs",
+    "Synth Choir",
+    "Orchestra Hit",
+    "Trumpet",
+    "Trombone",
+    "Tuba",
+    "Muted Trumpet",
+    "French Horn",
+    "Brass Section",
+    "Synth Brass 1",
+    "Synth Brass 2",
+    "Soprano Sax",
+    "Alto Sax",
+    "Tenor Sax",
+    "Baritone Sax",
+    "Oboe",
+    "English Horn",
+    "Bassoon",
+    "Clarinet",
+    "Piccolo",
+    "Flute",
+    "Recorder",
+    "Pan Flute",
+    "Blown Bottle",
+    "Shakuhachi",
+    "Whistle",
+    "Ocarina",
+    "Lead 1 (square)",
+    "Lead 2 (sawtooth)",
+    "Lead 3 (calliope)",
+    "Lead 4 (chiff)",
+    "Lead 5 (charang)",
+    "Lead 6 (voice)",
+    "Lead 7 (fifths)",
+    "Lead 8 (bass + lead)",
+    "Pad 1 (new age)",
+    "Pad 2 (warm)",
+    "Pad 3 (polysynth)",
+    "Pad 4 (choir)",
+    "Pad 5 (bowed)",
+    "Pad 6 (metallic)",
+    "Pad 7 (halo)",
+    "Pad 8 (sweep)",
+    "FX 1 (rain)",
+    "FX 2 (soundtrack)",
+    "FX 3 (crystal)",
+    "FX 4 (atmosphere)",
+    "FX 5 (brightness)",
+    "FX 6 (goblins)",
+    "FX 7 (echoes)",
+    "FX 8 (sci-fi)",
+    "Sitar",
+    "Banjo",
+    "Shamisen",
+    "Koto",
+    "Kalimba",
+    "Bagpipe",
+    "Fiddle",
+    "Shanai",
+    "Tinkle Bell",
+    "Agogo",
+    "Steel Drums",
+    "Woodblock",
+    "Taiko Drum",
+    "Melodic Tom",
+    "Synth Drum",
+    "Reverse Cymbal",
+    "Guitar Fret Noise",
+    "Breath Noise",
+    "Seashore",
+    "Bird Tweet",
+    "Telephone Ring",
+    "Helicopter",
+    "Applause",
+    "Gunshot",
 )
 
 # Instrument presets per track (track 0, 1, …); the last entry repeats for further tracks.
@@ -242,8 +348,8 @@ def fluidsynth_lib() -> _Lib:
                     import fluidsynth  # pyfluidsynth: finds libfluidsynth on every platform
             except ImportError as exc:
                 raise InstrumentUnavailable(
-                    f"FluidSynth is not available ({str(exc).splitlines()[0]}): install libfluidsynth3 and "
-                    "pyfluidsynth") from None
+                    f"FluidSynth is not available ({str(exc).splitlines()[0]}): install libfluidsynth3 and pyfluidsynth"
+                ) from None
             except OSError as exc:
                 raise InstrumentUnavailable(f"FluidSynth could not be loaded ({exc})") from None
             name = getattr(getattr(fluidsynth, "_fl", None), "_name", None)
@@ -295,14 +401,23 @@ class FluidInstrument:
     SoundFont lacks falls back to the nearest one it has (with a warning in ``info.warnings``).
     """
 
-    def __init__(self, soundfont: str | os.PathLike | None = None, samplerate: float = 48000.0,
-                 blocksize: int = 256, programs: list[int] | None = None, gain: float = DEFAULT_GAIN,
-                 polyphony: int = 256, reverb: bool = True, chorus: bool = True) -> None:
+    def __init__(
+        self,
+        soundfont: str | os.PathLike | None = None,
+        samplerate: float = 48000.0,
+        blocksize: int = 256,
+        programs: list[int] | None = None,
+        gain: float = DEFAULT_GAIN,
+        polyphony: int = 256,
+        reverb: bool = True,
+        chorus: bool = True,
+    ) -> None:
         lib = fluidsynth_lib()
         path = find_soundfont(soundfont)
         if path is None:
-            raise InstrumentUnavailable("no General MIDI SoundFont found (install fluid-soundfont-gm or choose "
-                                        "a .sf2/.sf3 file)")
+            raise InstrumentUnavailable(
+                "no General MIDI SoundFont found (install fluid-soundfont-gm or choose a .sf2/.sf3 file)"
+            )
         check_soundfont_file(path)
         self.lib = lib
         self.samplerate = float(samplerate)
@@ -326,8 +441,9 @@ class FluidInstrument:
         if sfid < 0:
             detail = next((m for m in reversed(lib.log_messages) if m), "")
             self.close()
-            raise InstrumentUnavailable(f"FluidSynth could not load the SoundFont {path.name}"
-                                        + (f" ({detail})" if detail else ""))
+            raise InstrumentUnavailable(
+                f"FluidSynth could not load the SoundFont {path.name}" + (f" ({detail})" if detail else "")
+            )
         self.sfont_id = sfid
         self.info = InstrumentInfo(str(path), presets=self._list_presets())
         if not any(p.bank == 0 for p in self.info.presets):
@@ -371,8 +487,10 @@ class FluidInstrument:
             return program, ""
         lower = [p for p in have if p < program]
         sub = lower[-1] if lower else have[0]
-        return sub, (f"{Path(self.info.soundfont).name} has no program {program} ({program_name(program)}); "
-                     f"playing {sub} ({program_name(sub)}) instead")
+        return sub, (
+            f"{Path(self.info.soundfont).name} has no program {program} ({program_name(program)}); "
+            f"playing {sub} ({program_name(sub)}) instead"
+        )
 
     def set_programs(self, programs: list[int], apply_now: bool = False) -> list[str]:
         """Set the program of each channel (16 values; missing ones are piano). Returns warnings.
@@ -521,8 +639,13 @@ class FluidInstrument:
             pass
 
 
-def load_instrument(soundfont: str | None = None, samplerate: float = 48000.0, blocksize: int = 256,
-                    programs: list[int] | None = None, **kwargs) -> tuple[FluidInstrument | None, str]:
+def load_instrument(
+    soundfont: str | None = None,
+    samplerate: float = 48000.0,
+    blocksize: int = 256,
+    programs: list[int] | None = None,
+    **kwargs,
+) -> tuple[FluidInstrument | None, str]:
     """``(instrument, '')`` or ``(None, one-line message)`` saying why the additive synth plays."""
     try:
         return FluidInstrument(soundfont, samplerate, blocksize, programs, **kwargs), ""

@@ -81,9 +81,13 @@ def _libjack():
     lib.jack_get_time.restype = ctypes.c_uint64
     lib.jack_get_time.argtypes = []
     lib.jack_get_cycle_times.restype = ctypes.c_int
-    lib.jack_get_cycle_times.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32),
-                                         ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64),
-                                         ctypes.POINTER(ctypes.c_float)]
+    lib.jack_get_cycle_times.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_uint32),
+        ctypes.POINTER(ctypes.c_uint64),
+        ctypes.POINTER(ctypes.c_uint64),
+        ctypes.POINTER(ctypes.c_float),
+    ]
     _lib_cache["lib"] = lib
     return lib
 
@@ -131,8 +135,14 @@ class JackMidiOutput:
 
     timed = True
 
-    def __init__(self, port: str | None = None, virtual: bool = False, client_name: str = CLIENT_OUT,
-                 port_name: str = VIRTUAL_PORT_NAME, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        port: str | None = None,
+        virtual: bool = False,
+        client_name: str = CLIENT_OUT,
+        port_name: str = VIRTUAL_PORT_NAME,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         jack = _jack()
         _libjack()
         if not virtual and not port:
@@ -227,9 +237,15 @@ class JackMidiOutput:
         row[2] = data[2] if n > 2 else 0
         row[3] = n
         status = data[0] & 0xF0
-        row[4] = int(status == 0x80 or (status == 0x90 and n > 2 and data[2] == 0) or (
-            status == 0xB0 and n > 2 and (data[1] in (CC_ALL_SOUND_OFF, CC_ALL_NOTES_OFF)
-                                          or (data[1] == CC_SUSTAIN and data[2] < 64))))
+        row[4] = int(
+            status == 0x80
+            or (status == 0x90 and n > 2 and data[2] == 0)
+            or (
+                status == 0xB0
+                and n > 2
+                and (data[1] in (CC_ALL_SOUND_OFF, CC_ALL_NOTES_OFF) or (data[1] == CC_SUSTAIN and data[2] < 64))
+            )
+        )
         self._rtag[i, 0] = tid
         self._rtag[i, 1] = self._cancel[tid]
         self._rtag[i, 2] = self._cancel[0]
@@ -344,9 +360,9 @@ class JackMidiOutput:
             while j > 0 and pt[j - 1] > t:
                 j -= 1
             if j < n:
-                pt[j + 1:n + 1] = pt[j:n]
-                pd[j + 1:n + 1] = pd[j:n]
-                ptag[j + 1:n + 1] = ptag[j:n]
+                pt[j + 1 : n + 1] = pt[j:n]
+                pd[j + 1 : n + 1] = pd[j:n]
+                ptag[j + 1 : n + 1] = ptag[j:n]
             pt[j] = t
             pd[j] = self._rd[i]
             ptag[j] = self._rtag[i]
@@ -407,9 +423,15 @@ class JackMidiInput:
     message, timing clock included.
     """
 
-    def __init__(self, callback: Callable[[bytes, float], None], port: str | None = None,
-                 virtual: bool = False, client_name: str = CLIENT_IN, port_name: str = "clock in",
-                 poll_s: float = 0.002) -> None:
+    def __init__(
+        self,
+        callback: Callable[[bytes, float], None],
+        port: str | None = None,
+        virtual: bool = False,
+        client_name: str = CLIENT_IN,
+        port_name: str = "clock in",
+        poll_s: float = 0.002,
+    ) -> None:
         jack = _jack()
         _libjack()
         if not virtual and not port:
@@ -481,7 +503,7 @@ class JackMidiInput:
             while r < w:
                 i = r % RING
                 row = self._d[i]
-                data = bytes(int(x) for x in row[:int(row[3])])
+                data = bytes(int(x) for x in row[: int(row[3])])
                 t = float(self._t[i])
                 r += 1
                 self._r = r

@@ -81,11 +81,21 @@ class JamSession:
     from the MIDI, watcher or runner thread.
     """
 
-    def __init__(self, scheduler: MidiScheduler, responder: Responder, tempo_bpm: float = 100.0,
-                 silence_beats: float = 4.0, answer_notes: int = 16, channel: int = 0,
-                 runner: Runner | None = None, on_event: Callable[[str, object], None] | None = None,
-                 prepare_s: float = 0.15, ahead_s: float = 1.5, max_phrase_notes: int = 96,
-                 transport=None) -> None:
+    def __init__(
+        self,
+        scheduler: MidiScheduler,
+        responder: Responder,
+        tempo_bpm: float = 100.0,
+        silence_beats: float = 4.0,
+        answer_notes: int = 16,
+        channel: int = 0,
+        runner: Runner | None = None,
+        on_event: Callable[[str, object], None] | None = None,
+        prepare_s: float = 0.15,
+        ahead_s: float = 1.5,
+        max_phrase_notes: int = 96,
+        transport=None,
+    ) -> None:
         self.scheduler = scheduler
         self.responder = responder
         self.tempo_bpm = float(tempo_bpm)
@@ -255,8 +265,9 @@ class JamSession:
                 self.on_event("state", LISTENING)
 
     # ---------------------------------------------------------------- the answer
-    def _answer(self, token: int, phrase: list[Note], window_end: float, stats: AnswerStats,
-                cancelled: Callable[[], bool]) -> Iterator:
+    def _answer(
+        self, token: int, phrase: list[Note], window_end: float, stats: AnswerStats, cancelled: Callable[[], bool]
+    ) -> Iterator:
         """Generate and schedule one answer; yields :class:`JamNote` and :class:`Sleep`."""
         spb = self.seconds_per_beat
         tr = self.transport if self.transport is not None and self.transport.ready else None

@@ -30,8 +30,13 @@ class ProcessMidiOutput:
 
     timed = True
 
-    def __init__(self, port: str | None = None, virtual: bool = False,
-                 on_error: Callable[[str], None] | None = None, timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        port: str | None = None,
+        virtual: bool = False,
+        on_error: Callable[[str], None] | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
         if not virtual and not port:
             raise MidiUnavailable("no MIDI output port given")
         self.on_error = on_error or (lambda message: None)
@@ -40,8 +45,15 @@ class ProcessMidiOutput:
         self._lock = threading.Lock()
         cmd = [sys.executable, "-m", "gdl_studio.live.midi_process"] + (["--virtual"] if virtual else ["--port", port])
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True, bufsize=1, env={**os.environ})
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                env={**os.environ},
+            )
         except OSError as exc:
             raise MidiUnavailable(f"cannot start the MIDI output process ({exc})") from None
         ready = self._read_line(timeout_s)
@@ -55,7 +67,7 @@ class ProcessMidiOutput:
             detail = (ready or "").strip() or err.strip().splitlines()[-1:] or ["no answer"]
             detail = detail if isinstance(detail, str) else detail[0]
             raise MidiUnavailable(detail.removeprefix("error ")) from None
-        self.name = ready[len("ready "):].strip() or (port or "")
+        self.name = ready[len("ready ") :].strip() or (port or "")
         self._reader = threading.Thread(target=self._read_errors, name="gdl-midi-process-reader", daemon=True)
         self._reader.start()
 
@@ -70,7 +82,7 @@ class ProcessMidiOutput:
         for line in self._proc.stdout:
             line = line.strip()
             if line.startswith("error "):
-                self.on_error(line[len("error "):])
+                self.on_error(line[len("error ") :])
         if not self.closed:
             self.on_error("the MIDI output process stopped")
 

@@ -32,11 +32,20 @@ class Playback:
     from the GUI while the scheduler thread pulls.
     """
 
-    def __init__(self, notes: Iterable[Note], tempo_bpm: float, start_beat: float = 0.0,
-                 loop: tuple[float, float] | None = None, t0: float | None = None,
-                 latency_s: float = 0.05, channel: Callable[[Note], int] | None = None,
-                 velocity_scale: float = 1.0, transport=None, align: str = "song",
-                 beats_per_bar: int = 4) -> None:
+    def __init__(
+        self,
+        notes: Iterable[Note],
+        tempo_bpm: float,
+        start_beat: float = 0.0,
+        loop: tuple[float, float] | None = None,
+        t0: float | None = None,
+        latency_s: float = 0.05,
+        channel: Callable[[Note], int] | None = None,
+        velocity_scale: float = 1.0,
+        transport=None,
+        align: str = "song",
+        beats_per_bar: int = 4,
+    ) -> None:
         self._lock = threading.Lock()
         self._notes: list[Note] = []
         self._starts: list[float] = []

@@ -47,8 +47,7 @@ class Recorder:
     beats come from its grid instead: beat ``beat0`` is the transport's beat at ``t0``.
     """
 
-    def __init__(self, tempo_bpm: float, t0: float, beat0: float = 0.0, track: int = 0,
-                 transport=None) -> None:
+    def __init__(self, tempo_bpm: float, t0: float, beat0: float = 0.0, track: int = 0, transport=None) -> None:
         self.tempo_bpm = max(1.0, float(tempo_bpm))
         self.t0 = t0
         self.beat0 = beat0

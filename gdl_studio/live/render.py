@@ -88,8 +88,11 @@ def events_from_midi(path: str | os.PathLike, program: int | None = None) -> lis
     return events
 
 
-def events_from_notes(notes: Iterable, tempo_bpm: float, programs: list[int] | dict[int, int] | None = None,
-                      ) -> list[tuple[float, tuple[int, ...]]]:
+def events_from_notes(
+    notes: Iterable,
+    tempo_bpm: float,
+    programs: list[int] | dict[int, int] | None = None,
+) -> list[tuple[float, tuple[int, ...]]]:
     """Events for ``notes`` (beats, with ``track``) at ``tempo_bpm``; ``programs`` per track."""
     spb = 60.0 / max(1.0, float(tempo_bpm))
     events: list[tuple[float, tuple[int, ...]]] = []
@@ -129,18 +132,24 @@ class _AdditiveOffline:
         for k in range(0, frames, 256):
             self.synth.render(self.block)
             m = min(256, frames - k)
-            out[k:k + m] = self.block[:m]
+            out[k : k + m] = self.block[:m]
         return out
 
     def close(self) -> None:
         pass
 
 
-def render_events(events: list[tuple[float, tuple[int, ...]]], out_path: str | os.PathLike,
-                  soundfont: str | None = None, programs: list[int] | None = None, samplerate: int = 44100,
-                  instrument: str = "gm", subtype: str | None = None,
-                  on_progress: Callable[[float], None] | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> RenderResult:
+def render_events(
+    events: list[tuple[float, tuple[int, ...]]],
+    out_path: str | os.PathLike,
+    soundfont: str | None = None,
+    programs: list[int] | None = None,
+    samplerate: int = 44100,
+    instrument: str = "gm",
+    subtype: str | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RenderResult:
     """Render ``events`` (seconds, bytes) to ``out_path`` (.wav or .flac); see the module docstring.
 
     ``programs``: GM program per MIDI channel before the events (the events' own program changes
@@ -162,8 +171,9 @@ def render_events(events: list[tuple[float, tuple[int, ...]]], out_path: str | o
     warnings: list[str] = []
     synth = None
     if instrument == "gm":
-        synth, message = load_instrument(soundfont, samplerate=float(samplerate), blocksize=CHUNK,
-                                         programs=programs, reverb=True, chorus=True)
+        synth, message = load_instrument(
+            soundfont, samplerate=float(samplerate), blocksize=CHUNK, programs=programs, reverb=True, chorus=True
+        )
         if soundfont and synth is None:
             raise UserError(message.removesuffix("; using the built-in additive synth."))
     load_s = time.perf_counter() - t_start
@@ -188,7 +198,7 @@ def render_events(events: list[tuple[float, tuple[int, ...]]], out_path: str | o
             frame = frames[i]
             while pos < frame:  # render up to the event's frame
                 m = min(CHUNK, frame - pos)
-                synth.render_frames(m, audio[pos:pos + m])
+                synth.render_frames(m, audio[pos : pos + m])
                 pos += m
             while i < n_events and frames[i] <= pos:
                 data = events[i][1]
@@ -207,8 +217,8 @@ def render_events(events: list[tuple[float, tuple[int, ...]]], out_path: str | o
             synth.apply_now((0xB0 | ch, 123, 0))
         quiet = 0
         while pos + CHUNK <= total:
-            synth.render_frames(CHUNK, audio[pos:pos + CHUNK])
-            peak = float(np.abs(audio[pos:pos + CHUNK]).max())
+            synth.render_frames(CHUNK, audio[pos : pos + CHUNK])
+            peak = float(np.abs(audio[pos : pos + CHUNK]).max())
             pos += CHUNK
             quiet = quiet + 1 if peak < SILENCE else 0
             if quiet >= 2:
@@ -259,21 +269,39 @@ def _write(path: Path, audio: np.ndarray, samplerate: int, fmt: str, subtype: st
             tmp.unlink()
 
 
-def render_midi_file(midi_path: str | os.PathLike, out_path: str | os.PathLike, soundfont: str | None = None,
-                     program: int | None = None, samplerate: int = 44100, instrument: str = "gm",
-                     **kwargs) -> RenderResult:
+def render_midi_file(
+    midi_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    soundfont: str | None = None,
+    program: int | None = None,
+    samplerate: int = 44100,
+    instrument: str = "gm",
+    **kwargs,
+) -> RenderResult:
     """``gdl-studio render``: a MIDI file to WAV/FLAC."""
     if program is not None and not 0 <= program <= 127:
         raise UserError(f"--program must be a GM program 0–127, not {program}")
     events = events_from_midi(midi_path, program)
-    return render_events(events, out_path, soundfont=soundfont, samplerate=samplerate, instrument=instrument,
-                         **kwargs)
+    return render_events(events, out_path, soundfont=soundfont, samplerate=samplerate, instrument=instrument, **kwargs)
 
 
-def render_notes(notes: Iterable, tempo_bpm: float, out_path: str | os.PathLike, soundfont: str | None = None,
-                 programs: list[int] | dict[int, int] | None = None, samplerate: int = 44100,
-                 instrument: str = "gm", **kwargs) -> RenderResult:
+def render_notes(
+    notes: Iterable,
+    tempo_bpm: float,
+    out_path: str | os.PathLike,
+    soundfont: str | None = None,
+    programs: list[int] | dict[int, int] | None = None,
+    samplerate: int = 44100,
+    instrument: str = "gm",
+    **kwargs,
+) -> RenderResult:
     """The panel's File → Export audio…: ``notes`` (beats) at ``tempo_bpm``, programs per track."""
     notes = list(notes)
-    return render_events(events_from_notes(notes, tempo_bpm, programs), out_path, soundfont=soundfont,
-                         samplerate=samplerate, instrument=instrument, **kwargs)
+    return render_events(
+        events_from_notes(notes, tempo_bpm, programs),
+        out_path,
+        soundfont=soundfont,
+        samplerate=samplerate,
+        instrument=instrument,
+        **kwargs,
+    )

@@ -110,8 +110,13 @@ class MidiScheduler:
     POLL_S = 0.010  # wake at least this often to pull sources
     EARLY_S = 0.0001  # send events due within this much of now
 
-    def __init__(self, sink: Sink | None = None, on_error: Callable[[str], None] | None = None,
-                 lookahead_s: float = 0.06, realtime: bool = True) -> None:
+    def __init__(
+        self,
+        sink: Sink | None = None,
+        on_error: Callable[[str], None] | None = None,
+        lookahead_s: float = 0.06,
+        realtime: bool = True,
+    ) -> None:
         self._sink = sink
         self.on_error = on_error or (lambda message: None)
         self.lookahead_s = lookahead_s

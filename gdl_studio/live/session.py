@@ -34,9 +34,13 @@ class LiveSession:
     ``on_input(msg, t)`` receives every incoming channel message (on rtmidi's thread).
     """
 
-    def __init__(self, on_message: Callable[[str], None] | None = None,
-                 on_input: Callable[[object, float], None] | None = None,
-                 audio: AudioPreview | None = None, realtime: bool = True) -> None:
+    def __init__(
+        self,
+        on_message: Callable[[str], None] | None = None,
+        on_input: Callable[[object, float], None] | None = None,
+        audio: AudioPreview | None = None,
+        realtime: bool = True,
+    ) -> None:
         self.on_message = on_message or (lambda text: None)
         self.on_input = on_input or (lambda msg, t: None)
         self.audio = audio or AudioPreview(on_message=lambda text: self.on_message(text))
@@ -129,8 +133,11 @@ class LiveSession:
                 return self._use_synth()
             try:
                 box: list = []
-                out = open_output(None if choice == VIRTUAL else choice, virtual=choice == VIRTUAL,
-                                  on_error=lambda message: self._sink_error(message, box[0] if box else None))
+                out = open_output(
+                    None if choice == VIRTUAL else choice,
+                    virtual=choice == VIRTUAL,
+                    on_error=lambda message: self._sink_error(message, box[0] if box else None),
+                )
                 box.append(out)
             except mp.MidiUnavailable as exc:
                 self.output_choice = SYNTH
@@ -158,8 +165,11 @@ class LiveSession:
             if choice == NO_INPUT:
                 return ""
             try:
-                self._input = mp.MidiInput(self._on_input, virtual=True) if choice == VIRTUAL else \
-                    mp.MidiInput(self._on_input, choice)
+                self._input = (
+                    mp.MidiInput(self._on_input, virtual=True)
+                    if choice == VIRTUAL
+                    else mp.MidiInput(self._on_input, choice)
+                )
             except mp.MidiUnavailable as exc:
                 return str(exc)
             self.input_choice = choice
@@ -198,8 +208,9 @@ class LiveSession:
             self.clock_follower = clk.ClockFollower(self.transport)
             if clock_in:
                 try:
-                    self._clock_input = mp.open_clock_input(self.clock_follower.feed, None if clock_in == VIRTUAL
-                                                            else clock_in, virtual=clock_in == VIRTUAL)
+                    self._clock_input = mp.open_clock_input(
+                        self.clock_follower.feed, None if clock_in == VIRTUAL else clock_in, virtual=clock_in == VIRTUAL
+                    )
                 except mp.MidiUnavailable as exc:
                     self._close_sync()
                     return f"cannot follow the MIDI clock: {exc}"
@@ -247,8 +258,9 @@ class LiveSession:
             for ch in range(16):
                 self.audio.synth.send((0xB0 | ch, 120, 0))
 
-    def configure_instrument(self, instrument: str | None = None, soundfont: str | None = None,
-                             programs: list[int] | None = None) -> None:
+    def configure_instrument(
+        self, instrument: str | None = None, soundfont: str | None = None, programs: list[int] | None = None
+    ) -> None:
         """Built-in output: ``"gm"`` (FluidSynth) or ``"additive"``, the SoundFont path and the GM
         program of each MIDI channel (see :mod:`gdl_studio.live.instrument`); applies while playing."""
         self.audio.configure(instrument, soundfont, programs)

@@ -27,9 +27,18 @@ RING_SIZE = 2048
 class PolySynth:
     """A polyphonic synth of ``voices`` preallocated voices rendering ``blocksize`` frames."""
 
-    def __init__(self, samplerate: float = 48000.0, blocksize: int = 256, voices: int = 24,
-                 channels: int = 2, gain: float = 0.22, attack_s: float = 0.006, decay_s: float = 0.35,
-                 sustain: float = 0.45, release_s: float = 0.18) -> None:
+    def __init__(
+        self,
+        samplerate: float = 48000.0,
+        blocksize: int = 256,
+        voices: int = 24,
+        channels: int = 2,
+        gain: float = 0.22,
+        attack_s: float = 0.006,
+        decay_s: float = 0.35,
+        sustain: float = 0.45,
+        release_s: float = 0.18,
+    ) -> None:
         self.samplerate = float(samplerate)
         self.blocksize = n = int(blocksize)
         self.voices = v = int(voices)
@@ -269,9 +278,15 @@ class AudioPreview:
     line, also passed to ``on_message``).
     """
 
-    def __init__(self, blocksize: int = 256, voices: int = 24, instrument: str = "gm",
-                 soundfont: str | None = None, programs: list[int] | None = None,
-                 on_message=None) -> None:
+    def __init__(
+        self,
+        blocksize: int = 256,
+        voices: int = 24,
+        instrument: str = "gm",
+        soundfont: str | None = None,
+        programs: list[int] | None = None,
+        on_message=None,
+    ) -> None:
         self.blocksize = blocksize
         self.voices = voices
         self.instrument = instrument
@@ -320,8 +335,10 @@ class AudioPreview:
             return f"No audio: PortAudio is not available ({exc}). Choose a MIDI output to hear notes."
         except Exception as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return (f"No audio output device ({text}): the built-in synth is silent. "
-                    "Choose a MIDI output to hear notes; everything else works.")
+            return (
+                f"No audio output device ({text}): the built-in synth is silent. "
+                "Choose a MIDI output to hear notes; everything else works."
+            )
 
     def callback(self, outdata, frames, time_info, status) -> None:
         """sounddevice callback: render the current instrument."""
@@ -345,15 +362,23 @@ class AudioPreview:
             rate = float(info["default_samplerate"])
             self.additive = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
             self.synth = self.additive
-            stream = sd.OutputStream(samplerate=rate, blocksize=self.blocksize, channels=2, dtype="float32",
-                                     callback=self.callback, latency="low")
+            stream = sd.OutputStream(
+                samplerate=rate,
+                blocksize=self.blocksize,
+                channels=2,
+                dtype="float32",
+                callback=self.callback,
+                latency="low",
+            )
             stream.start()
         except Exception as exc:  # sd.PortAudioError, ValueError (no default device), …
             release_portaudio(sd)
             self.synth = None
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.message = (f"No audio output device ({text}): the built-in synth is silent. "
-                            "Choose a MIDI output to hear notes; everything else works.")
+            self.message = (
+                f"No audio output device ({text}): the built-in synth is silent. "
+                "Choose a MIDI output to hear notes; everything else works."
+            )
             return self.message
         self.stream = stream
         self.samplerate = rate
@@ -378,8 +403,9 @@ class AudioPreview:
     def _load(self, token: int) -> None:
         from gdl_studio.live.instrument import load_instrument
 
-        inst, message = load_instrument(self.soundfont, samplerate=self.samplerate, blocksize=self.blocksize,
-                                        programs=self.programs)
+        inst, message = load_instrument(
+            self.soundfont, samplerate=self.samplerate, blocksize=self.blocksize, programs=self.programs
+        )
         with self._swap_lock:
             if token != self._load_token or self.stream is None:
                 if inst is not None:
@@ -419,8 +445,9 @@ class AudioPreview:
             else:
                 self._retired.append(old)  # freed once the stream has stopped
 
-    def configure(self, instrument: str | None = None, soundfont: str | None = None,
-                  programs: list[int] | None = None) -> None:
+    def configure(
+        self, instrument: str | None = None, soundfont: str | None = None, programs: list[int] | None = None
+    ) -> None:
         """Change the instrument, the SoundFont or the programs (per MIDI channel) while playing."""
         reload = False
         if instrument is not None and instrument != self.instrument:
