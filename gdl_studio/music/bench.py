@@ -171,7 +171,8 @@ def run_bench(args) -> dict:
     _style_figures(results, corpus, composers, args, log)
     if "transformer" in composers:
         _infill_figures(results, composers["transformer"], test, log)
-    _constraint_figures(results, composers, hist_pieces, log)
+    steer_pieces = [p for p in test if p.n_notes >= 32][: getattr(args, "steer_pieces", HIST_PIECES)]
+    _constraint_figures(results, composers, steer_pieces, log)
 
     t0 = time.perf_counter()
     for key, kind in (("ngram", "events"), ("ngram_steps", "steps")):
@@ -260,7 +261,7 @@ def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
     per: dict[str, list] = {}
     for i, p in enumerate(pieces):
         notes = _piece_notes(p)
-        primer = notes[:HIST_PRIMER]
+        primer = notes[: min(HIST_PRIMER, len(notes) // 2)]
         bpb = max(1, p.bar_ticks // 12)
         for j, cons in enumerate(constraint_scenarios(primer)):
             end = max(round(n.end * T.TICKS_PER_BEAT) for n in primer)

@@ -51,6 +51,7 @@ def register(commands) -> None:
     p.add_argument("--ngram-order", type=int, default=5)
     p.add_argument("--latency-notes", type=int, default=128, help="notes generated for the latency figures")
     p.add_argument("--models", default="lstm,transformer", help="which models to measure")
+    p.add_argument("--steer-pieces", type=int, default=8, help="test primers for the steering figures (default 8)")
     p.set_defaults(func=_bench)
 
     p = commands.root.add_parser("continue", help="continue a MIDI file with a music model")

@@ -293,19 +293,43 @@ class EventData:
         out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
         return out, ~given[1:]
 
+    def epoch_batches(self, windows: list, batch_size: int, rng: np.random.Generator) -> list[list]:
+        """Training batches of one epoch under a token budget (``batch_size`` × ``seq_len``):
+        windows of similar length go together, so a batch of short tunes holds many of them
+        and the steps of an epoch follow its tokens, not its number of pieces."""
+        budget = batch_size * self.seq_len
+        out = []
+        chunk = 64 * batch_size
+        for c in range(0, len(windows), chunk):
+            part = sorted(windows[c: c + chunk], key=lambda w: min(self.seq_len, int(self.lengths[w[0]]) - w[1]))
+            cur, longest = [], 0
+            for w in part:
+                n = min(self.seq_len, int(self.lengths[w[0]]) - w[1])
+                if cur and (len(cur) + 1) * max(longest, n) > budget:
+                    out.append(cur)
+                    cur, longest = [], 0
+                cur.append(w)
+                longest = max(longest, n)
+            if cur:
+                out.append(cur)
+        rng.shuffle(out)
+        return out
+
     def batch(self, windows, rng: np.random.Generator | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        L = self.seq_len
-        arrs = {k: np.zeros((len(windows), L), np.int64) for k in EVENT_KEYS}
-        mask = np.zeros((len(windows), L), bool)
-        style = np.zeros(len(windows), np.int64)
-        offset = np.zeros(len(windows), np.int64)
-        for b, (i, s, first) in enumerate(windows):
+        made = []
+        for i, s, first in windows:
             got = None
             if rng is not None and self.fim_rate > 0 and rng.random() < self.fim_rate:
                 got = self._fim(i, s, rng)
             if got is None:
                 got = self._l2r(i, s, first)
-            win, m = got
+            made.append(got)
+        L = max((m.size for _, m in made), default=1)  # padded to the longest window of the batch
+        arrs = {k: np.zeros((len(windows), L), np.int64) for k in EVENT_KEYS}
+        mask = np.zeros((len(windows), L), bool)
+        style = np.zeros(len(windows), np.int64)
+        offset = np.zeros(len(windows), np.int64)
+        for b, ((i, s, first), (win, m)) in enumerate(zip(windows, made)):
             n = m.size
             for k in EVENT_KEYS:
                 arrs[k][b, :n] = win[k]
@@ -316,7 +340,7 @@ class EventData:
             if self.style_dropout and rng.random() < self.style_dropout:
                 style[b] = 0
             if self.pos_limit:
-                offset[b] = rng.integers(0, max(self.pos_limit - L, 0) + 1)
+                offset[b] = rng.integers(0, max(self.pos_limit - self.seq_len, 0) + 1)
             k = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
             rows = [arrs["in_pitch"][b, :n], arrs["tg_pitch"][b, :n]]
             pitched = np.concatenate([r[r < T.N_PITCH] for r in rows])
@@ -341,11 +365,16 @@ class _Batches:
     def _gen(self, wid: int, nw: int):
         epoch = self.start_epoch
         while True:
-            windows = self.data.windows(np.random.default_rng(self.seed + 1000 * epoch))
+            shared = np.random.default_rng(self.seed + 1000 * epoch)  # the same in every worker
+            windows = self.data.windows(shared)
+            if hasattr(self.data, "epoch_batches"):
+                batches = self.data.epoch_batches(windows, self.batch_size, shared)
+            else:
+                batches = [windows[k: k + self.batch_size] for k in range(0, len(windows), self.batch_size)]
             rng = np.random.default_rng([self.seed, epoch, wid])
-            for j, k in enumerate(range(0, len(windows), self.batch_size)):
+            for j, b in enumerate(batches):
                 if j % nw == wid:
-                    arrs, mask = self.data.batch(windows[k: k + self.batch_size], rng)
+                    arrs, mask = self.data.batch(b, rng)
                     yield epoch, arrs, mask
             epoch += 1
 
@@ -510,8 +539,11 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=(0.9, 0.98),
                             fused=amp or None)
-    windows_per_epoch = len(train_data.windows(np.random.default_rng(0)))
-    steps_per_epoch = max(1, math.ceil(windows_per_epoch / settings.batch_size))
+    first_windows = train_data.windows(np.random.default_rng(0))
+    if hasattr(train_data, "epoch_batches"):
+        steps_per_epoch = max(1, len(train_data.epoch_batches(first_windows, settings.batch_size, np.random.default_rng(0))))
+    else:
+        steps_per_epoch = max(1, math.ceil(len(first_windows) / settings.batch_size))
     total_steps = settings.max_epochs * steps_per_epoch
     if max_steps:
         total_steps = min(total_steps, max_steps)
@@ -692,7 +724,7 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
             "augmentation": f"random transposition in ±{TRANSPOSE} semitones, training pieces only",
             "cache": str(corpus.path.name),
         },
-        "split": {"by": "piece (grouped: mass, chorale, opus, tune title)", "lists": lists,
+        "split": {"by": "piece", "grouped_by": "mass, chorale (BWV), opus, tune title", "lists": lists,
                   "pieces": {s: counts.get(s, {}).get("pieces") for s in ("train", "valid", "test", "heldout")},
                   "selection": "validation pieces only (early stopping on the validation loss)"},
         "training": {**settings.__dict__, "device": device, "torch": torch.__version__,

@@ -172,12 +172,12 @@ class MusicTransformer(nn.Module):
     # -- the stack ----------------------------------------------------------------------------
     def embed(self, shift, pitch, dur, vel, metric, positions, style=None) -> torch.Tensor:
         """Input vectors of events (integer tensors of one shape) at absolute ``positions``;
-        ``style``: style ids broadcastable to the events' shape (None or ignored without styles)."""
+        ``style``: style ids broadcastable to the events' shape (None: unknown; ignored without styles)."""
         x = self.shift_emb(shift) + self.pitch_emb(pitch) + self.dur_emb(dur) + self.metric_emb(metric)
         if self.vel_emb is not None:
             x = x + self.vel_emb(vel)
-        if self.style_emb is not None and style is not None:
-            x = x + self.style_emb(style)
+        if self.style_emb is not None:  # no style given: the "unknown" style (row 0)
+            x = x + (self.style_emb(style) if style is not None else self.style_emb.weight[0])
         d = self.config.d_model
         if self.config.rope:
             return x * math.sqrt(d)

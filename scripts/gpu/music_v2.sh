@@ -15,7 +15,7 @@ export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} GDL_STUDIO_USER_
 OUT=${OUT:-/tmp/out}
 DEV=${MUSIC_V2_DEVICE:-cuda}
 MIN=${MUSIC_V2_MINUTES:-6.6}
-WORKERS=${MUSIC_V2_WORKERS:-2}
+WORKERS=${MUSIC_V2_WORKERS:-3}
 RUNS=runs/music_v2
 mkdir -p "$OUT" logs/music_v2 "$RUNS"
 T0=$(date +%s)
@@ -48,7 +48,7 @@ else
   train_t tB --arch d_model=256,layers=8,heads=4,d_ff=1024 &
   train_t tC --arch rope=false &
 fi
-( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 \
+( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 --workers 1 \
     --out "$RUNS/lstm/music-lstm" --checkpoint-dir "$RUNS/lstm/ckpt" > logs/music_v2/lstm.log 2>&1
   echo "lstm exit $? after $(( $(date +%s) - T0 )) s" ) &
 wait
