@@ -15,6 +15,21 @@ n-gram on the Transformer's event tokens — and ``ngram_steps`` — on the LSTM
 - ``peak_rss_mb.generation``: peak resident memory after loading the models and generating
   (what the app pays); ``peak_rss_mb.total``: after scoring and the n-gram tables too
 
+Round 2 (issue #15):
+
+- ``transformer.nats_per_note`` is on the round-1 test split, unchanged (each piece told its
+  style where the model knows styles; ``nats_per_note_unknown_style``: told nothing)
+- ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
+  piece id), filled given the music on both sides — the middle's events and the END that
+  closes it; ``infill.l2r_nats_per_note``: the same notes scored left to right given the same
+  music before the gap only (lower is better; infilling should be lower)
+- ``constraints.satisfied``: the share of generated notes that satisfy their constraints,
+  checked independently of the sampler (continue with both models and infill, three steering
+  scenarios on test primers: the primer's key and range; the primer's chords and ≤ 3 voices;
+  ≤ 2 notes per beat, ≤ 2 voices, range G3–G5); ``constraints.nats_cost``: the mean, per
+  generated note, of ``-log`` of the probability the masks left (0: the model obeyed anyway)
+- ``styles.<style>.<model>``: nats per note on each newer style's held-out split
+
 A model whose weights are not installed is skipped with a message (``<model>.available`` false).
 """
 
@@ -104,7 +119,9 @@ def run_bench(args) -> dict:
     test = corpus.split("test")
     if args.pieces:
         test = test[: args.pieces]
-    train = corpus.split("train")
+    from gdl_studio.music.corpus import ROUND1_STYLES
+
+    train = corpus.split("train", ROUND1_STYLES)  # the n-gram baselines as in round 1 (the test is round 1's)
     results: dict[str, Any] = {"data": {"test_pieces": len(test), "test_notes": int(sum(p.n_notes for p in test))}}
     hist_pieces = [p for p in test if p.n_notes >= HIST_PRIMER + HIST_NOTES][:HIST_PIECES]
     ref = []
@@ -147,6 +164,16 @@ def run_bench(args) -> dict:
         log(f"{kind}: {s['nats_per_note']:.3f} nats/note on {len(test)} test pieces ({time.perf_counter() - t0:.0f}s)")
         results[kind].update({k: s[k] for k in ("nats_per_note", "nats_per_token", "next_note_accuracy")})
 
+        if kind == "transformer" and getattr(composer.model.config, "n_styles", 0):
+            s0 = score_transformer(composer.model, test, use_style=False).summary()
+            results[kind]["nats_per_note_unknown_style"] = s0["nats_per_note"]
+
+    _style_figures(results, corpus, composers, args, log)
+    if "transformer" in composers:
+        _infill_figures(results, composers["transformer"], test, log)
+    steer_pieces = [p for p in test if p.n_notes >= 32][: getattr(args, "steer_pieces", HIST_PIECES)]
+    _constraint_figures(results, composers, steer_pieces, log)
+
     t0 = time.perf_counter()
     for key, kind in (("ngram", "events"), ("ngram_steps", "steps")):
         log(f"{key}: fitting a {args.ngram_order}-gram (Kneser-Ney) on {len(train)} training pieces …")
@@ -164,6 +191,113 @@ def run_bench(args) -> dict:
     else:
         _print_table(results)
     return results
+
+
+def _style_figures(results: dict, corpus, composers: dict, args, log) -> None:
+    """Nats per note on each newer style's held-out split."""
+    from gdl_studio.music.corpus import ROUND1_STYLES
+    from gdl_studio.music.evaluate import score_lstm, score_transformer
+
+    styles = {}
+    for style in corpus.styles():
+        if style in ROUND1_STYLES:
+            continue
+        pieces = corpus.split("heldout", style)
+        if args.pieces:
+            pieces = pieces[: args.pieces]
+        if not pieces:
+            continue
+        row: dict[str, Any] = {"pieces": len(pieces), "notes": int(sum(p.n_notes for p in pieces))}
+        for kind, composer in composers.items():
+            scorer = score_lstm if kind == "lstm" else score_transformer
+            row[kind] = scorer(composer.model, pieces).summary()["nats_per_note"]
+        styles[style] = row
+        log(f"held-out {style}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)))
+    results["styles"] = styles
+
+
+def _infill_figures(results: dict, composer, test, log) -> None:
+    from gdl_studio.music.evaluate import heldout_gaps, score_infill
+
+    if not composer.can_infill:
+        results["infill"] = {"available": False}
+        log("infill: the installed Transformer was not trained to fill gaps")
+        return
+    t0 = time.perf_counter()
+    r = score_infill(composer.model, test, heldout_gaps(test))
+    results["infill"] = {"nats_per_note": r["infill_nats_per_note"], "l2r_nats_per_note": r["l2r_nats_per_note"],
+                         "gaps": r["gaps"], "notes": r["notes"]}
+    log(f"infill: {r['infill_nats_per_note']:.3f} nats/note given both sides vs {r['l2r_nats_per_note']:.3f} left to "
+        f"right ({r['gaps']} gaps, {r['notes']} notes, {time.perf_counter() - t0:.0f}s)")
+
+
+CONSTRAINT_NOTES = 48
+
+
+def constraint_scenarios(primer: list) -> list:
+    """The three steering scenarios of the bench for one primer (see the module docstring)."""
+    from gdl_studio.music.steering import Constraints, chords_of, estimate_key
+
+    lo, hi = min(n.pitch for n in primer), max(n.pitch for n in primer)
+    bar = 4
+    last_bar = int(max(n.end for n in primer) // bar)
+    chords = chords_of(primer, bar, max(0, last_bar - 3), min(4, last_bar + 1))
+    if not any(chords):
+        chords = None
+    return [
+        Constraints(key=estimate_key(primer), pitch_range=(max(0, lo - 2), min(127, hi + 2))).validated(),
+        Constraints(chords=chords, voices=3).validated(),
+        Constraints(density=2.0, voices=2, pitch_range=(55, 79)).validated(),
+    ]
+
+
+def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
+    """Steered continuations (both models) and fills (the Transformer): the share of notes that
+    satisfy the constraints (checked from scratch) and the nats the masks cost."""
+    from gdl_studio.music import tokens as T
+    from gdl_studio.music.steering import check_notes
+
+    t0 = time.perf_counter()
+    per: dict[str, list] = {}
+    for i, p in enumerate(pieces):
+        notes = _piece_notes(p)
+        primer = notes[: min(HIST_PRIMER, len(notes) // 2)]
+        bpb = max(1, p.bar_ticks // 12)
+        for j, cons in enumerate(constraint_scenarios(primer)):
+            end = max(round(n.end * T.TICKS_PER_BEAT) for n in primer)
+            bar = T.bar_ticks_for(bpb)
+            ctx = [(round(n.start * 12), round(n.end * 12)) for n in primer]
+            for kind, composer in composers.items():
+                steps = list(composer.generate(primer, n_notes=CONSTRAINT_NOTES, seed=1000 + 10 * i + j,
+                                               beats_per_bar=bpb, constraints=cons))
+                gen = [(round(s.note.start * 12), round(s.note.end * 12), s.note.pitch) for s in steps]
+                ok = check_notes(cons, gen, bar, end // bar * bar, ctx)
+                per.setdefault(kind, []).extend((not m, s.constraint_nats) for m, s in zip(ok, steps))
+                if kind == "transformer" and composer.can_infill:
+                    n_bars = max(round(n.start * 12) for n in notes) // bar
+                    if n_bars >= 4:
+                        a = min(2, n_bars - 2)
+                        fill_ctx = [(round(n.start * 12), round(n.end * 12)) for n in notes
+                                    if not (a * bar <= round(n.start * 12) < (a + 2) * bar)]
+                        steps = list(composer.infill(notes, a, a + 2, seed=2000 + 10 * i + j, beats_per_bar=bpb,
+                                                     constraints=cons))
+                        gen = [(round(s.note.start * 12), round(s.note.end * 12), s.note.pitch) for s in steps]
+                        ok = check_notes(cons, gen, bar, a * bar, fill_ctx)
+                        per.setdefault("transformer_infill", []).extend((not m, s.constraint_nats)
+                                                                        for m, s in zip(ok, steps))
+    all_rows = [r for rows in per.values() for r in rows]
+    if not all_rows:
+        return
+    results["constraints"] = {
+        "satisfied": float(np.mean([r[0] for r in all_rows])),
+        "nats_cost": float(np.mean([r[1] for r in all_rows])),
+        "notes": len(all_rows),
+        "by_model": {k: {"satisfied": float(np.mean([r[0] for r in v])), "nats_cost": float(np.mean([r[1] for r in v])),
+                         "notes": len(v)} for k, v in per.items()},
+    }
+    c = results["constraints"]
+    log(f"constraints: {c['satisfied']:.4f} of {c['notes']} notes satisfy them, {c['nats_cost']:.3f} nats/note cost "
+        f"({time.perf_counter() - t0:.0f}s)")
 
 
 def _print_table(results: dict) -> None:
@@ -199,3 +333,15 @@ def _print_table(results: dict) -> None:
     print(f"  peak RSS: {rss['generation']:.0f} MB loading and generating with the models, "
           f"{rss['total']:.0f} MB after scoring and the n-grams")
     print(f"  book yardstick: {BOOK_YARDSTICK} nats/note (LSTM, cello suites, window split — not like for like)")
+    inf = results.get("infill", {})
+    if "nats_per_note" in inf:
+        print(f"  infill (Transformer, {inf['gaps']} held-out 2-4-bar gaps, {inf['notes']} notes): "
+              f"{inf['nats_per_note']:.3f} nats/note given both sides vs {inf['l2r_nats_per_note']:.3f} left to right")
+    con = results.get("constraints")
+    if con:
+        print(f"  constraints: {con['satisfied']:.4f} of {con['notes']} steered notes satisfy them; "
+              f"cost {con['nats_cost']:.3f} nats/note ("
+              + ", ".join(f"{k} {v['satisfied']:.3f}/{v['nats_cost']:.3f}" for k, v in con["by_model"].items()) + ")")
+    for style, row in results.get("styles", {}).items():
+        figs = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
+        print(f"  held-out {style} ({row['pieces']} pieces, {row['notes']:,} notes): {figs} nats/note")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -30,12 +31,66 @@ from gdl_studio.core.atomic import atomic_path, write_text_atomic
 from gdl_studio.core.errors import UserError
 from gdl_studio.music import tokens as T
 
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "heldout")
+ROUND1_SPLITS = ("train", "valid", "test")
 DEFAULT_CORPORA = ("bach", "palestrina")
 KNOWN_CORPORA = ("bach", "palestrina", "monteverdi", "trecento", "josquin")
-SOURCE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
+SOURCE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
 MIN_NOTES = 16
 CORPUS_FILE = "music.npz"
+EXTRACTOR_VERSION = 1  # bump when extract_piece changes what it returns (invalidates data/music_raw/)
+
+# Styles: the conditioning token of the models (index = token id; 0 = unknown, the user's own
+# music) and the music21 corpus folders each style is built from. The round-1 styles keep the
+# round-1 split lists (train/valid/test.txt); every newer style has its own fixed lists
+# (``<style>/{train,valid,heldout}.txt``), so the round-1 test split never changes.
+STYLES = ("unknown", "chorale", "renaissance", "classical", "folk", "irish", "madrigal")
+STYLE_SOURCES = {
+    "chorale": ("bach",),
+    "renaissance": ("palestrina",),
+    "classical": ("beethoven", "haydn", "mozart", "schubert", "schumann_robert", "schumann_clara", "joplin", "chopin"),
+    "folk": ("essenFolksong",),
+    "irish": ("oneills1850", "ryansMammoth"),
+    "madrigal": ("monteverdi",),
+}
+ROUND1_STYLES = ("chorale", "renaissance")
+ALL_STYLES = tuple(s for s in STYLES if s != "unknown")
+STYLE_OF_SOURCE = {src: style for style, srcs in STYLE_SOURCES.items() for src in srcs} | {"trecento": "madrigal", "josquin": "madrigal", "airdsAirs": "irish"}
+SKIP_FILES = {"essenFolksong": ("test",)}  # music21's test excerpts of the Essen collection (duplicates)
+# The tune books are large and music21 parses ABC slowly (~0.1-0.2 s a tune): the cache takes a
+# part of the two biggest collections (about 4,100 of the 8,500 Essen songs; O'Neill's tunes
+# 1-500 and the one-tune book 731), which is still more folk music than there is of anything else.
+ONLY_FILES = {
+    "essenFolksong": ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "ballad40", "ballad50", "ballad60",
+                      "ballad70", "ballad80", "boehme20", "dva0", "erk5", "erk20", "folkHaydn", "han1", "irl",
+                      "kinder0", "lux", "variant0"),
+    "oneills1850": ("0001-0050", "0051-0100", "0101-0200", "0201-0300", "0301-0350", "0351-0400", "0401-0486",
+                    "0487-0500", "0731-0731"),
+}
+
+
+def style_id(style: str) -> int:
+    """Token id of a style name (0 for unknown names)."""
+    return STYLES.index(style) if style in STYLES else 0
+
+
+def parse_styles(spec: str) -> list[str]:
+    """``"all"``, style names or music21 folder names (comma-separated) → music21 sources."""
+    out: list[str] = []
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        if item == "all":
+            srcs = [s for style in ALL_STYLES for s in STYLE_SOURCES[style]]
+        elif item in STYLE_SOURCES:
+            srcs = list(STYLE_SOURCES[item])
+        elif item in STYLE_OF_SOURCE:
+            srcs = [item]
+        else:
+            raise UserError(f"unknown corpus or style '{item}' (choose all, {', '.join(ALL_STYLES)}, "
+                            f"or a music21 folder: {', '.join(sorted(STYLE_OF_SOURCE))})")
+        out.extend(s for s in srcs if s not in out)
+    return out
 
 
 def splits_dir() -> Path:
@@ -48,6 +103,11 @@ def default_corpus_path() -> Path:
     return paths.data_dir() / CORPUS_FILE
 
 
+def raw_cache_dir() -> Path:
+    """``data/music_raw/``: music21's parse of each source file (parsing is the slow part)."""
+    return paths.data_dir() / "music_raw"
+
+
 def hash_split(group: str) -> str:
     """Split of a piece not in the recorded lists, from its group (:func:`piece_group`):
     10% test, 10% valid, 80% train, by a hash of the group name."""
@@ -55,36 +115,61 @@ def hash_split(group: str) -> str:
     return "test" if h == 0 else "valid" if h == 1 else "train"
 
 
+def _read_list(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [x.strip() for x in path.read_text(encoding="utf-8").splitlines() if x.strip() and not x.startswith("#")]
+
+
 def read_splits(directory: Path | None = None) -> dict[str, str]:
-    """Recorded ``piece id → split`` (empty if no lists are recorded)."""
+    """Recorded ``piece id → split`` (empty if no lists are recorded): the round-1 lists and
+    each newer style's lists."""
     directory = directory or splits_dir()
     out: dict[str, str] = {}
-    for split in SPLITS:
-        path = directory / f"{split}.txt"
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    out[line] = split
+    for split in ROUND1_SPLITS:
+        for pid in _read_list(directory / f"{split}.txt"):
+            out[pid] = split
+    for style in ALL_STYLES:
+        if style in ROUND1_STYLES:
+            continue
+        for split in ("train", "valid", "heldout"):
+            for pid in _read_list(directory / style / f"{split}.txt"):
+                out[pid] = split
     return out
 
 
-def write_splits(assignment: dict[str, str], directory: Path | None = None) -> None:
-    """Record the split lists (one piece id per line, sorted)."""
+def write_splits(assignment: dict[str, str], directory: Path | None = None,
+                 style_of: dict[str, str] | None = None) -> None:
+    """Record the split lists (one piece id per line, sorted): round-1 pieces in
+    ``{train,valid,test}.txt``, pieces of newer styles (``style_of``) in ``<style>/…``."""
     directory = directory or splits_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    for split in SPLITS:
-        ids = sorted(k for k, v in assignment.items() if v == split)
-        header = f"# music corpus {split} pieces (fixed; see gdl_studio/music/corpus.py)\n"
-        write_text_atomic(directory / f"{split}.txt", header + "".join(i + "\n" for i in ids))
+    style_of = style_of or {}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for pid, split in assignment.items():
+        style = style_of.get(pid)
+        folder = "" if style is None or style in ROUND1_STYLES else style
+        groups.setdefault((folder, split), []).append(pid)
+    folders = {f for f, _ in groups} | {""}
+    for folder in folders:
+        names = ROUND1_SPLITS if folder == "" else ("train", "valid", "heldout")
+        for split in names:
+            ids = sorted(groups.get((folder, split), []))
+            where = directory / folder if folder else directory
+            where.mkdir(parents=True, exist_ok=True)
+            what = f"{folder} " if folder else ""
+            header = f"# music corpus {what}{split} pieces (fixed; see gdl_studio/music/corpus.py)\n"
+            write_text_atomic(where / f"{split}.txt", header + "".join(i + "\n" for i in ids))
 
 
-def piece_group(piece_id: str, path: str | Path) -> str:
+def piece_group(piece_id: str, path: str | Path, title: str = "") -> str:
     """The unit of the split: pieces of one group never straddle train/valid/test.
 
     A Palestrina mass movement belongs to its mass (the ``!!!OPR`` record of the kern file:
     movements of a mass share their head motif); a Bach file to its BWV number (``bwv112.5``
-    and ``bwv112.5-sc`` are versions of one chorale); anything else is its own group.
+    and ``bwv112.5-sc`` are versions of one chorale); a movement of a quartet or sonata to its
+    work (its folder); a folk tune to its normalised title (the same tune appears in several
+    collections and as variants); anything else is its own group.
     """
     composer = piece_id.split("/", 1)[0]
     path = Path(path)
@@ -98,21 +183,51 @@ def piece_group(piece_id: str, path: str | Path) -> str:
             pass
     if composer == "bach":
         return piece_id.split("-", 1)[0]
-    return piece_id
+    style = STYLE_OF_SOURCE.get(composer)
+    if style in ("folk", "irish") and title:
+        return f"{style}/{normalise_title(title)}"
+    if style == "classical":
+        parts = piece_id.split("/")
+        return "/".join(parts[:2]) if len(parts) > 2 else piece_id
+    return piece_id.split("#", 1)[0] if style == "madrigal" else piece_id
+
+
+_TUNE_TYPES = ("jig", "reel", "hornpipe", "clog", "strathspey", "polka", "waltz", "march", "slide", "air",
+               "set dance", "fling", "quickstep", "schottische", "highland")
+
+
+def normalise_title(title: str) -> str:
+    """``"LANIGAN'S BALL -- JIG"`` and ``"Lanigan's Ball"`` → ``"lanigansball"``."""
+    t = title.split("--")[0].lower()
+    t = re.sub(r"\(.*?\)", " ", t)
+    words = re.sub(r"[^a-z0-9 ]+", "", t).split()
+    while words and words[0] == "the":
+        words = words[1:]
+    while words and words[-1] in _TUNE_TYPES:
+        words = words[:-1]
+    return "".join(words) or title.strip().lower()
 
 
 def corpus_files(corpora: Iterable[str]) -> list[tuple[str, str]]:
-    """``(piece id, path)`` of the music21 corpus files of each composer, one file per piece."""
+    """``(file id, path)`` of the music21 corpus files of each source folder, one file per
+    piece (the preferred format where a piece comes in several). A file id is the path under
+    the corpus without its suffix (``bach/bwv10.7``, ``beethoven/opus59no1/movement1``); an
+    ABC file can hold many tunes (see :func:`extract_file`)."""
     from music21 import corpus
 
     out = []
     for composer in corpora:
         by_stem: dict[str, Path] = {}
+        skip = SKIP_FILES.get(composer, ())
         for path in corpus.getComposer(composer):
             path = Path(path)
-            if path.suffix.lower() not in SOURCE_SUFFIXES:
+            if path.suffix.lower() not in SOURCE_SUFFIXES or path.name.startswith(skip or ("\0",)):
                 continue
-            stem = path.name[: -len(path.suffix)]
+            parts = path.parts
+            rel = parts[len(parts) - 1 - parts[::-1].index(composer):] if composer in parts else (composer, path.name)
+            stem = "/".join(rel[1:])[: -len(path.suffix)]
+            if composer in ONLY_FILES and stem not in ONLY_FILES[composer]:
+                continue
             prev = by_stem.get(stem)
             if prev is None or SOURCE_SUFFIXES.index(path.suffix.lower()) < SOURCE_SUFFIXES.index(prev.suffix.lower()):
                 by_stem[stem] = path
@@ -121,19 +236,44 @@ def corpus_files(corpora: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def extract_piece(path: str) -> dict | None:
-    """Parse one score with music21 into grid-note arrays (``None`` if it has too few notes).
+    """Parse one score with music21 into grid-note arrays (``None`` if it has too few notes);
+    for a file of several scores (an ABC tune book), the first one (see :func:`extract_file`)."""
+    tunes = extract_file(path, first_only=True)
+    return tunes[0][1] if tunes else None
+
+
+def extract_file(path: str, first_only: bool = False) -> list[tuple[str, dict, str]]:
+    """Parse a music21 corpus file into ``[(suffix, raw arrays, title)]``: one entry per score
+    with at least :data:`MIN_NOTES` notes. ``suffix`` is ``""`` for a single score, ``"#<X>"``
+    (the tune's number, or its index where numbers repeat) for each tune of a tune book."""
+    from music21 import converter, stream
+
+    parsed = converter.parse(path)
+    if isinstance(parsed, stream.Opus):
+        scores = list(parsed.scores)[:1] if first_only else list(parsed.scores)
+        numbers = [str(getattr(sc.metadata, "number", "") or "") if sc.metadata else "" for sc in scores]
+        unique = len(set(numbers)) == len(numbers) and all(numbers)
+        keys = [f"#{n}" if unique else f"#{i + 1}" for i, n in enumerate(numbers)]
+    else:
+        scores, keys = [parsed], [""]
+    out = []
+    for key, sc in zip(keys, scores):
+        raw = _extract_score(sc)
+        if raw is not None:
+            title = str(sc.metadata.title or "") if sc.metadata is not None else ""
+            out.append((key, raw, title))
+    return out
+
+
+def _extract_score(score) -> dict | None:
+    """Grid-note arrays of one music21 score (``None`` if it has too few notes).
 
     Tied notes are merged (by hand: music21's ``stripTies`` takes ten times longer than the
     parse), grace notes and unpitched notes dropped, each part is a ``track``, onsets are shifted by the pickup so that bar lines fall on multiples of the bar length, and the
     velocity is kept where the source sets one (0 = none).
     """
-    from music21 import converter, meter, stream
+    from music21 import meter, stream
 
-    score = converter.parse(path)
-    if isinstance(score, stream.Opus):
-        score = score.scores[0] if score.scores else None
-        if score is None:
-            return None
     ts = score.recurse().getElementsByClass(meter.TimeSignature).first()
     bar_ql = float(ts.barDuration.quarterLength) if ts is not None else 4.0
     parts = list(score.parts) or [score]
@@ -173,22 +313,75 @@ def extract_piece(path: str) -> dict | None:
         return None
     start_t = np.rint(np.asarray(start) * T.TICKS_PER_BEAT).astype(np.int64)
     dur_t = np.rint(np.asarray(dur) * T.TICKS_PER_BEAT).astype(np.int64)
+    keep = (np.asarray(pitch) >= 0) & (np.asarray(pitch) < T.N_PITCH)
+    if keep.sum() < MIN_NOTES:
+        return None
+    bar = T.bar_ticks_for(bar_ql)
     return {
-        "pitch": np.asarray(pitch, np.int32),
-        "start": start_t - start_t.min() // T.bar_ticks_for(bar_ql) * T.bar_ticks_for(bar_ql),
-        "dur": T.duration_class(dur_t).astype(np.int32),
-        "velocity": np.clip(np.asarray(vel, np.int32), 0, 127),
-        "track": np.asarray(track, np.int32),
-        "bar_ticks": T.bar_ticks_for(bar_ql),
+        "pitch": np.asarray(pitch, np.int32)[keep],
+        "start": (start_t - start_t.min() // bar * bar)[keep],
+        "dur": T.duration_class(dur_t).astype(np.int32)[keep],
+        "velocity": np.clip(np.asarray(vel, np.int32), 0, 127)[keep],
+        "track": np.asarray(track, np.int32)[keep],
+        "bar_ticks": bar,
     }
 
 
-def _extract_worker(item: tuple[str, str]) -> tuple[str, dict | None, str]:
-    piece_id, path = item
+RAW_KEYS = ("pitch", "start", "dur", "velocity", "track")
+
+
+def _raw_cache_path(file_id: str) -> Path:
+    return raw_cache_dir() / (file_id.replace("/", "__") + ".npz")
+
+
+def _stamp(path: str) -> str:
+    st = os.stat(path)
+    return f"{EXTRACTOR_VERSION}:{st.st_size}:{int(st.st_mtime)}"
+
+
+def read_raw_cache(file_id: str, path: str) -> list[tuple[str, dict, str]] | None:
+    """The cached parse of a corpus file, if it is there and still matches the file."""
+    cache = _raw_cache_path(file_id)
+    if not cache.is_file():
+        return None
     try:
-        return piece_id, extract_piece(path), ""
+        z = np.load(cache, allow_pickle=False)
+        meta = json.loads(str(z["meta"]))
+        if meta.get("stamp") != _stamp(path):
+            return None
+        out = []
+        off = z["offsets"]
+        for i, (key, title, bar) in enumerate(zip(meta["keys"], meta["titles"], meta["bar_ticks"])):
+            raw = {k: z[k][off[i]:off[i + 1]].astype(np.int64 if k == "start" else np.int32) for k in RAW_KEYS}
+            raw["bar_ticks"] = int(bar)
+            out.append((key, raw, title))
+        return out
+    except Exception:
+        return None
+
+
+def write_raw_cache(file_id: str, path: str, tunes: list[tuple[str, dict, str]]) -> None:
+    cache = _raw_cache_path(file_id)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"stamp": _stamp(path), "keys": [k for k, _, _ in tunes], "titles": [t for _, _, t in tunes],
+            "bar_ticks": [int(r["bar_ticks"]) for _, r, _ in tunes]}
+    arrays = {k: (np.concatenate([r[k] for _, r, _ in tunes]) if tunes else np.zeros(0, np.int32)) for k in RAW_KEYS}
+    arrays["offsets"] = np.concatenate([[0], np.cumsum([len(r["pitch"]) for _, r, _ in tunes])]).astype(np.int64)
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def _extract_worker(item: tuple[str, str]) -> tuple[str, list[tuple[str, dict, str]], str]:
+    file_id, path = item
+    try:
+        tunes = read_raw_cache(file_id, path)
+        if tunes is None:
+            tunes = extract_file(path)
+            write_raw_cache(file_id, path, tunes)
+        return file_id, tunes, ""
     except Exception as exc:  # a score music21 cannot read: skip it, say why
-        return piece_id, None, f"{type(exc).__name__}: {exc}"
+        return file_id, [], f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -204,9 +397,10 @@ class Piece:
     steps: T.Steps
     events: T.Events
     note_events: T.NoteEvents
+    style: int = 0
 
 
-def tokenise_piece(piece_id: str, split: str, raw: dict) -> Piece:
+def tokenise_piece(piece_id: str, split: str, raw: dict, style: int = 0) -> Piece:
     """Voices, LSTM steps and events of one extracted piece (notes without a voice dropped)."""
     g = T.GridNotes.from_arrays(raw["pitch"], raw["start"], raw["dur"], raw["velocity"], raw["track"])
     voice, n_voices = T.assign_voices(g)
@@ -217,16 +411,36 @@ def tokenise_piece(piece_id: str, split: str, raw: dict) -> Piece:
     steps = T.encode_steps(g, voice, n_voices)
     events = T.encode_events(g, use_velocity=True)
     note_events = T.encode_note_events(g, use_velocity=True)
-    return Piece(piece_id, split, int(raw["bar_ticks"]), g, voice, n_voices, steps, events, note_events)
+    return Piece(piece_id, split, int(raw["bar_ticks"]), g, voice, n_voices, steps, events, note_events, style)
+
+
+def assign_new_style_splits(groups: dict[str, list[str]]) -> dict[str, str]:
+    """Fixed split of the pieces of a newer style, by group: the groups ordered by a hash of
+    their name; the first 10% (at least one) held out, the next 10% (at least one) validation,
+    the rest training. ``groups``: group name → piece ids."""
+    names = sorted(groups, key=lambda g: hashlib.sha1(g.encode("utf-8")).hexdigest())
+    n = len(names)
+    n_held = max(1, round(0.1 * n)) if n >= 3 else 0
+    n_valid = max(1, round(0.1 * n)) if n >= 3 else 0
+    out = {}
+    for i, g in enumerate(names):
+        split = "heldout" if i < n_held else "valid" if i < n_held + n_valid else "train"
+        for pid in groups[g]:
+            out[pid] = split
+    return out
 
 
 def build_corpus(corpora: Iterable[str] = DEFAULT_CORPORA, out: Path | None = None, workers: int | None = None,
                  limit: int | None = None, record_splits: bool = True, log=print) -> dict:
-    """Parse, tokenise and cache the corpus; returns a summary (counts, sizes, seconds)."""
+    """Parse, tokenise and cache the corpus; returns a summary (counts, sizes, seconds).
+
+    ``corpora``: music21 source folders (see :data:`STYLE_SOURCES` and :func:`parse_styles`).
+    Each file's parse is kept in ``data/music_raw/`` so that a rebuild (another tokeniser, more
+    styles) parses only what is new."""
     corpora = list(corpora)
-    unknown = [c for c in corpora if c not in KNOWN_CORPORA]
+    unknown = [c for c in corpora if c not in STYLE_OF_SOURCE]
     if unknown:
-        raise UserError(f"unknown corpus {', '.join(unknown)} (choose from {', '.join(KNOWN_CORPORA)})")
+        raise UserError(f"unknown corpus {', '.join(unknown)} (choose from {', '.join(sorted(STYLE_OF_SOURCE))})")
     try:
         import music21  # noqa: F401
     except ImportError:
@@ -243,41 +457,66 @@ def build_corpus(corpora: Iterable[str] = DEFAULT_CORPORA, out: Path | None = No
         raise UserError("no scores found in music21's corpus")
     recorded = read_splits()
     workers = workers or min(os.cpu_count() or 1, 8)
-    log(f"parsing {len(files)} scores from music21 ({', '.join(corpora)}) with {workers} processes …")
-    results: list[tuple[str, dict | None, str]] = []
+    log(f"parsing {len(files)} files from music21 ({', '.join(corpora)}) with {workers} processes …")
+    # big files (tune books, quartets) first, so that the pool ends evenly
+    order = sorted(files, key=lambda it: -os.path.getsize(it[1]))
+    results: list[tuple[str, list, str]] = []
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, r in enumerate(pool.map(_extract_worker, files, chunksize=4), 1):
+            for i, r in enumerate(pool.map(_extract_worker, order, chunksize=1), 1):
                 results.append(r)
                 if i % 100 == 0 or i == len(files):
                     log(f"  {i}/{len(files)} parsed ({time.perf_counter() - t0:.0f}s)")
     else:
-        for i, item in enumerate(files, 1):
+        for i, item in enumerate(order, 1):
             results.append(_extract_worker(item))
             if i % 100 == 0 or i == len(files):
                 log(f"  {i}/{len(files)} parsed ({time.perf_counter() - t0:.0f}s)")
-    failed = [(pid, err) for pid, raw, err in results if err]
-    for pid, err in failed[:5]:
-        log(f"  skipped {pid}: {err[:120]}")
-    assignment = {}
-    new_ids = []
-    pieces = []
+    results.sort(key=lambda r: r[0])
+    failed = [(fid, err) for fid, _, err in results if err]
+    for fid, err in failed[:5]:
+        log(f"  skipped {fid}: {err[:120]}")
     paths_of = dict(files)
-    for pid, raw, _ in results:
-        if raw is None:
-            continue
+    entries = []  # (piece id, raw, style, group)
+    for fid, tunes, _ in results:
+        source = fid.split("/", 1)[0]
+        for key, raw, title in tunes:
+            pid = fid + key
+            entries.append((pid, raw, STYLE_OF_SOURCE[source], piece_group(pid, paths_of[fid], title)))
+    assignment: dict[str, str] = {}
+    new_ids = []
+    by_style_groups: dict[str, dict[str, list[str]]] = {}
+    for pid, raw, style, group in entries:
         split = recorded.get(pid)
+        if split is None and style in ROUND1_STYLES:
+            split = hash_split(group)
         if split is None:
-            split = hash_split(piece_group(pid, paths_of[pid]))
+            by_style_groups.setdefault(style, {}).setdefault(group, []).append(pid)
             new_ids.append(pid)
-        assignment[pid] = split
-        pieces.append(tokenise_piece(pid, split, raw))
+        else:
+            assignment[pid] = split
+            if pid not in recorded:
+                new_ids.append(pid)
+    for style, groups in by_style_groups.items():
+        # a style seen for the first time gets its fixed lists; later additions to a style
+        # whose lists exist go by hash (test → heldout), so recorded pieces never move
+        if any(s == style for s in (STYLE_OF_SOURCE.get(r.split("/", 1)[0]) for r in recorded)):
+            for g, ids in groups.items():
+                h = hash_split(g)
+                for pid in ids:
+                    assignment[pid] = "heldout" if h == "test" else h
+        else:
+            assignment.update(assign_new_style_splits(groups))
+    style_of = {pid: style for pid, _, style, _ in entries}
+    pieces = [tokenise_piece(pid, assignment[pid], raw, style_id(style)) for pid, raw, style, _ in entries]
     if record_splits and not limit and new_ids:
         merged = dict(recorded)
         merged.update(assignment)
-        write_splits(merged)
+        all_style = {pid: STYLE_OF_SOURCE.get(pid.split("/", 1)[0], "") for pid in merged}
+        all_style.update(style_of)
+        write_splits(merged, style_of=all_style)
         log(f"recorded the split of {len(new_ids)} new pieces in {splits_dir()}")
     summary = save_corpus(out, pieces, corpora)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
@@ -304,12 +543,20 @@ def save_corpus(out: Path, pieces: list[Piece], corpora: list[str]) -> dict:
         "music21_version": _music21_version(),
         "counts": counts,
         "has_velocity": bool(any((p.notes.velocity > 0).any() for p in pieces)),
+        "velocity_share": float(sum(int((p.notes.velocity > 0).sum()) for p in pieces)
+                                / max(1, sum(len(p.notes) for p in pieces))),
+        "styles": list(STYLES),
+        "style_counts": {STYLES[i]: {s: {"pieces": sum(1 for p in pieces if p.style == i and p.split == s),
+                                         "notes": sum(len(p.notes) for p in pieces if p.style == i and p.split == s)}
+                                     for s in SPLITS}
+                         for i in sorted({p.style for p in pieces})},
     }
     arrays = {
         "meta": np.array(json.dumps(meta)),
         "piece_id": np.array([p.piece_id for p in pieces]),
         "piece_split": np.array([SPLITS.index(p.split) for p in pieces], np.int8),
         "piece_bar_ticks": np.array([p.bar_ticks for p in pieces], np.int16),
+        "piece_style": np.array([p.style for p in pieces], np.int8),
         "piece_n_voices": np.array([p.n_voices for p in pieces], np.int8),
         "note_offsets": offsets([len(p.notes) for p in pieces]),
         "note_pitch": cat([p.notes.pitch for p in pieces], np.uint8),
@@ -372,6 +619,11 @@ class CorpusPiece:
     nev_dur: np.ndarray
     nev_vel: np.ndarray
     nev_time: np.ndarray
+    style: int = 0  # index into STYLES (0: unknown)
+
+    @property
+    def style_name(self) -> str:
+        return STYLES[self.style] if 0 <= self.style < len(STYLES) else "unknown"
 
     @property
     def n_notes(self) -> int:
@@ -403,8 +655,16 @@ class Corpus:
     meta: dict
     path: Path
 
-    def split(self, name: str) -> list[CorpusPiece]:
-        return [p for p in self.pieces if p.split == name]
+    def split(self, name: str, style: str | Iterable[str] | None = None) -> list[CorpusPiece]:
+        """Pieces of split ``name`` ("train", "valid", "test" — the round-1 test, unchanged — or
+        "heldout", the newer styles' test pieces), optionally of one style or several."""
+        styles = None if style is None else ({style} if isinstance(style, str) else set(style))
+        return [p for p in self.pieces if p.split == name and (styles is None or p.style_name in styles)]
+
+    def styles(self) -> list[str]:
+        """The styles present, in :data:`STYLES` order."""
+        have = {p.style for p in self.pieces}
+        return [s for i, s in enumerate(STYLES) if i in have]
 
 
 def load_corpus(path: str | Path | None = None) -> Corpus:
@@ -439,6 +699,7 @@ def load_corpus(path: str | Path | None = None) -> Corpus:
             nev_dur=a["nev_dur"][vo[i]:vo[i + 1]].astype(np.int64),
             nev_vel=a["nev_vel"][vo[i]:vo[i + 1]].astype(np.int64),
             nev_time=a["nev_time"][vo[i]:vo[i + 1]].astype(np.int64),
+            style=int(a["piece_style"][i]) if "piece_style" in a else 0,
         ))
     return Corpus(pieces=pieces, meta=meta, path=path)
 

@@ -81,8 +81,9 @@ def _batched(pieces: Sequence[CorpusPiece], key, max_tokens: int):
 
 @torch.no_grad()
 def score_lstm(model: AttentionLSTM, pieces: Sequence[CorpusPiece], device: str = "cpu",
-               max_tokens: int = 65536) -> Scores:
-    """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero)."""
+               max_tokens: int = 65536, use_style: bool = True) -> Scores:
+    """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero); a
+    model with styles is told each piece's style (unknown if not ``use_style``)."""
     model.eval()
     out = Scores()
     keys = ("note", "dur", "voice", "n_voices", "metric", "target_note", "target_dur")
@@ -94,7 +95,10 @@ def score_lstm(model: AttentionLSTM, pieces: Sequence[CorpusPiece], device: str 
             for k in keys:
                 arrs[k][b, : len(inp[k])] = inp[k]
         ten = {k: torch.from_numpy(v).to(device) for k, v in arrs.items()}
-        note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"], ten["target_note"])
+        style = torch.tensor([_style_of(p, model.config, use_style) for p in batch], device=device)
+        style = style[:, None].expand(len(batch), t_max)
+        note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"],
+                                        ten["target_note"], style=style)
         lp_note = F.log_softmax(note_logits.float(), -1).gather(-1, ten["target_note"][..., None])[..., 0]
         lp_dur = F.log_softmax(dur_logits.float(), -1).gather(-1, ten["target_dur"][..., None])[..., 0]
         best_pitch = note_logits[..., : T.N_PITCH].argmax(-1)
@@ -125,8 +129,11 @@ def event_windows(n: int, max_len: int) -> list[tuple[int, int, int]]:
 
 @torch.no_grad()
 def score_transformer(model: MusicTransformer, pieces: Sequence[CorpusPiece], device: str = "cpu",
-                      batch_windows: int = 16) -> Scores:
-    """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones)."""
+                      batch_windows: int = 16, use_style: bool = True) -> Scores:
+    """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones).
+
+    A model with a style embedding is told each piece's style (its source), or the unknown
+    style if ``use_style`` is false."""
     model.eval()
     cfg = model.config
     out = Scores()
@@ -147,7 +154,8 @@ def score_transformer(model: MusicTransformer, pieces: Sequence[CorpusPiece], de
             for key in keys:
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
-        h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"])
+        style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
+        h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style)
         target = {key: ten[f"tg_{key}"] for key in ("shift", "pitch", "dur", "vel", "metric")}
         nll, pitch_logits = model.event_nll(h, target)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
@@ -162,3 +170,146 @@ def score_transformer(model: MusicTransformer, pieces: Sequence[CorpusPiece], de
     for p, (nats, correct, predicted, tokens) in zip(pieces, per_piece):
         out.add(nats, p.n_notes, tokens, correct, predicted)
     return out
+
+
+def _style_of(piece, cfg, use_style: bool = True) -> int:
+    """The style id a model is told for ``piece`` (0 = unknown)."""
+    return style_for_model(int(getattr(piece, "style", 0)) if use_style else 0, cfg)
+
+
+def style_for_model(style: int, cfg) -> int:
+    """``style`` if the model (config ``cfg``) knows it, else 0 (unknown)."""
+    n = getattr(cfg, "n_styles", 0)
+    return int(style) if 0 <= int(style) < n else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Infilling
+
+
+MAX_PREFIX_EVENTS = 256  # context before the gap (events) for infilling and its L2R yardstick
+MAX_SUFFIX_EVENTS = 128  # context after the gap
+
+
+@dataclass
+class Gap:
+    """A held-out gap: bars ``[a_tick, b_tick)`` of piece ``piece`` (an index)."""
+
+    piece: int
+    a_tick: int
+    b_tick: int
+
+
+def heldout_gaps(pieces: Sequence[CorpusPiece], min_bars: int = 2, max_bars: int = 4, seed: int = 0) -> list[Gap]:
+    """One gap of ``min_bars``–``max_bars`` bars per piece, fixed by the piece's id: a bar range
+    with notes before it, inside it and after it (pieces with none are skipped)."""
+    import zlib
+
+    out = []
+    for i, p in enumerate(pieces):
+        rng = np.random.default_rng(zlib.crc32(p.piece_id.encode("utf-8")) ^ seed)
+        bars = int(rng.integers(min_bars, max_bars + 1))
+        bar = p.bar_ticks
+        start = np.sort(p.start)
+        first_bar = int(start[0]) // bar + 1
+        last_a = int(start[-1]) // bar - bars
+        cands = []
+        for a_bar in range(first_bar, last_a + 1):
+            a, b = a_bar * bar, (a_bar + bars) * bar
+            lo, hi = np.searchsorted(start, [a, b])
+            if 0 < lo < hi < start.size:
+                cands.append((a, b))
+        if cands:
+            a, b = cands[int(rng.integers(len(cands)))]
+            out.append(Gap(i, a, b))
+    return out
+
+
+def _notes_in(p: CorpusPiece, lo: int, hi: int | None) -> tuple[np.ndarray, ...]:
+    """(pitch, start, dur, vel) of the piece's notes with onset in [lo, hi), in event order."""
+    g = p.grid_notes()
+    keep = (g.start >= lo) & (g.start < hi if hi is not None else True)
+    idx = np.nonzero(keep)[0]
+    return g.pitch[idx], g.start[idx], g.dur[idx], np.full(idx.size, T.VEL_NONE)
+
+
+def prefix_events(ev: dict[str, np.ndarray], a_tick: int, max_events: int) -> dict[str, np.ndarray]:
+    """The last ``max_events`` events (BOS first if it fits) of an event stream before tick A."""
+    n = int(np.searchsorted(ev["time"], a_tick, side="left")) if len(ev["time"]) else 0
+    # times are non-decreasing, so events [0, n) are those before A
+    lo = max(0, n - max_events)
+    return {k: np.asarray(ev[k][lo:n], np.int64) for k in T.EVENT_FIELDS}
+
+
+def infill_case(p: CorpusPiece, a_tick: int, b_tick: int, max_len: int, max_prefix: int = MAX_PREFIX_EVENTS,
+                max_suffix: int = MAX_SUFFIX_EVENTS) -> dict:
+    """The two sequences that score one gap: the infilling one (prefix, suffix, then the middle)
+    and the left-to-right one (prefix then the middle), with where their scored parts start."""
+    ev = {k: np.asarray(v, np.int64) for k, v in p.note_events(False).items()}
+    suffix_notes = _notes_in(p, b_tick, None)
+    suffix_ev = T.encode_segment(*suffix_notes, t0=b_tick)
+    keep_s = min(len(suffix_ev["pitch"]), max_suffix)
+    # the suffix's notes that fit (events beyond the cut dropped with their notes)
+    n_suffix_notes = int((suffix_ev["pitch"][:keep_s] < T.N_PITCH).sum())
+    suffix_notes = tuple(a[:n_suffix_notes] for a in suffix_notes)
+    middle_notes = _notes_in(p, a_tick, b_tick)
+    n_mid = len(middle_notes[0])
+    prefix = prefix_events(ev, a_tick, max_prefix)
+    while True:
+        fim, given, mid_index = T.fim_sequence(prefix, suffix_notes, middle_notes, a_tick, b_tick)
+        if len(fim["pitch"]) <= max_len + 1 or len(prefix["pitch"]) <= 1:
+            break
+        cut = len(fim["pitch"]) - (max_len + 1)
+        prefix = {k: v[min(cut, len(prefix["pitch"]) - 1):] for k, v in prefix.items()}
+    t_last = int(prefix["time"][-1]) if len(prefix["time"]) else 0
+    l2r = T.concat_events([prefix, T.encode_segment(*middle_notes, t0=t_last)])
+    return {"fim": fim, "fim_first": mid_index + 1, "l2r": l2r, "l2r_first": len(prefix["pitch"]),
+            "notes": n_mid, "bar_ticks": p.bar_ticks, "style": p.style}
+
+
+def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int, int]], device: str,
+                  batch: int) -> list[float]:
+    """Summed NLL of the events from index ``first`` on of each ``(events, first, bar_ticks,
+    style)``, teacher-forced in one pass per sequence (position 0 = the first event)."""
+    cfg = model.config
+    out = []
+    for k in range(0, len(seqs), batch):
+        chunk = seqs[k: k + batch]
+        t_max = max(len(s[0]["pitch"]) - 1 for s in chunk)
+        arr = {f"{a}_{f}": np.zeros((len(chunk), t_max), np.int64) for a in ("in", "tg")
+               for f in ("shift", "pitch", "dur", "vel", "metric")}
+        for b, (ev, _, bar, _) in enumerate(chunk):
+            n = len(ev["pitch"]) - 1
+            metric = T.metric_index(ev["time"], bar).astype(np.int64)
+            for f in ("shift", "pitch", "dur", "vel"):
+                arr[f"in_{f}"][b, :n] = ev[f][:-1]
+                arr[f"tg_{f}"][b, :n] = ev[f][1:]
+            arr["tg_pitch"][b, :n] = T.target_pitch(ev["pitch"][1:])
+            arr["in_metric"][b, :n] = metric[:-1]
+            arr["tg_metric"][b, :n] = metric[1:]
+        ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
+        style = torch.tensor([style_for_model(s[3], cfg) for s in chunk], device=device)
+        h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style)
+        nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
+        for b, (ev, first, _, _) in enumerate(chunk):
+            n = len(ev["pitch"]) - 1
+            out.append(float(nll[b, first - 1: n].double().sum()))
+    return out
+
+
+@torch.no_grad()
+def score_infill(model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: Sequence[Gap], device: str = "cpu",
+                 batch: int = 16) -> dict:
+    """Nats per note of the notes of each held-out gap, filled given both sides
+    (``infill_nats_per_note``: the middle's events and the END that closes it) and scored left to
+    right given the same prefix only (``l2r_nats_per_note``: the same notes' events)."""
+    model.eval()
+    if not getattr(model.config, "infill", False):
+        raise ValueError("this model was not trained to fill gaps")
+    cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len) for g in gaps]
+    cases = [c for c in cases if c["notes"] > 0]
+    fim = _sequence_nll(model, [(c["fim"], c["fim_first"], c["bar_ticks"], c["style"]) for c in cases], device, batch)
+    l2r = _sequence_nll(model, [(c["l2r"], c["l2r_first"], c["bar_ticks"], c["style"]) for c in cases], device, batch)
+    notes = sum(c["notes"] for c in cases)
+    return {"infill_nats_per_note": sum(fim) / max(notes, 1), "l2r_nats_per_note": sum(l2r) / max(notes, 1),
+            "gaps": len(cases), "notes": notes}

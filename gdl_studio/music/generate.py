@@ -26,6 +26,7 @@ from gdl_studio.music import tokens as T
 from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
+from gdl_studio.music.steering import ConstraintTracker, Constraints, masked_mass_nats
 from gdl_studio.music.transformer import MusicTransformer
 
 DEFAULT_VOICES = 4
@@ -69,28 +70,92 @@ def _check_options(n_notes: int, options: SamplingOptions) -> SamplingOptions:
     return options.validated()
 
 
+def _tracker(constraints: Constraints | None, bar_ticks: int, first_bar_tick: int,
+             context: Sequence[tuple[int, int]]) -> ConstraintTracker | None:
+    if constraints is None or not constraints.active:
+        return None
+    return ConstraintTracker(constraints.validated(), bar_ticks, first_bar_tick, context)
+
+
+def _masked_sample(logits: torch.Tensor, mask: np.ndarray | torch.Tensor | None, options: SamplingOptions,
+                   rng: torch.Generator, tracker: ConstraintTracker | None) -> int:
+    """Sample with ``mask`` (True = allowed) and charge the removed mass to the tracker."""
+    if mask is None:
+        return sample(logits, options, rng)
+    m = torch.as_tensor(mask, dtype=torch.bool)
+    if tracker is not None:
+        tracker.add_cost(masked_mass_nats(logits, m))
+    return sample(logits, options, rng, m)
+
+
+def resolve_style(style: str | int | None, card: dict, n_styles: int) -> int:
+    """A style name or id → the model's style id (0, "unknown", when the model has no styles
+    or ``style`` is None/"auto"); raises ``ValueError`` for a style the model does not know."""
+    if style is None or style in ("", "auto", "unknown", 0) or n_styles == 0:
+        return 0
+    names = list(card.get("architecture", {}).get("styles", []))
+    if isinstance(style, int):
+        if 0 <= style < n_styles:
+            return style
+    elif style in names:
+        return names.index(style)
+    known = ", ".join(names[1:]) if names else "none"
+    raise ValueError(f"unknown style '{style}' for this model (choose {known} or auto)")
+
+
 class Composer:
     """Common part of the two generators."""
 
     name = "music"
     kind = ""
+    can_infill = False
 
     def __init__(self, model: torch.nn.Module, card: dict | None = None) -> None:
         self.model = model.eval()
         self.card = card or {}
 
+    @property
+    def styles(self) -> list[str]:
+        """Style names the model knows (index = id; empty without styles)."""
+        n = getattr(self.model.config, "n_styles", 0)
+        return list(self.card.get("architecture", {}).get("styles", []))[:n] if n else []
+
     def generate(self, primer: Score | Sequence[Note] | None, n_notes: int = 64, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, seed: int | None = None, beats_per_bar: int | None = None,
-                 bars: int | None = None) -> Iterator[GenerationStep]:
+                 bars: int | None = None, constraints: Constraints | None = None,
+                 style: str | int | None = None) -> Iterator[GenerationStep]:
         """Continue ``primer`` by ``n_notes`` notes (and at most ``bars`` bars if given); a lazy
-        iterator of :class:`GenerationStep`. Raises ``ValueError`` for bad options at once."""
+        iterator of :class:`GenerationStep`. ``constraints`` steer every generated note (see
+        :mod:`gdl_studio.music.steering`; chords apply from the bar the continuation starts in);
+        ``style`` is a style the model knows (default: unknown). Raises ``ValueError`` for bad
+        options at once."""
         options = _check_options(n_notes, SamplingOptions(temperature, top_k, top_p, seed))
+        if constraints is not None:
+            constraints.validated()
+        style_id = resolve_style(style, self.card, getattr(self.model.config, "n_styles", 0))
         pr = prepare_primer(primer, beats_per_bar)
         limit = None if bars is None else pr.end_tick + int(bars) * pr.bar_ticks
-        return self._generate(pr, n_notes, options, limit)
+        first_bar = pr.end_tick // pr.bar_ticks * pr.bar_ticks
+        tracker = _tracker(constraints, pr.bar_ticks, first_bar, list(zip(pr.grid.start, pr.grid.end)))
+        return self._generate(pr, n_notes, options, limit, tracker, style_id)
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None) -> Iterator[GenerationStep]:
+    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
+                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
         raise NotImplementedError
+
+    def infill(self, score: Score | Sequence[Note], start_bar: int, end_bar: int, **kwargs) -> Iterator[GenerationStep]:
+        raise ValueError(f"{self.name} cannot fill gaps (it was trained left to right only); "
+                         "use a Transformer trained for infilling")
+
+    def filled(self, score: Score, start_bar: int, end_bar: int, **kwargs) -> Score:
+        """``score`` with bars ``[start_bar, end_bar)`` filled anew (all at once): every note
+        outside the gap exactly as given, the new notes on a track of their own."""
+        steps = self.infill(score, start_bar, end_bar, **kwargs)
+        kept = prepare_fill(score, start_bar, end_bar, kwargs.get("beats_per_bar")).kept
+        track = max((n.track for n in score.notes), default=-1) + 1
+        new = [replace(s.note, track=track) for s in steps]
+        return Score(notes=kept + new, tempo_bpm=score.tempo_bpm, beats_per_bar=score.beats_per_bar,
+                     ticks_per_beat=score.ticks_per_beat, title=score.title).sorted()
 
     def continued(self, score: Score, n_notes: int, **kwargs) -> Score:
         """The primer followed by its continuation (all of it, at once), as a new :class:`Score`;
@@ -112,13 +177,16 @@ class LSTMComposer(Composer):
 
     The number of voices is the primer's (notes are dealt into voices as in training; more
     than eight sounding at once are ignored for conditioning), or four without a primer.
+    With constraints, a step whose voice may not start an allowed note at its onset takes a
+    REST (the fallback that never dead-ends).
     """
 
     name = "music-lstm"
     kind = "lstm"
     model: AttentionLSTM
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None) -> Iterator[GenerationStep]:
+    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
+                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
         t_start = time.perf_counter()
         model = self.model
         rng = options.generator()
@@ -130,7 +198,7 @@ class LSTMComposer(Composer):
         skip = max(0, len(steps) - MAX_LSTM_PRIMER_STEPS)  # a long primer: its last steps suffice
         with torch.inference_mode():
             state = model.prefill(*(torch.as_tensor(inp[k][skip:], dtype=torch.long)
-                                    for k in ("note", "dur", "voice", "n_voices", "metric")))
+                                    for k in ("note", "dur", "voice", "n_voices", "metric")), style=style)
         clock = T.VoiceClock(n_voices, np.full(n_voices, pr.end_tick if len(steps) else 0))
         # the note fed at each input position (the previous step's note; -1 for BOS and rests)
         pos_src = ([-1] + [int(s) for s in steps.source[:-1]] if len(steps) else [])[skip:]
@@ -140,7 +208,7 @@ class LSTMComposer(Composer):
             prev_note, prev_dur, prev_src = T.STEP_BOS, T.DUR_BOS, -1
         n_primer = len(pr.notes)
         made = 0
-        guard = 16 * n_notes + 256
+        guard = 16 * n_notes + 256 if tracker is None else 64 * n_notes + 1024
         t_last = t_start
         while made < n_notes and guard > 0:
             guard -= 1
@@ -149,23 +217,83 @@ class LSTMComposer(Composer):
                 return
             pos_src.append(prev_src)
             metric = int(T.metric_index(onset, pr.bar_ticks))
-            note_logits, feats, attn = model.step(prev_note, prev_dur, v, n_voices, metric, state)
-            note = sample(note_logits, options, rng)
-            dur = sample(model.duration_logits(feats, note), options, rng)
+            note_logits, feats, attn = model.step(prev_note, prev_dur, v, n_voices, metric, state, style=style)
+            note_mask = dur_mask = None
+            if tracker is not None:
+                note_mask = np.zeros(T.N_STEP_NOTE_OUT, bool)
+                note_mask[T.REST] = True
+                if tracker.note_allowed_at(onset):
+                    note_mask[: T.N_PITCH] = tracker.pitch_mask(onset)
+            note = _masked_sample(note_logits, note_mask, options, rng, tracker)
+            if tracker is not None and note < T.N_PITCH:
+                dur_mask = tracker.duration_mask(onset)
+            dur = _masked_sample(model.duration_logits(feats, note), dur_mask, options, rng, tracker)
             clock.advance(dur)
             prev_note, prev_dur, prev_src = note, dur, -1
             if note < T.N_PITCH:
                 prev_src = n_primer + made
+                if tracker is not None:
+                    tracker.add(onset, int(T.DURATION_TICKS[dur]), note)
                 now = time.perf_counter()
                 step = GenerationStep(
                     note=Note(note, (onset + pr.origin_ticks) / T.TICKS_PER_BEAT,
                               int(T.DURATION_TICKS[dur]) / T.TICKS_PER_BEAT, pr.velocity, v),
                     index=made, attention=attn, attention_notes=np.asarray(pos_src[-len(attn):], dtype=np.int64),
-                    seconds=now - t_last,
+                    seconds=now - t_last, constraint_nats=tracker.nats[-1] if tracker is not None else 0.0,
                 )
                 made += 1
                 yield step
                 t_last = time.perf_counter()
+
+
+@dataclass
+class FillContext:
+    """A gap to fill, on the model grid (ticks from the score's beat 0; bar lines at multiples
+    of ``bar_ticks``): the kept notes before ``a_tick`` and from ``b_tick`` on."""
+
+    kept: list[Note]  # the notes outside the gap, as given (what the output keeps)
+    kept_index: list[int]  # their indices in the input
+    prefix: T.GridNotes
+    suffix: T.GridNotes
+    a_tick: int
+    b_tick: int
+    bar_ticks: int
+    velocity: int
+
+
+def prepare_fill(score: Score | Sequence[Note], start_bar: int, end_bar: int,
+                 beats_per_bar: int | None = None) -> FillContext:
+    """Split notes around bars ``[start_bar, end_bar)`` (0-based): a note belongs to the gap if
+    its onset falls in it. Raises ``ValueError`` (one line) for a gap that cannot be filled."""
+    if isinstance(score, Score):
+        notes = list(score.notes)
+        beats_per_bar = beats_per_bar or score.beats_per_bar
+    else:
+        notes = list(score)
+    bar_ticks = T.bar_ticks_for(beats_per_bar or 4)
+    a, b = int(start_bar), int(end_bar)
+    if a < 0 or b <= a:
+        raise ValueError(f"bad bar range {a + 1}:{b + 1} (the first bar must come before the end, bars count from 1)")
+    if not notes:
+        raise ValueError("nothing to fill from: the piece has no notes")
+    a_tick, b_tick = a * bar_ticks, b * bar_ticks
+    starts = [int(round(n.start * T.TICKS_PER_BEAT)) for n in notes]
+    n_bars = (max(starts) // bar_ticks) + 1
+    if a >= n_bars:
+        raise ValueError(f"bars {a + 1}:{b + 1} are outside the piece (it has {n_bars} bars)")
+    before = [i for i, s in enumerate(starts) if s < a_tick]
+    after = [i for i, s in enumerate(starts) if s >= b_tick]
+    if not before:
+        raise ValueError(f"nothing before bar {a + 1} to fill from (a gap needs notes before and after it)")
+    if not after:
+        raise ValueError(f"nothing after bar {b} to fill towards (a gap needs notes after it; use continue "
+                         "to add music at the end)")
+    kept_index = before + after
+    kept = [notes[i] for i in kept_index]
+    prefix = T.quantise([notes[i] for i in before], origin_ticks=0)
+    suffix = T.quantise([notes[i] for i in after], origin_ticks=0)
+    vel = int(np.median([n.velocity for n in kept])) if kept else T.DEFAULT_VELOCITY
+    return FillContext(kept, kept_index, prefix, suffix, a_tick, b_tick, bar_ticks, max(1, min(127, vel)))
 
 
 class TransformerComposer(Composer):
@@ -173,35 +301,70 @@ class TransformerComposer(Composer):
 
     Each event is decided attribute by attribute (shift, then pitch, then duration), each
     sampled with the same temperature / top-k / top-p. The first generated note starts at or
-    after the end of the primer (earlier shifts are masked out).
+    after the end of the primer (earlier shifts are masked out). A model trained for infilling
+    (``config.infill``) also fills gaps (:meth:`infill`).
+
+    With constraints, the shift may only reach onsets where some note is allowed, or the
+    longest shift (48 ticks), which can always carry a GAP event (no note): the fallback that
+    never dead-ends. When filling, time may not pass the gap's end B, and reaching B is the END.
     """
 
     name = "music-transformer"
     kind = "transformer"
     model: MusicTransformer
 
+    @property
+    def can_infill(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.model.config, "infill", False))
+
     @torch.inference_mode()
     def _decide(self, h: torch.Tensor, t: int, min_shift: int, bar_ticks: int, options: SamplingOptions,
-                rng: torch.Generator) -> tuple[int, int, int, int, int]:
+                rng: torch.Generator, tracker: ConstraintTracker | None = None,
+                end_tick: int | None = None) -> tuple[int, int, int, int, int]:
         """Sample the next event after hidden state ``h`` at onset ``t``:
-        ``(shift, pitch, duration, velocity bin, bar position)``."""
+        ``(shift, pitch, duration, velocity bin, bar position)``; ``end_tick``: filling a gap
+        that ends there (pitch END at the end)."""
         model = self.model
-        shift_mask = torch.arange(T.N_SHIFT) >= min_shift
-        s = sample(model.shift_logits(h), options, rng, shift_mask)
+        shifts = np.arange(T.N_SHIFT)
+        shift_mask = shifts >= min_shift
+        if end_tick is not None:
+            shift_mask &= t + shifts <= end_tick
+        if tracker is not None:
+            ticks = t + shifts
+            ok = tracker.onsets_allowed(ticks)  # where a note may start
+            if end_tick is None:
+                ok[T.MAX_SHIFT] = True  # a GAP (no note) is always possible there…
+            else:
+                ok[T.MAX_SHIFT] |= t + T.MAX_SHIFT < end_tick
+                ok |= ticks == end_tick  # …and, filling a gap, the END at its end
+            shift_mask &= ok
+        s = _masked_sample(model.shift_logits(h), shift_mask, options, rng, tracker)
         m = int(T.metric_index(t + s, bar_ticks))
         s_t, m_t = torch.tensor(s), torch.tensor(m)
-        pitch_mask = torch.ones(T.N_EV_PITCH_OUT, dtype=torch.bool)
-        pitch_mask[T.GAP] = s == T.MAX_SHIFT  # a GAP event always advances by the longest shift
-        p = sample(model.pitch_logits(h, s_t, m_t), options, rng, pitch_mask)
-        if p == T.GAP:
+        n_out = model.n_pitch_out
+        pitch_mask = np.zeros(n_out, bool)
+        at_end = end_tick is not None and t + s == end_tick
+        if at_end:
+            pitch_mask[T.END] = True
+        else:
+            if tracker is None:
+                pitch_mask[: T.N_PITCH] = True
+            elif tracker.note_allowed_at(t + s):
+                pitch_mask[: T.N_PITCH] = tracker.pitch_mask(t + s)
+            # a GAP event always advances by the longest shift (and not onto a gap's end)
+            pitch_mask[T.GAP] = s == T.MAX_SHIFT and (end_tick is None or t + s < end_tick)
+        p = _masked_sample(model.pitch_logits(h, s_t, m_t), pitch_mask, options, rng, tracker)
+        if p == T.GAP or (at_end and p == T.END):
             return s, p, T.DUR_NONE, T.VEL_NONE, m
-        d = sample(model.dur_logits(h, s_t, m_t, torch.tensor(p)), options, rng)
+        dur_mask = tracker.duration_mask(t + s) if tracker is not None else None
+        d = _masked_sample(model.dur_logits(h, s_t, m_t, torch.tensor(p)), dur_mask, options, rng, tracker)
         v = T.VEL_NONE
         if model.config.use_velocity:
             v = sample(model.vel_logits(h, s_t, m_t, torch.tensor(p), torch.tensor(d)), options, rng)
         return s, p, d, v, m
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None) -> Iterator[GenerationStep]:
+    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
+                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
         t_start = time.perf_counter()
         model = self.model
         cfg = model.config
@@ -215,33 +378,47 @@ class TransformerComposer(Composer):
                 cols[k].append(v)
         min_shift = max(0, pr.end_tick - t)  # the continuation starts after the primer
         cols["metric"] = [int(T.metric_index(x, pr.bar_ticks)) for x in cols["time"]]
+        yield from self._run(cols, t, min_shift, pr.bar_ticks, pr.origin_ticks, len(pr.notes), pr.velocity,
+                             n_notes, options, rng, limit_tick, None, tracker, style, t_start)
+
+    def _run(self, cols: dict[str, list[int]], t: int, min_shift: int, bar_ticks: int, origin_ticks: int,
+             n_primer: int, velocity: int, n_notes: int, options: SamplingOptions, rng: torch.Generator,
+             limit_tick: int | None, end_tick: int | None, tracker: ConstraintTracker | None, style: int,
+             t_start: float) -> Iterator[GenerationStep]:
+        """The sampling loop over a prepared event history ``cols`` (ending at onset ``t``)."""
+        model = self.model
+        cfg = model.config
         keys = ("shift", "pitch", "dur", "vel", "metric")
 
         def prefill(count: int):
             cache = model.new_cache()
-            h, attn = model.prefill(*(torch.tensor(cols[k][-count:]) for k in keys), cache)
+            h, attn = model.prefill(*(torch.tensor(cols[k][-count:]) for k in keys), cache, style=style)
             return cache, h, attn
 
         cache, h, attn = prefill(min(len(cols["pitch"]), cfg.max_len))
-        n_primer = len(pr.notes)
         made = 0
-        guard = 4 * n_notes + 256
+        guard = 4 * n_notes + 256 if end_tick is None else 4 * n_notes + 256 + (end_tick - t) // T.MAX_SHIFT
         t_last = t_start
         while made < n_notes and guard > 0:
             guard -= 1
-            s, p, d, v, m = self._decide(h, t, min_shift, pr.bar_ticks, options, rng)
+            s, p, d, v, m = self._decide(h, t, min_shift, bar_ticks, options, rng, tracker, end_tick)
             if limit_tick is not None and t + s >= limit_tick:
                 return
             t += s
             min_shift = 0
+            if end_tick is not None and p == T.END:
+                return
             src = -1
             if p < T.N_PITCH:
                 src = n_primer + made
-                vel = T.bin_velocity(v) if v < T.N_VEL_BINS else pr.velocity
+                if tracker is not None:
+                    tracker.add(t, int(T.DURATION_TICKS[d]), p)
+                vel = T.bin_velocity(v) if v < T.N_VEL_BINS else velocity
                 step = GenerationStep(
-                    note=Note(p, (t + pr.origin_ticks) / T.TICKS_PER_BEAT, int(T.DURATION_TICKS[d]) / T.TICKS_PER_BEAT, vel),
+                    note=Note(p, (t + origin_ticks) / T.TICKS_PER_BEAT, int(T.DURATION_TICKS[d]) / T.TICKS_PER_BEAT, vel),
                     index=made, attention=attn, attention_notes=np.asarray(cols["source"][-len(attn):], dtype=np.int64),
                     seconds=time.perf_counter() - t_last,
+                    constraint_nats=tracker.nats[-1] if tracker is not None else 0.0,
                 )
                 made += 1
                 yield step
@@ -253,7 +430,62 @@ class TransformerComposer(Composer):
             if cache.next_pos >= cfg.pos_limit:  # rare: re-encode the recent past from position 0
                 cache, h, attn = prefill(cfg.max_len // 2)
             else:
-                h, attn = model.step(s, p, d, v, m, cache)
+                h, attn = model.step(s, p, d, v, m, cache, style=style)
             if len(cols["pitch"]) > 4 * cfg.max_len:  # bound the bookkeeping lists
                 for k in cols:
                     del cols[k][: cfg.max_len]
+
+    def infill(self, score: Score | Sequence[Note], start_bar: int, end_bar: int, max_notes: int = 512,
+               temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None,
+               beats_per_bar: int | None = None, constraints: Constraints | None = None,
+               style: str | int | None = None) -> Iterator[GenerationStep]:
+        """Fill bars ``[start_bar, end_bar)`` (0-based) given the notes before and after them:
+        a lazy iterator of :class:`GenerationStep` (notes in the score's time line, onsets in the
+        gap), like :meth:`generate`. Notes of the input whose onsets fall in the gap are what
+        is replaced (they are not shown to the model). Chords apply from ``start_bar`` on.
+        Raises ``ValueError`` with one line at once for a gap that cannot be filled."""
+        if not self.can_infill:
+            raise ValueError(f"{self.card.get('name', self.name)} cannot fill gaps (it was trained left to right "
+                             "only); retrain it with fill-in-the-middle (gdl-studio train music-transformer)")
+        options = _check_options(max_notes, SamplingOptions(temperature, top_k, top_p, seed))
+        if constraints is not None:
+            constraints.validated()
+        style_id = resolve_style(style, self.card, getattr(self.model.config, "n_styles", 0))
+        fc = prepare_fill(score, start_bar, end_bar, beats_per_bar)
+        context = list(zip(fc.prefix.start, fc.prefix.end)) + list(zip(fc.suffix.start, fc.suffix.end))
+        tracker = _tracker(constraints, fc.bar_ticks, fc.a_tick, context)
+        return self._infill(fc, max_notes, options, tracker, style_id)
+
+    def _infill(self, fc: FillContext, max_notes: int, options: SamplingOptions, tracker: ConstraintTracker | None,
+                style: int) -> Iterator[GenerationStep]:
+        from gdl_studio.music.evaluate import MAX_PREFIX_EVENTS, MAX_SUFFIX_EVENTS
+
+        t_start = time.perf_counter()
+        cfg = self.model.config
+        rng = options.generator()
+        # source numbering: kept notes in the order of fc.kept (prefix then suffix), then generated
+        n_prefix = len(fc.prefix)
+        pre = T.encode_note_events(fc.prefix, use_velocity=cfg.use_velocity, bos=True)
+        pre_src = np.where(pre.source >= 0, pre.source, -1)
+        keep_p = min(len(pre), MAX_PREFIX_EVENTS, max(cfg.max_len // 2, 1))
+        prefix = {k: np.asarray(getattr(pre, k)[-keep_p:], np.int64) for k in T.EVENT_FIELDS}
+        suf_notes = (fc.suffix.pitch, fc.suffix.start, fc.suffix.dur, np.full(len(fc.suffix), T.VEL_NONE))
+        suf_ev = T.encode_segment(*suf_notes, t0=fc.b_tick)
+        keep_s = min(len(suf_ev["pitch"]), MAX_SUFFIX_EVENTS, max(cfg.max_len // 4, 1))
+        n_suf_notes = int((suf_ev["pitch"][:keep_s] < T.N_PITCH).sum())
+        suf_notes = tuple(x[:n_suf_notes] for x in suf_notes)
+        seq, _, _ = T.fim_sequence(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False)
+        # sources: prefix notes by index, suffix notes after them, sentinels -1
+        src = np.full(len(seq["pitch"]), -1, np.int64)
+        src[: keep_p] = pre_src[-keep_p:]
+        suf_pos = np.nonzero((np.arange(len(src)) >= keep_p) & (seq["pitch"] < T.N_PITCH))[0]
+        src[suf_pos] = n_prefix + fc.suffix.source[: suf_pos.size]
+        cols = {k: [int(x) for x in seq[k]] for k in T.EVENT_FIELDS}
+        cols["source"] = [int(x) for x in src]
+        cols["metric"] = [int(T.metric_index(x, fc.bar_ticks)) for x in cols["time"]]
+        budget = cfg.max_len - 8
+        if len(cols["pitch"]) > budget:  # keep the newest (the suffix and MID): drop the oldest prefix events
+            for k in cols:
+                del cols[k][: len(cols["pitch"]) - budget]
+        yield from self._run(cols, fc.a_tick, 0, fc.bar_ticks, 0, len(fc.kept), fc.velocity, max_notes, options, rng,
+                             None, fc.b_tick, tracker, style, t_start)

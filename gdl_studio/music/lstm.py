@@ -44,6 +44,8 @@ class LSTMConfig:
     window: int = 64
     duration_hidden: int = 256
     dropout: float = 0.3
+    n_styles: int = 0  # a style embedding concatenated to every step's inputs (0: none; 0 = unknown)
+    style_embedding: int = 16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +80,9 @@ class AttentionLSTM(nn.Module):
         self.n_voices_emb = nn.Embedding(T.MAX_VOICES + 1, c.voice_embedding)
         self.metric_emb = nn.Embedding(T.METRIC_SIZE, c.metric_embedding)
         in_dim = c.note_embedding + c.duration_embedding + 2 * c.voice_embedding + c.metric_embedding
+        self.style_emb = nn.Embedding(c.n_styles, c.style_embedding) if c.n_styles > 0 else None
+        if self.style_emb is not None:
+            in_dim += c.style_embedding
         self.lstm = nn.LSTM(in_dim, c.hidden, c.layers, batch_first=True, dropout=c.dropout if c.layers > 1 else 0.0)
         self.align = nn.Linear(c.hidden, 1)
         self.drop = nn.Dropout(c.dropout)
@@ -89,21 +94,23 @@ class AttentionLSTM(nn.Module):
         )
 
     # -- inputs ---------------------------------------------------------------------------
-    def embed(self, note, dur, voice, n_voices, metric) -> torch.Tensor:
-        """Concatenated input embeddings; all arguments are integer tensors of one shape."""
-        return torch.cat([
-            self.note_emb(note), self.dur_emb(dur), self.voice_emb(voice),
-            self.n_voices_emb(n_voices), self.metric_emb(metric),
-        ], dim=-1)
+    def embed(self, note, dur, voice, n_voices, metric, style=None) -> torch.Tensor:
+        """Concatenated input embeddings; all arguments are integer tensors of one shape
+        (``style``: style ids of that shape, or None = unknown, for a model with styles)."""
+        parts = [self.note_emb(note), self.dur_emb(dur), self.voice_emb(voice), self.n_voices_emb(n_voices),
+                 self.metric_emb(metric)]
+        if self.style_emb is not None:
+            parts.append(self.style_emb(style if style is not None else torch.zeros_like(note)))
+        return torch.cat(parts, dim=-1)
 
     # -- training / scoring ---------------------------------------------------------------
     def forward(self, note, dur, voice, n_voices, metric, target_note,
-                hc=None) -> tuple[torch.Tensor, torch.Tensor]:
+                hc=None, style=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Whole sequences (B, T) → ``(note_logits (B,T,129), duration_logits (B,T,N_DUR))``.
 
         The duration head is fed ``target_note`` (teacher forcing: the true next note).
         """
-        x = self.drop(self.embed(note, dur, voice, n_voices, metric))
+        x = self.drop(self.embed(note, dur, voice, n_voices, metric, style))
         with torch.autocast(device_type=x.device.type, enabled=False):
             h, _ = self.lstm(x.float(), hc)
         ctx = self.windowed_context(h)
@@ -157,13 +164,14 @@ class AttentionLSTM(nn.Module):
         return out
 
     @torch.inference_mode()
-    def prefill(self, note, dur, voice, n_voices, metric) -> LSTMState:
+    def prefill(self, note, dur, voice, n_voices, metric, style: int = 0) -> LSTMState:
         """Run a primer (1-D integer tensors, step inputs) through the network in one call and
         return the state after it (the cheap way to start generating after a primer)."""
         state = self.initial_state()
         if note.numel() == 0:
             return state
-        x = self.embed(note[None], dur[None], voice[None], n_voices[None], metric[None])
+        x = self.embed(note[None], dur[None], voice[None], n_voices[None], metric[None],
+                       torch.full_like(note[None], int(style)))
         h, (h_n, c_n) = self.lstm(x)
         h = h[0]
         state.h = [h_n[k, 0].clone() for k in range(self.config.layers)]
@@ -183,11 +191,11 @@ class AttentionLSTM(nn.Module):
 
     @torch.inference_mode()
     def step(self, note: int, dur: int, voice: int, n_voices: int, metric: int,
-             state: LSTMState) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+             state: LSTMState, style: int = 0) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Advance one step. Returns ``(note_logits, features, attention)``: logits of the note
         to predict, the features the duration head needs (see :meth:`duration_logits`) and the
         attention weights over the window, oldest first (length ≤ window)."""
-        ids = [torch.tensor(v) for v in (note, dur, voice, n_voices, metric)]
+        ids = [torch.tensor(v) for v in (note, dur, voice, n_voices, metric, style)]
         inp = self.embed(*ids)
         hid = self.config.hidden
         for k, (w, b) in enumerate(state.cell or self._fused_cell()):

@@ -106,16 +106,17 @@ def read_midi(path: str | Path) -> Score:
     return score.sorted()
 
 
-def write_midi(score: Score, path: str | Path) -> Path:
+def write_midi(score: Score, path: str | Path, ticks_per_beat: int | None = None) -> Path:
     """Write ``score`` as a type 1 MIDI file, atomically; returns the path.
 
     Overlapping notes of one pitch in one track are shortened so that every note keeps its own
-    note-on/note-off pair.
+    note-on/note-off pair. ``ticks_per_beat`` (default 480): pass the resolution a file was read
+    with to write its notes back at exactly the same ticks.
     """
     import mido
 
     path = Path(path)
-    tpb = WRITE_TICKS_PER_BEAT
+    tpb = int(ticks_per_beat) if ticks_per_beat and ticks_per_beat > 0 else WRITE_TICKS_PER_BEAT
     mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
     meta = mido.MidiTrack()
     meta.append(mido.MetaMessage("track_name", name=score.title or "gdl-studio", time=0))

@@ -68,6 +68,7 @@ class GenerationStep:
     attention: np.ndarray | None = None
     attention_notes: np.ndarray | None = None
     seconds: float = 0.0  # wall time spent deciding this note
+    constraint_nats: float = 0.0  # -log of the probability the steering masks left for this note (0: free)
 
 
 def pitch_class_histogram(notes: Iterable[Note]) -> np.ndarray:

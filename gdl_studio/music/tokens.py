@@ -41,7 +41,7 @@ import numpy as np
 
 from gdl_studio.music.notes import Note
 
-TOKENISER_VERSION = 2
+TOKENISER_VERSION = 3  # 3: corpus caches carry styles and the held-out split
 TICKS_PER_BEAT = 12
 DURATION_TICKS = np.array(
     list(range(1, 25)) + [27, 30, 33, 36, 42, 48, 54, 60, 66, 72, 84, 96, 108, 120, 144, 168, 192],
@@ -520,3 +520,125 @@ def signature_matches(signature: dict | None, kind: str) -> bool:
     keys = STEP_SIGNATURE_KEYS if kind == "lstm" else EVENT_SIGNATURE_KEYS
     mine = vocab_signature()
     return all(signature.get(k) == mine[k] for k in keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fill-in-the-middle (models with ``infill``): the gap [A, B) of a piece (A, B bar lines) is
+# encoded as   prefix · HOLE@A · SUF@B · suffix · MID@A · middle · END@B
+# (GAP chains wherever a jump is longer than MAX_SHIFT). HOLE, SUF and MID are given (never
+# predicted); the middle's events and the END that closes it at B are what the model fills.
+
+HOLE = 130  # input: the gap starts at this event's onset (bar A)
+SUF = 131  # input: the gap ends at this event's onset (bar B); the suffix follows, relative to B
+MID = 132  # input: time goes back to bar A; the middle follows, relative to A
+END_IN = 133  # END as stored in event arrays (and its input row; never fed: generation stops at END)
+END = 129  # END as a pitch-head output: the middle is complete; its onset is B
+N_EV_PITCH_IN_FIM = 134
+N_EV_PITCH_OUT_FIM = 130
+EVENT_FIELDS = ("shift", "pitch", "dur", "vel", "time")
+
+
+def empty_events() -> dict[str, np.ndarray]:
+    return {k: np.zeros(0, np.int64) for k in EVENT_FIELDS}
+
+
+def concat_events(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+            for k in EVENT_FIELDS}
+
+
+def encode_segment(pitch: np.ndarray, start: np.ndarray, dur: np.ndarray, vel: np.ndarray | None,
+                   t0: int) -> dict[str, np.ndarray]:
+    """Notes (sorted by ``(start, -pitch)``, onsets ≥ ``t0``) → compound events whose shifts
+    count from tick ``t0``, with GAP chains for jumps over MAX_SHIFT (vectorised
+    :func:`encode_note_events` without the BOS; ``vel`` as velocity bins or VEL_NONE)."""
+    pitch = np.asarray(pitch, np.int64)
+    n = pitch.size
+    if n == 0:
+        return empty_events()
+    start = np.asarray(start, np.int64)
+    prev = np.concatenate([[int(t0)], start[:-1]])
+    d = start - prev
+    k = np.maximum(0, (d - 1) // MAX_SHIFT)
+    total = n + int(k.sum())
+    note_pos = np.arange(n) + np.cumsum(k)
+    if total == n:  # no GAP needed (the common case)
+        return {"shift": d, "pitch": pitch, "dur": np.asarray(dur, np.int64),
+                "vel": np.asarray(vel, np.int64) if vel is not None else np.full(n, VEL_NONE, np.int64),
+                "time": start}
+    out = {"shift": np.full(total, MAX_SHIFT, np.int64), "pitch": np.full(total, GAP, np.int64),
+           "dur": np.full(total, DUR_NONE, np.int64), "vel": np.full(total, VEL_NONE, np.int64),
+           "time": np.zeros(total, np.int64)}
+    out["shift"][note_pos] = d - MAX_SHIFT * k
+    out["pitch"][note_pos] = pitch
+    out["dur"][note_pos] = np.asarray(dur, np.int64)
+    if vel is not None:
+        out["vel"][note_pos] = np.asarray(vel, np.int64)
+    out["time"][note_pos] = start
+    owner = np.repeat(np.arange(n), k)
+    j = np.arange(total - n) - np.repeat(np.cumsum(k) - k, k) + 1
+    is_gap = np.ones(total, bool)
+    is_gap[note_pos] = False
+    out["time"][is_gap] = prev[owner] + MAX_SHIFT * j
+    return out
+
+
+def chain_to(t_from: int, t_to: int, pitch_code: int) -> dict[str, np.ndarray]:
+    """Events that move time from ``t_from`` to ``t_to`` (> ``t_from``, or equal: shift 0) and
+    end in one event of ``pitch_code`` (HOLE, SUF, END_IN) at ``t_to``."""
+    d = int(t_to) - int(t_from)
+    if d < 0:
+        raise ValueError("a chain cannot go back in time")
+    k = max(0, (d - 1) // MAX_SHIFT)
+    shift = [MAX_SHIFT] * k + [d - MAX_SHIFT * k]
+    time = [int(t_from) + MAX_SHIFT * (j + 1) for j in range(k)] + [int(t_to)]
+    n = k + 1
+    return {"shift": np.asarray(shift, np.int64), "pitch": np.asarray([GAP] * k + [pitch_code], np.int64),
+            "dur": np.full(n, DUR_NONE, np.int64), "vel": np.full(n, VEL_NONE, np.int64),
+            "time": np.asarray(time, np.int64)}
+
+
+def mid_event(a_tick: int) -> dict[str, np.ndarray]:
+    """The MID event: time goes back to bar A (its shift field is 0, its onset A)."""
+    return {"shift": np.zeros(1, np.int64), "pitch": np.full(1, MID, np.int64), "dur": np.full(1, DUR_NONE, np.int64),
+            "vel": np.full(1, VEL_NONE, np.int64), "time": np.full(1, int(a_tick), np.int64)}
+
+
+def fim_sequence(prefix: dict[str, np.ndarray], suffix_notes: tuple, middle_notes: tuple | None, a_tick: int,
+                 b_tick: int, with_end: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    """The infilling sequence ``prefix · HOLE@A · SUF@B · suffix · MID@A · middle · END@B``.
+
+    ``prefix``: events already encoded (ending before A); ``suffix_notes`` / ``middle_notes``:
+    ``(pitch, start, dur, vel)`` arrays of the notes at/after B and in [A, B) (``middle_notes``
+    None or empty: the sequence stops after MID, as generation starts). Returns the events,
+    a ``given`` mask (True for the structural events HOLE/SUF chains and MID, which are never
+    scored) and the index of the MID event.
+    """
+    t_last = int(prefix["time"][-1]) if len(prefix["time"]) else int(a_tick)
+    hole = chain_to(min(t_last, a_tick), a_tick, HOLE)
+    suf = chain_to(a_tick, b_tick, SUF)
+    suffix = encode_segment(*suffix_notes, t0=b_tick)
+    parts = [prefix, hole, suf, suffix, mid_event(a_tick)]
+    given = [np.zeros(len(prefix["pitch"]), bool), np.ones(len(hole["pitch"]), bool), np.ones(len(suf["pitch"]), bool),
+             np.zeros(len(suffix["pitch"]), bool), np.ones(1, bool)]
+    mid_index = sum(len(p["pitch"]) for p in parts) - 1
+    if middle_notes is not None and len(middle_notes[0]):
+        middle = encode_segment(*middle_notes, t0=a_tick)
+        parts.append(middle)
+        given.append(np.zeros(len(middle["pitch"]), bool))
+        last = int(middle["time"][-1])
+    else:
+        last = int(a_tick)
+    if with_end:
+        end = chain_to(last, b_tick, END_IN)
+        parts.append(end)
+        given.append(np.zeros(len(end["pitch"]), bool))
+    return concat_events(parts), np.concatenate(given), mid_index
+
+
+def target_pitch(pitch: np.ndarray) -> np.ndarray:
+    """Event pitch codes as targets of the pitch head: END_IN → END; the given sentinels (HOLE,
+    SUF, MID, BOS — never scored) → GAP so that the index stays in range."""
+    pitch = np.asarray(pitch, np.int64)
+    given = (pitch == EV_BOS) | ((pitch > EV_BOS) & (pitch != END_IN))
+    return np.where(pitch == END_IN, END, np.where(given, GAP, pitch))

@@ -51,26 +51,67 @@ class TrainSettings:
     patience: int
     seed: int
     grad_clip: float = 1.0
+    fim_rate: float = 0.0  # share of Transformer training windows rearranged for filling a gap
+    style_dropout: float = 0.0  # share of training windows told "unknown style"
+    workers: int = 0  # batch-making processes (0: in the training process)
+    eval_every: int = 1  # epochs between validation passes
 
 
 def default_settings(kind: str, tiny: bool) -> TrainSettings:
-    """Settings planned for ~8 minutes on one H100 (shared by both runs), or a tiny CPU check."""
+    """Settings planned for ~7 minutes on one H200 (several runs share it), or a tiny CPU check."""
     if tiny:
         return TrainSettings(batch_size=8, seq_len=64, lr=3e-3, weight_decay=0.0, warmup_steps=5, max_epochs=2,
-                             max_minutes=1.0, patience=3, seed=0)
+                             max_minutes=1.0, patience=3, seed=0, fim_rate=0.5 if kind == "transformer" else 0.0,
+                             style_dropout=0.15)
     if kind == "lstm":
         return TrainSettings(batch_size=64, seq_len=256, lr=2e-3, weight_decay=0.01, warmup_steps=100,
-                             max_epochs=200, max_minutes=8.5, patience=15, seed=0)
-    return TrainSettings(batch_size=64, seq_len=512, lr=6e-4, weight_decay=0.05, warmup_steps=300,
-                         max_epochs=500, max_minutes=8.5, patience=20, seed=0)
+                             max_epochs=200, max_minutes=7.0, patience=15, seed=0, style_dropout=0.15)
+    return TrainSettings(batch_size=96, seq_len=512, lr=7e-4, weight_decay=0.05, warmup_steps=300,
+                         max_epochs=500, max_minutes=7.0, patience=20, seed=0, fim_rate=0.5, style_dropout=0.15)
 
 
-def tiny_config(kind: str):
+def default_config(kind: str, n_styles: int = 0):
+    """The shipped architecture of round 2 (styles if the corpus has them; the Transformer fills
+    gaps and uses rotary positions)."""
+    if kind == "lstm":
+        return LSTMConfig(n_styles=n_styles)
+    return TransformerConfig(d_model=288, layers=6, heads=6, d_ff=1152, max_len=512, pos_limit=4096, head_hidden=256,
+                             attr_embedding=64, dropout=0.15, infill=True, n_styles=n_styles, rope=True)
+
+
+def tiny_config(kind: str, n_styles: int = 0):
     if kind == "lstm":
         return LSTMConfig(hidden=32, layers=2, note_embedding=16, duration_embedding=8, voice_embedding=4,
-                          metric_embedding=4, window=16, duration_hidden=16, dropout=0.1)
+                          metric_embedding=4, window=16, duration_hidden=16, dropout=0.1, n_styles=n_styles,
+                          style_embedding=4)
     return TransformerConfig(d_model=32, layers=2, heads=2, d_ff=64, max_len=64, pos_limit=256, head_hidden=32,
-                             attr_embedding=8, dropout=0.1)
+                             attr_embedding=8, dropout=0.1, infill=True, n_styles=n_styles, rope=True)
+
+
+def apply_arch(config, spec: str | None):
+    """Override config fields from ``"key=value,key=value"`` (``--arch``); raises UserError."""
+    if not spec:
+        return config
+    fields = type(config).__dataclass_fields__
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if key not in fields:
+            raise UserError(f"--arch: unknown field '{key}' (choose from {', '.join(fields)})")
+        cur = getattr(config, key)
+        try:
+            if isinstance(cur, bool):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(value)
+                new = value.lower() in ("1", "true", "yes")
+            else:
+                new = type(cur)(value)
+        except ValueError:
+            raise UserError(f"--arch: bad value for {key}: '{value}'") from None
+        setattr(config, key, new)
+    return config
 
 
 # -----------------------------------------------------------------------------------------
@@ -139,9 +180,15 @@ class SequenceData:
         return arrs, mask
 
 
-def lstm_data(pieces: list[CorpusPiece], seq_len: int) -> SequenceData:
-    """The LSTM's step inputs and targets (pitch tokens: the previous and the next note)."""
-    items = [lstm_inputs(p.step_note, p.step_dur, p.n_voices, p.bar_ticks) for p in pieces]
+def lstm_data(pieces: list[CorpusPiece], seq_len: int, n_styles: int = 0) -> SequenceData:
+    """The LSTM's step inputs and targets (pitch tokens: the previous and the next note); with
+    ``n_styles``, each step also carries its piece's style."""
+    items = []
+    for p in pieces:
+        item = lstm_inputs(p.step_note, p.step_dur, p.n_voices, p.bar_ticks)
+        if n_styles:
+            item["style"] = np.full(len(p.step_note), p.style if p.style < n_styles else 0, np.int64)
+        items.append(item)
     return SequenceData(items, seq_len, ("note", "target_note"))
 
 
@@ -151,24 +198,223 @@ def event_data(pieces: list[CorpusPiece], seq_len: int, use_velocity: bool, pos_
     return SequenceData(items, seq_len, ("in_pitch", "tg_pitch"), pos_limit)
 
 
+FIM_BARS = (1, 2, 3, 4, 5, 6, 8)
+FIM_BAR_WEIGHTS = np.array([0.2, 0.25, 0.2, 0.15, 0.07, 0.07, 0.06])
+FIM_CUM = np.cumsum(FIM_BAR_WEIGHTS)
+EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric"))
+
+
+class EventData:
+    """Transformer training windows over whole pieces: left-to-right crops (as
+    :class:`SequenceData`) and, with probability ``fim_rate`` per training window, the same
+    crop rearranged for filling a gap of 1–8 bars: ``prefix · HOLE@A · SUF@B · suffix · MID@A ·
+    middle · END@B`` (see :func:`tokens.fim_sequence`; the structural events are not scored).
+    Each window carries its piece's style (replaced by "unknown" with probability
+    ``style_dropout`` in training, so the model also serves music of no known style)."""
+
+    def __init__(self, pieces: list[CorpusPiece], seq_len: int, use_velocity: bool, pos_limit: int,
+                 fim_rate: float = 0.0, n_styles: int = 0, style_dropout: float = 0.0) -> None:
+        self.seq_len = seq_len
+        self.pos_limit = pos_limit
+        self.fim_rate = fim_rate
+        self.n_styles = n_styles
+        self.style_dropout = style_dropout
+        self.ev = [{k: np.asarray(v, np.int64) for k, v in p.note_events(use_velocity).items()} for p in pieces]
+        self.bar = [p.bar_ticks for p in pieces]
+        self.style = [p.style if p.style < max(n_styles, 1) else 0 for p in pieces]
+        self.lengths = np.array([len(e["pitch"]) - 1 for e in self.ev])
+        self.pitch_keys = ("in_pitch", "tg_pitch")
+
+    @property
+    def targets(self) -> int:
+        return int(self.lengths.sum())
+
+    windows = SequenceData.windows
+
+    def _l2r(self, i: int, s: int, first: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        ev = self.ev[i]
+        e = min(s + self.seq_len, int(self.lengths[i]))
+        metric = T.metric_index(ev["time"][s: e + 1], self.bar[i]).astype(np.int64)
+        out = {}
+        for k in ("shift", "pitch", "dur", "vel"):
+            out[f"in_{k}"] = ev[k][s:e]
+            out[f"tg_{k}"] = ev[k][s + 1: e + 1]
+        out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
+        mask = np.zeros(e - s, bool)
+        mask[max(first - s, 0) if first >= 0 else 0:] = True
+        return out, mask
+
+    def _fim(self, i: int, s: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        """A fill-in-the-middle window from the crop of events ``[s, s + seq_len]`` (None when
+        the crop has no room for a gap with notes on both sides)."""
+        ev, bar, L = self.ev[i], self.bar[i], self.seq_len
+        bars = FIM_BARS[int(np.searchsorted(FIM_CUM, rng.random() * FIM_CUM[-1], side="right"))]
+        # room for the structural events: HOLE and SUF chains, MID, the END chain
+        extra = 4 + 2 * ((bars * bar - 1) // T.MAX_SHIFT + 1)
+        crop = {k: v[s: s + L + 1 - extra] for k, v in ev.items()}
+        is_note = crop["pitch"] < T.N_PITCH
+        if is_note.sum() < 4:
+            return None
+        t_note = crop["time"][is_note]
+        t_first, t_end = int(t_note[0]), int(t_note[-1])
+        lo_bar = t_first // bar + 1
+        hi_bar = t_end // bar - bars  # B = (a + bars) * bar <= t_end: a suffix note at or after B
+        if hi_bar < lo_bar:
+            bars = 1
+            hi_bar = t_end // bar - 1
+            if hi_bar < lo_bar:
+                return None
+        a_tick = int(rng.integers(lo_bar, hi_bar + 1)) * bar
+        b_tick = a_tick + bars * bar
+        n_prefix = int(np.searchsorted(crop["time"], a_tick, side="left"))
+        prefix = {k: v[:n_prefix] for k, v in crop.items()}
+        notes = (crop["pitch"][is_note], crop["time"][is_note], crop["dur"][is_note], crop["vel"][is_note])
+        in_mid = (notes[1] >= a_tick) & (notes[1] < b_tick)
+        after = notes[1] >= b_tick
+        middle = tuple(x[in_mid] for x in notes)
+        suffix = tuple(x[after] for x in notes)
+        seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
+        excess = len(seq["pitch"]) - (L + 1)
+        if excess > 0:  # the sentinels and chains made it longer than the context: trim the sides
+            cut = min(excess, max(n_prefix - 1, 0))
+            prefix = {k: v[cut:] for k, v in prefix.items()}
+            excess -= cut
+            if excess > 0:
+                suffix = tuple(x[: max(0, len(suffix[0]) - excess)] for x in suffix)
+            seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
+            if len(seq["pitch"]) > L + 1:
+                return None
+        metric = T.metric_index(seq["time"], bar).astype(np.int64)
+        out = {}
+        for k in ("shift", "pitch", "dur", "vel"):
+            out[f"in_{k}"] = seq[k][:-1]
+            out[f"tg_{k}"] = seq[k][1:]
+        out["tg_pitch"] = T.target_pitch(seq["pitch"][1:])
+        out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
+        return out, ~given[1:]
+
+    def epoch_batches(self, windows: list, batch_size: int, rng: np.random.Generator) -> list[list]:
+        """Training batches of one epoch under a token budget (``batch_size`` × ``seq_len``):
+        windows of similar length go together, so a batch of short tunes holds many of them
+        and the steps of an epoch follow its tokens, not its number of pieces."""
+        budget = batch_size * self.seq_len
+        out = []
+        chunk = 64 * batch_size
+        for c in range(0, len(windows), chunk):
+            part = sorted(windows[c: c + chunk], key=lambda w: min(self.seq_len, int(self.lengths[w[0]]) - w[1]))
+            cur, longest = [], 0
+            for w in part:
+                n = min(self.seq_len, int(self.lengths[w[0]]) - w[1])
+                if cur and (len(cur) + 1) * max(longest, n) > budget:
+                    out.append(cur)
+                    cur, longest = [], 0
+                cur.append(w)
+                longest = max(longest, n)
+            if cur:
+                out.append(cur)
+        rng.shuffle(out)
+        return out
+
+    def batch(self, windows, rng: np.random.Generator | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        made = []
+        for i, s, first in windows:
+            got = None
+            if rng is not None and self.fim_rate > 0 and rng.random() < self.fim_rate:
+                got = self._fim(i, s, rng)
+            if got is None:
+                got = self._l2r(i, s, first)
+            made.append(got)
+        L = max((m.size for _, m in made), default=1)  # padded to the longest window of the batch
+        arrs = {k: np.zeros((len(windows), L), np.int64) for k in EVENT_KEYS}
+        mask = np.zeros((len(windows), L), bool)
+        style = np.zeros(len(windows), np.int64)
+        offset = np.zeros(len(windows), np.int64)
+        for b, ((i, s, first), (win, m)) in enumerate(zip(windows, made)):
+            n = m.size
+            for k in EVENT_KEYS:
+                arrs[k][b, :n] = win[k]
+            mask[b, :n] = m
+            style[b] = self.style[i]
+            if rng is None:
+                continue
+            if self.style_dropout and rng.random() < self.style_dropout:
+                style[b] = 0
+            if self.pos_limit:
+                offset[b] = rng.integers(0, max(self.pos_limit - self.seq_len, 0) + 1)
+            k = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
+            rows = [arrs["in_pitch"][b, :n], arrs["tg_pitch"][b, :n]]
+            pitched = np.concatenate([r[r < T.N_PITCH] for r in rows])
+            if k and pitched.size and pitched.min() + k >= 0 and pitched.max() + k < T.N_PITCH:
+                for r in rows:
+                    r[r < T.N_PITCH] += k
+        if self.n_styles:
+            arrs["style"] = style
+        if self.pos_limit and rng is not None:
+            arrs["offset"] = offset
+        return arrs, mask
+
+
+class _Batches:
+    """Endless training batches, epoch after epoch (``(epoch, arrays, mask)``), made by
+    ``workers`` processes (a torch DataLoader) or in this process; every worker draws the same
+    epoch's window list and makes every ``workers``-th batch of it with its own random state."""
+
+    def __init__(self, data, batch_size: int, seed: int, start_epoch: int, workers: int) -> None:
+        self.data, self.batch_size, self.seed, self.start_epoch, self.workers = data, batch_size, seed, start_epoch, workers
+
+    def _gen(self, wid: int, nw: int):
+        epoch = self.start_epoch
+        while True:
+            shared = np.random.default_rng(self.seed + 1000 * epoch)  # the same in every worker
+            windows = self.data.windows(shared)
+            if hasattr(self.data, "epoch_batches"):
+                batches = self.data.epoch_batches(windows, self.batch_size, shared)
+            else:
+                batches = [windows[k: k + self.batch_size] for k in range(0, len(windows), self.batch_size)]
+            rng = np.random.default_rng([self.seed, epoch, wid])
+            for j, b in enumerate(batches):
+                if j % nw == wid:
+                    arrs, mask = self.data.batch(b, rng)
+                    yield epoch, arrs, mask
+            epoch += 1
+
+    def __iter__(self):
+        if self.workers <= 0:
+            return self._gen(0, 1)
+        import torch.utils.data as tud
+
+        outer = self
+
+        class _DS(tud.IterableDataset):
+            def __iter__(self):
+                info = tud.get_worker_info()
+                return outer._gen(info.id, info.num_workers)
+
+        loader = tud.DataLoader(_DS(), batch_size=None, num_workers=self.workers, prefetch_factor=8,
+                                persistent_workers=False)
+        return iter(loader)
+
+
 # -----------------------------------------------------------------------------------------
 # loop
 
 
 def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, amp: bool) -> tuple[torch.Tensor, int]:
     """Mean NLL per target token of one batch, and the number of targets."""
-    ten = {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in arrs.items()}
-    m = torch.from_numpy(mask).to(device)
+    ten = {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in arrs.items()}
+    m = torch.as_tensor(mask).to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         if kind == "lstm":
-            note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"], ten["target_note"])
+            note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"],
+                                            ten["target_note"], style=ten.get("style"))
             nll = F.cross_entropy(note_logits.float().transpose(1, 2), ten["target_note"], reduction="none") \
                 + F.cross_entropy(dur_logits.float().transpose(1, 2), ten["target_dur"], reduction="none")
         else:
-            h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], ten.get("offset"))
+            h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], ten.get("offset"),
+                      style=ten.get("style"))
             target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
             nll, _ = model.event_nll(h, target)
-    n = int(mask.sum())
+    n = int(m.sum())
     return (nll * m).sum() / max(n, 1), n
 
 
@@ -197,11 +443,55 @@ def _lr_at(settings: TrainSettings, step: int, progress: float) -> float:
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+def final_metrics(kind: str, model, corpus: Corpus, device: str, log: Callable[[str], None] = print) -> dict:
+    """Scores of a trained model: validation (all, round-1 styles, per style), the round-1 test
+    split, each newer style's held-out split, and — for a model that fills gaps — the held-out
+    gaps of the validation and test pieces (infilling vs left to right)."""
+    from gdl_studio.music.corpus import ROUND1_STYLES
+    from gdl_studio.music.evaluate import heldout_gaps, score_infill
+
+    scorer = score_lstm if kind == "lstm" else score_transformer
+    metrics: dict = {}
+    for split in ("valid", "test"):
+        pieces = corpus.split(split)
+        if pieces:
+            metrics[split] = scorer(model, pieces, device=device).summary()
+            log(f"{split}: {metrics[split]['nats_per_note']:.4f} nats/note, "
+                f"next-note accuracy {metrics[split]['next_note_accuracy']:.3f} ({len(pieces)} pieces)")
+    r1 = corpus.split("valid", ROUND1_STYLES)
+    if r1:
+        metrics["valid_round1"] = scorer(model, r1, device=device).summary()
+        log(f"valid (round-1 styles): {metrics['valid_round1']['nats_per_note']:.4f} nats/note")
+    for split in ("valid", "heldout"):
+        by_style = {}
+        for style in corpus.styles():
+            pieces = corpus.split(split, style)
+            if pieces:
+                by_style[style] = scorer(model, pieces, device=device).summary()
+        if by_style:
+            metrics[f"{split}_by_style"] = by_style
+            log(f"{split} by style: " + ", ".join(f"{k} {v['nats_per_note']:.3f}" for k, v in by_style.items()))
+    if kind == "transformer" and getattr(model.config, "infill", False):
+        for split in ("valid", "test"):
+            pieces = corpus.split(split)
+            if pieces:
+                r = score_infill(model, pieces, heldout_gaps(pieces), device=device)
+                metrics[f"infill_{split}"] = r
+                log(f"infill ({split}, {r['gaps']} gaps of 2-4 bars, {r['notes']} notes): "
+                    f"{r['infill_nats_per_note']:.4f} nats/note given both sides vs "
+                    f"{r['l2r_nats_per_note']:.4f} left to right")
+    return metrics
+
+
 def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | Path | None = None,
                 device: str | None = None, settings: TrainSettings | None = None, tiny: bool = False,
                 config=None, checkpoint_dir: str | Path | None = None, restart: bool = False,
-                command: str | None = None, max_steps: int | None = None, log: Callable[[str], None] = print) -> dict:
-    """Train ``kind`` ("lstm" or "transformer"); returns the written model card (a dict)."""
+                command: str | None = None, max_steps: int | None = None, log: Callable[[str], None] = print,
+                arch: str | None = None, styles: bool = True) -> dict:
+    """Train ``kind`` ("lstm" or "transformer"); returns the written model card (a dict).
+
+    ``arch`` overrides fields of the default architecture (``"d_model=256,layers=4"``);
+    ``styles`` false trains without the style embedding."""
     if kind not in MODEL_NAMES:
         raise UserError(f"unknown music model '{kind}' (choose lstm or transformer)")
     name = MODEL_NAMES[kind]
@@ -215,25 +505,33 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     corpus: Corpus = load_corpus(data_path)
-    train_pieces, valid_pieces, test_pieces = (corpus.split(s) for s in ("train", "valid", "test"))
+    train_pieces, valid_pieces = corpus.split("train"), corpus.split("valid")
     if not train_pieces or not valid_pieces:
         raise UserError(f"{corpus.path} has no training or validation pieces")
-    use_velocity = bool(corpus.meta.get("has_velocity", False))
+    # velocities only where most notes have them (a few scores with dynamics do not make a velocity model)
+    use_velocity = bool(corpus.meta.get("has_velocity", False)) and corpus.meta.get("velocity_share", 1.0) > 0.5
+    n_styles = len(corpus.meta.get("styles", [])) if styles else 0
     torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
 
+    if config is None:
+        config = tiny_config(kind, n_styles) if tiny else default_config(kind, n_styles)
+        config = apply_arch(config, arch)
     if kind == "lstm":
-        config = config or (tiny_config(kind) if tiny else LSTMConfig())
         model = AttentionLSTM(config)
-        train_data = lstm_data(train_pieces, settings.seq_len)
-        valid_data = lstm_data(valid_pieces, settings.seq_len)
+        train_data = lstm_data(train_pieces, settings.seq_len, config.n_styles)
+        valid_data = lstm_data(valid_pieces, settings.seq_len, config.n_styles)
+        settings.fim_rate = 0.0
     else:
-        config = config or (tiny_config(kind) if tiny else TransformerConfig())
         config.use_velocity = use_velocity
         settings.seq_len = config.max_len
+        if not config.infill:
+            settings.fim_rate = 0.0
         model = MusicTransformer(config)
-        train_data = event_data(train_pieces, config.max_len, use_velocity, config.pos_limit)
-        valid_data = event_data(valid_pieces, config.max_len, use_velocity, config.pos_limit)
+        train_data = EventData(train_pieces, config.max_len, use_velocity, config.pos_limit, settings.fim_rate,
+                               config.n_styles, settings.style_dropout)
+        valid_data = EventData(valid_pieces, config.max_len, use_velocity, 0, 0.0, config.n_styles)
+    if not config.n_styles:
+        settings.style_dropout = 0.0
     model.to(dev)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
@@ -241,8 +539,11 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=(0.9, 0.98),
                             fused=amp or None)
-    windows_per_epoch = len(train_data.windows(np.random.default_rng(0)))
-    steps_per_epoch = max(1, math.ceil(windows_per_epoch / settings.batch_size))
+    first_windows = train_data.windows(np.random.default_rng(0))
+    if hasattr(train_data, "epoch_batches"):
+        steps_per_epoch = max(1, len(train_data.epoch_batches(first_windows, settings.batch_size, np.random.default_rng(0))))
+    else:
+        steps_per_epoch = max(1, math.ceil(len(first_windows) / settings.batch_size))
     total_steps = settings.max_epochs * steps_per_epoch
     if max_steps:
         total_steps = min(total_steps, max_steps)
@@ -258,35 +559,45 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             state = ck["state"]
-            rng = np.random.default_rng(settings.seed + 1000 * state["epoch"])
             log(f"resuming {name} from {ckpt_path} at epoch {state['epoch']}, step {state['step']}")
         else:
             log(f"ignoring {ckpt_path}: it is for another configuration")
 
     log(f"{name}: {n_params / 1e6:.2f}M parameters on {device}{' (bf16 autocast)' if amp else ''}; "
         f"{len(train_pieces)} train / {len(valid_pieces)} valid pieces; {train_data.targets:,} train targets; "
-        f"{steps_per_epoch} steps per epoch; budget {settings.max_minutes:g} min")
+        f"{steps_per_epoch} steps per epoch; budget {settings.max_minutes:g} min"
+        + (f"; fill-in-the-middle rate {settings.fim_rate:g}" if settings.fim_rate else "")
+        + (f"; {config.n_styles} styles" if config.n_styles else ""))
 
     model.train()
     t0 = time.perf_counter() - state["elapsed"]
-    reserve = 0.0 if tiny else 45.0  # time kept for the final evaluation
+    reserve = 0.0 if tiny else 60.0  # time kept for the final evaluation
     stop_reason = "max epochs"
     last_print = 0.0
     last_ckpt = state["elapsed"]
     finished = str(state.get("stop_reason", "")).startswith(("early stop", "max epochs"))
     if finished:  # rerunning a finished run only writes the model again; a time-limited one goes on
         stop_reason = state["stop_reason"]
+    batches = iter(_Batches(train_data, settings.batch_size, settings.seed, state["epoch"], settings.workers)) \
+        if not finished else iter(())
+    pending = None
     while state["epoch"] < settings.max_epochs and not finished:
-        windows = train_data.windows(rng)
         tokens_seen, t_epoch = 0, time.perf_counter()
         loss_sum = torch.zeros((), device=dev)  # summed on the device: no sync per step
         loss_count = 0
-        for k in range(0, len(windows), settings.batch_size):
+        epoch_now = state["epoch"]
+        out_of_time = False
+        while True:
+            item = pending if pending is not None else next(batches)
+            pending = None
+            if item[0] > epoch_now:  # the next epoch's first batch: validate first
+                pending = item
+                break
+            _, arrs, mask = item
             elapsed = time.perf_counter() - t0
             progress = max(state["step"] / total_steps, elapsed / budget)
             for group in opt.param_groups:
                 group["lr"] = _lr_at(settings, state["step"], progress)
-            arrs, mask = train_data.batch(windows[k: k + settings.batch_size], rng)
             loss, n = _loss(kind, model, arrs, mask, dev, amp)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -304,8 +615,11 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
                     f"{tokens_seen / max(time.perf_counter() - t_epoch, 1e-9):,.0f} tok/s "
                     f"elapsed {_fmt_time(elapsed)} ETA {_fmt_time(eta)}")
             if elapsed > budget - reserve or (max_steps and state["step"] >= max_steps):
+                out_of_time = True
                 break
         state["epoch"] += 1
+        if state["epoch"] % max(1, settings.eval_every) and not out_of_time and state["epoch"] < settings.max_epochs:
+            continue
         valid = _evaluate(kind, model, valid_data, dev, amp, settings.batch_size)
         train_loss = float(loss_sum) / max(loss_count, 1)
         improved = valid < state["best"] - 1e-4
@@ -326,7 +640,7 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
             f"elapsed {_fmt_time(elapsed)} ETA ≤ {_fmt_time(eta)}")
         stop_reason = ""
         if state["bad"] >= settings.patience:
-            stop_reason = f"early stop: no validation improvement in {settings.patience} epochs"
+            stop_reason = f"early stop: no validation improvement in {settings.patience} evaluations"
         elif elapsed > budget - reserve:
             stop_reason = "time budget"
         elif max_steps and state["step"] >= max_steps:
@@ -342,6 +656,7 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
                             "optimizer": opt.state_dict(), "state": state}, tmp)
         if stop_reason:
             break
+    del batches  # ends the batch workers
     log(f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps, "
         f"{_fmt_time(time.perf_counter() - t0)}")
 
@@ -349,12 +664,7 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
     model.eval()
     metrics = {"best_valid_nats_per_token": state["best"], "stop_reason": stop_reason, "epochs": state["epoch"],
                "steps": state["step"], "train_seconds": round(state["elapsed"], 1), "parameters": n_params}
-    scorer = score_lstm if kind == "lstm" else score_transformer
-    for split, pieces in (("valid", valid_pieces), ("test", test_pieces)):
-        if pieces:
-            metrics[split] = scorer(model, pieces, device=device).summary()
-            log(f"{split}: {metrics[split]['nats_per_note']:.4f} nats/note, "
-                f"next-note accuracy {metrics[split]['next_note_accuracy']:.3f}")
+    metrics.update(final_metrics(kind, model, corpus, device, log))
     model.cpu()
     card = build_card(kind, name, config, settings, corpus, metrics, state["history"], device, command)
     out_dir = Path(out_dir) if out_dir else paths.models_dir() / name
@@ -370,36 +680,53 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
     """The model card of a trained music model."""
     counts = corpus.meta.get("counts", {})
     arch = {"kind": kind, **config.to_dict(), "tokenisation": T.vocab_signature()}
+    styles = list(corpus.meta.get("styles", []))[: getattr(config, "n_styles", 0)]
+    if styles:
+        arch["styles"] = styles
     if kind == "lstm":
         arch["notes"] = ("Inputs: previous step's note/rest and duration embeddings + next step's voice, voice count and "
-                         "bar position. Stacked LSTM; attention: e_j = tanh(Dense1(h_j)), softmax over the last "
-                         "`window` steps, context = sum a_j h_j; note head on [context; h_t]; duration head on "
-                         "[context; h_t; chosen note].")
+                         "bar position" + (" and the piece's style" if styles else "") + ". Stacked LSTM; attention: "
+                         "e_j = tanh(Dense1(h_j)), softmax over the last `window` steps, context = sum a_j h_j; note "
+                         "head on [context; h_t]; duration head on [context; h_t; chosen note].")
     else:
-        arch["notes"] = ("Compound note events (shift, pitch|GAP, duration): input = sum of attribute embeddings; "
+        pos = ("Rotary positions (RoPE) on queries and keys: attention depends on relative position only, so a "
+               "ring-buffer KV cache slides with no re-encoding." if config.rope else
+               "Sinusoidal positions (not learned): training adds a random offset in [0, pos_limit - max_len] "
+               "to every window, so generation can slide a ring-buffer KV cache with no re-encoding and no "
+               "untrained position rows; a small corpus would also leave a learned table under-trained.")
+        arch["notes"] = ("Compound note events (shift, pitch|GAP, duration): input = sum of attribute embeddings"
+                         + (" + the piece's style" if styles else "") + "; "
                          "heads p(shift) p(pitch|shift, bar position) p(duration|shift, bar position, pitch). "
-                         "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). "
-                         "Sinusoidal positions (not learned): training adds a random offset in [0, pos_limit - max_len] "
-                         "to every window, so generation can slide a ring-buffer KV cache with no re-encoding and no "
-                         "untrained position rows; a small corpus would also leave a learned table under-trained.")
+                         "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). " + pos
+                         + (" Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · MID@A · "
+                            "middle · END@B; one model continues and fills." if config.infill else ""))
+    style_counts = corpus.meta.get("style_counts", {})
+    lists = ["resources/splits/music/{train,valid,test}.txt (round 1: chorale, renaissance; test unchanged)"]
+    lists += [f"resources/splits/music/{s}/{{train,valid,heldout}}.txt" for s in style_counts if s not in ("chorale", "renaissance")]
+    tasks = "continue a MIDI primer (Compose panel, gdl-studio continue)"
+    if kind == "transformer" and config.infill:
+        tasks += "; fill a bar range given the notes before and after it (gdl-studio infill)"
     return {
         "name": name,
         "family": "music",
-        "task": "continue a MIDI primer (Compose panel, gdl-studio continue)",
+        "task": tasks,
         "architecture": arch,
         "data": {
             "sources": [f"music21 {corpus.meta.get('music21_version', '?')} corpus: {c}" for c in corpus.meta.get("corpora", [])],
-            "why": ("Bach chorales (four-part, homophonic, the issue's minimum) plus Palestrina's masses (4-8 part vocal "
-                    "polyphony) for several times more notes; both are fully polyphonic scores with parts, so voices "
-                    "are real. The folk-tune collections are monophonic and the quartets are few and long."),
+            "why": ("Bach chorales (four-part, homophonic) and Palestrina's masses (4-8 part vocal polyphony) from round 1, "
+                    "plus music21's other bundled styles: Classical/Romantic string quartets and piano pieces (Haydn, "
+                    "Mozart, Beethoven, Schubert, the Schumanns, Chopin, Joplin), Monteverdi's madrigals, the Essen folk "
+                    "songs and Irish/Scottish fiddle tunes (O'Neill, Ryan, Aird); each piece is tagged with its style."),
             "counts": counts,
-            "velocity": "none in these sources (the tokeniser keeps velocities where a source has them)",
+            "style_counts": style_counts,
+            "velocity": "not modelled (almost none in these sources; the tokeniser keeps velocities where a source has them)",
             "rests": "kept (LSTM: REST steps per voice; Transformer: time shifts)",
             "augmentation": f"random transposition in ±{TRANSPOSE} semitones, training pieces only",
             "cache": str(corpus.path.name),
         },
-        "split": {"by": "piece", "lists": "resources/splits/music/{train,valid,test}.txt",
-                  "pieces": {s: counts.get(s, {}).get("pieces") for s in ("train", "valid", "test")}},
+        "split": {"by": "piece", "grouped_by": "mass, chorale (BWV), opus, tune title", "lists": lists,
+                  "pieces": {s: counts.get(s, {}).get("pieces") for s in ("train", "valid", "test", "heldout")},
+                  "selection": "validation pieces only (early stopping on the validation loss)"},
         "training": {**settings.__dict__, "device": device, "torch": torch.__version__,
                      "python": platform.python_version(), "history": history[-60:]},
         "metrics": metrics,

@@ -47,6 +47,9 @@ class TransformerConfig:
     attr_embedding: int = 64
     dropout: float = 0.1
     use_velocity: bool = False
+    infill: bool = False  # fill-in-the-middle sentinels (HOLE/SUF/MID inputs, END output)
+    n_styles: int = 0  # a style embedding added to every event (0: none; row 0 = unknown style)
+    rope: bool = False  # rotary position embedding of queries and keys instead of added sinusoids
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +68,21 @@ def sinusoid(positions: torch.Tensor, d_model: int) -> torch.Tensor:
     return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1)
 
 
+def rope_angles(positions: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin (..., head_dim/2) of rotary position embedding at integer ``positions``."""
+    half = head_dim // 2
+    inv = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    angle = positions.float().unsqueeze(-1) * inv
+    return torch.cos(angle), torch.sin(angle)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate the two halves of the last dimension of ``x`` by the angles (broadcast)."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half].float(), x[..., half:].float()
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).to(x.dtype)
+
+
 class Block(nn.Module):
     """Pre-norm Transformer decoder block (self-attention only)."""
 
@@ -79,11 +97,14 @@ class Block(nn.Module):
         self.drop = nn.Dropout(c.dropout)
         self.attn_dropout = c.dropout
 
-    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, T, D) → q, k, v each (B, heads, T, D/heads)."""
+    def split(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, D) → q, k, v each (B, heads, T, D/heads); ``rope``: cos, sin (B, 1, T, hd/2)."""
         b, t, d = x.shape
         qkv = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         return q, k, v
 
     def finish(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -92,9 +113,9 @@ class Block(nn.Module):
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, h * hd)))
         return x + self.drop(self.ff(self.norm2(x)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Causal self-attention over the whole sequence."""
-        q, k, v = self.split(x)
+        q, k, v = self.split(x, rope)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                            dropout_p=self.attn_dropout if self.training else 0.0)
         return self.finish(x, y)
@@ -121,12 +142,15 @@ class MusicTransformer(nn.Module):
         super().__init__()
         c = self.config = config or TransformerConfig()
         d, e = c.d_model, c.attr_embedding
+        self.n_pitch_in = T.N_EV_PITCH_IN_FIM if c.infill else T.N_EV_PITCH_IN
+        self.n_pitch_out = T.N_EV_PITCH_OUT_FIM if c.infill else T.N_EV_PITCH_OUT
         self.shift_emb = nn.Embedding(T.N_SHIFT, d)
-        self.pitch_emb = nn.Embedding(T.N_EV_PITCH_IN, d)
+        self.pitch_emb = nn.Embedding(self.n_pitch_in, d)
         self.dur_emb = nn.Embedding(T.N_EV_DUR_IN, d)
         self.metric_emb = nn.Embedding(T.METRIC_SIZE, d)
         self.vel_emb = nn.Embedding(T.N_EV_VEL_IN, d) if c.use_velocity else None
-        for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb):
+        self.style_emb = nn.Embedding(c.n_styles, d) if c.n_styles > 0 else None
+        for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb, self.style_emb):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=d ** -0.5)
         self.drop = nn.Dropout(c.dropout)
@@ -136,9 +160,9 @@ class MusicTransformer(nn.Module):
         self.shift_head = nn.Linear(d, T.N_SHIFT)
         self.out_shift_emb = nn.Embedding(T.N_SHIFT, e)
         self.out_metric_emb = nn.Embedding(T.METRIC_SIZE, e)
-        self.out_pitch_emb = nn.Embedding(T.N_EV_PITCH_OUT, e)
+        self.out_pitch_emb = nn.Embedding(self.n_pitch_out, e)
         self.pitch_head = nn.Sequential(nn.Linear(d + 2 * e, c.head_hidden), nn.GELU(),
-                                        nn.Linear(c.head_hidden, T.N_EV_PITCH_OUT))
+                                        nn.Linear(c.head_hidden, self.n_pitch_out))
         self.dur_head = nn.Sequential(nn.Linear(d + 3 * e, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, T.N_DUR))
         if c.use_velocity:
             self.out_dur_emb = nn.Embedding(T.N_DUR, e)
@@ -146,24 +170,40 @@ class MusicTransformer(nn.Module):
                                           nn.Linear(c.head_hidden, T.N_VEL_BINS))
 
     # -- the stack ----------------------------------------------------------------------------
-    def embed(self, shift, pitch, dur, vel, metric, positions) -> torch.Tensor:
-        """Input vectors of events (integer tensors of one shape) at absolute ``positions``."""
+    def embed(self, shift, pitch, dur, vel, metric, positions, style=None) -> torch.Tensor:
+        """Input vectors of events (integer tensors of one shape) at absolute ``positions``;
+        ``style``: style ids broadcastable to the events' shape (None: unknown; ignored without styles)."""
         x = self.shift_emb(shift) + self.pitch_emb(pitch) + self.dur_emb(dur) + self.metric_emb(metric)
         if self.vel_emb is not None:
             x = x + self.vel_emb(vel)
+        if self.style_emb is not None:  # no style given: the "unknown" style (row 0)
+            x = x + (self.style_emb(style) if style is not None else self.style_emb.weight[0])
         d = self.config.d_model
+        if self.config.rope:
+            return x * math.sqrt(d)
         return x * math.sqrt(d) + sinusoid(positions, d)
 
-    def forward(self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None) -> torch.Tensor:
+    def rope_tables(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """cos, sin (B, 1, T, hd/2) for absolute ``positions`` (B, T), or None without rope."""
+        if not self.config.rope:
+            return None
+        cos, sin = rope_angles(positions, self.config.d_model // self.config.heads)
+        return cos.unsqueeze(1), sin.unsqueeze(1)
+
+    def forward(self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None,
+                style: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden states (B, T, d) after the final norm for event sequences (B, T);
-        ``pos_offset`` (B,) shifts the absolute positions (training uses random offsets)."""
+        ``pos_offset`` (B,) shifts the absolute positions (training uses random offsets);
+        ``style`` (B,) style ids (models with ``n_styles``)."""
         b, t = pitch.shape
         positions = torch.arange(t, device=pitch.device).unsqueeze(0).expand(b, t)
         if pos_offset is not None:
             positions = positions + pos_offset.view(b, 1)
-        x = self.drop(self.embed(shift, pitch, dur, vel, metric, positions))
+        st = style.view(b, 1) if style is not None else None
+        x = self.drop(self.embed(shift, pitch, dur, vel, metric, positions, st))
+        rope = self.rope_tables(positions)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, rope)
         return self.norm(x)
 
     # -- the heads ----------------------------------------------------------------------------
@@ -175,7 +215,7 @@ class MusicTransformer(nn.Module):
         return self.pitch_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric)], dim=-1))
 
     def dur_logits(self, h, shift, metric, pitch) -> torch.Tensor:
-        """``pitch`` must be a pitch or GAP (GAP rows are meaningless and masked in the loss)."""
+        """``pitch`` must be a pitch, GAP or END (their rows are meaningless and masked in the loss)."""
         return self.dur_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric),
                                         self.out_pitch_emb(pitch)], dim=-1))
 
@@ -207,7 +247,8 @@ class MusicTransformer(nn.Module):
         return KVCache(torch.zeros(shape), torch.zeros(shape))
 
     @torch.inference_mode()
-    def prefill(self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    def prefill(self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0,
+                style: int = 0) -> tuple[torch.Tensor, np.ndarray]:
         """Encode up to ``max_len`` events (1-D tensors) into an empty ``cache`` in one pass.
 
         Returns the hidden state after the last event and that event's attention over the cached
@@ -217,10 +258,12 @@ class MusicTransformer(nn.Module):
         if t > self.config.max_len:
             raise ValueError("prefill longer than the context")
         positions = torch.arange(start_pos, start_pos + t)[None]
-        x = self.embed(shift[None], pitch[None], dur[None], vel[None], metric[None], positions)
+        x = self.embed(shift[None], pitch[None], dur[None], vel[None], metric[None], positions,
+                       torch.tensor([[int(style)]]))
+        rope = self.rope_tables(positions)
         weights = None
         for i, block in enumerate(self.blocks):
-            q, k, v = block.split(x)
+            q, k, v = block.split(x, rope)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             if i == len(self.blocks) - 1:
                 s = (q[0, :, -1:] @ k[0].transpose(-1, -2)) / math.sqrt(q.shape[-1])
@@ -232,17 +275,23 @@ class MusicTransformer(nn.Module):
         cache.next_pos = start_pos + t
         return self.norm(x[0, -1]), weights.numpy().copy()
 
-    def _embed_one(self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int) -> torch.Tensor:
+    def _embed_one(self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int,
+                   style: int = 0) -> torch.Tensor:
         """:meth:`embed` of a single event, without building index tensors."""
         d = self.config.d_model
         vec = self.shift_emb.weight[shift] + self.pitch_emb.weight[pitch] + self.dur_emb.weight[dur] \
             + self.metric_emb.weight[metric]
         if self.vel_emb is not None:
             vec = vec + self.vel_emb.weight[vel]
+        if self.style_emb is not None:
+            vec = vec + self.style_emb.weight[style]
+        if self.config.rope:
+            return vec * math.sqrt(d)
         return vec * math.sqrt(d) + sinusoid(torch.tensor(position), d)
 
     @torch.inference_mode()
-    def step(self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache) -> tuple[torch.Tensor, np.ndarray]:
+    def step(self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache,
+             style: int = 0) -> tuple[torch.Tensor, np.ndarray]:
         """Feed one event; returns the hidden state for predicting the next one and this event's
         attention over the cached events (last layer, mean over heads, oldest first).
 
@@ -252,7 +301,9 @@ class MusicTransformer(nn.Module):
         c = self.config
         d, heads = c.d_model, c.heads
         hd = d // heads
-        x = self._embed_one(int(shift), int(pitch), int(dur), int(vel), int(metric), cache.next_pos)
+        pos = cache.next_pos
+        x = self._embed_one(int(shift), int(pitch), int(dur), int(vel), int(metric), pos, int(style))
+        rope = rope_angles(torch.tensor(pos), hd) if c.rope else None
         slot = cache.count % c.max_len
         cache.count += 1
         cache.next_pos += 1
@@ -263,6 +314,8 @@ class MusicTransformer(nn.Module):
         for i, blk in enumerate(self.blocks):
             y = F.layer_norm(x, (d,), blk.norm1.weight, blk.norm1.bias, blk.norm1.eps)
             q, k, v = F.linear(y, blk.qkv.weight, blk.qkv.bias).view(3, heads, hd)
+            if rope is not None:
+                q, k = apply_rope(q, *rope), apply_rope(k, *rope)
             cache.k[i, :, slot] = k
             cache.v[i, :, slot] = v
             p = torch.softmax(torch.bmm(cache.k[i, :, :n], (q * scale).unsqueeze(-1)).squeeze(-1), dim=-1)  # (heads, n)

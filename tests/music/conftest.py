@@ -49,15 +49,34 @@ def tiny_transformer():
 
 
 @pytest.fixture(scope="session")
-def tiny_models_dir(tmp_path_factory, tiny_lstm, tiny_transformer) -> Path:
-    """A models directory holding untrained tiny ``music-lstm`` and ``music-transformer``."""
+def tiny_infill_transformer():
+    """A tiny untrained Transformer of the round-2 kind: fills gaps, knows styles, rotary positions."""
+    import torch
+
+    from gdl_studio.music.corpus import STYLES
+    from gdl_studio.music.transformer import MusicTransformer
+
+    cfg = _tiny_transformer_config()
+    cfg.infill, cfg.n_styles, cfg.rope, cfg.max_len = True, len(STYLES), True, 96
+    torch.manual_seed(2)
+    return MusicTransformer(cfg).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory, tiny_lstm, tiny_infill_transformer) -> Path:
+    """A models directory holding untrained tiny ``music-lstm`` and ``music-transformer`` (the
+    Transformer of round 2: it fills gaps and knows the styles)."""
     from gdl_studio.core.registry import save_model
     from gdl_studio.music import tokens as T
+    from gdl_studio.music.corpus import STYLES
 
     root = tmp_path_factory.mktemp("models")
-    for name, kind, model in (("music-lstm", "lstm", tiny_lstm), ("music-transformer", "transformer", tiny_transformer)):
-        card = {"name": name, "family": "music", "architecture": {"kind": kind, **model.config.to_dict(),
-                                                                   "tokenisation": T.vocab_signature()},
+    for name, kind, model in (("music-lstm", "lstm", tiny_lstm),
+                              ("music-transformer", "transformer", tiny_infill_transformer)):
+        arch = {"kind": kind, **model.config.to_dict(), "tokenisation": T.vocab_signature()}
+        if getattr(model.config, "n_styles", 0):
+            arch["styles"] = list(STYLES)
+        card = {"name": name, "family": "music", "architecture": arch,
                 "data": {}, "metrics": {}, "training_command": "test"}
         tensors = {k: v.half() for k, v in model.state_dict().items()}
         save_model(root / name, tensors, card)

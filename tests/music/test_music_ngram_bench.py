@@ -27,7 +27,8 @@ def test_kneser_ney_is_a_distribution_and_learns():
 
 
 def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
-    code = main(["bench", "music", "--json", "--data", str(corpus_path), "--latency-notes", "6", "--ngram-order", "3"])
+    code = main(["bench", "music", "--json", "--data", str(corpus_path), "--latency-notes", "6", "--ngram-order", "3",
+                 "--steer-pieces", "1"])
     assert code == 0
     results = json.loads(capsys.readouterr().out)
     for model in ("lstm", "transformer", "ngram", "ngram_steps"):
@@ -38,6 +39,12 @@ def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
         for key in ("latency_ms.first_note", "latency_ms.p50", "latency_ms.p99", "real_time_factor_120bpm"):
             assert results[f"{model}.{key}"] > 0
     assert results["peak_rss_mb.total"] >= results["peak_rss_mb.generation"] > 0
+    # round 2: infilling vs left to right on held-out gaps, steering, per-style figures
+    assert results["infill.nats_per_note"] > 0 and results["infill.l2r_nats_per_note"] > 0
+    assert results["infill.gaps"] >= 1
+    assert results["constraints.satisfied"] == 1.0 and results["constraints.notes"] > 0
+    assert results["constraints.nats_cost"] >= 0
+    assert results["transformer.nats_per_note_unknown_style"] > 0
 
 
 def test_bench_skips_missing_models(tmp_path, monkeypatch, corpus_path, capsys):

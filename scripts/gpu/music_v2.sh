@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# GPU round 2, music v2 (issue #15), on one lent H200 + 16 cores, ~8 minutes wall:
+#   three Transformer variants (all fill gaps and know the styles; they differ in shape or
+#   positions) and the LSTM retrained on the larger corpus, all at once on the one GPU; then
+#   scripts/gpu/music_v2_select.py keeps the Transformer with the lowest validation nats/note
+#   on the round-1 styles (among those whose infilling beats left-to-right on the validation
+#   gaps), and the new LSTM only if it beats the shipped one on the same validation pieces.
+#   Nothing is selected on test data.
+# Needs data/music.npz (built with `gdl-studio data music`; carried) and the code of this tree.
+# Writes to $OUT: music_v2_transformer.tgz, music_v2_lstm.tgz (models/… to unpack at the
+# repository root) and music_v2_logs.tgz (logs, every variant's card, the selection).
+# Smoke test on a CPU: MUSIC_V2_DEVICE=cpu MUSIC_V2_MINUTES=1 MUSIC_V2_TINY=1 bash scripts/gpu/music_v2.sh
+set -u
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} GDL_STUDIO_USER_DIR=/tmp/gdl-user
+OUT=${OUT:-/tmp/out}
+DEV=${MUSIC_V2_DEVICE:-cuda}
+MIN=${MUSIC_V2_MINUTES:-6.6}
+WORKERS=${MUSIC_V2_WORKERS:-3}
+RUNS=runs/music_v2
+mkdir -p "$OUT" logs/music_v2 "$RUNS"
+T0=$(date +%s)
+if [ "$DEV" = cuda ]; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; fi
+python3 -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, 'cuda', torch.cuda.is_available())"
+if [ ! -f data/music.npz ]; then echo "data/music.npz is missing (carry it)"; exit 2; fi
+ls -l data/music.npz
+
+TINY=()
+if [ -n "${MUSIC_V2_TINY:-}" ]; then TINY=(--tiny --max-epochs 2); fi
+COMMON=(--device "$DEV" --data data/music.npz --max-minutes "$MIN" --restart --workers "$WORKERS" "${TINY[@]}")
+# --eval-every: an epoch is ~27 steps (1.07M training events in batches of 96 x 512 tokens): validate every 5
+EVAL=${MUSIC_V2_EVAL_EVERY:-5}
+
+train_t() {  # name, extra args…
+  local name=$1; shift
+  python3 -m gdl_studio train music-transformer "${COMMON[@]}" --eval-every "$EVAL" \
+    --out "$RUNS/$name/music-transformer" --checkpoint-dir "$RUNS/$name/ckpt" "$@" \
+    > "logs/music_v2/$name.log" 2>&1
+  echo "$name exit $? after $(( $(date +%s) - T0 )) s"
+}
+
+# A: the planned v2 (d 288, 6 layers, rotary positions); B: deeper and narrower; C: A with the
+# round-1 sinusoidal positions (a hedge on the rotary change)
+if [ -n "${MUSIC_V2_TINY:-}" ]; then
+  train_t tA &
+  train_t tC --arch rope=false &
+else
+  train_t tA &
+  train_t tB --arch d_model=256,layers=8,heads=4,d_ff=1024 &
+  train_t tC --arch rope=false &
+fi
+( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 --workers 1 \
+    --out "$RUNS/lstm/music-lstm" --checkpoint-dir "$RUNS/lstm/ckpt" > logs/music_v2/lstm.log 2>&1
+  echo "lstm exit $? after $(( $(date +%s) - T0 )) s" ) &
+wait
+echo "training done after $(( $(date +%s) - T0 )) s"
+
+python3 scripts/gpu/music_v2_select.py "$RUNS" models 2>&1 | tee logs/music_v2/selection.txt
+tar czf "$OUT/music_v2_transformer.tgz" models/music-transformer
+tar czf "$OUT/music_v2_lstm.tgz" models/music-lstm
+tar czf "$OUT/music_v2_logs.tgz" logs/music_v2 $(ls "$RUNS"/*/*/card.json 2>/dev/null)
+ls -l "$OUT"
+for f in logs/music_v2/*.log; do echo "== $f"; tail -n 12 "$f"; done
+echo "all done after $(( $(date +%s) - T0 )) s"

@@ -1,0 +1,196 @@
+"""Round 2 (issue #15): fill-in-the-middle events, the infilling model and generator, and
+``gdl-studio infill``."""
+
+from __future__ import annotations
+
+import mido
+import numpy as np
+import pytest
+import torch
+
+from gdl_studio.cli import main
+from gdl_studio.music import tokens as T
+from gdl_studio.music.generate import LSTMComposer, TransformerComposer, prepare_fill
+from gdl_studio.music.notes import Note, Score
+from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_segment_encoding_matches_the_stream_encoding(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    g = T.GridNotes.from_arrays(rng.integers(30, 90, n), np.sort(rng.integers(0, 800, n)), rng.integers(0, T.N_DUR, n))
+    ev = T.encode_note_events(g)
+    seg = T.encode_segment(g.pitch, g.start, g.dur, None, 0)
+    for k in ("shift", "pitch", "dur", "time"):
+        assert getattr(ev, k)[1:].tolist() == seg[k].tolist()
+
+
+def test_fim_sequence_layout():
+    pre = T.encode_segment(np.array([60, 64]), np.array([0, 12]), np.array([11, 11]), None, 0)
+    mid = (np.array([67]), np.array([80]), np.array([5]), np.array([T.VEL_NONE]))
+    suf = (np.array([62, 65]), np.array([250, 262]), np.array([5, 5]), np.full(2, T.VEL_NONE))
+    seq, given, mid_index = T.fim_sequence(pre, suf, mid, 48, 240)
+    p = seq["pitch"].tolist()
+    # prefix · HOLE@A · (GAPs) SUF@B · suffix · MID@A · middle · (GAPs) END@B
+    assert p[:2] == [60, 64] and p[2] == T.HOLE and seq["time"][2] == 48
+    i_suf = p.index(T.SUF)
+    assert seq["time"][i_suf] == 240 and all(x == T.GAP for x in p[3:i_suf])
+    assert p[i_suf + 1: i_suf + 3] == [62, 65] and seq["time"][i_suf + 1] == 250
+    assert p[mid_index] == T.MID and seq["time"][mid_index] == 48 and mid_index == i_suf + 3
+    assert p[mid_index + 1] == 67 and seq["shift"][mid_index + 1] == 80 - 48
+    assert p[-1] == T.END_IN and seq["time"][-1] == 240
+    assert (np.diff(seq["time"][: mid_index]) >= 0).all() and (np.diff(seq["time"][mid_index:]) >= 0).all()
+    assert (seq["shift"] <= T.MAX_SHIFT).all()
+    # the structural events are given, the music is scored
+    assert given.tolist() == [x in (T.HOLE, T.SUF, T.MID) or (T.HOLE in p[:i] and i < i_suf and x == T.GAP)
+                              for i, x in enumerate(p)]
+    assert T.target_pitch(np.array([60, T.GAP, T.EV_BOS, T.HOLE, T.SUF, T.MID, T.END_IN])).tolist() == \
+        [60, T.GAP, T.GAP, T.GAP, T.GAP, T.GAP, T.END]
+
+
+@pytest.mark.parametrize("rope", [False, True])
+def test_cached_steps_match_the_full_pass(rope):
+    torch.manual_seed(0)
+    m = MusicTransformer(TransformerConfig(d_model=32, layers=2, heads=2, d_ff=48, max_len=16, pos_limit=64, head_hidden=16,
+                                           attr_embedding=8, dropout=0.0, infill=True, n_styles=7, rope=rope)).eval()
+    n = 12
+    sh, p = torch.randint(0, 49, (n,)), torch.randint(0, T.N_EV_PITCH_IN_FIM, (n,))
+    d, v, me = torch.randint(0, T.N_DUR, (n,)), torch.full((n,), T.VEL_NONE), torch.randint(0, 48, (n,))
+    with torch.no_grad():
+        h = m(sh[None], p[None], d[None], v[None], me[None], style=torch.tensor([3]))[0]
+    cache = m.new_cache()
+    h0, _ = m.prefill(sh[:5], p[:5], d[:5], v[:5], me[:5], cache, style=3)
+    assert torch.allclose(h0, h[4], atol=1e-5)
+    for i in range(5, n):
+        hi, _ = m.step(sh[i], p[i], d[i], v[i], me[i], cache, style=3)
+        assert torch.allclose(hi, h[i], atol=1e-5)
+
+
+def test_training_windows_mix_fim_and_left_to_right(corpus_path):
+    from gdl_studio.music.corpus import load_corpus
+    from gdl_studio.music.train import EventData
+
+    pieces = load_corpus(corpus_path).split("train")
+    data = EventData(pieces, 64, False, 256, fim_rate=0.5, n_styles=7, style_dropout=0.0)
+    rng = np.random.default_rng(0)
+    arrs, mask = data.batch(data.windows(rng) * 4, rng)
+    fim_rows = [b for b in range(len(mask)) if (arrs["in_pitch"][b] == T.MID).any()]
+    assert 0 < len(fim_rows) < len(mask)
+    for b in fim_rows:
+        inp, tgt = arrs["in_pitch"][b], arrs["tg_pitch"][b]
+        hole, suf, mid = (int(np.nonzero(inp == x)[0][0]) for x in (T.HOLE, T.SUF, T.MID))
+        assert hole < suf < mid
+        assert not mask[b, hole - 1] and not mask[b, suf - 1] and not mask[b, mid - 1]  # sentinels are not scored
+        n = int(mask[b].sum() + (~mask[b]).sum())
+        assert T.END in tgt[mid:n].tolist() and (tgt < T.N_EV_PITCH_OUT_FIM).all()
+    assert "style" in arrs and "offset" in arrs
+
+
+def _piece(bars=8, seed=3):
+    from conftest import chorale_like_notes
+
+    return Score(notes=chorale_like_notes(bars=bars, seed=seed))
+
+
+def test_infill_fills_only_the_gap_and_keeps_the_rest(tiny_infill_transformer):
+    composer = TransformerComposer(tiny_infill_transformer, {"name": "music-transformer"})
+    score = _piece()
+    steps = list(composer.infill(score, 2, 4, seed=5))
+    assert steps and all(8.0 <= s.note.start < 16.0 for s in steps)
+    assert [s.index for s in steps] == list(range(len(steps)))
+    again = [(s.note.pitch, s.note.start) for s in composer.infill(score, 2, 4, seed=5)]
+    assert again == [(s.note.pitch, s.note.start) for s in steps]
+    out = composer.filled(score, 2, 4, seed=5)
+    outside = [n for n in score.notes if not 8.0 <= n.start < 16.0]
+    assert sorted(outside, key=lambda n: (n.start, n.pitch)) == sorted(
+        [n for n in out.notes if n.track <= 3], key=lambda n: (n.start, n.pitch))
+    assert len(out.notes) == len(outside) + len(steps)
+
+
+@pytest.mark.parametrize("bars, message", [
+    ((0, 0), "bad bar range"),
+    ((20, 22), "outside the piece"),
+    ((0, 2), "nothing before bar 1"),
+    ((7, 9), "nothing after bar 9"),
+])
+def test_infill_bad_gaps(tiny_infill_transformer, bars, message):
+    composer = TransformerComposer(tiny_infill_transformer)
+    with pytest.raises(ValueError, match=message):
+        composer.infill(_piece(), *bars)
+
+
+def test_models_that_cannot_fill_say_so(tiny_lstm, tiny_transformer):
+    for composer in (LSTMComposer(tiny_lstm), TransformerComposer(tiny_transformer)):
+        with pytest.raises(ValueError, match="cannot fill gaps"):
+            composer.infill(_piece(), 2, 4)
+
+
+def test_prepare_fill_splits_by_onset():
+    score = Score(notes=[Note(60, 0, 4), Note(62, 3.5, 2), Note(64, 4, 1), Note(65, 7.9, 1), Note(67, 8, 1)])
+    fc = prepare_fill(score, 1, 2)
+    assert [n.pitch for n in fc.kept] == [60, 62, 67]  # 62 starts before bar 2 and sounds into it: kept
+    assert (fc.a_tick, fc.b_tick) == (48, 96)
+
+
+def _ticks(path):
+    """(track name, tick, pitch) of every note-on, straight from the file."""
+    out = []
+    for tr in mido.MidiFile(str(path)).tracks:
+        t = 0
+        for msg in tr:
+            t += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                out.append((t, msg.note))
+    return sorted(out)
+
+
+def test_cli_infill_keeps_every_note_outside_the_range(use_tiny_models, write_mid, tmp_path, capsys):
+    notes = _piece(bars=8, seed=4).notes
+    src = write_mid("in.mid", notes, tpb=96)
+    out = tmp_path / "out.mid"
+    assert main(["infill", str(src), "--bars", "3:5", "-o", str(out), "--seed", "3"]) == 0
+    assert "filled into bars 3:5" in capsys.readouterr().err
+    before = _ticks(src)
+    after = _ticks(out)
+    outside = [(t, p) for t, p in before if not 2 * 4 * 96 <= t < 4 * 4 * 96]
+    new = [x for x in after if x not in outside]
+    assert all(x in after for x in outside)
+    assert mido.MidiFile(str(out)).ticks_per_beat == 96
+    assert all(2 * 4 * 96 <= t < 4 * 4 * 96 for t, _ in new)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bars", "1:2"], "nothing before bar 1"),
+    (["--bars", "30:32"], "outside the piece"),
+    (["--bars", "8:9"], "nothing after"),
+    (["--bars", "3:5", "--key", "C", "--range", "61:61"], "impossible constraints"),
+    (["--bars", "3:5", "--chords", "C H7 F"], "chord symbol 'H7'"),
+    (["--bars", "5:3"], "--bars"),
+    (["--bars", "x"], "--bars"),
+    (["--bars", "3:5", "--model", "lstm"], "cannot fill gaps"),
+])
+def test_cli_infill_bad_input_exit_2_no_output(use_tiny_models, write_mid, tmp_path, capsys, args, message):
+    src = write_mid("in.mid", _piece(bars=8, seed=4).notes)
+    out = tmp_path / "out.mid"
+    code = main(["infill", str(src), "-o", str(out), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_the_shipped_models_load_with_this_code():
+    """Whatever is in models/ (the round-1 weights until round 2 replaces them) loads and generates."""
+    from gdl_studio.core import paths
+    from gdl_studio.core.registry import Registry
+    from gdl_studio.music.models_io import load_music_model
+
+    root = paths.ROOT_DIR / "models"
+    if not (root / "music-transformer" / "card.json").is_file():
+        pytest.skip("no shipped music models in this checkout")
+    for name in ("music-lstm", "music-transformer"):
+        composer = load_music_model(name, registry=Registry([root]))
+        primer = _piece(bars=2).notes
+        assert len(list(composer.generate(primer, n_notes=4, seed=0))) == 4
+        if composer.can_infill:
+            assert list(composer.infill(_piece(bars=6).notes, 2, 3, seed=0, max_notes=8)) is not None
