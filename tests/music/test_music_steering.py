@@ -172,7 +172,7 @@ def test_constraints_are_a_headless_value():
 
 
 def test_jam_answers_are_steered(tiny_lstm, make_notes):
-    from gdl_studio.live.composers import responder
+    from gdl_studio.jobs.compose import responder
 
     c = S.constraints_from_strings(key="E minor", pitch_range="52:76", voices=2)
     respond = responder(LSTMComposer(tiny_lstm), seed=3, constraints=c)
