@@ -131,15 +131,23 @@ def is_tiny(composer) -> bool:
     return bool(getattr(composer, "card", {}).get("tiny"))
 
 
-def responder(composer, temperature: float = 1.0, beats_per_bar: int = 4, seed: int | None = None,
-              constraints=None, style=None):
+def responder(
+    composer, temperature: float = 1.0, beats_per_bar: int = 4, seed: int | None = None, constraints=None, style=None
+):
     """A jam-mode responder: ``(phrase, n_notes) -> iterator of GenerationStep``; ``constraints``
     (a :class:`gdl_studio.music.steering.Constraints`) steer every answer (chords from the bar
     the answer starts in)."""
 
     def respond(phrase: Sequence[Note], n_notes: int) -> Iterator:
-        return composer.generate(list(phrase), n_notes=n_notes, temperature=temperature,
-                                 beats_per_bar=beats_per_bar, seed=seed, constraints=constraints, style=style)
+        return composer.generate(
+            list(phrase),
+            n_notes=n_notes,
+            temperature=temperature,
+            beats_per_bar=beats_per_bar,
+            seed=seed,
+            constraints=constraints,
+            style=style,
+        )
 
     return respond
 
