@@ -437,7 +437,7 @@ class ConstraintTracker:
         if v is None:
             return T.MAX_DUR_TICKS
         t0 = int(tick)
-        s, e = self._spans()
+        s, _ = self._spans()
         later = np.unique(s[(s > t0) & (s < t0 + T.MAX_DUR_TICKS)])
         if later.size == 0:
             return T.MAX_DUR_TICKS

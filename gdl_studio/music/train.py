@@ -402,7 +402,9 @@ class _Batches:
 def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, amp: bool) -> tuple[torch.Tensor, int]:
     """Mean NLL per target token of one batch, and the number of targets."""
     ten = {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in arrs.items()}
-    m = torch.as_tensor(mask).to(device)
+    mask_cpu = torch.as_tensor(mask)
+    n = int(mask_cpu.sum())  # counted on the host: no device sync per step
+    m = mask_cpu.to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         if kind == "lstm":
             note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"],
@@ -414,7 +416,6 @@ def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, 
                       style=ten.get("style"))
             target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
             nll, _ = model.event_nll(h, target)
-    n = int(m.sum())
     return (nll * m).sum() / max(n, 1), n
 
 
