@@ -85,7 +85,13 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.dream_batch import best_device, dream_batch
     from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
-    from gdl_studio.racing.train_controller import initial_from_model, load_strategy_state, new_strategy, save_strategy
+    from gdl_studio.racing.train_controller import (
+        append_log,
+        initial_from_model,
+        load_strategy_state,
+        new_strategy,
+        save_strategy,
+    )
 
     for name in (VAE_NAME, MDN_NAME):
         if not (Path(cfg.models) / name / "card.json").is_file():
@@ -170,7 +176,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         row = {"generation": gen + 1, "best": float(pop_fit.max()), "mean": float(pop_fit.mean()),
                "worst": float(pop_fit.min()), "xmean_fitness": xmean_fit, "valid": "" if valid is None else valid,
                "sigma": float(es.sigma), "dream_steps": int(steps), "seconds": round(seconds, 2)}
-        _append_log(paths["log"], row)
+        append_log(paths["log"], row, LOG_FIELDS)
         save_strategy(paths["es"], es)
         write_text_atomic(paths["state"], json.dumps(state) + "\n")
         log(f"dream-controller: gen {gen + 1}/{cfg.generations} best {row['best']:.1f} mean {row['mean']:.1f} "
@@ -183,15 +189,6 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     log(f"dream-controller: wrote {saved.directory} (generation {state['best_valid_generation']}, "
         f"validation dream return {state['best_valid']:.1f}); {stopped}")
     return {"stopped": stopped, **{k: v for k, v in state.items() if k != "best_params"}}
-
-
-def _append_log(path: Path, row: dict) -> None:
-    new = not path.is_file()
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def read_log(ckpt: Path) -> list[dict]:

@@ -240,6 +240,7 @@ def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: 
     """``z_nll.hN`` and ``reward_err.hN`` (see the module doc) over real episodes."""
     import torch
 
+    from gdl_studio.racing.dream_batch import _sample as sample_gumbel
     from gdl_studio.racing.mdn_rnn import mixture_log_prob
     from gdl_studio.racing.train_mdn import REWARD_CLIP
 
@@ -282,7 +283,7 @@ def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: 
                     rerr[k].append((pred_reward.view(len(starts), samples).mean(1) - real_sum).abs().cpu().numpy())
                 if k == hmax:
                     break
-                zk = _sample_mixture(out, 1.0, gen)  # M's own sample of z[s+k-1]
+                zk = sample_gumbel(out, 1.0, gen)  # M's own sample of z[s+k-1]
                 act = a[s_idx + k - 1].repeat_interleave(samples, dim=0)
                 o, (h, c) = mdn.forward(zk[:, None], act[:, None], (h, c))
                 out = type(o)(*(t_[:, 0] for t_ in o))
@@ -322,16 +323,9 @@ def compare_m(vae_dir: Path, mdn_dirs: list[Path], driver_models: Path, driver_c
     return out
 
 
-def _sample_mixture(out, tau, gen):
-    from gdl_studio.racing.dream_batch import _sample
-
-    return _sample(out, tau, gen)
-
-
 # ---------------------------------------------------------------- the benchmark
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
-
     from gdl_studio.racing.dream_batch import best_device
     from gdl_studio.racing.models_io import load_world_model_from
 

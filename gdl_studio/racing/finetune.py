@@ -88,22 +88,9 @@ def _base_controller(name: str):
 # ----------------------------------------------------------------------------- dream rollouts
 def start_latents(vae, count: int, seed: int) -> np.ndarray:
     """V's encodings of the first frames of ``count`` real tracks (the dreams start there)."""
-    import torch
+    from gdl_studio.racing.fidelity import first_frame_latents
 
-    from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
-
-    frames = []
-    env = make_env()
-    try:
-        for k in range(count):
-            obs, _ = env.reset(seed=int(seed + k))
-            frames.append(preprocess(obs))
-    finally:
-        env.close()
-    with torch.inference_mode():
-        mu, _ = vae.encode(to_tensor(np.stack(frames)))
-    return mu.numpy()
+    return first_frame_latents(vae, [seed + k for k in range(count)])
 
 
 def dream_returns(

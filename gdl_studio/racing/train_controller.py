@@ -252,7 +252,7 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
                 "seconds": round(seconds, 2),
             }
             state["last"] = row
-            _append_log(paths["log"], row)
+            append_log(paths["log"], row)
             save_strategy(paths["es"], es)
             write_text_atomic(paths["state"], json.dumps(state) + "\n")
             _save(cfg, es, state, xmean_fit, save_controller)
@@ -266,10 +266,11 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     return {"stopped": stopped, **{k: v for k, v in state.items() if k != "best_params"}}
 
 
-def _append_log(path: Path, row: dict) -> None:
+def append_log(path: Path, row: dict, fields: tuple[str, ...] = LOG_FIELDS) -> None:
+    """Append one row to a per-generation CSV log, writing the header first when the file is new."""
     new = not path.is_file()
     with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
+        writer = csv.DictWriter(fh, fieldnames=fields)
         if new:
             writer.writeheader()
         writer.writerow(row)
