@@ -24,6 +24,8 @@ EXTRA=${EXTRA:-}               # more iterate options, e.g. "--init-controller c
 SKIP_BEFORE=${SKIP_BEFORE:-}   # 1: no fidelity before (already measured)
 SKIP_COMPARE=${SKIP_COMPARE:-} # 1: no baseline M / comparison
 SKIP_AFTER=${SKIP_AFTER:-}     # 1: no fidelity after (the 100-episode score still runs)
+SEED_AGENT=${SEED_AGENT:-0}    # N > 0: first add N episodes of the shipped real controller (models/, with its
+                               # exploration noise) to the rollouts, so every round's V/M see competent driving
 TINY=${TINY:-}   # set to 1 for a CPU smoke test of the whole flow (tiny sizes)
 if [ -n "$TINY" ]; then EPR=2; FID="--quick"; SCORE_EPS=2; TINYARG="--tiny"; else EPR=240; FID=""; SCORE_EPS=100; TINYARG=""; fi
 MDN_OPTS="--mdn-reward-weight 5 --mdn-done-weight 2 --mdn-start-share 0.25 --mdn-open-loop 0.3 --mdn-seq-len 300"
@@ -45,6 +47,14 @@ driver() {
   local it="$gs train world-model iterate --work $W/work --init-models $SRC/${INIT_MODELS:-models} --rounds $ROUNDS --episodes-per-round $EPR $TINYARG \
     --workers $WORKERS --device $DEVICE --vae-minutes 1.5 --mdn-minutes 2 --dream-generations 400 --dream-minutes 2 \
     --popsize 255 --rollouts 16 --tau 1.15 --score-episodes $([ -n "$TINY" ] && echo 1 || echo 32) $MDN_OPTS $EXTRA"
+  if [ "$SEED_AGENT" -gt 0 ]; then
+    # the shipped agent's rollouts, on their own tracks (seed 5,500,000 + i), renamed ep_9xxxxx so the
+    # iterate rounds (ep_000000 …) never collide with them; V and M learn from every ep_*.npz there
+    $gs data racing --policy agent --models "$SRC/models" --episodes "$SEED_AGENT" --seed 5500000 \
+      --workers $WORKERS --out "$W/seed-agent" $([ -n "$TINY" ] && echo --max-steps 60) > "$W/logs/seed-agent.log" 2>&1
+    mkdir -p "$W/work/rollouts"
+    for f in "$W"/seed-agent/ep_*.npz; do n=${f##*/ep_}; cp -n "$f" "$W/work/rollouts/ep_9${n#?}"; done
+  fi
   [ -n "$SKIP_BEFORE" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --json > "$W/logs/fidelity-before.json" 2> "$W/logs/fidelity-before.log"
   $it --stop-after 1:vae > "$W/logs/iterate-r1.log" 2>&1
   if [ -z "$SKIP_COMPARE" ]; then

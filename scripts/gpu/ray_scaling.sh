@@ -12,7 +12,8 @@ set -eu
 export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
 export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
 OUT="${OUT:-/tmp/ray-out}"; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+WHL=${WHL:-.whl}   # where the carried wheels are
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$WHL"/*.whl
 export PYTHONPATH="/tmp/site:$PWD" PATH="/tmp/site/bin:$PATH"
 python3 setup.py -q build_ext --inplace >/dev/null 2>&1 || echo "native rasteriser not built (pygame draws)"
 python3 -c "import ray, sys, os; print('ray', ray.__version__, 'python', sys.version.split()[0], 'cores', os.cpu_count())"
@@ -25,7 +26,12 @@ grep -E '"scaling\.(efficiency|overhead_ms_per_task|empty_task_ms|by_workers\.[0
 echo "== cluster through --ray-address: same CMA-ES run as local"
 RAY_worker_niceness=0 ray start --head --port=6390 --num-cpus="$(nproc)" --include-dashboard=false --disable-usage-stats > "$OUT/ray_start.log" 2>&1
 trap 'ray stop --force >/dev/null 2>&1 || true' EXIT
-args=(--popsize 15 --rollouts 2 --batch-envs 1 --generations 2 --max-steps 300 --seed 7 --models models --patience 0)
+MODELS=models
+if [ ! -f models/carracing-vae/card.json ]; then  # a slim tree without weights: random-initialised V and M
+  MODELS=/tmp/rmodels
+  python3 -c "from pathlib import Path; from gdl_studio.racing.bench_scaling import _bench_models; print(_bench_models(Path('/nonexistent'), Path('$MODELS')))"
+fi
+args=(--popsize 15 --rollouts 2 --batch-envs 1 --generations 2 --max-steps 300 --seed 7 --models "$MODELS" --patience 0)
 /usr/bin/time -f "local %e s" python3 -m gdl_studio train world-model controller "${args[@]}" --out /tmp/cl/lo --ckpt /tmp/cl/lc 2>&1 | grep -E "gen |local "
 /usr/bin/time -f "ray %e s" python3 -m gdl_studio train world-model controller "${args[@]}" --out /tmp/cl/ro --ckpt /tmp/cl/rc \
   --backend ray --ray-address 127.0.0.1:6390 2>&1 | grep -E "gen |ray |warning"
@@ -37,6 +43,6 @@ a, b = np.load("/tmp/cl/lc/cma_state.npz"), np.load("/tmp/cl/rc/cma_state.npz")
 print("same log:", same_log, "| same CMA-ES mean and sigma:", bool(np.array_equal(a["mean"], b["mean"]) and a["sigma"] == b["sigma"]))
 PY
 echo "== bad address (expect one line, exit 2)"
-python3 -m gdl_studio train world-model controller --tiny --models models --out /tmp/cl/x --ckpt /tmp/cl/x \
+python3 -m gdl_studio train world-model controller --tiny --models "$MODELS" --out /tmp/cl/x --ckpt /tmp/cl/x \
   --backend ray --ray-address 127.0.0.1:1 || echo "exit $?"
 cp /tmp/cl/lc/controller_log.csv "$OUT/local_log.csv"; cp /tmp/cl/rc/controller_log.csv "$OUT/ray_log.csv"
