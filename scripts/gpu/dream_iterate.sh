@@ -50,7 +50,7 @@ driver() {
   if [ "$SEED_AGENT" -gt 0 ]; then
     # the shipped agent's rollouts, on their own tracks (seed 5,500,000 + i), renamed ep_9xxxxx so the
     # iterate rounds (ep_000000 …) never collide with them; V and M learn from every ep_*.npz there
-    $gs data racing --policy agent --models "$SRC/models" --episodes "$SEED_AGENT" --seed 5500000 \
+    $gs train world-model collect --policy agent --models "$SRC/models" --episodes "$SEED_AGENT" --seed 5500000 \
       --workers $WORKERS --out "$W/seed-agent" $([ -n "$TINY" ] && echo --max-steps 60) > "$W/logs/seed-agent.log" 2>&1
     mkdir -p "$W/work/rollouts"
     for f in "$W"/seed-agent/ep_*.npz; do n=${f##*/ep_}; cp -n "$f" "$W/work/rollouts/ep_9${n#?}"; done
