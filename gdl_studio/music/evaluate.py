@@ -263,14 +263,18 @@ def infill_case(p: CorpusPiece, a_tick: int, b_tick: int, max_len: int, max_pref
         prefix = {k: v[min(cut, len(prefix["pitch"]) - 1):] for k, v in prefix.items()}
     t_last = int(prefix["time"][-1]) if len(prefix["time"]) else 0
     l2r = T.concat_events([prefix, T.encode_segment(*middle_notes, t0=t_last)])
-    return {"fim": fim, "fim_first": mid_index + 1, "l2r": l2r, "l2r_first": len(prefix["pitch"]),
-            "notes": n_mid, "bar_ticks": p.bar_ticks, "style": p.style}
+    # the middle's own events (its notes and the GAP events between them), without the END chain
+    # that closes the gap: the left-to-right sequence has no such chain, so both score the same notes
+    n_middle = len(T.encode_segment(*middle_notes, t0=a_tick)["pitch"]) if n_mid else 0
+    return {"fim": fim, "fim_first": mid_index + 1, "fim_last": mid_index + 1 + n_middle, "l2r": l2r,
+            "l2r_first": len(prefix["pitch"]), "notes": n_mid, "bar_ticks": p.bar_ticks, "style": p.style}
 
 
-def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int, int]], device: str,
+def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int | None, int, int]], device: str,
                   batch: int) -> list[float]:
-    """Summed NLL of the events from index ``first`` on of each ``(events, first, bar_ticks,
-    style)``, teacher-forced in one pass per sequence (position 0 = the first event)."""
+    """Summed NLL of the events ``[first, last)`` (``last`` None: to the end) of each ``(events,
+    first, last, bar_ticks, style)``, teacher-forced in one pass per sequence (position 0 = the
+    first event)."""
     cfg = model.config
     out = []
     for k in range(0, len(seqs), batch):
@@ -278,7 +282,7 @@ def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int, int]
         t_max = max(len(s[0]["pitch"]) - 1 for s in chunk)
         arr = {f"{a}_{f}": np.zeros((len(chunk), t_max), np.int64) for a in ("in", "tg")
                for f in ("shift", "pitch", "dur", "vel", "metric")}
-        for b, (ev, _, bar, _) in enumerate(chunk):
+        for b, (ev, _, _, bar, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1
             metric = T.metric_index(ev["time"], bar).astype(np.int64)
             for f in ("shift", "pitch", "dur", "vel"):
@@ -288,11 +292,11 @@ def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int, int]
             arr["in_metric"][b, :n] = metric[:-1]
             arr["tg_metric"][b, :n] = metric[1:]
         ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
-        style = torch.tensor([style_for_model(s[3], cfg) for s in chunk], device=device)
+        style = torch.tensor([style_for_model(s[4], cfg) for s in chunk], device=device)
         h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style)
         nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
-        for b, (ev, first, _, _) in enumerate(chunk):
-            n = len(ev["pitch"]) - 1
+        for b, (ev, first, last, _, _) in enumerate(chunk):
+            n = len(ev["pitch"]) - 1 if last is None else last - 1
             out.append(float(nll[b, first - 1: n].double().sum()))
     return out
 
@@ -308,8 +312,12 @@ def score_infill(model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: S
         raise ValueError("this model was not trained to fill gaps")
     cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len) for g in gaps]
     cases = [c for c in cases if c["notes"] > 0]
-    fim = _sequence_nll(model, [(c["fim"], c["fim_first"], c["bar_ticks"], c["style"]) for c in cases], device, batch)
-    l2r = _sequence_nll(model, [(c["l2r"], c["l2r_first"], c["bar_ticks"], c["style"]) for c in cases], device, batch)
+    fim = _sequence_nll(model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases],
+                        device, batch)
+    end = _sequence_nll(model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device,
+                        batch)
+    l2r = _sequence_nll(model, [(c["l2r"], c["l2r_first"], None, c["bar_ticks"], c["style"]) for c in cases], device,
+                        batch)
     notes = sum(c["notes"] for c in cases)
     return {"infill_nats_per_note": sum(fim) / max(notes, 1), "l2r_nats_per_note": sum(l2r) / max(notes, 1),
-            "gaps": len(cases), "notes": notes}
+            "infill_end_nats_per_gap": sum(end) / max(len(cases), 1), "gaps": len(cases), "notes": notes}

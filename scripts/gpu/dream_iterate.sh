@@ -33,10 +33,14 @@ MDN_OPTS="--mdn-reward-weight 5 --mdn-done-weight 2 --mdn-start-share 0.25 --mdn
 running() { [ -f "$W/driver.pid" ] && kill -0 "$(cat "$W/driver.pid")" 2>/dev/null; }
 wait_for() { local end=$((SECONDS + $1)); while [ $SECONDS -lt $end ] && running; do sleep 5; done; }
 
-snapshot() {
-  (cd "$W" && tar czf "$OUT/dream.tgz" --exclude='*.pt' --exclude='series.npz' --exclude='rollouts' \
-      logs work/round*/round.json work/round*/models work/round*/ckpt/dream/*.csv work/round*/ckpt/dream/snapshots.npz \
-      m-baseline/carracing-mdnrnn 2>/dev/null)
+snapshot() {  # one archive per round (each stays under the 16 MiB a returned file may have) and one of logs
+  (cd "$W" && tar czf "$OUT/dream-logs.tgz" logs work/round*/round.json work/round*/ckpt/dream/*.csv 2>/dev/null)
+  for r in "$W"/work/round*; do
+    [ -d "$r/models" ] || continue
+    (cd "$W" && tar czf "$OUT/dream-${r##*/}.tgz" "work/${r##*/}/round.json" "work/${r##*/}/models" \
+        $(ls work/${r##*/}/ckpt/dream/snapshots.npz 2>/dev/null) 2>/dev/null)
+  done
+  [ -d "$W/m-baseline/carracing-mdnrnn" ] && (cd "$W" && tar czf "$OUT/dream-m-baseline.tgz" m-baseline/carracing-mdnrnn)
   tail -n 3 "$W"/logs/*.log 2>/dev/null | cut -c1-220
   ls "$W"/logs
 }

@@ -38,16 +38,19 @@ train_t() {  # name, extra args…
   echo "$name exit $? after $(( $(date +%s) - T0 )) s"
 }
 
-# A: the planned v2 (d 288, 6 layers, rotary positions); B: deeper and narrower; C: A with the
-# round-1 sinusoidal positions (a hedge on the rotary change)
-if [ -n "${MUSIC_V2_TINY:-}" ]; then
-  train_t tA &
-  train_t tC --arch rope=false &
-else
-  train_t tA &
-  train_t tB --arch d_model=256,layers=8,heads=4,d_ff=1024 &
-  train_t tC --arch rope=false &
-fi
+# A: the planned v2 (d 288, 6 layers, rotary positions: ~14 MB at fp16, the most the 15 MB limit
+# allows); B: deeper and narrower; C: A with the round-1 sinusoidal positions. MUSIC_V2_VARIANTS
+# picks which run (default: all three); one variant gets the whole GPU for the longest training.
+VARIANTS=${MUSIC_V2_VARIANTS:-tA tB tC}
+[ -n "${MUSIC_V2_TINY:-}" ] && VARIANTS="tA tC"
+for v in $VARIANTS; do
+  case $v in
+    tA) train_t tA & ;;
+    tB) train_t tB --arch d_model=256,layers=8,heads=4,d_ff=1024 & ;;
+    tC) train_t tC --arch rope=false & ;;
+    *) echo "unknown variant $v"; exit 2 ;;
+  esac
+done
 ( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 --workers 1 \
     --out "$RUNS/lstm/music-lstm" --checkpoint-dir "$RUNS/lstm/ckpt" > logs/music_v2/lstm.log 2>&1
   echo "lstm exit $? after $(( $(date +%s) - T0 )) s" ) &

@@ -194,3 +194,22 @@ def test_the_shipped_models_load_with_this_code():
         assert len(list(composer.generate(primer, n_notes=4, seed=0))) == 4
         if composer.can_infill:
             assert list(composer.infill(_piece(bars=6).notes, 2, 3, seed=0, max_notes=8)) is not None
+
+
+def test_infill_and_left_to_right_score_the_same_gap_notes(corpus_path, tiny_infill_transformer):
+    """The infill figure scores the gap's own events (not the END chain that closes the gap),
+    the left-to-right figure the same notes' events: the two are comparable note for note."""
+    from gdl_studio.music.corpus import load_corpus
+    from gdl_studio.music.evaluate import heldout_gaps, infill_case, score_infill
+
+    pieces = load_corpus(corpus_path).split("test")
+    gaps = heldout_gaps(pieces)
+    assert gaps
+    for g in gaps:
+        c = infill_case(pieces[g.piece], g.a_tick, g.b_tick, 512)
+        fim_span = c["fim"]["pitch"][c["fim_first"]: c["fim_last"]]
+        l2r_span = c["l2r"]["pitch"][c["l2r_first"]:]
+        assert int((fim_span < T.N_PITCH).sum()) == int((l2r_span < T.N_PITCH).sum()) == c["notes"]
+        assert c["fim"]["pitch"][c["fim_last"]:].tolist()[-1] == T.END_IN  # the END chain is left out
+    r = score_infill(tiny_infill_transformer, pieces, gaps)
+    assert r["notes"] > 0 and np.isfinite(r["infill_nats_per_note"]) and r["infill_end_nats_per_gap"] > 0
