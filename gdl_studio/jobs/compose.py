@@ -3,6 +3,8 @@
 live benchmark.
 
 * :func:`continuation_job` — the job streaming a continuation's ``GenerationStep`` s;
+* :func:`infill_job` — the job streaming the notes that fill a gap (bars A to B);
+* :func:`fill_unsupported` — why a model cannot fill gaps ("" when it can), from its card;
 * :func:`preload_job` — the job loading a model and running it once (jam mode's first answer);
 * :data:`MODEL_CHOICES` — the shipped models a musician picks from, with display names;
 * :func:`load_composer` — a shipped model through the registry (``ModelUnavailable`` if absent);
@@ -153,20 +155,95 @@ def responder(
 
 
 def continuation_job(
-    name: str, primer: Sequence[Note], n_notes: int, temperature: float, seed: int, beats_per_bar: int = 4
+    name: str,
+    primer: Sequence[Note],
+    n_notes: int,
+    temperature: float,
+    seed: int,
+    beats_per_bar: int = 4,
+    constraints=None,
 ):
     """A job continuing ``primer`` with model ``name``: one ``GenerationStep`` per note, rested
-    (:func:`~gdl_studio.jobs.common.rested`) so a fast model never starves the GUI thread."""
+    (:func:`~gdl_studio.jobs.common.rested`) so a fast model never starves the GUI thread.
+    ``constraints``: a :class:`gdl_studio.music.steering.Constraints` (or None) every note obeys."""
     primer = list(primer)
 
     def job(ctx):
         composer = load_composer(name)
         steps = composer.generate(
-            primer, n_notes=n_notes, temperature=temperature, seed=seed, beats_per_bar=beats_per_bar
+            primer,
+            n_notes=n_notes,
+            temperature=temperature,
+            seed=seed,
+            beats_per_bar=beats_per_bar,
+            constraints=constraints,
         )
         yield from rested(steps)
 
     return job
+
+
+def infill_job(
+    name: str,
+    notes: Sequence[Note],
+    start_bar: int,
+    end_bar: int,
+    max_notes: int,
+    temperature: float,
+    seed: int,
+    beats_per_bar: int = 4,
+    constraints=None,
+):
+    """A job filling bars ``[start_bar, end_bar)`` (0-based) of ``notes`` with model ``name``,
+    given the notes before and after the gap: one ``GenerationStep`` per new note, in time
+    order, streamed like a continuation (the notes whose onsets fall in the gap are the ones
+    replaced; the model does not see them). A model that cannot fill, or a bad gap, raises
+    ``ValueError`` with one line when the job starts."""
+    notes = list(notes)
+
+    def job(ctx):
+        composer = load_composer(name)
+        steps = composer.infill(
+            notes,
+            start_bar,
+            end_bar,
+            max_notes=max_notes,
+            temperature=temperature,
+            seed=seed,
+            beats_per_bar=beats_per_bar,
+            constraints=constraints,
+        )
+        yield from rested(steps)
+
+    return job
+
+
+def fill_unsupported(name: str) -> str:
+    """Why model ``name`` cannot fill a gap, or "" when it can: read from its card (nothing is
+    loaded). Only a Transformer trained with fill-in-the-middle (``architecture.infill``) fills."""
+    from gdl_studio.core.registry import ModelUnavailable, default_registry
+
+    try:
+        from gdl_studio.music.models_io import canonical_name
+
+        card = default_registry().card(canonical_name(name))
+    except (ModelUnavailable, ValueError, ImportError):
+        card = None
+    if card is None or not card.weights_path.is_file():
+        if demo_mode():
+            return (
+                f"The demo {display_name(name)} (random weights) generates left to right only: "
+                "it cannot fill a gap. Install a Transformer trained for infilling."
+            )
+        return missing_message(name)
+    arch = card.architecture
+    if arch.get("kind") == "transformer" and arch.get("infill"):
+        return ""
+    label = display_name(name)
+    return (
+        f"{label} was trained left to right only, so it cannot fill a gap. "
+        "Fill needs a Transformer trained for infilling (gdl-studio train music-transformer)."
+    )
 
 
 def preload_job(name: str):

@@ -1,10 +1,10 @@
-"""The Compose panel's continuation: Continue, the streamed notes and their attention, Accept,
-Reject and Regenerate.
+"""The Compose panel's continuation and fill: Continue, Fill (bars A to B), the streamed notes
+and their attention, Accept, Reject and Regenerate, steered by the Steer group.
 
-The state (which continuation, its steps, accepted or not) is the panel's
+The state (which continuation or fill, its steps, accepted or not) is the panel's
 :class:`~gdl_studio.ui.compose.session.ComposeSession`; this object submits the engine job
-(:func:`gdl_studio.jobs.compose.continuation_job`), feeds the session with the results and
-draws them: pending notes in the roll at most 30 times a second, the attention view a few
+(:func:`gdl_studio.jobs.compose.continuation_job` or :func:`~gdl_studio.jobs.compose.infill_job`),
+feeds the session with the results and draws them: pending notes in the roll at most 30 times a second, the attention view a few
 times a second.
 """
 
@@ -16,8 +16,10 @@ from PySide6.QtCore import QObject, QTimer
 
 from gdl_studio.jobs import compose as composers
 from gdl_studio.music.notes import GenerationStep, Note
-from gdl_studio.ui.compose.commands import AddNotes
-from gdl_studio.ui.compose.session import primer_from
+from gdl_studio.music.steering import Constraints
+from gdl_studio.ui.compose.commands import AddNotes, RemoveNotes
+from gdl_studio.ui.compose.session import MAX_FILL_NOTES, FillPlan, plan_fill, primer_from, ruler_bars
+from gdl_studio.ui.compose.steering_model import chords_text, primer_chord_bars
 from gdl_studio.ui.panel import Panel
 
 
@@ -41,6 +43,9 @@ class Continuation(QObject):
         box.accept_button.clicked.connect(self.accept)
         box.reject_button.clicked.connect(self.reject)
         box.regenerate_button.clicked.connect(self.regenerate)
+        box.fill_button.clicked.connect(self.fill)
+        panel.steering_box.chords_button.clicked.connect(self.chords_from_music)
+        panel.roll.loop_changed.connect(self._on_ruler_range)
         panel.roll.pending_selected.connect(self._on_pending_selected)
         panel.attention.row_clicked.connect(self._on_attention_row)
 
@@ -52,31 +57,86 @@ class Continuation(QObject):
         self._start(ids, notes, cut)
 
     def regenerate(self) -> None:
-        """A new variation from the same primer."""
+        """A new variation from the same primer, or of the same gap."""
+        bars = self.session.regenerate_fill()
+        if bars is not None:
+            self.fill(bars)
+            return
         primer = self.session.regenerate_primer(self.p.doc.notes)
         if primer is None:
             self.continue_generation()
         else:
             self._start(*primer)
 
-    def _start(self, ids: list[int], notes: list[Note], cut: float) -> None:
+    def fill(self, bars: tuple[int, int] | None = None) -> None:
+        """Fill bars A up to B (the Fill row's, or ``bars``; counted from 1) given the music
+        around them. A bad gap or steering: one message, nothing changes."""
+        p = self.p
+        a, b = bars or p.box.fill_row.bars()
+        why_not = p._fill_why_not()
+        if why_not:
+            self.say(why_not)
+            return
+        try:
+            plan = plan_fill(p.doc.sorted_items(), a, b, p.doc.beats_per_bar)
+        except ValueError as exc:
+            self.say(f"Cannot fill: {exc}.")
+            return
+        constraints = self.steering()
+        if constraints is False:
+            return
+        self._start(plan.kept_ids, plan.kept_notes, plan.beats[1], constraints, plan)
+
+    def steering(self) -> Constraints | None | bool:
+        """The Steer group's constraints (None: none); False after saying why they cannot be used."""
+        try:
+            return self.p.steering_box.model().constraints()
+        except ValueError as exc:
+            self.say(f"Steering: {exc}. Nothing was generated.")
+            return False
+
+    def say(self, text: str) -> None:
+        """One message in the panel (the progress line) and the status bar."""
+        self.p.box.progress_label.setText(text)
+        self.p.status_message.emit(text)
+
+    def _start(self, ids: list[int], notes: list[Note], cut: float, constraints: Constraints | None | bool = None,
+               plan: FillPlan | None = None) -> None:
         p = self.p
         name = p.picker.current()
         if not composers.model_available(name) and not composers.demo_mode():
             p._update_model_status()
             p._message(composers.missing_message(name))
             return
+        if plan is None:
+            constraints = self.steering()
+            if constraints is False:
+                return
+        assert constraints is not False
         p.live.stop_audition()
         n_notes = p.box.length_spin.value()
         seed = random.randrange(1 << 30)
-        job = composers.continuation_job(name, notes, n_notes, p.box.temp_spin.value(), seed, p.doc.beats_per_bar)
-        request_id = p.engine.submit(p.panel_id, job, label=f"{p.picker.current_label()} continuation")
-        self.session.start(name, request_id, ids, notes, cut, seed)
+        temperature, bpb = p.box.temp_spin.value(), p.doc.beats_per_bar
+        if plan is None:
+            job = composers.continuation_job(name, notes, n_notes, temperature, seed, bpb, constraints)
+            label = f"{p.picker.current_label()} continuation"
+        else:
+            job = composers.infill_job(name, plan.notes, plan.start_bar, plan.end_bar, MAX_FILL_NOTES, temperature,
+                                       seed, bpb, constraints)
+            label = f"{p.picker.current_label()} fill"
+        request_id = p.engine.submit(p.panel_id, job, label=label)
+        if plan is None:
+            self.session.start(name, request_id, ids, notes, cut, seed)
+            p.roll.set_gap(None)
+        else:
+            self.session.start_fill(name, request_id, plan, seed)
+            p.roll.set_gap(plan.beats, plan.replaced_ids)
         p.roll.set_pending([])
         p.roll.select_pending(None)
         p.roll.set_attention({})
         p.attention.start(list(notes), p.picker.current_label())
-        p.box.progress_label.setText(f"Generating {n_notes} notes from {len(notes)} primer notes…")
+        steer = f"steered: {constraints.describe()}" if constraints else ""
+        p.box.progress_label.setText(self.session.start_text(n_notes, steer))
         p._update_buttons()
         p.live_io.timer.start()
 
@@ -89,9 +149,19 @@ class Continuation(QObject):
         if was_running:
             p.engine.cancel(p.panel_id)
         self.flush_attention()
-        cmd = AddNotes(p.doc, notes, f"Accept {len(notes)} generated notes")
-        p.undo_stack.push(cmd)
+        replaced = self.session.replaced_ids()
+        gen = self.session.generation
+        if gen is not None and gen.fill is not None:  # one undo step: the gap's old notes out, the new in
+            p.undo_stack.beginMacro(f"Fill {gen.fill.label} with {len(notes)} notes")
+            p.undo_stack.push(RemoveNotes(p.doc, replaced, "Replace the gap's notes"))
+            cmd = AddNotes(p.doc, notes, f"Fill {gen.fill.label}")
+            p.undo_stack.push(cmd)
+            p.undo_stack.endMacro()
+        else:
+            cmd = AddNotes(p.doc, notes, f"Accept {len(notes)} generated notes")
+            p.undo_stack.push(cmd)
         self.session.accepted(cmd.ids)
+        p.roll.set_gap(None)
         p.roll.set_pending([])
         p.roll.select_pending(None)
         p.roll.set_attention({})
@@ -110,6 +180,7 @@ class Continuation(QObject):
         if gen is not None and gen.running:
             p.engine.cancel(p.panel_id)
         p.live.stop_audition()
+        p.roll.set_gap(None)
         p.roll.set_pending([])
         p.roll.select_pending(None)
         p.roll.set_attention({})
@@ -157,9 +228,7 @@ class Continuation(QObject):
             self.flush_results()
             self.flush_attention()
             if not info.cancelled:
-                n = len(self.session.generation.steps)
-                p.box.progress_label.setText(f"{n} notes in {info.seconds:.1f} s — Accept keeps them, "
-                                             "Regenerate tries another variation.")
+                p.box.progress_label.setText(self.session.done_text(info.seconds))
             p._update_buttons()
 
     def on_error(self, info) -> None:
@@ -169,6 +238,35 @@ class Continuation(QObject):
             p.picker.set_status(info.message, "error")
             p._update_buttons()
         p.status_message.emit(info.message)
+
+    # ------------------------------------------------------------------ ruler, chords
+    def _on_ruler_range(self) -> None:
+        """Bars picked in the ruler (a drag) become the Fill row's gap."""
+        roll = self.p.roll
+        if roll.loop is not None and roll.loop_enabled:
+            self.p.box.fill_row.set_bars(*ruler_bars(roll.loop, self.p.doc.beats_per_bar))
+
+    def chords_from_music(self) -> None:
+        """"From primer": the chords of the bars picked in the ruler, else of the last bars
+        before the continuation point, into the Steer group's chords field."""
+        p = self.p
+        bpb = p.doc.beats_per_bar
+        if p.roll.loop is not None and p.roll.loop_enabled:
+            a, b = ruler_bars(p.roll.loop, bpb)
+            first, count, where = a - 1, b - a, "the bars picked in the ruler"
+        else:
+            cut = primer_from(p.doc.sorted_items(), p.roll.selected, p.doc.end_beat)[2]
+            first, count = primer_chord_bars(cut, bpb)
+            where = f"bars {first + 1}–{first + count}"
+        try:
+            text = chords_text(list(p.doc.notes.values()), bpb, first, count)
+        except ValueError as exc:
+            self.say(f"Chords from the music: {exc}.")
+            return
+        p.steering_box.chords_edit.setText(text)
+        if not p.steering_box.isChecked():
+            p.steering_box.setChecked(True)
+        self.say(f"Chords of {where}: {text}")
 
     # ------------------------------------------------------------------ attention
     def _on_pending_selected(self, k: int) -> None:

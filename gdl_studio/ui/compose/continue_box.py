@@ -1,5 +1,6 @@
 """The "Continue with a model" group: the model picker, temperature, length, audition, the
-Continue / Accept / Reject / Regenerate buttons, and the progress and model status lines."""
+Continue button, the Fill row (:mod:`~gdl_studio.ui.compose.fill_row`), Accept / Reject /
+Regenerate (for a continuation or a fill), and the progress and model status lines."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdl_studio.ui.compose import glyphs
+from gdl_studio.ui.compose.fill_row import FillRow
 from gdl_studio.ui.widgets.model_picker import ModelPicker
 
 
@@ -51,12 +53,15 @@ class ContinueBox(QGroupBox):
         self.continue_button.setObjectName("primary")
         self.continue_button.setToolTip("Continue from the end of the selection, or of the piece (Ctrl+Enter)")
         form.addRow(self.continue_button)
+        self.fill_row = FillRow()
+        self.fill_button = self.fill_row.fill_button
+        form.addRow(self.fill_row)
         row = QHBoxLayout()
         self.accept_button = QPushButton("Accept")
         self.accept_button.setToolTip("Keep the generated notes (one undo step)")
         self.reject_button = QPushButton("Reject")
         self.regenerate_button = QPushButton("Regenerate")
-        self.regenerate_button.setToolTip("Another variation from the same primer")
+        self.regenerate_button.setToolTip("Another variation from the same primer (or of the same gap)")
         for b in (self.accept_button, self.reject_button, self.regenerate_button):
             row.addWidget(b)
         form.addRow(row)

@@ -259,13 +259,18 @@ class LiveIO(QObject):
                 self._uncheck(p.bar.jam_button)
                 p._message(composers.missing_message(name))
                 return
+            constraints = p.continuation.steering()  # the Steer group steers every answer
+            if constraints is False:
+                self._uncheck(p.bar.jam_button)
+                return
             self.stop()
             temperature = p.box.temp_spin.value()
             bpb = p.doc.beats_per_bar
 
             def respond(phrase, n):
                 composer = composers.load_composer(name)
-                return composer.generate(list(phrase), n_notes=n, temperature=temperature, beats_per_bar=bpb)
+                return composer.generate(list(phrase), n_notes=n, temperature=temperature, beats_per_bar=bpb,
+                                         constraints=constraints)
 
             def runner(make_job):
                 p.engine.submit(p.panel_id, lambda ctx: make_job(ctx.cancelled), label="Jam answer")

@@ -38,6 +38,7 @@ from gdl_studio.ui.compose.roll_geometry import pitch_name
 from gdl_studio.ui.compose.session import ComposeSession, Generation
 from gdl_studio.ui.compose.sound_box import SoundBox, SyncBox
 from gdl_studio.ui.compose.sound_io import SoundIO
+from gdl_studio.ui.compose.steering_box import SteeringBox, load_steering, save_steering
 from gdl_studio.ui.compose.transport_bar import RECORD_QUANTISE, SNAPS, ComposeBar
 from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key
@@ -64,6 +65,7 @@ class ComposePanel(Panel):
         self.session = ComposeSession()
         self._last_status = ""
         self._usable_cache: tuple[str, bool] = ("", False)
+        self._fill_cache: tuple[str, str] = ("", "")  # (model, why it cannot fill; "" when it can)
         self._model_roots: dict[str, str] = {}
         self._build()
         self.live_io = LiveIO(self)
@@ -108,6 +110,9 @@ class ComposePanel(Panel):
             setattr(self, name, getattr(self.box, name))
         self.model_combo, self.model_status, self.finetune_button = self.picker.combo, self.picker.status_label, self.picker.finetune_button
         side_layout.addWidget(self.box)
+        self.fill_button, self.fill_row = self.box.fill_button, self.box.fill_row
+        self.steering_box = SteeringBox()
+        side_layout.addWidget(self.steering_box)
         self.sound_box, self.sync_box = SoundBox(), SyncBox()
         side_layout.addWidget(self.sound_box)
         side_layout.addWidget(self.sync_box)
@@ -165,6 +170,7 @@ class ComposePanel(Panel):
         action("Quantise", "Q", self.roll.quantise_selection)
         action("Duplicate", "Ctrl+D", self.roll.duplicate_selection)
         action("Continue", "Ctrl+Return", self.continue_generation)
+        action("Fill", "Ctrl+Shift+Return", self.fill_gap)
         action("Loop", "L", self.loop_button.toggle)
 
     def _connect(self) -> None:
@@ -184,6 +190,7 @@ class ComposePanel(Panel):
         box.temp_spin.valueChanged.connect(self._on_temperature)
         box.length_spin.valueChanged.connect(lambda v: self.settings.set(Key.COMPOSE_LENGTH, v))
         box.audition_check.toggled.connect(lambda on: self.settings.set(Key.COMPOSE_AUDITION, on))
+        self.steering_box.changed.connect(lambda: save_steering(self.settings, self.steering_box.model()))
         self.roll.note_preview.connect(self._preview)
         self.roll.selection_changed.connect(self._on_selection)
         self.doc.changed.connect(self._on_doc_changed)
@@ -216,6 +223,7 @@ class ComposePanel(Panel):
         self.record_quantise.setCurrentIndex(next((i for i, (_l, v) in enumerate(RECORD_QUANTISE) if abs(v - q) < 1e-6), 0))
         self.live_io.restore_ports()
         self.sound_io.restore()
+        self.steering_box.set_model(load_steering(s))
 
     # ================================================================ state, for tests and benches
     @property
@@ -304,6 +312,10 @@ class ComposePanel(Panel):
 
     def regenerate(self) -> None:
         self.continuation.regenerate()
+
+    def fill_gap(self, bars: tuple[int, int] | None = None) -> None:
+        """Fill the Fill row's bars (or ``bars``: A to B counted from 1, B not included)."""
+        self.continuation.fill(bars)
 
     def accept_generation(self) -> None:
         self.continuation.accept()
@@ -447,10 +459,19 @@ class ComposePanel(Panel):
         name = self.picker.current()
         if refresh or self._usable_cache[0] != name:
             self._usable_cache = (name, composers.model_available(name) or composers.demo_mode())
+            self._fill_cache = (name, composers.fill_unsupported(name))
         return self._usable_cache[1]
 
+    def _fill_why_not(self) -> str:
+        """Why the chosen model cannot fill a gap ("" when it can)."""
+        self._model_usable()
+        return self._fill_cache[1]
+
     def _update_buttons(self) -> None:
-        state = self.session.buttons(self._model_usable(), bool(self.doc.notes))
+        why_not = self._fill_why_not()
+        state = self.session.buttons(self._model_usable(), bool(self.doc.notes), not why_not)
+        self.fill_button.setEnabled(state.fill)
+        self.fill_button.setToolTip(self.session.fill_tooltip(why_not))
         self.continue_button.setEnabled(state.continue_)
         self.regenerate_button.setEnabled(state.regenerate)
         self.accept_button.setEnabled(state.accept)

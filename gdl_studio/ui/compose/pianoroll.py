@@ -60,6 +60,8 @@ class PianoRoll(QWidget):
         self.cursor_beat = 0.0
         self.loop: tuple[float, float] | None = None
         self.loop_enabled = False
+        self.gap: tuple[float, float] | None = None  # a fill in progress: its bars (beats), shaded
+        self.hidden: frozenset[int] = frozenset()  # notes a pending fill replaces (not drawn)
         self.follow = True
         self.last_duration = 1.0
         self.default_velocity = 90
@@ -107,7 +109,7 @@ class PianoRoll(QWidget):
         """What the canvas' cached layer depends on."""
         g = self.geo
         return (self._version, g.px_per_beat, g.key_h, g.x0, g.y0, self.snap, self.doc.beats_per_bar,
-                self.loop, self.loop_enabled, self.cursor_beat)
+                self.loop, self.loop_enabled, self.cursor_beat, self.gap, self.hidden)
 
     def invalidate(self) -> None:
         """The piece, selection or preview changed: redraw the cached layer."""
@@ -125,7 +127,7 @@ class PianoRoll(QWidget):
     def effective_items(self) -> list[tuple[int, Note]]:
         """Document notes with the drag preview applied, sorted by start."""
         if self._items_cache is None:
-            self._items_cache = self.doc.sorted_items()
+            self._items_cache = [(i, n) for i, n in self.doc.sorted_items() if i not in self.hidden]
         if not self.preview:
             return self._items_cache
         return [(i, self.preview.get(i, n)) for i, n in self._items_cache]
@@ -265,6 +267,18 @@ class PianoRoll(QWidget):
         self.loop_changed.emit()
         self.canvas.update()
         self.ruler.update()
+
+    def set_gap(self, region: tuple[float, float] | None, hidden=()) -> None:
+        """Shade the gap a fill writes into and hide the notes it replaces (None: no fill)."""
+        hidden = frozenset(hidden)
+        if region == self.gap and hidden == self.hidden:
+            return
+        self.gap, self.hidden = region, hidden
+        self._items_cache = None
+        if self.selected & hidden:
+            self.set_selection(self.selected - hidden)
+        self.invalidate()
+        self.refresh_notes()
 
     # ---------------------------------------------------------------- view
     def content_beats(self) -> float:

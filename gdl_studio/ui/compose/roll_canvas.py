@@ -68,6 +68,16 @@ class Canvas(_Part):
         if roll.loop is not None and roll.loop_enabled:
             a, b = roll.loop
             p.fillRect(QRectF(geo.x_of(a), 0, geo.x_of(b) - geo.x_of(a), h), LOOP_FILL)
+        # the gap a fill writes into
+        if roll.gap is not None:
+            a, b = roll.gap
+            shade = QColor(theme.GENERATED)
+            shade.setAlphaF(0.08)
+            p.fillRect(QRectF(geo.x_of(a), 0, geo.x_of(b) - geo.x_of(a), h), shade)
+            shade.setAlphaF(0.55)
+            p.setPen(QPen(shade, 1, Qt.PenStyle.DashLine))
+            for x in (geo.x_of(a), geo.x_of(b)):
+                p.drawLine(QPointF(x, 0), QPointF(x, h))
         # vertical grid: subdivisions, beats, bars
         bpb = roll.doc.beats_per_bar
         sub = roll.snap if roll.snap > 0 else 0.25

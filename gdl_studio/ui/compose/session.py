@@ -1,5 +1,5 @@
-"""The Compose panel's state, without widgets: the continuation in progress (its primer, the
-steps streamed so far, accepted or not), recording and jam mode, what the buttons allow, and the
+"""The Compose panel's state, without widgets: the continuation or fill in progress (its primer
+or the notes around the gap, the steps streamed so far, accepted or not), recording and jam mode, what the buttons allow, and the
 view-models of the instrument and tempo sync (:mod:`gdl_studio.live.controls_model`).
 
 The panel (:mod:`gdl_studio.ui.compose.panel`) renders this state and forwards the musician's
@@ -18,11 +18,70 @@ from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.music.notes import GenerationStep, Note
 
 MAX_PRIMER_NOTES = 400
+#: the most notes one fill may write (the model normally ends the gap long before)
+MAX_FILL_NOTES = 256
+
+
+@dataclass(frozen=True)
+class FillPlan:
+    """A gap to fill: bars ``[start_bar, end_bar)`` (0-based, the end bar kept) of the piece.
+
+    ``notes``: the piece in time order (what the model is given); ``kept_ids`` / ``kept_notes``:
+    the notes outside the gap in the model's numbering (those before the gap, then those after);
+    ``replaced_ids``: the notes whose onsets fall in the gap (what Accept replaces)."""
+
+    start_bar: int
+    end_bar: int
+    beats_per_bar: int
+    notes: list[Note]
+    kept_ids: list[int]
+    kept_notes: list[Note]
+    replaced_ids: list[int]
+
+    @property
+    def beats(self) -> tuple[float, float]:
+        """The gap in beats."""
+        return float(self.start_bar * self.beats_per_bar), float(self.end_bar * self.beats_per_bar)
+
+    @property
+    def label(self) -> str:
+        """"bars 3–4" (counted from 1, as the panel shows them)."""
+        a, b = self.start_bar + 1, self.end_bar
+        return f"bar {a}" if a == b else f"bars {a}–{b}"
+
+
+def plan_fill(items: Iterable[tuple[int, Note]], start_bar: int, end_bar: int, beats_per_bar: int) -> FillPlan:
+    """The fill of bars ``start_bar`` up to ``end_bar`` as the panel shows them (counted from 1,
+    ``end_bar`` not included, like ``gdl-studio infill --bars A:B``) over the piece's ``(id, note)``
+    in time order. Raises ``ValueError`` with one line for a gap that cannot be filled: A ≥ B,
+    outside the piece, nothing before or nothing after it."""
+    from gdl_studio.music.generate import prepare_fill
+
+    a, b = int(start_bar), int(end_bar)
+    if a < 1 or b <= a:
+        raise ValueError(f"bars {a} to {b}: the gap must start at bar 1 or later and end after it starts")
+    items = list(items)
+    ids, notes = [i for i, _n in items], [n for _i, n in items]
+    fc = prepare_fill(notes, a - 1, b - 1, beats_per_bar)
+    kept = set(fc.kept_index)
+    return FillPlan(a - 1, b - 1, int(beats_per_bar), notes, [ids[k] for k in fc.kept_index], list(fc.kept),
+                    [ids[k] for k in range(len(ids)) if k not in kept])
+
+
+def ruler_bars(region: tuple[float, float], beats_per_bar: int) -> tuple[int, int]:
+    """A beat range picked in the ruler → the bars it covers, as the Fill row shows them
+    (``(A, B)``: from bar A up to bar B, not included; counted from 1)."""
+    bpb = max(int(beats_per_bar), 1)
+    lo, hi = sorted(region)
+    a = int(lo // bpb + 1e-9)
+    b = max(a + 1, int(-(-(hi - 1e-9) // bpb)))
+    return a + 1, b + 1
 
 
 @dataclass
 class Generation:
-    """One continuation: its primer (document ids and notes) and the steps generated so far."""
+    """One continuation or fill: its primer (document ids and notes; for a fill, the notes kept
+    around the gap) and the steps generated so far."""
 
     model: str
     request_id: int
@@ -34,6 +93,7 @@ class Generation:
     accepted_ids: list[int] | None = None
     running: bool = True
     started: float = field(default_factory=time.perf_counter)
+    fill: FillPlan | None = None  # a fill: the gap (None: a continuation)
 
     @property
     def pending(self) -> bool:
@@ -60,6 +120,7 @@ class Buttons:
     accept: bool
     reject: bool
     drag: bool
+    fill: bool = False
 
 
 def primer_from(items: Iterable[tuple[int, Note]], selected: Iterable[int], end_beat: float,
@@ -107,10 +168,30 @@ class ComposeSession:
         self._attention_backlog = []
         return self.generation
 
+    def start_fill(self, model: str, request_id: int, plan: FillPlan, seed: int) -> Generation:
+        """A new fill replaces the continuation or fill in progress."""
+        gen = self.start(model, request_id, plan.kept_ids, plan.kept_notes, plan.beats[1], seed)
+        gen.fill = plan
+        return gen
+
+    def regenerate_fill(self) -> tuple[int, int] | None:
+        """The bars (as shown, from 1) of the pending fill, to fill again; None without one."""
+        gen = self.generation
+        if gen is None or gen.accepted_ids is not None or gen.fill is None:
+            return None
+        return gen.fill.start_bar + 1, gen.fill.end_bar + 1
+
+    def replaced_ids(self) -> list[int]:
+        """The notes the pending fill replaces when accepted ([] for a continuation)."""
+        gen = self.generation
+        if gen is None or gen.fill is None or gen.accepted_ids is not None:
+            return []
+        return list(gen.fill.replaced_ids)
+
     def regenerate_primer(self, notes: Mapping[int, Note]) -> tuple[list[int], list[Note], float] | None:
         """The primer of the pending continuation, for another variation (None: continue anew)."""
         gen = self.generation
-        if gen is None or gen.accepted_ids is not None:
+        if gen is None or gen.accepted_ids is not None or gen.fill is not None:
             return None
         ids = [i for i in gen.primer_ids if i in notes]
         return ids, [notes[i] for i in ids], gen.cut
@@ -173,21 +254,57 @@ class ComposeSession:
         self._attention_backlog = []
         return gen
 
-    def buttons(self, model_usable: bool, piece_has_notes: bool) -> Buttons:
+    def buttons(self, model_usable: bool, piece_has_notes: bool, model_fills: bool = False) -> Buttons:
         gen = self.generation
         open_ = gen is not None and gen.accepted_ids is None
         pending = gen is not None and gen.pending
+        refillable = gen is not None and (gen.fill is None or model_fills)
         return Buttons(
             continue_=model_usable,
-            regenerate=model_usable and open_,
+            regenerate=model_usable and open_ and refillable,
             accept=pending,
             reject=open_,
             drag=piece_has_notes or pending,
+            fill=model_usable and model_fills and piece_has_notes,
         )
+
+    @staticmethod
+    def fill_tooltip(why_not: str) -> str:
+        """The Fill button's tooltip: what it does, or why the model cannot."""
+        if why_not:
+            return why_not
+        return ("Fill the bars from A up to B (bar B is kept) given the music before and after them; "
+                "the notes now in the gap are replaced when you accept (Ctrl+Shift+Enter)")
 
     def progress_text(self, length: int) -> str:
         gen = self.generation
-        return f"{len(gen.steps)}/{length} notes…" if gen is not None and gen.running else ""
+        if gen is None or not gen.running:
+            return ""
+        if gen.fill is not None:
+            return f"Filling {gen.fill.label}: {len(gen.steps)} notes…"
+        return f"{len(gen.steps)}/{length} notes…"
+
+    def start_text(self, n_notes: int, steering: str = "") -> str:
+        """The progress line when a continuation or fill starts."""
+        gen = self.generation
+        if gen is None:
+            return ""
+        steer = f" ({steering})" if steering else ""
+        if gen.fill is not None:
+            return (f"Filling {gen.fill.label} from {len(gen.primer_notes)} notes around the gap "
+                    f"({len(gen.fill.replaced_ids)} to replace){steer}…")
+        return f"Generating {n_notes} notes from {len(gen.primer_notes)} primer notes{steer}…"
+
+    def done_text(self, seconds: float) -> str:
+        """The progress line when the job ended."""
+        gen = self.generation
+        if gen is None:
+            return ""
+        n = len(gen.steps)
+        if gen.fill is not None:
+            return (f"{n} notes fill {gen.fill.label} in {seconds:.1f} s — Accept replaces the "
+                    f"{len(gen.fill.replaced_ids)} notes there, Regenerate tries another variation.")
+        return f"{n} notes in {seconds:.1f} s — Accept keeps them, Regenerate tries another variation."
 
     # ------------------------------------------------------------------ recording and jam
     @staticmethod
