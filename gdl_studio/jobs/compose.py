@@ -10,6 +10,8 @@ live benchmark.
 * :func:`load_composer` — a shipped model through the registry (``ModelUnavailable`` if absent);
 * :func:`tiny_composer` — a small randomly initialised model of either kind (tests, benches,
   and ``GDL_STUDIO_COMPOSE_DEMO=1`` when no weights are installed);
+* :func:`save_tiny_infill_model` — writes a tiny random Transformer that fills gaps as an
+  installed model (tests, screenshots);
 * :func:`responder` — turns a composer into the ``(phrase, n) -> notes`` callable jam mode uses.
 """
 
@@ -99,6 +101,42 @@ def tiny_composer(kind: str, seed: int = 0):
         torch.random.set_rng_state(state)
     _tiny_cache[key] = composer
     return composer
+
+
+def save_tiny_infill_model(root, name: str = "music-transformer", seed: int = 0):
+    """Write a small, randomly initialised Transformer trained for nothing but built for
+    infilling (fill-in-the-middle sentinels, styles) as model ``name`` under the models
+    directory ``root``; returns its card. Its notes are random: for tests and screenshots."""
+    from pathlib import Path
+
+    import torch
+
+    from gdl_studio.core.registry import save_model
+    from gdl_studio.music import tokens as T
+    from gdl_studio.music.corpus import STYLES
+    from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
+
+    cfg = TransformerConfig(
+        d_model=32, layers=2, heads=2, d_ff=48, max_len=96, pos_limit=160, head_hidden=24, attr_embedding=8, dropout=0.0
+    )
+    cfg.infill, cfg.n_styles, cfg.rope = True, len(STYLES), True
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = MusicTransformer(cfg).eval()
+    finally:
+        torch.random.set_rng_state(state)
+    arch = {"kind": "transformer", **cfg.to_dict(), "tokenisation": T.vocab_signature(), "styles": list(STYLES)}
+    card = {
+        "name": name,
+        "family": "music",
+        "architecture": arch,
+        "data": {},
+        "metrics": {},
+        "training_command": "none: random weights (jobs.compose.save_tiny_infill_model)",
+        "tiny": True,
+    }
+    return save_model(Path(root) / name, {k: v.half() for k, v in model.state_dict().items()}, card)
 
 
 def load_composer(name: str, allow_demo: bool | None = None):

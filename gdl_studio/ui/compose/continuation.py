@@ -264,8 +264,6 @@ class Continuation(QObject):
             self.say(f"Chords from the music: {exc}.")
             return
         p.steering_box.chords_edit.setText(text)
-        if not p.steering_box.isChecked():
-            p.steering_box.setChecked(True)
         self.say(f"Chords of {where}: {text}")
 
     # ------------------------------------------------------------------ attention
