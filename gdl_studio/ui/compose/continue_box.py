@@ -23,6 +23,28 @@ from gdl_studio.ui.compose.fill_row import FillRow
 from gdl_studio.ui.widgets.model_picker import ModelPicker
 
 
+class WrappingLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width (the layouts of a
+    scroll area's widget do not, so a long message was cut off)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        h = self.heightForWidth(max(self.width(), 1)) if self.text() else 0
+        if h >= 0 and h != self.minimumHeight():
+            self.setMinimumHeight(h)
+
+
 class ContinueBox(QGroupBox):
     """Only widgets; :mod:`gdl_studio.ui.compose.panel` connects them. ``picker`` is the panel's
     :class:`~gdl_studio.ui.widgets.model_picker.ModelPicker`."""
@@ -65,9 +87,8 @@ class ContinueBox(QGroupBox):
         for b in (self.accept_button, self.reject_button, self.regenerate_button):
             row.addWidget(b)
         form.addRow(row)
-        self.progress_label = QLabel("")
+        self.progress_label = WrappingLabel("")
         self.progress_label.setObjectName("composeProgress")
-        self.progress_label.setWordWrap(True)
         form.addRow(self.progress_label)
         form.addRow(picker.status_label)
         self.form = form

@@ -132,7 +132,7 @@ class ComposePanel(Panel):
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
-        splitter.setSizes([900, 360])
+        splitter.setSizes([900, 390])  # the side column: the model picker and Fill row unclipped at 1366 px
         root.addWidget(splitter, 1)
 
         # --- live status line: the piece, the MIDI/audio status, the selection
