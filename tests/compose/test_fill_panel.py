@@ -176,3 +176,14 @@ def test_chords_from_primer(panel, qtbot):
     assert len(box.chords_edit.text().split()) == 2
     assert panel.progress_label.text().startswith("Chords of the bars picked in the ruler")
     assert box.model().constraints() is not None
+
+
+def test_a_fill_that_fails_before_any_note_unshades_the_gap(panel):
+    from types import SimpleNamespace
+
+    before = dict(panel.doc.notes)
+    panel.fill_gap((3, 5))
+    assert panel.roll.gap is not None and panel.roll.hidden
+    panel.on_error(SimpleNamespace(request_id=panel.gen.request_id, message="the model failed"))
+    assert panel.gen is None and panel.roll.gap is None and panel.roll.hidden == frozenset()
+    assert panel.model_status.text() == "the model failed" and panel.doc.notes == before

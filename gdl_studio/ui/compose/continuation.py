@@ -234,6 +234,9 @@ class Continuation(QObject):
     def on_error(self, info) -> None:
         p = self.p
         if self.session.finish(info.request_id):
+            gen = self.session.generation
+            if gen is not None and gen.fill is not None and not gen.steps:  # nothing to show: un-shade the gap
+                self.drop()
             p.box.progress_label.setText("")
             p.picker.set_status(info.message, "error")
             p._update_buttons()
