@@ -81,7 +81,7 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     seconds = time.perf_counter() - t0
     timer.stop()
     panel.shutdown()
-    engine.shutdown(3.0)
+    engine.shutdown()
     panel.close()
     stalls = [max(0.0, g - 1.0) for g in gaps[1:]]
     idle_stats = percentiles(idle)

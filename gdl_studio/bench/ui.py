@@ -110,7 +110,7 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     loaded = load_all()
     rss_after = bench.current_rss_mb()
     window.close()
-    engine.shutdown(2.0)
+    engine.shutdown()
 
     stall = bench.percentiles(gaps)
     idle = bench.percentiles(idle_gaps)

@@ -101,5 +101,5 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
 
         QTimer.singleShot(int(screenshot_after * 1000), grab)
     code = app.exec()
-    engine.shutdown(2.0)
+    engine.shutdown()
     return code

@@ -390,5 +390,5 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:
                 traceback.print_exc()
-        self.engine.shutdown(2.0)
+        self.engine.shutdown()  # joins the engine's thread
         super().closeEvent(event)
