@@ -379,15 +379,15 @@ def open_window(timeout_s: float = 60.0, on_painted: Callable | None = None) -> 
             info["panels"] = sorted(window.panels)
             info["broken"] = sorted(pid for pid, p in window.panels.items() if isinstance(p, BrokenPanel))
             info["title"] = window.windowTitle()
-            from PySide6.QtWidgets import QLabel
+            from gdl_studio.ui.widgets.problem_banner import ProblemBanner
 
             unavailable = {}
             for pid, panel in window.panels.items():  # every panel can be shown and painted
                 window.show_panel(pid)
                 app.processEvents()
-                label = panel.findChild(QLabel, "unavailableMessage")
-                if label is not None and label.isVisible() and label.text().strip():
-                    unavailable[pid] = label.text().strip().splitlines()[0]
+                banner = panel.banner if isinstance(panel, BrokenPanel) else None  # not a model's problem
+                if isinstance(banner, ProblemBanner) and banner.isVisible() and banner.text().strip():
+                    unavailable[pid] = banner.text().strip().splitlines()[0]
             info["unavailable"] = unavailable
             image = window.grab().toImage()
             info["size"] = [image.width(), image.height()]

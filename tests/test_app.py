@@ -90,7 +90,8 @@ def test_broken_panel_is_contained(qtbot, monkeypatch):
     win = mw.MainWindow(engine, Settings())
     qtbot.addWidget(win)
     assert isinstance(win.panels["compose"], mw.BrokenPanel)
-    assert "could not be loaded" in win.panels["compose"]._unavailable.text()
+    broken = win.panels["compose"]
+    assert broken.banner.isVisibleTo(broken) and "could not be loaded" in broken.banner.text()
     win.show_panel("sketch")
     assert win.current_panel().panel_id == "sketch"
     win.close()

@@ -15,8 +15,6 @@ QLabel#sketchHint[kind="error"] { color: @ERROR@; }
 QLabel#sketchHint[kind="busy"] { color: @HIGHLIGHT@; }
 QLabel#sketchInfo { color: @TEXT_FAINT@; padding: 2px 4px; }
 QToolBar#sketchTools { background: transparent; border: none; padding: 0; spacing: 6px; }
-QLabel#sketchBanner { background-color: @PROBLEM@; color: @PROBLEM_TEXT@; border: 1px solid @PROBLEM_BORDER@;
-                      border-radius: 6px; padding: 8px 10px; }
 QLabel#sketchTemperature { color: @HIGHLIGHT@; font-weight: bold; min-width: 34px; }
 QLabel#sketchEndingsHint { color: @TEXT_FAINT@; }
 QPushButton#primary:disabled { background-color: @PRIMARY_DISABLED@; border-color: @BORDER@; color: @PRIMARY_DISABLED_TEXT@; }
