@@ -183,7 +183,7 @@ def _check_audio_midi() -> str:
     _require(apis, "python-rtmidi has no compiled MIDI API")
     lib = getattr(sounddevice, "_libname", "")
     if getattr(sys, "frozen", False) and sys.platform.startswith("linux"):
-        base = str(Path(sys._MEIPASS).resolve())
+        base = str(Path(getattr(sys, "_MEIPASS", "")).resolve())
         _require(str(Path(lib).resolve()).startswith(base), f"PortAudio loaded from outside the bundle: {lib}")
     return f"{version}; rtmidi APIs {', '.join(apis)}"
 
@@ -364,13 +364,13 @@ def open_window(timeout_s: float = 60.0, on_painted: Callable | None = None) -> 
     run extra checks on the painted window (its return value goes under ``"extra"``).
     """
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QWidget
 
-    from gdl_studio.ui.shell.launch import launch
+    from gdl_studio.ui.shell.launch import gui_application, launch
 
     info: dict = {"ok": False}
     t_call = time.perf_counter()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = gui_application()
 
     def finish(window) -> None:
         try:
@@ -379,15 +379,15 @@ def open_window(timeout_s: float = 60.0, on_painted: Callable | None = None) -> 
             info["panels"] = sorted(window.panels)
             info["broken"] = sorted(pid for pid, p in window.panels.items() if isinstance(p, BrokenPanel))
             info["title"] = window.windowTitle()
-            from PySide6.QtWidgets import QLabel
+            from gdl_studio.ui.widgets.problem_banner import ProblemBanner
 
             unavailable = {}
             for pid, panel in window.panels.items():  # every panel can be shown and painted
                 window.show_panel(pid)
                 app.processEvents()
-                label = panel.findChild(QLabel, "unavailableMessage")
-                if label is not None and label.isVisible() and label.text().strip():
-                    unavailable[pid] = label.text().strip().splitlines()[0]
+                banner = panel.banner if isinstance(panel, BrokenPanel) else None  # not a model's problem
+                if isinstance(banner, ProblemBanner) and banner.isVisible() and banner.text().strip():
+                    unavailable[pid] = banner.text().strip().splitlines()[0]
             info["unavailable"] = unavailable
             image = window.grab().toImage()
             info["size"] = [image.width(), image.height()]

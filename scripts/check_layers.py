@@ -1,4 +1,5 @@
-"""Measure the package's structure: file sizes in ui/, imports that go up the layers, import loops.
+"""Measure the package's structure: file sizes in ui/, imports that go up the layers, import loops,
+colour literals outside the theme.
 
     python scripts/check_layers.py [--root REPO] [--json] [--max-lines 600]
 
@@ -22,9 +23,16 @@ Every import counts, wherever it is written (module level, inside a function, un
 ``TYPE_CHECKING``), and so does a string literal naming a module (``"gdl_studio.music.cli"``,
 ``"gdl_studio.music.finetune:finetune"``): tables of such names are imports done later.
 An import loop is a set of modules that import each other, directly or through others.
+
+Colours are named in ``gdl_studio/ui/theme.py`` and nowhere else: a colour literal in ``ui/``
+outside theme.py or in ``resources/style.qss`` (a hex colour or ``rgb()``/``rgba()``/``hsl()``
+in a string, a named colour in a style sheet, a ``QColor``/``mkPen``/``mkBrush``… call given
+numbers or a colour name, ``Qt.GlobalColor.<colour>``) is reported; style sheets write
+``@NAME@`` and go through ``theme.qss()``.
 Exit status 1 when a ui/ file is longer than --max-lines (the files listed in
 LONG_FILES_TO_SPLIT may keep their present length until they are split, the loops in KNOWN_LOOPS
-stay until broken; --strict counts them too), an import goes upward or sideways, or modules form a loop.
+stay until broken; --strict counts them too), an import goes upward or sideways, modules form a
+loop, or a colour literal is found.
 """
 
 from __future__ import annotations
@@ -65,6 +73,17 @@ LONG_FILES_TO_SPLIT: dict[str, int] = {
 }
 # Known debt: import loops let through until they are broken (exactly these sets of modules).
 KNOWN_LOOPS: list[set[str]] = []
+# Where colours may be written, and the files searched for colour literals besides ui/**.py.
+THEME_FILE = f"{PACKAGE}/ui/theme.py"
+STYLE_SHEETS = ("resources/style.qss",)
+_HEX_COLOUR = re.compile(r"(?<![\w&])#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3,4})\b")
+_COLOUR_FUNCTION = re.compile(r"\b(?:rgba?|hsla?|hsva?)\s*\(")
+_NAMED_IN_STYLE = re.compile(
+    r"(?:color|background(?:-color)?|border(?:-[a-z]+)?)\s*:[^;{}]*?"
+    r"\b(white|black|red|green|blue|yellow|gr[ae]y|orange|purple|pink|cyan|magenta)\b")
+# calls that make a colour from their first argument (numbers or a name): QColor(30, 30, 40), mkPen("w")
+_COLOUR_CALLS = {"QColor", "mkColor", "mkPen", "mkBrush", "fromRgb", "fromRgbF", "fromRgba", "fromHsv", "fromHsvF",
+                 "fromHsl", "fromHslF", "setRgb", "setRgbF", "setNamedColor", "setBackground"}
 
 
 @dataclass
@@ -85,12 +104,13 @@ class Report:
     sideways: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     loops: list[list[str]] = field(default_factory=list)
+    colours: list[str] = field(default_factory=list)  # "path:line: literal", outside the theme
     modules: int = 0
     edges: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.too_long or self.upward or self.sideways or self.unknown or self.loops)
+        return not (self.too_long or self.upward or self.sideways or self.unknown or self.loops or self.colours)
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -255,6 +275,49 @@ def find_loops(modules: dict[str, Path], edges: list[Edge]) -> list[list[str]]:
     return sorted(loops)
 
 
+def colours_in_text(text: str) -> list[str]:
+    """The colour literals in ``text`` (a string of Python code or a style sheet)."""
+    return ([m.group(0) for m in _HEX_COLOUR.finditer(text)] + [m.group(0) for m in _COLOUR_FUNCTION.finditer(text)]
+            + [m.group(1) for m in _NAMED_IN_STYLE.finditer(text)])
+
+
+def colours_in_python(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
+    """``(line, literal)`` for each colour literal in Python ``source``."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [(node.lineno, c) for c in colours_in_text(node.value)]
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if name not in _COLOUR_CALLS or not isinstance(first, ast.Constant):
+                continue
+            if isinstance(first.value, (int, float)) and not isinstance(first.value, bool):
+                found.append((node.lineno, f"{name}({', '.join(ast.unparse(a) for a in node.args)})"))
+            elif isinstance(first.value, str) and "@" not in first.value and not colours_in_text(first.value):
+                found.append((node.lineno, f"{name}({first.value!r})"))  # QColor("white"), mkPen("w")
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+              and node.value.attr == "GlobalColor" and node.attr != "transparent"):
+            found.append((node.lineno, f"Qt.GlobalColor.{node.attr}"))
+    return sorted(found)
+
+
+def find_colours(root: Path) -> list[str]:
+    """Colour literals outside the theme: in ui/ (but theme.py) and in the app's style sheets."""
+    found: list[str] = []
+    for path in sorted((root / PACKAGE / "ui").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel != THEME_FILE:
+            found += [f"{rel}:{line}: {c}" for line, c in colours_in_python(path.read_text(encoding="utf-8"), rel)]
+    for rel in STYLE_SHEETS:
+        path = root / rel
+        if path.is_file():
+            for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                found += [f"{rel}:{number}: {c}" for c in colours_in_text(text)]
+    return found
+
+
 def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | None = None,
           known_loops: list[set[str]] | None = None) -> Report:
     modules, edges = collect(root)
@@ -291,6 +354,7 @@ def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | Non
             report.sideways.append(where + f"  [{src} and {dst} share layer {LAYERS[src]}]")
     for loop in find_loops(modules, edges):
         (report.known_loops if known_loops is not None and set(loop) in known_loops else report.loops).append(loop)
+    report.colours = find_colours(root)
     return report
 
 
@@ -311,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             "ui_files_over_limit_known": report.known_long,
             "upward_imports": report.upward, "sideways_imports": report.sideways,
             "unknown_layer": report.unknown, "import_loops": report.loops, "import_loops_known": report.known_loops,
+            "colour_literals": report.colours,
         }, indent=2, ensure_ascii=False))
     else:
         print(f"{report.modules} modules, {report.edges} imports between them")
@@ -330,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"known import loops (KNOWN_LOOPS, to break): {len(report.known_loops)}")
             for loop in report.known_loops:
                 print("  " + " ↔ ".join(loop))
+        print(f"colour literals outside {THEME_FILE}: {len(report.colours)}")
+        for item in report.colours:
+            print(f"  {item}")
         print("OK" if report.ok else "FAILED")
     return 0 if report.ok else 1
 

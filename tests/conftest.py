@@ -41,7 +41,7 @@ def engine():
     eng = Engine()
     eng.start()
     yield eng
-    eng.shutdown(2.0)
+    eng.shutdown()
 
 
 def _jack_running() -> bool:

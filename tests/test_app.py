@@ -36,6 +36,29 @@ def test_window_switches_panels_and_saves_screenshot(window, qtbot, tmp_path):
     assert menus == ["File", "Edit", "View", "Help"]
 
 
+def test_closing_the_window_joins_the_engine_during_a_long_step(qtbot):
+    """A step longer than any fixed shutdown timeout (a model loading when the window closes):
+    closing still ends the engine's thread (it used to give up after 2 s and leave it running)."""
+    import threading
+    import time
+
+    engine = Engine()
+    engine.start()
+    win = mw.MainWindow(engine, Settings())
+    qtbot.addWidget(win)
+    started = threading.Event()
+
+    def long_step(ctx):
+        started.set()
+        time.sleep(2.5)
+        yield 1
+
+    engine.submit("test", long_step, "load")
+    assert started.wait(5.0)
+    win.close()
+    assert not engine.running
+
+
 def test_current_panel_and_geometry_persist(qtbot):
     settings = Settings()
     engine = Engine()
@@ -67,7 +90,8 @@ def test_broken_panel_is_contained(qtbot, monkeypatch):
     win = mw.MainWindow(engine, Settings())
     qtbot.addWidget(win)
     assert isinstance(win.panels["compose"], mw.BrokenPanel)
-    assert "could not be loaded" in win.panels["compose"]._unavailable.text()
+    broken = win.panels["compose"]
+    assert broken.banner.isVisibleTo(broken) and "could not be loaded" in broken.banner.text()
     win.show_panel("sketch")
     assert win.current_panel().panel_id == "sketch"
     win.close()

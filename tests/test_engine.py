@@ -215,3 +215,26 @@ def test_qt_engine_forgets_jobs_cancelled_before_their_first_result(qtbot):
         assert engine._first_pending == {}
     finally:
         assert engine.shutdown(2.0)
+
+
+def test_shutdown_joins_the_thread_through_a_long_step(qtbot):
+    """A step that blocks (a model load on a busy machine) outlasts a short wait; shutdown() joins it,
+    so no caller is left with the engine's thread running (a QThread destroyed running aborts)."""
+    engine = Engine()
+    engine.start()
+    started = threading.Event()
+
+    def long_step(ctx):
+        started.set()
+        time.sleep(1.5)
+        yield 1
+
+    engine.submit("sketch", long_step, "load")
+    assert started.wait(5.0)
+    assert not engine.shutdown(0.1), "a bounded wait gives up while the step runs"
+    assert engine.running
+    t0 = time.perf_counter()
+    assert engine.shutdown()
+    assert not engine.running
+    assert time.perf_counter() - t0 < 5.0
+    assert engine.shutdown(), "again: nothing to wait for"

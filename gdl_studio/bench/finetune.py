@@ -75,7 +75,7 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
             break
     elapsed = time.perf_counter() - t0
     window.close()
-    engine.shutdown(2.0)
+    engine.shutdown()
 
     results: dict = {"reference": {"music": music_info, "ink": ink_info}, "jobs": {}}
     for spec in specs:

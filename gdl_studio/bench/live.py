@@ -4,7 +4,6 @@ continuation with audition on (the headless figures are in :mod:`gdl_studio.live
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 
@@ -15,7 +14,6 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     if tiny:
         os.environ["GDL_STUDIO_COMPOSE_DEMO"] = "1"
     from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from gdl_studio.core.bench import percentiles
     from gdl_studio.core.paths import resources_dir
@@ -23,8 +21,9 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     from gdl_studio.ui import theme
     from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.launch import gui_application
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = gui_application()
     theme.apply(app)
     import tempfile
 
@@ -36,17 +35,17 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     panel.show()
     panel.open_path(str(resources_dir() / "examples" / "chorale.mid"))
     panel.model_combo.setCurrentIndex(panel.model_combo.findData(composer_name))
-    panel.length_spin.setValue(256)
-    panel.audition_check.setChecked(True)
+    panel.box.length_spin.setValue(256)
+    panel.box.audition_check.setChecked(True)
     # warm up: load the model once
-    panel.length_spin.setValue(4)
+    panel.box.length_spin.setValue(4)
     panel.continue_generation()
     deadline = time.perf_counter() + 120
     while time.perf_counter() < deadline and panel.gen is not None and panel.gen.running:
         app.processEvents()
         time.sleep(0.002)
     panel.reject_generation()
-    panel.length_spin.setValue(256)
+    panel.box.length_spin.setValue(256)
     gaps: list[float] = []
     clock = QElapsedTimer()
     timer = QTimer()
@@ -81,7 +80,7 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     seconds = time.perf_counter() - t0
     timer.stop()
     panel.shutdown()
-    engine.shutdown(3.0)
+    engine.shutdown()
     panel.close()
     stalls = [max(0.0, g - 1.0) for g in gaps[1:]]
     idle_stats = percentiles(idle)

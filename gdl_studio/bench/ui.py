@@ -66,21 +66,20 @@ def open_app():
     The window reads and writes a scratch settings file (defaults), so a benchmark neither
     depends on nor changes the user's window layout and choices.
     """
-    import sys
     import tempfile
 
     from gdl_studio.engine.threads import preload_torch
 
     preload_torch()  # as the app's launch does
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from gdl_studio.engine.worker import Engine
     from gdl_studio.ui import theme
     from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.launch import gui_application
     from gdl_studio.ui.shell.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = gui_application()
     theme.apply(app)
     engine = Engine()
     engine.start()
@@ -110,7 +109,7 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     loaded = load_all()
     rss_after = bench.current_rss_mb()
     window.close()
-    engine.shutdown(2.0)
+    engine.shutdown()
 
     stall = bench.percentiles(gaps)
     idle = bench.percentiles(idle_gaps)

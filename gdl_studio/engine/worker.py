@@ -98,12 +98,18 @@ class Engine(QObject):
         self._forget(info.request_id)
         self.error.emit(info)
 
-    def shutdown(self, timeout_s: float = 2.0) -> bool:
-        """Stop the worker and wait up to ``timeout_s``; returns whether it stopped."""
+    def shutdown(self, timeout_s: float | None = None) -> bool:
+        """Stop the worker and join its thread; returns whether the thread has ended.
+
+        Running jobs are cancelled at their next step, so this waits for the step in progress
+        (a model load can take seconds on a busy machine). With ``timeout_s`` it waits no longer
+        and may return False with the thread still running: only for callers that can wait
+        again, since a thread left running when the app exits takes the process down.
+        """
         self.core.stop()
-        if not self._thread.isRunning():
-            return True
-        return self._thread.wait(int(timeout_s * 1000))
+        if timeout_s is None:
+            return self._thread.wait()  # returns at once if the thread never started or has ended
+        return self._thread.wait(max(0, int(timeout_s * 1000)))
 
     @property
     def running(self) -> bool:

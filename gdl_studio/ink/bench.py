@@ -31,7 +31,7 @@ def measure_latency(kind: str, points: int) -> dict:
     env = dict(os.environ, **SINGLE_THREAD_ENV)
     from pathlib import Path
 
-    src = str(Path(__import__("gdl_studio").__file__).resolve().parent.parent)
+    src = str(Path(__file__).resolve().parents[2])  # the folder holding the gdl_studio package
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
         [sys.executable, "-m", "gdl_studio.ink.latency", kind, str(points)],

@@ -101,7 +101,7 @@ def kanjivg_files() -> tuple[list[Path], str]:
     except md.PackageNotFoundError:
         raise UserError("the 'kanjivg' package is not installed (pip install kanjivg)") from None
     files = [f for f in (dist.files or []) if str(f).endswith(".svg")]
-    found = [Path(dist.locate_file(f)) for f in files]
+    found = [Path(str(dist.locate_file(f))) for f in files]
     found = sorted(p for p in found if p.is_file())
     if not found:
         raise UserError("the 'kanjivg' package has no SVG files")

@@ -28,7 +28,8 @@ def measure(model, points: int = 1000, seed: int = 0) -> dict:
 
     for _ in generate(model, temperature=1.0, seed=seed + 10_000, max_points=50):  # warm-up
         pass
-    wall, cpu = [], []
+    wall: list[float] = []
+    cpu: list[float] = []
     s = seed
     while len(wall) < points:
         gen = generate(model, temperature=1.0, seed=s, max_points=min(250, points - len(wall)))

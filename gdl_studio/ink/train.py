@@ -55,7 +55,7 @@ def _batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) -> list[
     """Shuffled batches of similar lengths (sort within pools of 50 batches) to cut padding."""
     idx = rng.permutation(len(lengths))
     pool = batch * 50
-    out = []
+    out: list[np.ndarray] = []
     for i in range(0, len(idx), pool):
         chunk = idx[i : i + pool]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]

@@ -66,7 +66,7 @@ def tiny_composer(kind: str, seed: int = 0):
     key = (kind, seed)
     if key in _tiny_cache:
         return _tiny_cache[key]
-    from gdl_studio.music.generate import LSTMComposer, TransformerComposer
+    from gdl_studio.music.generate import Composer, LSTMComposer, TransformerComposer
 
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -87,14 +87,14 @@ def tiny_composer(kind: str, seed: int = 0):
                     dropout=0.0,
                 )
             )
-            composer = LSTMComposer(model, {"name": "music-lstm", "tiny": True})
+            composer: Composer = LSTMComposer(model, {"name": "music-lstm", "tiny": True})
         elif kind == "transformer":
             from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
 
-            model = MusicTransformer(
+            transformer = MusicTransformer(
                 TransformerConfig(d_model=64, layers=2, heads=2, d_ff=128, max_len=256, pos_limit=2048, dropout=0.0)
             )
-            composer = TransformerComposer(model, {"name": "music-transformer", "tiny": True})
+            composer = TransformerComposer(transformer, {"name": "music-transformer", "tiny": True})
         else:
             raise ValueError(f"unknown model kind {kind!r}")
     finally:

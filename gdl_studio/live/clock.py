@@ -443,7 +443,7 @@ class ClockSource:
         if not tr.running:
             return []
         last = math.floor(tr.beat_at(until) * PPQN + 1e-9)
-        out = []
+        out: list[tuple[float, tuple[int]]] = []
         while self._next <= last and len(out) < 4096:
             out.append((tr.time_of(self._next / PPQN), (CLOCK,)))
             self._next += 1

@@ -18,6 +18,7 @@ are placed on its grid (so they follow its tempo changes too).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -260,7 +261,7 @@ class JamSession:
             if start_answer is not None:
                 self.on_event("state", ANSWERING)
                 token, phrase, end, stats = start_answer
-                self.runner(lambda cancelled, t=token, p=phrase, e=end, s=stats: self._answer(t, p, e, s, cancelled))
+                self.runner(functools.partial(self._answer, token, phrase, end, stats))  # called with `cancelled`
             elif back:
                 self.on_event("state", LISTENING)
 

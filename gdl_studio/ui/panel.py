@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gdl_studio.engine.worker import Engine
 from gdl_studio.ui.settings import Settings
@@ -30,14 +30,8 @@ class Panel(QWidget):
         self.engine = engine
         self.settings = settings
         self.undo_stack = QUndoStack(self)
-        self._stack = QStackedLayout(self)
         self._content = QWidget(self)
-        self._stack.addWidget(self._content)
-        self._unavailable = QLabel(self)
-        self._unavailable.setObjectName("unavailableMessage")
-        self._unavailable.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._unavailable.setWordWrap(True)
-        self._stack.addWidget(self._unavailable)
+        vbox(self).addWidget(self._content)
         engine.result.connect(self._route_result)
         engine.finished.connect(self._route_finished)
         engine.error.connect(self._route_error)
@@ -80,14 +74,6 @@ class Panel(QWidget):
 
     def shutdown(self) -> None:
         """Stop audio, MIDI and timers (called when the window closes)."""
-
-    def set_unavailable(self, message: str | None) -> None:
-        """Show ``message`` instead of the panel's content (None shows the content again)."""
-        if message:
-            self._unavailable.setText(message)
-            self._stack.setCurrentWidget(self._unavailable)
-        else:
-            self._stack.setCurrentWidget(self._content)
 
     # ---------------------------------------------------------------- routing
     def _route_result(self, panel: str, request_id: int, item: object) -> None:

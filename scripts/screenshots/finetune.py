@@ -37,7 +37,7 @@ def main(out: str) -> int:
     print(f"saved {out}" if ok else "could not save", f"after epoch {max(epochs) if epochs else 0}")
     dock.shutdown()
     window.close()
-    engine.shutdown(2.0)
+    engine.shutdown()
     app.quit()
     return 0 if ok else 1
 

@@ -69,7 +69,7 @@ def main(out_dir: str, width: int = 1600, height: int = 1000) -> int:
     shot("dream", idle=False)
     print("dream frames:", ok, panel.frame_count())
     window.close()
-    engine.shutdown(2.0)
+    engine.shutdown()
     return 0
 
 

@@ -61,15 +61,15 @@ class AttentionView(QWidget):
                               "Click a generated note to see what it attended to.")
         self.caption.setWordWrap(True)
         self.caption.setObjectName("attentionCaption")
-        self.caption.setStyleSheet("color: #a9abc0; font-size: 8.5pt;")
+        self.caption.setStyleSheet(theme.qss("color: @TEXT_DIM@; font-size: 8.5pt;"))
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground("#1a1b22")
+        self.glw.setBackground(theme.SUNKEN)
         self.glw.setMinimumHeight(170)
         self.placeholder = QLabel("No continuation yet.\n\nPress Continue: each generated note gets a row "
                                   "here showing how much it attended to every earlier note.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet("color: #6f7290; font-size: 10pt; padding: 20px;")
+        self.placeholder.setStyleSheet(theme.qss("color: @TEXT_PLACEHOLDER@; font-size: 10pt; padding: 20px;"))
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.glw, 1)
         layout.addWidget(self.caption)
@@ -89,7 +89,7 @@ class AttentionView(QWidget):
         self.marker.setZValue(10)
         self.marker.setVisible(False)
         self.heat.addItem(self.marker)
-        self.divider = pg.InfiniteLine(angle=90, pen=pg.mkPen("#7fd6a4", width=1, style=Qt.PenStyle.DashLine))
+        self.divider = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.GOOD, width=1, style=Qt.PenStyle.DashLine))
         self.divider.setVisible(False)
         self.heat.addItem(self.divider)
         self.image.mouseClickEvent = self._on_click  # type: ignore[method-assign]
@@ -108,8 +108,8 @@ class AttentionView(QWidget):
         for plot in (self.heat, self.bars_plot):
             for axis in ("left", "bottom"):
                 ax = plot.getAxis(axis)
-                ax.setPen(pg.mkPen("#454862"))
-                ax.setTextPen(pg.mkPen("#a9abc0"))
+                ax.setPen(pg.mkPen(theme.GRID_STRONG))
+                ax.setTextPen(pg.mkPen(theme.TEXT_DIM))
             plot.getAxis("left").setWidth(44)
             plot.getAxis("left").enableAutoSIPrefix(False)
         self.clear()

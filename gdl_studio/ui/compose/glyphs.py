@@ -35,7 +35,7 @@ def _poly(p: QPainter, colour: QColor, points) -> None:
 
 
 def play() -> QIcon:
-    return _icon(lambda p, c: _poly(p, QColor("#7fd6a4"), [(9, 6), (26, 16), (9, 26)]))
+    return _icon(lambda p, c: _poly(p, QColor(theme.GOOD), [(9, 6), (26, 16), (9, 26)]))
 
 
 def stop() -> QIcon:
@@ -58,7 +58,7 @@ def rewind() -> QIcon:
 def record() -> QIcon:
     def draw(p, c):
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#ff5a6a"))
+        p.setBrush(QColor(theme.RECORD))
         p.drawEllipse(QPointF(16, 16), 8, 8)
     return _icon(draw)
 
@@ -105,7 +105,7 @@ def panic() -> QIcon:
 def jam() -> QIcon:
     def draw(p, c):
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#4fc1c9"))
+        p.setBrush(QColor(theme.CYAN))
         p.drawRoundedRect(QRectF(3, 6, 16, 11), 4, 4)
         p.setBrush(QColor(theme.GENERATED))
         p.drawRoundedRect(QRectF(13, 15, 16, 11), 4, 4)
@@ -115,7 +115,7 @@ def jam() -> QIcon:
 def midi_file() -> QIcon:
     def draw(p, c):
         p.setPen(QPen(c, 1.8))
-        p.setBrush(QColor("#2b2d38"))
+        p.setBrush(QColor(theme.CONTROL))
         path = QPainterPath()
         path.moveTo(8, 4)
         path.lineTo(20, 4)
@@ -133,7 +133,7 @@ def midi_file() -> QIcon:
 
 def sparkle() -> QIcon:
     def draw(p, c):
-        colour = QColor("#ffffff")
+        colour = QColor(theme.WHITE)
         pts = []
         for k in range(8):
             r = 12 if k % 2 == 0 else 4

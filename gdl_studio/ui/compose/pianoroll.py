@@ -20,6 +20,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
 
 from gdl_studio.music.notes import Note
+from gdl_studio.ui import theme
 from gdl_studio.ui.compose import modes
 from gdl_studio.ui.compose.document import RollDocument
 from gdl_studio.ui.compose.roll_canvas import Canvas
@@ -79,11 +80,11 @@ class PianoRoll(QWidget):
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
         corner = QWidget(self)
         corner.setFixedSize(KEYBOARD_W, RULER_H)
-        corner.setStyleSheet("background: #17181e;")
+        corner.setStyleSheet(theme.qss("background: @BAR@;"))
         vlabel = QLabel("velocity", self)
         vlabel.setFixedWidth(KEYBOARD_W)
         vlabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        vlabel.setStyleSheet("background: #17181e; color: #6f7290; font-size: 8pt;")
+        vlabel.setStyleSheet(theme.qss("background: @BAR@; color: @TEXT_PLACEHOLDER@; font-size: 8pt;"))
         vlabel.setToolTip("Velocity: drag a stem up or down")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)

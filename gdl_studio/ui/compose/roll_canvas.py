@@ -82,7 +82,7 @@ class Canvas(_Part):
         bpb = roll.doc.beats_per_bar
         sub = roll.snap if roll.snap > 0 else 0.25
         if sub * geo.px_per_beat >= 7 and sub < 1:
-            p.setPen(QColor("#262733"))
+            p.setPen(theme.FIELD)
             k0 = int(geo.beat_at(0) / sub)
             k1 = int(geo.beat_at(w) / sub) + 1
             for k in range(k0, k1 + 1):
@@ -158,7 +158,7 @@ class Canvas(_Part):
             self._paint_note(p, note, selected=True, names=show_names)
         for note in roll.recording:
             if note.end >= lo and note.start <= hi:
-                self._paint_note(p, note, selected=False, names=show_names, colour=QColor("#ff9f5a"))
+                self._paint_note(p, note, selected=False, names=show_names, colour=theme.RECORDING)
         for note in roll.recording_answers:
             if note.end >= lo and note.start <= hi:
                 self._paint_note(p, note, selected=False, names=show_names, colour=theme.GENERATED)
@@ -205,7 +205,7 @@ class Canvas(_Part):
     def _paint_pending(self, p: QPainter, lo: float, hi: float, show_names: bool, first: int = 0) -> None:
         roll = self.roll
         dashed = QPen(theme.GENERATED.lighter(140), 1.2, Qt.PenStyle.DashLine)
-        chosen = QPen(QColor("#ffffff"), 2)
+        chosen = QPen(theme.WHITE, 2)
         for k in range(first, len(roll.pending)):
             note = roll.pending[k]
             if note.end < lo or note.start > hi:
@@ -218,7 +218,7 @@ class Canvas(_Part):
             p.setPen(chosen if selected else dashed)
             p.drawRoundedRect(rect, 3, 3)
             if show_names and rect.width() > 26:
-                p.setPen(QColor("#2a0f15"))
+                p.setPen(theme.NOTE_TEXT_DARK)
                 p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, pitch_name(note.pitch))
 
     def note_rect(self, note: Note) -> QRectF:
@@ -237,7 +237,7 @@ class Canvas(_Part):
         p.setPen(QPen(theme.HIGHLIGHT, 2) if selected else QPen(fill.darker(170), 1))
         p.drawRoundedRect(rect, 3, 3)
         if names and rect.width() > 26:
-            p.setPen(QColor(20, 20, 28, 200))
+            p.setPen(theme.NOTE_TEXT)
             p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, pitch_name(note.pitch))
 
     # ---------------------------------------------------------------- input

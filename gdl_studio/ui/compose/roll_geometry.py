@@ -14,11 +14,11 @@ BLACK_KEYS = {1, 3, 6, 8, 10}
 KEYBOARD_W = 58
 RULER_H = 26
 VELOCITY_H = 70
-ROW_BLACK = QColor("#1b1c23")
-ROW_WHITE = QColor("#23242e")
-LOOP_FILL = QColor(91, 75, 196, 38)
+ROW_BLACK = QColor(theme.ROLL_ROW_BLACK)
+ROW_WHITE = QColor(theme.ROLL_ROW_WHITE)
+LOOP_FILL = theme.with_alpha(theme.ACCENT, 38)
 PLAYHEAD = QColor(theme.HIGHLIGHT)
-CURSOR = QColor("#7fd6a4")
+CURSOR = QColor(theme.GOOD)
 
 
 def pitch_name(pitch: int) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from gdl_studio.ui import theme
@@ -69,7 +69,7 @@ class Keyboard(_Part):
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         geo = self.roll.geo
-        p.fillRect(self.rect(), QColor("#e9e9ef"))
+        p.fillRect(self.rect(), theme.KEY_WHITE)
         font = QFont(self.font())
         font.setPointSizeF(7.0)
         p.setFont(font)
@@ -82,21 +82,21 @@ class Keyboard(_Part):
             h = geo.key_h
             pc = pitch % 12
             if pc in BLACK_KEYS:
-                colour = theme.ACCENT_LIGHT if pitch in sounding or pitch == self._pressed else QColor("#1d1e26")
+                colour = theme.ACCENT_LIGHT if pitch in sounding or pitch == self._pressed else theme.KEY_BLACK
                 p.fillRect(QRectF(0, y, black_w, h), colour)
-                p.setPen(QColor("#9a9aa8"))
+                p.setPen(theme.TEXT_SOFT)
                 p.drawLine(QPointF(black_w, y + h / 2), QPointF(self.width(), y + h / 2))
             else:
                 if pitch in sounding or pitch == self._pressed:
                     p.fillRect(QRectF(0, y, self.width(), h), theme.ACCENT_LIGHT)
                 if pc in (0, 5):  # boundary below C and F
-                    p.setPen(QColor("#9a9aa8"))
+                    p.setPen(theme.TEXT_SOFT)
                     p.drawLine(QPointF(0, y + h), QPointF(self.width(), y + h))
             if pc == 0 and h >= 7:
-                p.setPen(QColor("#3a3b4a"))
+                p.setPen(theme.KEY_LINE)
                 p.drawText(QRectF(black_w - 4, y, self.width() - black_w, h), Qt.AlignmentFlag.AlignRight |
                            Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch) + " ")
-        p.setPen(QColor("#2b2d38"))
+        p.setPen(theme.CONTROL)
         p.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
         p.end()
 
@@ -128,7 +128,7 @@ class Ruler(_Part):
         p = QPainter(self)
         roll = self.roll
         geo = roll.geo
-        p.fillRect(self.rect(), QColor("#17181e"))
+        p.fillRect(self.rect(), theme.BAR)
         bpb = roll.doc.beats_per_bar
         if roll.loop is not None:
             a, b = roll.loop
@@ -136,7 +136,7 @@ class Ruler(_Part):
             if roll.loop_enabled:
                 p.fillRect(rect, theme.ACCENT_LIGHT)
             else:
-                p.setPen(QPen(QColor("#4a4d66"), 1, Qt.PenStyle.DashLine))
+                p.setPen(QPen(theme.ROLL_GUIDE, 1, Qt.PenStyle.DashLine))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(rect)
         first = max(0, int(geo.beat_at(0)))
@@ -156,7 +156,7 @@ class Ruler(_Part):
                     p.setPen(theme.TEXT)
                     p.drawText(QPointF(x + 6, 20), str(bar + 1))
             elif geo.px_per_beat >= 10:
-                p.setPen(QColor("#4a4d66"))
+                p.setPen(theme.ROLL_GUIDE)
                 p.drawLine(QPointF(x, self.height() - 6), QPointF(x, self.height()))
         # play position marker and playhead
         x = geo.x_of(roll.cursor_beat)
@@ -172,7 +172,7 @@ class Ruler(_Part):
             x = geo.x_of(roll.playhead)
             p.setPen(QPen(PLAYHEAD, 2))
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.setPen(QColor("#2b2d38"))
+        p.setPen(theme.CONTROL)
         p.drawLine(0, self.height() - 1, self.width(), self.height() - 1)
         p.end()
 
@@ -231,7 +231,7 @@ class VelocityLane(_Part):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         roll = self.roll
         geo = roll.geo
-        p.fillRect(self.rect(), QColor("#191a21"))
+        p.fillRect(self.rect(), theme.ROLL_LANE)
         p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
         for v in (32, 64, 96, 127):
             y = self._vel_y(v)
@@ -247,7 +247,7 @@ class VelocityLane(_Part):
             p.drawLine(QPointF(x + 1, self.height() - 3), QPointF(x + 1, y))
             p.setBrush(colour)
             p.drawEllipse(QPointF(x + 1, y), 3, 3)
-        p.setPen(QColor("#2b2d38"))
+        p.setPen(theme.CONTROL)
         p.drawLine(0, 0, self.width(), 0)
 
     def stem_at(self, x: float) -> int | None:

@@ -8,11 +8,11 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gdl_studio.ui import theme
 
-TOTAL_COLOUR = "#7a6ae0"
-ACTUAL_COLOUR = "#f6c453"
-PREDICTED_COLOUR = "#ff7a8a"
-Z_POSITIVE = "#4fc1c9"
-Z_NEGATIVE = "#e98ad8"
+TOTAL_COLOUR = theme.ACCENT_LIGHT.name()
+ACTUAL_COLOUR = theme.HIGHLIGHT.name()
+PREDICTED_COLOUR = theme.GENERATED.name()
+Z_POSITIVE = theme.CYAN.name()
+Z_NEGATIVE = theme.PINK.name()
 Z_RANGE = 3.0
 
 
@@ -47,12 +47,12 @@ class DreamPlots(QWidget):
         self.reward_plot = self.view.addPlot(row=0, col=0)
         _style(self.reward_plot, "Reward so far")
         self.total_curve = self.reward_plot.plot(pen=pg.mkPen(TOTAL_COLOUR, width=2), fillLevel=0,
-                                                 brush=pg.mkBrush(122, 106, 224, 50))
+                                                 brush=pg.mkBrush(theme.with_alpha(theme.ACCENT_LIGHT, 50)))
 
         self.reward_step_plot = self.view.addPlot(row=1, col=0)
         _style(self.reward_step_plot, "Reward per step")
         self.legend = self.reward_step_plot.addLegend(offset=(6, 4), labelTextColor=theme.TEXT_DIM.name(),
-                                                      brush=pg.mkBrush(30, 31, 38, 200))
+                                                      brush=pg.mkBrush(theme.with_alpha(theme.BACKGROUND, 200)))
         self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="game")
         self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="M predicted")
 

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gdl_studio.ui import theme
 
-AGENT_COLOURS = {"steer": QColor("#8fb3ff"), "gas": QColor("#7fd6a4"), "brake": QColor(theme.GENERATED)}
-HUMAN_COLOURS = {"steer": QColor(theme.HIGHLIGHT), "gas": QColor(theme.HIGHLIGHT), "brake": QColor("#f29a5b")}
+AGENT_COLOURS = {"steer": QColor(theme.BLUE), "gas": QColor(theme.GOOD), "brake": QColor(theme.GENERATED)}
+HUMAN_COLOURS = {"steer": QColor(theme.HIGHLIGHT), "gas": QColor(theme.HIGHLIGHT), "brake": QColor(theme.ORANGE)}
 HUMAN_BADGE = QColor(theme.HIGHLIGHT)
 AGENT_BADGE = QColor(theme.ACCENT_LIGHT)
 
@@ -140,7 +140,7 @@ class FrameView(QWidget):
         clip.addRoundedRect(rect, 8, 8)
         p.save()
         p.setClipPath(clip)
-        p.fillRect(rect, QColor("#15161c"))
+        p.fillRect(rect, theme.DARKEST)
         if self._image is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             p.drawImage(rect, self._image)
@@ -179,7 +179,7 @@ class FrameView(QWidget):
             box = QRectF(bound).adjusted(-14, -10, 14, 10)
             box.moveCenter(rect.center())
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(20, 21, 28, 215))
+            p.setBrush(theme.with_alpha(theme.DARKEST, 215))
             p.drawRoundedRect(box, 8, 8)
             p.setPen(theme.TEXT)
             p.drawText(box, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message)
@@ -245,7 +245,7 @@ class ActionBars(QWidget):
             p.drawText(QRectF(0, y, label_w, row_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
             track = QRectF(label_w, y + 5, max(20.0, self.width() - label_w - value_w), row_h - 10)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor("#15161c"))
+            p.setBrush(theme.DARKEST)
             p.drawRoundedRect(track, 6, 6)
             value = self._values[name]
             colour = self.bar_colour(name)

@@ -22,7 +22,7 @@ def _icon(name: str) -> QIcon:
     painter.setBrush(QColor(theme.ACCENT))
     painter.setPen(Qt.PenStyle.NoPen)
     painter.drawRoundedRect(4, 4, 56, 56, 12, 12)
-    painter.setPen(QColor("white"))
+    painter.setPen(theme.WHITE)
     painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, name[:1].upper())
     painter.end()
     return QIcon(pixmap)

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+
+def gui_application() -> QApplication:
+    """The process's ``QApplication``, made if there is none. A ``QCoreApplication`` made
+    before (it cannot be replaced) is an error: widgets need a ``QApplication``."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    if not isinstance(app, QApplication):
+        raise RuntimeError("a QCoreApplication exists already; the GUI needs a QApplication")
+    return app
 
 
 def has_display() -> bool:
@@ -69,7 +86,6 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
 
     preload_torch()
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from gdl_studio import __version__
     from gdl_studio.engine.worker import Engine
@@ -78,7 +94,7 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
     from gdl_studio.ui.shell import icons
     from gdl_studio.ui.shell.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = gui_application()
     app.setApplicationName("GDL Studio")
     app.setOrganizationName("GDL Studio")
     app.setApplicationVersion(__version__)
@@ -101,5 +117,5 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
 
         QTimer.singleShot(int(screenshot_after * 1000), grab)
     code = app.exec()
-    engine.shutdown(2.0)
+    engine.shutdown()
     return code

@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.engine.worker import Engine
-from gdl_studio.ui.panel import Panel
+from gdl_studio.ui.panel import Panel, vbox
 from gdl_studio.ui.settings import Key, Settings
 from gdl_studio.ui.shell import icons
 from gdl_studio.ui.shell.about import AboutDialog
 from gdl_studio.ui.widgets.elided_label import ElidedLabel
+from gdl_studio.ui.widgets.problem_banner import ProblemBanner
 
 # (panel id, "module:Class") — imported lazily so one broken panel cannot take the app down.
 PANELS = (
@@ -56,7 +57,11 @@ class BrokenPanel(Panel):
         self.panel_id = panel_id
         self.title = title
         super().__init__(engine, settings)
-        self.set_unavailable(f"The {title} panel could not be loaded.\n\n{message}")
+        self.banner = ProblemBanner(self.content)
+        layout = vbox(self.content, margins=24)
+        layout.addWidget(self.banner)
+        layout.addStretch(1)
+        self.banner.set_problem(f"The {title} panel could not be loaded.\n\n{message}", plain=True)
 
 
 class MainWindow(QMainWindow):
@@ -390,5 +395,5 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:
                 traceback.print_exc()
-        self.engine.shutdown(2.0)
+        self.engine.shutdown()  # joins the engine's thread
         super().closeEvent(event)

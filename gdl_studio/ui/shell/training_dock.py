@@ -295,7 +295,7 @@ class TrainingDock(QDockWidget):
         self.setObjectName("TrainingDock")
         self.service = service or FinetuneService(self)
         self.rows: dict[int, JobRow] = {}
-        self.curves: dict[int, dict[str, list[float]]] = {}
+        self.curves: dict[int, dict[str, tuple[list[float], list[float]]]] = {}  # series: (steps, values)
         body = QWidget()
         outer = QVBoxLayout(body)
         top = QHBoxLayout()

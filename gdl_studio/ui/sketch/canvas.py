@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QCursor,
     QFont,
     QInputDevice,
@@ -53,9 +52,9 @@ def _brush_cursor() -> QCursor:
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QPen(QColor(255, 255, 255, 220), 3))
+    p.setPen(QPen(theme.with_alpha(theme.WHITE, 220), 3))
     p.drawEllipse(QPointF(8.5, 8.5), 5, 5)
-    p.setPen(QPen(QColor(30, 30, 40), 1.2))
+    p.setPen(QPen(theme.BACKGROUND, 1.2))
     p.drawEllipse(QPointF(8.5, 8.5), 5, 5)
     p.end()
     return QCursor(pix, 8, 8)
@@ -247,7 +246,7 @@ class SketchCanvas(QWidget):
         # a soft shadow under the sheet
         p.setPen(Qt.PenStyle.NoPen)
         for k, alpha in ((7, 18), (4, 30), (2, 45)):
-            p.setBrush(QColor(0, 0, 0, alpha))
+            p.setBrush(theme.with_alpha(theme.BLACK, alpha))
             p.drawRoundedRect(page.adjusted(-k + 2, -k + 4, k + 2, k + 4), 6 + k, 6 + k)
         p.setBrush(PAPER)
         p.drawRoundedRect(page, 4, 4)
@@ -288,7 +287,7 @@ class SketchCanvas(QWidget):
             paint_points(p, s, GENERATED_INK)
         if self._head is not None:
             hx, hy = self._head
-            p.setPen(QPen(QColor(255, 255, 255, 230), 1.2))
+            p.setPen(QPen(theme.with_alpha(theme.WHITE, 230), 1.2))
             p.setBrush(GENERATED_INK.darker(115))
             p.drawEllipse(QPointF(hx, hy), PEN_WIDTH * 0.95, PEN_WIDTH * 0.95)
         p.end()

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QTransform
 
 from gdl_studio.ink.svgio import BOX, strokes_to_points
+from gdl_studio.ui import theme
 
 PEN_WIDTH = 3.0
 """Stroke width in KanjiVG units (KanjiVG's own width), at pressure 0.5 or with a mouse."""
@@ -31,13 +32,13 @@ VIEW_MARGIN = 8.0
 DISPLAY_MAX_POINTS = 4000
 """Longer strokes are thinned (every k-th point) for painting; the data keep every point."""
 
-PAPER = QColor("#f7f4ec")
-INK = QColor("#20212b")
-GENERATED_INK = QColor("#e0566a")
+PAPER = QColor(theme.PAPER)
+INK = QColor(theme.INK)
+GENERATED_INK = QColor(theme.GENERATED_INK)
 """The colour of model output that has not been accepted yet (also the SVG/PNG export's)."""
-GUIDE = QColor("#d8d1bf")
-GUIDE_FAINT = QColor("#e9e3d4")
-PRIMER_IN_THUMB = QColor("#8d8a99")
+GUIDE = QColor(theme.PAPER_GUIDE)
+GUIDE_FAINT = QColor(theme.PAPER_GUIDE_FAINT)
+PRIMER_IN_THUMB = QColor(theme.PAPER_PRIMER)
 
 
 def pressure_to_width(pressure: float) -> float:
@@ -245,14 +246,14 @@ def group_points(points: Sequence) -> list[np.ndarray]:
     return strokes
 
 
-_WHITE, _BLACK = QColor("white"), QColor("black")  # render_image's default paper and ink
+_WHITE, _BLACK = QColor(theme.WHITE), QColor(theme.BLACK)  # render_image's default paper and ink
 
 
 def render_image(strokes: Sequence[Stroke], generated: Sequence[np.ndarray] = (), size: int = 1024,
                  background: QColor | None = _WHITE, ink: QColor = _BLACK) -> QImage:
     """The drawing as a ``size`` × ``size`` image of the 109-unit box (like the SVG export)."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(background if background is not None else QColor(0, 0, 0, 0))
+    image.fill(background if background is not None else theme.TRANSPARENT)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setTransform(box_transform(QRectF(0, 0, size, size), QRectF(0, 0, BOX, BOX)))

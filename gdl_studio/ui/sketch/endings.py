@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gdl_studio.ui import theme
@@ -69,7 +69,7 @@ class EndingThumb(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5)
-        p.setPen(QPen(theme.ACCENT_LIGHT if self._hover else QColor("#3a3d52"), 2.0 if self._hover else 1.0))
+        p.setPen(QPen(theme.ACCENT_LIGHT if self._hover else theme.BORDER, 2.0 if self._hover else 1.0))
         p.setBrush(PAPER)
         p.drawRoundedRect(r, 6, 6)
         p.save()
@@ -83,16 +83,16 @@ class EndingThumb(QWidget):
         # number badge
         badge = QRectF(r.left() + 5, r.top() + 5, 20, 20)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(theme.ACCENT if self._hover else QColor(40, 41, 54, 200))
+        p.setBrush(theme.ACCENT if self._hover else theme.with_alpha(theme.CONTROL, 200))
         p.drawEllipse(badge)
-        p.setPen(QColor("white"))
+        p.setPen(theme.WHITE)
         font = QFont(self.font())
         font.setBold(True)
         font.setPointSizeF(8.5)
         p.setFont(font)
         p.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(self.index + 1))
         if not self.done and not self.points:
-            p.setPen(QColor("#9a96a8"))
+            p.setPen(theme.TEXT_SOFT)
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "…")
         p.end()
 

@@ -44,6 +44,7 @@ from gdl_studio.ui.sketch.side_panel import TEMPERATURE_MAX, TEMPERATURE_STEP, S
 from gdl_studio.ui.sketch.style import style_sheet
 from gdl_studio.ui.sketch.suggestions import Suggestions
 from gdl_studio.ui.widgets.model_picker import ModelPicker
+from gdl_studio.ui.widgets.problem_banner import ProblemBanner
 
 MODELS = (("vrnn", "VRNN-GMM"), ("rnn-gmm", "RNN-GMM"))
 REGISTRY_NAMES = {"vrnn": "ink-vrnn", "rnn-gmm": "ink-rnn-gmm"}
@@ -101,10 +102,7 @@ class SketchPanel(Panel):
         )
         left.addWidget(self.toolbar)
 
-        self.banner = QLabel("")
-        self.banner.setObjectName("sketchBanner")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = ProblemBanner(self.content)
         left.addWidget(self.banner)
 
         self.canvas = SketchCanvas(self.document, self.content)
@@ -302,8 +300,7 @@ class SketchPanel(Panel):
 
     def _show_problem(self) -> None:
         text = self.session.problem_text(self.kind, self._label(self.kind), MODELS, shipped=self.kind in REGISTRY_NAMES)
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.banner.set_problem(text)
 
     def model_available(self) -> bool:
         return self.kind not in self.session.problems

@@ -7,35 +7,35 @@ import os
 
 from PySide6.QtCore import Qt
 
-STYLE = """
-QLabel#sketchHint { color: #a9abc0; padding: 2px 4px; }
-QLabel#sketchHint[kind="error"] { color: #f0a0a8; }
-QLabel#sketchHint[kind="busy"] { color: #f6c453; }
-QLabel#sketchInfo { color: #7d8099; padding: 2px 4px; }
+from gdl_studio.ui import theme
+
+STYLE = theme.qss("""
+QLabel#sketchHint { color: @TEXT_DIM@; padding: 2px 4px; }
+QLabel#sketchHint[kind="error"] { color: @ERROR@; }
+QLabel#sketchHint[kind="busy"] { color: @HIGHLIGHT@; }
+QLabel#sketchInfo { color: @TEXT_FAINT@; padding: 2px 4px; }
 QToolBar#sketchTools { background: transparent; border: none; padding: 0; spacing: 6px; }
-QLabel#sketchBanner { background-color: #3a2430; color: #f3c4cb; border: 1px solid #6b3445;
-                      border-radius: 6px; padding: 8px 10px; }
-QLabel#sketchTemperature { color: #f6c453; font-weight: bold; min-width: 34px; }
-QLabel#sketchEndingsHint { color: #7d8099; }
-QPushButton#primary:disabled { background-color: #302d52; border-color: #3a3d52; color: #6f6d92; }
-QPushButton#accept { background-color: #2f5a45; border-color: #4c8a6b; }
-QPushButton#accept:hover { background-color: #376b52; }
-QPushButton#accept:disabled, QPushButton#reject:disabled { background-color: #2b2d38; border-color: #3a3d52; }
+QLabel#sketchTemperature { color: @HIGHLIGHT@; font-weight: bold; min-width: 34px; }
+QLabel#sketchEndingsHint { color: @TEXT_FAINT@; }
+QPushButton#primary:disabled { background-color: @PRIMARY_DISABLED@; border-color: @BORDER@; color: @PRIMARY_DISABLED_TEXT@; }
+QPushButton#accept { background-color: @ACCEPT@; border-color: @ACCEPT_BORDER@; }
+QPushButton#accept:hover { background-color: @ACCEPT_HOVER@; }
+QPushButton#accept:disabled, QPushButton#reject:disabled { background-color: @CONTROL@; border-color: @BORDER@; }
 QFrame#sketchSide { background: transparent; }
 QSpinBox { padding-right: 18px; }
 QSpinBox::up-button, QSpinBox::down-button { subcontrol-origin: border; width: 16px; border: none;
-    border-left: 1px solid #3a3d52; background: #2b2d38; }
+    border-left: 1px solid @BORDER@; background: @CONTROL@; }
 QSpinBox::up-button { subcontrol-position: top right; border-top-right-radius: 5px; }
 QSpinBox::down-button { subcontrol-position: bottom right; border-bottom-right-radius: 5px; }
-QSpinBox::up-button:hover, QSpinBox::down-button:hover { background: #3a3d52; }
+QSpinBox::up-button:hover, QSpinBox::down-button:hover { background: @BORDER@; }
 QSpinBox::up-arrow { image: url(%(up)s); width: 8px; height: 5px; }
 QSpinBox::down-arrow, QComboBox::down-arrow { image: url(%(down)s); width: 8px; height: 5px; }
 QSpinBox::up-arrow:disabled { image: url(%(up_off)s); }
 QSpinBox::down-arrow:disabled { image: url(%(down_off)s); }
 QComboBox::drop-down { subcontrol-origin: padding; subcontrol-position: top right; width: 20px; border: none;
-    border-left: 1px solid #3a3d52; }
+    border-left: 1px solid @BORDER@; }
 QScrollArea#sketchSideScroll { border: none; background: transparent; }
-"""
+""")
 
 
 def arrow_images() -> dict[str, str]:
@@ -49,11 +49,11 @@ def arrow_images() -> dict[str, str]:
     folder = Path(tempfile.gettempdir()) / f"gdl-studio-sketch-{os.getuid() if hasattr(os, 'getuid') else 0}"
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    for name, up, colour in (("up", True, "#b8bad0"), ("down", False, "#b8bad0"), ("up_off", True, "#4a4d62"), ("down_off", False, "#4a4d62")):
+    for name, up, colour in (("up", True, theme.ARROW), ("down", False, theme.ARROW), ("up_off", True, theme.ARROW_DISABLED), ("down_off", False, theme.ARROW_DISABLED)):
         path = folder / f"arrow-{name}.png"
         if not path.is_file():
             img = QImage(16, 10, QImage.Format.Format_ARGB32_Premultiplied)
-            img.fill(QColor(0, 0, 0, 0))
+            img.fill(theme.TRANSPARENT)
             p = QPainter(img)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(Qt.PenStyle.NoPen)

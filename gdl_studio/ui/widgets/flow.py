@@ -7,6 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLayout, QWidget, QWidgetItem
 
+from gdl_studio.ui import theme
+
 
 class FlowLayout(QLayout):
     """Lays out items in rows; a row breaks where the next item would not fit."""
@@ -85,7 +87,7 @@ def separator() -> QFrame:
     line = QFrame()
     line.setFrameShape(QFrame.Shape.VLine)
     line.setFixedWidth(10)
-    line.setStyleSheet("color: #2f3142;")
+    line.setStyleSheet(theme.qss("color: @GRID@;"))
     return line
 
 
