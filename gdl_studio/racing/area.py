@@ -17,15 +17,24 @@ def _load(name: str):
 
 
 def _choices() -> list[tuple[str, str]]:
+    """The shipped controller, the other shipped ones (e.g. the dream-trained driver, labelled with
+    the world it drives with), then the personal (★) ones."""
     from gdl_studio.core.personal import personal_models
+    from gdl_studio.racing.worlds import driver_label, shipped_controllers
 
+    try:
+        shipped = [card for card in shipped_controllers() if card.name != SHIPPED_CONTROLLER]
+    except OSError:
+        shipped = []
     try:
         cards = personal_models(CONTROLLER_FAMILY)
     except OSError:
         cards = []
-    return [(SHIPPED_CONTROLLER, "Shipped controller")] + [
-        (card.name, f"★ {card.data.get('display_name', card.name)}") for card in cards
-    ]
+    return (
+        [(SHIPPED_CONTROLLER, "Shipped controller")]
+        + [(card.name, driver_label(card)) for card in shipped]
+        + [(card.name, f"★ {driver_label(card)}") for card in cards]
+    )
 
 
 def _finetune(spec, report, control) -> dict:

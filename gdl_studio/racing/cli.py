@@ -140,6 +140,14 @@ def register(commands) -> None:
     _mdn_options(p, prefix="mdn-")
     p.set_defaults(func=_iterate)
 
+    p = stages.add_parser("ship", help="ship an iteration round's V, M and dream-trained controller(s) into the app's models")
+    p.add_argument("round_models", type=Path, metavar="ROUND_MODELS_DIR", help="a round's models folder, e.g. work/round2/models")
+    p.add_argument("--name", required=True, help="suffix of the shipped V and M: carracing-vae-NAME, carracing-mdnrnn-NAME")
+    p.add_argument("--out", type=Path, help="models directory to ship into (default models/)")
+    p.add_argument("--replace", action="store_true", help="overwrite models of the same names")
+    p.add_argument("--fp32", action="store_true", help="keep V and M in float32 (default: fp16 when its outputs match fp32)")
+    p.set_defaults(func=_ship)
+
     p = stages.add_parser("controller", help="train C with CMA-ES on the real game (process pool)")
     p.add_argument("--models", type=Path, help="directory holding the trained V and M (default OUT)")
     p.add_argument("--out", type=Path, help="models directory to write C to (default models/)")
@@ -171,6 +179,9 @@ def register(commands) -> None:
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--gif", type=Path, help="save the frames as an animated GIF")
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
+    p.add_argument("--controller", metavar="NAME|DIR",
+                   help="who drives (a shipped or personal controller, or a model directory); it drives with "
+                        "its own V and M (the card's world)")
     p.set_defaults(func=_dream)
 
     # ------------------------------------------------------------ bench racing
@@ -192,18 +203,23 @@ def register(commands) -> None:
                    help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)")
     p.add_argument("--controller", metavar="NAME|DIR",
                    help="score this controller (a shipped or personal model name, or a model directory) "
-                        "instead of carracing-controller")
+                        "instead of carracing-controller, with its own V and M (the card's world)")
     p.add_argument("--seed-base", type=int, default=None,
                    help="first track seed for --episodes (default 1000000, the bench's tracks; another set "
                         "checks a controller on tracks nobody selected it on)")
     p.add_argument("--fidelity", action="store_true",
                    help="how well the dream predicts the real game: rank correlation of dream and real returns "
                         "over many controllers, return ratio, latent NLL at horizons 1/10/50")
+    p.add_argument("--dream-road", action="store_true",
+                   help="does the controller keep the car on the road in its world's dreams? dreams of 1,000 steps "
+                        "from real first frames, each decoded frame checked (dream_road.on_road, .on_road_frames)")
+    p.add_argument("--starts", type=_positive, default=50, help="--dream-road: dreams (each from another real track's first frame)")
+    p.add_argument("--road-every", type=_positive, default=10, help="--dream-road: check every Nth decoded frame")
     p.add_argument("--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)")
     p.add_argument("--controllers", type=_positive, default=33, help="controllers for --fidelity")
-    p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity")
+    p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity and --dream-road")
     p.add_argument("--stock", action="store_true", help="--fidelity: real returns on the stock renderer (default: the pixel-identical fast one)")
-    p.add_argument("--device", default="auto", help="--fidelity: device for the dreams (cuda, cpu, auto)")
+    p.add_argument("--device", default="auto", help="--fidelity, --dream-road: device for the dreams (cuda, cpu, auto)")
     _backend_arguments(p)
     p.add_argument("--scaling", action="store_true",
                    help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray")
@@ -391,6 +407,29 @@ def _iterate(args) -> int:
     return 0
 
 
+def _ship(args) -> int:
+    from gdl_studio.racing.ship import ship
+
+    out = args.out or _models_root()
+    summary = ship(args.round_models, args.name, out, replace=args.replace, fp16=not args.fp32, command=_command_line(),
+                   log=lambda m: print(m, file=sys.stderr))
+    for name, info in summary["models"].items():
+        print(f"ship: {out / name} ({info['dtype']}, {info['size_bytes'] / 1e6:.1f} MB, sha256 {info['sha256'][:12]}…)")
+    world = summary["world"]
+    print(f"ship: the round's controllers drive with {world['vae']} + {world['mdn']}")
+    return 0
+
+
+def _controller_world(controller, models: Path | None):
+    """(card, parameters, WorldRef) of a controller and the V/M it drives with; ModelUnavailable if missing."""
+    from gdl_studio.core.registry import load_tensors
+    from gdl_studio.racing.worlds import controller_card, resolve_world
+
+    card = controller_card(controller, models)
+    params = load_tensors(card)["params"].double().numpy().ravel()
+    return card, params, resolve_world(card, models)
+
+
 def _load_world(models: Path | None, need_controller: bool = True):
     from gdl_studio.core.registry import ModelUnavailable
     from gdl_studio.racing.models_io import load_world_model, load_world_model_from
@@ -409,7 +448,18 @@ def _dream(args) -> int:
         raise UserError("--temperature must be between 0.01 and 5")
     if args.real:
         _need_simulator()
-    world = _load_world(args.models, need_controller=args.real)
+    if args.controller:
+        from gdl_studio.core.registry import ModelUnavailable
+        from gdl_studio.racing.worlds import load_world_for
+
+        try:
+            world = load_world_for(args.controller, args.models)
+        except ModelUnavailable as exc:
+            raise UserError(str(exc)) from None
+        print(f"dream: {world.cards['carracing-controller'].name} drives with "
+              f"{world.cards['carracing-vae'].name} + {world.cards['carracing-mdnrnn'].name}", file=sys.stderr)
+    else:
+        world = _load_world(args.models, need_controller=args.real)
     if world is None:
         return 0
     from gdl_studio.racing.dream import dream_frames, real_frames
@@ -504,7 +554,7 @@ def _bench(args) -> int:
         results["scaling"] = scaling(backend=args.backend, address=args.ray_address, models_dir=args.models)
         emit(results, args.json, title="bench racing")
         return 0
-    speed = args.speed or not (args.episodes or args.fidelity)
+    speed = args.speed or not (args.episodes or args.fidelity or args.dream_road)
     if speed:
         _need_simulator()
         from gdl_studio.racing.bench import renderer_speed
@@ -514,19 +564,29 @@ def _bench(args) -> int:
 
     models = str(args.models) if args.models else None
     params = None
-    if args.controller:
+    world_ref = None
+    if args.controller or args.dream_road:  # the controller drives with its own V and M (worlds.py)
         from gdl_studio.core.registry import ModelUnavailable
-        from gdl_studio.racing.models_io import controller_params
+        from gdl_studio.racing.models_io import CONTROLLER_NAME
 
         try:
-            params, card = controller_params(args.controller)
+            card, params, world_ref = _controller_world(args.controller or CONTROLLER_NAME, args.models)
         except ModelUnavailable as exc:
-            raise UserError(str(exc)) from None
-        results["controller"] = card.name
+            if args.controller:
+                raise UserError(str(exc)) from None
+            params = None  # --dream-road without a controller installed: skipped below
+        else:
+            results["controller"] = card.name
+            results["world"] = world_ref.label()
+            models = str(world_ref.models_dir())
+            if world_ref.note:
+                print(f"bench racing: note: {world_ref.note}", file=sys.stderr)
     if models_present(models) or (params is not None and models_present(models, need_controller=False)):
-        world = _load_world(args.models, need_controller=params is None)
-        if world is not None and not args.fidelity:
+        world = world_ref.load() if world_ref is not None else _load_world(args.models, need_controller=params is None)
+        if world is not None and not (args.fidelity or args.dream_road):
             results["dream"] = {"frame_ms": dream_latency(world, frames=args.dream_frames)}
+        if args.dream_road and world is not None:
+            results["dream_road"] = _dream_road(args, world, params)
         if args.episodes > 0:
             _need_simulator()
             seed_base = SCORE_SEED_BASE if args.seed_base is None else args.seed_base
@@ -537,7 +597,7 @@ def _bench(args) -> int:
         if args.fidelity:
             _need_simulator()
             results["fidelity"] = _fidelity(args, world, params)
-    elif args.episodes > 0 or args.fidelity:
+    elif args.episodes > 0 or args.fidelity or args.dream_road:
         results["score"] = {"skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"}
         print("bench racing: skipped: world-model weights are not installed", file=sys.stderr)
     emit(results, args.json, title="bench racing")
@@ -550,7 +610,22 @@ def _fidelity(args, world, params) -> dict:
     if not 0.05 <= args.tau <= 3.0:
         raise UserError("--tau must be between 0.05 and 3")
     base = params if params is not None else world.controller.get_params()
-    models_dir = Path(args.models) if args.models else Path(world.cards["carracing-vae"].directory).parent
+    from gdl_studio.racing.worlds import WorldRef
+
+    # the directory of the V and M that were loaded (the controller's world), laid out as a models directory
+    vae_dir, mdn_dir = (Path(world.cards[k].directory) for k in ("carracing-vae", "carracing-mdnrnn"))
+    models_dir = WorldRef(vae_dir.name, mdn_dir.name, vae_dir, mdn_dir).models_dir()
     kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock)
     cfg = FidelityConfig.quick(**kw) if args.quick else FidelityConfig(controllers=args.controllers, **kw)
     return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))
+
+
+def _dream_road(args, world, params) -> dict:
+    from gdl_studio.racing.fidelity import dream_road
+
+    if not 0.05 <= args.tau <= 3.0:
+        raise UserError("--tau must be between 0.05 and 3")
+    if params is None:
+        params = world.controller.get_params()
+    return dream_road(world, params, starts=args.starts, tau=args.tau, steps=1000, road_every=args.road_every,
+                      device=args.device, log=lambda m: print(m, file=sys.stderr))

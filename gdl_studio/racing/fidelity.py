@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
+DREAM_ROAD_SEED_BASE = FIDELITY_SEED_BASE + 20_000  # dream starts of ``bench racing --dream-road``
+ON_ROAD_SHARE = 0.95  # a dream stays on the road when the car is on it in at least this share of checked frames
 PERTURBATION_SCALES = (0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.5)
 
 
@@ -180,8 +182,10 @@ def first_frame_latents(vae, seeds: list[int]) -> np.ndarray:
 
 
 def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float, steps: int, seed: int,
-                  device, decoder=None, road_every: int = 0, max_batch: int = 8192):
-    """(len(controllers), len(z0)) dream returns (and on-road fractions when a decoder is given)."""
+                  device, decoder=None, road_every: int = 0, max_batch: int = 8192, done_threshold: float = 0.5):
+    """(len(controllers), len(z0)) dream returns (and on-road fractions when a decoder is given).
+
+    A dream ends when M's episode-end probability passes ``done_threshold`` (> 1: never)."""
     from gdl_studio.racing.dream_batch import dream_batch
 
     n, d = len(controllers), len(z0)
@@ -190,7 +194,7 @@ def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float
     rets, road, total_steps = [], [], 0
     for lo in range(0, len(params), max_batch):
         res = dream_batch(mdn, params[lo : lo + max_batch], starts[lo : lo + max_batch], tau, seed + lo, steps,
-                          device=device, decoder=decoder, road_every=road_every)
+                          device=device, decoder=decoder, road_every=road_every, done_threshold=done_threshold)
         rets.append(res.returns)
         total_steps += res.steps
         if res.on_road is not None:
@@ -198,6 +202,57 @@ def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float
     returns = np.concatenate(rets).reshape(n, d)
     on_road = np.concatenate(road).reshape(n, d) if road else None
     return returns, on_road, total_steps
+
+
+def road_figures(road_frac: np.ndarray | None) -> dict[str, float]:
+    """``on_road``: the share of dreams whose car is on the road in ≥ :data:`ON_ROAD_SHARE` of the
+    checked frames; ``on_road_frames``: the share of checked frames with the car on the road
+    (``road_frac``: per dream, from :func:`dream_returns` with a decoder; None gives nan)."""
+    frac = np.asarray(road_frac, float) if road_frac is not None else np.array([np.nan])
+    return {"on_road": float(np.mean(frac >= ON_ROAD_SHARE)), "on_road_frames": float(np.mean(frac))}
+
+
+def dream_road(world, params: np.ndarray, starts: int = 50, tau: float = 1.0, steps: int = 1000,
+               road_every: int = 10, seed: int = 0, device: str = "auto", stop_on_done: bool = False,
+               log=None) -> dict:
+    """Does ``params`` keep the car on the road in ``world``'s dreams? (``bench racing --dream-road``)
+
+    ``starts`` dreams of ``steps`` steps at temperature τ, each from V's encoding of the first frame
+    of a fixed track (:data:`DREAM_ROAD_SEED_BASE` …, not the bench's scoring tracks), the controller
+    driving; every ``road_every``-th decoded frame is checked. Figures as :func:`road_figures`, plus
+    the dreams' mean return. Like the Dream panel's, the dreams run all ``steps`` frames whatever
+    M's episode-end head says, unless ``stop_on_done``.
+    """
+    from gdl_studio.racing.dream_batch import best_device
+
+    t0 = time.perf_counter()
+    dev = best_device(device)
+    seeds = [DREAM_ROAD_SEED_BASE + i for i in range(starts)]
+    z0 = first_frame_latents(world.vae, seeds)
+    if log:
+        log(f"dream-road: {starts} dreams of {steps} steps at τ {tau} on {dev}, road checked every {road_every} frames")
+    mdn = world.mdn.to(dev)
+    vae = world.vae.to(dev)
+    try:
+        returns, road, dream_steps = dream_returns(mdn, [np.asarray(params, np.float64)], z0, tau, steps, seed, dev,
+                                                   decoder=vae.decode, road_every=road_every,
+                                                   done_threshold=0.5 if stop_on_done else 2.0)
+    finally:
+        world.vae.to("cpu")
+        world.mdn.to("cpu")
+    return {
+        **road_figures(road[0] if road is not None else None),
+        "starts": starts,
+        "first_seed": seeds[0],
+        "tau": tau,
+        "steps_max": steps,
+        "road_every": road_every,
+        "stop_on_done": stop_on_done,
+        "dream_return_mean": float(np.mean(returns)),
+        "dream_return_std": float(np.std(returns)),
+        "dream_steps": int(dream_steps),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 # ---------------------------------------------------------------- latent prediction at horizons
@@ -369,7 +424,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     log(f"fidelity: dreams done ({time.perf_counter() - t0:.0f}s)")
     top = real >= cfg.top_threshold
     base_real_mean = float(np.mean(base_real))
-    road_frac = base_road[0] if base_road is not None else np.array([np.nan])
+    road = road_figures(base_road[0] if base_road is not None else None)
     result = {
         "rank_corr": spearman(dream_mean, real),
         "rank_corr_top": spearman(dream_mean[top], real[top]) if top.sum() >= 3 else float("nan"),
@@ -382,8 +437,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "base_real_mean": base_real_mean,
         "base_real_std": float(np.std(base_real)),
         "base_dreams": int(base_dream.size),
-        "on_road": float(np.mean(road_frac >= 0.95)),
-        "on_road_frames": float(np.mean(road_frac)),
+        **road,
         "z_nll": hz["z_nll"],
         "reward_err": hz["reward_err"],
         "tau": cfg.tau,

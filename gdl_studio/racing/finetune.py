@@ -191,8 +191,15 @@ class RealEvaluator:
         self.inner.close()
 
 
-def _models_dir_of(card) -> Path:
-    return Path(card.directory).parent
+def _world_of(card):
+    """The :class:`~gdl_studio.racing.worlds.WorldRef` a controller card drives with (UserError if missing)."""
+    from gdl_studio.core.registry import ModelUnavailable
+    from gdl_studio.racing.worlds import resolve_world
+
+    try:
+        return resolve_world(card)
+    except ModelUnavailable as exc:
+        raise UserError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- the job
@@ -204,7 +211,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     """
     from gdl_studio.core.personal import check_name, save_personal_model
     from gdl_studio.racing.backends import check_backend
-    from gdl_studio.racing.models_io import FAMILY_CONTROLLER, load_world_model
+    from gdl_studio.racing.models_io import FAMILY_CONTROLLER
     from gdl_studio.racing.train_controller import new_strategy
 
     opts = _options(spec)
@@ -213,12 +220,14 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     if opts["mode"] == "real":  # dream generations are one batch in this process
         check_backend(opts["backend"], opts["ray_address"])
     base_params, base_card = _base_controller(spec.base or "carracing-controller")
-    world = load_world_model(need_controller=False)
+    world_ref = _world_of(base_card)  # the base controller's own V and M (e.g. the v2 world of the dream-trained one)
+    world = world_ref.load()
+    models_dir = world_ref.models_dir()
     if opts["mode"] == "real":
         from gdl_studio.racing.deps import require_simulator
 
         require_simulator()
-        evaluator = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), opts["workers"], opts["max_steps"],
+        evaluator = RealEvaluator(models_dir, opts["workers"], opts["max_steps"],
                                   opts["backend"], opts["ray_address"])
     else:
         evaluator = DreamEvaluator(world, opts["tau"], opts["max_steps"], start_seed=VALID_SEED_BASE + 10_000)
@@ -255,7 +264,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         if opts["mode"] == "dream" and opts["real_check_tracks"]:
             # does what was learnt in the dream carry over to the real game?
             report(Progress(opts["generations"], opts["generations"], "generation", message="checking in the real game"))
-            real = RealEvaluator(_models_dir_of(world.cards["carracing-vae"]), 1, opts["max_steps"])
+            real = RealEvaluator(models_dir, 1, opts["max_steps"])
             try:
                 real_check, _ = real([base_params, final], valid_seed, opts["real_check_tracks"], control.checkpoint)
             finally:
@@ -303,6 +312,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         },
         "split": f"validation: {opts['valid_rollouts']} fixed {'tracks' if opts['mode'] == 'real' else 'dreams'} "
                  f"from seed {valid_seed}, never used for training",
+        **({"world": base_card.data["world"]} if base_card.data.get("world") else {}),
         "metrics": metrics,
         "history": history,
         "training_command": "gdl-studio finetune controller " + " ".join(

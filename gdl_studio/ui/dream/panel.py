@@ -15,9 +15,11 @@ here and leave the rest of the app alone.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -32,7 +34,7 @@ from gdl_studio.ui.dream import layout
 from gdl_studio.ui.dream.driving import KeyDriving, focus_in_text_input
 from gdl_studio.ui.dream.keys import DriveKeys
 from gdl_studio.ui.dream.layout import MAX_SEED, TAU_MAX, TAU_MIN, TAU_SCALE
-from gdl_studio.ui.dream.session import DreamSession, reconstruction_error
+from gdl_studio.ui.dream.session import SHIPPED_WORLD, DreamSession, reconstruction_error
 from gdl_studio.ui.dream.style import STYLE, glyph_icon
 from gdl_studio.ui.dream.views import AGENT_BADGE, HUMAN_BADGE
 from gdl_studio.ui.panel import Panel
@@ -54,7 +56,8 @@ class DreamPanel(Panel):
     def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
                  loader: Callable[[], object] | None = None) -> None:
         super().__init__(engine, settings, parent)
-        self.source = jobs.WorldSource(loader)
+        self.source = self._shipped_source = jobs.WorldSource(loader)
+        self._world_sources: dict[tuple[str, str], jobs.WorldSource] = {}  # other worlds, by V and M directory
         self._check_cards = loader is None  # shipped models: look for their cards up front
         tau = min(TAU_MAX, max(TAU_MIN, float(settings.get(Key.DREAM_TEMPERATURE))))
         self.controls = DriveControls(temperature=tau)
@@ -251,8 +254,10 @@ class DreamPanel(Panel):
         are shown in the panel (it never raises for them).
         """
         self.session.watch(params_or_model_name)
+        self._choose_world(params_or_model_name)
+        chosen = self.session.controller_spec  # None when the controller's world could not be found
         if hasattr(self, "controller_combo"):
-            index = self.controller_combo.findData(params_or_model_name) if isinstance(params_or_model_name, str) else -1
+            index = self.controller_combo.findData(chosen) if isinstance(chosen, str) else -1
             self.controller_combo.setCurrentIndex(index if index >= 0 else 0)
         self.model_changed.emit(self.active_model())
         if self.session.sim_problem:
@@ -262,6 +267,41 @@ class DreamPanel(Panel):
         self.start(REAL)
 
     # ------------------------------------------------------------------ controllers
+    def _choose_world(self, spec) -> None:
+        """Drive with the V and M that ``spec`` (a controller name or directory) belongs to
+        (:func:`gdl_studio.racing.worlds.resolve_world`). Parameters and controller objects keep the
+        current world; with a custom loader (tests, a training ``--out``) the loader decides."""
+        if not self._check_cards or not (spec is None or isinstance(spec, (str, os.PathLike))):
+            return
+        from gdl_studio.core.registry import ModelUnavailable, default_registry
+        from gdl_studio.racing.models_io import VAE_NAME
+        from gdl_studio.racing.worlds import resolve_world
+
+        try:
+            ref = resolve_world(spec)
+        except ModelUnavailable as exc:
+            if spec is None:  # no shipped world: the shipped source reports it
+                self.source, self.session.world, self.session.world_note = self._shipped_source, SHIPPED_WORLD, ""
+                return
+            self.session.watch(None)
+            self._choose_world(None)
+            self.session.world_note = f"The controller could not be loaded — {exc}. The shipped controller drives instead."
+            self.status_message.emit(f"Dream: {exc}")
+            return
+        try:
+            shipped = ref.default and Path(default_registry().card(VAE_NAME).directory) == ref.vae_dir
+        except ModelUnavailable:
+            shipped = False
+        if shipped:
+            self.source = self._shipped_source
+        else:
+            key = (str(ref.vae_dir), str(ref.mdn_dir))
+            if key not in self._world_sources:
+                self._world_sources[key] = jobs.WorldSource(ref.load)
+            self.source = self._world_sources[key]
+        self.session.world = ref.names
+        self.session.world_note = f"Note: {ref.note}." if ref.note else ""
+
     def _fill_controllers(self) -> None:
         """(Re)fill the driver picker: the shipped controller, then the personal (★) ones."""
         self.picker.fill([(SHIPPED_CONTROLLER, "Shipped controller")])
@@ -283,6 +323,8 @@ class DreamPanel(Panel):
     def retry(self) -> None:
         """Forget the loaded (or failed) world model and try again."""
         self.source.forget()
+        self._world_sources.clear()
+        self._choose_world(self.session.controller_spec if isinstance(self.session.controller_spec, str) else None)
         self.session.problem = None
         self._check_model()
         if self.session.problem is None:
@@ -349,6 +391,8 @@ class DreamPanel(Panel):
         self.controller_label.setToolTip(f"{item.model}: C, the linear controller on [z, h] that drives when you do not")
         self.view.set_message("")
         parts = [self.session.simulator_text()] if self.session.sim_problem else []
+        if self.session.world_note:
+            parts.append(self.session.world_note)
         if item.note:
             parts.append(item.note)
         if parts:

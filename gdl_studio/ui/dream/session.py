@@ -16,6 +16,7 @@ from typing import Any
 from gdl_studio.jobs.dream import DREAM, REAL
 
 SHIPPED = "carracing-controller"
+SHIPPED_WORLD = ("carracing-vae", "carracing-mdnrnn")  # = racing.worlds.DEFAULT_WORLD
 
 REAL_HINT = ("Hold ← ↑ → ↓ or W A S D to take the wheel; let go to hand it back.  "
              "Space pause · R reset · N new track · F dream from this frame · 2 dream")
@@ -76,6 +77,8 @@ class DreamSession:
     sim_problem: str | None = None  # the real game cannot run
     controller_spec: Any = None  # None: the shipped controller; else see DreamPanel.watch_controller
     controller_name: str = ""
+    world: tuple[str, str] = SHIPPED_WORLD  # the V and M the chosen controller drives with (racing/worlds.py)
+    world_note: str = ""  # said with the next episode: the chosen controller's world is missing or differs
     resume_on_show: bool = False
     frame_times: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20))
 
@@ -145,7 +148,8 @@ class DreamSession:
     def active_model(self) -> str:
         if self.problem is not None:
             return ""
-        return f"carracing-vae + mdnrnn, {self.controller_name or SHIPPED}"
+        vae, mdn = self.world
+        return f"{vae} + {mdn.removeprefix('carracing-')}, {self.controller_name or SHIPPED}"
 
     def simulator_text(self) -> str:
         return (f"<b>The real game cannot run</b> — {self.sim_problem}<br>"

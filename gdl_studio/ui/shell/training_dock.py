@@ -98,6 +98,13 @@ class FinetuneService(QObject):
         self.runner.shutdown()
 
 
+def _controller_label(card) -> str:
+    """A controller as the Dream panel's Driver list names it (with its world when not the shipped one)."""
+    from gdl_studio.racing.worlds import driver_label
+
+    return driver_label(card)
+
+
 class NewJobDialog(QDialog):
     """Choose what to fine-tune on which of the user's files."""
 
@@ -164,18 +171,23 @@ class NewJobDialog(QDialog):
         form.addRow(buttons)
         choose_files.clicked.connect(self._choose_files)
         choose_folder.clicked.connect(self._choose_folder)
+        self._base_chosen = False  # the person picked "Start from" themselves: leave it alone
+        self.base.activated.connect(self._on_base_chosen)
+        self.mode.currentIndexChanged.connect(self._suggest_base)
         self.family.currentIndexChanged.connect(self._family_changed)
         self._family_changed()
 
     def _family_changed(self) -> None:
         family = self.family.currentData()
         self.base.clear()
+        is_controller = family == "controller"
         for card in default_registry().cards():
             if finetune_area(family).can_start_from(card.family):
-                label = card.data.get("display_name", card.name) + (" (personal)" if card.personal else "")
-                self.base.addItem(label, card.name)
+                name = _controller_label(card) if is_controller else card.data.get("display_name", card.name)
+                self.base.addItem(name + (" (personal)" if card.personal else ""), card.name)
         self.base.setCurrentIndex(max(0, self.base.findData(finetune_area(family).default_base)))
-        is_controller = family == "controller"
+        self._base_chosen = False
+        self._suggest_base()
         self.choose_files_button.setVisible(not is_controller)
         self.choose_folder_button.setVisible(not is_controller)
         self.epochs.setValue(5 if is_controller else 10)
@@ -193,6 +205,22 @@ class NewJobDialog(QDialog):
             text = "Drop MIDI files or a folder here, or choose them."
         self.files_label.setText(text)
         self.inputs = []
+
+    def _on_base_chosen(self, _index: int) -> None:
+        self._base_chosen = True
+
+    def _suggest_base(self, *_args) -> None:
+        """Dream fine-tuning starts from the dream-trained controller when it is installed (it drives
+        with the newer V and M); real-game fine-tuning from the area's default. Not once the person
+        has picked one."""
+        if self._base_chosen or self.family.currentData() != "controller":
+            return
+        from gdl_studio.racing.dream_train import DREAM_CONTROLLER_NAME
+
+        want = finetune_area("controller").default_base
+        if self.mode.currentData() == "dream" and self.base.findData(DREAM_CONTROLLER_NAME) >= 0:
+            want = DREAM_CONTROLLER_NAME
+        self.base.setCurrentIndex(max(0, self.base.findData(want)))
 
     def _set_inputs(self, paths: list[str]) -> None:
         self.inputs = paths

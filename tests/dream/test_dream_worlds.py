@@ -1,0 +1,184 @@
+"""The Dream panel and the training dock with a shipped iteration round: the dream-trained driver is in the
+Driver list, choosing it loads its own V and M, and dream fine-tuning offers it as the start."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdl_studio.racing.dream import DreamFrame, RealFrame
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory):
+    """Shipped tiny models (carracing-vae/-mdnrnn/-controller) plus a round shipped as v2."""
+    import torch
+
+    from gdl_studio.core.registry import save_model
+    from gdl_studio.racing.controller import param_count
+    from gdl_studio.racing.mdn_rnn import MDNRNN
+    from gdl_studio.racing.models_io import FAMILY_CONTROLLER, save_controller, save_mdn, save_vae
+    from gdl_studio.racing.ship import ship
+    from gdl_studio.racing.vae import ConvVAE
+
+    root = tmp_path_factory.mktemp("models")
+    rnd = tmp_path_factory.mktemp("round") / "models"
+    card = {"data": {}, "metrics": {}, "training_command": "test"}
+    params = np.random.default_rng(0).normal(0, 0.1, param_count())
+    params[-2] += 1.0
+    torch.manual_seed(0)
+    save_vae(ConvVAE(), root, dict(card))
+    save_mdn(MDNRNN(), root, dict(card))
+    save_controller(params, root, dict(card))
+    torch.manual_seed(1)
+    save_vae(ConvVAE(), rnd, dict(card))
+    save_mdn(MDNRNN(), rnd, dict(card))
+    save_model(rnd / "carracing-controller-dream", {"params": torch.from_numpy(params.astype(np.float32))},
+               {"name": "carracing-controller-dream", "display_name": "Dream-trained driver", "family": FAMILY_CONTROLLER,
+                "architecture": {"kind": "linear", "z_size": 32, "hidden": 256}, "dtype": "float32",
+                "metrics": {"real_env_steps_during_training": 0}, "data": {}})
+    ship(rnd, "v2", root, log=lambda m: None)
+    return root
+
+
+@pytest.fixture
+def registry_at(models_root, monkeypatch):
+    from gdl_studio.core import registry
+
+    monkeypatch.setattr(registry, "_default", registry.Registry(roots=[models_root]))
+    return models_root
+
+
+def _wait_frames(qtbot, panel, n, kind):
+    def enough():
+        assert panel.frame_count() >= n and isinstance(panel.last_frame(), kind)
+
+    qtbot.waitUntil(enough, timeout=TIMEOUT)
+
+
+def test_session_names_the_world():
+    from gdl_studio.ui.dream.session import DreamSession
+
+    s = DreamSession()
+    assert s.active_model() == "carracing-vae + mdnrnn, carracing-controller"
+    s.watch("carracing-controller-dream")
+    s.world = ("carracing-vae-v2", "carracing-mdnrnn-v2")
+    assert s.active_model() == "carracing-vae-v2 + mdnrnn-v2, carracing-controller-dream"
+
+
+def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot, engine, registry_at):
+    from gdl_studio.ui.dream.panel import DreamPanel
+    from gdl_studio.ui.settings import Settings
+
+    panel = DreamPanel(engine, Settings())
+    qtbot.addWidget(panel)
+    panel.playback.fps = 400.0
+    try:
+        labels = [panel.controller_combo.itemText(i) for i in range(panel.controller_combo.count())]
+        assert labels == ["Shipped controller", "Dream-trained driver (v2 world)"]
+        panel.show()
+        qtbot.waitExposed(panel)
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
+
+        index = panel.controller_combo.findData("carracing-controller-dream")
+        panel.controller_combo.setCurrentIndex(index)
+        panel.controller_combo.activated.emit(index)  # as a click does
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        world = panel.source.get()
+        assert world.cards["carracing-vae"].name == "carracing-vae-v2"
+        assert world.cards["carracing-mdnrnn"].name == "carracing-mdnrnn-v2"
+        assert "carracing-controller-dream" in panel.controller_label.text()
+        assert panel.active_model() == "carracing-vae-v2 + mdnrnn-v2, carracing-controller-dream"
+
+        panel.set_mode("dream")  # the dream is M v2's, decoded by V v2
+        _wait_frames(qtbot, panel, 3, DreamFrame)
+        assert panel.source.get() is world
+
+        panel.watch_controller(None)  # back to the shipped controller: the shipped world
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
+        assert panel.active_model() == "carracing-vae + mdnrnn, carracing-controller"
+    finally:
+        panel.shutdown()
+
+
+def test_a_driver_whose_world_is_missing_falls_back_to_the_shipped_one(qtbot, engine, models_root, tmp_path,
+                                                                        monkeypatch):
+    import shutil
+
+    from gdl_studio.core import registry
+    from gdl_studio.ui.dream.panel import DreamPanel
+    from gdl_studio.ui.settings import Settings
+
+    root = tmp_path / "models"
+    for name in ("carracing-vae", "carracing-mdnrnn", "carracing-controller", "carracing-controller-dream"):
+        shutil.copytree(models_root / name, root / name)  # no carracing-vae-v2 / carracing-mdnrnn-v2
+    monkeypatch.setattr(registry, "_default", registry.Registry(roots=[root]))
+    panel = DreamPanel(engine, Settings())
+    qtbot.addWidget(panel)
+    panel.playback.fps = 400.0
+    try:
+        panel.show()
+        qtbot.waitExposed(panel)
+        panel.watch_controller("carracing-controller-dream")
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        assert panel.session.controller_spec is None and panel.controller_combo.currentData() == ""
+        assert "carracing-vae-v2, which is not installed" in panel.notice.text()
+        assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
+    finally:
+        panel.shutdown()
+
+
+def test_dream_finetuning_starts_from_the_dream_trained_driver(qtbot, registry_at):
+    from gdl_studio.ui.shell.training_dock import NewJobDialog
+
+    dialog = NewJobDialog(family="controller")
+    qtbot.addWidget(dialog)
+    labels = {dialog.base.itemData(i): dialog.base.itemText(i) for i in range(dialog.base.count())}
+    assert labels == {"carracing-controller": "Shipped controller",
+                      "carracing-controller-dream": "Dream-trained driver (v2 world)"}
+    assert dialog.mode.currentData() == "dream"
+    assert dialog.base.currentData() == "carracing-controller-dream"
+    dialog.mode.setCurrentIndex(dialog.mode.findData("real"))
+    assert dialog.base.currentData() == "carracing-controller"
+    # once the person picks a start, switching the mode leaves it alone
+    index = dialog.base.findData("carracing-controller")
+    dialog.mode.setCurrentIndex(dialog.mode.findData("dream"))
+    dialog.base.setCurrentIndex(index)
+    dialog.base.activated.emit(index)
+    dialog.mode.setCurrentIndex(dialog.mode.findData("real"))
+    dialog.mode.setCurrentIndex(dialog.mode.findData("dream"))
+    assert dialog.base.currentData() == "carracing-controller"
+    assert dialog.spec().base == "carracing-controller"
+
+
+def test_dream_finetune_of_the_dream_driver_runs_in_its_world(registry_at, monkeypatch):
+    """The fine-tune dreams in M v2 and the personal result keeps the world."""
+    from gdl_studio.core.finetuning import FinetuneSpec
+    from gdl_studio.core.personal import personal_models
+    from gdl_studio.racing import finetune
+
+    seen = {}
+    real_init = finetune.DreamEvaluator.__init__
+
+    def spy(self, world, *a, **k):
+        seen["vae"] = world.cards["carracing-vae"].name
+        seen["mdn"] = world.cards["carracing-mdnrnn"].name
+        real_init(self, world, *a, **k)
+
+    monkeypatch.setattr(finetune.DreamEvaluator, "__init__", spy)
+
+    class Control:
+        def checkpoint(self):
+            pass
+
+    spec = FinetuneSpec(family="controller", base="carracing-controller-dream", inputs=[], name="my-dream-tune",
+                        options={"generations": 1, "population": 2, "rollouts": 1, "max_steps": 10, "valid_rollouts": 1,
+                                 "real_check_tracks": 0})
+    out = finetune.finetune(spec, lambda p: None, Control())
+    assert seen == {"vae": "carracing-vae-v2", "mdn": "carracing-mdnrnn-v2"}
+    (card,) = [c for c in personal_models("world-model/controller") if c.name == out["name"]]
+    assert card.data["world"]["vae"] == "carracing-vae-v2"
