@@ -15,11 +15,9 @@ here and leave the rest of the app alone.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -34,16 +32,16 @@ from gdl_studio.ui.dream import layout
 from gdl_studio.ui.dream.driving import KeyDriving, focus_in_text_input
 from gdl_studio.ui.dream.keys import DriveKeys
 from gdl_studio.ui.dream.layout import MAX_SEED, TAU_MAX, TAU_MIN, TAU_SCALE
-from gdl_studio.ui.dream.session import SHIPPED_WORLD, DreamSession, reconstruction_error
+from gdl_studio.ui.dream.session import DreamSession
 from gdl_studio.ui.dream.style import STYLE, glyph_icon
 from gdl_studio.ui.dream.views import AGENT_BADGE, HUMAN_BADGE
+from gdl_studio.ui.dream.world_sources import WorldSources
 from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key, Settings
 
 REAL, DREAM = jobs.REAL, jobs.DREAM
 NARROW_WIDTH = 1000  # below this the read-outs take two columns
 PLOT_INTERVAL_MS = 100  # the plots are redrawn 10 times a second, the frames up to 30
-TRAIN_HINT = "gdl-studio train world-model collect|vae|mdn-rnn|controller"
 
 class DreamPanel(Panel):
     """Real game and dream viewer of the CarRacing World Model; see the module docstring."""
@@ -56,9 +54,7 @@ class DreamPanel(Panel):
     def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
                  loader: Callable[[], object] | None = None) -> None:
         super().__init__(engine, settings, parent)
-        self.source = self._shipped_source = jobs.WorldSource(loader)
-        self._world_sources: dict[tuple[str, str], jobs.WorldSource] = {}  # other worlds, by V and M directory
-        self._check_cards = loader is None  # shipped models: look for their cards up front
+        self.worlds = WorldSources(loader)  # one loaded world per V/M pair; the chosen driver's is current
         tau = min(TAU_MAX, max(TAU_MIN, float(settings.get(Key.DREAM_TEMPERATURE))))
         self.controls = DriveControls(temperature=tau)
         self.playback = Playback()
@@ -200,7 +196,7 @@ class DreamPanel(Panel):
         label = "Dream: real game" if mode == REAL else "Dream: dreaming"
         self.session.request = self.engine.submit(self.panel_id, job, label)
         self.session.streaming = True
-        if self.isVisible() and not self._focus_in_text_input():
+        if self.isVisible() and not focus_in_text_input():
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)
         self._update_ui()
 
@@ -268,39 +264,15 @@ class DreamPanel(Panel):
 
     # ------------------------------------------------------------------ controllers
     def _choose_world(self, spec) -> None:
-        """Drive with the V and M that ``spec`` (a controller name or directory) belongs to
-        (:func:`gdl_studio.racing.worlds.resolve_world`). Parameters and controller objects keep the
-        current world; with a custom loader (tests, a training ``--out``) the loader decides."""
-        if not self._check_cards or not (spec is None or isinstance(spec, (str, os.PathLike))):
-            return
-        from gdl_studio.core.registry import ModelUnavailable, default_registry
-        from gdl_studio.racing.models_io import VAE_NAME
-        from gdl_studio.racing.worlds import resolve_world
+        """Drive with the V and M that ``spec`` (a controller name or directory) belongs to."""
+        message = self.worlds.choose(spec, self.session)
+        if message:
+            self.status_message.emit(message)
 
-        try:
-            ref = resolve_world(spec)
-        except ModelUnavailable as exc:
-            if spec is None:  # no shipped world: the shipped source reports it
-                self.source, self.session.world, self.session.world_note = self._shipped_source, SHIPPED_WORLD, ""
-                return
-            self.session.watch(None)
-            self._choose_world(None)
-            self.session.world_note = f"The controller could not be loaded — {exc}. The shipped controller drives instead."
-            self.status_message.emit(f"Dream: {exc}")
-            return
-        try:
-            shipped = ref.default and Path(default_registry().card(VAE_NAME).directory) == ref.vae_dir
-        except ModelUnavailable:
-            shipped = False
-        if shipped:
-            self.source = self._shipped_source
-        else:
-            key = (str(ref.vae_dir), str(ref.mdn_dir))
-            if key not in self._world_sources:
-                self._world_sources[key] = jobs.WorldSource(ref.load)
-            self.source = self._world_sources[key]
-        self.session.world = ref.names
-        self.session.world_note = f"Note: {ref.note}." if ref.note else ""
+    @property
+    def source(self) -> jobs.WorldSource:
+        """The world model the panel drives with now."""
+        return self.worlds.current
 
     def _fill_controllers(self) -> None:
         """(Re)fill the driver picker: the shipped controller, then the personal (★) ones."""
@@ -322,8 +294,7 @@ class DreamPanel(Panel):
 
     def retry(self) -> None:
         """Forget the loaded (or failed) world model and try again."""
-        self.source.forget()
-        self._world_sources.clear()
+        self.worlds.forget()
         self._choose_world(self.session.controller_spec if isinstance(self.session.controller_spec, str) else None)
         self.session.problem = None
         self._check_model()
@@ -376,7 +347,7 @@ class DreamPanel(Panel):
 
     def shutdown(self) -> None:
         self._plot_timer.stop()
-        self._remove_filter()
+        self.driving.remove()
         self.controls.set_action(None)
         self.keys.clear()
         if self.session.streaming:
@@ -440,15 +411,13 @@ class DreamPanel(Panel):
         held = self.keys.action()
         self.bars.set_action(held if held is not None else frame.action, human)
         self._show_driver(human)
-        self.step_stat.set_value(str(frame.step + 1))
-        self.total_stat.set_value(f"{frame.total:.1f}")
-        if real:
-            self.reward_stat.set_value(f"{frame.reward:+.2f}")
-            self.model_stat.set_value(f"{frame.predicted_reward:+.2f}")
-            self.tau_stat.set_value(f"{reconstruction_error(frame.obs, frame.reconstruction):.1f}")
-        else:
-            self.reward_stat.set_value(f"{frame.reward:+.2f}")
-            self.model_stat.set_value(f"{frame.done_probability:.0%}")
+        texts = self.session.readouts(frame)
+        self.step_stat.set_value(texts["step"])
+        self.total_stat.set_value(texts["total"])
+        self.reward_stat.set_value(texts["reward"])
+        self.model_stat.set_value(texts["model"])
+        if "error" in texts:
+            self.tau_stat.set_value(texts["error"])
         fps = self.session.fps()
         if fps is not None:
             self.fps_stat.set_value(f"{fps:.0f}")
@@ -466,25 +435,13 @@ class DreamPanel(Panel):
     # ------------------------------------------------------------------ model availability
     def _check_model(self) -> None:
         """Look for V's and M's cards (cheap, no torch); the weights are checked when loaded."""
-        if self._check_cards:
-            from gdl_studio.core.registry import ModelUnavailable, default_registry
-            from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME
-
-            for name in (VAE_NAME, MDN_NAME):
-                try:
-                    default_registry().card(name)
-                except ModelUnavailable as exc:
-                    self.session.problem = str(exc)
-                    break
+        if self.worlds.follow_cards:
+            self.session.problem = self.worlds.missing_card() or self.session.problem
         self._show_problem()
 
     def _show_problem(self) -> None:
         if self.session.problem:
-            self.banner.setText(
-                f"<b>The world model is unavailable</b> — {self.session.problem}<br>"
-                f"Dream needs V (carracing-vae) and M (carracing-mdnrnn). Reinstall the app's models, "
-                f"or train them with <code>{TRAIN_HINT}</code>, then press Retry. The other panels work as usual."
-            )
+            self.banner.setText(self.session.problem_text())
             self.banner.show()
             self.retry_button.show()
             self.view.set_message("No world model to drive with.")
@@ -573,9 +530,6 @@ class DreamPanel(Panel):
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # so that the arrow keys drive again
 
     # ------------------------------------------------------------------ keyboard driving (driving.py)
-    def _focus_in_text_input(self) -> bool:
-        return focus_in_text_input()
-
     def _apply_keys(self) -> None:
         action = self.keys.action()
         self.controls.set_action(action)
@@ -589,16 +543,10 @@ class DreamPanel(Panel):
             self.keys.clear()
             self._apply_keys()
 
-    def _install_filter(self) -> None:
-        self.driving.install()
-
-    def _remove_filter(self) -> None:
-        self.driving.remove()
-
     # ------------------------------------------------------------------ visibility
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
-        self._install_filter()
+        self.driving.install()
         self._plot_timer.start()
         QTimer.singleShot(0, self._focus_view)
         if not self.session.started and self.session.problem is None:
@@ -608,7 +556,7 @@ class DreamPanel(Panel):
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().hideEvent(event)
-        self._remove_filter()
+        self.driving.remove()
         self._plot_timer.stop()
         self.release_keys()
         self._pause_unseen()
@@ -636,7 +584,7 @@ class DreamPanel(Panel):
 
     def _focus_view(self) -> None:
         """Give the keyboard to the picture so that the arrow keys drive (not the side bar)."""
-        if self.isVisible() and not self._focus_in_text_input():
+        if self.isVisible() and not focus_in_text_input():
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _autostart(self) -> None:

@@ -51,6 +51,9 @@ class Captions:
     third_tip: str
 
 
+TRAIN_HINT = "gdl-studio train world-model collect|vae|mdn-rnn|controller"
+
+
 def reconstruction_error(obs, reconstruction) -> float:
     """Mean absolute difference (0–255) between the 64×64 frame V is shown and V's reconstruction."""
     import numpy as np
@@ -151,6 +154,25 @@ class DreamSession:
         vae, mdn = self.world
         return f"{vae} + {mdn.removeprefix('carracing-')}, {self.controller_name or SHIPPED}"
 
+    def problem_text(self) -> str:
+        """The banner's text for a missing or broken world model ("" when there is none)."""
+        if not self.problem:
+            return ""
+        return (f"<b>The world model is unavailable</b> — {self.problem}<br>"
+                f"Dream needs V (carracing-vae) and M (carracing-mdnrnn). Reinstall the app's models, "
+                f"or train them with <code>{TRAIN_HINT}</code>, then press Retry. The other panels work as usual.")
+
+    def readouts(self, frame: Any) -> dict[str, str]:
+        """The read-out tiles' texts for one frame: step, total, reward, M's guess (predicted
+        reward in the real game, episode-end probability in the dream), V's error (real game)."""
+        out = {"step": str(frame.step + 1), "total": f"{frame.total:.1f}", "reward": f"{frame.reward:+.2f}"}
+        if hasattr(frame, "obs"):
+            out["model"] = f"{frame.predicted_reward:+.2f}"
+            out["error"] = f"{reconstruction_error(frame.obs, frame.reconstruction):.1f}"
+        else:
+            out["model"] = f"{frame.done_probability:.0%}"
+        return out
+
     def simulator_text(self) -> str:
         return (f"<b>The real game cannot run</b> — {self.sim_problem}<br>"
                 "The dream needs no simulator, so it is shown instead.")
@@ -165,4 +187,4 @@ class DreamSession:
         return f"The dream ended after {self.frames} frames.\nN to dream again, R to replay this dream."
 
 
-__all__ = ["Captions", "Controls", "DreamSession", "DREAM", "REAL", "reconstruction_error"]
+__all__ = ["Captions", "Controls", "DreamSession", "DREAM", "REAL", "TRAIN_HINT", "reconstruction_error"]

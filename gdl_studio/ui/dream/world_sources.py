@@ -1,0 +1,78 @@
+"""Which loaded World Model the Dream panel drives with (no widgets).
+
+Each controller belongs to a world — the V and M it was trained with
+(:func:`gdl_studio.racing.worlds.resolve_world`). The panel keeps one
+:class:`~gdl_studio.jobs.dream.WorldSource` per world so that switching drivers back and forth
+loads each V/M pair once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from gdl_studio.jobs import dream as jobs
+from gdl_studio.ui.dream.session import SHIPPED_WORLD, DreamSession
+
+
+class WorldSources:
+    """The shipped world's source plus one source per other world, chosen by controller."""
+
+    def __init__(self, loader: Callable[[], object] | None = None) -> None:
+        self.shipped = jobs.WorldSource(loader)
+        self.current = self.shipped
+        self.follow_cards = loader is None  # a custom loader (tests, a training --out) decides alone
+        self._others: dict[tuple[str, str], jobs.WorldSource] = {}
+
+    def forget(self) -> None:
+        """Drop every loaded (or failed) world; the next choice loads again."""
+        self.current.forget()
+        self._others.clear()
+
+    def missing_card(self) -> str | None:
+        """Why the shipped V or M cannot be found (their cards; cheap, no torch), or None."""
+        from gdl_studio.core.registry import ModelUnavailable, default_registry
+        from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME
+
+        for name in (VAE_NAME, MDN_NAME):
+            try:
+                default_registry().card(name)
+            except ModelUnavailable as exc:
+                return str(exc)
+        return None
+
+    def choose(self, spec: object, session: DreamSession) -> str | None:
+        """Make ``spec``'s world (a controller name, directory or None for the shipped one) the
+        current source and record it in ``session``. Returns a status message when the
+        controller's world could not be found (the shipped controller then drives)."""
+        if not self.follow_cards or not (spec is None or isinstance(spec, (str, os.PathLike))):
+            return None  # parameters and controller objects keep the current world
+        from gdl_studio.core.registry import ModelUnavailable, default_registry
+        from gdl_studio.racing.models_io import VAE_NAME
+        from gdl_studio.racing.worlds import resolve_world
+
+        try:
+            ref = resolve_world(spec)
+        except ModelUnavailable as exc:
+            if spec is None:  # no shipped world: the shipped source reports it
+                self.current, session.world, session.world_note = self.shipped, SHIPPED_WORLD, ""
+                return None
+            session.watch(None)
+            self.choose(None, session)
+            session.world_note = f"The controller could not be loaded — {exc}. The shipped controller drives instead."
+            return f"Dream: {exc}"
+        try:
+            shipped = ref.default and Path(default_registry().card(VAE_NAME).directory) == ref.vae_dir
+        except ModelUnavailable:
+            shipped = False
+        if shipped:
+            self.current = self.shipped
+        else:
+            key = (str(ref.vae_dir), str(ref.mdn_dir))
+            if key not in self._others:
+                self._others[key] = jobs.WorldSource(ref.load)
+            self.current = self._others[key]
+        session.world = ref.names
+        session.world_note = f"Note: {ref.note}." if ref.note else ""
+        return None
