@@ -28,8 +28,12 @@ TASK_TITLE = b"ray::_run_on_worker"
 @pytest.fixture(scope="module")
 def ray_instance():
     """One local Ray for the module (2 CPUs, no dashboard: start-up is the costly part)."""
+    from gdl_studio.racing.backends import local_temp_dir
+
     os.environ.setdefault("RAY_worker_niceness", "0")  # as backends.connect does for a local Ray
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # its own temp dir, as backends.connect uses: not a cluster `ray start` left in /tmp/ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _temp_dir=local_temp_dir())
     yield ray
     ray.shutdown()
 
