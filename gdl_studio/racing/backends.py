@@ -47,6 +47,7 @@ RAY_SPEC = "ray==2.60.0"  # the version pinned by the `cluster` extra (pyproject
 INSTALL_HINT = "install it with: pip install -e '.[cluster]'  (or pip install '" + RAY_SPEC + "')"
 MAX_RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
+GCS_PROBE_TIMEOUT_S = 5.0  # the GCS's answer (Ray adds its own 5 s connect wait: ~13 s in all when none comes)
 
 
 def _stderr(message: str) -> None:
@@ -279,8 +280,10 @@ def _is_this_machine(host: str) -> bool:
     return False
 
 
-def _token_rejected(address: str) -> bool:
-    """Whether the GCS at ``address`` refuses this process for lack of the right auth token.
+def _probe(address: str) -> str:
+    """Ask the GCS at ``address`` for the cluster id: "ok", "token" (it refuses this process for
+    lack of the right auth token), "silent" (the port accepts connections but nothing answers as a
+    Ray GCS) or "other" (left to ``ray.init`` to report).
 
     Ray >= 2.52 protects a cluster started by ``ray start --head`` with a token when one exists in
     ``~/.ray/auth_token`` (any earlier local ``ray.init()`` writes one), but a driver given an explicit
@@ -288,24 +291,26 @@ def _token_rejected(address: str) -> bool:
     20 s, printing a warning a second, and fails with "Failed to connect". One quick call tells.
     """
     try:
-        from ray._raylet import GcsClient
-        from ray.exceptions import AuthenticationError
+        from ray._raylet import InnerGcsClient
+        from ray.exceptions import AuthenticationError, RpcError
     except ImportError:  # pragma: no cover - another Ray: leave it to ray.init
-        return False
-    saved = os.dup(2)  # the C++ client logs the refusal on fd 2: keep the one-line error clean
+        return "other"
+    saved = os.dup(2)  # the C++ client logs its retries on fd 2: keep the one-line error clean
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
             try:
-                GcsClient(address=address)
+                InnerGcsClient.standalone(address, None, int(GCS_PROBE_TIMEOUT_S * 1000))
             except AuthenticationError:
-                return True
+                return "token"
+            except RpcError as exc:
+                return "silent" if "Timed out" in str(exc) else "other"
             except Exception:  # anything else is ray.init's to report
-                return False
+                return "other"
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-    return False
+    return "ok"
 
 
 def _token_available() -> bool:
@@ -328,20 +333,27 @@ def _use_token() -> None:
         pass
 
 
-def _check_token(address: str) -> None:
-    """Make a token-protected cluster at ``address`` usable, or explain in one line what it needs.
+def _check_gcs(address: str) -> None:
+    """Make a token-protected cluster at ``address`` usable, or explain in one line what it needs
+    (also when the port answers but is not a Ray head node's).
 
     A cluster on this machine gets this machine's token (what ``ray.init(address="auto")`` does);
     a remote one gets it only when the user says so with ``RAY_AUTH_MODE=token``, so a token is
     never sent to another host unasked.
     """
-    if not _token_rejected(address):
+    answer = _probe(address)
+    if answer == "silent":
+        raise UserError(
+            f"{address} accepts connections but no Ray head node answers there; give the GCS address that "
+            "`ray start --head` printed (HOST:PORT, port 6379 unless --port was given)"
+        )
+    if answer != "token":
         return
     mode = os.environ.get("RAY_AUTH_MODE")
     host = address.rpartition(":")[0]
     if mode is None and _token_available() and _is_this_machine(host):
         _use_token()
-        if not _token_rejected(address):
+        if _probe(address) != "token":
             return
         raise UserError(
             f"the Ray cluster at {address} rejects this machine's auth token (~/.ray/auth_token or RAY_AUTH_TOKEN); "
@@ -386,7 +398,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     if address and address != "auto":
-        _check_token(address)
+        _check_gcs(address)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # Ray renices its workers to 15 by default: on a machine shared with other work they would get a
     # fraction of the CPU a local pool gets. A local instance keeps them at normal priority.

@@ -240,6 +240,23 @@ def test_unreachable_address_is_one_line_and_exit_2(tiny_models_dir, tmp_path, c
     assert code == 2 and "--ray-address needs --backend ray" in err
 
 
+def test_a_port_that_is_not_a_ray_head_is_one_line_and_exit_2(tiny_models_dir, tmp_path, capsys, monkeypatch):
+    import socket
+
+    ckpt, before = _ckpt_with_files(tmp_path)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a fresh command, whatever ran before
+    with socket.socket() as listener:  # accepts connections (the backlog), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        t0 = time.perf_counter()
+        code, out, err = _cli(_controller_argv(tiny_models_dir, tmp_path, ckpt, "--backend", "ray", "--ray-address", address), capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{address} accepts connections but no Ray head node answers there" in err
+    assert time.perf_counter() - t0 < 40
+    assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before and not (tmp_path / "out").exists()
+
+
 def test_ray_version_mismatch_is_one_line_and_exit_2(ray_instance, tiny_models_dir, tmp_path):
     ckpt, before = _ckpt_with_files(tmp_path)
     address = ray_instance.get_runtime_context().gcs_address
