@@ -257,6 +257,30 @@ def test_a_port_that_is_not_a_ray_head_is_one_line_and_exit_2(tiny_models_dir, t
     assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before and not (tmp_path / "out").exists()
 
 
+def test_ray_address_from_the_environment_is_checked_like_the_flag(monkeypatch):
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.racing.backends import check_backend
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # ray.init would join it (and refuse num_cpus)
+    with pytest.raises(UserError, match="cannot reach a Ray cluster at 127.0.0.1:9"):
+        check_backend("ray", None)
+
+
+def test_a_worker_running_other_code_is_warned_about_once_per_node():
+    from gdl_studio.racing.backends import RayPool, code_digest
+
+    pool = object.__new__(RayPool)  # only the bookkeeping of the results' first-task notes
+    warnings: list[str] = []
+    pool.log, pool.nodes, pool.pids, pool._warned = warnings.append, {}, set(), set()
+    pool._note(("10.0.0.2", 1, "native", None, code_digest(), "/same"))
+    pool._note(("10.0.0.3", 2, "native", None, "0" * 16, "/other/gdl_studio"))
+    pool._note(("10.0.0.3", 3, "native", None, "0" * 16, "/other/gdl_studio"))
+    pool._note(("10.0.0.4", 4, "native", None))  # a worker with the code before this note sends four fields
+    assert len(warnings) == 2 and pool.pids == {1, 2, 3, 4}
+    assert "node 10.0.0.3 runs gdl_studio from /other/gdl_studio" in warnings[0] and "differs" in warnings[0]
+    assert "node 10.0.0.4 runs gdl_studio from an older install" in warnings[1]
+
+
 def test_ray_version_mismatch_is_one_line_and_exit_2(ray_instance, tiny_models_dir, tmp_path):
     ckpt, before = _ckpt_with_files(tmp_path)
     address = ray_instance.get_runtime_context().gcs_address
