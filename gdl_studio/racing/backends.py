@@ -47,6 +47,7 @@ RAY_SPEC = "ray==2.60.0"  # the version pinned by the `cluster` extra (pyproject
 INSTALL_HINT = "install it with: pip install -e '.[cluster]'  (or pip install '" + RAY_SPEC + "')"
 MAX_RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
+GCS_PROBE_TIMEOUT_S = 5.0  # the GCS's answer (Ray adds its own 5 s connect wait: ~13 s in all when none comes)
 
 
 def _stderr(message: str) -> None:
@@ -263,6 +264,110 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
+def _is_this_machine(host: str) -> bool:
+    """Whether ``host`` names this machine (loopback, or an address of one of its interfaces)."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    for family, _, _, _, sockaddr in infos:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.bind((sockaddr[0], 0))  # only an address of this machine can be bound
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _probe(address: str) -> str:
+    """Ask the GCS at ``address`` for the cluster id: "ok", "token" (it refuses this process for
+    lack of the right auth token), "silent" (the port accepts connections but nothing answers as a
+    Ray GCS) or "other" (left to ``ray.init`` to report).
+
+    Ray >= 2.52 protects a cluster started by ``ray start --head`` with a token when one exists in
+    ``~/.ray/auth_token`` (any earlier local ``ray.init()`` writes one), but a driver given an explicit
+    address sends it only under ``RAY_AUTH_MODE=token``; without it ``ray.init`` retries for about
+    20 s, printing a warning a second, and fails with "Failed to connect". One quick call tells.
+    """
+    try:
+        from ray._raylet import InnerGcsClient
+        from ray.exceptions import AuthenticationError, RpcError
+    except ImportError:  # pragma: no cover - another Ray: leave it to ray.init
+        return "other"
+    saved = os.dup(2)  # the C++ client logs its retries on fd 2: keep the one-line error clean
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                InnerGcsClient.standalone(address, None, int(GCS_PROBE_TIMEOUT_S * 1000))
+            except AuthenticationError:
+                return "token"
+            except RpcError as exc:
+                return "silent" if "Timed out" in str(exc) else "other"
+            except Exception:  # anything else is ray.init's to report
+                return "other"
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return "ok"
+
+
+def _token_available() -> bool:
+    try:
+        from ray._raylet import AuthenticationTokenLoader
+
+        return bool(AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True))
+    except (ImportError, AttributeError):  # pragma: no cover - another Ray
+        return False
+
+
+def _use_token() -> None:
+    """Send the token of this machine (``~/.ray/auth_token``, ``RAY_AUTH_TOKEN[_PATH]``) from now on."""
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        from ray._raylet import Config
+
+        Config.initialize("")  # re-read RAY_* settings in this process
+    except (ImportError, AttributeError):  # pragma: no cover - another Ray
+        pass
+
+
+def _check_gcs(address: str) -> None:
+    """Make a token-protected cluster at ``address`` usable, or explain in one line what it needs
+    (also when the port answers but is not a Ray head node's).
+
+    A cluster on this machine gets this machine's token (what ``ray.init(address="auto")`` does);
+    a remote one gets it only when the user says so with ``RAY_AUTH_MODE=token``, so a token is
+    never sent to another host unasked.
+    """
+    answer = _probe(address)
+    if answer == "silent":
+        raise UserError(
+            f"{address} accepts connections but no Ray head node answers there; give the GCS address that "
+            "`ray start --head` printed (HOST:PORT, port 6379 unless --port was given)"
+        )
+    if answer != "token":
+        return
+    mode = os.environ.get("RAY_AUTH_MODE")
+    host = address.rpartition(":")[0]
+    if mode is None and _token_available() and _is_this_machine(host):
+        _use_token()
+        if _probe(address) != "token":
+            return
+        raise UserError(
+            f"the Ray cluster at {address} rejects this machine's auth token (~/.ray/auth_token or RAY_AUTH_TOKEN); "
+            "use the token of the `ray start --head` that started it (`ray get-auth-token` there)"
+        )
+    if mode == "token" and _token_available():
+        raise UserError(f"the Ray cluster at {address} rejects the auth token given here; copy the head node's "
+                        "~/.ray/auth_token (or export RAY_AUTH_TOKEN=<`ray get-auth-token` on the head>)")
+    raise UserError(
+        f"the Ray cluster at {address} requires its auth token: copy the head node's ~/.ray/auth_token here "
+        "(or export RAY_AUTH_TOKEN=<`ray get-auth-token` on the head>) and export RAY_AUTH_MODE=token"
+    )
+
+
 def _version_line(text: str) -> str:
     """'Ray A (Python a.b.c) here, Ray B (Python x.y.z) on the cluster' from Ray's mismatch text."""
     import re
@@ -274,18 +379,26 @@ def _version_line(text: str) -> str:
     return text.strip().splitlines()[0]
 
 
+def local_temp_dir() -> str:
+    """Ray's temp directory for a local instance started here (short: Ray puts sockets in it)."""
+    return os.path.join(tempfile.gettempdir(), f"gdl-studio-ray-{os.getuid() if hasattr(os, 'getuid') else 0}")
+
+
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect this process to Ray: the cluster at ``address`` (HOST:PORT or ``auto``), else a new
     local instance (``num_cpus``, default all cores). Idempotent; raises :class:`UserError` for an
     address that does not answer or a Ray/Python version that differs from the cluster's."""
     global _STARTED_HERE
     ray = require_ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None  # as ray.init would read it
     if address and address.startswith("ray://"):
         raise UserError("give the head node's GCS address HOST:PORT (as printed by `ray start --head`), not a ray:// client address")
     if address and address != "auto":
         _check_reachable(address)
     if ray.is_initialized():
         return
+    if address and address != "auto":
+        _check_gcs(address)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # Ray renices its workers to 15 by default: on a machine shared with other work they would get a
     # fraction of the CPU a local pool gets. A local instance keeps them at normal priority.
@@ -296,6 +409,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         kwargs["address"] = address
     else:
         kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
+        # A Ray temp directory of our own: under Ray's default one, ray.init() without an address
+        # joins the last cluster `ray start` recorded there (/tmp/ray/ray_current_cluster), even a
+        # stopped one, instead of starting the local instance asked for.
+        kwargs["_temp_dir"] = local_temp_dir()
     try:
         ray.init(**kwargs)
     except RuntimeError as exc:
@@ -328,13 +445,27 @@ class _Setup:
 
 
 _WORKER_SETUP: dict[str, Any] = {}
+_CODE: dict[str, str] = {}
+
+
+def code_digest() -> str:
+    """sha256 (16 hex digits) of the ``gdl_studio`` sources this process imports: a worker that runs
+    other code than the driver (another checkout or version on its node, or a node that imports an
+    installed copy instead of the driver's working tree) may score candidates differently."""
+    if "digest" not in _CODE:
+        root = Path(__file__).resolve().parents[1]
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        _CODE["digest"] = digest.hexdigest()[:16]
+    return _CODE["digest"]
 
 
 def _run_on_worker(setup: _Setup, fn: Callable, task):
     """A Ray task: run ``setup`` once per worker process, then ``fn(task)``.
 
-    Returns (meta, result); meta is (node ip, pid, renderer, why not native) for the first task of
-    a process after its setup, else None.
+    Returns (meta, result); meta is (node ip, pid, renderer, why not native, code digest, package
+    directory) for the first task of a process after its setup, else None.
     """
     meta = None
     if _WORKER_SETUP.get("key") != setup.key:
@@ -348,7 +479,8 @@ def _run_on_worker(setup: _Setup, fn: Callable, task):
         if setup.initializer is not None:
             setup.initializer(*(_resolve_worker(a) for a in setup.initargs))
         _WORKER_SETUP["key"] = setup.key
-        meta = (ray.util.get_node_ip_address(), os.getpid(), renderer, why)
+        package = str(Path(__file__).resolve().parents[1])
+        meta = (ray.util.get_node_ip_address(), os.getpid(), renderer, why, code_digest(), package)
     return meta, fn(_map_items(task, _resolve_worker))
 
 
@@ -374,6 +506,7 @@ class RayPool:
         self._ships: dict[Shipped, _ShipRef] = {}
         self.nodes: dict[str, tuple[str, str | None]] = {}  # node ip -> (renderer, why not native)
         self.pids: set[int] = set()
+        self._warned: set[tuple[str, str]] = set()
         args = tuple(self._ship(a) for a in initargs)
         key = hashlib.sha256(repr((getattr(initializer, "__qualname__", None), args)).encode()).hexdigest()[:16]
         self._setup = _Setup(key, initializer, args)
@@ -419,8 +552,15 @@ class RayPool:
         return results
 
     def _note(self, meta) -> None:
-        node, pid, renderer, why = meta
+        node, pid, renderer, why, *rest = meta  # a worker with older code sends less
+        digest = rest[0] if rest else None
+        package = rest[1] if len(rest) > 1 else "an older install"
         self.pids.add(pid)
+        if digest != code_digest() and (node, package) not in self._warned:
+            self._warned.add((node, package))
+            self.log(f"ray: warning: node {node} runs gdl_studio from {package}, whose code differs from this "
+                     f"driver's ({Path(__file__).resolve().parents[1]}); results may differ from --backend local: "
+                     "install the same commit on every node, and start the driver from its checkout")
         if node not in self.nodes:
             self.nodes[node] = (renderer, why)
             if renderer != "native":

@@ -32,9 +32,19 @@ if [ ! -f models/carracing-vae/card.json ]; then  # a slim tree without weights:
   python3 -c "from pathlib import Path; from gdl_studio.racing.bench_scaling import _bench_models; print(_bench_models(Path('/nonexistent'), Path('$MODELS')))"
 fi
 args=(--popsize 15 --rollouts 2 --batch-envs 1 --generations 2 --max-steps 300 --seed 7 --models "$MODELS" --patience 0)
-/usr/bin/time -f "local %e s" python3 -m gdl_studio train world-model controller "${args[@]}" --out /tmp/cl/lo --ckpt /tmp/cl/lc 2>&1 | grep -E "gen |local "
-/usr/bin/time -f "ray %e s" python3 -m gdl_studio train world-model controller "${args[@]}" --out /tmp/cl/ro --ckpt /tmp/cl/rc \
-  --backend ray --ray-address 127.0.0.1:6390 2>&1 | grep -E "gen |ray |warning"
+# each run's whole output goes to $OUT/train_*.log; the generation lines, warnings and errors are shown
+# (a failed run shows its last lines: the earlier filter hid the error of the ~/.ray/auth_token case)
+train() {  # NAME EXTRA-ARGS...
+  local name=$1; shift
+  if /usr/bin/time -f "$name %e s" python3 -m gdl_studio train world-model controller "${args[@]}" "$@" \
+       > "$OUT/train_$name.log" 2>&1; then
+    grep -E "gen |^$name |warning|error" "$OUT/train_$name.log" || true
+  else
+    echo "$name run failed:"; tail -n 15 "$OUT/train_$name.log"; return 1
+  fi
+}
+train local --out /tmp/cl/lo --ckpt /tmp/cl/lc
+train ray --out /tmp/cl/ro --ckpt /tmp/cl/rc --backend ray --ray-address 127.0.0.1:6390
 python3 - <<'PY'
 import csv, numpy as np
 rows = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(open(f"/tmp/cl/{d}/controller_log.csv"))]

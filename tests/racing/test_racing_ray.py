@@ -28,8 +28,12 @@ TASK_TITLE = b"ray::_run_on_worker"
 @pytest.fixture(scope="module")
 def ray_instance():
     """One local Ray for the module (2 CPUs, no dashboard: start-up is the costly part)."""
+    from gdl_studio.racing.backends import local_temp_dir
+
     os.environ.setdefault("RAY_worker_niceness", "0")  # as backends.connect does for a local Ray
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # its own temp dir, as backends.connect uses: not a cluster `ray start` left in /tmp/ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _temp_dir=local_temp_dir())
     yield ray
     ray.shutdown()
 
@@ -234,6 +238,47 @@ def test_unreachable_address_is_one_line_and_exit_2(tiny_models_dir, tmp_path, c
     assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before and not (tmp_path / "out").exists()
     code, out, err = _cli(["bench", "racing", "--scaling", "--ray-address", "127.0.0.1:9"], capsys)
     assert code == 2 and "--ray-address needs --backend ray" in err
+
+
+def test_a_port_that_is_not_a_ray_head_is_one_line_and_exit_2(tiny_models_dir, tmp_path, capsys, monkeypatch):
+    import socket
+
+    ckpt, before = _ckpt_with_files(tmp_path)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a fresh command, whatever ran before
+    with socket.socket() as listener:  # accepts connections (the backlog), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        t0 = time.perf_counter()
+        code, out, err = _cli(_controller_argv(tiny_models_dir, tmp_path, ckpt, "--backend", "ray", "--ray-address", address), capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{address} accepts connections but no Ray head node answers there" in err
+    assert time.perf_counter() - t0 < 40
+    assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before and not (tmp_path / "out").exists()
+
+
+def test_ray_address_from_the_environment_is_checked_like_the_flag(monkeypatch):
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.racing.backends import check_backend
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # ray.init would join it (and refuse num_cpus)
+    with pytest.raises(UserError, match="cannot reach a Ray cluster at 127.0.0.1:9"):
+        check_backend("ray", None)
+
+
+def test_a_worker_running_other_code_is_warned_about_once_per_node():
+    from gdl_studio.racing.backends import RayPool, code_digest
+
+    pool = object.__new__(RayPool)  # only the bookkeeping of the results' first-task notes
+    warnings: list[str] = []
+    pool.log, pool.nodes, pool.pids, pool._warned = warnings.append, {}, set(), set()
+    pool._note(("10.0.0.2", 1, "native", None, code_digest(), "/same"))
+    pool._note(("10.0.0.3", 2, "native", None, "0" * 16, "/other/gdl_studio"))
+    pool._note(("10.0.0.3", 3, "native", None, "0" * 16, "/other/gdl_studio"))
+    pool._note(("10.0.0.4", 4, "native", None))  # a worker with the code before this note sends four fields
+    assert len(warnings) == 2 and pool.pids == {1, 2, 3, 4}
+    assert "node 10.0.0.3 runs gdl_studio from /other/gdl_studio" in warnings[0] and "differs" in warnings[0]
+    assert "node 10.0.0.4 runs gdl_studio from an older install" in warnings[1]
 
 
 def test_ray_version_mismatch_is_one_line_and_exit_2(ray_instance, tiny_models_dir, tmp_path):
