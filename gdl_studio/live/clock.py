@@ -35,6 +35,9 @@ MIN_BPM, MAX_BPM = 20.0, 400.0
 SETTING_SYNC_MODE = "sync/mode"  # "internal", "follow" (external MIDI clock) or "master" (send clock)
 SETTING_SYNC_CLOCK_IN = "sync/clock_in"  # MIDI input port the clock comes from
 SETTING_SYNC_CLOCK_OUT = "sync/clock_out"  # MIDI output port the clock goes to ("" = the note output)
+# the master clock on a port of its own (JACK), apart from the notes: a DAW syncs to it alone
+CLOCK_PORT_CLIENT, CLOCK_PORT_NAME = "GDL Studio Clock", "clock"
+OWN_CLOCK_PORT = f"{CLOCK_PORT_CLIENT}:{CLOCK_PORT_NAME}"  # the SETTING_SYNC_CLOCK_OUT value that asks for it
 SETTING_SYNC_ALIGN = "sync/align"  # where playback starts on the external grid: "song", "beat" or "bar"
 
 INTERNAL, EXTERNAL = "internal", "external"

@@ -183,3 +183,37 @@ def test_lost_ticks_from_an_independent_rtmidi_clock_do_not_shift_the_grid(jack)
         assert -3.0 < err_ms < 9.0, err_ms
 
     retry(3, check)
+
+
+def test_master_clock_on_its_own_port_reaches_jack_midi_dump(jack):
+    """Key.SYNC_CLOCK_OUT = "GDL Studio Clock:clock": the master clock leaves on a JACK port of its
+    own (the notes stay on theirs), read by jack_midi_dump."""
+    import subprocess
+
+    from gdl_studio.live.clock import OWN_CLOCK_PORT
+    from gdl_studio.live.scheduler import ListSink
+    from gdl_studio.live.session import LiveSession
+
+    def check():
+        dump = MidiDump(f"gdltest-clkdump-{os.getpid()}")
+        session = LiveSession(realtime=False)
+        notes = ListSink()
+        session.scheduler.set_sink(notes)
+        try:
+            assert session.set_sync("master", clock_out=OWN_CLOCK_PORT) == ""
+            name = session.clock_out_name  # "GDL Studio Clock:clock" (JACK adds -01 … if taken)
+            assert name.startswith("GDL Studio Clock") and name.endswith(":clock"), name
+            subprocess.run(["jack_connect", name, dump.port], check=True, timeout=10)
+            time.sleep(0.2)
+            session.start_clock(0.0, tempo_bpm=120.0)
+            time.sleep(1.0)
+            session.stop_clock()
+            time.sleep(0.2)
+        finally:
+            session.close()
+        kinds = [d[0] for _f, d in dump.stop()]
+        assert kinds and kinds[0] == START and kinds[-1] == STOP, kinds[:3]
+        assert 24 * 1.5 <= kinds.count(CLOCK) <= 24 * 2 + 2  # 1 s at 120 BPM: 48 ticks
+        assert not any(d[0] in (START, CLOCK, STOP) for _t, d in notes.events)  # none with the notes
+
+    retry(3, check)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from gdl_studio.live.clock import SETTING_SYNC_CLOCK_IN
+from gdl_studio.live.clock import OWN_CLOCK_PORT, SETTING_SYNC_CLOCK_IN
 from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.live.session import NO_INPUT, VIRTUAL
 from gdl_studio.ui.panel import Panel
 
-CLOCK_OUT_CHOICES = [("", "With the notes (the Out port)")]  # the master's clock goes where the notes go
+# the master's clock goes where the notes go, or to a JACK port of its own (Key.SYNC_CLOCK_OUT)
+CLOCK_OUT_CHOICES = [("", "With the notes (the Out port)"), (OWN_CLOCK_PORT, f'Own port "{OWN_CLOCK_PORT}"')]
 
 
 class SoundIO(QObject):
@@ -102,7 +103,8 @@ class SoundIO(QObject):
         p, model = self.p, self.sync
         if p.live.playing:
             p.live_io.stop()
-        message = p.live.session.set_sync(model.mode, model.clock_in if model.follows else NO_INPUT)
+        message = p.live.session.set_sync(model.mode, model.clock_in if model.follows else NO_INPUT,
+                                          model.clock_out if model.mode == "master" else "")
         p.live.align = model.align
         if message:  # the grid stayed internal: show it so
             model.mode = p.live.session.sync_mode
@@ -135,7 +137,7 @@ class SoundIO(QObject):
 
     def _on_clock_out(self, port: str) -> None:
         self.sync.clock_out = port
-        self.sync.save(self._set)
+        self.apply_sync()  # the master clock moves to that output
 
     def _on_align(self, align: str) -> None:
         self.sync.set_align(align)
