@@ -335,6 +335,20 @@ class Transport:
             self._bpm = max(1.0, float(bpm))
         self._emit("tempo")
 
+    def follow_grid(self, beat: float, t: float, bpm: float) -> None:
+        """Internal transport on a grid kept elsewhere (an Ableton Link session): beat ``beat`` at
+        ``t`` at ``bpm``, running; says only ``"tempo"`` (when it changed), never start/stop."""
+        with self._lock:
+            if self.mode != INTERNAL:
+                return
+            changed = abs(float(bpm) - self._bpm) > 0.01
+            self._anchor_t = t
+            self._anchor_b = float(beat)
+            self._bpm = max(1.0, float(bpm))
+            self.running = True
+        if changed:
+            self._emit("tempo")
+
     def start(self, beat: float = 0.0, t: float | None = None) -> None:
         """Internal transport: beat ``beat`` sounds at time ``t`` (default now)."""
         with self._lock:

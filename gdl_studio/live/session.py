@@ -65,6 +65,9 @@ class LiveSession:
         self._clock_out = None  # the master clock's own output (set_sync's clock_out), if any
         self._clock_scheduler: MidiScheduler | None = None
         self.clock_out_name = ""  # where the master clock goes ("" = with the notes)
+        self.link = None  # LinkSync in "link" mode
+        self.on_link_start: Callable[[float], None] = lambda t: None  # a Link peer started playing
+        self.on_link_stop: Callable[[], None] = lambda: None
 
     # ---------------------------------------------------------------- listing
     def midi_status(self) -> str:
@@ -221,6 +224,19 @@ class LiveSession:
                     self._close_sync()
                     return f"cannot follow the MIDI clock: {exc}"
             self.sync_mode = "follow"
+        elif mode == "link":
+            from gdl_studio.live import link
+
+            try:
+                self.link = link.LinkSync(
+                    self.transport,
+                    on_start=lambda t: self.on_link_start(t),
+                    on_stop=lambda: self.on_link_stop(),
+                )
+            except link.LinkUnavailable as exc:
+                self._close_sync()
+                return str(exc)
+            self.sync_mode = "link"
         elif mode == "master":
             message = self._open_clock_out(clock_out) if clock_out else ""
             self.clock_master = clk.ClockMaster(self._clock_scheduler or self.scheduler, self.transport)
@@ -270,6 +286,10 @@ class LiveSession:
         if self.clock_master is not None:
             self.clock_master.stop()
             self.clock_master = None
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+            self.transport.stop()  # the Link grid ran: stop it (its notes end)
         if self._clock_scheduler is not None:
             self._clock_scheduler.close()
             self._clock_scheduler = None

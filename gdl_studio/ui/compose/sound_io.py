@@ -11,7 +11,7 @@ the sync status line is refreshed on the live controller's port poll.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from gdl_studio.live.clock import OWN_CLOCK_PORT, SETTING_SYNC_CLOCK_IN
 from gdl_studio.live.controls_model import InstrumentModel, SyncModel
@@ -24,6 +24,9 @@ CLOCK_OUT_CHOICES = [("", "With the notes (the Out port)"), (OWN_CLOCK_PORT, f'O
 
 class SoundIO(QObject):
     """Instrument and sync of one Compose panel (``panel``: the ComposePanel that owns it)."""
+
+    link_started = Signal(float)  # a Link peer started playing (emitted on the Link thread)
+    link_stopped = Signal()
 
     def __init__(self, panel: Panel) -> None:
         super().__init__(panel)
@@ -43,6 +46,13 @@ class SoundIO(QObject):
         panel.live.ports_changed.connect(self.show_sync)
         panel.live.poll_timer.timeout.connect(self.poll)  # the existing port poll (about once a second)
         panel.live.message.connect(lambda _text: self.show_instrument())  # e.g. the SoundFont failed to load
+        # Ableton Link: the tempo box is the session's tempo; a peer's start/stop starts/stops ours
+        panel.bar.tempo_spin.valueChanged.connect(self._on_tempo)
+        self.link_started.connect(lambda _t: None if self.p.live.playing else self.p.live_io.play())
+        self.link_stopped.connect(lambda: self.p.live_io.stop() if self.p.live.playing else None)
+        session_live = panel.live.session
+        session_live.on_link_start = self.link_started.emit
+        session_live.on_link_stop = self.link_stopped.emit
 
     # our virtual port is stored as "virtual" (as Key.COMPOSE_MIDI_IN), not as its choice value
     def _get(self, path: str, default=None):
@@ -123,7 +133,15 @@ class SoundIO(QObject):
         p.bar.tempo_spin.setReadOnly(follows)
         p.bar.tempo_spin.setToolTip("The tempo follows the external MIDI clock" if follows else "Tempo of the piece")
 
+    def _on_tempo(self, bpm: float) -> None:
+        link = self.p.live.session.link
+        if link is not None and abs(link.tempo_bpm - bpm) > 0.005:
+            link.set_tempo(bpm)
+
     def poll(self) -> None:
+        link = self.p.live.session.link
+        if link is not None and abs(self.p.bar.tempo_spin.value() - link.tempo_bpm) > 0.05:
+            self.p.bar.tempo_spin.setValue(link.tempo_bpm)  # a peer changed the session's tempo
         if self.p.live.session.sync_mode != "internal":
             self.p.sync_box.controls.set_status(self.p.live.session.sync_status())
 
