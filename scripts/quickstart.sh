@@ -76,7 +76,7 @@ case "$mode" in
   test)
     install_debs "${APP_DEBS[@]}" "${TEST_DEBS[@]}"
     install_python
-    pip_install test -e ".[test,cluster,dev]"  # cluster: Ray, for the --backend ray tests; dev: ruff, mypy
+    pip_install test -e ".[test,cluster,dev,link]"  # cluster: Ray, for the --backend ray tests; dev: ruff, mypy; link: aalink (GPLv3, never bundled) for the Ableton Link tests
     # A JACK server with the dummy driver for the audio/MIDI tests, stopped afterwards.
     jack_pid=""
     if ! JACK_NO_START_SERVER=1 jack_lsp >/dev/null 2>&1; then

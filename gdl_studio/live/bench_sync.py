@@ -15,6 +15,7 @@ independent JACK client in a process of its own (``python -m gdl_studio.live.ben
   (frame-stamped input → :class:`~gdl_studio.live.clock.ClockFollower` → Transport) and, a
   quarter of a beat ahead of each beat, predicts when the beat falls (where a note on it
   would be placed). The figure is |predicted − the clock's true beat time|.
+  ``clock.lost_tick.follow_error_ms``: the same with 2 % of the ticks left out.
 * ``render.realtime_factor`` — the chorale bounced with the GM instrument: seconds of audio per
   second of wall time (SoundFont loading included; ``render.render_factor`` without it).
 
@@ -96,7 +97,8 @@ def _rx(name: str) -> int:
 
 
 def _clk(name: str) -> int:
-    """Waits for ``run TARGET BPM SECONDS JITTER_MS``; sends Start + ticks; prints the true tick times."""
+    """Waits for ``run TARGET BPM SECONDS JITTER_MS [DROP]``; sends Start + ticks (leaving out a
+    random ``DROP`` share of them after the first two beats); prints the true tick times."""
     client, clock = _client(name)
     port = client.midi_outports.register("out")
     plan = {"times": np.zeros(0), "sent": np.zeros(0), "i": 0, "start_t": None, "start_done": True}
@@ -127,6 +129,7 @@ def _clk(name: str) -> int:
         parts = json.loads(line)
         if parts[0] == "run":
             target, bpm, seconds, jitter = parts[1], float(parts[2]), float(parts[3]), float(parts[4]) / 1000.0
+            drop = float(parts[5]) if len(parts) > 5 else 0.0
             client.connect(port, target)
             spt = 60.0 / bpm / 24
             t0 = time.perf_counter() + 0.3
@@ -134,6 +137,9 @@ def _clk(name: str) -> int:
             times = t0 + 0.01 + k * spt
             rng = np.random.default_rng(14)
             sent = np.sort(times + rng.uniform(-jitter, jitter, size=len(times))) if jitter > 0 else times.copy()
+            if drop > 0:  # lost ticks: the true grid (times) keeps them
+                keep = (k < 48) | (rng.random(len(sent)) >= drop)
+                sent = sent[keep]
             plan.update(times=times, sent=sent, i=0, start_t=t0, start_done=False)
             time.sleep(0.3 + seconds + 0.3)
             print(json.dumps({"ticks": times.tolist()}), flush=True)
@@ -377,8 +383,9 @@ def audio_latency(notes: int = 24, spacing_s: float = 0.5, threshold: float = 0.
     }
 
 
-def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0) -> dict:
-    """|predicted beat time − true beat time| when following an independent 24-ppqn clock."""
+def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0, drop: float = 0.0) -> dict:
+    """|predicted beat time − true beat time| when following an independent 24-ppqn clock
+    (``drop``: the share of ticks the clock leaves out)."""
     from gdl_studio.core.bench import percentiles
     from gdl_studio.live.clock import ClockFollower, Transport
     from gdl_studio.live.jack_midi import JackMidiInput
@@ -410,7 +417,7 @@ def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0) -> 
     thread = threading.Thread(target=predictor, name="gdl-bench-predict", daemon=True)
     thread.start()
     try:
-        ticks = np.array(json.loads(clk.ask("run", inp.name, bpm, seconds, jitter_ms))["ticks"])
+        ticks = np.array(json.loads(clk.ask("run", inp.name, bpm, seconds, jitter_ms, drop))["ticks"])
     finally:
         stop.set()
         thread.join(2)
@@ -423,6 +430,8 @@ def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0) -> 
         "tempo_bpm": tr.tempo_bpm,
         "beats": len(errors),
         "jitter_ms": jitter_ms,
+        "dropped_share": drop,
+        "lost_ticks_counted": tr.estimator().lost,
     }
 
 
@@ -470,6 +479,9 @@ def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
     results["clock"] = measure("clock", "following an independent 120 BPM MIDI clock…", clock_follow, max(4.0, seconds))
     results["clock"]["jitter5"] = measure(
         "clock", "… with ±5 ms jitter per tick…", clock_follow, max(4.0, seconds), jitter_ms=5.0
+    )
+    results["clock"]["lost_tick"] = measure(
+        "clock", "… with 2% of the ticks lost…", clock_follow, max(4.0, seconds), drop=0.02
     )
     results["render"] = measure("render", "bouncing the chorale…", render_speed)
     return results

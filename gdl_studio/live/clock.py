@@ -35,6 +35,9 @@ MIN_BPM, MAX_BPM = 20.0, 400.0
 SETTING_SYNC_MODE = "sync/mode"  # "internal", "follow" (external MIDI clock) or "master" (send clock)
 SETTING_SYNC_CLOCK_IN = "sync/clock_in"  # MIDI input port the clock comes from
 SETTING_SYNC_CLOCK_OUT = "sync/clock_out"  # MIDI output port the clock goes to ("" = the note output)
+# the master clock on a port of its own (JACK), apart from the notes: a DAW syncs to it alone
+CLOCK_PORT_CLIENT, CLOCK_PORT_NAME = "GDL Studio Clock", "clock"
+OWN_CLOCK_PORT = f"{CLOCK_PORT_CLIENT}:{CLOCK_PORT_NAME}"  # the SETTING_SYNC_CLOCK_OUT value that asks for it
 SETTING_SYNC_ALIGN = "sync/align"  # where playback starts on the external grid: "song", "beat" or "bar"
 
 INTERNAL, EXTERNAL = "internal", "external"
@@ -63,6 +66,8 @@ class TempoEstimator:
         self._run = 0
         self._run_sign = 0
         self.changes = 0
+        self.lost = 0  # ticks counted in as lost (see _check_lost)
+        self._streak: list[int] = []  # lost ticks assumed at each of the last ticks in a row
         self.last_t = -math.inf
 
     @property
@@ -80,9 +85,10 @@ class TempoEstimator:
         return (t - self.a) / self.b if self.b > 0 else float(max(self.count - 1, 0))
 
     def add(self, t: float) -> int:
-        """One tick arrived at ``t``; returns its index."""
+        """One tick arrived at ``t``; returns its index (lost ticks before it counted in)."""
         k = self.count
-        self.count += 1
+        if self.ready and self._n >= 8:
+            k = self._check_lost(t, k)
         if self.ready and self._n >= 8:
             err = t - self.time_of_tick(k)
             limit = max(3.0 * self.sigma, 2.0 * self.min_sigma_s, 0.12 * self.b)
@@ -91,7 +97,9 @@ class TempoEstimator:
                 self._run += 1
             else:
                 self._run, self._run_sign = (1, sign) if sign else (0, 0)
-            if self._run >= self.change_run:  # the tempo changed: keep only the recent ticks
+            if self._run >= self.change_run and sign > 0 and self._shift_run(k, t, limit):
+                k = self.count - 1  # the run sat m ticks later on the same line: ticks were lost
+            elif self._run >= self.change_run:  # the tempo changed: keep only the recent ticks
                 keep = self._run + 1
                 ks, ts = self._recent(keep - 1)
                 self._n = self._head = 0
@@ -99,10 +107,75 @@ class TempoEstimator:
                     self._push(kk, tt)
                 self._run, self._run_sign = 0, 0
                 self.changes += 1
+        self.count = k + 1
         self._push(k, t)
         self.last_t = t
         self._fit()
         return k
+
+    def _check_lost(self, t: float, k: int) -> int:
+        """The index of a tick that arrived at ``t`` when ``k`` was expected: ``k + m`` when it
+        lands squarely on the line ``m`` (1–4) ticks later (``m`` ticks were lost: the grid must
+        not slip by them), else ``k``. Only where a tick period is well above the jitter. Three
+        such jumps in a row are a slower tempo, not lost ticks (they are undone and the line
+        restarts); a jump followed by a tick ``m`` periods early was a very late tick (undone)."""
+        b = self.b
+        if 4.0 * self.sigma >= 0.4 * b:
+            return k
+        err = t - self.time_of_tick(k)
+        m = int(round(err / b))
+        tol = max(4.0 * self.sigma, 2.0 * self.min_sigma_s, 0.1 * b)
+        streak = self._streak
+        if abs(err - m * b) > min(tol, 0.3 * b) or m == 0:
+            streak.clear()
+            return k
+        if 1 <= m <= 4 and len(streak) < 2:
+            streak.append(m)
+            self.lost += m
+            return k + m
+        if m >= 1:  # a third jump in a row: the tempo slowed down, nothing was lost
+            total = sum(streak)
+            streak.clear()
+            base = k - total
+            self.lost -= total
+            ks, ts = self._recent(2)
+            self._n = self._head = 0
+            for i, tt in enumerate(ts):
+                self._push(base - len(ts) + i, tt)
+            self.b = 0.0  # refit from the recent ticks (ready again after three)
+            self.changes += 1
+            return base
+        if len(streak) == 1 and m == -streak[0]:  # the "lost" tick was only late: this one is on time
+            prev = streak.pop()
+            last = (self._head - 1) % self.window
+            self._k[last] -= prev
+            self.lost -= prev
+            return k - prev
+        streak.clear()
+        return k
+
+    def _shift_run(self, k: int, t: float, limit: float) -> bool:
+        """A run of late ticks (the last ``_run`` − 1 in the window, then ``t``) each of which lies
+        on the line a whole number of ticks on (1–4, never fewer than the tick before): ticks were
+        lost before and inside the run (a jittery clock, where one tick alone cannot tell).
+        Re-index the run and return True; else False (the tempo changed)."""
+        n = self._run - 1
+        ks, ts = self._recent(n)
+        shifts = []
+        prev = 1
+        for kk, tt in [*zip(ks.tolist(), ts.tolist()), (k, t)]:
+            err = tt - self.time_of_tick(kk)
+            m = int(round(err / self.b))
+            if m < prev or m > 4 or abs(err - m * self.b) > limit:
+                return False
+            shifts.append(m)
+            prev = m
+        for i in range(n):
+            self._k[(self._head - n + i) % self.window] += shifts[i]
+        self.lost += shifts[-1]
+        self.count = k + shifts[-1] + 1
+        self._run, self._run_sign = 0, 0
+        return True
 
     def _recent(self, n: int):
         n = min(n, self._n)
@@ -261,6 +334,20 @@ class Transport:
                 self._anchor_t = t
             self._bpm = max(1.0, float(bpm))
         self._emit("tempo")
+
+    def follow_grid(self, beat: float, t: float, bpm: float) -> None:
+        """Internal transport on a grid kept elsewhere (an Ableton Link session): beat ``beat`` at
+        ``t`` at ``bpm``, running; says only ``"tempo"`` (when it changed), never start/stop."""
+        with self._lock:
+            if self.mode != INTERNAL:
+                return
+            changed = abs(float(bpm) - self._bpm) > 0.01
+            self._anchor_t = t
+            self._anchor_b = float(beat)
+            self._bpm = max(1.0, float(bpm))
+            self.running = True
+        if changed:
+            self._emit("tempo")
 
     def start(self, beat: float = 0.0, t: float | None = None) -> None:
         """Internal transport: beat ``beat`` sounds at time ``t`` (default now)."""

@@ -30,6 +30,7 @@ SYNC_MODES = (
     ("internal", "Internal tempo"),
     ("follow", "Follow external MIDI clock"),
     ("master", "Send MIDI clock (master)"),
+    ("link", "Ableton Link"),
 )
 ALIGNS = (("song", "Song position"), ("beat", "Next beat"), ("bar", "Next bar"))
 MAX_TRACKS = 16
@@ -178,6 +179,8 @@ class SyncModel:
         """One line about the grid: tempo, running, waiting or lost."""
         if mode == "internal" or transport is None:
             return ""
+        if mode == "link":
+            return f"Ableton Link: {transport.tempo_bpm:.1f} BPM, beat {transport.beat_at() + 1:.0f}"
         if mode == "master":
             return (
                 f"Sending MIDI clock: {transport.tempo_bpm:.1f} BPM"

@@ -62,6 +62,12 @@ class LiveSession:
         self.clock_follower: clk.ClockFollower | None = None
         self.clock_master: clk.ClockMaster | None = None
         self._clock_input = None
+        self._clock_out = None  # the master clock's own output (set_sync's clock_out), if any
+        self._clock_scheduler: MidiScheduler | None = None
+        self.clock_out_name = ""  # where the master clock goes ("" = with the notes)
+        self.link = None  # LinkSync in "link" mode
+        self.on_link_start: Callable[[float], None] = lambda t: None  # a Link peer started playing
+        self.on_link_stop: Callable[[], None] = lambda: None
 
     # ---------------------------------------------------------------- listing
     def midi_status(self) -> str:
@@ -197,11 +203,14 @@ class LiveSession:
         return changed
 
     # ---------------------------------------------------------------- tempo sync
-    def set_sync(self, mode: str, clock_in: str = "") -> str:
+    def set_sync(self, mode: str, clock_in: str = "", clock_out: str = "") -> str:
         """``"internal"``, ``"follow"`` (an external MIDI clock from ``clock_in``; ``VIRTUAL`` = our
         virtual input, ``""`` = fed by :meth:`clk.ClockFollower.feed` directly) or ``"master"``
-        (clock goes out with the notes, see :meth:`start_clock`). Returns '' or a message; on
-        failure the grid stays internal."""
+        (see :meth:`start_clock`: the clock goes out with the notes when ``clock_out`` is ``""``,
+        on a JACK port of its own, ``GDL Studio Clock:clock``, when it is
+        :data:`~gdl_studio.live.clock.OWN_CLOCK_PORT`, else to the MIDI output port ``clock_out``).
+        Returns '' or a message; on failure the grid stays internal (a clock output that cannot be
+        opened: the clock goes with the notes, and the message says so)."""
         self._close_sync()
         if mode == "follow":
             self.transport.set_mode(clk.EXTERNAL)
@@ -215,9 +224,44 @@ class LiveSession:
                     self._close_sync()
                     return f"cannot follow the MIDI clock: {exc}"
             self.sync_mode = "follow"
+        elif mode == "link":
+            from gdl_studio.live import link
+
+            try:
+                self.link = link.LinkSync(
+                    self.transport,
+                    on_start=lambda t: self.on_link_start(t),
+                    on_stop=lambda: self.on_link_stop(),
+                )
+            except link.LinkUnavailable as exc:
+                self._close_sync()
+                return str(exc)
+            self.sync_mode = "link"
         elif mode == "master":
-            self.clock_master = clk.ClockMaster(self.scheduler, self.transport)
+            message = self._open_clock_out(clock_out) if clock_out else ""
+            self.clock_master = clk.ClockMaster(self._clock_scheduler or self.scheduler, self.transport)
             self.sync_mode = "master"
+            return message
+        return ""
+
+    def _open_clock_out(self, clock_out: str) -> str:
+        """Open the master clock's own output and its scheduler; '' or why the clock goes with the notes."""
+        try:
+            if clock_out == clk.OWN_CLOCK_PORT:
+                from gdl_studio.live import jack_midi
+
+                if not jack_midi.available():
+                    raise mp.MidiUnavailable("a clock port of its own needs JACK (JACK-Client and libjack)")
+                out = jack_midi.JackMidiOutput(
+                    virtual=True, client_name=clk.CLOCK_PORT_CLIENT, port_name=clk.CLOCK_PORT_NAME
+                )
+            else:
+                out = open_output(clock_out)
+        except mp.MidiUnavailable as exc:
+            return f"clock output: {exc}; the clock goes out with the notes."
+        self._clock_out = out
+        self.clock_out_name = out.name
+        self._clock_scheduler = MidiScheduler(out, realtime=True).start()
         return ""
 
     def start_clock(self, beat: float = 0.0, tempo_bpm: float | None = None) -> float | None:
@@ -242,6 +286,17 @@ class LiveSession:
         if self.clock_master is not None:
             self.clock_master.stop()
             self.clock_master = None
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+            self.transport.stop()  # the Link grid ran: stop it (its notes end)
+        if self._clock_scheduler is not None:
+            self._clock_scheduler.close()
+            self._clock_scheduler = None
+        if self._clock_out is not None:
+            self._clock_out.close()
+            self._clock_out = None
+        self.clock_out_name = ""
         if self._clock_input is not None:
             self._clock_input.close()
             self._clock_input = None

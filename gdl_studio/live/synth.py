@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from gdl_studio.live.timed import BlockClock, TimedQueue
+
 IDLE, ATTACK, DECAY, SUSTAIN, RELEASE = 0.0, 1.0, 2.0, 3.0, 4.0
 TWO_PI = 2.0 * math.pi
 RING_SIZE = 2048
@@ -158,21 +160,36 @@ class PolySynth:
                 if hard:
                     self._level[k] = 0.0
 
+    def _apply(self, b0: int, b1: int, b2: int) -> None:
+        status = b0 & 0xF0
+        if status == 0x90 and b2 > 0:
+            self._start_voice(b1, b2)
+        elif status == 0x80 or status == 0x90:
+            self._release(b1)
+        elif status == 0xB0 and (b1 == 123 or b1 == 120):
+            self._release_all(hard=b1 == 120)
+
     def _drain(self) -> None:
         r = self._read
         w = self._write
         ring = self._ring
         while r < w:
             row = ring[r % RING_SIZE]
-            status = int(row[0]) & 0xF0
-            if status == 0x90 and row[2] > 0:
-                self._start_voice(int(row[1]), int(row[2]))
-            elif status == 0x80 or status == 0x90:
-                self._release(int(row[1]))
-            elif status == 0xB0 and (row[1] == 123 or row[1] == 120):
-                self._release_all(hard=row[1] == 120)
+            self._apply(int(row[0]), int(row[1]), int(row[2]))
             r += 1
         self._read = r
+
+    def _timed_write(self, off: int, msg) -> None:
+        size = len(msg)
+        self._apply(msg[0], msg[1] if size > 1 else 0, msg[2] if size > 2 else 0)
+        self._any_active = True
+
+    def render_timed(self, out: np.ndarray, queue, start: float, period: float) -> None:
+        """:meth:`render` with the events of ``queue`` (a :class:`~gdl_studio.live.timed.TimedQueue`)
+        due in this block; this synth starts them at the block start (its envelopes move per block)."""
+        if out.shape[0] == self.blocksize:
+            queue._run_cycle(start, period, self.blocksize, self._timed_write)
+        self.render(out)
 
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (frames × channels, float32) with the next block; the audio callback."""
@@ -276,7 +293,15 @@ class AudioPreview:
     seconds) and the callback switches to it at a block boundary. If FluidSynth or the SoundFont
     is missing, the additive synth keeps playing and :attr:`instrument_message` says why (one
     line, also passed to ``on_message``).
+
+    It is a *timed* scheduler sink (see :mod:`gdl_studio.live.scheduler`): the scheduler hands it
+    events ahead of their ``perf_counter`` deadlines (:meth:`post`); they wait in a
+    :class:`~gdl_studio.live.timed.TimedQueue` that the audio callback reads, and the instrument
+    starts each note at its frame offset inside the block (a :class:`~gdl_studio.live.timed.BlockClock`
+    gives the block's start time), not at the next block boundary after the scheduler woke up.
     """
+
+    timed = True
 
     def __init__(
         self,
@@ -305,6 +330,11 @@ class AudioPreview:
         self._retired: list = []
         self._swap_lock = threading.Lock()  # the loader's swap vs close
         self.loaded = threading.Event()
+        self.queue = TimedQueue()
+        self.clock = BlockClock(self.samplerate)
+        self._jack_clock = None  # _CycleClock when PortAudio plays through JACK
+        self._jack_client = None
+        self._clock_stop = threading.Event()
 
     @property
     def ok(self) -> bool:
@@ -341,12 +371,19 @@ class AudioPreview:
             )
 
     def callback(self, outdata, frames, time_info, status) -> None:
-        """sounddevice callback: render the current instrument."""
+        """sounddevice callback: render the current instrument with the events due in this block."""
+        now = time.perf_counter()
+        start, period = self.clock.tick(now, frames)
+        jack_clock = self._jack_clock
+        if jack_clock is not None:  # on JACK: the period's own start, as every JACK client sees it
+            j_start, j_period = jack_clock.cycle()
+            if abs(j_period * self.samplerate - frames) < 2.0:
+                start, period = j_start, j_period
         synth = self.synth
         if synth is None:
             outdata.fill(0.0)
         else:
-            synth.render(outdata)
+            synth.render_timed(outdata, self.queue, start, period)
 
     def open(self) -> str:
         """Start the stream (idempotent). Returns '' on success, else a message for a person."""
@@ -360,6 +397,8 @@ class AudioPreview:
         try:
             info = _default_output(sd)
             rate = float(info["default_samplerate"])
+            self.queue = TimedQueue()  # nothing stale from before the stream ran
+            self.clock = BlockClock(rate)
             self.additive = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
             self.synth = self.additive
             stream = sd.OutputStream(
@@ -384,8 +423,48 @@ class AudioPreview:
         self.samplerate = rate
         self.device_name = str(info.get("name", ""))
         self.message = ""
+        self._open_jack_clock(sd, info)
         self._start_loading()
         return ""
+
+    def _open_jack_clock(self, sd, info) -> None:
+        """When PortAudio plays through JACK, read the period start from JACK itself (an idle,
+        port-less client's view of the server's frame clock; ``jack_get_cycle_times`` reads
+        shared memory: no lock, no I/O) instead of estimating it from the callback's wake-ups."""
+        try:
+            hostapi = sd.query_hostapis(int(info["hostapi"]))["name"]
+        except Exception:
+            return
+        if "JACK" not in str(hostapi):
+            return
+        try:
+            import jack
+
+            from gdl_studio.live.jack_midi import _CycleClock
+
+            client = jack.Client("GDL Studio audio clock", no_start_server=True)
+            clock = _CycleClock(client)
+        except Exception:  # no JACK-Client/libjack: the block clock estimates the periods
+            return
+        self._jack_client = client
+        self._clock_stop = stop = threading.Event()
+
+        def keep() -> None:  # perf_counter − JACK time, re-measured as JackMidiOutput does
+            while not stop.wait(0.5):
+                clock.measure()
+
+        threading.Thread(target=keep, name="gdl-audio-jack-clock", daemon=True).start()
+        self._jack_clock = clock
+
+    def _close_jack_clock(self) -> None:
+        self._jack_clock = None
+        self._clock_stop.set()
+        client, self._jack_client = self._jack_client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:
+                pass
 
     # ---------------------------------------------------------------- instrument
     def _start_loading(self) -> None:
@@ -465,10 +544,25 @@ class AudioPreview:
         if reload and self.stream is not None:
             self._start_loading()
 
+    # ---------------------------------------------------------------- the scheduler's timed sink
     def send(self, data) -> None:
-        synth = self.synth
-        if synth is not None:
-            synth.send(data)
+        """Play ``data`` now (at the start of the next block)."""
+        self.queue.send(data)
+
+    def post(self, t: float, data, tag: str = "") -> None:
+        self.queue.post(t, data, tag)
+
+    def post_many(self, events) -> None:
+        self.queue.post_many(events)
+
+    def cancel(self, tag: str) -> None:
+        self.queue.cancel(tag)
+
+    def all_notes_off(self) -> None:
+        self.queue.all_notes_off()
+
+    def panic(self) -> None:
+        self.queue.panic()
 
     def close(self) -> None:
         with self._swap_lock:
@@ -481,6 +575,7 @@ class AudioPreview:
             except Exception:
                 pass
             release_portaudio()
+        self._close_jack_clock()
         synth = self.synth  # kept (silent once closed) for anyone still holding the preview
         if synth is not None and synth is not self.additive and hasattr(synth, "close"):
             synth.close()

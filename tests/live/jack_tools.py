@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-LINE = re.compile(r"^\s*(\d+):\s+((?:[0-9a-fA-F]{2} )+)")
+LINE = re.compile(r"^\s*(\d+):\s+((?:[0-9a-fA-F]{2}(?: |$))+)")  # realtime bytes end the line without a space
 
 
 def jack_ports() -> list[str]:

@@ -269,3 +269,54 @@ def test_live_session_sync_modes_follow_and_master():
     finally:
         session.close()
     assert session.clock_follower is None and session.sync_mode == "internal"
+
+
+def lost_tick_errors(bpm, drop, jitter_s=0.0, beats=60, seed=3):
+    """Ticks with ``drop`` of them lost at random: |predicted − true| (ms) of each beat, predicted
+    a quarter beat before it (as the bench does), and the estimator."""
+    rng = np.random.default_rng(seed)
+    est = TempoEstimator()
+    spt = 60.0 / bpm / PPQN
+    ext_pos = 0
+    errs = []
+    for k in range(PPQN * beats):
+        t = 100.0 + k * spt
+        if k % PPQN == PPQN - 6 and k >= 2 * PPQN and est.ready:
+            beat = (k + 6) // PPQN
+            errs.append(abs(est.time_of_tick(beat * PPQN - ext_pos) - (t + 6 * spt)) * 1000.0)
+        if k > 2 * PPQN and rng.random() < drop:
+            continue  # this tick never arrives
+        est.add(t + rng.uniform(-jitter_s, jitter_s))
+    return np.array(errs), est
+
+
+@pytest.mark.parametrize("bpm", [60.0, 120.0, 300.0])
+def test_lost_ticks_do_not_shift_the_beat_grid(bpm):
+    errs, est = lost_tick_errors(bpm, drop=0.03)
+    assert est.lost >= 20
+    assert errs.max() < 0.5, errs.max()  # on main one lost tick moved every later beat by a tick
+    assert est.count == PPQN * 60 or est.count >= PPQN * 60 - 1  # the song position counts them in
+
+
+@pytest.mark.parametrize("bpm,jitter_ms", [(120.0, 1.0), (120.0, 5.0), (60.0, 5.0)])
+def test_lost_ticks_under_jitter_keep_the_grid(bpm, jitter_ms):
+    """One tick cannot tell a lost tick from jitter here: a run of late ticks on the line a whole
+    number of ticks on can (a 300 BPM clock jittering by ±2.5 ms or more cannot be told apart: weak)."""
+    errs, est = lost_tick_errors(bpm, drop=0.02, jitter_s=jitter_ms / 1000.0, beats=80)
+    assert est.lost >= 30 and est.changes == 0
+    assert np.percentile(errs, 99) < 2.5, np.percentile(errs, 99)
+
+
+def test_a_tempo_halving_is_not_taken_for_lost_ticks():
+    errs, est = beat_errors(120.0, 0.0, beats=40, change=(PPQN * 20, 60.0))
+    assert abs(est.bpm - 60.0) < 0.5 and est.lost == 0
+    assert errs[-10:].max() < 1.0
+
+
+def test_a_very_late_tick_is_not_taken_for_lost_ticks():
+    est = TempoEstimator()
+    spt = 0.5 / PPQN
+    for k in range(96):
+        est.add(10.0 + k * spt + (spt if k == 80 else 0.0))  # one tick a whole period late
+    assert est.lost == 0 and est.count == 96
+    assert abs(est.time_of_tick(120) - (10.0 + 120 * spt)) < 0.0005

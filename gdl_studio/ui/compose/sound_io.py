@@ -11,18 +11,22 @@ the sync status line is refreshed on the live controller's port poll.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
-from gdl_studio.live.clock import SETTING_SYNC_CLOCK_IN
+from gdl_studio.live.clock import OWN_CLOCK_PORT, SETTING_SYNC_CLOCK_IN
 from gdl_studio.live.controls_model import InstrumentModel, SyncModel
 from gdl_studio.live.session import NO_INPUT, VIRTUAL
 from gdl_studio.ui.panel import Panel
 
-CLOCK_OUT_CHOICES = [("", "With the notes (the Out port)")]  # the master's clock goes where the notes go
+# the master's clock goes where the notes go, or to a JACK port of its own (Key.SYNC_CLOCK_OUT)
+CLOCK_OUT_CHOICES = [("", "With the notes (the Out port)"), (OWN_CLOCK_PORT, f'Own port "{OWN_CLOCK_PORT}"')]
 
 
 class SoundIO(QObject):
     """Instrument and sync of one Compose panel (``panel``: the ComposePanel that owns it)."""
+
+    link_started = Signal(float)  # a Link peer started playing (emitted on the Link thread)
+    link_stopped = Signal()
 
     def __init__(self, panel: Panel) -> None:
         super().__init__(panel)
@@ -42,6 +46,13 @@ class SoundIO(QObject):
         panel.live.ports_changed.connect(self.show_sync)
         panel.live.poll_timer.timeout.connect(self.poll)  # the existing port poll (about once a second)
         panel.live.message.connect(lambda _text: self.show_instrument())  # e.g. the SoundFont failed to load
+        # Ableton Link: the tempo box is the session's tempo; a peer's start/stop starts/stops ours
+        panel.bar.tempo_spin.valueChanged.connect(self._on_tempo)
+        self.link_started.connect(lambda _t: None if self.p.live.playing else self.p.live_io.play())
+        self.link_stopped.connect(lambda: self.p.live_io.stop() if self.p.live.playing else None)
+        session_live = panel.live.session
+        session_live.on_link_start = self.link_started.emit
+        session_live.on_link_stop = self.link_stopped.emit
 
     # our virtual port is stored as "virtual" (as Key.COMPOSE_MIDI_IN), not as its choice value
     def _get(self, path: str, default=None):
@@ -102,7 +113,8 @@ class SoundIO(QObject):
         p, model = self.p, self.sync
         if p.live.playing:
             p.live_io.stop()
-        message = p.live.session.set_sync(model.mode, model.clock_in if model.follows else NO_INPUT)
+        message = p.live.session.set_sync(model.mode, model.clock_in if model.follows else NO_INPUT,
+                                          model.clock_out if model.mode == "master" else "")
         p.live.align = model.align
         if message:  # the grid stayed internal: show it so
             model.mode = p.live.session.sync_mode
@@ -121,7 +133,15 @@ class SoundIO(QObject):
         p.bar.tempo_spin.setReadOnly(follows)
         p.bar.tempo_spin.setToolTip("The tempo follows the external MIDI clock" if follows else "Tempo of the piece")
 
+    def _on_tempo(self, bpm: float) -> None:
+        link = self.p.live.session.link
+        if link is not None and abs(link.tempo_bpm - bpm) > 0.005:
+            link.set_tempo(bpm)
+
     def poll(self) -> None:
+        link = self.p.live.session.link
+        if link is not None and abs(self.p.bar.tempo_spin.value() - link.tempo_bpm) > 0.05:
+            self.p.bar.tempo_spin.setValue(link.tempo_bpm)  # a peer changed the session's tempo
         if self.p.live.session.sync_mode != "internal":
             self.p.sync_box.controls.set_status(self.p.live.session.sync_status())
 
@@ -135,7 +155,7 @@ class SoundIO(QObject):
 
     def _on_clock_out(self, port: str) -> None:
         self.sync.clock_out = port
-        self.sync.save(self._set)
+        self.apply_sync()  # the master clock moves to that output
 
     def _on_align(self, align: str) -> None:
         self.sync.set_align(align)
