@@ -84,8 +84,14 @@ def latency(composer, primer_notes, beats_per_bar: int, n_notes: int, runs: int 
                 total = time.perf_counter() - t0
                 rtf = (max(n.end for n in notes) - primer_end) * 0.5 / total  # 120 bpm: 0.5 s per beat
         ms = B.percentiles([x * 1000.0 for x in per_note])
-        return {"first_note": float(np.median(firsts)) * 1000.0 if firsts else float("nan"),
-                "p50": ms["p50"], "p99": ms["p99"], "max": ms["max"], "samples": ms["n"], "rtf": rtf}
+        return {
+            "first_note": float(np.median(firsts)) * 1000.0 if firsts else float("nan"),
+            "p50": ms["p50"],
+            "p99": ms["p99"],
+            "max": ms["max"],
+            "samples": ms["n"],
+            "rtf": rtf,
+        }
     finally:
         torch.set_num_threads(threads)
 
@@ -97,8 +103,12 @@ def pitch_class_figure(composer, pieces) -> float:
     for i, p in enumerate(pieces):
         notes = _piece_notes(p)
         primer = notes[:HIST_PRIMER]
-        gen = [s.note for s in composer.generate(primer, n_notes=HIST_NOTES, seed=100 + i,
-                                                 beats_per_bar=max(1, p.bar_ticks // 12))]
+        gen = [
+            s.note
+            for s in composer.generate(
+                primer, n_notes=HIST_NOTES, seed=100 + i, beats_per_bar=max(1, p.bar_ticks // 12)
+            )
+        ]
         vals.append(_corr(pitch_class_histogram(primer), pitch_class_histogram(gen)))
     return float(np.nanmean(vals)) if vals else float("nan")
 
@@ -127,8 +137,12 @@ def run_bench(args) -> dict:
     ref = []
     for p in hist_pieces:
         notes = _piece_notes(p)
-        ref.append(_corr(pitch_class_histogram(notes[:HIST_PRIMER]),
-                         pitch_class_histogram(notes[HIST_PRIMER: HIST_PRIMER + HIST_NOTES])))
+        ref.append(
+            _corr(
+                pitch_class_histogram(notes[:HIST_PRIMER]),
+                pitch_class_histogram(notes[HIST_PRIMER : HIST_PRIMER + HIST_NOTES]),
+            )
+        )
     results["reference"] = {"pitch_class_correlation": float(np.nanmean(ref)) if ref else float("nan")}
     longest = max(test, key=lambda p: p.n_notes)
     primer = _piece_notes(longest)[:PRIMER_NOTES]
@@ -179,8 +193,12 @@ def run_bench(args) -> dict:
         log(f"{key}: fitting a {args.ngram_order}-gram (Kneser-Ney) on {len(train)} training pieces …")
         model = fit_ngram(train, kind, args.ngram_order)
         s = score_ngram(model, test, kind).summary()
-        results[key] = {"order": args.ngram_order, "nats_per_note": s["nats_per_note"],
-                        "nats_per_token": s["nats_per_token"], "next_note_accuracy": s["next_note_accuracy"]}
+        results[key] = {
+            "order": args.ngram_order,
+            "nats_per_note": s["nats_per_note"],
+            "nats_per_token": s["nats_per_token"],
+            "next_note_accuracy": s["next_note_accuracy"],
+        }
         del model
     log(f"n-grams done ({time.perf_counter() - t0:.0f}s)")
     results["peak_rss_mb"] = {"generation": generation_rss, "total": B.peak_rss_mb()}
@@ -225,10 +243,16 @@ def _infill_figures(results: dict, composer, test, log) -> None:
         return
     t0 = time.perf_counter()
     r = score_infill(composer.model, test, heldout_gaps(test))
-    results["infill"] = {"nats_per_note": r["infill_nats_per_note"], "l2r_nats_per_note": r["l2r_nats_per_note"],
-                         "gaps": r["gaps"], "notes": r["notes"]}
-    log(f"infill: {r['infill_nats_per_note']:.3f} nats/note given both sides vs {r['l2r_nats_per_note']:.3f} left to "
-        f"right ({r['gaps']} gaps, {r['notes']} notes, {time.perf_counter() - t0:.0f}s)")
+    results["infill"] = {
+        "nats_per_note": r["infill_nats_per_note"],
+        "l2r_nats_per_note": r["l2r_nats_per_note"],
+        "gaps": r["gaps"],
+        "notes": r["notes"],
+    }
+    log(
+        f"infill: {r['infill_nats_per_note']:.3f} nats/note given both sides vs {r['l2r_nats_per_note']:.3f} left to "
+        f"right ({r['gaps']} gaps, {r['notes']} notes, {time.perf_counter() - t0:.0f}s)"
+    )
 
 
 CONSTRAINT_NOTES = 48
@@ -268,8 +292,11 @@ def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
             bar = T.bar_ticks_for(bpb)
             ctx = [(round(n.start * 12), round(n.end * 12)) for n in primer]
             for kind, composer in composers.items():
-                steps = list(composer.generate(primer, n_notes=CONSTRAINT_NOTES, seed=1000 + 10 * i + j,
-                                               beats_per_bar=bpb, constraints=cons))
+                steps = list(
+                    composer.generate(
+                        primer, n_notes=CONSTRAINT_NOTES, seed=1000 + 10 * i + j, beats_per_bar=bpb, constraints=cons
+                    )
+                )
                 gen = [(round(s.note.start * 12), round(s.note.end * 12), s.note.pitch) for s in steps]
                 ok = check_notes(cons, gen, bar, end // bar * bar, ctx)
                 per.setdefault(kind, []).extend((not m, s.constraint_nats) for m, s in zip(ok, steps))
@@ -277,14 +304,21 @@ def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
                     n_bars = max(round(n.start * 12) for n in notes) // bar
                     if n_bars >= 4:
                         a = min(2, n_bars - 2)
-                        fill_ctx = [(round(n.start * 12), round(n.end * 12)) for n in notes
-                                    if not (a * bar <= round(n.start * 12) < (a + 2) * bar)]
-                        steps = list(composer.infill(notes, a, a + 2, seed=2000 + 10 * i + j, beats_per_bar=bpb,
-                                                     constraints=cons))
+                        fill_ctx = [
+                            (round(n.start * 12), round(n.end * 12))
+                            for n in notes
+                            if not (a * bar <= round(n.start * 12) < (a + 2) * bar)
+                        ]
+                        steps = list(
+                            composer.infill(
+                                notes, a, a + 2, seed=2000 + 10 * i + j, beats_per_bar=bpb, constraints=cons
+                            )
+                        )
                         gen = [(round(s.note.start * 12), round(s.note.end * 12), s.note.pitch) for s in steps]
                         ok = check_notes(cons, gen, bar, a * bar, fill_ctx)
-                        per.setdefault("transformer_infill", []).extend((not m, s.constraint_nats)
-                                                                        for m, s in zip(ok, steps))
+                        per.setdefault("transformer_infill", []).extend(
+                            (not m, s.constraint_nats) for m, s in zip(ok, steps)
+                        )
     all_rows = [r for rows in per.values() for r in rows]
     if not all_rows:
         return
@@ -292,12 +326,20 @@ def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
         "satisfied": float(np.mean([r[0] for r in all_rows])),
         "nats_cost": float(np.mean([r[1] for r in all_rows])),
         "notes": len(all_rows),
-        "by_model": {k: {"satisfied": float(np.mean([r[0] for r in v])), "nats_cost": float(np.mean([r[1] for r in v])),
-                         "notes": len(v)} for k, v in per.items()},
+        "by_model": {
+            k: {
+                "satisfied": float(np.mean([r[0] for r in v])),
+                "nats_cost": float(np.mean([r[1] for r in v])),
+                "notes": len(v),
+            }
+            for k, v in per.items()
+        },
     }
     c = results["constraints"]
-    log(f"constraints: {c['satisfied']:.4f} of {c['notes']} notes satisfy them, {c['nats_cost']:.3f} nats/note cost "
-        f"({time.perf_counter() - t0:.0f}s)")
+    log(
+        f"constraints: {c['satisfied']:.4f} of {c['notes']} notes satisfy them, {c['nats_cost']:.3f} nats/note cost "
+        f"({time.perf_counter() - t0:.0f}s)"
+    )
 
 
 def _print_table(results: dict) -> None:
@@ -325,23 +367,35 @@ def _print_table(results: dict) -> None:
                 v = "unavailable"
             row.append(v)
         rows.append(tuple(row))
-    B.print_table(f"music models on {results['data']['test_pieces']} test pieces "
-                  f"({results['data']['test_notes']:,} notes); latency on one CPU thread",
-                  rows, header=("figure", *cols))
-    print(f"\n  real continuations' pitch-class corr. with primer: {results['reference']['pitch_class_correlation']:.3f}")
+    B.print_table(
+        f"music models on {results['data']['test_pieces']} test pieces "
+        f"({results['data']['test_notes']:,} notes); latency on one CPU thread",
+        rows,
+        header=("figure", *cols),
+    )
+    print(
+        f"\n  real continuations' pitch-class corr. with primer: {results['reference']['pitch_class_correlation']:.3f}"
+    )
     rss = results["peak_rss_mb"]
-    print(f"  peak RSS: {rss['generation']:.0f} MB loading and generating with the models, "
-          f"{rss['total']:.0f} MB after scoring and the n-grams")
+    print(
+        f"  peak RSS: {rss['generation']:.0f} MB loading and generating with the models, "
+        f"{rss['total']:.0f} MB after scoring and the n-grams"
+    )
     print(f"  book yardstick: {BOOK_YARDSTICK} nats/note (LSTM, cello suites, window split — not like for like)")
     inf = results.get("infill", {})
     if "nats_per_note" in inf:
-        print(f"  infill (Transformer, {inf['gaps']} held-out 2-4-bar gaps, {inf['notes']} notes): "
-              f"{inf['nats_per_note']:.3f} nats/note given both sides vs {inf['l2r_nats_per_note']:.3f} left to right")
+        print(
+            f"  infill (Transformer, {inf['gaps']} held-out 2-4-bar gaps, {inf['notes']} notes): "
+            f"{inf['nats_per_note']:.3f} nats/note given both sides vs {inf['l2r_nats_per_note']:.3f} left to right"
+        )
     con = results.get("constraints")
     if con:
-        print(f"  constraints: {con['satisfied']:.4f} of {con['notes']} steered notes satisfy them; "
-              f"cost {con['nats_cost']:.3f} nats/note ("
-              + ", ".join(f"{k} {v['satisfied']:.3f}/{v['nats_cost']:.3f}" for k, v in con["by_model"].items()) + ")")
+        print(
+            f"  constraints: {con['satisfied']:.4f} of {con['notes']} steered notes satisfy them; "
+            f"cost {con['nats_cost']:.3f} nats/note ("
+            + ", ".join(f"{k} {v['satisfied']:.3f}/{v['nats_cost']:.3f}" for k, v in con["by_model"].items())
+            + ")"
+        )
     for style, row in results.get("styles", {}).items():
         figs = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
         print(f"  held-out {style} ({row['pieces']} pieces, {row['notes']:,} notes): {figs} nats/note")

@@ -10,9 +10,12 @@ import argparse
 def register(commands) -> None:
     """Add the music leaves to the shared CLI (see :class:`gdl_studio.cli.Commands`)."""
     p = commands.data.add_parser("music", help="build the music corpus cache (data/music.npz) from music21's corpus")
-    p.add_argument("--corpus", default="all",
-                   help="comma-separated styles (chorale, renaissance, classical, folk, irish, madrigal) or "
-                        "music21 corpus folders (default: all styles)")
+    p.add_argument(
+        "--corpus",
+        default="all",
+        help="comma-separated styles (chorale, renaissance, classical, folk, irish, madrigal) or "
+        "music21 corpus folders (default: all styles)",
+    )
     p.add_argument("--out", help="output .npz (default: data/music.npz)")
     p.add_argument("--workers", type=int, default=None, help="parser processes (default: all cores)")
     p.add_argument("--limit", type=int, default=None, help="only the first N scores of each composer (quick check)")
@@ -28,23 +31,35 @@ def register(commands) -> None:
         p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
         p.add_argument("--batch-size", type=int, default=None)
         p.add_argument("--lr", type=float, default=None)
-        p.add_argument("--patience", type=int, default=None, help="epochs without validation improvement before stopping")
+        p.add_argument(
+            "--patience", type=int, default=None, help="epochs without validation improvement before stopping"
+        )
         p.add_argument("--seed", type=int, default=None)
-        p.add_argument("--tiny", action="store_true", help="a tiny model and a short run (to check the pipeline on a CPU)")
+        p.add_argument(
+            "--tiny", action="store_true", help="a tiny model and a short run (to check the pipeline on a CPU)"
+        )
         p.add_argument("--checkpoint-dir", help=f"where to keep the resumable checkpoint (default: runs/music-{kind})")
         p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint instead of resuming it")
         p.add_argument("--arch", default=None, help="override architecture fields, e.g. 'd_model=256,layers=4'")
         p.add_argument("--weight-decay", type=float, default=None)
         p.add_argument("--style-dropout", type=float, default=None, help="share of windows told 'unknown style'")
         p.add_argument("--no-styles", action="store_true", help="no style embedding")
-        p.add_argument("--workers", type=int, default=None, help="batch-making processes (default 0; the GPU script uses 3)")
+        p.add_argument(
+            "--workers", type=int, default=None, help="batch-making processes (default 0; the GPU script uses 3)"
+        )
         p.add_argument("--eval-every", type=int, default=None, help="epochs between validation passes (default 1)")
         if kind == "transformer":
-            p.add_argument("--fim-rate", type=float, default=None,
-                           help="share of training windows rearranged for filling a gap (default 0.5)")
+            p.add_argument(
+                "--fim-rate",
+                type=float,
+                default=None,
+                help="share of training windows rearranged for filling a gap (default 0.5)",
+            )
         p.set_defaults(func=_train, kind=kind)
 
-    p = commands.bench.add_parser("music", help="NLL, accuracy, latency and memory of the music models on the test pieces")
+    p = commands.bench.add_parser(
+        "music", help="NLL, accuracy, latency and memory of the music models on the test pieces"
+    )
     p.add_argument("--json", action="store_true", help="print flat JSON instead of a table")
     p.add_argument("--data", help="corpus cache (default: data/music.npz)")
     p.add_argument("--pieces", type=int, default=None, help="use only the first N test pieces")
@@ -69,11 +84,20 @@ def register(commands) -> None:
 
     p = commands.root.add_parser("infill", help="fill a range of bars of a MIDI file given the music around it")
     p.add_argument("input", metavar="IN.mid")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mid",
-                   help="every note outside the range as it was, the range filled anew")
-    p.add_argument("--bars", required=True, metavar="A:B",
-                   help="the bars to fill, counted from 1 as in a score, B not included (3:5 = bars 3 and 4); "
-                        "the notes starting in them are replaced")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.mid",
+        help="every note outside the range as it was, the range filled anew",
+    )
+    p.add_argument(
+        "--bars",
+        required=True,
+        metavar="A:B",
+        help="the bars to fill, counted from 1 as in a score, B not included (3:5 = bars 3 and 4); "
+        "the notes starting in them are replaced",
+    )
     p.add_argument("--model", default="transformer", help="a Transformer trained for infilling (default: transformer)")
     p.add_argument("--max-notes", type=int, default=512, help="at most this many notes (default 512)")
     p.add_argument("--temperature", type=float, default=1.0)
@@ -87,9 +111,12 @@ def register(commands) -> None:
 def _steering_flags(p) -> None:
     g = p.add_argument_group("steering (every generated note obeys these)")
     g.add_argument("--key", help="key/scale lock: C, Am, 'F# minor', 'D dorian', 'Bb pentatonic' …")
-    g.add_argument("--chords", help="one chord per bar from the first generated bar, e.g. 'C G Am F' (repeats); "
-                                    "'primer' takes them from the input (continue: its last bars; infill: the "
-                                    "bars being replaced)")
+    g.add_argument(
+        "--chords",
+        help="one chord per bar from the first generated bar, e.g. 'C G Am F' (repeats); "
+        "'primer' takes them from the input (continue: its last bars; infill: the "
+        "bars being replaced)",
+    )
     g.add_argument("--range", dest="pitch_range", metavar="LO:HI", help="pitch range, e.g. 48:84 or C3:C6")
     g.add_argument("--density", type=float, help="at most this many notes start per beat (0.5: one per two beats)")
     g.add_argument("--voices", type=int, help="at most this many notes sound at once")
@@ -154,14 +181,35 @@ def _train(args: argparse.Namespace) -> int:
     from gdl_studio.music.train import default_settings, train_music
 
     settings = default_settings(args.kind, args.tiny)
-    for field in ("max_minutes", "max_epochs", "batch_size", "lr", "patience", "seed", "weight_decay", "style_dropout",
-                  "workers", "eval_every", "fim_rate"):
+    for field in (
+        "max_minutes",
+        "max_epochs",
+        "batch_size",
+        "lr",
+        "patience",
+        "seed",
+        "weight_decay",
+        "style_dropout",
+        "workers",
+        "eval_every",
+        "fim_rate",
+    ):
         value = getattr(args, field, None)
         if value is not None:
             setattr(settings, field, value)
-    train_music(args.kind, data_path=args.data, out_dir=args.out, device=args.device, settings=settings,
-                tiny=args.tiny, checkpoint_dir=args.checkpoint_dir, restart=args.restart, max_steps=args.max_steps,
-                arch=args.arch, styles=not args.no_styles)
+    train_music(
+        args.kind,
+        data_path=args.data,
+        out_dir=args.out,
+        device=args.device,
+        settings=settings,
+        tiny=args.tiny,
+        checkpoint_dir=args.checkpoint_dir,
+        restart=args.restart,
+        max_steps=args.max_steps,
+        arch=args.arch,
+        styles=not args.no_styles,
+    )
     return 0
 
 
@@ -187,18 +235,30 @@ def _continue(args: argparse.Namespace) -> int:
 
     score = read_midi(args.input)
     end_bar = int(round(score.length_beats * T.TICKS_PER_BEAT)) // T.bar_ticks_for(score.beats_per_bar)
-    constraints = _constraints(args, score, (max(0, end_bar - PRIMER_CHORD_BARS + 1), min(PRIMER_CHORD_BARS, end_bar + 1)))
+    constraints = _constraints(
+        args, score, (max(0, end_bar - PRIMER_CHORD_BARS + 1), min(PRIMER_CHORD_BARS, end_bar + 1))
+    )
     composer = _load(args.model)
     try:
-        result = composer.continued(score, args.notes, temperature=args.temperature, top_k=args.top_k,
-                                    top_p=args.top_p, seed=args.seed, bars=args.bars, constraints=constraints,
-                                    style=args.style)
+        result = composer.continued(
+            score,
+            args.notes,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=args.seed,
+            bars=args.bars,
+            constraints=constraints,
+            style=args.style,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     write_midi(result, args.output)
     added = len(result.notes) - len(score.notes)
     steer = f" (steered: {constraints.describe()})" if constraints else ""
-    print(f"wrote {args.output}: {len(score.notes)} primer notes + {added} from {composer.name}{steer}", file=sys.stderr)
+    print(
+        f"wrote {args.output}: {len(score.notes)} primer notes + {added} from {composer.name}{steer}", file=sys.stderr
+    )
     return 0
 
 
@@ -233,14 +293,26 @@ def _infill(args: argparse.Namespace) -> int:
     constraints = _constraints(args, score, (start, end - start))
     composer = _load(args.model)
     try:
-        result = composer.filled(score, start, end, max_notes=args.max_notes, temperature=args.temperature,
-                                 top_k=args.top_k, top_p=args.top_p, seed=args.seed, constraints=constraints,
-                                 style=args.style)
+        result = composer.filled(
+            score,
+            start,
+            end,
+            max_notes=args.max_notes,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=args.seed,
+            constraints=constraints,
+            style=args.style,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     write_midi(result, args.output, ticks_per_beat=score.ticks_per_beat)  # the input's ticks, exactly
     kept = sum(1 for n in result.notes if n.track <= max((x.track for x in score.notes), default=0))
     steer = f" (steered: {constraints.describe()})" if constraints else ""
-    print(f"wrote {args.output}: {kept} notes kept, {len(result.notes) - kept} filled into bars {args.bars} "
-          f"by {composer.name}{steer}", file=sys.stderr)
+    print(
+        f"wrote {args.output}: {kept} notes kept, {len(result.notes) - kept} filled into bars {args.bars} "
+        f"by {composer.name}{steer}",
+        file=sys.stderr,
+    )
     return 0

@@ -55,17 +55,49 @@ STYLE_SOURCES = {
 }
 ROUND1_STYLES = ("chorale", "renaissance")
 ALL_STYLES = tuple(s for s in STYLES if s != "unknown")
-STYLE_OF_SOURCE = {src: style for style, srcs in STYLE_SOURCES.items() for src in srcs} | {"trecento": "madrigal", "josquin": "madrigal", "airdsAirs": "irish"}
+STYLE_OF_SOURCE = {src: style for style, srcs in STYLE_SOURCES.items() for src in srcs} | {
+    "trecento": "madrigal",
+    "josquin": "madrigal",
+    "airdsAirs": "irish",
+}
 SKIP_FILES = {"essenFolksong": ("test",)}  # music21's test excerpts of the Essen collection (duplicates)
 # The tune books are large and music21 parses ABC slowly (~0.1-0.2 s a tune): the cache takes a
 # part of the two biggest collections (about 4,100 of the 8,500 Essen songs; O'Neill's tunes
 # 1-500 and the one-tune book 731), which is still more folk music than there is of anything else.
 ONLY_FILES = {
-    "essenFolksong": ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "ballad40", "ballad50", "ballad60",
-                      "ballad70", "ballad80", "boehme20", "dva0", "erk5", "erk20", "folkHaydn", "han1", "irl",
-                      "kinder0", "lux", "variant0"),
-    "oneills1850": ("0001-0050", "0051-0100", "0101-0200", "0201-0300", "0301-0350", "0351-0400", "0401-0486",
-                    "0487-0500", "0731-0731"),
+    "essenFolksong": (
+        "altdeu10",
+        "altdeu20",
+        "ballad10",
+        "ballad20",
+        "ballad30",
+        "ballad40",
+        "ballad50",
+        "ballad60",
+        "ballad70",
+        "ballad80",
+        "boehme20",
+        "dva0",
+        "erk5",
+        "erk20",
+        "folkHaydn",
+        "han1",
+        "irl",
+        "kinder0",
+        "lux",
+        "variant0",
+    ),
+    "oneills1850": (
+        "0001-0050",
+        "0051-0100",
+        "0101-0200",
+        "0201-0300",
+        "0301-0350",
+        "0351-0400",
+        "0401-0486",
+        "0487-0500",
+        "0731-0731",
+    ),
 }
 
 
@@ -87,8 +119,10 @@ def parse_styles(spec: str) -> list[str]:
         elif item in STYLE_OF_SOURCE:
             srcs = [item]
         else:
-            raise UserError(f"unknown corpus or style '{item}' (choose all, {', '.join(ALL_STYLES)}, "
-                            f"or a music21 folder: {', '.join(sorted(STYLE_OF_SOURCE))})")
+            raise UserError(
+                f"unknown corpus or style '{item}' (choose all, {', '.join(ALL_STYLES)}, "
+                f"or a music21 folder: {', '.join(sorted(STYLE_OF_SOURCE))})"
+            )
         out.extend(s for s in srcs if s not in out)
     return out
 
@@ -138,8 +172,9 @@ def read_splits(directory: Path | None = None) -> dict[str, str]:
     return out
 
 
-def write_splits(assignment: dict[str, str], directory: Path | None = None,
-                 style_of: dict[str, str] | None = None) -> None:
+def write_splits(
+    assignment: dict[str, str], directory: Path | None = None, style_of: dict[str, str] | None = None
+) -> None:
     """Record the split lists (one piece id per line, sorted): round-1 pieces in
     ``{train,valid,test}.txt``, pieces of newer styles (``style_of``) in ``<style>/…``."""
     directory = directory or splits_dir()
@@ -192,8 +227,23 @@ def piece_group(piece_id: str, path: str | Path, title: str = "") -> str:
     return piece_id.split("#", 1)[0] if style == "madrigal" else piece_id
 
 
-_TUNE_TYPES = ("jig", "reel", "hornpipe", "clog", "strathspey", "polka", "waltz", "march", "slide", "air",
-               "set dance", "fling", "quickstep", "schottische", "highland")
+_TUNE_TYPES = (
+    "jig",
+    "reel",
+    "hornpipe",
+    "clog",
+    "strathspey",
+    "polka",
+    "waltz",
+    "march",
+    "slide",
+    "air",
+    "set dance",
+    "fling",
+    "quickstep",
+    "schottische",
+    "highland",
+)
 
 
 def normalise_title(title: str) -> str:
@@ -224,7 +274,7 @@ def corpus_files(corpora: Iterable[str]) -> list[tuple[str, str]]:
             if path.suffix.lower() not in SOURCE_SUFFIXES or path.name.startswith(skip or ("\0",)):
                 continue
             parts = path.parts
-            rel = parts[len(parts) - 1 - parts[::-1].index(composer):] if composer in parts else (composer, path.name)
+            rel = parts[len(parts) - 1 - parts[::-1].index(composer) :] if composer in parts else (composer, path.name)
             stem = "/".join(rel[1:])[: -len(path.suffix)]
             if composer in ONLY_FILES and stem not in ONLY_FILES[composer]:
                 continue
@@ -352,7 +402,7 @@ def read_raw_cache(file_id: str, path: str) -> list[tuple[str, dict, str]] | Non
         out = []
         off = z["offsets"]
         for i, (key, title, bar) in enumerate(zip(meta["keys"], meta["titles"], meta["bar_ticks"])):
-            raw = {k: z[k][off[i]:off[i + 1]].astype(np.int64 if k == "start" else np.int32) for k in RAW_KEYS}
+            raw = {k: z[k][off[i] : off[i + 1]].astype(np.int64 if k == "start" else np.int32) for k in RAW_KEYS}
             raw["bar_ticks"] = int(bar)
             out.append((key, raw, title))
         return out
@@ -363,8 +413,12 @@ def read_raw_cache(file_id: str, path: str) -> list[tuple[str, dict, str]] | Non
 def write_raw_cache(file_id: str, path: str, tunes: list[tuple[str, dict, str]]) -> None:
     cache = _raw_cache_path(file_id)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"stamp": _stamp(path), "keys": [k for k, _, _ in tunes], "titles": [t for _, _, t in tunes],
-            "bar_ticks": [int(r["bar_ticks"]) for _, r, _ in tunes]}
+    meta = {
+        "stamp": _stamp(path),
+        "keys": [k for k, _, _ in tunes],
+        "titles": [t for _, _, t in tunes],
+        "bar_ticks": [int(r["bar_ticks"]) for _, r, _ in tunes],
+    }
     arrays = {k: (np.concatenate([r[k] for _, r, _ in tunes]) if tunes else np.zeros(0, np.int32)) for k in RAW_KEYS}
     arrays["offsets"] = np.concatenate([[0], np.cumsum([len(r["pitch"]) for _, r, _ in tunes])]).astype(np.int64)
     with atomic_path(cache) as tmp:
@@ -430,8 +484,14 @@ def assign_new_style_splits(groups: dict[str, list[str]]) -> dict[str, str]:
     return out
 
 
-def build_corpus(corpora: Iterable[str] = DEFAULT_CORPORA, out: Path | None = None, workers: int | None = None,
-                 limit: int | None = None, record_splits: bool = True, log=print) -> dict:
+def build_corpus(
+    corpora: Iterable[str] = DEFAULT_CORPORA,
+    out: Path | None = None,
+    workers: int | None = None,
+    limit: int | None = None,
+    record_splits: bool = True,
+    log=print,
+) -> dict:
     """Parse, tokenise and cache the corpus; returns a summary (counts, sizes, seconds).
 
     ``corpora``: music21 source folders (see :data:`STYLE_SOURCES` and :func:`parse_styles`).
@@ -527,6 +587,7 @@ def build_corpus(corpora: Iterable[str] = DEFAULT_CORPORA, out: Path | None = No
 
 def save_corpus(out: Path, pieces: list[Piece], corpora: list[str]) -> dict:
     """Write pieces as one compressed ``.npz`` (atomically); returns a summary."""
+
     def offsets(lengths):
         return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
@@ -543,13 +604,20 @@ def save_corpus(out: Path, pieces: list[Piece], corpora: list[str]) -> dict:
         "music21_version": _music21_version(),
         "counts": counts,
         "has_velocity": bool(any((p.notes.velocity > 0).any() for p in pieces)),
-        "velocity_share": float(sum(int((p.notes.velocity > 0).sum()) for p in pieces)
-                                / max(1, sum(len(p.notes) for p in pieces))),
+        "velocity_share": float(
+            sum(int((p.notes.velocity > 0).sum()) for p in pieces) / max(1, sum(len(p.notes) for p in pieces))
+        ),
         "styles": list(STYLES),
-        "style_counts": {STYLES[i]: {s: {"pieces": sum(1 for p in pieces if p.style == i and p.split == s),
-                                         "notes": sum(len(p.notes) for p in pieces if p.style == i and p.split == s)}
-                                     for s in SPLITS}
-                         for i in sorted({p.style for p in pieces})},
+        "style_counts": {
+            STYLES[i]: {
+                s: {
+                    "pieces": sum(1 for p in pieces if p.style == i and p.split == s),
+                    "notes": sum(len(p.notes) for p in pieces if p.style == i and p.split == s),
+                }
+                for s in SPLITS
+            }
+            for i in sorted({p.style for p in pieces})
+        },
     }
     arrays = {
         "meta": np.array(json.dumps(meta)),
@@ -582,8 +650,13 @@ def save_corpus(out: Path, pieces: list[Piece], corpora: list[str]) -> dict:
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
-    return {"path": str(out), "size_bytes": out.stat().st_size, "pieces": len(pieces), "counts": counts,
-            "has_velocity": meta["has_velocity"]}
+    return {
+        "path": str(out),
+        "size_bytes": out.stat().st_size,
+        "pieces": len(pieces),
+        "counts": counts,
+        "has_velocity": meta["has_velocity"],
+    }
 
 
 def _music21_version() -> str:
@@ -636,7 +709,13 @@ class CorpusPiece:
         """The Transformer's compound events (``shift``, ``pitch``, ``dur``, ``vel``, ``time``);
         velocities are VEL_NONE unless ``use_velocity``."""
         vel = self.nev_vel if use_velocity else np.full_like(self.nev_vel, T.VEL_NONE)
-        return {"shift": self.nev_shift, "pitch": self.nev_pitch, "dur": self.nev_dur, "vel": vel, "time": self.nev_time}
+        return {
+            "shift": self.nev_shift,
+            "pitch": self.nev_pitch,
+            "dur": self.nev_dur,
+            "vel": vel,
+            "time": self.nev_time,
+        }
 
     def events(self, use_velocity: bool) -> tuple[np.ndarray, np.ndarray]:
         """Flat event tokens and times (the n-gram's stream), without velocity tokens unless
@@ -677,30 +756,43 @@ def load_corpus(path: str | Path | None = None) -> Corpus:
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
     except Exception as exc:
-        raise UserError(f"music data cache {path} is unreadable ({type(exc).__name__}); rebuild it with 'gdl-studio data music'") from None
+        raise UserError(
+            f"music data cache {path} is unreadable ({type(exc).__name__}); rebuild it with 'gdl-studio data music'"
+        ) from None
     if meta.get("signature") != T.vocab_signature():
-        raise UserError(f"music data cache {path} was built by another tokeniser version; rebuild it with 'gdl-studio data music'")
+        raise UserError(
+            f"music data cache {path} was built by another tokeniser version; rebuild it with 'gdl-studio data music'"
+        )
     a = {k: z[k] for k in z.files}
     no, so, eo, vo = a["note_offsets"], a["step_offsets"], a["event_offsets"], a["nev_offsets"]
     pieces = []
     for i, pid in enumerate(a["piece_id"]):
         n0, n1, s0, s1, e0, e1 = no[i], no[i + 1], so[i], so[i + 1], eo[i], eo[i + 1]
-        pieces.append(CorpusPiece(
-            piece_id=str(pid), split=SPLITS[int(a["piece_split"][i])], bar_ticks=int(a["piece_bar_ticks"][i]),
-            n_voices=int(a["piece_n_voices"][i]),
-            pitch=a["note_pitch"][n0:n1].astype(np.int32), start=a["note_start"][n0:n1].astype(np.int64),
-            dur=a["note_dur"][n0:n1].astype(np.int32), velocity=a["note_velocity"][n0:n1].astype(np.int32),
-            voice=a["note_voice"][n0:n1].astype(np.int32),
-            step_note=a["step_note"][s0:s1].astype(np.int64), step_dur=a["step_dur"][s0:s1].astype(np.int64),
-            step_voice=a["step_voice"][s0:s1].astype(np.int64), step_onset=a["step_onset"][s0:s1].astype(np.int64),
-            event_token=a["event_token"][e0:e1].astype(np.int64), event_time=a["event_time"][e0:e1].astype(np.int64),
-            nev_shift=a["nev_shift"][vo[i]:vo[i + 1]].astype(np.int64),
-            nev_pitch=a["nev_pitch"][vo[i]:vo[i + 1]].astype(np.int64),
-            nev_dur=a["nev_dur"][vo[i]:vo[i + 1]].astype(np.int64),
-            nev_vel=a["nev_vel"][vo[i]:vo[i + 1]].astype(np.int64),
-            nev_time=a["nev_time"][vo[i]:vo[i + 1]].astype(np.int64),
-            style=int(a["piece_style"][i]) if "piece_style" in a else 0,
-        ))
+        pieces.append(
+            CorpusPiece(
+                piece_id=str(pid),
+                split=SPLITS[int(a["piece_split"][i])],
+                bar_ticks=int(a["piece_bar_ticks"][i]),
+                n_voices=int(a["piece_n_voices"][i]),
+                pitch=a["note_pitch"][n0:n1].astype(np.int32),
+                start=a["note_start"][n0:n1].astype(np.int64),
+                dur=a["note_dur"][n0:n1].astype(np.int32),
+                velocity=a["note_velocity"][n0:n1].astype(np.int32),
+                voice=a["note_voice"][n0:n1].astype(np.int32),
+                step_note=a["step_note"][s0:s1].astype(np.int64),
+                step_dur=a["step_dur"][s0:s1].astype(np.int64),
+                step_voice=a["step_voice"][s0:s1].astype(np.int64),
+                step_onset=a["step_onset"][s0:s1].astype(np.int64),
+                event_token=a["event_token"][e0:e1].astype(np.int64),
+                event_time=a["event_time"][e0:e1].astype(np.int64),
+                nev_shift=a["nev_shift"][vo[i] : vo[i + 1]].astype(np.int64),
+                nev_pitch=a["nev_pitch"][vo[i] : vo[i + 1]].astype(np.int64),
+                nev_dur=a["nev_dur"][vo[i] : vo[i + 1]].astype(np.int64),
+                nev_vel=a["nev_vel"][vo[i] : vo[i + 1]].astype(np.int64),
+                nev_time=a["nev_time"][vo[i] : vo[i + 1]].astype(np.int64),
+                style=int(a["piece_style"][i]) if "piece_style" in a else 0,
+            )
+        )
     return Corpus(pieces=pieces, meta=meta, path=path)
 
 

@@ -80,8 +80,13 @@ def _batched(pieces: Sequence[CorpusPiece], key, max_tokens: int):
 
 
 @torch.no_grad()
-def score_lstm(model: AttentionLSTM, pieces: Sequence[CorpusPiece], device: str = "cpu",
-               max_tokens: int = 65536, use_style: bool = True) -> Scores:
+def score_lstm(
+    model: AttentionLSTM,
+    pieces: Sequence[CorpusPiece],
+    device: str = "cpu",
+    max_tokens: int = 65536,
+    use_style: bool = True,
+) -> Scores:
     """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero); a
     model with styles is told each piece's style (unknown if not ``use_style``)."""
     model.eval()
@@ -97,8 +102,9 @@ def score_lstm(model: AttentionLSTM, pieces: Sequence[CorpusPiece], device: str 
         ten = {k: torch.from_numpy(v).to(device) for k, v in arrs.items()}
         style = torch.tensor([_style_of(p, model.config, use_style) for p in batch], device=device)
         style = style[:, None].expand(len(batch), t_max)
-        note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"],
-                                        ten["target_note"], style=style)
+        note_logits, dur_logits = model(
+            ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"], ten["target_note"], style=style
+        )
         lp_note = F.log_softmax(note_logits.float(), -1).gather(-1, ten["target_note"][..., None])[..., 0]
         lp_dur = F.log_softmax(dur_logits.float(), -1).gather(-1, ten["target_dur"][..., None])[..., 0]
         best_pitch = note_logits[..., : T.N_PITCH].argmax(-1)
@@ -128,8 +134,13 @@ def event_windows(n: int, max_len: int) -> list[tuple[int, int, int]]:
 
 
 @torch.no_grad()
-def score_transformer(model: MusicTransformer, pieces: Sequence[CorpusPiece], device: str = "cpu",
-                      batch_windows: int = 16, use_style: bool = True) -> Scores:
+def score_transformer(
+    model: MusicTransformer,
+    pieces: Sequence[CorpusPiece],
+    device: str = "cpu",
+    batch_windows: int = 16,
+    use_style: bool = True,
+) -> Scores:
     """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones).
 
     A model with a style embedding is told each piece's style (its source), or the unknown
@@ -147,7 +158,7 @@ def score_transformer(model: MusicTransformer, pieces: Sequence[CorpusPiece], de
         for s, e, first in event_windows(n, cfg.max_len):
             jobs.append((pi, {k: arr[k][s:e] for k in keys}, first - s))
     for k in range(0, len(jobs), batch_windows):
-        chunk = jobs[k: k + batch_windows]
+        chunk = jobs[k : k + batch_windows]
         t_max = max(len(j[1]["tg_pitch"]) for j in chunk)
         batch = {key: np.zeros((len(chunk), t_max), np.int64) for key in keys}
         for b, (_, arr, _) in enumerate(chunk):
@@ -241,8 +252,14 @@ def prefix_events(ev: dict[str, np.ndarray], a_tick: int, max_events: int) -> di
     return {k: np.asarray(ev[k][lo:n], np.int64) for k in T.EVENT_FIELDS}
 
 
-def infill_case(p: CorpusPiece, a_tick: int, b_tick: int, max_len: int, max_prefix: int = MAX_PREFIX_EVENTS,
-                max_suffix: int = MAX_SUFFIX_EVENTS) -> dict:
+def infill_case(
+    p: CorpusPiece,
+    a_tick: int,
+    b_tick: int,
+    max_len: int,
+    max_prefix: int = MAX_PREFIX_EVENTS,
+    max_suffix: int = MAX_SUFFIX_EVENTS,
+) -> dict:
     """The two sequences that score one gap: the infilling one (prefix, suffix, then the middle)
     and the left-to-right one (prefix then the middle), with where their scored parts start."""
     ev = {k: np.asarray(v, np.int64) for k, v in p.note_events(False).items()}
@@ -260,28 +277,40 @@ def infill_case(p: CorpusPiece, a_tick: int, b_tick: int, max_len: int, max_pref
         if len(fim["pitch"]) <= max_len + 1 or len(prefix["pitch"]) <= 1:
             break
         cut = len(fim["pitch"]) - (max_len + 1)
-        prefix = {k: v[min(cut, len(prefix["pitch"]) - 1):] for k, v in prefix.items()}
+        prefix = {k: v[min(cut, len(prefix["pitch"]) - 1) :] for k, v in prefix.items()}
     t_last = int(prefix["time"][-1]) if len(prefix["time"]) else 0
     l2r = T.concat_events([prefix, T.encode_segment(*middle_notes, t0=t_last)])
     # the middle's own events (its notes and the GAP events between them), without the END chain
     # that closes the gap: the left-to-right sequence has no such chain, so both score the same notes
     n_middle = len(T.encode_segment(*middle_notes, t0=a_tick)["pitch"]) if n_mid else 0
-    return {"fim": fim, "fim_first": mid_index + 1, "fim_last": mid_index + 1 + n_middle, "l2r": l2r,
-            "l2r_first": len(prefix["pitch"]), "notes": n_mid, "bar_ticks": p.bar_ticks, "style": p.style}
+    return {
+        "fim": fim,
+        "fim_first": mid_index + 1,
+        "fim_last": mid_index + 1 + n_middle,
+        "l2r": l2r,
+        "l2r_first": len(prefix["pitch"]),
+        "notes": n_mid,
+        "bar_ticks": p.bar_ticks,
+        "style": p.style,
+    }
 
 
-def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int | None, int, int]], device: str,
-                  batch: int) -> list[float]:
+def _sequence_nll(
+    model: MusicTransformer, seqs: list[tuple[dict, int, int | None, int, int]], device: str, batch: int
+) -> list[float]:
     """Summed NLL of the events ``[first, last)`` (``last`` None: to the end) of each ``(events,
     first, last, bar_ticks, style)``, teacher-forced in one pass per sequence (position 0 = the
     first event)."""
     cfg = model.config
     out = []
     for k in range(0, len(seqs), batch):
-        chunk = seqs[k: k + batch]
+        chunk = seqs[k : k + batch]
         t_max = max(len(s[0]["pitch"]) - 1 for s in chunk)
-        arr = {f"{a}_{f}": np.zeros((len(chunk), t_max), np.int64) for a in ("in", "tg")
-               for f in ("shift", "pitch", "dur", "vel", "metric")}
+        arr = {
+            f"{a}_{f}": np.zeros((len(chunk), t_max), np.int64)
+            for a in ("in", "tg")
+            for f in ("shift", "pitch", "dur", "vel", "metric")
+        }
         for b, (ev, _, _, bar, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1
             metric = T.metric_index(ev["time"], bar).astype(np.int64)
@@ -297,13 +326,14 @@ def _sequence_nll(model: MusicTransformer, seqs: list[tuple[dict, int, int | Non
         nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
         for b, (ev, first, last, _, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1 if last is None else last - 1
-            out.append(float(nll[b, first - 1: n].double().sum()))
+            out.append(float(nll[b, first - 1 : n].double().sum()))
     return out
 
 
 @torch.no_grad()
-def score_infill(model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: Sequence[Gap], device: str = "cpu",
-                 batch: int = 16) -> dict:
+def score_infill(
+    model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: Sequence[Gap], device: str = "cpu", batch: int = 16
+) -> dict:
     """Nats per note of the notes of each held-out gap, filled given both sides
     (``infill_nats_per_note``: the middle's events and the END that closes it) and scored left to
     right given the same prefix only (``l2r_nats_per_note``: the same notes' events)."""
@@ -312,12 +342,20 @@ def score_infill(model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: S
         raise ValueError("this model was not trained to fill gaps")
     cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len) for g in gaps]
     cases = [c for c in cases if c["notes"] > 0]
-    fim = _sequence_nll(model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases],
-                        device, batch)
-    end = _sequence_nll(model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device,
-                        batch)
-    l2r = _sequence_nll(model, [(c["l2r"], c["l2r_first"], None, c["bar_ticks"], c["style"]) for c in cases], device,
-                        batch)
+    fim = _sequence_nll(
+        model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases], device, batch
+    )
+    end = _sequence_nll(
+        model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
+    )
+    l2r = _sequence_nll(
+        model, [(c["l2r"], c["l2r_first"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
+    )
     notes = sum(c["notes"] for c in cases)
-    return {"infill_nats_per_note": sum(fim) / max(notes, 1), "l2r_nats_per_note": sum(l2r) / max(notes, 1),
-            "infill_end_nats_per_gap": sum(end) / max(len(cases), 1), "gaps": len(cases), "notes": notes}
+    return {
+        "infill_nats_per_note": sum(fim) / max(notes, 1),
+        "l2r_nats_per_note": sum(l2r) / max(notes, 1),
+        "infill_end_nats_per_gap": sum(end) / max(len(cases), 1),
+        "gaps": len(cases),
+        "notes": notes,
+    }

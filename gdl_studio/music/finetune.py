@@ -191,12 +191,25 @@ def corpus_piece(piece_id: str, split: str, raw: dict[str, Any]):
     g, s, ne = p.notes, p.steps, p.note_events
     i64 = lambda a: np.asarray(a, np.int64)  # noqa: E731
     return CorpusPiece(
-        piece_id=piece_id, split=split, bar_ticks=p.bar_ticks, n_voices=p.n_voices,
-        pitch=g.pitch.astype(np.int32), start=i64(g.start), dur=g.dur.astype(np.int32),
-        velocity=g.velocity.astype(np.int32), voice=p.voice.astype(np.int32),
-        step_note=i64(s.note), step_dur=i64(s.dur), step_voice=i64(s.voice), step_onset=i64(s.onset),
-        event_token=i64(p.events.tokens), event_time=i64(p.events.time),
-        nev_shift=i64(ne.shift), nev_pitch=i64(ne.pitch), nev_dur=i64(ne.dur), nev_vel=i64(ne.vel),
+        piece_id=piece_id,
+        split=split,
+        bar_ticks=p.bar_ticks,
+        n_voices=p.n_voices,
+        pitch=g.pitch.astype(np.int32),
+        start=i64(g.start),
+        dur=g.dur.astype(np.int32),
+        velocity=g.velocity.astype(np.int32),
+        voice=p.voice.astype(np.int32),
+        step_note=i64(s.note),
+        step_dur=i64(s.dur),
+        step_voice=i64(s.voice),
+        step_onset=i64(s.onset),
+        event_token=i64(p.events.tokens),
+        event_time=i64(p.events.time),
+        nev_shift=i64(ne.shift),
+        nev_pitch=i64(ne.pitch),
+        nev_dur=i64(ne.dur),
+        nev_vel=i64(ne.vel),
         nev_time=i64(ne.time),
     )
 
@@ -400,8 +413,10 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
     pieces = read_user_midi(files, control.checkpoint)
     n_notes = sum(len(p.raw["pitch"]) for p in pieces)
     if n_notes < MIN_TOTAL_NOTES:
-        raise UserError(f"too few notes: {n_notes} in {len(files)} MIDI file{'s' if len(files) != 1 else ''}; "
-                        f"fine-tuning needs at least {MIN_TOTAL_NOTES} (about a minute of music)")
+        raise UserError(
+            f"too few notes: {n_notes} in {len(files)} MIDI file{'s' if len(files) != 1 else ''}; "
+            f"fine-tuning needs at least {MIN_TOTAL_NOTES} (about a minute of music)"
+        )
     train_pieces, valid_pieces, split = split_pieces(pieces, opts["valid_fraction"], opts["seed"])
     if not valid_pieces or not train_pieces:
         raise UserError("could not hold out part of the music for validation; add more or longer MIDI files")
@@ -439,8 +454,11 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": opts["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=opts["lr"], betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": opts["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=opts["lr"],
+        betas=(0.9, 0.98),
+    )
     device = torch.device("cpu")
 
     # --- epoch 0: the base model on the held-out slice
@@ -451,8 +469,12 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
     base_valid = base_scores["nats_per_note"]
     best, best_epoch, best_state = base_valid, 0, _state(model)
     history = [{"epoch": 0, "step": 0, "train": None, "valid": base_valid, "seconds": 0.0}]
-    progress(0, f"base model '{card.name}' on your held-out music ({n_valid:,} of {n_notes:,} notes)",
-             valid_loss=base_valid, extra={"eval_s": round(eval_seconds, 2)})
+    progress(
+        0,
+        f"base model '{card.name}' on your held-out music ({n_valid:,} of {n_notes:,} notes)",
+        valid_loss=base_valid,
+        extra={"eval_s": round(eval_seconds, 2)},
+    )
 
     # --- training
     step, bad, stop_reason = 0, 0, "max epochs"
@@ -468,8 +490,11 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
             if opts["max_steps"] and step >= opts["max_steps"]:
                 break
             progress_frac = step / max(total_steps, 1)
-            lr = opts["lr"] * ((step + 1) / warmup if step < warmup else
-                               0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress_frac, 1.0))))
+            lr = opts["lr"] * (
+                (step + 1) / warmup
+                if step < warmup
+                else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress_frac, 1.0)))
+            )
             for group in opt.param_groups:
                 group["lr"] = lr
             arrs, mask = data.batch(windows, rng)
@@ -496,12 +521,28 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
             best, best_epoch, best_state, bad = valid, epoch, _state(model), 0
         else:
             bad += 1
-        history.append({"epoch": epoch, "step": step, "train": round(train_loss, 4), "valid": round(valid, 4),
-                        "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2)})
-        progress(epoch, "" if improved else f"no improvement for {bad} epoch{'s' if bad > 1 else ''}",
-                 train_loss=train_loss, valid_loss=valid,
-                 extra={"epoch_s": round(seconds, 2), "train_s": round(t_train, 2), "cpu_s": round(cpu_seconds, 2),
-                        "best": best})
+        history.append(
+            {
+                "epoch": epoch,
+                "step": step,
+                "train": round(train_loss, 4),
+                "valid": round(valid, 4),
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu_seconds, 2),
+            }
+        )
+        progress(
+            epoch,
+            "" if improved else f"no improvement for {bad} epoch{'s' if bad > 1 else ''}",
+            train_loss=train_loss,
+            valid_loss=valid,
+            extra={
+                "epoch_s": round(seconds, 2),
+                "train_s": round(t_train, 2),
+                "cpu_s": round(cpu_seconds, 2),
+                "best": best,
+            },
+        )
         if bad >= opts["patience"] and epoch < epochs:
             stop_reason = f"early stop: no improvement on the held-out music in {opts['patience']} epochs"
             break
@@ -551,20 +592,44 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
             "notes": n_notes,
             "notes_dropped": n_dropped,
             "minutes": round(minutes, 2),
-            "split": {**split, "train_notes": n_train, "valid_notes": n_valid,
-                      "train_pieces": len(train_pieces), "valid_pieces": len(valid_pieces)},
+            "split": {
+                **split,
+                "train_notes": n_train,
+                "valid_notes": n_valid,
+                "train_pieces": len(train_pieces),
+                "valid_pieces": len(valid_pieces),
+            },
             "tokenisation": "as the base model's training data (gdl_studio.music.corpus.tokenise_piece)",
-            "augmentation": (f"random transposition in ±{opts['transpose']} semitones, training part only"
-                             if opts["transpose"] else "none"),
+            "augmentation": (
+                f"random transposition in ±{opts['transpose']} semitones, training part only"
+                if opts["transpose"]
+                else "none"
+            ),
         },
         "training": {
-            "kind": "fine-tune", "optimizer": "AdamW", "lr": opts["lr"], "weight_decay": opts["weight_decay"],
-            "warmup_steps": warmup, "schedule": "linear warm-up, cosine decay to 10%", "grad_clip": GRAD_CLIP,
-            "batch_tokens": batch_tokens, "seq_len": seq_len, "max_epochs": epochs, "epochs": epoch, "steps": step,
-            "steps_per_epoch": steps_per_epoch, "patience": opts["patience"], "transpose": opts["transpose"],
-            "seed": opts["seed"], "valid_fraction": opts["valid_fraction"], "stop_reason": stop_reason,
-            "threads": torch.get_num_threads(), "device": "cpu", "torch": torch.__version__,
-            "python": platform.python_version(), "seconds": round(time.perf_counter() - t_job, 1),
+            "kind": "fine-tune",
+            "optimizer": "AdamW",
+            "lr": opts["lr"],
+            "weight_decay": opts["weight_decay"],
+            "warmup_steps": warmup,
+            "schedule": "linear warm-up, cosine decay to 10%",
+            "grad_clip": GRAD_CLIP,
+            "batch_tokens": batch_tokens,
+            "seq_len": seq_len,
+            "max_epochs": epochs,
+            "epochs": epoch,
+            "steps": step,
+            "steps_per_epoch": steps_per_epoch,
+            "patience": opts["patience"],
+            "transpose": opts["transpose"],
+            "seed": opts["seed"],
+            "valid_fraction": opts["valid_fraction"],
+            "stop_reason": stop_reason,
+            "threads": torch.get_num_threads(),
+            "device": "cpu",
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "seconds": round(time.perf_counter() - t_job, 1),
             "history": history[-60:],
         },
         "metrics": metrics,

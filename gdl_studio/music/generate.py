@@ -70,15 +70,21 @@ def _check_options(n_notes: int, options: SamplingOptions) -> SamplingOptions:
     return options.validated()
 
 
-def _tracker(constraints: Constraints | None, bar_ticks: int, first_bar_tick: int,
-             context: Sequence[tuple[int, int]]) -> ConstraintTracker | None:
+def _tracker(
+    constraints: Constraints | None, bar_ticks: int, first_bar_tick: int, context: Sequence[tuple[int, int]]
+) -> ConstraintTracker | None:
     if constraints is None or not constraints.active:
         return None
     return ConstraintTracker(constraints.validated(), bar_ticks, first_bar_tick, context)
 
 
-def _masked_sample(logits: torch.Tensor, mask: np.ndarray | torch.Tensor | None, options: SamplingOptions,
-                   rng: torch.Generator, tracker: ConstraintTracker | None) -> int:
+def _masked_sample(
+    logits: torch.Tensor,
+    mask: np.ndarray | torch.Tensor | None,
+    options: SamplingOptions,
+    rng: torch.Generator,
+    tracker: ConstraintTracker | None,
+) -> int:
     """Sample with ``mask`` (True = allowed) and charge the removed mass to the tracker."""
     if mask is None:
         return sample(logits, options, rng)
@@ -120,10 +126,19 @@ class Composer:
         n = getattr(self.model.config, "n_styles", 0)
         return list(self.card.get("architecture", {}).get("styles", []))[:n] if n else []
 
-    def generate(self, primer: Score | Sequence[Note] | None, n_notes: int = 64, temperature: float = 1.0,
-                 top_k: int = 0, top_p: float = 1.0, seed: int | None = None, beats_per_bar: int | None = None,
-                 bars: int | None = None, constraints: Constraints | None = None,
-                 style: str | int | None = None) -> Iterator[GenerationStep]:
+    def generate(
+        self,
+        primer: Score | Sequence[Note] | None,
+        n_notes: int = 64,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        beats_per_bar: int | None = None,
+        bars: int | None = None,
+        constraints: Constraints | None = None,
+        style: str | int | None = None,
+    ) -> Iterator[GenerationStep]:
         """Continue ``primer`` by ``n_notes`` notes (and at most ``bars`` bars if given); a lazy
         iterator of :class:`GenerationStep`. ``constraints`` steer every generated note (see
         :mod:`gdl_studio.music.steering`; chords apply from the bar the continuation starts in);
@@ -139,13 +154,21 @@ class Composer:
         tracker = _tracker(constraints, pr.bar_ticks, first_bar, list(zip(pr.grid.start, pr.grid.end)))
         return self._generate(pr, n_notes, options, limit, tracker, style_id)
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
-                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
+    def _generate(
+        self,
+        pr: Primer,
+        n_notes: int,
+        options: SamplingOptions,
+        limit_tick: int | None,
+        tracker: ConstraintTracker | None = None,
+        style: int = 0,
+    ) -> Iterator[GenerationStep]:
         raise NotImplementedError
 
     def infill(self, score: Score | Sequence[Note], start_bar: int, end_bar: int, **kwargs) -> Iterator[GenerationStep]:
-        raise ValueError(f"{self.name} cannot fill gaps (it was trained left to right only); "
-                         "use a Transformer trained for infilling")
+        raise ValueError(
+            f"{self.name} cannot fill gaps (it was trained left to right only); use a Transformer trained for infilling"
+        )
 
     def filled(self, score: Score, start_bar: int, end_bar: int, **kwargs) -> Score:
         """``score`` with bars ``[start_bar, end_bar)`` filled anew (all at once): every note
@@ -154,20 +177,31 @@ class Composer:
         kept = prepare_fill(score, start_bar, end_bar, kwargs.get("beats_per_bar")).kept
         track = max((n.track for n in score.notes), default=-1) + 1
         new = [replace(s.note, track=track) for s in steps]
-        return Score(notes=kept + new, tempo_bpm=score.tempo_bpm, beats_per_bar=score.beats_per_bar,
-                     ticks_per_beat=score.ticks_per_beat, title=score.title).sorted()
+        return Score(
+            notes=kept + new,
+            tempo_bpm=score.tempo_bpm,
+            beats_per_bar=score.beats_per_bar,
+            ticks_per_beat=score.ticks_per_beat,
+            title=score.title,
+        ).sorted()
 
     def continued(self, score: Score, n_notes: int, **kwargs) -> Score:
         """The primer followed by its continuation (all of it, at once), as a new :class:`Score`;
         the continuation goes on a track of its own, after the primer's tracks."""
         track = max((n.track for n in score.notes), default=-1) + 1
         new = [replace(s.note, track=track) for s in self.generate(score, n_notes, **kwargs)]
-        return Score(notes=list(score.notes) + new, tempo_bpm=score.tempo_bpm, beats_per_bar=score.beats_per_bar,
-                     ticks_per_beat=score.ticks_per_beat, title=score.title).sorted()
+        return Score(
+            notes=list(score.notes) + new,
+            tempo_bpm=score.tempo_bpm,
+            beats_per_bar=score.beats_per_bar,
+            ticks_per_beat=score.ticks_per_beat,
+            title=score.title,
+        ).sorted()
 
 
-def continue_score(composer: Composer, primer: Score | Sequence[Note] | None, n_notes: int = 64,
-                   **kwargs) -> Iterator[GenerationStep]:
+def continue_score(
+    composer: Composer, primer: Score | Sequence[Note] | None, n_notes: int = 64, **kwargs
+) -> Iterator[GenerationStep]:
     """``composer.generate(primer, n_notes, **kwargs)``: the lazy continuation of a primer."""
     return composer.generate(primer, n_notes, **kwargs)
 
@@ -185,8 +219,15 @@ class LSTMComposer(Composer):
     kind = "lstm"
     model: AttentionLSTM
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
-                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
+    def _generate(
+        self,
+        pr: Primer,
+        n_notes: int,
+        options: SamplingOptions,
+        limit_tick: int | None,
+        tracker: ConstraintTracker | None = None,
+        style: int = 0,
+    ) -> Iterator[GenerationStep]:
         t_start = time.perf_counter()
         model = self.model
         rng = options.generator()
@@ -197,8 +238,13 @@ class LSTMComposer(Composer):
         inp = lstm_inputs(steps.note, steps.dur, n_voices, pr.bar_ticks)
         skip = max(0, len(steps) - MAX_LSTM_PRIMER_STEPS)  # a long primer: its last steps suffice
         with torch.inference_mode():
-            state = model.prefill(*(torch.as_tensor(inp[k][skip:], dtype=torch.long)
-                                    for k in ("note", "dur", "voice", "n_voices", "metric")), style=style)
+            state = model.prefill(
+                *(
+                    torch.as_tensor(inp[k][skip:], dtype=torch.long)
+                    for k in ("note", "dur", "voice", "n_voices", "metric")
+                ),
+                style=style,
+            )
         clock = T.VoiceClock(n_voices, np.full(n_voices, pr.end_tick if len(steps) else 0))
         # the note fed at each input position (the previous step's note; -1 for BOS and rests)
         pos_src = ([-1] + [int(s) for s in steps.source[:-1]] if len(steps) else [])[skip:]
@@ -236,10 +282,18 @@ class LSTMComposer(Composer):
                     tracker.add(onset, int(T.DURATION_TICKS[dur]), note)
                 now = time.perf_counter()
                 step = GenerationStep(
-                    note=Note(note, (onset + pr.origin_ticks) / T.TICKS_PER_BEAT,
-                              int(T.DURATION_TICKS[dur]) / T.TICKS_PER_BEAT, pr.velocity, v),
-                    index=made, attention=attn, attention_notes=np.asarray(pos_src[-len(attn):], dtype=np.int64),
-                    seconds=now - t_last, constraint_nats=tracker.nats[-1] if tracker is not None else 0.0,
+                    note=Note(
+                        note,
+                        (onset + pr.origin_ticks) / T.TICKS_PER_BEAT,
+                        int(T.DURATION_TICKS[dur]) / T.TICKS_PER_BEAT,
+                        pr.velocity,
+                        v,
+                    ),
+                    index=made,
+                    attention=attn,
+                    attention_notes=np.asarray(pos_src[-len(attn) :], dtype=np.int64),
+                    seconds=now - t_last,
+                    constraint_nats=tracker.nats[-1] if tracker is not None else 0.0,
                 )
                 made += 1
                 yield step
@@ -261,8 +315,9 @@ class FillContext:
     velocity: int
 
 
-def prepare_fill(score: Score | Sequence[Note], start_bar: int, end_bar: int,
-                 beats_per_bar: int | None = None) -> FillContext:
+def prepare_fill(
+    score: Score | Sequence[Note], start_bar: int, end_bar: int, beats_per_bar: int | None = None
+) -> FillContext:
     """Split notes around bars ``[start_bar, end_bar)`` (0-based): a note belongs to the gap if
     its onset falls in it. Raises ``ValueError`` (one line) for a gap that cannot be filled."""
     if isinstance(score, Score):
@@ -286,8 +341,9 @@ def prepare_fill(score: Score | Sequence[Note], start_bar: int, end_bar: int,
     if not before:
         raise ValueError(f"nothing before bar {a + 1} to fill from (a gap needs notes before and after it)")
     if not after:
-        raise ValueError(f"nothing after bar {b} to fill towards (a gap needs notes after it; use continue "
-                         "to add music at the end)")
+        raise ValueError(
+            f"nothing after bar {b} to fill towards (a gap needs notes after it; use continue to add music at the end)"
+        )
     kept_index = before + after
     kept = [notes[i] for i in kept_index]
     prefix = T.quantise([notes[i] for i in before], origin_ticks=0)
@@ -318,9 +374,17 @@ class TransformerComposer(Composer):
         return bool(getattr(self.model.config, "infill", False))
 
     @torch.inference_mode()
-    def _decide(self, h: torch.Tensor, t: int, min_shift: int, bar_ticks: int, options: SamplingOptions,
-                rng: torch.Generator, tracker: ConstraintTracker | None = None,
-                end_tick: int | None = None) -> tuple[int, int, int, int, int]:
+    def _decide(
+        self,
+        h: torch.Tensor,
+        t: int,
+        min_shift: int,
+        bar_ticks: int,
+        options: SamplingOptions,
+        rng: torch.Generator,
+        tracker: ConstraintTracker | None = None,
+        end_tick: int | None = None,
+    ) -> tuple[int, int, int, int, int]:
         """Sample the next event after hidden state ``h`` at onset ``t``:
         ``(shift, pitch, duration, velocity bin, bar position)``; ``end_tick``: filling a gap
         that ends there (pitch END at the end)."""
@@ -363,8 +427,15 @@ class TransformerComposer(Composer):
             v = sample(model.vel_logits(h, s_t, m_t, torch.tensor(p), torch.tensor(d)), options, rng)
         return s, p, d, v, m
 
-    def _generate(self, pr: Primer, n_notes: int, options: SamplingOptions, limit_tick: int | None,
-                  tracker: ConstraintTracker | None = None, style: int = 0) -> Iterator[GenerationStep]:
+    def _generate(
+        self,
+        pr: Primer,
+        n_notes: int,
+        options: SamplingOptions,
+        limit_tick: int | None,
+        tracker: ConstraintTracker | None = None,
+        style: int = 0,
+    ) -> Iterator[GenerationStep]:
         t_start = time.perf_counter()
         model = self.model
         cfg = model.config
@@ -378,13 +449,42 @@ class TransformerComposer(Composer):
                 cols[k].append(v)
         min_shift = max(0, pr.end_tick - t)  # the continuation starts after the primer
         cols["metric"] = [int(T.metric_index(x, pr.bar_ticks)) for x in cols["time"]]
-        yield from self._run(cols, t, min_shift, pr.bar_ticks, pr.origin_ticks, len(pr.notes), pr.velocity,
-                             n_notes, options, rng, limit_tick, None, tracker, style, t_start)
+        yield from self._run(
+            cols,
+            t,
+            min_shift,
+            pr.bar_ticks,
+            pr.origin_ticks,
+            len(pr.notes),
+            pr.velocity,
+            n_notes,
+            options,
+            rng,
+            limit_tick,
+            None,
+            tracker,
+            style,
+            t_start,
+        )
 
-    def _run(self, cols: dict[str, list[int]], t: int, min_shift: int, bar_ticks: int, origin_ticks: int,
-             n_primer: int, velocity: int, n_notes: int, options: SamplingOptions, rng: torch.Generator,
-             limit_tick: int | None, end_tick: int | None, tracker: ConstraintTracker | None, style: int,
-             t_start: float) -> Iterator[GenerationStep]:
+    def _run(
+        self,
+        cols: dict[str, list[int]],
+        t: int,
+        min_shift: int,
+        bar_ticks: int,
+        origin_ticks: int,
+        n_primer: int,
+        velocity: int,
+        n_notes: int,
+        options: SamplingOptions,
+        rng: torch.Generator,
+        limit_tick: int | None,
+        end_tick: int | None,
+        tracker: ConstraintTracker | None,
+        style: int,
+        t_start: float,
+    ) -> Iterator[GenerationStep]:
         """The sampling loop over a prepared event history ``cols`` (ending at onset ``t``)."""
         model = self.model
         cfg = model.config
@@ -415,8 +515,12 @@ class TransformerComposer(Composer):
                     tracker.add(t, int(T.DURATION_TICKS[d]), p)
                 vel = T.bin_velocity(v) if v < T.N_VEL_BINS else velocity
                 step = GenerationStep(
-                    note=Note(p, (t + origin_ticks) / T.TICKS_PER_BEAT, int(T.DURATION_TICKS[d]) / T.TICKS_PER_BEAT, vel),
-                    index=made, attention=attn, attention_notes=np.asarray(cols["source"][-len(attn):], dtype=np.int64),
+                    note=Note(
+                        p, (t + origin_ticks) / T.TICKS_PER_BEAT, int(T.DURATION_TICKS[d]) / T.TICKS_PER_BEAT, vel
+                    ),
+                    index=made,
+                    attention=attn,
+                    attention_notes=np.asarray(cols["source"][-len(attn) :], dtype=np.int64),
                     seconds=time.perf_counter() - t_last,
                     constraint_nats=tracker.nats[-1] if tracker is not None else 0.0,
                 )
@@ -435,18 +539,30 @@ class TransformerComposer(Composer):
                 for k in cols:
                     del cols[k][: cfg.max_len]
 
-    def infill(self, score: Score | Sequence[Note], start_bar: int, end_bar: int, max_notes: int = 512,
-               temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None,
-               beats_per_bar: int | None = None, constraints: Constraints | None = None,
-               style: str | int | None = None) -> Iterator[GenerationStep]:
+    def infill(
+        self,
+        score: Score | Sequence[Note],
+        start_bar: int,
+        end_bar: int,
+        max_notes: int = 512,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        beats_per_bar: int | None = None,
+        constraints: Constraints | None = None,
+        style: str | int | None = None,
+    ) -> Iterator[GenerationStep]:
         """Fill bars ``[start_bar, end_bar)`` (0-based) given the notes before and after them:
         a lazy iterator of :class:`GenerationStep` (notes in the score's time line, onsets in the
         gap), like :meth:`generate`. Notes of the input whose onsets fall in the gap are what
         is replaced (they are not shown to the model). Chords apply from ``start_bar`` on.
         Raises ``ValueError`` with one line at once for a gap that cannot be filled."""
         if not self.can_infill:
-            raise ValueError(f"{self.card.get('name', self.name)} cannot fill gaps (it was trained left to right "
-                             "only); retrain it with fill-in-the-middle (gdl-studio train music-transformer)")
+            raise ValueError(
+                f"{self.card.get('name', self.name)} cannot fill gaps (it was trained left to right "
+                "only); retrain it with fill-in-the-middle (gdl-studio train music-transformer)"
+            )
         options = _check_options(max_notes, SamplingOptions(temperature, top_k, top_p, seed))
         if constraints is not None:
             constraints.validated()
@@ -456,8 +572,9 @@ class TransformerComposer(Composer):
         tracker = _tracker(constraints, fc.bar_ticks, fc.a_tick, context)
         return self._infill(fc, max_notes, options, tracker, style_id)
 
-    def _infill(self, fc: FillContext, max_notes: int, options: SamplingOptions, tracker: ConstraintTracker | None,
-                style: int) -> Iterator[GenerationStep]:
+    def _infill(
+        self, fc: FillContext, max_notes: int, options: SamplingOptions, tracker: ConstraintTracker | None, style: int
+    ) -> Iterator[GenerationStep]:
         from gdl_studio.music.evaluate import MAX_PREFIX_EVENTS, MAX_SUFFIX_EVENTS
 
         t_start = time.perf_counter()
@@ -477,7 +594,7 @@ class TransformerComposer(Composer):
         seq, _, _ = T.fim_sequence(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False)
         # sources: prefix notes by index, suffix notes after them, sentinels -1
         src = np.full(len(seq["pitch"]), -1, np.int64)
-        src[: keep_p] = pre_src[-keep_p:]
+        src[:keep_p] = pre_src[-keep_p:]
         suf_pos = np.nonzero((np.arange(len(src)) >= keep_p) & (seq["pitch"] < T.N_PITCH))[0]
         src[suf_pos] = n_prefix + fc.suffix.source[: suf_pos.size]
         cols = {k: [int(x) for x in seq[k]] for k in T.EVENT_FIELDS}
@@ -487,5 +604,20 @@ class TransformerComposer(Composer):
         if len(cols["pitch"]) > budget:  # keep the newest (the suffix and MID): drop the oldest prefix events
             for k in cols:
                 del cols[k][: len(cols["pitch"]) - budget]
-        yield from self._run(cols, fc.a_tick, 0, fc.bar_ticks, 0, len(fc.kept), fc.velocity, max_notes, options, rng,
-                             None, fc.b_tick, tracker, style, t_start)
+        yield from self._run(
+            cols,
+            fc.a_tick,
+            0,
+            fc.bar_ticks,
+            0,
+            len(fc.kept),
+            fc.velocity,
+            max_notes,
+            options,
+            rng,
+            None,
+            fc.b_tick,
+            tracker,
+            style,
+            t_start,
+        )

@@ -89,7 +89,8 @@ class AttentionLSTM(nn.Module):
         self.note_head = nn.Linear(2 * c.hidden, T.N_STEP_NOTE_OUT)
         self.chosen_note_emb = nn.Embedding(T.N_STEP_NOTE_OUT, c.note_embedding)
         self.dur_head = nn.Sequential(
-            nn.Linear(2 * c.hidden + c.note_embedding, c.duration_hidden), nn.GELU(),
+            nn.Linear(2 * c.hidden + c.note_embedding, c.duration_hidden),
+            nn.GELU(),
             nn.Linear(c.duration_hidden, T.N_DUR),
         )
 
@@ -97,15 +98,21 @@ class AttentionLSTM(nn.Module):
     def embed(self, note, dur, voice, n_voices, metric, style=None) -> torch.Tensor:
         """Concatenated input embeddings; all arguments are integer tensors of one shape
         (``style``: style ids of that shape, or None = unknown, for a model with styles)."""
-        parts = [self.note_emb(note), self.dur_emb(dur), self.voice_emb(voice), self.n_voices_emb(n_voices),
-                 self.metric_emb(metric)]
+        parts = [
+            self.note_emb(note),
+            self.dur_emb(dur),
+            self.voice_emb(voice),
+            self.n_voices_emb(n_voices),
+            self.metric_emb(metric),
+        ]
         if self.style_emb is not None:
             parts.append(self.style_emb(style if style is not None else torch.zeros_like(note)))
         return torch.cat(parts, dim=-1)
 
     # -- training / scoring ---------------------------------------------------------------
-    def forward(self, note, dur, voice, n_voices, metric, target_note,
-                hc=None, style=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, note, dur, voice, n_voices, metric, target_note, hc=None, style=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Whole sequences (B, T) → ``(note_logits (B,T,129), duration_logits (B,T,N_DUR))``.
 
         The duration head is fed ``target_note`` (teacher forcing: the true next note).
@@ -149,8 +156,14 @@ class AttentionLSTM(nn.Module):
         """An empty state (no step taken); also snapshots the fused weights of one step."""
         c = self.config
         zeros = [torch.zeros(c.hidden) for _ in range(c.layers)]
-        return LSTMState(zeros, [z.clone() for z in zeros], torch.zeros(c.window, c.hidden), torch.zeros(c.window), 0,
-                         self._fused_cell())
+        return LSTMState(
+            zeros,
+            [z.clone() for z in zeros],
+            torch.zeros(c.window, c.hidden),
+            torch.zeros(c.window),
+            0,
+            self._fused_cell(),
+        )
 
     @torch.inference_mode()
     def _fused_cell(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -170,8 +183,9 @@ class AttentionLSTM(nn.Module):
         state = self.initial_state()
         if note.numel() == 0:
             return state
-        x = self.embed(note[None], dur[None], voice[None], n_voices[None], metric[None],
-                       torch.full_like(note[None], int(style)))
+        x = self.embed(
+            note[None], dur[None], voice[None], n_voices[None], metric[None], torch.full_like(note[None], int(style))
+        )
         h, (h_n, c_n) = self.lstm(x)
         h = h[0]
         state.h = [h_n[k, 0].clone() for k in range(self.config.layers)]
@@ -190,8 +204,9 @@ class AttentionLSTM(nn.Module):
             state.steps += 1
 
     @torch.inference_mode()
-    def step(self, note: int, dur: int, voice: int, n_voices: int, metric: int,
-             state: LSTMState, style: int = 0) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    def step(
+        self, note: int, dur: int, voice: int, n_voices: int, metric: int, state: LSTMState, style: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Advance one step. Returns ``(note_logits, features, attention)``: logits of the note
         to predict, the features the duration head needs (see :meth:`duration_logits`) and the
         attention weights over the window, oldest first (length ≤ window)."""
@@ -201,8 +216,8 @@ class AttentionLSTM(nn.Module):
         for k, (w, b) in enumerate(state.cell or self._fused_cell()):
             gates = torch.addmv(b, w, torch.cat([inp, state.h[k]]))
             sig = torch.sigmoid(gates)
-            c = sig[hid: 2 * hid] * state.c[k] + sig[:hid] * torch.tanh(gates[2 * hid: 3 * hid])
-            inp = sig[3 * hid:] * torch.tanh(c)
+            c = sig[hid : 2 * hid] * state.c[k] + sig[:hid] * torch.tanh(gates[2 * hid : 3 * hid])
+            inp = sig[3 * hid :] * torch.tanh(c)
             state.h[k], state.c[k] = inp, c
         h = inp
         a = self.alignment(h)
@@ -215,7 +230,7 @@ class AttentionLSTM(nn.Module):
         ctx = weights @ state.ring_h
         feats = torch.cat([ctx, h])
         n = min(state.steps, w)
-        order = (torch.arange(state.steps - n, state.steps) % w)
+        order = torch.arange(state.steps - n, state.steps) % w
         return self.note_head(feats), feats, weights[order].numpy().copy()
 
     @torch.inference_mode()

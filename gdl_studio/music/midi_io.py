@@ -42,7 +42,9 @@ def read_midi(path: str | Path) -> Score:
         reason = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
         raise UserError(f"{name}: not a readable MIDI file ({reason})") from None
     if mid.ticks_per_beat <= 0:
-        raise UserError(f"{name}: SMPTE time-code timing is not supported; save it with musical timing (ticks per beat)")
+        raise UserError(
+            f"{name}: SMPTE time-code timing is not supported; save it with musical timing (ticks per beat)"
+        )
     if mid.type == 2:
         raise UserError(f"{name}: type 2 MIDI files (independent sequences) are not supported; use type 0 or 1")
     tpb = float(mid.ticks_per_beat)
@@ -64,8 +66,15 @@ def read_midi(path: str | Path) -> Score:
                 zero += 1
                 return
             ch, pitch = key
-            notes.append(Note(pitch, start_tick / tpb, (end_tick - start_tick) / tpb, max(1, min(127, vel)),
-                              _track if mid.type == 1 else ch))
+            notes.append(
+                Note(
+                    pitch,
+                    start_tick / tpb,
+                    (end_tick - start_tick) / tpb,
+                    max(1, min(127, vel)),
+                    _track if mid.type == 1 else ch,
+                )
+            )
             if len(notes) > MAX_NOTES:
                 raise UserError(f"{name}: too many notes (more than {MAX_NOTES:,}); trim the file")
 
@@ -101,8 +110,13 @@ def read_midi(path: str | Path) -> Score:
         if zero:
             raise UserError(f"{name}: all {zero} notes have zero length")
         raise UserError(f"{name}: the file contains no notes")
-    score = Score(notes=notes, tempo_bpm=float(tempo_bpm or 120.0), beats_per_bar=int(beats_per_bar or 4),
-                  ticks_per_beat=int(mid.ticks_per_beat), title=title or path.stem)
+    score = Score(
+        notes=notes,
+        tempo_bpm=float(tempo_bpm or 120.0),
+        beats_per_bar=int(beats_per_bar or 4),
+        ticks_per_beat=int(mid.ticks_per_beat),
+        title=title or path.stem,
+    )
     return score.sorted()
 
 

@@ -44,8 +44,11 @@ def canonical_name(name: str, registry: Registry | None = None) -> str:
 
 def personal_music_cards(registry: Registry | None = None) -> list[ModelCard]:
     """Cards of the personal (fine-tuned) music models, by display name."""
-    cards = [c for c in (registry or default_registry()).cards()
-             if c.personal and str(c.data.get("family", "")).startswith("music") and c.name not in MUSIC_MODELS]
+    cards = [
+        c
+        for c in (registry or default_registry()).cards()
+        if c.personal and str(c.data.get("family", "")).startswith("music") and c.name not in MUSIC_MODELS
+    ]
     return sorted(cards, key=lambda c: str(c.data.get("display_name", c.name)).lower())
 
 
@@ -89,8 +92,9 @@ def build_composer(card: ModelCard, tensors: dict[str, Any]):
     arch = card.architecture
     kind = arch.get("kind")
     if kind in ("lstm", "transformer") and not T.signature_matches(arch.get("tokenisation"), kind):
-        raise ModelUnavailable(f"model '{card.name}' was trained for another tokenisation; retrain it with "
-                               f"'gdl-studio train {card.name}'")
+        raise ModelUnavailable(
+            f"model '{card.name}' was trained for another tokenisation; retrain it with 'gdl-studio train {card.name}'"
+        )
     if kind == "lstm":
         model = AttentionLSTM(LSTMConfig.from_dict(arch))
         composer_cls = LSTMComposer

@@ -81,9 +81,9 @@ class KneserNey:
     def distribution(self, history: Sequence[int]) -> np.ndarray:
         """Probability of every symbol after ``history`` (a dense vector summing to 1)."""
         p = np.full(self.vocab, 1.0 / self.vocab)
-        hist = [START] * (self.order - 1) + [int(s) for s in history[-(self.order - 1):]] if self.order > 1 else []
+        hist = [START] * (self.order - 1) + [int(s) for s in history[-(self.order - 1) :]] if self.order > 1 else []
         for k in range(self.order):
-            context = tuple(hist[len(hist) - k:]) if k else ()
+            context = tuple(hist[len(hist) - k :]) if k else ()
             e = self._entry(k, context)
             if not e:
                 continue
@@ -99,7 +99,7 @@ class KneserNey:
         correct = predicted = 0
         seq = [int(s) for s in seq]
         for i, s in enumerate(seq):
-            p = self.distribution(seq[max(0, i - self.order + 1): i])
+            p = self.distribution(seq[max(0, i - self.order + 1) : i])
             nats -= float(np.log(max(p[s], 1e-300)))
             if is_note(s):
                 predicted += 1
@@ -110,7 +110,7 @@ class KneserNey:
 
 def event_pitch_map() -> np.ndarray:
     out = np.full(T.EVENT_VOCAB, -1, dtype=np.int64)
-    out[T.NOTE0:] = np.arange(T.N_PITCH * T.N_DUR) // T.N_DUR
+    out[T.NOTE0 :] = np.arange(T.N_PITCH * T.N_DUR) // T.N_DUR
     return out
 
 

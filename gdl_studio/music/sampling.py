@@ -56,8 +56,9 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int = 0, top_
     return logits
 
 
-def sample(logits: torch.Tensor, options: SamplingOptions, generator: torch.Generator,
-           mask: torch.Tensor | None = None) -> int:
+def sample(
+    logits: torch.Tensor, options: SamplingOptions, generator: torch.Generator, mask: torch.Tensor | None = None
+) -> int:
     """Pick one index from 1-D ``logits``; ``mask`` (bool, True = allowed) restricts the choice."""
     logits = logits.detach().float().cpu()
     if mask is not None:

@@ -62,28 +62,68 @@ SCALES: dict[str, tuple[int, ...]] = {
     "whole-tone": (0, 2, 4, 6, 8, 10),
     "chromatic": tuple(range(12)),
 }
-_SCALE_ALIASES = {"maj": "major", "ionian": "major", "min": "minor", "m": "minor", "aeolian": "minor",
-                  "natural-minor": "minor", "harmonic": "harmonic-minor", "melodic": "melodic-minor"}
+_SCALE_ALIASES = {
+    "maj": "major",
+    "ionian": "major",
+    "min": "minor",
+    "m": "minor",
+    "aeolian": "minor",
+    "natural-minor": "minor",
+    "harmonic": "harmonic-minor",
+    "melodic": "melodic-minor",
+}
 
 # chord qualities: intervals above the root
 CHORD_QUALITIES: dict[str, tuple[int, ...]] = {
-    "": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7),
-    "m": (0, 3, 7), "min": (0, 3, 7), "-": (0, 3, 7),
-    "dim": (0, 3, 6), "o": (0, 3, 6), "°": (0, 3, 6),
-    "aug": (0, 4, 8), "+": (0, 4, 8),
-    "sus2": (0, 2, 7), "sus4": (0, 5, 7), "sus": (0, 5, 7),
+    "": (0, 4, 7),
+    "maj": (0, 4, 7),
+    "M": (0, 4, 7),
+    "m": (0, 3, 7),
+    "min": (0, 3, 7),
+    "-": (0, 3, 7),
+    "dim": (0, 3, 6),
+    "o": (0, 3, 6),
+    "°": (0, 3, 6),
+    "aug": (0, 4, 8),
+    "+": (0, 4, 8),
+    "sus2": (0, 2, 7),
+    "sus4": (0, 5, 7),
+    "sus": (0, 5, 7),
     "5": (0, 7),
-    "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9),
-    "7": (0, 4, 7, 10), "dom7": (0, 4, 7, 10),
-    "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "Δ": (0, 4, 7, 11), "Δ7": (0, 4, 7, 11),
-    "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10), "-7": (0, 3, 7, 10),
-    "mM7": (0, 3, 7, 11), "mmaj7": (0, 3, 7, 11),
-    "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10), "ø7": (0, 3, 6, 10),
-    "dim7": (0, 3, 6, 9), "o7": (0, 3, 6, 9), "°7": (0, 3, 6, 9),
-    "aug7": (0, 4, 8, 10), "+7": (0, 4, 8, 10), "7#5": (0, 4, 8, 10),
-    "7sus4": (0, 5, 7, 10), "9": (0, 4, 7, 10, 14), "maj9": (0, 4, 7, 11, 14), "m9": (0, 3, 7, 10, 14),
-    "add9": (0, 4, 7, 14), "madd9": (0, 3, 7, 14), "6/9": (0, 4, 7, 9, 14), "69": (0, 4, 7, 9, 14),
-    "7b9": (0, 4, 7, 10, 13), "7#9": (0, 4, 7, 10, 15), "11": (0, 4, 7, 10, 14, 17), "m11": (0, 3, 7, 10, 14, 17),
+    "6": (0, 4, 7, 9),
+    "m6": (0, 3, 7, 9),
+    "7": (0, 4, 7, 10),
+    "dom7": (0, 4, 7, 10),
+    "maj7": (0, 4, 7, 11),
+    "M7": (0, 4, 7, 11),
+    "Δ": (0, 4, 7, 11),
+    "Δ7": (0, 4, 7, 11),
+    "m7": (0, 3, 7, 10),
+    "min7": (0, 3, 7, 10),
+    "-7": (0, 3, 7, 10),
+    "mM7": (0, 3, 7, 11),
+    "mmaj7": (0, 3, 7, 11),
+    "m7b5": (0, 3, 6, 10),
+    "ø": (0, 3, 6, 10),
+    "ø7": (0, 3, 6, 10),
+    "dim7": (0, 3, 6, 9),
+    "o7": (0, 3, 6, 9),
+    "°7": (0, 3, 6, 9),
+    "aug7": (0, 4, 8, 10),
+    "+7": (0, 4, 8, 10),
+    "7#5": (0, 4, 8, 10),
+    "7sus4": (0, 5, 7, 10),
+    "9": (0, 4, 7, 10, 14),
+    "maj9": (0, 4, 7, 11, 14),
+    "m9": (0, 3, 7, 10, 14),
+    "add9": (0, 4, 7, 14),
+    "madd9": (0, 3, 7, 14),
+    "6/9": (0, 4, 7, 9, 14),
+    "69": (0, 4, 7, 9, 14),
+    "7b9": (0, 4, 7, 10, 13),
+    "7#9": (0, 4, 7, 10, 15),
+    "11": (0, 4, 7, 10, 14, 17),
+    "m11": (0, 3, 7, 10, 14, 17),
     "13": (0, 4, 7, 10, 14, 21),
 }
 
@@ -266,9 +306,13 @@ class Constraints:
         return frozenset(range(12))
 
 
-def constraints_from_strings(key: str | None = None, chords: str | Sequence[str] | None = None,
-                             pitch_range: str | None = None, density: float | str | None = None,
-                             voices: int | str | None = None) -> Constraints:
+def constraints_from_strings(
+    key: str | None = None,
+    chords: str | Sequence[str] | None = None,
+    pitch_range: str | None = None,
+    density: float | str | None = None,
+    voices: int | str | None = None,
+) -> Constraints:
     """The CLI's flags → validated :class:`Constraints` (``ValueError`` with one line)."""
     dens = None
     if density is not None:
@@ -286,7 +330,8 @@ def constraints_from_strings(key: str | None = None, chords: str | Sequence[str]
         key=parse_key(key) if key else None,
         chords=parse_chords(chords) if chords else None,
         pitch_range=parse_range(pitch_range) if pitch_range else None,
-        density=dens, voices=nv,
+        density=dens,
+        voices=nv,
     ).validated()
 
 
@@ -339,8 +384,11 @@ def chords_of(notes: Sequence[Note], beats_per_bar: float, first_bar: int, n_bar
     out = []
     for b in range(first_bar, first_bar + n_bars):
         lo, hi = b * beats_per_bar, (b + 1) * beats_per_bar
-        clipped = [Note(n.pitch, max(n.start, lo), min(n.end, hi) - max(n.start, lo)) for n in notes
-                   if n.start < hi and n.end > lo]
+        clipped = [
+            Note(n.pitch, max(n.start, lo), min(n.end, hi) - max(n.start, lo))
+            for n in notes
+            if n.start < hi and n.end > lo
+        ]
         out.append(estimate_chord(clipped))
     return tuple(out)
 
@@ -359,8 +407,9 @@ class ConstraintTracker:
     onset, and generated notes are recorded with :meth:`add`.
     """
 
-    def __init__(self, constraints: Constraints, bar_ticks: int, first_bar_tick: int,
-                 context: Sequence[tuple[int, int]] = ()) -> None:
+    def __init__(
+        self, constraints: Constraints, bar_ticks: int, first_bar_tick: int, context: Sequence[tuple[int, int]] = ()
+    ) -> None:
         self.constraints = constraints
         self.bar_ticks = max(int(bar_ticks), 1)
         self.first_bar_tick = int(first_bar_tick)
@@ -375,7 +424,7 @@ class ConstraintTracker:
         c = constraints
         lo, hi = c.pitch_range or (0, T.N_PITCH - 1)
         self._range = np.zeros(T.N_PITCH, bool)
-        self._range[lo: hi + 1] = True
+        self._range[lo : hi + 1] = True
         self._pc_cache: dict[int, np.ndarray] = {}
         self._onsets: dict[int, int] = {}  # density window index → generated onsets in it
         if c.density is not None:
@@ -403,8 +452,10 @@ class ConstraintTracker:
         return m
 
     def _spans(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.concatenate([self._cs, np.asarray(self._live_s, np.int64)]),
-                np.concatenate([self._ce, np.asarray(self._live_e, np.int64)]))
+        return (
+            np.concatenate([self._cs, np.asarray(self._live_s, np.int64)]),
+            np.concatenate([self._ce, np.asarray(self._live_e, np.int64)]),
+        )
 
     def sounding(self, ticks) -> np.ndarray:
         """Notes (context and generated) sounding at each of ``ticks``."""
@@ -475,8 +526,13 @@ class ConstraintTracker:
         return float(np.mean(self.nats)) if self.nats else 0.0
 
 
-def check_notes(constraints: Constraints, notes: Sequence[tuple[int, int, int]], bar_ticks: int,
-                first_bar_tick: int, context: Sequence[tuple[int, int]] = ()) -> list[str]:
+def check_notes(
+    constraints: Constraints,
+    notes: Sequence[tuple[int, int, int]],
+    bar_ticks: int,
+    first_bar_tick: int,
+    context: Sequence[tuple[int, int]] = (),
+) -> list[str]:
     """Check generated notes ``(start, end, pitch)`` (ticks) against ``constraints`` from
     scratch, independently of the sampler: one entry per note, ``""`` when it satisfies every
     constraint, else what it breaks. A note breaks the voice limit if more than ``voices``
@@ -506,11 +562,17 @@ def check_notes(constraints: Constraints, notes: Sequence[tuple[int, int, int]],
     return [x.rstrip("; ") for x in out]
 
 
-def violations(constraints: Constraints, notes: Sequence[tuple[int, int, int]], bar_ticks: int,
-               first_bar_tick: int, context: Sequence[tuple[int, int]] = ()) -> list[str]:
+def violations(
+    constraints: Constraints,
+    notes: Sequence[tuple[int, int, int]],
+    bar_ticks: int,
+    first_bar_tick: int,
+    context: Sequence[tuple[int, int]] = (),
+) -> list[str]:
     """The broken constraints among generated notes (see :func:`check_notes`): empty if none."""
-    return [f"note {i}: {m}" for i, m in enumerate(check_notes(constraints, notes, bar_ticks, first_bar_tick, context))
-            if m]
+    return [
+        f"note {i}: {m}" for i, m in enumerate(check_notes(constraints, notes, bar_ticks, first_bar_tick, context)) if m
+    ]
 
 
 def masked_mass_nats(logits, mask) -> float:

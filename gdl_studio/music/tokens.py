@@ -174,13 +174,17 @@ def quantise(notes: Sequence[Note], origin_ticks: int = 0, keep_velocity: bool =
     n = len(notes)
     pitch = np.fromiter((x.pitch for x in notes), dtype=np.int32, count=n)
     start = np.rint(np.fromiter((x.start for x in notes), dtype=np.float64, count=n) * TICKS_PER_BEAT).astype(np.int64)
-    dur_t = np.rint(np.fromiter((x.duration for x in notes), dtype=np.float64, count=n) * TICKS_PER_BEAT).astype(np.int64)
+    dur_t = np.rint(np.fromiter((x.duration for x in notes), dtype=np.float64, count=n) * TICKS_PER_BEAT).astype(
+        np.int64
+    )
     vel = np.fromiter((x.velocity for x in notes), dtype=np.int32, count=n) if keep_velocity else np.zeros(n, np.int32)
     track = np.fromiter((x.track for x in notes), dtype=np.int32, count=n)
     start = start - origin_ticks
     keep = (start >= 0) & (pitch >= 0) & (pitch < N_PITCH)
     idx = np.nonzero(keep)[0]
-    return GridNotes.from_arrays(pitch[idx], start[idx], duration_class(dur_t[idx]), np.clip(vel[idx], 0, 127), track[idx], idx)
+    return GridNotes.from_arrays(
+        pitch[idx], start[idx], duration_class(dur_t[idx]), np.clip(vel[idx], 0, 127), track[idx], idx
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,28 +282,49 @@ def encode_steps(g: GridNotes, voice: np.ndarray, n_voices: int, end_tick: int |
             s = int(g.start[i])
             if s > t:
                 for c in split_rest(s - t):
-                    notes.append(REST); durs.append(c); voices.append(v); onsets.append(t); sources.append(-1)
+                    notes.append(REST)
+                    durs.append(c)
+                    voices.append(v)
+                    onsets.append(t)
+                    sources.append(-1)
                     t += int(DURATION_TICKS[c])
-            notes.append(int(g.pitch[i])); durs.append(int(g.dur[i])); voices.append(v); onsets.append(s)
+            notes.append(int(g.pitch[i]))
+            durs.append(int(g.dur[i]))
+            voices.append(v)
+            onsets.append(s)
             sources.append(int(g.source[i]))
             t = int(ends[i])
         if end_tick > t:
             for c in split_rest(end_tick - t):
-                notes.append(REST); durs.append(c); voices.append(v); onsets.append(t); sources.append(-1)
+                notes.append(REST)
+                durs.append(c)
+                voices.append(v)
+                onsets.append(t)
+                sources.append(-1)
                 t += int(DURATION_TICKS[c])
     note = np.asarray(notes, dtype=np.int32)
     onset = np.asarray(onsets, dtype=np.int64)
     vo = np.asarray(voices, dtype=np.int32)
     order = np.lexsort((vo, onset))
-    return Steps(note[order], np.asarray(durs, dtype=np.int32)[order], vo[order], onset[order],
-                 np.asarray(sources, dtype=np.int64)[order], n_voices)
+    return Steps(
+        note[order],
+        np.asarray(durs, dtype=np.int32)[order],
+        vo[order],
+        onset[order],
+        np.asarray(sources, dtype=np.int64)[order],
+        n_voices,
+    )
 
 
 class VoiceClock:
     """Replays the LSTM step schedule: which voice moves next and at which tick."""
 
     def __init__(self, n_voices: int, start_ticks: np.ndarray | None = None) -> None:
-        self.lane_end = np.zeros(max(n_voices, 1), dtype=np.int64) if start_ticks is None else np.asarray(start_ticks, np.int64).copy()
+        self.lane_end = (
+            np.zeros(max(n_voices, 1), dtype=np.int64)
+            if start_ticks is None
+            else np.asarray(start_ticks, np.int64).copy()
+        )
 
     def next(self) -> tuple[int, int]:
         """``(voice, onset)`` of the next step."""
@@ -337,15 +362,24 @@ def step_inputs(note: np.ndarray, dur: np.ndarray, n_voices: int, bar_ticks: int
     }
 
 
-def decode_steps(note: Sequence[int], dur: Sequence[int], n_voices: int, velocity: int = DEFAULT_VELOCITY,
-                 origin_ticks: int = 0) -> list[Note]:
+def decode_steps(
+    note: Sequence[int], dur: Sequence[int], n_voices: int, velocity: int = DEFAULT_VELOCITY, origin_ticks: int = 0
+) -> list[Note]:
     """LSTM steps back to notes (rests dropped); ``track`` is the voice."""
     clock = VoiceClock(n_voices)
     out = []
     for p, d in zip(note, dur):
         v, t = clock.advance(int(d))
         if int(p) < N_PITCH:
-            out.append(Note(int(p), (t + origin_ticks) / TICKS_PER_BEAT, int(DURATION_TICKS[int(d)]) / TICKS_PER_BEAT, velocity, v))
+            out.append(
+                Note(
+                    int(p),
+                    (t + origin_ticks) / TICKS_PER_BEAT,
+                    int(DURATION_TICKS[int(d)]) / TICKS_PER_BEAT,
+                    velocity,
+                    v,
+                )
+            )
     return out
 
 
@@ -382,26 +416,35 @@ class Events:
         return int(self.tokens.size)
 
 
-def encode_events(g: GridNotes, use_velocity: bool = False, bos: bool = True, time0: int = 0,
-                  velocity_state: int = -1) -> Events:
+def encode_events(
+    g: GridNotes, use_velocity: bool = False, bos: bool = True, time0: int = 0, velocity_state: int = -1
+) -> Events:
     """Grid notes (sorted) → event tokens, starting at tick ``time0``."""
     toks, times, srcs = [], [], []
     t = time0
     vel = velocity_state
     if bos:
-        toks.append(BOS); times.append(t); srcs.append(-1)
+        toks.append(BOS)
+        times.append(t)
+        srcs.append(-1)
     for i in range(len(g)):
         s = int(g.start[i])
         while s > t:
             k = min(s - t, MAX_SHIFT)
             t += k
-            toks.append(SHIFT0 + k - 1); times.append(t); srcs.append(-1)
+            toks.append(SHIFT0 + k - 1)
+            times.append(t)
+            srcs.append(-1)
         if use_velocity and g.velocity[i] > 0:
             b = int(velocity_bin(g.velocity[i]))
             if b != vel:
                 vel = b
-                toks.append(VEL0 + b); times.append(t); srcs.append(-1)
-        toks.append(note_token(g.pitch[i], g.dur[i])); times.append(t); srcs.append(int(g.source[i]))
+                toks.append(VEL0 + b)
+                times.append(t)
+                srcs.append(-1)
+        toks.append(note_token(g.pitch[i], g.dur[i]))
+        times.append(t)
+        srcs.append(int(g.source[i]))
     return Events(np.asarray(toks, np.int32), np.asarray(times, np.int64), np.asarray(srcs, np.int64))
 
 
@@ -464,7 +507,12 @@ def encode_note_events(g: GridNotes, use_velocity: bool = False, bos: bool = Tru
     shift, pitch, dur, vel, time, source = cols
 
     def emit(s, p, d, v, t, src):
-        shift.append(s); pitch.append(p); dur.append(d); vel.append(v); time.append(t); source.append(src)
+        shift.append(s)
+        pitch.append(p)
+        dur.append(d)
+        vel.append(v)
+        time.append(t)
+        source.append(src)
 
     t = time0
     if bos:
@@ -480,8 +528,14 @@ def encode_note_events(g: GridNotes, use_velocity: bool = False, bos: bool = Tru
     return NoteEvents(*(np.asarray(c, dtype=np.int64) for c in cols))
 
 
-def decode_note_events(shift: Sequence[int], pitch: Sequence[int], dur: Sequence[int], vel: Sequence[int] | None = None,
-                       velocity: int = DEFAULT_VELOCITY, origin_ticks: int = 0) -> list[Note]:
+def decode_note_events(
+    shift: Sequence[int],
+    pitch: Sequence[int],
+    dur: Sequence[int],
+    vel: Sequence[int] | None = None,
+    velocity: int = DEFAULT_VELOCITY,
+    origin_ticks: int = 0,
+) -> list[Note]:
     """Compound note events back to notes (BOS and GAP events give none)."""
     out = []
     t = 0
@@ -489,8 +543,14 @@ def decode_note_events(shift: Sequence[int], pitch: Sequence[int], dur: Sequence
     for s, p, d, v in zip(shift, pitch, dur, vel):
         t += int(s)
         if int(p) < N_PITCH:
-            out.append(Note(int(p), (t + origin_ticks) / TICKS_PER_BEAT, int(DURATION_TICKS[int(d)]) / TICKS_PER_BEAT,
-                            bin_velocity(v) if int(v) < N_VEL_BINS else velocity))
+            out.append(
+                Note(
+                    int(p),
+                    (t + origin_ticks) / TICKS_PER_BEAT,
+                    int(DURATION_TICKS[int(d)]) / TICKS_PER_BEAT,
+                    bin_velocity(v) if int(v) < N_VEL_BINS else velocity,
+                )
+            )
     return out
 
 
@@ -543,12 +603,15 @@ def empty_events() -> dict[str, np.ndarray]:
 
 
 def concat_events(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([p[k] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
-            for k in EVENT_FIELDS}
+    return {
+        k: np.concatenate([p[k] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        for k in EVENT_FIELDS
+    }
 
 
-def encode_segment(pitch: np.ndarray, start: np.ndarray, dur: np.ndarray, vel: np.ndarray | None,
-                   t0: int) -> dict[str, np.ndarray]:
+def encode_segment(
+    pitch: np.ndarray, start: np.ndarray, dur: np.ndarray, vel: np.ndarray | None, t0: int
+) -> dict[str, np.ndarray]:
     """Notes (sorted by ``(start, -pitch)``, onsets ≥ ``t0``) → compound events whose shifts
     count from tick ``t0``, with GAP chains for jumps over MAX_SHIFT (vectorised
     :func:`encode_note_events` without the BOS; ``vel`` as velocity bins or VEL_NONE)."""
@@ -563,12 +626,20 @@ def encode_segment(pitch: np.ndarray, start: np.ndarray, dur: np.ndarray, vel: n
     total = n + int(k.sum())
     note_pos = np.arange(n) + np.cumsum(k)
     if total == n:  # no GAP needed (the common case)
-        return {"shift": d, "pitch": pitch, "dur": np.asarray(dur, np.int64),
-                "vel": np.asarray(vel, np.int64) if vel is not None else np.full(n, VEL_NONE, np.int64),
-                "time": start}
-    out = {"shift": np.full(total, MAX_SHIFT, np.int64), "pitch": np.full(total, GAP, np.int64),
-           "dur": np.full(total, DUR_NONE, np.int64), "vel": np.full(total, VEL_NONE, np.int64),
-           "time": np.zeros(total, np.int64)}
+        return {
+            "shift": d,
+            "pitch": pitch,
+            "dur": np.asarray(dur, np.int64),
+            "vel": np.asarray(vel, np.int64) if vel is not None else np.full(n, VEL_NONE, np.int64),
+            "time": start,
+        }
+    out = {
+        "shift": np.full(total, MAX_SHIFT, np.int64),
+        "pitch": np.full(total, GAP, np.int64),
+        "dur": np.full(total, DUR_NONE, np.int64),
+        "vel": np.full(total, VEL_NONE, np.int64),
+        "time": np.zeros(total, np.int64),
+    }
     out["shift"][note_pos] = d - MAX_SHIFT * k
     out["pitch"][note_pos] = pitch
     out["dur"][note_pos] = np.asarray(dur, np.int64)
@@ -593,19 +664,34 @@ def chain_to(t_from: int, t_to: int, pitch_code: int) -> dict[str, np.ndarray]:
     shift = [MAX_SHIFT] * k + [d - MAX_SHIFT * k]
     time = [int(t_from) + MAX_SHIFT * (j + 1) for j in range(k)] + [int(t_to)]
     n = k + 1
-    return {"shift": np.asarray(shift, np.int64), "pitch": np.asarray([GAP] * k + [pitch_code], np.int64),
-            "dur": np.full(n, DUR_NONE, np.int64), "vel": np.full(n, VEL_NONE, np.int64),
-            "time": np.asarray(time, np.int64)}
+    return {
+        "shift": np.asarray(shift, np.int64),
+        "pitch": np.asarray([GAP] * k + [pitch_code], np.int64),
+        "dur": np.full(n, DUR_NONE, np.int64),
+        "vel": np.full(n, VEL_NONE, np.int64),
+        "time": np.asarray(time, np.int64),
+    }
 
 
 def mid_event(a_tick: int) -> dict[str, np.ndarray]:
     """The MID event: time goes back to bar A (its shift field is 0, its onset A)."""
-    return {"shift": np.zeros(1, np.int64), "pitch": np.full(1, MID, np.int64), "dur": np.full(1, DUR_NONE, np.int64),
-            "vel": np.full(1, VEL_NONE, np.int64), "time": np.full(1, int(a_tick), np.int64)}
+    return {
+        "shift": np.zeros(1, np.int64),
+        "pitch": np.full(1, MID, np.int64),
+        "dur": np.full(1, DUR_NONE, np.int64),
+        "vel": np.full(1, VEL_NONE, np.int64),
+        "time": np.full(1, int(a_tick), np.int64),
+    }
 
 
-def fim_sequence(prefix: dict[str, np.ndarray], suffix_notes: tuple, middle_notes: tuple | None, a_tick: int,
-                 b_tick: int, with_end: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+def fim_sequence(
+    prefix: dict[str, np.ndarray],
+    suffix_notes: tuple,
+    middle_notes: tuple | None,
+    a_tick: int,
+    b_tick: int,
+    with_end: bool = True,
+) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
     """The infilling sequence ``prefix · HOLE@A · SUF@B · suffix · MID@A · middle · END@B``.
 
     ``prefix``: events already encoded (ending before A); ``suffix_notes`` / ``middle_notes``:
@@ -619,8 +705,13 @@ def fim_sequence(prefix: dict[str, np.ndarray], suffix_notes: tuple, middle_note
     suf = chain_to(a_tick, b_tick, SUF)
     suffix = encode_segment(*suffix_notes, t0=b_tick)
     parts = [prefix, hole, suf, suffix, mid_event(a_tick)]
-    given = [np.zeros(len(prefix["pitch"]), bool), np.ones(len(hole["pitch"]), bool), np.ones(len(suf["pitch"]), bool),
-             np.zeros(len(suffix["pitch"]), bool), np.ones(1, bool)]
+    given = [
+        np.zeros(len(prefix["pitch"]), bool),
+        np.ones(len(hole["pitch"]), bool),
+        np.ones(len(suf["pitch"]), bool),
+        np.zeros(len(suffix["pitch"]), bool),
+        np.ones(1, bool),
+    ]
     mid_index = sum(len(p["pitch"]) for p in parts) - 1
     if middle_notes is not None and len(middle_notes[0]):
         middle = encode_segment(*middle_notes, t0=a_tick)

@@ -60,14 +60,45 @@ class TrainSettings:
 def default_settings(kind: str, tiny: bool) -> TrainSettings:
     """Settings planned for ~7 minutes on one H200 (several runs share it), or a tiny CPU check."""
     if tiny:
-        return TrainSettings(batch_size=8, seq_len=64, lr=3e-3, weight_decay=0.0, warmup_steps=5, max_epochs=2,
-                             max_minutes=1.0, patience=3, seed=0, fim_rate=0.5 if kind == "transformer" else 0.0,
-                             style_dropout=0.15)
+        return TrainSettings(
+            batch_size=8,
+            seq_len=64,
+            lr=3e-3,
+            weight_decay=0.0,
+            warmup_steps=5,
+            max_epochs=2,
+            max_minutes=1.0,
+            patience=3,
+            seed=0,
+            fim_rate=0.5 if kind == "transformer" else 0.0,
+            style_dropout=0.15,
+        )
     if kind == "lstm":
-        return TrainSettings(batch_size=64, seq_len=256, lr=2e-3, weight_decay=0.01, warmup_steps=100,
-                             max_epochs=200, max_minutes=7.0, patience=15, seed=0, style_dropout=0.15)
-    return TrainSettings(batch_size=96, seq_len=512, lr=7e-4, weight_decay=0.05, warmup_steps=300,
-                         max_epochs=500, max_minutes=7.0, patience=20, seed=0, fim_rate=0.5, style_dropout=0.15)
+        return TrainSettings(
+            batch_size=64,
+            seq_len=256,
+            lr=2e-3,
+            weight_decay=0.01,
+            warmup_steps=100,
+            max_epochs=200,
+            max_minutes=7.0,
+            patience=15,
+            seed=0,
+            style_dropout=0.15,
+        )
+    return TrainSettings(
+        batch_size=96,
+        seq_len=512,
+        lr=7e-4,
+        weight_decay=0.05,
+        warmup_steps=300,
+        max_epochs=500,
+        max_minutes=7.0,
+        patience=20,
+        seed=0,
+        fim_rate=0.5,
+        style_dropout=0.15,
+    )
 
 
 def default_config(kind: str, n_styles: int = 0):
@@ -75,17 +106,51 @@ def default_config(kind: str, n_styles: int = 0):
     gaps and uses rotary positions)."""
     if kind == "lstm":
         return LSTMConfig(n_styles=n_styles)
-    return TransformerConfig(d_model=288, layers=6, heads=6, d_ff=1152, max_len=512, pos_limit=4096, head_hidden=256,
-                             attr_embedding=64, dropout=0.15, infill=True, n_styles=n_styles, rope=True)
+    return TransformerConfig(
+        d_model=288,
+        layers=6,
+        heads=6,
+        d_ff=1152,
+        max_len=512,
+        pos_limit=4096,
+        head_hidden=256,
+        attr_embedding=64,
+        dropout=0.15,
+        infill=True,
+        n_styles=n_styles,
+        rope=True,
+    )
 
 
 def tiny_config(kind: str, n_styles: int = 0):
     if kind == "lstm":
-        return LSTMConfig(hidden=32, layers=2, note_embedding=16, duration_embedding=8, voice_embedding=4,
-                          metric_embedding=4, window=16, duration_hidden=16, dropout=0.1, n_styles=n_styles,
-                          style_embedding=4)
-    return TransformerConfig(d_model=32, layers=2, heads=2, d_ff=64, max_len=64, pos_limit=256, head_hidden=32,
-                             attr_embedding=8, dropout=0.1, infill=True, n_styles=n_styles, rope=True)
+        return LSTMConfig(
+            hidden=32,
+            layers=2,
+            note_embedding=16,
+            duration_embedding=8,
+            voice_embedding=4,
+            metric_embedding=4,
+            window=16,
+            duration_hidden=16,
+            dropout=0.1,
+            n_styles=n_styles,
+            style_embedding=4,
+        )
+    return TransformerConfig(
+        d_model=32,
+        layers=2,
+        heads=2,
+        d_ff=64,
+        max_len=64,
+        pos_limit=256,
+        head_hidden=32,
+        attr_embedding=8,
+        dropout=0.1,
+        infill=True,
+        n_styles=n_styles,
+        rope=True,
+    )
 
 
 def apply_arch(config, spec: str | None):
@@ -122,8 +187,9 @@ class SequenceData:
     """Whole-piece input/target arrays; one epoch is a random crop per ``seq_len`` of every
     piece, each transposed by a random interval in ±6 semitones where it stays in range."""
 
-    def __init__(self, items: list[dict[str, np.ndarray]], seq_len: int, pitch_keys: tuple[str, ...],
-                 pos_limit: int = 0) -> None:
+    def __init__(
+        self, items: list[dict[str, np.ndarray]], seq_len: int, pitch_keys: tuple[str, ...], pos_limit: int = 0
+    ) -> None:
         self.items = items
         self.keys = tuple(items[0].keys()) if items else ()
         self.seq_len = seq_len
@@ -162,7 +228,7 @@ class SequenceData:
             for k in self.keys:
                 arrs[k][b, : e - s] = item[k][s:e]
             lo = max(first - s, 0) if first >= 0 else 0
-            mask[b, lo: e - s] = True
+            mask[b, lo : e - s] = True
             if rng is None:
                 continue
             if self.pos_limit:
@@ -212,8 +278,16 @@ class EventData:
     Each window carries its piece's style (replaced by "unknown" with probability
     ``style_dropout`` in training, so the model also serves music of no known style)."""
 
-    def __init__(self, pieces: list[CorpusPiece], seq_len: int, use_velocity: bool, pos_limit: int,
-                 fim_rate: float = 0.0, n_styles: int = 0, style_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        pieces: list[CorpusPiece],
+        seq_len: int,
+        use_velocity: bool,
+        pos_limit: int,
+        fim_rate: float = 0.0,
+        n_styles: int = 0,
+        style_dropout: float = 0.0,
+    ) -> None:
         self.seq_len = seq_len
         self.pos_limit = pos_limit
         self.fim_rate = fim_rate
@@ -234,14 +308,14 @@ class EventData:
     def _l2r(self, i: int, s: int, first: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ev = self.ev[i]
         e = min(s + self.seq_len, int(self.lengths[i]))
-        metric = T.metric_index(ev["time"][s: e + 1], self.bar[i]).astype(np.int64)
+        metric = T.metric_index(ev["time"][s : e + 1], self.bar[i]).astype(np.int64)
         out = {}
         for k in ("shift", "pitch", "dur", "vel"):
             out[f"in_{k}"] = ev[k][s:e]
-            out[f"tg_{k}"] = ev[k][s + 1: e + 1]
+            out[f"tg_{k}"] = ev[k][s + 1 : e + 1]
         out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
         mask = np.zeros(e - s, bool)
-        mask[max(first - s, 0) if first >= 0 else 0:] = True
+        mask[max(first - s, 0) if first >= 0 else 0 :] = True
         return out, mask
 
     def _fim(self, i: int, s: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
@@ -251,7 +325,7 @@ class EventData:
         bars = FIM_BARS[int(np.searchsorted(FIM_CUM, rng.random() * FIM_CUM[-1], side="right"))]
         # room for the structural events: HOLE and SUF chains, MID, the END chain
         extra = 4 + 2 * ((bars * bar - 1) // T.MAX_SHIFT + 1)
-        crop = {k: v[s: s + L + 1 - extra] for k, v in ev.items()}
+        crop = {k: v[s : s + L + 1 - extra] for k, v in ev.items()}
         is_note = crop["pitch"] < T.N_PITCH
         if is_note.sum() < 4:
             return None
@@ -301,7 +375,7 @@ class EventData:
         out = []
         chunk = 64 * batch_size
         for c in range(0, len(windows), chunk):
-            part = sorted(windows[c: c + chunk], key=lambda w: min(self.seq_len, int(self.lengths[w[0]]) - w[1]))
+            part = sorted(windows[c : c + chunk], key=lambda w: min(self.seq_len, int(self.lengths[w[0]]) - w[1]))
             cur, longest = [], 0
             for w in part:
                 n = min(self.seq_len, int(self.lengths[w[0]]) - w[1])
@@ -360,7 +434,13 @@ class _Batches:
     epoch's window list and makes every ``workers``-th batch of it with its own random state."""
 
     def __init__(self, data, batch_size: int, seed: int, start_epoch: int, workers: int) -> None:
-        self.data, self.batch_size, self.seed, self.start_epoch, self.workers = data, batch_size, seed, start_epoch, workers
+        self.data, self.batch_size, self.seed, self.start_epoch, self.workers = (
+            data,
+            batch_size,
+            seed,
+            start_epoch,
+            workers,
+        )
 
     def _gen(self, wid: int, nw: int):
         epoch = self.start_epoch
@@ -370,7 +450,7 @@ class _Batches:
             if hasattr(self.data, "epoch_batches"):
                 batches = self.data.epoch_batches(windows, self.batch_size, shared)
             else:
-                batches = [windows[k: k + self.batch_size] for k in range(0, len(windows), self.batch_size)]
+                batches = [windows[k : k + self.batch_size] for k in range(0, len(windows), self.batch_size)]
             rng = np.random.default_rng([self.seed, epoch, wid])
             for j, b in enumerate(batches):
                 if j % nw == wid:
@@ -390,8 +470,9 @@ class _Batches:
                 info = tud.get_worker_info()
                 return outer._gen(info.id, info.num_workers)
 
-        loader = tud.DataLoader(_DS(), batch_size=None, num_workers=self.workers, prefetch_factor=8,
-                                persistent_workers=False)
+        loader = tud.DataLoader(
+            _DS(), batch_size=None, num_workers=self.workers, prefetch_factor=8, persistent_workers=False
+        )
         return iter(loader)
 
 
@@ -407,13 +488,28 @@ def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, 
     m = mask_cpu.to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         if kind == "lstm":
-            note_logits, dur_logits = model(ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"],
-                                            ten["target_note"], style=ten.get("style"))
-            nll = F.cross_entropy(note_logits.float().transpose(1, 2), ten["target_note"], reduction="none") \
-                + F.cross_entropy(dur_logits.float().transpose(1, 2), ten["target_dur"], reduction="none")
+            note_logits, dur_logits = model(
+                ten["note"],
+                ten["dur"],
+                ten["voice"],
+                ten["n_voices"],
+                ten["metric"],
+                ten["target_note"],
+                style=ten.get("style"),
+            )
+            nll = F.cross_entropy(
+                note_logits.float().transpose(1, 2), ten["target_note"], reduction="none"
+            ) + F.cross_entropy(dur_logits.float().transpose(1, 2), ten["target_dur"], reduction="none")
         else:
-            h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], ten.get("offset"),
-                      style=ten.get("style"))
+            h = model(
+                ten["in_shift"],
+                ten["in_pitch"],
+                ten["in_dur"],
+                ten["in_vel"],
+                ten["in_metric"],
+                ten.get("offset"),
+                style=ten.get("style"),
+            )
             target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
             nll, _ = model.event_nll(h, target)
     return (nll * m).sum() / max(n, 1), n
@@ -425,7 +521,7 @@ def _evaluate(kind, model, data, device, amp, batch_size) -> float:
     windows = data.windows(None)
     with torch.no_grad():
         for k in range(0, len(windows), batch_size):
-            arrs, mask = data.batch(windows[k: k + batch_size], None)
+            arrs, mask = data.batch(windows[k : k + batch_size], None)
             loss, n = _loss(kind, model, arrs, mask, device, amp)
             total += float(loss) * n
             count += n
@@ -457,8 +553,10 @@ def final_metrics(kind: str, model, corpus: Corpus, device: str, log: Callable[[
         pieces = corpus.split(split)
         if pieces:
             metrics[split] = scorer(model, pieces, device=device).summary()
-            log(f"{split}: {metrics[split]['nats_per_note']:.4f} nats/note, "
-                f"next-note accuracy {metrics[split]['next_note_accuracy']:.3f} ({len(pieces)} pieces)")
+            log(
+                f"{split}: {metrics[split]['nats_per_note']:.4f} nats/note, "
+                f"next-note accuracy {metrics[split]['next_note_accuracy']:.3f} ({len(pieces)} pieces)"
+            )
     r1 = corpus.split("valid", ROUND1_STYLES)
     if r1:
         metrics["valid_round1"] = scorer(model, r1, device=device).summary()
@@ -478,17 +576,30 @@ def final_metrics(kind: str, model, corpus: Corpus, device: str, log: Callable[[
             if pieces:
                 r = score_infill(model, pieces, heldout_gaps(pieces), device=device)
                 metrics[f"infill_{split}"] = r
-                log(f"infill ({split}, {r['gaps']} gaps of 2-4 bars, {r['notes']} notes): "
+                log(
+                    f"infill ({split}, {r['gaps']} gaps of 2-4 bars, {r['notes']} notes): "
                     f"{r['infill_nats_per_note']:.4f} nats/note given both sides vs "
-                    f"{r['l2r_nats_per_note']:.4f} left to right")
+                    f"{r['l2r_nats_per_note']:.4f} left to right"
+                )
     return metrics
 
 
-def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | Path | None = None,
-                device: str | None = None, settings: TrainSettings | None = None, tiny: bool = False,
-                config=None, checkpoint_dir: str | Path | None = None, restart: bool = False,
-                command: str | None = None, max_steps: int | None = None, log: Callable[[str], None] = print,
-                arch: str | None = None, styles: bool = True) -> dict:
+def train_music(
+    kind: str,
+    data_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    device: str | None = None,
+    settings: TrainSettings | None = None,
+    tiny: bool = False,
+    config=None,
+    checkpoint_dir: str | Path | None = None,
+    restart: bool = False,
+    command: str | None = None,
+    max_steps: int | None = None,
+    log: Callable[[str], None] = print,
+    arch: str | None = None,
+    styles: bool = True,
+) -> dict:
     """Train ``kind`` ("lstm" or "transformer"); returns the written model card (a dict).
 
     ``arch`` overrides fields of the default architecture (``"d_model=256,layers=4"``);
@@ -528,8 +639,15 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
         if not config.infill:
             settings.fim_rate = 0.0
         model = MusicTransformer(config)
-        train_data = EventData(train_pieces, config.max_len, use_velocity, config.pos_limit, settings.fim_rate,
-                               config.n_styles, settings.style_dropout)
+        train_data = EventData(
+            train_pieces,
+            config.max_len,
+            use_velocity,
+            config.pos_limit,
+            settings.fim_rate,
+            config.n_styles,
+            settings.style_dropout,
+        )
         valid_data = EventData(valid_pieces, config.max_len, use_velocity, 0, 0.0, config.n_styles)
     if not config.n_styles:
         settings.style_dropout = 0.0
@@ -537,12 +655,17 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=(0.9, 0.98),
-                            fused=amp or None)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=settings.lr,
+        betas=(0.9, 0.98),
+        fused=amp or None,
+    )
     first_windows = train_data.windows(np.random.default_rng(0))
     if hasattr(train_data, "epoch_batches"):
-        steps_per_epoch = max(1, len(train_data.epoch_batches(first_windows, settings.batch_size, np.random.default_rng(0))))
+        steps_per_epoch = max(
+            1, len(train_data.epoch_batches(first_windows, settings.batch_size, np.random.default_rng(0)))
+        )
     else:
         steps_per_epoch = max(1, math.ceil(len(first_windows) / settings.batch_size))
     total_steps = settings.max_epochs * steps_per_epoch
@@ -552,8 +675,7 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
 
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else paths.ROOT_DIR / "runs" / name
     ckpt_path = ckpt_dir / "checkpoint.pt"
-    state = {"step": 0, "epoch": 0, "elapsed": 0.0, "best": float("inf"), "best_state": None, "bad": 0,
-             "history": []}
+    state = {"step": 0, "epoch": 0, "elapsed": 0.0, "best": float("inf"), "best_state": None, "bad": 0, "history": []}
     if ckpt_path.is_file() and not restart:
         ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
         if ck.get("config") == config.to_dict() and ck.get("kind") == kind:
@@ -564,11 +686,13 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
         else:
             log(f"ignoring {ckpt_path}: it is for another configuration")
 
-    log(f"{name}: {n_params / 1e6:.2f}M parameters on {device}{' (bf16 autocast)' if amp else ''}; "
+    log(
+        f"{name}: {n_params / 1e6:.2f}M parameters on {device}{' (bf16 autocast)' if amp else ''}; "
         f"{len(train_pieces)} train / {len(valid_pieces)} valid pieces; {train_data.targets:,} train targets; "
         f"{steps_per_epoch} steps per epoch; budget {settings.max_minutes:g} min"
         + (f"; fill-in-the-middle rate {settings.fim_rate:g}" if settings.fim_rate else "")
-        + (f"; {config.n_styles} styles" if config.n_styles else ""))
+        + (f"; {config.n_styles} styles" if config.n_styles else "")
+    )
 
     model.train()
     t0 = time.perf_counter() - state["elapsed"]
@@ -579,8 +703,11 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
     finished = str(state.get("stop_reason", "")).startswith(("early stop", "max epochs"))
     if finished:  # rerunning a finished run only writes the model again; a time-limited one goes on
         stop_reason = state["stop_reason"]
-    batches = iter(_Batches(train_data, settings.batch_size, settings.seed, state["epoch"], settings.workers)) \
-        if not finished else iter(())
+    batches = (
+        iter(_Batches(train_data, settings.batch_size, settings.seed, state["epoch"], settings.workers))
+        if not finished
+        else iter(())
+    )
     pending = None
     while state["epoch"] < settings.max_epochs and not finished:
         tokens_seen, t_epoch = 0, time.perf_counter()
@@ -611,10 +738,12 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
             if elapsed - last_print > 15:
                 last_print = elapsed
                 eta = min(budget - elapsed, (total_steps - state["step"]) * elapsed / max(state["step"], 1))
-                log(f"  epoch {state['epoch'] + 1} step {state['step']}/{total_steps} "
+                log(
+                    f"  epoch {state['epoch'] + 1} step {state['step']}/{total_steps} "
                     f"train {float(loss_sum) / max(loss_count, 1):.3f} "
                     f"{tokens_seen / max(time.perf_counter() - t_epoch, 1e-9):,.0f} tok/s "
-                    f"elapsed {_fmt_time(elapsed)} ETA {_fmt_time(eta)}")
+                    f"elapsed {_fmt_time(elapsed)} ETA {_fmt_time(eta)}"
+                )
             if elapsed > budget - reserve or (max_steps and state["step"] >= max_steps):
                 out_of_time = True
                 break
@@ -632,13 +761,22 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
             state["bad"] += 1
         elapsed = time.perf_counter() - t0
         state["elapsed"] = elapsed
-        state["history"].append({"epoch": state["epoch"], "step": state["step"], "train": train_loss, "valid": valid,
-                                 "seconds": round(elapsed, 1)})
+        state["history"].append(
+            {
+                "epoch": state["epoch"],
+                "step": state["step"],
+                "train": train_loss,
+                "valid": valid,
+                "seconds": round(elapsed, 1),
+            }
+        )
         eta = min(budget - elapsed, (settings.max_epochs - state["epoch"]) * elapsed / state["epoch"])
         note = ", improved" if improved else f", {state['bad']} without improvement"
-        log(f"epoch {state['epoch']}: train {train_loss:.4f} valid {valid:.4f} nats/token "
+        log(
+            f"epoch {state['epoch']}: train {train_loss:.4f} valid {valid:.4f} nats/token "
             f"(best {state['best']:.4f}{note}) "
-            f"elapsed {_fmt_time(elapsed)} ETA ≤ {_fmt_time(eta)}")
+            f"elapsed {_fmt_time(elapsed)} ETA ≤ {_fmt_time(eta)}"
+        )
         stop_reason = ""
         if state["bad"] >= settings.patience:
             stop_reason = f"early stop: no validation improvement in {settings.patience} evaluations"
@@ -653,18 +791,34 @@ def train_music(kind: str, data_path: str | Path | None = None, out_dir: str | P
             last_ckpt = elapsed
             ckpt_dir.mkdir(parents=True, exist_ok=True)
             with atomic_path(ckpt_path) as tmp:
-                torch.save({"kind": kind, "config": config.to_dict(), "model": model.state_dict(),
-                            "optimizer": opt.state_dict(), "state": state}, tmp)
+                torch.save(
+                    {
+                        "kind": kind,
+                        "config": config.to_dict(),
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "state": state,
+                    },
+                    tmp,
+                )
         if stop_reason:
             break
     del batches  # ends the batch workers
-    log(f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps, "
-        f"{_fmt_time(time.perf_counter() - t0)}")
+    log(
+        f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps, "
+        f"{_fmt_time(time.perf_counter() - t0)}"
+    )
 
     model.load_state_dict(state["best_state"])
     model.eval()
-    metrics = {"best_valid_nats_per_token": state["best"], "stop_reason": stop_reason, "epochs": state["epoch"],
-               "steps": state["step"], "train_seconds": round(state["elapsed"], 1), "parameters": n_params}
+    metrics = {
+        "best_valid_nats_per_token": state["best"],
+        "stop_reason": stop_reason,
+        "epochs": state["epoch"],
+        "steps": state["step"],
+        "train_seconds": round(state["elapsed"], 1),
+        "parameters": n_params,
+    }
     metrics.update(final_metrics(kind, model, corpus, device, log))
     model.cpu()
     card = build_card(kind, name, config, settings, corpus, metrics, state["history"], device, command)
@@ -685,25 +839,42 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
     if styles:
         arch["styles"] = styles
     if kind == "lstm":
-        arch["notes"] = ("Inputs: previous step's note/rest and duration embeddings + next step's voice, voice count and "
-                         "bar position" + (" and the piece's style" if styles else "") + ". Stacked LSTM; attention: "
-                         "e_j = tanh(Dense1(h_j)), softmax over the last `window` steps, context = sum a_j h_j; note "
-                         "head on [context; h_t]; duration head on [context; h_t; chosen note].")
+        arch["notes"] = (
+            "Inputs: previous step's note/rest and duration embeddings + next step's voice, voice count and "
+            "bar position" + (" and the piece's style" if styles else "") + ". Stacked LSTM; attention: "
+            "e_j = tanh(Dense1(h_j)), softmax over the last `window` steps, context = sum a_j h_j; note "
+            "head on [context; h_t]; duration head on [context; h_t; chosen note]."
+        )
     else:
-        pos = ("Rotary positions (RoPE) on queries and keys: attention depends on relative position only, so a "
-               "ring-buffer KV cache slides with no re-encoding." if config.rope else
-               "Sinusoidal positions (not learned): training adds a random offset in [0, pos_limit - max_len] "
-               "to every window, so generation can slide a ring-buffer KV cache with no re-encoding and no "
-               "untrained position rows; a small corpus would also leave a learned table under-trained.")
-        arch["notes"] = ("Compound note events (shift, pitch|GAP, duration): input = sum of attribute embeddings"
-                         + (" + the piece's style" if styles else "") + "; "
-                         "heads p(shift) p(pitch|shift, bar position) p(duration|shift, bar position, pitch). "
-                         "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). " + pos
-                         + (" Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · MID@A · "
-                            "middle · END@B; one model continues and fills." if config.infill else ""))
+        pos = (
+            "Rotary positions (RoPE) on queries and keys: attention depends on relative position only, so a "
+            "ring-buffer KV cache slides with no re-encoding."
+            if config.rope
+            else "Sinusoidal positions (not learned): training adds a random offset in [0, pos_limit - max_len] "
+            "to every window, so generation can slide a ring-buffer KV cache with no re-encoding and no "
+            "untrained position rows; a small corpus would also leave a learned table under-trained."
+        )
+        arch["notes"] = (
+            "Compound note events (shift, pitch|GAP, duration): input = sum of attribute embeddings"
+            + (" + the piece's style" if styles else "")
+            + "; "
+            "heads p(shift) p(pitch|shift, bar position) p(duration|shift, bar position, pitch). "
+            "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). "
+            + pos
+            + (
+                " Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · MID@A · "
+                "middle · END@B; one model continues and fills."
+                if config.infill
+                else ""
+            )
+        )
     style_counts = corpus.meta.get("style_counts", {})
     lists = ["resources/splits/music/{train,valid,test}.txt (round 1: chorale, renaissance; test unchanged)"]
-    lists += [f"resources/splits/music/{s}/{{train,valid,heldout}}.txt" for s in style_counts if s not in ("chorale", "renaissance")]
+    lists += [
+        f"resources/splits/music/{s}/{{train,valid,heldout}}.txt"
+        for s in style_counts
+        if s not in ("chorale", "renaissance")
+    ]
     tasks = "continue a MIDI primer (Compose panel, gdl-studio continue)"
     if kind == "transformer" and config.infill:
         tasks += "; fill a bar range given the notes before and after it (gdl-studio infill)"
@@ -713,11 +884,15 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
         "task": tasks,
         "architecture": arch,
         "data": {
-            "sources": [f"music21 {corpus.meta.get('music21_version', '?')} corpus: {c}" for c in corpus.meta.get("corpora", [])],
-            "why": ("Bach chorales (four-part, homophonic) and Palestrina's masses (4-8 part vocal polyphony) from round 1, "
-                    "plus music21's other bundled styles: Classical/Romantic string quartets and piano pieces (Haydn, "
-                    "Mozart, Beethoven, Schubert, the Schumanns, Chopin, Joplin), Monteverdi's madrigals, the Essen folk "
-                    "songs and Irish/Scottish fiddle tunes (O'Neill, Ryan, Aird); each piece is tagged with its style."),
+            "sources": [
+                f"music21 {corpus.meta.get('music21_version', '?')} corpus: {c}" for c in corpus.meta.get("corpora", [])
+            ],
+            "why": (
+                "Bach chorales (four-part, homophonic) and Palestrina's masses (4-8 part vocal polyphony) from round 1, "
+                "plus music21's other bundled styles: Classical/Romantic string quartets and piano pieces (Haydn, "
+                "Mozart, Beethoven, Schubert, the Schumanns, Chopin, Joplin), Monteverdi's madrigals, the Essen folk "
+                "songs and Irish/Scottish fiddle tunes (O'Neill, Ryan, Aird); each piece is tagged with its style."
+            ),
             "counts": counts,
             "style_counts": style_counts,
             "velocity": "not modelled (almost none in these sources; the tokeniser keeps velocities where a source has them)",
@@ -725,11 +900,20 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
             "augmentation": f"random transposition in ±{TRANSPOSE} semitones, training pieces only",
             "cache": str(corpus.path.name),
         },
-        "split": {"by": "piece", "grouped_by": "mass, chorale (BWV), opus, tune title", "lists": lists,
-                  "pieces": {s: counts.get(s, {}).get("pieces") for s in ("train", "valid", "test", "heldout")},
-                  "selection": "validation pieces only (early stopping on the validation loss)"},
-        "training": {**settings.__dict__, "device": device, "torch": torch.__version__,
-                     "python": platform.python_version(), "history": history[-60:]},
+        "split": {
+            "by": "piece",
+            "grouped_by": "mass, chorale (BWV), opus, tune title",
+            "lists": lists,
+            "pieces": {s: counts.get(s, {}).get("pieces") for s in ("train", "valid", "test", "heldout")},
+            "selection": "validation pieces only (early stopping on the validation loss)",
+        },
+        "training": {
+            **settings.__dict__,
+            "device": device,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "history": history[-60:],
+        },
         "metrics": metrics,
         "training_command": command or shlex.join(["gdl-studio", *sys.argv[1:]]),
     }

@@ -97,8 +97,9 @@ class Block(nn.Module):
         self.drop = nn.Dropout(c.dropout)
         self.attn_dropout = c.dropout
 
-    def split(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def split(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, T, D) → q, k, v each (B, heads, T, D/heads); ``rope``: cos, sin (B, 1, T, hd/2)."""
         b, t, d = x.shape
         qkv = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads)
@@ -116,8 +117,9 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Causal self-attention over the whole sequence."""
         q, k, v = self.split(x, rope)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                           dropout_p=self.attn_dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0
+        )
         return self.finish(x, y)
 
 
@@ -152,7 +154,7 @@ class MusicTransformer(nn.Module):
         self.style_emb = nn.Embedding(c.n_styles, d) if c.n_styles > 0 else None
         for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb, self.style_emb):
             if emb is not None:
-                nn.init.normal_(emb.weight, std=d ** -0.5)
+                nn.init.normal_(emb.weight, std=d**-0.5)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
         self.norm = nn.LayerNorm(d)
@@ -161,13 +163,15 @@ class MusicTransformer(nn.Module):
         self.out_shift_emb = nn.Embedding(T.N_SHIFT, e)
         self.out_metric_emb = nn.Embedding(T.METRIC_SIZE, e)
         self.out_pitch_emb = nn.Embedding(self.n_pitch_out, e)
-        self.pitch_head = nn.Sequential(nn.Linear(d + 2 * e, c.head_hidden), nn.GELU(),
-                                        nn.Linear(c.head_hidden, self.n_pitch_out))
+        self.pitch_head = nn.Sequential(
+            nn.Linear(d + 2 * e, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, self.n_pitch_out)
+        )
         self.dur_head = nn.Sequential(nn.Linear(d + 3 * e, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, T.N_DUR))
         if c.use_velocity:
             self.out_dur_emb = nn.Embedding(T.N_DUR, e)
-            self.vel_head = nn.Sequential(nn.Linear(d + 4 * e, c.head_hidden), nn.GELU(),
-                                          nn.Linear(c.head_hidden, T.N_VEL_BINS))
+            self.vel_head = nn.Sequential(
+                nn.Linear(d + 4 * e, c.head_hidden), nn.GELU(), nn.Linear(c.head_hidden, T.N_VEL_BINS)
+            )
 
     # -- the stack ----------------------------------------------------------------------------
     def embed(self, shift, pitch, dur, vel, metric, positions, style=None) -> torch.Tensor:
@@ -190,8 +194,9 @@ class MusicTransformer(nn.Module):
         cos, sin = rope_angles(positions, self.config.d_model // self.config.heads)
         return cos.unsqueeze(1), sin.unsqueeze(1)
 
-    def forward(self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None,
-                style: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None, style: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Hidden states (B, T, d) after the final norm for event sequences (B, T);
         ``pos_offset`` (B,) shifts the absolute positions (training uses random offsets);
         ``style`` (B,) style ids (models with ``n_styles``)."""
@@ -216,12 +221,23 @@ class MusicTransformer(nn.Module):
 
     def dur_logits(self, h, shift, metric, pitch) -> torch.Tensor:
         """``pitch`` must be a pitch, GAP or END (their rows are meaningless and masked in the loss)."""
-        return self.dur_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric),
-                                        self.out_pitch_emb(pitch)], dim=-1))
+        return self.dur_head(
+            torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric), self.out_pitch_emb(pitch)], dim=-1)
+        )
 
     def vel_logits(self, h, shift, metric, pitch, dur) -> torch.Tensor:
-        return self.vel_head(torch.cat([h, self.out_shift_emb(shift), self.out_metric_emb(metric),
-                                        self.out_pitch_emb(pitch), self.out_dur_emb(dur)], dim=-1))
+        return self.vel_head(
+            torch.cat(
+                [
+                    h,
+                    self.out_shift_emb(shift),
+                    self.out_metric_emb(metric),
+                    self.out_pitch_emb(pitch),
+                    self.out_dur_emb(dur),
+                ],
+                dim=-1,
+            )
+        )
 
     def event_nll(self, h: torch.Tensor, target: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-position NLL of the next events (teacher forcing) and the pitch logits.
@@ -237,7 +253,9 @@ class MusicTransformer(nn.Module):
         if self.config.use_velocity:
             v = target["vel"]
             known = is_note & (v < T.N_VEL_BINS)
-            nll = nll + _ce(self.vel_logits(h, s, m, p, d.clamp(max=T.N_DUR - 1)), v.clamp(max=T.N_VEL_BINS - 1)) * known
+            nll = (
+                nll + _ce(self.vel_logits(h, s, m, p, d.clamp(max=T.N_DUR - 1)), v.clamp(max=T.N_VEL_BINS - 1)) * known
+            )
         return nll, pitch_logits
 
     # -- incremental inference ----------------------------------------------------------------
@@ -247,8 +265,9 @@ class MusicTransformer(nn.Module):
         return KVCache(torch.zeros(shape), torch.zeros(shape))
 
     @torch.inference_mode()
-    def prefill(self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0,
-                style: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    def prefill(
+        self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0, style: int = 0
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """Encode up to ``max_len`` events (1-D tensors) into an empty ``cache`` in one pass.
 
         Returns the hidden state after the last event and that event's attention over the cached
@@ -258,8 +277,9 @@ class MusicTransformer(nn.Module):
         if t > self.config.max_len:
             raise ValueError("prefill longer than the context")
         positions = torch.arange(start_pos, start_pos + t)[None]
-        x = self.embed(shift[None], pitch[None], dur[None], vel[None], metric[None], positions,
-                       torch.tensor([[int(style)]]))
+        x = self.embed(
+            shift[None], pitch[None], dur[None], vel[None], metric[None], positions, torch.tensor([[int(style)]])
+        )
         rope = self.rope_tables(positions)
         weights = None
         for i, block in enumerate(self.blocks):
@@ -275,12 +295,17 @@ class MusicTransformer(nn.Module):
         cache.next_pos = start_pos + t
         return self.norm(x[0, -1]), weights.numpy().copy()
 
-    def _embed_one(self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int,
-                   style: int = 0) -> torch.Tensor:
+    def _embed_one(
+        self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int, style: int = 0
+    ) -> torch.Tensor:
         """:meth:`embed` of a single event, without building index tensors."""
         d = self.config.d_model
-        vec = self.shift_emb.weight[shift] + self.pitch_emb.weight[pitch] + self.dur_emb.weight[dur] \
+        vec = (
+            self.shift_emb.weight[shift]
+            + self.pitch_emb.weight[pitch]
+            + self.dur_emb.weight[dur]
             + self.metric_emb.weight[metric]
+        )
         if self.vel_emb is not None:
             vec = vec + self.vel_emb.weight[vel]
         if self.style_emb is not None:
@@ -290,8 +315,9 @@ class MusicTransformer(nn.Module):
         return vec * math.sqrt(d) + sinusoid(torch.tensor(position), d)
 
     @torch.inference_mode()
-    def step(self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache,
-             style: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    def step(
+        self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache, style: int = 0
+    ) -> tuple[torch.Tensor, np.ndarray]:
         """Feed one event; returns the hidden state for predicting the next one and this event's
         attention over the cached events (last layer, mean over heads, oldest first).
 
@@ -335,8 +361,9 @@ class MusicTransformer(nn.Module):
 
 def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-entropy per position for logits (..., C) and targets (...)."""
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1),
-                           reduction="none").view(target.shape)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1), reduction="none").view(
+        target.shape
+    )
 
 
 def event_arrays(ev: dict[str, np.ndarray], bar_ticks: int) -> dict[str, np.ndarray]:
