@@ -20,9 +20,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -319,8 +319,9 @@ def _extract_score(score) -> dict | None:
     """Grid-note arrays of one music21 score (``None`` if it has too few notes).
 
     Tied notes are merged (by hand: music21's ``stripTies`` takes ten times longer than the
-    parse), grace notes and unpitched notes dropped, each part is a ``track``, onsets are shifted by the pickup so that bar lines fall on multiples of the bar length, and the
-    velocity is kept where the source sets one (0 = none).
+    parse), grace notes and unpitched notes dropped, each part is a ``track``, onsets are shifted by
+    the pickup so that bar lines fall on multiples of the bar length, and the velocity is kept where
+    the source sets one (0 = none).
     """
     from music21 import meter, stream
 
@@ -548,7 +549,7 @@ def build_corpus(
     assignment: dict[str, str] = {}
     new_ids = []
     by_style_groups: dict[str, dict[str, list[str]]] = {}
-    for pid, raw, style, group in entries:
+    for pid, _raw, style, group in entries:
         split = recorded.get(pid)
         if split is None and style in ROUND1_STYLES:
             split = hash_split(group)

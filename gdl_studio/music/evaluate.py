@@ -10,8 +10,8 @@ Transformer: given the true shift, i.e. the onset, as the LSTM is given its step
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -33,9 +33,10 @@ import math
 import platform
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -432,7 +433,7 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
     rng = np.random.default_rng(opts["seed"])
     model = _build(card)
     training_card = card.data.get("training", {}) if isinstance(card.data.get("training"), dict) else {}
-    FinetuneData = _finetune_data_class()
+    finetune_data_cls = _finetune_data_class()
     if kind == "lstm":
         seq_len = int(training_card.get("seq_len") or DEFAULT_SEQ_LEN["lstm"])
         base_data = lstm_data(train_pieces, seq_len)
@@ -442,7 +443,7 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
         seq_len = cfg.max_len
         base_data = event_data(train_pieces, seq_len, cfg.use_velocity, cfg.pos_limit)
         pitch_keys, pos_limit = ("in_pitch", "tg_pitch"), cfg.pos_limit
-    data = FinetuneData(base_data.items, seq_len, pitch_keys, pos_limit)
+    data = finetune_data_cls(base_data.items, seq_len, pitch_keys, pos_limit)
     data.transpose = opts["transpose"]
     batch_tokens = opts["batch_tokens"] or BATCH_TOKENS[kind]
     batch_tokens = max(batch_tokens, 1)

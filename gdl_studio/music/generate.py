@@ -16,8 +16,8 @@ the same notes. ``GenerationStep.index`` counts generated notes from 0; its note
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from gdl_studio.music import tokens as T
 from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
-from gdl_studio.music.steering import ConstraintTracker, Constraints, masked_mass_nats
+from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
 from gdl_studio.music.transformer import MusicTransformer
 
 DEFAULT_VOICES = 4

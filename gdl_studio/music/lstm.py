@@ -51,7 +51,7 @@ class LSTMConfig:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict) -> "LSTMConfig":
+    def from_dict(d: dict) -> LSTMConfig:
         fields = LSTMConfig.__dataclass_fields__
         return LSTMConfig(**{k: v for k, v in d.items() if k in fields})
 

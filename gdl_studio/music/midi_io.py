@@ -57,11 +57,11 @@ def read_midi(path: str | Path) -> Score:
         tick = 0
         active: dict[tuple[int, int], list[tuple[int, int]]] = {}
 
-        def close(key, end_tick, _track=ti):
+        def close(key, end_tick, _track=ti, _active=active):
             nonlocal zero
-            start_tick, vel = active[key].pop(0)
-            if not active[key]:
-                del active[key]
+            start_tick, vel = _active[key].pop(0)
+            if not _active[key]:
+                del _active[key]
             if end_tick <= start_tick:
                 zero += 1
                 return

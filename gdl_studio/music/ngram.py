@@ -8,7 +8,7 @@ tokens of a step joined into one symbol (``note * N_DUR + duration``).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class KneserNey:
         self.tables: list[dict[tuple, Counter]] = [defaultdict(Counter) for _ in range(order)]
         self._cache: dict[tuple, tuple] = {}
 
-    def fit(self, sequences: Iterable[Sequence[int]]) -> "KneserNey":
+    def fit(self, sequences: Iterable[Sequence[int]]) -> KneserNey:
         """Count n-grams of all orders (highest order: raw counts; lower: continuation counts)."""
         top: Counter = Counter()
         n = self.order

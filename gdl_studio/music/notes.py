@@ -6,8 +6,8 @@ turns beats into seconds only where sound is made.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class Note:
     def end(self) -> float:
         return self.start + self.duration
 
-    def moved(self, d_start: float = 0.0, d_pitch: int = 0) -> "Note":
+    def moved(self, d_start: float = 0.0, d_pitch: int = 0) -> Note:
         return replace(self, start=self.start + d_start, pitch=self.pitch + d_pitch)
 
 
@@ -40,7 +40,7 @@ class Score:
     ticks_per_beat: int = 480
     title: str = ""
 
-    def sorted(self) -> "Score":
+    def sorted(self) -> Score:
         return replace(self, notes=sorted(self.notes, key=lambda n: (n.start, n.pitch, n.track)))
 
     @property

@@ -20,7 +20,7 @@ class SamplingOptions:
     top_p: float = 1.0
     seed: int | None = None
 
-    def validated(self) -> "SamplingOptions":
+    def validated(self) -> SamplingOptions:
         """Check the ranges; raises ``ValueError`` with a one-line message."""
         if not (self.temperature >= 0.0) or self.temperature > 10.0:
             raise ValueError(f"temperature must be between 0 and 10, not {self.temperature}")

@@ -35,8 +35,8 @@ a one-line ``ValueError``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -263,7 +263,7 @@ class Constraints:
     def active(self) -> bool:
         return any(x is not None for x in (self.key, self.chords, self.pitch_range, self.density, self.voices))
 
-    def validated(self) -> "Constraints":
+    def validated(self) -> Constraints:
         lo, hi = self.pitch_range or (0, 127)
         if not (0 <= lo <= hi <= 127):
             raise ValueError(f"the pitch range {lo}:{hi} must go up within 0..127")
@@ -541,7 +541,7 @@ def check_notes(
     probe = ConstraintTracker(c, bar_ticks, first_bar_tick)
     out = [""] * len(notes)
     counts: dict[int, int] = {}
-    for i, (s, e, p) in enumerate(notes):
+    for i, (s, _e, p) in enumerate(notes):
         if not probe.pitch_mask(s)[p]:
             out[i] += f"pitch {p} at tick {s} outside the key/chord/range; "
     order = sorted(range(len(notes)), key=lambda j: notes[j][0])

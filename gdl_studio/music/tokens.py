@@ -34,8 +34,8 @@ information written out flat.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -137,11 +137,11 @@ class GridNotes:
     def end(self) -> np.ndarray:
         return self.start + self.dur_ticks
 
-    def take(self, idx: np.ndarray) -> "GridNotes":
+    def take(self, idx: np.ndarray) -> GridNotes:
         return GridNotes(*(a[idx] for a in (self.pitch, self.start, self.dur, self.velocity, self.track, self.source)))
 
     @staticmethod
-    def from_arrays(pitch, start, dur, velocity=None, track=None, source=None) -> "GridNotes":
+    def from_arrays(pitch, start, dur, velocity=None, track=None, source=None) -> GridNotes:
         """Build sorted grid notes from arrays (``dur`` given as class indices)."""
         pitch = np.asarray(pitch, dtype=np.int32)
         n = pitch.size

@@ -15,9 +15,9 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -403,7 +403,7 @@ class EventData:
         mask = np.zeros((len(windows), L), bool)
         style = np.zeros(len(windows), np.int64)
         offset = np.zeros(len(windows), np.int64)
-        for b, ((i, s, first), (win, m)) in enumerate(zip(windows, made)):
+        for b, ((i, _s, _first), (win, m)) in enumerate(zip(windows, made)):
             n = m.size
             for k in EVENT_KEYS:
                 arrs[k][b, :n] = win[k]
@@ -888,14 +888,16 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
                 f"music21 {corpus.meta.get('music21_version', '?')} corpus: {c}" for c in corpus.meta.get("corpora", [])
             ],
             "why": (
-                "Bach chorales (four-part, homophonic) and Palestrina's masses (4-8 part vocal polyphony) from round 1, "
-                "plus music21's other bundled styles: Classical/Romantic string quartets and piano pieces (Haydn, "
+                "Bach chorales (four-part, homophonic) and Palestrina's masses (4-8 part vocal polyphony) from round "
+                "1, plus music21's other bundled styles: Classical/Romantic string quartets and piano pieces (Haydn, "
                 "Mozart, Beethoven, Schubert, the Schumanns, Chopin, Joplin), Monteverdi's madrigals, the Essen folk "
                 "songs and Irish/Scottish fiddle tunes (O'Neill, Ryan, Aird); each piece is tagged with its style."
             ),
             "counts": counts,
             "style_counts": style_counts,
-            "velocity": "not modelled (almost none in these sources; the tokeniser keeps velocities where a source has them)",
+            "velocity": (
+                "not modelled (almost none in these sources; the tokeniser keeps velocities where a source has them)"
+            ),
             "rests": "kept (LSTM: REST steps per voice; Transformer: time shifts)",
             "augmentation": f"random transposition in ±{TRANSPOSE} semitones, training pieces only",
             "cache": str(corpus.path.name),

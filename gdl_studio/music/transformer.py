@@ -55,7 +55,7 @@ class TransformerConfig:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict) -> "TransformerConfig":
+    def from_dict(d: dict) -> TransformerConfig:
         fields = TransformerConfig.__dataclass_fields__
         return TransformerConfig(**{k: v for k, v in d.items() if k in fields})
 

@@ -13,8 +13,8 @@ import pytest
 
 from gdl_studio.core import paths
 from gdl_studio.core.errors import UserError
-from gdl_studio.core.registry import default_registry, sha256_file
 from gdl_studio.core.finetuning import Cancelled, FinetuneSpec, Progress
+from gdl_studio.core.registry import default_registry, sha256_file
 from gdl_studio.finetune.runner import InlineControl
 from gdl_studio.music.finetune import finetune
 from gdl_studio.music.models_io import canonical_name, is_available, load_music_model, music_model_choices
