@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gdl_studio.core import bench as B
+
+if TYPE_CHECKING:
+    from gdl_studio.music.notes import Note
 
 BOOK_YARDSTICK = 3.60
 PRIMER_NOTES = 256
@@ -68,13 +71,14 @@ def latency(composer, primer_notes, beats_per_bar: int, n_notes: int, runs: int 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        firsts, per_note = [], []
+        firsts: list[float] = []
+        per_note: list[float] = []
         rtf = float("nan")
         primer_end = max(n.end for n in primer_notes)
         for r in range(runs):
             wanted = n_notes if r == 0 else 1
             t0 = last = time.perf_counter()
-            notes = []
+            notes: list[Note] = []
             for step in composer.generate(primer_notes, n_notes=wanted, seed=r, beats_per_bar=beats_per_bar):
                 now = time.perf_counter()
                 (per_note if notes else firsts).append(now - last)
@@ -178,7 +182,7 @@ def run_bench(args) -> dict:
         log(f"{kind}: {s['nats_per_note']:.3f} nats/note on {len(test)} test pieces ({time.perf_counter() - t0:.0f}s)")
         results[kind].update({k: s[k] for k in ("nats_per_note", "nats_per_token", "next_note_accuracy")})
 
-        if kind == "transformer" and getattr(composer.model.config, "n_styles", 0):
+        if kind == "transformer" and getattr(composer.model.config, "n_styles", None):
             s0 = score_transformer(composer.model, test, use_style=False).summary()
             results[kind]["nats_per_note_unknown_style"] = s0["nats_per_note"]
 
@@ -265,9 +269,8 @@ def constraint_scenarios(primer: list) -> list:
     lo, hi = min(n.pitch for n in primer), max(n.pitch for n in primer)
     bar = 4
     last_bar = int(max(n.end for n in primer) // bar)
-    chords = chords_of(primer, bar, max(0, last_bar - 3), min(4, last_bar + 1))
-    if not any(chords):
-        chords = None
+    bar_chords = chords_of(primer, bar, max(0, last_bar - 3), min(4, last_bar + 1))
+    chords = bar_chords if any(bar_chords) else None
     return [
         Constraints(key=estimate_key(primer), pitch_range=(max(0, lo - 2), min(127, hi + 2))).validated(),
         Constraints(chords=chords, voices=3).validated(),

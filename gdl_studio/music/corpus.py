@@ -265,7 +265,7 @@ def corpus_files(corpora: Iterable[str]) -> list[tuple[str, str]]:
     ABC file can hold many tunes (see :func:`extract_file`)."""
     from music21 import corpus
 
-    out = []
+    out: list[tuple[str, str]] = []
     for composer in corpora:
         by_stem: dict[str, Path] = {}
         skip = SKIP_FILES.get(composer, ())
@@ -330,7 +330,11 @@ def _extract_score(score) -> dict | None:
     parts = list(score.parts) or [score]
     first_measure = parts[0].getElementsByClass(stream.Measure).first()
     pad = float(first_measure.paddingLeft) if first_measure is not None else 0.0
-    pitch, start, dur, vel, track = [], [], [], [], []
+    pitch: list[int] = []
+    start: list[float] = []
+    dur: list[float] = []
+    vel: list[int] = []
+    track: list[int] = []
     for pi, part in enumerate(parts):
         open_ties: dict[int, int] = {}  # midi pitch → index of the note a tie continues
         for el in part.flatten().notes:
@@ -420,11 +424,13 @@ def write_raw_cache(file_id: str, path: str, tunes: list[tuple[str, dict, str]])
         "titles": [t for _, _, t in tunes],
         "bar_ticks": [int(r["bar_ticks"]) for _, r, _ in tunes],
     }
-    arrays = {k: (np.concatenate([r[k] for _, r, _ in tunes]) if tunes else np.zeros(0, np.int32)) for k in RAW_KEYS}
+    arrays: dict[str, np.ndarray] = {
+        k: (np.concatenate([r[k] for _, r, _ in tunes]) if tunes else np.zeros(0, np.int32)) for k in RAW_KEYS
+    }
     arrays["offsets"] = np.concatenate([[0], np.cumsum([len(r["pitch"]) for _, r, _ in tunes])]).astype(np.int64)
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
+            np.savez_compressed(fh, allow_pickle=False, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def _extract_worker(item: tuple[str, str]) -> tuple[str, list[tuple[str, dict, str]], str]:

@@ -67,7 +67,8 @@ class Scores:
 
 def _batched(pieces: Sequence[CorpusPiece], key, max_tokens: int):
     order = sorted(range(len(pieces)), key=lambda i: key(pieces[i]))
-    batch, longest = [], 0
+    batch: list[int] = []
+    longest = 0
     for i in order:
         n = key(pieces[i])
         if batch and max(longest, n) * (len(batch) + 1) > max_tokens:
@@ -150,7 +151,7 @@ def score_transformer(
     out = Scores()
     keys = [f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")]
     jobs = []  # (piece index, arrays of one window, first scored position in the window)
-    per_piece = []
+    per_piece: list[list[float]] = []  # nats, correct, predicted, tokens
     for pi, p in enumerate(pieces):
         arr = event_arrays(p.note_events(cfg.use_velocity), p.bar_ticks)
         n = len(arr["tg_pitch"])
@@ -179,7 +180,7 @@ def score_transformer(
             acc[1] += int(((best[b, first:n] == tgt) & is_note).sum())
             acc[2] += int(is_note.sum())
     for p, (nats, correct, predicted, tokens) in zip(pieces, per_piece):
-        out.add(nats, p.n_notes, tokens, correct, predicted)
+        out.add(nats, p.n_notes, int(tokens), int(correct), int(predicted))
     return out
 
 
@@ -236,7 +237,7 @@ def heldout_gaps(pieces: Sequence[CorpusPiece], min_bars: int = 2, max_bars: int
     return out
 
 
-def _notes_in(p: CorpusPiece, lo: int, hi: int | None) -> tuple[np.ndarray, ...]:
+def _notes_in(p: CorpusPiece, lo: int, hi: int | None) -> T.NoteArrays:
     """(pitch, start, dur, vel) of the piece's notes with onset in [lo, hi), in event order."""
     g = p.grid_notes()
     keep = (g.start >= lo) & (g.start < hi if hi is not None else True)
@@ -268,7 +269,9 @@ def infill_case(
     keep_s = min(len(suffix_ev["pitch"]), max_suffix)
     # the suffix's notes that fit (events beyond the cut dropped with their notes)
     n_suffix_notes = int((suffix_ev["pitch"][:keep_s] < T.N_PITCH).sum())
-    suffix_notes = tuple(a[:n_suffix_notes] for a in suffix_notes)
+    pitch, start, dur, vel = suffix_notes
+    n_s = n_suffix_notes
+    suffix_notes = (pitch[:n_s], start[:n_s], dur[:n_s], vel[:n_s] if vel is not None else None)
     middle_notes = _notes_in(p, a_tick, b_tick)
     n_mid = len(middle_notes[0])
     prefix = prefix_events(ev, a_tick, max_prefix)

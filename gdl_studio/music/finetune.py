@@ -293,7 +293,8 @@ def _finetune_data_class():
             windows = self.windows(rng)
             size = [min(self.seq_len, int(self.lengths[i]) - s) for i, s, _ in windows]
             order = np.argsort(size, kind="stable")
-            batches, current = [], []
+            batches: list[list[tuple[int, int, int]]] = []
+            current: list[tuple[int, int, int]] = []
             for j in order:
                 if current and (len(current) + 1) * size[j] > batch_tokens:
                     batches.append(current)

@@ -165,7 +165,20 @@ class Composer:
     ) -> Iterator[GenerationStep]:
         raise NotImplementedError
 
-    def infill(self, score: Score | Sequence[Note], start_bar: int, end_bar: int, **kwargs) -> Iterator[GenerationStep]:
+    def infill(
+        self,
+        score: Score | Sequence[Note],
+        start_bar: int,
+        end_bar: int,
+        max_notes: int = 512,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        beats_per_bar: int | None = None,
+        constraints: Constraints | None = None,
+        style: str | int | None = None,
+    ) -> Iterator[GenerationStep]:
         raise ValueError(
             f"{self.name} cannot fill gaps (it was trained left to right only); use a Transformer trained for infilling"
         )
@@ -238,13 +251,11 @@ class LSTMComposer(Composer):
         inp = lstm_inputs(steps.note, steps.dur, n_voices, pr.bar_ticks)
         skip = max(0, len(steps) - MAX_LSTM_PRIMER_STEPS)  # a long primer: its last steps suffice
         with torch.inference_mode():
-            state = model.prefill(
-                *(
-                    torch.as_tensor(inp[k][skip:], dtype=torch.long)
-                    for k in ("note", "dur", "voice", "n_voices", "metric")
-                ),
-                style=style,
-            )
+            x = {
+                k: torch.as_tensor(inp[k][skip:], dtype=torch.long)
+                for k in ("note", "dur", "voice", "n_voices", "metric")
+            }
+            state = model.prefill(x["note"], x["dur"], x["voice"], x["n_voices"], x["metric"], style=style)
         clock = T.VoiceClock(n_voices, np.full(n_voices, pr.end_tick if len(steps) else 0))
         # the note fed at each input position (the previous step's note; -1 for BOS and rests)
         pos_src = ([-1] + [int(s) for s in steps.source[:-1]] if len(steps) else [])[skip:]
@@ -492,7 +503,8 @@ class TransformerComposer(Composer):
 
         def prefill(count: int):
             cache = model.new_cache()
-            h, attn = model.prefill(*(torch.tensor(cols[k][-count:]) for k in keys), cache, style=style)
+            x = {k: torch.tensor(cols[k][-count:]) for k in keys}
+            h, attn = model.prefill(x["shift"], x["pitch"], x["dur"], x["vel"], x["metric"], cache, style=style)
             return cache, h, attn
 
         cache, h, attn = prefill(min(len(cols["pitch"]), cfg.max_len))
@@ -586,11 +598,11 @@ class TransformerComposer(Composer):
         pre_src = np.where(pre.source >= 0, pre.source, -1)
         keep_p = min(len(pre), MAX_PREFIX_EVENTS, max(cfg.max_len // 2, 1))
         prefix = {k: np.asarray(getattr(pre, k)[-keep_p:], np.int64) for k in T.EVENT_FIELDS}
-        suf_notes = (fc.suffix.pitch, fc.suffix.start, fc.suffix.dur, np.full(len(fc.suffix), T.VEL_NONE))
-        suf_ev = T.encode_segment(*suf_notes, t0=fc.b_tick)
+        vel_none = np.full(len(fc.suffix), T.VEL_NONE)
+        suf_ev = T.encode_segment(fc.suffix.pitch, fc.suffix.start, fc.suffix.dur, vel_none, t0=fc.b_tick)
         keep_s = min(len(suf_ev["pitch"]), MAX_SUFFIX_EVENTS, max(cfg.max_len // 4, 1))
-        n_suf_notes = int((suf_ev["pitch"][:keep_s] < T.N_PITCH).sum())
-        suf_notes = tuple(x[:n_suf_notes] for x in suf_notes)
+        n = int((suf_ev["pitch"][:keep_s] < T.N_PITCH).sum())
+        suf_notes = (fc.suffix.pitch[:n], fc.suffix.start[:n], fc.suffix.dur[:n], vel_none[:n])
         seq, _, _ = T.fim_sequence(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False)
         # sources: prefix notes by index, suffix notes after them, sentinels -1
         src = np.full(len(seq["pitch"]), -1, np.int64)

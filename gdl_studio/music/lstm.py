@@ -221,16 +221,16 @@ class AttentionLSTM(nn.Module):
             state.h[k], state.c[k] = inp, c
         h = inp
         a = self.alignment(h)
-        w = self.config.window
-        slot = state.steps % w
+        window = self.config.window
+        slot = state.steps % window
         state.ring_h[slot] = h
         state.ring_a[slot] = a
         state.steps += 1
         weights = state.ring_a / state.ring_a.sum()
         ctx = weights @ state.ring_h
         feats = torch.cat([ctx, h])
-        n = min(state.steps, w)
-        order = torch.arange(state.steps - n, state.steps) % w
+        n = min(state.steps, window)
+        order = torch.arange(state.steps - n, state.steps) % window
         return self.note_head(feats), feats, weights[order].numpy().copy()
 
     @torch.inference_mode()

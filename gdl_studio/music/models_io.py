@@ -56,7 +56,7 @@ def model_label(card: ModelCard) -> str:
     """What the model pickers show: "Attention LSTM", or "★ my-bach (LSTM)" for a personal model."""
     if card.name in SHIPPED_LABELS and not card.personal:
         return SHIPPED_LABELS[card.name]
-    kind = KIND_LABELS.get(card.architecture.get("kind"), "?")
+    kind = KIND_LABELS.get(str(card.architecture.get("kind")), "?")
     return f"★ {card.data.get('display_name', card.name)} ({kind})"
 
 
@@ -79,7 +79,7 @@ def root_model(name: str, registry: Registry | None = None) -> str:
     root = card.data.get("root_model")
     if root in MUSIC_MODELS:
         return root
-    return ALIASES.get(card.architecture.get("kind"), MUSIC_MODELS[0])
+    return ALIASES.get(str(card.architecture.get("kind")), MUSIC_MODELS[0])
 
 
 def build_composer(card: ModelCard, tensors: dict[str, Any]):
@@ -96,16 +96,14 @@ def build_composer(card: ModelCard, tensors: dict[str, Any]):
             f"model '{card.name}' was trained for another tokenisation; retrain it with 'gdl-studio train {card.name}'"
         )
     if kind == "lstm":
-        model = AttentionLSTM(LSTMConfig.from_dict(arch))
-        composer_cls = LSTMComposer
-    elif kind == "transformer":
-        model = MusicTransformer(TransformerConfig.from_dict(arch))
-        composer_cls = TransformerComposer
-    else:
-        raise ModelUnavailable(f"model '{card.name}' is not a music model (kind {kind!r})")
-    model.load_state_dict(tensors)
-    model.eval()
-    return composer_cls(model, card.data)
+        lstm = AttentionLSTM(LSTMConfig.from_dict(arch))
+        lstm.load_state_dict(tensors)
+        return LSTMComposer(lstm.eval(), card.data)
+    if kind == "transformer":
+        transformer = MusicTransformer(TransformerConfig.from_dict(arch))
+        transformer.load_state_dict(tensors)
+        return TransformerComposer(transformer.eval(), card.data)
+    raise ModelUnavailable(f"model '{card.name}' is not a music model (kind {kind!r})")
 
 
 def load_music_model(name: str, registry: Registry | None = None):

@@ -41,7 +41,7 @@ class KneserNey:
         self.tables: list[dict[tuple, Counter]] = [defaultdict(Counter) for _ in range(order)]
         self._cache: dict[tuple, tuple] = {}
 
-    def fit(self, sequences: Iterable[Sequence[int]]) -> KneserNey:
+    def fit(self, sequences: Iterable[Sequence[int] | np.ndarray]) -> KneserNey:
         """Count n-grams of all orders (highest order: raw counts; lower: continuation counts)."""
         top: Counter = Counter()
         n = self.order
@@ -92,7 +92,7 @@ class KneserNey:
             p[idx] += main
         return p
 
-    def score(self, seq: Sequence[int], is_note, pitch_of) -> tuple[float, int, int]:
+    def score(self, seq: Sequence[int] | np.ndarray, is_note, pitch_of) -> tuple[float, int, int]:
         """``(nats, correct, predicted)`` of one sequence: total NLL and next-note accuracy
         (``is_note(symbol)``; ``pitch_of`` maps every symbol to its pitch or -1)."""
         nats = 0.0

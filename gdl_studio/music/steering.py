@@ -206,6 +206,7 @@ def parse_chord(symbol: str) -> Chord:
     if quality not in CHORD_QUALITIES:
         raise ValueError(f"cannot read the chord symbol '{symbol}' (unknown quality '{quality}')")
     bass = _pitch_class(m.group(3)) if m.group(3) else None
+    assert root is not None  # the pattern matched a note name
     return Chord(s, root, CHORD_QUALITIES[quality], bass)
 
 
@@ -349,7 +350,7 @@ def estimate_chord(notes: Iterable[Note]) -> Chord | None:
         hist[n.pitch % 12] += max(n.duration, 1e-3)
     if hist.sum() <= 0:
         return None
-    best, best_score = None, -np.inf
+    best, best_score = (0, ""), -np.inf  # every score beats -inf: best is always set
     for root in range(12):
         for q, iv in _TEMPLATES:
             pcs = [(root + i) % 12 for i in iv]

@@ -41,6 +41,9 @@ import numpy as np
 
 from gdl_studio.music.notes import Note
 
+# (pitch, start, dur, vel) arrays of some notes, as encode_segment takes them (vel None: none set)
+NoteArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+
 TOKENISER_VERSION = 3  # 3: corpus caches carry styles and the held-out split
 TICKS_PER_BEAT = 12
 DURATION_TICKS = np.array(
@@ -686,8 +689,8 @@ def mid_event(a_tick: int) -> dict[str, np.ndarray]:
 
 def fim_sequence(
     prefix: dict[str, np.ndarray],
-    suffix_notes: tuple,
-    middle_notes: tuple | None,
+    suffix_notes: NoteArrays,
+    middle_notes: NoteArrays | None,
     a_tick: int,
     b_tick: int,
     with_end: bool = True,

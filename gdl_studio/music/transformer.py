@@ -23,7 +23,9 @@ every position.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -96,6 +98,13 @@ class Block(nn.Module):
         self.ff = nn.Sequential(nn.Linear(c.d_model, c.d_ff), nn.GELU(), nn.Linear(c.d_ff, c.d_model))
         self.drop = nn.Dropout(c.dropout)
         self.attn_dropout = c.dropout
+
+    @property
+    def ff_linears(self) -> tuple[nn.Linear, nn.Linear]:
+        """The feed-forward's two linear layers (``ff`` is Linear, GELU, Linear)."""
+        first, second = self.ff[0], self.ff[2]
+        assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
+        return first, second
 
     def split(
         self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -174,6 +183,12 @@ class MusicTransformer(nn.Module):
             )
 
     # -- the stack ----------------------------------------------------------------------------
+
+    @property
+    def block_list(self) -> Sequence[Block]:
+        """``blocks``, typed (a ModuleList yields plain Modules to a type checker)."""
+        return cast(Sequence[Block], self.blocks)
+
     def embed(self, shift, pitch, dur, vel, metric, positions, style=None) -> torch.Tensor:
         """Input vectors of events (integer tensors of one shape) at absolute ``positions``;
         ``style``: style ids broadcastable to the events' shape (None: unknown; ignored without styles)."""
@@ -281,8 +296,8 @@ class MusicTransformer(nn.Module):
             shift[None], pitch[None], dur[None], vel[None], metric[None], positions, torch.tensor([[int(style)]])
         )
         rope = self.rope_tables(positions)
-        weights = None
-        for i, block in enumerate(self.blocks):
+        weights = torch.zeros(0)  # set by the last block
+        for i, block in enumerate(self.block_list):
             q, k, v = block.split(x, rope)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             if i == len(self.blocks) - 1:
@@ -335,9 +350,9 @@ class MusicTransformer(nn.Module):
         cache.next_pos += 1
         n = cache.filled
         scale = 1.0 / math.sqrt(hd)
-        weights = None
+        weights = torch.zeros(0)  # set by the last block
         last = len(self.blocks) - 1
-        for i, blk in enumerate(self.blocks):
+        for i, blk in enumerate(self.block_list):
             y = F.layer_norm(x, (d,), blk.norm1.weight, blk.norm1.bias, blk.norm1.eps)
             q, k, v = F.linear(y, blk.qkv.weight, blk.qkv.bias).view(3, heads, hd)
             if rope is not None:
@@ -350,7 +365,7 @@ class MusicTransformer(nn.Module):
                 weights = p.mean(dim=0)
             x = x + F.linear(att, blk.proj.weight, blk.proj.bias)
             y = F.layer_norm(x, (d,), blk.norm2.weight, blk.norm2.bias, blk.norm2.eps)
-            ff1, ff2 = blk.ff[0], blk.ff[2]
+            ff1, ff2 = blk.ff_linears
             x = x + F.linear(F.gelu(F.linear(y, ff1.weight, ff1.bias)), ff2.weight, ff2.bias)
         h = F.layer_norm(x, (d,), self.norm.weight, self.norm.bias, self.norm.eps)
         if n == c.max_len:  # ring buffer: reorder slots oldest → newest

@@ -92,7 +92,7 @@ class AttentionView(QWidget):
         self.divider = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.GOOD, width=1, style=Qt.PenStyle.DashLine))
         self.divider.setVisible(False)
         self.heat.addItem(self.divider)
-        self.image.mouseClickEvent = self._on_click  # type: ignore[method-assign]
+        self.image.mouseClickEvent = self._on_click
 
         self.bars_plot = self.glw.addPlot(row=1, col=0)
         self.bars_plot.setMenuEnabled(False)

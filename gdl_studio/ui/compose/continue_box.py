@@ -90,5 +90,6 @@ class ContinueBox(QGroupBox):
         self.progress_label = WrappingLabel("")
         self.progress_label.setObjectName("composeProgress")
         form.addRow(self.progress_label)
+        assert picker.status_label is not None  # the Compose picker is made with its status line (status=True)
         form.addRow(picker.status_label)
         self.form = form

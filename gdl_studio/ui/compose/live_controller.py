@@ -51,7 +51,7 @@ class LiveController(QObject):
         self.jam_answers: list[Note] = []
         self.thru = True
         self.align = "song"  # where playback lands on an external clock's grid (SyncModel.align)
-        self._stop_listener = None  # cancels playback's notes when the external clock stops
+        self._stop_listener: Callable | None = None  # cancels playback's notes when the external clock stops
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(poll_ms)
         self.poll_timer.timeout.connect(self.poll_ports)

@@ -43,7 +43,6 @@ class RollView(Protocol):
     not import the roll that imports them."""
 
     doc: RollDocument
-    geo: Geometry
     snap: float
     tool: str
     selected: set[int]
@@ -51,6 +50,8 @@ class RollView(Protocol):
     default_velocity: int
     draw_track: int
 
+    @property
+    def geo(self) -> Geometry: ...  # read-only here, so that the roll's RollGeometry fits
     def push(self, command: QUndoCommand) -> None: ...
     def note_at(self, pos: QPointF) -> int | None: ...
     def pending_at(self, pos: QPointF) -> int | None: ...

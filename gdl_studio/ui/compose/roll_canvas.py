@@ -173,14 +173,16 @@ class Canvas(_Part):
                 self._pending_cache.fill(Qt.GlobalColor.transparent)
                 self._pending_key = pkey
                 self._pending_drawn = 0
+            cache = self._pending_cache
+            assert cache is not None  # made above when missing
             if self._pending_drawn < len(roll.pending):  # streaming: draw only the new notes
-                painter = QPainter(self._pending_cache)
+                painter = QPainter(cache)
                 painter.setRenderHint(QPainter.RenderHint.Antialiasing)
                 painter.setFont(font)
                 self._paint_pending(painter, lo, hi, show_names, first=self._pending_drawn)
                 painter.end()
                 self._pending_drawn = len(roll.pending)
-            p.drawPixmap(0, 0, self._pending_cache)
+            p.drawPixmap(0, 0, cache)
         # rubber band
         if roll.rubber is not None:
             band = QColor(theme.ACCENT_LIGHT)

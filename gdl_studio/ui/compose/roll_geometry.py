@@ -28,7 +28,7 @@ def pitch_name(pitch: int) -> str:
 
 def velocity_colour(base: QColor, velocity: int) -> QColor:
     """The track colour shaded by velocity (soft notes darker and greyer)."""
-    h, s, v, _a = base.getHsvF()
+    h, s, v = base.hsvHueF(), base.hsvSaturationF(), base.valueF()
     k = max(0.0, min(1.0, velocity / 127.0))
     return QColor.fromHsvF(max(h, 0.0), s * (0.55 + 0.45 * k), v * (0.42 + 0.58 * k), 1.0)
 
