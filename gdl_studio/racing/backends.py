@@ -208,8 +208,9 @@ class LocalPool:
 
     kind = "local"
 
-    def __init__(self, workers: int, initializer: Callable | None = None, initargs: tuple = (),
-                 in_process: bool | None = None) -> None:
+    def __init__(
+        self, workers: int, initializer: Callable | None = None, initargs: tuple = (), in_process: bool | None = None
+    ) -> None:
         self.workers = max(1, int(workers or 1))
         self.in_process = self.workers == 1 if in_process is None else in_process
         args = tuple(_resolve_local(a) for a in initargs)
@@ -360,8 +361,10 @@ def _check_gcs(address: str) -> None:
             "use the token of the `ray start --head` that started it (`ray get-auth-token` there)"
         )
     if mode == "token" and _token_available():
-        raise UserError(f"the Ray cluster at {address} rejects the auth token given here; copy the head node's "
-                        "~/.ray/auth_token (or export RAY_AUTH_TOKEN=<`ray get-auth-token` on the head>)")
+        raise UserError(
+            f"the Ray cluster at {address} rejects the auth token given here; copy the head node's "
+            "~/.ray/auth_token (or export RAY_AUTH_TOKEN=<`ray get-auth-token` on the head>)"
+        )
     raise UserError(
         f"the Ray cluster at {address} requires its auth token: copy the head node's ~/.ray/auth_token here "
         "(or export RAY_AUTH_TOKEN=<`ray get-auth-token` on the head>) and export RAY_AUTH_MODE=token"
@@ -392,7 +395,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     ray = require_ray()
     address = address or os.environ.get("RAY_ADDRESS") or None  # as ray.init would read it
     if address and address.startswith("ray://"):
-        raise UserError("give the head node's GCS address HOST:PORT (as printed by `ray start --head`), not a ray:// client address")
+        raise UserError(
+            "give the head node's GCS address HOST:PORT (as printed by `ray start --head`), not a ray:// client address"
+        )
     if address and address != "auto":
         _check_reachable(address)
     if ray.is_initialized():
@@ -421,7 +426,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
                 f"Ray version mismatch: {_version_line(str(exc))}; install the same Ray and Python on every node "
                 f"and the driver ({RAY_SPEC} is the one the `cluster` extra pins)"
             ) from None
-        raise UserError(f"could not connect to Ray at {address or 'a new local instance'}: {str(exc).splitlines()[0]}") from None
+        raise UserError(
+            f"could not connect to Ray at {address or 'a new local instance'}: {str(exc).splitlines()[0]}"
+        ) from None
     except ConnectionError as exc:
         raise UserError(f"could not connect to Ray at {address}: {str(exc).splitlines()[0]}") from None
     _STARTED_HERE = not address
@@ -495,9 +502,15 @@ class RayPool:
     kind = "ray"
     in_process = False
 
-    def __init__(self, workers: int | None = None, initializer: Callable | None = None, initargs: tuple = (),
-                 address: str | None = None, log: Callable[[str], None] = _stderr,
-                 runtime_env: dict | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        initializer: Callable | None = None,
+        initargs: tuple = (),
+        address: str | None = None,
+        log: Callable[[str], None] = _stderr,
+        runtime_env: dict | None = None,
+    ) -> None:
         connect(address)
         import ray
 
@@ -558,14 +571,18 @@ class RayPool:
         self.pids.add(pid)
         if digest != code_digest() and (node, package) not in self._warned:
             self._warned.add((node, package))
-            self.log(f"ray: warning: node {node} runs gdl_studio from {package}, whose code differs from this "
-                     f"driver's ({Path(__file__).resolve().parents[1]}); results may differ from --backend local: "
-                     "install the same commit on every node, and start the driver from its checkout")
+            self.log(
+                f"ray: warning: node {node} runs gdl_studio from {package}, whose code differs from this "
+                f"driver's ({Path(__file__).resolve().parents[1]}); results may differ from --backend local: "
+                "install the same commit on every node, and start the driver from its checkout"
+            )
         if node not in self.nodes:
             self.nodes[node] = (renderer, why)
             if renderer != "native":
-                self.log(f"ray: warning: node {node} draws CarRacing with pygame, not the native rasteriser ({why}); "
-                         "same frames, about 4x slower")
+                self.log(
+                    f"ray: warning: node {node} draws CarRacing with pygame, not the native rasteriser ({why}); "
+                    "same frames, about 4x slower"
+                )
 
     def close(self) -> None:
         for ship in self._ships.values():
@@ -577,8 +594,14 @@ class RayPool:
         disconnect()
 
 
-def make_pool(backend: str, workers: int | None, initializer: Callable | None = None, initargs: tuple = (),
-              address: str | None = None, log: Callable[[str], None] = _stderr):
+def make_pool(
+    backend: str,
+    workers: int | None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    address: str | None = None,
+    log: Callable[[str], None] = _stderr,
+):
     """A :class:`LocalPool` or :class:`RayPool` (``workers``: processes, or Ray tasks in flight)."""
     if backend == "local":
         if address:
@@ -601,13 +624,22 @@ def check_backend(backend: str, address: str | None) -> None:
 
 def add_arguments(parser, workers_help: str | None = None) -> None:
     """``--backend`` and ``--ray-address`` on a command's parser."""
-    parser.add_argument("--backend", choices=BACKENDS, default="local",
-                        help="where rollouts run: local processes (default) or Ray tasks (needs the `cluster` extra)")
-    parser.add_argument("--ray-address", metavar="HOST:PORT",
-                        help="head node of a running Ray cluster (`ray start --head`); default: start a local Ray")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="local",
+        help="where rollouts run: local processes (default) or Ray tasks (needs the `cluster` extra)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="head node of a running Ray cluster (`ray start --head`); default: start a local Ray",
+    )
 
 
-def score_tasks(fn: Callable, tasks: list[tuple], backend: str, workers: int | None, address: str | None = None) -> list:
+def score_tasks(
+    fn: Callable, tasks: list[tuple], backend: str, workers: int | None, address: str | None = None
+) -> list:
     """``bench racing`` score episodes ``(models_dir, seed, max_steps)`` on a pool; for Ray the models
     directory (given, or the one holding the installed V, M and C) is shipped to the workers."""
     models_dir = tasks[0][0] if tasks else None

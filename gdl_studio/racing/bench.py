@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-SCORE_SEED_BASE = 1_000_000  # bench tracks: seeds 1_000_000 … (never drawn for training, which uses random 31-bit seeds)
+SCORE_SEED_BASE = (
+    1_000_000  # bench tracks: seeds 1_000_000 … (never drawn for training, which uses random 31-bit seeds)
+)
 
 
 def renderer_speed(
@@ -201,4 +203,3 @@ def models_present(models_dir: str | None, need_controller: bool = True) -> bool
     except ModelUnavailable:
         return False
     return True
-

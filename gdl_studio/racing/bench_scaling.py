@@ -154,8 +154,10 @@ def scaling(
                     "env_steps": int(rs),
                 }
                 rows[str(k)] = row
-                log(f"  {k} workers: local {row['local_steps_per_s']:.0f} steps/s, {backend} "
-                    f"{row[f'{backend}_steps_per_s']:.0f} steps/s, efficiency {row['efficiency']:.2f}")
+                log(
+                    f"  {k} workers: local {row['local_steps_per_s']:.0f} steps/s, {backend} "
+                    f"{row[f'{backend}_steps_per_s']:.0f} steps/s, efficiency {row['efficiency']:.2f}"
+                )
             nodes = dict(getattr(other, "nodes", {}))
         finally:
             other.close()

@@ -51,10 +51,16 @@ def register(commands) -> None:
     p.add_argument("--episodes", type=_positive, default=320, help="total episodes wanted (existing ones are kept)")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
-    p.add_argument("--policy", choices=("mix", "controller", "brownian", "hold", "agent", "iterate"), default="mix",
-                   help="random policies (mix, controller, brownian, hold), the current agent with exploration "
-                        "noise (agent, needs --models), or agent with a share of random ones (iterate)")
-    p.add_argument("--models", type=Path, help="models directory with V, M and the controller for --policy agent/iterate")
+    p.add_argument(
+        "--policy",
+        choices=("mix", "controller", "brownian", "hold", "agent", "iterate"),
+        default="mix",
+        help="random policies (mix, controller, brownian, hold), the current agent with exploration "
+        "noise (agent, needs --models), or agent with a share of random ones (iterate)",
+    )
+    p.add_argument(
+        "--models", type=Path, help="models directory with V, M and the controller for --policy agent/iterate"
+    )
     p.add_argument("--controller", default="carracing-controller", help="the controller's name in --models")
     p.add_argument("--agent-share", type=float, default=0.75, help="--policy iterate: share of agent episodes")
     p.add_argument("--seed", type=int, default=0, help="episode i uses track seed SEED+i")
@@ -69,21 +75,27 @@ def register(commands) -> None:
     common_train.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/<stage>)")
     common_train.add_argument("--data", type=Path, help="rollout directory (default data/racing/rollouts)")
     common_train.add_argument("--seed", type=int, default=0)
-    common_train.add_argument("--fp32", action="store_true", help="save float32 weights (default: fp16 when quality holds)")
+    common_train.add_argument(
+        "--fp32", action="store_true", help="save float32 weights (default: fp16 when quality holds)"
+    )
 
     p = stages.add_parser("vae", parents=[common_train], help="train V, the ConvVAE (z=32)")
     p.add_argument("--epochs", type=_positive, default=30)
     p.add_argument("--batch", type=_positive, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-frames", type=_positive, help="use at most this many frames")
-    p.add_argument("--patience", type=_positive, default=3, help="early stop after this many epochs without improvement")
+    p.add_argument(
+        "--patience", type=_positive, default=3, help="early stop after this many epochs without improvement"
+    )
     p.add_argument("--init", type=Path, help="start from this trained V directory (e.g. the previous round's)")
     p.add_argument("--tiny", action="store_true", help="2 epochs on ≤ 512 frames, batch 32 (a smoke test)")
     p.set_defaults(func=_train_vae)
 
     p = stages.add_parser("mdn-rnn", parents=[common_train], help="train M, the MDN-RNN (LSTM 256, 5 Gaussians)")
     p.add_argument("--vae", type=Path, help="directory of the trained V (default OUT/carracing-vae)")
-    p.add_argument("--epochs", type=_positive, default=100, help="an epoch draws as many steps as the training set holds")
+    p.add_argument(
+        "--epochs", type=_positive, default=100, help="an epoch draws as many steps as the training set holds"
+    )
     p.add_argument("--batch", type=_positive, default=64)
     p.add_argument("--seq-len", type=_positive, default=200)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -99,23 +111,34 @@ def register(commands) -> None:
     p.add_argument("--out", type=Path, help="models directory to write the controller to (default models/)")
     p.add_argument("--name", default="carracing-controller-dream", help="model name to save as")
     p.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/dream-controller)")
-    p.add_argument("--series", type=Path, help="a series.npz from mdn-rnn training: dreams start at its episodes' first frames")
+    p.add_argument(
+        "--series", type=Path, help="a series.npz from mdn-rnn training: dreams start at its episodes' first frames"
+    )
     p.add_argument("--popsize", type=_positive, default=255)
     p.add_argument("--rollouts", type=_positive, default=16, help="dreams per candidate")
     p.add_argument("--generations", type=_positive, default=300)
     p.add_argument("--sigma0", type=float, default=0.1)
-    p.add_argument("--sigma-max", type=float, help="cap on each coordinate's CMA-ES step (keeps C off saturated exploits)")
+    p.add_argument(
+        "--sigma-max", type=float, help="cap on each coordinate's CMA-ES step (keeps C off saturated exploits)"
+    )
     p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
     p.add_argument("--init", type=Path, help="start from this saved controller directory")
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tiny", action="store_true", help="population 6, 2 dreams of 30 steps, 2 generations (a smoke test)")
+    p.add_argument(
+        "--tiny", action="store_true", help="population 6, 2 dreams of 30 steps, 2 generations (a smoke test)"
+    )
     p.set_defaults(func=_train_dream_controller)
 
-    p = stages.add_parser("iterate", help="the iterative procedure: collect with the agent, retrain V and M, train C in the dream; resumable rounds")
-    p.add_argument("--work", type=Path, help="working directory for rollouts, rounds and checkpoints (default data/racing/iterate)")
+    p = stages.add_parser(
+        "iterate",
+        help="the iterative procedure: collect with the agent, retrain V and M, train C in the dream; resumable rounds",
+    )
+    p.add_argument(
+        "--work", type=Path, help="working directory for rollouts, rounds and checkpoints (default data/racing/iterate)"
+    )
     p.add_argument("--init-models", type=Path, help="models to start from (default: the installed models directory)")
     p.add_argument("--rounds", type=_positive, default=2)
     p.add_argument("--episodes-per-round", type=_positive, default=400)
@@ -130,41 +153,77 @@ def register(commands) -> None:
     p.add_argument("--rollouts", type=_positive, default=16)
     p.add_argument("--tau", type=float, default=1.15)
     p.add_argument("--sigma-max", type=float, help="dream CMA-ES: cap on each coordinate's step")
-    p.add_argument("--init-controller", default="carracing-controller", help="the controller in --init-models that drives round 1")
-    p.add_argument("--dream-init", choices=("previous", "zero"), default="previous",
-                   help="start the dream CMA-ES from the previous controller or from zeros")
-    p.add_argument("--skip", action="append", default=[], choices=("vae",), help="skip a step (vae: keep the previous V)")
-    p.add_argument("--score-episodes", type=int, default=16, help="real-game episodes to record each round's controller")
+    p.add_argument(
+        "--init-controller", default="carracing-controller", help="the controller in --init-models that drives round 1"
+    )
+    p.add_argument(
+        "--dream-init",
+        choices=("previous", "zero"),
+        default="previous",
+        help="start the dream CMA-ES from the previous controller or from zeros",
+    )
+    p.add_argument(
+        "--skip", action="append", default=[], choices=("vae",), help="skip a step (vae: keep the previous V)"
+    )
+    p.add_argument(
+        "--score-episodes", type=int, default=16, help="real-game episodes to record each round's controller"
+    )
     p.add_argument("--stop-after", metavar="ROUND:STEP", help="stop after this step (collect, vae, mdn, dream, score)")
-    p.add_argument("--tiny", action="store_true", help="60-step rollouts, one short epoch each, 2 dream generations (a smoke test)")
+    p.add_argument(
+        "--tiny", action="store_true", help="60-step rollouts, one short epoch each, 2 dream generations (a smoke test)"
+    )
     _mdn_options(p, prefix="mdn-")
     p.set_defaults(func=_iterate)
 
-    p = stages.add_parser("ship", help="ship an iteration round's V, M and dream-trained controller(s) into the app's models")
-    p.add_argument("round_models", type=Path, metavar="ROUND_MODELS_DIR", help="a round's models folder, e.g. work/round2/models")
-    p.add_argument("--name", required=True, help="suffix of the shipped V and M: carracing-vae-NAME, carracing-mdnrnn-NAME")
+    p = stages.add_parser(
+        "ship", help="ship an iteration round's V, M and dream-trained controller(s) into the app's models"
+    )
+    p.add_argument(
+        "round_models", type=Path, metavar="ROUND_MODELS_DIR", help="a round's models folder, e.g. work/round2/models"
+    )
+    p.add_argument(
+        "--name", required=True, help="suffix of the shipped V and M: carracing-vae-NAME, carracing-mdnrnn-NAME"
+    )
     p.add_argument("--out", type=Path, help="models directory to ship into (default models/)")
     p.add_argument("--replace", action="store_true", help="overwrite models of the same names")
-    p.add_argument("--fp32", action="store_true", help="keep V and M in float32 (default: fp16 when its outputs match fp32)")
+    p.add_argument(
+        "--fp32", action="store_true", help="keep V and M in float32 (default: fp16 when its outputs match fp32)"
+    )
     p.set_defaults(func=_ship)
 
     p = stages.add_parser("controller", help="train C with CMA-ES on the real game (process pool)")
     p.add_argument("--models", type=Path, help="directory holding the trained V and M (default OUT)")
     p.add_argument("--out", type=Path, help="models directory to write C to (default models/)")
-    p.add_argument("--ckpt", type=Path, help="checkpoint directory (default data/racing/ckpt/controller; ~20 MB, carry it to resume elsewhere)")
+    p.add_argument(
+        "--ckpt",
+        type=Path,
+        help="checkpoint directory (default data/racing/ckpt/controller; ~20 MB, carry it to resume elsewhere)",
+    )
     p.add_argument("--popsize", type=_positive, default=64)
     p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
     p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
     p.add_argument("--sigma0", type=float, default=0.1)
-    p.add_argument("--workers", type=_positive, help="processes (default: all cores), or Ray tasks in flight (default: all CPUs of the cluster)")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes (default: all cores), or Ray tasks in flight (default: all CPUs of the cluster)",
+    )
     p.add_argument("--batch-envs", type=_positive, default=4, help="environments a worker runs in lockstep")
     p.add_argument("--max-steps", type=_positive, default=1000)
-    p.add_argument("--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)")
+    p.add_argument(
+        "--patience", type=int, default=100, help="end an episode after this many steps without a new tile (0: never)"
+    )
     p.add_argument("--max-minutes", type=float, help="stop (resumably) before a generation would pass this")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", type=Path, help="start from this saved controller directory (e.g. models/carracing-controller) "
-                   "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists")
-    p.add_argument("--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start from this saved controller directory (e.g. models/carracing-controller) "
+        "instead of zeros, continuing its generation count and σ; ignored when the checkpoint exists",
+    )
+    p.add_argument(
+        "--tiny", action="store_true", help="population 6, 1 rollout of 40 steps, 2 generations (a smoke test)"
+    )
     _backend_arguments(p)
     p.set_defaults(func=_train_controller)
 
@@ -179,9 +238,12 @@ def register(commands) -> None:
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--gif", type=Path, help="save the frames as an animated GIF")
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
-    p.add_argument("--controller", metavar="NAME|DIR",
-                   help="who drives (a shipped or personal controller, or a model directory); it drives with "
-                        "its own V and M (the card's world)")
+    p.add_argument(
+        "--controller",
+        metavar="NAME|DIR",
+        help="who drives (a shipped or personal controller, or a model directory); it drives with "
+        "its own V and M (the card's world)",
+    )
     p.set_defaults(func=_dream)
 
     # ------------------------------------------------------------ bench racing
@@ -199,30 +261,57 @@ def register(commands) -> None:
     p.add_argument("--workers", type=_positive, default=1, help="processes for the score episodes")
     p.add_argument("--dream-frames", type=_positive, default=300)
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
-    p.add_argument("--record", action="store_true",
-                   help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)")
-    p.add_argument("--controller", metavar="NAME|DIR",
-                   help="score this controller (a shipped or personal model name, or a model directory) "
-                        "instead of carracing-controller, with its own V and M (the card's world)")
-    p.add_argument("--seed-base", type=int, default=None,
-                   help="first track seed for --episodes (default 1000000, the bench's tracks; another set "
-                        "checks a controller on tracks nobody selected it on)")
-    p.add_argument("--fidelity", action="store_true",
-                   help="how well the dream predicts the real game: rank correlation of dream and real returns "
-                        "over many controllers, return ratio, latent NLL at horizons 1/10/50")
-    p.add_argument("--dream-road", action="store_true",
-                   help="does the controller keep the car on the road in its world's dreams? dreams of 1,000 steps "
-                        "from real first frames, each decoded frame checked (dream_road.on_road, .on_road_frames)")
-    p.add_argument("--starts", type=_positive, default=50, help="--dream-road: dreams (each from another real track's first frame)")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)",
+    )
+    p.add_argument(
+        "--controller",
+        metavar="NAME|DIR",
+        help="score this controller (a shipped or personal model name, or a model directory) "
+        "instead of carracing-controller, with its own V and M (the card's world)",
+    )
+    p.add_argument(
+        "--seed-base",
+        type=int,
+        default=None,
+        help="first track seed for --episodes (default 1000000, the bench's tracks; another set "
+        "checks a controller on tracks nobody selected it on)",
+    )
+    p.add_argument(
+        "--fidelity",
+        action="store_true",
+        help="how well the dream predicts the real game: rank correlation of dream and real returns "
+        "over many controllers, return ratio, latent NLL at horizons 1/10/50",
+    )
+    p.add_argument(
+        "--dream-road",
+        action="store_true",
+        help="does the controller keep the car on the road in its world's dreams? dreams of 1,000 steps "
+        "from real first frames, each decoded frame checked (dream_road.on_road, .on_road_frames)",
+    )
+    p.add_argument(
+        "--starts", type=_positive, default=50, help="--dream-road: dreams (each from another real track's first frame)"
+    )
     p.add_argument("--road-every", type=_positive, default=10, help="--dream-road: check every Nth decoded frame")
-    p.add_argument("--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)")
+    p.add_argument(
+        "--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)"
+    )
     p.add_argument("--controllers", type=_positive, default=33, help="controllers for --fidelity")
     p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity and --dream-road")
-    p.add_argument("--stock", action="store_true", help="--fidelity: real returns on the stock renderer (default: the pixel-identical fast one)")
+    p.add_argument(
+        "--stock",
+        action="store_true",
+        help="--fidelity: real returns on the stock renderer (default: the pixel-identical fast one)",
+    )
     p.add_argument("--device", default="auto", help="--fidelity, --dream-road: device for the dreams (cuda, cpu, auto)")
     _backend_arguments(p)
-    p.add_argument("--scaling", action="store_true",
-                   help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray")
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="env steps/s of CMA-ES rollouts with 1, 2, 4, … workers: the local process pool vs --backend ray",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 
@@ -231,10 +320,18 @@ def _mdn_options(p, prefix: str = "") -> None:
     """M's training options that shape the dream (see gdl_studio/racing/train_mdn.py)."""
     p.add_argument(f"--{prefix}reward-weight", type=float, default=1.0, help="weight of the reward head's loss")
     p.add_argument(f"--{prefix}done-weight", type=float, default=1.0, help="weight of the episode-end head's loss")
-    p.add_argument(f"--{prefix}done-pos-weight", type=float, default=1.0, help="weight of episode ends (rare) in that loss")
-    p.add_argument(f"--{prefix}start-share", type=float, default=0.0, help="share of windows that start at an episode's start")
-    p.add_argument(f"--{prefix}open-loop", type=float, default=0.0,
-                   help="scheduled sampling: probability of feeding M its own sample instead of the real latent")
+    p.add_argument(
+        f"--{prefix}done-pos-weight", type=float, default=1.0, help="weight of episode ends (rare) in that loss"
+    )
+    p.add_argument(
+        f"--{prefix}start-share", type=float, default=0.0, help="share of windows that start at an episode's start"
+    )
+    p.add_argument(
+        f"--{prefix}open-loop",
+        type=float,
+        default=0.0,
+        help="scheduled sampling: probability of feeding M its own sample instead of the real latent",
+    )
     p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
     if prefix:
         p.add_argument(f"--{prefix}seq-len", type=_positive, default=200)
@@ -269,8 +366,17 @@ def _collect(args) -> int:
     out = args.out or _data_root() / "rollouts"
     episodes, max_steps = (4, 60) if args.tiny else (args.episodes, args.max_steps)
     summary = collect(
-        CollectConfig(out=out, episodes=episodes, max_steps=max_steps, base_seed=args.seed, policy=args.policy,
-                      workers=args.workers, models=args.models, controller=args.controller, agent_share=args.agent_share)
+        CollectConfig(
+            out=out,
+            episodes=episodes,
+            max_steps=max_steps,
+            base_seed=args.seed,
+            policy=args.policy,
+            workers=args.workers,
+            models=args.models,
+            controller=args.controller,
+            agent_share=args.agent_share,
+        )
     )
     print(
         f"collect: {summary['new_episodes']} new episodes, {summary['new_steps']} steps in {summary['seconds']:.0f}s "
@@ -362,7 +468,9 @@ def _train_controller(args) -> int:
     if cfg.popsize < 2:
         raise UserError("--popsize must be at least 2")
     result = train_controller(cfg)
-    print(f"controller: {result['stopped']} at generation {result['generation']} ({result['env_steps']} env steps, {result['seconds']:.0f}s)")
+    print(
+        f"controller: {result['stopped']} at generation {result['generation']} ({result['env_steps']} env steps, {result['seconds']:.0f}s)"
+    )
     return 0
 
 
@@ -374,16 +482,31 @@ def _train_dream_controller(args) -> int:
     if not 0.05 <= args.tau <= 3.0:
         raise UserError("--tau must be between 0.05 and 3")
     cfg = DreamTrainConfig(
-        models=args.models or out, out=out, ckpt=args.ckpt or _data_root() / "ckpt" / "dream-controller",
-        name=args.name, popsize=6 if tiny else args.popsize, rollouts=2 if tiny else args.rollouts,
-        generations=2 if tiny else args.generations, sigma0=args.sigma0, sigma_max=args.sigma_max, tau=args.tau,
-        max_steps=30 if tiny else args.max_steps, device=args.device, init=args.init, series=args.series,
-        valid_dreams=4 if tiny else 256, valid_every=1 if tiny else 5, max_minutes=args.max_minutes,
-        seed=args.seed, command=_command_line(),
+        models=args.models or out,
+        out=out,
+        ckpt=args.ckpt or _data_root() / "ckpt" / "dream-controller",
+        name=args.name,
+        popsize=6 if tiny else args.popsize,
+        rollouts=2 if tiny else args.rollouts,
+        generations=2 if tiny else args.generations,
+        sigma0=args.sigma0,
+        sigma_max=args.sigma_max,
+        tau=args.tau,
+        max_steps=30 if tiny else args.max_steps,
+        device=args.device,
+        init=args.init,
+        series=args.series,
+        valid_dreams=4 if tiny else 256,
+        valid_every=1 if tiny else 5,
+        max_minutes=args.max_minutes,
+        seed=args.seed,
+        command=_command_line(),
     )
     result = train_dream_controller(cfg)
-    print(f"dream-controller: {result['stopped']} at generation {result['generation']} "
-          f"({result['dream_steps']} dream steps, 0 real steps, {result['seconds']:.0f}s)")
+    print(
+        f"dream-controller: {result['stopped']} at generation {result['generation']} "
+        f"({result['dream_steps']} dream steps, 0 real steps, {result['seconds']:.0f}s)"
+    )
     return 0
 
 
@@ -392,18 +515,36 @@ def _iterate(args) -> int:
     from gdl_studio.racing.iterate import IterateConfig, iterate
 
     cfg = IterateConfig(
-        work=args.work or _data_root() / "iterate", init_models=args.init_models or _models_root(),
-        rounds=args.rounds, episodes_per_round=args.episodes_per_round, agent_share=args.agent_share,
-        workers=args.workers, device=args.device, vae_minutes=args.vae_minutes, mdn_minutes=args.mdn_minutes,
-        mdn_options=_mdn_kwargs(args, "mdn-"), dream_generations=args.dream_generations,
-        dream_minutes=args.dream_minutes, popsize=args.popsize, rollouts=args.rollouts, tau=args.tau,
-        sigma_max=args.sigma_max, init_controller=args.init_controller, skip=tuple(args.skip), dream_init=args.dream_init,
-        score_episodes=args.score_episodes, stop_after=args.stop_after, command=_command_line(), tiny=args.tiny,
+        work=args.work or _data_root() / "iterate",
+        init_models=args.init_models or _models_root(),
+        rounds=args.rounds,
+        episodes_per_round=args.episodes_per_round,
+        agent_share=args.agent_share,
+        workers=args.workers,
+        device=args.device,
+        vae_minutes=args.vae_minutes,
+        mdn_minutes=args.mdn_minutes,
+        mdn_options=_mdn_kwargs(args, "mdn-"),
+        dream_generations=args.dream_generations,
+        dream_minutes=args.dream_minutes,
+        popsize=args.popsize,
+        rollouts=args.rollouts,
+        tau=args.tau,
+        sigma_max=args.sigma_max,
+        init_controller=args.init_controller,
+        skip=tuple(args.skip),
+        dream_init=args.dream_init,
+        score_episodes=args.score_episodes,
+        stop_after=args.stop_after,
+        command=_command_line(),
+        tiny=args.tiny,
     )
     for record in iterate(cfg):
         score = record["steps"].get("score", {})
-        print(f"iterate: round {record['round']}: steps done {', '.join(record['steps'])}"
-              + (f"; real score {score['mean']:.1f} ± {score['std']:.1f}" if "mean" in score else ""))
+        print(
+            f"iterate: round {record['round']}: steps done {', '.join(record['steps'])}"
+            + (f"; real score {score['mean']:.1f} ± {score['std']:.1f}" if "mean" in score else "")
+        )
     return 0
 
 
@@ -411,8 +552,15 @@ def _ship(args) -> int:
     from gdl_studio.racing.ship import ship
 
     out = args.out or _models_root()
-    summary = ship(args.round_models, args.name, out, replace=args.replace, fp16=not args.fp32, command=_command_line(),
-                   log=lambda m: print(m, file=sys.stderr))
+    summary = ship(
+        args.round_models,
+        args.name,
+        out,
+        replace=args.replace,
+        fp16=not args.fp32,
+        command=_command_line(),
+        log=lambda m: print(m, file=sys.stderr),
+    )
     for name, info in summary["models"].items():
         print(f"ship: {out / name} ({info['dtype']}, {info['size_bytes'] / 1e6:.1f} MB, sha256 {info['sha256'][:12]}…)")
     world = summary["world"]
@@ -435,7 +583,11 @@ def _load_world(models: Path | None, need_controller: bool = True):
     from gdl_studio.racing.models_io import load_world_model, load_world_model_from
 
     try:
-        return load_world_model_from(models, need_controller) if models else load_world_model(need_controller=need_controller)
+        return (
+            load_world_model_from(models, need_controller)
+            if models
+            else load_world_model(need_controller=need_controller)
+        )
     except ModelUnavailable as exc:
         print(f"dream: skipped: {exc} (train it with `gdl-studio train world-model …`)", file=sys.stderr)
         return None
@@ -456,8 +608,11 @@ def _dream(args) -> int:
             world = load_world_for(args.controller, args.models)
         except ModelUnavailable as exc:
             raise UserError(str(exc)) from None
-        print(f"dream: {world.cards['carracing-controller'].name} drives with "
-              f"{world.cards['carracing-vae'].name} + {world.cards['carracing-mdnrnn'].name}", file=sys.stderr)
+        print(
+            f"dream: {world.cards['carracing-controller'].name} drives with "
+            f"{world.cards['carracing-vae'].name} + {world.cards['carracing-mdnrnn'].name}",
+            file=sys.stderr,
+        )
     else:
         world = _load_world(args.models, need_controller=args.real)
     if world is None:
@@ -476,7 +631,9 @@ def _dream(args) -> int:
         for frame in it:
             last = frame
             if args.gif:
-                gif_frames.append(_side_by_side(frame.obs, frame.reconstruction) if args.real else _upscale(frame.frame, 2))
+                gif_frames.append(
+                    _side_by_side(frame.obs, frame.reconstruction) if args.real else _upscale(frame.frame, 2)
+                )
         total = last.total if last is not None else 0.0
         totals.append(total)
         kind = "real" if args.real else f"dream τ={args.temperature}"
@@ -590,15 +747,24 @@ def _bench(args) -> int:
         if args.episodes > 0:
             _need_simulator()
             seed_base = SCORE_SEED_BASE if args.seed_base is None else args.seed_base
-            results["score"] = score(args.episodes, models, workers=args.workers, params=params, seed_base=seed_base,
-                                     backend=args.backend, address=args.ray_address)
+            results["score"] = score(
+                args.episodes,
+                models,
+                workers=args.workers,
+                params=params,
+                seed_base=seed_base,
+                backend=args.backend,
+                address=args.ray_address,
+            )
             if args.record and params is None and seed_base == SCORE_SEED_BASE:
                 _record_score(args.models, args.episodes, args.workers, results["score"])
         if args.fidelity:
             _need_simulator()
             results["fidelity"] = _fidelity(args, world, params)
     elif args.episodes > 0 or args.fidelity or args.dream_road:
-        results["score"] = {"skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"}
+        results["score"] = {
+            "skipped": "world-model weights not installed (carracing-vae, carracing-mdnrnn, carracing-controller)"
+        }
         print("bench racing: skipped: world-model weights are not installed", file=sys.stderr)
     emit(results, args.json, title="bench racing")
     return 0
@@ -627,5 +793,13 @@ def _dream_road(args, world, params) -> dict:
         raise UserError("--tau must be between 0.05 and 3")
     if params is None:
         params = world.controller.get_params()
-    return dream_road(world, params, starts=args.starts, tau=args.tau, steps=1000, road_every=args.road_every,
-                      device=args.device, log=lambda m: print(m, file=sys.stderr))
+    return dream_road(
+        world,
+        params,
+        starts=args.starts,
+        tau=args.tau,
+        steps=1000,
+        road_every=args.road_every,
+        device=args.device,
+        log=lambda m: print(m, file=sys.stderr),
+    )

@@ -144,8 +144,9 @@ class _NoisyAgent:
         return np.clip(a + self.noise * np.array([1.0, 1.0, 0.5]), [-1, 0, 0], [1, 1, 1]).astype(np.float32)
 
 
-def make_policy(kind: str, seed: int, rng: np.random.Generator, models: str | None = None,
-                controller: str = "carracing-controller"):
+def make_policy(
+    kind: str, seed: int, rng: np.random.Generator, models: str | None = None, controller: str = "carracing-controller"
+):
     """A policy callable ``(obs, t) -> action`` of the given kind."""
     if kind == "agent":
         if not models:
@@ -160,9 +161,16 @@ def make_policy(kind: str, seed: int, rng: np.random.Generator, models: str | No
     raise ValueError(f"unknown policy '{kind}'")
 
 
-def collect_episode(index: int, out: str, max_steps: int, base_seed: int, policy: str,
-                    models: str | None = None, agent_share: float = 0.75,
-                    controller: str = "carracing-controller") -> tuple[int, int, float]:
+def collect_episode(
+    index: int,
+    out: str,
+    max_steps: int,
+    base_seed: int,
+    policy: str,
+    models: str | None = None,
+    agent_share: float = 0.75,
+    controller: str = "carracing-controller",
+) -> tuple[int, int, float]:
     """Run and save episode ``index`` (no-op if its file exists). Returns (index, steps, return)."""
     from gdl_studio.core.atomic import atomic_path
     from gdl_studio.racing.fast_env import make_env
@@ -222,14 +230,27 @@ def collect(config: CollectConfig, log=print) -> dict:
         raise ValueError("the agent and iterate policies need a models directory (V, M and C)")
     todo = [i for i in range(config.episodes) if not episode_path(out, i).exists()]
     done_before = config.episodes - len(todo)
-    log(f"collect: {done_before} of {config.episodes} episodes already in {out}; {len(todo)} to go on {config.workers} workers")
+    log(
+        f"collect: {done_before} of {config.episodes} episodes already in {out}; {len(todo)} to go on {config.workers} workers"
+    )
     t0 = time.perf_counter()
     steps = 0
     returns = []
     if config.workers <= 1:
         _worker_init()
-        results = (collect_episode(i, str(out), config.max_steps, config.base_seed, config.policy, models,
-                                   config.agent_share, config.controller) for i in todo)
+        results = (
+            collect_episode(
+                i,
+                str(out),
+                config.max_steps,
+                config.base_seed,
+                config.policy,
+                models,
+                config.agent_share,
+                config.controller,
+            )
+            for i in todo
+        )
         for n, (_i, s, ret) in enumerate(results, 1):
             steps += s
             returns.append(ret)
@@ -237,8 +258,20 @@ def collect(config: CollectConfig, log=print) -> dict:
     else:
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init) as pool:
-            futures = [pool.submit(collect_episode, i, str(out), config.max_steps, config.base_seed, config.policy,
-                                   models, config.agent_share, config.controller) for i in todo]
+            futures = [
+                pool.submit(
+                    collect_episode,
+                    i,
+                    str(out),
+                    config.max_steps,
+                    config.base_seed,
+                    config.policy,
+                    models,
+                    config.agent_share,
+                    config.controller,
+                )
+                for i in todo
+            ]
             for n, fut in enumerate(as_completed(futures), 1):
                 i, s, ret = fut.result()
                 steps += s

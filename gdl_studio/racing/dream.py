@@ -130,7 +130,11 @@ def dream_frames(
             action = _override(controls, override, step)
             human = action is not None
             if action is None:
-                action = controller.act(z.numpy(), h.numpy())[0] if controller is not None else np.array([0.0, 0.3, 0.0], np.float32)
+                action = (
+                    controller.act(z.numpy(), h.numpy())[0]
+                    if controller is not None
+                    else np.array([0.0, 0.3, 0.0], np.float32)
+                )
             tau = float(controls.temperature) if controls is not None else float(temperature)
             out, state = world.mdn.step(z, torch.from_numpy(np.asarray(action, np.float32)).view(1, -1), state)
             reward = float(out.reward[0])
@@ -138,7 +142,9 @@ def dream_frames(
             next_z = sample_mixture(out.logpi, out.mu, out.logsigma, tau, gen)
         total += reward
         done = stop_on_done and step + 1 >= min_steps and p_done > done_threshold
-        yield DreamFrame(step, frame, z[0].numpy().copy(), np.asarray(action, np.float32), human, reward, total, p_done, done, tau)
+        yield DreamFrame(
+            step, frame, z[0].numpy().copy(), np.asarray(action, np.float32), human, reward, total, p_done, done, tau
+        )
         if done:
             return
         z = next_z
@@ -177,8 +183,16 @@ def real_frames(
             total += float(reward)
             done = bool(terminated or truncated or step == max_steps - 1)
             yield RealFrame(
-                step, shown, recon, mu[0].numpy().copy(), np.asarray(action, np.float32), human,
-                float(reward), float(out.reward[0]), total, done,
+                step,
+                shown,
+                recon,
+                mu[0].numpy().copy(),
+                np.asarray(action, np.float32),
+                human,
+                float(reward),
+                float(out.reward[0]),
+                total,
+                done,
             )
             if done:
                 return

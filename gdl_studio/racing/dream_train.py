@@ -72,12 +72,18 @@ def start_latents(cfg: DreamTrainConfig, vae, count: int = 512) -> tuple[np.ndar
     from gdl_studio.racing.fidelity import first_frame_latents
 
     seeds = [START_SEED_BASE + i for i in range(count)]
-    return first_frame_latents(vae, seeds), f"V's encodings of the first frames of tracks {seeds[0]}…{seeds[-1]} (resets only)"
+    return first_frame_latents(
+        vae, seeds
+    ), f"V's encodings of the first frames of tracks {seeds[0]}…{seeds[-1]} (resets only)"
 
 
 def _paths(ckpt: Path) -> dict[str, Path]:
-    return {"es": ckpt / "cma_state.npz", "state": ckpt / "dream_state.json", "log": ckpt / "dream_log.csv",
-            "snapshots": ckpt / "snapshots.npz"}
+    return {
+        "es": ckpt / "cma_state.npz",
+        "state": ckpt / "dream_state.json",
+        "log": ckpt / "dream_log.csv",
+        "snapshots": ckpt / "snapshots.npz",
+    }
 
 
 def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
@@ -113,8 +119,14 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     ckpt = Path(cfg.ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
     paths = _paths(ckpt)
-    state = {"generation": 0, "dream_steps": 0, "seconds": 0.0, "best_valid": None, "best_valid_generation": None,
-             "best_params": None}
+    state = {
+        "generation": 0,
+        "dream_steps": 0,
+        "seconds": 0.0,
+        "best_valid": None,
+        "best_valid_generation": None,
+        "best_params": None,
+    }
     if paths["es"].is_file() and paths["state"].is_file():
         state.update(json.loads(paths["state"].read_text()))
         mean, sigma = load_strategy_state(paths["es"])
@@ -128,8 +140,10 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         log(f"dream-controller: new CMA-ES, {param_count()} parameters")
     es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"], max_std=cfg.sigma_max)
     snapshots = dict(np.load(paths["snapshots"])) if paths["snapshots"].is_file() else {}
-    log(f"dream-controller: population {cfg.popsize} × {cfg.rollouts} dreams of ≤ {cfg.max_steps} steps at τ {cfg.tau} "
-        f"on {device}; starts: {starts_from}")
+    log(
+        f"dream-controller: population {cfg.popsize} × {cfg.rollouts} dreams of ≤ {cfg.max_steps} steps at τ {cfg.tau} "
+        f"on {device}; starts: {starts_from}"
+    )
 
     def evaluate(candidates: np.ndarray, z0: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
         """Mean dream return per candidate; every candidate sees the same starts and random stream."""
@@ -173,21 +187,33 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         state["generation"] = gen + 1
         state["dream_steps"] += int(steps)
         state["seconds"] += seconds
-        row = {"generation": gen + 1, "best": float(pop_fit.max()), "mean": float(pop_fit.mean()),
-               "worst": float(pop_fit.min()), "xmean_fitness": xmean_fit, "valid": "" if valid is None else valid,
-               "sigma": float(es.sigma), "dream_steps": int(steps), "seconds": round(seconds, 2)}
+        row = {
+            "generation": gen + 1,
+            "best": float(pop_fit.max()),
+            "mean": float(pop_fit.mean()),
+            "worst": float(pop_fit.min()),
+            "xmean_fitness": xmean_fit,
+            "valid": "" if valid is None else valid,
+            "sigma": float(es.sigma),
+            "dream_steps": int(steps),
+            "seconds": round(seconds, 2),
+        }
         append_log(paths["log"], row, LOG_FIELDS)
         save_strategy(paths["es"], es)
         write_text_atomic(paths["state"], json.dumps(state) + "\n")
-        log(f"dream-controller: gen {gen + 1}/{cfg.generations} best {row['best']:.1f} mean {row['mean']:.1f} "
+        log(
+            f"dream-controller: gen {gen + 1}/{cfg.generations} best {row['best']:.1f} mean {row['mean']:.1f} "
             f"xmean {xmean_fit:.1f}{'' if valid is None else f' valid {valid:.1f}'} σ {es.sigma:.4f} "
-            f"({steps / max(seconds, 1e-9) / 1e6:.2f}M dream steps/s, {seconds:.1f}s)")
+            f"({steps / max(seconds, 1e-9) / 1e6:.2f}M dream steps/s, {seconds:.1f}s)"
+        )
     if state["best_params"] is None:
         log("dream-controller: no validated controller yet; nothing written (run again to continue)")
         return {"stopped": stopped, **{k: v for k, v in state.items() if k != "best_params"}}
     saved = _save(cfg, state, starts_from, np.asarray(state["best_params"]))
-    log(f"dream-controller: wrote {saved.directory} (generation {state['best_valid_generation']}, "
-        f"validation dream return {state['best_valid']:.1f}); {stopped}")
+    log(
+        f"dream-controller: wrote {saved.directory} (generation {state['best_valid_generation']}, "
+        f"validation dream return {state['best_valid']:.1f}); {stopped}"
+    )
     return {"stopped": stopped, **{k: v for k, v in state.items() if k != "best_params"}}
 
 
@@ -211,8 +237,14 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
         "name": cfg.name,
         "display_name": "Dream-trained driver",
         "family": FAMILY_CONTROLLER,
-        "architecture": {"kind": "linear", "z_size": Z_SIZE, "hidden": HIDDEN, "action_size": 3,
-                         "params": param_count(), "squash": "steer=tanh, gas=(tanh+1)/2, brake=clip(tanh,0,1)"},
+        "architecture": {
+            "kind": "linear",
+            "z_size": Z_SIZE,
+            "hidden": HIDDEN,
+            "action_size": 3,
+            "params": param_count(),
+            "squash": "steer=tanh, gas=(tanh+1)/2, brake=clip(tanh,0,1)",
+        },
         "dtype": "float32",
         "task": "drive CarRacing-v3 through V and M (Dream panel); trained only inside M's dream",
         "data": {
@@ -222,7 +254,7 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
             "mdn_sha256": read_card(Path(cfg.models) / MDN_NAME).data["sha256"],
         },
         "split": f"fitness on dreams from training starts; selection on {cfg.valid_dreams} fixed validation dreams "
-                 "from held-out starts; real-game scores only after training (gdl-studio bench racing)",
+        "from held-out starts; real-game scores only after training (gdl-studio bench racing)",
         "metrics": {
             "real_env_steps_during_training": 0,
             "dream_steps": int(state["dream_steps"]),

@@ -324,7 +324,10 @@ class FastCarRacing(CarRacing):
 
         # background: a fill when the quad covers the visible rows with a margin, else stock calls
         b = _cr.PLAYFIELD
-        field = [((cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty) for x, y in ((b, b), (b, -b), (-b, -b), (-b, b))]
+        field = [
+            ((cos * x - sin * y) * zoom + tx, (sin * x + cos * y) * zoom + ty)
+            for x, y in ((b, b), (b, -b), (-b, -b), (-b, b))
+        ]
         bg_fill = _covers(field, -8.0, HIDDEN_ROWS - 8.0, W + 8.0, H + 8.0)
 
         # grass, then road, in stock order; only polygons stock would draw and that reach the view
@@ -444,6 +447,7 @@ class FastCarRacing(CarRacing):
             np.asarray(kinds, dtype=np.uint8),
             hud,
         )
+
 
 def _gfx_ints(values: np.ndarray) -> np.ndarray:
     """Coordinates as ``pygame.gfxdraw`` converts them: truncated toward zero, then to Sint16."""

@@ -64,8 +64,19 @@ class FidelityConfig:
 
     @classmethod
     def quick(cls, **kw) -> FidelityConfig:
-        base = dict(controllers=6, real_episodes=2, real_steps=250, dreams=4, dream_steps=200, base_dreams=8,
-                    base_real_episodes=2, nll_episodes=1, nll_steps=200, nll_samples=4, top_threshold=-1e9)
+        base = dict(
+            controllers=6,
+            real_episodes=2,
+            real_steps=250,
+            dreams=4,
+            dream_steps=200,
+            base_dreams=8,
+            base_real_episodes=2,
+            nll_episodes=1,
+            nll_steps=200,
+            nll_samples=4,
+            top_threshold=-1e9,
+        )
         base.update(kw)
         return cls(**base)
 
@@ -129,14 +140,25 @@ def _real_task(task) -> tuple[int, list[float], int]:
     from gdl_studio.racing.fast_env import make_env
 
     returns, steps = run_episodes(
-        lambda: make_env(fast=not stock), _W["vae"], _W["mdn"], np.repeat(params[None], len(seeds), axis=0),
-        seeds, max_steps=max_steps,
+        lambda: make_env(fast=not stock),
+        _W["vae"],
+        _W["mdn"],
+        np.repeat(params[None], len(seeds), axis=0),
+        seeds,
+        max_steps=max_steps,
     )
     return index, returns.tolist(), steps
 
 
-def real_returns(models_dir: Path, controllers: list[np.ndarray], seeds: list[int], workers: int,
-                 max_steps: int = 1000, stock: bool = False, log=None) -> tuple[np.ndarray, int]:
+def real_returns(
+    models_dir: Path,
+    controllers: list[np.ndarray],
+    seeds: list[int],
+    workers: int,
+    max_steps: int = 1000,
+    stock: bool = False,
+    log=None,
+) -> tuple[np.ndarray, int]:
     """(len(controllers), len(seeds)) real returns, one lockstep batch of tracks per controller."""
     tasks = [(i, np.asarray(p, np.float64), list(seeds), max_steps, stock) for i, p in enumerate(controllers)]
     out = np.zeros((len(controllers), len(seeds)))
@@ -145,8 +167,12 @@ def real_returns(models_dir: Path, controllers: list[np.ndarray], seeds: list[in
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(str(models_dir),)) as pool:
+        with ProcessPoolExecutor(
+            min(workers, len(tasks)),
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(str(models_dir),),
+        ) as pool:
             futures = [pool.submit(_real_task, t) for t in tasks]
             for n, fut in enumerate(as_completed(futures), 1):
                 i, rets, s = fut.result()
@@ -181,8 +207,19 @@ def first_frame_latents(vae, seeds: list[int]) -> np.ndarray:
         return vae.encode(to_tensor(np.stack(frames)))[0].numpy()
 
 
-def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float, steps: int, seed: int,
-                  device, decoder=None, road_every: int = 0, max_batch: int = 8192, done_threshold: float = 0.5):
+def dream_returns(
+    mdn,
+    controllers: list[np.ndarray],
+    z0: np.ndarray,
+    tau: float,
+    steps: int,
+    seed: int,
+    device,
+    decoder=None,
+    road_every: int = 0,
+    max_batch: int = 8192,
+    done_threshold: float = 0.5,
+):
     """(len(controllers), len(z0)) dream returns (and on-road fractions when a decoder is given).
 
     A dream ends when M's episode-end probability passes ``done_threshold`` (> 1: never)."""
@@ -193,8 +230,18 @@ def dream_returns(mdn, controllers: list[np.ndarray], z0: np.ndarray, tau: float
     starts = np.tile(z0, (n, 1))
     rets, road, total_steps = [], [], 0
     for lo in range(0, len(params), max_batch):
-        res = dream_batch(mdn, params[lo : lo + max_batch], starts[lo : lo + max_batch], tau, seed + lo, steps,
-                          device=device, decoder=decoder, road_every=road_every, done_threshold=done_threshold)
+        res = dream_batch(
+            mdn,
+            params[lo : lo + max_batch],
+            starts[lo : lo + max_batch],
+            tau,
+            seed + lo,
+            steps,
+            device=device,
+            decoder=decoder,
+            road_every=road_every,
+            done_threshold=done_threshold,
+        )
         rets.append(res.returns)
         total_steps += res.steps
         if res.on_road is not None:
@@ -212,9 +259,18 @@ def road_figures(road_frac: np.ndarray | None) -> dict[str, float]:
     return {"on_road": float(np.mean(frac >= ON_ROAD_SHARE)), "on_road_frames": float(np.mean(frac))}
 
 
-def dream_road(world, params: np.ndarray, starts: int = 50, tau: float = 1.0, steps: int = 1000,
-               road_every: int = 10, seed: int = 0, device: str = "auto", stop_on_done: bool = False,
-               log=None) -> dict:
+def dream_road(
+    world,
+    params: np.ndarray,
+    starts: int = 50,
+    tau: float = 1.0,
+    steps: int = 1000,
+    road_every: int = 10,
+    seed: int = 0,
+    device: str = "auto",
+    stop_on_done: bool = False,
+    log=None,
+) -> dict:
     """Does ``params`` keep the car on the road in ``world``'s dreams? (``bench racing --dream-road``)
 
     ``starts`` dreams of ``steps`` steps at temperature τ, each from V's encoding of the first frame
@@ -234,9 +290,18 @@ def dream_road(world, params: np.ndarray, starts: int = 50, tau: float = 1.0, st
     mdn = world.mdn.to(dev)
     vae = world.vae.to(dev)
     try:
-        returns, road, dream_steps = dream_returns(mdn, [np.asarray(params, np.float64)], z0, tau, steps, seed, dev,
-                                                   decoder=vae.decode, road_every=road_every,
-                                                   done_threshold=0.5 if stop_on_done else 2.0)
+        returns, road, dream_steps = dream_returns(
+            mdn,
+            [np.asarray(params, np.float64)],
+            z0,
+            tau,
+            steps,
+            seed,
+            dev,
+            decoder=vae.decode,
+            road_every=road_every,
+            done_threshold=0.5 if stop_on_done else 2.0,
+        )
     finally:
         world.vae.to("cpu")
         world.mdn.to("cpu")
@@ -284,14 +349,23 @@ def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int,
         env.close()
         enc = encoder or world.vae
         with torch.inference_mode():
-            mu = torch.cat([enc.encode(to_tensor(np.stack(frames[i : i + 512])))[0]
-                            for i in range(0, len(frames), 512)]).numpy()
+            mu = torch.cat(
+                [enc.encode(to_tensor(np.stack(frames[i : i + 512])))[0] for i in range(0, len(frames), 512)]
+            ).numpy()
         episodes.append((mu, np.asarray(actions, np.float32), np.asarray(rewards, np.float32)))
     return episodes
 
 
-def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: int = 25, warmup: int = 25,
-                seed: int = 0, device="cpu") -> dict:
+def horizon_nll(
+    mdn,
+    episodes,
+    horizons=(1, 10, 50),
+    samples: int = 16,
+    stride: int = 25,
+    warmup: int = 25,
+    seed: int = 0,
+    device="cpu",
+) -> dict:
     """``z_nll.hN`` and ``reward_err.hN`` (see the module doc) over real episodes."""
     import torch
 
@@ -355,8 +429,16 @@ def horizon_nll(mdn, episodes, horizons=(1, 10, 50), samples: int = 16, stride: 
     return {"z_nll": result, "reward_err": rew}
 
 
-def compare_m(vae_dir: Path, mdn_dirs: list[Path], driver_models: Path, driver_controller: str,
-              episodes: int = 4, samples: int = 16, device: str = "auto", seed_base: int = FIDELITY_SEED_BASE + 90_000) -> dict:
+def compare_m(
+    vae_dir: Path,
+    mdn_dirs: list[Path],
+    driver_models: Path,
+    driver_controller: str,
+    episodes: int = 4,
+    samples: int = 16,
+    device: str = "auto",
+    seed_base: int = FIDELITY_SEED_BASE + 90_000,
+) -> dict:
     """Latent NLL and reward error at horizons 1/10/50 of several Ms on the same real episodes.
 
     The episodes are driven by ``driver_models``/``driver_controller`` on validation tracks
@@ -392,13 +474,22 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     seeds_dream = [base + 1000 + i for i in range(max(cfg.dreams, cfg.base_dreams))]
     seeds_nll = [base + 5000 + i for i in range(cfg.nll_episodes)]
     controllers = controller_set(base_params, cfg.controllers, cfg.seed, cfg.extra)
-    log(f"fidelity: {len(controllers)} controllers × {cfg.real_episodes} real tracks, × {cfg.dreams} dreams of "
-        f"{cfg.dream_steps} steps at τ {cfg.tau}; device {device}, {cfg.workers} workers")
+    log(
+        f"fidelity: {len(controllers)} controllers × {cfg.real_episodes} real tracks, × {cfg.dreams} dreams of "
+        f"{cfg.dream_steps} steps at τ {cfg.tau}; device {device}, {cfg.workers} workers"
+    )
     # on the CPU: dream starts, the episodes for the horizon figures, the real returns (process pool)
     z0 = first_frame_latents(world.vae, seeds_dream)
     episodes = record_episodes(world, base_params, seeds_nll, cfg.nll_steps, stock=cfg.stock)
-    real_all, env_steps = real_returns(models_dir, controllers, seeds_real[: cfg.real_episodes], cfg.workers,
-                                       max_steps=cfg.real_steps, stock=cfg.stock, log=log)
+    real_all, env_steps = real_returns(
+        models_dir,
+        controllers,
+        seeds_real[: cfg.real_episodes],
+        cfg.workers,
+        max_steps=cfg.real_steps,
+        stock=cfg.stock,
+        log=log,
+    )
     real = real_all.mean(1)
     base_real = real_all[0]
     if cfg.base_real_episodes > cfg.real_episodes:
@@ -411,10 +502,21 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     mdn = world.mdn.to(device)
     decoder = world.vae.to(device).decode
     try:
-        dream, _, dream_steps = dream_returns(mdn, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device)
+        dream, _, dream_steps = dream_returns(
+            mdn, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device
+        )
         dream_mean = dream.mean(1)
-        base_dream, base_road, s = dream_returns(mdn, [controllers[0]], z0[: cfg.base_dreams], cfg.tau, cfg.dream_steps,
-                                                 cfg.seed + 777, device, decoder=decoder, road_every=cfg.road_every)
+        base_dream, base_road, s = dream_returns(
+            mdn,
+            [controllers[0]],
+            z0[: cfg.base_dreams],
+            cfg.tau,
+            cfg.dream_steps,
+            cfg.seed + 777,
+            device,
+            decoder=decoder,
+            road_every=cfg.road_every,
+        )
         dream_steps += s
         horizons = tuple(h for h in cfg.horizons if h < cfg.nll_steps - 30)
         hz = horizon_nll(mdn, episodes, horizons, cfg.nll_samples, seed=cfg.seed, device=device)
@@ -449,6 +551,9 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "env_steps": int(env_steps),
         "dream_steps": int(dream_steps),
         "seconds": round(time.perf_counter() - t0, 1),
-        "per_controller": {"real": [round(float(v), 1) for v in real], "dream": [round(float(v), 1) for v in dream_mean]},
+        "per_controller": {
+            "real": [round(float(v), 1) for v in real],
+            "dream": [round(float(v), 1) for v in dream_mean],
+        },
     }
     return result

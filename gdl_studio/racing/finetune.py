@@ -40,7 +40,9 @@ DEFAULTS = {
     "backend": "local",  # real mode: "local" processes or "ray" (racing/backends.py)
     "ray_address": None,
 }
-VALID_SEED_BASE = 2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
+VALID_SEED_BASE = (
+    2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
+)
 DREAM_MIN_STEPS = 20
 
 
@@ -166,8 +168,9 @@ class DreamEvaluator:
 class RealEvaluator:
     """Fitness of candidates in the real game (fast renderer): mean return over tracks."""
 
-    def __init__(self, models_dir: Path, workers: int, max_steps: int, backend: str = "local",
-                 address: str | None = None) -> None:
+    def __init__(
+        self, models_dir: Path, workers: int, max_steps: int, backend: str = "local", address: str | None = None
+    ) -> None:
         from gdl_studio.racing.train_controller import Evaluator
 
         self.inner = Evaluator(models_dir, workers, backend, address)
@@ -227,8 +230,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         from gdl_studio.racing.deps import require_simulator
 
         require_simulator()
-        evaluator = RealEvaluator(models_dir, opts["workers"], opts["max_steps"],
-                                  opts["backend"], opts["ray_address"])
+        evaluator = RealEvaluator(models_dir, opts["workers"], opts["max_steps"], opts["backend"], opts["ray_address"])
     else:
         evaluator = DreamEvaluator(world, opts["tau"], opts["max_steps"], start_seed=VALID_SEED_BASE + 10_000)
     es = new_strategy(base_params, opts["sigma"], opts["population"], opts["seed"] + 1)
@@ -241,21 +243,37 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         control.checkpoint()
         base_valid, s = evaluator([base_params], valid_seed, opts["valid_rollouts"], control.checkpoint)
         env_steps += s
-        report(Progress(0, opts["generations"], "generation", message="base controller",
-                        extra={"valid": float(base_valid[0])}))
+        report(
+            Progress(
+                0, opts["generations"], "generation", message="base controller", extra={"valid": float(base_valid[0])}
+            )
+        )
         for gen in range(opts["generations"]):
             control.checkpoint()
             solutions = es.ask()
-            fitness, s = evaluator(list(solutions), opts["seed"] * 100_003 + gen + 1, opts["rollouts"], control.checkpoint)
+            fitness, s = evaluator(
+                list(solutions), opts["seed"] * 100_003 + gen + 1, opts["rollouts"], control.checkpoint
+            )
             env_steps += s
             es.tell(solutions, (-fitness).tolist())
             i = int(np.argmax(fitness))
             best_fit = max(best_fit, float(fitness[i]))
-            row = {"best": float(fitness.max()), "mean": float(fitness.mean()), "worst": float(fitness.min()),
-                   "sigma": float(es.sigma)}
+            row = {
+                "best": float(fitness.max()),
+                "mean": float(fitness.mean()),
+                "worst": float(fitness.min()),
+                "sigma": float(es.sigma),
+            }
             history.append(row)
-            report(Progress(gen + 1, opts["generations"], "generation", extra=row,
-                            payload={"best_params": np.asarray(solutions[i], np.float32)}))
+            report(
+                Progress(
+                    gen + 1,
+                    opts["generations"],
+                    "generation",
+                    extra=row,
+                    payload={"best_params": np.asarray(solutions[i], np.float32)},
+                )
+            )
         control.checkpoint()
         final = np.asarray(es.mean, dtype=np.float64)
         final_valid, s = evaluator([final], valid_seed, opts["valid_rollouts"], control.checkpoint)
@@ -263,7 +281,9 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
         real_check = None
         if opts["mode"] == "dream" and opts["real_check_tracks"]:
             # does what was learnt in the dream carry over to the real game?
-            report(Progress(opts["generations"], opts["generations"], "generation", message="checking in the real game"))
+            report(
+                Progress(opts["generations"], opts["generations"], "generation", message="checking in the real game")
+            )
             real = RealEvaluator(models_dir, 1, opts["max_steps"])
             try:
                 real_check, _ = real([base_params, final], valid_seed, opts["real_check_tracks"], control.checkpoint)
@@ -311,14 +331,23 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
             "mdn_sha256": world.cards["carracing-mdnrnn"].data.get("sha256"),
         },
         "split": f"validation: {opts['valid_rollouts']} fixed {'tracks' if opts['mode'] == 'real' else 'dreams'} "
-                 f"from seed {valid_seed}, never used for training",
+        f"from seed {valid_seed}, never used for training",
         **({"world": base_card.data["world"]} if base_card.data.get("world") else {}),
         "metrics": metrics,
         "history": history,
-        "training_command": "gdl-studio finetune controller " + " ".join(
-            [f"--base {shlex.quote(base_card.name)}", f"--name {shlex.quote(name)}", f"--mode {opts['mode']}",
-             f"--generations {opts['generations']}", f"--population {opts['population']}",
-             f"--rollouts {opts['rollouts']}", f"--tau {opts['tau']}", f"--seed {opts['seed']}"]),
+        "training_command": "gdl-studio finetune controller "
+        + " ".join(
+            [
+                f"--base {shlex.quote(base_card.name)}",
+                f"--name {shlex.quote(name)}",
+                f"--mode {opts['mode']}",
+                f"--generations {opts['generations']}",
+                f"--population {opts['population']}",
+                f"--rollouts {opts['rollouts']}",
+                f"--tau {opts['tau']}",
+                f"--seed {opts['seed']}",
+            ]
+        ),
         "optimizer": "pycma CMA-ES from the base controller, saved parameters = distribution mean",
     }
     tensors = {"params": torch.from_numpy(final.astype(np.float32))}

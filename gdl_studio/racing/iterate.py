@@ -152,10 +152,17 @@ def _collect(cfg, r, rollouts, models, prev_models, prev_controller, record, log
     from gdl_studio.racing.collect import CollectConfig, collect, list_episodes
 
     summary = collect(
-        CollectConfig(out=rollouts, episodes=r * cfg.episodes_per_round, base_seed=COLLECT_SEED_BASE,
-                      max_steps=60 if cfg.tiny else 1000,
-                      policy="iterate", workers=cfg.workers, models=prev_models, agent_share=cfg.agent_share,
-                      controller=prev_controller),
+        CollectConfig(
+            out=rollouts,
+            episodes=r * cfg.episodes_per_round,
+            base_seed=COLLECT_SEED_BASE,
+            max_steps=60 if cfg.tiny else 1000,
+            policy="iterate",
+            workers=cfg.workers,
+            models=prev_models,
+            agent_share=cfg.agent_share,
+            controller=prev_controller,
+        ),
         log=log,
     )
     import numpy as np
@@ -168,22 +175,37 @@ def _collect(cfg, r, rollouts, models, prev_models, prev_controller, record, log
             kind = str(d["policy"]) if "policy" in d.files else "?"
             steps += len(d["actions"])
         kinds[kind] = kinds.get(kind, 0) + 1
-    return {"episodes_total": len(files), "steps_total": int(steps), "new_episodes": summary["new_episodes"],
-            "new_steps": summary["new_steps"], "policies": kinds, "agent": f"{prev_models}/{prev_controller}",
-            "agent_share": cfg.agent_share, "mean_return_new": summary["mean_return"]}
+    return {
+        "episodes_total": len(files),
+        "steps_total": int(steps),
+        "new_episodes": summary["new_episodes"],
+        "new_steps": summary["new_steps"],
+        "policies": kinds,
+        "agent": f"{prev_models}/{prev_controller}",
+        "agent_share": cfg.agent_share,
+        "mean_return_new": summary["mean_return"],
+    }
 
 
 def _vae(cfg, r, rollouts, models, prev_models, prev_controller, record, log) -> dict:
     from gdl_studio.racing.models_io import VAE_NAME
     from gdl_studio.racing.train_vae import VAETrainConfig, train_vae
 
-    res = train_vae(VAETrainConfig(
-        data=rollouts, out=models, ckpt=_round_dir(cfg, r) / "ckpt" / "vae", device=cfg.device,
-        max_minutes=cfg.vae_minutes, init=prev_models / VAE_NAME, command=cfg.command,
-        **(dict(epochs=1, batch=32, max_frames=256) if cfg.tiny else {}),
-        source=f"gymnasium CarRacing-v3 rollouts of iteration rounds 1-{r} (agent with exploration noise, "
-               f"{cfg.agent_share:.0%}; random policies otherwise)",
-    ), log=log)
+    res = train_vae(
+        VAETrainConfig(
+            data=rollouts,
+            out=models,
+            ckpt=_round_dir(cfg, r) / "ckpt" / "vae",
+            device=cfg.device,
+            max_minutes=cfg.vae_minutes,
+            init=prev_models / VAE_NAME,
+            command=cfg.command,
+            **(dict(epochs=1, batch=32, max_frames=256) if cfg.tiny else {}),
+            source=f"gymnasium CarRacing-v3 rollouts of iteration rounds 1-{r} (agent with exploration noise, "
+            f"{cfg.agent_share:.0%}; random policies otherwise)",
+        ),
+        log=log,
+    )
     return {k: v for k, v in res.items() if k not in ("history",)}
 
 
@@ -198,10 +220,20 @@ def _mdn(cfg, r, rollouts, models, prev_models, prev_controller, record, log) ->
     init = prev_models / MDN_NAME
     if load_dir(init).config.hidden != hidden:
         init = None
-    res = train_mdn(MDNTrainConfig(
-        data=rollouts, vae=models / VAE_NAME, out=models, ckpt=_round_dir(cfg, r) / "ckpt" / "mdn",
-        device=cfg.device, max_minutes=cfg.mdn_minutes, init=init, command=cfg.command, **opts,
-    ), log=log)
+    res = train_mdn(
+        MDNTrainConfig(
+            data=rollouts,
+            vae=models / VAE_NAME,
+            out=models,
+            ckpt=_round_dir(cfg, r) / "ckpt" / "mdn",
+            device=cfg.device,
+            max_minutes=cfg.mdn_minutes,
+            init=init,
+            command=cfg.command,
+            **opts,
+        ),
+        log=log,
+    )
     return {k: v for k, v in res.items() if k not in ("history",)}
 
 
@@ -210,10 +242,19 @@ def _dream(cfg, r, rollouts, models, prev_models, prev_controller, record, log) 
 
     init = prev_models / prev_controller
     kw = dict(
-        models=models, out=models, ckpt=_round_dir(cfg, r) / "ckpt" / "dream", popsize=cfg.popsize,
-        rollouts=cfg.rollouts, generations=cfg.dream_generations, tau=cfg.tau, device=cfg.device, sigma_max=cfg.sigma_max,
-        init=init if cfg.dream_init == "previous" and (init / "card.json").is_file() else None, series=_round_dir(cfg, r) / "ckpt" / "mdn" / "series.npz",
-        max_minutes=cfg.dream_minutes, command=cfg.command,
+        models=models,
+        out=models,
+        ckpt=_round_dir(cfg, r) / "ckpt" / "dream",
+        popsize=cfg.popsize,
+        rollouts=cfg.rollouts,
+        generations=cfg.dream_generations,
+        tau=cfg.tau,
+        device=cfg.device,
+        sigma_max=cfg.sigma_max,
+        init=init if cfg.dream_init == "previous" and (init / "card.json").is_file() else None,
+        series=_round_dir(cfg, r) / "ckpt" / "mdn" / "series.npz",
+        max_minutes=cfg.dream_minutes,
+        command=cfg.command,
     )
     if cfg.tiny:
         kw.update(popsize=4, rollouts=2, generations=2, max_steps=30, valid_dreams=4, valid_every=1)
@@ -229,8 +270,15 @@ def _score(cfg, r, rollouts, models, prev_models, prev_controller, record, log) 
     if cfg.score_episodes < 1:
         return {"skipped": True}
     params, _ = controller_params(models / DREAM_CONTROLLER_NAME)
-    res = score(cfg.score_episodes, str(models), workers=cfg.workers, params=params, seed_base=ITERATE_SCORE_SEED_BASE,
-                log=log, max_steps=50 if cfg.tiny else 1000)
+    res = score(
+        cfg.score_episodes,
+        str(models),
+        workers=cfg.workers,
+        params=params,
+        seed_base=ITERATE_SCORE_SEED_BASE,
+        log=log,
+        max_steps=50 if cfg.tiny else 1000,
+    )
     return {"controller": DREAM_CONTROLLER_NAME, **res}
 
 
@@ -249,9 +297,28 @@ def _annotate_cards(models: Path, record: dict) -> None:
 
 
 def _brief(step: dict) -> dict:
-    keep = ("episodes_total", "steps_total", "new_episodes", "policies", "agent_share", "val_loss", "val_z_nll",
-            "val_reward_mse", "epochs", "generation", "best_valid", "dream_steps", "mean", "std", "min", "max",
-            "episodes", "first_seed", "seconds", "stopped")
+    keep = (
+        "episodes_total",
+        "steps_total",
+        "new_episodes",
+        "policies",
+        "agent_share",
+        "val_loss",
+        "val_z_nll",
+        "val_reward_mse",
+        "epochs",
+        "generation",
+        "best_valid",
+        "dream_steps",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "episodes",
+        "first_seed",
+        "seconds",
+        "stopped",
+    )
     return {k: v for k, v in step.items() if k in keep}
 
 

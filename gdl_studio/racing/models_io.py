@@ -29,7 +29,9 @@ def build(card: ModelCard, tensors: dict[str, Any]):
     if card.family == FAMILY_VAE:
         from gdl_studio.racing.vae import ConvVAE, VAEConfig
 
-        model = ConvVAE(VAEConfig(z_size=int(arch.get("z_size", 32)), kl_tolerance=float(arch.get("kl_tolerance", 0.5))))
+        model = ConvVAE(
+            VAEConfig(z_size=int(arch.get("z_size", 32)), kl_tolerance=float(arch.get("kl_tolerance", 0.5)))
+        )
     elif card.family == FAMILY_MDN:
         from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig
 
@@ -140,14 +142,22 @@ def load_world_model_from(models_dir: str | Path, need_controller: bool = True) 
 
 def half_state(module) -> dict[str, Any]:
     """A module's state dict with floating tensors in fp16 (the registry upcasts on load)."""
-    return {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()) for k, v in module.state_dict().items()}
+    return {
+        k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu())
+        for k, v in module.state_dict().items()
+    }
 
 
 def save_vae(model, directory: str | Path, card: dict[str, Any], fp16: bool = True) -> ModelCard:
     """Write V with its card (``architecture`` filled in from the model)."""
     tensors = half_state(model) if fp16 else {k: v.detach().cpu() for k, v in model.state_dict().items()}
     card = {"name": VAE_NAME, "family": FAMILY_VAE, **card}
-    card["architecture"] = {"kind": "ConvVAE", **model.config.to_dict(), "input": "64x64x3 uint8/255", **card.get("architecture", {})}
+    card["architecture"] = {
+        "kind": "ConvVAE",
+        **model.config.to_dict(),
+        "input": "64x64x3 uint8/255",
+        **card.get("architecture", {}),
+    }
     card["dtype"] = "float16" if fp16 else "float32"
     return save_model(Path(directory) / VAE_NAME, tensors, card)
 

@@ -31,8 +31,15 @@ from gdl_studio.core.errors import UserError
 # Largest acceptable difference between the fp16 copy and the fp32 model on fixed inputs:
 # V's decoded pixels (0–1) and encoded μ; M's mixture means, log σ, log π, reward and done logit
 # over a 32-step sequence (errors that feed back through the LSTM are included).
-FP16_TOLERANCE = {"vae.decode": 4 / 255, "vae.mu": 0.02, "mdn.mu": 0.02, "mdn.logsigma": 0.02,
-                  "mdn.logpi": 0.02, "mdn.reward": 0.02, "mdn.done_logit": 0.05}
+FP16_TOLERANCE = {
+    "vae.decode": 4 / 255,
+    "vae.mu": 0.02,
+    "mdn.mu": 0.02,
+    "mdn.logsigma": 0.02,
+    "mdn.logpi": 0.02,
+    "mdn.reward": 0.02,
+    "mdn.done_logit": 0.05,
+}
 CHECK_SEED = 1234
 
 
@@ -64,7 +71,9 @@ def fp16_check(model, kind: str) -> dict[str, float]:
         else:
             c = model.config
             z = torch.randn(8, 32, c.z_size, generator=gen)
-            a = torch.rand(8, 32, c.action_size, generator=gen) * torch.tensor([2.0, 1.0, 1.0]) - torch.tensor([1.0, 0, 0])
+            a = torch.rand(8, 32, c.action_size, generator=gen) * torch.tensor([2.0, 1.0, 1.0]) - torch.tensor(
+                [1.0, 0, 0]
+            )
             full, _ = model(z, a)
             approx, _ = half(z, a)
             for key in ("mu", "logsigma", "logpi", "reward", "done_logit"):
@@ -84,8 +93,12 @@ def _round_record(round_models: Path) -> dict | None:
 
 
 def _source_info(card, round_record: dict | None) -> dict[str, Any]:
-    info = {"directory": str(Path(card.directory).resolve()), "name": card.name, "sha256": card.data.get("sha256"),
-            "dtype": card.data.get("dtype")}
+    info = {
+        "directory": str(Path(card.directory).resolve()),
+        "name": card.name,
+        "sha256": card.data.get("sha256"),
+        "dtype": card.data.get("dtype"),
+    }
     if round_record is not None:
         info["round"] = round_record
     return info
@@ -115,8 +128,9 @@ def plan(round_models: Path, name: str) -> dict[str, str]:
     return mapping
 
 
-def ship(round_models: Path, name: str, out: Path, replace: bool = False, fp16: bool = True, command: str = "",
-         log=print) -> dict[str, Any]:
+def ship(
+    round_models: Path, name: str, out: Path, replace: bool = False, fp16: bool = True, command: str = "", log=print
+) -> dict[str, Any]:
     """Ship a round's V, M and controllers into ``out`` (see the module docstring); returns a summary."""
     import torch
 
@@ -146,18 +160,30 @@ def ship(round_models: Path, name: str, out: Path, replace: bool = False, fp16: 
             passed = all(v <= FP16_TOLERANCE[k] for k, v in diffs.items())
             use_fp16 = fp16 and passed
             if fp16 and not passed:
-                log(f"ship: {role}: fp16 outputs differ from fp32 beyond tolerance "
-                    f"({', '.join(f'{k} {v:.3g}' for k, v in diffs.items())}); saving float32")
+                log(
+                    f"ship: {role}: fp16 outputs differ from fp32 beyond tolerance "
+                    f"({', '.join(f'{k} {v:.3g}' for k, v in diffs.items())}); saving float32"
+                )
             data = {k: v for k, v in src.data.items() if k not in ("weights", "sha256", "size_bytes")}
-            data.update(name=mapping[role], dtype="float16" if use_fp16 else "float32",
-                        shipped_from=_source_info(src, record),
-                        fp16_check={"max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
-                                    "tolerance": {k: FP16_TOLERANCE[k] for k in diffs}, "passed": passed},
-                        ship_command=command)
+            data.update(
+                name=mapping[role],
+                dtype="float16" if use_fp16 else "float32",
+                shipped_from=_source_info(src, record),
+                fp16_check={
+                    "max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
+                    "tolerance": {k: FP16_TOLERANCE[k] for k in diffs},
+                    "passed": passed,
+                },
+                ship_command=command,
+            )
             tensors = half_state(model) if use_fp16 else {k: v.detach().cpu() for k, v in model.state_dict().items()}
             shipped[role] = save_model(staging / mapping[role], tensors, data)
-        world = {"vae": mapping[VAE_NAME], "mdn": mapping[MDN_NAME], "vae_sha256": shipped[VAE_NAME].data["sha256"],
-                 "mdn_sha256": shipped[MDN_NAME].data["sha256"]}
+        world = {
+            "vae": mapping[VAE_NAME],
+            "mdn": mapping[MDN_NAME],
+            "vae_sha256": shipped[VAE_NAME].data["sha256"],
+            "mdn_sha256": shipped[MDN_NAME].data["sha256"],
+        }
         for src_name, target in mapping.items():
             if src_name in (VAE_NAME, MDN_NAME):
                 continue
@@ -174,8 +200,12 @@ def ship(round_models: Path, name: str, out: Path, replace: bool = False, fp16: 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for src_name, card in shipped.items():
-        summary["models"][mapping[src_name]] = {"from": str(round_models / src_name), "dtype": card.data["dtype"],
-                                                "sha256": card.data["sha256"], "size_bytes": card.data["size_bytes"]}
+        summary["models"][mapping[src_name]] = {
+            "from": str(round_models / src_name),
+            "dtype": card.data["dtype"],
+            "sha256": card.data["sha256"],
+            "size_bytes": card.data["size_bytes"],
+        }
     summary["world"] = world
     return summary
 
@@ -202,4 +232,3 @@ def _move_into_place(staging: Path, out: Path, names: list[str]) -> None:
         raise
     for aside, _ in backups:
         shutil.rmtree(aside, ignore_errors=True)
-

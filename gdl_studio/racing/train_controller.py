@@ -192,7 +192,9 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
         mean, sigma = load_strategy_state(paths["es"])
         es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
         if "current_run" in state:
-            state.setdefault("previous_runs", []).append(f"{state['current_run']}  (to generation {state['generation']})")
+            state.setdefault("previous_runs", []).append(
+                f"{state['current_run']}  (to generation {state['generation']})"
+            )
         log(f"controller: resumed CMA-ES at generation {state['generation']} (σ {es.sigma:.4f}) from {ckpt}")
     elif cfg.init is not None:
         mean, card = initial_from_model(Path(cfg.init))
@@ -204,10 +206,14 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
             seconds=float(metrics.get("train_seconds", 0.0)),
             best_fitness=metrics.get("best_candidate_fitness"),
         )
-        previous_runs = list(card.get("training_runs") or ([card["training_command"]] if card.get("training_command") else []))
+        previous_runs = list(
+            card.get("training_runs") or ([card["training_command"]] if card.get("training_command") else [])
+        )
         state["previous_runs"] = previous_runs
         es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
-        log(f"controller: CMA-ES from {cfg.init} (generation {state['generation']}, σ {sigma:.4f}), population {cfg.popsize}")
+        log(
+            f"controller: CMA-ES from {cfg.init} (generation {state['generation']}, σ {sigma:.4f}), population {cfg.popsize}"
+        )
     else:
         es = new_strategy(np.zeros(n), cfg.sigma0, cfg.popsize, cfg.seed + 1)
         log(f"controller: new CMA-ES, {n} parameters, population {cfg.popsize}, {cfg.rollouts} rollouts per candidate")
@@ -313,4 +319,3 @@ def _save(cfg: ControllerTrainConfig, es, state: dict, xmean_fit: float, save_co
         "fitness_log": "best/mean/worst per generation: resources/logs/carracing-controller.csv",
     }
     save_controller(np.asarray(es.mean), cfg.out, card)
-

@@ -175,7 +175,9 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     train_eps = [e for e in range(n_eps) if e not in set(val_eps)] or val_eps
     train_s = SeriesSampler(series, train_eps, cfg.seq_len)
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
-    log(f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps in {len(train_eps)}/{len(val_eps)} episodes; device {device}")
+    log(
+        f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps in {len(train_eps)}/{len(val_eps)} episodes; device {device}"
+    )
 
     from gdl_studio.racing.mdn_rnn import MDNConfig
 
@@ -237,7 +239,11 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch, cfg.start_share))
             try:
                 with amp():
-                    out = scheduled_forward(model, z, a, cfg.open_loop, sample_gen) if cfg.open_loop > 0 else model(z, a)[0]
+                    out = (
+                        scheduled_forward(model, z, a, cfg.open_loop, sample_gen)
+                        if cfg.open_loop > 0
+                        else model(z, a)[0]
+                    )
                     loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
@@ -262,7 +268,9 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
                 break
         val, vnll, vrew, vbce = evaluate()
         improved = es.end_epoch(model, val, val_z_nll=vnll, val_reward_mse=vrew, val_done_bce=vbce)
-        log(f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}")
+        log(
+            f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}"
+        )
         es.checkpoint(ckpt_path, model, opt)
         rng = np.random.default_rng([cfg.seed, es.epoch])
         if budget.expired():
@@ -290,13 +298,21 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         "metrics": {**metrics, "stopped": stopped, "history": history[-20:]},
         "training_command": cfg.command,
         "architecture": {"seq_len": cfg.seq_len, "reward_clip": list(REWARD_CLIP)},
-        "training": {"reward_weight": cfg.reward_weight, "done_weight": cfg.done_weight,
-                     "done_pos_weight": cfg.done_pos_weight, "start_share": cfg.start_share,
-                     "open_loop": cfg.open_loop, "init": str(cfg.init) if cfg.init else None,
-                     "batch": cfg.batch, "lr": cfg.lr},
+        "training": {
+            "reward_weight": cfg.reward_weight,
+            "done_weight": cfg.done_weight,
+            "done_pos_weight": cfg.done_pos_weight,
+            "start_share": cfg.start_share,
+            "open_loop": cfg.open_loop,
+            "init": str(cfg.init) if cfg.init else None,
+            "batch": cfg.batch,
+            "lr": cfg.lr,
+        },
     }
     saved = save_mdn(final, cfg.out, card, fp16=fp16)
-    log(f"mdn-rnn: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}")
+    log(
+        f"mdn-rnn: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}"
+    )
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
 
 

@@ -53,7 +53,7 @@ def load_frames(directory: Path, max_frames: int | None = None, val_every: int =
             frames = frames[:: max(1, len(frames) // per_file)][:per_file]
         (val if i % val_every == val_every - 1 else train).append(frames)
     if not val:  # tiny runs: hold out the last few frames of each episode instead
-        val = [f[-max(1, len(f) // 10):] for f in train]
+        val = [f[-max(1, len(f) // 10) :] for f in train]
         train = [f[: -max(1, len(f) // 10)] for f in train]
     return np.concatenate(train), np.concatenate(val), len(files)
 
@@ -165,7 +165,12 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     final.load_state_dict(es.best_state)
     final.eval()
     # fp16 check: the reconstruction loss must hold when weights are rounded to half precision
-    metrics = {"val_loss": es.best_val, "epochs": es.epoch, "train_frames": int(len(train_u8)), "val_frames": int(len(val_u8))}
+    metrics = {
+        "val_loss": es.best_val,
+        "epochs": es.epoch,
+        "train_frames": int(len(train_u8)),
+        "val_frames": int(len(val_u8)),
+    }
     fp16 = cfg.fp16 and _fp16_ok(final, val_np, log)
     card = {
         "data": {
@@ -181,7 +186,9 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
         "params": param_count(final),
     }
     saved = save_vae(final, cfg.out, card, fp16=fp16)
-    log(f"vae: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}")
+    log(
+        f"vae: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}"
+    )
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
 
 
@@ -203,4 +210,3 @@ def _fp16_ok(model, val_np: np.ndarray, log, tolerance: float = 0.005) -> bool:
     ok = e16 <= e32 * (1 + tolerance) + 1e-7
     log(f"vae: fp16 check: mse {e32:.6f} (fp32) vs {e16:.6f} (fp16) → {'fp16' if ok else 'keep fp32'}")
     return ok
-

@@ -75,7 +75,11 @@ class WorldRef:
         CMA-ES evaluators, Ray shipping). The shipped layout is returned as it is; any other is
         linked (or, where links are not allowed, copied) into a temporary directory keyed by the
         weights' sha256, made once and reused."""
-        if self.vae_dir.name == VAE_NAME and self.mdn_dir.name == MDN_NAME and self.vae_dir.parent == self.mdn_dir.parent:
+        if (
+            self.vae_dir.name == VAE_NAME
+            and self.mdn_dir.name == MDN_NAME
+            and self.vae_dir.parent == self.mdn_dir.parent
+        ):
             return self.vae_dir.parent
         shas = [read_card(d).data.get("sha256", "") for d in (self.vae_dir, self.mdn_dir)]
         key = hashlib.sha256("|".join([str(self.vae_dir), str(self.mdn_dir), *shas]).encode()).hexdigest()[:16]
@@ -97,14 +101,17 @@ class WorldRef:
 
 def _roots(models: Path | None, beside: Path | None, registry: Registry | None) -> list[Path]:
     roots: list[Path] = []
-    for root in ([Path(models)] if models else []) + ([beside] if beside else []) + (registry or default_registry()).roots():
+    for root in (
+        ([Path(models)] if models else []) + ([beside] if beside else []) + (registry or default_registry()).roots()
+    ):
         if root not in roots:
             roots.append(root)
     return roots
 
 
-def controller_card(controller: str | os.PathLike[str] | None, models: Path | None = None,
-                    registry: Registry | None = None) -> ModelCard:
+def controller_card(
+    controller: str | os.PathLike[str] | None, models: Path | None = None, registry: Registry | None = None
+) -> ModelCard:
     """The card of a controller given by name (looked up in ``models``, then the registry) or directory."""
     if controller is None:
         controller = CONTROLLER_NAME
@@ -132,8 +139,11 @@ def world_names(card: ModelCard | dict | None) -> tuple[str, str]:
     return str(world.get("vae") or VAE_NAME), str(world.get("mdn") or MDN_NAME)
 
 
-def resolve_world(controller: str | os.PathLike[str] | ModelCard | None = None, models: Path | None = None,
-                  registry: Registry | None = None) -> WorldRef:
+def resolve_world(
+    controller: str | os.PathLike[str] | ModelCard | None = None,
+    models: Path | None = None,
+    registry: Registry | None = None,
+) -> WorldRef:
     """The V and M ``controller`` drives with (see the module docstring); raises ModelUnavailable.
 
     ``controller`` is a model name, a directory holding a controller's card, a card, or None
@@ -162,8 +172,9 @@ def resolve_world(controller: str | os.PathLike[str] | ModelCard | None = None, 
         dirs = [root / name for root in roots if (root / name / CARD_NAME).is_file()]
         if not dirs:
             who = f"controller '{card.name}'" if card is not None else "the shipped controller"
-            raise ModelUnavailable(f"{who} drives with {name}, which is not installed "
-                                   f"(looked in {', '.join(map(str, roots))})")
+            raise ModelUnavailable(
+                f"{who} drives with {name}, which is not installed (looked in {', '.join(map(str, roots))})"
+            )
         want = world.get(f"{role}_sha256") if isinstance(world, dict) else None
         match = [d for d in dirs if want and read_card(d).data.get("sha256") == want]
         found[role] = (match or dirs)[0]
@@ -172,8 +183,12 @@ def resolve_world(controller: str | os.PathLike[str] | ModelCard | None = None, 
     return WorldRef(vae, mdn, found["vae"], found["mdn"], "; ".join(notes))
 
 
-def load_world_for(controller: str | os.PathLike[str] | None = None, models: Path | None = None,
-                   registry: Registry | None = None, need_controller: bool = True):
+def load_world_for(
+    controller: str | os.PathLike[str] | None = None,
+    models: Path | None = None,
+    registry: Registry | None = None,
+    need_controller: bool = True,
+):
     """A :class:`~.models_io.WorldModel` whose V and M are ``controller``'s and whose C is it.
 
     With ``need_controller=False`` a missing shipped controller leaves C None (V and M still load).
@@ -212,5 +227,5 @@ def driver_label(card: ModelCard) -> str:
     names = world_names(card)
     if names != DEFAULT_WORLD:
         prefix = VAE_NAME + "-"
-        label += f" ({names[0][len(prefix):] if names[0].startswith(prefix) else names[0]} world)"
+        label += f" ({names[0][len(prefix) :] if names[0].startswith(prefix) else names[0]} world)"
     return label
