@@ -469,7 +469,8 @@ def _train_controller(args) -> int:
         raise UserError("--popsize must be at least 2")
     result = train_controller(cfg)
     print(
-        f"controller: {result['stopped']} at generation {result['generation']} ({result['env_steps']} env steps, {result['seconds']:.0f}s)"
+        f"controller: {result['stopped']} at generation {result['generation']} "
+        f"({result['env_steps']} env steps, {result['seconds']:.0f}s)"
     )
     return 0
 

@@ -231,7 +231,8 @@ def collect(config: CollectConfig, log=print) -> dict:
     todo = [i for i in range(config.episodes) if not episode_path(out, i).exists()]
     done_before = config.episodes - len(todo)
     log(
-        f"collect: {done_before} of {config.episodes} episodes already in {out}; {len(todo)} to go on {config.workers} workers"
+        f"collect: {done_before} of {config.episodes} episodes already in {out}; "
+        f"{len(todo)} to go on {config.workers} workers"
     )
     t0 = time.perf_counter()
     steps = 0

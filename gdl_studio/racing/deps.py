@@ -12,7 +12,10 @@ import os
 
 from gdl_studio.core.errors import UserError
 
-INSTALL_HINT = 'install it with: pip install "gymnasium[box2d]>=1.0" pygame  (Box2D needs the box2d wheel; on old pips also `pip install swig` first)'
+INSTALL_HINT = (
+    'install it with: pip install "gymnasium[box2d]>=1.0" pygame  '
+    "(Box2D needs the box2d wheel; on old pips also `pip install swig` first)"
+)
 
 
 class MissingDependency(UserError, ImportError):

@@ -268,7 +268,9 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
             "train_seconds": round(state["seconds"], 1),
         },
         "training_command": cfg.command,
-        "optimizer": "pycma CMA-ES in the dream; saved parameters = the distribution mean with the best validation dream return",
+        "optimizer": (
+            "pycma CMA-ES in the dream; saved parameters = the distribution mean with the best validation dream return"
+        ),
     }
     tensors = {"params": torch.from_numpy(np.asarray(params, dtype=np.float32))}
     return save_model(Path(cfg.out) / cfg.name, tensors, card)

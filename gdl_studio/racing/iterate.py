@@ -55,8 +55,8 @@ class IterateConfig:
     tau: float = 1.15
     sigma_max: float | None = None
     init_controller: str = "carracing-controller"  # the controller in init_models that drives round 1
-    skip: tuple[str, ...] = ()
-    dream_init: str = "previous"  # "previous": CMA-ES from the agent's controller; "zero": from scratch  # steps to skip ("vae": keep the previous V)
+    skip: tuple[str, ...] = ()  # steps to skip ("vae": keep the previous V)
+    dream_init: str = "previous"  # "previous": CMA-ES from the agent's controller; "zero": from scratch
     score_episodes: int = 16
     stop_after: str | None = None  # "ROUND:STEP", e.g. "1:mdn"
     command: str = ""

@@ -212,7 +212,8 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
         state["previous_runs"] = previous_runs
         es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"])
         log(
-            f"controller: CMA-ES from {cfg.init} (generation {state['generation']}, σ {sigma:.4f}), population {cfg.popsize}"
+            f"controller: CMA-ES from {cfg.init} (generation {state['generation']}, σ {sigma:.4f}), "
+            f"population {cfg.popsize}"
         )
     else:
         es = new_strategy(np.zeros(n), cfg.sigma0, cfg.popsize, cfg.seed + 1)

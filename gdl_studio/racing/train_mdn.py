@@ -176,7 +176,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     train_s = SeriesSampler(series, train_eps, cfg.seq_len)
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
     log(
-        f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps in {len(train_eps)}/{len(val_eps)} episodes; device {device}"
+        f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps "
+        f"in {len(train_eps)}/{len(val_eps)} episodes; device {device}"
     )
 
     from gdl_studio.racing.mdn_rnn import MDNConfig
@@ -260,8 +261,9 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             if b % max(1, steps_per_epoch // 4) == 0:
                 rate = done_steps / max(time.perf_counter() - t_start, 1e-9)
                 log(
-                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.4f} "
-                    f"(z nll {float(nll.detach()):.4f} reward {float(rew.detach()):.4f} done {float(bce.detach()):.4f}) "
+                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} "
+                    f"loss {float(loss.detach()):.4f} (z nll {float(nll.detach()):.4f} "
+                    f"reward {float(rew.detach()):.4f} done {float(bce.detach()):.4f}) "
                     f"ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
                 )
             if budget.expired():
@@ -269,7 +271,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         val, vnll, vrew, vbce = evaluate()
         improved = es.end_epoch(model, val, val_z_nll=vnll, val_reward_mse=vrew, val_done_bce=vbce)
         log(
-            f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}){' (best)' if improved else ''}"
+            f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f})"
+            f"{' (best)' if improved else ''}"
         )
         es.checkpoint(ckpt_path, model, opt)
         rng = np.random.default_rng([cfg.seed, es.epoch])
@@ -311,7 +314,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     }
     saved = save_mdn(final, cfg.out, card, fp16=fp16)
     log(
-        f"mdn-rnn: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}"
+        f"mdn-rnn: wrote {saved.weights_path} "
+        f"({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}"
     )
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
 

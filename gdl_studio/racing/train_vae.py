@@ -139,8 +139,9 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
             if b % max(1, steps_per_epoch // 5) == 0:
                 rate = done_steps / max(time.perf_counter() - t_start, 1e-9)
                 log(
-                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} loss {float(loss.detach()):.1f} "
-                    f"(rec {float(rec.detach()):.1f} kl {float(kl.detach()):.1f}) ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
+                    f"  epoch {es.epoch + 1}/{cfg.epochs} batch {b + 1}/{steps_per_epoch} "
+                    f"loss {float(loss.detach()):.1f} (rec {float(rec.detach()):.1f} kl {float(kl.detach()):.1f}) "
+                    f"ETA {fmt_eta((total_steps - done_steps) / max(rate, 1e-9))}"
                 )
             if budget.expired():
                 break
@@ -187,7 +188,8 @@ def train_vae(cfg: VAETrainConfig, log=print) -> dict:
     }
     saved = save_vae(final, cfg.out, card, fp16=fp16)
     log(
-        f"vae: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, {'fp16' if fp16 else 'fp32'}); {stopped}"
+        f"vae: wrote {saved.weights_path} ({saved.data['size_bytes'] / 1e6:.1f} MB, "
+        f"{'fp16' if fp16 else 'fp32'}); {stopped}"
     )
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
 
