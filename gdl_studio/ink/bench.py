@@ -35,7 +35,10 @@ def measure_latency(kind: str, points: int) -> dict:
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
         [sys.executable, "-m", "gdl_studio.ink.latency", kind, str(points)],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -90,9 +93,15 @@ def run(args) -> int:
         if kind == "vrnn":
             say(f"scoring {kind} on {len(test)} test sequences (K={args.k}) …")
             elbo, ll_is = evaluate.vrnn_estimates(module, test, k=args.k, max_rows=args.max_rows, seed=0)
-            r = {"elbo": float(elbo.mean()), "ll_is": float(ll_is.mean()),
-                 "ll_is_per_point": float(ll_is.mean() / mean_pts), "elbo_per_point": float(elbo.mean() / mean_pts)}
-            rows.append((kind, "importance-sampled log p(x)", r["ll_is"], r["ll_is_per_point"], card_m.get("test_ll_is", "")))
+            r = {
+                "elbo": float(elbo.mean()),
+                "ll_is": float(ll_is.mean()),
+                "ll_is_per_point": float(ll_is.mean() / mean_pts),
+                "elbo_per_point": float(elbo.mean() / mean_pts),
+            }
+            rows.append(
+                (kind, "importance-sampled log p(x)", r["ll_is"], r["ll_is_per_point"], card_m.get("test_ll_is", ""))
+            )
             rows.append((kind, "ELBO (lower bound)", r["elbo"], r["elbo_per_point"], card_m.get("test_elbo", "")))
         else:
             say(f"scoring {kind} on {len(test)} test sequences …")
@@ -111,8 +120,11 @@ def run(args) -> int:
     if args.json:
         emit(results, as_json=True)
         return 0
-    subset = (f"a random subset of {len(test)} of the {n_all} test sequences (seed 0)" if len(test) < n_all
-              else f"all {n_all} test sequences")
+    subset = (
+        f"a random subset of {len(test)} of the {n_all} test sequences (seed 0)"
+        if len(test) < n_all
+        else f"all {n_all} test sequences"
+    )
     print_table(
         f"Ink test-set log-likelihood, nats per sequence: HIGHER IS BETTER\n"
         f"  on {subset}, {mean_pts:.1f} points each on average; offsets in normalised units "
@@ -122,14 +134,25 @@ def run(args) -> int:
         header=("model", "estimate", "nats/sequence", "nats/point", "card (full test)"),
     )
     lat_rows = [
-        (kind, results[KEYS[kind]]["latency_ms"]["p50"], results[KEYS[kind]]["latency_ms"]["p99"],
-         results[KEYS[kind]]["cpu_ms"]["p99"], results[KEYS[kind]]["parameters"])
-        for kind in kinds if KEYS[kind] in results
+        (
+            kind,
+            results[KEYS[kind]]["latency_ms"]["p50"],
+            results[KEYS[kind]]["latency_ms"]["p99"],
+            results[KEYS[kind]]["cpu_ms"]["p99"],
+            results[KEYS[kind]]["parameters"],
+        )
+        for kind in kinds
+        if KEYS[kind] in results
     ]
-    print_table("Sampling latency per point on one CPU thread, ms (target p99 <= 1 ms)", lat_rows,
-                header=("model", "wall p50", "wall p99", "cpu p99", "parameters"))
-    print(f"\n  peak RSS {results['peak_rss_mb']:.0f} MiB (scoring process); load average "
-          f"{results['load_average_1min']} during the run; VRNN importance sampling with K = {args.k}")
+    print_table(
+        "Sampling latency per point on one CPU thread, ms (target p99 <= 1 ms)",
+        lat_rows,
+        header=("model", "wall p50", "wall p99", "cpu p99", "parameters"),
+    )
+    print(
+        f"\n  peak RSS {results['peak_rss_mb']:.0f} MiB (scoring process); load average "
+        f"{results['load_average_1min']} during the run; VRNN importance sampling with K = {args.k}"
+    )
     for n in notes:
         print(f"  note: {n}")
     return 0

@@ -55,7 +55,9 @@ def _data(args) -> int:
         f"mean {report['points_mean']:.1f}, max {report['points_max']}; scale {report['scale']:.3f} units"
     )
     if report["unlisted_characters"]:
-        print(f"note: {report['unlisted_characters']} characters not in the committed split lists were assigned by hash")
+        print(
+            f"note: {report['unlisted_characters']} characters not in the committed split lists were assigned by hash"
+        )
     return 0
 
 
@@ -104,8 +106,9 @@ def _sketch(args) -> int:
             else:
                 strokes = 1
     seed = int(rng.integers(2**31)) if args.seed is None else args.seed
-    gen = model.generate(primer=primer, temperature=args.temperature, seed=seed,
-                         max_points=args.max_points, max_strokes=strokes)
+    gen = model.generate(
+        primer=primer, temperature=args.temperature, seed=seed, max_points=args.max_points, max_strokes=strokes
+    )
     points = list(gen)
     generated = sampling.points_to_strokes(points)
     if suffix == ".svg":
@@ -122,8 +125,13 @@ def _sketch(args) -> int:
 def add_train_arguments(p) -> None:
     """Arguments of ``gdl-studio train vrnn|rnn-gmm``."""
     p.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
-    p.add_argument("--max-minutes", type=float, default=8.0, help="wall-clock budget including the final test (default 8)")
-    p.add_argument("--out", help="output directory (default models/ink-vrnn or models/ink-rnn-gmm; with --tiny runs/<name>-tiny/model)")
+    p.add_argument(
+        "--max-minutes", type=float, default=8.0, help="wall-clock budget including the final test (default 8)"
+    )
+    p.add_argument(
+        "--out",
+        help="output directory (default models/ink-vrnn or models/ink-rnn-gmm; with --tiny runs/<name>-tiny/model)",
+    )
     p.add_argument("--data", help="data cache (default data/ink/kanjivg.npz)")
     p.add_argument("--checkpoint", help="resumable checkpoint file (default runs/<name>/checkpoint.pt)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
@@ -132,7 +140,9 @@ def add_train_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (default 1)")
-    p.add_argument("--kl-anneal-steps", type=int, default=1000, help="VRNN KL weight 0→1 over these steps (default 1000)")
+    p.add_argument(
+        "--kl-anneal-steps", type=int, default=1000, help="VRNN KL weight 0→1 over these steps (default 1000)"
+    )
     p.add_argument("--patience", type=int, default=6, help="epochs without validation improvement before stopping")
     p.add_argument("--lr-patience", type=int, default=3, help="halve the learning rate after this many bad epochs")
     p.add_argument("--eval-k", type=int, default=0, help="importance samples for the VRNN test estimate (default 100)")
@@ -151,9 +161,15 @@ def add_bench_arguments(p) -> None:
     """Arguments of ``gdl-studio bench ink``."""
     p.add_argument("--json", action="store_true", help="print flat JSON instead of tables")
     p.add_argument("--models", default="vrnn,rnn-gmm", help="comma-separated: vrnn, rnn-gmm")
-    p.add_argument("--limit", type=int, default=150,
-                   help="score a random subset of this many test sequences (default 150; 0 = all 574, slow on CPU)")
-    p.add_argument("-k", "--k", type=int, default=100, help="importance samples per sequence for the VRNN (default 100)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=150,
+        help="score a random subset of this many test sequences (default 150; 0 = all 574, slow on CPU)",
+    )
+    p.add_argument(
+        "-k", "--k", type=int, default=100, help="importance samples per sequence for the VRNN (default 100)"
+    )
     p.add_argument("--max-rows", type=int, default=500, help="rows per scoring batch (memory vs speed; default 500)")
     p.add_argument("--latency-points", type=int, default=1000, help="points to time per model")
     p.add_argument("--threads", type=int, default=2, help="torch threads for scoring (latency always uses 1)")

@@ -140,7 +140,9 @@ def load_user_drawings(inputs: list[str], preprocessing: dict) -> UserDrawings:
         seqs.append(rows)
         strokes.append(int((rows[:, 2] > 0.5).sum()))
     if len(seqs) < MIN_DRAWINGS:
-        raise UserError(f"too few drawings to fine-tune: {len(seqs)} (at least {MIN_DRAWINGS}; one is held out to check progress)")
+        raise UserError(
+            f"too few drawings to fine-tune: {len(seqs)} (at least {MIN_DRAWINGS}; one is held out to check progress)"
+        )
     return UserDrawings(files=list(files), seqs=seqs, strokes=strokes, source=source)
 
 
@@ -167,8 +169,9 @@ def jitter(rows: np.ndarray, rng: np.random.Generator, scale: float) -> np.ndarr
     return out
 
 
-def write_reference_set(out_dir: str | Path, count: int = 40, shear: float = 0.3, wobble: float = 0.8,
-                        seed: int = 0) -> list[Path]:
+def write_reference_set(
+    out_dir: str | Path, count: int = 40, shear: float = 0.3, wobble: float = 0.8, seed: int = 0
+) -> list[Path]:
     """Write a reference "personal" drawing set (for the fine-tune bench and tests).
 
     Takes the first ``count`` kanji (code points from U+4E00) of the KanjiVG **test** split
@@ -304,8 +307,9 @@ class _Evaluator:
         from gdl_studio.ink import evaluate
 
         if self.kind == "vrnn":
-            elbo, _ = evaluate.vrnn_estimates(module, self.seqs, k=self.valid_samples, max_rows=512,
-                                              seed=EVAL_SEED, progress=self._progress)
+            elbo, _ = evaluate.vrnn_estimates(
+                module, self.seqs, k=self.valid_samples, max_rows=512, seed=EVAL_SEED, progress=self._progress
+            )
             return float(-elbo.mean())
         return float(-evaluate.rnn_log_likelihood(module, self.seqs).mean())
 
@@ -315,8 +319,9 @@ class _Evaluator:
 
         out = {"nll": self.loss(module)}
         if self.kind == "vrnn":
-            _, ll_is = evaluate.vrnn_estimates(module, self.seqs, k=self.is_samples, max_rows=2048,
-                                               seed=EVAL_SEED + 1, progress=self._progress)
+            _, ll_is = evaluate.vrnn_estimates(
+                module, self.seqs, k=self.is_samples, max_rows=2048, seed=EVAL_SEED + 1, progress=self._progress
+            )
             out["nll_is"] = float(-ll_is.mean())
         return out
 
@@ -374,9 +379,15 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
     model = base.module
     model.float().train()
     evaluator = _Evaluator(kind, valid_seqs, opts["valid_samples"], opts["is_samples"], control)
-    report(Progress(step=0, total=epochs, unit="epoch",
-                    message=f"{len(drawings.seqs)} drawings ({len(train_seqs)} to learn from, {len(valid_seqs)} held out); "
-                            f"scoring {base_card.name}"))
+    report(
+        Progress(
+            step=0,
+            total=epochs,
+            unit="epoch",
+            message=f"{len(drawings.seqs)} drawings ({len(train_seqs)} to learn from, {len(valid_seqs)} held out); "
+            f"scoring {base_card.name}",
+        )
+    )
     base_final = evaluator.final(model)
     base_valid = base_final["nll"]
     report(Progress(step=0, total=epochs, unit="epoch", valid_loss=base_valid, message=f"base model {base_card.name}"))
@@ -432,11 +443,20 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
         dt = max(0.0, time.monotonic() - t_epoch - paused)
         epoch_seconds.append(dt)
         train_loss = tot_loss / max(1, n_seq)
-        history.append({"epoch": epoch, "train_loss": round(train_loss, 4), "valid_loss": round(val, 4),
-                        "seconds": round(dt, 2)})
-        report(Progress(step=epoch, total=epochs, unit="epoch", train_loss=train_loss, valid_loss=val,
-                        message="best so far" if improved else f"no better for {bad} epoch{'s' if bad > 1 else ''}",
-                        extra={"seconds": dt, "steps": float(steps)}))
+        history.append(
+            {"epoch": epoch, "train_loss": round(train_loss, 4), "valid_loss": round(val, 4), "seconds": round(dt, 2)}
+        )
+        report(
+            Progress(
+                step=epoch,
+                total=epochs,
+                unit="epoch",
+                train_loss=train_loss,
+                valid_loss=val,
+                message="best so far" if improved else f"no better for {bad} epoch{'s' if bad > 1 else ''}",
+                extra={"seconds": dt, "steps": float(steps)},
+            )
+        )
         if bad >= opts["patience"] and epoch < epochs:
             stop = "early stop"
             break
@@ -460,9 +480,12 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
     units = "nats per sequence on the held-out drawings, offsets in normalised units (divided by the scale); lower is better"
     metrics: dict[str, Any] = {
         "units": units,
-        "nll_kind": (f"VRNN: -ELBO ({evaluator.valid_samples:d} posterior samples, fixed noise); "
-                     f"nll_is: importance-sampled, K={evaluator.is_samples:d}")
-        if kind == "vrnn" else "RNN-GMM: exact -log p(x)",
+        "nll_kind": (
+            f"VRNN: -ELBO ({evaluator.valid_samples:d} posterior samples, fixed noise); "
+            f"nll_is: importance-sampled, K={evaluator.is_samples:d}"
+        )
+        if kind == "vrnn"
+        else "RNN-GMM: exact -log p(x)",
         "valid_drawings": len(valid_seqs),
         "base_valid_nll": round(base_valid, 4),
         "valid_nll": round(final["nll"], 4),
@@ -470,8 +493,13 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
         "improved": bool(best_epoch > 0),
     }
     if kind == "vrnn":
-        metrics.update({"base_valid_nll_is": round(base_final["nll_is"], 4), "valid_nll_is": round(final["nll_is"], 4),
-                        "is_samples": evaluator.is_samples})
+        metrics.update(
+            {
+                "base_valid_nll_is": round(base_final["nll_is"], 4),
+                "valid_nll_is": round(final["nll_is"], 4),
+                "is_samples": evaluator.is_samples,
+            }
+        )
     metrics["valid_points_per_sequence"] = round(float(np.mean([len(s) for s in valid_seqs])), 2)
 
     base_name = base_card.name
@@ -486,15 +514,20 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
         "preprocessing": preprocessing,
         "base_model": base_name,
         "base_sha256": base_card.data.get("sha256"),
-        "root_model": base_card.data.get("root_model") or (base_card.data.get("base_model") if base_card.personal else base_name),
+        "root_model": base_card.data.get("root_model")
+        or (base_card.data.get("base_model") if base_card.personal else base_name),
         "data": {
             "source": drawings.source,
             "inputs": [str(p) for p in (spec.inputs or [])][:20] or [str(personal_set.set_dir())],
             "drawings": len(drawings.seqs),
             "points": drawings.points,
             "strokes": int(sum(drawings.strokes)),
-            "split": {"train": len(train_seqs), "valid": len(valid_seqs), "seed": seed,
-                      "valid_fraction": opts["valid_fraction"]},
+            "split": {
+                "train": len(train_seqs),
+                "valid": len(valid_seqs),
+                "seed": seed,
+                "valid_fraction": opts["valid_fraction"],
+            },
             "valid_files": [drawings.files[i].name for i in valid_idx][:50],
             # Dream up picks a stroke count from this: keep the base's (a few user drawings are too sparse)
             "stroke_count_hist": list(base_data.get("stroke_count_hist", [])),
@@ -524,11 +557,16 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
             "weights_dtype": "float16" if half else "float32",
             "history": history[-200:],
         },
-        "training_command": _command_line(spec, base_name, display, opts,
-                                          None if spec.inputs else str(personal_set.set_dir())),
+        "training_command": _command_line(
+            spec, base_name, display, opts, None if spec.inputs else str(personal_set.set_dir())
+        ),
         "license": f"fine-tuned from {base_name} ({base_card.data.get('license', 'see its card')}) on the user's own drawings",
     }
     control.checkpoint()  # last chance to cancel: nothing has been written yet
     saved = save_personal_model(tensors_for_saving(model, half=half), card)
-    return {"name": saved.name, "display_name": saved.data.get("display_name", display), "metrics": metrics,
-            "path": str(saved.directory)}
+    return {
+        "name": saved.name,
+        "display_name": saved.data.get("display_name", display),
+        "metrics": metrics,
+        "path": str(saved.directory),
+    }

@@ -95,8 +95,13 @@ def svg_files(inputs: Iterable[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".svg"
-                     and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+            found = [
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() == ".svg"
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ]
             out.extend(sorted(found))
         elif path.is_file():
             out.append(path)

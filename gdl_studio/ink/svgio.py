@@ -293,7 +293,9 @@ def strokes_to_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{BOX:g}" height="{BOX:g}" viewBox="0 0 {BOX:g} {BOX:g}">',
     ]
     if guide:
-        lines.append(f'<rect x="0" y="0" width="{BOX:g}" height="{BOX:g}" fill="none" stroke="#dddddd" stroke-width="0.5"/>')
+        lines.append(
+            f'<rect x="0" y="0" width="{BOX:g}" height="{BOX:g}" fill="none" stroke="#dddddd" stroke-width="0.5"/>'
+        )
     style = 'fill="none" stroke-width="{w:g}" stroke-linecap="round" stroke-linejoin="round" stroke="{c}"'
     for group, items, c in (("strokes", strokes, colour), ("generated", generated or [], generated_colour)):
         if not items and group == "generated":
@@ -339,5 +341,9 @@ def write_points_json(path: str | Path, strokes: list[np.ndarray], generated: li
     def conv(items):
         return [[[round(float(x), 3), round(float(y), 3)] for x, y in np.asarray(s).reshape(-1, 2)] for s in items]
 
-    doc = {"units": f"KanjiVG units, {BOX:g}x{BOX:g} box, y down", "strokes": conv(strokes), "generated": conv(generated or [])}
+    doc = {
+        "units": f"KanjiVG units, {BOX:g}x{BOX:g} box, y down",
+        "strokes": conv(strokes),
+        "generated": conv(generated or []),
+    }
     write_text_atomic(path, json.dumps(doc) + "\n")

@@ -135,7 +135,16 @@ def train(args) -> int:
     x_train, len_train = _dense(train_seqs, device)
     lengths_np = len_train.cpu().numpy()
 
-    state = {"epoch": 0, "step": 0, "best": math.inf, "best_epoch": -1, "bad": 0, "lr": args.lr, "skipped": 0, "history": []}
+    state = {
+        "epoch": 0,
+        "step": 0,
+        "best": math.inf,
+        "best_epoch": -1,
+        "bad": 0,
+        "lr": args.lr,
+        "skipped": 0,
+        "history": [],
+    }
     best_state = copy.deepcopy(model.state_dict())
     run_key = {"cfg": cfg.to_dict(), "tiny": bool(args.tiny), "scale": data.scale, "n_train": len(train_seqs)}
     if ckpt_path.is_file() and not args.fresh:
@@ -157,8 +166,14 @@ def train(args) -> int:
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(ckpt_path) as tmp:
             torch.save(
-                {"model": model.state_dict(), "opt": opt.state_dict(), "best_state": best_state, "state": state,
-                 "run_key": run_key, "rng_seed": args.seed},
+                {
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "best_state": best_state,
+                    "state": state,
+                    "run_key": run_key,
+                    "rng_seed": args.seed,
+                },
                 tmp,
             )
 
@@ -212,7 +227,9 @@ def train(args) -> int:
             state["bad"] += 1
             if state["bad"] % args.lr_patience == 0:
                 state["lr"] *= 0.5
-        state["history"].append({"epoch": state["epoch"], "train_loss_per_point": tot_loss / max(tot_pts, 1), "valid_loss": val})
+        state["history"].append(
+            {"epoch": state["epoch"], "train_loss_per_point": tot_loss / max(tot_pts, 1), "valid_loss": val}
+        )
         save_checkpoint()
         dt = time.monotonic() - t_epoch
         epoch_times.append(dt)
@@ -233,7 +250,9 @@ def train(args) -> int:
         if time.monotonic() - t_start > budget_s - reserve_s:
             stop_reason = "time budget"
             break
-    _log(f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps; best epoch {state['best_epoch']}")
+    _log(
+        f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps; best epoch {state['best_epoch']}"
+    )
 
     # Final scoring of the best weights, as they will ship.
     model.load_state_dict(best_state)
@@ -249,12 +268,23 @@ def train(args) -> int:
             half = False
         else:
             model = trial
-    metrics = {"units": "nats per sequence, offsets in normalised units (divided by the scale); higher is better",
-               "valid_loss": round(val32 if not half else val16, 4), "test_sequences": len(test_seqs)}
+    metrics = {
+        "units": "nats per sequence, offsets in normalised units (divided by the scale); higher is better",
+        "valid_loss": round(val32 if not half else val16, 4),
+        "test_sequences": len(test_seqs),
+    }
     if kind == "vrnn":
         elbo, ll_is = evaluate.vrnn_estimates(model, test_seqs, k=eval_k, device=device, seed=0)
-        metrics.update({"test_elbo": round(float(elbo.mean()), 3), "test_ll_is": round(float(ll_is.mean()), 3), "is_samples": eval_k})
-        _log(f"test ELBO {elbo.mean():.2f}, importance-sampled log-likelihood (K={eval_k}) {ll_is.mean():.2f} nats/sequence")
+        metrics.update(
+            {
+                "test_elbo": round(float(elbo.mean()), 3),
+                "test_ll_is": round(float(ll_is.mean()), 3),
+                "is_samples": eval_k,
+            }
+        )
+        _log(
+            f"test ELBO {elbo.mean():.2f}, importance-sampled log-likelihood (K={eval_k}) {ll_is.mean():.2f} nats/sequence"
+        )
     else:
         ll = evaluate.rnn_log_likelihood(model, test_seqs, device=device)
         metrics["test_ll"] = round(float(ll.mean()), 3)
@@ -291,11 +321,20 @@ def train(args) -> int:
         },
         "metrics": metrics,
         "training": {
-            "epochs": state["epoch"], "steps": state["step"], "best_epoch": state["best_epoch"],
-            "stop": stop_reason, "skipped_steps": state["skipped"], "minutes": round((time.monotonic() - t_start) / 60, 2),
+            "epochs": state["epoch"],
+            "steps": state["step"],
+            "best_epoch": state["best_epoch"],
+            "stop": stop_reason,
+            "skipped_steps": state["skipped"],
+            "minutes": round((time.monotonic() - t_start) / 60, 2),
             "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
-            "torch": torch.__version__, "amp": "bf16" if use_amp else "none", "batch_size": args.batch_size,
-            "lr": args.lr, "clip": args.clip, "kl_anneal_steps": args.kl_anneal_steps, "weights_dtype": "float16" if half else "float32",
+            "torch": torch.__version__,
+            "amp": "bf16" if use_amp else "none",
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "clip": args.clip,
+            "kl_anneal_steps": args.kl_anneal_steps,
+            "weights_dtype": "float16" if half else "float32",
             "history": state["history"][-200:],
         },
         "training_command": command_line(args),
@@ -304,6 +343,8 @@ def train(args) -> int:
     from gdl_studio.core.registry import save_model
 
     saved = save_model(out_dir, tensors_for_saving(model, half=half), card)
-    _log(f"wrote {saved.weights_path} ({saved.data['size_bytes'] / 1024:.0f} KiB) and its card; "
-         f"total {(time.monotonic() - t_start) / 60:.1f} min")
+    _log(
+        f"wrote {saved.weights_path} ({saved.data['size_bytes'] / 1024:.0f} KiB) and its card; "
+        f"total {(time.monotonic() - t_start) / 60:.1f} min"
+    )
     return 0
