@@ -10,12 +10,16 @@ from __future__ import annotations
 
 
 def register(commands) -> None:
-    p = commands.bench.add_parser("ui", help="GUI event-loop stall while the engine generates; RSS with all models loaded")
+    p = commands.bench.add_parser(
+        "ui", help="GUI event-loop stall while the engine generates; RSS with all models loaded"
+    )
     p.add_argument("--seconds", type=float, default=5.0, help="how long to drive the 1 ms timer (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON with flat keys")
     p.set_defaults(func=_bench_ui)
 
-    b = commands.bench.add_parser("finetune", help="seconds per epoch on a reference user set; GUI stall while training")
+    b = commands.bench.add_parser(
+        "finetune", help="seconds per epoch on a reference user set; GUI stall while training"
+    )
     b.add_argument("--json", action="store_true")
     b.add_argument("--max-seconds", type=float, help="stop measuring after this long (default: when all jobs end)")
     b.add_argument("--epochs", type=int, default=3, help="epochs (generations) per job")

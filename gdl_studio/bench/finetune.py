@@ -24,12 +24,34 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
     from gdl_studio.core.finetuning import FinetuneSpec
 
     return [
-        FinetuneSpec("music", "music-lstm", [str(music_dir)], "bench-music-lstm", {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
-        FinetuneSpec("music", "music-transformer", [str(music_dir)], "bench-music-transformer",
-                     {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
-        FinetuneSpec("ink", "vrnn", [str(ink_dir)], "bench-ink-vrnn", {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0}),
-        FinetuneSpec("controller", "carracing-controller", [], "bench-controller",
-                     {"generations": epochs, "mode": "dream", "population": 16, "rollouts": 2, "seed": 0}),
+        FinetuneSpec(
+            "music",
+            "music-lstm",
+            [str(music_dir)],
+            "bench-music-lstm",
+            {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0},
+        ),
+        FinetuneSpec(
+            "music",
+            "music-transformer",
+            [str(music_dir)],
+            "bench-music-transformer",
+            {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0},
+        ),
+        FinetuneSpec(
+            "ink",
+            "vrnn",
+            [str(ink_dir)],
+            "bench-ink-vrnn",
+            {"epochs": epochs, "patience": epochs, "lr": 3e-4, "seed": 0},
+        ),
+        FinetuneSpec(
+            "controller",
+            "carracing-controller",
+            [],
+            "bench-controller",
+            {"generations": epochs, "mode": "dream", "population": 16, "rollouts": 2, "seed": 0},
+        ),
     ]
 
 
@@ -58,10 +80,16 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     times: dict[str, list[tuple[int, float]]] = {spec.name: [] for spec in specs}
     outcome: dict[str, dict] = {}
     dock.service.progress.connect(
-        lambda job_id, ev: times[names[job_id]].append((ev.step, time.perf_counter())) if job_id in names and isinstance(ev, Progress) else None
+        lambda job_id, ev: (
+            times[names[job_id]].append((ev.step, time.perf_counter()))
+            if job_id in names and isinstance(ev, Progress)
+            else None
+        )
     )
     dock.service.finished.connect(lambda ev: outcome.__setitem__(names.get(ev.job_id, "?"), {"ok": True, **ev.summary}))
-    dock.service.failed.connect(lambda ev: outcome.__setitem__(names.get(ev.job_id, "?"), {"ok": False, "error": ev.message}))
+    dock.service.failed.connect(
+        lambda ev: outcome.__setitem__(names.get(ev.job_id, "?"), {"ok": False, "error": ev.message})
+    )
 
     gaps: list[float] = []
     t0 = time.perf_counter()
@@ -104,8 +132,19 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     for name, entry in results["jobs"].items():
         m = entry["metrics"]
         before = next((m[k] for k in m if k.startswith("base_valid")), "")
-        after = next((m[k] for k in m if k.startswith("valid") and not k.startswith("valid_first") and k != "valid_rollouts"), "")
-        rows.append((name, entry.get("epoch_s", "–"), entry["unit"], before, after, "ok" if entry["ok"] else entry.get("error", "")))
+        after = next(
+            (m[k] for k in m if k.startswith("valid") and not k.startswith("valid_first") and k != "valid_rollouts"), ""
+        )
+        rows.append(
+            (
+                name,
+                entry.get("epoch_s", "–"),
+                entry["unit"],
+                before,
+                after,
+                "ok" if entry["ok"] else entry.get("error", ""),
+            )
+        )
     bench.print_table(
         f"bench finetune: jobs in the Training dock's child process; music set {music_info['minutes']} min "
         f"({music_info['files']} files), ink set {ink_info['files']} drawings",
@@ -114,8 +153,13 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     )
     bench.print_table(
         "GUI stall while training (1 ms timer)",
-        [("p50 (ms)", stall["p50"], ""), ("p99 (ms)", stall["p99"], "≤ 16"), ("max (ms)", stall["max"], ""),
-         ("ticks", stall["n"], ""), ("wall time (s)", round(elapsed, 1), "")],
+        [
+            ("p50 (ms)", stall["p50"], ""),
+            ("p99 (ms)", stall["p99"], "≤ 16"),
+            ("max (ms)", stall["max"], ""),
+            ("ticks", stall["n"], ""),
+            ("wall time (s)", round(elapsed, 1), ""),
+        ],
         header=("figure", "value", "target"),
     )
     return 0

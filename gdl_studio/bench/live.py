@@ -84,6 +84,10 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
     panel.close()
     stalls = [max(0.0, g - 1.0) for g in gaps[1:]]
     idle_stats = percentiles(idle)
-    return {"stall_ms": percentiles(stalls), "stall_idle_ms": {"p50": idle_stats["p50"], "p99": idle_stats["p99"]},
-            "stream": {"notes": streamed, "seconds": seconds}, "load_average_1min": os.getloadavg()[0],
-            "cpu_cores": os.cpu_count()}
+    return {
+        "stall_ms": percentiles(stalls),
+        "stall_idle_ms": {"p50": idle_stats["p50"], "p99": idle_stats["p99"]},
+        "stream": {"notes": streamed, "seconds": seconds},
+        "load_average_1min": os.getloadavg()[0],
+        "cpu_cores": os.cpu_count(),
+    }

@@ -45,7 +45,12 @@ def music_reference_set(out_dir: Path, minutes: float = 30.0) -> dict:
         files.append(path.name)
     if not files:
         raise UserError("no test-split pieces found in the music21 corpus")
-    return {"files": len(files), "minutes": round(seconds / 60, 1), "first": files[0], "source": "music21 corpus, test split"}
+    return {
+        "files": len(files),
+        "minutes": round(seconds / 60, 1),
+        "first": files[0],
+        "source": "music21 corpus, test split",
+    }
 
 
 def ink_reference_set(out_dir: Path, count: int = 40, seed: int = 0) -> dict:

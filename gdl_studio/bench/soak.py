@@ -44,10 +44,15 @@ EVENT = "@@soak "  # prefix of the child's event lines on its stdout (anything e
 # ---------------------------------------------------------------------------------- CLI hook
 def register(commands) -> None:
     p = commands.bench.add_parser(
-        "soak", help="resident memory over a long session, each panel's continuous mode in turn (MB/hour)")
+        "soak", help="resident memory over a long session, each panel's continuous mode in turn (MB/hour)"
+    )
     p.add_argument("--minutes", type=float, default=30.0, help="whole run, warm-up included (default 30)")
-    p.add_argument("--warmup-minutes", type=float, default=None,
-                   help="first round of the phases, not counted (default: a fifth of --minutes, at most 6)")
+    p.add_argument(
+        "--warmup-minutes",
+        type=float,
+        default=None,
+        help="first round of the phases, not counted (default: a fifth of --minutes, at most 6)",
+    )
     p.add_argument("--rounds", type=int, default=2, help="rounds of the phases after the warm-up (default 2)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between RSS samples (default 2)")
@@ -124,7 +129,8 @@ def summarise(samples: list[tuple[float, float, int]], plan: list[dict]) -> dict
         if not mine:
             continue
         phases[name] = {
-            "rss_growth_mb_per_hour": 3600.0 * theil_sen([m[0] for m in mine], [m[1] for m in mine], [m[2] for m in mine]),
+            "rss_growth_mb_per_hour": 3600.0
+            * theil_sen([m[0] for m in mine], [m[1] for m in mine], [m[2] for m in mine]),
             "rss_start_mb": mine[0][1],
             "rss_end_mb": mine[-1][1],
             "samples": len(mine),
@@ -172,7 +178,7 @@ def run_parent(plan: list[dict], interval: float = 2.0, csv_path: str | None = N
             if not line.startswith(EVENT):
                 sys.stderr.write(line)
                 continue
-            event = json.loads(line[len(EVENT):])
+            event = json.loads(line[len(EVENT) :])
             with lock:
                 if event["event"] == "step":
                     state["step"] = int(event["index"])
@@ -230,15 +236,32 @@ def _print(results: dict, as_json: bool) -> None:
         return
     from gdl_studio.core import bench
 
-    rows = [("all phases", results.get("rss_growth_mb_per_hour", float("nan")), results.get("rss_start_mb", ""),
-             results.get("rss_end_mb", ""), results.get("samples", 0), "")]
+    rows = [
+        (
+            "all phases",
+            results.get("rss_growth_mb_per_hour", float("nan")),
+            results.get("rss_start_mb", ""),
+            results.get("rss_end_mb", ""),
+            results.get("samples", 0),
+            "",
+        )
+    ]
     for name, f in results.get("phases", {}).items():
-        rows.append((name, f["rss_growth_mb_per_hour"], f["rss_start_mb"], f["rss_end_mb"], f["samples"],
-                     f"{f.get('actions', 0)} actions, {f.get('errors', 0)} errors"))
+        rows.append(
+            (
+                name,
+                f["rss_growth_mb_per_hour"],
+                f["rss_start_mb"],
+                f["rss_end_mb"],
+                f["samples"],
+                f"{f.get('actions', 0)} actions, {f.get('errors', 0)} errors",
+            )
+        )
     bench.print_table(
         f"bench soak: {results.get('minutes', 0):.0f} min, {results.get('warmup_minutes', 0):.1f} min warm-up "
         f"(target ≤ {TARGET_MB_PER_HOUR:.0f} MB/hour)",
-        rows, header=("phase", "RSS growth (MB/hour)", "RSS start (MB)", "RSS end (MB)", "samples", "driven"),
+        rows,
+        header=("phase", "RSS growth (MB/hour)", "RSS start (MB)", "RSS end (MB)", "samples", "driven"),
     )
 
 
@@ -305,8 +328,11 @@ class Driver:
         from PySide6.QtWidgets import QPushButton
 
         wanted = label.casefold()
-        found = [b for b in self.panel(panel_id).findChildren(QPushButton)
-                 if b.text().strip(" ✓✗⟳⟲").strip().casefold() == wanted]
+        found = [
+            b
+            for b in self.panel(panel_id).findChildren(QPushButton)
+            if b.text().strip(" ✓✗⟳⟲").strip().casefold() == wanted
+        ]
         if not found:
             raise RuntimeError(f"no button {label!r} in the {panel_id} panel")
         return found[0]
@@ -346,8 +372,11 @@ class Driver:
             return
         step = self.plan[self.index]
         _say({"event": "step", "index": self.index})
-        print(f"[soak child] {step['phase']} for {step['seconds']:.0f} s{' (warm-up)' if step['warmup'] else ''}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[soak child] {step['phase']} for {step['seconds']:.0f} s{' (warm-up)' if step['warmup'] else ''}",
+            file=sys.stderr,
+            flush=True,
+        )
         getattr(self, "_start_" + step["phase"].replace("-", "_"))()
         self._timer.start(int(step["seconds"] * 1000))
 

@@ -83,7 +83,9 @@ def open_app():
     theme.apply(app)
     engine = Engine()
     engine.start()
-    scratch = QSettings(str(Path(tempfile.mkdtemp(prefix="gdl-bench-settings-")) / "settings.ini"), QSettings.Format.IniFormat)
+    scratch = QSettings(
+        str(Path(tempfile.mkdtemp(prefix="gdl-bench-settings-")) / "settings.ini"), QSettings.Format.IniFormat
+    )
     window = MainWindow(engine, Settings(scratch))
     window.show()
     app.processEvents()
