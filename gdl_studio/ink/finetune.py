@@ -477,7 +477,10 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
     else:
         model, final = trial, final16
 
-    units = "nats per sequence on the held-out drawings, offsets in normalised units (divided by the scale); lower is better"
+    units = (
+        "nats per sequence on the held-out drawings, offsets in normalised units (divided by the scale); "
+        "lower is better"
+    )
     metrics: dict[str, Any] = {
         "units": units,
         "nll_kind": (
@@ -560,7 +563,9 @@ def finetune(spec: FinetuneSpec, report: Callable[[Any], None], control) -> dict
         "training_command": _command_line(
             spec, base_name, display, opts, None if spec.inputs else str(personal_set.set_dir())
         ),
-        "license": f"fine-tuned from {base_name} ({base_card.data.get('license', 'see its card')}) on the user's own drawings",
+        "license": (
+            f"fine-tuned from {base_name} ({base_card.data.get('license', 'see its card')}) on the user's own drawings"
+        ),
     }
     control.checkpoint()  # last chance to cancel: nothing has been written yet
     saved = save_personal_model(tensors_for_saving(model, half=half), card)

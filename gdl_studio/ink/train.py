@@ -251,7 +251,8 @@ def train(args) -> int:
             stop_reason = "time budget"
             break
     _log(
-        f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps; best epoch {state['best_epoch']}"
+        f"stopped ({stop_reason}) after {state['epoch']} epochs, {state['step']} steps; "
+        f"best epoch {state['best_epoch']}"
     )
 
     # Final scoring of the best weights, as they will ship.
@@ -283,7 +284,8 @@ def train(args) -> int:
             }
         )
         _log(
-            f"test ELBO {elbo.mean():.2f}, importance-sampled log-likelihood (K={eval_k}) {ll_is.mean():.2f} nats/sequence"
+            f"test ELBO {elbo.mean():.2f}, "
+            f"importance-sampled log-likelihood (K={eval_k}) {ll_is.mean():.2f} nats/sequence"
         )
     else:
         ll = evaluate.rnn_log_likelihood(model, test_seqs, device=device)
