@@ -47,14 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     parser = argparse.ArgumentParser(
         prog="gdl-studio",
-        description="GDL Studio: compose, sketch and dream with generative models. "
-        "With no command, opens the app.",
+        description="GDL Studio: compose, sketch and dream with generative models. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"gdl-studio {__version__}")
     root = parser.add_subparsers(dest="command", metavar="COMMAND")
     app = root.add_parser("app", help="open the app (the default)")
     app.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window once shown, then quit")
-    app.add_argument("--screenshot-after", type=float, default=1.5, metavar="S", help="seconds to wait before the screenshot (default 1.5)")
+    app.add_argument(
+        "--screenshot-after",
+        type=float,
+        default=1.5,
+        metavar="S",
+        help="seconds to wait before the screenshot (default 1.5)",
+    )
     app.add_argument("--panel", choices=("compose", "sketch", "dream"), help="panel to show first")
     app.add_argument("files", nargs="*", metavar="FILE", help="MIDI (.mid) or SVG (.svg) files to open")
     app.set_defaults(func=_run_app)
