@@ -33,8 +33,8 @@ def note_weights(step: GenerationStep) -> tuple[dict[int, float], float]:
     if step.attention is None or step.attention_notes is None:
         return {}, 0.0
     att = np.asarray(step.attention, dtype=np.float64)
-    idx = np.asarray(step.attention_notes, dtype=np.int64)[-att.size:]
-    att = att[-idx.size:]
+    idx = np.asarray(step.attention_notes, dtype=np.int64)[-att.size :]
+    att = att[-idx.size :]
     weights: dict[int, float] = {}
     other = 0.0
     for i, w in zip(idx.tolist(), att.tolist()):
@@ -57,16 +57,20 @@ class AttentionView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        self.caption = QLabel("Attention appears here while a continuation is generated. "
-                              "Click a generated note to see what it attended to.")
+        self.caption = QLabel(
+            "Attention appears here while a continuation is generated. "
+            "Click a generated note to see what it attended to."
+        )
         self.caption.setWordWrap(True)
         self.caption.setObjectName("attentionCaption")
         self.caption.setStyleSheet(theme.qss("color: @TEXT_DIM@; font-size: 8.5pt;"))
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.SUNKEN)
         self.glw.setMinimumHeight(170)
-        self.placeholder = QLabel("No continuation yet.\n\nPress Continue: each generated note gets a row "
-                                  "here showing how much it attended to every earlier note.")
+        self.placeholder = QLabel(
+            "No continuation yet.\n\nPress Continue: each generated note gets a row "
+            "here showing how much it attended to every earlier note."
+        )
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet(theme.qss("color: @TEXT_PLACEHOLDER@; font-size: 10pt; padding: 20px;"))
@@ -236,8 +240,10 @@ class AttentionView(QWidget):
             if n is not None:
                 where = "generated" if i >= n_primer else "primer"
                 best.append(f"{_name(n.pitch)} ({where}, beat {n.start:g}) {w:.0%}")
-        text = (f"<b>{self.model_name}</b> · generated note {k + 1}: <b>{_name(note.pitch)}</b> at beat "
-                f"{note.start:g}. Strongest attention: {', '.join(best) or '–'}.")
+        text = (
+            f"<b>{self.model_name}</b> · generated note {k + 1}: <b>{_name(note.pitch)}</b> at beat "
+            f"{note.start:g}. Strongest attention: {', '.join(best) or '–'}."
+        )
         if other > 0.005:
             text += f" {other:.0%} of the weight is on rests/time steps (not shown)."
         self.caption.setText(text)

@@ -25,8 +25,10 @@ AUDIO_FILTER = "WAV audio (*.wav);;FLAC audio (*.flac)"
 
 def describe(result: RenderResult) -> str:
     """One line for the status bar."""
-    text = (f"Exported {Path(result.path).name}: {result.seconds:.1f} s with {result.instrument}, "
-            f"{result.realtime_factor:.0f}× real time")
+    text = (
+        f"Exported {Path(result.path).name}: {result.seconds:.1f} s with {result.instrument}, "
+        f"{result.realtime_factor:.0f}× real time"
+    )
     extra = [result.message] if result.message else []
     extra += result.warnings
     return text + (" — " + "; ".join(extra) if extra else "")
@@ -82,8 +84,9 @@ class AudioExport(QObject):
 
         def work() -> None:  # on the worker thread: no widgets, only signals
             try:
-                result = render_notes(notes, tempo, path, on_progress=self.progress.emit, cancelled=cancel.is_set,
-                                      **kwargs)
+                result = render_notes(
+                    notes, tempo, path, on_progress=self.progress.emit, cancelled=cancel.is_set, **kwargs
+                )
             except UserError as exc:
                 self.finished.emit(None, str(exc))
             except Exception as exc:  # never lose the worker's error

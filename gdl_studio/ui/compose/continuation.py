@@ -100,8 +100,14 @@ class Continuation(QObject):
         self.p.box.progress_label.setText(text)
         self.p.status_message.emit(text)
 
-    def _start(self, ids: list[int], notes: list[Note], cut: float, constraints: Constraints | None | bool = None,
-               plan: FillPlan | None = None) -> None:
+    def _start(
+        self,
+        ids: list[int],
+        notes: list[Note],
+        cut: float,
+        constraints: Constraints | None | bool = None,
+        plan: FillPlan | None = None,
+    ) -> None:
         p = self.p
         name = p.picker.current()
         if not composers.model_available(name) and not composers.demo_mode():
@@ -121,8 +127,9 @@ class Continuation(QObject):
             job = composers.continuation_job(name, notes, n_notes, temperature, seed, bpb, constraints)
             label = f"{p.picker.current_label()} continuation"
         else:
-            job = composers.infill_job(name, plan.notes, plan.start_bar, plan.end_bar, MAX_FILL_NOTES, temperature,
-                                       seed, bpb, constraints)
+            job = composers.infill_job(
+                name, plan.notes, plan.start_bar, plan.end_bar, MAX_FILL_NOTES, temperature, seed, bpb, constraints
+            )
             label = f"{p.picker.current_label()} fill"
         request_id = p.engine.submit(p.panel_id, job, label=label)
         if plan is None:
@@ -165,7 +172,9 @@ class Continuation(QObject):
         p.roll.set_pending([])
         p.roll.select_pending(None)
         p.roll.set_attention({})
-        p.box.progress_label.setText(f"Accepted {len(notes)} notes (Undo removes them). Select one to see its attention.")
+        p.box.progress_label.setText(
+            f"Accepted {len(notes)} notes (Undo removes them). Select one to see its attention."
+        )
         p._update_buttons()
 
     def reject(self) -> None:
@@ -250,7 +259,7 @@ class Continuation(QObject):
             self.p.box.fill_row.set_bars(*ruler_bars(roll.loop, self.p.doc.beats_per_bar))
 
     def chords_from_music(self) -> None:
-        """"From primer": the chords of the bars picked in the ruler, else of the last bars
+        """ "From primer": the chords of the bars picked in the ruler, else of the last bars
         before the continuation point, into the Steer group's chords field."""
         p = self.p
         bpb = p.doc.beats_per_bar

@@ -76,8 +76,13 @@ class RollDocument(QObject):
             notes = [n for _i, n in self.sorted_items()]
         else:
             notes = sorted((self.notes[i] for i in ids if i in self.notes), key=lambda n: (n.start, n.pitch))
-        return Score(notes=notes, tempo_bpm=self.tempo_bpm, beats_per_bar=self.beats_per_bar,
-                     ticks_per_beat=self.ticks_per_beat, title=self.title)
+        return Score(
+            notes=notes,
+            tempo_bpm=self.tempo_bpm,
+            beats_per_bar=self.beats_per_bar,
+            ticks_per_beat=self.ticks_per_beat,
+            title=self.title,
+        )
 
     @property
     def end_beat(self) -> float:

@@ -43,6 +43,7 @@ def stop() -> QIcon:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(c)
         p.drawRoundedRect(QRectF(8, 8, 16, 16), 2, 2)
+
     return _icon(draw)
 
 
@@ -52,6 +53,7 @@ def rewind() -> QIcon:
         p.setBrush(c)
         p.drawRect(QRectF(7, 8, 3, 16))
         _poly(p, c, [(25, 8), (12, 16), (25, 24)])
+
     return _icon(draw)
 
 
@@ -60,6 +62,7 @@ def record() -> QIcon:
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(theme.RECORD))
         p.drawEllipse(QPointF(16, 16), 8, 8)
+
     return _icon(draw)
 
 
@@ -73,6 +76,7 @@ def loop() -> QIcon:
         p.drawArc(QRectF(6, 8, 20, 16), 210 * 16, 150 * 16)
         _poly(p, c, [(5, 13), (11, 13), (8, 18)])
         _poly(p, c, [(27, 19), (21, 19), (24, 14)])
+
     return _icon(draw)
 
 
@@ -90,6 +94,7 @@ def pencil() -> QIcon:
         p.drawRect(QRectF(-3.5, -12, 7, 17))
         _poly(p, c, [(-3.5, 5), (3.5, 5), (0, 12)])
         p.restore()
+
     return _icon(draw)
 
 
@@ -99,6 +104,7 @@ def panic() -> QIcon:
         p.setPen(QPen(QColor(theme.BACKGROUND), 3))
         p.drawLine(QPointF(16, 11), QPointF(16, 19))
         p.drawPoint(QPointF(16, 23.5))
+
     return _icon(draw)
 
 
@@ -109,6 +115,7 @@ def jam() -> QIcon:
         p.drawRoundedRect(QRectF(3, 6, 16, 11), 4, 4)
         p.setBrush(QColor(theme.GENERATED))
         p.drawRoundedRect(QRectF(13, 15, 16, 11), 4, 4)
+
     return _icon(draw)
 
 
@@ -128,6 +135,7 @@ def midi_file() -> QIcon:
         p.setBrush(QColor(theme.ACCENT_LIGHT))
         for _k, (x, y, w) in enumerate(((11, 12, 6), (13, 16, 8), (11, 20, 5), (15, 24, 6))):
             p.drawRect(QRectF(x, y, w, 2.2))
+
     return _icon(draw)
 
 
@@ -140,4 +148,5 @@ def sparkle() -> QIcon:
             a = math.pi / 4 * k - math.pi / 2
             pts.append((16 + r * math.cos(a), 16 + r * math.sin(a)))
         _poly(p, colour, pts)
+
     return _icon(draw)

@@ -34,8 +34,7 @@ class LiveController(QObject):
     jam_event = Signal(str, object)
     output_changed = Signal()
 
-    def __init__(self, parent: QObject | None = None, session: LiveSession | None = None,
-                 poll_ms: int = 1000) -> None:
+    def __init__(self, parent: QObject | None = None, session: LiveSession | None = None, poll_ms: int = 1000) -> None:
         super().__init__(parent)
         self.session = session or LiveSession(on_message=self.message.emit, on_input=self._on_input)
         if session is not None:
@@ -86,8 +85,9 @@ class LiveController(QObject):
     def playing(self) -> bool:
         return self.playback is not None
 
-    def play(self, notes: Iterable[Note], tempo_bpm: float, start_beat: float,
-             loop: tuple[float, float] | None = None) -> str:
+    def play(
+        self, notes: Iterable[Note], tempo_bpm: float, start_beat: float, loop: tuple[float, float] | None = None
+    ) -> str:
         """Start playing ``notes`` from ``start_beat``; returns an audio message or ''.
 
         Following an external clock, the notes wait for it and land on its grid (``align``); its
@@ -102,8 +102,15 @@ class LiveController(QObject):
         elif session.sync_mode == "master":
             transport = session.transport
             session.start_clock(start_beat, tempo_bpm)
-        self.playback = Playback(notes, tempo_bpm, start_beat=start_beat, loop=loop, latency_s=0.06,
-                                 transport=transport, align=self.align if session.sync_mode == "follow" else "song")
+        self.playback = Playback(
+            notes,
+            tempo_bpm,
+            start_beat=start_beat,
+            loop=loop,
+            latency_s=0.06,
+            transport=transport,
+            align=self.align if session.sync_mode == "follow" else "song",
+        )
         self.scheduler.add_source(self.playback, PLAY_TAG)
         return message
 
@@ -207,8 +214,16 @@ class LiveController(QObject):
         return rec.finish(time.perf_counter())
 
     # ---------------------------------------------------------------- jam
-    def start_jam(self, responder, tempo_bpm: float, silence_beats: float, answer_notes: int,
-                  runner: Callable | None, beat0: float, track: int) -> None:
+    def start_jam(
+        self,
+        responder,
+        tempo_bpm: float,
+        silence_beats: float,
+        answer_notes: int,
+        runner: Callable | None,
+        beat0: float,
+        track: int,
+    ) -> None:
         self.stop_jam()
         self.ensure_output()
         self.jam_t0 = time.perf_counter()
@@ -216,8 +231,16 @@ class LiveController(QObject):
         self.jam_answers = []
         transport = self._follow_transport
         self.jam_recorder = Recorder(tempo_bpm, self.jam_t0, beat0, track, transport=transport)
-        self.jam = JamSession(self.scheduler, responder, tempo_bpm=tempo_bpm, silence_beats=silence_beats,
-                              answer_notes=answer_notes, runner=runner, on_event=self._jam_event, transport=transport)
+        self.jam = JamSession(
+            self.scheduler,
+            responder,
+            tempo_bpm=tempo_bpm,
+            silence_beats=silence_beats,
+            answer_notes=answer_notes,
+            runner=runner,
+            on_event=self._jam_event,
+            transport=transport,
+        )
         self.jam.start()
 
     def _jam_event(self, kind: str, payload) -> None:

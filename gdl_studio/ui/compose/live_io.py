@@ -39,7 +39,8 @@ class LiveIO(QObject):
         bar.out_combo.activated.connect(self._on_out_chosen)
         bar.in_combo.activated.connect(self._on_in_chosen)
         bar.record_quantise.currentIndexChanged.connect(
-            lambda _i: panel.settings.set(Key.COMPOSE_RECORD_QUANTISE, bar.record_quantise.currentData()))
+            lambda _i: panel.settings.set(Key.COMPOSE_RECORD_QUANTISE, bar.record_quantise.currentData())
+        )
         bar.jam_silence.valueChanged.connect(lambda v: panel.settings.set(Key.COMPOSE_JAM_SILENCE_BEATS, v))
         panel.roll.loop_changed.connect(self._on_loop_changed)
         live = panel.live
@@ -53,8 +54,10 @@ class LiveIO(QObject):
         """Reopen the MIDI out and in chosen last time, if they are still there."""
         p, s = self.p, self.p.settings
         p.live.session.refresh()
-        for key, setter, available in ((Key.COMPOSE_MIDI_OUT, p.live.set_output, p.live.session.outputs),
-                                       (Key.COMPOSE_MIDI_IN, p.live.set_input, p.live.session.inputs)):
+        for key, setter, available in (
+            (Key.COMPOSE_MIDI_OUT, p.live.set_output, p.live.session.outputs),
+            (Key.COMPOSE_MIDI_IN, p.live.set_input, p.live.session.inputs),
+        ):
             stored = s.get(key)
             if not stored:
                 continue
@@ -157,8 +160,10 @@ class LiveIO(QObject):
     def fill_ports(self) -> None:
         session = self.p.live.session
         bar = self.p.bar
-        for combo, choices, current in ((bar.out_combo, session.output_choices(), session.output_choice),
-                                        (bar.in_combo, session.input_choices(), session.input_choice)):
+        for combo, choices, current in (
+            (bar.out_combo, session.output_choices(), session.output_choice),
+            (bar.in_combo, session.input_choices(), session.input_choice),
+        ):
             combo.blockSignals(True)
             combo.clear()
             for choice, label in choices:
@@ -269,8 +274,9 @@ class LiveIO(QObject):
 
             def respond(phrase, n):
                 composer = composers.load_composer(name)
-                return composer.generate(list(phrase), n_notes=n, temperature=temperature, beats_per_bar=bpb,
-                                         constraints=constraints)
+                return composer.generate(
+                    list(phrase), n_notes=n, temperature=temperature, beats_per_bar=bpb, constraints=constraints
+                )
 
             def runner(make_job):
                 p.engine.submit(p.panel_id, lambda ctx: make_job(ctx.cancelled), label="Jam answer")
@@ -279,12 +285,21 @@ class LiveIO(QObject):
             session.jam_track = session.next_track(p.doc.tracks)
             beat0 = session.jam_start_beat(p.doc.end_beat, p.roll.cursor_beat, bpb)
             silence = p.bar.jam_silence.value()
-            p.live.start_jam(respond, p.doc.tempo_bpm, silence, int(p.settings.get(Key.COMPOSE_JAM_ANSWER_NOTES)),
-                             runner, beat0, session.jam_track)
+            p.live.start_jam(
+                respond,
+                p.doc.tempo_bpm,
+                silence,
+                int(p.settings.get(Key.COMPOSE_JAM_ANSWER_NOTES)),
+                runner,
+                beat0,
+                session.jam_track,
+            )
             session.jamming = True
             self.timer.start()
             p.roll.scroll_to_beat(max(0.0, beat0 - 2))
-            p._message(f"Jam: play something; after {silence:g} beats of silence the {p.picker.current_label()} answers")
+            p._message(
+                f"Jam: play something; after {silence:g} beats of silence the {p.picker.current_label()} answers"
+            )
             return
         if not session.jamming:
             return

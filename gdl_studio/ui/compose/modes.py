@@ -111,8 +111,9 @@ class IdleMode(EditMode):
     def press(self, roll, pos, event) -> EditMode:
         button = event.button()
         mods = _mods(event)
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and
-                                                      mods & Qt.KeyboardModifier.AltModifier and roll.note_at(pos) is None):
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and mods & Qt.KeyboardModifier.AltModifier and roll.note_at(pos) is None
+        ):
             return PanMode(pos, roll)
         hit = roll.note_at(pos)
         if button == Qt.MouseButton.RightButton:

@@ -87,9 +87,27 @@ class ComposePanel(Panel):
         root.setSpacing(0)
         self.bar = ComposeBar(self.export_for_drag, self.content)
         root.addWidget(self.bar)
-        for name in ("tool_select", "tool_draw", "snap_combo", "quantise_button", "rewind_button", "play_button",
-                     "stop_button", "loop_button", "tempo_spin", "position_label", "record_button", "record_quantise",
-                     "jam_button", "jam_silence", "jam_state", "out_combo", "in_combo", "panic_button", "drag_button"):
+        for name in (
+            "tool_select",
+            "tool_draw",
+            "snap_combo",
+            "quantise_button",
+            "rewind_button",
+            "play_button",
+            "stop_button",
+            "loop_button",
+            "tempo_spin",
+            "position_label",
+            "record_button",
+            "record_quantise",
+            "jam_button",
+            "jam_silence",
+            "jam_state",
+            "out_combo",
+            "in_combo",
+            "panic_button",
+            "drag_button",
+        ):
             setattr(self, name, getattr(self.bar, name))  # the panel's controls, as tests and benches reach them
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self.content)
@@ -100,15 +118,32 @@ class ComposePanel(Panel):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(8, 4, 8, 8)
         side_layout.setSpacing(8)
-        self.picker = ModelPicker(area_named("music").choices, side, fallback=lambda name: self._model_roots.get(name, "music-lstm"),
-                                  finetune_tip="Fine-tune on my MIDI: adapt a model to your own MIDI files (in the Training "
-                                               "dock); the result appears here marked ★")
+        self.picker = ModelPicker(
+            area_named("music").choices,
+            side,
+            fallback=lambda name: self._model_roots.get(name, "music-lstm"),
+            finetune_tip="Fine-tune on my MIDI: adapt a model to your own MIDI files (in the Training "
+            "dock); the result appears here marked ★",
+        )
         self._fill_models()
         self.box = ContinueBox(self.picker)
-        for name in ("temp_slider", "temp_spin", "length_spin", "audition_check", "continue_button", "accept_button",
-                     "reject_button", "regenerate_button", "progress_label"):
+        for name in (
+            "temp_slider",
+            "temp_spin",
+            "length_spin",
+            "audition_check",
+            "continue_button",
+            "accept_button",
+            "reject_button",
+            "regenerate_button",
+            "progress_label",
+        ):
             setattr(self, name, getattr(self.box, name))
-        self.model_combo, self.model_status, self.finetune_button = self.picker.combo, self.picker.status_label, self.picker.finetune_button
+        self.model_combo, self.model_status, self.finetune_button = (
+            self.picker.combo,
+            self.picker.status_label,
+            self.picker.finetune_button,
+        )
         side_layout.addWidget(self.box)
         self.fill_button, self.fill_row = self.box.fill_button, self.box.fill_row
         self.steering_box = SteeringBox()
@@ -154,6 +189,7 @@ class ComposePanel(Panel):
 
     def _shortcuts(self) -> None:
         """Shortcuts that work while this panel has the focus."""
+
         def action(text, shortcut, slot):
             a = QAction(text, self)
             a.setShortcut(QKeySequence(shortcut))
@@ -220,7 +256,9 @@ class ComposePanel(Panel):
         self.snap_combo.setCurrentIndex(k)
         self._on_snap(k)
         q = float(s.get(Key.COMPOSE_RECORD_QUANTISE))
-        self.record_quantise.setCurrentIndex(next((i for i, (_l, v) in enumerate(RECORD_QUANTISE) if abs(v - q) < 1e-6), 0))
+        self.record_quantise.setCurrentIndex(
+            next((i for i, (_l, v) in enumerate(RECORD_QUANTISE) if abs(v - q) < 1e-6), 0)
+        )
         self.live_io.restore_ports()
         self.sound_io.restore()
         self.steering_box.set_model(load_steering(s))
@@ -384,8 +422,10 @@ class ComposePanel(Panel):
             notes = [self.doc.notes[i] for i in ids]
             if len(notes) == 1:
                 n = notes[0]
-                self.selection_label.setText(f"{pitch_name(n.pitch)} · beat {n.start:g} · length {n.duration:g} · "
-                                             f"velocity {n.velocity} · track {n.track + 1}")
+                self.selection_label.setText(
+                    f"{pitch_name(n.pitch)} · beat {n.start:g} · length {n.duration:g} · "
+                    f"velocity {n.velocity} · track {n.track + 1}"
+                )
             else:
                 self.selection_label.setText(f"{len(notes)} notes selected")
         else:
@@ -449,8 +489,11 @@ class ComposePanel(Panel):
         if composers.model_available(name):
             self.picker.set_status(f"{label}: trained weights installed.", "ok")
         elif composers.demo_mode():
-            self.picker.set_status(f"Demo: an untrained {label} with random weights "
-                                   "(its notes are random; install the trained weights for music).", "warn")
+            self.picker.set_status(
+                f"Demo: an untrained {label} with random weights "
+                "(its notes are random; install the trained weights for music).",
+                "warn",
+            )
         else:
             self.picker.set_status(composers.missing_message(name), "error")
         self._update_buttons()
@@ -489,7 +532,9 @@ class ComposePanel(Panel):
         if not score.notes:
             self._message("Nothing to drag: the piece is empty")
             return None
-        stem = re.sub(r"[^\w\- ]+", "", self.doc.title or Path(self.doc.path).stem or "gdl-studio").strip() or "gdl-studio"
+        stem = (
+            re.sub(r"[^\w\- ]+", "", self.doc.title or Path(self.doc.path).stem or "gdl-studio").strip() or "gdl-studio"
+        )
         target = user_dir() / "drag" / f"{stem}.mid"
         write_midi(score, target)
         return target

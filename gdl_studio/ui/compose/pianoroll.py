@@ -109,8 +109,20 @@ class PianoRoll(QWidget):
     def static_key(self) -> tuple:
         """What the canvas' cached layer depends on."""
         g = self.geo
-        return (self._version, g.px_per_beat, g.key_h, g.x0, g.y0, self.snap, self.doc.beats_per_bar,
-                self.loop, self.loop_enabled, self.cursor_beat, self.gap, self.hidden)
+        return (
+            self._version,
+            g.px_per_beat,
+            g.key_h,
+            g.x0,
+            g.y0,
+            self.snap,
+            self.doc.beats_per_bar,
+            self.loop,
+            self.loop_enabled,
+            self.cursor_beat,
+            self.gap,
+            self.hidden,
+        )
 
     def invalidate(self) -> None:
         """The piece, selection or preview changed: redraw the cached layer."""
@@ -219,7 +231,7 @@ class PianoRoll(QWidget):
     # ---------------------------------------------------------------- overlays
     def set_pending(self, notes: list[Note]) -> None:
         notes = list(notes)
-        if notes[:len(self.pending)] != self.pending or len(notes) < len(self.pending):
+        if notes[: len(self.pending)] != self.pending or len(notes) < len(self.pending):
             self.pending_epoch += 1
         self.pending = notes
         if self.pending_index is not None and self.pending_index >= len(self.pending):
@@ -283,8 +295,12 @@ class PianoRoll(QWidget):
 
     # ---------------------------------------------------------------- view
     def content_beats(self) -> float:
-        end = max(self.doc.end_beat, max((n.end for n in self.pending), default=0.0),
-                  max((n.end for n in self.recording), default=0.0), self.cursor_beat)
+        end = max(
+            self.doc.end_beat,
+            max((n.end for n in self.pending), default=0.0),
+            max((n.end for n in self.recording), default=0.0),
+            self.cursor_beat,
+        )
         bpb = self.doc.beats_per_bar
         return max(16 * bpb, math.ceil(end / bpb) * bpb + 8 * bpb)
 
@@ -401,7 +417,8 @@ class PianoRoll(QWidget):
             return True
         step = self.snap if self.snap > 0 else 0.25
         moves = {
-            Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
+            Qt.Key.Key_Left: (-step, 0),
+            Qt.Key.Key_Right: (step, 0),
             Qt.Key.Key_Up: (0, 12 if mods & Qt.KeyboardModifier.ShiftModifier else 1),
             Qt.Key.Key_Down: (0, -12 if mods & Qt.KeyboardModifier.ShiftModifier else -1),
         }

@@ -200,9 +200,11 @@ class Canvas(_Part):
             big = QFont(self.font())
             big.setPointSizeF(11)
             p.setFont(big)
-            p.drawText(self.rect().adjusted(20, 0, -20, 0),
-                       int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
-                       "Open a MIDI file (Ctrl+O or drop it here), or draw notes with the pencil (D)")
+            p.drawText(
+                self.rect().adjusted(20, 0, -20, 0),
+                int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
+                "Open a MIDI file (Ctrl+O or drop it here), or draw notes with the pencil (D)",
+            )
 
     def _paint_pending(self, p: QPainter, lo: float, hi: float, show_names: bool, first: int = 0) -> None:
         roll = self.roll

@@ -56,8 +56,6 @@ class _Part(QWidget):
         return p
 
 
-
-
 class Keyboard(_Part):
     """Piano keys; clicking one plays it."""
 
@@ -94,8 +92,11 @@ class Keyboard(_Part):
                     p.drawLine(QPointF(0, y + h), QPointF(self.width(), y + h))
             if pc == 0 and h >= 7:
                 p.setPen(theme.KEY_LINE)
-                p.drawText(QRectF(black_w - 4, y, self.width() - black_w, h), Qt.AlignmentFlag.AlignRight |
-                           Qt.AlignmentFlag.AlignVCenter, pitch_name(pitch) + " ")
+                p.drawText(
+                    QRectF(black_w - 4, y, self.width() - black_w, h),
+                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                    pitch_name(pitch) + " ",
+                )
         p.setPen(theme.CONTROL)
         p.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
         p.end()

@@ -45,7 +45,7 @@ class FillPlan:
 
     @property
     def label(self) -> str:
-        """"bars 3–4" (counted from 1, as the panel shows them)."""
+        """ "bars 3–4" (counted from 1, as the panel shows them)."""
         a, b = self.start_bar + 1, self.end_bar
         return f"bar {a}" if a == b else f"bars {a}–{b}"
 
@@ -64,8 +64,15 @@ def plan_fill(items: Iterable[tuple[int, Note]], start_bar: int, end_bar: int, b
     ids, notes = [i for i, _n in items], [n for _i, n in items]
     fc = prepare_fill(notes, a - 1, b - 1, beats_per_bar)
     kept = set(fc.kept_index)
-    return FillPlan(a - 1, b - 1, int(beats_per_bar), notes, [ids[k] for k in fc.kept_index], list(fc.kept),
-                    [ids[k] for k in range(len(ids)) if k not in kept])
+    return FillPlan(
+        a - 1,
+        b - 1,
+        int(beats_per_bar),
+        notes,
+        [ids[k] for k in fc.kept_index],
+        list(fc.kept),
+        [ids[k] for k in range(len(ids)) if k not in kept],
+    )
 
 
 def ruler_bars(region: tuple[float, float], beats_per_bar: int) -> tuple[int, int]:
@@ -123,8 +130,9 @@ class Buttons:
     fill: bool = False
 
 
-def primer_from(items: Iterable[tuple[int, Note]], selected: Iterable[int], end_beat: float,
-                limit: int = MAX_PRIMER_NOTES) -> tuple[list[int], list[Note], float]:
+def primer_from(
+    items: Iterable[tuple[int, Note]], selected: Iterable[int], end_beat: float, limit: int = MAX_PRIMER_NOTES
+) -> tuple[list[int], list[Note], float]:
     """``(ids, notes, cut)``: the notes a continuation starts from.
 
     ``items``: the piece's ``(id, note)`` in time order. With a selection the primer ends with the
@@ -159,8 +167,9 @@ class ComposeSession:
         self.sync = SyncModel()
 
     # ------------------------------------------------------------------ continuation
-    def start(self, model: str, request_id: int, ids: list[int], notes: list[Note], cut: float,
-              seed: int) -> Generation:
+    def start(
+        self, model: str, request_id: int, ids: list[int], notes: list[Note], cut: float, seed: int
+    ) -> Generation:
         """A new continuation replaces the old one (whose results are ignored from now on)."""
         self.generation = Generation(model, request_id, list(ids), list(notes), cut, seed)
         self.user_picked = False
@@ -273,8 +282,10 @@ class ComposeSession:
         """The Fill button's tooltip: what it does, or why the model cannot."""
         if why_not:
             return why_not
-        return ("Fill the bars from A up to B (bar B is kept) given the music before and after them; "
-                "the notes now in the gap are replaced when you accept (Ctrl+Shift+Enter)")
+        return (
+            "Fill the bars from A up to B (bar B is kept) given the music before and after them; "
+            "the notes now in the gap are replaced when you accept (Ctrl+Shift+Enter)"
+        )
 
     def progress_text(self, length: int) -> str:
         gen = self.generation
@@ -291,8 +302,10 @@ class ComposeSession:
             return ""
         steer = f" ({steering})" if steering else ""
         if gen.fill is not None:
-            return (f"Filling {gen.fill.label} from {len(gen.primer_notes)} notes around the gap "
-                    f"({len(gen.fill.replaced_ids)} to replace){steer}…")
+            return (
+                f"Filling {gen.fill.label} from {len(gen.primer_notes)} notes around the gap "
+                f"({len(gen.fill.replaced_ids)} to replace){steer}…"
+            )
         return f"Generating {n_notes} notes from {len(gen.primer_notes)} primer notes{steer}…"
 
     def done_text(self, seconds: float) -> str:
@@ -302,8 +315,10 @@ class ComposeSession:
             return ""
         n = len(gen.steps)
         if gen.fill is not None:
-            return (f"{n} notes fill {gen.fill.label} in {seconds:.1f} s — Accept replaces the "
-                    f"{len(gen.fill.replaced_ids)} notes there, Regenerate tries another variation.")
+            return (
+                f"{n} notes fill {gen.fill.label} in {seconds:.1f} s — Accept replaces the "
+                f"{len(gen.fill.replaced_ids)} notes there, Regenerate tries another variation."
+            )
         return f"{n} notes in {seconds:.1f} s — Accept keeps them, Regenerate tries another variation."
 
     # ------------------------------------------------------------------ recording and jam

@@ -25,7 +25,7 @@ def _narrow(widget: QWidget, chars: int = 14) -> None:
 
 
 class SoundBox(QGroupBox):
-    """"Sound": the instrument of the built-in synth output (and of File → Export audio…)."""
+    """ "Sound": the instrument of the built-in synth output (and of File → Export audio…)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Sound (built-in synth and audio export)", parent)
@@ -37,7 +37,7 @@ class SoundBox(QGroupBox):
 
 
 class SyncBox(QGroupBox):
-    """"Tempo sync": internal tempo, follow an external MIDI clock, or send one."""
+    """ "Tempo sync": internal tempo, follow an external MIDI clock, or send one."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Tempo sync", parent)

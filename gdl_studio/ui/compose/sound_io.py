@@ -113,8 +113,9 @@ class SoundIO(QObject):
         p, model = self.p, self.sync
         if p.live.playing:
             p.live_io.stop()
-        message = p.live.session.set_sync(model.mode, model.clock_in if model.follows else NO_INPUT,
-                                          model.clock_out if model.mode == "master" else "")
+        message = p.live.session.set_sync(
+            model.mode, model.clock_in if model.follows else NO_INPUT, model.clock_out if model.mode == "master" else ""
+        )
         p.live.align = model.align
         if message:  # the grid stayed internal: show it so
             model.mode = p.live.session.sync_mode
@@ -127,8 +128,15 @@ class SoundIO(QObject):
     def show_sync(self, message: str = "") -> None:
         p, model = self.p, self.sync
         live = p.live.session
-        p.sync_box.controls.set_state(model.mode, model.clock_in, model.clock_out, model.align,
-                                      live.input_choices(), CLOCK_OUT_CHOICES, message or live.sync_status())
+        p.sync_box.controls.set_state(
+            model.mode,
+            model.clock_in,
+            model.clock_out,
+            model.align,
+            live.input_choices(),
+            CLOCK_OUT_CHOICES,
+            message or live.sync_status(),
+        )
         follows = live.sync_mode == "follow"
         p.bar.tempo_spin.setReadOnly(follows)
         p.bar.tempo_spin.setToolTip("The tempo follows the external MIDI clock" if follows else "Tempo of the piece")

@@ -49,12 +49,16 @@ class SteeringBox(QGroupBox):
         form.addRow("Key", key_row)
         self.chords_edit = QLineEdit()
         self.chords_edit.setPlaceholderText("one per bar: C G Am F")
-        self.chords_edit.setToolTip("Chord symbols, one per bar from the first generated bar (repeating); "
-                                    "'-' leaves a bar free. E.g. C G7 Am F, Dm7 G7 Cmaj7, C/E")
+        self.chords_edit.setToolTip(
+            "Chord symbols, one per bar from the first generated bar (repeating); "
+            "'-' leaves a bar free. E.g. C G7 Am F, Dm7 G7 Cmaj7, C/E"
+        )
         form.addRow("Chords", self.chords_edit)
         self.chords_button = QPushButton("From primer")
-        self.chords_button.setToolTip("Take the chords from the music: the bars picked in the ruler, "
-                                      "or else the last 4 bars before the continuation point")
+        self.chords_button.setToolTip(
+            "Take the chords from the music: the bars picked in the ruler, "
+            "or else the last 4 bars before the continuation point"
+        )
         chord_row = QHBoxLayout()
         chord_row.addWidget(self.chords_button)
         chord_row.addStretch(1)
@@ -77,9 +81,15 @@ class SteeringBox(QGroupBox):
         form.addRow("Max voices", self.voices_spin)
         self.form = form
         self._mute = False
-        for signal in (self.toggled, self.tonic_combo.currentIndexChanged, self.mode_combo.currentIndexChanged,
-                       self.chords_edit.textChanged, self.range_edit.textChanged, self.density_spin.valueChanged,
-                       self.voices_spin.valueChanged):
+        for signal in (
+            self.toggled,
+            self.tonic_combo.currentIndexChanged,
+            self.mode_combo.currentIndexChanged,
+            self.chords_edit.textChanged,
+            self.range_edit.textChanged,
+            self.density_spin.valueChanged,
+            self.voices_spin.valueChanged,
+        ):
             signal.connect(self._emit)
 
     def _emit(self, *_args) -> None:
@@ -131,8 +141,13 @@ def load_steering(settings: Settings) -> SteeringModel:
 
 
 def save_steering(settings: Settings, m: SteeringModel) -> None:
-    for key, value in ((Key.COMPOSE_STEER_ON, m.enabled), (Key.COMPOSE_STEER_TONIC, m.tonic),
-                       (Key.COMPOSE_STEER_MODE, m.mode), (Key.COMPOSE_STEER_CHORDS, m.chords),
-                       (Key.COMPOSE_STEER_RANGE, m.pitch_range), (Key.COMPOSE_STEER_DENSITY, m.density),
-                       (Key.COMPOSE_STEER_VOICES, m.voices)):
+    for key, value in (
+        (Key.COMPOSE_STEER_ON, m.enabled),
+        (Key.COMPOSE_STEER_TONIC, m.tonic),
+        (Key.COMPOSE_STEER_MODE, m.mode),
+        (Key.COMPOSE_STEER_CHORDS, m.chords),
+        (Key.COMPOSE_STEER_RANGE, m.pitch_range),
+        (Key.COMPOSE_STEER_DENSITY, m.density),
+        (Key.COMPOSE_STEER_VOICES, m.voices),
+    ):
         settings.set(key, value)

@@ -17,8 +17,17 @@ from gdl_studio.ui.compose import glyphs
 from gdl_studio.ui.compose.drag_out import DragOutButton
 from gdl_studio.ui.widgets.flow import FlowLayout, group, separator
 
-SNAPS = (("Off", 0.0), ("1 bar", -1.0), ("1/2", 2.0), ("1/4", 1.0), ("1/8", 0.5), ("1/8 triplet", 1 / 3),
-         ("1/16", 0.25), ("1/16 triplet", 1 / 6), ("1/32", 0.125))
+SNAPS = (
+    ("Off", 0.0),
+    ("1 bar", -1.0),
+    ("1/2", 2.0),
+    ("1/4", 1.0),
+    ("1/8", 0.5),
+    ("1/8 triplet", 1 / 3),
+    ("1/16", 0.25),
+    ("1/16 triplet", 1 / 6),
+    ("1/32", 0.125),
+)
 RECORD_QUANTISE = (("No quantise", 0.0), ("Quantise 1/8", 0.5), ("Quantise 1/16", 0.25), ("Quantise 1/8T", 1 / 3))
 
 
@@ -52,8 +61,13 @@ class ComposeBar(QFrame):
             self.snap_combo.addItem(label, value)
         self.snap_combo.setToolTip("Snap notes to this grid while editing")
         self.zoom_out_button, self.zoom_in_button, self.fit_button = (
-            self._text_button(text, tip) for text, tip in (("−", "Zoom out (Ctrl+wheel)"), ("+", "Zoom in (Ctrl+wheel)"),
-                                                         ("Fit", "Show the whole piece")))
+            self._text_button(text, tip)
+            for text, tip in (
+                ("−", "Zoom out (Ctrl+wheel)"),
+                ("+", "Zoom in (Ctrl+wheel)"),
+                ("Fit", "Show the whole piece"),
+            )
+        )
         self.quantise_button = self._text_button("Quantise", "Snap the selected notes (or all) to the grid (Q)")
 
         self.rewind_button = tool_button(glyphs.rewind(), "Back to the start (Home)")
@@ -74,7 +88,9 @@ class ComposeBar(QFrame):
         self.record_quantise = QComboBox()
         for label, value in RECORD_QUANTISE:
             self.record_quantise.addItem(label, value)
-        self.jam_button = tool_button(glyphs.jam(), "Jam: play, pause, and the model answers", checkable=True, text="Jam")
+        self.jam_button = tool_button(
+            glyphs.jam(), "Jam: play, pause, and the model answers", checkable=True, text="Jam"
+        )
         self.jam_silence = QDoubleSpinBox()
         self.jam_silence.setRange(0.5, 16.0)
         self.jam_silence.setSingleStep(0.5)

@@ -77,9 +77,15 @@ def top_row(ui) -> QHBoxLayout:
     top.addWidget(ui.seed_spin)
     top.addStretch(1)
     top.addWidget(QLabel("Driver"))
-    ui.picker = ModelPicker(area_named("racing").choices, ui, key=lambda name: "" if name == SHIPPED_CONTROLLER else name,
-                            finetune_text="Fine-tune…", tool_button=False, status=False,
-                            finetune_tip="Continue CMA-ES on the controller, in the dream or the real game (Training dock)")
+    ui.picker = ModelPicker(
+        area_named("racing").choices,
+        ui,
+        key=lambda name: "" if name == SHIPPED_CONTROLLER else name,
+        finetune_text="Fine-tune…",
+        tool_button=False,
+        status=False,
+        finetune_tip="Continue CMA-ES on the controller, in the dream or the real game (Training dock)",
+    )
     ui.controller_combo = ui.picker.combo
     ui.controller_combo.setToolTip("Who drives: the shipped controller or one of your fine-tuned ones")
     ui.controller_combo.setMinimumWidth(170)

@@ -46,13 +46,17 @@ class DreamPlots(QWidget):
 
         self.reward_plot = self.view.addPlot(row=0, col=0)
         _style(self.reward_plot, "Reward so far")
-        self.total_curve = self.reward_plot.plot(pen=pg.mkPen(TOTAL_COLOUR, width=2), fillLevel=0,
-                                                 brush=pg.mkBrush(theme.with_alpha(theme.ACCENT_LIGHT, 50)))
+        self.total_curve = self.reward_plot.plot(
+            pen=pg.mkPen(TOTAL_COLOUR, width=2), fillLevel=0, brush=pg.mkBrush(theme.with_alpha(theme.ACCENT_LIGHT, 50))
+        )
 
         self.reward_step_plot = self.view.addPlot(row=1, col=0)
         _style(self.reward_step_plot, "Reward per step")
-        self.legend = self.reward_step_plot.addLegend(offset=(6, 4), labelTextColor=theme.TEXT_DIM.name(),
-                                                      brush=pg.mkBrush(theme.with_alpha(theme.BACKGROUND, 200)))
+        self.legend = self.reward_step_plot.addLegend(
+            offset=(6, 4),
+            labelTextColor=theme.TEXT_DIM.name(),
+            brush=pg.mkBrush(theme.with_alpha(theme.BACKGROUND, 200)),
+        )
         self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="game")
         self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="M predicted")
 
@@ -78,14 +82,17 @@ class DreamPlots(QWidget):
         self.steps, self.totals, self.actual, self.predicted = [], [], [], []
         self.actual_curve.setVisible(mode == "real")
         self.legend.setVisible(mode == "real")
-        self.reward_plot.setTitle("Reward so far" if mode == "real" else "Reward so far (M's guess)",
-                                  color=theme.TEXT.name(), size="9pt")
+        self.reward_plot.setTitle(
+            "Reward so far" if mode == "real" else "Reward so far (M's guess)", color=theme.TEXT.name(), size="9pt"
+        )
         self.reward_step_plot.setTitle(
             "Reward per step: game vs M" if mode == "real" else "Reward per step (M's guess)",
-            color=theme.TEXT.name(), size="9pt",
+            color=theme.TEXT.name(),
+            size="9pt",
         )
-        self.z_plot.setTitle("z: what V sees" if mode == "real" else "z: what M dreams",
-                             color=theme.TEXT.name(), size="9pt")
+        self.z_plot.setTitle(
+            "z: what V sees" if mode == "real" else "z: what M dreams", color=theme.TEXT.name(), size="9pt"
+        )
         for plot in (self.reward_plot, self.reward_step_plot):  # a calm empty frame until data comes
             plot.disableAutoRange()
             plot.setXRange(0, 100, padding=0.02)

@@ -18,10 +18,14 @@ from gdl_studio.jobs.dream import DREAM, REAL
 SHIPPED = "carracing-controller"
 SHIPPED_WORLD = ("carracing-vae", "carracing-mdnrnn")  # = racing.worlds.DEFAULT_WORLD
 
-REAL_HINT = ("Hold ← ↑ → ↓ or W A S D to take the wheel; let go to hand it back.  "
-             "Space pause · R reset · N new track · F dream from this frame · 2 dream")
-DREAM_HINT = ("Everything you see is imagined by the world model. Hold ← ↑ → ↓ or W A S D to drive in the dream.  "
-              "Space pause · R replay · N new dream · 1 real game")
+REAL_HINT = (
+    "Hold ← ↑ → ↓ or W A S D to take the wheel; let go to hand it back.  "
+    "Space pause · R reset · N new track · F dream from this frame · 2 dream"
+)
+DREAM_HINT = (
+    "Everything you see is imagined by the world model. Hold ← ↑ → ↓ or W A S D to drive in the dream.  "
+    "Space pause · R replay · N new dream · 1 real game"
+)
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,23 @@ class DreamSession:
 
     def captions(self) -> Captions:
         if self.mode == REAL:
-            return Captions(("Real game", "96×96, as the agent sees it"), ("What V sees", "64×64 reconstruction"),
-                            "This step", "M predicted", "V error",
-                            "Mean absolute difference between the frame V sees and its reconstruction (0–255)")
+            return Captions(
+                ("Real game", "96×96, as the agent sees it"),
+                ("What V sees", "64×64 reconstruction"),
+                "This step",
+                "M predicted",
+                "V error",
+                "Mean absolute difference between the frame V sees and its reconstruction (0–255)",
+            )
         start = "the last real frame" if self.dream_from_real else "a random z, decoded"
-        return Captions(("Dream", "64×64: M imagines, V paints"), ("Where the dream began", start),
-                        "Step (by M)", "End p (M)", "Dream τ", "The temperature M samples the dream with")
+        return Captions(
+            ("Dream", "64×64: M imagines, V paints"),
+            ("Where the dream began", start),
+            "Step (by M)",
+            "End p (M)",
+            "Dream τ",
+            "The temperature M samples the dream with",
+        )
 
     def hint(self) -> str:
         if self.problem is not None:
@@ -158,9 +173,11 @@ class DreamSession:
         """The banner's text for a missing or broken world model ("" when there is none)."""
         if not self.problem:
             return ""
-        return (f"<b>The world model is unavailable</b> — {self.problem}<br>"
-                f"Dream needs V (carracing-vae) and M (carracing-mdnrnn). Reinstall the app's models, "
-                f"or train them with <code>{TRAIN_HINT}</code>, then press Retry. The other panels work as usual.")
+        return (
+            f"<b>The world model is unavailable</b> — {self.problem}<br>"
+            f"Dream needs V (carracing-vae) and M (carracing-mdnrnn). Reinstall the app's models, "
+            f"or train them with <code>{TRAIN_HINT}</code>, then press Retry. The other panels work as usual."
+        )
 
     def readouts(self, frame: Any) -> dict[str, str]:
         """The read-out tiles' texts for one frame: step, total, reward, M's guess (predicted
@@ -174,8 +191,10 @@ class DreamSession:
         return out
 
     def simulator_text(self) -> str:
-        return (f"<b>The real game cannot run</b> — {self.sim_problem}<br>"
-                "The dream needs no simulator, so it is shown instead.")
+        return (
+            f"<b>The real game cannot run</b> — {self.sim_problem}<br>"
+            "The dream needs no simulator, so it is shown instead."
+        )
 
     def finished_text(self) -> str:
         """What the view says when the episode is over ("" before any frame)."""

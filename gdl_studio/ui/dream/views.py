@@ -75,8 +75,12 @@ class FrameView(QWidget):
         image = self.image()
         if image is None:
             raise UserError("there is no frame to save yet")
-        big = image.scaled(image.width() * scale, image.height() * scale, Qt.AspectRatioMode.IgnoreAspectRatio,
-                           Qt.TransformationMode.FastTransformation)
+        big = image.scaled(
+            image.width() * scale,
+            image.height() * scale,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.FastTransformation,
+        )
         with atomic_path(path) as tmp:
             if not big.save(str(tmp), "PNG"):
                 raise OSError(f"could not write {path}")

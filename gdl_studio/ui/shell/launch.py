@@ -73,8 +73,12 @@ def no_display_message(argv0: str | None = None) -> str:
     return NO_DISPLAY_MESSAGE.format(cmd=command_name(argv0), chorale=chorale)
 
 
-def launch(screenshot: str | None = None, panel: str | None = None, screenshot_after: float = 1.5,
-           files: list[str] | None = None) -> int:
+def launch(
+    screenshot: str | None = None,
+    panel: str | None = None,
+    screenshot_after: float = 1.5,
+    files: list[str] | None = None,
+) -> int:
     """Run the app until its window closes; returns the exit code.
 
     ``files``: MIDI or SVG files to open, each in the panel that handles its type.
@@ -110,6 +114,7 @@ def launch(screenshot: str | None = None, panel: str | None = None, screenshot_a
     for path in files or ():
         window.open_path(path)
     if screenshot:
+
         def grab() -> None:
             window.grab().save(screenshot)
             print(f"saved screenshot to {screenshot}")

@@ -169,14 +169,19 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        self.open_action = self._action(file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_file, "document-open")
+        self.open_action = self._action(
+            file_menu, "&Open…", QKeySequence.StandardKey.Open, self.open_file, "document-open"
+        )
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
-        self.save_action = self._action(file_menu, "&Save…", QKeySequence.StandardKey.Save, self.save_file, "document-save")
+        self.save_action = self._action(
+            file_menu, "&Save…", QKeySequence.StandardKey.Save, self.save_file, "document-save"
+        )
         self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.save_file, "document-export")
-        self.export_audio_action = self._action(file_menu, "Export &audio…", QKeySequence("Ctrl+Shift+E"),
-                                                self.export_audio, "audio-x-generic")
+        self.export_audio_action = self._action(
+            file_menu, "Export &audio…", QKeySequence("Ctrl+Shift+E"), self.export_audio, "audio-x-generic"
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close, "application-exit")
 
@@ -214,7 +219,13 @@ class MainWindow(QMainWindow):
         view_menu.addAction(full)
 
         help_menu = menu.addMenu("&Help")
-        self._action(help_menu, "&About GDL Studio and its models", QKeySequence.StandardKey.HelpContents, self.show_about, "help-about")
+        self._action(
+            help_menu,
+            "&About GDL Studio and its models",
+            QKeySequence.StandardKey.HelpContents,
+            self.show_about,
+            "help-about",
+        )
 
     def _build_training_dock(self) -> None:
         """The Training dock (fine-tuning jobs in a child process), hidden until asked for."""
@@ -305,7 +316,9 @@ class MainWindow(QMainWindow):
         filters = panel.open_filters()
         if not filters:
             return
-        path, _ = QFileDialog.getOpenFileName(self, f"Open — {panel.title}", self.settings.get(Key.LAST_DIRECTORY), filters)
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Open — {panel.title}", self.settings.get(Key.LAST_DIRECTORY), filters
+        )
         if path:
             self.open_path(path)
 
@@ -346,7 +359,9 @@ class MainWindow(QMainWindow):
         if not filters:
             self.show_message(f"{panel.title} has nothing to save")
             return
-        path, _ = QFileDialog.getSaveFileName(self, f"Save — {panel.title}", self.settings.get(Key.LAST_DIRECTORY), filters)
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Save — {panel.title}", self.settings.get(Key.LAST_DIRECTORY), filters
+        )
         if not path:
             return
         try:

@@ -194,8 +194,16 @@ class NewJobDialog(QDialog):
         self.epochs_label.setText("Generations" if is_controller else "Epochs")
         self.lr_label.setVisible(not is_controller)
         self.lr.setVisible(not is_controller)
-        for w in (self.mode_label, self.mode, self.tau_label, self.tau, self.population_label, self.population,
-                  self.rollouts_label, self.rollouts):
+        for w in (
+            self.mode_label,
+            self.mode,
+            self.tau_label,
+            self.tau,
+            self.population_label,
+            self.population,
+            self.rollouts_label,
+            self.rollouts,
+        ):
             w.setVisible(is_controller)
         if is_controller:
             text = "No files needed: the controller learns by driving."
@@ -230,7 +238,9 @@ class NewJobDialog(QDialog):
 
     def _choose_files(self) -> None:
         family = self.family.currentData()
-        paths, _ = QFileDialog.getOpenFileNames(self, "Your files", "", finetune_area(family).finetune_inputs or "All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Your files", "", finetune_area(family).finetune_inputs or "All files (*)"
+        )
         if paths:
             self._set_inputs(paths)
 
@@ -251,9 +261,20 @@ class NewJobDialog(QDialog):
         family = self.family.currentData()
         options = {"epochs": self.epochs.value(), "lr": self.lr.value()}
         if family == "controller":
-            options = {"generations": self.epochs.value(), "mode": self.mode.currentData(), "tau": self.tau.value(),
-                       "population": self.population.value(), "rollouts": self.rollouts.value()}
-        return FinetuneSpec(family=family, base=self.base.currentData() or "", inputs=list(self.inputs), name=self.name.text().strip(), options=options)
+            options = {
+                "generations": self.epochs.value(),
+                "mode": self.mode.currentData(),
+                "tau": self.tau.value(),
+                "population": self.population.value(),
+                "rollouts": self.rollouts.value(),
+            }
+        return FinetuneSpec(
+            family=family,
+            base=self.base.currentData() or "",
+            inputs=list(self.inputs),
+            name=self.name.text().strip(),
+            options=options,
+        )
 
     def _accept(self) -> None:
         try:
@@ -351,8 +372,13 @@ class TrainingDock(QDockWidget):
         self.plot.setLabel("left", "loss")
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        colours = {"train": theme.ACCENT_LIGHT, "validation": theme.HIGHLIGHT, "best": theme.HIGHLIGHT,
-                   "mean": theme.ACCENT_LIGHT, "worst": theme.TEXT_DIM}
+        colours = {
+            "train": theme.ACCENT_LIGHT,
+            "validation": theme.HIGHLIGHT,
+            "best": theme.HIGHLIGHT,
+            "mean": theme.ACCENT_LIGHT,
+            "worst": theme.TEXT_DIM,
+        }
         self.series = {name: self.plot.plot([], [], pen=pg.mkPen(colours[name].name(), width=2)) for name in SERIES}
         self.best_params: dict[int, object] = {}
         split.addWidget(self.plot)
@@ -465,7 +491,9 @@ class TrainingDock(QDockWidget):
     def _on_failed(self, event: Failed) -> None:
         row = self.rows.get(event.job_id)
         if row:
-            row.done("cancelled — previous weights kept" if event.message == "cancelled" else f"failed: {event.message}")
+            row.done(
+                "cancelled — previous weights kept" if event.message == "cancelled" else f"failed: {event.message}"
+            )
 
     # ------------------------------------------------------------------ personal models
     def refresh_models(self) -> None:
@@ -474,7 +502,9 @@ class TrainingDock(QDockWidget):
             metrics = card.data.get("metrics", {})
             first = next(((k, v) for k, v in metrics.items() if isinstance(v, (int, float))), None)
             suffix = f" · {first[0]} {first[1]:.3f}" if first else ""
-            item = QListWidgetItem(f"{card.data.get('display_name', card.name)}  ({card.family}, from {card.data.get('base_model', '?')}){suffix}")
+            item = QListWidgetItem(
+                f"{card.data.get('display_name', card.name)}  ({card.family}, from {card.data.get('base_model', '?')}){suffix}"
+            )
             item.setData(Qt.ItemDataRole.UserRole, card.name)
             self.models.addItem(item)
 
@@ -496,7 +526,10 @@ class TrainingDock(QDockWidget):
         if not item:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
-        if QMessageBox.question(self, "Delete model", f"Delete the personal model '{name}'?") == QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(self, "Delete model", f"Delete the personal model '{name}'?")
+            == QMessageBox.StandardButton.Yes
+        ):
             personal.delete_personal_model(name)
             self.refresh_models()
             self.models_changed.emit()

@@ -117,7 +117,9 @@ class SketchCanvas(QWidget):
         return self.transform().mapRect(view_rect())
 
     # ------------------------------------------------------------------ overlay (model output)
-    def set_overlay(self, strokes: list[np.ndarray], head: tuple[float, float] | None = None, dim_document: bool = False) -> None:
+    def set_overlay(
+        self, strokes: list[np.ndarray], head: tuple[float, float] | None = None, dim_document: bool = False
+    ) -> None:
         """Show ``strokes`` in the generated colour (``head``: the pen's newest point)."""
         self._overlay = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
         self._head = head
@@ -260,7 +262,11 @@ class SketchCanvas(QWidget):
             font = QFont(self.font())
             font.setPointSizeF(max(9.0, page.width() / 48))
             p.setFont(font)
-            p.drawText(page.adjusted(20, page.height() * 0.62, -20, -10), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self.placeholder)
+            p.drawText(
+                page.adjusted(20, page.height() * 0.62, -20, -10),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                self.placeholder,
+            )
         else:
             if self._dim:
                 p.setOpacity(DIMMED_OPACITY)
@@ -270,7 +276,11 @@ class SketchCanvas(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt naming)
         blank_hint = self.document.is_blank() and not self._overlay and not self._drawing
-        if self._cache is None or self._cache.size() != self.size() * self.devicePixelRatioF() or self._cached_blank != blank_hint:
+        if (
+            self._cache is None
+            or self._cache.size() != self.size() * self.devicePixelRatioF()
+            or self._cached_blank != blank_hint
+        ):
             self._cache = self._build_cache()
             self._cached_blank = blank_hint
         p = QPainter(self)

@@ -171,8 +171,14 @@ def _pen(colour: QColor, width: float) -> QPen:
     return pen
 
 
-def paint_points(painter: QPainter, points: np.ndarray, colour: QColor, width: float = PEN_WIDTH,
-                 widths: np.ndarray | None = None, path: QPainterPath | None = None) -> None:
+def paint_points(
+    painter: QPainter,
+    points: np.ndarray,
+    colour: QColor,
+    width: float = PEN_WIDTH,
+    widths: np.ndarray | None = None,
+    path: QPainterPath | None = None,
+) -> None:
     """Paint one stroke (box units; the painter's transform maps them to the device)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(pts) == 0:
@@ -249,8 +255,13 @@ def group_points(points: Sequence) -> list[np.ndarray]:
 _WHITE, _BLACK = QColor(theme.WHITE), QColor(theme.BLACK)  # render_image's default paper and ink
 
 
-def render_image(strokes: Sequence[Stroke], generated: Sequence[np.ndarray] = (), size: int = 1024,
-                 background: QColor | None = _WHITE, ink: QColor = _BLACK) -> QImage:
+def render_image(
+    strokes: Sequence[Stroke],
+    generated: Sequence[np.ndarray] = (),
+    size: int = 1024,
+    background: QColor | None = _WHITE,
+    ink: QColor = _BLACK,
+) -> QImage:
     """The drawing as a ``size`` × ``size`` image of the 109-unit box (like the SVG export)."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(background if background is not None else theme.TRANSPARENT)

@@ -61,7 +61,9 @@ def open_dialog(panel: Panel, start: str = "") -> None:
 
 def export_dialog(panel: Panel) -> None:
     """Export the drawing as SVG or PNG, from the panel's tool bar (errors become a dialog)."""
-    path, selected = QFileDialog.getSaveFileName(panel, "Export drawing", panel.settings.get(Key.LAST_DIRECTORY), SAVE_FILTER)
+    path, selected = QFileDialog.getSaveFileName(
+        panel, "Export drawing", panel.settings.get(Key.LAST_DIRECTORY), SAVE_FILTER
+    )
     if not path:
         return
     if not os.path.splitext(path)[1]:

@@ -56,8 +56,10 @@ class MySet(QObject):
         self.p.set_label.setText(text)
         self.p.finetune_button.setEnabled(n >= need)
         self.p.finetune_button.setToolTip(
-            "Adapt a model to your drawings (runs in the Training dock)" if n >= need
-            else f"Fine-tuning needs at least {need} drawings in your set")
+            "Adapt a model to your drawings (runs in the Training dock)"
+            if n >= need
+            else f"Fine-tuning needs at least {need} drawings in your set"
+        )
 
     def add_drawing(self) -> None:
         """Save the drawing on the canvas into the personal set."""

@@ -62,8 +62,13 @@ class SketchPanel(Panel):
     finetune_requested = Signal(str)
     """"Fine-tune on my set…" was pressed; carries the family ("ink")."""
 
-    def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
-                 loader: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        parent: QWidget | None = None,
+        loader: Callable[[str], object] | None = None,
+    ) -> None:
         super().__init__(engine, settings, parent)
         self.loader = loader or jobs.default_loader
         self._check_cards = loader is None  # shipped models: look for their cards up front
@@ -94,7 +99,9 @@ class SketchPanel(Panel):
         self.redo_action = self._tool("↷ Redo", "Redo (Ctrl+Shift+Z)", self.undo_stack.redo)
         self.clear_action = self._tool("✕ Clear", "Clear the canvas (undoable)", self.clear)
         self.toolbar.addSeparator()
-        self.open_action = self._tool("Open SVG…", "Open an SVG (e.g. a KanjiVG character) as a primer", self._open_dialog)
+        self.open_action = self._tool(
+            "Open SVG…", "Open an SVG (e.g. a KanjiVG character) as a primer", self._open_dialog
+        )
         self.export_action = self._tool("Export…", "Export the drawing as SVG or PNG", self._export_dialog)
         self.undo_button, self.redo_button, self.clear_button, self.open_button, self.export_button = (
             self.toolbar.widgetForAction(a)
@@ -124,15 +131,36 @@ class SketchPanel(Panel):
         root.addLayout(left, 1)
 
         # right: model settings, generation, endings, my set
-        self.picker = ModelPicker(area_named("ink").choices, self.content, key=lambda name: _SHORT_NAMES.get(name, name),
-                                  fallback=self.session.fallback, finetune_text=None, status=False)
+        self.picker = ModelPicker(
+            area_named("ink").choices,
+            self.content,
+            key=lambda name: _SHORT_NAMES.get(name, name),
+            fallback=self.session.fallback,
+            finetune_text=None,
+            status=False,
+        )
         self.model_combo = self.picker.combo
         self._fill_model_combo()
         self.picker.set_current(self.settings.get(Key.SKETCH_MODEL), quiet=True) or self.model_combo.setCurrentIndex(0)
         self.side = side = SketchSide(self.picker)
-        for name in ("temperature_slider", "temperature_label", "strokes_spin", "seed_spin", "extend_button", "dream_button",
-                     "accept_button", "reject_button", "endings_button", "endings_spin", "endings", "endings_hint",
-                     "add_to_set_button", "import_set_button", "set_label", "finetune_button"):
+        for name in (
+            "temperature_slider",
+            "temperature_label",
+            "strokes_spin",
+            "seed_spin",
+            "extend_button",
+            "dream_button",
+            "accept_button",
+            "reject_button",
+            "endings_button",
+            "endings_spin",
+            "endings",
+            "endings_hint",
+            "add_to_set_button",
+            "import_set_button",
+            "set_label",
+            "finetune_button",
+        ):
             setattr(self, name, getattr(side, name))
         t = min(TEMPERATURE_MAX, max(TEMPERATURE_STEP, float(self.settings.get(Key.SKETCH_TEMPERATURE))))
         self.temperature_slider.setValue(round(t / TEMPERATURE_STEP))
@@ -212,10 +240,15 @@ class SketchPanel(Panel):
     def _note_personal_models(self) -> None:
         from gdl_studio.core.registry import default_registry
 
-        names = [REGISTRY_NAMES.get(self.model_combo.itemData(i), self.model_combo.itemData(i))
-                 for i in range(self.model_combo.count())]
-        personal = {card.name: card for card in (default_registry().cards() if len(names) > len(MODELS) else [])
-                    if card.personal}
+        names = [
+            REGISTRY_NAMES.get(self.model_combo.itemData(i), self.model_combo.itemData(i))
+            for i in range(self.model_combo.count())
+        ]
+        personal = {
+            card.name: card
+            for card in (default_registry().cards() if len(names) > len(MODELS) else [])
+            if card.personal
+        }
         for index, name in enumerate(names):
             card = personal.get(name)
             if card is None:
@@ -224,7 +257,9 @@ class SketchPanel(Panel):
             self.session.bases[name] = _SHORT_NAMES.get(base, base)
             if self.session.personal_model_seen(name, str(card.data.get("sha256", ""))):
                 default_registry().forget(name)  # fine-tuned again: load the new weights
-            self.model_combo.setItemData(index, f"Fine-tuned from {base or '?'} on your drawings", Qt.ItemDataRole.ToolTipRole)
+            self.model_combo.setItemData(
+                index, f"Fine-tuned from {base or '?'} on your drawings", Qt.ItemDataRole.ToolTipRole
+            )
 
     def refresh_models(self) -> None:
         """Re-read the installed ink models (e.g. after a fine-tune or a deletion).
@@ -315,7 +350,9 @@ class SketchPanel(Panel):
         if self.kind in self.session.warmed or self.kind in self.session.problems or self.session.mode is not None:
             return
         self.session.warmed.add(self.kind)
-        self.session.request = self.engine.submit(self.panel_id, jobs.warmup_job(self.loader, self.kind), "Sketch: load model")
+        self.session.request = self.engine.submit(
+            self.panel_id, jobs.warmup_job(self.loader, self.kind), "Sketch: load model"
+        )
 
     # ------------------------------------------------------------------ drawing
     def _on_stroke_started(self) -> None:
@@ -396,7 +433,9 @@ class SketchPanel(Panel):
         self._discard_suggestion()
         self.undo_stack.push(commands.SetStrokesCommand(self.document, strokes, f"Open {os.path.basename(path)}"))
         points = sum(len(s) for s in strokes)
-        self._say(f"Opened {os.path.basename(path)}: {len(strokes)} strokes, {points:,} points. Press Extend to continue it.")
+        self._say(
+            f"Opened {os.path.basename(path)}: {len(strokes)} strokes, {points:,} points. Press Extend to continue it."
+        )
 
     def save_filters(self) -> str:
         return files.SAVE_FILTER
@@ -433,8 +472,12 @@ class SketchPanel(Panel):
         ok = self.model_available()
         self.undo_action.setEnabled(self.undo_stack.canUndo())
         self.redo_action.setEnabled(self.undo_stack.canRedo())
-        self.undo_action.setToolTip(f"Undo {self.undo_stack.undoText()} (Ctrl+Z)" if self.undo_stack.canUndo() else "Nothing to undo")
-        self.redo_action.setToolTip(f"Redo {self.undo_stack.redoText()}" if self.undo_stack.canRedo() else "Nothing to redo")
+        self.undo_action.setToolTip(
+            f"Undo {self.undo_stack.undoText()} (Ctrl+Z)" if self.undo_stack.canUndo() else "Nothing to undo"
+        )
+        self.redo_action.setToolTip(
+            f"Redo {self.undo_stack.redoText()}" if self.undo_stack.canRedo() else "Nothing to redo"
+        )
         state = self.session.buttons(blank, ok)
         self.clear_action.setEnabled(state.clear)
         self.add_to_set_button.setEnabled(state.add_to_set)

@@ -118,10 +118,15 @@ class SketchSession:
             return ""
         others = [name for k, name in shipped_models if k != kind and k not in self.problems]
         alt = f" Choose {others[0]}, or install" if others else " Install"
-        fix = (f"{alt} the model (<code>gdl-studio train {kind}</code>)." if shipped
-               else f"{alt.replace('install', 'fine-tune it again').replace('Install', 'Fine-tune it again')}.")
-        return (f"<b>The {label} model is unavailable</b> — {message}<br>"
-                f"Drawing, opening and exporting still work; generation is off.{fix}")
+        fix = (
+            f"{alt} the model (<code>gdl-studio train {kind}</code>)."
+            if shipped
+            else f"{alt.replace('install', 'fine-tune it again').replace('Install', 'Fine-tune it again')}."
+        )
+        return (
+            f"<b>The {label} model is unavailable</b> — {message}<br>"
+            f"Drawing, opening and exporting still work; generation is off.{fix}"
+        )
 
     def fallback(self, kind: str) -> str | None:
         """What to choose when personal model ``kind`` is gone: the model it was fine-tuned from."""

@@ -43,13 +43,16 @@ class SketchSide(QScrollArea):
         form = QFormLayout(model_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(10)
-        picker.combo.setToolTip("VRNN-GMM: variational RNN (Chung et al. 2015); RNN-GMM: the plain baseline; "
-                                "★: your fine-tuned models")
+        picker.combo.setToolTip(
+            "VRNN-GMM: variational RNN (Chung et al. 2015); RNN-GMM: the plain baseline; ★: your fine-tuned models"
+        )
         form.addRow("Network", picker.combo)
         temp_row = QHBoxLayout()
         self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
         self.temperature_slider.setRange(1, round(TEMPERATURE_MAX / TEMPERATURE_STEP))
-        self.temperature_slider.setToolTip("Low: tidy and predictable. High: wild. (Scales the mixture weights and spreads.)")
+        self.temperature_slider.setToolTip(
+            "Low: tidy and predictable. High: wild. (Scales the mixture weights and spreads.)"
+        )
         self.temperature_label = QLabel("")
         self.temperature_label.setObjectName("sketchTemperature")
         temp_row.addWidget(self.temperature_slider, 1)

@@ -49,7 +49,12 @@ def arrow_images() -> dict[str, str]:
     folder = Path(tempfile.gettempdir()) / f"gdl-studio-sketch-{os.getuid() if hasattr(os, 'getuid') else 0}"
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    for name, up, colour in (("up", True, theme.ARROW), ("down", False, theme.ARROW), ("up_off", True, theme.ARROW_DISABLED), ("down_off", False, theme.ARROW_DISABLED)):
+    for name, up, colour in (
+        ("up", True, theme.ARROW),
+        ("down", False, theme.ARROW),
+        ("up_off", True, theme.ARROW_DISABLED),
+        ("down_off", False, theme.ARROW_DISABLED),
+    ):
         path = folder / f"arrow-{name}.png"
         if not path.is_file():
             img = QImage(16, 10, QImage.Format.Format_ARGB32_Premultiplied)
@@ -58,7 +63,9 @@ def arrow_images() -> dict[str, str]:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(colour))
-            pts = [QPointF(1, 9), QPointF(15, 9), QPointF(8, 1)] if up else [QPointF(1, 1), QPointF(15, 1), QPointF(8, 9)]
+            pts = (
+                [QPointF(1, 9), QPointF(15, 9), QPointF(8, 1)] if up else [QPointF(1, 1), QPointF(15, 1), QPointF(8, 9)]
+            )
             p.drawPolygon(QPolygonF(pts))
             p.end()
             img.save(str(path))

@@ -49,8 +49,11 @@ class Suggestions(QObject):
         from gdl_studio.ink.strokes import primer_stroke3
 
         if p.document.is_blank():
-            p._say("Nothing to extend: the canvas is blank. Draw a few strokes (or open an SVG) first, "
-                      "or press Dream up for a character from scratch.", "error")
+            p._say(
+                "Nothing to extend: the canvas is blank. Draw a few strokes (or open an SVG) first, "
+                "or press Dream up for a character from scratch.",
+                "error",
+            )
             return None
         strokes = p.document.arrays()
         try:
@@ -82,8 +85,11 @@ class Suggestions(QObject):
         seed = self._seed()
         n = p.strokes_spin.value()
         self._submit("extend", primer, [seed], n, "Sketch: extend")
-        p._say(f"Extending by {n} stroke{'s' if n > 1 else ''} with {p._label(p.kind)} "
-                  f"(temperature {p.temperature:.2f}, seed {seed})…", "busy")
+        p._say(
+            f"Extending by {n} stroke{'s' if n > 1 else ''} with {p._label(p.kind)} "
+            f"(temperature {p.temperature:.2f}, seed {seed})…",
+            "busy",
+        )
 
     def dream_up(self) -> None:
         """Draw a new character from scratch (accepting it replaces the drawing)."""
@@ -93,7 +99,9 @@ class Suggestions(QObject):
         seed = self._seed()
         self._submit("dream", None, [seed], None, "Sketch: dream up")
         p.canvas.set_overlay([], None, dim_document=True)
-        p._say(f"Dreaming up a character with {p._label(p.kind)} (temperature {p.temperature:.2f}, seed {seed})…", "busy")
+        p._say(
+            f"Dreaming up a character with {p._label(p.kind)} (temperature {p.temperature:.2f}, seed {seed})…", "busy"
+        )
 
     def show_endings(self) -> None:
         """Draw N different continuations side by side; click one to keep it."""
@@ -237,8 +245,10 @@ class Suggestions(QObject):
                 p.canvas.set_overlay(group_points(p.session.pending), None, dim_document=p.session.mode == "dream")
                 n = len(group_points(p.session.pending))
                 what = "Extension" if p.session.mode == "extend" else "Character"
-                p._say(f"{what} ready: {n} stroke{'s' if n != 1 else ''}, {len(p.session.pending)} points "
-                          f"(seed {p.session.last_seed}). Accept (Enter) or Reject (Esc).")
+                p._say(
+                    f"{what} ready: {n} stroke{'s' if n != 1 else ''}, {len(p.session.pending)} points "
+                    f"(seed {p.session.last_seed}). Accept (Enter) or Reject (Esc)."
+                )
         elif p.session.mode == "endings":
             p.endings.finish()
             p.endings_hint.setText("Hover to preview on the canvas; click one to keep it. Reject (Esc) dismisses them.")

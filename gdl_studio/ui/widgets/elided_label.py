@@ -15,8 +15,13 @@ class ElidedLabel(QLabel):
     full text.
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, min_width: int = 40,
-                 elide: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        min_width: int = 40,
+        elide: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ) -> None:
         super().__init__(text, parent)
         self._min_width = min_width
         self._elide = elide
@@ -47,4 +52,6 @@ class ElidedLabel(QLabel):
             elif align & Qt.AlignmentFlag.AlignRight:
                 rect.setRight(rect.right() - indent)
         text = self.fontMetrics().elidedText(self.text(), self._elide, rect.width())
-        self.style().drawItemText(painter, rect, int(align), self.palette(), self.isEnabled(), text, self.foregroundRole())
+        self.style().drawItemText(
+            painter, rect, int(align), self.palette(), self.isEnabled(), text, self.foregroundRole()
+        )

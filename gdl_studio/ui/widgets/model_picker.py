@@ -33,9 +33,18 @@ class ModelPicker(QObject):
     finetune_requested = Signal()
     """The Fine-tune… button was pressed."""
 
-    def __init__(self, choices: Choices, parent: QWidget | None = None, *, key: Callable[[str], str] | None = None,
-                 fallback: Callable[[str], str | None] | None = None, finetune_text: str | None = "Fine-tune…",
-                 finetune_tip: str = "", tool_button: bool = True, status: bool = True) -> None:
+    def __init__(
+        self,
+        choices: Choices,
+        parent: QWidget | None = None,
+        *,
+        key: Callable[[str], str] | None = None,
+        fallback: Callable[[str], str | None] | None = None,
+        finetune_text: str | None = "Fine-tune…",
+        finetune_tip: str = "",
+        tool_button: bool = True,
+        status: bool = True,
+    ) -> None:
         super().__init__(parent)
         self._choices = choices
         self._key = key or (lambda name: name)

@@ -33,11 +33,14 @@ class SyncControls(QWidget):
         self.mode_combo.currentIndexChanged.connect(lambda _i: self._emit(self.mode_changed, self.mode_combo))
         form.addRow("Sync", self.mode_combo)
         self.clock_in_combo = QComboBox()
-        self.clock_in_combo.currentIndexChanged.connect(lambda _i: self._emit(self.clock_in_changed, self.clock_in_combo))
+        self.clock_in_combo.currentIndexChanged.connect(
+            lambda _i: self._emit(self.clock_in_changed, self.clock_in_combo)
+        )
         form.addRow("Clock from", self.clock_in_combo)
         self.clock_out_combo = QComboBox()
         self.clock_out_combo.currentIndexChanged.connect(
-            lambda _i: self._emit(self.clock_out_changed, self.clock_out_combo))
+            lambda _i: self._emit(self.clock_out_changed, self.clock_out_combo)
+        )
         form.addRow("Clock to", self.clock_out_combo)
         self.align_combo = QComboBox()
         for value, label in ALIGNS:
@@ -59,8 +62,16 @@ class SyncControls(QWidget):
             combo.addItem(label, value)
         combo.setCurrentIndex(max(0, combo.findData(current)))
 
-    def set_state(self, mode: str, clock_in: str, clock_out: str, align: str,
-                  inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], status: str = "") -> None:
+    def set_state(
+        self,
+        mode: str,
+        clock_in: str,
+        clock_out: str,
+        align: str,
+        inputs: list[tuple[str, str]],
+        outputs: list[tuple[str, str]],
+        status: str = "",
+    ) -> None:
         """Show plain values (``inputs``/``outputs``: ``(value, label)`` port choices) silently."""
         self._updating = True
         try:
