@@ -4,8 +4,8 @@ and their attention, Accept, Reject and Regenerate, steered by the Steer group.
 The state (which continuation or fill, its steps, accepted or not) is the panel's
 :class:`~gdl_studio.ui.compose.session.ComposeSession`; this object submits the engine job
 (:func:`gdl_studio.jobs.compose.continuation_job` or :func:`~gdl_studio.jobs.compose.infill_job`),
-feeds the session with the results and draws them: pending notes in the roll at most 30 times a second, the attention view a few
-times a second.
+feeds the session with the results and draws them: pending notes in the roll at most 30 times a
+second, the attention view a few times a second.
 """
 
 from __future__ import annotations

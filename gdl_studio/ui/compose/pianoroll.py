@@ -1,9 +1,10 @@
 """The piano roll: notes in musical time on a pitch × beat grid.
 
 :class:`PianoRoll` puts together a keyboard (left), a bar ruler (top), the note canvas, a
-velocity lane (bottom) and scroll bars, all sharing one :class:`~gdl_studio.ui.compose.roll_geometry.RollGeometry` (zoom and
-scroll in beats and keys). Mouse editing is delegated to the state classes of
-:mod:`gdl_studio.ui.compose.modes`; every change goes through the undo stack.
+velocity lane (bottom) and scroll bars, all sharing one
+:class:`~gdl_studio.ui.compose.roll_geometry.RollGeometry` (zoom and scroll in beats and keys).
+Mouse editing is delegated to the state classes of :mod:`gdl_studio.ui.compose.modes`; every
+change goes through the undo stack.
 
 Notes are coloured by track with their velocity as shade; generated notes that are not yet
 accepted are drawn in their own colour with a dashed outline; the notes the selected

@@ -1,6 +1,7 @@
 """The Compose panel's state, without widgets: the continuation or fill in progress (its primer
-or the notes around the gap, the steps streamed so far, accepted or not), recording and jam mode, what the buttons allow, and the
-view-models of the instrument and tempo sync (:mod:`gdl_studio.live.controls_model`).
+or the notes around the gap, the steps streamed so far, accepted or not), recording and jam mode,
+what the buttons allow, and the view-models of the instrument and tempo sync
+(:mod:`gdl_studio.live.controls_model`).
 
 The panel (:mod:`gdl_studio.ui.compose.panel`) renders this state and forwards the musician's
 intents; the engine's results come in through :meth:`ComposeSession.add_step` /

@@ -202,7 +202,8 @@ class DreamSession:
             return ""
         total = self.last_frame.total if self.last_frame is not None else 0.0
         if self.mode == REAL:
-            return f"Episode over after {self.frames} steps: {total:.1f} points.\nN for a new track, R to drive this one again."
+            ending = "N for a new track, R to drive this one again."
+            return f"Episode over after {self.frames} steps: {total:.1f} points.\n{ending}"
         return f"The dream ended after {self.frames} frames.\nN to dream again, R to replay this dream."
 
 

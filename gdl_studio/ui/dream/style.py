@@ -24,11 +24,15 @@ QFrame#dreamBarsBox { background-color: @SURFACE@; border: 1px solid @GRID@; bor
 QFrame#dreamBarsBox QLabel, QFrame#dreamBarsBox QWidget { background: transparent; }
 QPushButton#modeButton { padding: 6px 16px; font-weight: bold; }
 QPushButton#modeButton:checked { background-color: @ACCENT@; border-color: @ACCENT_LIGHT@; color: @WHITE@; }
-QPushButton:disabled { color: @TEXT_DISABLED@; background-color: @CONTROL_DISABLED@; border-color: @CONTROL_DISABLED_BORDER@; }
+QPushButton:disabled {
+    color: @TEXT_DISABLED@; background-color: @CONTROL_DISABLED@; border-color: @CONTROL_DISABLED_BORDER@;
+}
 QSpinBox { padding-right: 4px; }
 QRadioButton { spacing: 6px; }
 QRadioButton:disabled { color: @TEXT_DISABLED@; }
-QRadioButton::indicator { width: 12px; height: 12px; border-radius: 7px; border: 1px solid @RADIO_BORDER@; background: @FIELD@; }
+QRadioButton::indicator {
+    width: 12px; height: 12px; border-radius: 7px; border: 1px solid @RADIO_BORDER@; background: @FIELD@;
+}
 QRadioButton::indicator:checked { background: qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5,
     stop:0 @HIGHLIGHT@, stop:0.45 @HIGHLIGHT@, stop:0.55 @FIELD@, stop:1 @FIELD@); border-color: @HIGHLIGHT@; }
 QRadioButton::indicator:disabled { border-color: @BORDER@; background: @RADIO_DISABLED@; }

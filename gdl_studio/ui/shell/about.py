@@ -11,6 +11,11 @@ from gdl_studio import __version__
 from gdl_studio.core.registry import default_registry
 
 
+def _metric_text(value: object) -> str:
+    """A card metric as the table shows it: dicts and lists as JSON."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 def cards_html() -> str:
     """An HTML summary of every model card the registry finds."""
     cards = default_registry().cards()
@@ -21,7 +26,7 @@ def cards_html() -> str:
         data = card.data
         metrics = data.get("metrics", {})
         metric_rows = "".join(
-            f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(json.dumps(v) if isinstance(v, (dict, list)) else str(v))}</td></tr>"
+            f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_metric_text(v))}</td></tr>"
             for k, v in metrics.items()
         )
         arch = ", ".join(f"{k}={v}" for k, v in data.get("architecture", {}).items() if not isinstance(v, (dict, list)))
@@ -29,7 +34,8 @@ def cards_html() -> str:
         size = data.get("size_bytes")
         size_text = f"{size / 1e6:.1f} MB" if isinstance(size, (int, float)) else ""
         parts.append(
-            f"<h3>{html.escape(card.name)} <small>({html.escape(card.family)}, {kind}{', ' + size_text if size_text else ''})</small></h3>"
+            f"<h3>{html.escape(card.name)} "
+            f"<small>({html.escape(card.family)}, {kind}{', ' + size_text if size_text else ''})</small></h3>"
             f"<p>{html.escape(data.get('description', ''))}</p>"
             f"<p><b>Architecture:</b> {html.escape(arch)}</p>"
             f"<p><b>Data:</b> {html.escape(json.dumps(data.get('data', {}))[:400])}</p>"

@@ -502,9 +502,8 @@ class TrainingDock(QDockWidget):
             metrics = card.data.get("metrics", {})
             first = next(((k, v) for k, v in metrics.items() if isinstance(v, (int, float))), None)
             suffix = f" · {first[0]} {first[1]:.3f}" if first else ""
-            item = QListWidgetItem(
-                f"{card.data.get('display_name', card.name)}  ({card.family}, from {card.data.get('base_model', '?')}){suffix}"
-            )
+            name = card.data.get("display_name", card.name)
+            item = QListWidgetItem(f"{name}  ({card.family}, from {card.data.get('base_model', '?')}){suffix}")
             item.setData(Qt.ItemDataRole.UserRole, card.name)
             self.models.addItem(item)
 

@@ -17,7 +17,9 @@ QLabel#sketchInfo { color: @TEXT_FAINT@; padding: 2px 4px; }
 QToolBar#sketchTools { background: transparent; border: none; padding: 0; spacing: 6px; }
 QLabel#sketchTemperature { color: @HIGHLIGHT@; font-weight: bold; min-width: 34px; }
 QLabel#sketchEndingsHint { color: @TEXT_FAINT@; }
-QPushButton#primary:disabled { background-color: @PRIMARY_DISABLED@; border-color: @BORDER@; color: @PRIMARY_DISABLED_TEXT@; }
+QPushButton#primary:disabled {
+    background-color: @PRIMARY_DISABLED@; border-color: @BORDER@; color: @PRIMARY_DISABLED_TEXT@;
+}
 QPushButton#accept { background-color: @ACCEPT@; border-color: @ACCEPT_BORDER@; }
 QPushButton#accept:hover { background-color: @ACCEPT_HOVER@; }
 QPushButton#accept:disabled, QPushButton#reject:disabled { background-color: @CONTROL@; border-color: @BORDER@; }
