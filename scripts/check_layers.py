@@ -47,30 +47,50 @@ from pathlib import Path
 
 PACKAGE = "gdl_studio"
 LAYERS: dict[str, int] = {
-    "__init__": 0, "core": 0,
+    "__init__": 0,
+    "core": 0,
     "engine": 1,
-    "music": 2, "ink": 2, "racing": 2,
-    "jobs": 3, "areas": 3,
+    "music": 2,
+    "ink": 2,
+    "racing": 2,
+    "jobs": 3,
+    "areas": 3,
     "live": 4,
     "finetune": 5,
     "ui": 6,
-    "bench": 7, "cli": 7, "selftest": 7, "__main__": 7,
+    "bench": 7,
+    "cli": 7,
+    "selftest": 7,
+    "__main__": 7,
 }
 # siblings of one layer that may import each other: (importer, imported)
 ALLOWED_SIDEWAYS: set[tuple[str, str]] = {
-    ("jobs", "areas"), ("cli", "bench"), ("cli", "selftest"), ("bench", "cli"), ("selftest", "cli"), ("__main__", "cli"),
+    ("jobs", "areas"),
+    ("cli", "bench"),
+    ("cli", "selftest"),
+    ("bench", "cli"),
+    ("selftest", "cli"),
+    ("__main__", "cli"),
 }
 # inside a package, the same rule between its sub-packages / modules (missing names: no rule)
 SUBLAYERS: dict[str, dict[str, int]] = {
     # foundations every part of the UI uses < shared controls < the features < the app around them
-    "ui": {"__init__": 0, "theme": 0, "settings": 0, "panel": 1, "widgets": 2,
-           "compose": 3, "sketch": 3, "dream": 3, "shell": 4},
+    "ui": {
+        "__init__": 0,
+        "theme": 0,
+        "settings": 0,
+        "panel": 1,
+        "widgets": 2,
+        "compose": 3,
+        "sketch": 3,
+        "dream": 3,
+        "shell": 4,
+    },
 }
 UI_MAX_LINES = 600
 # Known debt: ui/ files still above the limit, each held to the length it has now (it may only
 # shrink). Split one (a view-model, control groups) and remove its line here.
-LONG_FILES_TO_SPLIT: dict[str, int] = {
-}
+LONG_FILES_TO_SPLIT: dict[str, int] = {}
 # Known debt: import loops let through until they are broken (exactly these sets of modules).
 KNOWN_LOOPS: list[set[str]] = []
 # Where colours may be written, and the files searched for colour literals besides ui/**.py.
@@ -80,10 +100,26 @@ _HEX_COLOUR = re.compile(r"(?<![\w&])#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-
 _COLOUR_FUNCTION = re.compile(r"\b(?:rgba?|hsla?|hsva?)\s*\(")
 _NAMED_IN_STYLE = re.compile(
     r"(?:color|background(?:-color)?|border(?:-[a-z]+)?)\s*:[^;{}]*?"
-    r"\b(white|black|red|green|blue|yellow|gr[ae]y|orange|purple|pink|cyan|magenta)\b")
+    r"\b(white|black|red|green|blue|yellow|gr[ae]y|orange|purple|pink|cyan|magenta)\b"
+)
 # calls that make a colour from their first argument (numbers or a name): QColor(30, 30, 40), mkPen("w")
-_COLOUR_CALLS = {"QColor", "mkColor", "mkPen", "mkBrush", "fromRgb", "fromRgbF", "fromRgba", "fromHsv", "fromHsvF",
-                 "fromHsl", "fromHslF", "setRgb", "setRgbF", "setNamedColor", "setBackground"}
+_COLOUR_CALLS = {
+    "QColor",
+    "mkColor",
+    "mkPen",
+    "mkBrush",
+    "fromRgb",
+    "fromRgbF",
+    "fromRgba",
+    "fromHsv",
+    "fromHsvF",
+    "fromHsl",
+    "fromHslF",
+    "setRgb",
+    "setRgbF",
+    "setNamedColor",
+    "setBackground",
+}
 
 
 @dataclass
@@ -147,7 +183,11 @@ class _Visitor(ast.NodeVisitor):
             target = target.rsplit(".", 1)[0]
         if target == self.name:
             return
-        if self.edges and (self.edges[-1].source, self.edges[-1].target, self.edges[-1].line) == (self.name, target, line):
+        if self.edges and (self.edges[-1].source, self.edges[-1].target, self.edges[-1].line) == (
+            self.name,
+            target,
+            line,
+        ):
             return
         if kind is None:
             kind = "type-checking" if self.type_checking else ("function" if self.depth else "top")
@@ -196,7 +236,12 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name == "import_module" and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        if (
+            name == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             self._add(node.args[0].value, node.lineno, "importlib")
         self.generic_visit(node)
 
@@ -277,8 +322,11 @@ def find_loops(modules: dict[str, Path], edges: list[Edge]) -> list[list[str]]:
 
 def colours_in_text(text: str) -> list[str]:
     """The colour literals in ``text`` (a string of Python code or a style sheet)."""
-    return ([m.group(0) for m in _HEX_COLOUR.finditer(text)] + [m.group(0) for m in _COLOUR_FUNCTION.finditer(text)]
-            + [m.group(1) for m in _NAMED_IN_STYLE.finditer(text)])
+    return (
+        [m.group(0) for m in _HEX_COLOUR.finditer(text)]
+        + [m.group(0) for m in _COLOUR_FUNCTION.finditer(text)]
+        + [m.group(1) for m in _NAMED_IN_STYLE.finditer(text)]
+    )
 
 
 def colours_in_python(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
@@ -297,8 +345,12 @@ def colours_in_python(source: str, filename: str = "<source>") -> list[tuple[int
                 found.append((node.lineno, f"{name}({', '.join(ast.unparse(a) for a in node.args)})"))
             elif isinstance(first.value, str) and "@" not in first.value and not colours_in_text(first.value):
                 found.append((node.lineno, f"{name}({first.value!r})"))  # QColor("white"), mkPen("w")
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-              and node.value.attr == "GlobalColor" and node.attr != "transparent"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "GlobalColor"
+            and node.attr != "transparent"
+        ):
             found.append((node.lineno, f"Qt.GlobalColor.{node.attr}"))
     return sorted(found)
 
@@ -318,8 +370,12 @@ def find_colours(root: Path) -> list[str]:
     return found
 
 
-def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | None = None,
-          known_loops: list[set[str]] | None = None) -> Report:
+def check(
+    root: Path,
+    max_lines: int = UI_MAX_LINES,
+    known: dict[str, int] | None = None,
+    known_loops: list[set[str]] | None = None,
+) -> Report:
     modules, edges = collect(root)
     report = Report(modules=len(modules), edges=len(edges))
     for path in sorted((root / PACKAGE / "ui").rglob("*.py")):
@@ -360,31 +416,58 @@ def check(root: Path, max_lines: int = UI_MAX_LINES, known: dict[str, int] | Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]), help="repository root (default: this one)")
-    parser.add_argument("--max-lines", type=int, default=UI_MAX_LINES, help=f"longest file allowed in ui/ (default {UI_MAX_LINES})")
+    parser.add_argument(
+        "--root", default=str(Path(__file__).resolve().parents[1]), help="repository root (default: this one)"
+    )
+    parser.add_argument(
+        "--max-lines", type=int, default=UI_MAX_LINES, help=f"longest file allowed in ui/ (default {UI_MAX_LINES})"
+    )
     parser.add_argument("--top", type=int, default=10, help="how many of the largest ui/ files to list")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--strict", action="store_true", help="fail on the known long files too (LONG_FILES_TO_SPLIT)")
     args = parser.parse_args(argv)
-    report = check(Path(args.root), args.max_lines, None if args.strict else LONG_FILES_TO_SPLIT,
-                   None if args.strict else KNOWN_LOOPS)
+    report = check(
+        Path(args.root),
+        args.max_lines,
+        None if args.strict else LONG_FILES_TO_SPLIT,
+        None if args.strict else KNOWN_LOOPS,
+    )
     if args.json:
-        print(json.dumps({
-            "ok": report.ok, "modules": report.modules, "imports": report.edges,
-            "ui_largest": report.ui_files[: args.top], "ui_files_over_limit": report.too_long,
-            "ui_files_over_limit_known": report.known_long,
-            "upward_imports": report.upward, "sideways_imports": report.sideways,
-            "unknown_layer": report.unknown, "import_loops": report.loops, "import_loops_known": report.known_loops,
-            "colour_literals": report.colours,
-        }, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "modules": report.modules,
+                    "imports": report.edges,
+                    "ui_largest": report.ui_files[: args.top],
+                    "ui_files_over_limit": report.too_long,
+                    "ui_files_over_limit_known": report.known_long,
+                    "upward_imports": report.upward,
+                    "sideways_imports": report.sideways,
+                    "unknown_layer": report.unknown,
+                    "import_loops": report.loops,
+                    "import_loops_known": report.known_loops,
+                    "colour_literals": report.colours,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         print(f"{report.modules} modules, {report.edges} imports between them")
         print(f"largest files in ui/ (limit {args.max_lines} lines):")
         for rel, n in report.ui_files[: args.top]:
-            flag = "" if n <= args.max_lines else ("   over the limit (known, to split)" if (rel, n) in report.known_long else "   TOO LONG")
+            flag = (
+                ""
+                if n <= args.max_lines
+                else ("   over the limit (known, to split)" if (rel, n) in report.known_long else "   TOO LONG")
+            )
             print(f"  {n:6d}  {rel}{flag}")
-        for title, items in (("upward imports", report.upward), ("sideways imports", report.sideways),
-                             ("modules outside every layer", report.unknown)):
+        for title, items in (
+            ("upward imports", report.upward),
+            ("sideways imports", report.sideways),
+            ("modules outside every layer", report.unknown),
+        ):
             print(f"{title}: {len(items)}")
             for item in items:
                 print(f"  {item}")

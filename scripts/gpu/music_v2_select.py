@@ -35,24 +35,42 @@ def main(runs: Path, models: Path) -> int:
         if card is None:
             continue
         m = card.get("metrics", {})
-        rows.append({
-            "run": card_path.parent.parent.name, "dir": card_path.parent, "name": card["name"],
-            "valid_r1": m.get("valid_round1", {}).get("nats_per_note"),
-            "valid": m.get("valid", {}).get("nats_per_note"),
-            "test": m.get("test", {}).get("nats_per_note"),
-            "infill": m.get("infill_valid", {}).get("infill_nats_per_note"),
-            "l2r": m.get("infill_valid", {}).get("l2r_nats_per_note"),
-            "mb": card.get("size_bytes", 0) / 1e6, "stop": m.get("stop_reason"), "epochs": m.get("epochs"),
-        })
-    print(f"{'run':6} {'model':18} {'valid r1':>9} {'valid all':>9} {'infill v':>9} {'l2r v':>9} "
-          f"{'test r1*':>9} {'MB':>6}  stop")
+        rows.append(
+            {
+                "run": card_path.parent.parent.name,
+                "dir": card_path.parent,
+                "name": card["name"],
+                "valid_r1": m.get("valid_round1", {}).get("nats_per_note"),
+                "valid": m.get("valid", {}).get("nats_per_note"),
+                "test": m.get("test", {}).get("nats_per_note"),
+                "infill": m.get("infill_valid", {}).get("infill_nats_per_note"),
+                "l2r": m.get("infill_valid", {}).get("l2r_nats_per_note"),
+                "mb": card.get("size_bytes", 0) / 1e6,
+                "stop": m.get("stop_reason"),
+                "epochs": m.get("epochs"),
+            }
+        )
+    print(
+        f"{'run':6} {'model':18} {'valid r1':>9} {'valid all':>9} {'infill v':>9} {'l2r v':>9} "
+        f"{'test r1*':>9} {'MB':>6}  stop"
+    )
     for r in rows:
-        print(f"{r['run']:6} {r['name']:18} {_fmt(r['valid_r1']):>9} {_fmt(r['valid']):>9} {_fmt(r['infill']):>9} "
-              f"{_fmt(r['l2r']):>9} {_fmt(r['test']):>9} {r['mb']:6.1f}  {r['stop']} ({r['epochs']} epochs)")
+        print(
+            f"{r['run']:6} {r['name']:18} {_fmt(r['valid_r1']):>9} {_fmt(r['valid']):>9} {_fmt(r['infill']):>9} "
+            f"{_fmt(r['l2r']):>9} {_fmt(r['test']):>9} {r['mb']:6.1f}  {r['stop']} ({r['epochs']} epochs)"
+        )
     print("* test figures for the record only: selection uses validation pieces")
     status = 0
-    ok = [r for r in rows if r["name"] == "music-transformer" and r["valid_r1"] is not None
-          and r["infill"] is not None and r["l2r"] is not None and r["infill"] < r["l2r"] and r["mb"] <= 15.0]
+    ok = [
+        r
+        for r in rows
+        if r["name"] == "music-transformer"
+        and r["valid_r1"] is not None
+        and r["infill"] is not None
+        and r["l2r"] is not None
+        and r["infill"] < r["l2r"]
+        and r["mb"] <= 15.0
+    ]
     if ok:
         best = min(ok, key=lambda r: r["valid_r1"])
         _install(best["dir"], models / "music-transformer")
@@ -68,11 +86,15 @@ def main(runs: Path, models: Path) -> int:
         new = min(lstm, key=lambda r: r["valid_r1"])
         if old_valid is None or new["valid_r1"] < old_valid:
             _install(new["dir"], models / "music-lstm")
-            print(f"music-lstm: new ({new['valid_r1']:.4f} < installed {_fmt(old_valid)} nats/note on the round-1 "
-                  "validation pieces)")
+            print(
+                f"music-lstm: new ({new['valid_r1']:.4f} < installed {_fmt(old_valid)} nats/note on the round-1 "
+                "validation pieces)"
+            )
         else:
-            print(f"music-lstm: installed one stays ({_fmt(old_valid)} ≤ new {new['valid_r1']:.4f} on the round-1 "
-                  "validation pieces)")
+            print(
+                f"music-lstm: installed one stays ({_fmt(old_valid)} ≤ new {new['valid_r1']:.4f} on the round-1 "
+                "validation pieces)"
+            )
     return status
 
 

@@ -21,7 +21,18 @@ PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x8
 
 
 def download(specs: list[str], out: Path, python: str, deps: bool) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--python-version", python, "-d", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "-q",
+        "--only-binary=:all:",
+        "--python-version",
+        python,
+        "-d",
+        str(out),
+    ]
     for p in PLATFORMS:
         cmd += ["--platform", p]
     if not deps:

@@ -37,8 +37,10 @@ def _model_note() -> str:
             (scratch / d.name).symlink_to(d.resolve())
     save_tiny_infill_model(scratch)
     os.environ["GDL_STUDIO_MODELS"] = str(scratch)
-    return ("a TINY RANDOM infill Transformer (the installed one generates left to right only, so Fill is "
-            "disabled for it): the notes are random, the picture shows the UI")
+    return (
+        "a TINY RANDOM infill Transformer (the installed one generates left to right only, so Fill is "
+        "disabled for it): the notes are random, the picture shows the UI"
+    )
 
 
 def main(out_path: str, width: int = 1366, height: int = 768) -> int:
@@ -94,22 +96,29 @@ def main(out_path: str, width: int = 1366, height: int = 768) -> int:
     pump(app, lambda: window.engine_label.text() == "Engine: idle", 30)
     pump(app, lambda: False, 0.5)
     shot = window.grab().toImage()
-    caption = (f"Fill bars {BARS[0]}–{BARS[1] - 1} of chorale.mid (bar {BARS[1]} on kept), steered "
-               f"({steer.model().summary().removeprefix('steered: ')}): {len(gen.steps)} notes in red, "
-               f"with {note}.")
+    caption = (
+        f"Fill bars {BARS[0]}–{BARS[1] - 1} of chorale.mid (bar {BARS[1]} on kept), steered "
+        f"({steer.model().summary().removeprefix('steered: ')}): {len(gen.steps)} notes in red, "
+        f"with {note}."
+    )
     out = QImage(shot.width(), shot.height() + 44, QImage.Format.Format_RGB32)
     out.fill(theme.BACKGROUND)
     p = QPainter(out)
     p.drawImage(0, 0, shot)
     p.setPen(QColor(theme.TEXT))
-    p.drawText(QRect(10, shot.height() + 2, shot.width() - 20, 40),
-               int(Qt.AlignmentFlag.AlignVCenter) | int(Qt.TextFlag.TextWordWrap), caption)
+    p.drawText(
+        QRect(10, shot.height() + 2, shot.width() - 20, 40),
+        int(Qt.AlignmentFlag.AlignVCenter) | int(Qt.TextFlag.TextWordWrap),
+        caption,
+    )
     p.end()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     out.save(out_path)
     hint = window.minimumSizeHint()
     print(caption)
-    print(f"finished: {ok}; window {window.width()}×{window.height()}, minimum size hint {hint.width()}×{hint.height()}")
+    print(
+        f"finished: {ok}; window {window.width()}×{window.height()}, minimum size hint {hint.width()}×{hint.height()}"
+    )
     print(f"wrote {out_path}")
     window.close()
     engine.shutdown(2.0)

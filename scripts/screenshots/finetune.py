@@ -27,7 +27,9 @@ def main(out: str) -> int:
         window.open_path(str(resources_dir() / "examples" / "chorale.mid"))
     dock = window.training_dock
     dock.show()
-    spec = FinetuneSpec("music", "music-lstm", [str(tmp / "music")], "my chorales", {"epochs": 12, "patience": 12, "seed": 0})
+    spec = FinetuneSpec(
+        "music", "music-lstm", [str(tmp / "music")], "my chorales", {"epochs": 12, "patience": 12, "seed": 0}
+    )
     dock.submit(spec)
     epochs = []
     dock.service.progress.connect(lambda job, ev: epochs.append(ev.step) if ev.valid_loss is not None else None)
