@@ -56,8 +56,9 @@ def chorale_notes(piece_id: str):
         for element in part.flatten().notes:
             pitches = [element.pitch] if element.isNote else list(element.pitches)
             for pitch in pitches:
-                notes.append(Note(int(pitch.midi), float(element.offset), float(element.quarterLength),
-                                  88 - 6 * track, track))
+                notes.append(
+                    Note(int(pitch.midi), float(element.offset), float(element.quarterLength), 88 - 6 * track, track)
+                )
     ts = score.recurse().getElementsByClass("TimeSignature").first()
     beats_per_bar = int(round(ts.barDuration.quarterLength)) if ts is not None else 4
     title = score.metadata.title if score.metadata and score.metadata.title else piece_id
@@ -73,10 +74,16 @@ def main() -> int:
     # start on beat 0 (chorales often begin with a pickup)
     first = min(n.start for n in notes)
     notes = [n.moved(-first) for n in notes]
-    chorale = Score(notes=notes, tempo_bpm=TEMPO_BPM, beats_per_bar=bpb, title=f"Bach chorale {piece_id.split('/')[-1]}")
+    chorale = Score(
+        notes=notes, tempo_bpm=TEMPO_BPM, beats_per_bar=bpb, title=f"Bach chorale {piece_id.split('/')[-1]}"
+    )
     write_midi(chorale.sorted(), HERE / "chorale.mid")
-    melody = Score(notes=[n for n in notes if n.track == 0], tempo_bpm=TEMPO_BPM, beats_per_bar=bpb,
-                   title=f"Soprano of {piece_id.split('/')[-1]}")
+    melody = Score(
+        notes=[n for n in notes if n.track == 0],
+        tempo_bpm=TEMPO_BPM,
+        beats_per_bar=bpb,
+        title=f"Soprano of {piece_id.split('/')[-1]}",
+    )
     write_midi(melody.sorted(), HERE / "melody.mid")
     print(f"wrote {HERE / 'chorale.mid'} ({piece_id}: {len(notes)} notes, {title}) and melody.mid")
     return 0
