@@ -48,7 +48,9 @@ def _jack_running() -> bool:
     if shutil.which("jack_lsp") is None:
         return False
     try:
-        result = subprocess.run(["jack_lsp"], capture_output=True, timeout=5, env={**os.environ, "JACK_NO_START_SERVER": "1"})
+        result = subprocess.run(
+            ["jack_lsp"], capture_output=True, timeout=5, env={**os.environ, "JACK_NO_START_SERVER": "1"}
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0

@@ -114,8 +114,11 @@ def test_about_dialog_lists_model_cards(qtbot, tmp_path, monkeypatch):
     from gdl_studio.core import registry
     from gdl_studio.ui.shell.about import AboutDialog, cards_html
 
-    registry.save_model(tmp_path / "tiny", torch.nn.Linear(2, 2).state_dict(),
-                        {"name": "tiny", "family": "test", "architecture": {"hidden": 2}, "metrics": {"nll": 1.5}})
+    registry.save_model(
+        tmp_path / "tiny",
+        torch.nn.Linear(2, 2).state_dict(),
+        {"name": "tiny", "family": "test", "architecture": {"hidden": 2}, "metrics": {"nll": 1.5}},
+    )
     monkeypatch.setattr(registry, "_default", registry.Registry([tmp_path]))
     text = cards_html()
     assert "tiny" in text and "nll" in text and "sha256" in text

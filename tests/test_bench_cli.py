@@ -20,6 +20,9 @@ def test_bench_live_keeps_its_headless_figures_without_the_bench_package():
 
     p = argparse.ArgumentParser()
     root = p.add_subparsers(dest="command")
-    groups = {n: root.add_parser(n).add_subparsers(dest="target", required=True) for n in ("train", "finetune", "bench", "data")}
+    groups = {
+        n: root.add_parser(n).add_subparsers(dest="target", required=True)
+        for n in ("train", "finetune", "bench", "data")
+    }
     register(Commands(root=root, **groups))
     assert p.parse_args(["bench", "live"]).func is run

@@ -30,8 +30,11 @@ def test_theil_sen_ignores_outliers_and_groups_pairs():
 
 
 def test_summary_excludes_the_warmup_and_reports_per_phase():
-    plan = [{"phase": "a", "seconds": 10, "warmup": True}, {"phase": "a", "seconds": 10, "warmup": False},
-            {"phase": "b", "seconds": 10, "warmup": False}]
+    plan = [
+        {"phase": "a", "seconds": 10, "warmup": True},
+        {"phase": "a", "seconds": 10, "warmup": False},
+        {"phase": "b", "seconds": 10, "warmup": False},
+    ]
     samples = [(float(t), 500.0 + 50.0 * t, 0) for t in range(10)]  # warm-up: steep, ignored
     samples += [(float(t), 1000.0 + (t - 10) / 3600.0 * 7.0, 1) for t in range(10, 20)]  # 7 MB/hour
     samples += [(float(t), 1001.0, 2) for t in range(20, 30)]  # flat

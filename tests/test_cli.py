@@ -11,7 +11,9 @@ from gdl_studio.cli import main
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "gdl_studio", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gdl_studio", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_version():

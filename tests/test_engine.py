@@ -204,6 +204,7 @@ def test_qt_engine_forgets_jobs_cancelled_before_their_first_result(qtbot):
     engine = Engine()
     engine.start()
     try:
+
         def slow(ctx):
             yield Sleep(time.perf_counter() + 60.0)
             yield 1

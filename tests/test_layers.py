@@ -56,20 +56,28 @@ def test_the_checker_finds_colour_literals(tmp_path):
     (ui / "theme.py").write_text('BACKGROUND = QColor("#1e1f26")\n')
     (ui / "panel.py").write_text(
         'a = QColor("#1e1f26")\n'
-        'b = QColor(20, 21, 28, 215)\n'
-        'c = pg.mkBrush(122, 106, 224, 50)\n'
+        "b = QColor(20, 21, 28, 215)\n"
+        "c = pg.mkBrush(122, 106, 224, 50)\n"
         'd = "QLabel { color: white; background: rgba(0, 0, 0, 10); }"\n'
         'e = QColor("white")\n'
-        'f = Qt.GlobalColor.red\n'
+        "f = Qt.GlobalColor.red\n"
         'ok = [theme.qss("QLabel { color: @TEXT@; background: transparent; }"), Qt.GlobalColor.transparent,\n'
         '      QColor(theme.TEXT), QSize(20, 30), "#1 issue", "track #12"]\n'
     )
     (tmp_path / "resources").mkdir()
-    (tmp_path / "resources" / "style.qss").write_text("QWidget { color: @TEXT@; }\nQMenu { border: 1px solid #34364a; }\n")
+    (tmp_path / "resources" / "style.qss").write_text(
+        "QWidget { color: @TEXT@; }\nQMenu { border: 1px solid #34364a; }\n"
+    )
     found = check_layers.find_colours(tmp_path)
     assert [item.split(": ")[0] for item in found] == [
-        "gdl_studio/ui/panel.py:1", "gdl_studio/ui/panel.py:2", "gdl_studio/ui/panel.py:3", "gdl_studio/ui/panel.py:4",
-        "gdl_studio/ui/panel.py:4", "gdl_studio/ui/panel.py:5", "gdl_studio/ui/panel.py:6", "resources/style.qss:2",
+        "gdl_studio/ui/panel.py:1",
+        "gdl_studio/ui/panel.py:2",
+        "gdl_studio/ui/panel.py:3",
+        "gdl_studio/ui/panel.py:4",
+        "gdl_studio/ui/panel.py:4",
+        "gdl_studio/ui/panel.py:5",
+        "gdl_studio/ui/panel.py:6",
+        "resources/style.qss:2",
     ]
 
 

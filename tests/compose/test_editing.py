@@ -143,13 +143,16 @@ def test_open_save_round_trip(panel, tmp_path):
     some = next(iter(panel.doc.notes))
     panel.roll.set_selection({some})
     panel.roll.canvas.setFocus()
-    panel.roll.handle_key(type("E", (), {"key": lambda s: Qt.Key.Key_Delete, "modifiers": lambda s: Qt.KeyboardModifier.NoModifier})())
+    panel.roll.handle_key(
+        type("E", (), {"key": lambda s: Qt.Key.Key_Delete, "modifiers": lambda s: Qt.KeyboardModifier.NoModifier})()
+    )
     assert len(panel.doc.notes) == len(original.notes) - 1
     out = tmp_path / "round"
     panel.save_path(str(out))
     saved = read_midi(tmp_path / "round.mid")
-    assert sorted((n.pitch, n.start, n.duration) for n in saved.notes) == \
-        sorted((n.pitch, n.start, n.duration) for n in panel.doc.notes.values())
+    assert sorted((n.pitch, n.start, n.duration) for n in saved.notes) == sorted(
+        (n.pitch, n.start, n.duration) for n in panel.doc.notes.values()
+    )
     assert saved.tempo_bpm == pytest.approx(panel.doc.tempo_bpm, abs=0.01)
     assert panel.undo_stack.isClean()
 

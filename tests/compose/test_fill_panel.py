@@ -87,8 +87,15 @@ def test_fill_regenerate_then_reject_leaves_the_piece(panel):
     assert panel.doc.notes == before and panel.undo_stack.count() == 0
 
 
-@pytest.mark.parametrize(("bars", "words"), [((4, 4), "end after it starts"), ((1, 3), "nothing before bar 1"),
-                                            ((90, 95), "outside the piece"), ((3, 90), "nothing after bar 89")])
+@pytest.mark.parametrize(
+    ("bars", "words"),
+    [
+        ((4, 4), "end after it starts"),
+        ((1, 3), "nothing before bar 1"),
+        ((90, 95), "outside the piece"),
+        ((3, 90), "nothing after bar 89"),
+    ],
+)
 def test_a_bad_gap_gives_one_message_and_changes_nothing(panel, bars, words):
     before = dict(panel.doc.notes)
     panel.fill_row.set_bars(*bars)
@@ -114,8 +121,9 @@ def test_a_ruler_bar_range_and_the_shortcut_fill_it(panel, qtbot):
     panel.roll.set_loop((2.0 * bpb + 1, 3.0 * bpb + 1), enabled=True)  # part of bar 3 to part of bar 4
     assert panel.fill_row.bars() == (3, 5)
     panel.roll.canvas.setFocus()
-    qtbot.keyClick(panel.roll.canvas, Qt.Key.Key_Return,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        panel.roll.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     assert panel.gen is not None and panel.gen.fill is not None and panel.gen.fill.label == "bars 3–4"
     finished(panel)
 
@@ -145,8 +153,10 @@ def test_steering_every_filled_and_continued_note_obeys(panel):
     assert panel.settings.get(Key.COMPOSE_STEER_RANGE) == "C4:C5"
 
 
-@pytest.mark.parametrize(("chords", "rng", "words"), [("C G7 Xq", "", "cannot read the chord symbol 'Xq'"),
-                                                      ("C", "C#4:C#4", "impossible constraints")])
+@pytest.mark.parametrize(
+    ("chords", "rng", "words"),
+    [("C G7 Xq", "", "cannot read the chord symbol 'Xq'"), ("C", "C#4:C#4", "impossible constraints")],
+)
 def test_bad_steering_gives_one_message_and_starts_nothing(panel, chords, rng, words):
     box = panel.steering_box
     box.setChecked(True)

@@ -11,9 +11,16 @@ from gdl_studio.ui.compose.session import ComposeSession, plan_fill, ruler_bars
 from gdl_studio.ui.compose.steering_model import SteeringModel, chords_text, primer_chord_bars
 
 # six bars of 4/4: C major in bars 1-2, G major in bars 3-4, C major in bars 5-6; ids from 100
-PIECE = [(100 + k, Note(p, 4.0 * bar + beat, 1.0)) for k, (bar, beat, p) in enumerate(
-    [(bar, beat, p) for bar in range(6) for beat, p in enumerate((60, 64, 67, 72) if bar in (0, 1, 4, 5)
-                                                                  else (55, 59, 62, 67))])]
+PIECE = [
+    (100 + k, Note(p, 4.0 * bar + beat, 1.0))
+    for k, (bar, beat, p) in enumerate(
+        [
+            (bar, beat, p)
+            for bar in range(6)
+            for beat, p in enumerate((60, 64, 67, 72) if bar in (0, 1, 4, 5) else (55, 59, 62, 67))
+        ]
+    )
+]
 
 
 def step(k: int, beat: float = 8.0) -> GenerationStep:
@@ -31,14 +38,17 @@ def test_plan_fill_splits_the_piece_around_the_gap():
     assert plan_fill(PIECE, 2, 3, 4).label == "bar 2"
 
 
-@pytest.mark.parametrize(("a", "b", "words"), [
-    (4, 4, "end after it starts"),        # A = B
-    (5, 3, "end after it starts"),        # A > B
-    (0, 2, "bar 1 or later"),
-    (1, 3, "nothing before bar 1"),        # nothing before the gap
-    (5, 9, "nothing after bar 8"),         # nothing after the gap
-    (8, 10, "outside the piece"),          # beyond the last bar
-])
+@pytest.mark.parametrize(
+    ("a", "b", "words"),
+    [
+        (4, 4, "end after it starts"),  # A = B
+        (5, 3, "end after it starts"),  # A > B
+        (0, 2, "bar 1 or later"),
+        (1, 3, "nothing before bar 1"),  # nothing before the gap
+        (5, 9, "nothing after bar 8"),  # nothing after the gap
+        (8, 10, "outside the piece"),  # beyond the last bar
+    ],
+)
 def test_bad_gaps_give_one_line(a, b, words):
     with pytest.raises(ValueError, match=words) as info:
         plan_fill(PIECE, a, b, 4)
@@ -100,8 +110,9 @@ def test_ruler_bars():
 def test_steering_model_builds_constraints():
     assert SteeringModel().constraints() is None  # off
     assert SteeringModel(enabled=True).constraints() is None  # on, nothing set
-    c = SteeringModel(enabled=True, tonic="D", mode="dorian", chords="Dm7 G7 | -", pitch_range="C3:C6",
-                      density=2.0, voices=3).constraints()
+    c = SteeringModel(
+        enabled=True, tonic="D", mode="dorian", chords="Dm7 G7 | -", pitch_range="C3:C6", density=2.0, voices=3
+    ).constraints()
     assert isinstance(c, Constraints)
     assert str(c.key) == "D dorian" and [str(x) if x else "-" for x in c.chords] == ["Dm7", "G7", "-"]
     assert c.pitch_range == (48, 84) and c.density == 2.0 and c.voices == 3
@@ -109,14 +120,17 @@ def test_steering_model_builds_constraints():
     assert SteeringModel(enabled=True, voices=2).summary() == "steered: ≤ 2 voices"
 
 
-@pytest.mark.parametrize(("model", "words"), [
-    (SteeringModel(enabled=True, chords="C Xm7"), "cannot read the chord symbol 'Xm7'"),
-    (SteeringModel(enabled=True, chords="C Hmaj"), "cannot read the chord symbol"),
-    (SteeringModel(enabled=True, tonic="C", pitch_range="61:61"), "impossible constraints"),  # C# only, not in C
-    (SteeringModel(enabled=True, chords="C", pitch_range="62:62"), "holds no note of the chord C"),
-    (SteeringModel(enabled=True, pitch_range="C6:C3"), "must go up"),
-    (SteeringModel(enabled=True, pitch_range="low"), "cannot read the pitch range"),
-])
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [
+        (SteeringModel(enabled=True, chords="C Xm7"), "cannot read the chord symbol 'Xm7'"),
+        (SteeringModel(enabled=True, chords="C Hmaj"), "cannot read the chord symbol"),
+        (SteeringModel(enabled=True, tonic="C", pitch_range="61:61"), "impossible constraints"),  # C# only, not in C
+        (SteeringModel(enabled=True, chords="C", pitch_range="62:62"), "holds no note of the chord C"),
+        (SteeringModel(enabled=True, pitch_range="C6:C3"), "must go up"),
+        (SteeringModel(enabled=True, pitch_range="low"), "cannot read the pitch range"),
+    ],
+)
 def test_bad_steering_gives_one_line(model, words):
     with pytest.raises(ValueError, match=words) as info:
         model.constraints()

@@ -173,7 +173,7 @@ def test_export_audio_writes_a_wav_of_the_piece(panel, qtbot, tmp_path):
     assert 2.0 <= seconds <= 2.0 + 6.5, seconds  # the notes, then the tail until silent
     assert abs(seconds - result.seconds) < 0.01
     first = audio[: int(2.0 * rate)]
-    assert np.sqrt(np.mean(first ** 2)) > 0.005  # not silent while the notes play
+    assert np.sqrt(np.mean(first**2)) > 0.005  # not silent while the notes play
     assert result.instrument != "additive synth"  # the chosen SoundFont rendered it
 
 
@@ -181,7 +181,8 @@ def test_export_audio_can_be_cancelled(panel, qtbot, tmp_path):
     from gdl_studio.music.notes import Note
 
     panel.sound_box.controls.instrument_combo.setCurrentIndex(
-        panel.sound_box.controls.instrument_combo.findData("additive"))
+        panel.sound_box.controls.instrument_combo.findData("additive")
+    )
     add_notes(panel, [Note(48 + i % 24, i * 0.25, 0.25) for i in range(6000)])  # 25 minutes at 60 BPM
     panel.tempo_spin.setValue(60.0)
     out = tmp_path / "long.flac"

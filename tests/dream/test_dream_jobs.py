@@ -76,7 +76,9 @@ def test_a_loader_crash_is_reported_as_a_model_problem():
 
 def test_dream_job_streams_frames_with_live_temperature(tiny_world):
     controls = DriveControls(temperature=1.0)
-    job = jobs.drive_job(jobs.WorldSource(lambda: tiny_world), jobs.DREAM, 3, controls, common.Playback(fps=1000.0), max_steps=6)
+    job = jobs.drive_job(
+        jobs.WorldSource(lambda: tiny_world), jobs.DREAM, 3, controls, common.Playback(fps=1000.0), max_steps=6
+    )
     it = iter(job(None))
     ready = next(it)
     assert isinstance(ready, common.ModelReady) and ready.mode == "dream" and ready.seed == 3

@@ -34,8 +34,12 @@ def test_action_bars_change_colour_while_a_person_drives(qtbot):
     qtbot.addWidget(bars)
     bars.set_action((-0.5, 0.8, 0.0), human=False)
     assert bars.values() == {"steer": -0.5, "gas": 0.8, "brake": 0.0}
-    assert [bars.bar_colour(n) for n in ("steer", "gas", "brake")] == [AGENT_COLOURS[n] for n in ("steer", "gas", "brake")]
+    assert [bars.bar_colour(n) for n in ("steer", "gas", "brake")] == [
+        AGENT_COLOURS[n] for n in ("steer", "gas", "brake")
+    ]
     bars.set_action((2.0, -1.0, 0.8), human=True)  # clamped to the valid ranges
     assert bars.values() == {"steer": 1.0, "gas": 0.0, "brake": 0.8}
-    assert [bars.bar_colour(n) for n in ("steer", "gas", "brake")] == [HUMAN_COLOURS[n] for n in ("steer", "gas", "brake")]
+    assert [bars.bar_colour(n) for n in ("steer", "gas", "brake")] == [
+        HUMAN_COLOURS[n] for n in ("steer", "gas", "brake")
+    ]
     assert bars.grab().size().width() > 0

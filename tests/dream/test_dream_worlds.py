@@ -35,10 +35,19 @@ def models_root(tmp_path_factory):
     torch.manual_seed(1)
     save_vae(ConvVAE(), rnd, dict(card))
     save_mdn(MDNRNN(), rnd, dict(card))
-    save_model(rnd / "carracing-controller-dream", {"params": torch.from_numpy(params.astype(np.float32))},
-               {"name": "carracing-controller-dream", "display_name": "Dream-trained driver", "family": FAMILY_CONTROLLER,
-                "architecture": {"kind": "linear", "z_size": 32, "hidden": 256}, "dtype": "float32",
-                "metrics": {"real_env_steps_during_training": 0}, "data": {}})
+    save_model(
+        rnd / "carracing-controller-dream",
+        {"params": torch.from_numpy(params.astype(np.float32))},
+        {
+            "name": "carracing-controller-dream",
+            "display_name": "Dream-trained driver",
+            "family": FAMILY_CONTROLLER,
+            "architecture": {"kind": "linear", "z_size": 32, "hidden": 256},
+            "dtype": "float32",
+            "metrics": {"real_env_steps_during_training": 0},
+            "data": {},
+        },
+    )
     ship(rnd, "v2", root, log=lambda m: None)
     return root
 
@@ -105,8 +114,9 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
         panel.shutdown()
 
 
-def test_a_driver_whose_world_is_missing_falls_back_to_the_shipped_one(qtbot, engine, models_root, tmp_path,
-                                                                        monkeypatch):
+def test_a_driver_whose_world_is_missing_falls_back_to_the_shipped_one(
+    qtbot, engine, models_root, tmp_path, monkeypatch
+):
     import shutil
 
     from gdl_studio.core import registry
@@ -138,8 +148,10 @@ def test_dream_finetuning_starts_from_the_dream_trained_driver(qtbot, registry_a
     dialog = NewJobDialog(family="controller")
     qtbot.addWidget(dialog)
     labels = {dialog.base.itemData(i): dialog.base.itemText(i) for i in range(dialog.base.count())}
-    assert labels == {"carracing-controller": "Shipped controller",
-                      "carracing-controller-dream": "Dream-trained driver (v2 world)"}
+    assert labels == {
+        "carracing-controller": "Shipped controller",
+        "carracing-controller-dream": "Dream-trained driver (v2 world)",
+    }
     assert dialog.mode.currentData() == "dream"
     assert dialog.base.currentData() == "carracing-controller-dream"
     dialog.mode.setCurrentIndex(dialog.mode.findData("real"))
@@ -175,9 +187,20 @@ def test_dream_finetune_of_the_dream_driver_runs_in_its_world(registry_at, monke
         def checkpoint(self):
             pass
 
-    spec = FinetuneSpec(family="controller", base="carracing-controller-dream", inputs=[], name="my-dream-tune",
-                        options={"generations": 1, "population": 2, "rollouts": 1, "max_steps": 10, "valid_rollouts": 1,
-                                 "real_check_tracks": 0})
+    spec = FinetuneSpec(
+        family="controller",
+        base="carracing-controller-dream",
+        inputs=[],
+        name="my-dream-tune",
+        options={
+            "generations": 1,
+            "population": 2,
+            "rollouts": 1,
+            "max_steps": 10,
+            "valid_rollouts": 1,
+            "real_check_tracks": 0,
+        },
+    )
     out = finetune.finetune(spec, lambda p: None, Control())
     assert seen == {"vae": "carracing-vae-v2", "mdn": "carracing-mdnrnn-v2"}
     (card,) = [c for c in personal_models("world-model/controller") if c.name == out["name"]]

@@ -13,15 +13,24 @@ from gdl_studio.finetune.runner import InlineControl
 
 pytest.importorskip("gdl_studio.racing.fast_env")
 
-TINY = {"generations": 2, "population": 4, "rollouts": 1, "max_steps": 60, "valid_rollouts": 2, "seed": 1,
-        "real_check_tracks": 0}
+TINY = {
+    "generations": 2,
+    "population": 4,
+    "rollouts": 1,
+    "max_steps": 60,
+    "valid_rollouts": 2,
+    "seed": 1,
+    "real_check_tracks": 0,
+}
 
 
 def _run(options, name="my-driver", control=None, base="carracing-controller"):
     from gdl_studio.racing.finetune import finetune
 
     events = []
-    summary = finetune(FinetuneSpec("controller", base, [], name, dict(options)), events.append, control or InlineControl())
+    summary = finetune(
+        FinetuneSpec("controller", base, [], name, dict(options)), events.append, control or InlineControl()
+    )
     return summary, events
 
 
@@ -44,7 +53,11 @@ def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_contro
     assert metrics["mode"] == "dream" and metrics["dream_steps"] > 0
     assert np.isfinite(metrics["base_valid_return"]) and np.isfinite(metrics["valid_return"])
     # what was learnt in the dream is also scored in the real game
-    assert metrics["real_check_tracks"] == 1 and np.isfinite(metrics["base_real_return"]) and np.isfinite(metrics["real_return"])
+    assert (
+        metrics["real_check_tracks"] == 1
+        and np.isfinite(metrics["base_real_return"])
+        and np.isfinite(metrics["real_return"])
+    )
     # the personal model is listed, loads through the registry and differs from the base
     cards = personal_models("world-model/controller")
     assert [c.name for c in cards] == ["my-driver"]
@@ -63,7 +76,9 @@ def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_contro
 
 
 def test_real_game_finetune_runs_on_the_fast_renderer():
-    summary, _events = _run({**TINY, "mode": "real", "generations": 1, "population": 2, "max_steps": 25}, name="real-driver")
+    summary, _events = _run(
+        {**TINY, "mode": "real", "generations": 1, "population": 2, "max_steps": 25}, name="real-driver"
+    )
     assert summary["metrics"]["mode"] == "real" and summary["metrics"]["env_steps"] > 0
     assert [c.name for c in personal_models("world-model/controller")] == ["real-driver"]
 

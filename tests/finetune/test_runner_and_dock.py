@@ -18,8 +18,17 @@ pytest.importorskip("gdl_studio.racing.fast_env")
 
 
 def _spec(name, generations=2, **extra):
-    options = {"mode": "dream", "generations": generations, "population": 4, "rollouts": 1, "max_steps": 60,
-               "valid_rollouts": 1, "seed": 2, "real_check_tracks": 0, **extra}
+    options = {
+        "mode": "dream",
+        "generations": generations,
+        "population": 4,
+        "rollouts": 1,
+        "max_steps": 60,
+        "valid_rollouts": 1,
+        "seed": 2,
+        "real_check_tracks": 0,
+        **extra,
+    }
     return FinetuneSpec("controller", "carracing-controller", [], name, options)
 
 
@@ -116,7 +125,12 @@ def test_an_interrupted_save_leaves_no_partial_model(monkeypatch):
 def test_rename_and_delete_personal_models_but_never_shipped_ones():
     import torch
 
-    card = {"name": "road hog", "family": "world-model/controller", "architecture": {"kind": "linear"}, "base_model": "x"}
+    card = {
+        "name": "road hog",
+        "family": "world-model/controller",
+        "architecture": {"kind": "linear"},
+        "base_model": "x",
+    }
     saved = personal.save_personal_model({"params": torch.zeros(867)}, card)
     assert saved.name == "road-hog" and saved.data["display_name"] == "road hog"
     personal.rename_personal_model("road-hog", "Sunday driver")
@@ -124,7 +138,9 @@ def test_rename_and_delete_personal_models_but_never_shipped_ones():
     with pytest.raises(UserError):
         personal.rename_personal_model("road-hog", "../../etc")
     with pytest.raises(UserError):
-        personal.delete_personal_model("carracing-controller", root=default_registry().card("carracing-controller").directory.parent)
+        personal.delete_personal_model(
+            "carracing-controller", root=default_registry().card("carracing-controller").directory.parent
+        )
     personal.delete_personal_model("road-hog")
     assert personal.personal_models() == []
 

@@ -35,8 +35,22 @@ def test_train_sketch_bench_end_to_end(env, capsys, kanjivg_dir):
     ck = env / "ck.pt"
     args = ["--tiny", "--device", "cpu", "--eval-k", "4", "--batch-size", "32"]
     models = env / "models"
-    assert main(["train", "rnn-gmm", *args, "--epochs", "1", "--checkpoint", str(ck) + ".rnn",
-                 "--out", str(models / "ink-rnn-gmm")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "rnn-gmm",
+                *args,
+                "--epochs",
+                "1",
+                "--checkpoint",
+                str(ck) + ".rnn",
+                "--out",
+                str(models / "ink-rnn-gmm"),
+            ]
+        )
+        == 0
+    )
     vrnn = [*args, "--checkpoint", str(ck), "--out", str(models / "ink-vrnn")]
     assert main(["train", "vrnn", *vrnn, "--epochs", "1"]) == 0
     # Same command with more epochs resumes from the checkpoint.
@@ -54,13 +68,49 @@ def test_train_sketch_bench_end_to_end(env, capsys, kanjivg_dir):
     out = env / "out.svg"
     prime = kanjivg_dir / "06728.svg"
     for model in ("vrnn", "rnn-gmm"):
-        assert main(["sketch", "--prime", str(prime), "--model", model, "--temperature", "0.5",
-                     "--seed", "3", "--strokes", "2", "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "sketch",
+                    "--prime",
+                    str(prime),
+                    "--model",
+                    model,
+                    "--temperature",
+                    "0.5",
+                    "--seed",
+                    "3",
+                    "--strokes",
+                    "2",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         strokes = svgio.read_svg_strokes(out)
         assert len(strokes) >= 5  # 4 primer strokes + at least one new point
     first = out.read_bytes()
-    assert main(["sketch", "--prime", str(prime), "--model", "rnn-gmm", "--temperature", "0.5",
-                 "--seed", "3", "--strokes", "2", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sketch",
+                "--prime",
+                str(prime),
+                "--model",
+                "rnn-gmm",
+                "--temperature",
+                "0.5",
+                "--seed",
+                "3",
+                "--strokes",
+                "2",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes() == first  # same seed, same drawing
     assert main(["sketch", "--model", "vrnn", "--seed", "1", "-o", str(env / "p.json")]) == 0
     assert json.loads((env / "p.json").read_text())["generated"]

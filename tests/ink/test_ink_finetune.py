@@ -43,9 +43,13 @@ def tiny_bases(tmp_path, monkeypatch, fresh_registry):
     for kind, name in (("vrnn", "ink-vrnn"), ("rnn-gmm", "ink-rnn-gmm")):
         module = build_model(PRESETS[f"{kind}-tiny"])
         card = {
-            "name": name, "family": "ink", "architecture": PRESETS[f"{kind}-tiny"].to_dict(),
-            "preprocessing": dict(SHIPPED_PREPROCESSING), "data": {"stroke_count_hist": [0, 2, 3, 1]},
-            "training_command": "test", "license": "test",
+            "name": name,
+            "family": "ink",
+            "architecture": PRESETS[f"{kind}-tiny"].to_dict(),
+            "preprocessing": dict(SHIPPED_PREPROCESSING),
+            "data": {"stroke_count_hist": [0, 2, 3, 1]},
+            "training_command": "test",
+            "license": "test",
         }
         save_model(models / name, tensors_for_saving(module, half=False), card)
     return models
@@ -163,7 +167,9 @@ def test_personal_model_loads_back_and_generates(tiny_bases, user_drawings):
     primed = list(model.generate(primer=[np.array([[20.0, 30.0], [80.0, 35.0]])], seed=2, max_points=10))
     assert len(primed) >= 1
     assert models_io.ink_model_choices() == [
-        ("ink-vrnn", "VRNN-GMM"), ("ink-rnn-gmm", "RNN-GMM"), ("my-hand", "★ My Hand (VRNN)")
+        ("ink-vrnn", "VRNN-GMM"),
+        ("ink-rnn-gmm", "RNN-GMM"),
+        ("my-hand", "★ My Hand (VRNN)"),
     ]
     # a personal model can be the base of the next fine-tune
     summary, _ = _run("my-hand", [user_drawings], name="my-hand-2", epochs=1)
@@ -203,8 +209,15 @@ def test_bad_input_gives_one_line_user_errors(tiny_bases, user_drawings, tmp_pat
         (dict(inputs=[_write(tmp_path / "nothing" / "notes.txt", "no drawings here").parent]), "no SVG"),
         (dict(inputs=files[:3]), "too few"),
         (dict(inputs=[*files[:6], _write(tmp_path / "bad" / "broken.svg", "<svg><path d='M 1 1 L")]), "broken.svg"),
-        (dict(inputs=[*files[:6], _write(tmp_path / "bad2" / "empty.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")]),
-         "empty.svg: the SVG has no strokes"),
+        (
+            dict(
+                inputs=[
+                    *files[:6],
+                    _write(tmp_path / "bad2" / "empty.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>"),
+                ]
+            ),
+            "empty.svg: the SVG has no strokes",
+        ),
         (dict(inputs=files, base="nope"), "unknown ink model"),
         (dict(inputs=files, name="bad/name"), "model name"),
         (dict(inputs=files, name="ink-rnn-gmm"), "shipped model"),
@@ -220,8 +233,11 @@ def test_bad_input_gives_one_line_user_errors(tiny_bases, user_drawings, tmp_pat
 
     from gdl_studio.core.registry import save_model
 
-    save_model(paths.user_models_dir() / "tune", {"w": torch.zeros(2)},
-               {"name": "tune", "family": "music", "architecture": {}, "personal": True})
+    save_model(
+        paths.user_models_dir() / "tune",
+        {"w": torch.zeros(2)},
+        {"name": "tune", "family": "music", "architecture": {}, "personal": True},
+    )
     with pytest.raises(UserError, match="not an ink model"):
         _run(base="tune", inputs=files)
     assert _user_models() == ["tune"]

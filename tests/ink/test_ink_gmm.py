@@ -17,7 +17,9 @@ def _reference(raw: torch.Tensor, x: torch.Tensor, k: int) -> torch.Tensor:
     sy = gmm.SIGMA_MIN + F.softplus(sy)
     rho = gmm.RHO_MAX * torch.tanh(r)
     cov = torch.stack([torch.stack([sx * sx, rho * sx * sy], -1), torch.stack([rho * sx * sy, sy * sy], -1)], -2)
-    mix = MixtureSameFamily(Categorical(logits=logit_pi), MultivariateNormal(torch.stack([mx, my], -1), covariance_matrix=cov))
+    mix = MixtureSameFamily(
+        Categorical(logits=logit_pi), MultivariateNormal(torch.stack([mx, my], -1), covariance_matrix=cov)
+    )
     pen = Bernoulli(logits=raw[..., 6 * k].double())
     return mix.log_prob(x[..., :2].double()) + pen.log_prob(x[..., 2].double())
 

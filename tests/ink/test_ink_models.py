@@ -68,7 +68,9 @@ def test_rnn_log_likelihood_equals_minus_loss():
     assert evaluate.rnn_log_likelihood(model, seqs[:1])[0] == pytest.approx(ll[0], rel=1e-5)
     # A one-point sequence is scored too (by h_0 alone).
     one = evaluate.rnn_log_likelihood(model, [seqs[0][:1]])[0]
-    assert np.isfinite(one) and one == pytest.approx(float(model.log_prob_steps(torch.from_numpy(seqs[0][None]))[0, 0].detach()), rel=1e-5)
+    assert np.isfinite(one) and one == pytest.approx(
+        float(model.log_prob_steps(torch.from_numpy(seqs[0][None]))[0, 0].detach()), rel=1e-5
+    )
 
 
 def test_no_nans_with_extreme_inputs(tiny):

@@ -12,8 +12,9 @@ LINE = re.compile(r"^\s*(\d+):\s+((?:[0-9a-fA-F]{2}(?: |$))+)")  # realtime byte
 
 
 def jack_ports() -> list[str]:
-    out = subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10,
-                         env={**os.environ, "JACK_NO_START_SERVER": "1"}).stdout
+    out = subprocess.run(
+        ["jack_lsp"], capture_output=True, text=True, timeout=10, env={**os.environ, "JACK_NO_START_SERVER": "1"}
+    ).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
@@ -32,8 +33,12 @@ class MidiDump:
     def __init__(self, client: str) -> None:
         self.client = client
         self.port = f"{client}:input"
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "jack_midi_dump", "-a", client], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "jack_midi_dump", "-a", client],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         if not wait_for_port(self.port):
             self.proc.kill()
             raise RuntimeError("jack_midi_dump did not start")

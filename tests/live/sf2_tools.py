@@ -31,8 +31,10 @@ def make_sf2(path: str | Path, programs=(0,), rate: int = 44000) -> Path:
     t = np.arange(n)
     wave = sum(np.sin(2 * np.pi * k * t / period) / k for k in (1, 2, 3, 5, 7))
     pcm = (wave / np.abs(wave).max() * 20000).astype("<i2").tobytes() + b"\0\0" * 46
-    info = _list(b"INFO", [_chunk(b"ifil", struct.pack("<HH", 2, 1)), _chunk(b"isng", b"EMU8000\0"),
-                           _chunk(b"INAM", b"gdl test\0\0")])
+    info = _list(
+        b"INFO",
+        [_chunk(b"ifil", struct.pack("<HH", 2, 1)), _chunk(b"isng", b"EMU8000\0"), _chunk(b"INAM", b"gdl test\0\0")],
+    )
     sdta = _list(b"sdta", [_chunk(b"smpl", pcm)])
     phdr = b"".join(struct.pack("<20sHHHIII", _name(f"Test {p}"), p, 0, i, 0, 0, 0) for i, p in enumerate(programs))
     phdr += struct.pack("<20sHHHIII", _name("EOP"), 0, 0, len(programs), 0, 0, 0)
@@ -46,9 +48,20 @@ def make_sf2(path: str | Path, programs=(0,), rate: int = 44000) -> Path:
     igen = struct.pack("<Hh", 38, -1200) + struct.pack("<HH", 54, 1) + struct.pack("<HH", 53, 0) + b"\0" * 4
     shdr = struct.pack("<20sIIIIIBbHH", _name("tone"), 0, n, period * 10, period * 30, rate, 69, 0, 0, 1)
     shdr += struct.pack("<20sIIIIIBbHH", _name("EOS"), 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    pdta = _list(b"pdta", [_chunk(b"phdr", phdr), _chunk(b"pbag", pbag), _chunk(b"pmod", pmod),
-                           _chunk(b"pgen", pgen), _chunk(b"inst", inst), _chunk(b"ibag", ibag),
-                           _chunk(b"imod", imod), _chunk(b"igen", igen), _chunk(b"shdr", shdr)])
+    pdta = _list(
+        b"pdta",
+        [
+            _chunk(b"phdr", phdr),
+            _chunk(b"pbag", pbag),
+            _chunk(b"pmod", pmod),
+            _chunk(b"pgen", pgen),
+            _chunk(b"inst", inst),
+            _chunk(b"ibag", ibag),
+            _chunk(b"imod", imod),
+            _chunk(b"igen", igen),
+            _chunk(b"shdr", shdr),
+        ],
+    )
     body = b"sfbk" + info + sdta + pdta
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
     return path

@@ -67,9 +67,28 @@ def test_bench_live_reports_the_figures(jack_server):
         args = p.parse_args(sys.argv[1:])
         raise SystemExit(args.func(args))
     """)
-    out = subprocess.run([sys.executable, "-c", script, "bench", "live", "--tiny", "--seconds", "1.5",
-                          "--jam-rounds", "1", "--no-gui", "--sync-seconds", "2", "--json"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=240)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "bench",
+            "live",
+            "--tiny",
+            "--seconds",
+            "1.5",
+            "--jam-rounds",
+            "1",
+            "--no-gui",
+            "--sync-seconds",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     figures = json.loads(out.stdout)
     for key in ("midi_timing_ms.p50", "midi_timing_ms.p99", "jam_first_note_ms", "jack.period_frames"):
@@ -79,8 +98,13 @@ def test_bench_live_reports_the_figures(jack_server):
     from gdl_studio.live import jack_midi
 
     if jack_midi.available():  # issue 14's figures, each from an independent JACK client
-        for key in ("midi.timing_ms.p99", "audio.latency_ms.p50", "audio.latency_ms.p99",
-                    "clock.follow_error_ms.p99", "render.realtime_factor"):
+        for key in (
+            "midi.timing_ms.p99",
+            "audio.latency_ms.p50",
+            "audio.latency_ms.p99",
+            "clock.follow_error_ms.p99",
+            "render.realtime_factor",
+        ):
             assert key in figures, key
         assert figures["midi.messages.received"] == figures["midi.messages.sent"] > 0
         assert figures["clock.beats"] > 0 and abs(figures["clock.tempo_bpm"] - 120.0) < 5.0

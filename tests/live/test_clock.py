@@ -60,7 +60,7 @@ def test_estimator_is_steady_under_5ms_jitter(bpm):
 def test_estimator_follows_a_tempo_change_within_a_beat():
     errs, est = beat_errors(120.0, 0.005, beats=60, change=(PPQN * 30, 150.0))
     assert abs(est.bpm - 150.0) < 1.5 and est.changes >= 1
-    after = errs[30 - 2 + 2:]  # beats from two after the change on
+    after = errs[30 - 2 + 2 :]  # beats from two after the change on
     assert np.percentile(after, 90) < 3.0
 
 

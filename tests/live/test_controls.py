@@ -82,8 +82,15 @@ def test_qt_controls_show_and_emit_plain_values(qtbot):
     qtbot.addWidget(s)
     modes = []
     s.mode_changed.connect(modes.append)
-    s.set_state("follow", "DAW:out", "", "song", [("", "None"), ("DAW:out", "DAW:out")], [("", "Note output")],
-                "Following external clock: 120.0 BPM")
+    s.set_state(
+        "follow",
+        "DAW:out",
+        "",
+        "song",
+        [("", "None"), ("DAW:out", "DAW:out")],
+        [("", "Note output")],
+        "Following external clock: 120.0 BPM",
+    )
     assert modes == [] and s.clock_in_combo.currentData() == "DAW:out" and not s.clock_out_combo.isEnabled()
     s.mode_combo.setCurrentIndex(s.mode_combo.findData("master"))
     assert modes == ["master"]

@@ -208,9 +208,23 @@ def test_render_cli(tmp_path, capsys):
 
     chorale = resources_dir() / "examples" / "chorale.mid"
     sf2_path = make_sf2(tmp_path / "t.sf2")
-    rc = main(["render", str(chorale), "-o", str(tmp_path / "c.wav"), "--soundfont", str(sf2_path),
-               "--program", "0", "--rate", "22050", "--json"] if HAVE_FLUID else
-              ["render", str(chorale), "-o", str(tmp_path / "c.wav"), "--additive", "--rate", "22050", "--json"])
+    rc = main(
+        [
+            "render",
+            str(chorale),
+            "-o",
+            str(tmp_path / "c.wav"),
+            "--soundfont",
+            str(sf2_path),
+            "--program",
+            "0",
+            "--rate",
+            "22050",
+            "--json",
+        ]
+        if HAVE_FLUID
+        else ["render", str(chorale), "-o", str(tmp_path / "c.wav"), "--additive", "--rate", "22050", "--json"]
+    )
     assert rc == 0
     import json
 

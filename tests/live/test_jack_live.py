@@ -221,8 +221,11 @@ def test_synth_audio_reaches_jack_and_is_not_silent(jack, tmp_path, instrument):
         # The chord is struck again every 0.4 s until jack_rec is done, so it sounds whenever
         # jack_rec gets going: on main it was held 0.8 s from a fixed 0.3 s after jack_rec's start,
         # and on a loaded machine jack_rec could connect after it ended (or the piano decayed).
-        rec = subprocess.Popen(["jack_rec", "-f", str(wav), "-d", "1.0", "-b", "16", ports[0]],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rec = subprocess.Popen(
+            ["jack_rec", "-f", str(wav), "-d", "1.0", "-b", "16", ports[0]],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.perf_counter() + 20.0
         while rec.poll() is None and time.perf_counter() < deadline:
             for pitch in (57, 60, 64):
@@ -235,7 +238,7 @@ def test_synth_audio_reaches_jack_and_is_not_silent(jack, tmp_path, instrument):
         audio.close()
     with wave.open(str(wav)) as w:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64) / 32768
-    rms = float(np.sqrt(np.mean(frames ** 2)))
+    rms = float(np.sqrt(np.mean(frames**2)))
     assert rms > 0.01, rms
     assert audio.synth.blocks > 10
 

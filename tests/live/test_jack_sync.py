@@ -138,8 +138,6 @@ def _master_clock():
     assert 24 * 2 <= ticks <= 24 * 3 + 2  # 1.5 s at 120 BPM: 72 ticks (the last may be cut)
 
 
-
-
 def test_lost_ticks_from_an_independent_rtmidi_clock_do_not_shift_the_grid(jack):
     """A plain rtmidi client sends 120 BPM clock but leaves out every 29th tick (as a busy
     USB/network MIDI link would): the follower counts the lost ticks in, its tempo stays put and

@@ -85,7 +85,10 @@ def test_recorder_turns_messages_into_notes_in_beats():
     rec.feed(mido.Message("note_on", note=67, velocity=100), 11.5)
     notes = rec.finish(12.0)
     assert [(n.pitch, n.start, n.duration, n.velocity) for n in notes] == [
-        (60, 4.0, 2.0, 90), (64, 5.0, 1.5, 70), (67, 7.0, 1.0, 100)]
+        (60, 4.0, 2.0, 90),
+        (64, 5.0, 1.5, 70),
+        (67, 7.0, 1.0, 100),
+    ]
 
 
 def test_quantise_snaps_to_the_grid():
@@ -107,8 +110,14 @@ def test_jam_answers_after_the_silence_in_tempo():
     sink = ListSink()
     sched = MidiScheduler(sink, realtime=False).start()
     events = []
-    jam = JamSession(sched, fake_responder, tempo_bpm=240.0, silence_beats=2.0, answer_notes=8,
-                     on_event=lambda kind, payload: events.append((kind, payload)))
+    jam = JamSession(
+        sched,
+        fake_responder,
+        tempo_bpm=240.0,
+        silence_beats=2.0,
+        answer_notes=8,
+        on_event=lambda kind, payload: events.append((kind, payload)),
+    )
     jam.start()
     try:
         t = time.perf_counter()

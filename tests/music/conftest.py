@@ -17,15 +17,25 @@ torch.set_num_threads(1)
 def _tiny_lstm_config():
     from gdl_studio.music.lstm import LSTMConfig
 
-    return LSTMConfig(hidden=24, layers=2, note_embedding=12, duration_embedding=8, voice_embedding=4,
-                      metric_embedding=4, window=8, duration_hidden=16, dropout=0.0)
+    return LSTMConfig(
+        hidden=24,
+        layers=2,
+        note_embedding=12,
+        duration_embedding=8,
+        voice_embedding=4,
+        metric_embedding=4,
+        window=8,
+        duration_hidden=16,
+        dropout=0.0,
+    )
 
 
 def _tiny_transformer_config():
     from gdl_studio.music.transformer import TransformerConfig
 
-    return TransformerConfig(d_model=32, layers=2, heads=2, d_ff=48, max_len=48, pos_limit=160, head_hidden=24,
-                             attr_embedding=8, dropout=0.0)
+    return TransformerConfig(
+        d_model=32, layers=2, heads=2, d_ff=48, max_len=48, pos_limit=160, head_hidden=24, attr_embedding=8, dropout=0.0
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +81,21 @@ def tiny_models_dir(tmp_path_factory, tiny_lstm, tiny_infill_transformer) -> Pat
     from gdl_studio.music.corpus import STYLES
 
     root = tmp_path_factory.mktemp("models")
-    for name, kind, model in (("music-lstm", "lstm", tiny_lstm),
-                              ("music-transformer", "transformer", tiny_infill_transformer)):
+    for name, kind, model in (
+        ("music-lstm", "lstm", tiny_lstm),
+        ("music-transformer", "transformer", tiny_infill_transformer),
+    ):
         arch = {"kind": kind, **model.config.to_dict(), "tokenisation": T.vocab_signature()}
         if getattr(model.config, "n_styles", 0):
             arch["styles"] = list(STYLES)
-        card = {"name": name, "family": "music", "architecture": arch,
-                "data": {}, "metrics": {}, "training_command": "test"}
+        card = {
+            "name": name,
+            "family": "music",
+            "architecture": arch,
+            "data": {},
+            "metrics": {},
+            "training_command": "test",
+        }
         tensors = {k: v.half() for k, v in model.state_dict().items()}
         save_model(root / name, tensors, card)
     return root
@@ -129,7 +147,9 @@ def write_mid(tmp_path):
         for n in notes:  # one channel per voice unless told otherwise
             ch = n.track % 9 if channel is None else channel
             on_order = -1 if n.duration == 0 else 1  # a zero-length note: on, then off, at one tick
-            events.append((round(n.start * tpb), on_order, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
+            events.append(
+                (round(n.start * tpb), on_order, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity))
+            )
             events.append((round(n.end * tpb), 0, mido.Message("note_off", channel=ch, note=n.pitch, velocity=0)))
         events.sort(key=lambda e: (e[0], e[1]))
         last = 0
@@ -166,7 +186,14 @@ def tiny_corpus(path: Path, n_pieces: int = 12, seed: int = 0) -> Path:
     for i in range(n_pieces):
         notes = chorale_like_notes(bars=4 + i % 3, seed=seed + i)
         g = T.quantise(notes, keep_velocity=False)
-        raw = {"pitch": g.pitch, "start": g.start, "dur": g.dur, "velocity": g.velocity, "track": g.track, "bar_ticks": 48}
+        raw = {
+            "pitch": g.pitch,
+            "start": g.start,
+            "dur": g.dur,
+            "velocity": g.velocity,
+            "track": g.track,
+            "bar_ticks": 48,
+        }
         split = "valid" if i % 6 == 1 else "test" if i % 6 == 2 else "train"
         pieces.append(C.tokenise_piece(f"synthetic/p{i}", split, raw))
     C.save_corpus(path, pieces, ["synthetic"])

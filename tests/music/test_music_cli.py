@@ -28,8 +28,27 @@ def test_continue_writes_primer_and_continuation(use_tiny_models, write_mid, mak
     primer = make_notes(bars=2, seed=1)
     src = write_mid("in.mid", primer)
     out = tmp_path / "out.mid"
-    code, err = _run(["continue", str(src), "--model", model, "--notes", "16", "--temperature", "0.9",
-                      "--seed", "3", "--top-k", "20", "--top-p", "0.95", "-o", str(out)], capsys)
+    code, err = _run(
+        [
+            "continue",
+            str(src),
+            "--model",
+            model,
+            "--notes",
+            "16",
+            "--temperature",
+            "0.9",
+            "--seed",
+            "3",
+            "--top-k",
+            "20",
+            "--top-p",
+            "0.95",
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     score = read_midi(out)
     primer_end = max(n.end for n in primer)
@@ -39,8 +58,30 @@ def test_continue_writes_primer_and_continuation(use_tiny_models, write_mid, mak
     # 16 notes, fewer only where an untrained model repeats a pitch at one onset (one MIDI note)
     assert 8 <= len(added) <= 16 and min(n.start for n in added) >= primer_end - 1e-9
     again = tmp_path / "again.mid"
-    assert _run(["continue", str(src), "--model", model, "--notes", "16", "--temperature", "0.9", "--seed", "3",
-                 "--top-k", "20", "--top-p", "0.95", "-o", str(again)], capsys)[0] == 0
+    assert (
+        _run(
+            [
+                "continue",
+                str(src),
+                "--model",
+                model,
+                "--notes",
+                "16",
+                "--temperature",
+                "0.9",
+                "--seed",
+                "3",
+                "--top-k",
+                "20",
+                "--top-p",
+                "0.95",
+                "-o",
+                str(again),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     assert again.read_bytes() == out.read_bytes()  # same seed, same file
 
 
@@ -103,16 +144,24 @@ def test_subprocess_exit_code_and_no_traceback(tiny_models_dir, tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
     out = tmp_path / "o.mid"
-    r = subprocess.run([sys.executable, "-m", "gdl_studio", "continue", str(bad), "--model", "lstm", "-o", str(out)],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "gdl_studio", "continue", str(bad), "--model", "lstm", "-o", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert not out.exists()
 
 
 def test_music_cli_imports_nothing_heavy():
-    code = ("import sys, gdl_studio.music.cli as c; "
-            "heavy = [m for m in ('torch', 'music21', 'mido', 'PySide6', 'numpy') if m in sys.modules]; "
-            "print(heavy); sys.exit(1 if heavy else 0)")
+    code = (
+        "import sys, gdl_studio.music.cli as c; "
+        "heavy = [m for m in ('torch', 'music21', 'mido', 'PySide6', 'numpy') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
 

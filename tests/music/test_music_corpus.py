@@ -65,8 +65,9 @@ def test_recorded_split_lists_are_disjoint():
     assert not (recorded["valid"] & recorded["test"])
     assert len(recorded["test"]) >= 30
     read = C.read_splits()
-    assert {i: s for i, s in read.items() if s in C.ROUND1_SPLITS and i.split("/")[0] in ("bach", "palestrina")} == \
-        {i: s for s, ids in recorded.items() for i in ids}
+    assert {i: s for i, s in read.items() if s in C.ROUND1_SPLITS and i.split("/")[0] in ("bach", "palestrina")} == {
+        i: s for s, ids in recorded.items() for i in ids
+    }
 
 
 ROUND1_TEST_SHA256 = "0d07d99ea87478a3116763aa65e941563338f97f1dd3c1850c51709ed8eacc03"

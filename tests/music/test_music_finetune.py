@@ -181,8 +181,17 @@ def test_compose_panel_lists_personal_models_and_falls_back_after_delete(qtbot, 
 
     tensors = {k: v.half() for k, v in tiny_lstm.state_dict().items()}
     arch = {"kind": "lstm", **tiny_lstm.config.to_dict(), "tokenisation": T.vocab_signature()}
-    save_personal_model(tensors, {"name": "my-bach", "display_name": "my-bach", "family": "music",
-                                  "architecture": arch, "base_model": "music-lstm", "root_model": "music-lstm"})
+    save_personal_model(
+        tensors,
+        {
+            "name": "my-bach",
+            "display_name": "my-bach",
+            "family": "music",
+            "architecture": arch,
+            "base_model": "music-lstm",
+            "root_model": "music-lstm",
+        },
+    )
     panel, engine = make_panel(qtbot)
     try:
         combo = panel.model_combo
@@ -191,8 +200,16 @@ def test_compose_panel_lists_personal_models_and_falls_back_after_delete(qtbot, 
         assert ("my-bach", "★ my-bach (LSTM)") in items
         combo.setCurrentIndex(combo.findData("music-transformer"))
         # a new personal model appears on refresh; the selection stays
-        save_personal_model(tensors, {"name": "my-bach-2", "family": "music", "architecture": arch,
-                                      "base_model": "my-bach", "root_model": "music-lstm"})
+        save_personal_model(
+            tensors,
+            {
+                "name": "my-bach-2",
+                "family": "music",
+                "architecture": arch,
+                "base_model": "my-bach",
+                "root_model": "music-lstm",
+            },
+        )
         panel.refresh_models()
         assert combo.currentData() == "music-transformer" and combo.findData("my-bach-2") > 0
         combo.setCurrentIndex(combo.findData("my-bach-2"))

@@ -36,24 +36,46 @@ def test_fim_sequence_layout():
     assert p[:2] == [60, 64] and p[2] == T.HOLE and seq["time"][2] == 48
     i_suf = p.index(T.SUF)
     assert seq["time"][i_suf] == 240 and all(x == T.GAP for x in p[3:i_suf])
-    assert p[i_suf + 1: i_suf + 3] == [62, 65] and seq["time"][i_suf + 1] == 250
+    assert p[i_suf + 1 : i_suf + 3] == [62, 65] and seq["time"][i_suf + 1] == 250
     assert p[mid_index] == T.MID and seq["time"][mid_index] == 48 and mid_index == i_suf + 3
     assert p[mid_index + 1] == 67 and seq["shift"][mid_index + 1] == 80 - 48
     assert p[-1] == T.END_IN and seq["time"][-1] == 240
-    assert (np.diff(seq["time"][: mid_index]) >= 0).all() and (np.diff(seq["time"][mid_index:]) >= 0).all()
+    assert (np.diff(seq["time"][:mid_index]) >= 0).all() and (np.diff(seq["time"][mid_index:]) >= 0).all()
     assert (seq["shift"] <= T.MAX_SHIFT).all()
     # the structural events are given, the music is scored
-    assert given.tolist() == [x in (T.HOLE, T.SUF, T.MID) or (T.HOLE in p[:i] and i < i_suf and x == T.GAP)
-                              for i, x in enumerate(p)]
-    assert T.target_pitch(np.array([60, T.GAP, T.EV_BOS, T.HOLE, T.SUF, T.MID, T.END_IN])).tolist() == \
-        [60, T.GAP, T.GAP, T.GAP, T.GAP, T.GAP, T.END]
+    assert given.tolist() == [
+        x in (T.HOLE, T.SUF, T.MID) or (T.HOLE in p[:i] and i < i_suf and x == T.GAP) for i, x in enumerate(p)
+    ]
+    assert T.target_pitch(np.array([60, T.GAP, T.EV_BOS, T.HOLE, T.SUF, T.MID, T.END_IN])).tolist() == [
+        60,
+        T.GAP,
+        T.GAP,
+        T.GAP,
+        T.GAP,
+        T.GAP,
+        T.END,
+    ]
 
 
 @pytest.mark.parametrize("rope", [False, True])
 def test_cached_steps_match_the_full_pass(rope):
     torch.manual_seed(0)
-    m = MusicTransformer(TransformerConfig(d_model=32, layers=2, heads=2, d_ff=48, max_len=16, pos_limit=64, head_hidden=16,
-                                           attr_embedding=8, dropout=0.0, infill=True, n_styles=7, rope=rope)).eval()
+    m = MusicTransformer(
+        TransformerConfig(
+            d_model=32,
+            layers=2,
+            heads=2,
+            d_ff=48,
+            max_len=16,
+            pos_limit=64,
+            head_hidden=16,
+            attr_embedding=8,
+            dropout=0.0,
+            infill=True,
+            n_styles=7,
+            rope=rope,
+        )
+    ).eval()
     n = 12
     sh, p = torch.randint(0, 49, (n,)), torch.randint(0, T.N_EV_PITCH_IN_FIM, (n,))
     d, v, me = torch.randint(0, T.N_DUR, (n,)), torch.full((n,), T.VEL_NONE), torch.randint(0, 48, (n,))
@@ -104,16 +126,20 @@ def test_infill_fills_only_the_gap_and_keeps_the_rest(tiny_infill_transformer):
     out = composer.filled(score, 2, 4, seed=5)
     outside = [n for n in score.notes if not 8.0 <= n.start < 16.0]
     assert sorted(outside, key=lambda n: (n.start, n.pitch)) == sorted(
-        [n for n in out.notes if n.track <= 3], key=lambda n: (n.start, n.pitch))
+        [n for n in out.notes if n.track <= 3], key=lambda n: (n.start, n.pitch)
+    )
     assert len(out.notes) == len(outside) + len(steps)
 
 
-@pytest.mark.parametrize("bars, message", [
-    ((0, 0), "bad bar range"),
-    ((20, 22), "outside the piece"),
-    ((0, 2), "nothing before bar 1"),
-    ((7, 9), "nothing after bar 9"),
-])
+@pytest.mark.parametrize(
+    "bars, message",
+    [
+        ((0, 0), "bad bar range"),
+        ((20, 22), "outside the piece"),
+        ((0, 2), "nothing before bar 1"),
+        ((7, 9), "nothing after bar 9"),
+    ],
+)
 def test_infill_bad_gaps(tiny_infill_transformer, bars, message):
     composer = TransformerComposer(tiny_infill_transformer)
     with pytest.raises(ValueError, match=message):
@@ -160,16 +186,19 @@ def test_cli_infill_keeps_every_note_outside_the_range(use_tiny_models, write_mi
     assert all(2 * 4 * 96 <= t < 4 * 4 * 96 for t, _ in new)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--bars", "1:2"], "nothing before bar 1"),
-    (["--bars", "30:32"], "outside the piece"),
-    (["--bars", "8:9"], "nothing after"),
-    (["--bars", "3:5", "--key", "C", "--range", "61:61"], "impossible constraints"),
-    (["--bars", "3:5", "--chords", "C H7 F"], "chord symbol 'H7'"),
-    (["--bars", "5:3"], "--bars"),
-    (["--bars", "x"], "--bars"),
-    (["--bars", "3:5", "--model", "lstm"], "cannot fill gaps"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bars", "1:2"], "nothing before bar 1"),
+        (["--bars", "30:32"], "outside the piece"),
+        (["--bars", "8:9"], "nothing after"),
+        (["--bars", "3:5", "--key", "C", "--range", "61:61"], "impossible constraints"),
+        (["--bars", "3:5", "--chords", "C H7 F"], "chord symbol 'H7'"),
+        (["--bars", "5:3"], "--bars"),
+        (["--bars", "x"], "--bars"),
+        (["--bars", "3:5", "--model", "lstm"], "cannot fill gaps"),
+    ],
+)
 def test_cli_infill_bad_input_exit_2_no_output(use_tiny_models, write_mid, tmp_path, capsys, args, message):
     src = write_mid("in.mid", _piece(bars=8, seed=4).notes)
     out = tmp_path / "out.mid"
@@ -207,9 +236,9 @@ def test_infill_and_left_to_right_score_the_same_gap_notes(corpus_path, tiny_inf
     assert gaps
     for g in gaps:
         c = infill_case(pieces[g.piece], g.a_tick, g.b_tick, 512)
-        fim_span = c["fim"]["pitch"][c["fim_first"]: c["fim_last"]]
-        l2r_span = c["l2r"]["pitch"][c["l2r_first"]:]
+        fim_span = c["fim"]["pitch"][c["fim_first"] : c["fim_last"]]
+        l2r_span = c["l2r"]["pitch"][c["l2r_first"] :]
         assert int((fim_span < T.N_PITCH).sum()) == int((l2r_span < T.N_PITCH).sum()) == c["notes"]
-        assert c["fim"]["pitch"][c["fim_last"]:].tolist()[-1] == T.END_IN  # the END chain is left out
+        assert c["fim"]["pitch"][c["fim_last"] :].tolist()[-1] == T.END_IN  # the END chain is left out
     r = score_infill(tiny_infill_transformer, pieces, gaps)
     assert r["notes"] > 0 and np.isfinite(r["infill_nats_per_note"]) and r["infill_end_nats_per_gap"] > 0

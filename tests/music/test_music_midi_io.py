@@ -92,11 +92,13 @@ def test_zero_length_notes_are_dropped(tmp_path, write_mid):
 def test_overlapping_same_pitch_notes(tmp_path):
     mid = mido.MidiFile(type=0, ticks_per_beat=480)
     tr = mido.MidiTrack()
-    tr += [mido.Message("note_on", note=60, velocity=90, time=0),
-           mido.Message("note_on", note=60, velocity=70, time=480),   # again, before any note-off
-           mido.Message("note_off", note=60, velocity=0, time=480),
-           mido.Message("note_off", note=60, velocity=0, time=480),   # a stray second note-off
-           mido.Message("note_on", note=64, velocity=80, time=0)]     # never ended: ends with the track
+    tr += [
+        mido.Message("note_on", note=60, velocity=90, time=0),
+        mido.Message("note_on", note=60, velocity=70, time=480),  # again, before any note-off
+        mido.Message("note_off", note=60, velocity=0, time=480),
+        mido.Message("note_off", note=60, velocity=0, time=480),  # a stray second note-off
+        mido.Message("note_on", note=64, velocity=80, time=0),
+    ]  # never ended: ends with the track
     tr.append(mido.MetaMessage("end_of_track", time=480))
     mid.tracks.append(tr)
     path = tmp_path / "overlap.mid"

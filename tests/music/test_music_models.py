@@ -27,11 +27,14 @@ def test_lstm_stepwise_equals_full_sequence(tiny_lstm, make_notes):
     x = _lstm_tensors(steps, n_voices)
     assert len(steps) > 3 * tiny_lstm.config.window  # the attention window slides
     with torch.no_grad():
-        full_note, full_dur = tiny_lstm(*(x[k][None] for k in ("note", "dur", "voice", "n_voices", "metric", "target_note")))
+        full_note, full_dur = tiny_lstm(
+            *(x[k][None] for k in ("note", "dur", "voice", "n_voices", "metric", "target_note"))
+        )
     state = tiny_lstm.initial_state()
     for t in range(len(steps)):
-        logits, feats, attn = tiny_lstm.step(int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices,
-                                             int(x["metric"][t]), state)
+        logits, feats, attn = tiny_lstm.step(
+            int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices, int(x["metric"][t]), state
+        )
         dur_logits = tiny_lstm.duration_logits(feats, int(x["target_note"][t]))
         torch.testing.assert_close(logits, full_note[0, t], atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(dur_logits, full_dur[0, t], atol=1e-5, rtol=1e-4)
@@ -47,8 +50,9 @@ def test_lstm_prefill_then_step_equals_full_sequence(tiny_lstm, make_notes):
     k = 29  # not a multiple of the window: the ring buffer must still line up
     state = tiny_lstm.prefill(*(x[key][:k] for key in ("note", "dur", "voice", "n_voices", "metric")))
     for t in range(k, len(steps)):
-        logits, _, _ = tiny_lstm.step(int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices,
-                                      int(x["metric"][t]), state)
+        logits, _, _ = tiny_lstm.step(
+            int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices, int(x["metric"][t]), state
+        )
         torch.testing.assert_close(logits, full_note[0, t], atol=1e-5, rtol=1e-4)
 
 
@@ -59,8 +63,8 @@ def test_lstm_attention_is_the_books_alignment(tiny_lstm):
     torch.testing.assert_close(weights @ h, ctx, atol=1e-5, rtol=1e-4)
     e = torch.tanh(tiny_lstm.align(h)).squeeze(-1)
     w = tiny_lstm.config.window
-    expected = torch.softmax(e[20 - w:], 0)  # last row: softmax of tanh(Dense1(h)) over the window
-    torch.testing.assert_close(weights[-1, 20 - w:], expected, atol=1e-6, rtol=1e-5)
+    expected = torch.softmax(e[20 - w :], 0)  # last row: softmax of tanh(Dense1(h)) over the window
+    torch.testing.assert_close(weights[-1, 20 - w :], expected, atol=1e-6, rtol=1e-5)
     assert torch.all(weights[-1, : 20 - w] == 0)
 
 
@@ -140,8 +144,11 @@ def test_lstm_loss_goes_down(make_notes):
 
 def test_transformer_loss_goes_down(make_notes):
     torch.manual_seed(0)
-    model = MusicTransformer(TransformerConfig(d_model=32, layers=2, heads=2, d_ff=64, max_len=128, head_hidden=32,
-                                               attr_embedding=8, dropout=0.0))
+    model = MusicTransformer(
+        TransformerConfig(
+            d_model=32, layers=2, heads=2, d_ff=64, max_len=128, head_hidden=32, attr_embedding=8, dropout=0.0
+        )
+    )
     g, _, _ = _piece(make_notes, seed=5, bars=3)
     x = {k: v[None] for k, v in _event_tensors(g).items()}
     target = {k: x[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
@@ -163,15 +170,22 @@ def test_event_nll_is_the_chain_rule(tiny_transformer, make_notes):
         nll, _ = tiny_transformer.event_nll(h, target)
         i = 3
         s, m, p, d = (target[k][0, i] for k in ("shift", "metric", "pitch", "dur"))
-        lp = (F.log_softmax(tiny_transformer.shift_logits(h[0, i]), -1)[s]
-              + F.log_softmax(tiny_transformer.pitch_logits(h[0, i], s, m), -1)[p]
-              + F.log_softmax(tiny_transformer.dur_logits(h[0, i], s, m, p), -1)[d])
+        lp = (
+            F.log_softmax(tiny_transformer.shift_logits(h[0, i]), -1)[s]
+            + F.log_softmax(tiny_transformer.pitch_logits(h[0, i], s, m), -1)[p]
+            + F.log_softmax(tiny_transformer.dur_logits(h[0, i], s, m, p), -1)[d]
+        )
     torch.testing.assert_close(nll[0, i], -lp, atol=1e-5, rtol=1e-5)
 
 
 def test_position_offset_changes_nothing_but_positions(tiny_transformer):
-    ins = [torch.tensor([[0, 0, 4]]), torch.tensor([[T.EV_BOS, 60, 64]]), torch.tensor([[T.DUR_NONE, 11, 11]]),
-           torch.full((1, 3), T.VEL_NONE), torch.zeros(1, 3, dtype=torch.long)]
+    ins = [
+        torch.tensor([[0, 0, 4]]),
+        torch.tensor([[T.EV_BOS, 60, 64]]),
+        torch.tensor([[T.DUR_NONE, 11, 11]]),
+        torch.full((1, 3), T.VEL_NONE),
+        torch.zeros(1, 3, dtype=torch.long),
+    ]
     with torch.no_grad():
         a = tiny_transformer(*ins)
         b = tiny_transformer(*ins, torch.tensor([0]))

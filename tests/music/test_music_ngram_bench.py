@@ -27,8 +27,21 @@ def test_kneser_ney_is_a_distribution_and_learns():
 
 
 def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
-    code = main(["bench", "music", "--json", "--data", str(corpus_path), "--latency-notes", "6", "--ngram-order", "3",
-                 "--steer-pieces", "1"])
+    code = main(
+        [
+            "bench",
+            "music",
+            "--json",
+            "--data",
+            str(corpus_path),
+            "--latency-notes",
+            "6",
+            "--ngram-order",
+            "3",
+            "--steer-pieces",
+            "1",
+        ]
+    )
     assert code == 0
     results = json.loads(capsys.readouterr().out)
     for model in ("lstm", "transformer", "ngram", "ngram_steps"):

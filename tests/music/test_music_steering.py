@@ -25,8 +25,30 @@ def test_parse_key():
             S.parse_key(bad)
 
 
-SYMBOLS = ["C", "Cm", "C7", "Cmaj7", "Cm7", "Cdim", "Cdim7", "Cm7b5", "Caug", "Csus4", "Csus2", "C6", "Cm6", "C9",
-           "Cadd9", "F#m7", "Bb7", "Ebmaj7", "G/B", "D7/F#", "Abm", "Em9"]
+SYMBOLS = [
+    "C",
+    "Cm",
+    "C7",
+    "Cmaj7",
+    "Cm7",
+    "Cdim",
+    "Cdim7",
+    "Cm7b5",
+    "Caug",
+    "Csus4",
+    "Csus2",
+    "C6",
+    "Cm6",
+    "C9",
+    "Cadd9",
+    "F#m7",
+    "Bb7",
+    "Ebmaj7",
+    "G/B",
+    "D7/F#",
+    "Abm",
+    "Em9",
+]
 
 
 def test_chord_symbols_agree_with_music21():
@@ -54,13 +76,16 @@ def test_parse_range():
             S.parse_range(bad)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"key": "C", "pitch_range": "61:61"}, "holds no note of C major"),
-    ({"chords": "C Fm", "pitch_range": "61:63"}, "holds no note of the chord C"),
-    ({"density": 0}, "density"),
-    ({"density": "lots"}, "density"),
-    ({"voices": 0}, "voices"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"key": "C", "pitch_range": "61:61"}, "holds no note of C major"),
+        ({"chords": "C Fm", "pitch_range": "61:63"}, "holds no note of the chord C"),
+        ({"density": 0}, "density"),
+        ({"density": "lots"}, "density"),
+        ({"voices": 0}, "voices"),
+    ],
+)
 def test_impossible_constraints_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         S.constraints_from_strings(**kwargs)
@@ -112,8 +137,11 @@ def test_masking_costs_nats_only_when_it_bites(tiny_infill_transformer, make_not
     primer = make_notes(bars=2, seed=1)
     free = list(composer.generate(primer, n_notes=12, seed=3))
     assert all(s.constraint_nats == 0.0 for s in free)
-    tight = list(composer.generate(primer, n_notes=12, seed=3, constraints=S.constraints_from_strings(
-        key="F#", pitch_range="66:70")))
+    tight = list(
+        composer.generate(
+            primer, n_notes=12, seed=3, constraints=S.constraints_from_strings(key="F#", pitch_range="66:70")
+        )
+    )
     assert sum(s.constraint_nats for s in tight) > 0
 
 
@@ -130,29 +158,55 @@ def test_cli_continue_with_steering(use_tiny_models, write_mid, make_notes, tmp_
     primer = make_notes(bars=2, seed=4)
     src = write_mid("in.mid", primer)
     out = tmp_path / "out.mid"
-    args = ["continue", str(src), "-o", str(out), "--notes", "24", "--seed", "2", "--key", "G", "--chords", "G D Em C",
-            "--range", "G3:G5", "--density", "2", "--voices", "3"]
+    args = [
+        "continue",
+        str(src),
+        "-o",
+        str(out),
+        "--notes",
+        "24",
+        "--seed",
+        "2",
+        "--key",
+        "G",
+        "--chords",
+        "G D Em C",
+        "--range",
+        "G3:G5",
+        "--density",
+        "2",
+        "--voices",
+        "3",
+    ]
     assert main(args) == 0
     assert "steered" in capsys.readouterr().err
     result = read_midi(out)
-    new = [n for n in result.notes if n.start >= max(n.end for n in primer) - 1e-9 and
-           (n.pitch, round(n.start, 3)) not in {(p.pitch, round(p.start, 3)) for p in primer}]
+    new = [
+        n
+        for n in result.notes
+        if n.start >= max(n.end for n in primer) - 1e-9
+        and (n.pitch, round(n.start, 3)) not in {(p.pitch, round(p.start, 3)) for p in primer}
+    ]
     c = S.constraints_from_strings("G", "G D Em C", "G3:G5", 2, 3)
     first_bar = int(max(n.end for n in primer) * 12) // 48 * 48
     ctx = [(round(n.start * 12), round(n.end * 12)) for n in primer]
-    assert new and S.check_notes(c, [(round(n.start * 12), round(n.end * 12), n.pitch) for n in new], 48, first_bar,
-                                 ctx) == [""] * len(new)
+    assert new and S.check_notes(
+        c, [(round(n.start * 12), round(n.end * 12), n.pitch) for n in new], 48, first_bar, ctx
+    ) == [""] * len(new)
     # chords taken from the primer
     assert main(["continue", str(src), "-o", str(tmp_path / "p.mid"), "--notes", "8", "--chords", "primer"]) == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--key", "C", "--range", "61:61"], "impossible constraints"),
-    (["--chords", "C Xm"], "chord symbol 'Xm'"),
-    (["--key", "Q"], "key"),
-    (["--range", "C9:C2"], "range"),
-    (["--voices", "0"], "voices"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--key", "C", "--range", "61:61"], "impossible constraints"),
+        (["--chords", "C Xm"], "chord symbol 'Xm'"),
+        (["--key", "Q"], "key"),
+        (["--range", "C9:C2"], "range"),
+        (["--voices", "0"], "voices"),
+    ],
+)
 def test_cli_continue_bad_steering_exit_2(use_tiny_models, write_mid, tmp_path, capsys, args, message):
     src = write_mid("in.mid", [Note(60 + i % 5, i * 0.5, 0.5) for i in range(16)])
     out = tmp_path / "o.mid"

@@ -53,8 +53,12 @@ def test_rests_are_steps_and_shifts():
     assert steps.note.tolist() == [60, T.REST, 62]
     assert T.DURATION_TICKS[steps.dur[1]] == 24
     ev = T.encode_events(g)
-    assert ev.tokens.tolist() == [T.BOS, T.note_token(60, T.duration_class(12)), T.SHIFT0 + 35,
-                                  T.note_token(62, T.duration_class(12))]
+    assert ev.tokens.tolist() == [
+        T.BOS,
+        T.note_token(60, T.duration_class(12)),
+        T.SHIFT0 + 35,
+        T.note_token(62, T.duration_class(12)),
+    ]
 
 
 def test_long_rests_split_exactly():

@@ -15,8 +15,21 @@ from gdl_studio.music.models_io import load_music_model
 def test_tiny_training_writes_a_loadable_model(kind, corpus_path, tmp_path, capsys):
     out = tmp_path / "models" / f"music-{kind}"
     ckpt = tmp_path / "ckpt"
-    argv = ["train", f"music-{kind}", "--tiny", "--device", "cpu", "--data", str(corpus_path), "--out", str(out),
-            "--checkpoint-dir", str(ckpt), "--max-epochs", "3"]
+    argv = [
+        "train",
+        f"music-{kind}",
+        "--tiny",
+        "--device",
+        "cpu",
+        "--data",
+        str(corpus_path),
+        "--out",
+        str(out),
+        "--checkpoint-dir",
+        str(ckpt),
+        "--max-epochs",
+        "3",
+    ]
     assert main(argv) == 0
     log = capsys.readouterr().out
     assert "epoch 1:" in log and "ETA" in log and "valid" in log
@@ -40,7 +53,18 @@ def test_tiny_training_writes_a_loadable_model(kind, corpus_path, tmp_path, caps
 
 
 def test_training_without_data_is_a_user_error(tmp_path, capsys):
-    code = main(["train", "music-lstm", "--tiny", "--device", "cpu", "--data", str(tmp_path / "none.npz"),
-                 "--out", str(tmp_path / "m")])
+    code = main(
+        [
+            "train",
+            "music-lstm",
+            "--tiny",
+            "--device",
+            "cpu",
+            "--data",
+            str(tmp_path / "none.npz"),
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
     assert code == 2
     assert "gdl-studio data music" in capsys.readouterr().err

@@ -106,7 +106,9 @@ def test_cli_dream_with_models_writes_a_gif(tiny_models_dir, tmp_path, capsys):
     from gdl_studio.cli import main
 
     gif = tmp_path / "d.gif"
-    rc = main(["dream", "--dream", "--models", str(tiny_models_dir), "--max-steps", "6", "--seed", "1", "--gif", str(gif)])
+    rc = main(
+        ["dream", "--dream", "--models", str(tiny_models_dir), "--max-steps", "6", "--seed", "1", "--gif", str(gif)]
+    )
     assert rc == 0 and gif.stat().st_size > 0
     assert "episode 1 (dream" in capsys.readouterr().out
 

@@ -32,8 +32,9 @@ def ray_instance():
 
     os.environ.setdefault("RAY_worker_niceness", "0")  # as backends.connect does for a local Ray
     # its own temp dir, as backends.connect uses: not a cluster `ray start` left in /tmp/ray
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _temp_dir=local_temp_dir())
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False, _temp_dir=local_temp_dir()
+    )
     yield ray
     ray.shutdown()
 
@@ -42,8 +43,18 @@ def _cfg(models, root: Path, generations: int, backend: str, workers: int = 2):
     from gdl_studio.racing.train_controller import ControllerTrainConfig
 
     return ControllerTrainConfig(
-        models=models, out=root / "out", ckpt=root / "ckpt", popsize=4, rollouts=1, generations=generations,
-        workers=workers, batch_envs=1, max_steps=20, patience=None, seed=5, backend=backend,
+        models=models,
+        out=root / "out",
+        ckpt=root / "ckpt",
+        popsize=4,
+        rollouts=1,
+        generations=generations,
+        workers=workers,
+        batch_envs=1,
+        max_steps=20,
+        patience=None,
+        seed=5,
+        backend=backend,
     )
 
 
@@ -121,7 +132,9 @@ def _running_task_pids() -> list[int]:
     return pids
 
 
-def test_a_worker_killed_mid_generation_is_retried_and_resume_gives_the_same_run(ray_instance, tiny_models_dir, tmp_path):
+def test_a_worker_killed_mid_generation_is_retried_and_resume_gives_the_same_run(
+    ray_instance, tiny_models_dir, tmp_path
+):
     # reference: one generation, then a resumed run to two, all local
     _run(tiny_models_dir, tmp_path / "local", 1, "local", workers=1)
     _run(tiny_models_dir, tmp_path / "local", 2, "local", workers=1)
@@ -146,7 +159,9 @@ def test_a_worker_killed_mid_generation_is_retried_and_resume_gives_the_same_run
         stop.set()
         thread.join(5)
     assert killed, "no worker was seen running a task"
-    assert not Path(f"/proc/{killed[0]}").exists() or b"zombie" in Path(f"/proc/{killed[0]}/status").read_bytes().lower()
+    assert (
+        not Path(f"/proc/{killed[0]}").exists() or b"zombie" in Path(f"/proc/{killed[0]}/status").read_bytes().lower()
+    )
     assert result["generation"] == 2
     _assert_same(tmp_path / "local", tmp_path / "ray")
 
@@ -159,8 +174,13 @@ def test_a_node_without_the_native_renderer_falls_back_to_pygame_with_a_warning(
     local = LocalPool(1, _worker_init, (Shipped(str(tiny_models_dir)),))
     expected = local.map(_evaluate_task, tasks)
     warnings: list[str] = []
-    pool = RayPool(1, _worker_init, (Shipped(str(tiny_models_dir)),), log=warnings.append,
-                   runtime_env={"env_vars": {"GDL_STUDIO_NATIVE_RASTER": "0"}})
+    pool = RayPool(
+        1,
+        _worker_init,
+        (Shipped(str(tiny_models_dir)),),
+        log=warnings.append,
+        runtime_env={"env_vars": {"GDL_STUDIO_NATIVE_RASTER": "0"}},
+    )
     try:
         got = pool.map(_evaluate_task, tasks)
     finally:
@@ -216,8 +236,19 @@ def _ckpt_with_files(tmp_path) -> tuple[Path, dict]:
 
 
 def _controller_argv(models, tmp_path, ckpt, *extra):
-    return ["train", "world-model", "controller", "--models", str(models), "--out", str(tmp_path / "out"),
-            "--ckpt", str(ckpt), "--tiny", *extra]
+    return [
+        "train",
+        "world-model",
+        "controller",
+        "--models",
+        str(models),
+        "--out",
+        str(tmp_path / "out"),
+        "--ckpt",
+        str(ckpt),
+        "--tiny",
+        *extra,
+    ]
 
 
 def test_ray_not_installed_is_one_line_and_exit_2(tiny_models_dir, tmp_path, monkeypatch, capsys):
@@ -250,7 +281,9 @@ def test_a_port_that_is_not_a_ray_head_is_one_line_and_exit_2(tiny_models_dir, t
         listener.listen(4)
         address = f"127.0.0.1:{listener.getsockname()[1]}"
         t0 = time.perf_counter()
-        code, out, err = _cli(_controller_argv(tiny_models_dir, tmp_path, ckpt, "--backend", "ray", "--ray-address", address), capsys)
+        code, out, err = _cli(
+            _controller_argv(tiny_models_dir, tmp_path, ckpt, "--backend", "ray", "--ray-address", address), capsys
+        )
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"{address} accepts connections but no Ray head node answers there" in err
     assert time.perf_counter() - t0 < 40
@@ -285,13 +318,20 @@ def test_ray_version_mismatch_is_one_line_and_exit_2(ray_instance, tiny_models_d
     ckpt, before = _ckpt_with_files(tmp_path)
     address = ray_instance.get_runtime_context().gcs_address
     argv = _controller_argv(tiny_models_dir, tmp_path, ckpt, "--backend", "ray", "--ray-address", address)
-    code = ("import sys, ray; ray.__version__ = '0.0.1'; from gdl_studio.cli import main; "
-            f"sys.exit(main({argv!r}))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+    code = f"import sys, ray; ray.__version__ = '0.0.1'; from gdl_studio.cli import main; sys.exit(main({argv!r}))"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     err = [line for line in proc.stderr.splitlines() if line.startswith("gdl-studio: error")]
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert len(err) == 1 and "Ray version mismatch" in err[0] and "Ray 0.0.1" in err[0] and f"Ray {ray.__version__}" in err[0]
+    assert (
+        len(err) == 1
+        and "Ray version mismatch" in err[0]
+        and "Ray 0.0.1" in err[0]
+        and f"Ray {ray.__version__}" in err[0]
+    )
     assert proc.stdout == ""
     assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before and not (tmp_path / "out").exists()
 
@@ -309,14 +349,16 @@ def test_bench_scaling_json(ray_instance, tiny_models_dir, capsys, monkeypatch):
     import gdl_studio.racing.bench_scaling as bs
 
     monkeypatch.setattr(bs, "scaling", _small_scaling(bs.scaling))
-    code, out, err = _cli(["bench", "racing", "--backend", "ray", "--scaling", "--json",
-                           "--models", str(tiny_models_dir)], capsys)
+    code, out, err = _cli(
+        ["bench", "racing", "--backend", "ray", "--scaling", "--json", "--models", str(tiny_models_dir)], capsys
+    )
     assert code == 0
     data = json.loads(out)  # only JSON on stdout
     assert data["scaling.backend"] == "ray" and data["scaling.workers"] == [1]
     assert data["scaling.by_workers.1.local_steps_per_s"] > 0 and data["scaling.by_workers.1.ray_steps_per_s"] > 0
     assert data["scaling.efficiency"] == pytest.approx(
-        data["scaling.by_workers.1.ray_steps_per_s"] / data["scaling.by_workers.1.local_steps_per_s"], rel=0.01)
+        data["scaling.by_workers.1.ray_steps_per_s"] / data["scaling.by_workers.1.local_steps_per_s"], rel=0.01
+    )
     assert data["scaling.empty_task_ms.ray"] > 0 and data["scaling.renderer"] == ["native"]
 
 

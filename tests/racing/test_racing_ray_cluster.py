@@ -91,8 +91,19 @@ def cluster():
     port = _free_port()
     log = open(Path(temp) / "ray_start.log", "w")
     env = _clean_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_worker_niceness="0")
-    cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={port}",
-           "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}/t"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ray.scripts.scripts",
+        "start",
+        "--head",
+        "--block",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        f"--temp-dir={temp}/t",
+    ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=temp, start_new_session=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -108,14 +119,43 @@ def cluster():
 
 
 def _argv(models: Path, root: Path, *extra: str) -> list[str]:
-    return ["train", "world-model", "controller", "--models", str(models), "--out", str(root / "out"),
-            "--ckpt", str(root / "ckpt"), "--popsize", "4", "--rollouts", "1", "--generations", "2",
-            "--max-steps", "30", "--patience", "0", "--batch-envs", "1", "--seed", "3", *extra]
+    return [
+        "train",
+        "world-model",
+        "controller",
+        "--models",
+        str(models),
+        "--out",
+        str(root / "out"),
+        "--ckpt",
+        str(root / "ckpt"),
+        "--popsize",
+        "4",
+        "--rollouts",
+        "1",
+        "--generations",
+        "2",
+        "--max-steps",
+        "30",
+        "--patience",
+        "0",
+        "--batch-envs",
+        "1",
+        "--seed",
+        "3",
+        *extra,
+    ]
 
 
 def _run_cli(argv: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gdl_studio", *argv], capture_output=True, text=True,
-                          timeout=240, cwd=REPO, env=_clean_env(**env))
+    return subprocess.run(
+        [sys.executable, "-m", "gdl_studio", *argv],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+        env=_clean_env(**env),
+    )
 
 
 def _trajectory(ckpt: Path):
@@ -134,8 +174,10 @@ def test_training_through_ray_address_equals_local(cluster, tiny_models_dir, tmp
     assert main(_argv(tiny_models_dir, tmp_path / "local", "--workers", "1")) == 0
     # the driver knows where the token is but not that the cluster wants one (RAY_AUTH_MODE unset):
     # what a user has after `ray start --head` on a machine where ~/.ray/auth_token exists
-    proc = _run_cli(_argv(tiny_models_dir, tmp_path / "ray", "--backend", "ray", "--ray-address", address),
-                    RAY_AUTH_TOKEN_PATH=str(token))
+    proc = _run_cli(
+        _argv(tiny_models_dir, tmp_path / "ray", "--backend", "ray", "--ray-address", address),
+        RAY_AUTH_TOKEN_PATH=str(token),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "gen 2/2" in proc.stderr + proc.stdout
     assert "differs from this driver" not in proc.stderr  # the workers ran this checkout's code
@@ -151,17 +193,25 @@ def test_training_through_ray_address_equals_local(cluster, tiny_models_dir, tmp
 def test_a_cluster_wanting_a_token_not_given_is_one_line_and_exit_2(cluster, tiny_models_dir, tmp_path):
     address, token, temp = cluster
     # token auth explicitly off here: nothing to send, so one line saying what the cluster needs
-    proc = _run_cli(_argv(tiny_models_dir, tmp_path, "--backend", "ray", "--ray-address", address),
-                    RAY_AUTH_MODE="disabled", RAY_AUTH_TOKEN_PATH=str(token))
+    proc = _run_cli(
+        _argv(tiny_models_dir, tmp_path, "--backend", "ray", "--ray-address", address),
+        RAY_AUTH_MODE="disabled",
+        RAY_AUTH_TOKEN_PATH=str(token),
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
-    assert f"the Ray cluster at {address} requires its auth token" in proc.stderr and "RAY_AUTH_MODE=token" in proc.stderr
+    assert (
+        f"the Ray cluster at {address} requires its auth token" in proc.stderr and "RAY_AUTH_MODE=token" in proc.stderr
+    )
     assert not (tmp_path / "ckpt").exists() and not (tmp_path / "out").exists()
     # a wrong token: one line too
     wrong = tmp_path / "wrong_token"
     wrong.write_text(secrets.token_hex(32))
-    proc = _run_cli(_argv(tiny_models_dir, tmp_path, "--backend", "ray", "--ray-address", address),
-                    RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(wrong))
+    proc = _run_cli(
+        _argv(tiny_models_dir, tmp_path, "--backend", "ray", "--ray-address", address),
+        RAY_AUTH_MODE="token",
+        RAY_AUTH_TOKEN_PATH=str(wrong),
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and "rejects the auth token" in proc.stderr
     assert not (tmp_path / "ckpt").exists()

@@ -122,8 +122,14 @@ def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
     vcfg.epochs = 2
     assert train_vae(vcfg, log=quiet)["epochs"] == 2
     mcfg = MDNTrainConfig(
-        data=tmp_path / "r", vae=tmp_path / "m" / VAE_NAME, out=tmp_path / "m", ckpt=tmp_path / "c",
-        device="cpu", epochs=1, batch=4, seq_len=8,
+        data=tmp_path / "r",
+        vae=tmp_path / "m" / VAE_NAME,
+        out=tmp_path / "m",
+        ckpt=tmp_path / "c",
+        device="cpu",
+        epochs=1,
+        batch=4,
+        seq_len=8,
     )
     assert train_mdn(mcfg, log=quiet)["epochs"] == 1
     mdn = load_dir(tmp_path / "m" / MDN_NAME)

@@ -50,7 +50,9 @@ def test_dream_batch_controller_matches_numpy_and_is_deterministic(tiny_world):
     x = rng.normal(0, 1, (5, 32 + 256)).astype(np.float32)
     w, b = controller_tensors(params, 32, 256)
     got = squash_torch(torch.einsum("bij,bj->bi", w, torch.from_numpy(x)) + b).numpy()
-    want = np.stack([squash(x[i].astype(np.float64) @ params[i, :864].reshape(3, 288).T + params[i, 864:]) for i in range(5)])
+    want = np.stack(
+        [squash(x[i].astype(np.float64) @ params[i, :864].reshape(3, 288).T + params[i, 864:]) for i in range(5)]
+    )
     np.testing.assert_allclose(got, want, atol=1e-5)
 
     z0 = rng.normal(0, 1, (5, 32)).astype(np.float32)
@@ -125,16 +127,35 @@ def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir,
 
     starts = tmp_path / "series.npz"
     lengths = np.array([5, 7, 4])
-    np.savez(starts, mu=np.random.default_rng(0).normal(0, 1, (int((lengths + 1).sum()), 32)).astype(np.float16),
-             lengths=lengths)
-    cfg = DreamTrainConfig(models=tiny_models_dir, out=tmp_path / "out", ckpt=tmp_path / "ckpt", popsize=4, rollouts=2,
-                           generations=2, max_steps=25, device="cpu", series=starts, valid_dreams=3, valid_every=1,
-                           snapshot_every=1, init=tiny_models_dir / "carracing-controller", command="test")
+    np.savez(
+        starts,
+        mu=np.random.default_rng(0).normal(0, 1, (int((lengths + 1).sum()), 32)).astype(np.float16),
+        lengths=lengths,
+    )
+    cfg = DreamTrainConfig(
+        models=tiny_models_dir,
+        out=tmp_path / "out",
+        ckpt=tmp_path / "ckpt",
+        popsize=4,
+        rollouts=2,
+        generations=2,
+        max_steps=25,
+        device="cpu",
+        series=starts,
+        valid_dreams=3,
+        valid_every=1,
+        snapshot_every=1,
+        init=tiny_models_dir / "carracing-controller",
+        command="test",
+    )
     res = train_dream_controller(cfg, log=lambda m: None)
     assert res["generation"] == 2
     card = read_card(tmp_path / "out" / "carracing-controller-dream")
     assert card.data["metrics"]["real_env_steps_during_training"] == 0
-    assert card.data["metrics"]["dream_steps"] > 0 and "first frames of the 3 recorded rollouts" in card.data["data"]["starts"]
+    assert (
+        card.data["metrics"]["dream_steps"] > 0
+        and "first frames of the 3 recorded rollouts" in card.data["data"]["starts"]
+    )
     cfg.generations = 3
     res = train_dream_controller(cfg, log=lambda m: None)  # resumes at generation 2
     assert res["generation"] == 3 and [r["generation"] for r in read_log(tmp_path / "ckpt")] == [1.0, 2.0, 3.0]
@@ -146,8 +167,17 @@ def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir,
 def test_iterate_one_tiny_round_then_resumes(tiny_models_dir, tmp_path):
     from gdl_studio.racing.iterate import IterateConfig, iterate, read_record
 
-    cfg = IterateConfig(work=tmp_path / "work", init_models=tiny_models_dir, rounds=1, episodes_per_round=2, workers=1,
-                        device="cpu", tiny=True, score_episodes=1, stop_after="1:collect")
+    cfg = IterateConfig(
+        work=tmp_path / "work",
+        init_models=tiny_models_dir,
+        rounds=1,
+        episodes_per_round=2,
+        workers=1,
+        device="cpu",
+        tiny=True,
+        score_episodes=1,
+        stop_after="1:collect",
+    )
     iterate(cfg, log=lambda m: None)
     rec = read_record(cfg, 1)
     assert list(rec["steps"]) == ["collect"] and rec["steps"]["collect"]["episodes_total"] == 2
@@ -171,8 +201,22 @@ def test_agent_policy_uses_the_controller_with_noise(tiny_models_dir, tmp_path):
 
 # ---------------------------------------------------------------- CLI
 def test_bench_racing_json_is_pure_json_with_another_controller(tiny_models_dir):
-    cmd = [sys.executable, "-m", "gdl_studio", "bench", "racing", "--episodes", "1", "--models", str(tiny_models_dir),
-           "--controller", str(tiny_models_dir / "carracing-controller"), "--seed-base", "7", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gdl_studio",
+        "bench",
+        "racing",
+        "--episodes",
+        "1",
+        "--models",
+        str(tiny_models_dir),
+        "--controller",
+        str(tiny_models_dir / "carracing-controller"),
+        "--seed-base",
+        "7",
+        "--json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # nothing but JSON on stdout

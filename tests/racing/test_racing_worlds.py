@@ -30,19 +30,35 @@ def round_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("work") / "round2"
     models = root / "models"
     torch.manual_seed(2)
-    card = {"data": {}, "metrics": {"val_loss": 1.0}, "training_command": "test round",
-            "iteration": {"round": 2}}
+    card = {"data": {}, "metrics": {"val_loss": 1.0}, "training_command": "test round", "iteration": {"round": 2}}
     save_vae(ConvVAE(), models, dict(card), fp16=False)
     save_mdn(MDNRNN(), models, dict(card), fp16=False)
     params = np.random.default_rng(2).normal(0, 0.1, param_count()).astype(np.float32)
     params[-2] += 1.0
-    save_model(models / "carracing-controller-dream", {"params": torch.from_numpy(params)},
-               {"name": "carracing-controller-dream", "display_name": "Dream-trained driver", "family": FAMILY_CONTROLLER,
-                "architecture": {"kind": "linear", "z_size": 32, "hidden": 256}, "dtype": "float32",
-                "metrics": {"real_env_steps_during_training": 0}, "data": {}})
-    (root / "round.json").write_text(json.dumps({"round": 2, "steps": {
-        "collect": {"episodes_total": 800, "new_episodes": 400, "seconds": 9.0},
-        "mdn": {"val_z_nll": 0.9, "history": [1, 2, 3]}}}))
+    save_model(
+        models / "carracing-controller-dream",
+        {"params": torch.from_numpy(params)},
+        {
+            "name": "carracing-controller-dream",
+            "display_name": "Dream-trained driver",
+            "family": FAMILY_CONTROLLER,
+            "architecture": {"kind": "linear", "z_size": 32, "hidden": 256},
+            "dtype": "float32",
+            "metrics": {"real_env_steps_during_training": 0},
+            "data": {},
+        },
+    )
+    (root / "round.json").write_text(
+        json.dumps(
+            {
+                "round": 2,
+                "steps": {
+                    "collect": {"episodes_total": 800, "new_episodes": 400, "seconds": 9.0},
+                    "mdn": {"val_z_nll": 0.9, "history": [1, 2, 3]},
+                },
+            }
+        )
+    )
     return root
 
 
@@ -72,13 +88,17 @@ def test_ship_round_trip_fp16_cards_and_world(round_dir, tmp_path):
         assert card.name == name and card.data["dtype"] == "float16"
         assert card.data["sha256"] == sha256_file(card.weights_path)  # the registry's check holds
         with safe_open(str(card.weights_path), "pt") as f:
-            assert {str(f.get_tensor(k).dtype) for k in f.keys() if f.get_tensor(k).is_floating_point()} == {"torch.float16"}
+            assert {str(f.get_tensor(k).dtype) for k in f.keys() if f.get_tensor(k).is_floating_point()} == {
+                "torch.float16"
+            }
         src = read_card(src_models / role)
         assert card.data["shipped_from"]["sha256"] == src.data["sha256"]
         assert card.data["shipped_from"]["round"]["round"] == 2
         assert card.data["shipped_from"]["round"]["collect"]["episodes_total"] == 800
         assert "history" not in card.data["shipped_from"]["round"]["mdn"]  # the record briefly
-        assert card.data["metrics"]["val_loss"] == 1.0 and card.data["iteration"] == {"round": 2}  # the round's card kept
+        assert card.data["metrics"]["val_loss"] == 1.0 and card.data["iteration"] == {
+            "round": 2
+        }  # the round's card kept
         assert card.data["fp16_check"]["passed"] is True
         assert max(card.data["fp16_check"]["max_abs_diff"].values()) < 1e-3
     # the shipped fp16 V decodes like the round's fp32 V
@@ -86,16 +106,25 @@ def test_ship_round_trip_fp16_cards_and_world(round_dir, tmp_path):
 
     z = torch.randn(4, 32, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
-        diff = (load_dir(out / "carracing-vae-v2").decode(z) - load_dir(src_models / "carracing-vae").decode(z)).abs().max()
+        diff = (
+            (load_dir(out / "carracing-vae-v2").decode(z) - load_dir(src_models / "carracing-vae").decode(z))
+            .abs()
+            .max()
+        )
     assert float(diff) < 4 / 255
     ctrl = read_card(out / "carracing-controller-dream")
-    assert ctrl.data["world"] == {"vae": "carracing-vae-v2", "mdn": "carracing-mdnrnn-v2",
-                                  "vae_sha256": read_card(out / "carracing-vae-v2").data["sha256"],
-                                  "mdn_sha256": read_card(out / "carracing-mdnrnn-v2").data["sha256"]}
+    assert ctrl.data["world"] == {
+        "vae": "carracing-vae-v2",
+        "mdn": "carracing-mdnrnn-v2",
+        "vae_sha256": read_card(out / "carracing-vae-v2").data["sha256"],
+        "mdn_sha256": read_card(out / "carracing-mdnrnn-v2").data["sha256"],
+    }
     assert ctrl.data["metrics"]["real_env_steps_during_training"] == 0
     assert ctrl.data["shipped_from"]["name"] == "carracing-controller-dream"
-    np.testing.assert_array_equal(load_dir(out / "carracing-controller-dream").get_params(),
-                                  load_dir(src_models / "carracing-controller-dream").get_params())
+    np.testing.assert_array_equal(
+        load_dir(out / "carracing-controller-dream").get_params(),
+        load_dir(src_models / "carracing-controller-dream").get_params(),
+    )
 
 
 def test_ship_refuses_to_overwrite_without_replace(round_dir, tmp_path):
@@ -106,8 +135,19 @@ def test_ship_refuses_to_overwrite_without_replace(round_dir, tmp_path):
         _ship(round_dir, out)
     assert _tree(out) == before
     # the command: exit 2, one clear line, nothing on stdout, nothing written
-    cmd = [sys.executable, "-m", "gdl_studio", "train", "world-model", "ship", str(round_dir / "models"), "--name", "v2",
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gdl_studio",
+        "train",
+        "world-model",
+        "ship",
+        str(round_dir / "models"),
+        "--name",
+        "v2",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "already in" in proc.stderr and "--replace" in proc.stderr
@@ -116,7 +156,11 @@ def test_ship_refuses_to_overwrite_without_replace(round_dir, tmp_path):
     proc = subprocess.run(cmd + ["--replace", "--fp32"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "carracing-vae-v2" in proc.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["carracing-controller-dream", "carracing-mdnrnn-v2", "carracing-vae-v2"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "carracing-controller-dream",
+        "carracing-mdnrnn-v2",
+        "carracing-vae-v2",
+    ]
     assert read_card(out / "carracing-vae-v2").data["dtype"] == "float32"
     assert "world-model ship" in read_card(out / "carracing-vae-v2").data["ship_command"]
 
@@ -138,7 +182,8 @@ def test_ship_failure_leaves_the_target_as_it_was(round_dir, tmp_path, monkeypat
     with pytest.raises(OSError):
         _ship(round_dir, out, replace=True)
     assert _tree(out) == before and sorted(p.name for p in out.iterdir()) == sorted(
-        ["carracing-controller-dream", "carracing-mdnrnn-v2", "carracing-vae-v2"])
+        ["carracing-controller-dream", "carracing-mdnrnn-v2", "carracing-vae-v2"]
+    )
     with pytest.raises(OSError):
         _ship(round_dir, tmp_path / "fresh")
     assert list((tmp_path / "fresh").iterdir()) == []
@@ -247,8 +292,25 @@ def _env(tmp_path):
 
 
 def test_bench_dream_road_json_is_pure_json(shipped, tmp_path):
-    cmd = [sys.executable, "-m", "gdl_studio", "bench", "racing", "--dream-road", "--starts", "2", "--tau", "1.0",
-           "--controller", "carracing-controller-dream", "--models", str(shipped), "--device", "cpu", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gdl_studio",
+        "bench",
+        "racing",
+        "--dream-road",
+        "--starts",
+        "2",
+        "--tau",
+        "1.0",
+        "--controller",
+        "carracing-controller-dream",
+        "--models",
+        str(shipped),
+        "--device",
+        "cpu",
+        "--json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # nothing but JSON on stdout
@@ -270,12 +332,24 @@ def test_dream_road_reuses_the_fidelity_road_figures(tiny_world):
 
 
 def test_dream_command_drives_with_the_controllers_world(shipped, tmp_path):
-    cmd = [sys.executable, "-m", "gdl_studio", "dream", "--dream", "--controller", "carracing-controller-dream",
-           "--models", str(shipped), "--max-steps", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gdl_studio",
+        "dream",
+        "--dream",
+        "--controller",
+        "carracing-controller-dream",
+        "--models",
+        str(shipped),
+        "--max-steps",
+        "5",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "carracing-controller-dream drives with carracing-vae-v2 + carracing-mdnrnn-v2" in proc.stderr
     assert "5 steps" in proc.stdout
-    proc = subprocess.run(cmd[:6] + ["nobody", "--models", str(shipped)], capture_output=True, text=True, timeout=300,
-                          env=_env(tmp_path))
+    proc = subprocess.run(
+        cmd[:6] + ["nobody", "--models", str(shipped)], capture_output=True, text=True, timeout=300, env=_env(tmp_path)
+    )
     assert proc.returncode == 2 and "'nobody' is not installed" in proc.stderr

@@ -65,14 +65,32 @@ def test_undo_redo_and_clear(panel, qtbot):
 def test_tablet_pressure_sets_stroke_width(panel, qtbot):
     canvas = panel.canvas
     device = QPointingDevice(
-        "test pen", 4242, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
-        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2,
+        "test pen",
+        4242,
+        QInputDevice.DeviceType.Stylus,
+        QPointingDevice.PointerType.Pen,
+        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+        1,
+        2,
     )
 
     def send(kind, x, y, pressure, buttons):
         pos = canvas.to_widget(x, y)
-        ev = QTabletEvent(kind, device, pos, canvas.mapToGlobal(pos), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
-                          Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, buttons)
+        ev = QTabletEvent(
+            kind,
+            device,
+            pos,
+            canvas.mapToGlobal(pos),
+            pressure,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.MouseButton.LeftButton,
+            buttons,
+        )
         QApplication.sendEvent(canvas, ev)
 
     down = Qt.MouseButton.LeftButton
@@ -98,7 +116,8 @@ def test_rendering_is_anti_aliased_ink_on_paper(panel, qtbot):
     paper = img.pixelColor(int(p.x() * dpr), int(panel.canvas.to_widget(54, 20).y() * dpr))
     assert ink.lightness() < 80 and paper.lightness() > 200
     # anti-aliasing: intermediate greys at the stroke's edge
-    column = [img.pixelColor(int(p.x() * dpr), y).lightness() for y in range(int((p.y() - 20) * dpr), int((p.y() + 20) * dpr))]
+    column = [
+        img.pixelColor(int(p.x() * dpr), y).lightness() for y in range(int((p.y() - 20) * dpr), int((p.y() + 20) * dpr))
+    ]
     lo, hi = min(column), max(column)
     assert any(lo + 10 < v < hi - 10 for v in column)
-

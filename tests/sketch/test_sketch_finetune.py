@@ -14,8 +14,13 @@ def _personal_model(name: str, base: str, kind: str = "vrnn"):
     from gdl_studio.ink.models_io import tensors_for_saving
 
     cfg = PRESETS[f"{kind}-tiny"]
-    card = {"name": name, "family": "ink", "architecture": cfg.to_dict(), "base_model": base,
-            "preprocessing": {"scale": 20.0, "origin": [54.5, 54.5], "rdp_epsilon": 1.0}}
+    card = {
+        "name": name,
+        "family": "ink",
+        "architecture": cfg.to_dict(),
+        "base_model": base,
+        "preprocessing": {"scale": 20.0, "origin": [54.5, 54.5], "rdp_epsilon": 1.0},
+    }
     return save_personal_model(tensors_for_saving(build_model(cfg)), card)
 
 
@@ -60,7 +65,9 @@ def test_add_to_set_import_and_the_finetune_signal(panel, qtbot, tmp_path, kanji
 
     assert not panel.add_to_set_button.isEnabled()
     assert not panel.finetune_button.isEnabled() and "add 5 more" in panel.set_label.text()
-    panel.undo_stack.push(commands.add_strokes(panel.document, [Stroke.make([(20, 30), (50, 32), (85, 35)])], "Draw stroke"))
+    panel.undo_stack.push(
+        commands.add_strokes(panel.document, [Stroke.make([(20, 30), (50, 32), (85, 35)])], "Draw stroke")
+    )
     assert panel.add_to_set_button.isEnabled()
     panel.add_to_set_button.click()
     assert personal_set.count() == 1 and panel.set_label.text().startswith("1 drawing in your set")

@@ -102,7 +102,9 @@ def test_endings_give_n_candidates_and_clicking_one_keeps_it(panel, qtbot):
     assert panel.endings.count() == 3
     candidates = [panel.endings.candidate(i) for i in range(3)]
     assert all(len(c) >= 1 for c in candidates)
-    assert not all(np.allclose(candidates[0][0][:1], c[0][:1]) for c in candidates[1:]), "different seeds, different endings"
+    assert not all(np.allclose(candidates[0][0][:1], c[0][:1]) for c in candidates[1:]), (
+        "different seeds, different endings"
+    )
     thumb = panel.endings.thumbs[1]
     assert thumb.isVisible() and thumb.width() > 60
     qtbot.mouseClick(thumb, Qt.MouseButton.LeftButton)
