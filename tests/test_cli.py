@@ -30,7 +30,10 @@ def test_help_lists_the_command_groups():
 
 
 def test_help_does_not_import_torch_or_qt():
-    code = "import sys; from gdl_studio.cli import build_parser; build_parser(); print(sorted(m for m in ('torch', 'PySide6', 'music21', 'gymnasium') if m in sys.modules))"
+    code = (
+        "import sys; from gdl_studio.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'PySide6', 'music21', 'gymnasium') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
