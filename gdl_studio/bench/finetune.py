@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from gdl_studio.core import bench
 
@@ -109,7 +110,7 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     for spec in specs:
         marks = times[spec.name]
         per_epoch = [b[1] - a[1] for a, b in zip(marks, marks[1:]) if b[0] >= 1]
-        entry = {"unit": "generation" if spec.family == "controller" else "epoch"}
+        entry: dict[str, Any] = {"unit": "generation" if spec.family == "controller" else "epoch"}
         if per_epoch:
             entry["epoch_s"] = round(float(sorted(per_epoch)[len(per_epoch) // 2]), 2)
         got = outcome.get(spec.name, {"ok": False, "error": "not finished"})

@@ -230,7 +230,7 @@ class RNNGMM(nn.Module):
         return self.observe(x_row, h)
 
 
-def build_model(cfg: InkConfig | dict) -> nn.Module:
+def build_model(cfg: InkConfig | dict) -> VRNN | RNNGMM:
     """A fresh model for ``cfg`` (an :class:`InkConfig` or its dict)."""
     if isinstance(cfg, dict):
         cfg = InkConfig.from_dict(cfg)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Any
 
 # the names and the error are shared with jack_midi (re-exported here for the callers of this module)
 from gdl_studio.live.midi_names import CLIENT_IN, CLIENT_OUT, OWN_PREFIX, VIRTUAL_PORT_NAME, MidiUnavailable
@@ -141,8 +142,8 @@ class PortLister:
     """Lists other programs' MIDI ports; cheap enough to call every second."""
 
     def __init__(self) -> None:
-        self._out = None
-        self._in = None
+        self._out: Any = None  # rtmidi.MidiOut (rtmidi has no type information)
+        self._in: Any = None  # rtmidi.MidiIn
         self._api: int | None = None
         self.error = ""
 

@@ -13,6 +13,7 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from gdl_studio.core.errors import UserError
@@ -618,12 +619,13 @@ def _dream(args) -> int:
         world = _load_world(args.models, need_controller=args.real)
     if world is None:
         return 0
-    from gdl_studio.racing.dream import dream_frames, real_frames
+    from gdl_studio.racing.dream import DreamFrame, RealFrame, dream_frames, real_frames
 
     gif_frames = []
     totals = []
     for ep in range(args.episodes):
         seed = args.seed + ep
+        it: Iterator[DreamFrame] | Iterator[RealFrame]
         if args.real:
             it = real_frames(world, seed=seed, max_steps=args.max_steps)
         else:
@@ -632,9 +634,10 @@ def _dream(args) -> int:
         for frame in it:
             last = frame
             if args.gif:
-                gif_frames.append(
-                    _side_by_side(frame.obs, frame.reconstruction) if args.real else _upscale(frame.frame, 2)
-                )
+                if isinstance(frame, RealFrame):
+                    gif_frames.append(_side_by_side(frame.obs, frame.reconstruction))
+                else:
+                    gif_frames.append(_upscale(frame.frame, 2))
         total = last.total if last is not None else 0.0
         totals.append(total)
         kind = "real" if args.real else f"dream τ={args.temperature}"

@@ -35,7 +35,11 @@ class DriveControls:
     def set_action(self, action) -> None:
         """Take the wheel with ``action`` (steer, gas, brake), or hand it back with None."""
         with self._lock:
-            self.human_action = None if action is None else tuple(float(v) for v in action)
+            if action is None:
+                self.human_action = None
+            else:
+                steer, gas, brake = (float(v) for v in action)
+                self.human_action = (steer, gas, brake)
 
     def action(self):
         with self._lock:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gdl_studio.core.atomic import write_text_atomic
@@ -191,21 +191,20 @@ def _vae(cfg, r, rollouts, models, prev_models, prev_controller, record, log) ->
     from gdl_studio.racing.models_io import VAE_NAME
     from gdl_studio.racing.train_vae import VAETrainConfig, train_vae
 
-    res = train_vae(
-        VAETrainConfig(
-            data=rollouts,
-            out=models,
-            ckpt=_round_dir(cfg, r) / "ckpt" / "vae",
-            device=cfg.device,
-            max_minutes=cfg.vae_minutes,
-            init=prev_models / VAE_NAME,
-            command=cfg.command,
-            **(dict(epochs=1, batch=32, max_frames=256) if cfg.tiny else {}),
-            source=f"gymnasium CarRacing-v3 rollouts of iteration rounds 1-{r} (agent with exploration noise, "
-            f"{cfg.agent_share:.0%}; random policies otherwise)",
-        ),
-        log=log,
+    vae_cfg = VAETrainConfig(
+        data=rollouts,
+        out=models,
+        ckpt=_round_dir(cfg, r) / "ckpt" / "vae",
+        device=cfg.device,
+        max_minutes=cfg.vae_minutes,
+        init=prev_models / VAE_NAME,
+        command=cfg.command,
+        source=f"gymnasium CarRacing-v3 rollouts of iteration rounds 1-{r} (agent with exploration noise, "
+        f"{cfg.agent_share:.0%}; random policies otherwise)",
     )
+    if cfg.tiny:
+        vae_cfg = replace(vae_cfg, epochs=1, batch=32, max_frames=256)
+    res = train_vae(vae_cfg, log=log)
     return {k: v for k, v in res.items() if k not in ("history",)}
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gdl_studio.core.registry import ModelCard, ModelUnavailable, Registry, default_registry, save_model
+
+if TYPE_CHECKING:
+    from torch import nn
 
 VAE_NAME = "carracing-vae"
 MDN_NAME = "carracing-mdnrnn"
@@ -26,6 +29,7 @@ FAMILY_CONTROLLER = "world-model/controller"
 def build(card: ModelCard, tensors: dict[str, Any]):
     """Rebuild the model a card describes from its tensors (float32, eval mode)."""
     arch = card.architecture
+    model: nn.Module
     if card.family == FAMILY_VAE:
         from gdl_studio.racing.vae import ConvVAE, VAEConfig
 

@@ -112,7 +112,7 @@ def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: 
     }
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **series)
+            np.savez(fh, allow_pickle=False, **series)
     log(f"mdn-rnn: encoded {len(files)} episodes → {cache}")
     return series
 

@@ -44,7 +44,8 @@ def load_frames(directory: Path, max_frames: int | None = None, val_every: int =
     files = list_episodes(directory)
     if not files:
         raise UserError(f"no rollouts in {directory}; run `gdl-studio train world-model collect` first")
-    train, val = [], []
+    train: list[np.ndarray] = []
+    val: list[np.ndarray] = []
     per_file = None if not max_frames else max(2, max_frames // len(files))
     for i, path in enumerate(files):
         with np.load(path) as d:

@@ -82,7 +82,7 @@ class FrameView(QWidget):
             Qt.TransformationMode.FastTransformation,
         )
         with atomic_path(path) as tmp:
-            if not big.save(str(tmp), "PNG"):
+            if not big.save(str(tmp), "PNG"):  # type: ignore[call-overload]  # the stub wants bytes; PySide6 takes only str
                 raise OSError(f"could not write {path}")
 
     def set_message(self, text: str) -> None:

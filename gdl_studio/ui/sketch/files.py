@@ -40,7 +40,7 @@ def export_drawing(path: str, strokes: Sequence[Stroke], generated: Sequence[np.
     else:
         image = render_image(list(strokes), list(generated))
         with atomic_path(path) as tmp:
-            if not image.save(str(tmp), "PNG"):
+            if not image.save(str(tmp), "PNG"):  # type: ignore[call-overload]  # the stub wants bytes; PySide6 takes only str
                 raise OSError(f"could not write PNG {path}")
 
 
