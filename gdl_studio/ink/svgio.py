@@ -229,14 +229,15 @@ def parse_svg_strokes(text: str | bytes, step: float = SAMPLE_STEP, fit_box: boo
         raise UserError("the SVG has non-finite coordinates")
     if fit_box:
         vb = _floats(root.get("viewBox"))
+        box: tuple[float, float, float, float] | None = None  # x0, y0, w, h
         if len(vb) == 4 and vb[2] > 0 and vb[3] > 0:
-            x0, y0, w, h = vb
+            box = (vb[0], vb[1], vb[2], vb[3])
         else:
-            w, h = _length(root.get("width")), _length(root.get("height"))
-            x0 = y0 = 0.0
-            if not (w and h and w > 0 and h > 0):
-                w = h = None
-        if w is not None:
+            width, height = _length(root.get("width")), _length(root.get("height"))
+            if width and height and width > 0 and height > 0:
+                box = (0.0, 0.0, width, height)
+        if box is not None:
+            x0, y0, w, h = box
             k = BOX / max(w, h)
             ox = (BOX - w * k) / 2 - x0 * k
             oy = (BOX - h * k) / 2 - y0 * k

@@ -100,7 +100,9 @@ class Receiver:
             text=True,
             env={**os.environ},
         )
-        line = self.proc.stdout.readline().strip()
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self._to, self._from = self.proc.stdin, self.proc.stdout
+        line = self._from.readline().strip()
         if line != "ready":
             self.close()
             raise UserError("the JACK receiver client did not start")
@@ -109,14 +111,14 @@ class Receiver:
     def take(self) -> list:
         import json
 
-        self.proc.stdin.write("take\n")
-        self.proc.stdin.flush()
-        return [(t, tuple(d)) for t, d in json.loads(self.proc.stdout.readline())]
+        self._to.write("take\n")
+        self._to.flush()
+        return [(t, tuple(d)) for t, d in json.loads(self._from.readline())]
 
     def close(self) -> None:
         try:
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.flush()
+            self._to.write("stop\n")
+            self._to.flush()
         except (OSError, ValueError):
             pass
         try:
@@ -173,7 +175,7 @@ def midi_timing(args, receiver: Receiver, composer, primer) -> dict:
         notes = [Note(i % 128, i * step, step * 0.5, 1 + (i // 128) % 127, track=0) for i in range(n)]
         t0 = time.perf_counter() + 0.3
         pb = Playback(notes, tempo, t0=t0)
-        scheduled = {}
+        scheduled: dict[tuple[int, int, int], list[float]] = {}
         for note in notes:
             on = pb.time_of(note.start)
             scheduled.setdefault((0x90, note.pitch, note.velocity), []).append(on)

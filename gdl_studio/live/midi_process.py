@@ -43,7 +43,9 @@ class ProcessMidiOutput:
         self.virtual = virtual
         self.closed = False
         self._lock = threading.Lock()
-        cmd = [sys.executable, "-m", "gdl_studio.live.midi_process"] + (["--virtual"] if virtual else ["--port", port])
+        cmd = [sys.executable, "-m", "gdl_studio.live.midi_process"] + (
+            ["--virtual"] if virtual else ["--port", port or ""]
+        )
         try:
             self._proc = subprocess.Popen(
                 cmd,
@@ -56,6 +58,8 @@ class ProcessMidiOutput:
             )
         except OSError as exc:
             raise MidiUnavailable(f"cannot start the MIDI output process ({exc})") from None
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # both are pipes
+        self._to, self._from = self._proc.stdin, self._proc.stdout
         ready = self._read_line(timeout_s)
         if ready is None or not ready.startswith("ready"):
             err = ""
@@ -73,13 +77,13 @@ class ProcessMidiOutput:
 
     def _read_line(self, timeout_s: float) -> str | None:
         box: list[str] = []
-        thread = threading.Thread(target=lambda: box.append(self._proc.stdout.readline()), daemon=True)
+        thread = threading.Thread(target=lambda: box.append(self._from.readline()), daemon=True)
         thread.start()
         thread.join(timeout_s)
         return box[0].strip() if box else None
 
     def _read_errors(self) -> None:
-        for line in self._proc.stdout:
+        for line in self._from:
             line = line.strip()
             if line.startswith("error "):
                 self.on_error(line[len("error ") :])
@@ -92,8 +96,8 @@ class ProcessMidiOutput:
         line = json.dumps(obj, separators=(",", ":")) + "\n"
         with self._lock:
             try:
-                self._proc.stdin.write(line)
-                self._proc.stdin.flush()
+                self._to.write(line)
+                self._to.flush()
             except (OSError, ValueError) as exc:
                 raise MidiUnavailable(f"the MIDI output process is gone ({exc})") from None
 
@@ -126,7 +130,7 @@ class ProcessMidiOutput:
             pass
         self.closed = True
         try:
-            self._proc.stdin.close()
+            self._to.close()
         except OSError:
             pass
         try:

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 NOTE_OFF = 0x80
 NOTE_ON = 0x90
@@ -44,6 +44,17 @@ DRUM_CHANNEL = 9
 
 class Sink(Protocol):
     def send(self, data: tuple[int, ...]) -> None: ...
+
+
+class TimedSink(Sink, Protocol):
+    """A sink that schedules events itself (``timed = True``; see the module docstring)."""
+
+    timed: bool
+
+    def post(self, t: float, data: tuple[int, ...], tag: str = "") -> None: ...
+    def post_many(self, events: list[tuple[float, tuple[int, ...], str]]) -> None: ...
+    def all_notes_off(self, panic: bool = False) -> None: ...
+    def panic(self) -> None: ...
 
 
 class Source(Protocol):
@@ -84,7 +95,7 @@ class _Event:
     forwarded: bool = field(compare=False, default=False)
 
 
-def is_timed(sink) -> bool:
+def is_timed(sink: object) -> TypeGuard[TimedSink]:
     """Whether ``sink`` schedules events itself (see the module docstring)."""
     return bool(getattr(sink, "timed", False))
 
@@ -132,7 +143,7 @@ class MidiScheduler:
         self._pedals: set[int] = set()  # channels whose sustain pedal is down
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.lateness = collections.deque(maxlen=4096)  # seconds, recent events
+        self.lateness: collections.deque[float] = collections.deque(maxlen=4096)  # seconds, recent events
         self.sent = 0
 
     # ---------------------------------------------------------------- lifecycle

@@ -16,10 +16,15 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gdl_studio.live.timed import BlockClock, TimedQueue
+
+if TYPE_CHECKING:
+    from gdl_studio.live.instrument import FluidInstrument
+    from gdl_studio.live.jack_midi import _CycleClock
 
 IDLE, ATTACK, DECAY, SUSTAIN, RELEASE = 0.0, 1.0, 2.0, 3.0, 4.0
 TWO_PI = 2.0 * math.pi
@@ -318,7 +323,9 @@ class AudioPreview:
         self.soundfont = soundfont
         self.programs = list(programs) if programs is not None else None
         self.on_message = on_message or (lambda text: None)
-        self.synth = None  # the renderer the callback plays: PolySynth or FluidInstrument
+        self.synth: PolySynth | FluidInstrument | None = (
+            None  # the renderer the callback plays: PolySynth or FluidInstrument
+        )
         self.additive: PolySynth | None = None
         self.stream = None
         self.message = ""
@@ -332,7 +339,7 @@ class AudioPreview:
         self.loaded = threading.Event()
         self.queue = TimedQueue()
         self.clock = BlockClock(self.samplerate)
-        self._jack_clock = None  # _CycleClock when PortAudio plays through JACK
+        self._jack_clock: _CycleClock | None = None  # when PortAudio plays through JACK
         self._jack_client = None
         self._clock_stop = threading.Event()
 
@@ -536,7 +543,7 @@ class AudioPreview:
         if programs is not None:
             self.programs = list(programs)
             synth = self.synth
-            if not reload and hasattr(synth, "set_programs"):
+            if not reload and synth is not None and hasattr(synth, "set_programs"):
                 warnings = synth.set_programs(self.programs)
                 self.instrument_message = warnings[0] if warnings else ""
                 if warnings:

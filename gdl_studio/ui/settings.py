@@ -17,7 +17,7 @@ class Key(enum.Enum):
     WINDOW_GEOMETRY = ("window/geometry", b"")
     WINDOW_STATE = ("window/state", b"")
     CURRENT_PANEL = ("window/current_panel", "compose")
-    RECENT_FILES = ("files/recent", [])
+    RECENT_FILES = ("files/recent", list[str]())
     LAST_DIRECTORY = ("files/last_directory", "")
     COMPOSE_MODEL = ("compose/model", "music-lstm")
     COMPOSE_TEMPERATURE = ("compose/temperature", 1.0)
@@ -77,7 +77,7 @@ class Settings:
 
     def get(self, key: Key) -> Any:
         default = key.default
-        value = self._q.value(key.path, default)
+        value: Any = self._q.value(key.path, default)  # whatever QSettings stored: converted below
         if value is None:
             return default
         try:
