@@ -19,11 +19,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.live.scheduler import DRUM_CHANNEL, channel_for_track, note_off, note_on
+
+if TYPE_CHECKING:
+    from gdl_studio.live.instrument import FluidInstrument
 
 TAIL_MAX_S = 6.0  # render at most this long after the last event, until it is silent
 SILENCE = 1e-4  # peak below which the tail counts as silent
@@ -69,7 +73,7 @@ def events_from_midi(path: str | os.PathLike, program: int | None = None) -> lis
 
     from gdl_studio.music.midi_io import read_midi
 
-    read_midi(path)  # the file's problems, as the app words them (UserError)
+    read_midi(Path(path))  # the file's problems, as the app words them (UserError)
     mid = mido.MidiFile(str(path))
     events: list[tuple[float, tuple[int, ...]]] = []
     t = 0.0
@@ -169,17 +173,19 @@ def render_events(
     t_start = time.perf_counter()
     message = ""
     warnings: list[str] = []
-    synth = None
+    fluid: FluidInstrument | None = None
     if instrument == "gm":
-        synth, message = load_instrument(
+        fluid, message = load_instrument(
             soundfont, samplerate=float(samplerate), blocksize=CHUNK, programs=programs, reverb=True, chorus=True
         )
-        if soundfont and synth is None:
+        if soundfont and fluid is None:
             raise UserError(message.removesuffix("; using the built-in additive synth."))
     load_s = time.perf_counter() - t_start
-    if synth is not None:
-        name = synth.info.describe()
-        warnings = list(synth.info.warnings)
+    synth: FluidInstrument | _AdditiveOffline
+    if fluid is not None:
+        synth = fluid
+        name = fluid.info.describe()
+        warnings = list(fluid.info.warnings)
         quantum = 1
     else:
         synth = _AdditiveOffline(samplerate)
@@ -223,8 +229,8 @@ def render_events(
             quiet = quiet + 1 if peak < SILENCE else 0
             if quiet >= 2:
                 break
-        if getattr(synth, "info", None) is not None:
-            name = synth.info.describe()
+        if fluid is not None:
+            name = fluid.info.describe()
     finally:
         synth.close()
     audio = audio[:pos]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,7 @@ class FidelityConfig:
 
     @classmethod
     def quick(cls, **kw) -> FidelityConfig:
-        base = dict(
+        base = cls(
             controllers=6,
             real_episodes=2,
             real_steps=250,
@@ -77,8 +77,7 @@ class FidelityConfig:
             nll_samples=4,
             top_threshold=-1e9,
         )
-        base.update(kw)
-        return cls(**base)
+        return replace(base, **kw)
 
 
 def spearman(x, y) -> float:
@@ -376,8 +375,8 @@ def horizon_nll(
     device = torch.device(device)
     hmax = max(horizons)
     gen = torch.Generator(device=device).manual_seed(seed)
-    nll = {h: [] for h in horizons}
-    rerr = {h: [] for h in horizons}
+    nll: dict[int, list[np.ndarray]] = {h: [] for h in horizons}  # per start, per horizon
+    rerr: dict[int, list[np.ndarray]] = {h: [] for h in horizons}
     with torch.inference_mode():
         for mu, actions, rewards in episodes:
             T = len(actions)

@@ -47,7 +47,7 @@ DREAM_MIN_STEPS = 20
 
 
 def _options(spec: FinetuneSpec) -> dict[str, Any]:
-    opts = dict(DEFAULTS)
+    opts: dict[str, Any] = dict(DEFAULTS)
     opts.update({k: v for k, v in spec.options.items() if v is not None})
     if opts["mode"] not in ("real", "dream"):
         raise UserError("mode must be 'real' or 'dream'")
@@ -226,6 +226,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     world_ref = _world_of(base_card)  # the base controller's own V and M (e.g. the v2 world of the dream-trained one)
     world = world_ref.load()
     models_dir = world_ref.models_dir()
+    evaluator: RealEvaluator | DreamEvaluator
     if opts["mode"] == "real":
         from gdl_studio.racing.deps import require_simulator
 

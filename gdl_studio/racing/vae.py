@@ -95,10 +95,14 @@ class FastDecoder(nn.Module):
     :meth:`ConvVAE.decode` up to float rounding.
     """
 
+    weight: torch.Tensor  # buffers (register_buffer)
+    bias: torch.Tensor
+
     def __init__(self, vae: ConvVAE) -> None:
         super().__init__()
         with torch.no_grad():
             first = vae.decoder[0]
+            assert isinstance(first, nn.ConvTranspose2d) and first.bias is not None
             wt = first.weight.reshape(first.in_channels, -1)  # (1024, 128*5*5)
             k = first.kernel_size[0] * first.kernel_size[1]
             self.register_buffer("weight", (vae.fc_dec.weight.t() @ wt).contiguous())
