@@ -5,13 +5,14 @@ many there are (Fine-tune on my set… needs a few)."""
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QWidget
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.ui.panel import Panel
-from gdl_studio.ui.settings import Key
+from gdl_studio.ui.settings import Key, Settings
+from gdl_studio.ui.sketch.drawing import SketchDocument
 
 
 def kanjivg_folder() -> str:
@@ -26,12 +27,27 @@ def kanjivg_folder() -> str:
     return locations[0] if locations else ""
 
 
-class MySet(QObject):
-    """The "My set" buttons of one Sketch panel (``panel``: the SketchPanel that owns it)."""
+class SetHost(Protocol):
+    """What the "My set" group needs of the Sketch panel (a protocol: the panel imports this module)."""
 
-    def __init__(self, panel: Panel) -> None:
-        super().__init__(panel)
+    settings: Settings
+    document: SketchDocument
+    add_to_set_button: QPushButton
+    import_set_button: QPushButton
+    set_label: QLabel
+    finetune_button: QPushButton
+
+    def _say(self, text: str, kind: str = "info") -> None: ...
+
+
+class MySet(QObject):
+    """The "My set" buttons of one Sketch panel (``panel``: the SketchPanel that owns it, and
+    ``widget`` the same panel as the parent of this object and of the file dialog)."""
+
+    def __init__(self, panel: SetHost, widget: QWidget) -> None:
+        super().__init__(widget)
         self.p = panel
+        self._widget = widget
         panel.add_to_set_button.clicked.connect(self.add_drawing)
         panel.import_set_button.clicked.connect(self.import_dialog)
 
@@ -94,7 +110,9 @@ class MySet(QObject):
 
     def import_dialog(self) -> None:
         start = self.p.settings.get(Key.LAST_DIRECTORY) or kanjivg_folder()
-        paths, _ = QFileDialog.getOpenFileNames(self.p, "Import SVG drawings to my set", start, "SVG drawings (*.svg)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self._widget, "Import SVG drawings to my set", start, "SVG drawings (*.svg)"
+        )
         if paths:
             self.import_files(paths)
             self.p.settings.set(Key.LAST_DIRECTORY, os.path.dirname(paths[0]))

@@ -141,27 +141,26 @@ class SketchPanel(Panel):
         )
         self.model_combo = self.picker.combo
         self._fill_model_combo()
-        self.picker.set_current(self.settings.get(Key.SKETCH_MODEL), quiet=True) or self.model_combo.setCurrentIndex(0)
+        if not self.picker.set_current(self.settings.get(Key.SKETCH_MODEL), quiet=True):
+            self.model_combo.setCurrentIndex(0)
         self.side = side = SketchSide(self.picker)
-        for name in (
-            "temperature_slider",
-            "temperature_label",
-            "strokes_spin",
-            "seed_spin",
-            "extend_button",
-            "dream_button",
-            "accept_button",
-            "reject_button",
-            "endings_button",
-            "endings_spin",
-            "endings",
-            "endings_hint",
-            "add_to_set_button",
-            "import_set_button",
-            "set_label",
-            "finetune_button",
-        ):
-            setattr(self, name, getattr(side, name))
+        # the side's widgets, under the panel's names (one by one, so that their types are known)
+        self.temperature_slider = side.temperature_slider
+        self.temperature_label = side.temperature_label
+        self.strokes_spin = side.strokes_spin
+        self.seed_spin = side.seed_spin
+        self.extend_button = side.extend_button
+        self.dream_button = side.dream_button
+        self.accept_button = side.accept_button
+        self.reject_button = side.reject_button
+        self.endings_button = side.endings_button
+        self.endings_spin = side.endings_spin
+        self.endings = side.endings
+        self.endings_hint = side.endings_hint
+        self.add_to_set_button = side.add_to_set_button
+        self.import_set_button = side.import_set_button
+        self.set_label = side.set_label
+        self.finetune_button = side.finetune_button
         t = min(TEMPERATURE_MAX, max(TEMPERATURE_STEP, float(self.settings.get(Key.SKETCH_TEMPERATURE))))
         self.temperature_slider.setValue(round(t / TEMPERATURE_STEP))
         self.endings_spin.setValue(min(8, max(2, int(self.settings.get(Key.SKETCH_ENDINGS)))))
@@ -175,7 +174,7 @@ class SketchPanel(Panel):
         self.endings_spin.valueChanged.connect(lambda n: self.settings.set(Key.SKETCH_ENDINGS, int(n)))
         self.endings.picked.connect(self.pick_ending)
         self.endings.hovered.connect(self.suggestions._on_ending_hover)
-        self.my_set = MySet(self)
+        self.my_set = MySet(self, self)
         self.finetune_button.clicked.connect(lambda: self.finetune_requested.emit("ink"))
         root.addWidget(side)
 
