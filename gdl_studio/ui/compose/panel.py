@@ -87,28 +87,26 @@ class ComposePanel(Panel):
         root.setSpacing(0)
         self.bar = ComposeBar(self.export_for_drag, self.content)
         root.addWidget(self.bar)
-        for name in (
-            "tool_select",
-            "tool_draw",
-            "snap_combo",
-            "quantise_button",
-            "rewind_button",
-            "play_button",
-            "stop_button",
-            "loop_button",
-            "tempo_spin",
-            "position_label",
-            "record_button",
-            "record_quantise",
-            "jam_button",
-            "jam_silence",
-            "jam_state",
-            "out_combo",
-            "in_combo",
-            "panic_button",
-            "drag_button",
-        ):
-            setattr(self, name, getattr(self.bar, name))  # the panel's controls, as tests and benches reach them
+        # the panel's controls, as tests and benches reach them (one by one, so that their types are known)
+        self.tool_select = self.bar.tool_select
+        self.tool_draw = self.bar.tool_draw
+        self.snap_combo = self.bar.snap_combo
+        self.quantise_button = self.bar.quantise_button
+        self.rewind_button = self.bar.rewind_button
+        self.play_button = self.bar.play_button
+        self.stop_button = self.bar.stop_button
+        self.loop_button = self.bar.loop_button
+        self.tempo_spin = self.bar.tempo_spin
+        self.position_label = self.bar.position_label
+        self.record_button = self.bar.record_button
+        self.record_quantise = self.bar.record_quantise
+        self.jam_button = self.bar.jam_button
+        self.jam_silence = self.bar.jam_silence
+        self.jam_state = self.bar.jam_state
+        self.out_combo = self.bar.out_combo
+        self.in_combo = self.bar.in_combo
+        self.panic_button = self.bar.panic_button
+        self.drag_button = self.bar.drag_button
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self.content)
         self.roll = PianoRoll(self.doc, self.undo_stack)
@@ -127,18 +125,15 @@ class ComposePanel(Panel):
         )
         self._fill_models()
         self.box = ContinueBox(self.picker)
-        for name in (
-            "temp_slider",
-            "temp_spin",
-            "length_spin",
-            "audition_check",
-            "continue_button",
-            "accept_button",
-            "reject_button",
-            "regenerate_button",
-            "progress_label",
-        ):
-            setattr(self, name, getattr(self.box, name))
+        self.temp_slider = self.box.temp_slider
+        self.temp_spin = self.box.temp_spin
+        self.length_spin = self.box.length_spin
+        self.audition_check = self.box.audition_check
+        self.continue_button = self.box.continue_button
+        self.accept_button = self.box.accept_button
+        self.reject_button = self.box.reject_button
+        self.regenerate_button = self.box.regenerate_button
+        self.progress_label = self.box.progress_label
         self.model_combo, self.model_status, self.finetune_button = (
             self.picker.combo,
             self.picker.status_label,
@@ -212,8 +207,8 @@ class ComposePanel(Panel):
     def _connect(self) -> None:
         self._shortcuts()
         bar, box = self.bar, self.box
-        bar.tool_select.toggled.connect(lambda on: on and self.set_tool("select"))
-        bar.tool_draw.toggled.connect(lambda on: on and self.set_tool("draw"))
+        bar.tool_select.toggled.connect(lambda on: self.set_tool("select") if on else None)
+        bar.tool_draw.toggled.connect(lambda on: self.set_tool("draw") if on else None)
         bar.snap_combo.currentIndexChanged.connect(self._on_snap)
         bar.zoom_out_button.clicked.connect(lambda: self.roll.zoom_x(1 / 1.3))
         bar.zoom_in_button.clicked.connect(lambda: self.roll.zoom_x(1.3))
