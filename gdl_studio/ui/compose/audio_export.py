@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.live.render import RenderResult, render_notes
-from gdl_studio.ui.panel import Panel
-from gdl_studio.ui.settings import Key
+from gdl_studio.ui.compose.document import RollDocument
+from gdl_studio.ui.compose.pianoroll import PianoRoll
+from gdl_studio.ui.compose.session import ComposeSession
+from gdl_studio.ui.settings import Key, Settings
 
 AUDIO_FILTER = "WAV audio (*.wav);;FLAC audio (*.flac)"
 
@@ -34,6 +37,17 @@ def describe(result: RenderResult) -> str:
     return text + (" — " + "; ".join(extra) if extra else "")
 
 
+class ExportHost(Protocol):
+    """What the export needs of the Compose panel (a protocol: the panel imports this module)."""
+
+    doc: RollDocument
+    roll: PianoRoll
+    session: ComposeSession
+    settings: Settings
+
+    def _message(self, text: str) -> None: ...
+
+
 class AudioExport(QObject):
     """Export audio of one Compose panel. ``finished(result_or_None, message)``: after every
     export (None when it failed or was cancelled)."""
@@ -41,10 +55,11 @@ class AudioExport(QObject):
     progress = Signal(float)
     finished = Signal(object, str)
 
-    def __init__(self, panel: Panel) -> None:
-        super().__init__(panel)
+    def __init__(self, panel: ExportHost, widget: QWidget) -> None:
+        super().__init__(widget)
         self.p = panel
-        self.thread: threading.Thread | None = None
+        self._widget = widget  # the panel again: parent of this object and of its dialogs
+        self._worker: threading.Thread | None = None  # (not ``thread``: that is QObject.thread())
         self.cancel_event = threading.Event()
         self.dialog: QProgressDialog | None = None
         self.finished.connect(self._on_finished)
@@ -52,14 +67,16 @@ class AudioExport(QObject):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self._worker is not None and self._worker.is_alive()
 
     def ask(self) -> None:
         """The menu's File → Export audio…: choose a file, then export."""
         p = self.p
         stem = p.doc.title or (Path(p.doc.path).stem if p.doc.path else "gdl-studio")
         folder = p.settings.get(Key.LAST_DIRECTORY) or str(Path.home())
-        path, chosen = QFileDialog.getSaveFileName(p, "Export audio", str(Path(folder) / f"{stem}.wav"), AUDIO_FILTER)
+        path, chosen = QFileDialog.getSaveFileName(
+            self._widget, "Export audio", str(Path(folder) / f"{stem}.wav"), AUDIO_FILTER
+        )
         if not path:
             return
         if Path(path).suffix.lower() not in (".wav", ".flac"):
@@ -95,13 +112,13 @@ class AudioExport(QObject):
                 self.finished.emit(result, describe(result))
 
         if show_progress:
-            self.dialog = QProgressDialog(f"Rendering {Path(path).name}…", "Cancel", 0, 1000, p)
+            self.dialog = QProgressDialog(f"Rendering {Path(path).name}…", "Cancel", 0, 1000, self._widget)
             self.dialog.setWindowTitle("Export audio")
             self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
             self.dialog.setMinimumDuration(300)
             self.dialog.canceled.connect(self.cancel)
-        self.thread = threading.Thread(target=work, name="gdl-export-audio", daemon=True)
-        self.thread.start()
+        self._worker = threading.Thread(target=work, name="gdl-export-audio", daemon=True)
+        self._worker.start()
         p._message(f"Rendering {Path(path).name}…")
         return True
 

@@ -71,7 +71,7 @@ class ComposePanel(Panel):
         self.live_io = LiveIO(self)
         self.continuation = Continuation(self)
         self.sound_io = SoundIO(self)
-        self.audio_export = AudioExport(self)
+        self.audio_export = AudioExport(self, self)
         self._connect()
         self._restore()
         self.live_io.fill_ports()
