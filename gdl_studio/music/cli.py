@@ -40,6 +40,8 @@ def register(commands) -> None:
         p.add_argument("--workers", type=int, default=None, help="batch-making processes (default 0; the GPU script uses 3)")
         p.add_argument("--eval-every", type=int, default=None, help="epochs between validation passes (default 1)")
         if kind == "transformer":
+            p.add_argument("--init-weights", default=None, metavar="MODEL_DIR",
+                           help="start from this model's weights (same shape; tables that grew keep the old rows)")
             p.add_argument("--fim-rate", type=float, default=None,
                            help="share of training windows rearranged for filling a gap (default 0.5)")
         p.set_defaults(func=_train, kind=kind)
@@ -155,7 +157,7 @@ def _train(args: argparse.Namespace) -> int:
 
     settings = default_settings(args.kind, args.tiny)
     for field in ("max_minutes", "max_epochs", "batch_size", "lr", "patience", "seed", "weight_decay", "style_dropout",
-                  "workers", "eval_every", "fim_rate"):
+                  "workers", "eval_every", "fim_rate", "init_weights"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(settings, field, value)
