@@ -157,7 +157,14 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
     monkeypatch.setenv("GDL_BUILD_ICONS", str(tmp_path / "icons"))  # the spec renders the icons there
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     namespace = {name: type(name, (Stub,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
-    namespace.update(SPECPATH=str(PACKAGING), DISTPATH=str(tmp_path / "dist"), __file__=str(SPEC), __name__="spec")
+    # The GM instrument's files come from the build machine's Debian packages: stand-ins here
+    # (tests/packaging/test_instrument_bundle.py checks the lists and the staging).
+    instrument_bins = [("/usr/lib/libfluidsynth.so.3", ".")]
+    instrument_datas = [(str(tmp_path / "FluidR3Mono_GM.sf3"), "gdl_studio/_bundled/resources/soundfonts")]
+    monkeypatch.setattr(cfg, "instrument_binaries", lambda: instrument_bins)
+    monkeypatch.setattr(cfg, "instrument_datas", lambda stage: instrument_datas)
+    namespace.update(SPECPATH=str(PACKAGING), DISTPATH=str(tmp_path / "dist"), workpath=str(tmp_path / "work"),
+                     __file__=str(SPEC), __name__="spec")
     exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
     _args, kwargs = captured["Analysis"]
     dests = {(Path(src).name, dest) for src, dest in kwargs["datas"]}
@@ -168,7 +175,9 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
     assert ("style.qss", "gdl_studio/_bundled/resources") in dests
     assert ("icons", "gdl_studio/_bundled/resources/icons") in dests
     assert not any(name == "screenshots" for name, _dest in dests)
-    assert "music21" in kwargs["excludes"] and "kanji" in kwargs["excludes"]
+    if sys.platform.startswith("linux"):
+        assert set(instrument_bins) <= set(kwargs["binaries"]) and set(instrument_datas) <= set(kwargs["datas"])
+    assert "music21" in kwargs["excludes"] and "kanji" in kwargs["excludes"] and "aalink" in kwargs["excludes"]
     assert "gdl_studio.selftest" in kwargs["hiddenimports"] and "gdl_studio.ui.compose.panel" in kwargs["hiddenimports"]
     assert (tmp_path / "icons" / f"{cfg.DESKTOP_ID}-256.png").is_file(), "the spec renders missing icons"
     _exe_args, exe_kwargs = captured["EXE"]
