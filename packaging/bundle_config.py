@@ -369,6 +369,10 @@ DROP_PATTERNS = (
     # ALSA must be the host's (its plugins and configuration live on the host); it is on every
     # Linux desktop. Listed on the AppImage project's exclude list for the same reason.
     "libasound.so.2",
+    # glibc's vector maths library (soundfile's wheel libsndfile links it): part of glibc like
+    # libm, which PyInstaller leaves to the host; a bundled copy calls GLIBC_PRIVATE symbols, so
+    # dpkg-shlibdeps made the .deb Depend on "libc6 (<< 2.37)", i.e. only the build machine's glibc.
+    "libmvec.so.1",
     # The GM instrument's host libraries (INSTRUMENT_HOST_LIBRARIES: GPL-only readline, SDL2,
     # PulseAudio, libsndfile), and with them everything only they needed (the spec's pruning).
     *INSTRUMENT_HOST_LIBRARIES,

@@ -88,7 +88,7 @@ def test_data_and_test_only_packages_are_excluded():
 
 def test_dropped_files():
     for dest in ("torch/include/ATen/ATen.h", "torch/test/Dict_test", "torch/bin/test_api", "torch/lib/libtorchbind_test.so",
-                 "torch/share/cmake/Torch/TorchConfig.cmake", "PySide6/Qt/translations/qtbase_de.qm", "libasound.so.2",
+                 "torch/share/cmake/Torch/TorchConfig.cmake", "PySide6/Qt/translations/qtbase_de.qm", "libasound.so.2", "libmvec.so.1",
                  "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "pygame/mixer.cpython-311-x86_64-linux-gnu.so",
                  "pygame/imageext.cpython-311-x86_64-linux-gnu.so"):
         assert cfg.dropped(dest), dest
