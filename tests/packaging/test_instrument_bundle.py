@@ -124,3 +124,29 @@ def test_selftest_has_the_instrument_check_and_only():
     assert parse_only(None) is None
     with pytest.raises(ValueError, match="unknown check"):
         parse_only(["nope"])
+
+
+def test_instrument_check_runs_alone_and_tells_the_gm_synth_from_the_additive_one(monkeypatch):
+    """``selftest --only instrument``: ok where FluidSynth and a SoundFont are installed (skip in a
+    source tree without them); an "instrument" that is the additive synth in disguise fails."""
+    from gdl_studio import selftest
+    from gdl_studio.live import instrument
+    from gdl_studio.live.synth import PolySynth
+
+    report = selftest.run_selftest(window=False, echo=None, isolate=False, only=("instrument",))
+    (check,) = report.checks
+    assert check.name == "instrument" and check.status in ("ok", "skip"), check
+    if check.status == "ok":
+        assert "energy above the 3rd partial" in check.detail
+
+    class Disguised(PolySynth):
+        def __init__(self, samplerate=48000.0, blocksize=256, **_kwargs):
+            super().__init__(samplerate=samplerate, blocksize=blocksize)
+            self.info = instrument.InstrumentInfo("/x/Fake.sf2", presets=[])
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(instrument, "FluidInstrument", Disguised)
+    report = selftest.run_selftest(window=False, echo=None, isolate=False, only=("instrument",))
+    assert report.checks[0].status == "FAIL" and "additive" in report.checks[0].detail
