@@ -6,6 +6,8 @@ It checks, in this order, and prints one line per check (``ok`` / ``FAIL`` / ``s
     paths         models/ and resources/ are found (inside the bundle when frozen)
     exclusions    (frozen only) data-only packages such as music21 and kanjivg are not bundled
     audio-midi    PortAudio loads through sounddevice; python-rtmidi has its compiled APIs
+    instrument    the General MIDI synth (FluidSynth + SoundFont; the bundle's own copies when
+                  frozen) renders a note: not silent, and its spectrum is not the additive synth's
     models        every shipped model loads (sha256 checked by the registry)
     music         each music model continues resources/examples/chorale.mid by a few notes
     ink           each ink model draws a few points
@@ -14,6 +16,7 @@ It checks, in this order, and prints one line per check (``ok`` / ``FAIL`` / ``s
     window        the main window opens (offscreen when QT_QPA_PLATFORM=offscreen), paints,
                   shows every panel, and closes
 
+``--only NAME[,NAME…]`` runs just those checks (e.g. ``selftest --only instrument``).
 ``--startup-time`` does only the window step, as the plain app starts, and prints the seconds
 from process start to the main window's first paint event; ``packaging/build`` uses it for the
 cold/warm start figures. The user directory and Qt settings point at a temporary folder during
@@ -38,7 +41,10 @@ from pathlib import Path
 _T_IMPORT = time.time()
 
 # Packages that must not be in a bundle (they are only for ``gdl-studio data`` and the tests).
-MUST_NOT_BE_BUNDLED = ("music21", "kanji", "matplotlib", "networkx", "pytest", "pytestqt")
+MUST_NOT_BE_BUNDLED = ("music21", "kanji", "matplotlib", "networkx", "pytest", "pytestqt",
+                       "aalink")  # aalink: GPL-3.0 (packaging/bundle_config.GPL_ONLY_OPTIONAL)
+CHECK_NAMES = ("version", "paths", "exclusions", "audio-midi", "instrument", "models", "music", "ink", "dream",
+               "train", "window")
 
 
 def register(commands) -> None:
@@ -53,7 +59,20 @@ def register(commands) -> None:
     p.add_argument("--no-spawn", action="store_true", help="run the training step in this process")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for the window to paint")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    p.add_argument("--only", metavar="NAME[,NAME...]", action="append", default=None,
+                   help=f"run only these checks (repeatable or comma-separated): {', '.join(CHECK_NAMES)}")
     p.set_defaults(func=_cli)
+
+
+def parse_only(values: list[str] | None) -> tuple[str, ...] | None:
+    """The check names of ``--only`` (None: all); raises ValueError naming an unknown one."""
+    if not values:
+        return None
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    unknown = [n for n in names if n not in CHECK_NAMES]
+    if unknown:
+        raise ValueError(f"unknown check {', '.join(unknown)}; the checks: {', '.join(CHECK_NAMES)}")
+    return names
 
 
 def _cli(args) -> int:
@@ -68,9 +87,14 @@ def _cli(args) -> int:
             else:
                 print(f"startup: FAIL {info.get('error', '')}")
         return 0 if info["ok"] else 1
+    try:
+        only = parse_only(args.only)
+    except ValueError as exc:
+        print(f"selftest: {exc}", file=sys.stderr)
+        return 2
     report = run_selftest(notes=args.notes, points=args.points, frames=args.frames, window=not args.no_window,
                           spawn=not args.no_spawn, timeout_s=args.timeout,
-                          echo=None if args.json else print)
+                          echo=None if args.json else print, only=only)
     if args.json:
         print(json.dumps(report.as_dict()))
     return 0 if report.ok else 1
@@ -103,6 +127,10 @@ class Report:
 
 class _Failed(Exception):
     pass
+
+
+class _Skipped(Exception):
+    """A check that does not apply here (the message says why)."""
 
 
 def _require(condition, message: str) -> None:
@@ -186,6 +214,86 @@ def _check_audio_midi() -> str:
         base = str(Path(getattr(sys, "_MEIPASS", "")).resolve())
         _require(str(Path(lib).resolve()).startswith(base), f"PortAudio loaded from outside the bundle: {lib}")
     return f"{version}; rtmidi APIs {', '.join(apis)}"
+
+
+INSTRUMENT_NOTE = 60  # middle C, 0.6 s, on the default program (Acoustic Grand Piano)
+
+
+def _overtone_share(x, samplerate: float, pitch: int = INSTRUMENT_NOTE) -> float:
+    """Share of the note's energy above 3.5 × its fundamental. The additive synth has three
+    partials (1, 2, 3 × f0), so its share is ~0; a sampled piano has many more overtones."""
+    import numpy as np
+
+    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / samplerate)
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+    return float(power[freqs > 3.5 * f0].sum() / max(power.sum(), 1e-30))
+
+
+def _render_note(synth, samplerate: float, seconds: float = 0.6, blocksize: int = 256):
+    import numpy as np
+
+    blocks = int(seconds * samplerate) // blocksize
+    out = np.zeros((blocks * blocksize, 2), dtype=np.float32)
+    buf = np.zeros((blocksize, 2), dtype=np.float32)
+    synth.note_on(INSTRUMENT_NOTE, 100, 0)
+    for i in range(blocks):
+        if i == blocks * 2 // 3:
+            synth.note_off(INSTRUMENT_NOTE, 0)
+        synth.render(buf)
+        out[i * blocksize:(i + 1) * blocksize] = buf
+    return out.mean(axis=1)
+
+
+def _loaded_files(fragment: str) -> list[str]:
+    """Files mapped into this process whose path contains ``fragment`` (Linux; [] elsewhere)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            return sorted({line.split(None, 5)[5].strip() for line in fh if fragment in line and len(line.split(None, 5)) == 6})
+    except OSError:
+        return []
+
+
+def _check_instrument() -> str:
+    import numpy as np
+
+    from gdl_studio.live.instrument import FluidInstrument, InstrumentUnavailable
+    from gdl_studio.live.synth import PolySynth
+
+    sr = 48000.0
+    frozen = bool(getattr(sys, "frozen", False))
+    saved = os.environ.pop("GDL_STUDIO_SOUNDFONT", None) if frozen else None  # check the bundle's own
+    try:
+        gm = FluidInstrument(samplerate=sr, blocksize=256, reverb=False, chorus=False)
+    except InstrumentUnavailable as exc:
+        if not frozen:  # a source install may lack FluidSynth (the app then plays the additive synth)
+            raise _Skipped(f"FluidSynth not usable here ({exc})") from None
+        raise _Failed(f"the GM instrument is unavailable: {exc}") from None
+    finally:
+        if saved is not None:
+            os.environ["GDL_STUDIO_SOUNDFONT"] = saved
+    try:
+        soundfont = Path(gm.info.soundfont)
+        gm_note = _render_note(gm, sr)
+    finally:
+        gm.close()
+    libs = _loaded_files("libfluidsynth")
+    if frozen:
+        base = Path(sys._MEIPASS).resolve()
+        _require(base in soundfont.resolve().parents, f"SoundFont from outside the bundle: {soundfont}")
+        if sys.platform.startswith("linux"):
+            _require(libs and all(base in Path(p).resolve().parents for p in libs),
+                     f"libfluidsynth loaded from outside the bundle: {', '.join(libs) or 'not mapped'}")
+    rms = float(np.sqrt(np.mean(gm_note**2)))
+    _require(rms > 1e-3, f"the GM note is silent (RMS {rms:.2e})")
+    additive = _render_note(PolySynth(samplerate=sr, blocksize=256), sr)
+    gm_share, additive_share = _overtone_share(gm_note, sr), _overtone_share(additive, sr)
+    _require(gm_share > max(0.005, 10.0 * additive_share),
+             f"the GM note's spectrum looks like the additive synth's (energy above the 3rd partial: "
+             f"{gm_share:.2%} vs {additive_share:.2%})")
+    return (f"{soundfont.name} through {Path(libs[0]).name if libs else 'libfluidsynth'}"
+            f"{' (bundled)' if frozen else ''}: middle C RMS {rms:.3f}, "
+            f"energy above the 3rd partial {gm_share:.1%} (additive synth {additive_share:.2%})")
 
 
 def _shipped_cards():
@@ -458,8 +566,11 @@ def _check_window(timeout_s: float) -> str:
 
 # ---------------------------------------------------------------------------------------------- driver
 def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool = True, spawn: bool = True,
-                 timeout_s: float = 60.0, echo: Callable[[str], None] | None = print, isolate: bool = True) -> Report:
-    """Run every check (a failing check does not stop the others); returns the report."""
+                 timeout_s: float = 60.0, echo: Callable[[str], None] | None = print, isolate: bool = True,
+                 only: tuple[str, ...] | None = None) -> Report:
+    """Run every check, or those named in ``only`` (a failing check does not stop the others)."""
+    if only is not None:
+        window = window and "window" in only
     if window and not _has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     frozen = bool(getattr(sys, "frozen", False))
@@ -468,6 +579,7 @@ def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool
         ("paths", _check_paths),
         ("exclusions", _check_exclusions if frozen else None),
         ("audio-midi", _check_audio_midi),
+        ("instrument", _check_instrument),
         ("models", _check_models),
         ("music", lambda: _check_music(notes)),
         ("ink", lambda: _check_ink(points)),
@@ -475,6 +587,9 @@ def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool
         ("train", lambda: _check_train(spawn)),
         ("window", (lambda: _check_window(timeout_s)) if window else None),
     ]
+    if only is not None:
+        plan = [(name, func) for name, func in plan if name in only]
+    assert [name for name, _f in plan] == [n for n in CHECK_NAMES if only is None or n in only]
     report = Report()
     with isolated_user_state() if isolate else contextlib.nullcontext():
         for name, func in plan:
@@ -484,6 +599,8 @@ def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool
             else:
                 try:
                     check = Check(name, "ok", func())
+                except _Skipped as exc:
+                    check = Check(name, "skip", str(exc))
                 except Exception as exc:
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     check = Check(name, "FAIL", f"{type(exc).__name__}: {msg}" if not isinstance(exc, _Failed) else msg)

@@ -20,11 +20,20 @@ Why each group is excluded:
   imports every app module and runs a training step, and by the bundle's selftest).
 * ``UNUSED_STDLIB_AND_NETWORK``: HTTP clients, certificates, YAML, sqlite, readline: the app is
   offline; only torch's hub/profiler/debug tools import them, lazily.
+* ``GPL_ONLY_OPTIONAL``: optional extras under GPL-only licences (``aalink``, the Ableton Link
+  binding, GPL-3.0): the app works without them, and the bundle (MIT, with LGPL/BSD/MIT parts)
+  must not carry them. Installed from source they still work.
+
+The GM instrument (issue #14) ships inside the bundle: libfluidsynth with the libraries it needs
+that are not on every desktop (``INSTRUMENT_LIBRARIES``; the others are the host's,
+``INSTRUMENT_HOST_LIBRARIES``, each with its reason), the FluidR3Mono GM SoundFont (MIT) and the
+licence files of all of them (``INSTRUMENT_DATA``).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 
 APP_NAME = "GDL Studio"
@@ -128,7 +137,13 @@ UNUSED_STDLIB_AND_NETWORK = (
 # without them (the bundle's selftest proves it). The import probe allows exactly these.
 OPTIONAL_AT_RUN_TIME = ("PySide6.QtSvg", "PySide6.QtTest")
 
-EXCLUDES = DATA_AND_TEST_ONLY + UNUSED_QT + UNUSED_TORCH + UNUSED_STDLIB_AND_NETWORK
+# Optional extras under GPL-only licences: never bundled (the app imports them inside ``try`` and
+# works without them), so the bundle stays redistributable under the project's licence.
+GPL_ONLY_OPTIONAL = (
+    "aalink",  # Ableton Link (Link itself and the binding: GPL-3.0); MIDI clock sync needs none of it
+)
+
+EXCLUDES = DATA_AND_TEST_ONLY + UNUSED_QT + UNUSED_TORCH + UNUSED_STDLIB_AND_NETWORK + GPL_ONLY_OPTIONAL
 
 # Qt plugin types (folders under PySide6/Qt/plugins/) the bundle keeps; PyInstaller's Qt hook
 # collects every plugin of the types its modules name, and any other type is dropped (a plugin
@@ -195,10 +210,111 @@ DEB_TOOLS_DEBS = ("dpkg-dev", "lintian", "desktop-file-utils", "appstream")
 
 def build_debs(deb: bool = False) -> list[str]:
     """The Debian packages ``packaging/build`` installs (with apt) before building."""
-    names = set(SYSTEM_LIBRARIES.values()) | set(BUILD_TOOLS_DEBS)
+    names = set(SYSTEM_LIBRARIES.values()) | set(BUILD_TOOLS_DEBS) | set(INSTRUMENT_DEBS)
+    names |= {deb for deb, _why in INSTRUMENT_HOST_LIBRARIES.values()}
     if deb:
         names |= set(DEB_TOOLS_DEBS)
     return sorted(names)
+
+# ---------------------------------------------------------------------------- the GM instrument
+# FluidSynth (libfluidsynth through pyfluidsynth) and a General MIDI SoundFont ship inside the
+# bundle, so the Compose panel plays a real instrument on a desktop without them. The spec copies
+# what INSTRUMENT_LIBRARIES and INSTRUMENT_DATA name from the build machine (``packaging/build``
+# installs INSTRUMENT_DEBS there); the runtime hook ``hooks/rthooks/pyi_rth_gdl_portaudio.py``
+# points pyfluidsynth at the bundled libfluidsynth and ``gdl_studio.live.instrument`` looks at the
+# bundled SoundFont and library first when frozen.
+#
+# libfluidsynth links 17 libraries directly. Bundled: those that are not on every desktop and do
+# not talk to a host service, {soname: (Debian package, licence, why)}:
+INSTRUMENT_LIBRARIES = {
+    "libfluidsynth.so.3": ("libfluidsynth3", "LGPL-2.1-or-later",
+                           "the synthesiser itself; only music software installs it"),
+    "libinstpatch-1.0.so.2": ("libinstpatch-1.0-2", "LGPL-2.1-only",
+                              "FluidSynth's SoundFont/DLS loader; nothing but FluidSynth installs it"),
+    "libgomp.so.1": ("libgomp1", "GPL-3.0-or-later WITH GCC-exception-3.1",
+                     "GCC's OpenMP runtime (FluidSynth's parallel voice rendering); comes with compilers, "
+                     "not with every desktop; the GCC Runtime Library Exception allows shipping it"),
+}
+# Left to the host, {soname: (Debian package, why)}: the .deb Depends on their packages
+# (dpkg-shlibdeps finds them, as the bundle's libfluidsynth links them); an AppImage user without
+# one gets the additive synth with the loader's message (the app itself still runs). Their own
+# dependencies (libtinfo, PulseAudio's libpulsecommon/libsystemd, libsndfile's codecs, SDL2's X11/
+# Wayland/libdecor/libgbm) stay out with them: the spec's pruning follows only kept libraries.
+INSTRUMENT_HOST_LIBRARIES = {
+    "libreadline.so.8": ("libreadline8",
+                         "GPL-3.0-or-later without exception: not shipped in the MIT bundle (FluidSynth "
+                         "links it only for its interactive shell, which the app never starts); on every "
+                         "Debian/Ubuntu system (python3, gnupg and bash's tools depend on it)"),
+    "libSDL2-2.0.so.0": ("libsdl2-2.0-0",
+                         "FluidSynth's optional SDL audio driver (never used: the app renders into its own "
+                         "PortAudio stream); SDL2 loads the host's X11/Wayland/libdecor/GBM and must match "
+                         "them, so it is the host's like those (pygame carries its own, renamed, SDL2)"),
+    "libpulse.so.0": ("libpulse0",
+                      "the PulseAudio/PipeWire client: must match the host's sound server; on every desktop"),
+    "libpulse-simple.so.0": ("libpulse0", "the same package as libpulse.so.0, for the same reason"),
+    "libsndfile.so.1": ("libsndfile1",
+                        "on every desktop with PulseAudio or PipeWire (libpulse0 depends on it); it pulls "
+                        "in six codec libraries that the bundle need not carry"),
+}
+# The SoundFont and the licence files, {bundle path: (source on the build machine, Debian package)}.
+SOUNDFONT_NAME = "FluidR3Mono_GM.sf3"
+INSTRUMENT_DATA = {
+    # where gdl_studio.core.paths.resources_dir() / "soundfonts" is in the bundle
+    f"gdl_studio/_bundled/resources/soundfonts/{SOUNDFONT_NAME}": (
+        f"/usr/share/sounds/sf3/{SOUNDFONT_NAME}", "fluidr3mono-gm-soundfont"),
+    f"gdl_studio/_bundled/resources/soundfonts/{SOUNDFONT_NAME}.copyright": (
+        "/usr/share/doc/fluidr3mono-gm-soundfont/copyright", "fluidr3mono-gm-soundfont"),  # MIT
+    "licenses/libfluidsynth3.copyright": ("/usr/share/doc/libfluidsynth3/copyright", "libfluidsynth3"),
+    "licenses/libinstpatch-1.0-2.copyright": (
+        "/usr/share/doc/libinstpatch-1.0-2/copyright", "libinstpatch-1.0-2"),
+    "licenses/libgomp1.copyright": ("/usr/share/doc/libgomp1/copyright", "libgomp1"),
+}
+INSTRUMENT_DEBS = tuple(sorted({deb for deb, *_ in INSTRUMENT_LIBRARIES.values()}
+                               | {deb for _src, deb in INSTRUMENT_DATA.values()}))
+LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+                "/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
+
+
+def _find_library_file(soname: str) -> str | None:
+    for folder in LIBRARY_DIRS:
+        path = os.path.join(folder, soname)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def instrument_binaries() -> list[tuple[str, str]]:
+    """(source, destination folder) of each INSTRUMENT_LIBRARIES file on this (Linux) machine, for
+    the spec's ``binaries``; raises SystemExit naming the package to install when one is missing."""
+    out, missing = [], []
+    for soname, (deb, *_rest) in INSTRUMENT_LIBRARIES.items():
+        path = _find_library_file(soname)
+        if path is None:
+            missing.append(deb)
+        else:
+            out.append((path, "."))
+    if missing:
+        raise SystemExit(f"bundle_config: the GM instrument's libraries are missing; install: {' '.join(missing)}")
+    return out
+
+
+def instrument_datas(stage: str) -> list[tuple[str, str]]:
+    """(source, destination folder) of each INSTRUMENT_DATA file, for the spec's ``datas``: each is
+    copied first to its bundle path under ``stage`` (the licence files are all called
+    ``copyright`` on the build machine, and the SoundFont's system path is a symbolic link)."""
+    import shutil
+
+    missing = sorted({deb for src, deb in INSTRUMENT_DATA.values() if not os.path.isfile(src)})
+    if missing:
+        raise SystemExit(f"bundle_config: the GM instrument's files are missing; install: {' '.join(missing)}")
+    out = []
+    for dest, (src, _deb) in INSTRUMENT_DATA.items():
+        staged = os.path.join(stage, *dest.split("/"))
+        os.makedirs(os.path.dirname(staged), exist_ok=True)
+        shutil.copyfile(src, staged)
+        out.append((staged, posixpath.dirname(dest)))
+    return out
+
 
 # Files dropped from the collected binaries and data (matched against the path inside the bundle,
 # with "/" separators). Headers, static libraries, CMake files, C++ test programs, Qt parts the
@@ -253,13 +369,20 @@ DROP_PATTERNS = (
     # ALSA must be the host's (its plugins and configuration live on the host); it is on every
     # Linux desktop. Listed on the AppImage project's exclude list for the same reason.
     "libasound.so.2",
+    # glibc's vector maths library (soundfile's wheel libsndfile links it): part of glibc like
+    # libm, which PyInstaller leaves to the host; a bundled copy calls GLIBC_PRIVATE symbols, so
+    # dpkg-shlibdeps made the .deb Depend on "libc6 (<< 2.37)", i.e. only the build machine's glibc.
+    "libmvec.so.1",
+    # The GM instrument's host libraries (INSTRUMENT_HOST_LIBRARIES: GPL-only readline, SDL2,
+    # PulseAudio, libsndfile), and with them everything only they needed (the spec's pruning).
+    *INSTRUMENT_HOST_LIBRARIES,
 )
 
 
 # Linux: libraries in the bundle's top folder or in a wheel's vendored-library folder
 # (``*.libs/``) that no kept binary needs (after the drops above) are pruned too, except these,
 # which are opened by name at run time (the bootloader, ctypes).
-KEEP_TOP_LEVEL = ("libpython*", "libportaudio*")
+KEEP_TOP_LEVEL = ("libpython*", "libportaudio*", "libfluidsynth*")
 
 # Linux: binaries whose symbol tables are stripped (``strip --strip-unneeded``): torch's libraries
 # ship unstripped (~100 MB of symbols), so do a self-built Python's libpython and extension

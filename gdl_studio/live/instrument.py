@@ -14,9 +14,11 @@ Stopping is safe with the pedal down: All Notes Off (CC 123) from the scheduler 
 sustain (CC 64) and sostenuto (CC 66) pedals of that channel before the notes are released.
 
 :func:`find_soundfont` looks for a SoundFont: the path given, ``$GDL_STUDIO_SOUNDFONT``, the
-app's ``resources/soundfonts``, then the usual system places (Debian's ``fluid-soundfont-gm`` /
-``fluidr3mono-gm-soundfont``, Homebrew, MuseScore). :func:`load_instrument` returns the instrument
-or a one-line message saying why the built-in additive synth plays instead.
+app's ``resources/soundfonts`` (in a bundle: the FluidR3Mono GM SoundFont it ships), then the
+usual system places (Debian's ``fluid-soundfont-gm`` / ``fluidr3mono-gm-soundfont``, Homebrew,
+MuseScore). libfluidsynth is the bundle's own copy when frozen (:func:`bundled_library`), else the
+one pyfluidsynth finds. :func:`load_instrument` returns the instrument or a one-line message saying
+why the built-in additive synth plays instead.
 """
 
 from __future__ import annotations
@@ -237,6 +239,26 @@ def _resources_soundfonts() -> list[Path]:
     return sorted([*folder.glob("*.sf2"), *folder.glob("*.sf3")])
 
 
+def _bundle_dir() -> Path | None:
+    """The bundle's ``_internal`` folder when running frozen (PyInstaller), else None."""
+    base = getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None
+    return Path(base) if base else None
+
+
+def bundled_library() -> Path | None:
+    """The bundle's own libfluidsynth (``packaging/bundle_config.INSTRUMENT_LIBRARIES``) when
+    frozen and present, else None."""
+    base = _bundle_dir()
+    if base is None:
+        return None
+    names = (
+        ("libfluidsynth.so.3",)
+        if sys.platform.startswith("linux")
+        else ("libfluidsynth.3.dylib", "libfluidsynth-3.dll")
+    )
+    return next((base / n for n in names if (base / n).is_file()), None)
+
+
 def soundfont_candidates() -> list[Path]:
     """Every place looked at, in order (the user's choice comes first, see :func:`find_soundfont`)."""
     out: list[Path] = []
@@ -341,6 +363,14 @@ def fluidsynth_lib() -> _Lib:
         if "error" in _lib:
             raise InstrumentUnavailable(str(_lib["error"]))
         try:
+            bundled = bundled_library()
+            if bundled is not None:  # frozen: the bundle's copy first, not a system one
+                try:
+                    lib = _Lib(str(bundled))
+                except (OSError, AttributeError) as exc:
+                    raise InstrumentUnavailable(f"the bundled FluidSynth could not be loaded ({exc})") from None
+                _lib["lib"] = lib
+                return lib
             try:
                 import contextlib
                 import io

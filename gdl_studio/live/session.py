@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gdl_studio.live import clock as clk
 from gdl_studio.live import midi_ports as mp
@@ -24,9 +24,7 @@ from gdl_studio.live.scheduler import MidiScheduler
 from gdl_studio.live.synth import AudioPreview
 
 if TYPE_CHECKING:
-    from gdl_studio.live.jack_midi import JackMidiOutput
     from gdl_studio.live.link import LinkSync
-    from gdl_studio.live.midi_process import ProcessMidiOutput
 
 SYNTH = ""  # output choice: the built-in synth
 NO_INPUT = ""  # input choice: none
@@ -68,11 +66,10 @@ class LiveSession:
         self.clock_follower: clk.ClockFollower | None = None
         self.clock_master: clk.ClockMaster | None = None
         self._clock_input = None
-        # the master clock's own output (set_sync's clock_out), if any
-        self._clock_out: JackMidiOutput | mp.MidiOutput | ProcessMidiOutput | None = None
+        self._clock_out: Any = None  # the master clock's own output (set_sync's clock_out), if any
         self._clock_scheduler: MidiScheduler | None = None
         self.clock_out_name = ""  # where the master clock goes ("" = with the notes)
-        self.link: LinkSync | None = None  # in "link" mode
+        self.link: LinkSync | None = None  # LinkSync in "link" mode
         self.on_link_start: Callable[[float], None] = lambda t: None  # a Link peer started playing
         self.on_link_stop: Callable[[], None] = lambda: None
 

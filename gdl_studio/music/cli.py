@@ -50,6 +50,12 @@ def register(commands) -> None:
         p.add_argument("--eval-every", type=int, default=None, help="epochs between validation passes (default 1)")
         if kind == "transformer":
             p.add_argument(
+                "--init-weights",
+                default=None,
+                metavar="MODEL_DIR",
+                help="start from this model's weights (same shape; tables that grew keep the old rows)",
+            )
+            p.add_argument(
                 "--fim-rate",
                 type=float,
                 default=None,
@@ -193,6 +199,7 @@ def _train(args: argparse.Namespace) -> int:
         "workers",
         "eval_every",
         "fim_rate",
+        "init_weights",
     ):
         value = getattr(args, field, None)
         if value is not None:

@@ -55,6 +55,7 @@ class TrainSettings:
     style_dropout: float = 0.0  # share of training windows told "unknown style"
     workers: int = 0  # batch-making processes (0: in the training process)
     eval_every: int = 1  # epochs between validation passes
+    init_weights: str = ""  # warm start: a model directory whose weights start this run ("" = random)
 
 
 def default_settings(kind: str, tiny: bool) -> TrainSettings:
@@ -150,6 +151,51 @@ def tiny_config(kind: str, n_styles: int = 0):
         infill=True,
         n_styles=n_styles,
         rope=True,
+    )
+
+
+def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
+    """Start ``model`` from the weights in ``model_dir`` (e.g. the shipped round-1 Transformer).
+
+    Tensors with the same name and shape are copied. Tables that grew along their first axis
+    (event codes appended for filling gaps: HOLE/SUF/MID inputs, the END output) keep the old rows
+    and their random init for the new ones. A new style embedding starts at zero, so the warm
+    model begins exactly where the old one was. Any other mismatch is an error. Returns a line
+    for the log (what was copied, the file's sha256)."""
+    import hashlib
+
+    from safetensors.torch import load_file
+
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if len(files) != 1:
+        raise UserError(f"--init-weights: {model_dir} must hold one .safetensors file")
+    old = load_file(str(files[0]))
+    own = model.state_dict()
+    copied, grown = 0, []
+    with torch.no_grad():
+        for name, t in own.items():
+            src = old.get(name)
+            if src is None:
+                if name.startswith("style_emb"):
+                    t.zero_()
+                continue
+            src = src.to(t.dtype)
+            if src.shape == t.shape:
+                t.copy_(src)
+                copied += 1
+            elif src.dim() == t.dim() and src.shape[1:] == t.shape[1:] and src.shape[0] < t.shape[0]:
+                t[: src.shape[0]].copy_(src)
+                grown.append(name)
+            else:
+                raise UserError(
+                    f"--init-weights: {name} is {tuple(src.shape)} there, {tuple(t.shape)} here "
+                    "(give --arch the same shape as that model)"
+                )
+    model.load_state_dict(own)
+    sha = hashlib.sha256(files[0].read_bytes()).hexdigest()
+    return (
+        f"warm start from {files[0]} (sha256 {sha[:12]}…): {copied} tensors copied, "
+        f"{len(grown)} grown ({', '.join(grown) or 'none'}), {len(own) - copied - len(grown)} new"
     )
 
 
@@ -639,6 +685,8 @@ def train_music(
         if not config.infill:
             settings.fim_rate = 0.0
         model = MusicTransformer(config)
+        if settings.init_weights:
+            log(warm_start(model, settings.init_weights))
         train_data = EventData(
             train_pieces,
             config.max_len,

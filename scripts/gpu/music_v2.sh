@@ -39,7 +39,9 @@ train_t() {  # name, extra args…
 }
 
 # A: the planned v2 (d 288, 6 layers, rotary positions: ~14 MB at fp16, the most the 15 MB limit
-# allows); B: deeper and narrower; C: A with the round-1 sinusoidal positions. MUSIC_V2_VARIANTS
+# allows); B: deeper and narrower; C: A with the round-1 sinusoidal positions; W: the round-1 shape
+# warm-started from the shipped round-1 Transformer (its weights; the new event rows and the style
+# embedding start fresh), so it learns filling and the styles from there. MUSIC_V2_VARIANTS
 # picks which run (default: all three); one variant gets the whole GPU for the longest training.
 VARIANTS=${MUSIC_V2_VARIANTS:-tA tB tC}
 [ -n "${MUSIC_V2_TINY:-}" ] && VARIANTS="tA tC"
@@ -48,6 +50,8 @@ for v in $VARIANTS; do
     tA) train_t tA & ;;
     tB) train_t tB --arch d_model=256,layers=8,heads=4,d_ff=1024 & ;;
     tC) train_t tC --arch rope=false & ;;
+    tW) train_t tW --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1 \
+          --init-weights models/music-transformer --lr 3e-4 & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done

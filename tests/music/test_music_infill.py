@@ -242,3 +242,34 @@ def test_infill_and_left_to_right_score_the_same_gap_notes(corpus_path, tiny_inf
         assert c["fim"]["pitch"][c["fim_last"] :].tolist()[-1] == T.END_IN  # the END chain is left out
     r = score_infill(tiny_infill_transformer, pieces, gaps)
     assert r["notes"] > 0 and np.isfinite(r["infill_nats_per_note"]) and r["infill_end_nats_per_gap"] > 0
+
+
+def test_warm_start_from_a_left_to_right_model_keeps_its_outputs(tiny_transformer, tmp_path):
+    """--init-weights: an infilling, style-aware model started from a round-1 (left-to-right, no
+    styles) model computes the same hidden states on a left-to-right sequence; the grown tables
+    keep the old rows."""
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.music.train import warm_start
+
+    save_file({k: v.contiguous() for k, v in tiny_transformer.state_dict().items()}, str(tmp_path / "m.safetensors"))
+    cfg = replace(tiny_transformer.config, infill=True, n_styles=7)
+    torch.manual_seed(5)
+    warm = MusicTransformer(cfg).eval()
+    line = warm_start(warm, tmp_path)
+    assert "grown" in line and "pitch_emb.weight" in line
+    n = 20
+    rng = np.random.default_rng(0)
+    args = [torch.from_numpy(rng.integers(0, hi, (1, n))) for hi in (T.MAX_SHIFT + 1, T.N_PITCH, T.N_DUR, 1, 16)]
+    with torch.no_grad():
+        h_old = tiny_transformer(*args)
+        h_new = warm(*args, style=torch.tensor([3]))
+    assert torch.allclose(h_old, h_new, atol=1e-5)
+    old_rows = tiny_transformer.state_dict()["pitch_emb.weight"]
+    assert torch.equal(warm.state_dict()["pitch_emb.weight"][: old_rows.shape[0]], old_rows)
+    wider = MusicTransformer(replace(cfg, d_model=48))
+    with pytest.raises(UserError, match="same shape"):
+        warm_start(wider, tmp_path)

@@ -1,8 +1,10 @@
-"""Runtime hook (runs before the app): let sounddevice find the bundled PortAudio on Linux.
+"""Runtime hook (runs before the app): let sounddevice and pyfluidsynth find the bundled PortAudio
+and FluidSynth on Linux.
 
-sounddevice calls ``ctypes.util.find_library("portaudio")``, which on Linux asks ldconfig and so
-finds only a system copy. When the bundle carries ``libportaudio.so*`` (see
-``hooks/hook-sounddevice.py``), return that file instead; everything else is unchanged.
+sounddevice calls ``ctypes.util.find_library("portaudio")`` and pyfluidsynth
+``find_library("fluidsynth")``, which on Linux ask ldconfig and so find only a system copy. When the
+bundle carries ``libportaudio.so*`` (see ``hooks/hook-sounddevice.py``) or ``libfluidsynth.so.3``
+(``bundle_config.INSTRUMENT_LIBRARIES``), return that file instead; everything else is unchanged.
 """
 
 
@@ -15,18 +17,20 @@ def _install():
     base = getattr(sys, "_MEIPASS", None)
     if not base:
         return
-    candidates = [os.path.join(base, n) for n in ("libportaudio.so.2", "libportaudio.so")]
-    bundled = next((p for p in candidates if os.path.isfile(p)), None)
-    if bundled is None:
+    wanted = {"portaudio": ("libportaudio.so.2", "libportaudio.so"), "fluidsynth": ("libfluidsynth.so.3",)}
+    bundled = {}
+    for name, files in wanted.items():
+        path = next((p for p in (os.path.join(base, f) for f in files) if os.path.isfile(p)), None)
+        if path is not None:
+            bundled[name] = path
+    if not bundled:
         return
     import ctypes.util
 
     original = ctypes.util.find_library
 
     def find_library(name):
-        if name == "portaudio":
-            return bundled
-        return original(name)
+        return bundled.get(name) or original(name)
 
     ctypes.util.find_library = find_library
 
