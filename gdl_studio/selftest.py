@@ -279,7 +279,7 @@ def _check_instrument() -> str:
         gm.close()
     libs = _loaded_files("libfluidsynth")
     if frozen:
-        base = Path(sys._MEIPASS).resolve()
+        base = Path(getattr(sys, "_MEIPASS", "")).resolve()
         _require(base in soundfont.resolve().parents, f"SoundFont from outside the bundle: {soundfont}")
         if sys.platform.startswith("linux"):
             _require(libs and all(base in Path(p).resolve().parents for p in libs),
