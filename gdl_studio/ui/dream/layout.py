@@ -25,7 +25,8 @@ from gdl_studio.areas import area_named
 from gdl_studio.jobs.dream import DREAM, REAL
 from gdl_studio.racing.area import SHIPPED_CONTROLLER
 from gdl_studio.ui.dream.plots import DreamPlots
-from gdl_studio.ui.dream.views import ActionBars, FrameView, StatTile
+from gdl_studio.ui.dream.readouts import Readouts
+from gdl_studio.ui.dream.views import ActionBars, FrameView
 from gdl_studio.ui.widgets.model_picker import ModelPicker
 
 TAU_MIN, TAU_MAX = 0.1, 1.5
@@ -165,22 +166,10 @@ def middle(ui, root: QVBoxLayout) -> None:
     ui.bars = ActionBars()
     bl.addWidget(ui.bars)
     under.addWidget(bars_box, 5)
-    stats = QGridLayout()
-    stats.setSpacing(6)
-    ui.total_stat = StatTile("Reward")
-    ui.step_stat = StatTile("Step")
-    ui.fps_stat = StatTile("Frames/s")
-    ui.reward_stat = StatTile("This step")
-    ui.model_stat = StatTile("M predicted")
-    ui.tau_stat = StatTile("Dream τ")
-    ui._tiles = (ui.total_stat, ui.step_stat, ui.fps_stat, ui.reward_stat, ui.model_stat, ui.tau_stat)
-    for tile in ui._tiles:
-        tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tile.setMinimumWidth(72)
-    ui._stats = stats
-    ui._stat_columns = 0
-    ui._layout_stats(3)
-    under.addLayout(stats, 6)
+    ui.readouts = Readouts()
+    r = ui.readouts
+    ui.total_stat, ui.step_stat, ui.fps_stat, ui.reward_stat, ui.model_stat, ui.tau_stat = r.tiles
+    under.addWidget(ui.readouts, 6)
     left.addLayout(under)
     left.addStretch(1)
     middle.addLayout(left, 1)

@@ -43,6 +43,7 @@ REAL, DREAM = jobs.REAL, jobs.DREAM
 NARROW_WIDTH = 1000  # below this the read-outs take two columns
 PLOT_INTERVAL_MS = 100  # the plots are redrawn 10 times a second, the frames up to 30
 
+
 class DreamPanel(Panel):
     """Real game and dream viewer of the CarRacing World Model; see the module docstring."""
 
@@ -51,8 +52,13 @@ class DreamPanel(Panel):
     icon_name = "dream"
     finetune_requested = Signal(str)  # "controller": open the Training dock for a new controller job
 
-    def __init__(self, engine: Engine, settings: Settings, parent: QWidget | None = None,
-                 loader: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        parent: QWidget | None = None,
+        loader: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__(engine, settings, parent)
         self.worlds = WorldSources(loader)  # one loaded world per V/M pair; the chosen driver's is current
         tau = min(TAU_MAX, max(TAU_MIN, float(settings.get(Key.DREAM_TEMPERATURE))))
@@ -138,9 +144,11 @@ class DreamPanel(Panel):
 
     def message(self) -> str:
         """What the panel tells the person now: banner, notice or the view's message."""
-        for text in (self.banner.text() if self.banner.isVisibleTo(self) else "",
-                     self.notice.text() if self.notice.isVisibleTo(self) else "",
-                     self.view.message):
+        for text in (
+            self.banner.text() if self.banner.isVisibleTo(self) else "",
+            self.notice.text() if self.notice.isVisibleTo(self) else "",
+            self.view.message,
+        ):
             if text:
                 return text
         return ""
@@ -187,12 +195,17 @@ class DreamPanel(Panel):
         self._show_mode()
         self.view.set_message("Loading the world model…" if not self.source.loaded else "Starting…")
         self.recon_view.set_message("")
-        for tile in (self.step_stat, self.total_stat, self.reward_stat, self.model_stat, self.fps_stat):
-            tile.set_value("–")
-        if mode == REAL:
-            self.tau_stat.set_value("–")
-        job = jobs.drive_job(self.source, mode, self.session.seed, self.controls, self.playback,
-                             controller_spec=self.session.controller_spec, start_obs=start_obs, max_steps=self.max_steps)
+        self.readouts.clear(third_too=mode == REAL)
+        job = jobs.drive_job(
+            self.source,
+            mode,
+            self.session.seed,
+            self.controls,
+            self.playback,
+            controller_spec=self.session.controller_spec,
+            start_obs=start_obs,
+            max_steps=self.max_steps,
+        )
         label = "Dream: real game" if mode == REAL else "Dream: dreaming"
         self.session.request = self.engine.submit(self.panel_id, job, label)
         self.session.streaming = True
@@ -277,7 +290,9 @@ class DreamPanel(Panel):
     def _fill_controllers(self) -> None:
         """(Re)fill the driver picker: the shipped controller, then the personal (★) ones."""
         self.picker.fill([(SHIPPED_CONTROLLER, "Shipped controller")])
-        if isinstance(self.session.controller_spec, str) and self.picker.set_current(self.session.controller_name, quiet=True):
+        if isinstance(self.session.controller_spec, str) and self.picker.set_current(
+            self.session.controller_name, quiet=True
+        ):
             return
         self.picker.set_current("", quiet=True)
 
@@ -359,7 +374,9 @@ class DreamPanel(Panel):
         if self.session.controller_spec is None:
             self.session.controller_name = "" if item.model == "carracing-controller" else item.model
         self.controller_label.setText(f"controller: {item.model}")
-        self.controller_label.setToolTip(f"{item.model}: C, the linear controller on [z, h] that drives when you do not")
+        self.controller_label.setToolTip(
+            f"{item.model}: C, the linear controller on [z, h] that drives when you do not"
+        )
         self.view.set_message("")
         parts = [self.session.simulator_text()] if self.session.sim_problem else []
         if self.session.world_note:
@@ -411,16 +428,7 @@ class DreamPanel(Panel):
         held = self.keys.action()
         self.bars.set_action(held if held is not None else frame.action, human)
         self._show_driver(human)
-        texts = self.session.readouts(frame)
-        self.step_stat.set_value(texts["step"])
-        self.total_stat.set_value(texts["total"])
-        self.reward_stat.set_value(texts["reward"])
-        self.model_stat.set_value(texts["model"])
-        if "error" in texts:
-            self.tau_stat.set_value(texts["error"])
-        fps = self.session.fps()
-        if fps is not None:
-            self.fps_stat.set_value(f"{fps:.0f}")
+        self.readouts.show_texts(self.session.readouts(frame), self.session.fps())
         self.plots.add(frame)
         self._plots_dirty = True  # redrawn by the plot timer, a few times a second
         if self.session.frames == 1:
@@ -451,21 +459,9 @@ class DreamPanel(Panel):
             self.retry_button.hide()
 
     # ------------------------------------------------------------------ UI state
-    def _layout_stats(self, columns: int) -> None:
-        """Lay the read-outs out in ``columns`` columns (3 when wide, 2 when narrow)."""
-        if columns == self._stat_columns:
-            return
-        self._stat_columns = columns
-        for tile in self._tiles:
-            self._stats.removeWidget(tile)
-        for i, tile in enumerate(self._tiles):
-            self._stats.addWidget(tile, i // columns, i % columns)
-        for c in range(3):
-            self._stats.setColumnStretch(c, 1 if c < columns else 0)
-
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
-        self._layout_stats(3 if self.width() >= NARROW_WIDTH else 2)
+        self.readouts.set_columns(3 if self.width() >= NARROW_WIDTH else 2)
 
     def _say_notice(self, text: str) -> None:
         self.notice.setText(text)
