@@ -183,7 +183,10 @@ def test_training_dock_trains_plots_and_hands_the_result_to_the_dream_panel(wind
 
     dream = window.panels["dream"]
     labels = [dream.controller_combo.itemText(i) for i in range(dream.controller_combo.count())]
-    assert labels == ["Shipped controller", "★ dock-driver"]
+    # the shipped controllers (real-trained, dream-trained) come first, the user's own after them
+    assert labels[0] == "Shipped controller" and labels[-1] == "★ dock-driver"
+    assert all("★" not in label for label in labels[:-1])
+    personal_index = len(labels) - 1
     # watch the job's current best: the Dream panel takes it and drives with it
     assert dock.watch_button.isEnabled()
     watched = []
@@ -192,13 +195,14 @@ def test_training_dock_trains_plots_and_hands_the_result_to_the_dream_panel(wind
     assert watched and np.asarray(watched[0]).shape == (867,)
     assert window.current_panel() is dream and dream.active_model().endswith("custom controller")
     # choose the personal controller, then delete it: the panel falls back to the shipped one
-    dream.controller_combo.setCurrentIndex(1)
-    dream.controller_combo.activated.emit(1)
+    dream.controller_combo.setCurrentIndex(personal_index)
+    dream.controller_combo.activated.emit(personal_index)
     assert dream.active_model().endswith("dock-driver")
     personal.delete_personal_model("dock-driver")
     dock.refresh_models()
     dock.models_changed.emit()
-    assert dream.controller_combo.count() == 1 and dream.active_model().endswith("carracing-controller")
+    assert dream.controller_combo.count() == personal_index
+    assert dream.active_model().endswith("carracing-controller")
 
 
 def test_cancel_in_the_dock_says_previous_weights_kept(window, qtbot):
