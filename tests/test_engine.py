@@ -239,3 +239,45 @@ def test_shutdown_joins_the_thread_through_a_long_step(qtbot):
     assert not engine.running
     assert time.perf_counter() - t0 < 5.0
     assert engine.shutdown(), "again: nothing to wait for"
+
+
+def test_idle_hook_runs_when_work_ends_rate_limited_and_never_breaks_the_engine(sampler):
+    core, events = collect_core()
+    calls = []
+
+    def hook():
+        calls.append(time.perf_counter())
+        raise RuntimeError("housekeeping failed")  # must not stop the engine
+
+    core.when_idle = hook
+    core.idle_hook_every_s = 3600.0
+    core.run_until_idle()
+    assert calls == [], "an engine that never worked does not run the hook"
+    core.submit(Request("compose", lambda ctx: sampler.generate(5, seed=1)))
+    core.run_until_idle()
+    core.step()
+    assert len(calls) == 1, "falling idle after work runs the hook once"
+    core.submit(Request("compose", lambda ctx: sampler.generate(5, seed=2)))
+    core.run_until_idle()
+    core.step()
+    assert len(calls) == 1, "at most once per idle_hook_every_s"
+    core.idle_hook_every_s = 0.0
+    core.submit(Request("sketch", lambda ctx: sampler.generate(5, seed=3)))
+    core.run_until_idle()
+    core.step()
+    assert len(calls) == 2 and len(events["errors"]) == 0
+    assert [i for p, _r, i in events["results"] if p == "sketch"] == list(sampler.generate(5, seed=3))
+
+
+def test_the_qt_engine_gives_freed_memory_back_when_idle():
+    from gdl_studio.core.memory import release_free_memory
+
+    engine = Engine()
+    engine.start()
+    try:
+        deadline = time.perf_counter() + 5.0
+        while engine.core.when_idle is None and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        assert engine.core.when_idle is release_free_memory
+    finally:
+        engine.shutdown()

@@ -123,6 +123,11 @@ class EngineCore:
         self._stopping = False
         self._state = "idle"
         self.before_job: Callable[[], object] | None = None  # e.g. cap torch threads
+        # called on the engine's thread when it falls idle after work (e.g. give freed memory back),
+        # at most once per ``idle_hook_every_s``
+        self.when_idle: Callable[[], object] | None = None
+        self.idle_hook_every_s = 10.0
+        self._idle_hook_at = -float("inf")
 
     # ------------------------------------------------------------------ submission (any thread)
     def submit(self, request: Request) -> int:
@@ -183,6 +188,19 @@ class EngineCore:
             self._state = state
             self.on_state(state)
 
+    def _idle_hook_due(self) -> bool:
+        return self.when_idle is not None and time.perf_counter() - self._idle_hook_at >= self.idle_hook_every_s
+
+    def _run_idle_hook(self) -> None:
+        hook = self.when_idle
+        self._idle_hook_at = time.perf_counter()
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:  # a housekeeping hook must never stop the engine
+            pass
+
     def _admit_pending(self) -> None:
         """Start queued requests (called with the lock held)."""
         while self._pending:
@@ -216,14 +234,21 @@ class EngineCore:
 
         Returns False once the engine is stopping and idle.
         """
+        hook_due = False
         with self._lock:
             if not self._pending and not self._running:
                 if self._stopping:
                     return False
+                hook_due = self._state != "idle" and self._idle_hook_due()
                 self._set_state("idle")
-                if timeout > 0:
-                    self._lock.wait(timeout)
-                return not self._stopping or bool(self._running)
+                if not hook_due:
+                    if timeout > 0:
+                        self._lock.wait(timeout)
+                    return not self._stopping or bool(self._running)
+        if hook_due:  # outside the lock: submit() from the GUI thread never waits for it
+            self._run_idle_hook()
+            return True
+        with self._lock:
             self._admit_pending()
             # drop cancelled running jobs
             for panel in [p for p, r in self._running.items() if self._is_cancelled(r.request)]:

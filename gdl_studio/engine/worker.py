@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from gdl_studio.core.memory import release_free_memory
 from gdl_studio.engine.core import EngineCore, JobContext, JobError, JobFinished, Request
 from gdl_studio.engine.threads import cap_threads_lazily
 
@@ -27,6 +28,8 @@ class _Thread(QThread):
     def run(self) -> None:  # runs on the engine thread
         cap_threads_lazily()
         self._engine.core.before_job = cap_threads_lazily
+        # jobs free big buffers (frames, KV caches, models swapped out): give those pages back
+        self._engine.core.when_idle = release_free_memory
         self._engine.core.run_forever()
 
 
