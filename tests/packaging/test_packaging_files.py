@@ -333,3 +333,16 @@ def test_selftest_fails_without_models(tmp_path, monkeypatch):
     statuses = {c.name: c.status for c in report.checks}
     assert statuses["models"] == "FAIL" and statuses["music"] == "FAIL" and statuses["dream"] == "FAIL"
     assert statuses["version"] == "ok" and statuses["window"] == "skip"
+
+
+def test_shipped_gzip_files_carry_no_timestamp():
+    """lintian fails the .deb on a timestamped gzip (package-contains-timestamped-gzip): compress
+    what ships with ``gzip -n``. CI does not build the .deb, so it checks the headers here."""
+    stamped = []
+    for folder in (ROOT / "resources", ROOT / "models"):
+        for path in folder.rglob("*.gz"):
+            header = path.read_bytes()[:8]
+            assert header[:2] == b"\x1f\x8b", f"{path} is not gzip"
+            if int.from_bytes(header[4:8], "little") != 0:
+                stamped.append(str(path.relative_to(ROOT)))
+    assert stamped == [], f"recompress with gzip -n: {stamped}"
