@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QComboBox
 
 from gdl_studio.core.paths import resources_dir
 from gdl_studio.engine.worker import Engine
@@ -58,3 +59,51 @@ def test_long_path_and_long_messages_keep_the_minimum_width(window, qtbot, tmp_p
     # the long texts are there in full (shortened only where drawn)
     assert compose.io_status.text().startswith("Audio output unavailable")
     assert compose.io_status.toolTip() == compose.io_status.text()
+
+
+@pytest.fixture
+def themed_window(qtbot):
+    """The main window with the app's own style and stylesheet (its fonts and paddings decide widths)."""
+    from PySide6.QtWidgets import QApplication
+
+    from gdl_studio.ui import theme
+
+    app = QApplication.instance()
+    style, sheet = app.style().name(), app.styleSheet()
+    theme.apply(app)
+    engine = Engine()
+    engine.start()
+    win = mw.MainWindow(engine, Settings())
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    app.setStyleSheet(sheet)
+    app.setStyle(style)
+
+
+def test_model_pickers_show_every_shipped_label_whole_at_1366(themed_window, qtbot):
+    """At 1366×768 the Compose picker clipped "Attention LSTM" to "Attention LSTI": each picker now
+    keeps its longest shipped label whole (a long personal name may still be cut)."""
+    window = themed_window
+    assert window.width() == 1366
+    for panel_id in ("compose", "sketch", "dream"):
+        window.show_panel(panel_id)
+        qtbot.wait(50)
+        panel = window.panels[panel_id]
+        combos = [getattr(panel, name) for name in ("model_combo", "controller_combo") if hasattr(panel, name)]
+        assert combos, panel_id
+        for combo in combos:
+            labels = [combo.itemText(i) for i in range(combo.count()) if not combo.itemText(i).startswith("★")]
+            longest = max(labels, key=combo.fontMetrics().horizontalAdvance)
+            # what a combo styled like this one needs to show that label whole (padding, arrow)
+            probe = QComboBox(combo.parentWidget())
+            probe.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            probe.addItem(longest)
+            probe.ensurePolished()
+            need = probe.sizeHint().width()
+            probe.deleteLater()
+            assert combo.width() >= need, (panel_id, longest, combo.width(), need)
+        assert window.minimumSizeHint().width() <= mw.MAX_MINIMUM_WIDTH, panel_id

@@ -157,12 +157,14 @@ class ComposePanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)
+        # the side column never narrower than its controls need (the vertical bar beside them)
+        side_width = side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(300, side_width))
         scroll.setMaximumWidth(540)
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
-        splitter.setSizes([900, 390])  # the side column: the model picker and Fill row unclipped at 1366 px
+        splitter.setSizes([900, max(390, side_width)])
         root.addWidget(splitter, 1)
 
         # --- live status line: the piece, the MIDI/audio status, the selection

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtCore import QObject, QSize, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QStyleOptionComboBox,
+    QToolButton,
+    QWidget,
+)
 
 from gdl_studio.core.registry import ModelUnavailable
 
@@ -89,7 +98,24 @@ class ModelPicker(QObject):
                 self.combo.addItem(label, self._key(name))
         finally:
             self.combo.blockSignals(False)
+        self._keep_shipped_labels_whole([label for _, label in choices if not label.startswith("★")])
         return choices
+
+    def _keep_shipped_labels_whole(self, labels: list[str]) -> None:
+        """A layout may squeeze the combo, but never below its longest shipped label (a long
+        personal name may still be cut: it must not widen the window past small screens)."""
+        if not labels:
+            return
+        self.combo.ensurePolished()  # the stylesheet's font and padding, before the first show
+        metrics = self.combo.fontMetrics()
+        text = max(metrics.horizontalAdvance(label) for label in labels)
+        option = QStyleOptionComboBox()
+        self.combo.initStyleOption(option)
+        # the frame, padding and drop-down arrow around the text, as the (style sheet's) style sizes them
+        size = self.combo.style().sizeFromContents(
+            QStyle.ContentsType.CT_ComboBox, option, QSize(text, metrics.height()), self.combo
+        )
+        self.combo.setMinimumWidth(size.width())
 
     def current(self) -> str:
         """The chosen model's key."""
