@@ -15,14 +15,21 @@ from gdl_studio.ui.settings import Settings
 from gdl_studio.ui.shell import main_window as mw
 
 
-@pytest.fixture
-def window(qtbot):
+def _open_window(qtbot, size: QSize | None = None) -> mw.MainWindow:
     engine = Engine()
     engine.start()
     win = mw.MainWindow(engine, Settings())
     qtbot.addWidget(win)
+    if size is not None:
+        win.resize(size)
     win.show()
     qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot):
+    win = _open_window(qtbot)
     yield win
     win.close()
 
@@ -71,13 +78,7 @@ def themed_window(qtbot):
     app = QApplication.instance()
     style, sheet = app.style().name(), app.styleSheet()
     theme.apply(app)
-    engine = Engine()
-    engine.start()
-    win = mw.MainWindow(engine, Settings())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
+    win = _open_window(qtbot, QSize(1366, 768))
     yield win
     win.close()
     app.setStyleSheet(sheet)
