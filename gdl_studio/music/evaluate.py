@@ -149,7 +149,7 @@ def score_transformer(
     model.eval()
     cfg = model.config
     out = Scores()
-    keys = [f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")]
+    keys = [f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")] + ["in_time"]
     jobs = []  # (piece index, arrays of one window, first scored position in the window)
     per_piece: list[list[float]] = []  # nats, correct, predicted, tokens
     for pi, p in enumerate(pieces):
@@ -167,7 +167,9 @@ def score_transformer(
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
-        h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style)
+        h = model(
+            ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style, time=ten["in_time"]
+        )
         target = {key: ten[f"tg_{key}"] for key in ("shift", "pitch", "dur", "vel", "metric")}
         nll, pitch_logits = model.event_nll(h, target)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
@@ -314,6 +316,7 @@ def _sequence_nll(
             for a in ("in", "tg")
             for f in ("shift", "pitch", "dur", "vel", "metric")
         }
+        arr["in_time"] = np.zeros((len(chunk), t_max), np.int64)
         for b, (ev, _, _, bar, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1
             metric = T.metric_index(ev["time"], bar).astype(np.int64)
@@ -323,9 +326,12 @@ def _sequence_nll(
             arr["tg_pitch"][b, :n] = T.target_pitch(ev["pitch"][1:])
             arr["in_metric"][b, :n] = metric[:-1]
             arr["tg_metric"][b, :n] = metric[1:]
+            arr["in_time"][b, :n] = ev["time"][:-1]
         ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
         style = torch.tensor([style_for_model(s[4], cfg) for s in chunk], device=device)
-        h = model(ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style)
+        h = model(
+            ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style, time=ten["in_time"]
+        )
         nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
         for b, (ev, first, last, _, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1 if last is None else last - 1

@@ -261,6 +261,7 @@ def split_pieces(pieces: list[UserPiece], valid_fraction: float, seed: int):
 
 def _finetune_data_class():
     from gdl_studio.music.train import SequenceData
+    from gdl_studio.music.transformer import TIME_OFFSET_LIMIT
 
     class FinetuneData(SequenceData):
         """:class:`~gdl_studio.music.train.SequenceData` with this job's transposition range,
@@ -277,6 +278,8 @@ def _finetune_data_class():
                 return arrs, mask
             if self.pos_limit:
                 arrs["offset"] = rng.integers(0, max(self.pos_limit - self.seq_len, 0) + 1, size=len(windows))
+                if "in_time" in arrs:
+                    arrs["time_offset"] = rng.integers(0, TIME_OFFSET_LIMIT + 1, size=len(windows))
             for b in range(len(windows)):
                 k = int(rng.integers(-self.transpose, self.transpose + 1)) if self.transpose else 0
                 if not k:

@@ -503,8 +503,10 @@ class TransformerComposer(Composer):
 
         def prefill(count: int):
             cache = model.new_cache()
-            x = {k: torch.tensor(cols[k][-count:]) for k in keys}
-            h, attn = model.prefill(x["shift"], x["pitch"], x["dur"], x["vel"], x["metric"], cache, style=style)
+            x = {k: torch.tensor(cols[k][-count:]) for k in (*keys, "time")}
+            h, attn = model.prefill(
+                x["shift"], x["pitch"], x["dur"], x["vel"], x["metric"], cache, style=style, time=x["time"]
+            )
             return cache, h, attn
 
         cache, h, attn = prefill(min(len(cols["pitch"]), cfg.max_len))
@@ -546,7 +548,7 @@ class TransformerComposer(Composer):
             if cache.next_pos >= cfg.pos_limit:  # rare: re-encode the recent past from position 0
                 cache, h, attn = prefill(cfg.max_len // 2)
             else:
-                h, attn = model.step(s, p, d, v, m, cache, style=style)
+                h, attn = model.step(s, p, d, v, m, cache, style=style, time=t)
             if len(cols["pitch"]) > 4 * cfg.max_len:  # bound the bookkeeping lists
                 for k in cols:
                     del cols[k][: cfg.max_len]

@@ -30,7 +30,7 @@ from gdl_studio.music import tokens as T
 from gdl_studio.music.corpus import Corpus, CorpusPiece, load_corpus
 from gdl_studio.music.evaluate import score_lstm, score_transformer
 from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig, lstm_inputs
-from gdl_studio.music.transformer import MusicTransformer, TransformerConfig, event_arrays
+from gdl_studio.music.transformer import TIME_OFFSET_LIMIT, MusicTransformer, TransformerConfig, event_arrays
 
 TRANSPOSE = 6
 CHECKPOINT_SECONDS = 30.0  # resumable checkpoint at most this often (and when stopping)
@@ -176,7 +176,7 @@ def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
         for name, t in own.items():
             src = old.get(name)
             if src is None:
-                if name.startswith("style_emb"):
+                if name.startswith(("style_emb", "time_proj")):
                     t.zero_()
                 continue
             src = src.to(t.dtype)
@@ -289,6 +289,8 @@ class SequenceData:
                     r[r < T.N_PITCH] += k
         if self.pos_limit:
             arrs["offset"] = offset
+            if rng is not None and "in_time" in arrs:
+                arrs["time_offset"] = rng.integers(0, TIME_OFFSET_LIMIT + 1, size=len(windows))
         return arrs, mask
 
 
@@ -313,7 +315,7 @@ def event_data(pieces: list[CorpusPiece], seq_len: int, use_velocity: bool, pos_
 FIM_BARS = (1, 2, 3, 4, 5, 6, 8)
 FIM_BAR_WEIGHTS = np.array([0.2, 0.25, 0.2, 0.15, 0.07, 0.07, 0.06])
 FIM_CUM = np.cumsum(FIM_BAR_WEIGHTS)
-EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric"))
+EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")) + ("in_time",)
 
 
 class EventData:
@@ -360,6 +362,7 @@ class EventData:
             out[f"in_{k}"] = ev[k][s:e]
             out[f"tg_{k}"] = ev[k][s + 1 : e + 1]
         out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
+        out["in_time"] = ev["time"][s:e]
         mask = np.zeros(e - s, bool)
         mask[max(first - s, 0) if first >= 0 else 0 :] = True
         return out, mask
@@ -411,6 +414,7 @@ class EventData:
             out[f"tg_{k}"] = seq[k][1:]
         out["tg_pitch"] = T.target_pitch(seq["pitch"][1:])
         out["in_metric"], out["tg_metric"] = metric[:-1], metric[1:]
+        out["in_time"] = seq["time"][:-1]
         return out, ~given[1:]
 
     def epoch_batches(self, windows: list, batch_size: int, rng: np.random.Generator) -> list[list]:
@@ -471,6 +475,7 @@ class EventData:
             arrs["style"] = style
         if self.pos_limit and rng is not None:
             arrs["offset"] = offset
+            arrs["time_offset"] = rng.integers(0, TIME_OFFSET_LIMIT + 1, size=len(windows))
         return arrs, mask
 
 
@@ -555,6 +560,8 @@ def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, 
                 ten["in_metric"],
                 ten.get("offset"),
                 style=ten.get("style"),
+                time=ten.get("in_time"),
+                time_offset=ten.get("time_offset"),
             )
             target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
             nll, _ = model.event_nll(h, target)

@@ -35,6 +35,9 @@ from torch import nn
 from gdl_studio.music import tokens as T
 
 
+TIME_OFFSET_LIMIT = 16384  # training adds a random offset in [0, this] ticks to the onset times
+
+
 @dataclass
 class TransformerConfig:
     """Hyper-parameters of :class:`MusicTransformer` (stored in the model card)."""
@@ -52,6 +55,7 @@ class TransformerConfig:
     infill: bool = False  # fill-in-the-middle sentinels (HOLE/SUF/MID inputs, END output)
     n_styles: int = 0  # a style embedding added to every event (0: none; row 0 = unknown style)
     rope: bool = False  # rotary position embedding of queries and keys instead of added sinusoids
+    time_embedding: bool = False  # add a learned projection of the sinusoid of each event's onset tick
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,6 +144,7 @@ class KVCache:
     v: torch.Tensor
     count: int = 0  # events pushed since the cache was (re)filled
     next_pos: int = 0  # absolute position of the next event
+    time_origin: int = 0  # onset tick that the cached events' time embeddings count from
 
     @property
     def filled(self) -> int:
@@ -161,6 +166,11 @@ class MusicTransformer(nn.Module):
         self.metric_emb = nn.Embedding(T.METRIC_SIZE, d)
         self.vel_emb = nn.Embedding(T.N_EV_VEL_IN, d) if c.use_velocity else None
         self.style_emb = nn.Embedding(c.n_styles, d) if c.n_styles > 0 else None
+        # onset time: the sinusoid of the onset tick (relative to the first event given), through
+        # a learned map that starts at zero (a warm start begins where its source model was)
+        self.time_proj = nn.Linear(d, d, bias=False) if c.time_embedding else None
+        if self.time_proj is not None:
+            nn.init.zeros_(self.time_proj.weight)
         for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb, self.style_emb):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=d**-0.5)
@@ -189,15 +199,18 @@ class MusicTransformer(nn.Module):
         """``blocks``, typed (a ModuleList yields plain Modules to a type checker)."""
         return cast(Sequence[Block], self.blocks)
 
-    def embed(self, shift, pitch, dur, vel, metric, positions, style=None) -> torch.Tensor:
+    def embed(self, shift, pitch, dur, vel, metric, positions, style=None, time=None) -> torch.Tensor:
         """Input vectors of events (integer tensors of one shape) at absolute ``positions``;
-        ``style``: style ids broadcastable to the events' shape (None: unknown; ignored without styles)."""
+        ``style``: style ids broadcastable to the events' shape (None: unknown; ignored without styles);
+        ``time``: onset ticks relative to an origin (models with ``time_embedding``; None: 0)."""
         x = self.shift_emb(shift) + self.pitch_emb(pitch) + self.dur_emb(dur) + self.metric_emb(metric)
         if self.vel_emb is not None:
             x = x + self.vel_emb(vel)
         if self.style_emb is not None:  # no style given: the "unknown" style (row 0)
             x = x + (self.style_emb(style) if style is not None else self.style_emb.weight[0])
         d = self.config.d_model
+        if self.time_proj is not None:
+            x = x + self.time_proj(sinusoid(time if time is not None else torch.zeros_like(pitch), d))
         if self.config.rope:
             return x * math.sqrt(d)
         return x * math.sqrt(d) + sinusoid(positions, d)
@@ -210,17 +223,33 @@ class MusicTransformer(nn.Module):
         return cos.unsqueeze(1), sin.unsqueeze(1)
 
     def forward(
-        self, shift, pitch, dur, vel, metric, pos_offset: torch.Tensor | None = None, style: torch.Tensor | None = None
+        self,
+        shift,
+        pitch,
+        dur,
+        vel,
+        metric,
+        pos_offset: torch.Tensor | None = None,
+        style: torch.Tensor | None = None,
+        time: torch.Tensor | None = None,
+        time_offset: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Hidden states (B, T, d) after the final norm for event sequences (B, T);
         ``pos_offset`` (B,) shifts the absolute positions (training uses random offsets);
-        ``style`` (B,) style ids (models with ``n_styles``)."""
+        ``style`` (B,) style ids (models with ``n_styles``); ``time`` (B, T) the events' onset
+        ticks (models with ``time_embedding``), counted from each row's first event and shifted
+        by ``time_offset`` (B,) (training uses random offsets, as for positions)."""
         b, t = pitch.shape
         positions = torch.arange(t, device=pitch.device).unsqueeze(0).expand(b, t)
         if pos_offset is not None:
             positions = positions + pos_offset.view(b, 1)
         st = style.view(b, 1) if style is not None else None
-        x = self.drop(self.embed(shift, pitch, dur, vel, metric, positions, st))
+        rel = None
+        if self.time_proj is not None and time is not None:
+            rel = time - time[:, :1]
+            if time_offset is not None:
+                rel = rel + time_offset.view(b, 1)
+        x = self.drop(self.embed(shift, pitch, dur, vel, metric, positions, st, rel))
         rope = self.rope_tables(positions)
         for block in self.blocks:
             x = block(x, rope)
@@ -281,9 +310,11 @@ class MusicTransformer(nn.Module):
 
     @torch.inference_mode()
     def prefill(
-        self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0, style: int = 0
+        self, shift, pitch, dur, vel, metric, cache: KVCache, start_pos: int = 0, style: int = 0, time=None
     ) -> tuple[torch.Tensor, np.ndarray]:
-        """Encode up to ``max_len`` events (1-D tensors) into an empty ``cache`` in one pass.
+        """Encode up to ``max_len`` events (1-D tensors) into an empty ``cache`` in one pass;
+        ``time``: their onset ticks (models with ``time_embedding``; the first becomes the cache's
+        time origin, which :meth:`step` counts from).
 
         Returns the hidden state after the last event and that event's attention over the cached
         events (last layer, mean over heads, oldest first).
@@ -292,8 +323,12 @@ class MusicTransformer(nn.Module):
         if t > self.config.max_len:
             raise ValueError("prefill longer than the context")
         positions = torch.arange(start_pos, start_pos + t)[None]
+        rel = None
+        if time is not None:
+            cache.time_origin = int(time[0])
+            rel = (time - cache.time_origin)[None]
         x = self.embed(
-            shift[None], pitch[None], dur[None], vel[None], metric[None], positions, torch.tensor([[int(style)]])
+            shift[None], pitch[None], dur[None], vel[None], metric[None], positions, torch.tensor([[int(style)]]), rel
         )
         rope = self.rope_tables(positions)
         weights = torch.zeros(0)  # set by the last block
@@ -311,7 +346,7 @@ class MusicTransformer(nn.Module):
         return self.norm(x[0, -1]), weights.numpy().copy()
 
     def _embed_one(
-        self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int, style: int = 0
+        self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int, style: int = 0, time: int = 0
     ) -> torch.Tensor:
         """:meth:`embed` of a single event, without building index tensors."""
         d = self.config.d_model
@@ -325,16 +360,19 @@ class MusicTransformer(nn.Module):
             vec = vec + self.vel_emb.weight[vel]
         if self.style_emb is not None:
             vec = vec + self.style_emb.weight[style]
+        if self.time_proj is not None:
+            vec = vec + F.linear(sinusoid(torch.tensor(time), d), self.time_proj.weight)
         if self.config.rope:
             return vec * math.sqrt(d)
         return vec * math.sqrt(d) + sinusoid(torch.tensor(position), d)
 
     @torch.inference_mode()
     def step(
-        self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache, style: int = 0
+        self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache, style: int = 0, time: int = 0
     ) -> tuple[torch.Tensor, np.ndarray]:
-        """Feed one event; returns the hidden state for predicting the next one and this event's
-        attention over the cached events (last layer, mean over heads, oldest first).
+        """Feed one event (``time``: its onset tick, for models with ``time_embedding``); returns
+        the hidden state for predicting the next one and this event's attention over the cached
+        events (last layer, mean over heads, oldest first).
 
         The same arithmetic as :meth:`forward`, written with functional calls on one vector: at
         batch 1 and length 1 the module-call overhead would otherwise cost as much as the maths.
@@ -343,7 +381,9 @@ class MusicTransformer(nn.Module):
         d, heads = c.d_model, c.heads
         hd = d // heads
         pos = cache.next_pos
-        x = self._embed_one(int(shift), int(pitch), int(dur), int(vel), int(metric), pos, int(style))
+        x = self._embed_one(
+            int(shift), int(pitch), int(dur), int(vel), int(metric), pos, int(style), int(time) - cache.time_origin
+        )
         rope = rope_angles(torch.tensor(pos), hd) if c.rope else None
         slot = cache.count % c.max_len
         cache.count += 1
@@ -391,4 +431,5 @@ def event_arrays(ev: dict[str, np.ndarray], bar_ticks: int) -> dict[str, np.ndar
         out[f"tg_{key}"] = np.asarray(ev[key][1:], dtype=np.int64)
     out["in_metric"] = metric[:-1]
     out["tg_metric"] = metric[1:]
+    out["in_time"] = np.asarray(ev["time"][:-1], dtype=np.int64)
     return out

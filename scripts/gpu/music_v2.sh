@@ -44,7 +44,7 @@ train_t() {  # name, extra args…
 # embedding start fresh), so it learns filling and the styles from there. MUSIC_V2_VARIANTS
 # picks which run (default: all three); one variant gets the whole GPU for the longest training.
 VARIANTS=${MUSIC_V2_VARIANTS:-tA tB tC}
-[ -n "${MUSIC_V2_TINY:-}" ] && VARIANTS="tA tC"
+[ -n "${MUSIC_V2_TINY:-}" ] && VARIANTS=${MUSIC_V2_VARIANTS:-tA tC}
 for v in $VARIANTS; do
   case $v in
     tA) train_t tA & ;;
@@ -52,10 +52,19 @@ for v in $VARIANTS; do
     tC) train_t tC --arch rope=false & ;;
     tW) train_t tW --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1 \
           --init-weights models/music-transformer --lr 3e-4 & ;;
+    # T*: the shipped shape warm-started from the shipped model, with onset-time embeddings
+    # (time_embedding: the middle of a gap can find the suffix's notes at the same onsets);
+    # tN is the same run without them (the control); tF fills more often (fim-rate 0.75)
+    tT) train_t tT --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true \
+          --init-weights models/music-transformer --lr 3e-4 & ;;
+    tN) train_t tN --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1 \
+          --init-weights models/music-transformer --lr 3e-4 & ;;
+    tF) train_t tF --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true \
+          --init-weights models/music-transformer --lr 3e-4 --fim-rate 0.75 & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done
-( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 --workers 1 \
+[ "${MUSIC_V2_LSTM:-1}" = 1 ] && ( python3 -m gdl_studio train music-lstm "${COMMON[@]}" --eval-every 1 --workers 1 \
     --out "$RUNS/lstm/music-lstm" --checkpoint-dir "$RUNS/lstm/ckpt" > logs/music_v2/lstm.log 2>&1
   echo "lstm exit $? after $(( $(date +%s) - T0 )) s" ) &
 wait
@@ -64,6 +73,7 @@ echo "training done after $(( $(date +%s) - T0 )) s"
 python3 scripts/gpu/music_v2_select.py "$RUNS" models 2>&1 | tee logs/music_v2/selection.txt
 tar czf "$OUT/music_v2_transformer.tgz" models/music-transformer
 tar czf "$OUT/music_v2_lstm.tgz" models/music-lstm
+tar czf "$OUT/music_v2_runs.tgz" $(ls -d "$RUNS"/t*/music-transformer 2>/dev/null)  # every variant, for the record
 tar czf "$OUT/music_v2_logs.tgz" logs/music_v2 $(ls "$RUNS"/*/*/card.json 2>/dev/null)
 ls -l "$OUT"
 for f in logs/music_v2/*.log; do echo "== $f"; tail -n 12 "$f"; done

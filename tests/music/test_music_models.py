@@ -199,3 +199,39 @@ def test_models_fit_the_size_budget_at_default_size(kind):
     model = AttentionLSTM() if kind == "lstm" else MusicTransformer()
     n = sum(p.numel() for p in model.parameters())
     assert n * 2 < 15e6, f"{n} parameters do not fit 15 MB in fp16"
+
+
+def test_time_embedding_cache_equals_full_recompute_and_time_matters(make_notes):
+    """With ``time_embedding`` the onset ticks enter the input (counted from the first event
+    given): prefill + step give the forward pass's hidden states, wherever the sequence starts
+    in time; the same events at other onsets give other states."""
+    from dataclasses import replace
+
+    from gdl_studio.music.transformer import MusicTransformer, TransformerConfig
+
+    torch.manual_seed(3)
+    cfg = replace(
+        TransformerConfig(
+            d_model=32, layers=2, heads=2, d_ff=48, max_len=48, pos_limit=160, head_hidden=24, attr_embedding=8
+        ),
+        dropout=0.0,
+        time_embedding=True,
+    )
+    model = MusicTransformer(cfg).eval()
+    assert float(model.time_proj.weight.abs().sum()) == 0.0  # starts neutral (warm starts)
+    torch.nn.init.normal_(model.time_proj.weight, std=0.3)
+    g, _, _ = _piece(make_notes, seed=4)
+    x = _event_tensors(g)
+    n = 30
+    ins = [x[f"in_{k}"][:n] for k in ("shift", "pitch", "dur", "vel", "metric")]
+    time = x["in_time"][:n] + 960  # a window that starts later in the piece: only differences count
+    with torch.no_grad():
+        full = model(*(t[None] for t in ins), time=time[None])[0]
+        moved = model(*(t[None] for t in ins), time=(time * 2)[None])[0]
+    assert (full - moved).abs().max() > 1e-3
+    cache = model.new_cache()
+    h, _ = model.prefill(*(t[:7] for t in ins), cache, time=time[:7])
+    torch.testing.assert_close(h, full[6], atol=1e-4, rtol=1e-4)
+    for i in range(7, n):
+        h, _ = model.step(*(int(t[i]) for t in ins), cache, time=int(time[i]))
+        torch.testing.assert_close(h, full[i], atol=1e-4, rtol=1e-4)
