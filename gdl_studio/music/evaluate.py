@@ -168,7 +168,13 @@ def score_transformer(
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
         h = model(
-            ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style, time=ten["in_time"]
+            ten["in_shift"],
+            ten["in_pitch"],
+            ten["in_dur"],
+            ten["in_vel"],
+            ten["in_metric"],
+            style=style,
+            time=ten["in_time"],
         )
         target = {key: ten[f"tg_{key}"] for key in ("shift", "pitch", "dur", "vel", "metric")}
         nll, pitch_logits = model.event_nll(h, target)
@@ -330,7 +336,13 @@ def _sequence_nll(
         ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
         style = torch.tensor([style_for_model(s[4], cfg) for s in chunk], device=device)
         h = model(
-            ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], style=style, time=ten["in_time"]
+            ten["in_shift"],
+            ten["in_pitch"],
+            ten["in_dur"],
+            ten["in_vel"],
+            ten["in_metric"],
+            style=style,
+            time=ten["in_time"],
         )
         nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
         for b, (ev, first, last, _, _) in enumerate(chunk):

@@ -34,7 +34,6 @@ from torch import nn
 
 from gdl_studio.music import tokens as T
 
-
 TIME_OFFSET_LIMIT = 16384  # training adds a random offset in [0, this] ticks to the onset times
 
 
