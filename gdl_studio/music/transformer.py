@@ -18,6 +18,15 @@ so generation can keep a *sliding* KV cache (a ring buffer of the last ``max_len
 constant cost per note with no re-encoding until the absolute position reaches ``pos_limit``.
 A learned table cannot represent offsets it was never trained on; the sinusoid is defined for
 every position.
+
+Onset time (``time_embedding``): event positions say nothing about *when* an event sounds —
+its onset is only the running sum of the shifts. That is enough to continue, but filling a gap
+means lining the middle up with the suffix (``prefix · HOLE · SUF · suffix · MID · middle``:
+the middle's last bar must lead into the suffix's first notes). With ``time_embedding`` each
+event also gets a learned linear map of the sinusoid of its onset tick, counted from the first
+event given (training adds a random offset in ``[0, TIME_OFFSET_LIMIT]``, so only differences
+carry meaning), which lets attention match a middle event with the suffix events at nearby
+onsets directly. The map starts at zero, so a warm start begins exactly where its source was.
 """
 
 from __future__ import annotations
