@@ -20,6 +20,23 @@ from gdl_studio.core import paths
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.registry import CARD_NAME, ModelCard, Registry, default_registry, read_card, save_model
 
+PERSONAL_MARK = "★"  # what model pickers put before a personal model's label
+
+
+def personal_label(text: str) -> str:
+    """The picker label of a personal model: ``"★ my-bach (LSTM)"``."""
+    return f"{PERSONAL_MARK} {text}"
+
+
+def is_personal_label(label: str) -> bool:
+    return label.startswith(PERSONAL_MARK)
+
+
+def without_personal_mark(label: str) -> str:
+    """A picker label without the personal mark (shipped labels come back as they are)."""
+    return label.removeprefix(PERSONAL_MARK).strip()
+
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 

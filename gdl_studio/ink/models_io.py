@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gdl_studio.core.errors import UserError
+from gdl_studio.core.personal import personal_label
 from gdl_studio.core.registry import ModelUnavailable
 
 MODEL_NAMES = {"vrnn": "ink-vrnn", "rnn-gmm": "ink-rnn-gmm"}
@@ -133,7 +134,7 @@ def ink_model_choices(registry=None) -> list[tuple[str, str]]:
         shown = str(card.data.get("display_name") or card.name)
         if card.personal:
             arch = _ARCH_SHORT.get(card.architecture.get("kind"), str(card.architecture.get("kind", "?")))
-            personal.append((card.name, f"★ {shown} ({arch})"))
+            personal.append((card.name, personal_label(f"{shown} ({arch})")))
         else:
             shipped.append((card.name, shown))
     return out + shipped + sorted(personal, key=lambda item: item[1].lower())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdl_studio.core.personal import personal_label
 from gdl_studio.core.registry import ModelCard, ModelUnavailable, Registry, default_registry
 
 ALIASES = {"lstm": "music-lstm", "transformer": "music-transformer"}
@@ -57,7 +58,7 @@ def model_label(card: ModelCard) -> str:
     if card.name in SHIPPED_LABELS and not card.personal:
         return SHIPPED_LABELS[card.name]
     kind = KIND_LABELS.get(str(card.architecture.get("kind")), "?")
-    return f"★ {card.data.get('display_name', card.name)} ({kind})"
+    return personal_label(f"{card.data.get('display_name', card.name)} ({kind})")
 
 
 def music_model_choices(registry: Registry | None = None) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ def _load(name: str):
 def _choices() -> list[tuple[str, str]]:
     """The shipped controller, the other shipped ones (e.g. the dream-trained driver, labelled with
     the world it drives with), then the personal (★) ones."""
-    from gdl_studio.core.personal import personal_models
+    from gdl_studio.core.personal import personal_label, personal_models
     from gdl_studio.racing.worlds import driver_label, shipped_controllers
 
     try:
@@ -33,7 +33,7 @@ def _choices() -> list[tuple[str, str]]:
     return (
         [(SHIPPED_CONTROLLER, "Shipped controller")]
         + [(card.name, driver_label(card)) for card in shipped]
-        + [(card.name, f"★ {driver_label(card)}") for card in cards]
+        + [(card.name, personal_label(driver_label(card))) for card in cards]
     )
 
 

@@ -31,6 +31,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolBar, QVBoxLayout, QWidget
 
 from gdl_studio.areas import area_named
+from gdl_studio.core.personal import without_personal_mark
 from gdl_studio.engine.worker import Engine
 from gdl_studio.jobs import sketch as jobs
 from gdl_studio.ui.panel import Panel
@@ -216,7 +217,7 @@ class SketchPanel(Panel):
         """The name shown for model ``kind``."""
         index = self.model_combo.findData(kind)
         if index >= 0:
-            return self.model_combo.itemText(index).lstrip("★ ").strip()
+            return without_personal_mark(self.model_combo.itemText(index))
         return dict(MODELS).get(kind, kind)
 
     @property

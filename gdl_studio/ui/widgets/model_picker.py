@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gdl_studio.core.personal import is_personal_label, without_personal_mark
 from gdl_studio.core.registry import ModelUnavailable
 
 Choices = Callable[[], list[tuple[str, str]]]
@@ -98,7 +99,7 @@ class ModelPicker(QObject):
                 self.combo.addItem(label, self._key(name))
         finally:
             self.combo.blockSignals(False)
-        self._keep_shipped_labels_whole([label for _, label in choices if not label.startswith("★")])
+        self._keep_shipped_labels_whole([label for _, label in choices if not is_personal_label(label)])
         return choices
 
     def _keep_shipped_labels_whole(self, labels: list[str]) -> None:
@@ -127,7 +128,7 @@ class ModelPicker(QObject):
     def label_of(self, key: str) -> str:
         """The label shown for ``key`` without the ★ mark ("" if not listed)."""
         index = self.combo.findData(key)
-        return self.combo.itemText(index).lstrip("★ ").strip() if index >= 0 else ""
+        return without_personal_mark(self.combo.itemText(index)) if index >= 0 else ""
 
     def set_current(self, key: str, quiet: bool = False) -> bool:
         """Choose ``key`` if listed (``quiet``: without announcing it); whether it is listed."""
