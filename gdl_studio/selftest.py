@@ -41,17 +41,38 @@ from pathlib import Path
 _T_IMPORT = time.time()
 
 # Packages that must not be in a bundle (they are only for ``gdl-studio data`` and the tests).
-MUST_NOT_BE_BUNDLED = ("music21", "kanji", "matplotlib", "networkx", "pytest", "pytestqt",
-                       "aalink")  # aalink: GPL-3.0 (packaging/bundle_config.GPL_ONLY_OPTIONAL)
-CHECK_NAMES = ("version", "paths", "exclusions", "audio-midi", "instrument", "models", "music", "ink", "dream",
-               "train", "window")
+MUST_NOT_BE_BUNDLED = (
+    "music21",
+    "kanji",
+    "matplotlib",
+    "networkx",
+    "pytest",
+    "pytestqt",
+    "aalink",
+)  # aalink: GPL-3.0 (packaging/bundle_config.GPL_ONLY_OPTIONAL)
+CHECK_NAMES = (
+    "version",
+    "paths",
+    "exclusions",
+    "audio-midi",
+    "instrument",
+    "models",
+    "music",
+    "ink",
+    "dream",
+    "train",
+    "window",
+)
 
 
 def register(commands) -> None:
     # No help= : the command is left out of ``gdl-studio --help``.
     p = commands.root.add_parser("selftest", description="Smoke-test this installation or bundle.")
-    p.add_argument("--startup-time", action="store_true",
-                   help="only open the main window; print seconds from process start to its first paint")
+    p.add_argument(
+        "--startup-time",
+        action="store_true",
+        help="only open the main window; print seconds from process start to its first paint",
+    )
     p.add_argument("--notes", type=int, default=8, help="notes per music model (default 8)")
     p.add_argument("--points", type=int, default=32, help="points per ink model (default 32)")
     p.add_argument("--frames", type=int, default=5, help="dream frames and real-game frames (default 5)")
@@ -59,8 +80,13 @@ def register(commands) -> None:
     p.add_argument("--no-spawn", action="store_true", help="run the training step in this process")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for the window to paint")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
-    p.add_argument("--only", metavar="NAME[,NAME...]", action="append", default=None,
-                   help=f"run only these checks (repeatable or comma-separated): {', '.join(CHECK_NAMES)}")
+    p.add_argument(
+        "--only",
+        metavar="NAME[,NAME...]",
+        action="append",
+        default=None,
+        help=f"run only these checks (repeatable or comma-separated): {', '.join(CHECK_NAMES)}",
+    )
     p.set_defaults(func=_cli)
 
 
@@ -92,9 +118,16 @@ def _cli(args) -> int:
     except ValueError as exc:
         print(f"selftest: {exc}", file=sys.stderr)
         return 2
-    report = run_selftest(notes=args.notes, points=args.points, frames=args.frames, window=not args.no_window,
-                          spawn=not args.no_spawn, timeout_s=args.timeout,
-                          echo=None if args.json else print, only=only)
+    report = run_selftest(
+        notes=args.notes,
+        points=args.points,
+        frames=args.frames,
+        window=not args.no_window,
+        spawn=not args.no_spawn,
+        timeout_s=args.timeout,
+        echo=None if args.json else print,
+        only=only,
+    )
     if args.json:
         print(json.dumps(report.as_dict()))
     return 0 if report.ok else 1
@@ -121,8 +154,11 @@ class Report:
         return next(c for c in self.checks if c.name == name)
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "frozen": bool(getattr(sys, "frozen", False)),
-                "checks": [c.__dict__ for c in self.checks]}
+        return {
+            "ok": self.ok,
+            "frozen": bool(getattr(sys, "frozen", False)),
+            "checks": [c.__dict__ for c in self.checks],
+        }
 
 
 class _Failed(Exception):
@@ -241,7 +277,7 @@ def _render_note(synth, samplerate: float, seconds: float = 0.6, blocksize: int 
         if i == blocks * 2 // 3:
             synth.note_off(INSTRUMENT_NOTE, 0)
         synth.render(buf)
-        out[i * blocksize:(i + 1) * blocksize] = buf
+        out[i * blocksize : (i + 1) * blocksize] = buf
     return out.mean(axis=1)
 
 
@@ -249,7 +285,9 @@ def _loaded_files(fragment: str) -> list[str]:
     """Files mapped into this process whose path contains ``fragment`` (Linux; [] elsewhere)."""
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
-            return sorted({line.split(None, 5)[5].strip() for line in fh if fragment in line and len(line.split(None, 5)) == 6})
+            return sorted(
+                {line.split(None, 5)[5].strip() for line in fh if fragment in line and len(line.split(None, 5)) == 6}
+            )
     except OSError:
         return []
 
@@ -282,18 +320,24 @@ def _check_instrument() -> str:
         base = Path(getattr(sys, "_MEIPASS", "")).resolve()
         _require(base in soundfont.resolve().parents, f"SoundFont from outside the bundle: {soundfont}")
         if sys.platform.startswith("linux"):
-            _require(libs and all(base in Path(p).resolve().parents for p in libs),
-                     f"libfluidsynth loaded from outside the bundle: {', '.join(libs) or 'not mapped'}")
+            _require(
+                libs and all(base in Path(p).resolve().parents for p in libs),
+                f"libfluidsynth loaded from outside the bundle: {', '.join(libs) or 'not mapped'}",
+            )
     rms = float(np.sqrt(np.mean(gm_note**2)))
     _require(rms > 1e-3, f"the GM note is silent (RMS {rms:.2e})")
     additive = _render_note(PolySynth(samplerate=sr, blocksize=256), sr)
     gm_share, additive_share = _overtone_share(gm_note, sr), _overtone_share(additive, sr)
-    _require(gm_share > max(0.005, 10.0 * additive_share),
-             f"the GM note's spectrum looks like the additive synth's (energy above the 3rd partial: "
-             f"{gm_share:.2%} vs {additive_share:.2%})")
-    return (f"{soundfont.name} through {Path(libs[0]).name if libs else 'libfluidsynth'}"
-            f"{' (bundled)' if frozen else ''}: middle C RMS {rms:.3f}, "
-            f"energy above the 3rd partial {gm_share:.1%} (additive synth {additive_share:.2%})")
+    _require(
+        gm_share > max(0.005, 10.0 * additive_share),
+        f"the GM note's spectrum looks like the additive synth's (energy above the 3rd partial: "
+        f"{gm_share:.2%} vs {additive_share:.2%})",
+    )
+    return (
+        f"{soundfont.name} through {Path(libs[0]).name if libs else 'libfluidsynth'}"
+        f"{' (bundled)' if frozen else ''}: middle C RMS {rms:.3f}, "
+        f"energy above the 3rd partial {gm_share:.1%} (additive synth {additive_share:.2%})"
+    )
 
 
 def _shipped_cards():
@@ -556,18 +600,30 @@ def _check_window(timeout_s: float) -> str:
     info = open_window(timeout_s=timeout_s, on_painted=extra)
     _require("error" not in info, info.get("error", ""))
     _require(not info.get("broken"), f"panels that failed to load: {', '.join(info['broken'])}")
-    _require(not info.get("unavailable"), "panels showing 'unavailable': "
-             + "; ".join(f"{k}: {v}" for k, v in info["unavailable"].items()))
+    _require(
+        not info.get("unavailable"),
+        "panels showing 'unavailable': " + "; ".join(f"{k}: {v}" for k, v in info["unavailable"].items()),
+    )
     _require(info.get("ok"), "the window did not paint")
     _require(info["extra"]["svg"], "Qt's SVG image plugin is missing (the icons would not show)")
-    return (f"{info['title']!r} painted {info['since_call']:.2f} s after the app started building it, "
-            f"panels {', '.join(info['panels'])}, {info['size'][0]}x{info['size'][1]}")
+    return (
+        f"{info['title']!r} painted {info['since_call']:.2f} s after the app started building it, "
+        f"panels {', '.join(info['panels'])}, {info['size'][0]}x{info['size'][1]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- driver
-def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool = True, spawn: bool = True,
-                 timeout_s: float = 60.0, echo: Callable[[str], None] | None = print, isolate: bool = True,
-                 only: tuple[str, ...] | None = None) -> Report:
+def run_selftest(
+    notes: int = 8,
+    points: int = 32,
+    frames: int = 5,
+    window: bool = True,
+    spawn: bool = True,
+    timeout_s: float = 60.0,
+    echo: Callable[[str], None] | None = print,
+    isolate: bool = True,
+    only: tuple[str, ...] | None = None,
+) -> Report:
     """Run every check, or those named in ``only`` (a failing check does not stop the others)."""
     if only is not None:
         window = window and "window" in only
@@ -613,8 +669,10 @@ def run_selftest(notes: int = 8, points: int = 32, frames: int = 5, window: bool
     if echo:
         passed = sum(c.status == "ok" for c in report.checks)
         failed = sum(c.status == "FAIL" for c in report.checks)
-        echo(f"selftest: {passed} passed, {failed} failed, {len(report.checks) - passed - failed} skipped"
-             f" ({'frozen bundle' if frozen else 'source tree'})")
+        echo(
+            f"selftest: {passed} passed, {failed} failed, {len(report.checks) - passed - failed} skipped"
+            f" ({'frozen bundle' if frozen else 'source tree'})"
+        )
     return report
 
 
@@ -622,4 +680,3 @@ def _has_display() -> bool:
     from gdl_studio.ui.shell.launch import has_display
 
     return has_display()
-

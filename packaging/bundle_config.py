@@ -74,15 +74,58 @@ USED_QT = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets")
 UNUSED_QT = tuple(
     f"PySide6.{name}"
     for name in (
-        "Qt3DAnimation", "Qt3DCore", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DRender",
-        "QtAxContainer", "QtBluetooth", "QtCharts", "QtConcurrent", "QtDataVisualization", "QtDBus",
-        "QtDesigner", "QtGraphs", "QtGraphsWidgets", "QtHelp", "QtHttpServer", "QtLocation",
-        "QtMultimedia", "QtMultimediaWidgets", "QtNetwork", "QtNetworkAuth", "QtNfc", "QtPdf",
-        "QtPdfWidgets", "QtPositioning", "QtPrintSupport", "QtQml", "QtQuick", "QtQuick3D",
-        "QtQuickControls2", "QtQuickTest", "QtQuickWidgets", "QtRemoteObjects", "QtScxml",
-        "QtSensors", "QtSerialBus", "QtSerialPort", "QtSpatialAudio", "QtSql", "QtStateMachine",
-        "QtSvg", "QtSvgWidgets", "QtTest", "QtTextToSpeech", "QtUiTools", "QtWebChannel",
-        "QtWebEngineCore", "QtWebEngineQuick", "QtWebEngineWidgets", "QtWebSockets", "QtWebView",
+        "Qt3DAnimation",
+        "Qt3DCore",
+        "Qt3DExtras",
+        "Qt3DInput",
+        "Qt3DLogic",
+        "Qt3DRender",
+        "QtAxContainer",
+        "QtBluetooth",
+        "QtCharts",
+        "QtConcurrent",
+        "QtDataVisualization",
+        "QtDBus",
+        "QtDesigner",
+        "QtGraphs",
+        "QtGraphsWidgets",
+        "QtHelp",
+        "QtHttpServer",
+        "QtLocation",
+        "QtMultimedia",
+        "QtMultimediaWidgets",
+        "QtNetwork",
+        "QtNetworkAuth",
+        "QtNfc",
+        "QtPdf",
+        "QtPdfWidgets",
+        "QtPositioning",
+        "QtPrintSupport",
+        "QtQml",
+        "QtQuick",
+        "QtQuick3D",
+        "QtQuickControls2",
+        "QtQuickTest",
+        "QtQuickWidgets",
+        "QtRemoteObjects",
+        "QtScxml",
+        "QtSensors",
+        "QtSerialBus",
+        "QtSerialPort",
+        "QtSpatialAudio",
+        "QtSql",
+        "QtStateMachine",
+        "QtSvg",
+        "QtSvgWidgets",
+        "QtTest",
+        "QtTextToSpeech",
+        "QtUiTools",
+        "QtWebChannel",
+        "QtWebEngineCore",
+        "QtWebEngineQuick",
+        "QtWebEngineWidgets",
+        "QtWebSockets",
+        "QtWebView",
         "QtXml",
     )
 )
@@ -180,26 +223,52 @@ QT_PLUGIN_TYPES = {
 # are computed from the bundle itself (dpkg-shlibdeps), not from this table.
 SYSTEM_LIBRARIES = {
     # glibc and the C++ runtime
-    "libc.so.6": "libc6", "libm.so.6": "libc6", "ld-linux-x86-64.so.2": "libc6", "libdl.so.2": "libc6",
-    "libpthread.so.0": "libc6", "librt.so.1": "libc6",
-    "libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc-s1",
+    "libc.so.6": "libc6",
+    "libm.so.6": "libc6",
+    "ld-linux-x86-64.so.2": "libc6",
+    "libdl.so.2": "libc6",
+    "libpthread.so.0": "libc6",
+    "librt.so.1": "libc6",
+    "libstdc++.so.6": "libstdc++6",
+    "libgcc_s.so.1": "libgcc-s1",
     # QtCore, QtGui
-    "libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0", "libz.so.1": "zlib1g",
-    "libzstd.so.1": "libzstd1", "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6",
-    "libxkbcommon.so.0": "libxkbcommon0", "libX11.so.6": "libx11-6", "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libz.so.1": "zlib1g",
+    "libzstd.so.1": "libzstd1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libX11.so.6": "libx11-6",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
     "libdbus-1.so.3": "libdbus-1-3",
     # X11 (xcb platform, xcbglintegrations)
-    "libX11-xcb.so.1": "libx11-xcb1", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libxcb.so.1": "libxcb1",
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-util.so.1": "libxcb-util1",
-    "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-randr.so.0": "libxcb-randr0",
-    "libxcb-render.so.0": "libxcb-render0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1",
-    "libxcb-xfixes.so.0": "libxcb-xfixes0", "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb-glx.so.0": "libxcb-glx0",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-glx.so.0": "libxcb-glx0",
     # Wayland (wayland platform and its plugins)
-    "libwayland-client.so.0": "libwayland-client0", "libwayland-cursor.so.0": "libwayland-cursor0",
+    "libwayland-client.so.0": "libwayland-client0",
+    "libwayland-cursor.so.0": "libwayland-cursor0",
     "libwayland-egl.so.1": "libwayland-egl1",
     # audio: PortAudio (sounddevice's hook bundles the system's), ALSA (the host's), JACK (PortAudio's)
-    "libportaudio.so.2": "libportaudio2", "libasound.so.2": "libasound2", "libjack.so.0": "libjack-jackd2-0",
+    "libportaudio.so.2": "libportaudio2",
+    "libasound.so.2": "libasound2",
+    "libjack.so.0": "libjack-jackd2-0",
 }
 # Debian packages the build itself needs: strip (the spec strips torch's libraries).
 BUILD_TOOLS_DEBS = ("binutils",)
@@ -216,6 +285,7 @@ def build_debs(deb: bool = False) -> list[str]:
         names |= set(DEB_TOOLS_DEBS)
     return sorted(names)
 
+
 # ---------------------------------------------------------------------------- the GM instrument
 # FluidSynth (libfluidsynth through pyfluidsynth) and a General MIDI SoundFont ship inside the
 # bundle, so the Compose panel plays a real instrument on a desktop without them. The spec copies
@@ -227,13 +297,22 @@ def build_debs(deb: bool = False) -> list[str]:
 # libfluidsynth links 17 libraries directly. Bundled: those that are not on every desktop and do
 # not talk to a host service, {soname: (Debian package, licence, why)}:
 INSTRUMENT_LIBRARIES = {
-    "libfluidsynth.so.3": ("libfluidsynth3", "LGPL-2.1-or-later",
-                           "the synthesiser itself; only music software installs it"),
-    "libinstpatch-1.0.so.2": ("libinstpatch-1.0-2", "LGPL-2.1-only",
-                              "FluidSynth's SoundFont/DLS loader; nothing but FluidSynth installs it"),
-    "libgomp.so.1": ("libgomp1", "GPL-3.0-or-later WITH GCC-exception-3.1",
-                     "GCC's OpenMP runtime (FluidSynth's parallel voice rendering); comes with compilers, "
-                     "not with every desktop; the GCC Runtime Library Exception allows shipping it"),
+    "libfluidsynth.so.3": (
+        "libfluidsynth3",
+        "LGPL-2.1-or-later",
+        "the synthesiser itself; only music software installs it",
+    ),
+    "libinstpatch-1.0.so.2": (
+        "libinstpatch-1.0-2",
+        "LGPL-2.1-only",
+        "FluidSynth's SoundFont/DLS loader; nothing but FluidSynth installs it",
+    ),
+    "libgomp.so.1": (
+        "libgomp1",
+        "GPL-3.0-or-later WITH GCC-exception-3.1",
+        "GCC's OpenMP runtime (FluidSynth's parallel voice rendering); comes with compilers, "
+        "not with every desktop; the GCC Runtime Library Exception allows shipping it",
+    ),
 }
 # Left to the host, {soname: (Debian package, why)}: the .deb Depends on their packages
 # (dpkg-shlibdeps finds them, as the bundle's libfluidsynth links them); an AppImage user without
@@ -241,38 +320,56 @@ INSTRUMENT_LIBRARIES = {
 # dependencies (libtinfo, PulseAudio's libpulsecommon/libsystemd, libsndfile's codecs, SDL2's X11/
 # Wayland/libdecor/libgbm) stay out with them: the spec's pruning follows only kept libraries.
 INSTRUMENT_HOST_LIBRARIES = {
-    "libreadline.so.8": ("libreadline8",
-                         "GPL-3.0-or-later without exception: not shipped in the MIT bundle (FluidSynth "
-                         "links it only for its interactive shell, which the app never starts); on every "
-                         "Debian/Ubuntu system (python3, gnupg and bash's tools depend on it)"),
-    "libSDL2-2.0.so.0": ("libsdl2-2.0-0",
-                         "FluidSynth's optional SDL audio driver (never used: the app renders into its own "
-                         "PortAudio stream); SDL2 loads the host's X11/Wayland/libdecor/GBM and must match "
-                         "them, so it is the host's like those (pygame carries its own, renamed, SDL2)"),
-    "libpulse.so.0": ("libpulse0",
-                      "the PulseAudio/PipeWire client: must match the host's sound server; on every desktop"),
+    "libreadline.so.8": (
+        "libreadline8",
+        "GPL-3.0-or-later without exception: not shipped in the MIT bundle (FluidSynth "
+        "links it only for its interactive shell, which the app never starts); on every "
+        "Debian/Ubuntu system (python3, gnupg and bash's tools depend on it)",
+    ),
+    "libSDL2-2.0.so.0": (
+        "libsdl2-2.0-0",
+        "FluidSynth's optional SDL audio driver (never used: the app renders into its own "
+        "PortAudio stream); SDL2 loads the host's X11/Wayland/libdecor/GBM and must match "
+        "them, so it is the host's like those (pygame carries its own, renamed, SDL2)",
+    ),
+    "libpulse.so.0": (
+        "libpulse0",
+        "the PulseAudio/PipeWire client: must match the host's sound server; on every desktop",
+    ),
     "libpulse-simple.so.0": ("libpulse0", "the same package as libpulse.so.0, for the same reason"),
-    "libsndfile.so.1": ("libsndfile1",
-                        "on every desktop with PulseAudio or PipeWire (libpulse0 depends on it); it pulls "
-                        "in six codec libraries that the bundle need not carry"),
+    "libsndfile.so.1": (
+        "libsndfile1",
+        "on every desktop with PulseAudio or PipeWire (libpulse0 depends on it); it pulls "
+        "in six codec libraries that the bundle need not carry",
+    ),
 }
 # The SoundFont and the licence files, {bundle path: (source on the build machine, Debian package)}.
 SOUNDFONT_NAME = "FluidR3Mono_GM.sf3"
 INSTRUMENT_DATA = {
     # where gdl_studio.core.paths.resources_dir() / "soundfonts" is in the bundle
     f"gdl_studio/_bundled/resources/soundfonts/{SOUNDFONT_NAME}": (
-        f"/usr/share/sounds/sf3/{SOUNDFONT_NAME}", "fluidr3mono-gm-soundfont"),
+        f"/usr/share/sounds/sf3/{SOUNDFONT_NAME}",
+        "fluidr3mono-gm-soundfont",
+    ),
     f"gdl_studio/_bundled/resources/soundfonts/{SOUNDFONT_NAME}.copyright": (
-        "/usr/share/doc/fluidr3mono-gm-soundfont/copyright", "fluidr3mono-gm-soundfont"),  # MIT
+        "/usr/share/doc/fluidr3mono-gm-soundfont/copyright",
+        "fluidr3mono-gm-soundfont",
+    ),  # MIT
     "licenses/libfluidsynth3.copyright": ("/usr/share/doc/libfluidsynth3/copyright", "libfluidsynth3"),
-    "licenses/libinstpatch-1.0-2.copyright": (
-        "/usr/share/doc/libinstpatch-1.0-2/copyright", "libinstpatch-1.0-2"),
+    "licenses/libinstpatch-1.0-2.copyright": ("/usr/share/doc/libinstpatch-1.0-2/copyright", "libinstpatch-1.0-2"),
     "licenses/libgomp1.copyright": ("/usr/share/doc/libgomp1/copyright", "libgomp1"),
 }
-INSTRUMENT_DEBS = tuple(sorted({deb for deb, *_ in INSTRUMENT_LIBRARIES.values()}
-                               | {deb for _src, deb in INSTRUMENT_DATA.values()}))
-LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-                "/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
+INSTRUMENT_DEBS = tuple(
+    sorted({deb for deb, *_ in INSTRUMENT_LIBRARIES.values()} | {deb for _src, deb in INSTRUMENT_DATA.values()})
+)
+LIBRARY_DIRS = (
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+)
 
 
 def _find_library_file(soname: str) -> str | None:
@@ -409,7 +506,7 @@ def qt_plugin_type(dest: str) -> str | None:
     dest = dest.replace("\\", "/")
     if not dest.startswith(QT_PLUGINS_DIR):
         return None
-    return dest[len(QT_PLUGINS_DIR):].split("/", 1)[0]
+    return dest[len(QT_PLUGINS_DIR) :].split("/", 1)[0]
 
 
 def dropped(dest: str) -> bool:

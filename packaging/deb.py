@@ -66,7 +66,9 @@ def version() -> str:
 
 def architecture() -> str:
     try:
-        return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
 
@@ -90,8 +92,10 @@ def changelog() -> str:
         date = datetime.strptime(release.get("date"), "%Y-%m-%d").replace(tzinfo=timezone.utc)
         lines = [" ".join(p.itertext()).split() for p in release.iter("p")] or [["Release", release.get("version")]]
         body = "\n".join("  * " + _wrap(" ".join(words), 76, "    ") for words in lines)
-        entries.append(f"{PACKAGE} ({release.get('version')}) unstable; urgency=medium\n\n{body}\n\n"
-                       f" -- {MAINTAINER}  {format_datetime(date)}\n")
+        entries.append(
+            f"{PACKAGE} ({release.get('version')}) unstable; urgency=medium\n\n{body}\n\n"
+            f" -- {MAINTAINER}  {format_datetime(date)}\n"
+        )
     return "\n".join(entries)
 
 
@@ -111,7 +115,9 @@ def description() -> str:
             paragraphs.append(_wrap(" ".join(" ".join(element.itertext()).split()), 78, " "))
         elif element.tag == "ul":
             # two spaces: shown verbatim, as a list (lintian: possible-unindented-list-in-extended-description)
-            items = ["  * " + _wrap(" ".join(" ".join(li.itertext()).split()), 74, "    ") for li in element.findall("li")]
+            items = [
+                "  * " + _wrap(" ".join(" ".join(li.itertext()).split()), 74, "    ") for li in element.findall("li")
+            ]
             paragraphs.append("\n".join(items))
     long_text = "\n .\n".join(" " + p.strip() if not p.startswith(" ") else p for p in paragraphs)
     return f"{summary}\n{long_text}"
@@ -148,10 +154,10 @@ def _has_interp(path: Path) -> bool:
     data = path.read_bytes()[:65536]
     end = "<" if data[5] == 1 else ">"
     if data[4] == 2:
-        phoff, = struct.unpack_from(end + "Q", data, 0x20)
+        (phoff,) = struct.unpack_from(end + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
     else:
-        phoff, = struct.unpack_from(end + "I", data, 0x1C)
+        (phoff,) = struct.unpack_from(end + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
     for i in range(phnum):
         if phoff + (i + 1) * phentsize > len(data):
@@ -304,12 +310,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="where deb-build/ (the staged tree) and the .deb go")
     parser.add_argument("--icons", type=Path, help="rendered icon PNGs (default OUT/icons; rendered when missing)")
     parser.add_argument("--depends", help="Depends field as given, instead of dpkg-shlibdeps's")
-    parser.add_argument("-Z", "--compression", default=os.environ.get("GDL_DEB_COMPRESSION", "gzip"),
-                        choices=("gzip", "xz", "zstd", "none"),
-                        help="gzip (default; or $GDL_DEB_COMPRESSION). xz makes the .deb about a third smaller "
-                        "but costs ~10x the CPU (about 12 CPU-minutes for this bundle: measured 1 min 53 s for "
-                        "100 MB of libtorch against 6 s for gzip); zstd is as fast as gzip and smaller, but "
-                        "needs dpkg >= 1.21.18 and lintian rejects it (malformed-deb-archive)")
+    parser.add_argument(
+        "-Z",
+        "--compression",
+        default=os.environ.get("GDL_DEB_COMPRESSION", "gzip"),
+        choices=("gzip", "xz", "zstd", "none"),
+        help="gzip (default; or $GDL_DEB_COMPRESSION). xz makes the .deb about a third smaller "
+        "but costs ~10x the CPU (about 12 CPU-minutes for this bundle: measured 1 min 53 s for "
+        "100 MB of libtorch against 6 s for gzip); zstd is as fast as gzip and smaller, but "
+        "needs dpkg >= 1.21.18 and lintian rejects it (malformed-deb-archive)",
+    )
     args = parser.parse_args(argv)
     icons = args.icons or args.out / "icons"
     if not (icons / f"{cfg.DESKTOP_ID}-{cfg.ICON_SIZES[-1]}.png").is_file():
@@ -319,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     depends = [d.strip() for d in args.depends.split(",") if d.strip()] if args.depends is not None else None
     target = build(args.dist, args.out, icons, depends, args.compression)
     print(target)
-    print(subprocess.run(["dpkg-deb", "--field", str(target), "Depends"], capture_output=True, text=True).stdout.strip())
+    print(
+        subprocess.run(["dpkg-deb", "--field", str(target), "Depends"], capture_output=True, text=True).stdout.strip()
+    )
     return 0
 
 

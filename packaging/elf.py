@@ -38,11 +38,11 @@ def needed(path: str | Path) -> list[str]:
         is64 = head[4] == 2
         end = "<" if head[5] == 1 else ">"
         if is64:
-            shoff, = struct.unpack_from(end + "Q", head, 0x28)
+            (shoff,) = struct.unpack_from(end + "Q", head, 0x28)
             shentsize, shnum = struct.unpack_from(end + "HH", head, 0x3A)
             sh_fmt, dyn_fmt = end + "IIQQQQIIQQ", end + "qQ"
         else:
-            shoff, = struct.unpack_from(end + "I", head, 0x20)
+            (shoff,) = struct.unpack_from(end + "I", head, 0x20)
             shentsize, shnum = struct.unpack_from(end + "HH", head, 0x2E)
             sh_fmt, dyn_fmt = end + "IIIIIIIIII", end + "iI"
         f.seek(shoff)
@@ -63,7 +63,7 @@ def needed(path: str | Path) -> list[str]:
                 if tag == DT_NULL:
                     break
                 if tag == DT_NEEDED:
-                    out.append(strings[value:strings.index(b"\0", value)].decode())
+                    out.append(strings[value : strings.index(b"\0", value)].decode())
         return out
 
 

@@ -54,12 +54,27 @@ def built(tmp_path_factory):
         name, _, link = name.partition(" -> ")
         entries[name.removeprefix(".")] = (mode, link)
     fields = {}
-    for name in ("Package", "Version", "Architecture", "Depends", "Installed-Size", "Section", "Maintainer", "Description"):
-        fields[name] = subprocess.run(["dpkg-deb", "--field", str(target), name], capture_output=True, text=True,
-                                      check=True).stdout.strip()
+    for name in (
+        "Package",
+        "Version",
+        "Architecture",
+        "Depends",
+        "Installed-Size",
+        "Section",
+        "Maintainer",
+        "Description",
+    ):
+        fields[name] = subprocess.run(
+            ["dpkg-deb", "--field", str(target), name], capture_output=True, text=True, check=True
+        ).stdout.strip()
     control_files = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(target)], capture_output=True, check=True).stdout
-    return {"deb": target, "entries": entries, "fields": fields, "root": tmp / "out" / "deb-build" / "debian" / "gdl-studio",
-            "control_tar": control_files}
+    return {
+        "deb": target,
+        "entries": entries,
+        "fields": fields,
+        "root": tmp / "out" / "deb-build" / "debian" / "gdl-studio",
+        "control_tar": control_files,
+    }
 
 
 def test_file_name_and_control_fields(built):

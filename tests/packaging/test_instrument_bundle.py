@@ -90,10 +90,14 @@ def test_instrument_datas_stages_each_file_under_its_bundle_name(tmp_path, monke
     src.mkdir()
     (src / "copyright").write_text("MIT\n")
     (src / "a.sf3").write_bytes(b"RIFF\0\0\0\0sfbk")
-    monkeypatch.setattr(cfg, "INSTRUMENT_DATA", {
-        "gdl_studio/_bundled/resources/soundfonts/a.sf3": (str(src / "a.sf3"), "x"),
-        "licenses/x.copyright": (str(src / "copyright"), "x"),
-    })
+    monkeypatch.setattr(
+        cfg,
+        "INSTRUMENT_DATA",
+        {
+            "gdl_studio/_bundled/resources/soundfonts/a.sf3": (str(src / "a.sf3"), "x"),
+            "licenses/x.copyright": (str(src / "copyright"), "x"),
+        },
+    )
     out = cfg.instrument_datas(str(tmp_path / "stage"))
     assert sorted((Path(s).relative_to(tmp_path / "stage").as_posix(), d) for s, d in out) == [
         ("gdl_studio/_bundled/resources/soundfonts/a.sf3", "gdl_studio/_bundled/resources/soundfonts"),

@@ -80,22 +80,54 @@ def test_spec_ships_models_and_resources_where_paths_looks():
 def test_data_and_test_only_packages_are_excluded():
     for name in ("music21", "music21.corpus", "kanji", "kanjivg", "matplotlib", "networkx", "pytest", "pytestqt"):
         assert cfg.excluded(name), name
-    for name in ("torch", "torch.nn", "torch.optim", "sympy", "numpy", "PySide6.QtWidgets", "PySide6.QtOpenGL",
-                 "pyqtgraph", "gymnasium", "pygame", "Box2D", "sounddevice", "rtmidi", "mido", "gdl_studio.ui"):
+    for name in (
+        "torch",
+        "torch.nn",
+        "torch.optim",
+        "sympy",
+        "numpy",
+        "PySide6.QtWidgets",
+        "PySide6.QtOpenGL",
+        "pyqtgraph",
+        "gymnasium",
+        "pygame",
+        "Box2D",
+        "sounddevice",
+        "rtmidi",
+        "mido",
+        "gdl_studio.ui",
+    ):
         assert not cfg.excluded(name), name
     assert set(cfg.OPTIONAL_AT_RUN_TIME) <= set(cfg.EXCLUDES)
 
 
 def test_dropped_files():
-    for dest in ("torch/include/ATen/ATen.h", "torch/test/Dict_test", "torch/bin/test_api", "torch/lib/libtorchbind_test.so",
-                 "torch/share/cmake/Torch/TorchConfig.cmake", "PySide6/Qt/translations/qtbase_de.qm", "libasound.so.2", "libmvec.so.1",
-                 "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "pygame/mixer.cpython-311-x86_64-linux-gnu.so",
-                 "pygame/imageext.cpython-311-x86_64-linux-gnu.so"):
+    for dest in (
+        "torch/include/ATen/ATen.h",
+        "torch/test/Dict_test",
+        "torch/bin/test_api",
+        "torch/lib/libtorchbind_test.so",
+        "torch/share/cmake/Torch/TorchConfig.cmake",
+        "PySide6/Qt/translations/qtbase_de.qm",
+        "libasound.so.2",
+        "libmvec.so.1",
+        "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+        "pygame/mixer.cpython-311-x86_64-linux-gnu.so",
+        "pygame/imageext.cpython-311-x86_64-linux-gnu.so",
+    ):
         assert cfg.dropped(dest), dest
-    for dest in ("torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "torch/_inductor/config.py",
-                 "PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
-                 "PySide6/Qt/plugins/imageformats/libqsvg.so", "PySide6/Qt/plugins/iconengines/libqsvgicon.so",
-                 "gdl_studio/_bundled/models/music-lstm/card.json", "libportaudio.so.2", "pygame/freesansbold.ttf"):
+    for dest in (
+        "torch/lib/libtorch_cpu.so",
+        "torch/bin/torch_shm_manager",
+        "torch/_inductor/config.py",
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/imageformats/libqsvg.so",
+        "PySide6/Qt/plugins/iconengines/libqsvgicon.so",
+        "gdl_studio/_bundled/models/music-lstm/card.json",
+        "libportaudio.so.2",
+        "pygame/freesansbold.ttf",
+    ):
         assert not cfg.dropped(dest), dest
 
 
@@ -118,10 +150,14 @@ def test_only_safe_binaries_are_stripped():
         return any(fnmatch.fnmatchcase(dest, p) for p in cfg.STRIP_PATTERNS)
 
     assert stripped("torch/lib/libtorch_cpu.so") and stripped("libpython3.11.so.1.0")
-    for dest in ("numpy.libs/libscipy_openblas64_-32a4b2a6.so", "pillow.libs/libjpeg-6dc8d115.so.62.4.0",
-                 "numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
-                 "PIL/_imaging.cpython-311-x86_64-linux-gnu.so", "PySide6/Qt/lib/libQt6Core.so.6",
-                 "python_rtmidi./libjack-5305d520.so.0.1.0"):
+    for dest in (
+        "numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+        "pillow.libs/libjpeg-6dc8d115.so.62.4.0",
+        "numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+        "PIL/_imaging.cpython-311-x86_64-linux-gnu.so",
+        "PySide6/Qt/lib/libQt6Core.so.6",
+        "python_rtmidi./libjack-5305d520.so.0.1.0",
+    ):
         assert not stripped(dest), dest
 
 
@@ -163,8 +199,13 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
     instrument_datas = [(str(tmp_path / "FluidR3Mono_GM.sf3"), "gdl_studio/_bundled/resources/soundfonts")]
     monkeypatch.setattr(cfg, "instrument_binaries", lambda: instrument_bins)
     monkeypatch.setattr(cfg, "instrument_datas", lambda stage: instrument_datas)
-    namespace.update(SPECPATH=str(PACKAGING), DISTPATH=str(tmp_path / "dist"), workpath=str(tmp_path / "work"),
-                     __file__=str(SPEC), __name__="spec")
+    namespace.update(
+        SPECPATH=str(PACKAGING),
+        DISTPATH=str(tmp_path / "dist"),
+        workpath=str(tmp_path / "work"),
+        __file__=str(SPEC),
+        __name__="spec",
+    )
     exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
     _args, kwargs = captured["Analysis"]
     dests = {(Path(src).name, dest) for src, dest in kwargs["datas"]}
@@ -188,8 +229,13 @@ def test_spec_collects_every_shipped_model_and_resource(tmp_path, monkeypatch):
 def test_nothing_excluded_is_imported_at_run_time():
     """Every app module, an optimiser step and the main window with its panels, in a fresh
     interpreter: none of them may load a module the spec leaves out of the bundle."""
-    result = subprocess.run([sys.executable, str(PACKAGING / "probe_imports.py"), "--json"], capture_output=True,
-                            text=True, timeout=300, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "probe_imports.py"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
     assert lines, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(lines[-1])
@@ -220,8 +266,18 @@ def test_metainfo_is_well_formed_with_the_required_tags():
     path = _metainfo()
     root = ET.parse(path).getroot()  # raises on malformed XML
     assert root.tag == "component" and root.get("type") == "desktop-application"
-    for tag in ("id", "metadata_license", "project_license", "name", "summary", "description", "launchable",
-                "content_rating", "releases", "provides"):
+    for tag in (
+        "id",
+        "metadata_license",
+        "project_license",
+        "name",
+        "summary",
+        "description",
+        "launchable",
+        "content_rating",
+        "releases",
+        "provides",
+    ):
         element = root.find(tag)
         assert element is not None, f"<{tag}> missing"
     component_id = root.findtext("id")
@@ -241,7 +297,9 @@ def test_metainfo_passes_appstreamcli_where_installed():
     tool = shutil.which("appstreamcli")
     if tool is None:
         pytest.skip("appstreamcli is not installed (the well-formedness test above still runs)")
-    result = subprocess.run([tool, "validate", "--no-net", str(_metainfo())], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [tool, "validate", "--no-net", str(_metainfo())], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -262,8 +320,13 @@ for p in paths:
     out.append([p.name, w, h, sum(a > 200 for a in samples) / len(samples)])
 print(json.dumps(out))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rendered = {name: (w, h, opaque) for name, w, h, opaque in json.loads(result.stdout.strip().splitlines()[-1])}
     assert cfg.ICON_SIZES == (16, 24, 32, 48, 64, 128, 256, 512)
@@ -296,11 +359,17 @@ def test_build_outputs_are_ignored():
 
 # ---------------------------------------------------------------------------------------- selftest
 def test_selftest_command_is_registered_but_hidden():
-    help_text = subprocess.run([sys.executable, "-m", "gdl_studio", "--help"], capture_output=True, text=True,
-                               timeout=120, cwd=ROOT).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "gdl_studio", "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT
+    ).stdout
     assert "selftest" not in help_text
-    result = subprocess.run([sys.executable, "-m", "gdl_studio", "selftest", "--help"], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "gdl_studio", "selftest", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert result.returncode == 0 and "--startup-time" in result.stdout
 
 

@@ -97,10 +97,16 @@ def test_elf_reader_matches_readelf():
 
 def test_plugins_the_app_needs_are_kept():
     kept = {_dest(p) for p in _kept_plugins()}
-    for plugin in ("platforms/libqxcb.so", "platforms/libqwayland.so", "platforms/libqoffscreen.so",
-                   "xcbglintegrations/libqxcb-glx-integration.so", "imageformats/libqsvg.so",
-                   "iconengines/libqsvgicon.so", "wayland-shell-integration/libxdg-shell.so",
-                   "wayland-graphics-integration-client/libqt-plugin-wayland-egl.so"):
+    for plugin in (
+        "platforms/libqxcb.so",
+        "platforms/libqwayland.so",
+        "platforms/libqoffscreen.so",
+        "xcbglintegrations/libqxcb-glx-integration.so",
+        "imageformats/libqsvg.so",
+        "iconengines/libqsvgicon.so",
+        "wayland-shell-integration/libxdg-shell.so",
+        "wayland-graphics-integration-client/libqt-plugin-wayland-egl.so",
+    ):
         if (PLUGINS / plugin).is_file():
             assert f"PySide6/Qt/plugins/{plugin}" in kept, f"{plugin} is left out of the bundle"
     assert cfg.dropped("PySide6/Qt/plugins/generic/libqtuiotouchplugin.so"), "TUIO needs libQt6Network"
@@ -156,8 +162,9 @@ def test_build_installs_the_system_libraries():
     for package in ("libwayland-cursor0", "libwayland-egl1", "libxcb-cursor0", "libportaudio2", "binutils"):
         assert package in debs
     assert set(cfg.DEB_TOOLS_DEBS) <= set(cfg.build_debs(deb=True))
-    out = subprocess.run([sys.executable, str(PACKAGING / "bundle_config.py"), "--debs"], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, str(PACKAGING / "bundle_config.py"), "--debs"], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == debs
     build = (PACKAGING / "build").read_text(encoding="utf-8")
-    assert "bundle_config.py\" --debs" in build or "bundle_config.py --debs" in build
+    assert 'bundle_config.py" --debs' in build or "bundle_config.py --debs" in build
