@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -229,6 +230,22 @@ def apply_arch(config, spec: str | None):
 # batches
 
 
+def crop_windows(lengths: np.ndarray, L: int, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
+    """One epoch of ``(piece, start, first scored)`` crops of ``L`` events over pieces of
+    ``lengths``: random starts if ``rng``, else a fixed tiling that scores every target once."""
+    out: list[tuple[int, int, int]] = []
+    for i, n in enumerate(lengths):
+        k = max(1, math.ceil(n / L))
+        if rng is None:
+            starts = [min(j * L, max(n - L, 0)) for j in range(k)] if n > L else [0]
+            out.extend((i, s, j * L) for j, s in enumerate(starts))
+        else:
+            out.extend((i, int(rng.integers(0, max(n - L, 0) + 1)), -1) for _ in range(k))
+    if rng is not None:
+        rng.shuffle(out)
+    return out
+
+
 class SequenceData:
     """Whole-piece input/target arrays; one epoch is a random crop per ``seq_len`` of every
     piece, each transposed by a random interval in ±6 semitones where it stays in range."""
@@ -248,24 +265,12 @@ class SequenceData:
         return int(self.lengths.sum())
 
     def windows(self, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
-        """One epoch of ``(piece, start, first scored)`` crops: random starts if ``rng``, else a
-        fixed tiling that scores every target exactly once."""
-        out = []
-        L = self.seq_len
-        for i, n in enumerate(self.lengths):
-            k = max(1, math.ceil(n / L))
-            if rng is None:
-                starts = [min(j * L, max(n - L, 0)) for j in range(k)] if n > L else [0]
-                out.extend((i, s, j * L) for j, s in enumerate(starts))
-            else:
-                out.extend((i, int(rng.integers(0, max(n - L, 0) + 1)), -1) for _ in range(k))
-        if rng is not None:
-            rng.shuffle(out)
-        return out
+        """One epoch of ``(piece, start, first scored)`` crops (see :func:`crop_windows`)."""
+        return crop_windows(self.lengths, self.seq_len, rng)
 
     def batch(self, windows, rng: np.random.Generator | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         L = self.seq_len
-        arrs = {k: np.zeros((len(windows), L), np.int64) for k in self.keys}
+        arrs: dict[str, np.ndarray] = {k: np.zeros((len(windows), L), np.int64) for k in self.keys}
         mask = np.zeros((len(windows), L), bool)
         offset = np.zeros(len(windows), np.int64)
         for b, (i, s, first) in enumerate(windows):
@@ -279,14 +284,14 @@ class SequenceData:
                 continue
             if self.pos_limit:
                 offset[b] = rng.integers(0, max(self.pos_limit - L, 0) + 1)
-            k = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
+            semi = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
             rows = [arrs[key][b, : e - s] for key in self.pitch_keys]
             pitched = [r[r < T.N_PITCH] for r in rows]
             lo_p = min((p.min() for p in pitched if p.size), default=0)
             hi_p = max((p.max() for p in pitched if p.size), default=0)
-            if k and lo_p + k >= 0 and hi_p + k < T.N_PITCH:
+            if semi and lo_p + semi >= 0 and hi_p + semi < T.N_PITCH:
                 for r in rows:
-                    r[r < T.N_PITCH] += k
+                    r[r < T.N_PITCH] += semi
         if self.pos_limit:
             arrs["offset"] = offset
             if rng is not None and "in_time" in arrs:
@@ -351,7 +356,9 @@ class EventData:
     def targets(self) -> int:
         return int(self.lengths.sum())
 
-    windows = SequenceData.windows
+    def windows(self, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
+        """One epoch of ``(piece, start, first scored)`` crops (see :func:`crop_windows`)."""
+        return crop_windows(self.lengths, self.seq_len, rng)
 
     def _l2r(self, i: int, s: int, first: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ev = self.ev[i]
@@ -394,8 +401,8 @@ class EventData:
         notes = (crop["pitch"][is_note], crop["time"][is_note], crop["dur"][is_note], crop["vel"][is_note])
         in_mid = (notes[1] >= a_tick) & (notes[1] < b_tick)
         after = notes[1] >= b_tick
-        middle = tuple(x[in_mid] for x in notes)
-        suffix = tuple(x[after] for x in notes)
+        middle: T.NoteArrays = (notes[0][in_mid], notes[1][in_mid], notes[2][in_mid], notes[3][in_mid])
+        suffix: T.NoteArrays = (notes[0][after], notes[1][after], notes[2][after], notes[3][after])
         seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
         excess = len(seq["pitch"]) - (L + 1)
         if excess > 0:  # the sentinels and chains made it longer than the context: trim the sides
@@ -403,7 +410,9 @@ class EventData:
             prefix = {k: v[cut:] for k, v in prefix.items()}
             excess -= cut
             if excess > 0:
-                suffix = tuple(x[: max(0, len(suffix[0]) - excess)] for x in suffix)
+                keep = max(0, len(suffix[0]) - excess)
+                vel = suffix[3]
+                suffix = (suffix[0][:keep], suffix[1][:keep], suffix[2][:keep], vel[:keep] if vel is not None else None)
             seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
             if len(seq["pitch"]) > L + 1:
                 return None
@@ -426,7 +435,8 @@ class EventData:
         chunk = 64 * batch_size
         for c in range(0, len(windows), chunk):
             part = sorted(windows[c : c + chunk], key=lambda w: min(self.seq_len, int(self.lengths[w[0]]) - w[1]))
-            cur, longest = [], 0
+            cur: list = []
+            longest = 0
             for w in part:
                 n = min(self.seq_len, int(self.lengths[w[0]]) - w[1])
                 if cur and (len(cur) + 1) * max(longest, n) > budget:
@@ -449,7 +459,7 @@ class EventData:
                 got = self._l2r(i, s, first)
             made.append(got)
         L = max((m.size for _, m in made), default=1)  # padded to the longest window of the batch
-        arrs = {k: np.zeros((len(windows), L), np.int64) for k in EVENT_KEYS}
+        arrs: dict[str, np.ndarray] = {k: np.zeros((len(windows), L), np.int64) for k in EVENT_KEYS}
         mask = np.zeros((len(windows), L), bool)
         style = np.zeros(len(windows), np.int64)
         offset = np.zeros(len(windows), np.int64)
@@ -465,12 +475,12 @@ class EventData:
                 style[b] = 0
             if self.pos_limit:
                 offset[b] = rng.integers(0, max(self.pos_limit - self.seq_len, 0) + 1)
-            k = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
+            semi = int(rng.integers(-TRANSPOSE, TRANSPOSE + 1))
             rows = [arrs["in_pitch"][b, :n], arrs["tg_pitch"][b, :n]]
             pitched = np.concatenate([r[r < T.N_PITCH] for r in rows])
-            if k and pitched.size and pitched.min() + k >= 0 and pitched.max() + k < T.N_PITCH:
+            if semi and pitched.size and pitched.min() + semi >= 0 and pitched.max() + semi < T.N_PITCH:
                 for r in rows:
-                    r[r < T.N_PITCH] += k
+                    r[r < T.N_PITCH] += semi
         if self.n_styles:
             arrs["style"] = style
         if self.pos_limit and rng is not None:
@@ -681,6 +691,9 @@ def train_music(
     if config is None:
         config = tiny_config(kind, n_styles) if tiny else default_config(kind, n_styles)
         config = apply_arch(config, arch)
+    model: AttentionLSTM | MusicTransformer
+    train_data: SequenceData | EventData
+    valid_data: SequenceData | EventData
     if kind == "lstm":
         model = AttentionLSTM(config)
         train_data = lstm_data(train_pieces, settings.seq_len, config.n_styles)
@@ -730,7 +743,15 @@ def train_music(
 
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else paths.ROOT_DIR / "runs" / name
     ckpt_path = ckpt_dir / "checkpoint.pt"
-    state = {"step": 0, "epoch": 0, "elapsed": 0.0, "best": float("inf"), "best_state": None, "bad": 0, "history": []}
+    state: dict[str, Any] = {
+        "step": 0,
+        "epoch": 0,
+        "elapsed": 0.0,
+        "best": float("inf"),
+        "best_state": None,
+        "bad": 0,
+        "history": [],
+    }
     if ckpt_path.is_file() and not restart:
         ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
         if ck.get("config") == config.to_dict() and ck.get("kind") == kind:
