@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: gdl_studio
+
 
 def _card(path: Path) -> dict | None:
     try:
