@@ -182,6 +182,10 @@ class MusicTransformer(nn.Module):
         for emb in (self.shift_emb, self.pitch_emb, self.dur_emb, self.metric_emb, self.vel_emb, self.style_emb):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=d**-0.5)
+        half = d // 2  # sinusoid frequencies, kept for the one-event path (not saved with the weights)
+        self.register_buffer(
+            "sin_freq", torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half), persistent=False
+        )
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
         self.norm = nn.LayerNorm(d)
@@ -369,10 +373,15 @@ class MusicTransformer(nn.Module):
         if self.style_emb is not None:
             vec = vec + self.style_emb.weight[style]
         if self.time_proj is not None:
-            vec = vec + F.linear(sinusoid(torch.tensor(time), d), self.time_proj.weight)
+            vec = vec + F.linear(self._sinusoid_one(time), self.time_proj.weight)
         if self.config.rope:
             return vec * math.sqrt(d)
-        return vec * math.sqrt(d) + sinusoid(torch.tensor(position), d)
+        return vec * math.sqrt(d) + self._sinusoid_one(position)
+
+    def _sinusoid_one(self, value: int) -> torch.Tensor:
+        """:func:`sinusoid` of one integer, from the precomputed frequencies."""
+        angle = self.sin_freq * float(value)
+        return torch.cat([torch.sin(angle), torch.cos(angle)])
 
     @torch.inference_mode()
     def step(
