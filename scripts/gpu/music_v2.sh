@@ -73,7 +73,11 @@ echo "training done after $(( $(date +%s) - T0 )) s"
 python3 scripts/gpu/music_v2_select.py "$RUNS" models 2>&1 | tee logs/music_v2/selection.txt
 tar czf "$OUT/music_v2_transformer.tgz" models/music-transformer
 tar czf "$OUT/music_v2_lstm.tgz" models/music-lstm
-tar czf "$OUT/music_v2_runs.tgz" $(ls -d "$RUNS"/t*/music-transformer 2>/dev/null)  # every variant, for the record
+# every variant, one file each: the device returns files up to a size limit, and one tarball of
+# three 7 MB models (20 MB) was left behind on 2026-12-03 with the best variant in it
+for d in "$RUNS"/t*/music-transformer; do
+  [ -d "$d" ] && tar czf "$OUT/music_v2_$(basename "$(dirname "$d")").tgz" "$d"
+done
 tar czf "$OUT/music_v2_logs.tgz" logs/music_v2 $(ls "$RUNS"/*/*/card.json 2>/dev/null)
 ls -l "$OUT"
 for f in logs/music_v2/*.log; do echo "== $f"; tail -n 12 "$f"; done
