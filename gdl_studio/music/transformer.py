@@ -162,6 +162,8 @@ class KVCache:
 class MusicTransformer(nn.Module):
     """Decoder-only Transformer language model over compound note events."""
 
+    sin_freq: torch.Tensor  # a buffer (registered in __init__)
+
     def __init__(self, config: TransformerConfig | None = None) -> None:
         super().__init__()
         c = self.config = config or TransformerConfig()
