@@ -167,21 +167,11 @@ def score_transformer(
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
-        h = model(
-            ten["in_shift"],
-            ten["in_pitch"],
-            ten["in_dur"],
-            ten["in_vel"],
-            ten["in_metric"],
-            style=style,
-            time=ten["in_time"],
-        )
-        target = {key: ten[f"tg_{key}"] for key in ("shift", "pitch", "dur", "vel", "metric")}
-        nll, pitch_logits = model.event_nll(h, target)
+        nll, pitch_logits = model.batch_nll(ten, style=style)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
         for b, (pi, arr, first) in enumerate(chunk):
             n = len(arr["tg_pitch"])
-            tgt = target["pitch"][b, first:n]
+            tgt = ten["tg_pitch"][b, first:n]
             is_note = tgt < T.N_PITCH
             acc = per_piece[pi]
             acc[0] += float(nll[b, first:n].double().sum())
@@ -335,16 +325,7 @@ def _sequence_nll(
             arr["in_time"][b, :n] = ev["time"][:-1]
         ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
         style = torch.tensor([style_for_model(s[4], cfg) for s in chunk], device=device)
-        h = model(
-            ten["in_shift"],
-            ten["in_pitch"],
-            ten["in_dur"],
-            ten["in_vel"],
-            ten["in_metric"],
-            style=style,
-            time=ten["in_time"],
-        )
-        nll, _ = model.event_nll(h, {f: ten[f"tg_{f}"] for f in ("shift", "pitch", "dur", "vel", "metric")})
+        nll, _ = model.batch_nll(ten, style=style)
         for b, (ev, first, last, _, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1 if last is None else last - 1
             out.append(float(nll[b, first - 1 : n].double().sum()))

@@ -562,19 +562,7 @@ def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, 
                 note_logits.float().transpose(1, 2), ten["target_note"], reduction="none"
             ) + F.cross_entropy(dur_logits.float().transpose(1, 2), ten["target_dur"], reduction="none")
         else:
-            h = model(
-                ten["in_shift"],
-                ten["in_pitch"],
-                ten["in_dur"],
-                ten["in_vel"],
-                ten["in_metric"],
-                ten.get("offset"),
-                style=ten.get("style"),
-                time=ten.get("in_time"),
-                time_offset=ten.get("time_offset"),
-            )
-            target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
-            nll, _ = model.event_nll(h, target)
+            nll, _ = model.batch_nll(ten)
     return (nll * m).sum() / max(n, 1), n
 
 

@@ -316,6 +316,25 @@ class MusicTransformer(nn.Module):
             )
         return nll, pitch_logits
 
+    def batch_nll(
+        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` then :meth:`event_nll` over a batch of :func:`event_arrays` (B, T)
+        tensors: ``in_*`` inputs, ``tg_*`` targets and, when present, ``offset`` and
+        ``time_offset`` (training's random offsets) and ``style`` (unless ``style`` is given)."""
+        h = self(
+            batch["in_shift"],
+            batch["in_pitch"],
+            batch["in_dur"],
+            batch["in_vel"],
+            batch["in_metric"],
+            batch.get("offset"),
+            style=style if style is not None else batch.get("style"),
+            time=batch.get("in_time"),
+            time_offset=batch.get("time_offset"),
+        )
+        return self.event_nll(h, {k: batch[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")})
+
     # -- incremental inference ----------------------------------------------------------------
     def new_cache(self) -> KVCache:
         c = self.config

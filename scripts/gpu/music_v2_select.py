@@ -104,17 +104,14 @@ def _installed_lstm_valid(models: Path, data: Path) -> float | None:
     """The installed LSTM's nats/note on the corpus's validation pieces (all styles)."""
     try:
         import torch
-        from safetensors.torch import load_file
 
+        from gdl_studio.core.registry import Registry
         from gdl_studio.music.corpus import load_corpus
         from gdl_studio.music.evaluate import score_lstm
-        from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig
+        from gdl_studio.music.models_io import load_music_model
 
-        card = json.loads((models / "music-lstm" / "card.json").read_text())
-        model = AttentionLSTM(LSTMConfig.from_dict(card["architecture"]))
-        model.load_state_dict(
-            {k: v.float() for k, v in load_file(str(models / "music-lstm" / card["weights"])).items()}
-        )
+        # the registry's loader: card, sha256 check, architecture and weights as the app loads them
+        model = load_music_model("music-lstm", Registry([models])).model
         device = "cuda" if torch.cuda.is_available() else "cpu"
         pieces = load_corpus(data).split("valid")
         return float(score_lstm(model.to(device).eval(), pieces, device=device).summary()["nats_per_note"])
