@@ -258,9 +258,11 @@ def infill_case(
     max_len: int,
     max_prefix: int = MAX_PREFIX_EVENTS,
     max_suffix: int = MAX_SUFFIX_EVENTS,
+    order: str = "psm",
 ) -> dict:
     """The two sequences that score one gap: the infilling one (prefix, suffix, then the middle)
-    and the left-to-right one (prefix then the middle), with where their scored parts start."""
+    and the left-to-right one (prefix then the middle), with where their scored parts start
+    (``order``: the model's fill-in-the-middle layout, see :func:`tokens.fim_arrange`)."""
     ev = {k: np.asarray(v, np.int64) for k, v in p.note_events(False).items()}
     suffix_notes = _notes_in(p, b_tick, None)
     suffix_ev = T.encode_segment(*suffix_notes, t0=b_tick)
@@ -274,7 +276,7 @@ def infill_case(
     n_mid = len(middle_notes[0])
     prefix = prefix_events(ev, a_tick, max_prefix)
     while True:
-        fim, given, mid_index = T.fim_sequence(prefix, suffix_notes, middle_notes, a_tick, b_tick)
+        fim, given, mid_index = T.fim_sequence(prefix, suffix_notes, middle_notes, a_tick, b_tick, order=order)
         if len(fim["pitch"]) <= max_len + 1 or len(prefix["pitch"]) <= 1:
             break
         cut = len(fim["pitch"]) - (max_len + 1)
@@ -342,7 +344,8 @@ def score_infill(
     model.eval()
     if not getattr(model.config, "infill", False):
         raise ValueError("this model was not trained to fill gaps")
-    cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len) for g in gaps]
+    order = getattr(model.config, "fim_order", "psm")
+    cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len, order=order) for g in gaps]
     cases = [c for c in cases if c["notes"] > 0]
     fim = _sequence_nll(
         model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases], device, batch

@@ -605,19 +605,29 @@ class TransformerComposer(Composer):
         keep_s = min(len(suf_ev["pitch"]), MAX_SUFFIX_EVENTS, max(cfg.max_len // 4, 1))
         n = int((suf_ev["pitch"][:keep_s] < T.N_PITCH).sum())
         suf_notes = (fc.suffix.pitch[:n], fc.suffix.start[:n], fc.suffix.dur[:n], vel_none[:n])
-        seq, _, _ = T.fim_sequence(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False)
+        order = getattr(cfg, "fim_order", "psm")
+        # room for the middle before the ring-buffer cache slides (in "spm" it would slide the
+        # suffix out first): the prefix's event rate over the gap, at most half the context
+        span = max(int(prefix["time"][-1]) - int(prefix["time"][0]), T.TICKS_PER_BEAT) if keep_p else 1
+        expected = int(1.25 * keep_p * (fc.b_tick - fc.a_tick) / span) + 8
+        budget = cfg.max_len - min(max(expected, 8), cfg.max_len // 2)
+        arranged = T.fim_arrange(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False, order=order)
+        over = len(arranged["events"]["pitch"]) - budget
+        if over > 0:  # drop the oldest prefix events (the suffix and the structural events stay)
+            keep_p = max(1, keep_p - over)
+            prefix = {k: v[-keep_p:] for k, v in prefix.items()}
+            arranged = T.fim_arrange(prefix, suf_notes, None, fc.a_tick, fc.b_tick, with_end=False, order=order)
+        seq = arranged["events"]
         # sources: prefix notes by index, suffix notes after them, sentinels -1
         src = np.full(len(seq["pitch"]), -1, np.int64)
-        src[:keep_p] = pre_src[-keep_p:]
-        suf_pos = np.nonzero((np.arange(len(src)) >= keep_p) & (seq["pitch"] < T.N_PITCH))[0]
+        p0, s0 = arranged["prefix_index"], arranged["suffix_index"]
+        src[p0 : p0 + keep_p] = pre_src[-keep_p:]
+        n_suf_ev = len(T.encode_segment(*suf_notes, t0=fc.b_tick)["pitch"])
+        suf_pos = s0 + np.nonzero(seq["pitch"][s0 : s0 + n_suf_ev] < T.N_PITCH)[0]
         src[suf_pos] = n_prefix + fc.suffix.source[: suf_pos.size]
         cols = {k: [int(x) for x in seq[k]] for k in T.EVENT_FIELDS}
         cols["source"] = [int(x) for x in src]
         cols["metric"] = [int(T.metric_index(x, fc.bar_ticks)) for x in cols["time"]]
-        budget = cfg.max_len - 8
-        if len(cols["pitch"]) > budget:  # keep the newest (the suffix and MID): drop the oldest prefix events
-            for k in cols:
-                del cols[k][: len(cols["pitch"]) - budget]
         yield from self._run(
             cols,
             fc.a_tick,

@@ -326,8 +326,9 @@ EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", 
 class EventData:
     """Transformer training windows over whole pieces: left-to-right crops (as
     :class:`SequenceData`) and, with probability ``fim_rate`` per training window, the same
-    crop rearranged for filling a gap of 1–8 bars: ``prefix · HOLE@A · SUF@B · suffix · MID@A ·
-    middle · END@B`` (see :func:`tokens.fim_sequence`; the structural events are not scored).
+    crop rearranged for filling a gap of 1–8 bars in the model's ``fim_order`` (``prefix · HOLE@A ·
+    SUF@B · suffix · MID@A · middle · END@B`` or ``SUF@B · suffix · MID@P · prefix · HOLE@A ·
+    middle · END@B``; see :func:`tokens.fim_arrange`; the structural events are not scored).
     Each window carries its piece's style (replaced by "unknown" with probability
     ``style_dropout`` in training, so the model also serves music of no known style)."""
 
@@ -340,8 +341,10 @@ class EventData:
         fim_rate: float = 0.0,
         n_styles: int = 0,
         style_dropout: float = 0.0,
+        fim_order: str = "psm",
     ) -> None:
         self.seq_len = seq_len
+        self.fim_order = fim_order
         self.pos_limit = pos_limit
         self.fim_rate = fim_rate
         self.n_styles = n_styles
@@ -403,7 +406,7 @@ class EventData:
         after = notes[1] >= b_tick
         middle: T.NoteArrays = (notes[0][in_mid], notes[1][in_mid], notes[2][in_mid], notes[3][in_mid])
         suffix: T.NoteArrays = (notes[0][after], notes[1][after], notes[2][after], notes[3][after])
-        seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
+        seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
         excess = len(seq["pitch"]) - (L + 1)
         if excess > 0:  # the sentinels and chains made it longer than the context: trim the sides
             cut = min(excess, max(n_prefix - 1, 0))
@@ -413,7 +416,7 @@ class EventData:
                 keep = max(0, len(suffix[0]) - excess)
                 vel = suffix[3]
                 suffix = (suffix[0][:keep], suffix[1][:keep], suffix[2][:keep], vel[:keep] if vel is not None else None)
-            seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick)
+            seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
             if len(seq["pitch"]) > L + 1:
                 return None
         metric = T.metric_index(seq["time"], bar).astype(np.int64)
@@ -692,6 +695,8 @@ def train_music(
         settings.seq_len = config.max_len
         if not config.infill:
             settings.fim_rate = 0.0
+        if config.fim_order not in T.FIM_ORDERS:
+            raise UserError(f"--arch: fim_order must be one of {', '.join(T.FIM_ORDERS)}")
         model = MusicTransformer(config)
         if settings.init_weights:
             log(warm_start(model, settings.init_weights))
@@ -703,6 +708,7 @@ def train_music(
             settings.fim_rate,
             config.n_styles,
             settings.style_dropout,
+            config.fim_order,
         )
         valid_data = EventData(valid_pieces, config.max_len, use_velocity, 0, 0.0, config.n_styles)
     if not config.n_styles:
@@ -926,8 +932,14 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
             "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). "
             + pos
             + (
-                " Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · MID@A · "
-                "middle · END@B; one model continues and fills."
+                (
+                    " Fill-in-the-middle: a gap [A, B) is encoded SUF@B · suffix · MID@P · prefix · HOLE@A · "
+                    "middle · END@B (suffix first, so the middle continues the prefix directly); "
+                    "one model continues and fills."
+                    if config.fim_order == "spm"
+                    else " Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · "
+                    "MID@A · middle · END@B; one model continues and fills."
+                )
                 if config.infill
                 else ""
             )

@@ -64,6 +64,7 @@ class TransformerConfig:
     n_styles: int = 0  # a style embedding added to every event (0: none; row 0 = unknown style)
     rope: bool = False  # rotary position embedding of queries and keys instead of added sinusoids
     time_embedding: bool = False  # add a learned projection of the sinusoid of each event's onset tick
+    fim_order: str = "psm"  # infill layout: "psm" (prefix, suffix, middle) or "spm" (tokens.fim_arrange)
 
     def to_dict(self) -> dict:
         return asdict(self)

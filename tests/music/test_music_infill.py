@@ -57,6 +57,33 @@ def test_fim_sequence_layout():
     ]
 
 
+def test_spm_layout_puts_the_suffix_first_and_the_middle_right_after_the_prefix():
+    pre = T.encode_segment(np.array([60, 64]), np.array([0, 12]), np.array([11, 11]), None, 0)
+    mid = (np.array([67]), np.array([80]), np.array([5]), np.array([T.VEL_NONE]))
+    suf = (np.array([62, 65]), np.array([250, 262]), np.array([5, 5]), np.full(2, T.VEL_NONE))
+    f = T.fim_arrange(pre, suf, mid, 48, 240, order="spm")
+    seq, given, mid_index = f["events"], f["given"], f["mid_index"]
+    p = seq["pitch"].tolist()
+    # SUF@B · suffix · MID@P · prefix · HOLE@A · middle · END@B
+    assert p[0] == T.SUF and seq["time"][0] == 240 and seq["shift"][0] == 0
+    assert p[1:3] == [62, 65] and seq["time"][1] == 250 and seq["shift"][1] == 10 and f["suffix_index"] == 1
+    assert p[3] == T.MID and seq["time"][3] == 0  # time goes back to where the prefix starts
+    assert f["prefix_index"] == 4 and p[4:6] == [60, 64] and seq["shift"][4:6].tolist() == [0, 12]
+    assert p[mid_index] == T.HOLE and seq["time"][mid_index] == 48 and mid_index == 6
+    assert p[mid_index + 1] == 67 and seq["shift"][mid_index + 1] == 80 - 48
+    assert p[-1] == T.END_IN and seq["time"][-1] == 240
+    assert (seq["shift"] <= T.MAX_SHIFT).all() and (np.diff(seq["time"][3:]) >= 0).all()
+    assert given.tolist() == [x in (T.SUF, T.MID, T.HOLE) for x in p]
+    # the same events as "psm", rearranged; without a middle the sequence ends at HOLE@A
+    psm, _, _ = T.fim_sequence(pre, suf, mid, 48, 240)
+    music = lambda s: sorted(zip(s["pitch"].tolist(), s["time"].tolist()))  # noqa: E731
+    assert [x for x in music(seq) if x[0] < T.N_PITCH] == [x for x in music(psm) if x[0] < T.N_PITCH]
+    start = T.fim_arrange(pre, suf, None, 48, 240, with_end=False, order="spm")
+    assert start["events"]["pitch"][-1] == T.HOLE and start["mid_index"] == len(start["events"]["pitch"]) - 1
+    with pytest.raises(ValueError):
+        T.fim_arrange(pre, suf, mid, 48, 240, order="mps")
+
+
 @pytest.mark.parametrize("rope", [False, True])
 def test_cached_steps_match_the_full_pass(rope):
     torch.manual_seed(0)
@@ -107,6 +134,37 @@ def test_training_windows_mix_fim_and_left_to_right(corpus_path):
         n = int(mask[b].sum() + (~mask[b]).sum())
         assert T.END in tgt[mid:n].tolist() and (tgt < T.N_EV_PITCH_OUT_FIM).all()
     assert "style" in arrs and "offset" in arrs
+
+
+def test_spm_training_windows_read_the_suffix_first(corpus_path):
+    from gdl_studio.music.corpus import load_corpus
+    from gdl_studio.music.train import EventData
+
+    pieces = load_corpus(corpus_path).split("train")
+    data = EventData(pieces, 64, False, 256, fim_rate=1.0, n_styles=7, fim_order="spm")
+    rng = np.random.default_rng(1)
+    arrs, mask = data.batch(data.windows(rng) * 4, rng)
+    fim_rows = [b for b in range(len(mask)) if (arrs["in_pitch"][b] == T.HOLE).any()]
+    assert fim_rows
+    for b in fim_rows:
+        inp, tgt = arrs["in_pitch"][b], arrs["tg_pitch"][b]
+        assert inp[0] == T.SUF
+        mid, hole = (int(np.nonzero(inp == x)[0][0]) for x in (T.MID, T.HOLE))
+        assert mid < hole and not mask[b, mid - 1] and not mask[b, hole - 1]
+        n = int(mask[b].sum() + (~mask[b]).sum())
+        assert T.END in tgt[hole:n].tolist()
+
+
+def test_spm_model_fills_only_the_gap(tiny_infill_transformer):
+    cfg = TransformerConfig.from_dict({**tiny_infill_transformer.config.to_dict(), "fim_order": "spm"})
+    torch.manual_seed(2)
+    composer = TransformerComposer(MusicTransformer(cfg).eval(), {"name": "music-transformer"})
+    score = _piece(bars=12)
+    steps = list(composer.infill(score, 3, 6, seed=4))
+    assert steps and all(12.0 <= s.note.start < 24.0 for s in steps)
+    # the attention's notes are the kept prefix and suffix notes (numbered prefix first) or new ones
+    kept = len([n for n in score.notes if not 12.0 <= n.start < 24.0])
+    assert all(((a >= -1) & (a < kept + len(steps))).all() for a in (s.attention_notes for s in steps))
 
 
 def _piece(bars=8, seed=3):
