@@ -1,4 +1,5 @@
-"""Independent JACK clients for the tests: jack_midi_dump, jack_rec and a plain rtmidi sender."""
+"""Independent JACK clients for the tests, each in a process of its own: jack_midi_dump and a
+plain rtmidi sender and receiver (rt_client.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 LINE = re.compile(r"^\s*(\d+):\s+((?:[0-9a-fA-F]{2}(?: |$))+)")  # realtime bytes end the line without a space
 
@@ -59,44 +63,86 @@ class MidiDump:
         return events
 
 
+HELPER = Path(__file__).with_name("rt_client.py")
+
+
+def _start_helper(args: list[str]) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        bufsize=1,
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"rt_client.py {' '.join(args)} did not start")
+    return proc
+
+
+def _stop_helper(proc: subprocess.Popen) -> None:
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        proc.stdin.close()
+        proc.wait(timeout=5)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+
+
 class RtSender:
-    """A second rtmidi JACK client with an output port other clients can read."""
+    """A plain rtmidi JACK client with an output port other clients can read, in a process of its
+    own (rt_client.py): :meth:`send` returns once the message has been handed to rtmidi (``at``:
+    not before ``perf_counter`` reaches it; the sender's process keeps that time, so the pipe
+    between the processes adds nothing to the timing)."""
 
     def __init__(self, client: str) -> None:
-        import rtmidi
-
-        self.out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=client)
-        self.out.open_virtual_port("out")
+        self.proc = _start_helper(["send", client])
         self.port = f"{client}:out"
         if not wait_for_port(self.port):
+            _stop_helper(self.proc)
             raise RuntimeError("sender port did not appear")
 
-    def send(self, data) -> None:
-        self.out.send_message(list(data))
+    def send(self, data, at: float | None = None) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        when = f"@{at!r} " if at is not None else ""
+        self.proc.stdin.write(when + " ".join(str(int(b)) for b in data) + "\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise RuntimeError("the rtmidi sender process stopped")
 
     def close(self) -> None:
-        self.out.close_port()
-        self.out.delete()
+        _stop_helper(self.proc)
 
 
 class RtReceiver:
-    """A second rtmidi JACK client with an input port; records (perf_counter, bytes)."""
+    """A plain rtmidi JACK client with an input port, in a process of its own (rt_client.py);
+    ``events`` fills with (perf_counter, bytes) as messages arrive (``timing``: clock too)."""
 
-    def __init__(self, client: str) -> None:
-        import rtmidi
-
+    def __init__(self, client: str, timing: bool = False) -> None:
         self.events: list[tuple[float, tuple[int, ...]]] = []
-        self.inp = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client)
-        self.inp.open_virtual_port("in")
-        self.inp.set_callback(lambda ev, _d=None: self.events.append((time.perf_counter(), tuple(ev[0]))))
+        self.proc = _start_helper(["receive", client] + (["--timing"] if timing else []))
+        self._reader = threading.Thread(target=self._read, name="gdltest-rt-receiver", daemon=True)
+        self._reader.start()
         self.port = f"{client}:in"
         if not wait_for_port(self.port):
+            self.close()
             raise RuntimeError("receiver port did not appear")
 
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            parts = line.split()
+            if len(parts) >= 2:
+                self.events.append((float(parts[0]), tuple(int(b) for b in parts[1:])))
+
     def close(self) -> None:
-        self.inp.cancel_callback()
-        self.inp.close_port()
-        self.inp.delete()
+        _stop_helper(self.proc)
+        self._reader.join(2.0)
 
 
 def retry(times: int, check):

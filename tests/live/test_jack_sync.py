@@ -81,10 +81,7 @@ def test_follow_an_independent_rtmidi_clock_then_a_tempo_change(jack):
             def run_clock(bpm, seconds, t_start):
                 t = t_start
                 while t < t_start + seconds:
-                    delay = t - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    sender.send([CLOCK])
+                    sender.send([CLOCK], at=t)
                     t += 60.0 / bpm / PPQN
                 return t
 
@@ -116,8 +113,7 @@ def test_master_clock_reaches_an_independent_client(jack):
 
 
 def _master_clock():
-    rx = RtReceiver(f"gdltest-clkrx-{os.getpid()}")
-    rx.inp.ignore_types(timing=False)
+    rx = RtReceiver(f"gdltest-clkrx-{os.getpid()}", timing=True)
     out = jack_midi.JackMidiOutput(rx.port, client_name=f"gdltest-clkm-{os.getpid()}")
     sched = MidiScheduler(out, realtime=False).start()
     tr = Transport(120.0)
@@ -156,13 +152,10 @@ def test_lost_ticks_from_an_independent_rtmidi_clock_do_not_shift_the_grid(jack)
             t0 = time.perf_counter() + 0.01
             n = int(4.0 / spt)
             for k in range(n):
-                delay = t0 + k * spt - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
                 if k > 60 and k % 29 == 0:
                     dropped += 1
                     continue
-                sender.send([CLOCK])
+                sender.send([CLOCK], at=t0 + k * spt)
             time.sleep(0.05)
             est = tr.estimator()
             lost, changes, count, bpm = est.lost, est.changes, est.count, tr.tempo_bpm
