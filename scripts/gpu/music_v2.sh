@@ -82,7 +82,7 @@ tar czf "$OUT/music_v2_transformer.tgz" models/music-transformer
 tar czf "$OUT/music_v2_lstm.tgz" models/music-lstm
 # every variant, one file each: the device returns files up to a size limit, and one tarball of
 # three 7 MB models (20 MB) was left behind on 2026-12-03 with the best variant in it
-for d in "$RUNS"/t*/music-transformer; do
+for d in "$RUNS"/*/music-transformer; do
   [ -d "$d" ] && tar czf "$OUT/music_v2_$(basename "$(dirname "$d")").tgz" "$d"
 done
 tar czf "$OUT/music_v2_logs.tgz" logs/music_v2 $(ls "$RUNS"/*/*/card.json 2>/dev/null)
