@@ -6,8 +6,8 @@ independent JACK client in a process of its own (``python -m gdl_studio.live.ben
   message with the time of *its frame* (period start from ``jack_get_cycle_times`` + offset ·
   period / frames, mapped to ``perf_counter``), not with the time its callback ran. The figure is
   |stamped − scheduled| while a music model generates on another thread.
-* ``audio.latency_ms`` — the app's built-in instrument (FluidSynth on the app's own JACK client
-  when the default output is JACK, as in the app) plays notes the scheduler sends at known deadlines; the ``rec`` client
+* ``audio.latency_ms`` — the app's built-in instrument (FluidSynth behind sounddevice/PortAudio
+  on JACK, as in the app) plays notes the scheduler sends at known deadlines; the ``rec`` client
   records the app's audio output ports and the figure is first-sample-above-threshold (its frame
   time) − deadline. All Sound Off 120 ms before each note makes every onset start from silence.
 * ``clock.follow_error_ms`` — the ``clk`` client sends Start and 24-ppqn clock at 120 BPM

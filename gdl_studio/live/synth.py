@@ -7,9 +7,8 @@ among themselves; the audio side never does). :meth:`PolySynth.render` — the b
 audio callback — reads that ring, updates the voices and fills the output using only
 preallocated numpy arrays and in-place operations: no array allocation, no lock, no I/O.
 
-:class:`AudioPreview` opens the default output device through sounddevice (PortAudio), or, when
-that device is JACK, a JACK client of its own (:mod:`gdl_studio.live.jack_audio`); with no device
-it reports a clear message and everything else keeps working.
+:class:`AudioPreview` opens the default output device through sounddevice (PortAudio); with
+no device it reports a clear message and everything else keeps working.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -328,7 +327,7 @@ class AudioPreview:
             None  # the renderer the callback plays: PolySynth or FluidInstrument
         )
         self.additive: PolySynth | None = None
-        self.stream: Any = None  # a sounddevice OutputStream or a JackAudioStream
+        self.stream = None
         self.message = ""
         self.instrument_message = ""
         self.device_name = ""
@@ -404,8 +403,6 @@ class AudioPreview:
             return self.message
         try:
             info = _default_output(sd)
-            if self._open_jack(sd, info):
-                return ""
             rate = float(info["default_samplerate"])
             self.queue = TimedQueue()  # nothing stale from before the stream ran
             self.clock = BlockClock(rate)
@@ -437,57 +434,8 @@ class AudioPreview:
         self._start_loading()
         return ""
 
-    @staticmethod
-    def _is_jack(sd, info) -> bool:
-        try:
-            return "JACK" in str(sd.query_hostapis(int(info["hostapi"]))["name"])
-        except Exception:
-            return False
-
-    def _open_jack(self, sd, info) -> bool:
-        """When the default output is JACK: play through a JACK client of our own
-        (:class:`~gdl_studio.live.jack_audio.JackAudioStream`; PortAudio's JACK stream can crash
-        when it closes on a loaded machine) and let PortAudio go. False if that cannot be done
-        (no JACK-Client or libjack: PortAudio's JACK stream is used instead)."""
-        if not self._is_jack(sd, info):
-            return False
-        try:
-            from gdl_studio.live.jack_audio import JackAudioStream
-
-            self.synth = None  # the callback plays silence until the synth below exists
-            stream = JackAudioStream(self.callback)
-        except Exception:
-            return False
-        release_portaudio(sd)
-        rate = stream.samplerate
-        self.blocksize = stream.blocksize  # the instruments render at the server's period
-        self.queue = TimedQueue()
-        self.clock = BlockClock(rate)
-        self.additive = PolySynth(samplerate=rate, blocksize=self.blocksize, voices=self.voices)
-        self.stream = stream
-        self.samplerate = rate
-        self.device_name = stream.name
-        self.message = ""
-        self._keep_clock(stream.clock)
-        self.synth = self.additive
-        self._start_loading()
-        return True
-
-    def _keep_clock(self, clock: _CycleClock) -> None:
-        """Use ``clock`` for the period starts; a thread re-measures its offset to perf_counter
-        twice a second, as JackMidiOutput does."""
-        self._clock_stop = stop = threading.Event()
-
-        def keep() -> None:  # perf_counter − JACK time
-            while not stop.wait(0.5):
-                clock.measure()
-
-        threading.Thread(target=keep, name="gdl-audio-jack-clock", daemon=True).start()
-        self._jack_clock = clock
-
     def _open_jack_clock(self, sd, info) -> None:
-        """When PortAudio plays through JACK (no JACK-Client for :meth:`_open_jack`), read the
-        period start from JACK itself (an idle,
+        """When PortAudio plays through JACK, read the period start from JACK itself (an idle,
         port-less client's view of the server's frame clock; ``jack_get_cycle_times`` reads
         shared memory: no lock, no I/O) instead of estimating it from the callback's wake-ups."""
         try:
@@ -506,7 +454,14 @@ class AudioPreview:
         except Exception:  # no JACK-Client/libjack: the block clock estimates the periods
             return
         self._jack_client = client
-        self._keep_clock(clock)
+        self._clock_stop = stop = threading.Event()
+
+        def keep() -> None:  # perf_counter − JACK time, re-measured as JackMidiOutput does
+            while not stop.wait(0.5):
+                clock.measure()
+
+        threading.Thread(target=keep, name="gdl-audio-jack-clock", daemon=True).start()
+        self._jack_clock = clock
 
     def _close_jack_clock(self) -> None:
         self._jack_clock = None
