@@ -276,7 +276,8 @@ def infill_case(
     n_mid = len(middle_notes[0])
     prefix = prefix_events(ev, a_tick, max_prefix)
     while True:
-        fim, given, mid_index = T.fim_sequence(prefix, suffix_notes, middle_notes, a_tick, b_tick, order=order)
+        arranged = T.fim_arrange(prefix, suffix_notes, middle_notes, a_tick, b_tick, order=order)
+        fim, mid_index = arranged["events"], arranged["mid_index"]
         if len(fim["pitch"]) <= max_len + 1 or len(prefix["pitch"]) <= 1:
             break
         cut = len(fim["pitch"]) - (max_len + 1)
@@ -344,7 +345,7 @@ def score_infill(
     model.eval()
     if not getattr(model.config, "infill", False):
         raise ValueError("this model was not trained to fill gaps")
-    order = getattr(model.config, "fim_order", "psm")
+    order = model.config.fim_order
     cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len, order=order) for g in gaps]
     cases = [c for c in cases if c["notes"] > 0]
     fim = _sequence_nll(

@@ -605,7 +605,7 @@ class TransformerComposer(Composer):
         keep_s = min(len(suf_ev["pitch"]), MAX_SUFFIX_EVENTS, max(cfg.max_len // 4, 1))
         n = int((suf_ev["pitch"][:keep_s] < T.N_PITCH).sum())
         suf_notes = (fc.suffix.pitch[:n], fc.suffix.start[:n], fc.suffix.dur[:n], vel_none[:n])
-        order = getattr(cfg, "fim_order", "psm")
+        order = cfg.fim_order
         # room for the middle before the ring-buffer cache slides (in "spm" it would slide the
         # suffix out first): the prefix's event rate over the gap, at most half the context
         span = max(int(prefix["time"][-1]) - int(prefix["time"][0]), T.TICKS_PER_BEAT) if keep_p else 1
@@ -622,8 +622,7 @@ class TransformerComposer(Composer):
         src = np.full(len(seq["pitch"]), -1, np.int64)
         p0, s0 = arranged["prefix_index"], arranged["suffix_index"]
         src[p0 : p0 + keep_p] = pre_src[-keep_p:]
-        n_suf_ev = len(T.encode_segment(*suf_notes, t0=fc.b_tick)["pitch"])
-        suf_pos = s0 + np.nonzero(seq["pitch"][s0 : s0 + n_suf_ev] < T.N_PITCH)[0]
+        suf_pos = s0 + np.nonzero(seq["pitch"][s0 : s0 + arranged["suffix_len"]] < T.N_PITCH)[0]
         src[suf_pos] = n_prefix + fc.suffix.source[: suf_pos.size]
         cols = {k: [int(x) for x in seq[k]] for k in T.EVENT_FIELDS}
         cols["source"] = [int(x) for x in src]

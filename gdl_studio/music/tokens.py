@@ -598,7 +598,11 @@ def signature_matches(signature: dict | None, kind: str) -> bool:
 # before both. Measured on the round-1 validation gaps with a "psm" model: the middle's first
 # four events cost 1.1-1.3 nats more than the same events continued left to right, the rest
 # about the same (2026-12-03) — the distance, not the task, was what cost.
-FIM_ORDERS = ("psm", "spm")
+FIM_LAYOUTS = {
+    "psm": "prefix · HOLE@A · SUF@B · suffix · MID@A · middle · END@B",
+    "spm": "SUF@B · suffix · MID@P · prefix · HOLE@A · middle · END@B",
+}
+FIM_ORDERS = tuple(FIM_LAYOUTS)
 
 HOLE = 130  # input: the gap starts at this event's onset (bar A)
 SUF = 131  # input: the gap ends at this event's onset (bar B); the suffix follows, relative to B
@@ -706,8 +710,7 @@ def fim_arrange(
     with_end: bool = True,
     order: str = "psm",
 ) -> dict:
-    """The infilling sequence of ``order`` (``"psm"``: ``prefix · HOLE@A · SUF@B · suffix · MID@A
-    · middle · END@B``; ``"spm"``: ``SUF@B · suffix · MID@P · prefix · HOLE@A · middle · END@B``).
+    """The infilling sequence of ``order`` (:data:`FIM_LAYOUTS`).
 
     ``prefix``: events already encoded (ending before A); ``suffix_notes`` / ``middle_notes``:
     ``(pitch, start, dur, vel)`` arrays of the notes at/after B and in [A, B) (``middle_notes``
@@ -715,61 +718,40 @@ def fim_arrange(
     ``events``; ``given`` (True for the structural events — HOLE/SUF chains and MID — which are
     never scored); ``mid_index`` (the structural event the middle follows: MID in "psm", HOLE in
     "spm"); ``prefix_index`` and ``suffix_index`` (where the prefix's and the suffix's events
-    start).
+    start) and ``suffix_len`` (how many events the suffix has).
     """
     if order not in FIM_ORDERS:
         raise ValueError(f"unknown fill-in-the-middle order {order!r}")
     t_last = int(prefix["time"][-1]) if len(prefix["time"]) else int(a_tick)
     hole = chain_to(min(t_last, a_tick), a_tick, HOLE)
     suffix = encode_segment(*suffix_notes, t0=b_tick)
-    n_pre, n_suf = len(prefix["pitch"]), len(suffix["pitch"])
+    # (part, events, given) in the order's layout; the middle follows the last of them
     if order == "psm":
-        suf = chain_to(a_tick, b_tick, SUF)
-        parts = [prefix, hole, suf, suffix, mid_event(a_tick)]
-        given = [np.zeros(n_pre, bool), np.ones(len(hole["pitch"]), bool), np.ones(len(suf["pitch"]), bool)]
-        given += [np.zeros(n_suf, bool), np.ones(1, bool)]
-        prefix_index, suffix_index = 0, n_pre + len(hole["pitch"]) + len(suf["pitch"])
+        layout = [("prefix", prefix, False), ("hole", hole, True), ("suf", chain_to(a_tick, b_tick, SUF), True)]
+        layout += [("suffix", suffix, False), ("mid", mid_event(a_tick), True)]
     else:
         # the prefix's time starts where its first event's shift counts from
-        p0 = int(prefix["time"][0]) - int(prefix["shift"][0]) if n_pre else int(a_tick)
-        back = mid_event(p0)
-        parts = [chain_to(b_tick, b_tick, SUF), suffix, back, prefix, hole]
-        given = [np.ones(1, bool), np.zeros(n_suf, bool), np.ones(1, bool), np.zeros(n_pre, bool)]
-        given.append(np.ones(len(hole["pitch"]), bool))
-        prefix_index, suffix_index = 2 + n_suf, 1
-    mid_index = sum(len(p["pitch"]) for p in parts) - 1
+        p0 = int(prefix["time"][0]) - int(prefix["shift"][0]) if len(prefix["pitch"]) else int(a_tick)
+        layout = [("suf", chain_to(b_tick, b_tick, SUF), True), ("suffix", suffix, False)]
+        layout += [("mid", mid_event(p0), True), ("prefix", prefix, False), ("hole", hole, True)]
+    names = [name for name, _, _ in layout]
+    starts = np.cumsum([0] + [len(ev["pitch"]) for _, ev, _ in layout])
+    mid_index = int(starts[-1]) - 1
+    last = int(a_tick)
     if middle_notes is not None and len(middle_notes[0]):
         middle = encode_segment(*middle_notes, t0=a_tick)
-        parts.append(middle)
-        given.append(np.zeros(len(middle["pitch"]), bool))
+        layout.append(("middle", middle, False))
         last = int(middle["time"][-1])
-    else:
-        last = int(a_tick)
     if with_end:
-        end = chain_to(last, b_tick, END_IN)
-        parts.append(end)
-        given.append(np.zeros(len(end["pitch"]), bool))
+        layout.append(("end", chain_to(last, b_tick, END_IN), False))
     return {
-        "events": concat_events(parts),
-        "given": np.concatenate(given),
+        "events": concat_events([ev for _, ev, _ in layout]),
+        "given": np.concatenate([np.full(len(ev["pitch"]), g, bool) for _, ev, g in layout]),
         "mid_index": mid_index,
-        "prefix_index": prefix_index,
-        "suffix_index": suffix_index,
+        "prefix_index": int(starts[names.index("prefix")]),
+        "suffix_index": int(starts[names.index("suffix")]),
+        "suffix_len": len(suffix["pitch"]),
     }
-
-
-def fim_sequence(
-    prefix: dict[str, np.ndarray],
-    suffix_notes: NoteArrays,
-    middle_notes: NoteArrays | None,
-    a_tick: int,
-    b_tick: int,
-    with_end: bool = True,
-    order: str = "psm",
-) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
-    """``(events, given, mid_index)`` of :func:`fim_arrange`."""
-    f = fim_arrange(prefix, suffix_notes, middle_notes, a_tick, b_tick, with_end, order)
-    return f["events"], f["given"], f["mid_index"]
 
 
 def target_pitch(pitch: np.ndarray) -> np.ndarray:

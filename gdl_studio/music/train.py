@@ -406,7 +406,8 @@ class EventData:
         after = notes[1] >= b_tick
         middle: T.NoteArrays = (notes[0][in_mid], notes[1][in_mid], notes[2][in_mid], notes[3][in_mid])
         suffix: T.NoteArrays = (notes[0][after], notes[1][after], notes[2][after], notes[3][after])
-        seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
+        arranged = T.fim_arrange(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
+        seq, given = arranged["events"], arranged["given"]
         excess = len(seq["pitch"]) - (L + 1)
         if excess > 0:  # the sentinels and chains made it longer than the context: trim the sides
             cut = min(excess, max(n_prefix - 1, 0))
@@ -416,7 +417,8 @@ class EventData:
                 keep = max(0, len(suffix[0]) - excess)
                 vel = suffix[3]
                 suffix = (suffix[0][:keep], suffix[1][:keep], suffix[2][:keep], vel[:keep] if vel is not None else None)
-            seq, given, _ = T.fim_sequence(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
+            arranged = T.fim_arrange(prefix, suffix, middle, a_tick, b_tick, order=self.fim_order)
+            seq, given = arranged["events"], arranged["given"]
             if len(seq["pitch"]) > L + 1:
                 return None
         metric = T.metric_index(seq["time"], bar).astype(np.int64)
@@ -932,14 +934,9 @@ def build_card(kind, name, config, settings: TrainSettings, corpus: Corpus, metr
             "Decoder-only, pre-norm blocks (masked MHA + GELU FFN, residual add & LayerNorm). "
             + pos
             + (
-                (
-                    " Fill-in-the-middle: a gap [A, B) is encoded SUF@B · suffix · MID@P · prefix · HOLE@A · "
-                    "middle · END@B (suffix first, so the middle continues the prefix directly); "
-                    "one model continues and fills."
-                    if config.fim_order == "spm"
-                    else " Fill-in-the-middle: a gap [A, B) is encoded prefix · HOLE@A · SUF@B · suffix · "
-                    "MID@A · middle · END@B; one model continues and fills."
-                )
+                f" Fill-in-the-middle: a gap [A, B) is encoded {T.FIM_LAYOUTS[config.fim_order]}"
+                + (" (suffix first, so the middle continues the prefix directly)" if config.fim_order == "spm" else "")
+                + "; one model continues and fills."
                 if config.infill
                 else ""
             )

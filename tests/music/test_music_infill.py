@@ -26,11 +26,12 @@ def test_segment_encoding_matches_the_stream_encoding(seed):
         assert getattr(ev, k)[1:].tolist() == seg[k].tolist()
 
 
-def test_fim_sequence_layout():
+def test_fim_psm_layout():
     pre = T.encode_segment(np.array([60, 64]), np.array([0, 12]), np.array([11, 11]), None, 0)
     mid = (np.array([67]), np.array([80]), np.array([5]), np.array([T.VEL_NONE]))
     suf = (np.array([62, 65]), np.array([250, 262]), np.array([5, 5]), np.full(2, T.VEL_NONE))
-    seq, given, mid_index = T.fim_sequence(pre, suf, mid, 48, 240)
+    f = T.fim_arrange(pre, suf, mid, 48, 240)
+    seq, given, mid_index = f["events"], f["given"], f["mid_index"]
     p = seq["pitch"].tolist()
     # prefix · HOLE@A · (GAPs) SUF@B · suffix · MID@A · middle · (GAPs) END@B
     assert p[:2] == [60, 64] and p[2] == T.HOLE and seq["time"][2] == 48
@@ -75,7 +76,7 @@ def test_spm_layout_puts_the_suffix_first_and_the_middle_right_after_the_prefix(
     assert (seq["shift"] <= T.MAX_SHIFT).all() and (np.diff(seq["time"][3:]) >= 0).all()
     assert given.tolist() == [x in (T.SUF, T.MID, T.HOLE) for x in p]
     # the same events as "psm", rearranged; without a middle the sequence ends at HOLE@A
-    psm, _, _ = T.fim_sequence(pre, suf, mid, 48, 240)
+    psm = T.fim_arrange(pre, suf, mid, 48, 240)["events"]
     music = lambda s: sorted(zip(s["pitch"].tolist(), s["time"].tolist()))  # noqa: E731
     assert [x for x in music(seq) if x[0] < T.N_PITCH] == [x for x in music(psm) if x[0] < T.N_PITCH]
     start = T.fim_arrange(pre, suf, None, 48, 240, with_end=False, order="spm")
