@@ -20,6 +20,8 @@ WORKERS=${WORKERS:-15}
 DEVICE=${DEVICE:-cuda}
 ROUNDS=${ROUNDS:-2}  # rounds to run in this lease (the work folder keeps earlier rounds)
 INIT_MODELS=${INIT_MODELS:-}   # e.g. .r1 (carried): start from an earlier round's models instead of models/
+INIT_SHIPPED=${INIT_SHIPPED:-} # e.g. v2: start from the shipped carracing-vae-v2, carracing-mdnrnn-v2 and
+                               # carracing-controller-dream (copied into runs/init-v2 under the round names)
 EXTRA=${EXTRA:-}               # more iterate options, e.g. "--init-controller carracing-controller-dream --skip vae --sigma-max 0.5"
 SKIP_BEFORE=${SKIP_BEFORE:-}   # 1: no fidelity before (already measured)
 SKIP_COMPARE=${SKIP_COMPARE:-} # 1: no baseline M / comparison
@@ -79,15 +81,22 @@ print(json.dumps(r, indent=1))" > "$W/logs/compare-m.json" 2> "$W/logs/compare-m
   fi
   [ "$ROUNDS" -ge 2 ] && $it > "$W/logs/iterate-r2.log" 2>&1
   local final="$W/work/round$ROUNDS/models"
-  [ -n "$SKIP_AFTER" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --models "$final" \
-    --controller "$final/carracing-controller-dream" --json > "$W/logs/fidelity-after.json" 2> "$W/logs/fidelity-after.log"
+  # the 100-episode score first: it is the figure the round is judged by, the fidelity bench is longer
   $gs bench racing --episodes $SCORE_EPS --workers $WORKERS --models "$final" --controller "$final/carracing-controller-dream" \
     --json > "$W/logs/score-dream-100.json" 2> "$W/logs/score-dream-100.log"
+  [ -n "$SKIP_AFTER" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --models "$final" \
+    --controller "$final/carracing-controller-dream" --json > "$W/logs/fidelity-after.json" 2> "$W/logs/fidelity-after.log"
   echo done > "$W/logs/driver.done"
 }
 
 case "${1:-}" in
   start)
+    if [ -n "$INIT_SHIPPED" ]; then
+      INIT_MODELS=runs/init-$INIT_SHIPPED; export INIT_MODELS; rm -rf "$INIT_MODELS"; mkdir -p "$INIT_MODELS"
+      cp -r "models/carracing-vae-$INIT_SHIPPED" "$INIT_MODELS/carracing-vae"
+      cp -r "models/carracing-mdnrnn-$INIT_SHIPPED" "$INIT_MODELS/carracing-mdnrnn"
+      cp -r models/carracing-controller-dream "$INIT_MODELS/"
+    fi
     rm -rf "$SRC"; mkdir -p "$SRC"; tar cf - --exclude=./.venv --exclude=./.git --exclude=./data . | tar xf - -C "$SRC"
     [ -n "$TINY" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$SRC

@@ -68,6 +68,12 @@ for v in $VARIANTS; do
           --init-weights models/music-transformer --lr 3e-4 --fim-rate 0.75 & ;;
     s9) train_t s9 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
           --init-weights models/music-transformer --lr 3e-4 --fim-rate 0.9 & ;;
+    # c*: the shipped spm model (models/music-transformer, itself sS continued) trained on;
+    # its validation loss was still falling when the 2026-12-03 continuation stopped
+    c3) train_t c3 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
+    c4) train_t c4 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 7e-5 --fim-rate 0.9 & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done
