@@ -123,6 +123,13 @@ def register(commands) -> None:
         "--sigma-max", type=float, help="cap on each coordinate's CMA-ES step (keeps C off saturated exploits)"
     )
     p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
+    p.add_argument(
+        "--critic-mdn",
+        type=Path,
+        action="append",
+        default=[],
+        help="another M trained on the same V (repeatable): each candidate scores its lowest M's mean return",
+    )
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
     p.add_argument("--init", type=Path, help="start from this saved controller directory")
@@ -498,6 +505,7 @@ def _train_dream_controller(args) -> int:
         device=args.device,
         init=args.init,
         series=args.series,
+        critics=tuple(args.critic_mdn),
         valid_dreams=4 if tiny else 256,
         valid_every=1 if tiny else 5,
         max_minutes=args.max_minutes,

@@ -53,6 +53,7 @@ class DreamTrainConfig:
     device: str = "auto"
     init: Path | None = None
     series: Path | None = None  # a train_mdn series.npz: start latents = its episodes' first frames
+    critics: tuple[Path, ...] = ()  # more Ms on the same V: a candidate scores its worst M's mean return
     valid_dreams: int = 256
     valid_every: int = 5
     snapshot_every: int = 10
@@ -75,6 +76,24 @@ def start_latents(cfg: DreamTrainConfig, vae, count: int = 512) -> tuple[np.ndar
     return first_frame_latents(
         vae, seeds
     ), f"V's encodings of the first frames of tracks {seeds[0]}…{seeds[-1]} (resets only)"
+
+
+def _checked_critics(cfg: DreamTrainConfig) -> list[Path]:
+    """The critic Ms' directories, each checked to have been trained on the V of ``cfg.models``
+    (the controller reads V's latents: an M on another V dreams in another space)."""
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.models_io import VAE_NAME
+
+    vae_sha = read_card(Path(cfg.models) / VAE_NAME).data["sha256"]
+    checked = []
+    for c in cfg.critics:
+        if not (Path(c) / "card.json").is_file():
+            raise UserError(f"no M at {c} (no card.json there)")
+        card = read_card(Path(c)).data
+        if card.get("data", {}).get("vae_sha256") != vae_sha:
+            raise UserError(f"the M at {c} was trained on another V than {Path(cfg.models) / VAE_NAME}")
+        checked.append(Path(c))
+    return checked
 
 
 def _paths(ckpt: Path) -> dict[str, Path]:
@@ -107,6 +126,9 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     device = best_device(cfg.device)
     vae = load_dir(Path(cfg.models) / VAE_NAME)
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)
+    critics = [load_dir(Path(c)).to(device) for c in _checked_critics(cfg)]
+    if any(c.config.hidden != mdn.config.hidden or c.config.z_size != mdn.config.z_size for c in critics):
+        raise UserError("every critic M needs the same LSTM and latent sizes as the M the controller drives with")
     starts, starts_from = start_latents(cfg, vae)
     rng_split = np.random.default_rng([cfg.seed, 99])
     order = rng_split.permutation(len(starts))
@@ -146,11 +168,17 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     )
 
     def evaluate(candidates: np.ndarray, z0: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
-        """Mean dream return per candidate; every candidate sees the same starts and random stream."""
+        """Mean dream return per candidate; every candidate sees the same starts and random stream.
+        With critics, each M dreams the same starts and the candidate keeps its lowest M's mean:
+        an exploit of one M's errors scores what the other Ms predict for it."""
         k = len(z0)
         params = np.repeat(candidates, k, axis=0)
-        res = dream_batch(mdn, params, np.tile(z0, (len(candidates), 1)), cfg.tau, seed, cfg.max_steps, device=device)
-        return res.returns.reshape(len(candidates), k).mean(axis=1), res.steps
+        means, steps = [], 0
+        for m in [mdn, *critics]:
+            res = dream_batch(m, params, np.tile(z0, (len(candidates), 1)), cfg.tau, seed, cfg.max_steps, device=device)
+            means.append(res.returns.reshape(len(candidates), k).mean(axis=1))
+            steps += res.steps
+        return np.min(means, axis=0), steps
 
     t_run = time.perf_counter()
     gen_seconds: list[float] = []
@@ -252,6 +280,14 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
             "starts": starts_from,
             "vae_sha256": read_card(Path(cfg.models) / VAE_NAME).data["sha256"],
             "mdn_sha256": read_card(Path(cfg.models) / MDN_NAME).data["sha256"],
+            **(
+                {
+                    "critic_mdn_sha256": [read_card(Path(c)).data["sha256"] for c in cfg.critics],
+                    "fitness": "the lowest of the Ms' mean dream returns (M and each critic dream the same starts)",
+                }
+                if cfg.critics
+                else {}
+            ),
         },
         "split": f"fitness on dreams from training starts; selection on {cfg.valid_dreams} fixed validation dreams "
         "from held-out starts; real-game scores only after training (gdl-studio bench racing)",

@@ -163,6 +163,67 @@ def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir,
         assert sorted(snaps.files) == ["gen00001", "gen00002", "gen00003"]
 
 
+def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
+    """A critic M that predicts a reward of −5 per step pulls every candidate's fitness down to its
+    own (a mean or a max over the Ms would stay near the main M's ~0); a critic trained on another
+    V is refused."""
+    import json
+
+    import torch
+
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
+    from gdl_studio.racing.mdn_rnn import MDNRNN
+    from gdl_studio.racing.models_io import save_mdn
+
+    vae_sha = read_card(tiny_models_dir / "carracing-vae").data["sha256"]
+    torch.manual_seed(1)
+    pessimist = MDNRNN()
+    with torch.no_grad():
+        pessimist.reward_head.weight.zero_()
+        pessimist.reward_head.bias.fill_(-5.0)
+        pessimist.done_head.weight.zero_()
+        pessimist.done_head.bias.fill_(-20.0)  # never ends: 25 steps of −5
+    save_mdn(pessimist, tmp_path / "critic", {"data": {"vae_sha256": vae_sha}, "metrics": {}, "training_command": "t"})
+    critic = tmp_path / "critic" / "carracing-mdnrnn"
+    starts = tmp_path / "series.npz"
+    np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
+
+    def run(name: str, critics: tuple) -> list[dict]:
+        cfg = DreamTrainConfig(
+            models=tiny_models_dir,
+            out=tmp_path / name,
+            ckpt=tmp_path / f"ckpt-{name}",
+            popsize=4,
+            rollouts=2,
+            generations=1,
+            max_steps=25,
+            device="cpu",
+            series=starts,
+            valid_dreams=2,
+            valid_every=1,
+            critics=critics,
+            command="test",
+        )
+        train_dream_controller(cfg, log=lambda m: None)
+        return read_log(tmp_path / f"ckpt-{name}")
+
+    (alone,) = run("alone", ())
+    (judged,) = run("judged", (critic,))
+    assert alone["best"] > -20.0  # the random main M predicts rewards near 0
+    assert judged["best"] == pytest.approx(-125.0, abs=1e-3) and judged["valid"] == pytest.approx(-125.0, abs=1e-3)
+    card = read_card(tmp_path / "judged" / "carracing-controller-dream")
+    assert card.data["data"]["critic_mdn_sha256"] == [read_card(critic).data["sha256"]]
+
+    card_path = critic / "card.json"
+    other = json.loads(card_path.read_text())
+    other["data"]["vae_sha256"] = "0" * 64
+    card_path.write_text(json.dumps(other))
+    with pytest.raises(UserError, match="another V"):
+        run("refused", (critic,))
+
+
 # ---------------------------------------------------------------- iteration
 def test_iterate_one_tiny_round_then_resumes(tiny_models_dir, tmp_path):
     from gdl_studio.racing.iterate import IterateConfig, iterate, read_record

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Dream CMA-ES with a critic M (issue #13), on one lent H200, detached; each call waits and snapshots.
+#   bash scripts/gpu/dream_critic.sh start WAIT_SECONDS   # set up, start, wait, snapshot
+#   bash scripts/gpu/dream_critic.sh wait WAIT_SECONDS
+# The controller drives with the shipped v2 world (runs/init-v2: carracing-vae-v2, carracing-mdnrnn-v2
+# under the round names) and starts from the shipped dream-trained driver; CRITIC (carried, e.g.
+# runs/m3: an M trained on the same V from other rollouts) dreams the same starts, and each candidate
+# keeps the lower of the two mean returns. Then the real check on 32 tracks from seed 6,000,000 (not
+# the bench's) and the bench's 100 stock episodes. Needs .whl carried (gymnasium, Box2D, pygame, cma …).
+set -u
+export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
+export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+W=${W:-/tmp/dc}; OUT=${OUT:-/tmp/out}; CRITIC=${CRITIC:-runs/m3}; MINUTES=${MINUTES:-4.5}
+WORKERS=${WORKERS:-15}; EXTRA=${EXTRA:-}
+mkdir -p "$W" "$OUT"
+running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
+wait_for() { local end=$((SECONDS + $1)); while [ $SECONDS -lt $end ] && running; do sleep 5; done; }
+snapshot() {
+  tar czf "$OUT/dream-critic.tgz" -C "$W" out ckpt/dream_log.csv train.log score-32.json score-100.json 2>/dev/null
+  grep "gen " "$W/train.log" | tail -n 3; tail -n 2 "$W/train.log"; cat "$W"/score-*.json 2>/dev/null | grep -E '"score\.(mean|std|min|max|episodes|first_seed)"'
+}
+driver() {
+  local gs="python3 -m gdl_studio" m=runs/init-v2 c="$W/out/carracing-controller-dream"
+  $gs train world-model dream-controller --models $m --out "$W/out" --ckpt "$W/ckpt" --init $m/carracing-controller-dream \
+    --critic-mdn "$CRITIC" --sigma-max 0.5 --tau 1.15 --generations 400 --max-minutes "$MINUTES" --device cuda $EXTRA \
+    > "$W/train.log" 2>&1 || return
+  $gs bench racing --episodes 32 --seed-base 6000000 --workers "$WORKERS" --models $m --controller "$c" --json > "$W/score-32.json" 2> "$W/score-32.log"
+  $gs bench racing --episodes 100 --workers "$WORKERS" --models $m --controller "$c" --json > "$W/score-100.json" 2> "$W/score-100.log"
+}
+case "${1:-}" in
+  start)
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+    python3 setup.py -q build_ext --inplace > "$W/build.log" 2>&1 || echo "native rasteriser not built"
+    rm -rf runs/init-v2; mkdir -p runs/init-v2
+    cp -r models/carracing-vae-v2 runs/init-v2/carracing-vae; cp -r models/carracing-mdnrnn-v2 runs/init-v2/carracing-mdnrnn
+    cp -r models/carracing-controller-dream runs/init-v2/
+    setsid nohup bash "$0" driver > "$W/driver.log" 2>&1 < /dev/null &
+    echo $! > "$W/pid"; wait_for "$2"; snapshot ;;
+  driver) export PYTHONPATH=/tmp/site:$PWD; driver ;;
+  wait) wait_for "$2"; snapshot ;;
+  *) echo "usage: $0 start|wait SECONDS"; exit 2 ;;
+esac
