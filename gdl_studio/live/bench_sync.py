@@ -388,11 +388,12 @@ def clock_follow(seconds: float, jitter_ms: float = 0.0, bpm: float = 120.0, dro
     (``drop``: the share of ticks the clock leaves out)."""
     from gdl_studio.core.bench import percentiles
     from gdl_studio.live.clock import ClockFollower, Transport
-    from gdl_studio.live.jack_midi import JackMidiInput
+    from gdl_studio.live.midi_process import ProcessMidiInput
 
     tr = Transport(100.0)
     follower = ClockFollower(tr)
-    inp = JackMidiInput(follower.feed, virtual=True, client_name="gdl-bench-follow", port_name="clock_in")
+    # the app's clock input: our JACK client in a child process, stamps to the frame
+    inp = ProcessMidiInput(follower.feed, virtual=True, client_name="gdl-bench-follow", port_name="clock_in")
     clk = Proc("clk", CLK)
     predictions: list[tuple[int, float]] = []
     stop = threading.Event()

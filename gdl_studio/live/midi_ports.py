@@ -346,21 +346,3 @@ class RawMidiInput:
             self._rt.delete()
         except Exception:
             pass
-
-
-def open_clock_input(callback: Callable, port: str | None = None, virtual: bool = False):
-    """An input for MIDI clock: frame-accurate on JACK (our own JACK client), else rtmidi."""
-    import os as _os
-
-    try:
-        import rtmidi
-
-        on_jack = midi_api() == rtmidi.API_UNIX_JACK
-    except MidiUnavailable:
-        on_jack = False
-    if on_jack and _os.environ.get("GDL_STUDIO_JACK_MIDI", "") != "0":
-        from gdl_studio.live import jack_midi
-
-        if jack_midi.available():
-            return jack_midi.JackMidiInput(callback, port, virtual=virtual, client_name=f"{CLIENT_IN} clock")
-    return RawMidiInput(callback, port, virtual)

@@ -36,6 +36,8 @@ class ProcessMidiOutput:
         virtual: bool = False,
         on_error: Callable[[str], None] | None = None,
         timeout_s: float = 15.0,
+        client_name: str | None = None,
+        port_name: str | None = None,
     ) -> None:
         if not virtual and not port:
             raise MidiUnavailable("no MIDI output port given")
@@ -43,44 +45,12 @@ class ProcessMidiOutput:
         self.virtual = virtual
         self.closed = False
         self._lock = threading.Lock()
-        cmd = [sys.executable, "-m", "gdl_studio.live.midi_process"] + (
-            ["--virtual"] if virtual else ["--port", port or ""]
-        )
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                bufsize=1,
-                env={**os.environ},
-            )
-        except OSError as exc:
-            raise MidiUnavailable(f"cannot start the MIDI output process ({exc})") from None
+        self._proc, self.name = _start_child(_child_args(port, virtual, client_name, port_name), timeout_s)
         assert self._proc.stdin is not None and self._proc.stdout is not None  # both are pipes
         self._to, self._from = self._proc.stdin, self._proc.stdout
-        ready = self._read_line(timeout_s)
-        if ready is None or not ready.startswith("ready"):
-            err = ""
-            try:
-                self._proc.kill()
-                err = self._proc.communicate(timeout=2)[1] or ""
-            except Exception:
-                pass
-            detail = (ready or "").strip() or err.strip().splitlines()[-1:] or ["no answer"]
-            detail = detail if isinstance(detail, str) else detail[0]
-            raise MidiUnavailable(detail.removeprefix("error ")) from None
-        self.name = ready[len("ready ") :].strip() or (port or "")
+        self.name = self.name or (port or "")
         self._reader = threading.Thread(target=self._read_errors, name="gdl-midi-process-reader", daemon=True)
         self._reader.start()
-
-    def _read_line(self, timeout_s: float) -> str | None:
-        box: list[str] = []
-        thread = threading.Thread(target=lambda: box.append(self._from.readline()), daemon=True)
-        thread.start()
-        thread.join(timeout_s)
-        return box[0].strip() if box else None
 
     def _read_errors(self) -> None:
         for line in self._from:
@@ -129,17 +99,129 @@ class ProcessMidiOutput:
         except MidiUnavailable:
             pass
         self.closed = True
-        try:
-            self._to.close()
-        except OSError:
-            pass
-        try:
-            self._proc.wait(3)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
+        _stop_child(self._proc)
 
     def __repr__(self) -> str:
         return f"ProcessMidiOutput({self.name!r}, virtual={self.virtual})"
+
+
+class ProcessMidiInput:
+    """A JACK MIDI input (:class:`~gdl_studio.live.jack_midi.JackMidiInput`, stamped to the frame)
+    opened in a child process; ``callback(data: bytes, t: float)`` runs on a reader thread here.
+
+    Why a child: a JACK client whose process callback is Python cannot be closed safely in a
+    process with other busy threads. jack2's deactivate cancels the client's real-time thread;
+    cancelled while it waits for the interpreter lock, that thread leaves the lock's mutex held
+    and every thread of the process hangs. In a child only the child can hang, and it is killed.
+    """
+
+    def __init__(
+        self,
+        callback: Callable[[bytes, float], None],
+        port: str | None = None,
+        virtual: bool = False,
+        client_name: str | None = None,
+        port_name: str | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
+        if not virtual and not port:
+            raise MidiUnavailable("no MIDI input port given")
+        self._callback = callback
+        self.closed = False
+        args = ["--input", *_child_args(port, virtual, client_name, port_name)]
+        self._proc, name = _start_child(args, timeout_s)
+        self.name = name or (port or "")
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._to, self._from = self._proc.stdin, self._proc.stdout
+        self._reader = threading.Thread(target=self._read, name="gdl-midi-process-input", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self._from:
+            kind, _, rest = line.strip().partition(" ")
+            if kind == "i":
+                t, _, data = rest.partition(" ")
+                try:
+                    self._callback(bytes.fromhex(data), float(t))
+                except Exception:
+                    import traceback
+
+                    traceback.print_exc(file=sys.stderr)
+            elif kind == "error":
+                print(f"MIDI input '{self.name}': {rest}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._to.write("[\"q\"]\n")
+            self._to.flush()
+        except (OSError, ValueError):
+            pass
+        _stop_child(self._proc)
+        self._reader.join(1.0)
+
+    def __repr__(self) -> str:
+        return f"ProcessMidiInput({self.name!r})"
+
+
+def _child_args(port: str | None, virtual: bool, client_name: str | None, port_name: str | None) -> list[str]:
+    args = ["--virtual"] if virtual else ["--port", port or ""]
+    if client_name:
+        args += ["--client-name", client_name]
+    if port_name:
+        args += ["--port-name", port_name]
+    return args
+
+
+def _start_child(args: list[str], timeout_s: float) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m gdl_studio.live.midi_process ARGS`` and wait for its ``ready NAME`` line;
+    returns the process and NAME, or raises :class:`MidiUnavailable` with the child's reason."""
+    cmd = [sys.executable, "-m", "gdl_studio.live.midi_process", *args]
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env={**os.environ},
+        )
+    except OSError as exc:
+        raise MidiUnavailable(f"cannot start the MIDI process ({exc})") from None
+    assert proc.stdout is not None
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout_s)
+    ready = box[0].strip() if box else None
+    if ready is None or not ready.startswith("ready"):
+        err = ""
+        try:
+            proc.kill()
+            err = proc.communicate(timeout=2)[1] or ""
+        except Exception:
+            pass
+        detail = (ready or "").strip() or err.strip().splitlines()[-1:] or ["no answer"]
+        detail = detail if isinstance(detail, str) else detail[0]
+        raise MidiUnavailable(detail.removeprefix("error ")) from None
+    return proc, ready[len("ready ") :].strip()
+
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    """Close the child's stdin (it ends its loop and closes its port), wait, kill if it hangs."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(2)
 
 
 def use_jack_midi() -> bool:
@@ -162,26 +244,74 @@ def use_jack_midi() -> bool:
     return jack_midi.available()
 
 
-def _open_port(port: str | None, virtual: bool, on_error: Callable[[str], None] | None = None):
-    """The port itself, in this process: a sample-accurate JACK client on JACK, else rtmidi."""
+def _open_port(
+    port: str | None,
+    virtual: bool,
+    on_error: Callable[[str], None] | None = None,
+    client_name: str | None = None,
+    port_name: str | None = None,
+):
+    """The port itself, in this process: a sample-accurate JACK client on JACK, else rtmidi.
+    ``client_name``/``port_name``: a JACK port of its own (JACK only)."""
     if use_jack_midi():
         from gdl_studio.live.jack_midi import JackMidiOutput
+        from gdl_studio.live.midi_names import CLIENT_OUT, VIRTUAL_PORT_NAME
 
-        return JackMidiOutput(port, virtual=virtual, on_error=on_error)
+        return JackMidiOutput(
+            port,
+            virtual=virtual,
+            on_error=on_error,
+            client_name=client_name or CLIENT_OUT,
+            port_name=port_name or VIRTUAL_PORT_NAME,
+        )
+    if client_name or port_name:
+        raise MidiUnavailable("a MIDI port of its own needs JACK (JACK-Client and libjack)")
     from gdl_studio.live.midi_ports import MidiOutput
 
     return MidiOutput(port, virtual)
 
 
-def open_output(port: str | None = None, virtual: bool = False, on_error: Callable[[str], None] | None = None):
-    """A MIDI output for the scheduler: in a child process where possible, else in-process."""
-    if not getattr(sys, "frozen", False) and os.environ.get("GDL_STUDIO_MIDI_INPROCESS", "") in ("", "0"):
+def _in_child() -> bool:
+    """Whether MIDI ports go to a child process (not in a frozen app, not when turned off)."""
+    return not getattr(sys, "frozen", False) and os.environ.get("GDL_STUDIO_MIDI_INPROCESS", "") in ("", "0")
+
+
+def open_output(
+    port: str | None = None,
+    virtual: bool = False,
+    on_error: Callable[[str], None] | None = None,
+    client_name: str | None = None,
+    port_name: str | None = None,
+):
+    """A MIDI output for the scheduler: in a child process where possible, else in-process.
+    ``client_name``/``port_name`` name a JACK port of its own (e.g. the master clock's)."""
+    if _in_child():
         try:
-            return ProcessMidiOutput(port, virtual, on_error)
+            return ProcessMidiOutput(port, virtual, on_error, client_name=client_name, port_name=port_name)
         except MidiUnavailable as exc:
             if "process" not in str(exc):
                 raise  # the port itself is the problem
-    return _open_port(port, virtual, on_error)
+    return _open_port(port, virtual, on_error, client_name, port_name)
+
+
+def open_clock_input(callback: Callable[[bytes, float], None], port: str | None = None, virtual: bool = False):
+    """An input for MIDI clock, ``callback(data, t)``: on JACK our own client stamps each message
+    to its frame (in a child process, see :class:`ProcessMidiInput`), else rtmidi in-process."""
+    from gdl_studio.live import midi_ports
+    from gdl_studio.live.midi_names import CLIENT_IN
+
+    if use_jack_midi():
+        from gdl_studio.live import jack_midi
+
+        name = f"{CLIENT_IN} clock"
+        if _in_child():
+            try:
+                return ProcessMidiInput(callback, port, virtual, client_name=name)
+            except MidiUnavailable as exc:
+                if "process" not in str(exc):
+                    raise
+        return jack_midi.JackMidiInput(callback, port, virtual=virtual, client_name=name)
+    return midi_ports.RawMidiInput(callback, port, virtual)
 
 
 # -------------------------------------------------------------------------------- child side
@@ -190,15 +320,12 @@ def _child(argv: list[str]) -> int:
 
     from gdl_studio.live.scheduler import MidiScheduler, try_realtime_priority
 
-    # A JACK process callback written in Python needs the interpreter lock: if a thread of this
-    # process held it while the OS preempted it, the callback would wait (priority inversion).
-    # So every thread here runs at real-time priority where allowed (they inherit it) and hands
-    # the lock over every 0.5 ms.
-    try_realtime_priority(20)
-    sys.setswitchinterval(0.0005)
     parser = argparse.ArgumentParser(prog="gdl_studio.live.midi_process")
     parser.add_argument("--port")
     parser.add_argument("--virtual", action="store_true")
+    parser.add_argument("--input", action="store_true", help="a clock input: print 'i T HEX' per message")
+    parser.add_argument("--client-name")
+    parser.add_argument("--port-name")
     args = parser.parse_args(argv)
     out_lock = threading.Lock()
 
@@ -206,8 +333,21 @@ def _child(argv: list[str]) -> int:
         with out_lock:
             print(text, flush=True)
 
+    if args.input:
+        # no real-time priority here: the stamps come from JACK's frame clock, and raised threads
+        # of a client on a server that is not real-time itself starve it (on the dummy driver its
+        # frame clock then fell 30–70 ms behind perf_counter for the first second)
+        return _child_input(args, say)
+    # A JACK process callback written in Python needs the interpreter lock: if a thread of this
+    # process held it while the OS preempted it, the callback would wait (priority inversion).
+    # So every thread here runs at real-time priority where allowed (they inherit it) and hands
+    # the lock over every 0.5 ms.
+    try_realtime_priority(20)
+    sys.setswitchinterval(0.0005)
     try:
-        out = _open_port(args.port, args.virtual, on_error=lambda message: say(f"error {message}"))
+        out = _open_port(
+            args.port, args.virtual, lambda message: say(f"error {message}"), args.client_name, args.port_name
+        )
     except MidiUnavailable as exc:
         say(f"error {exc}")
         return 1
@@ -241,6 +381,33 @@ def _child(argv: list[str]) -> int:
         if sched is not out:
             sched.close()  # all notes off, then stop
         out.close()
+    return 0
+
+
+def _child_input(args, say: Callable[[str], None]) -> int:
+    """The child of :class:`ProcessMidiInput`: a JACK MIDI input printing ``i T HEX`` lines until
+    stdin ends."""
+    from gdl_studio.live import jack_midi
+    from gdl_studio.live.midi_names import CLIENT_IN
+
+    try:
+        inp = jack_midi.JackMidiInput(
+            lambda data, t: say(f"i {t!r} {data.hex()}"),
+            args.port,
+            virtual=args.virtual,
+            client_name=args.client_name or CLIENT_IN,
+            port_name=args.port_name or "clock in",
+        )
+    except MidiUnavailable as exc:
+        say(f"error {exc}")
+        return 1
+    say(f"ready {inp.name}")
+    try:
+        for line in sys.stdin:
+            if line.strip() == '["q"]':
+                break
+    finally:
+        inp.close()
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdl_studio.live import clock as clk
 from gdl_studio.live import midi_ports as mp
-from gdl_studio.live.midi_process import open_output
+from gdl_studio.live.midi_process import open_clock_input, open_output
 from gdl_studio.live.scheduler import MidiScheduler
 from gdl_studio.live.synth import AudioPreview
 
@@ -221,7 +221,7 @@ class LiveSession:
             self.clock_follower = clk.ClockFollower(self.transport)
             if clock_in:
                 try:
-                    self._clock_input = mp.open_clock_input(
+                    self._clock_input = open_clock_input(
                         self.clock_follower.feed, None if clock_in == VIRTUAL else clock_in, virtual=clock_in == VIRTUAL
                     )
                 except mp.MidiUnavailable as exc:
@@ -256,9 +256,7 @@ class LiveSession:
 
                 if not jack_midi.available():
                     raise mp.MidiUnavailable("a clock port of its own needs JACK (JACK-Client and libjack)")
-                out = jack_midi.JackMidiOutput(
-                    virtual=True, client_name=clk.CLOCK_PORT_CLIENT, port_name=clk.CLOCK_PORT_NAME
-                )
+                out = open_output(virtual=True, client_name=clk.CLOCK_PORT_CLIENT, port_name=clk.CLOCK_PORT_NAME)
             else:
                 out = open_output(clock_out)
         except mp.MidiUnavailable as exc:

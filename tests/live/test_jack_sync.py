@@ -11,6 +11,7 @@ from jack_tools import MidiDump, RtReceiver, RtSender, retry
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.clock import CLOCK, PPQN, START, STOP, ClockFollower, ClockMaster, Transport
+from gdl_studio.live.midi_process import open_clock_input
 from gdl_studio.live.scheduler import MidiScheduler
 
 pytestmark = pytest.mark.jack
@@ -73,7 +74,10 @@ def test_follow_an_independent_rtmidi_clock_then_a_tempo_change(jack):
         follower = ClockFollower(tr)
         events: list[str] = []
         tr.add_listener(lambda ev, _t: events.append(ev))
-        inp = mp.open_clock_input(follower.feed, sender.port)
+        inp = open_clock_input(follower.feed, sender.port)
+        # the JACK client lives in a child process: closing a Python-callback JACK client can hang
+        # the process that holds it (see ProcessMidiInput)
+        assert type(inp).__name__ == "ProcessMidiInput", inp
         seen = {}
         try:
             time.sleep(0.2)
@@ -143,7 +147,7 @@ def test_lost_ticks_from_an_independent_rtmidi_clock_do_not_shift_the_grid(jack)
         sender = RtSender(f"gdltest-lost-{os.getpid()}")
         tr = Transport(100.0)
         follower = ClockFollower(tr)
-        inp = mp.open_clock_input(follower.feed, sender.port)
+        inp = open_clock_input(follower.feed, sender.port)
         spt = 60.0 / 120.0 / PPQN
         dropped = 0
         try:
