@@ -155,7 +155,7 @@ class ProcessMidiInput:
             return
         self.closed = True
         try:
-            self._to.write("[\"q\"]\n")
+            self._to.write('["q"]\n')
             self._to.flush()
         except (OSError, ValueError):
             pass
