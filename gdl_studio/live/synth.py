@@ -269,6 +269,33 @@ def _default_output(sd):
         return sd.query_devices(kind="output")
 
 
+def stop_and_close(stream, wait_s: float = 5.0) -> bool:
+    """Stop a PortAudio stream, wait until its audio thread has acknowledged, then close it;
+    False (the stream left open) when the thread did not answer within ``wait_s``.
+
+    PortAudio 19.6's JACK host API waits one second for its process thread to take a closing
+    stream out of its queue, then frees the stream anyway: on a loaded machine that thread can
+    still run the freed stream (a segfault in Pa_CloseStream, seen in the live panel tests about
+    once in 70 loaded runs). A stop that the thread has acknowledged (the stream is no longer
+    active) shows the thread running just before the close; a stream it never acknowledged is
+    left open rather than freed under it.
+    """
+    try:
+        stream.stop()  # may time out (PortAudioError) when the audio thread is starved
+    except Exception:
+        pass
+    deadline = time.perf_counter() + wait_s
+    try:
+        while stream.active and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        if stream.active:
+            return False
+        stream.close()
+    except Exception:
+        pass
+    return True
+
+
 def release_portaudio(sd=None) -> None:
     """Shut PortAudio down while no stream is open (``import sounddevice`` starts it).
 
@@ -575,12 +602,7 @@ class AudioPreview:
         with self._swap_lock:
             self._load_token += 1
             stream, self.stream = self.stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:
-                pass
+        if stream is not None and stop_and_close(stream):
             release_portaudio()
         self._close_jack_clock()
         synth = self.synth  # kept (silent once closed) for anyone still holding the preview

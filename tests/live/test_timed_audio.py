@@ -182,3 +182,37 @@ def test_audio_preview_is_a_timed_sink_for_the_scheduler():
         assert sched.sounding() == []
     finally:
         sched.close()
+
+
+class _FakeStream:
+    """A PortAudio stream whose audio thread acknowledges a stop after ``ack_after`` polls of
+    ``active`` (None: never), and whose stop() may time out."""
+
+    def __init__(self, ack_after, stop_raises=False):
+        self.ack_after, self.stop_raises = ack_after, stop_raises
+        self.polls, self.closed, self.stopped = 0, False, False
+
+    def stop(self):
+        self.stopped = True
+        if self.stop_raises:
+            raise RuntimeError("Wait timed out [PaErrorCode -9987]")
+
+    @property
+    def active(self):
+        self.polls += 1
+        return self.ack_after is None or self.polls <= self.ack_after
+
+    def close(self):
+        assert not self.active, "closed while the audio thread still had the stream"
+        self.closed = True
+
+
+def test_stop_and_close_waits_for_the_audio_thread_and_never_frees_a_running_stream():
+    from gdl_studio.live.synth import stop_and_close
+
+    slow = _FakeStream(ack_after=20, stop_raises=True)  # stop timed out; the thread answers later
+    assert stop_and_close(slow, wait_s=2.0) and slow.closed and slow.polls > 20
+    gone = _FakeStream(ack_after=None)  # the thread never answers: left open, not freed
+    assert not stop_and_close(gone, wait_s=0.05) and gone.stopped and not gone.closed
+    quick = _FakeStream(ack_after=0)
+    assert stop_and_close(quick) and quick.closed
