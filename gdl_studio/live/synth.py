@@ -276,9 +276,12 @@ def stop_and_close(stream, wait_s: float = 5.0) -> bool:
     PortAudio 19.6's JACK host API waits one second for its process thread to take a closing
     stream out of its queue, then frees the stream anyway: on a loaded machine that thread can
     still run the freed stream (a segfault in Pa_CloseStream, seen in the live panel tests about
-    once in 70 loaded runs). A stop that the thread has acknowledged (the stream is no longer
-    active) shows the thread running just before the close; a stream it never acknowledged is
-    left open rather than freed under it.
+    once in 70 loaded runs). Its stop waits one second too; a stop that timed out used to skip
+    the close, and PortAudio's shutdown then closed the stream with the thread still behind.
+    Here a stop the thread has acknowledged (the stream no longer active) shows the thread
+    running just before the close, and a stream it never acknowledged is left open rather than
+    freed under it. A thread starved for over a second inside the close's own wait can still
+    crash it: only PortAudio can close that window.
     """
     try:
         stream.stop()  # may time out (PortAudioError) when the audio thread is starved
