@@ -84,7 +84,7 @@ def test_bench_live_reports_the_figures(jack_server):
             "2",
             # 256 frames, as the README's figures: at 64 frames (1.33 ms) the Python JACK clients of
             # a busy 2-core host miss cycles now and then and 1-3 of 64 messages go missing (seen on
-            # 2026-12-03 before and after that day's changes; none in 8 runs at 256)
+            # 2026-12-03 before and after that day's changes; none in 7 runs at 256)
             "--period",
             "256",
             "--json",
