@@ -252,20 +252,22 @@ def _open_port(
     port_name: str | None = None,
 ):
     """The port itself, in this process: a sample-accurate JACK client on JACK, else rtmidi.
-    ``client_name``/``port_name``: a JACK port of its own (JACK only)."""
-    if use_jack_midi():
-        from gdl_studio.live.jack_midi import JackMidiOutput
+    ``client_name``/``port_name``: a JACK port of its own (needs JACK-Client and a JACK server,
+    whichever API the other MIDI ports use)."""
+    own = bool(client_name or port_name)
+    if own or use_jack_midi():
+        from gdl_studio.live import jack_midi
         from gdl_studio.live.midi_names import CLIENT_OUT, VIRTUAL_PORT_NAME
 
-        return JackMidiOutput(
+        if own and not jack_midi.available():
+            raise MidiUnavailable("a MIDI port of its own needs JACK (JACK-Client and libjack)")
+        return jack_midi.JackMidiOutput(
             port,
             virtual=virtual,
             on_error=on_error,
             client_name=client_name or CLIENT_OUT,
             port_name=port_name or VIRTUAL_PORT_NAME,
         )
-    if client_name or port_name:
-        raise MidiUnavailable("a MIDI port of its own needs JACK (JACK-Client and libjack)")
     from gdl_studio.live.midi_ports import MidiOutput
 
     return MidiOutput(port, virtual)
