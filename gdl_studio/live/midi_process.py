@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from gdl_studio.live.midi_ports import MidiUnavailable
 
@@ -154,12 +155,7 @@ class ProcessMidiInput:
         if self.closed:
             return
         self.closed = True
-        try:
-            self._to.write('["q"]\n')
-            self._to.flush()
-        except (OSError, ValueError):
-            pass
-        _stop_child(self._proc)
+        _stop_child(self._proc)  # its stdin closes: the child closes its port and ends
         self._reader.join(1.0)
 
     def __repr__(self) -> str:
@@ -273,9 +269,17 @@ def _open_port(
     return MidiOutput(port, virtual)
 
 
-def _in_child() -> bool:
-    """Whether MIDI ports go to a child process (not in a frozen app, not when turned off)."""
-    return not getattr(sys, "frozen", False) and os.environ.get("GDL_STUDIO_MIDI_INPROCESS", "") in ("", "0")
+def _child_or_here(in_child: Callable[[], Any], here: Callable[[], Any]):
+    """``in_child()`` (a port in a child process) unless the app is frozen or
+    ``GDL_STUDIO_MIDI_INPROCESS`` is set; ``here()`` (in this process) then, or when the child
+    process itself cannot start — not when the port is the problem."""
+    if not getattr(sys, "frozen", False) and os.environ.get("GDL_STUDIO_MIDI_INPROCESS", "") in ("", "0"):
+        try:
+            return in_child()
+        except MidiUnavailable as exc:
+            if "process" not in str(exc):
+                raise
+    return here()
 
 
 def open_output(
@@ -287,13 +291,10 @@ def open_output(
 ):
     """A MIDI output for the scheduler: in a child process where possible, else in-process.
     ``client_name``/``port_name`` name a JACK port of its own (e.g. the master clock's)."""
-    if _in_child():
-        try:
-            return ProcessMidiOutput(port, virtual, on_error, client_name=client_name, port_name=port_name)
-        except MidiUnavailable as exc:
-            if "process" not in str(exc):
-                raise  # the port itself is the problem
-    return _open_port(port, virtual, on_error, client_name, port_name)
+    return _child_or_here(
+        lambda: ProcessMidiOutput(port, virtual, on_error, client_name=client_name, port_name=port_name),
+        lambda: _open_port(port, virtual, on_error, client_name, port_name),
+    )
 
 
 def open_clock_input(callback: Callable[[bytes, float], None], port: str | None = None, virtual: bool = False):
@@ -306,13 +307,10 @@ def open_clock_input(callback: Callable[[bytes, float], None], port: str | None 
         from gdl_studio.live import jack_midi
 
         name = f"{CLIENT_IN} clock"
-        if _in_child():
-            try:
-                return ProcessMidiInput(callback, port, virtual, client_name=name)
-            except MidiUnavailable as exc:
-                if "process" not in str(exc):
-                    raise
-        return jack_midi.JackMidiInput(callback, port, virtual=virtual, client_name=name)
+        return _child_or_here(
+            lambda: ProcessMidiInput(callback, port, virtual, client_name=name),
+            lambda: jack_midi.JackMidiInput(callback, port, virtual=virtual, client_name=name),
+        )
     return midi_ports.RawMidiInput(callback, port, virtual)
 
 
@@ -405,9 +403,8 @@ def _child_input(args, say: Callable[[str], None]) -> int:
         return 1
     say(f"ready {inp.name}")
     try:
-        for line in sys.stdin:
-            if line.strip() == '["q"]':
-                break
+        for _line in sys.stdin:  # until the parent closes our stdin
+            pass
     finally:
         inp.close()
     return 0

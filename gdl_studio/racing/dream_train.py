@@ -172,10 +172,10 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         With critics, each M dreams the same starts and the candidate keeps its lowest M's mean:
         an exploit of one M's errors scores what the other Ms predict for it."""
         k = len(z0)
-        params = np.repeat(candidates, k, axis=0)
+        params, starts = np.repeat(candidates, k, axis=0), np.tile(z0, (len(candidates), 1))
         means, steps = [], 0
         for m in [mdn, *critics]:
-            res = dream_batch(m, params, np.tile(z0, (len(candidates), 1)), cfg.tau, seed, cfg.max_steps, device=device)
+            res = dream_batch(m, params, starts, cfg.tau, seed, cfg.max_steps, device=device)
             means.append(res.returns.reshape(len(candidates), k).mean(axis=1))
             steps += res.steps
         return np.min(means, axis=0), steps
