@@ -11,7 +11,7 @@ from jack_tools import MidiDump, RtReceiver, RtSender, retry
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.clock import CLOCK, PPQN, START, STOP, ClockFollower, ClockMaster, Transport
-from gdl_studio.live.midi_process import open_clock_input, open_output
+from gdl_studio.live.midi_process import open_clock_input
 from gdl_studio.live.scheduler import MidiScheduler
 
 pytestmark = pytest.mark.jack
@@ -28,18 +28,10 @@ def jack(jack_server, monkeypatch):
     mp.reset_api()
 
 
-def _jack_out(port: str, client_name: str):
-    """The app's MIDI output on JACK: our frame-stamping JACK client, in the MIDI child process
-    (in this process, closing it could hang pytest: see ProcessMidiInput)."""
-    out = open_output(port, client_name=client_name)
-    assert type(out).__name__ == "ProcessMidiOutput", out
-    return out
-
-
 def test_cancel_and_all_notes_off_end_everything(jack):
     def check():
         dump = MidiDump(f"gdltest-sac-{os.getpid()}")
-        out = _jack_out(dump.port, f"gdltest-sac-out-{os.getpid()}")
+        out = jack_midi.JackMidiOutput(dump.port, client_name=f"gdltest-sac-out-{os.getpid()}")
         sched = MidiScheduler(out, realtime=False).start()
         try:
             # Times are far apart and every step waits for what it needs (not a fixed sleep), so a
@@ -126,7 +118,7 @@ def test_master_clock_reaches_an_independent_client(jack):
 
 def _master_clock():
     rx = RtReceiver(f"gdltest-clkrx-{os.getpid()}", timing=True)
-    out = _jack_out(rx.port, f"gdltest-clkm-{os.getpid()}")
+    out = jack_midi.JackMidiOutput(rx.port, client_name=f"gdltest-clkm-{os.getpid()}")
     sched = MidiScheduler(out, realtime=False).start()
     tr = Transport(120.0)
     master = ClockMaster(sched, tr)
