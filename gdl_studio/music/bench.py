@@ -22,7 +22,9 @@ Round 2 (issue #15):
 - ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
   piece id), filled given the music on both sides — the middle's events and the END that
   closes it; ``infill.l2r_nats_per_note``: the same notes scored left to right given the same
-  music before the gap only (lower is better; infilling should be lower)
+  music before the gap only (lower is better; infilling should be lower);
+  ``infill.by_part.infill_nats_per_event`` / ``.l2r_nats_per_event``: the same, per event in each
+  fifth of the gaps (first to last), where the music after the gap helps
 - ``constraints.satisfied``: the share of generated notes that satisfy their constraints,
   checked independently of the sampler (continue with both models and infill, three steering
   scenarios on test primers: the primer's key and range; the primer's chords and ≤ 3 voices;
@@ -252,6 +254,7 @@ def _infill_figures(results: dict, composer, test, log) -> None:
         "l2r_nats_per_note": r["l2r_nats_per_note"],
         "gaps": r["gaps"],
         "notes": r["notes"],
+        "by_part": {"infill_nats_per_event": r["infill_by_part"], "l2r_nats_per_event": r["l2r_by_part"]},
     }
     log(
         f"infill: {r['infill_nats_per_note']:.3f} nats/note given both sides vs {r['l2r_nats_per_note']:.3f} left to "
@@ -391,6 +394,14 @@ def _print_table(results: dict) -> None:
             f"  infill (Transformer, {inf['gaps']} held-out 2-4-bar gaps, {inf['notes']} notes): "
             f"{inf['nats_per_note']:.3f} nats/note given both sides vs {inf['l2r_nats_per_note']:.3f} left to right"
         )
+        part = inf.get("by_part")
+        if part:
+            print(
+                "    nats/event by fifth of the gap, first → last: infill "
+                + " ".join(f"{x:.3f}" for x in part["infill_nats_per_event"])
+                + " | left to right "
+                + " ".join(f"{x:.3f}" for x in part["l2r_nats_per_event"])
+            )
     con = results.get("constraints")
     if con:
         print(

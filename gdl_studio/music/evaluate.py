@@ -299,10 +299,10 @@ def infill_case(
     }
 
 
-def _sequence_nll(
+def _event_nll(
     model: MusicTransformer, seqs: list[tuple[dict, int, int | None, int, int]], device: str, batch: int
-) -> list[float]:
-    """Summed NLL of the events ``[first, last)`` (``last`` None: to the end) of each ``(events,
+) -> list[np.ndarray]:
+    """NLL of each of the events ``[first, last)`` (``last`` None: to the end) of each ``(events,
     first, last, bar_ticks, style)``, teacher-forced in one pass per sequence (position 0 = the
     first event)."""
     cfg = model.config
@@ -331,8 +331,29 @@ def _sequence_nll(
         nll, _ = model.batch_nll(ten, style=style)
         for b, (ev, first, last, _, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1 if last is None else last - 1
-            out.append(float(nll[b, first - 1 : n].double().sum()))
+            out.append(nll[b, first - 1 : n].detach().double().cpu().numpy())
     return out
+
+
+def _sequence_nll(
+    model: MusicTransformer, seqs: list[tuple[dict, int, int | None, int, int]], device: str, batch: int
+) -> list[float]:
+    """Summed NLL of the scored events of each sequence (see :func:`_event_nll`)."""
+    return [float(x.sum()) for x in _event_nll(model, seqs, device, batch)]
+
+
+GAP_PARTS = 5  # score_infill's by_part: the gap's events in fifths, first to last
+
+
+def _by_part(per_event: list[np.ndarray], parts: int = GAP_PARTS) -> list[float]:
+    """Mean NLL per event of each of ``parts`` equal shares of every gap's events (its first
+    fifth, second fifth, …), pooled over the gaps."""
+    tot, cnt = np.zeros(parts), np.zeros(parts)
+    for x in per_event:
+        part = np.minimum((np.arange(len(x)) * parts) // max(len(x), 1), parts - 1)
+        np.add.at(tot, part, x)
+        np.add.at(cnt, part, 1)
+    return [float(t / c) if c else float("nan") for t, c in zip(tot, cnt)]
 
 
 @torch.no_grad()
@@ -341,26 +362,31 @@ def score_infill(
 ) -> dict:
     """Nats per note of the notes of each held-out gap, filled given both sides
     (``infill_nats_per_note``: the middle's events and the END that closes it) and scored left to
-    right given the same prefix only (``l2r_nats_per_note``: the same notes' events)."""
+    right given the same prefix only (``l2r_nats_per_note``: the same notes' events).
+    ``infill_by_part`` / ``l2r_by_part``: nats per event in each fifth of the gaps (first to
+    last), which shows where the suffix helps (its last notes lead into it)."""
     model.eval()
     if not getattr(model.config, "infill", False):
         raise ValueError("this model was not trained to fill gaps")
     order = model.config.fim_order
     cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len, order=order) for g in gaps]
     cases = [c for c in cases if c["notes"] > 0]
-    fim = _sequence_nll(
+    fim_ev = _event_nll(
         model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
     end = _sequence_nll(
         model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
-    l2r = _sequence_nll(
+    l2r_ev = _event_nll(
         model, [(c["l2r"], c["l2r_first"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
+    fim, l2r = [float(x.sum()) for x in fim_ev], [float(x.sum()) for x in l2r_ev]
     notes = sum(c["notes"] for c in cases)
     return {
         "infill_nats_per_note": sum(fim) / max(notes, 1),
         "l2r_nats_per_note": sum(l2r) / max(notes, 1),
+        "infill_by_part": _by_part(fim_ev),
+        "l2r_by_part": _by_part(l2r_ev),
         "infill_end_nats_per_gap": sum(end) / max(len(cases), 1),
         "gaps": len(cases),
         "notes": notes,

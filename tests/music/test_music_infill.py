@@ -301,6 +301,19 @@ def test_infill_and_left_to_right_score_the_same_gap_notes(corpus_path, tiny_inf
         assert c["fim"]["pitch"][c["fim_last"] :].tolist()[-1] == T.END_IN  # the END chain is left out
     r = score_infill(tiny_infill_transformer, pieces, gaps)
     assert r["notes"] > 0 and np.isfinite(r["infill_nats_per_note"]) and r["infill_end_nats_per_gap"] > 0
+    assert len(r["infill_by_part"]) == len(r["l2r_by_part"]) == 5
+
+
+def test_gap_fifths_pool_every_event_once():
+    """by_part: each gap's events split into fifths in order (a 7-event gap: 2,1,2,1,1 — the
+    remainder spread as integer division gives it), pooled over gaps; every event counted once."""
+    from gdl_studio.music.evaluate import _by_part
+
+    a = np.arange(7, dtype=float)  # part of event i: (5 i) // 7 → 0 0 1 2 2 3 4
+    b = np.full(5, 10.0)  # one event per part
+    parts = _by_part([a, b])
+    assert parts == [(0 + 1 + 10) / 3, (2 + 10) / 2, (3 + 4 + 10) / 3, (5 + 10) / 2, (6 + 10) / 2]
+    assert np.isnan(_by_part([np.zeros(2)])).sum() == 3  # a 2-event gap fills two of the five parts
 
 
 def test_warm_start_from_a_left_to_right_model_keeps_its_outputs(tiny_transformer, tmp_path):
