@@ -10,7 +10,8 @@
 set -u
 export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
 export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
-W=${W:-/tmp/dc}; OUT=${OUT:-/tmp/out}; CRITIC=${CRITIC:-runs/m3}; MINUTES=${MINUTES:-4.5}
+# CRITIC= (empty): no critic, the v2 M alone judges (TAU sets the dream temperature)
+W=${W:-/tmp/dc}; OUT=${OUT:-/tmp/out}; CRITIC=${CRITIC-runs/m3}; MINUTES=${MINUTES:-4.5}; TAU=${TAU:-1.15}
 WORKERS=${WORKERS:-15}; EXTRA=${EXTRA:-}
 mkdir -p "$W" "$OUT"
 running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
@@ -22,7 +23,7 @@ snapshot() {
 driver() {
   local gs="python3 -m gdl_studio" m=runs/init-v2 c="$W/out/carracing-controller-dream"
   $gs train world-model dream-controller --models $m --out "$W/out" --ckpt "$W/ckpt" --init $m/carracing-controller-dream \
-    --critic-mdn "$CRITIC" --sigma-max 0.5 --tau 1.15 --generations 400 --max-minutes "$MINUTES" --device cuda $EXTRA \
+    ${CRITIC:+--critic-mdn "$CRITIC"} --sigma-max 0.5 --tau "$TAU" --generations 400 --max-minutes "$MINUTES" --device cuda $EXTRA \
     > "$W/train.log" 2>&1 || return
   $gs bench racing --episodes 32 --seed-base 6000000 --workers "$WORKERS" --models $m --controller "$c" --json > "$W/score-32.json" 2> "$W/score-32.log"
   $gs bench racing --episodes 100 --workers "$WORKERS" --models $m --controller "$c" --json > "$W/score-100.json" 2> "$W/score-100.log"
