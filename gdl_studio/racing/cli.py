@@ -307,6 +307,14 @@ def register(commands) -> None:
         "--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)"
     )
     p.add_argument("--controllers", type=_positive, default=33, help="controllers for --fidelity")
+    p.add_argument(
+        "--critic-mdn",
+        type=Path,
+        action="append",
+        default=[],
+        help="--fidelity: another M on the same V (repeatable); a controller's dream return is its lowest "
+        "M's mean, as dream-controller --critic-mdn scores candidates (per_m.*: each M alone)",
+    )
     p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity and --dream-road")
     p.add_argument(
         "--stock",
@@ -793,7 +801,7 @@ def _fidelity(args, world, params) -> dict:
     # the directory of the V and M that were loaded (the controller's world), laid out as a models directory
     vae_dir, mdn_dir = (Path(world.cards[k].directory) for k in ("carracing-vae", "carracing-mdnrnn"))
     models_dir = WorldRef(vae_dir.name, mdn_dir.name, vae_dir, mdn_dir).models_dir()
-    kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock)
+    kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock, critics=list(args.critic_mdn))
     cfg = FidelityConfig.quick(**kw) if args.quick else FidelityConfig(controllers=args.controllers, **kw)
     return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))
 

@@ -78,24 +78,6 @@ def start_latents(cfg: DreamTrainConfig, vae, count: int = 512) -> tuple[np.ndar
     ), f"V's encodings of the first frames of tracks {seeds[0]}…{seeds[-1]} (resets only)"
 
 
-def _checked_critics(cfg: DreamTrainConfig) -> list[Path]:
-    """The critic Ms' directories, each checked to have been trained on the V of ``cfg.models``
-    (the controller reads V's latents: an M on another V dreams in another space)."""
-    from gdl_studio.core.registry import read_card
-    from gdl_studio.racing.models_io import VAE_NAME
-
-    vae_sha = read_card(Path(cfg.models) / VAE_NAME).data["sha256"]
-    checked = []
-    for c in cfg.critics:
-        if not (Path(c) / "card.json").is_file():
-            raise UserError(f"no M at {c} (no card.json there)")
-        card = read_card(Path(c)).data
-        if card.get("data", {}).get("vae_sha256") != vae_sha:
-            raise UserError(f"the M at {c} was trained on another V than {Path(cfg.models) / VAE_NAME}")
-        checked.append(Path(c))
-    return checked
-
-
 def _paths(ckpt: Path) -> dict[str, Path]:
     return {
         "es": ckpt / "cma_state.npz",
@@ -109,7 +91,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     """Run (or resume) CMA-ES in the dream; saves the best-validated mean as ``cfg.name``."""
     from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.dream_batch import best_device, dream_batch
-    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
+    from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_critic_mdns, load_dir
     from gdl_studio.racing.train_controller import (
         append_log,
         initial_from_model,
@@ -126,9 +108,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     device = best_device(cfg.device)
     vae = load_dir(Path(cfg.models) / VAE_NAME)
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)
-    critics = [load_dir(Path(c)).to(device) for c in _checked_critics(cfg)]
-    if any(c.config.hidden != mdn.config.hidden or c.config.z_size != mdn.config.z_size for c in critics):
-        raise UserError("every critic M needs the same LSTM and latent sizes as the M the controller drives with")
+    critics = [c.to(device) for c in load_critic_mdns(cfg.models, cfg.critics, mdn)]
     starts, starts_from = start_latents(cfg, vae)
     rng_split = np.random.default_rng([cfg.seed, 99])
     order = rng_split.permutation(len(starts))

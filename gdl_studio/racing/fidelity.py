@@ -21,6 +21,11 @@ measures exactly that, on fixed seeds that no training or selection uses
   on its own samples with the real actions for N−1 steps; the likelihood of the real latent is
   that of the mixture over ``samples`` such rollouts (h1 is the usual one-step figure).
   ``reward_err.h50``: mean absolute error of the summed predicted reward over those 50 steps.
+
+With ``critics`` (other Ms on the same V) every controller's dream return is the lowest of the
+Ms' means, as dream CMA-ES with critics scores its candidates; ``per_m`` keeps each M's own
+rank correlation, return ratio and dream returns (the M of the world first). The horizon and
+road figures stay those of the world's M.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ class FidelityConfig:
     stock: bool = False
     seed: int = 0
     extra: list[np.ndarray] = field(default_factory=list)  # more controllers (e.g. CMA-ES snapshots)
+    # more Ms on the same V (dream-controller --critic-mdn): a controller's dream return is its
+    # lowest M's mean, as dream CMA-ES with critics scores candidates
+    critics: list[Path] = field(default_factory=list)
 
     @classmethod
     def quick(cls, **kw) -> FidelityConfig:
@@ -463,11 +471,12 @@ def compare_m(
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
     from gdl_studio.racing.dream_batch import best_device
-    from gdl_studio.racing.models_io import load_world_model_from
+    from gdl_studio.racing.models_io import load_critic_mdns, load_world_model_from
 
     t0 = time.perf_counter()
     device = best_device(cfg.device)
     world = load_world_model_from(models_dir, need_controller=False)
+    critics = load_critic_mdns(models_dir, cfg.critics, world.mdn)
     base = 10_000 * cfg.seed + FIDELITY_SEED_BASE
     seeds_real = [base + i for i in range(max(cfg.real_episodes, cfg.base_real_episodes))]
     seeds_dream = [base + 1000 + i for i in range(max(cfg.dreams, cfg.base_dreams))]
@@ -504,7 +513,6 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         dream, _, dream_steps = dream_returns(
             mdn, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device
         )
-        dream_mean = dream.mean(1)
         base_dream, base_road, s = dream_returns(
             mdn,
             [controllers[0]],
@@ -517,6 +525,20 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
             road_every=cfg.road_every,
         )
         dream_steps += s
+        per_m = [dream.mean(1)]  # each M's mean dream return per controller (M first)
+        base_per_m = [float(np.mean(base_dream))]
+        for critic in critics:
+            critic.to(device)
+            d_c, _, s = dream_returns(critic, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device)
+            b_c, _, s2 = dream_returns(
+                critic, [controllers[0]], z0[: cfg.base_dreams], cfg.tau, cfg.dream_steps, cfg.seed + 777, device
+            )
+            critic.to("cpu")
+            per_m.append(d_c.mean(1))
+            base_per_m.append(float(np.mean(b_c)))
+            dream_steps += s + s2
+        dream_mean = np.min(per_m, axis=0)
+        base_dream_mean = min(base_per_m)
         horizons = tuple(h for h in cfg.horizons if h < cfg.nll_steps - 30)
         hz = horizon_nll(mdn, episodes, horizons, cfg.nll_samples, seed=cfg.seed, device=device)
     finally:
@@ -532,8 +554,8 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "controllers": len(controllers),
         "controllers_top": int(top.sum()),
         "top_threshold": cfg.top_threshold,
-        "return_ratio": float(np.mean(base_dream)) / base_real_mean if base_real_mean else float("nan"),
-        "base_dream_mean": float(np.mean(base_dream)),
+        "return_ratio": base_dream_mean / base_real_mean if base_real_mean else float("nan"),
+        "base_dream_mean": base_dream_mean,
         "base_dream_std": float(np.std(base_dream)),
         "base_real_mean": base_real_mean,
         "base_real_std": float(np.std(base_real)),
@@ -555,4 +577,12 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
             "dream": [round(float(v), 1) for v in dream_mean],
         },
     }
+    if critics:
+        # the same figures for each M alone, beside the lowest-of-the-Ms ones above
+        result["critics"] = len(critics)
+        result["per_m"] = {
+            "rank_corr": [spearman(m, real) for m in per_m],
+            "return_ratio": [b / base_real_mean if base_real_mean else float("nan") for b in base_per_m],
+            "dream": [[round(float(v), 1) for v in m] for m in per_m],
+        }
     return result

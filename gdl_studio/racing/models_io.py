@@ -75,6 +75,28 @@ def load_dir(directory: str | Path):
     return build(card, load_tensors(card))
 
 
+def load_critic_mdns(models_dir: str | Path, critics, like) -> list:
+    """Other Ms (directories) to judge dreams beside the M of ``models_dir``, loaded: each must
+    have been trained on the V of ``models_dir`` (its card's ``data.vae_sha256``; the controller
+    reads V's latents, and an M on another V dreams in another space) and have the LSTM and
+    latent sizes of ``like`` (that M). Raises ``UserError`` with one line otherwise."""
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.core.registry import read_card
+
+    vae_sha = read_card(Path(models_dir) / VAE_NAME).data["sha256"]
+    loaded = []
+    for c in critics:
+        if not (Path(c) / "card.json").is_file():
+            raise UserError(f"no M at {c} (no card.json there)")
+        if read_card(Path(c)).data.get("data", {}).get("vae_sha256") != vae_sha:
+            raise UserError(f"the M at {c} was trained on another V than {Path(models_dir) / VAE_NAME}")
+        m = load_dir(Path(c))
+        if m.config.hidden != like.config.hidden or m.config.z_size != like.config.z_size:
+            raise UserError("every critic M needs the same LSTM and latent sizes as the M the controller drives with")
+        loaded.append(m)
+    return loaded
+
+
 @dataclass
 class WorldModel:
     """V, M and (optionally) C together, with the per-step helpers the app and the CLI use."""

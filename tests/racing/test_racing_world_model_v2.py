@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,30 +164,71 @@ def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir,
         assert sorted(snaps.files) == ["gen00001", "gen00002", "gen00003"]
 
 
-def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
-    """A critic M that predicts a reward of −5 per step pulls every candidate's fitness down to its
-    own (a mean or a max over the Ms would stay near the main M's ~0); a critic trained on another
-    V is refused."""
-    import json
-
+def _pessimist_critic(models_dir, out) -> Path:
+    """An M on ``models_dir``'s V that predicts a reward of −5 per step and never ends a dream."""
     import torch
 
-    from gdl_studio.core.errors import UserError
     from gdl_studio.core.registry import read_card
-    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
     from gdl_studio.racing.mdn_rnn import MDNRNN
     from gdl_studio.racing.models_io import save_mdn
 
-    vae_sha = read_card(tiny_models_dir / "carracing-vae").data["sha256"]
+    vae_sha = read_card(models_dir / "carracing-vae").data["sha256"]
     torch.manual_seed(1)
     pessimist = MDNRNN()
     with torch.no_grad():
         pessimist.reward_head.weight.zero_()
         pessimist.reward_head.bias.fill_(-5.0)
         pessimist.done_head.weight.zero_()
-        pessimist.done_head.bias.fill_(-20.0)  # never ends: 25 steps of −5
-    save_mdn(pessimist, tmp_path / "critic", {"data": {"vae_sha256": vae_sha}, "metrics": {}, "training_command": "t"})
-    critic = tmp_path / "critic" / "carracing-mdnrnn"
+        pessimist.done_head.bias.fill_(-20.0)
+    save_mdn(pessimist, out, {"data": {"vae_sha256": vae_sha}, "metrics": {}, "training_command": "t"})
+    return out / "carracing-mdnrnn"
+
+
+def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path):
+    """bench racing --fidelity --critic-mdn: each controller's dream return is the lower of the
+    two Ms' means (here the pessimist's −5 × 20 steps), the return ratio uses that too, and
+    per_m keeps each M's own figures (the world's M first)."""
+    from gdl_studio.racing.fidelity import FidelityConfig, run_fidelity
+
+    critic = _pessimist_critic(tiny_models_dir, tmp_path / "critic")
+    cfg = FidelityConfig(
+        controllers=3,
+        real_episodes=1,
+        real_steps=20,
+        dreams=2,
+        dream_steps=20,
+        base_dreams=2,
+        base_real_episodes=1,
+        horizons=(1,),
+        nll_episodes=1,
+        nll_steps=40,
+        nll_samples=2,
+        workers=1,
+        device="cpu",
+        critics=[critic],
+    )
+    base = np.zeros(867)
+    r = run_fidelity(tiny_models_dir, base, cfg, log=lambda m: None)
+    alone, judged = r["per_m"]["dream"]
+    assert r["critics"] == 1 and len(alone) == len(judged) == 3
+    assert judged == pytest.approx([-100.0] * 3, abs=0.05)
+    assert max(alone) > -20.0  # the random main M predicts rewards near 0
+    assert r["per_controller"]["dream"] == pytest.approx([min(a, b) for a, b in zip(alone, judged)])
+    assert r["base_dream_mean"] == pytest.approx(-100.0, abs=0.05)
+    assert len(r["per_m"]["rank_corr"]) == len(r["per_m"]["return_ratio"]) == 2
+
+
+def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
+    """A critic M that predicts a reward of −5 per step pulls every candidate's fitness down to its
+    own (a mean or a max over the Ms would stay near the main M's ~0); a critic trained on another
+    V is refused."""
+    import json
+
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
+
+    critic = _pessimist_critic(tiny_models_dir, tmp_path / "critic")  # never ends: 25 steps of −5
     starts = tmp_path / "series.npz"
     np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
 
