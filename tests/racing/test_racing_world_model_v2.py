@@ -191,18 +191,12 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     from gdl_studio.racing.fidelity import FidelityConfig, run_fidelity
 
     critic = _pessimist_critic(tiny_models_dir, tmp_path / "critic")
-    cfg = FidelityConfig(
+    cfg = FidelityConfig.quick(  # quick, shorter still
         controllers=3,
-        real_episodes=1,
         real_steps=20,
-        dreams=2,
         dream_steps=20,
-        base_dreams=2,
-        base_real_episodes=1,
         horizons=(1,),
-        nll_episodes=1,
         nll_steps=40,
-        nll_samples=2,
         workers=1,
         device="cpu",
         critics=[critic],
