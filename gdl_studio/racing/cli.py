@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gdl_studio.core.errors import UserError
+from gdl_studio.racing.dream_batch import POOLS
 
 
 def _command_line() -> str:
@@ -129,6 +130,13 @@ def register(commands) -> None:
         action="append",
         default=[],
         help="another M trained on the same V (repeatable): each candidate scores its lowest M's mean return",
+    )
+    p.add_argument(
+        "--pool",
+        choices=POOLS,
+        default="min",
+        help="with --critic-mdn: how the Ms' mean returns make the fitness (default min: the lowest; "
+        "mean-2std: their mean minus two standard deviations across the Ms)",
     )
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
@@ -312,9 +320,11 @@ def register(commands) -> None:
         type=Path,
         action="append",
         default=[],
-        help="--fidelity: another M on the same V (repeatable); a controller's dream return is its lowest "
-        "M's mean, as dream-controller --critic-mdn scores candidates (per_m.*: each M alone)",
+        help="--fidelity: another M on the same V (repeatable); a controller's dream return pools the Ms' "
+        "means by --pool, as dream-controller --critic-mdn scores candidates (per_m.*: each M alone; "
+        "per_pool.rank_corr.*: every pooling rule)",
     )
+    p.add_argument("--pool", choices=POOLS, default="min", help="--fidelity with --critic-mdn: the pooling rule")
     p.add_argument("--tau", type=float, default=1.0, help="dream temperature for --fidelity and --dream-road")
     p.add_argument(
         "--stock",
@@ -514,6 +524,7 @@ def _train_dream_controller(args) -> int:
         init=args.init,
         series=args.series,
         critics=tuple(args.critic_mdn),
+        pool=args.pool,
         valid_dreams=4 if tiny else 256,
         valid_every=1 if tiny else 5,
         max_minutes=args.max_minutes,
@@ -801,7 +812,8 @@ def _fidelity(args, world, params) -> dict:
     # the directory of the V and M that were loaded (the controller's world), laid out as a models directory
     vae_dir, mdn_dir = (Path(world.cards[k].directory) for k in ("carracing-vae", "carracing-mdnrnn"))
     models_dir = WorldRef(vae_dir.name, mdn_dir.name, vae_dir, mdn_dir).models_dir()
-    kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock, critics=list(args.critic_mdn))
+    kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock)
+    kw.update(critics=list(args.critic_mdn), pool=args.pool)
     cfg = FidelityConfig.quick(**kw) if args.quick else FidelityConfig(controllers=args.controllers, **kw)
     return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))
 

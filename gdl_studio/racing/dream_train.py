@@ -53,7 +53,8 @@ class DreamTrainConfig:
     device: str = "auto"
     init: Path | None = None
     series: Path | None = None  # a train_mdn series.npz: start latents = its episodes' first frames
-    critics: tuple[Path, ...] = ()  # more Ms on the same V: a candidate scores its worst M's mean return
+    critics: tuple[Path, ...] = ()  # more Ms on the same V: a candidate's fitness pools the Ms' mean returns
+    pool: str = "min"  # how (dream_batch.POOLS): by default its worst M's mean return
     valid_dreams: int = 256
     valid_every: int = 5
     snapshot_every: int = 10
@@ -90,7 +91,7 @@ def _paths(ckpt: Path) -> dict[str, Path]:
 def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     """Run (or resume) CMA-ES in the dream; saves the best-validated mean as ``cfg.name``."""
     from gdl_studio.racing.controller import param_count
-    from gdl_studio.racing.dream_batch import best_device, dream_batch
+    from gdl_studio.racing.dream_batch import POOLS, best_device, dream_batch, pool_returns
     from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_critic_mdns, load_dir
     from gdl_studio.racing.train_controller import (
         append_log,
@@ -105,6 +106,8 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
             raise UserError(f"no {name} in {cfg.models}; train V and M first (or pass --models DIR)")
     if cfg.popsize < 2 or cfg.rollouts < 1:
         raise UserError("population must be at least 2 and rollouts at least 1")
+    if cfg.pool not in POOLS:
+        raise UserError(f"unknown pooling rule {cfg.pool!r} (choose {', '.join(POOLS)})")
     device = best_device(cfg.device)
     vae = load_dir(Path(cfg.models) / VAE_NAME)
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)
@@ -149,8 +152,8 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
 
     def evaluate(candidates: np.ndarray, z0: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
         """Mean dream return per candidate; every candidate sees the same starts and random stream.
-        With critics, each M dreams the same starts and the candidate keeps its lowest M's mean:
-        an exploit of one M's errors scores what the other Ms predict for it."""
+        With critics, each M dreams the same starts and the Ms' means are pooled by ``cfg.pool``
+        (by default the lowest): an exploit of one M's errors scores what the other Ms predict for it."""
         k = len(z0)
         params, starts = np.repeat(candidates, k, axis=0), np.tile(z0, (len(candidates), 1))
         means, steps = [], 0
@@ -158,7 +161,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
             res = dream_batch(m, params, starts, cfg.tau, seed, cfg.max_steps, device=device)
             means.append(res.returns.reshape(len(candidates), k).mean(axis=1))
             steps += res.steps
-        return np.min(means, axis=0), steps
+        return pool_returns(means, cfg.pool), steps
 
     t_run = time.perf_counter()
     gen_seconds: list[float] = []
@@ -239,6 +242,7 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
 
     from gdl_studio.core.registry import read_card, save_model
     from gdl_studio.racing.controller import HIDDEN, Z_SIZE, param_count
+    from gdl_studio.racing.dream_batch import POOL_TEXT
     from gdl_studio.racing.models_io import FAMILY_CONTROLLER, MDN_NAME, VAE_NAME
 
     card = {
@@ -263,7 +267,8 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
             **(
                 {
                     "critic_mdn_sha256": [read_card(Path(c)).data["sha256"] for c in cfg.critics],
-                    "fitness": "the lowest of the Ms' mean dream returns (M and each critic dream the same starts)",
+                    "fitness": f"{POOL_TEXT[cfg.pool]} (M and each critic dream the same starts)",
+                    "pool": cfg.pool,
                 }
                 if cfg.critics
                 else {}

@@ -22,8 +22,9 @@ measures exactly that, on fixed seeds that no training or selection uses
   that of the mixture over ``samples`` such rollouts (h1 is the usual one-step figure).
   ``reward_err.h50``: mean absolute error of the summed predicted reward over those 50 steps.
 
-With ``critics`` (other Ms on the same V) every controller's dream return is the lowest of the
-Ms' means, as dream CMA-ES with critics scores its candidates; ``per_m`` keeps each M's own
+With ``critics`` (other Ms on the same V) every controller's dream return pools the Ms' means
+by ``pool`` (by default the lowest), as dream CMA-ES with critics scores its candidates;
+``per_pool.rank_corr`` gives the rank correlation of every pooling rule, ``per_m`` each M's own
 rank correlation, return ratio and dream returns (the M of the world first). The horizon and
 road figures stay those of the world's M.
 """
@@ -66,9 +67,10 @@ class FidelityConfig:
     stock: bool = False
     seed: int = 0
     extra: list[np.ndarray] = field(default_factory=list)  # more controllers (e.g. CMA-ES snapshots)
-    # more Ms on the same V (dream-controller --critic-mdn): a controller's dream return is its
-    # lowest M's mean, as dream CMA-ES with critics scores candidates
+    # more Ms on the same V (dream-controller --critic-mdn): a controller's dream return pools the
+    # Ms' means by ``pool`` (dream_batch.POOLS), as dream CMA-ES with critics scores candidates
     critics: list[Path] = field(default_factory=list)
+    pool: str = "min"
 
     @classmethod
     def quick(cls, **kw) -> FidelityConfig:
@@ -470,8 +472,12 @@ def compare_m(
 # ---------------------------------------------------------------- the benchmark
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
-    from gdl_studio.racing.dream_batch import best_device
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.racing.dream_batch import POOLS, best_device, pool_returns
     from gdl_studio.racing.models_io import load_critic_mdns, load_world_model_from
+
+    if cfg.pool not in POOLS:
+        raise UserError(f"unknown pooling rule {cfg.pool!r} (choose {', '.join(POOLS)})")
 
     t0 = time.perf_counter()
     device = best_device(cfg.device)
@@ -537,8 +543,8 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
             per_m.append(d_c.mean(1))
             base_per_m.append(float(np.mean(b_c)))
             dream_steps += s + s2
-        dream_mean = np.min(per_m, axis=0)
-        base_dream_mean = min(base_per_m)
+        dream_mean = pool_returns(per_m, cfg.pool)
+        base_dream_mean = float(pool_returns([[b] for b in base_per_m], cfg.pool)[0])
         horizons = tuple(h for h in cfg.horizons if h < cfg.nll_steps - 30)
         hz = horizon_nll(mdn, episodes, horizons, cfg.nll_samples, seed=cfg.seed, device=device)
     finally:
@@ -578,8 +584,11 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         },
     }
     if critics:
-        # the same figures for each M alone, beside the lowest-of-the-Ms ones above
+        # the same figures for each M alone, and the rank correlation of every pooling rule,
+        # beside the pooled ones above
         result["critics"] = len(critics)
+        result["pool"] = cfg.pool
+        result["per_pool"] = {"rank_corr": {rule: spearman(pool_returns(per_m, rule), real) for rule in POOLS}}
         result["per_m"] = {
             "rank_corr": [spearman(m, real) for m in per_m],
             "return_ratio": [b / base_real_mean if base_real_mean else float("nan") for b in base_per_m],

@@ -41,6 +41,22 @@ def test_controller_set_spans_scales_and_keeps_base_and_extra():
     assert all(np.array_equal(a, b) for a, b in zip(ctrls, again))
 
 
+# ---------------------------------------------------------------- pooling several Ms
+def test_pool_returns_rules():
+    from gdl_studio.racing.dream_batch import POOLS, pool_returns
+
+    per_m = np.array([[10.0, 0.0], [30.0, 0.0], [20.0, 60.0]])  # 3 Ms × 2 controllers
+    sd = np.std([10.0, 30.0, 20.0])
+    assert pool_returns(per_m, "min").tolist() == [10.0, 0.0]
+    assert pool_returns(per_m, "mean").tolist() == [20.0, 20.0]
+    assert pool_returns(per_m, "mean-std") == pytest.approx([20.0 - sd, 20.0 - np.std([0.0, 0.0, 60.0])])
+    assert pool_returns(per_m, "mean-2std")[0] == pytest.approx(20.0 - 2 * sd)
+    for rule in POOLS:  # one M: every rule is its mean
+        assert pool_returns(per_m[:1], rule).tolist() == [10.0, 0.0]
+    with pytest.raises(ValueError, match="unknown pooling rule"):
+        pool_returns(per_m, "max")
+
+
 # ---------------------------------------------------------------- batched dreams
 def test_dream_batch_controller_matches_numpy_and_is_deterministic(tiny_world):
     from gdl_studio.racing.controller import squash
@@ -210,6 +226,8 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     assert r["per_controller"]["dream"] == pytest.approx([min(a, b) for a, b in zip(alone, judged)])
     assert r["base_dream_mean"] == pytest.approx(-100.0, abs=0.05)
     assert len(r["per_m"]["rank_corr"]) == len(r["per_m"]["return_ratio"]) == 2
+    assert r["pool"] == "min" and set(r["per_pool"]["rank_corr"]) == {"min", "mean", "mean-std", "mean-2std"}
+    assert r["per_pool"]["rank_corr"]["min"] == r["rank_corr"] or np.isnan(r["rank_corr"])
 
 
 def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
@@ -226,7 +244,7 @@ def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_
     starts = tmp_path / "series.npz"
     np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
 
-    def run(name: str, critics: tuple) -> list[dict]:
+    def run(name: str, critics: tuple, pool: str = "min") -> list[dict]:
         cfg = DreamTrainConfig(
             models=tiny_models_dir,
             out=tmp_path / name,
@@ -240,6 +258,7 @@ def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_
             valid_dreams=2,
             valid_every=1,
             critics=critics,
+            pool=pool,
             command="test",
         )
         train_dream_controller(cfg, log=lambda m: None)
@@ -249,6 +268,8 @@ def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_
     (judged,) = run("judged", (critic,))
     assert alone["best"] > -20.0  # the random main M predicts rewards near 0
     assert judged["best"] == pytest.approx(-125.0, abs=1e-3) and judged["valid"] == pytest.approx(-125.0, abs=1e-3)
+    (averaged,) = run("averaged", (critic,), pool="mean")  # the same candidates and dreams, averaged over the Ms
+    assert averaged["best"] == pytest.approx((alone["best"] - 125.0) / 2, abs=1e-3)
     card = read_card(tmp_path / "judged" / "carracing-controller-dream")
     assert card.data["data"]["critic_mdn_sha256"] == [read_card(critic).data["sha256"]]
 
