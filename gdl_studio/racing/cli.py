@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gdl_studio.core.errors import UserError
-from gdl_studio.racing.dream_batch import POOLS
+from gdl_studio.racing.pooling import POOLS
 
 
 def _command_line() -> str:

@@ -25,30 +25,6 @@ ROAD_ROWS = slice(54, 61)
 ROAD_COLS = slice(28, 38)
 
 
-# How several Ms' mean dream returns (one row per M) become one figure per controller: the
-# pessimistic rules make a controller that exploits one M's mistakes score what the others
-# predict for it. With one M every rule is that M's mean.
-POOLS = ("min", "mean", "mean-std", "mean-2std")
-POOL_TEXT = {
-    "min": "the lowest of the Ms' mean dream returns",
-    "mean": "the mean over the Ms of their mean dream returns",
-    "mean-std": "the mean over the Ms of their mean dream returns minus one standard deviation across the Ms",
-    "mean-2std": "the mean over the Ms of their mean dream returns minus two standard deviations across the Ms",
-}
-
-
-def pool_returns(per_m, rule: str = "min") -> np.ndarray:
-    """(M, N) mean dream returns of N controllers in each of M Ms → (N,) by ``rule`` (:data:`POOLS`)."""
-    a = np.asarray(per_m, dtype=np.float64)
-    if rule == "min":
-        return a.min(axis=0)
-    if rule == "mean":
-        return a.mean(axis=0)
-    if rule in ("mean-std", "mean-2std"):
-        return a.mean(axis=0) - (1.0 if rule == "mean-std" else 2.0) * a.std(axis=0)
-    raise ValueError(f"unknown pooling rule {rule!r} (choose {', '.join(POOLS)})")
-
-
 @dataclass
 class DreamBatchResult:
     """Returns and bookkeeping of a batch of dreams (numpy, one entry per row)."""

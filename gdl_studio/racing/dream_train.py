@@ -54,7 +54,7 @@ class DreamTrainConfig:
     init: Path | None = None
     series: Path | None = None  # a train_mdn series.npz: start latents = its episodes' first frames
     critics: tuple[Path, ...] = ()  # more Ms on the same V: a candidate's fitness pools the Ms' mean returns
-    pool: str = "min"  # how (dream_batch.POOLS): by default its worst M's mean return
+    pool: str = "min"  # how (racing.pooling.POOLS): by default its worst M's mean return
     valid_dreams: int = 256
     valid_every: int = 5
     snapshot_every: int = 10
@@ -91,8 +91,9 @@ def _paths(ckpt: Path) -> dict[str, Path]:
 def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     """Run (or resume) CMA-ES in the dream; saves the best-validated mean as ``cfg.name``."""
     from gdl_studio.racing.controller import param_count
-    from gdl_studio.racing.dream_batch import POOLS, best_device, dream_batch, pool_returns
+    from gdl_studio.racing.dream_batch import best_device, dream_batch
     from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_critic_mdns, load_dir
+    from gdl_studio.racing.pooling import POOLS, pool_returns
     from gdl_studio.racing.train_controller import (
         append_log,
         initial_from_model,
@@ -242,8 +243,8 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
 
     from gdl_studio.core.registry import read_card, save_model
     from gdl_studio.racing.controller import HIDDEN, Z_SIZE, param_count
-    from gdl_studio.racing.dream_batch import POOL_TEXT
     from gdl_studio.racing.models_io import FAMILY_CONTROLLER, MDN_NAME, VAE_NAME
+    from gdl_studio.racing.pooling import POOL_TEXT
 
     card = {
         "name": cfg.name,

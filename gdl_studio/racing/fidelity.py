@@ -68,7 +68,7 @@ class FidelityConfig:
     seed: int = 0
     extra: list[np.ndarray] = field(default_factory=list)  # more controllers (e.g. CMA-ES snapshots)
     # more Ms on the same V (dream-controller --critic-mdn): a controller's dream return pools the
-    # Ms' means by ``pool`` (dream_batch.POOLS), as dream CMA-ES with critics scores candidates
+    # Ms' means by ``pool`` (racing.pooling.POOLS), as dream CMA-ES with critics scores candidates
     critics: list[Path] = field(default_factory=list)
     pool: str = "min"
 
@@ -473,8 +473,9 @@ def compare_m(
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
     from gdl_studio.core.errors import UserError
-    from gdl_studio.racing.dream_batch import POOLS, best_device, pool_returns
+    from gdl_studio.racing.dream_batch import best_device
     from gdl_studio.racing.models_io import load_critic_mdns, load_world_model_from
+    from gdl_studio.racing.pooling import POOLS, pool_returns
 
     if cfg.pool not in POOLS:
         raise UserError(f"unknown pooling rule {cfg.pool!r} (choose {', '.join(POOLS)})")

@@ -43,7 +43,7 @@ def test_controller_set_spans_scales_and_keeps_base_and_extra():
 
 # ---------------------------------------------------------------- pooling several Ms
 def test_pool_returns_rules():
-    from gdl_studio.racing.dream_batch import POOLS, pool_returns
+    from gdl_studio.racing.pooling import POOLS, pool_returns
 
     per_m = np.array([[10.0, 0.0], [30.0, 0.0], [20.0, 60.0]])  # 3 Ms × 2 controllers
     sd = np.std([10.0, 30.0, 20.0])
