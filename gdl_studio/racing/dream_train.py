@@ -93,7 +93,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.dream_batch import best_device, dream_batch
     from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_critic_mdns, load_dir
-    from gdl_studio.racing.pooling import POOLS, pool_returns
+    from gdl_studio.racing.pooling import check_pool, pool_returns
     from gdl_studio.racing.train_controller import (
         append_log,
         initial_from_model,
@@ -107,8 +107,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
             raise UserError(f"no {name} in {cfg.models}; train V and M first (or pass --models DIR)")
     if cfg.popsize < 2 or cfg.rollouts < 1:
         raise UserError("population must be at least 2 and rollouts at least 1")
-    if cfg.pool not in POOLS:
-        raise UserError(f"unknown pooling rule {cfg.pool!r} (choose {', '.join(POOLS)})")
+    check_pool(cfg.pool)
     device = best_device(cfg.device)
     vae = load_dir(Path(cfg.models) / VAE_NAME)
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)

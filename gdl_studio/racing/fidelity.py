@@ -472,13 +472,11 @@ def compare_m(
 # ---------------------------------------------------------------- the benchmark
 def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig, log=print) -> dict:
     """All fidelity figures for the V and M in ``models_dir`` and controllers around ``base_params``."""
-    from gdl_studio.core.errors import UserError
     from gdl_studio.racing.dream_batch import best_device
     from gdl_studio.racing.models_io import load_critic_mdns, load_world_model_from
-    from gdl_studio.racing.pooling import POOLS, pool_returns
+    from gdl_studio.racing.pooling import POOLS, check_pool, pool_returns
 
-    if cfg.pool not in POOLS:
-        raise UserError(f"unknown pooling rule {cfg.pool!r} (choose {', '.join(POOLS)})")
+    check_pool(cfg.pool)
 
     t0 = time.perf_counter()
     device = best_device(cfg.device)

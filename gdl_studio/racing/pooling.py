@@ -17,6 +17,20 @@ POOL_TEXT = {
 }
 
 
+def check_pool(rule: str) -> str:
+    """``rule`` when it is one of :data:`POOLS`; else ``UserError`` with one line (checked before
+    any dream is taken, so a typo costs nothing)."""
+    from gdl_studio.core.errors import UserError
+
+    if rule not in POOLS:
+        raise UserError(_unknown(rule))
+    return rule
+
+
+def _unknown(rule: str) -> str:
+    return f"unknown pooling rule {rule!r} (choose {', '.join(POOLS)})"
+
+
 def pool_returns(per_m, rule: str = "min"):
     """(M, N) mean dream returns of N controllers in each of M Ms → (N,) numpy array by ``rule``
     (:data:`POOLS`); with one M every rule is that M's mean."""
@@ -29,4 +43,4 @@ def pool_returns(per_m, rule: str = "min"):
         return a.mean(axis=0)
     if rule in ("mean-std", "mean-2std"):
         return a.mean(axis=0) - (1.0 if rule == "mean-std" else 2.0) * a.std(axis=0)
-    raise ValueError(f"unknown pooling rule {rule!r} (choose {', '.join(POOLS)})")
+    raise ValueError(_unknown(rule))
