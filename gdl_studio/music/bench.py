@@ -20,11 +20,14 @@ Round 2 (issue #15):
 - ``transformer.nats_per_note`` is on the round-1 test split, unchanged (each piece told its
   style where the model knows styles; ``nats_per_note_unknown_style``: told nothing)
 - ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
-  piece id), filled given the music on both sides — the middle's events and the END that
-  closes it; ``infill.l2r_nats_per_note``: the same notes scored left to right given the same
-  music before the gap only (lower is better; infilling should be lower);
-  ``infill.by_part.infill_nats_per_event`` / ``.l2r_nats_per_event``: the same, per event in each
-  fifth of the gaps (first to last), where the music after the gap helps
+  piece id), filled given the music on both sides as the app fills (the gap's own events; the
+  two-view mixture of the card's ``fill.fim_weight``, ``infill.fim_weight``: see
+  ``evaluate.fill_event_nll``); ``infill.l2r_nats_per_note``: the same notes scored left to
+  right given the same music before the gap only (lower is better; infilling should be lower);
+  ``infill.fim_nats_per_note``: the infilling view alone; ``infill.no_suffix_nats_per_note``:
+  the app's fill with the music after the gap removed (the control: what the suffix is worth);
+  ``infill.by_part.infill_nats_per_event`` / ``.l2r_nats_per_event``: the fill and left to
+  right per event in each fifth of the gaps (first to last), where the music after the gap helps
 - ``constraints.satisfied``: the share of generated notes that satisfy their constraints,
   checked independently of the sampler (continue with both models and infill, three steering
   scenarios on test primers: the primer's key and range; the primer's chords and ≤ 3 voices;
@@ -248,10 +251,13 @@ def _infill_figures(results: dict, composer, test, log) -> None:
         log("infill: the installed Transformer was not trained to fill gaps")
         return
     t0 = time.perf_counter()
-    r = score_infill(composer.model, test, heldout_gaps(test))
+    r = score_infill(composer.model, test, heldout_gaps(test), fim_weight=composer.fill_fim_weight, control=True)
     results["infill"] = {
         "nats_per_note": r["infill_nats_per_note"],
         "l2r_nats_per_note": r["l2r_nats_per_note"],
+        "fim_nats_per_note": r["fim_nats_per_note"],
+        "no_suffix_nats_per_note": r["no_suffix_nats_per_note"],
+        "fim_weight": r["fim_weight"],
         "gaps": r["gaps"],
         "notes": r["notes"],
         "by_part": {"infill_nats_per_event": r["infill_by_part"], "l2r_nats_per_event": r["l2r_by_part"]},
@@ -392,8 +398,14 @@ def _print_table(results: dict) -> None:
     if "nats_per_note" in inf:
         print(
             f"  infill (Transformer, {inf['gaps']} held-out 2-4-bar gaps, {inf['notes']} notes): "
-            f"{inf['nats_per_note']:.3f} nats/note given both sides vs {inf['l2r_nats_per_note']:.3f} left to right"
+            f"{inf['nats_per_note']:.4f} nats/note given both sides vs {inf['l2r_nats_per_note']:.4f} left to right"
         )
+        if "fim_nats_per_note" in inf:
+            print(
+                f"    the fill mixes its infilling view (weight {inf['fim_weight']:.1f}) with left to right: "
+                f"infilling view alone {inf['fim_nats_per_note']:.4f}; "
+                f"the same fill without the music after the gap {inf['no_suffix_nats_per_note']:.4f}"
+            )
         part = inf.get("by_part")
         if part:
             print(

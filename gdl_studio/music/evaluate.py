@@ -356,38 +356,98 @@ def _by_part(per_event: list[np.ndarray], parts: int = GAP_PARTS) -> list[float]
     return [float(t / c) if c else float("nan") for t, c in zip(tot, cnt)]
 
 
+def fill_event_nll(case: dict, fim_nll: np.ndarray, l2r_nll: np.ndarray, fim_weight: float) -> np.ndarray:
+    """Per-event NLL of a gap's events as the two-view fill generates them
+    (:meth:`TransformerComposer.infill`): the infilling view alone up to and including the
+    gap's first note, then for each later event the mixture ``w·p_fill + (1 − w)·p_l2r`` of the
+    infilling view (``w`` = ``fim_weight``) and the left-to-right view (the same prefix without
+    the suffix). After the first note both views' events are the same (only the shifts up to
+    the first note count from different ticks: A after the HOLE chain, the prefix's last onset
+    left to right). ``fim_weight`` 1: the infilling view alone."""
+    if fim_weight >= 1.0:
+        return fim_nll
+    fim_mid = case["fim"]["pitch"][case["fim_first"] : case["fim_last"]]
+    l2r_mid = case["l2r"]["pitch"][case["l2r_first"] :]
+    kf = int(np.argmax(fim_mid < T.N_PITCH)) + 1  # events up to and including the first note
+    kl = int(np.argmax(l2r_mid < T.N_PITCH)) + 1
+    if len(fim_mid) - kf != len(l2r_mid) - kl or not np.array_equal(fim_mid[kf:], l2r_mid[kl:]):
+        raise ValueError("the two views of a gap disagree after its first note")
+    mixed = -np.logaddexp(np.log(fim_weight) - fim_nll[kf:], np.log1p(-fim_weight) - l2r_nll[kl:])
+    return np.concatenate([fim_nll[:kf], mixed])
+
+
 @torch.no_grad()
-def score_infill(
-    model: MusicTransformer, pieces: Sequence[CorpusPiece], gaps: Sequence[Gap], device: str = "cpu", batch: int = 16
-) -> dict:
-    """Nats per note of the notes of each held-out gap, filled given both sides
-    (``infill_nats_per_note``: the middle's events and the END that closes it) and scored left to
-    right given the same prefix only (``l2r_nats_per_note``: the same notes' events).
-    ``infill_by_part`` / ``l2r_by_part``: nats per event in each fifth of the gaps (first to
-    last), which shows where the suffix helps (its last notes lead into it)."""
+def gap_views(
+    model: MusicTransformer,
+    pieces: Sequence[CorpusPiece],
+    gaps: Sequence[Gap],
+    max_suffix: int = MAX_SUFFIX_EVENTS,
+    device: str = "cpu",
+    batch: int = 16,
+) -> tuple[list[dict], list[np.ndarray], list[np.ndarray]]:
+    """The gaps with notes (:func:`infill_case`, at most ``max_suffix`` events after the gap;
+    0: none) and the per-event NLL of their middles in the infilling view and left to right."""
     model.eval()
-    if not getattr(model.config, "infill", False):
-        raise ValueError("this model was not trained to fill gaps")
     order = model.config.fim_order
-    cases = [infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len, order=order) for g in gaps]
+    cases = [
+        infill_case(pieces[g.piece], g.a_tick, g.b_tick, model.config.max_len, max_suffix=max_suffix, order=order)
+        for g in gaps
+    ]
     cases = [c for c in cases if c["notes"] > 0]
     fim_ev = _event_nll(
         model, [(c["fim"], c["fim_first"], c["fim_last"], c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
-    end = _sequence_nll(
-        model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
-    )
     l2r_ev = _event_nll(
         model, [(c["l2r"], c["l2r_first"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
-    fim, l2r = [float(x.sum()) for x in fim_ev], [float(x.sum()) for x in l2r_ev]
-    notes = sum(c["notes"] for c in cases)
-    return {
-        "infill_nats_per_note": sum(fim) / max(notes, 1),
-        "l2r_nats_per_note": sum(l2r) / max(notes, 1),
-        "infill_by_part": _by_part(fim_ev),
+    return cases, fim_ev, l2r_ev
+
+
+@torch.no_grad()
+def score_infill(
+    model: MusicTransformer,
+    pieces: Sequence[CorpusPiece],
+    gaps: Sequence[Gap],
+    device: str = "cpu",
+    batch: int = 16,
+    fim_weight: float = 1.0,
+    control: bool = False,
+) -> dict:
+    """Nats per note of the notes of each held-out gap, filled given both sides and scored left
+    to right given the same prefix only (``l2r_nats_per_note``: the same notes' events).
+
+    ``infill_nats_per_note``: the fill as :meth:`TransformerComposer.infill` makes it with
+    ``fim_weight`` (:func:`fill_event_nll`; 1: the infilling view alone), the middle's events
+    without the END that closes it (``infill_end_nats_per_gap``); ``fim_nats_per_note``: the
+    infilling view alone. ``control``: also ``no_suffix_nats_per_note``, the same fill with the
+    music after the gap removed (what the suffix is worth). ``infill_by_part`` /
+    ``l2r_by_part``: nats per event in each fifth of the gaps (first to last), which shows where
+    the suffix helps (its last notes lead into it)."""
+    model.eval()
+    if not getattr(model.config, "infill", False):
+        raise ValueError("this model was not trained to fill gaps")
+    if not 0.0 < fim_weight <= 1.0:
+        raise ValueError(f"fim_weight must be in (0, 1], not {fim_weight}")
+    cases, fim_ev, l2r_ev = gap_views(model, pieces, gaps, device=device, batch=batch)
+    end = _sequence_nll(
+        model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
+    )
+    fill_ev = [fill_event_nll(c, f, b, fim_weight) for c, f, b in zip(cases, fim_ev, l2r_ev)]
+    notes = max(sum(c["notes"] for c in cases), 1)
+    out = {
+        "infill_nats_per_note": sum(float(x.sum()) for x in fill_ev) / notes,
+        "fim_nats_per_note": sum(float(x.sum()) for x in fim_ev) / notes,
+        "l2r_nats_per_note": sum(float(x.sum()) for x in l2r_ev) / notes,
+        "fim_weight": fim_weight,
+        "infill_by_part": _by_part(fill_ev),
         "l2r_by_part": _by_part(l2r_ev),
         "infill_end_nats_per_gap": sum(end) / max(len(cases), 1),
         "gaps": len(cases),
-        "notes": notes,
+        "notes": sum(c["notes"] for c in cases),
     }
+    if control:
+        c0, f0, b0 = gap_views(model, pieces, gaps, max_suffix=0, device=device, batch=batch)
+        out["no_suffix_nats_per_note"] = sum(
+            float(fill_event_nll(c, f, b, fim_weight).sum()) for c, f, b in zip(c0, f0, b0)
+        ) / max(sum(c["notes"] for c in c0), 1)
+    return out

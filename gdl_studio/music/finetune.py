@@ -640,6 +640,8 @@ def finetune(spec, report: Callable[[Any], None], control) -> dict:
         "metrics": metrics,
         "training_command": _command(spec, opts, card.name, name),
     }
+    if "fill" in card.data:  # how the base fills gaps (its two-view weight), not re-chosen here
+        out_card["fill"] = {**copy.deepcopy(card.data["fill"]), "inherited_from": card.name}
     control.checkpoint()
     saved = save_personal_model(tensors, out_card)
     return {"name": saved.name, "display_name": saved.data.get("display_name", saved.name), "metrics": metrics}

@@ -15,6 +15,7 @@ the same notes. ``GenerationStep.index`` counts generated notes from 0; its note
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +28,7 @@ from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
 from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
-from gdl_studio.music.transformer import MusicTransformer
+from gdl_studio.music.transformer import KVCache, MusicTransformer
 
 DEFAULT_VOICES = 4
 MAX_LSTM_PRIMER_STEPS = 2048  # eight training windows; the LSTM's memory is far shorter
@@ -363,6 +364,36 @@ def prepare_fill(
     return FillContext(kept, kept_index, prefix, suffix, a_tick, b_tick, bar_ticks, max(1, min(127, vel)))
 
 
+@dataclass
+class _LeftToRight:
+    """The left-to-right view of a fill (:meth:`TransformerComposer.infill`): the same prefix
+    without the suffix, in its own cache. It joins the mixture from the gap's first note on
+    (fed that note with the shifts counted from ``t``, its last onset); before, the infilling
+    view decides alone (it knows where the gap starts)."""
+
+    cache: KVCache
+    h: torch.Tensor
+    t: int
+    weight: float  # 1 − the card's fill.fim_weight
+    active: bool = False
+
+    def feed(self, model: MusicTransformer, s: int, p: int, d: int, v: int, t: int, bar_ticks: int, style: int) -> None:
+        """One event of the fill (onset ``t``, ``s`` after the previous one); until the first
+        note, nothing (the first note comes with the GAP events its longer shift needs here)."""
+        if not self.active:
+            if p >= T.N_PITCH:
+                return
+            chain = T.chain_to(self.t, t, p)
+            events = zip(chain["shift"][:-1], chain["pitch"][:-1], chain["time"][:-1])
+            for cs, cp, ct in events:
+                m = int(T.metric_index(int(ct), bar_ticks))
+                model.step(int(cs), int(cp), T.DUR_NONE, T.VEL_NONE, m, self.cache, style=style, time=int(ct))
+            s, self.active = int(chain["shift"][-1]), True
+        m = int(T.metric_index(t, bar_ticks))
+        self.h, _ = model.step(s, p, d, v, m, self.cache, style=style, time=t)
+        self.t = t
+
+
 class TransformerComposer(Composer):
     """Generates with :class:`MusicTransformer`, one note event per pass, with a KV cache.
 
@@ -384,6 +415,13 @@ class TransformerComposer(Composer):
     def can_infill(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.model.config, "infill", False))
 
+    @property
+    def fill_fim_weight(self) -> float:
+        """The infilling view's weight ``w`` in a fill's two-view mixture (the card's
+        ``fill.fim_weight``, chosen on validation gaps; 1 without one: that view alone)."""
+        w = float(self.card.get("fill", {}).get("fim_weight", 1.0))
+        return w if 0.0 < w < 1.0 else 1.0
+
     @torch.inference_mode()
     def _decide(
         self,
@@ -395,11 +433,35 @@ class TransformerComposer(Composer):
         rng: torch.Generator,
         tracker: ConstraintTracker | None = None,
         end_tick: int | None = None,
+        other: tuple[torch.Tensor, float] | None = None,
     ) -> tuple[int, int, int, int, int]:
         """Sample the next event after hidden state ``h`` at onset ``t``:
         ``(shift, pitch, duration, velocity bin, bar position)``; ``end_tick``: filling a gap
-        that ends there (pitch END at the end)."""
+        that ends there (pitch END at the end).
+
+        ``other``: a second view of the same history (its hidden state, its weight ``1 − w``):
+        the event is then drawn from the mixture ``w·p(h) + (1 − w)·p(other)``, attribute by
+        attribute — each attribute from the views' mixture under the weights so far, after
+        which each view's weight is multiplied by the probability it gave the drawn value (its
+        posterior), which samples the compound event exactly from the mixture, masks included."""
         model = self.model
+        if other is None:
+
+            def pick(head, mask) -> int:
+                return _masked_sample(head(h), mask, options, rng, tracker)
+
+        else:
+            h2, w2 = other
+            logw = [math.log1p(-w2), math.log(w2)]
+
+            def pick(head, mask) -> int:
+                lp = (torch.log_softmax(head(h).float(), -1), torch.log_softmax(head(h2).float(), -1))
+                x = _masked_sample(torch.logaddexp(lp[0] + logw[0], lp[1] + logw[1]), mask, options, rng, tracker)
+                post = (logw[0] + float(lp[0][x]), logw[1] + float(lp[1][x]))
+                norm = float(np.logaddexp(*post))
+                logw[0], logw[1] = post[0] - norm, post[1] - norm
+                return x
+
         shifts = np.arange(T.N_SHIFT)
         shift_mask = shifts >= min_shift
         if end_tick is not None:
@@ -413,7 +475,7 @@ class TransformerComposer(Composer):
                 ok[T.MAX_SHIFT] |= t + T.MAX_SHIFT < end_tick
                 ok |= ticks == end_tick  # …and, filling a gap, the END at its end
             shift_mask &= ok
-        s = _masked_sample(model.shift_logits(h), shift_mask, options, rng, tracker)
+        s = pick(model.shift_logits, shift_mask)
         m = int(T.metric_index(t + s, bar_ticks))
         s_t, m_t = torch.tensor(s), torch.tensor(m)
         n_out = model.n_pitch_out
@@ -428,14 +490,16 @@ class TransformerComposer(Composer):
                 pitch_mask[: T.N_PITCH] = tracker.pitch_mask(t + s)
             # a GAP event always advances by the longest shift (and not onto a gap's end)
             pitch_mask[T.GAP] = s == T.MAX_SHIFT and (end_tick is None or t + s < end_tick)
-        p = _masked_sample(model.pitch_logits(h, s_t, m_t), pitch_mask, options, rng, tracker)
+        p = pick(lambda x: model.pitch_logits(x, s_t, m_t), pitch_mask)
         if p == T.GAP or (at_end and p == T.END):
             return s, p, T.DUR_NONE, T.VEL_NONE, m
         dur_mask = tracker.duration_mask(t + s) if tracker is not None else None
-        d = _masked_sample(model.dur_logits(h, s_t, m_t, torch.tensor(p)), dur_mask, options, rng, tracker)
+        p_t = torch.tensor(p)
+        d = pick(lambda x: model.dur_logits(x, s_t, m_t, p_t), dur_mask)
         v = T.VEL_NONE
         if model.config.use_velocity:
-            v = sample(model.vel_logits(h, s_t, m_t, torch.tensor(p), torch.tensor(d)), options, rng)
+            d_t = torch.tensor(d)
+            v = pick(lambda x: model.vel_logits(x, s_t, m_t, p_t, d_t), None)
         return s, p, d, v, m
 
     def _generate(
@@ -495,8 +559,10 @@ class TransformerComposer(Composer):
         tracker: ConstraintTracker | None,
         style: int,
         t_start: float,
+        l2r: _LeftToRight | None = None,
     ) -> Iterator[GenerationStep]:
-        """The sampling loop over a prepared event history ``cols`` (ending at onset ``t``)."""
+        """The sampling loop over a prepared event history ``cols`` (ending at onset ``t``);
+        ``l2r``: a fill's left-to-right view, mixed in from the gap's first note on."""
         model = self.model
         cfg = model.config
         keys = ("shift", "pitch", "dur", "vel", "metric")
@@ -515,7 +581,8 @@ class TransformerComposer(Composer):
         t_last = t_start
         while made < n_notes and guard > 0:
             guard -= 1
-            s, p, d, v, m = self._decide(h, t, min_shift, bar_ticks, options, rng, tracker, end_tick)
+            other = (l2r.h, l2r.weight) if l2r is not None and l2r.active else None
+            s, p, d, v, m = self._decide(h, t, min_shift, bar_ticks, options, rng, tracker, end_tick, other)
             if limit_tick is not None and t + s >= limit_tick:
                 return
             t += s
@@ -549,6 +616,11 @@ class TransformerComposer(Composer):
                 cache, h, attn = prefill(cfg.max_len // 2)
             else:
                 h, attn = model.step(s, p, d, v, m, cache, style=style, time=t)
+            if l2r is not None:
+                if l2r.cache.next_pos + T.MAX_SHIFT >= cfg.pos_limit:  # rarer still: the fill goes on alone
+                    l2r = None
+                else:
+                    l2r.feed(model, s, p, d, v, t, bar_ticks, style)
             if len(cols["pitch"]) > 4 * cfg.max_len:  # bound the bookkeeping lists
                 for k in cols:
                     del cols[k][: cfg.max_len]
@@ -627,6 +699,15 @@ class TransformerComposer(Composer):
         cols = {k: [int(x) for x in seq[k]] for k in T.EVENT_FIELDS}
         cols["source"] = [int(x) for x in src]
         cols["metric"] = [int(T.metric_index(x, fc.bar_ticks)) for x in cols["time"]]
+        l2r = None
+        if self.fill_fim_weight < 1.0:  # the left-to-right view: the same prefix, no suffix
+            cache = self.model.new_cache()
+            x = {k: torch.from_numpy(np.asarray(prefix[k], np.int64)) for k in T.EVENT_FIELDS}
+            metric = torch.from_numpy(T.metric_index(prefix["time"], fc.bar_ticks).astype(np.int64))
+            h, _ = self.model.prefill(
+                x["shift"], x["pitch"], x["dur"], x["vel"], metric, cache, style=style, time=x["time"]
+            )
+            l2r = _LeftToRight(cache, h, int(prefix["time"][-1]), 1.0 - self.fill_fim_weight)
         yield from self._run(
             cols,
             fc.a_tick,
@@ -643,4 +724,5 @@ class TransformerComposer(Composer):
             tracker,
             style,
             t_start,
+            l2r,
         )

@@ -161,8 +161,12 @@ def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
     Tensors with the same name and shape are copied. Tables that grew along their first axis
     (event codes appended for filling gaps: HOLE/SUF/MID inputs, the END output) keep the old rows
     and their random init for the new ones. A new style embedding starts at zero, so the warm
-    model begins exactly where the old one was. Any other mismatch is an error. Returns a line
-    for the log (what was copied, the file's sha256)."""
+    model begins exactly where the old one was. Blocks beyond the old model's (a deeper
+    ``--arch layers=``) keep their random init except the two projections back into the
+    residual stream (attention output and the feed-forward's second layer), which start at
+    zero: each new block starts as the identity, so the deeper model too begins where the old
+    one was, and learns what to add. Any other mismatch is an error. Returns a line for the log
+    (what was copied, the file's sha256)."""
     import hashlib
 
     from safetensors.torch import load_file
@@ -177,7 +181,7 @@ def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
         for name, t in own.items():
             src = old.get(name)
             if src is None:
-                if name.startswith(("style_emb", "time_proj")):
+                if name.startswith(("style_emb", "time_proj")) or _new_block_output(name, old):
                     t.zero_()
                 continue
             src = src.to(t.dtype)
@@ -198,6 +202,16 @@ def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
         f"warm start from {files[0]} (sha256 {sha[:12]}…): {copied} tensors copied, "
         f"{len(grown)} grown ({', '.join(grown) or 'none'}), {len(own) - copied - len(grown)} new"
     )
+
+
+def _new_block_output(name: str, old: dict) -> bool:
+    """Whether ``name`` is a residual output projection (``proj``, ``ff.2``) of a block that the
+    warm-start source does not have (:func:`warm_start` starts those at zero)."""
+    parts = name.split(".")
+    if len(parts) < 4 or parts[0] != "blocks" or not parts[1].isdigit():
+        return False
+    new_block = not any(k.startswith(f"blocks.{parts[1]}.") for k in old)
+    return new_block and (parts[2] == "proj" or (parts[2] == "ff" and parts[3] == "2"))
 
 
 def apply_arch(config, spec: str | None):

@@ -430,27 +430,51 @@ class MusicTransformer(nn.Module):
         n = cache.filled
         scale = 1.0 / math.sqrt(hd)
         weights = torch.zeros(0)  # set by the last block
-        last = len(self.blocks) - 1
-        for i, blk in enumerate(self.block_list):
-            y = F.layer_norm(x, (d,), blk.norm1.weight, blk.norm1.bias, blk.norm1.eps)
-            q, k, v = F.linear(y, blk.qkv.weight, blk.qkv.bias).view(3, heads, hd)
+        params = self._step_params()
+        last = len(params) - 1
+        for i, (n1w, n1b, n1e, qkv_w, qkv_b, pw, pb, n2w, n2b, n2e, f1w, f1b, f2w, f2b) in enumerate(params):
+            y = F.layer_norm(x, (d,), n1w, n1b, n1e)
+            q, k, v = F.linear(y, qkv_w, qkv_b).view(3, heads, hd)
             if rope is not None:
                 q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-            cache.k[i, :, slot] = k
-            cache.v[i, :, slot] = v
-            p = torch.softmax(torch.bmm(cache.k[i, :, :n], (q * scale).unsqueeze(-1)).squeeze(-1), dim=-1)  # (heads, n)
-            att = torch.bmm(p.unsqueeze(1), cache.v[i, :, :n]).reshape(d)
-            if i == last:
+            keys, values = cache.k[i], cache.v[i]
+            keys[:, slot] = k
+            values[:, slot] = v
+            if i < last:  # one fused call (the order of the cached keys does not matter)
+                att = F.scaled_dot_product_attention(q.view(1, heads, 1, hd), keys[None, :, :n], values[None, :, :n])
+            else:  # the last layer's weights are also returned
+                p = torch.softmax(torch.bmm(keys[:, :n], (q * scale).unsqueeze(-1)).squeeze(-1), dim=-1)
+                att = torch.bmm(p.unsqueeze(1), values[:, :n])
                 weights = p.mean(dim=0)
-            x = x + F.linear(att, blk.proj.weight, blk.proj.bias)
-            y = F.layer_norm(x, (d,), blk.norm2.weight, blk.norm2.bias, blk.norm2.eps)
-            ff1, ff2 = blk.ff_linears
-            x = x + F.linear(F.gelu(F.linear(y, ff1.weight, ff1.bias)), ff2.weight, ff2.bias)
+            x = x + F.linear(att.reshape(d), pw, pb)
+            y = F.layer_norm(x, (d,), n2w, n2b, n2e)
+            x = x + F.linear(F.gelu(F.linear(y, f1w, f1b)), f2w, f2b)
         h = F.layer_norm(x, (d,), self.norm.weight, self.norm.bias, self.norm.eps)
         if n == c.max_len:  # ring buffer: reorder slots oldest → newest
             order = (torch.arange(cache.count - n, cache.count)) % c.max_len
             weights = weights[order]
         return h, weights.numpy().copy()
+
+    def _step_params(self) -> list[tuple]:
+        """Per block, the tensors :meth:`step` uses, looked up once: each lookup through the
+        modules costs about a microsecond, some 140 of them per event. The same Parameter
+        objects (in-place updates, e.g. fine-tuning, are seen); rebuilt if they were replaced."""
+        first = self.block_list[0].qkv.weight
+        cached = self.__dict__.get("_step_tensors")
+        if cached is None or cached[0] is not first:
+            rows = []
+            for blk in self.block_list:
+                ff1, ff2 = blk.ff_linears
+                rows.append(
+                    (
+                        *(blk.norm1.weight, blk.norm1.bias, blk.norm1.eps, blk.qkv.weight, blk.qkv.bias),
+                        *(blk.proj.weight, blk.proj.bias, blk.norm2.weight, blk.norm2.bias, blk.norm2.eps),
+                        *(ff1.weight, ff1.bias, ff2.weight, ff2.bias),
+                    )
+                )
+            cached = (first, rows)
+            self.__dict__["_step_tensors"] = cached
+        return cached[1]
 
 
 def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

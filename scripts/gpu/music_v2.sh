@@ -74,6 +74,12 @@ for v in $VARIANTS; do
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
     c4) train_t c4 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
           --init-weights models/music-transformer --lr 7e-5 --fim-rate 0.9 & ;;
+    # g*: the shipped model made deeper (6 or 8 blocks; the new ones start as the identity,
+    # train.warm_start), to measure what depth buys in nats/note against what it costs per note
+    g6) train_t g6 --arch d_model=256,layers=6,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
+    g8) train_t g8 --arch d_model=256,layers=8,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done

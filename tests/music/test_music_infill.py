@@ -345,3 +345,113 @@ def test_warm_start_from_a_left_to_right_model_keeps_its_outputs(tiny_transforme
     wider = MusicTransformer(replace(cfg, d_model=48))
     with pytest.raises(UserError, match="same shape"):
         warm_start(wider, tmp_path)
+
+
+def test_two_view_draw_is_the_mixture_of_the_compound_events(tiny_infill_transformer, monkeypatch):
+    """With a second view, each attribute is drawn from the views' mixture under their
+    posterior weights: the pitch offered after a drawn shift is Σ_v w_v p_v(s) p_v(pitch | s)
+    normalised — the compound mixture's conditional, not the mix of the two conditionals."""
+    import gdl_studio.music.generate as G
+
+    model = tiny_infill_transformer
+    composer = TransformerComposer(model, {"name": "music-transformer"})
+    torch.manual_seed(0)
+    h1, h2 = 4 * torch.randn(model.config.d_model), 4 * torch.randn(model.config.d_model)
+    seen: list[torch.Tensor] = []
+
+    def fake(logits, mask, options, rng, tracker):
+        seen.append(logits.clone())
+        allowed = torch.ones_like(logits, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
+        return int(torch.where(allowed, logits, torch.tensor(-1e30)).argmax())
+
+    monkeypatch.setattr(G, "_masked_sample", fake)
+    w2 = 0.3
+    rng = torch.Generator().manual_seed(0)
+    opts = G.SamplingOptions()
+    s, p, d, _, m = composer._decide(h1, 0, 0, 48, opts, rng, other=(h2, w2))
+    ls = [torch.log_softmax(model.shift_logits(h).float(), -1) for h in (h1, h2)]
+    assert torch.allclose(seen[0].exp(), (1 - w2) * ls[0].exp() + w2 * ls[1].exp(), atol=1e-6)
+    s_t, m_t = torch.tensor(s), torch.tensor(m)
+    lp = [torch.log_softmax(model.pitch_logits(h, s_t, m_t).float(), -1) for h in (h1, h2)]
+    joint = (1 - w2) * ls[0][s].exp() * lp[0].exp() + w2 * ls[1][s].exp() * lp[1].exp()
+    assert torch.allclose(torch.softmax(seen[1], -1), joint / joint.sum(), atol=1e-6)
+    naive = (1 - w2) * lp[0].exp() + w2 * lp[1].exp()
+    assert not torch.allclose(torch.softmax(seen[1], -1), naive, atol=1e-3)  # the posterior matters here
+
+
+def test_a_two_view_fill_mixes_from_its_first_note_and_keeps_the_rest(tiny_infill_transformer, monkeypatch):
+    """A card with fill.fim_weight: the left-to-right view joins after the gap's first note
+    (before it the infilling view decides alone), every step after that is a mixture, and the
+    fill still stays inside the gap."""
+    composer = TransformerComposer(tiny_infill_transformer, {"name": "music-transformer", "fill": {"fim_weight": 0.7}})
+    assert composer.fill_fim_weight == 0.7
+    assert TransformerComposer(tiny_infill_transformer, {"fill": {"fim_weight": 1.5}}).fill_fim_weight == 1.0
+    calls: list[tuple[bool, float | None]] = []
+    decide = TransformerComposer._decide
+
+    def spy(self, h, t, *args):
+        other = args[-1] if len(args) == 7 else None
+        calls.append((other is not None, other[1] if other is not None else None))
+        return decide(self, h, t, *args)
+
+    monkeypatch.setattr(TransformerComposer, "_decide", spy)
+    score = _piece()
+    steps = list(composer.infill(score, 2, 4, seed=5))
+    assert steps and all(8.0 <= s.note.start < 16.0 for s in steps)
+    assert calls[0] == (False, None)
+    first_note_call = next(i for i, (mixed, _) in enumerate(calls) if mixed)
+    assert all(mixed and abs(w - 0.3) < 1e-9 for mixed, w in calls[first_note_call:])
+
+
+def test_fill_score_mixes_the_views_after_the_first_note():
+    """fill_event_nll: the infilling view's NLL up to and including the first note, then
+    -log(w e^-a + (1 - w) e^-b) of the aligned events; w = 1 is the infilling view alone."""
+    from gdl_studio.music.evaluate import fill_event_nll
+
+    gap = T.GAP
+    case = {
+        "fim": {"pitch": np.array([T.HOLE, 60, 62, gap, 64])},
+        "fim_first": 1,
+        "fim_last": 5,
+        "l2r": {"pitch": np.array([55, gap, gap, 60, 62, gap, 64])},
+        "l2r_first": 1,
+    }
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([9.0, 9.0, 9.0, 0.5, 3.5, 1.0])
+    w = 0.7
+    got = fill_event_nll(case, a, b, w)
+    tail = -np.log(w * np.exp(-a[1:]) + (1 - w) * np.exp(-b[3:]))
+    assert np.allclose(got, np.concatenate([[1.0], tail]))
+    assert fill_event_nll(case, a, b, 1.0) is a
+    case["l2r"]["pitch"][-1] = 65
+    with pytest.raises(ValueError, match="disagree"):
+        fill_event_nll(case, a, b, w)
+
+
+def test_warm_start_into_a_deeper_model_starts_where_the_old_one_was(tiny_infill_transformer, tmp_path):
+    """--init-weights with more layers: the new blocks start as the identity (their output
+    projections at zero, the rest random), so the deeper model computes the old hidden states
+    and still has gradients to learn with."""
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from gdl_studio.music.train import warm_start
+
+    old = tiny_infill_transformer
+    save_file({k: v.contiguous() for k, v in old.state_dict().items()}, str(tmp_path / "m.safetensors"))
+    layers = old.config.layers
+    torch.manual_seed(7)
+    deep = MusicTransformer(replace(old.config, layers=layers + 2)).eval()
+    warm_start(deep, tmp_path)
+    extra = deep.block_list[layers]
+    assert not extra.proj.weight.any() and not extra.ff_linears[1].weight.any()
+    assert extra.qkv.weight.abs().sum() > 0 and extra.ff_linears[0].weight.abs().sum() > 0
+    rng = np.random.default_rng(1)
+    args = [torch.from_numpy(rng.integers(0, hi, (2, 24))) for hi in (T.MAX_SHIFT + 1, T.N_PITCH, T.N_DUR, 1, 16)]
+    style = torch.tensor([1, 4])
+    with torch.no_grad():
+        assert torch.allclose(old(*args, style=style), deep(*args, style=style), atol=1e-5)
+    deep.train()
+    deep(*args, style=style).square().sum().backward()
+    assert extra.ff_linears[1].weight.grad.abs().sum() > 0

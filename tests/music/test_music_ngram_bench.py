@@ -55,6 +55,8 @@ def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
     # round 2: infilling vs left to right on held-out gaps, steering, per-style figures
     assert results["infill.nats_per_note"] > 0 and results["infill.l2r_nats_per_note"] > 0
     assert results["infill.gaps"] >= 1
+    assert results["infill.fim_nats_per_note"] > 0 and results["infill.no_suffix_nats_per_note"] > 0
+    assert 0 < results["infill.fim_weight"] <= 1
     assert results["constraints.satisfied"] == 1.0 and results["constraints.notes"] > 0
     assert results["constraints.nats_cost"] >= 0
     assert results["transformer.nats_per_note_unknown_style"] > 0
