@@ -18,8 +18,11 @@ from gdl_studio.racing.preprocess import preprocess, to_tensor
 class BatchAgent:
     """Drives ``batch`` environments with V, M and per-environment linear controllers."""
 
-    def __init__(self, vae, mdn, params: np.ndarray, z_size: int = 32) -> None:
+    def __init__(self, vae, mdn, params: np.ndarray, z_size: int = 32, predict_reward: bool = False) -> None:
         self.vae, self.mdn = vae, mdn
+        # M's reward head on the real frames it was fed (teacher-forced), per step, when asked
+        self.predict_reward = predict_reward
+        self.predicted = np.zeros(0, dtype=np.float32)
         self.z_size = z_size
         self.hidden = mdn.config.hidden
         params = np.atleast_2d(np.asarray(params, dtype=np.float64))
@@ -46,6 +49,8 @@ class BatchAgent:
         actions = squash(raw)
         _, self.state = self.mdn.lstm(torch.cat([mu, torch.from_numpy(actions)], dim=1)[:, None], self.state)
         self.h = self.state[0][0].numpy().copy()
+        if self.predict_reward:  # r̂_t from h_{t+1}, as M was trained (the reward of this step)
+            self.predicted = self.mdn.reward_head(self.state[0][0]).squeeze(-1).numpy().copy()
         self.last_z = z
         return actions
 
@@ -68,8 +73,13 @@ def run_episodes(
     seeds: list[int],
     max_steps: int = 1000,
     patience: int | None = None,
+    predicted: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Total reward of each (params[i], seeds[i]) episode, run in lockstep; also env steps used.
+
+    ``predicted`` (an array of ``len(seeds)``): filled with the sum over each episode of M's
+    predicted reward, its reward head fed the real frames (teacher-forced), for comparison with
+    the real total.
 
     ``patience``: end an episode early once no new road tile was reached for that many steps,
     booking the −0.1 per remaining step it would have cost (an estimate used only to speed up
@@ -79,13 +89,17 @@ def run_episodes(
     n = len(seeds)
     envs = [make_env() for _ in range(n)]
     obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)])
-    agent = BatchAgent(vae, mdn, params)
+    agent = BatchAgent(vae, mdn, params, predict_reward=predicted is not None)
+    if predicted is not None:
+        predicted[:] = 0.0
     totals = np.zeros(n, dtype=np.float64)
     since_tile = np.zeros(n, dtype=np.int64)
     alive = np.arange(n)
     steps_used = 0
     for t in range(max_steps):
         actions = agent.act(obs)
+        if predicted is not None:
+            predicted[alive] += agent.predicted
         next_obs, keep = [], []
         for j, i in enumerate(alive):
             o, r, terminated, truncated, _ = envs[i].step(actions[j])

@@ -12,7 +12,11 @@ measures exactly that, on fixed seeds that no training or selection uses
   ``dreams`` dreams of ``dream_steps`` steps at temperature τ, started from V's encodings of
   real first frames);
 * ``rank_corr``: Spearman correlation of dream vs real over all controllers, ``rank_corr_top``:
-  the same over those whose real return is ≥ ``top_threshold``;
+  the same over those whose real return is ≥ ``top_threshold``, ``rank_corr_working`` over
+  those ≥ ``working_threshold`` (the drivers that drive: is a better one dreamt better?);
+* ``teacher_forced.*``: the same correlations and the base controller's return ratio for M's
+  reward head summed along the real episodes (fed the real frames): whether M's reward head
+  ranks the drivers when its dynamics are not in the way;
 * ``return_ratio``: the base controller's mean dream return over ``base_dreams`` dreams divided
   by its mean real return; ``on_road``: the fraction of its dreams whose car stays on the road
   (checked on V's decoded frames) in ≥ 95% of the checked frames;
@@ -57,6 +61,7 @@ class FidelityConfig:
     base_real_episodes: int = 16
     tau: float = 1.0
     top_threshold: float = 700.0
+    working_threshold: float = 300.0  # rank_corr_working: controllers that drive (real return ≥ this)
     horizons: tuple[int, ...] = (1, 10, 50)
     nll_episodes: int = 4
     nll_steps: int = 1000
@@ -143,11 +148,12 @@ def _init_worker(models_dir: str) -> None:
     _W["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
 
 
-def _real_task(task) -> tuple[int, list[float], int]:
+def _real_task(task) -> tuple[int, list[float], int, list[float]]:
     index, params, seeds, max_steps, stock = task
     from gdl_studio.racing.agent import run_episodes
     from gdl_studio.racing.fast_env import make_env
 
+    predicted = np.zeros(len(seeds))
     returns, steps = run_episodes(
         lambda: make_env(fast=not stock),
         _W["vae"],
@@ -155,8 +161,9 @@ def _real_task(task) -> tuple[int, list[float], int]:
         np.repeat(params[None], len(seeds), axis=0),
         seeds,
         max_steps=max_steps,
+        predicted=predicted,
     )
-    return index, returns.tolist(), steps
+    return index, returns.tolist(), steps, predicted.tolist()
 
 
 def real_returns(
@@ -167,10 +174,13 @@ def real_returns(
     max_steps: int = 1000,
     stock: bool = False,
     log=None,
-) -> tuple[np.ndarray, int]:
-    """(len(controllers), len(seeds)) real returns, one lockstep batch of tracks per controller."""
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """(len(controllers), len(seeds)) real returns, one lockstep batch of tracks per controller;
+    the env steps; and the same shape of M's predicted returns on those real episodes (its
+    reward head fed the real frames: teacher-forced)."""
     tasks = [(i, np.asarray(p, np.float64), list(seeds), max_steps, stock) for i, p in enumerate(controllers)]
     out = np.zeros((len(controllers), len(seeds)))
+    pred = np.zeros_like(out)
     steps = 0
     if workers > 1:
         import multiprocessing as mp
@@ -184,20 +194,20 @@ def real_returns(
         ) as pool:
             futures = [pool.submit(_real_task, t) for t in tasks]
             for n, fut in enumerate(as_completed(futures), 1):
-                i, rets, s = fut.result()
-                out[i] = rets
+                i, rets, s, p = fut.result()
+                out[i], pred[i] = rets, p
                 steps += s
                 if log and n % max(1, len(tasks) // 8) == 0:
                     log(f"  real: {n}/{len(tasks)} controllers")
     else:
         _init_worker(str(models_dir))
         for n, t in enumerate(tasks, 1):
-            i, rets, s = _real_task(t)
-            out[i] = rets
+            i, rets, s, p = _real_task(t)
+            out[i], pred[i] = rets, p
             steps += s
             if log:
                 log(f"  real: {n}/{len(tasks)} controllers")
-    return out, steps
+    return out, steps, pred
 
 
 def first_frame_latents(vae, seeds: list[int]) -> np.ndarray:
@@ -494,7 +504,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     # on the CPU: dream starts, the episodes for the horizon figures, the real returns (process pool)
     z0 = first_frame_latents(world.vae, seeds_dream)
     episodes = record_episodes(world, base_params, seeds_nll, cfg.nll_steps, stock=cfg.stock)
-    real_all, env_steps = real_returns(
+    real_all, env_steps, pred_all = real_returns(
         models_dir,
         controllers,
         seeds_real[: cfg.real_episodes],
@@ -507,7 +517,9 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     base_real = real_all[0]
     if cfg.base_real_episodes > cfg.real_episodes:
         extra_seeds = seeds_real[cfg.real_episodes : cfg.base_real_episodes]
-        more, s = real_returns(models_dir, [controllers[0]], extra_seeds, 1, max_steps=cfg.real_steps, stock=cfg.stock)
+        more, s, _ = real_returns(
+            models_dir, [controllers[0]], extra_seeds, 1, max_steps=cfg.real_steps, stock=cfg.stock
+        )
         base_real = np.concatenate([base_real, more[0]])
         env_steps += s
     log(f"fidelity: real returns done ({time.perf_counter() - t0:.0f}s)")
@@ -551,6 +563,8 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         world.mdn.to("cpu")
     log(f"fidelity: dreams done ({time.perf_counter() - t0:.0f}s)")
     top = real >= cfg.top_threshold
+    working = real >= cfg.working_threshold
+    teacher = pred_all.mean(1)
     base_real_mean = float(np.mean(base_real))
     road = road_figures(base_road[0] if base_road is not None else None)
     result = {
@@ -559,6 +573,14 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "controllers": len(controllers),
         "controllers_top": int(top.sum()),
         "top_threshold": cfg.top_threshold,
+        "rank_corr_working": spearman(dream_mean[working], real[working]) if working.sum() >= 3 else float("nan"),
+        "controllers_working": int(working.sum()),
+        "working_threshold": cfg.working_threshold,
+        "teacher_forced": {
+            "rank_corr": spearman(teacher, real),
+            "rank_corr_working": spearman(teacher[working], real[working]) if working.sum() >= 3 else float("nan"),
+            "return_ratio": float(pred_all[0].mean() / real_all[0].mean()) if real_all[0].mean() else float("nan"),
+        },
         "return_ratio": base_dream_mean / base_real_mean if base_real_mean else float("nan"),
         "base_dream_mean": base_dream_mean,
         "base_dream_std": float(np.std(base_dream)),
@@ -580,6 +602,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "per_controller": {
             "real": [round(float(v), 1) for v in real],
             "dream": [round(float(v), 1) for v in dream_mean],
+            "teacher_forced": [round(float(v), 1) for v in teacher],
         },
     }
     if critics:

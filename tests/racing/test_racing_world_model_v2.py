@@ -137,6 +137,27 @@ def test_horizon_one_is_the_teacher_forced_nll(tiny_world):
     assert np.isfinite(res["z_nll"]["h10"]) and "h10" in res["reward_err"]
 
 
+def test_predicted_return_is_m_teacher_forced_on_the_real_episode(tiny_world):
+    """run_episodes(predicted=…): the sum of M's reward head along the real episode equals M run
+    teacher-forced over that episode's recorded latents and actions (r̂_t from h_{t+1})."""
+    from gdl_studio.racing.agent import run_episodes
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.fidelity import record_episodes
+
+    rng = np.random.default_rng(3)
+    params = rng.normal(0, 0.1, 867)
+    pred = np.zeros(1)
+    returns, _ = run_episodes(
+        lambda: make_env(fast=True), tiny_world.vae, tiny_world.mdn, params[None], [11], 30, predicted=pred
+    )
+    ((mu, actions, rewards),) = record_episodes(tiny_world, params, [11], 30)
+    assert returns[0] == pytest.approx(float(rewards.sum()), abs=1e-4)  # rewards recorded as float32
+    with torch.no_grad():
+        out, _ = tiny_world.mdn(torch.from_numpy(mu[None, :-1]), torch.from_numpy(actions[None]))
+    assert pred[0] == pytest.approx(float(out.reward.sum()), rel=1e-4, abs=1e-4)
+    assert pred[0] != 0.0
+
+
 # ---------------------------------------------------------------- dream-only CMA-ES
 def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir, tmp_path):
     from gdl_studio.core.registry import read_card
@@ -228,6 +249,10 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     assert len(r["per_m"]["rank_corr"]) == len(r["per_m"]["return_ratio"]) == 2
     assert r["pool"] == "min" and set(r["per_pool"]["rank_corr"]) == {"min", "mean", "mean-std", "mean-2std"}
     assert r["per_pool"]["rank_corr"]["min"] == r["rank_corr"] or np.isnan(r["rank_corr"])
+    # M's reward head along the real episodes, beside the dreams
+    assert len(r["per_controller"]["teacher_forced"]) == 3
+    assert set(r["teacher_forced"]) == {"rank_corr", "rank_corr_working", "return_ratio"}
+    assert r["working_threshold"] == 300.0 and "rank_corr_working" in r
 
 
 def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
