@@ -224,3 +224,25 @@ def test_compose_panel_lists_personal_models_and_falls_back_after_delete(qtbot, 
         assert blocker.args == ["music"]
     finally:
         close_panel(panel, engine)
+
+
+def test_a_finetuned_transformer_fills_as_its_base(tiny_models_dir, monkeypatch, user_midi, tmp_path):
+    """The base card's fill setting (the two-view weight, chosen on the corpus's validation
+    gaps) travels to the personal model, marked as inherited, and its composer uses it."""
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, root)
+    card_path = root / "music-transformer" / "card.json"
+    base_card = json.loads(card_path.read_text())
+    base_card["fill"] = {"fim_weight": 0.7, "rule": "test"}
+    card_path.write_text(json.dumps(base_card))
+    monkeypatch.setenv("GDL_STUDIO_MODELS", str(root))
+    default_registry().forget()
+    try:
+        run("transformer", [user_midi], name="my-fills", epochs=1)
+        card = json.loads((paths.user_models_dir() / "my-fills" / "card.json").read_text())
+        assert card["fill"] == {"fim_weight": 0.7, "rule": "test", "inherited_from": "music-transformer"}
+        assert load_music_model("my-fills").fill_fim_weight == 0.7
+    finally:
+        default_registry().forget()
