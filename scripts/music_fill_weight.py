@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gdl_studio.core.registry import load_tensors, read_card
     from gdl_studio.music.corpus import ROUND1_STYLES, load_corpus
-    from gdl_studio.music.evaluate import fill_event_nll, gap_views, heldout_gaps
+    from gdl_studio.music.evaluate import fill_nats_per_note, gap_views, heldout_gaps
     from gdl_studio.music.models_io import build_composer
 
     card = read_card(args.model_dir)
@@ -49,14 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, pieces in sets.items():
             gaps = heldout_gaps(pieces)
             full, bare = gap_views(model, pieces, gaps), gap_views(model, pieces, gaps, max_suffix=0)
-
-            def nats(views, w: float) -> float:
-                cases, fim_ev, l2r_ev = views
-                total = sum(float(fill_event_nll(c, f, b, w).sum()) for c, f, b in zip(cases, fim_ev, l2r_ev))
-                return round(total / max(sum(c["notes"] for c in cases), 1), 4)
-
-            table[name] = {f"{w:.1f}": nats(full, w) for w in GRID}
-            control[name] = {f"{w:.1f}": nats(bare, w) for w in GRID}
+            table[name] = {f"{w:.1f}": round(fill_nats_per_note(full, w), 4) for w in GRID}
+            control[name] = {f"{w:.1f}": round(fill_nats_per_note(bare, w), 4) for w in GRID}
             cases, _, l2r_ev = full
             table[name]["l2r"] = round(sum(float(x.sum()) for x in l2r_ev) / sum(c["notes"] for c in cases), 4)
             print(f"{name}: fill {table[name]}; without the suffix {control[name]}", file=sys.stderr)

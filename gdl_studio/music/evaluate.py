@@ -376,6 +376,17 @@ def fill_event_nll(case: dict, fim_nll: np.ndarray, l2r_nll: np.ndarray, fim_wei
     return np.concatenate([fim_nll[:kf], mixed])
 
 
+GapViews = tuple[list[dict], list[np.ndarray], list[np.ndarray]]  # :func:`gap_views`
+
+
+def fill_nats_per_note(views: GapViews, fim_weight: float) -> float:
+    """Nats per note of the gaps of ``views`` (:func:`gap_views`) filled as the app fills with
+    ``fim_weight`` (:func:`fill_event_nll`)."""
+    cases, fim_ev, l2r_ev = views
+    total = sum(float(fill_event_nll(c, f, b, fim_weight).sum()) for c, f, b in zip(cases, fim_ev, l2r_ev))
+    return total / max(sum(c["notes"] for c in cases), 1)
+
+
 @torch.no_grad()
 def gap_views(
     model: MusicTransformer,
@@ -384,7 +395,7 @@ def gap_views(
     max_suffix: int = MAX_SUFFIX_EVENTS,
     device: str = "cpu",
     batch: int = 16,
-) -> tuple[list[dict], list[np.ndarray], list[np.ndarray]]:
+) -> GapViews:
     """The gaps with notes (:func:`infill_case`, at most ``max_suffix`` events after the gap;
     0: none) and the per-event NLL of their middles in the infilling view and left to right."""
     model.eval()
@@ -428,26 +439,25 @@ def score_infill(
         raise ValueError("this model was not trained to fill gaps")
     if not 0.0 < fim_weight <= 1.0:
         raise ValueError(f"fim_weight must be in (0, 1], not {fim_weight}")
-    cases, fim_ev, l2r_ev = gap_views(model, pieces, gaps, device=device, batch=batch)
+    views = gap_views(model, pieces, gaps, device=device, batch=batch)
+    cases, fim_ev, l2r_ev = views
     end = _sequence_nll(
         model, [(c["fim"], c["fim_last"], None, c["bar_ticks"], c["style"]) for c in cases], device, batch
     )
     fill_ev = [fill_event_nll(c, f, b, fim_weight) for c, f, b in zip(cases, fim_ev, l2r_ev)]
-    notes = max(sum(c["notes"] for c in cases), 1)
+    notes = sum(c["notes"] for c in cases)
     out = {
-        "infill_nats_per_note": sum(float(x.sum()) for x in fill_ev) / notes,
-        "fim_nats_per_note": sum(float(x.sum()) for x in fim_ev) / notes,
-        "l2r_nats_per_note": sum(float(x.sum()) for x in l2r_ev) / notes,
+        "infill_nats_per_note": fill_nats_per_note(views, fim_weight),
+        "fim_nats_per_note": fill_nats_per_note(views, 1.0),
+        "l2r_nats_per_note": sum(float(x.sum()) for x in l2r_ev) / max(notes, 1),
         "fim_weight": fim_weight,
         "infill_by_part": _by_part(fill_ev),
         "l2r_by_part": _by_part(l2r_ev),
         "infill_end_nats_per_gap": sum(end) / max(len(cases), 1),
         "gaps": len(cases),
-        "notes": sum(c["notes"] for c in cases),
+        "notes": notes,
     }
     if control:
-        c0, f0, b0 = gap_views(model, pieces, gaps, max_suffix=0, device=device, batch=batch)
-        out["no_suffix_nats_per_note"] = sum(
-            float(fill_event_nll(c, f, b, fim_weight).sum()) for c, f, b in zip(c0, f0, b0)
-        ) / max(sum(c["notes"] for c in c0), 1)
+        bare = gap_views(model, pieces, gaps, max_suffix=0, device=device, batch=batch)
+        out["no_suffix_nats_per_note"] = fill_nats_per_note(bare, fim_weight)
     return out

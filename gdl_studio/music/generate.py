@@ -700,14 +700,15 @@ class TransformerComposer(Composer):
         cols["source"] = [int(x) for x in src]
         cols["metric"] = [int(T.metric_index(x, fc.bar_ticks)) for x in cols["time"]]
         l2r = None
-        if self.fill_fim_weight < 1.0:  # the left-to-right view: the same prefix, no suffix
+        w = self.fill_fim_weight
+        if w < 1.0:  # the left-to-right view: the same prefix, no suffix
             cache = self.model.new_cache()
             x = {k: torch.from_numpy(np.asarray(prefix[k], np.int64)) for k in T.EVENT_FIELDS}
             metric = torch.from_numpy(T.metric_index(prefix["time"], fc.bar_ticks).astype(np.int64))
             h, _ = self.model.prefill(
                 x["shift"], x["pitch"], x["dur"], x["vel"], metric, cache, style=style, time=x["time"]
             )
-            l2r = _LeftToRight(cache, h, int(prefix["time"][-1]), 1.0 - self.fill_fim_weight)
+            l2r = _LeftToRight(cache, h, int(prefix["time"][-1]), 1.0 - w)
         yield from self._run(
             cols,
             fc.a_tick,

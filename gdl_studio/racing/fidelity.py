@@ -106,6 +106,11 @@ def spearman(x, y) -> float:
     return float((rx * ry).sum() / denom) if denom > 0 else float("nan")
 
 
+def _spearman_among(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> float:
+    """:func:`spearman` over the controllers in ``keep`` (NaN for fewer than three)."""
+    return spearman(x[keep], y[keep]) if keep.sum() >= 3 else float("nan")
+
+
 def _ranks(a: np.ndarray) -> np.ndarray:
     order = np.argsort(a, kind="mergesort")
     ranks = np.empty(len(a))
@@ -569,16 +574,16 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     road = road_figures(base_road[0] if base_road is not None else None)
     result = {
         "rank_corr": spearman(dream_mean, real),
-        "rank_corr_top": spearman(dream_mean[top], real[top]) if top.sum() >= 3 else float("nan"),
+        "rank_corr_top": _spearman_among(dream_mean, real, top),
         "controllers": len(controllers),
         "controllers_top": int(top.sum()),
         "top_threshold": cfg.top_threshold,
-        "rank_corr_working": spearman(dream_mean[working], real[working]) if working.sum() >= 3 else float("nan"),
+        "rank_corr_working": _spearman_among(dream_mean, real, working),
         "controllers_working": int(working.sum()),
         "working_threshold": cfg.working_threshold,
         "teacher_forced": {
             "rank_corr": spearman(teacher, real),
-            "rank_corr_working": spearman(teacher[working], real[working]) if working.sum() >= 3 else float("nan"),
+            "rank_corr_working": _spearman_among(teacher, real, working),
             "return_ratio": float(pred_all[0].mean() / real_all[0].mean()) if real_all[0].mean() else float("nan"),
         },
         "return_ratio": base_dream_mean / base_real_mean if base_real_mean else float("nan"),
