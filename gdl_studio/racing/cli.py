@@ -316,6 +316,12 @@ def register(commands) -> None:
     )
     p.add_argument("--controllers", type=_positive, default=33, help="controllers for --fidelity")
     p.add_argument(
+        "--real-tracks",
+        type=_positive,
+        default=8,
+        help="--fidelity (not --quick): real tracks per controller (more: a steadier real ranking)",
+    )
+    p.add_argument(
         "--critic-mdn",
         type=Path,
         action="append",
@@ -358,6 +364,13 @@ def _mdn_options(p, prefix: str = "") -> None:
         default=0.0,
         help="scheduled sampling: probability of feeding M its own sample instead of the real latent",
     )
+    p.add_argument(
+        f"--{prefix}open-loop-span",
+        type=_positive,
+        default=1,
+        help="scheduled sampling: M feeds itself for runs of this many steps (same share of steps; "
+        "1: each step drawn alone); longer runs train longer open-loop horizons",
+    )
     p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
     if prefix:
         p.add_argument(f"--{prefix}seq-len", type=_positive, default=200)
@@ -365,7 +378,7 @@ def _mdn_options(p, prefix: str = "") -> None:
 
 def _mdn_kwargs(args, prefix: str = "") -> dict:
     a = prefix.replace("-", "_")
-    keys = ("reward_weight", "done_weight", "done_pos_weight", "start_share", "open_loop", "hidden")
+    keys = ("reward_weight", "done_weight", "done_pos_weight", "start_share", "open_loop", "open_loop_span", "hidden")
     out = {k: getattr(args, a + k) for k in keys}
     if prefix:
         out["seq_len"] = getattr(args, a + "seq_len")
@@ -814,7 +827,11 @@ def _fidelity(args, world, params) -> dict:
     models_dir = WorldRef(vae_dir.name, mdn_dir.name, vae_dir, mdn_dir).models_dir()
     kw = dict(tau=args.tau, workers=args.workers, device=args.device, stock=args.stock)
     kw.update(critics=list(args.critic_mdn), pool=args.pool)
-    cfg = FidelityConfig.quick(**kw) if args.quick else FidelityConfig(controllers=args.controllers, **kw)
+    cfg = (
+        FidelityConfig.quick(**kw)
+        if args.quick
+        else FidelityConfig(controllers=args.controllers, real_episodes=args.real_tracks, **kw)
+    )
     return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))
 
 

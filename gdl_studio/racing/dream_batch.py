@@ -83,12 +83,15 @@ def dream_batch(
     decoder=None,
     road_every: int = 0,
     checkpoint=None,
+    state0=None,
 ) -> DreamBatchResult:
     """Run ``len(params)`` dreams in lockstep; row i is controller ``params[i]`` from ``z0[i]``.
 
     ``mdn`` must already be on ``device``. With ``decoder`` (V's decoder on the same device) and
     ``road_every`` > 0, every ``road_every``-th frame of every live dream is decoded and checked
     with :func:`on_road`. ``checkpoint`` (if given) is called every 50 steps (pause/cancel).
+    ``state0`` (M's LSTM (h, c), each (1, B, hidden)) starts the rows mid-episode, e.g. from M fed a
+    recorded real episode up to the start frame; by default they start from M's initial state.
     """
     import torch
 
@@ -98,7 +101,12 @@ def dream_batch(
     batch = weight.shape[0]
     gen = torch.Generator(device=device).manual_seed(int(seed))
     z = torch.as_tensor(np.asarray(z0, np.float32), device=device).reshape(batch, z_size)
-    state = mdn.initial_state(batch, device=device)
+    if state0 is None:
+        state = mdn.initial_state(batch, device=device)
+    else:
+        state = tuple(
+            torch.as_tensor(s_, device=device, dtype=torch.float32).reshape(1, batch, hidden) for s_ in state0
+        )
     totals = torch.zeros(batch, dtype=torch.float64, device=device)
     lengths = torch.zeros(batch, dtype=torch.int64, device=device)
     alive = torch.ones(batch, dtype=torch.bool, device=device)

@@ -14,6 +14,11 @@ measures exactly that, on fixed seeds that no training or selection uses
 * ``rank_corr``: Spearman correlation of dream vs real over all controllers, ``rank_corr_top``:
   the same over those whose real return is ≥ ``top_threshold``, ``rank_corr_working`` over
   those ≥ ``working_threshold`` (the drivers that drive: is a better one dreamt better?);
+* ``real_reliability`` (and ``_working``, ``_top``): how well the real ranking reproduces itself —
+  the Spearman correlation between the controllers' mean real returns on the even-numbered and the
+  odd-numbered tracks, stepped up to the whole track set (Spearman–Brown, 2r / (1 + r)). No dream
+  can rank the controllers much better against these real means than they rank themselves, so
+  this is the ceiling of the rank correlations above at this number of tracks;
 * ``teacher_forced.*``: the same correlations and the base controller's return ratio for M's
   reward head summed along the real episodes (fed the real frames): whether M's reward head
   ranks the drivers when its dynamics are not in the way;
@@ -109,6 +114,19 @@ def spearman(x, y) -> float:
 def _spearman_among(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> float:
     """:func:`spearman` over the controllers in ``keep`` (NaN for fewer than three)."""
     return spearman(x[keep], y[keep]) if keep.sum() >= 3 else float("nan")
+
+
+def split_half_reliability(per_episode: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Spearman–Brown corrected rank correlation between the mean returns on the even and the odd
+    episodes (columns) of ``per_episode`` (controllers × episodes), over the rows in ``keep``.
+
+    NaN with fewer than two episodes or three controllers."""
+    per_episode = np.asarray(per_episode, float)
+    if per_episode.shape[1] < 2:
+        return float("nan")
+    keep = np.ones(len(per_episode), bool) if keep is None else np.asarray(keep, bool)
+    r = _spearman_among(per_episode[:, 0::2].mean(1), per_episode[:, 1::2].mean(1), keep)
+    return float(2 * r / (1 + r)) if np.isfinite(r) and r > -1 else float("nan")
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
@@ -581,6 +599,9 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "rank_corr_working": _spearman_among(dream_mean, real, working),
         "controllers_working": int(working.sum()),
         "working_threshold": cfg.working_threshold,
+        "real_reliability": split_half_reliability(real_all),
+        "real_reliability_working": split_half_reliability(real_all, working),
+        "real_reliability_top": split_half_reliability(real_all, top),
         "teacher_forced": {
             "rank_corr": spearman(teacher, real),
             "rank_corr_working": _spearman_among(teacher, real, working),
@@ -606,6 +627,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "seconds": round(time.perf_counter() - t0, 1),
         "per_controller": {
             "real": [round(float(v), 1) for v in real],
+            "real_episodes": [[round(float(v), 1) for v in row] for row in real_all],
             "dream": [round(float(v), 1) for v in dream_mean],
             "teacher_forced": [round(float(v), 1) for v in teacher],
         },

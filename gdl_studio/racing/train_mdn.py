@@ -15,7 +15,9 @@ Options for a dream that holds up over long horizons (each is off by default, i.
   dream begins too (M's state is zero there, as in the dream);
 * ``open_loop`` — scheduled sampling: at each step the input latent is, with this probability,
   M's own sample of it (drawn from its previous prediction, no gradient) instead of the
-  encoded frame, so M learns to continue from its own imperfect predictions;
+  encoded frame, so M learns to continue from its own imperfect predictions; ``open_loop_span``
+  makes those steps come in runs of that many (the same share of steps), so M is trained on
+  open-loop stretches as long as the run instead of single steps;
 * ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
   round's.
 """
@@ -57,6 +59,7 @@ class MDNTrainConfig:
     done_pos_weight: float = 1.0
     start_share: float = 0.0
     open_loop: float = 0.0
+    open_loop_span: int = 1
     hidden: int = 256
     init: Path | None = None
 
@@ -227,6 +230,13 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         return float(loss), float(nll), float(rew), float(bce)
 
     sample_gen = torch.Generator(device=device).manual_seed(cfg.seed + 17)
+
+    def forward(z, a):
+        """M over a batch of windows: teacher-forced, or fed its own samples (scheduled sampling)."""
+        if cfg.open_loop > 0:
+            return scheduled_forward(model, z, a, cfg.open_loop, sample_gen, cfg.open_loop_span)
+        return model(z, a)[0]
+
     steps_per_epoch = max(1, train_s.total_steps // (cfg.batch * cfg.seq_len))
     total_steps = steps_per_epoch * max(0, cfg.epochs - es.epoch)
     done_steps, t_start, stopped = 0, time.perf_counter(), "finished"
@@ -240,19 +250,13 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch, cfg.start_share))
             try:
                 with amp():
-                    out = (
-                        scheduled_forward(model, z, a, cfg.open_loop, sample_gen)
-                        if cfg.open_loop > 0
-                        else model(z, a)[0]
-                    )
-                    loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
+                    loss, nll, rew, bce = mdn_loss(forward(z, a), zn, r, d, m, **weights)
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
                     raise
                 log(f"mdn-rnn: mixed precision unavailable for the LSTM ({exc}); using float32")
                 amp_on[0] = False
-                out = scheduled_forward(model, z, a, cfg.open_loop, sample_gen) if cfg.open_loop > 0 else model(z, a)[0]
-                loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
+                loss, nll, rew, bce = mdn_loss(forward(z, a), zn, r, d, m, **weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -307,6 +311,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "done_pos_weight": cfg.done_pos_weight,
             "start_share": cfg.start_share,
             "open_loop": cfg.open_loop,
+            "open_loop_span": cfg.open_loop_span,
             "init": str(cfg.init) if cfg.init else None,
             "batch": cfg.batch,
             "lr": cfg.lr,
@@ -320,11 +325,14 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     return {"stopped": stopped, **metrics, "weights": str(saved.weights_path)}
 
 
-def scheduled_forward(model, z, actions, p: float, gen):
+def scheduled_forward(model, z, actions, p: float, gen, span: int = 1):
     """Run M over windows step by step, feeding its own sample instead of the real latent with probability ``p``.
 
     z (B, L, zdim) are the real inputs, actions (B, L, a). Returns an MDNOutput with (B, L, …)
-    fields, like ``model(z, actions)[0]``; the samples carry no gradient.
+    fields, like ``model(z, actions)[0]``; the samples carry no gradient. With ``span`` > 1 the
+    own-sample steps come in runs of ``span`` consecutive steps (a run starts with probability
+    p / (span·(1 − p) + p) at each real step, so the long-run share of own-sample steps stays ``p``);
+    ``span`` = 1 draws each step alone, as before.
     """
     import torch
 
@@ -332,6 +340,7 @@ def scheduled_forward(model, z, actions, p: float, gen):
     from gdl_studio.racing.mdn_rnn import MDNOutput
 
     B, L, _ = z.shape
+    own_steps = open_loop_mask(B, L, p, span, gen, z.device)
     state = None
     z_in = z[:, 0]
     outs = []
@@ -342,9 +351,29 @@ def scheduled_forward(model, z, actions, p: float, gen):
         if t + 1 < L:
             with torch.no_grad():
                 own = _sample(out, 1.0, gen).to(z.dtype)
-                use = torch.rand((B, 1), generator=gen, device=z.device) < p
-            z_in = torch.where(use, own, z[:, t + 1])
+            z_in = torch.where(own_steps[:, t + 1, None], own, z[:, t + 1])
     return MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
+
+
+def open_loop_mask(batch: int, length: int, p: float, span: int, gen, device=None):
+    """(batch, length) bool: which steps' inputs are M's own samples in :func:`scheduled_forward`.
+
+    Step 0 is always the real latent. After a real step a run of ``span`` own-sample steps starts
+    with probability p / (span·(1 − p) + p), so that in the long run a share ``p`` of the steps is
+    open loop whatever the span (runs are cut at the window's end).
+    """
+    import torch
+
+    span = max(1, int(span))
+    p_start = p / (span * (1.0 - p) + p) if p < 1.0 else 1.0
+    draws = torch.rand((batch, length), generator=gen, device=device) < p_start
+    mask = torch.zeros((batch, length), dtype=torch.bool, device=device)
+    left = torch.zeros(batch, dtype=torch.long, device=device)  # own-sample steps left in each row's run
+    for t in range(1, length):
+        start = (left == 0) & draws[:, t]
+        mask[:, t] = (left > 0) | start
+        left = torch.where(left > 0, left - 1, torch.where(start, span - 1, 0))
+    return mask
 
 
 def _fp16_ok(model, windows: dict, log, tolerance: float = 0.01) -> bool:

@@ -11,7 +11,10 @@ set -u
 export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
 export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
 # CRITIC= (empty): no critic, the v2 M alone judges (TAU sets the dream temperature)
+# M_DIR: the M the controller drives and dreams with (default the shipped v2 M; e.g. runs/mh/span25,
+# an M of scripts/gpu/m_horizon.sh, carried), beside V v2
 W=${W:-/tmp/dc}; OUT=${OUT:-/tmp/out}; CRITIC=${CRITIC-runs/m3}; MINUTES=${MINUTES:-4.5}; TAU=${TAU:-1.15}
+M_DIR=${M_DIR:-models/carracing-mdnrnn-v2}
 WORKERS=${WORKERS:-15}; EXTRA=${EXTRA:-}
 mkdir -p "$W" "$OUT"
 running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
@@ -34,7 +37,7 @@ case "${1:-}" in
     export PYTHONPATH=/tmp/site:$PWD
     python3 setup.py -q build_ext --inplace > "$W/build.log" 2>&1 || echo "native rasteriser not built"
     rm -rf runs/init-v2; mkdir -p runs/init-v2
-    cp -r models/carracing-vae-v2 runs/init-v2/carracing-vae; cp -r models/carracing-mdnrnn-v2 runs/init-v2/carracing-mdnrnn
+    cp -r models/carracing-vae-v2 runs/init-v2/carracing-vae; cp -r "$M_DIR" runs/init-v2/carracing-mdnrnn
     cp -r models/carracing-controller-dream runs/init-v2/
     setsid nohup bash "$0" driver > "$W/driver.log" 2>&1 < /dev/null &
     echo $! > "$W/pid"; wait_for "$2"; snapshot ;;

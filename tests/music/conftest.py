@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from music_notes_factory import chorale_like_notes
 
 # One thread: the models are tiny, and OpenMP threads spinning on a busy 2-core machine make
 # tests many times slower.
@@ -110,23 +110,6 @@ def use_tiny_models(tiny_models_dir, monkeypatch):
     default_registry().forget()
     yield tiny_models_dir
     default_registry().forget()
-
-
-def chorale_like_notes(bars: int = 4, seed: int = 0):
-    """Four voices of notes on the grid (quarters, eighths, triplets), some rests."""
-    from gdl_studio.music.notes import Note
-
-    rng = np.random.default_rng(seed)
-    notes = []
-    for v, base in enumerate((72, 65, 57, 48)):
-        t = 0
-        while t < bars * 48:
-            d = int(rng.choice([4, 6, 8, 12, 12, 24]))
-            d = min(d, bars * 48 - t)
-            if rng.random() > 0.15:
-                notes.append(Note(int(base + rng.integers(-4, 5)), t / 12, d / 12, int(rng.integers(40, 110)), v))
-            t += d
-    return sorted(notes, key=lambda n: (n.start, -n.pitch))
 
 
 @pytest.fixture

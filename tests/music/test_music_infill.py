@@ -169,7 +169,7 @@ def test_spm_model_fills_only_the_gap(tiny_infill_transformer):
 
 
 def _piece(bars=8, seed=3):
-    from conftest import chorale_like_notes
+    from music_notes_factory import chorale_like_notes
 
     return Score(notes=chorale_like_notes(bars=bars, seed=seed))
 

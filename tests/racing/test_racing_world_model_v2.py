@@ -26,6 +26,28 @@ def test_spearman_known_values_and_ties():
     assert np.isnan(spearman([1, 2], [1, 2]))
 
 
+def test_split_half_reliability_of_the_real_ranking():
+    """Even vs odd episodes, stepped up by Spearman–Brown: 1 when every track ranks the controllers
+    alike, about 0 when the tracks' noise swamps the differences, NaN with one episode."""
+    from gdl_studio.racing.fidelity import split_half_reliability
+
+    rng = np.random.default_rng(0)
+    skill = np.arange(20.0)[:, None]
+    assert split_half_reliability(skill + np.zeros((20, 8))) == pytest.approx(1.0)
+    noisy = skill * 0.001 + rng.normal(0, 1, (20, 8))
+    assert abs(split_half_reliability(noisy)) < 0.6
+    # a half-way case by hand: r between the halves, then 2r / (1 + r)
+    per_ep = skill + rng.normal(0, 6, (20, 4))
+    from gdl_studio.racing.fidelity import spearman
+
+    r = spearman(per_ep[:, [0, 2]].mean(1), per_ep[:, [1, 3]].mean(1))
+    assert split_half_reliability(per_ep) == pytest.approx(2 * r / (1 + r))
+    keep = np.arange(20) >= 10
+    r_top = spearman(per_ep[keep][:, [0, 2]].mean(1), per_ep[keep][:, [1, 3]].mean(1))
+    assert split_half_reliability(per_ep, keep) == pytest.approx(2 * r_top / (1 + r_top))
+    assert np.isnan(split_half_reliability(per_ep[:, :1]))
+
+
 def test_controller_set_spans_scales_and_keeps_base_and_extra():
     from gdl_studio.racing.fidelity import controller_set
 
@@ -81,6 +103,32 @@ def test_dream_batch_controller_matches_numpy_and_is_deterministic(tiny_world):
     assert a.returns.shape == (5,) and (a.lengths <= 40).all() and a.steps == int(a.lengths.sum())
 
 
+def test_dream_batch_starts_mid_episode_from_a_given_state(tiny_world):
+    """state0 puts every row's LSTM where M was after some real steps: zeros are M's initial state,
+    and the first step from a given state is M's step from that state with the controller's action."""
+    from gdl_studio.racing.dream_batch import controller_tensors, dream_batch, squash_torch
+
+    mdn = tiny_world.mdn
+    rng = np.random.default_rng(2)
+    params = rng.normal(0, 0.2, (3, 867))
+    z0 = rng.normal(0, 1, (3, 32)).astype(np.float32)
+    zeros = (np.zeros((3, 256), np.float32), np.zeros((3, 256), np.float32))
+    a = dream_batch(mdn, params, z0, tau=1.0, seed=5, max_steps=30)
+    b = dream_batch(mdn, params, z0, tau=1.0, seed=5, max_steps=30, state0=zeros)
+    np.testing.assert_array_equal(a.returns, b.returns)
+
+    h0 = rng.normal(0, 0.5, (3, 256)).astype(np.float32)
+    c0 = rng.normal(0, 0.5, (3, 256)).astype(np.float32)
+    got = dream_batch(mdn, params, z0, tau=1.0, seed=5, max_steps=1, state0=(h0, c0))
+    with torch.no_grad():
+        w, bias = controller_tensors(params, 32, 256)
+        z, h, c = (torch.from_numpy(v) for v in (z0, h0, c0))
+        act = squash_torch(torch.einsum("bij,bj->bi", w, torch.cat([z, h], 1)) + bias)
+        out, _ = mdn.step(z, act, (h[None], c[None]))
+    np.testing.assert_allclose(got.returns, out.reward.double().numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got.returns, dream_batch(mdn, params, z0, tau=1.0, seed=5, max_steps=1).returns)
+
+
 def test_on_road_on_real_frames():
     """The road check agrees with the simulator: a car standing at the start is on the road, grass is not."""
     from gdl_studio.racing.dream_batch import on_road
@@ -115,6 +163,29 @@ def test_scheduled_forward_without_sampling_is_teacher_forcing(tiny_world):
     # feeding its own samples changes every step after the first
     assert torch.allclose(own.mu[:, 0], ref.mu[:, 0], atol=1e-5)
     assert not torch.allclose(own.mu[:, 5:], ref.mu[:, 5:], atol=1e-3)
+
+
+def test_open_loop_runs_keep_the_share_and_have_the_span():
+    """Scheduled sampling in runs: the share of own-sample steps is p whatever the span, every run
+    lasts exactly ``span`` steps (unless the window ends), and span 1 draws steps alone."""
+    from gdl_studio.racing.train_mdn import open_loop_mask
+
+    for span in (1, 5, 25):
+        m = open_loop_mask(400, 300, 0.3, span, torch.Generator().manual_seed(span)).numpy()
+        assert not m[:, 0].any()
+        assert m[:, 1:].mean() == pytest.approx(0.3, abs=0.02)
+        runs = []
+        for row in m:
+            edges = np.flatnonzero(np.diff(np.r_[0, row.astype(int), 0]))
+            runs += [(b - a, b == len(row)) for a, b in zip(edges[::2], edges[1::2])]
+        full = [n for n, cut in runs if not cut]
+        if span == 1:
+            assert max(full) > 1  # independent steps: neighbours join by chance
+        else:
+            assert set(n % span for n in full) == {0}  # back-to-back runs join, each still span long
+            assert np.mean(full) < 1.6 * span
+    assert open_loop_mask(3, 10, 0.0, 5, torch.Generator()).sum() == 0
+    assert open_loop_mask(3, 10, 1.0, 5, torch.Generator())[:, 1:].all()
 
 
 def test_horizon_one_is_the_teacher_forced_nll(tiny_world):
@@ -253,6 +324,11 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     assert len(r["per_controller"]["teacher_forced"]) == 3
     assert set(r["teacher_forced"]) == {"rank_corr", "rank_corr_working", "return_ratio"}
     assert r["working_threshold"] == 300.0 and "rank_corr_working" in r
+    # the real ranking's own reliability, and the per-track real returns it comes from
+    assert {"real_reliability", "real_reliability_working", "real_reliability_top"} <= set(r)
+    per_track = np.array(r["per_controller"]["real_episodes"])
+    assert per_track.shape == (3, cfg.real_episodes)
+    assert per_track.mean(1) == pytest.approx(r["per_controller"]["real"], abs=0.06)
 
 
 def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):

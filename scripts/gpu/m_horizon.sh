@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Does training M on longer open-loop runs make the dream rank drivers better? (issue #13)
+# On a lent GPU machine (one GPU, 16 cores), from the repository root, .whl/ carried (cp312 wheels:
+# gymnasium, Box2D, pygame, cma, cloudpickle, farama-notifications, platformdirs):
+#   bash scripts/gpu/m_horizon.sh train      # collect, train the Ms, copy them to $OUT and runs/mh (≈ 7 min)
+#   bash scripts/gpu/m_horizon.sh fidelity   # bench racing --fidelity of each M (carry runs/mh; ≈ 4 min)
+#   VARIANTS="v2 span25" REAL_TRACKS=24 bash scripts/gpu/m_horizon.sh fidelity   # a steadier real ranking
+# train: 120 episodes of the shipped real controller (its world, exploration noise) and 120 of the
+# iterate policy around the shipped dream controller (v2 world), encoded by V v2; then the Ms below,
+# side by side on the one GPU, each from the shipped M v2 for $MINUTES minutes with the shipped M's
+# options (reward weight 5, done weight 2, start share 0.25, windows of 300):
+#   span1   scheduled sampling 0.3, steps drawn alone (the shipped M's recipe, on the new data)
+#   span25  scheduled sampling 0.5 in runs of 25 steps
+#   span50  scheduled sampling 0.5 in runs of 50 steps
+# fidelity: each M as carracing-mdnrnn-v2 beside V v2 and the shipped dream controller (its base),
+# the full benchmark (33 controllers × 8 tracks, 16 dreams, τ 1.0), all run at once.
+set -u
+export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
+export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+OUT=${OUT:-/tmp/out}
+W=${W:-/tmp/mh}
+MINUTES=${MINUTES:-4}
+VARIANTS=${VARIANTS:-"span1 span25 span50"}  # fidelity also knows v2 (the shipped M)
+REAL_TRACKS=${REAL_TRACKS:-8}  # fidelity: real tracks per controller
+TINY=${TINY:-}  # 1: a CPU smoke test of the flow (tiny sizes)
+mkdir -p "$OUT" "$W/logs" runs/mh
+if [ -n "$TINY" ]; then EPS=2; TINYARG="--tiny"; DEV=cpu; FID="--quick"; WORKERS=2; else EPS=120; TINYARG=""; DEV=cuda; FID=""; WORKERS=15; fi
+gs="python3 -m gdl_studio"
+
+setup() {
+  [ -n "$TINY" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD
+  python3 setup.py -q build_ext --inplace > "$W/logs/build.log" 2>&1 || echo "native rasteriser not built"
+  # the v2 world under the names the agent policy and M's training look for
+  rm -rf "$W/v2"; mkdir -p "$W/v2"
+  cp -r models/carracing-vae-v2 "$W/v2/carracing-vae"
+  cp -r models/carracing-mdnrnn-v2 "$W/v2/carracing-mdnrnn"
+  cp -r models/carracing-controller-dream "$W/v2/"
+}
+
+opts() {  # the M options of a variant
+  case "$1" in
+    span1) echo "--open-loop 0.3 --open-loop-span 1" ;;
+    span25) echo "--open-loop 0.5 --open-loop-span 25" ;;
+    span50) echo "--open-loop 0.5 --open-loop-span 50" ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
+  esac
+}
+
+case "${1:-}" in
+  train)
+    setup
+    t0=$SECONDS
+    $gs train world-model collect --policy agent --models models --episodes $EPS --seed 5600000 \
+      --workers 8 --out "$W/r-real" $TINYARG > "$W/logs/collect-real.log" 2>&1 &
+    $gs train world-model collect --policy iterate --models "$W/v2" --controller carracing-controller-dream \
+      --episodes $EPS --seed 5700000 --workers 7 --out "$W/r-dream" $TINYARG > "$W/logs/collect-dream.log" 2>&1 &
+    wait
+    mkdir -p "$W/rollouts"
+    for f in "$W"/r-real/ep_*.npz; do n=${f##*/ep_}; cp "$f" "$W/rollouts/ep_1${n#?}"; done
+    for f in "$W"/r-dream/ep_*.npz; do n=${f##*/ep_}; cp "$f" "$W/rollouts/ep_2${n#?}"; done
+    echo "collected $(ls "$W/rollouts" | wc -l) episodes in $((SECONDS - t0)) s"
+    tail -n 2 "$W"/logs/collect-*.log
+    for v in $VARIANTS; do
+      $gs train world-model mdn-rnn --device $DEV --max-minutes "$MINUTES" $TINYARG --data "$W/rollouts" \
+        --vae "$W/v2/carracing-vae" --init "$W/v2/carracing-mdnrnn" --out "$W/m-$v" --ckpt "$W/ckpt-$v" \
+        --seq-len 300 --reward-weight 5 --done-weight 2 --start-share 0.25 $(opts "$v") > "$W/logs/m-$v.log" 2>&1 &
+    done
+    wait
+    echo "trained in $((SECONDS - t0)) s"
+    for v in $VARIANTS; do
+      grep -E "val loss" "$W/logs/m-$v.log" | tail -n 1
+      rm -rf "runs/mh/$v"; cp -r "$W/m-$v/carracing-mdnrnn" "runs/mh/$v"
+    done
+    tar czf "$OUT/m-horizon-train.tgz" -C runs mh -C "$W" logs
+    ;;
+  fidelity)
+    setup
+    t0=$SECONDS
+    n=$(echo $VARIANTS | wc -w)
+    for v in $VARIANTS; do
+      d="$W/world-$v"; rm -rf "$d"; mkdir -p "$d"
+      m="runs/mh/$v"; [ "$v" = v2 ] && m=models/carracing-mdnrnn-v2  # v2: the shipped M, for comparison
+      cp -r models/carracing-vae-v2 "$d/"; cp -r "$m" "$d/carracing-mdnrnn-v2"; cp -r models/carracing-controller-dream "$d/"
+      # the controller's card names the M it drives with by sha256 (else the shipped M v2 would be found first)
+      python3 -c "
+import json; from pathlib import Path
+c = Path('$d/carracing-controller-dream/card.json'); card = json.loads(c.read_text())
+card['world']['mdn_sha256'] = json.loads(Path('$d/carracing-mdnrnn-v2/card.json').read_text())['sha256']
+c.write_text(json.dumps(card, indent=1))"
+      $gs bench racing --fidelity $FID --real-tracks "$REAL_TRACKS" --workers $(( WORKERS / n > 0 ? WORKERS / n : 1 )) --device $DEV --models "$d" \
+        --controller "$d/carracing-controller-dream" --json > "$OUT/fidelity-$v.json" 2> "$W/logs/fidelity-$v.log" &
+    done
+    wait
+    echo "fidelity in $((SECONDS - t0)) s"
+    for v in $VARIANTS; do
+      python3 -c "
+import json, sys
+d = json.load(open('$OUT/fidelity-$v.json'))
+keys = ('rank_corr', 'rank_corr_working', 'real_reliability', 'real_reliability_working', 'return_ratio',
+        'teacher_forced.rank_corr', 'on_road', 'on_road_frames', 'z_nll.h1', 'z_nll.h10', 'z_nll.h50', 'base_real_mean')
+print('$v', ' '.join(f'{k}={d.get(\"fidelity.\" + k, float(\"nan\")):.3f}' for k in keys))"
+    done
+    cp "$W"/logs/fidelity-*.log "$OUT/"
+    ;;
+  *) echo "usage: $0 train|fidelity"; exit 2 ;;
+esac
