@@ -8,25 +8,17 @@
 #   bash scripts/gpu/cmaes_round.sh bench WORKERS            # waits for training to end, then scores
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
-export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
-export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+. "$(dirname "$0")/common.sh"
 W=/tmp/wm
 OUT=${OUT:-/tmp/out}
 mkdir -p "$W" "$OUT"
 if [ ! -f /tmp/site/.done ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  install_wheels || exit 1
   touch /tmp/site/.done
 fi
 export PYTHONPATH=/tmp/site
-# the native frame rasteriser (optional: without it the fast renderer draws with pygame, ~2x slower)
-ls gdl_studio/racing/_fastraster*.so >/dev/null 2>&1 || python3 setup.py -q build_ext --inplace >/dev/null 2>&1 || echo "native rasteriser not built"
+ls gdl_studio/racing/_fastraster*.so >/dev/null 2>&1 || build_native /dev/null
 
-running() { [ -f "$W/train.pid" ] && kill -0 "$(cat "$W/train.pid")" 2>/dev/null; }
-
-wait_for() {  # wait_for SECONDS: sleep until then or until training ends
-  local end=$((SECONDS + $1))
-  while [ $SECONDS -lt $end ] && running; do sleep 5; done
-}
 
 snapshot() {
   tar czf "$OUT/controller.tgz" -C "$W" models/carracing-controller ckpt train.log 2>/dev/null
@@ -44,11 +36,11 @@ case "${1:-}" in
       --rollouts 4 --batch-envs 4 --generations 2000 --max-minutes "$minutes" \
       > "$W/train.log" 2>&1 < /dev/null &
     echo $! > "$W/train.pid"
-    wait_for "$5"; snapshot ;;
+    wait_for "$W/train.pid" "$5"; snapshot ;;
   wait)
-    wait_for "$2"; snapshot ;;
+    wait_for "$W/train.pid" "$2"; snapshot ;;
   bench)
-    while running; do sleep 5; done
+    while running "$W/train.pid"; do sleep 5; done
     snapshot
     python3 -m gdl_studio bench racing --episodes 100 --workers "$2" --models "$W/models" --record --json \
       > "$W/bench.json" 2> "$W/bench.err"

@@ -8,8 +8,7 @@
 # keeps the lower of the two mean returns. Then the real check on 32 tracks from seed 6,000,000 (not
 # the bench's) and the bench's 100 stock episodes. Needs .whl carried (gymnasium, Box2D, pygame, cma …).
 set -u
-export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
-export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+. "$(dirname "$0")/common.sh"
 # CRITIC= (empty): no critic, the v2 M alone judges (TAU sets the dream temperature)
 # M_DIR: the M the controller drives and dreams with (default the shipped v2 M; e.g. runs/mh/span25,
 # an M of scripts/gpu/m_horizon.sh, carried), beside V v2
@@ -17,8 +16,6 @@ W=${W:-/tmp/dc}; OUT=${OUT:-/tmp/out}; CRITIC=${CRITIC-runs/m3}; MINUTES=${MINUT
 M_DIR=${M_DIR:-models/carracing-mdnrnn-v2}
 WORKERS=${WORKERS:-15}; EXTRA=${EXTRA:-}
 mkdir -p "$W" "$OUT"
-running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
-wait_for() { local end=$((SECONDS + $1)); while [ $SECONDS -lt $end ] && running; do sleep 5; done; }
 snapshot() {
   tar czf "$OUT/dream-critic.tgz" -C "$W" out ckpt/dream_log.csv train.log score-32.json score-100.json 2>/dev/null
   grep "gen " "$W/train.log" | tail -n 3; tail -n 2 "$W/train.log"; cat "$W"/score-*.json 2>/dev/null | grep -E '"score\.(mean|std|min|max|episodes|first_seed)"'
@@ -33,15 +30,13 @@ driver() {
 }
 case "${1:-}" in
   start)
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+    install_wheels || exit 1
     export PYTHONPATH=/tmp/site:$PWD
-    python3 setup.py -q build_ext --inplace > "$W/build.log" 2>&1 || echo "native rasteriser not built"
-    rm -rf runs/init-v2; mkdir -p runs/init-v2
-    cp -r models/carracing-vae-v2 runs/init-v2/carracing-vae; cp -r "$M_DIR" runs/init-v2/carracing-mdnrnn
-    cp -r models/carracing-controller-dream runs/init-v2/
+    build_native "$W/build.log"
+    init_world runs/init-v2 v2 "$M_DIR"
     setsid nohup bash "$0" driver > "$W/driver.log" 2>&1 < /dev/null &
-    echo $! > "$W/pid"; wait_for "$2"; snapshot ;;
+    echo $! > "$W/pid"; wait_for "$W/pid" "$2"; snapshot ;;
   driver) export PYTHONPATH=/tmp/site:$PWD; driver ;;
-  wait) wait_for "$2"; snapshot ;;
+  wait) wait_for "$W/pid" "$2"; snapshot ;;
   *) echo "usage: $0 start|wait SECONDS"; exit 2 ;;
 esac

@@ -13,8 +13,7 @@
 # (M1 drives, M2..MK critics) → real check on 32 tracks from seed 6,000,000 → bench's 100 episodes.
 # Needs .whl carried (gymnasium, Box2D, pygame, cma, farama-notifications, platformdirs, cloudpickle).
 set -u
-export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
-export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+. "$(dirname "$0")/common.sh"
 W=${W:-/tmp/de}; OUT=${OUT:-/tmp/out}
 K=${K:-4}; M_MINUTES=${M_MINUTES:-5}; DREAM_MINUTES=${DREAM_MINUTES:-6}; TAU=${TAU:-1.15}
 WORKERS=${WORKERS:-15}; EXTRA=${EXTRA:-}
@@ -24,8 +23,6 @@ if [ -n "${TINY:-}" ]; then DEV=cpu; EPS=(2 2 2 2); SCORE=(1 1); T=(--tiny); CT=
   EPS=(100 160 60 60); SCORE=(32 100); T=(); CT=(); fi
 LOGS=resources/logs/world-model-v2
 mkdir -p "$W" "$OUT"
-running() { [ -f "$W/pid" ] && kill -0 "$(cat "$W/pid")" 2>/dev/null; }
-wait_for() { local end=$((SECONDS + $1)); while [ $SECONDS -lt $end ] && running; do sleep 5; done; }
 snapshot() {
   (cd "$W" && tar czf "$OUT/dream-ensemble.tgz" --exclude='*.npz' --exclude='*.pt' out m*/carracing-mdnrnn \
       ckpt/dream_log.csv ./*.log ./*.json 2>/dev/null)
@@ -75,20 +72,19 @@ encode_series(Path('$W/union'), Path('$v2/carracing-vae'), Path('$W/m1-ckpt/seri
 }
 case "${1:-}" in
   start)
-    [ -n "${TINY:-}" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+    install_wheels || exit 1
     export PYTHONPATH=/tmp/site:$PWD
-    python3 setup.py -q build_ext --inplace > "$W/build.log" 2>&1 || echo "native rasteriser not built"
-    rm -rf runs/init-v2 runs/pol-critic runs/pol-r3; mkdir -p runs/init-v2 runs/pol-critic runs/pol-r3
-    cp -r models/carracing-vae-v2 runs/init-v2/carracing-vae; cp -r models/carracing-mdnrnn-v2 runs/init-v2/carracing-mdnrnn
-    cp -r models/carracing-controller-dream runs/init-v2/
+    build_native "$W/build.log"
+    init_world runs/init-v2 v2
+    rm -rf runs/pol-critic runs/pol-r3; mkdir -p runs/pol-critic runs/pol-r3
     cp -r runs/init-v2/carracing-vae runs/init-v2/carracing-mdnrnn runs/pol-critic/
     cp -r $LOGS/2026-12-03-critic/controller-critic runs/pol-critic/carracing-controller-dream
     cp -r runs/init-v2/carracing-vae runs/pol-r3/; cp -r $LOGS/2026-12-03-round3/mdnrnn-round3 runs/pol-r3/carracing-mdnrnn
     cp -r $LOGS/2026-12-03-round3/controller-round3 runs/pol-r3/carracing-controller-dream
     [ -n "${TINY:-}" ] || nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; nproc
     setsid nohup bash "$0" driver > "$W/driver.log" 2>&1 < /dev/null &
-    echo $! > "$W/pid"; wait_for "$2"; snapshot ;;
+    echo $! > "$W/pid"; wait_for "$W/pid" "$2"; snapshot ;;
   driver) export PYTHONPATH=/tmp/site:$PWD; driver ;;
-  wait) wait_for "$2"; snapshot ;;
+  wait) wait_for "$W/pid" "$2"; snapshot ;;
   *) echo "usage: $0 start|wait SECONDS"; exit 2 ;;
 esac

@@ -11,8 +11,7 @@
 #   round 2  the same again from round 1's models
 #   after    bench racing --fidelity on round 2's V/M and dream controller; 100 stock episodes of it
 set -u
-export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
-export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+. "$(dirname "$0")/common.sh"
 W=${W:-/tmp/wm}; SRC=${SRC:-/tmp/wm-src}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$W/logs" "$OUT"
@@ -32,8 +31,6 @@ TINY=${TINY:-}   # set to 1 for a CPU smoke test of the whole flow (tiny sizes)
 if [ -n "$TINY" ]; then EPR=2; FID="--quick"; SCORE_EPS=2; TINYARG="--tiny"; else EPR=240; FID=""; SCORE_EPS=100; TINYARG=""; fi
 MDN_OPTS="--mdn-reward-weight 5 --mdn-done-weight 2 --mdn-start-share 0.25 --mdn-open-loop 0.3 --mdn-seq-len 300"
 
-running() { [ -f "$W/driver.pid" ] && kill -0 "$(cat "$W/driver.pid")" 2>/dev/null; }
-wait_for() { local end=$((SECONDS + $1)); while [ $SECONDS -lt $end ] && running; do sleep 5; done; }
 
 snapshot() {  # one archive per round (each stays under the 16 MiB a returned file may have) and one of logs
   (cd "$W" && tar czf "$OUT/dream-logs.tgz" logs work/round*/round.json work/round*/ckpt/dream/*.csv 2>/dev/null)
@@ -92,23 +89,20 @@ print(json.dumps(r, indent=1))" > "$W/logs/compare-m.json" 2> "$W/logs/compare-m
 case "${1:-}" in
   start)
     if [ -n "$INIT_SHIPPED" ]; then
-      INIT_MODELS=runs/init-$INIT_SHIPPED; export INIT_MODELS; rm -rf "$INIT_MODELS"; mkdir -p "$INIT_MODELS"
-      cp -r "models/carracing-vae-$INIT_SHIPPED" "$INIT_MODELS/carracing-vae"
-      cp -r "models/carracing-mdnrnn-$INIT_SHIPPED" "$INIT_MODELS/carracing-mdnrnn"
-      cp -r models/carracing-controller-dream "$INIT_MODELS/"
+      INIT_MODELS=runs/init-$INIT_SHIPPED; export INIT_MODELS; init_world "$INIT_MODELS" "$INIT_SHIPPED"
     fi
     rm -rf "$SRC"; mkdir -p "$SRC"; tar cf - --exclude=./.venv --exclude=./.git --exclude=./data . | tar xf - -C "$SRC"
-    [ -n "$TINY" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+    install_wheels || exit 1
     export PYTHONPATH=/tmp/site:$SRC
-    (cd "$SRC" && python3 setup.py -q build_ext --inplace > "$W/logs/build.log" 2>&1) || echo "native rasteriser not built"
+    (cd "$SRC" && build_native "$W/logs/build.log")
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; nproc
     setsid nohup bash "$SRC/scripts/gpu/dream_iterate.sh" driver > "$W/logs/driver.log" 2>&1 < /dev/null &
     echo $! > "$W/driver.pid"
-    wait_for "$2"; snapshot ;;
+    wait_for "$W/driver.pid" "$2"; snapshot ;;
   driver)
     export PYTHONPATH=/tmp/site:$SRC
     driver ;;
   wait)
-    wait_for "$2"; snapshot ;;
+    wait_for "$W/driver.pid" "$2"; snapshot ;;
   *) echo "usage: $0 start|wait SECONDS"; exit 2 ;;
 esac

@@ -15,27 +15,24 @@
 # fidelity: each M as carracing-mdnrnn-v2 beside V v2 and the shipped dream controller (its base),
 # the full benchmark (33 controllers × 8 tracks, 16 dreams, τ 1.0), all run at once.
 set -u
-export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
-export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+. "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out}
 W=${W:-/tmp/mh}
 MINUTES=${MINUTES:-4}
 VARIANTS=${VARIANTS:-"span1 span25 span50"}  # fidelity also knows v2 (the shipped M)
 REAL_TRACKS=${REAL_TRACKS:-8}  # fidelity: real tracks per controller
 TINY=${TINY:-}  # 1: a CPU smoke test of the flow (tiny sizes)
-mkdir -p "$OUT" "$W/logs" runs/mh
+RUNS=${RUNS:-runs/mh${TINY:+-tiny}}  # where the Ms are kept (carried to the fidelity call)
+mkdir -p "$OUT" "$W/logs" "$RUNS"
 if [ -n "$TINY" ]; then EPS=2; TINYARG="--tiny"; DEV=cpu; FID="--quick"; WORKERS=2; else EPS=120; TINYARG=""; DEV=cuda; FID=""; WORKERS=15; fi
 gs="python3 -m gdl_studio"
 
 setup() {
-  [ -n "$TINY" ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  install_wheels || exit 1
   export PYTHONPATH=/tmp/site:$PWD
-  python3 setup.py -q build_ext --inplace > "$W/logs/build.log" 2>&1 || echo "native rasteriser not built"
+  build_native "$W/logs/build.log"
   # the v2 world under the names the agent policy and M's training look for
-  rm -rf "$W/v2"; mkdir -p "$W/v2"
-  cp -r models/carracing-vae-v2 "$W/v2/carracing-vae"
-  cp -r models/carracing-mdnrnn-v2 "$W/v2/carracing-mdnrnn"
-  cp -r models/carracing-controller-dream "$W/v2/"
+  init_world "$W/v2" v2
 }
 
 opts() {  # the M options of a variant
@@ -70,9 +67,9 @@ case "${1:-}" in
     echo "trained in $((SECONDS - t0)) s"
     for v in $VARIANTS; do
       grep -E "val loss" "$W/logs/m-$v.log" | tail -n 1
-      rm -rf "runs/mh/$v"; cp -r "$W/m-$v/carracing-mdnrnn" "runs/mh/$v"
+      rm -rf "${RUNS:?}/$v"; cp -r "$W/m-$v/carracing-mdnrnn" "$RUNS/$v"
     done
-    tar czf "$OUT/m-horizon-train.tgz" -C runs mh -C "$W" logs
+    tar czf "$OUT/m-horizon-train.tgz" -C "$(dirname "$RUNS")" "$(basename "$RUNS")" -C "$W" logs
     ;;
   fidelity)
     setup
@@ -80,7 +77,7 @@ case "${1:-}" in
     n=$(echo $VARIANTS | wc -w)
     for v in $VARIANTS; do
       d="$W/world-$v"; rm -rf "$d"; mkdir -p "$d"
-      m="runs/mh/$v"; [ "$v" = v2 ] && m=models/carracing-mdnrnn-v2  # v2: the shipped M, for comparison
+      m="$RUNS/$v"; [ "$v" = v2 ] && m=models/carracing-mdnrnn-v2  # v2: the shipped M, for comparison
       cp -r models/carracing-vae-v2 "$d/"; cp -r "$m" "$d/carracing-mdnrnn-v2"; cp -r models/carracing-controller-dream "$d/"
       # the controller's card names the M it drives with by sha256 (else the shipped M v2 would be found first)
       python3 -c "

@@ -1,0 +1,30 @@
+# What the racing scripts in scripts/gpu share (sourced, not run):  . "$(dirname "$0")/common.sh"
+# They run from the repository root of a lent machine, with the cp312 wheels carried in .whl/.
+export PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
+export GDL_STUDIO_USER_DIR=/tmp/gdl-user OMP_NUM_THREADS=1
+
+install_wheels() {  # the carried wheels into /tmp/site (put it on PYTHONPATH); TINY=1 (a CPU smoke test) skips it
+  [ -n "${TINY:-}" ] && return 0
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+}
+
+build_native() {  # build_native LOG: the native frame rasteriser (without it the fast renderer draws with pygame, ~2x slower)
+  python3 setup.py -q build_ext --inplace > "$1" 2>&1 || echo "native rasteriser not built"
+}
+
+init_world() {  # init_world DIR TAG [M_DIR]: carracing-vae-TAG, an M (default carracing-mdnrnn-TAG) and the shipped
+                # dream driver under the names a round's models folder has (carracing-vae, carracing-mdnrnn, …)
+  rm -rf "$1"; mkdir -p "$1"
+  cp -r "models/carracing-vae-$2" "$1/carracing-vae"
+  cp -r "${3:-models/carracing-mdnrnn-$2}" "$1/carracing-mdnrnn"
+  cp -r models/carracing-controller-dream "$1/"
+}
+
+running() {  # running PIDFILE: whether the process it names is alive
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+wait_for() {  # wait_for PIDFILE SECONDS: sleep until then, or until that process ends
+  local end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ] && running "$1"; do sleep 5; done
+}
