@@ -41,3 +41,28 @@ def test_bench_score_and_dream_latency_with_tiny_models(tiny_models_dir, capsys)
     assert result["std"] >= 0
     lat = dream_latency(load_world_model_from(tiny_models_dir), frames=5)
     assert lat["n"] == 5 and lat["p99"] > 0
+
+
+def test_bench_fidelity_cli_passes_the_track_count_and_prints_only_json(tiny_models_dir, capsys, monkeypatch):
+    """`bench racing --fidelity --real-tracks N` asks for N real tracks per controller (the full
+    benchmark; --quick keeps its own short settings); --json prints only JSON on stdout."""
+    from gdl_studio.cli import main
+    from gdl_studio.racing import fidelity
+
+    seen = []
+
+    def fake_run(models_dir, base, cfg, log=print):
+        seen.append(cfg)
+        log("fidelity: progress goes to stderr")
+        return {"rank_corr": 0.5, "real_reliability": 0.9}
+
+    monkeypatch.setattr(fidelity, "run_fidelity", fake_run)
+    common = ["bench", "racing", "--fidelity", "--models", str(tiny_models_dir), "--controllers", "5", "--json"]
+    assert main([*common, "--real-tracks", "24"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["fidelity.real_reliability"] == 0.9
+    assert "progress" in out.err and "progress" not in out.out
+    assert main([*common, "--quick", "--real-tracks", "24"]) == 0
+    capsys.readouterr()
+    assert [c.real_episodes for c in seen] == [24, 2]
+    assert seen[0].controllers == 5
