@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gdl_studio.racing.dream_batch import dream_batch
-    from gdl_studio.racing.fidelity import _spearman_among, controller_set, record_episodes, spearman
+    from gdl_studio.racing.fidelity import controller_set, record_episodes, spearman, spearman_among
     from gdl_studio.racing.models_io import controller_params
     from gdl_studio.racing.worlds import load_world_for
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                     "tau": tau,
                     "horizon": int(horizon),
                     "rank_corr": spearman(score, real),
-                    "rank_corr_working": _spearman_among(score, real, working),
+                    "rank_corr_working": spearman_among(score, real, working),
                     "return_ratio": float(score[0] / real[0]) if real[0] else float("nan"),
                 }
             )

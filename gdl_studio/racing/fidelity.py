@@ -111,7 +111,7 @@ def spearman(x, y) -> float:
     return float((rx * ry).sum() / denom) if denom > 0 else float("nan")
 
 
-def _spearman_among(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> float:
+def spearman_among(x: np.ndarray, y: np.ndarray, keep: np.ndarray) -> float:
     """:func:`spearman` over the controllers in ``keep`` (NaN for fewer than three)."""
     return spearman(x[keep], y[keep]) if keep.sum() >= 3 else float("nan")
 
@@ -125,7 +125,7 @@ def split_half_reliability(per_episode: np.ndarray, keep: np.ndarray | None = No
     if per_episode.shape[1] < 2:
         return float("nan")
     keep = np.ones(len(per_episode), bool) if keep is None else np.asarray(keep, bool)
-    r = _spearman_among(per_episode[:, 0::2].mean(1), per_episode[:, 1::2].mean(1), keep)
+    r = spearman_among(per_episode[:, 0::2].mean(1), per_episode[:, 1::2].mean(1), keep)
     return float(2 * r / (1 + r)) if np.isfinite(r) and r > -1 else float("nan")
 
 
@@ -592,11 +592,11 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     road = road_figures(base_road[0] if base_road is not None else None)
     result = {
         "rank_corr": spearman(dream_mean, real),
-        "rank_corr_top": _spearman_among(dream_mean, real, top),
+        "rank_corr_top": spearman_among(dream_mean, real, top),
         "controllers": len(controllers),
         "controllers_top": int(top.sum()),
         "top_threshold": cfg.top_threshold,
-        "rank_corr_working": _spearman_among(dream_mean, real, working),
+        "rank_corr_working": spearman_among(dream_mean, real, working),
         "controllers_working": int(working.sum()),
         "working_threshold": cfg.working_threshold,
         "real_reliability": split_half_reliability(real_all),
@@ -604,7 +604,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "real_reliability_top": split_half_reliability(real_all, top),
         "teacher_forced": {
             "rank_corr": spearman(teacher, real),
-            "rank_corr_working": _spearman_among(teacher, real, working),
+            "rank_corr_working": spearman_among(teacher, real, working),
             "return_ratio": float(pred_all[0].mean() / real_all[0].mean()) if real_all[0].mean() else float("nan"),
         },
         "return_ratio": base_dream_mean / base_real_mean if base_real_mean else float("nan"),
