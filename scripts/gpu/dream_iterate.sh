@@ -21,6 +21,8 @@ ROUNDS=${ROUNDS:-2}  # rounds to run in this lease (the work folder keeps earlie
 INIT_MODELS=${INIT_MODELS:-}   # e.g. .r1 (carried): start from an earlier round's models instead of models/
 INIT_SHIPPED=${INIT_SHIPPED:-} # e.g. v2: start from the shipped carracing-vae-v2, carracing-mdnrnn-v2 and
                                # carracing-controller-dream (copied into runs/init-v2 under the round names)
+INIT_M=${INIT_M:-}             # with INIT_SHIPPED: another M in place of carracing-mdnrnn-TAG, e.g. the span25 M kept in
+                               # resources/logs/world-model-v2/2026-12-04-open-loop-runs/mdnrnn-span25
 EXTRA=${EXTRA:-}               # more iterate options, e.g. "--init-controller carracing-controller-dream --skip vae --sigma-max 0.5"
 SKIP_BEFORE=${SKIP_BEFORE:-}   # 1: no fidelity before (already measured)
 SKIP_COMPARE=${SKIP_COMPARE:-} # 1: no baseline M / comparison
@@ -56,7 +58,7 @@ driver() {
     $gs train world-model collect --policy agent --models "$SRC/models" --episodes "$SEED_AGENT" --seed 5500000 \
       --workers $WORKERS --out "$W/seed-agent" $([ -n "$TINY" ] && echo --max-steps 60) > "$W/logs/seed-agent.log" 2>&1
     mkdir -p "$W/work/rollouts"
-    for f in "$W"/seed-agent/ep_*.npz; do n=${f##*/ep_}; cp -n "$f" "$W/work/rollouts/ep_9${n#?}"; done
+    for f in "$W"/seed-agent/ep_*.npz; do n=${f##*/ep_}; d="$W/work/rollouts/ep_9${n#?}"; [ -e "$d" ] || cp "$f" "$d"; done
   fi
   [ -n "$SKIP_BEFORE" ] || $gs bench racing --fidelity $FID --workers $WORKERS --device $DEVICE --json > "$W/logs/fidelity-before.json" 2> "$W/logs/fidelity-before.log"
   $it --stop-after 1:vae > "$W/logs/iterate-r1.log" 2>&1
@@ -89,7 +91,7 @@ print(json.dumps(r, indent=1))" > "$W/logs/compare-m.json" 2> "$W/logs/compare-m
 case "${1:-}" in
   start)
     if [ -n "$INIT_SHIPPED" ]; then
-      INIT_MODELS=runs/init-$INIT_SHIPPED; export INIT_MODELS; init_world "$INIT_MODELS" "$INIT_SHIPPED"
+      INIT_MODELS=runs/init-$INIT_SHIPPED; export INIT_MODELS; init_world "$INIT_MODELS" "$INIT_SHIPPED" $INIT_M
     fi
     rm -rf "$SRC"; mkdir -p "$SRC"; tar cf - --exclude=./.venv --exclude=./.git --exclude=./data . | tar xf - -C "$SRC"
     install_wheels || exit 1
