@@ -115,6 +115,8 @@ def _finetune(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     summary = family_function(args.family)(spec, report, InlineControl())
     print(f"saved personal model '{summary.get('name')}' in {time.perf_counter() - t0:.1f} s")
+    if summary.get("headline"):
+        print(f"  {summary['headline']}")
     for key, value in summary.get("metrics", {}).items():
         print(f"  {key}: {value}")
     return 0

@@ -15,6 +15,7 @@ controller on fixed validation tracks (or dreams) and saved as a personal model.
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ DEFAULTS = {
     "sigma": 0.05,
     "max_steps": 1000,
     "valid_rollouts": 4,
-    "real_check_tracks": 2,  # dream mode: also score base and result on this many real tracks (0: skip)
+    "real_check_tracks": 4,  # dream mode: also score base and result on this many real tracks (0: skip)
     "backend": "local",  # real mode: "local" processes or "ray" (racing/backends.py)
     "ray_address": None,
 }
@@ -190,8 +191,54 @@ class RealEvaluator:
             return np.asarray(fitness), steps
         return self.inner(candidates, seeds, len(seeds), self.max_steps, 100)
 
+    def per_track(self, candidates: list[np.ndarray], seed: int, rollouts: int, checkpoint=None):
+        """Return of each candidate on each of the same ``rollouts`` tracks, shape (candidates, tracks)."""
+        from gdl_studio.racing.train_controller import generation_seeds
+
+        seeds = generation_seeds(seed, 0, rollouts)
+        if checkpoint is not None:
+            checkpoint()
+        returns, _steps = self.inner.per_track(candidates, seeds, 1, self.max_steps, 100)
+        return returns
+
     def close(self) -> None:
         self.inner.close()
+
+
+def real_check_metrics(base: np.ndarray, result: np.ndarray) -> dict[str, float | int]:
+    """Base and result driven on the same real tracks: their means, and the paired gain per track.
+
+    The tracks differ far more from each other than a fine-tuning step changes a driver, so the
+    gain is judged track by track (result − base on the same track): its mean, its standard error
+    (0 with one track) and on how many tracks the result did better.
+    """
+    base = np.asarray(base, dtype=np.float64)
+    result = np.asarray(result, dtype=np.float64)
+    gain = result - base
+    se = float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else 0.0
+    return {
+        "base_real_return": round(float(base.mean()), 2),
+        "real_return": round(float(result.mean()), 2),
+        "real_gain": round(float(gain.mean()), 2),
+        "real_gain_se": round(se, 2),
+        "real_better_tracks": int((gain > 0).sum()),
+        "real_check_tracks": len(gain),
+    }
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """One line on what a controller fine-tuning run did, for the training dock and the CLI."""
+    where = "dream" if metrics.get("mode") == "dream" else "validation tracks"
+    text = f"{where}: {metrics['base_valid_return']:.1f} → {metrics['valid_return']:.1f}"
+    if "real_gain" in metrics:
+        n = metrics["real_check_tracks"]
+        text += (
+            f" · real game, {n} track{'s' if n != 1 else ''}: {metrics['base_real_return']:.1f} → "
+            f"{metrics['real_return']:.1f} ({metrics['real_gain']:+.1f}"
+            + (f" ± {metrics['real_gain_se']:.1f}" if n > 1 else "")
+            + f" per track, better on {metrics['real_better_tracks']} of {n})"
+        )
+    return text
 
 
 def _world_of(card):
@@ -285,9 +332,10 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
             report(
                 Progress(opts["generations"], opts["generations"], "generation", message="checking in the real game")
             )
-            real = RealEvaluator(models_dir, 1, opts["max_steps"])
+            tracks = opts["real_check_tracks"]
+            real = RealEvaluator(models_dir, min(tracks, os.cpu_count() or 1), opts["max_steps"])
             try:
-                real_check, _ = real([base_params, final], valid_seed, opts["real_check_tracks"], control.checkpoint)
+                real_check = real.per_track([base_params, final], valid_seed, tracks, control.checkpoint)
             finally:
                 real.close()
     finally:
@@ -313,9 +361,7 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     if opts["mode"] == "dream":
         metrics["tau"] = opts["tau"]
     if real_check is not None:
-        metrics["base_real_return"] = round(float(real_check[0]), 2)
-        metrics["real_return"] = round(float(real_check[1]), 2)
-        metrics["real_check_tracks"] = opts["real_check_tracks"]
+        metrics.update(real_check_metrics(real_check[0], real_check[1]))
     import torch
 
     card = {
@@ -353,4 +399,4 @@ def finetune(spec: FinetuneSpec, report, control) -> dict:
     }
     tensors = {"params": torch.from_numpy(final.astype(np.float32))}
     saved = save_personal_model(tensors, card)
-    return {"name": saved.name, "metrics": metrics}
+    return {"name": saved.name, "metrics": metrics, "headline": headline(metrics)}

@@ -108,6 +108,11 @@ class Evaluator:
 
     def __call__(self, candidates: list[np.ndarray], seeds: list[int], batch_envs: int, max_steps: int, patience):
         """Mean return per candidate (and the env steps used)."""
+        returns, steps = self.per_track(candidates, seeds, batch_envs, max_steps, patience)
+        return returns.mean(axis=1), steps
+
+    def per_track(self, candidates: list[np.ndarray], seeds: list[int], batch_envs: int, max_steps: int, patience):
+        """Return of each candidate on each track, shape (candidates, tracks) in ``seeds`` order (and the env steps)."""
         tasks = []
         for i, params in enumerate(candidates):
             for k in range(0, len(seeds), batch_envs):
@@ -118,7 +123,7 @@ class Evaluator:
         for i, rets, s in results:
             returns[i].extend(rets)
             steps += s
-        return np.array([np.mean(r) for r in returns]), steps
+        return np.array(returns, dtype=np.float64).reshape(len(candidates), len(seeds)), steps
 
     def close(self) -> None:
         self.pool.close()

@@ -41,7 +41,7 @@ def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_contro
 
     base_card = default_registry().card("carracing-controller")
     base_sha = sha256_file(base_card.weights_path)
-    summary, events = _run({**TINY, "mode": "dream", "real_check_tracks": 1})
+    summary, events = _run({**TINY, "mode": "dream", "real_check_tracks": 2})
     progress = [e for e in events if isinstance(e, Progress)]
     assert [p.step for p in progress] == [0, 1, 2, 2]  # the last: "checking in the real game"
     assert progress[-1].message and not progress[-1].extra
@@ -53,11 +53,15 @@ def test_dream_finetune_reports_generations_and_saves_a_loadable_personal_contro
     assert metrics["mode"] == "dream" and metrics["dream_steps"] > 0
     assert np.isfinite(metrics["base_valid_return"]) and np.isfinite(metrics["valid_return"])
     # what was learnt in the dream is also scored in the real game
+    # on the same tracks, so the gain is judged track by track
     assert (
-        metrics["real_check_tracks"] == 1
+        metrics["real_check_tracks"] == 2
         and np.isfinite(metrics["base_real_return"])
         and np.isfinite(metrics["real_return"])
     )
+    assert metrics["real_gain"] == pytest.approx(metrics["real_return"] - metrics["base_real_return"], abs=0.02)
+    assert metrics["real_gain_se"] >= 0 and 0 <= metrics["real_better_tracks"] <= 2
+    assert summary["headline"].startswith("dream: ") and " · real game, 2 tracks: " in summary["headline"]
     # the personal model is listed, loads through the registry and differs from the base
     cards = personal_models("world-model/controller")
     assert [c.name for c in cards] == ["my-driver"]
@@ -117,3 +121,33 @@ def test_dream_returns_are_deterministic_for_a_seed_and_batch_independent():
     assert np.array_equal(a, b) and steps_a == steps_b > 0
     c, _ = dream_returns(world.mdn, params, z0, 1.0, seed=4, max_steps=40)
     assert not np.array_equal(a, c)
+
+
+def test_real_check_judges_the_gain_track_by_track():
+    from gdl_studio.racing.finetune import headline, real_check_metrics
+
+    # the tracks differ by hundreds of points; the result is 10 better on each: a gain of 10 ± 0
+    base = np.array([850.0, 420.0, 610.0, 120.0])
+    m = real_check_metrics(base, base + 10.0)
+    assert m == {
+        "base_real_return": 500.0,
+        "real_return": 510.0,
+        "real_gain": 10.0,
+        "real_gain_se": 0.0,
+        "real_better_tracks": 4,
+        "real_check_tracks": 4,
+    }
+    m = real_check_metrics(np.array([100.0, 300.0]), np.array([130.0, 290.0]))
+    assert m["real_gain"] == 10.0 and m["real_gain_se"] == 20.0 and m["real_better_tracks"] == 1
+    line = headline({"mode": "dream", "base_valid_return": 809.46, "valid_return": 837.33, **m})
+    assert line == (
+        "dream: 809.5 → 837.3 · real game, 2 tracks: 200.0 → 210.0 (+10.0 ± 20.0 per track, better on 1 of 2)"
+    )
+    one = real_check_metrics(np.array([100.0]), np.array([90.0]))
+    assert one["real_gain_se"] == 0.0
+    assert headline({"mode": "dream", "base_valid_return": 1.0, "valid_return": 2.0, **one}).endswith(
+        "real game, 1 track: 100.0 → 90.0 (-10.0 per track, better on 0 of 1)"
+    )
+    assert headline({"mode": "real", "base_valid_return": 500.0, "valid_return": 520.0}) == (
+        "validation tracks: 500.0 → 520.0"
+    )

@@ -179,6 +179,9 @@ def test_training_dock_trains_plots_and_hands_the_result_to_the_dream_panel(wind
     assert all(b >= m >= w for b, m, w in zip(curve["best"][1], curve["mean"][1], curve["worst"][1]))
     assert dock.series["best"].getData()[0] is not None
     assert "saved 'dock-driver'" in dock.rows[job_id].bar.format()
+    # the run's result in words (no real check in this job), also as the bar's tooltip
+    assert " · dream: " in dock.rows[job_id].bar.format() and "real game" not in dock.rows[job_id].bar.format()
+    assert dock.rows[job_id].bar.toolTip() == dock.rows[job_id].bar.format()
     assert [dock.models.item(i).data(256) for i in range(dock.models.count())] == ["dock-driver"]
 
     dream = window.panels["dream"]

@@ -329,6 +329,7 @@ class JobRow(QWidget):
 
     def done(self, text: str) -> None:
         self.bar.setFormat(text)
+        self.bar.setToolTip(text)  # the whole line, where the bar is narrower than it
         self.pause_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
 
@@ -483,7 +484,9 @@ class TrainingDock(QDockWidget):
         row = self.rows.get(event.job_id)
         if row:
             metrics = event.summary.get("metrics", {})
-            text = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float)))
+            text = event.summary.get("headline") or ", ".join(
+                f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float))
+            )
             row.done(f"saved '{event.summary.get('name', '')}'" + (f" · {text}" if text else ""))
         self.refresh_models()
         self.models_changed.emit()
