@@ -211,7 +211,11 @@ class LocalPool:
     def __init__(
         self, workers: int, initializer: Callable | None = None, initargs: tuple = (), in_process: bool | None = None
     ) -> None:
+        import multiprocessing as mp
+
         self.workers = max(1, int(workers or 1))
+        if mp.current_process().daemon:  # e.g. the app's fine-tuning process: it may not start children
+            self.workers, in_process = 1, True
         self.in_process = self.workers == 1 if in_process is None else in_process
         args = tuple(_resolve_local(a) for a in initargs)
         self._pool = None
@@ -219,7 +223,6 @@ class LocalPool:
             if initializer is not None:
                 initializer(*args)
         else:
-            import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(

@@ -198,7 +198,8 @@ class RealEvaluator:
         seeds = generation_seeds(seed, 0, rollouts)
         if checkpoint is not None:
             checkpoint()
-        returns, _steps = self.inner.per_track(candidates, seeds, 1, self.max_steps, 100)
+        batch = -(-len(seeds) // self.inner.pool.workers)  # the tracks split evenly over the workers
+        returns, _steps = self.inner.per_track(candidates, seeds, batch, self.max_steps, 100)
         return returns
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from shot_app import open_window, pump
+from shot_app import close_window, open_window, pump
 
 
 def main(out: str) -> int:
@@ -38,9 +38,7 @@ def main(out: str) -> int:
     ok = window.grab().save(out)
     print(f"saved {out}" if ok else "could not save", f"after epoch {max(epochs) if epochs else 0}")
     dock.shutdown()
-    window.close()
-    engine.shutdown()
-    app.quit()
+    close_window(app, engine, window)
     return 0 if ok else 1
 
 

@@ -43,3 +43,10 @@ def pump(app, until, timeout: float, step: float = 0.005) -> bool:
             return True
         time.sleep(step)
     return False
+
+
+def close_window(app, engine, window) -> None:
+    """Close the window, stop its engine and the application (after a shot)."""
+    window.close()
+    engine.shutdown()
+    app.quit()

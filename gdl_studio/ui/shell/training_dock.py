@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -292,25 +293,36 @@ class NewJobDialog(QDialog):
 
 
 class JobRow(QWidget):
-    """One job: its label, a progress bar with the ETA, Pause/Resume and Cancel."""
+    """One job: its label with Pause/Resume and Cancel, a progress bar with the ETA under them, and
+    once it has finished, what it did (wrapped, whole)."""
 
     def __init__(self, spec: FinetuneSpec, service: FinetuneService) -> None:
         super().__init__()
         self.spec = spec
         self.eta = ETA()
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
         self.label = QLabel(spec.describe())
+        self.label.setToolTip(spec.describe())
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped, never wider
         self.bar = QProgressBar()
         self.bar.setFormat("queued")
         self.bar.setValue(0)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.cancel_button = QPushButton("Cancel")
-        layout.addWidget(self.label, 2)
-        layout.addWidget(self.bar, 3)
-        layout.addWidget(self.pause_button)
-        layout.addWidget(self.cancel_button)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result.hide()
+        top = QHBoxLayout()
+        top.addWidget(self.label, 1)
+        top.addWidget(self.pause_button)
+        top.addWidget(self.cancel_button)
+        layout.addLayout(top)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.result)
         self.pause_button.toggled.connect(lambda on: service.pause(spec.id, on))
         self.cancel_button.clicked.connect(lambda: service.cancel(spec.id))
 
@@ -327,9 +339,11 @@ class JobRow(QWidget):
         note = f" · {event.message}" if event.message else ""
         self.bar.setFormat(f"{event.unit} {event.step}/{event.total} · ETA {format_eta(eta)}{loss}{note}")
 
-    def done(self, text: str) -> None:
+    def done(self, text: str, result: str = "") -> None:
+        """The job ended: ``text`` in the bar; ``result`` (what the run did) in full under it."""
         self.bar.setFormat(text)
-        self.bar.setToolTip(text)  # the whole line, where the bar is narrower than it
+        self.result.setText(result)
+        self.result.setVisible(bool(result))
         self.pause_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
 
@@ -487,9 +501,19 @@ class TrainingDock(QDockWidget):
             text = event.summary.get("headline") or ", ".join(
                 f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float))
             )
-            row.done(f"saved '{event.summary.get('name', '')}'" + (f" · {text}" if text else ""))
+            row.done(f"saved '{event.summary.get('name', '')}'", text)
+            self._fit_row(event.job_id)
         self.refresh_models()
         self.models_changed.emit()
+
+    def _fit_row(self, job_id: int) -> None:
+        """Give a job's row the height its (wrapped) text needs at the list's width."""
+        row = self.rows.get(job_id)
+        for i in range(self.jobs.count()):
+            item = self.jobs.item(i)
+            if row is not None and item.data(Qt.ItemDataRole.UserRole) == job_id:
+                width = self.jobs.viewport().width()
+                item.setSizeHint(QSize(width, max(row.sizeHint().height(), row.heightForWidth(width))))
 
     def _on_failed(self, event: Failed) -> None:
         row = self.rows.get(event.job_id)
