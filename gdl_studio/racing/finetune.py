@@ -196,11 +196,18 @@ class RealEvaluator:
         from gdl_studio.racing.train_controller import generation_seeds
 
         seeds = generation_seeds(seed, 0, rollouts)
+        if self.inner.pool.in_process:  # one episode at a time, so pause/cancel act between them
+            returns = np.zeros((len(candidates), len(seeds)))
+            for i, params in enumerate(candidates):
+                for k, track in enumerate(seeds):
+                    if checkpoint is not None:
+                        checkpoint()
+                    returns[i, k] = self.inner.per_track([params], [track], 1, self.max_steps, 100)[0][0, 0]
+            return returns
         if checkpoint is not None:
             checkpoint()
         batch = -(-len(seeds) // self.inner.pool.workers)  # the tracks split evenly over the workers
-        returns, _steps = self.inner.per_track(candidates, seeds, batch, self.max_steps, 100)
-        return returns
+        return self.inner.per_track(candidates, seeds, batch, self.max_steps, 100)[0]
 
     def close(self) -> None:
         self.inner.close()
