@@ -151,3 +151,22 @@ def test_real_check_judges_the_gain_track_by_track():
     assert headline({"mode": "real", "base_valid_return": 500.0, "valid_return": 520.0}) == (
         "validation tracks: 500.0 → 520.0"
     )
+
+
+def test_the_real_check_gives_the_same_figures_in_the_app_and_the_cli():
+    """In the app the check runs in the fine-tuning process, from the CLI on a process pool: one
+    track at a time in both, so the same drivers on the same tracks score the same."""
+    from gdl_studio.racing.finetune import RealEvaluator, _base_controller, _world_of
+
+    params, card = _base_controller("carracing-controller")
+    models_dir = _world_of(card).models_dir()
+    # 500 steps: long enough for a batched network step's rounding to change these tracks' returns
+    app, cli = RealEvaluator(models_dir, 1, 500), RealEvaluator(models_dir, 2, 500)
+    try:
+        assert app.inner.pool.in_process and not cli.inner.pool.in_process
+        in_app = app.per_track([params], 2_000_000, 3)
+        from_cli = cli.per_track([params], 2_000_000, 3)
+    finally:
+        app.close()
+        cli.close()
+    assert in_app.shape == (1, 3) and np.array_equal(in_app, from_cli)
