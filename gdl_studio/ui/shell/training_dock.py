@@ -502,17 +502,16 @@ class TrainingDock(QDockWidget):
                 f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float))
             )
             row.done(f"saved '{event.summary.get('name', '')}'", text)
-            self._fit_row(event.job_id)
+            self._fit_row(event.job_id, row)
         self.refresh_models()
         self.models_changed.emit()
 
-    def _fit_row(self, job_id: int) -> None:
+    def _fit_row(self, job_id: int, row: JobRow) -> None:
         """Give a job's row the height its (wrapped) text needs at the list's width."""
-        row = self.rows.get(job_id)
+        width = self.jobs.viewport().width()
         for i in range(self.jobs.count()):
             item = self.jobs.item(i)
-            if row is not None and item.data(Qt.ItemDataRole.UserRole) == job_id:
-                width = self.jobs.viewport().width()
+            if item.data(Qt.ItemDataRole.UserRole) == job_id:
                 item.setSizeHint(QSize(width, max(row.sizeHint().height(), row.heightForWidth(width))))
 
     def _on_failed(self, event: Failed) -> None:
