@@ -5,6 +5,8 @@
 #   bash scripts/gpu/m_horizon.sh train      # collect, train the Ms, copy them to $OUT and runs/mh (≈ 7 min)
 #   bash scripts/gpu/m_horizon.sh fidelity   # bench racing --fidelity of each M (carry runs/mh; ≈ 4 min)
 #   VARIANTS="v2 span25" REAL_TRACKS=24 bash scripts/gpu/m_horizon.sh fidelity   # a steadier real ranking
+#   EPS_REAL=1200 EPS_DREAM=240 VARIANTS=span1 MINUTES=6 bash scripts/gpu/m_horizon.sh train   # more competent data
+#     (≈ 1.4M env steps: run it detached, `setsid nohup … &`, across two calls)
 # train: 120 episodes of the shipped real controller (its world, exploration noise) and 120 of the
 # iterate policy around the shipped dream controller (v2 world), encoded by V v2; then the Ms below,
 # side by side on the one GPU, each from the shipped M v2 for $MINUTES minutes with the shipped M's
@@ -25,6 +27,8 @@ TINY=${TINY:-}  # 1: a CPU smoke test of the flow (tiny sizes)
 RUNS=${RUNS:-runs/mh${TINY:+-tiny}}  # where the Ms are kept (carried to the fidelity call)
 mkdir -p "$OUT" "$W/logs" "$RUNS"
 if [ -n "$TINY" ]; then EPS=2; TINYARG="--tiny"; DEV=cpu; FID="--quick"; WORKERS=2; else EPS=120; TINYARG=""; DEV=cuda; FID=""; WORKERS=15; fi
+EPS_REAL=${EPS_REAL:-$EPS}    # train: episodes of the shipped real controller (e.g. 1200: much more competent driving)
+EPS_DREAM=${EPS_DREAM:-$EPS}  # train: episodes of the iterate policy around the shipped dream controller
 gs="python3 -m gdl_studio"
 
 setup() {
@@ -48,10 +52,13 @@ case "${1:-}" in
   train)
     setup
     t0=$SECONDS
-    $gs train world-model collect --policy agent --models models --episodes $EPS --seed 5600000 \
-      --workers 8 --out "$W/r-real" $TINYARG > "$W/logs/collect-real.log" 2>&1 &
+    # the two sources share the cores in proportion to their episodes
+    wr=$(( WORKERS * EPS_REAL / (EPS_REAL + EPS_DREAM) )); [ "$wr" -ge 1 ] || wr=1
+    wd=$(( WORKERS - wr )); [ "$wd" -ge 1 ] || wd=1
+    $gs train world-model collect --policy agent --models models --episodes $EPS_REAL --seed 5600000 \
+      --workers $wr --out "$W/r-real" $TINYARG > "$W/logs/collect-real.log" 2>&1 &
     $gs train world-model collect --policy iterate --models "$W/v2" --controller carracing-controller-dream \
-      --episodes $EPS --seed 5700000 --workers 7 --out "$W/r-dream" $TINYARG > "$W/logs/collect-dream.log" 2>&1 &
+      --episodes $EPS_DREAM --seed 5700000 --workers $wd --out "$W/r-dream" $TINYARG > "$W/logs/collect-dream.log" 2>&1 &
     wait
     mkdir -p "$W/rollouts"
     for f in "$W"/r-real/ep_*.npz; do n=${f##*/ep_}; cp "$f" "$W/rollouts/ep_1${n#?}"; done
