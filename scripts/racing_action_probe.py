@@ -1,0 +1,101 @@
+"""Does an M's dream respond to the steering? (issue #13; a probe)
+
+    python3 scripts/racing_action_probe.py [--episodes 3] [--m DIR ...]
+
+A hypothesis for why dreams rank working drivers badly: M trained on on-policy rollouts could learn to
+predict the next latent from the state alone (the driver's action is a function of the state), so its
+dream would barely respond to what the controller does. This probe drives real tracks (seed 3,900,000 +
+i, tracks no training or selection uses) with the shipped real controller, runs each M teacher-forced
+along them, and every 10 steps branches two open-loop dreams from the real state: one with the real
+actions, one with the steering flipped (a held-straight wheel turned to 0.8). It prints the mean absolute
+difference of the two dreams' latents after 1, 10 and 30 steps (means of the most likely mixture
+component, no sampling), in units of the real latents' standard deviation, for the shipped round-1 M
+(random-policy data, with its own V), the shipped v2 M, and any ``--m`` directory (an M on V v2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
+
+HORIZONS = (1, 10, 30)
+
+
+def flipped(action):
+    """The steering turned the other way; a wheel held near straight turned to 0.8."""
+    out = action.clone()
+    steer = float(out[0, 0])
+    out[0, 0] = -steer if abs(steer) > 0.2 else 0.8
+    return out
+
+
+def response(mdn, episodes) -> tuple[dict[int, float], int]:
+    """Mean |dream(real actions) − dream(flipped steering)| after each horizon, in z standard deviations."""
+    import numpy as np
+    import torch
+
+    zstd = float(np.concatenate([e[0] for e in episodes]).std(0).mean())
+    diffs: dict[int, list[float]] = {k: [] for k in HORIZONS}
+    with torch.inference_mode():
+        for mu, actions, _ in episodes:
+            z, a = torch.as_tensor(mu), torch.as_tensor(actions)
+            state, states = mdn.initial_state(1), []
+            for t in range(len(actions)):
+                _, state = mdn.step(z[t : t + 1], a[t : t + 1], state)
+                states.append(state)
+            for s in range(50, len(actions) - max(HORIZONS) - 1, 10):
+                dreams = []
+                for flip in (False, True):
+                    (h, c), zc, traj = states[s - 1], z[s : s + 1], []
+                    for k in range(max(HORIZONS)):
+                        act = a[s + k : s + k + 1]
+                        out, (h, c) = mdn.step(zc, flipped(act) if flip else act, (h, c))
+                        zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
+                        traj.append(zc[0].numpy().copy())
+                    dreams.append(np.array(traj))
+                for k in HORIZONS:
+                    diffs[k].append(float(np.abs(dreams[0][k - 1] - dreams[1][k - 1]).mean()) / zstd)
+    return {k: float(np.mean(v)) for k, v in diffs.items()}, len(diffs[HORIZONS[0]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--episodes", type=int, default=3)
+    ap.add_argument("--m", type=Path, action="append", default=[], help="another M directory (on V v2)")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from gdl_studio.racing.fidelity import record_episodes
+    from gdl_studio.racing.models_io import controller_params, load_dir, load_world_model_from
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        for name in ("carracing-vae", "carracing-mdnrnn", "carracing-controller"):
+            shutil.copytree(f"models/{name}", tmp / name)
+        world = load_world_model_from(tmp)  # the shipped controller's own world (round 1)
+        vae2 = load_dir("models/carracing-vae-v2")
+        params, _ = controller_params("models/carracing-controller")
+        seeds = [3_900_000 + i for i in range(args.episodes)]
+        ep_v1 = record_episodes(world, params, seeds, 1000)
+        ep_v2 = record_episodes(world, params, seeds, 1000, encoder=vae2)
+        rows = [("round-1 M (random-policy data), V round 1", world.mdn, ep_v1)]
+        rows.append(("v2 M (on-policy rounds), V v2", load_dir("models/carracing-mdnrnn-v2"), ep_v2))
+        rows += [(f"{d}, V v2", load_dir(d), ep_v2) for d in args.m]
+        for label, mdn, eps in rows:
+            r, starts = response(mdn, eps)
+            figures = " ".join(f"h{k} {r[k]:.3f}" for k in HORIZONS)
+            print(f"{label}: {figures} (z std units, {starts} branch points)", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
