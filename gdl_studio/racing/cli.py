@@ -322,6 +322,13 @@ def register(commands) -> None:
         help="--fidelity (not --quick): real tracks per controller (more: a steadier real ranking)",
     )
     p.add_argument(
+        "--dreams",
+        type=_positive,
+        default=16,
+        help="--fidelity (not --quick): dreams per controller (more: a steadier dream ranking; "
+        "fidelity.dream_reliability says how steady)",
+    )
+    p.add_argument(
         "--critic-mdn",
         type=Path,
         action="append",
@@ -830,7 +837,7 @@ def _fidelity(args, world, params) -> dict:
     cfg = (
         FidelityConfig.quick(**kw)
         if args.quick
-        else FidelityConfig(controllers=args.controllers, real_episodes=args.real_tracks, **kw)
+        else FidelityConfig(controllers=args.controllers, real_episodes=args.real_tracks, dreams=args.dreams, **kw)
     )
     return run_fidelity(models_dir, base, cfg, log=lambda m: print(m, file=sys.stderr))
 

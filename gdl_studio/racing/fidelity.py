@@ -19,6 +19,10 @@ measures exactly that, on fixed seeds that no training or selection uses
   odd-numbered tracks, stepped up to the whole track set (Spearman–Brown, 2r / (1 + r)). No dream
   can rank the controllers much better against these real means than they rank themselves, so
   this is the ceiling of the rank correlations above at this number of tracks;
+* ``dream_reliability`` (and ``_working``): the same split-half figure for the dream means (odd vs
+  even dreams of the world's M): how well the dream ranking reproduces itself at ``dreams`` dreams
+  per controller. A rank correlation far below it is the dream's bias, not the noise of too few
+  dreams (one dream's return varies by ±150 and more);
 * ``teacher_forced.*``: the same correlations and the base controller's return ratio for M's
   reward head summed along the real episodes (fed the real frames): whether M's reward head
   ranks the drivers when its dynamics are not in the way;
@@ -120,13 +124,16 @@ def split_half_reliability(per_episode: np.ndarray, keep: np.ndarray | None = No
     """Spearman–Brown corrected rank correlation between the mean returns on the even and the odd
     episodes (columns) of ``per_episode`` (controllers × episodes), over the rows in ``keep``.
 
-    NaN with fewer than two episodes or three controllers."""
+    A negative half-to-half correlation is returned as it is: stepping it up (2r / (1 + r) falls
+    below −1) would mean nothing. NaN with fewer than two episodes or three controllers."""
     per_episode = np.asarray(per_episode, float)
     if per_episode.shape[1] < 2:
         return float("nan")
     keep = np.ones(len(per_episode), bool) if keep is None else np.asarray(keep, bool)
     r = spearman_among(per_episode[:, 0::2].mean(1), per_episode[:, 1::2].mean(1), keep)
-    return float(2 * r / (1 + r)) if np.isfinite(r) and r > -1 else float("nan")
+    if not np.isfinite(r):
+        return float("nan")
+    return float(2 * r / (1 + r)) if r > 0 else float(r)
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
@@ -602,6 +609,8 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "real_reliability": split_half_reliability(real_all),
         "real_reliability_working": split_half_reliability(real_all, working),
         "real_reliability_top": split_half_reliability(real_all, top),
+        "dream_reliability": split_half_reliability(dream),
+        "dream_reliability_working": split_half_reliability(dream, working),
         "teacher_forced": {
             "rank_corr": spearman(teacher, real),
             "rank_corr_working": spearman_among(teacher, real, working),

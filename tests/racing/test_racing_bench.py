@@ -44,8 +44,9 @@ def test_bench_score_and_dream_latency_with_tiny_models(tiny_models_dir, capsys)
 
 
 def test_bench_fidelity_cli_passes_the_track_count_and_prints_only_json(tiny_models_dir, capsys, monkeypatch):
-    """`bench racing --fidelity --real-tracks N` asks for N real tracks per controller (the full
-    benchmark; --quick keeps its own short settings); --json prints only JSON on stdout."""
+    """`bench racing --fidelity --real-tracks N --dreams M` asks for N real tracks and M dreams per
+    controller (the full benchmark; --quick keeps its own short settings); --json prints only JSON
+    on stdout."""
     from gdl_studio.cli import main
     from gdl_studio.racing import fidelity
 
@@ -58,11 +59,12 @@ def test_bench_fidelity_cli_passes_the_track_count_and_prints_only_json(tiny_mod
 
     monkeypatch.setattr(fidelity, "run_fidelity", fake_run)
     common = ["bench", "racing", "--fidelity", "--models", str(tiny_models_dir), "--controllers", "5", "--json"]
-    assert main([*common, "--real-tracks", "24"]) == 0
+    assert main([*common, "--real-tracks", "24", "--dreams", "64"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["fidelity.real_reliability"] == 0.9
     assert "progress" in out.err and "progress" not in out.out
-    assert main([*common, "--quick", "--real-tracks", "24"]) == 0
+    assert main([*common, "--quick", "--real-tracks", "24", "--dreams", "64"]) == 0
     capsys.readouterr()
     assert [c.real_episodes for c in seen] == [24, 2]
+    assert [c.dreams for c in seen] == [64, 4]
     assert seen[0].controllers == 5

@@ -28,7 +28,8 @@ def test_spearman_known_values_and_ties():
 
 def test_split_half_reliability_of_the_real_ranking():
     """Even vs odd episodes, stepped up by Spearman–Brown: 1 when every track ranks the controllers
-    alike, about 0 when the tracks' noise swamps the differences, NaN with one episode."""
+    alike, about 0 when the tracks' noise swamps the differences, a negative correlation as it is,
+    NaN with one episode."""
     from gdl_studio.racing.fidelity import split_half_reliability
 
     rng = np.random.default_rng(0)
@@ -46,6 +47,10 @@ def test_split_half_reliability_of_the_real_ranking():
     r_top = spearman(per_ep[keep][:, [0, 2]].mean(1), per_ep[keep][:, [1, 3]].mean(1))
     assert split_half_reliability(per_ep, keep) == pytest.approx(2 * r_top / (1 + r_top))
     assert np.isnan(split_half_reliability(per_ep[:, :1]))
+    # halves that rank the controllers in opposite orders: the correlation itself, not 2r / (1 + r) < −1
+    opposite = np.concatenate([skill, -skill], axis=1)
+    assert split_half_reliability(opposite) == pytest.approx(-1.0)
+    assert split_half_reliability(np.concatenate([skill, -skill + rng.normal(0, 8, (20, 1))], axis=1)) >= -1.0
 
 
 def test_controller_set_spans_scales_and_keeps_base_and_extra():
@@ -326,6 +331,9 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     assert r["working_threshold"] == 300.0 and "rank_corr_working" in r
     # the real ranking's own reliability, and the per-track real returns it comes from
     assert {"real_reliability", "real_reliability_working", "real_reliability_top"} <= set(r)
+    # and the dream ranking's (odd vs even dreams of each controller)
+    assert {"dream_reliability", "dream_reliability_working"} <= set(r)
+    assert np.isnan(r["dream_reliability"]) or -1.0 <= r["dream_reliability"] <= 1.0
     per_track = np.array(r["per_controller"]["real_episodes"])
     assert per_track.shape == (3, cfg.real_episodes)
     assert per_track.mean(1) == pytest.approx(r["per_controller"]["real"], abs=0.06)

@@ -1,0 +1,83 @@
+"""How much of the dream's poor ranking is the noise of too few dreams? (issue #13; a probe)
+
+    python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--device cpu]
+
+``bench racing --fidelity`` judges each of its 33 controllers by the mean of 16 dreams. One dream's return
+varies a lot (the base driver's dreams: std 156 on the shipped v2 world), so 16 dreams leave a standard
+error of about 39 on each mean, comparable to the spread of the working drivers' means (std 50). This
+rebuilds the same controllers (``fidelity.controller_set`` around the JSON's controller, seed 0), dreams
+each of them N times from the first frames of N tracks (the bench's dream tracks, then more of the same
+series), and ranks them against the JSON's real returns (which it does not recompute). For each N it
+prints the rank correlation over all controllers and over the working ones (real ≥ 300), and the dream
+means' own split-half reliability (odd vs even dreams, stepped up with Spearman–Brown: how well the dream
+ranking reproduces itself at that N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("fidelity_json", type=Path, help="a `bench racing --fidelity --json` output (its real returns)")
+    ap.add_argument("--dreams", type=int, nargs="+", default=[16, 64, 256])
+    ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+
+    from gdl_studio.racing.fidelity import (
+        FIDELITY_SEED_BASE,
+        FidelityConfig,
+        controller_set,
+        dream_returns,
+        first_frame_latents,
+        spearman,
+        spearman_among,
+        split_half_reliability,
+    )
+    from gdl_studio.racing.models_io import controller_params
+    from gdl_studio.racing.worlds import load_world_for
+
+    fid = json.loads(args.fidelity_json.read_text())
+    real = np.asarray(fid["fidelity.per_controller.real"], float)
+    cfg = FidelityConfig()
+    name = fid.get("controller", "carracing-controller")
+    params, _ = controller_params(name)
+    world = load_world_for(name, models=args.models)
+    controllers = controller_set(params, len(real), cfg.seed)
+    working = real >= cfg.working_threshold
+    base = 10_000 * cfg.seed + FIDELITY_SEED_BASE
+    n_max = max(args.dreams)
+    t0 = time.perf_counter()
+    z0 = first_frame_latents(world.vae, [base + 1000 + i for i in range(n_max)])
+    print(f"{len(controllers)} controllers ({int(working.sum())} working), world {fid.get('world')}", flush=True)
+    mdn = world.mdn.to(args.device)
+    for n in sorted(args.dreams):
+        t = time.perf_counter()
+        dream, _, steps = dream_returns(mdn, controllers, z0[:n], cfg.tau, cfg.dream_steps, cfg.seed, args.device)
+        means = dream.mean(1)
+        rel = split_half_reliability(dream) if n >= 2 else float("nan")
+        rel_w = split_half_reliability(dream, working) if n >= 2 else float("nan")
+        corr, corr_w = spearman(means, real), spearman_among(means, real, working)
+        spread, secs = means[working].std(), time.perf_counter() - t
+        print(
+            f"{n:4d} dreams: rank_corr {corr:.3f}, working {corr_w:.3f}; dream reliability {rel:.3f}, "
+            f"working {rel_w:.3f}; dream std per controller {dream.std(1).mean():.1f}, "
+            f"spread of working means {spread:.1f} ({steps} dream steps, {secs:.0f} s)",
+            flush=True,
+        )
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
