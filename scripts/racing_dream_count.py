@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dreams", type=int, nargs="+", default=[16, 64, 256])
     ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--tau", type=float, default=1.0, help="dream temperature (the bench's default: 1.0)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -59,11 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     n_max = max(args.dreams)
     t0 = time.perf_counter()
     z0 = first_frame_latents(world.vae, [base + 1000 + i for i in range(n_max)])
-    print(f"{len(controllers)} controllers ({int(working.sum())} working), world {fid.get('world')}", flush=True)
+    print(
+        f"{len(controllers)} controllers ({int(working.sum())} working), world {fid.get('world')}, τ {args.tau}",
+        flush=True,
+    )
     mdn = world.mdn.to(args.device)
     for n in sorted(args.dreams):
         t = time.perf_counter()
-        dream, _, steps = dream_returns(mdn, controllers, z0[:n], cfg.tau, cfg.dream_steps, cfg.seed, args.device)
+        dream, _, steps = dream_returns(mdn, controllers, z0[:n], args.tau, cfg.dream_steps, cfg.seed, args.device)
         means = dream.mean(1)
         rel = split_half_reliability(dream) if n >= 2 else float("nan")
         rel_w = split_half_reliability(dream, working) if n >= 2 else float("nan")
