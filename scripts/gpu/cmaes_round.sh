@@ -12,12 +12,8 @@ set -u
 W=/tmp/wm
 OUT=${OUT:-/tmp/out}
 mkdir -p "$W" "$OUT"
-if [ ! -f /tmp/site/.done ]; then
-  install_wheels || exit 1
-  touch /tmp/site/.done
-fi
+prepare_once || exit 1
 export PYTHONPATH=/tmp/site
-ls gdl_studio/racing/_fastraster*.so >/dev/null 2>&1 || build_native /dev/null
 
 
 snapshot() {

@@ -8,6 +8,14 @@ install_wheels() {  # the carried wheels into /tmp/site (put it on PYTHONPATH); 
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
 }
 
+prepare_once() {  # the wheels into /tmp/site and the native rasteriser, once per lease (later calls skip both)
+  if [ ! -f /tmp/site/.done ]; then
+    install_wheels || return 1
+    touch /tmp/site/.done
+  fi
+  ls gdl_studio/racing/_fastraster*.so >/dev/null 2>&1 || build_native /dev/null
+}
+
 build_native() {  # build_native LOG: the native frame rasteriser (without it the fast renderer draws with pygame, ~2x slower)
   python3 setup.py -q build_ext --inplace > "$1" 2>&1 || echo "native rasteriser not built"
 }

@@ -14,12 +14,8 @@ OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} POP=${POP:-16} ROLLOUTS=${ROLLOUTS:-16} MINUTES=${MINUTES:-18}
 SEED_SET=${SEED_SET:-7000000} VALID_SET=${VALID_SET:-6000000} VALID_TRACKS=${VALID_TRACKS:-32}
 mkdir -p "$W" "$OUT"
-if [ ! -f /tmp/site/.done ]; then
-  install_wheels || exit 1
-  touch /tmp/site/.done
-fi
+prepare_once || exit 1
 export PYTHONPATH=/tmp/site
-ls gdl_studio/racing/_fastraster*.so >/dev/null 2>&1 || build_native /dev/null
 
 chain() {  # what runs detached: each step's JSON lands in $W
   local gs="python3 -m gdl_studio bench racing --workers $WORKERS --json"
