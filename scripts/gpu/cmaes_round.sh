@@ -6,6 +6,8 @@
 #   bash scripts/gpu/cmaes_round.sh start WORKERS POPSIZE MAX_MINUTES WAIT_SECONDS
 #   bash scripts/gpu/cmaes_round.sh wait WAIT_SECONDS        # returns early when training ended
 #   bash scripts/gpu/cmaes_round.sh bench WORKERS            # waits for training to end, then scores
+# Env: ROLLOUTS (tracks per candidate, default 4); CKPT_FROM (a CMA-ES checkpoint folder carried from an
+# earlier lease, e.g. the ckpt/ of a returned controller.tgz: the run resumes from it instead of --init).
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
 . "$(dirname "$0")/common.sh"
@@ -26,10 +28,11 @@ case "${1:-}" in
   start)
     workers=$2 popsize=$3 minutes=$4
     nproc; mkdir -p "$W/models"
+    if [ -n "${CKPT_FROM:-}" ]; then rm -rf "$W/ckpt"; cp -r "$CKPT_FROM" "$W/ckpt"; fi
     cp -r models/carracing-vae models/carracing-mdnrnn models/carracing-controller "$W/models/"
     setsid nohup python3 -m gdl_studio train world-model controller --models "$W/models" --out "$W/models" \
       --ckpt "$W/ckpt" --init models/carracing-controller --workers "$workers" --popsize "$popsize" \
-      --rollouts 4 --batch-envs 4 --generations 2000 --max-minutes "$minutes" \
+      --rollouts "${ROLLOUTS:-4}" --batch-envs 4 --generations 2000 --max-minutes "$minutes" \
       > "$W/train.log" 2>&1 < /dev/null &
     echo $! > "$W/train.pid"
     wait_for "$W/train.pid" "$5"; snapshot ;;
