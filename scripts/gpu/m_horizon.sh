@@ -4,9 +4,10 @@
 # gymnasium, Box2D, pygame, cma, cloudpickle, farama-notifications, platformdirs):
 #   bash scripts/gpu/m_horizon.sh train      # collect, train the Ms, copy them to $OUT and runs/mh (≈ 7 min)
 #   bash scripts/gpu/m_horizon.sh fidelity   # bench racing --fidelity of each M (carry runs/mh; ≈ 4 min)
-#   VARIANTS="v2 span25" REAL_TRACKS=24 bash scripts/gpu/m_horizon.sh fidelity   # a steadier real ranking
-#   EPS_REAL=1200 EPS_DREAM=240 VARIANTS=span1 MINUTES=6 bash scripts/gpu/m_horizon.sh train   # more competent data
-#     (≈ 1.4M env steps: run it detached, `setsid nohup … &`, across two calls)
+#   FID_VARIANTS="v2 span25" REAL_TRACKS=24 DREAMS=64 bash scripts/gpu/m_horizon.sh fidelity   # steadier rankings
+#   EPS_REAL=1200 EPS_DREAM=240 VARIANTS=span1 FID_VARIANTS="v2 span1" REAL_TRACKS=24 DREAMS=64 MINUTES=6 \
+#     AND_FIDELITY=1 bash scripts/gpu/m_horizon.sh start 560      # more competent data: train, then fidelity,
+#   bash scripts/gpu/m_horizon.sh wait 560                         # detached; later calls of the lease wait
 # train: 120 episodes of the shipped real controller (its world, exploration noise) and 120 of the
 # iterate policy around the shipped dream controller (v2 world), encoded by V v2; then the Ms below,
 # side by side on the one GPU, each from the shipped M v2 for $MINUTES minutes with the shipped M's
@@ -21,7 +22,9 @@ set -u
 OUT=${OUT:-/tmp/out}
 W=${W:-/tmp/mh}
 MINUTES=${MINUTES:-4}
-VARIANTS=${VARIANTS:-"span1 span25 span50"}  # fidelity also knows v2 (the shipped M)
+VARIANTS=${VARIANTS:-"span1 span25 span50"}  # the Ms that train makes
+FID_VARIANTS=${FID_VARIANTS:-$VARIANTS}       # the Ms fidelity judges; it also knows v2 (the shipped M)
+DREAMS=${DREAMS:-16}                          # fidelity: dreams per controller
 REAL_TRACKS=${REAL_TRACKS:-8}  # fidelity: real tracks per controller
 TINY=${TINY:-}  # 1: a CPU smoke test of the flow (tiny sizes)
 RUNS=${RUNS:-runs/mh${TINY:+-tiny}}  # where the Ms are kept (carried to the fidelity call)
@@ -48,6 +51,12 @@ opts() {  # the M options of a variant
   esac
 }
 
+report() {  # into this call's $OUT: what the detached run has produced so far
+  tail -n 4 "$W/logs/detached.log" "$W"/logs/collect-*.log "$W"/logs/m-*.log 2>/dev/null | cut -c1-200
+  cp "$W/m-horizon-train.tgz" "$W"/fidelity-*.json "$W"/logs/fidelity-*.log "$OUT/" 2>/dev/null
+  running "$W/detached.pid" && echo "still running" || echo "ended"
+}
+
 case "${1:-}" in
   train)
     setup
@@ -61,8 +70,9 @@ case "${1:-}" in
       --episodes $EPS_DREAM --seed 5700000 --workers $wd --out "$W/r-dream" $TINYARG > "$W/logs/collect-dream.log" 2>&1 &
     wait
     mkdir -p "$W/rollouts"
-    for f in "$W"/r-real/ep_*.npz; do n=${f##*/ep_}; cp "$f" "$W/rollouts/ep_1${n#?}"; done
-    for f in "$W"/r-dream/ep_*.npz; do n=${f##*/ep_}; cp "$f" "$W/rollouts/ep_2${n#?}"; done
+    # hard links, not copies: a thousand episodes of frames are gigabytes
+    for f in "$W"/r-real/ep_*.npz; do n=${f##*/ep_}; ln -f "$f" "$W/rollouts/ep_1${n#?}"; done
+    for f in "$W"/r-dream/ep_*.npz; do n=${f##*/ep_}; ln -f "$f" "$W/rollouts/ep_2${n#?}"; done
     echo "collected $(ls "$W/rollouts" | wc -l) episodes in $((SECONDS - t0)) s"
     tail -n 2 "$W"/logs/collect-*.log
     for v in $VARIANTS; do
@@ -76,13 +86,21 @@ case "${1:-}" in
       grep -E "val loss" "$W/logs/m-$v.log" | tail -n 1
       rm -rf "${RUNS:?}/$v"; cp -r "$W/m-$v/carracing-mdnrnn" "$RUNS/$v"
     done
-    tar czf "$OUT/m-horizon-train.tgz" -C "$(dirname "$RUNS")" "$(basename "$RUNS")" -C "$W" logs
+    tar czf "$W/m-horizon-train.tgz" -C "$(dirname "$RUNS")" "$(basename "$RUNS")" -C "$W" logs
+    cp "$W/m-horizon-train.tgz" "$OUT/" 2>/dev/null || true
     ;;
+  start)  # train (then fidelity with AND_FIDELITY=1) detached, so it outlives a device call; wait, report
+    setsid nohup bash -c "bash '$0' train && { [ -z '${AND_FIDELITY:-}' ] || bash '$0' fidelity; }" \
+      > "$W/logs/detached.log" 2>&1 < /dev/null &
+    echo $! > "$W/detached.pid"
+    wait_for "$W/detached.pid" "$2"; report ;;
+  wait)  # a later call of the same lease: wait (returns early when the detached run ended), report
+    wait_for "$W/detached.pid" "$2"; report ;;
   fidelity)
     setup
     t0=$SECONDS
-    n=$(echo $VARIANTS | wc -w)
-    for v in $VARIANTS; do
+    n=$(echo $FID_VARIANTS | wc -w)
+    for v in $FID_VARIANTS; do
       d="$W/world-$v"; rm -rf "$d"; mkdir -p "$d"
       m="$RUNS/$v"; [ "$v" = v2 ] && m=models/carracing-mdnrnn-v2  # v2: the shipped M, for comparison
       cp -r models/carracing-vae-v2 "$d/"; cp -r "$m" "$d/carracing-mdnrnn-v2"; cp -r models/carracing-controller-dream "$d/"
@@ -92,20 +110,20 @@ import json; from pathlib import Path
 c = Path('$d/carracing-controller-dream/card.json'); card = json.loads(c.read_text())
 card['world']['mdn_sha256'] = json.loads(Path('$d/carracing-mdnrnn-v2/card.json').read_text())['sha256']
 c.write_text(json.dumps(card, indent=1))"
-      $gs bench racing --fidelity $FID --real-tracks "$REAL_TRACKS" --workers $(( WORKERS / n > 0 ? WORKERS / n : 1 )) --device $DEV --models "$d" \
-        --controller "$d/carracing-controller-dream" --json > "$OUT/fidelity-$v.json" 2> "$W/logs/fidelity-$v.log" &
+      $gs bench racing --fidelity $FID --real-tracks "$REAL_TRACKS" --dreams "$DREAMS" --workers $(( WORKERS / n > 0 ? WORKERS / n : 1 )) --device $DEV --models "$d" \
+        --controller "$d/carracing-controller-dream" --json > "$W/fidelity-$v.json" 2> "$W/logs/fidelity-$v.log" &
     done
     wait
     echo "fidelity in $((SECONDS - t0)) s"
-    for v in $VARIANTS; do
+    for v in $FID_VARIANTS; do
       python3 -c "
 import json, sys
-d = json.load(open('$OUT/fidelity-$v.json'))
+d = json.load(open('$W/fidelity-$v.json'))
 keys = ('rank_corr', 'rank_corr_working', 'real_reliability', 'real_reliability_working', 'return_ratio',
         'teacher_forced.rank_corr', 'on_road', 'on_road_frames', 'z_nll.h1', 'z_nll.h10', 'z_nll.h50', 'base_real_mean')
 print('$v', ' '.join(f'{k}={d.get(\"fidelity.\" + k, float(\"nan\")):.3f}' for k in keys))"
     done
-    cp "$W"/logs/fidelity-*.log "$OUT/"
+    cp "$W"/fidelity-*.json "$W"/logs/fidelity-*.log "$OUT/" 2>/dev/null || true
     ;;
-  *) echo "usage: $0 train|fidelity"; exit 2 ;;
+  *) echo "usage: $0 train|fidelity|start WAIT|wait WAIT"; exit 2 ;;
 esac
