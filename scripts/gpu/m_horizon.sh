@@ -119,7 +119,8 @@ c.write_text(json.dumps(card, indent=1))"
       python3 -c "
 import json, sys
 d = json.load(open('$W/fidelity-$v.json'))
-keys = ('rank_corr', 'rank_corr_working', 'real_reliability', 'real_reliability_working', 'return_ratio',
+keys = ('rank_corr', 'rank_corr_working', 'real_reliability', 'real_reliability_working', 'dream_reliability',
+        'dream_reliability_working', 'return_ratio',
         'teacher_forced.rank_corr', 'on_road', 'on_road_frames', 'z_nll.h1', 'z_nll.h10', 'z_nll.h50', 'base_real_mean')
 print('$v', ' '.join(f'{k}={d.get(\"fidelity.\" + k, float(\"nan\")):.3f}' for k in keys))"
     done
