@@ -20,15 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 
-KEYS = [f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")] + ["in_time"]
-
 
 def adapted_nats(base, piece, lr: float, chunk: int, optimizer: str) -> float:
     """Total nats of ``piece``, each chunk scored before the model takes a step on it."""
     import torch
 
     from gdl_studio.music.evaluate import _style_of
-    from gdl_studio.music.transformer import event_arrays
+    from gdl_studio.music.transformer import EVENT_KEYS, event_arrays
 
     cfg = base.config
     arr = event_arrays(piece.note_events(cfg.use_velocity), piece.bar_ticks)
@@ -41,7 +39,7 @@ def adapted_nats(base, piece, lr: float, chunk: int, optimizer: str) -> float:
     while a < n:
         b = min(n, a + chunk)
         s = max(0, b - cfg.max_len)
-        ten = {k: torch.from_numpy(arr[k][s:b][None].copy()) for k in KEYS}
+        ten = {k: torch.from_numpy(arr[k][s:b][None].copy()) for k in EVENT_KEYS}
         with torch.no_grad():
             nll, _ = model.batch_nll(ten, style=style)
             total += float(nll[0, a - s : b - s].double().sum())

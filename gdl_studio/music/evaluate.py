@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from gdl_studio.music import tokens as T
 from gdl_studio.music.corpus import CorpusPiece
 from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
-from gdl_studio.music.transformer import MusicTransformer, event_arrays
+from gdl_studio.music.transformer import EVENT_KEYS, MusicTransformer, event_arrays
 
 
 @dataclass
@@ -149,7 +149,6 @@ def score_transformer(
     model.eval()
     cfg = model.config
     out = Scores()
-    keys = [f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")] + ["in_time"]
     jobs = []  # (piece index, arrays of one window, first scored position in the window)
     per_piece: list[list[float]] = []  # nats, correct, predicted, tokens
     for pi, p in enumerate(pieces):
@@ -157,13 +156,13 @@ def score_transformer(
         n = len(arr["tg_pitch"])
         per_piece.append([0.0, 0, 0, n])
         for s, e, first in event_windows(n, cfg.max_len):
-            jobs.append((pi, {k: arr[k][s:e] for k in keys}, first - s))
+            jobs.append((pi, {k: arr[k][s:e] for k in EVENT_KEYS}, first - s))
     for k in range(0, len(jobs), batch_windows):
         chunk = jobs[k : k + batch_windows]
         t_max = max(len(j[1]["tg_pitch"]) for j in chunk)
-        batch = {key: np.zeros((len(chunk), t_max), np.int64) for key in keys}
+        batch = {key: np.zeros((len(chunk), t_max), np.int64) for key in EVENT_KEYS}
         for b, (_, arr, _) in enumerate(chunk):
-            for key in keys:
+            for key in EVENT_KEYS:
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)

@@ -31,7 +31,13 @@ from gdl_studio.music import tokens as T
 from gdl_studio.music.corpus import Corpus, CorpusPiece, load_corpus
 from gdl_studio.music.evaluate import score_lstm, score_transformer
 from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig, lstm_inputs
-from gdl_studio.music.transformer import TIME_OFFSET_LIMIT, MusicTransformer, TransformerConfig, event_arrays
+from gdl_studio.music.transformer import (
+    EVENT_KEYS,
+    TIME_OFFSET_LIMIT,
+    MusicTransformer,
+    TransformerConfig,
+    event_arrays,
+)
 
 TRANSPOSE = 6
 CHECKPOINT_SECONDS = 30.0  # resumable checkpoint at most this often (and when stopping)
@@ -334,7 +340,6 @@ def event_data(pieces: list[CorpusPiece], seq_len: int, use_velocity: bool, pos_
 FIM_BARS = (1, 2, 3, 4, 5, 6, 8)
 FIM_BAR_WEIGHTS = np.array([0.2, 0.25, 0.2, 0.15, 0.07, 0.07, 0.06])
 FIM_CUM = np.cumsum(FIM_BAR_WEIGHTS)
-EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")) + ("in_time",)
 
 
 class EventData:

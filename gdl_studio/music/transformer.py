@@ -484,6 +484,10 @@ def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     )
 
 
+# the arrays :func:`event_arrays` returns: inputs and targets of each attribute, and the input onset ticks
+EVENT_KEYS = tuple(f"{a}_{k}" for a in ("in", "tg") for k in ("shift", "pitch", "dur", "vel", "metric")) + ("in_time",)
+
+
 def event_arrays(ev: dict[str, np.ndarray], bar_ticks: int) -> dict[str, np.ndarray]:
     """Inputs and targets of a whole event sequence (BOS first): ``in_*`` for positions 0..n-2,
     ``tg_*`` for the events 1..n-1 they predict (``tg_metric``: the new onset's bar position)."""
