@@ -30,7 +30,6 @@ chain() {  # what runs detached: each step's JSON lands in $W
     --rollouts "$ROLLOUTS" --batch-envs 4 --generations 2000 --max-minutes "$MINUTES" > "$W/train.log" 2>&1
   $gs --episodes "$VALID_TRACKS" --seed-base "$VALID_SET" --models "$W/models" \
     > "$W/finished-valid.json" 2> "$W/finished-valid.err"
-  touch "$W/done"
 }
 
 snapshot() {
