@@ -16,9 +16,7 @@ component, no sampling), in units of the real latents' standard deviation, for t
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
@@ -72,28 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gdl_studio.racing.fidelity import record_episodes
-    from gdl_studio.racing.models_io import controller_params, load_dir, load_world_model_from
+    from gdl_studio.racing.models_io import CONTROLLER_NAME, controller_params, load_dir
+    from gdl_studio.racing.worlds import load_world_for
 
     torch.set_num_threads(1)
-    tmp = Path(tempfile.mkdtemp())
-    try:
-        for name in ("carracing-vae", "carracing-mdnrnn", "carracing-controller"):
-            shutil.copytree(f"models/{name}", tmp / name)
-        world = load_world_model_from(tmp)  # the shipped controller's own world (round 1)
-        vae2 = load_dir("models/carracing-vae-v2")
-        params, _ = controller_params("models/carracing-controller")
-        seeds = [3_900_000 + i for i in range(args.episodes)]
-        ep_v1 = record_episodes(world, params, seeds, 1000)
-        ep_v2 = record_episodes(world, params, seeds, 1000, encoder=vae2)
-        rows = [("round-1 M (random-policy data), V round 1", world.mdn, ep_v1)]
-        rows.append(("v2 M (on-policy rounds), V v2", load_dir("models/carracing-mdnrnn-v2"), ep_v2))
-        rows += [(f"{d}, V v2", load_dir(d), ep_v2) for d in args.m]
-        for label, mdn, eps in rows:
-            r, starts = response(mdn, eps)
-            figures = " ".join(f"h{k} {r[k]:.3f}" for k in HORIZONS)
-            print(f"{label}: {figures} (z std units, {starts} branch points)", flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    world = load_world_for(CONTROLLER_NAME)  # the shipped controller with its own V and M (round 1)
+    vae2 = load_dir("models/carracing-vae-v2")
+    params, _ = controller_params(CONTROLLER_NAME)
+    seeds = [3_900_000 + i for i in range(args.episodes)]
+    ep_v1 = record_episodes(world, params, seeds, 1000)
+    ep_v2 = record_episodes(world, params, seeds, 1000, encoder=vae2)
+    rows = [("round-1 M (random-policy data), V round 1", world.mdn, ep_v1)]
+    rows.append(("v2 M (on-policy rounds), V v2", load_dir("models/carracing-mdnrnn-v2"), ep_v2))
+    rows += [(f"{d}, V v2", load_dir(d), ep_v2) for d in args.m]
+    for label, mdn, eps in rows:
+        r, starts = response(mdn, eps)
+        figures = " ".join(f"h{k} {r[k]:.3f}" for k in HORIZONS)
+        print(f"{label}: {figures} (z std units, {starts} branch points)", flush=True)
     return 0
 
 
