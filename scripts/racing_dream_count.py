@@ -1,6 +1,6 @@
 """How much of the dream's poor ranking is the noise of too few dreams? (issue #13; a probe)
 
-    python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--device cpu]
+    python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--mdn DIR] [--device cpu]
 
 ``bench racing --fidelity`` judges each of its 33 controllers by the mean of 16 dreams. One dream's return
 varies a lot (the base driver's dreams: std 156 on the shipped v2 world), so 16 dreams leave a standard
@@ -10,7 +10,9 @@ each of them N times from the first frames of N tracks (the bench's dream tracks
 series), and ranks them against the JSON's real returns (which it does not recompute). For each N it
 prints the rank correlation over all controllers and over the working ones (real ≥ 300), and the dream
 means' own split-half reliability (odd vs even dreams, stepped up with Spearman–Brown: how well the dream
-ranking reproduces itself at that N).
+ranking reproduces itself at that N). ``--mdn DIR`` dreams with another M on the same V (e.g. one fine-tuned
+from the world's M) against the same real returns, which were driven with the world's own M: a quick check
+of a candidate M before the full bench re-drives every controller in its world.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("fidelity_json", type=Path, help="a `bench racing --fidelity --json` output (its real returns)")
     ap.add_argument("--dreams", type=int, nargs="+", default=[16, 64, 256])
     ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
+    ap.add_argument("--mdn", type=Path, help="dream with this M directory instead of the world's (same V)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tau", type=float, default=1.0, help="dream temperature (the bench's default: 1.0)")
     args = ap.parse_args(argv)
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         spearman_among,
         split_half_reliability,
     )
-    from gdl_studio.racing.models_io import controller_params
+    from gdl_studio.racing.models_io import controller_params, load_dir
     from gdl_studio.racing.worlds import load_world_for
 
     fid = json.loads(args.fidelity_json.read_text())
@@ -64,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(controllers)} controllers ({int(working.sum())} working), world {fid.get('world')}, τ {args.tau}",
         flush=True,
     )
-    mdn = world.mdn.to(args.device)
+    mdn = (load_dir(args.mdn) if args.mdn else world.mdn).to(args.device)
+    if args.mdn:
+        print(f"dreaming with {args.mdn}", flush=True)
     for n in sorted(args.dreams):
         t = time.perf_counter()
         dream, _, steps = dream_returns(mdn, controllers, z0[:n], args.tau, cfg.dream_steps, cfg.seed, args.device)

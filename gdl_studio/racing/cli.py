@@ -55,13 +55,14 @@ def register(commands) -> None:
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
     p.add_argument(
         "--policy",
-        choices=("mix", "controller", "brownian", "hold", "agent", "iterate"),
+        choices=("mix", "controller", "brownian", "hold", "agent", "swerve", "iterate"),
         default="mix",
         help="random policies (mix, controller, brownian, hold), the current agent with exploration "
-        "noise (agent, needs --models), or agent with a share of random ones (iterate)",
+        "noise (agent, needs --models), agent with bursts of wrong steering (swerve), or agent with a "
+        "share of random ones (iterate)",
     )
     p.add_argument(
-        "--models", type=Path, help="models directory with V, M and the controller for --policy agent/iterate"
+        "--models", type=Path, help="models directory with V, M and the controller for --policy agent/swerve/iterate"
     )
     p.add_argument("--controller", default="carracing-controller", help="the controller's name in --models")
     p.add_argument("--agent-share", type=float, default=0.75, help="--policy iterate: share of agent episodes")

@@ -33,6 +33,8 @@ import numpy as np
 POLICIES = ("controller", "brownian", "hold")
 MIX = (0.5, 0.25, 0.25)
 AGENT_PARAM_NOISE = (0.0, 0.02, 0.05, 0.1, 0.2)
+SWERVE_RATE = (1 / 300, 1 / 100)  # per-episode range of the chance per step that a swerve starts
+SWERVE_STEPS = (5, 25)  # a swerve's length, drawn uniformly
 
 
 @dataclass
@@ -120,7 +122,7 @@ _AGENT_MODELS: dict = {}
 class _NoisyAgent:
     """The current world-model agent with parameter and correlated action noise."""
 
-    def __init__(self, models: str, controller: str, rng: np.random.Generator) -> None:
+    def __init__(self, models: str, controller: str, rng: np.random.Generator, swerve: bool = False) -> None:
         from gdl_studio.racing.agent import BatchAgent
         from gdl_studio.racing.models_io import controller_params, load_world_model_from
 
@@ -136,22 +138,32 @@ class _NoisyAgent:
         self.rng = rng
         self.noise = np.zeros(3)
         self.agent = BatchAgent(world.vae, world.mdn, params[None])
+        self.swerve_rate = float(rng.uniform(*SWERVE_RATE)) if swerve else 0.0
+        self.swerve_left = 0  # steps left of the current swerve
+        self.swerve_steer = 0.0
 
     def __call__(self, obs: np.ndarray, t: int) -> np.ndarray:
-        a = self.agent.act(obs[None])[0]
+        a = self.agent.act(obs[None])[0]  # the driver sees every frame, also during a swerve
         # Ornstein–Uhlenbeck noise (θ = 0.15 per step): correlated over ~7 steps, like a driver's wobble
         self.noise += -0.15 * self.noise + self.sigma * np.sqrt(0.3) * self.rng.normal(0.0, 1.0, 3)
-        return np.clip(a + self.noise * np.array([1.0, 1.0, 0.5]), [-1, 0, 0], [1, 1, 1]).astype(np.float32)
+        out = np.clip(a + self.noise * np.array([1.0, 1.0, 0.5]), [-1, 0, 0], [1, 1, 1]).astype(np.float32)
+        if self.swerve_left == 0 and self.swerve_rate and self.rng.random() < self.swerve_rate:
+            self.swerve_left = int(self.rng.integers(SWERVE_STEPS[0], SWERVE_STEPS[1] + 1))
+            self.swerve_steer = float(self.rng.choice((-1.0, 1.0)) * self.rng.uniform(0.4, 1.0))
+        if self.swerve_left:
+            self.swerve_left -= 1
+            out[0] = self.swerve_steer
+        return out
 
 
 def make_policy(
     kind: str, seed: int, rng: np.random.Generator, models: str | None = None, controller: str = "carracing-controller"
 ):
     """A policy callable ``(obs, t) -> action`` of the given kind."""
-    if kind == "agent":
+    if kind in ("agent", "swerve"):
         if not models:
-            raise ValueError("the agent policy needs a models directory (V, M and C)")
-        return _NoisyAgent(str(models), controller, rng)
+            raise ValueError(f"the {kind} policy needs a models directory (V, M and C)")
+        return _NoisyAgent(str(models), controller, rng, swerve=kind == "swerve")
     if kind == "controller":
         return _RandomController(seed, rng)
     if kind == "brownian":
@@ -226,8 +238,8 @@ def collect(config: CollectConfig, log=print) -> dict:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     models = str(config.models) if config.models else None
-    if config.policy in ("agent", "iterate") and not models:
-        raise ValueError("the agent and iterate policies need a models directory (V, M and C)")
+    if config.policy in ("agent", "swerve", "iterate") and not models:
+        raise ValueError("the agent, swerve and iterate policies need a models directory (V, M and C)")
     todo = [i for i in range(config.episodes) if not episode_path(out, i).exists()]
     done_before = config.episodes - len(todo)
     log(

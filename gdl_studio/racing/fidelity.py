@@ -33,7 +33,10 @@ measures exactly that, on fixed seeds that no training or selection uses
   horizon N from real states: M is run teacher-forced up to a real time step, then open loop
   on its own samples with the real actions for N−1 steps; the likelihood of the real latent is
   that of the mixture over ``samples`` such rollouts (h1 is the usual one-step figure).
-  ``reward_err.h50``: mean absolute error of the summed predicted reward over those 50 steps.
+  ``reward_err.h50``: mean absolute error of the summed predicted reward over those 50 steps;
+* ``steer.*`` (:func:`steer_check`): along the same real episodes, whether the dreamt car leaves
+  the road when the steering is turned the wrong way for 30 steps, as the real car does
+  (``steer.caught``: the share of the real departures that the dream reproduces).
 
 With ``critics`` (other Ms on the same V) every controller's dream return pools the Ms' means
 by ``pool`` (by default the lowest), as dream CMA-ES with critics scores its candidates;
@@ -54,6 +57,8 @@ import numpy as np
 FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
 DREAM_ROAD_SEED_BASE = FIDELITY_SEED_BASE + 20_000  # dream starts of ``bench racing --dream-road``
 ON_ROAD_SHARE = 0.95  # a dream stays on the road when the car is on it in at least this share of checked frames
+STEER_HORIZON = 30  # steer check: open-loop steps with the steering flipped
+STEER_STRIDE = 50  # steer check: steps between branch points along a real episode
 PERTURBATION_SCALES = (0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 2.5)
 
 
@@ -405,6 +410,100 @@ def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int,
     return episodes
 
 
+def flip_steering(action: np.ndarray) -> np.ndarray:
+    """The steering turned the other way; a wheel held near straight (|steer| ≤ 0.2) turned to 0.8."""
+    out = np.array(action, np.float32, copy=True)
+    out[0] = -out[0] if abs(out[0]) > 0.2 else 0.8
+    return out
+
+
+def steer_starts(steps: int, horizon: int = STEER_HORIZON, stride: int = STEER_STRIDE) -> list[int]:
+    """The branch points of the steer check along an episode of ``steps`` actions."""
+    return list(range(stride, steps - horizon, stride))
+
+
+def steer_real(seed: int, actions: np.ndarray, starts: list[int], horizon: int = STEER_HORIZON, stock: bool = False):
+    """On-road flags (len(starts),) of the real car after ``horizon`` steps with the steering flipped from
+    each start, replaying track ``seed`` with the recorded ``actions`` up to it (the simulator is deterministic)."""
+    from gdl_studio.racing.dream_batch import on_road
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    last = []
+    for s in starts:
+        env = make_env(fast=not stock)
+        env.reset(seed=int(seed))
+        for t in range(s):
+            env.step(actions[t])
+        for k in range(horizon):
+            obs, *_ = env.step(flip_steering(actions[s + k]))
+        env.close()
+        last.append(preprocess(obs))
+    return on_road(to_tensor(np.stack(last))) if last else np.zeros(0, bool)
+
+
+def steer_dream(
+    vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], flip: bool, horizon: int = STEER_HORIZON
+):
+    """On-road flags (len(starts),) of the dreamt car after ``horizon`` open-loop steps from each start
+    (M teacher-forced on the real latents ``mu`` up to it, then fed the mean of its most likely mixture
+    component, no sampling), with the recorded actions or (``flip``) their steering flipped."""
+    import torch
+
+    from gdl_studio.racing.dream_batch import on_road
+
+    with torch.inference_mode():
+        z, acts = torch.as_tensor(mu), torch.as_tensor(actions)
+        state, states = mdn.initial_state(1), []
+        for t in range(len(actions)):
+            _, state = mdn.step(z[t : t + 1], acts[t : t + 1], state)
+            states.append(state)
+        last = []
+        for s in starts:
+            zc, hc = z[s : s + 1], states[s - 1]
+            for k in range(horizon):
+                a = flip_steering(actions[s + k]) if flip else actions[s + k]
+                out, hc = mdn.step(zc, torch.as_tensor(a[None]), hc)
+                zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
+            last.append(zc)
+        return on_road(vae.decode(torch.cat(last))) if last else np.zeros(0, bool)
+
+
+def steer_check(vae, mdn, seeds: list[int], episodes, stock: bool = False) -> dict:
+    """``steer.*``: does the dreamt car leave the road when the steering is wrong, as the real one does?
+
+    Along real episodes of the tracks ``seeds`` (``record_episodes``, latents from ``vae``), every
+    :data:`STEER_STRIDE` steps, :data:`STEER_HORIZON` open-loop steps with the recorded steering
+    flipped (:func:`flip_steering`), in the real game (:func:`steer_real`) and in the dream
+    (:func:`steer_dream`), and in the dream with the recorded actions; on the road or not is
+    :func:`dream_batch.on_road` on the real and the decoded frames.
+
+    Keys: ``real_off`` (share of branches whose real car left the road with the flipped steering),
+    ``dream_off`` (the same in the dream), ``caught`` (of the branches whose real car left, the share
+    whose dreamt car left too: 1 for a dream in which a wrong wheel costs what it costs on the real
+    track), ``dream_off_kept`` (dreams that leave the road with the recorded, competent actions:
+    false alarms), ``branches``. An M trained only on competent driving can learn "steering left →
+    the road turns left" and bend the dreamt road under any wheel: ``caught`` near 0 says so.
+    """
+    real, dream, kept = [], [], []
+    for seed, (mu, actions, _) in zip(seeds, episodes, strict=True):
+        starts = steer_starts(len(actions))
+        real.append(steer_real(seed, actions, starts, stock=stock))
+        dream.append(steer_dream(vae, mdn, mu, actions, starts, flip=True))
+        kept.append(steer_dream(vae, mdn, mu, actions, starts, flip=False))
+    real_off, dream_off = ~np.concatenate(real), ~np.concatenate(dream)
+    if not real_off.size:
+        nan = float("nan")
+        return {"real_off": nan, "dream_off": nan, "caught": nan, "dream_off_kept": nan, "branches": 0}
+    return {
+        "real_off": float(real_off.mean()),
+        "dream_off": float(dream_off.mean()),
+        "caught": float(dream_off[real_off].mean()) if real_off.any() else float("nan"),
+        "dream_off_kept": float((~np.concatenate(kept)).mean()),
+        "branches": int(real_off.size),
+    }
+
+
 def horizon_nll(
     mdn,
     episodes,
@@ -592,6 +691,8 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         world.vae.to("cpu")
         world.mdn.to("cpu")
     log(f"fidelity: dreams done ({time.perf_counter() - t0:.0f}s)")
+    steer = steer_check(world.vae, world.mdn, seeds_nll, episodes, stock=cfg.stock)
+    log(f"fidelity: steer check done ({time.perf_counter() - t0:.0f}s)")
     top = real >= cfg.top_threshold
     working = real >= cfg.working_threshold
     teacher = pred_all.mean(1)
@@ -625,6 +726,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         **road,
         "z_nll": hz["z_nll"],
         "reward_err": hz["reward_err"],
+        "steer": steer,
         "tau": cfg.tau,
         "dream_steps_max": cfg.dream_steps,
         "real_steps_max": cfg.real_steps,

@@ -337,6 +337,8 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     per_track = np.array(r["per_controller"]["real_episodes"])
     assert per_track.shape == (3, cfg.real_episodes)
     assert per_track.mean(1) == pytest.approx(r["per_controller"]["real"], abs=0.06)
+    # episodes of 40 steps are too short for a steer branch (the first is at step 50)
+    assert r["steer"]["branches"] == 0
 
 
 def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
@@ -424,6 +426,92 @@ def test_agent_policy_uses_the_controller_with_noise(tiny_models_dir, tmp_path):
     assert steps == 30
     with np.load(tmp_path / "ep_000000.npz") as d:
         assert str(d["policy"]) == "agent" and d["frames"].shape == (31, 64, 64, 3)
+
+
+def test_swerve_policy_holds_a_wrong_wheel_in_bursts(tiny_models_dir, tmp_path, monkeypatch):
+    """--policy swerve: the agent, with bursts of 5–25 steps where the wheel is held at one angle of
+    0.4–1.0 either way; the agent policy on the same track has no such bursts."""
+    from gdl_studio.racing import collect
+
+    monkeypatch.setattr(collect, "SWERVE_RATE", (0.05, 0.05))  # many swerves in a short episode
+
+    def held_runs(steer):  # lengths of runs of one steering value in 0.4 ≤ |s| < 1 (clipping gives ±1)
+        runs, n = [], 1
+        for a, b in zip(steer[:-1], steer[1:]):
+            if a == b and 0.4 <= abs(a) < 1.0:
+                n += 1
+            else:
+                if n > 1:
+                    runs.append(n)
+                n = 1
+        return runs + ([n] if n > 1 else [])
+
+    got = {}
+    for kind in ("swerve", "agent"):
+        out = tmp_path / kind
+        collect.collect_episode(0, str(out), 200, 7, kind, str(tiny_models_dir), 1.0, "carracing-controller")
+        with np.load(out / "ep_000000.npz") as d:
+            assert str(d["policy"]) == kind
+            got[kind] = held_runs(d["actions"][:, 0].tolist())
+    assert len(got["swerve"]) >= 3
+    assert all(5 <= n <= 25 for n in got["swerve"][:-1])  # the last one may be cut by the episode's end
+    assert got["agent"] == []
+
+
+def test_steer_check_counts_the_real_departures_the_dream_reproduces(monkeypatch):
+    """steer.caught is P(dreamt car off | real car off) over the branches; dream_off_kept counts the
+    dreams that leave the road with the recorded actions."""
+    from gdl_studio.racing import fidelity
+
+    real_on = [np.array([False, False, True, False]), np.array([True, False])]
+    dream_on = {
+        True: [np.array([False, True, True, True]), np.array([False, True])],
+        False: [np.array([True, True, True, False]), np.array([True, True])],
+    }
+    calls = {"real": 0, True: 0, False: 0}
+
+    def fake_real(seed, actions, starts, horizon=30, stock=False):
+        calls["real"] += 1
+        return real_on[calls["real"] - 1]
+
+    def fake_dream(vae, mdn, mu, actions, starts, flip, horizon=30):
+        calls[flip] += 1
+        return dream_on[flip][calls[flip] - 1]
+
+    monkeypatch.setattr(fidelity, "steer_real", fake_real)
+    monkeypatch.setattr(fidelity, "steer_dream", fake_dream)
+    eps = [(None, np.zeros((230, 3)), None), (None, np.zeros((130, 3)), None)]
+    r = fidelity.steer_check(None, None, [1, 2], eps)
+    assert r["branches"] == 6
+    assert r["real_off"] == pytest.approx(4 / 6)  # real departures: branches 0, 1, 3 and 5
+    assert r["caught"] == pytest.approx(1 / 4)  # the dream left the road only at branch 0 of those
+    assert r["dream_off"] == pytest.approx(2 / 6)  # branches 0 and 4
+    assert r["dream_off_kept"] == pytest.approx(1 / 6)
+    assert fidelity.steer_starts(230) == [50, 100, 150] and fidelity.steer_starts(130) == [50]
+
+
+def test_steer_branches_on_a_real_track(tiny_world):
+    """steer_real replays the recorded actions, then flips the wheel: a car that drives straight down the
+    start of a track stays on the road, steered hard for 30 steps from step 60 it is off it;
+    steer_dream returns one flag per branch."""
+    from gdl_studio.racing.fidelity import flip_steering, steer_dream, steer_real
+
+    assert flip_steering(np.array([0.5, 1, 0], np.float32)).tolist() == [-0.5, 1, 0]
+    assert flip_steering(np.array([0.1, 1, 0], np.float32))[0] == pytest.approx(0.8)
+    from gdl_studio.racing.dream_batch import on_road
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    actions = np.tile(np.array([0.0, 0.3, 0.0], np.float32), (120, 1))  # gently straight ahead
+    env = make_env()
+    env.reset(seed=123)
+    for a in actions[:90]:
+        obs = env.step(a)[0]
+    env.close()
+    assert on_road(to_tensor(preprocess(obs)[None])).tolist() == [True]  # the recorded actions keep the road
+    assert steer_real(123, actions, [60]).tolist() == [False]  # 30 steps of a wheel at 0.8 from step 60 do not
+    mu = np.zeros((121, 32), np.float32)
+    assert steer_dream(tiny_world.vae, tiny_world.mdn, mu, actions, [50, 60], flip=True).shape == (2,)
 
 
 # ---------------------------------------------------------------- CLI
