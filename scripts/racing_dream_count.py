@@ -1,6 +1,7 @@
 """How much of the dream's poor ranking is the noise of too few dreams? (issue #13; a probe)
 
-    python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--mdn DIR] [--device cpu]
+    python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--mdn DIR] [--shrink]
+        [--device cpu]
 
 ``bench racing --fidelity`` judges each of its 33 controllers by the mean of 16 dreams. One dream's return
 varies a lot (the base driver's dreams: std 156 on the shipped v2 world), so 16 dreams leave a standard
@@ -12,7 +13,13 @@ prints the rank correlation over all controllers and over the working ones (real
 means' own split-half reliability (odd vs even dreams, stepped up with Spearman–Brown: how well the dream
 ranking reproduces itself at that N). ``--mdn DIR`` dreams with another M on the same V (e.g. one fine-tuned
 from the world's M) against the same real returns, which were driven with the world's own M: a quick check
-of a candidate M before the full bench re-drives every controller in its world.
+of a candidate M before the full bench re-drives every controller in its world. ``--shrink``: in the dream
+the controllers read E[μ | z] per latent dimension instead of M's sample z. On the real track they read V's
+mean μ; in the dream they read a sample with V's posterior noise in it (M is trained on z ~ N(μ, σ²)), which
+in V's collapsed dimensions (μ ≈ 0 on every frame, σ ≈ 1) is pure noise through weights that real-game
+CMA-ES never had reason to keep small. The shrink var(μ) / (var(μ) + E[σ²]) per dimension is measured on V's
+encodings of 4 real episodes of the base controller (tracks 3,005,000…) and folded into each controller's
+weights and bias (z_c = m + shrink · (z − m), m the mean μ).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dreams", type=int, nargs="+", default=[16, 64, 256])
     ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
     ap.add_argument("--mdn", type=Path, help="dream with this M directory instead of the world's (same V)")
+    ap.add_argument("--shrink", action="store_true", help="controllers read E[μ | z] (see above), not z")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tau", type=float, default=1.0, help="dream temperature (the bench's default: 1.0)")
     args = ap.parse_args(argv)
@@ -58,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     params, _ = controller_params(name)
     world = load_world_for(name, models=args.models)
     controllers = controller_set(params, len(real), cfg.seed)
+    if args.shrink:
+        shrink, mean = latent_shrink(world, params, [FIDELITY_SEED_BASE + 5000 + i for i in range(4)])
+        print("shrink per latent dimension:", " ".join(f"{v:.2f}" for v in shrink), flush=True)
+        controllers = [read_shrunk(c, shrink, mean, world.mdn.config.z_size) for c in controllers]
     working = real >= cfg.working_threshold
     base = 10_000 * cfg.seed + FIDELITY_SEED_BASE
     n_max = max(args.dreams)
@@ -86,6 +98,48 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def latent_shrink(world, params, seeds: list[int]):
+    """Per latent dimension: var(μ) / (var(μ) + E[σ²]) and the mean μ, over V's encodings of real episodes."""
+    import numpy as np
+    import torch
+
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.fast_env import MAX_EPISODE_STEPS, make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    frames = []
+    for seed in seeds:
+        env = make_env(fast=True)
+        obs, _ = env.reset(seed=seed)
+        agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
+        for _ in range(MAX_EPISODE_STEPS):
+            obs, _, term, trunc, _ = env.step(agent.act(obs[None])[0])
+            frames.append(preprocess(obs))
+            if term or trunc:
+                break
+        env.close()
+    with torch.inference_mode():
+        enc = [world.vae.encode(to_tensor(np.stack(frames[i : i + 512]))) for i in range(0, len(frames), 512)]
+    mu = torch.cat([m for m, _ in enc]).numpy()
+    var = torch.cat([lv for _, lv in enc]).exp().numpy()
+    return mu.var(0) / (mu.var(0) + var.mean(0)), mu.mean(0)
+
+
+def read_shrunk(params, shrink, mean, z_size: int):
+    """Controller parameters that act on m + shrink · (z − m) when given z (weights and bias folded)."""
+    import numpy as np
+
+    from gdl_studio.racing.controller import ACTION_SIZE
+
+    p = np.array(params, np.float32, copy=True)
+    n_in = (len(p) - ACTION_SIZE) // ACTION_SIZE
+    weight, bias = p[: ACTION_SIZE * n_in].reshape(ACTION_SIZE, n_in), p[ACTION_SIZE * n_in :]
+    wz = weight[:, :z_size].copy()
+    bias += wz @ ((1.0 - shrink) * mean)
+    weight[:, :z_size] = wz * shrink
+    return p
 
 
 if __name__ == "__main__":

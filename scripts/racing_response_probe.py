@@ -1,0 +1,155 @@
+"""How fast does a turn of the wheel show in the next frames: in the real game, and in M's dream? (issue #13; a probe)
+
+    python3 scripts/racing_response_probe.py [--episodes 3] [--steps 400] [--m DIR ...]
+
+A driver's real return depends on how the car answers the wheel over the next few steps. This probe
+measures that answer. The shipped dream driver drives real tracks (seeds 3,900,000 + i, used by no training or
+selection) in its own world (V v2 + M v2). Every 20 steps the probe branches twice from the same state, once
+with the recorded actions and once with the steering flipped (``fidelity.flip_steering``). It branches in the
+real game (replaying the seed) and in each M (teacher-forced to the branch, then open loop on the mean of its
+most likely component). It prints the mean absolute difference of the two branches' latents after 1, 2 and 5
+steps, over V's active dimensions (mean posterior variance < 0.5; the rest are collapsed, μ ≈ 0 on every
+frame). It also prints how much the driver's steering changes per step, on the real tracks and in 32 dreams of
+1,000 steps from real first frames at τ 1.0.
+
+The round-1 M (random-policy data, with its own V) is shown beside the v2 M, each on its own V's latents of
+the same frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
+
+STEPS_AFTER = (1, 2, 5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--episodes", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=400, help="steps of each real episode")
+    ap.add_argument("--m", type=Path, action="append", default=[], help="another M directory (on V v2)")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.dream_batch import _sample, controller_tensors, squash_torch
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.fidelity import FIDELITY_SEED_BASE, first_frame_latents, flip_steering
+    from gdl_studio.racing.models_io import controller_params, load_dir
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.worlds import load_world_for
+
+    torch.set_num_threads(1)
+    name = "carracing-controller-dream"
+    params, _ = controller_params(name)
+    world = load_world_for(name)  # V v2 + M v2
+    vae1 = load_dir("models/carracing-vae")
+    rows = [("round-1 M (random-policy data), V round 1", vae1, load_dir("models/carracing-mdnrnn"))]
+    rows.append(("v2 M (on-policy rounds), V v2", world.vae, world.mdn))
+    rows += [(f"{d}, V v2", world.vae, load_dir(d)) for d in args.m]
+    hmax = max(STEPS_AFTER)
+
+    def encode(vae, frames):
+        with torch.inference_mode():
+            mu, logvar = vae.encode(to_tensor(np.asarray(frames)))
+        return mu.numpy(), logvar.exp().numpy()
+
+    real_diff = {vae: {k: [] for k in STEPS_AFTER} for vae in (vae1, world.vae)}
+    dream_diff = {label: {k: [] for k in STEPS_AFTER} for label, *_ in rows}
+    real_change = []
+    for i in range(args.episodes):
+        seed = 3_900_000 + i
+        env = make_env(fast=True)
+        obs, _ = env.reset(seed=seed)
+        agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
+        frames, actions = [preprocess(obs)], []
+        for _ in range(args.steps):
+            a = np.asarray(agent.act(obs[None])[0], np.float32)
+            obs, _, term, trunc, _ = env.step(a)
+            frames.append(preprocess(obs))
+            actions.append(a)
+            if term or trunc:
+                break
+        env.close()
+        actions_arr = np.stack(actions)
+        real_change.append(np.abs(np.diff(actions_arr[:, 0])).mean())
+        starts = list(range(50, len(actions) - hmax, 20))
+        branches = []  # per start: (recorded frames, flipped frames), hmax each
+        for s in starts:
+            pair = []
+            for flip in (False, True):
+                env = make_env(fast=True)
+                env.reset(seed=seed)
+                for t in range(s):
+                    env.step(actions_arr[t])
+                out = []
+                for k in range(hmax):
+                    a = flip_steering(actions_arr[s + k]) if flip else actions_arr[s + k]
+                    out.append(preprocess(env.step(a)[0]))
+                env.close()
+                pair.append(np.stack(out))
+            branches.append(pair)
+        active = {}  # per V: its active dimensions
+        for vae in real_diff:
+            active[vae] = encode(vae, frames)[1].mean(0) < 0.5
+            for kept, flipped in branches:
+                diff = np.abs(encode(vae, kept)[0] - encode(vae, flipped)[0])[:, active[vae]].mean(1)
+                for k in STEPS_AFTER:
+                    real_diff[vae][k].append(diff[k - 1])
+        for label, vae, mdn in rows:
+            mu = encode(vae, frames)[0]
+            with torch.inference_mode():
+                z, acts = torch.as_tensor(mu), torch.as_tensor(actions_arr)
+                state, states = mdn.initial_state(1), []
+                for t in range(len(actions_arr)):
+                    _, state = mdn.step(z[t : t + 1], acts[t : t + 1], state)
+                    states.append(state)
+                for s in starts:
+                    traj = []
+                    for flip in (False, True):
+                        zc, hc, out_z = z[s : s + 1], states[s - 1], []
+                        for k in range(hmax):
+                            a = flip_steering(actions_arr[s + k]) if flip else actions_arr[s + k]
+                            o, hc = mdn.step(zc, torch.as_tensor(a[None]), hc)
+                            zc = o.mu.gather(-1, o.logpi.argmax(-1, keepdim=True))[..., 0]
+                            out_z.append(zc[0].numpy())
+                        traj.append(np.array(out_z))
+                    diff = np.abs(traj[0] - traj[1])[:, active[vae]].mean(1)
+                    for k in STEPS_AFTER:
+                        dream_diff[label][k].append(diff[k - 1])
+        print(f"track {seed}: {len(actions)} steps, {len(starts)} branches", file=sys.stderr, flush=True)
+
+    def fmt(d):
+        return ", ".join(f"after {k}: {np.mean(v):.4f}" for k, v in d.items())
+
+    print("latent difference, recorded vs flipped steering, mean |Δμ| over V's active dimensions")
+    print(f"  real game, V round 1: {fmt(real_diff[vae1])}")
+    print(f"  real game, V v2: {fmt(real_diff[world.vae])}")
+    for label, *_ in rows:
+        print(f"  {label}: {fmt(dream_diff[label])}")
+    print(f"steering change per step of the dream driver: real game {np.mean(real_change):.3f}")
+    z0 = first_frame_latents(world.vae, [FIDELITY_SEED_BASE + 1000 + i for i in range(32)])
+    weight, bias = controller_tensors(
+        np.repeat(np.asarray(params, np.float32)[None], 32, 0), 32, world.mdn.config.hidden
+    )
+    for label, _, mdn in rows[1:]:
+        gen = torch.Generator().manual_seed(0)
+        z, state, steer = torch.as_tensor(z0), mdn.initial_state(32), []
+        with torch.inference_mode():
+            for _ in range(1000):
+                a = squash_torch(torch.einsum("bij,bj->bi", weight, torch.cat([z, state[0][0]], 1)) + bias)
+                steer.append(a[:, 0].numpy().copy())
+                out, state = mdn.step(z, a, state)
+                z = _sample(out, 1.0, gen)
+        print(f"  in the dream of {label}: {np.abs(np.diff(np.array(steer), axis=0)).mean():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
