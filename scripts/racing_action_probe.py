@@ -24,40 +24,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 HORIZONS = (1, 10, 30)
 
 
-def flipped(action):
-    """The steering turned the other way; a wheel held near straight turned to 0.8."""
-    out = action.clone()
-    steer = float(out[0, 0])
-    out[0, 0] = -steer if abs(steer) > 0.2 else 0.8
-    return out
-
-
 def response(mdn, episodes) -> tuple[dict[int, float], int]:
     """Mean |dream(real actions) − dream(flipped steering)| after each horizon, in z standard deviations."""
     import numpy as np
-    import torch
+
+    from gdl_studio.racing.fidelity import flip_steering, open_loop, teacher_forced_states
 
     zstd = float(np.concatenate([e[0] for e in episodes]).std(0).mean())
     diffs: dict[int, list[float]] = {k: [] for k in HORIZONS}
-    with torch.inference_mode():
-        for mu, actions, _ in episodes:
-            z, a = torch.as_tensor(mu), torch.as_tensor(actions)
-            state, states = mdn.initial_state(1), []
-            for t in range(len(actions)):
-                _, state = mdn.step(z[t : t + 1], a[t : t + 1], state)
-                states.append(state)
-            for s in range(50, len(actions) - max(HORIZONS) - 1, 10):
-                dreams = []
-                for flip in (False, True):
-                    (h, c), zc, traj = states[s - 1], z[s : s + 1], []
-                    for k in range(max(HORIZONS)):
-                        act = a[s + k : s + k + 1]
-                        out, (h, c) = mdn.step(zc, flipped(act) if flip else act, (h, c))
-                        zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
-                        traj.append(zc[0].numpy().copy())
-                    dreams.append(np.array(traj))
-                for k in HORIZONS:
-                    diffs[k].append(float(np.abs(dreams[0][k - 1] - dreams[1][k - 1]).mean()) / zstd)
+    for mu, actions, _ in episodes:
+        states = teacher_forced_states(mdn, mu, actions)
+        for s in range(50, len(actions) - max(HORIZONS) - 1, 10):
+            branch = actions[s : s + max(HORIZONS)]
+            kept = open_loop(mdn, mu[s : s + 1], states[s - 1], branch).numpy()
+            flipped = open_loop(mdn, mu[s : s + 1], states[s - 1], [flip_steering(a) for a in branch]).numpy()
+            for k in HORIZONS:
+                diffs[k].append(float(np.abs(kept[k - 1] - flipped[k - 1]).mean()) / zstd)
     return {k: float(np.mean(v)) for k, v in diffs.items()}, len(diffs[HORIZONS[0]])
 
 

@@ -40,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.dream_batch import _sample, controller_tensors, squash_torch
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.fidelity import FIDELITY_SEED_BASE, first_frame_latents, flip_steering
+    from gdl_studio.racing.fidelity import (
+        FIDELITY_SEED_BASE,
+        first_frame_latents,
+        flip_steering,
+        open_loop,
+        teacher_forced_states,
+    )
     from gdl_studio.racing.models_io import controller_params, load_dir
     from gdl_studio.racing.preprocess import preprocess, to_tensor
     from gdl_studio.racing.worlds import load_world_for
@@ -104,25 +110,20 @@ def main(argv: list[str] | None = None) -> int:
                     real_diff[vae][k].append(diff[k - 1])
         for label, vae, mdn in rows:
             mu = encode(vae, frames)[0]
-            with torch.inference_mode():
-                z, acts = torch.as_tensor(mu), torch.as_tensor(actions_arr)
-                state, states = mdn.initial_state(1), []
-                for t in range(len(actions_arr)):
-                    _, state = mdn.step(z[t : t + 1], acts[t : t + 1], state)
-                    states.append(state)
-                for s in starts:
-                    traj = []
-                    for flip in (False, True):
-                        zc, hc, out_z = z[s : s + 1], states[s - 1], []
-                        for k in range(hmax):
-                            a = flip_steering(actions_arr[s + k]) if flip else actions_arr[s + k]
-                            o, hc = mdn.step(zc, torch.as_tensor(a[None]), hc)
-                            zc = o.mu.gather(-1, o.logpi.argmax(-1, keepdim=True))[..., 0]
-                            out_z.append(zc[0].numpy())
-                        traj.append(np.array(out_z))
-                    diff = np.abs(traj[0] - traj[1])[:, active[vae]].mean(1)
-                    for k in STEPS_AFTER:
-                        dream_diff[label][k].append(diff[k - 1])
+            states = teacher_forced_states(mdn, mu, actions_arr)
+            for s in starts:
+                traj = [
+                    open_loop(
+                        mdn,
+                        mu[s : s + 1],
+                        states[s - 1],
+                        [flip_steering(a) if flip else a for a in actions_arr[s : s + hmax]],
+                    ).numpy()
+                    for flip in (False, True)
+                ]
+                diff = np.abs(traj[0] - traj[1])[:, active[vae]].mean(1)
+                for k in STEPS_AFTER:
+                    dream_diff[label][k].append(diff[k - 1])
         print(f"track {seed}: {len(actions)} steps, {len(starts)} branches", file=sys.stderr, flush=True)
 
     def fmt(d):

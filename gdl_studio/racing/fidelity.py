@@ -442,15 +442,10 @@ def steer_real(seed: int, actions: np.ndarray, starts: list[int], horizon: int =
     return on_road(to_tensor(np.stack(last))) if last else np.zeros(0, bool)
 
 
-def steer_dream(
-    vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], flip: bool, horizon: int = STEER_HORIZON
-):
-    """On-road flags (len(starts),) of the dreamt car after ``horizon`` open-loop steps from each start
-    (M teacher-forced on the real latents ``mu`` up to it, then fed the mean of its most likely mixture
-    component, no sampling), with the recorded actions or (``flip``) their steering flipped."""
+def teacher_forced_states(mdn, mu: np.ndarray, actions: np.ndarray) -> list:
+    """M's recurrent state after each real step: ``states[t]`` follows M fed latent ``mu[t]`` and ``actions[t]``
+    (and every step before)."""
     import torch
-
-    from gdl_studio.racing.dream_batch import on_road
 
     with torch.inference_mode():
         z, acts = torch.as_tensor(mu), torch.as_tensor(actions)
@@ -458,14 +453,40 @@ def steer_dream(
         for t in range(len(actions)):
             _, state = mdn.step(z[t : t + 1], acts[t : t + 1], state)
             states.append(state)
-        last = []
-        for s in starts:
-            zc, hc = z[s : s + 1], states[s - 1]
-            for k in range(horizon):
-                a = flip_steering(actions[s + k]) if flip else actions[s + k]
-                out, hc = mdn.step(zc, torch.as_tensor(a[None]), hc)
-                zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
-            last.append(zc)
+    return states
+
+
+def open_loop(mdn, z0, state, actions):
+    """(len(actions), z) latents of M run open loop from latent ``z0`` (1, z) and ``state`` on ``actions``,
+    each step fed the mean of its most likely mixture component (no sampling)."""
+    import torch
+
+    out_z = []
+    with torch.inference_mode():
+        zc = torch.as_tensor(z0)
+        for a in actions:
+            out, state = mdn.step(zc, torch.as_tensor(np.asarray(a, np.float32)[None]), state)
+            zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
+            out_z.append(zc)
+    return torch.cat(out_z)
+
+
+def steer_dream(
+    vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], flip: bool, horizon: int = STEER_HORIZON
+):
+    """On-road flags (len(starts),) of the dreamt car after ``horizon`` open-loop steps from each start
+    (M teacher-forced on the real latents ``mu`` up to it, then :func:`open_loop`), with the recorded
+    actions or (``flip``) their steering flipped."""
+    import torch
+
+    from gdl_studio.racing.dream_batch import on_road
+
+    states = teacher_forced_states(mdn, mu, actions)
+    last = []
+    for s in starts:
+        branch = [flip_steering(a) if flip else a for a in actions[s : s + horizon]]
+        last.append(open_loop(mdn, mu[s : s + 1], states[s - 1], branch)[-1:])
+    with torch.inference_mode():
         return on_road(vae.decode(torch.cat(last))) if last else np.zeros(0, bool)
 
 
