@@ -101,27 +101,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def latent_shrink(world, params, seeds: list[int]):
-    """Per latent dimension: var(μ) / (var(μ) + E[σ²]) and the mean μ, over V's encodings of real episodes."""
+    """Per latent dimension: var(μ) / (var(μ) + E[σ²]) and the mean μ, over V's encodings of real episodes
+    (the frames after each step: the first frame of a track is left out)."""
     import numpy as np
     import torch
 
-    from gdl_studio.racing.agent import BatchAgent
-    from gdl_studio.racing.fast_env import MAX_EPISODE_STEPS, make_env
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.fast_env import MAX_EPISODE_STEPS
+    from gdl_studio.racing.fidelity import record_episodes
+    from gdl_studio.racing.preprocess import to_tensor
 
-    frames = []
-    for seed in seeds:
-        env = make_env(fast=True)
-        obs, _ = env.reset(seed=seed)
-        agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
-        for _ in range(MAX_EPISODE_STEPS):
-            obs, _, term, trunc, _ = env.step(agent.act(obs[None])[0])
-            frames.append(preprocess(obs))
-            if term or trunc:
-                break
-        env.close()
+    recorded: list = []
+    record_episodes(world, params, seeds, MAX_EPISODE_STEPS, frames_out=recorded)
+    frames = np.concatenate([f[1:] for f in recorded])
     with torch.inference_mode():
-        enc = [world.vae.encode(to_tensor(np.stack(frames[i : i + 512]))) for i in range(0, len(frames), 512)]
+        enc = [world.vae.encode(to_tensor(frames[i : i + 512])) for i in range(0, len(frames), 512)]
     mu = torch.cat([m for m, _ in enc]).numpy()
     var = torch.cat([lv for _, lv in enc]).exp().numpy()
     return mu.var(0) / (mu.var(0) + var.mean(0)), mu.mean(0)

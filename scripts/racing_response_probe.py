@@ -37,18 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.dream_batch import _sample, controller_tensors, squash_torch
-    from gdl_studio.racing.fast_env import make_env
     from gdl_studio.racing.fidelity import (
         FIDELITY_SEED_BASE,
         first_frame_latents,
         flip_steering,
+        flipped_frames,
         open_loop,
+        record_episodes,
         teacher_forced_states,
     )
     from gdl_studio.racing.models_io import controller_params, load_dir
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.preprocess import to_tensor
     from gdl_studio.racing.worlds import load_world_for
 
     torch.set_num_threads(1)
@@ -71,36 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     real_change = []
     for i in range(args.episodes):
         seed = 3_900_000 + i
-        env = make_env(fast=True)
-        obs, _ = env.reset(seed=seed)
-        agent = BatchAgent(world.vae, world.mdn, np.asarray(params)[None])
-        frames, actions = [preprocess(obs)], []
-        for _ in range(args.steps):
-            a = np.asarray(agent.act(obs[None])[0], np.float32)
-            obs, _, term, trunc, _ = env.step(a)
-            frames.append(preprocess(obs))
-            actions.append(a)
-            if term or trunc:
-                break
-        env.close()
-        actions_arr = np.stack(actions)
+        recorded: list = []
+        ((_, actions_arr, _),) = record_episodes(world, params, [seed], args.steps, frames_out=recorded)
+        frames = recorded[0]
         real_change.append(np.abs(np.diff(actions_arr[:, 0])).mean())
-        starts = list(range(50, len(actions) - hmax, 20))
-        branches = []  # per start: (recorded frames, flipped frames), hmax each
-        for s in starts:
-            pair = []
-            for flip in (False, True):
-                env = make_env(fast=True)
-                env.reset(seed=seed)
-                for t in range(s):
-                    env.step(actions_arr[t])
-                out = []
-                for k in range(hmax):
-                    a = flip_steering(actions_arr[s + k]) if flip else actions_arr[s + k]
-                    out.append(preprocess(env.step(a)[0]))
-                env.close()
-                pair.append(np.stack(out))
-            branches.append(pair)
+        starts = list(range(50, len(actions_arr) - hmax, 20))
+        # per start: (the recorded frames after it, the frames with the steering flipped), hmax each
+        branches = [(frames[s + 1 : s + 1 + hmax], flipped_frames(seed, actions_arr, s, hmax)) for s in starts]
         active = {}  # per V: its active dimensions
         for vae in real_diff:
             active[vae] = encode(vae, frames)[1].mean(0) < 0.5
@@ -124,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 diff = np.abs(traj[0] - traj[1])[:, active[vae]].mean(1)
                 for k in STEPS_AFTER:
                     dream_diff[label][k].append(diff[k - 1])
-        print(f"track {seed}: {len(actions)} steps, {len(starts)} branches", file=sys.stderr, flush=True)
+        print(f"track {seed}: {len(actions_arr)} steps, {len(starts)} branches", file=sys.stderr, flush=True)
 
     def fmt(d):
         return ", ".join(f"after {k}: {np.mean(v):.4f}" for k, v in d.items())

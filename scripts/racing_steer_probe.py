@@ -58,11 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("v2 M (on-policy rounds), V v2", vae2, load_dir("models/carracing-mdnrnn-v2"), ep_v2))
     rows += [(f"{d}, V v2", vae2, load_dir(d), ep_v2) for d in args.m]
     for label, vae, mdn, eps in rows:
-        on = {}
-        for flip in (False, True):
-            on[flip] = np.concatenate(
-                [steer_dream(vae, mdn, mu, actions, st, flip) for (mu, actions, _), st in zip(eps, starts, strict=True)]
-            )
+        flags = [steer_dream(vae, mdn, mu, actions, st) for (mu, actions, _), st in zip(eps, starts, strict=True)]
+        on = {flip: np.concatenate([f[flip] for f in flags]) for flip in (False, True)}  # f: (recorded, flipped)
         caught = float((~on[True])[real_off].mean())
         print(
             f"  {label}: dream on the road with the recorded steering {on[False].mean():.2f}, flipped "

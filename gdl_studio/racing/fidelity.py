@@ -375,10 +375,19 @@ def dream_road(
 
 
 # ---------------------------------------------------------------- latent prediction at horizons
-def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int, stock: bool = False, encoder=None):
+def record_episodes(
+    world,
+    params: np.ndarray,
+    seeds: list[int],
+    max_steps: int,
+    stock: bool = False,
+    encoder=None,
+    frames_out: list | None = None,
+):
     """Drive real tracks with ``params``; returns per episode (μ (T+1, z), actions (T, 3), rewards (T,)).
 
     The latents μ come from ``encoder`` (another V) when given, else from the driving world's V.
+    ``frames_out`` (a list) receives each episode's preprocessed frames, (T+1, 64, 64, 3) uint8.
     """
     import torch
 
@@ -407,6 +416,8 @@ def record_episodes(world, params: np.ndarray, seeds: list[int], max_steps: int,
                 [enc.encode(to_tensor(np.stack(frames[i : i + 512])))[0] for i in range(0, len(frames), 512)]
             ).numpy()
         episodes.append((mu, np.asarray(actions, np.float32), np.asarray(rewards, np.float32)))
+        if frames_out is not None:
+            frames_out.append(np.stack(frames))
     return episodes
 
 
@@ -422,23 +433,27 @@ def steer_starts(steps: int, horizon: int = STEER_HORIZON, stride: int = STEER_S
     return list(range(stride, steps - horizon, stride))
 
 
-def steer_real(seed: int, actions: np.ndarray, starts: list[int], horizon: int = STEER_HORIZON, stock: bool = False):
-    """On-road flags (len(starts),) of the real car after ``horizon`` steps with the steering flipped from
-    each start, replaying track ``seed`` with the recorded ``actions`` up to it (the simulator is deterministic)."""
-    from gdl_studio.racing.dream_batch import on_road
+def flipped_frames(seed: int, actions: np.ndarray, start: int, horizon: int = STEER_HORIZON, stock: bool = False):
+    """Preprocessed frames (horizon, 64, 64, 3) of the real car for ``horizon`` steps with the steering flipped
+    from ``start``, replaying track ``seed`` with the recorded ``actions`` up to it (the simulator is deterministic)."""
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.preprocess import preprocess
 
-    last = []
-    for s in starts:
-        env = make_env(fast=not stock)
-        env.reset(seed=int(seed))
-        for t in range(s):
-            env.step(actions[t])
-        for k in range(horizon):
-            obs, *_ = env.step(flip_steering(actions[s + k]))
-        env.close()
-        last.append(preprocess(obs))
+    env = make_env(fast=not stock)
+    env.reset(seed=int(seed))
+    for t in range(start):
+        env.step(actions[t])
+    out = [preprocess(env.step(flip_steering(actions[start + k]))[0]) for k in range(horizon)]
+    env.close()
+    return np.stack(out)
+
+
+def steer_real(seed: int, actions: np.ndarray, starts: list[int], horizon: int = STEER_HORIZON, stock: bool = False):
+    """On-road flags (len(starts),) of the real car after :func:`flipped_frames` from each start."""
+    from gdl_studio.racing.dream_batch import on_road
+    from gdl_studio.racing.preprocess import to_tensor
+
+    last = [flipped_frames(seed, actions, s, horizon, stock)[-1] for s in starts]
     return on_road(to_tensor(np.stack(last))) if last else np.zeros(0, bool)
 
 
@@ -471,23 +486,26 @@ def open_loop(mdn, z0, state, actions):
     return torch.cat(out_z)
 
 
-def steer_dream(
-    vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], flip: bool, horizon: int = STEER_HORIZON
-):
+def steer_dream(vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], horizon: int = STEER_HORIZON):
     """On-road flags (len(starts),) of the dreamt car after ``horizon`` open-loop steps from each start
-    (M teacher-forced on the real latents ``mu`` up to it, then :func:`open_loop`), with the recorded
-    actions or (``flip``) their steering flipped."""
+    (M teacher-forced on the real latents ``mu`` up to it, then :func:`open_loop`): (with the recorded
+    actions, with their steering flipped)."""
     import torch
 
     from gdl_studio.racing.dream_batch import on_road
 
+    if not starts:
+        return np.zeros(0, bool), np.zeros(0, bool)
     states = teacher_forced_states(mdn, mu, actions)
-    last = []
-    for s in starts:
-        branch = [flip_steering(a) if flip else a for a in actions[s : s + horizon]]
-        last.append(open_loop(mdn, mu[s : s + 1], states[s - 1], branch)[-1:])
-    with torch.inference_mode():
-        return on_road(vae.decode(torch.cat(last))) if last else np.zeros(0, bool)
+    flags = []
+    for flip in (False, True):
+        last = []
+        for s in starts:
+            branch = [flip_steering(a) if flip else a for a in actions[s : s + horizon]]
+            last.append(open_loop(mdn, mu[s : s + 1], states[s - 1], branch)[-1:])
+        with torch.inference_mode():
+            flags.append(on_road(vae.decode(torch.cat(last))))
+    return flags[0], flags[1]
 
 
 def steer_check(vae, mdn, seeds: list[int], episodes, stock: bool = False) -> dict:
@@ -510,8 +528,9 @@ def steer_check(vae, mdn, seeds: list[int], episodes, stock: bool = False) -> di
     for seed, (mu, actions, _) in zip(seeds, episodes, strict=True):
         starts = steer_starts(len(actions))
         real.append(steer_real(seed, actions, starts, stock=stock))
-        dream.append(steer_dream(vae, mdn, mu, actions, starts, flip=True))
-        kept.append(steer_dream(vae, mdn, mu, actions, starts, flip=False))
+        on_kept, on_flipped = steer_dream(vae, mdn, mu, actions, starts)
+        dream.append(on_flipped)
+        kept.append(on_kept)
     real_off, dream_off = ~np.concatenate(real), ~np.concatenate(dream)
     if not real_off.size:
         nan = float("nan")

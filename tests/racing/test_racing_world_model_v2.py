@@ -468,15 +468,15 @@ def test_steer_check_counts_the_real_departures_the_dream_reproduces(monkeypatch
         True: [np.array([False, True, True, True]), np.array([False, True])],
         False: [np.array([True, True, True, False]), np.array([True, True])],
     }
-    calls = {"real": 0, True: 0, False: 0}
+    calls = {"real": 0, "dream": 0}
 
     def fake_real(seed, actions, starts, horizon=30, stock=False):
         calls["real"] += 1
         return real_on[calls["real"] - 1]
 
-    def fake_dream(vae, mdn, mu, actions, starts, flip, horizon=30):
-        calls[flip] += 1
-        return dream_on[flip][calls[flip] - 1]
+    def fake_dream(vae, mdn, mu, actions, starts, horizon=30):  # (recorded actions, flipped steering)
+        calls["dream"] += 1
+        return dream_on[False][calls["dream"] - 1], dream_on[True][calls["dream"] - 1]
 
     monkeypatch.setattr(fidelity, "steer_real", fake_real)
     monkeypatch.setattr(fidelity, "steer_dream", fake_dream)
@@ -493,7 +493,7 @@ def test_steer_check_counts_the_real_departures_the_dream_reproduces(monkeypatch
 def test_steer_branches_on_a_real_track(tiny_world):
     """steer_real replays the recorded actions, then flips the wheel: a car that drives straight down the
     start of a track stays on the road, steered hard for 30 steps from step 60 it is off it;
-    steer_dream returns one flag per branch."""
+    steer_dream returns one flag per branch, with the recorded and with the flipped steering."""
     from gdl_studio.racing.fidelity import flip_steering, steer_dream, steer_real
 
     assert flip_steering(np.array([0.5, 1, 0], np.float32)).tolist() == [-0.5, 1, 0]
@@ -511,7 +511,8 @@ def test_steer_branches_on_a_real_track(tiny_world):
     assert on_road(to_tensor(preprocess(obs)[None])).tolist() == [True]  # the recorded actions keep the road
     assert steer_real(123, actions, [60]).tolist() == [False]  # 30 steps of a wheel at 0.8 from step 60 do not
     mu = np.zeros((121, 32), np.float32)
-    assert steer_dream(tiny_world.vae, tiny_world.mdn, mu, actions, [50, 60], flip=True).shape == (2,)
+    kept, flipped = steer_dream(tiny_world.vae, tiny_world.mdn, mu, actions, [50, 60])
+    assert kept.shape == flipped.shape == (2,)
 
 
 # ---------------------------------------------------------------- CLI
