@@ -139,6 +139,12 @@ def register(commands) -> None:
         help="with --critic-mdn: how the Ms' mean returns make the fitness (default min: the lowest; "
         "mean-2std: their mean minus two standard deviations across the Ms)",
     )
+    p.add_argument(
+        "--road-penalty",
+        type=float,
+        default=0.0,
+        help="each dream's return minus this × its share of frames off the road (V decodes every 10th frame)",
+    )
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
     p.add_argument("--init", type=Path, help="start from this saved controller directory")
@@ -546,6 +552,7 @@ def _train_dream_controller(args) -> int:
         series=args.series,
         critics=tuple(args.critic_mdn),
         pool=args.pool,
+        road_penalty=args.road_penalty,
         valid_dreams=4 if tiny else 256,
         valid_every=1 if tiny else 5,
         max_minutes=args.max_minutes,

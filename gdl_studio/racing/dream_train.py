@@ -31,6 +31,7 @@ from gdl_studio.core.atomic import atomic_path, write_text_atomic
 from gdl_studio.core.errors import UserError
 
 DREAM_CONTROLLER_NAME = "carracing-controller-dream"
+ROAD_EVERY = 10  # with a road penalty: every 10th dreamt frame is decoded and checked for road
 LOG_FIELDS = ("generation", "best", "mean", "worst", "xmean_fitness", "valid", "sigma", "dream_steps", "seconds")
 START_SEED_BASE = 4_000_000  # fallback start frames (track resets only) — not the bench's, fidelity's or finetune's
 
@@ -55,6 +56,7 @@ class DreamTrainConfig:
     series: Path | None = None  # a train_mdn series.npz: start latents = its episodes' first frames
     critics: tuple[Path, ...] = ()  # more Ms on the same V: a candidate's fitness pools the Ms' mean returns
     pool: str = "min"  # how (racing.pooling.POOLS): by default its worst M's mean return
+    road_penalty: float = 0.0  # > 0: each dream's return minus this × its share of decoded frames off the road
     valid_dreams: int = 256
     valid_every: int = 5
     snapshot_every: int = 10
@@ -111,6 +113,9 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     device = best_device(cfg.device)
     vae = load_dir(Path(cfg.models) / VAE_NAME)
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)
+    if cfg.road_penalty < 0:
+        raise UserError("road penalty must be ≥ 0")
+    decoder = vae.to(device).decode if cfg.road_penalty > 0 else None
     critics = [c.to(device) for c in load_critic_mdns(cfg.models, cfg.critics, mdn)]
     starts, starts_from = start_latents(cfg, vae)
     rng_split = np.random.default_rng([cfg.seed, 99])
@@ -153,13 +158,18 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     def evaluate(candidates: np.ndarray, z0: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
         """Mean dream return per candidate; every candidate sees the same starts and random stream.
         With critics, each M dreams the same starts and the Ms' means are pooled by ``cfg.pool``
-        (by default the lowest): an exploit of one M's errors scores what the other Ms predict for it."""
+        (by default the lowest): an exploit of one M's errors scores what the other Ms predict for it.
+        With a road penalty, every :data:`ROAD_EVERY`-th frame of each dream is decoded by V and the
+        dream's return loses ``road_penalty`` × its share of checked frames off the road."""
         k = len(z0)
         params, starts = np.repeat(candidates, k, axis=0), np.tile(z0, (len(candidates), 1))
         means, steps = [], 0
         for m in [mdn, *critics]:
-            res = dream_batch(m, params, starts, cfg.tau, seed, cfg.max_steps, device=device)
-            means.append(res.returns.reshape(len(candidates), k).mean(axis=1))
+            res = dream_batch(
+                m, params, starts, cfg.tau, seed, cfg.max_steps, device=device, decoder=decoder, road_every=ROAD_EVERY
+            )
+            returns = res.returns if res.on_road is None else res.returns - cfg.road_penalty * (1.0 - res.on_road)
+            means.append(returns.reshape(len(candidates), k).mean(axis=1))
             steps += res.steps
         return pool_returns(means, cfg.pool), steps
 
@@ -271,6 +281,15 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
                     "pool": cfg.pool,
                 }
                 if cfg.critics
+                else {}
+            ),
+            **(
+                {
+                    "road_penalty": cfg.road_penalty,
+                    "fitness_road": f"each dream's return − {cfg.road_penalty:g} × its share of frames off the road "
+                    f"(every {ROAD_EVERY}th frame decoded by V and checked)",
+                }
+                if cfg.road_penalty
                 else {}
             ),
         },

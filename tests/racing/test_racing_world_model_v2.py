@@ -392,6 +392,54 @@ def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_
         run("refused", (critic,))
 
 
+def test_dream_controller_road_penalty_charges_each_dreams_frames_off_the_road(tiny_models_dir, tmp_path, monkeypatch):
+    """--road-penalty P: each dream's return loses P × its share of checked frames off the road. With
+    every decoded frame judged off the road the same candidates and dreams score exactly P less;
+    judged on it, exactly as without the penalty. The card says how the fitness was made."""
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing import dream_batch as db
+    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
+
+    starts = tmp_path / "series.npz"
+    np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
+
+    def run(name: str, penalty: float) -> dict:
+        cfg = DreamTrainConfig(
+            models=tiny_models_dir,
+            out=tmp_path / name,
+            ckpt=tmp_path / f"ckpt-{name}",
+            popsize=4,
+            rollouts=2,
+            generations=1,
+            max_steps=25,
+            device="cpu",
+            series=starts,
+            valid_dreams=2,
+            valid_every=1,
+            road_penalty=penalty,
+            command="test",
+        )
+        train_dream_controller(cfg, log=lambda m: None)
+        (row,) = read_log(tmp_path / f"ckpt-{name}")
+        return row
+
+    plain = run("plain", 0.0)
+    monkeypatch.setattr(db, "on_road", lambda frames: np.zeros(len(frames), bool))
+    off = run("off", 300.0)
+    for key in ("best", "mean", "worst", "xmean_fitness", "valid"):
+        assert off[key] == pytest.approx(plain[key] - 300.0, abs=1e-6), key
+    monkeypatch.setattr(db, "on_road", lambda frames: np.ones(len(frames), bool))
+    on = run("on", 300.0)
+    for key in ("best", "mean", "worst", "xmean_fitness", "valid"):
+        assert on[key] == pytest.approx(plain[key], abs=1e-6), key
+    card = read_card(tmp_path / "off" / "carracing-controller-dream")
+    assert card.data["data"]["road_penalty"] == 300.0 and "off the road" in card.data["data"]["fitness_road"]
+    assert "road_penalty" not in read_card(tmp_path / "plain" / "carracing-controller-dream").data["data"]
+    with pytest.raises(UserError, match="road penalty"):
+        run("negative", -1.0)
+
+
 # ---------------------------------------------------------------- iteration
 def test_iterate_one_tiny_round_then_resumes(tiny_models_dir, tmp_path):
     from gdl_studio.racing.iterate import IterateConfig, iterate, read_record
