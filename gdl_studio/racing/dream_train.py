@@ -115,9 +115,9 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
     mdn = load_dir(Path(cfg.models) / MDN_NAME).to(device)
     if cfg.road_penalty < 0:
         raise UserError("road penalty must be ≥ 0")
-    decoder = vae.to(device).decode if cfg.road_penalty > 0 else None
     critics = [c.to(device) for c in load_critic_mdns(cfg.models, cfg.critics, mdn)]
     starts, starts_from = start_latents(cfg, vae)
+    decoder = vae.to(device).decode if cfg.road_penalty > 0 else None  # after the starts: V encodes them on the CPU
     rng_split = np.random.default_rng([cfg.seed, 99])
     order = rng_split.permutation(len(starts))
     n_valid = max(1, len(starts) // 8)
