@@ -1,7 +1,7 @@
 """How much of the dream's poor ranking is the noise of too few dreams? (issue #13; a probe)
 
     python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--mdn DIR] [--shrink]
-        [--device cpu]
+        [--road] [--device cpu]
 
 ``bench racing --fidelity`` judges each of its 33 controllers by the mean of 16 dreams. One dream's return
 varies a lot (the base driver's dreams: std 156 on the shipped v2 world), so 16 dreams leave a standard
@@ -19,7 +19,9 @@ mean μ; in the dream they read a sample with V's posterior noise in it (M is tr
 in V's collapsed dimensions (μ ≈ 0 on every frame, σ ≈ 1) is pure noise through weights that real-game
 CMA-ES never had reason to keep small. The shrink var(μ) / (var(μ) + E[σ²]) per dimension is measured on V's
 encodings of 4 real episodes of the base controller (tracks 3,005,000…) and folded into each controller's
-weights and bias (z_c = m + shrink · (z − m), m the mean μ).
+weights and bias (z_c = m + shrink · (z − m), m the mean μ). ``--road``: V also decodes every 10th dreamt
+frame and the script ranks the controllers by how much of their dreams they keep on the road (the mean share
+of checked frames on the road, and the share of dreams on the road in ≥ 90 % of them) beside their dream return.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
     ap.add_argument("--mdn", type=Path, help="dream with this M directory instead of the world's (same V)")
     ap.add_argument("--shrink", action="store_true", help="controllers read E[μ | z] (see above), not z")
+    ap.add_argument("--road", action="store_true", help="also rank by the dreams' road-keeping (see above)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tau", type=float, default=1.0, help="dream temperature (the bench's default: 1.0)")
     args = ap.parse_args(argv)
@@ -84,7 +87,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dreaming with {args.mdn}", flush=True)
     for n in sorted(args.dreams):
         t = time.perf_counter()
-        dream, _, steps = dream_returns(mdn, controllers, z0[:n], args.tau, cfg.dream_steps, cfg.seed, args.device)
+        dream, road, steps = dream_returns(
+            mdn,
+            controllers,
+            z0[:n],
+            args.tau,
+            cfg.dream_steps,
+            cfg.seed,
+            args.device,
+            decoder=world.vae.to(args.device).decode if args.road else None,
+            road_every=10 if args.road else 0,
+        )
         means = dream.mean(1)
         rel = split_half_reliability(dream) if n >= 2 else float("nan")
         rel_w = split_half_reliability(dream, working) if n >= 2 else float("nan")
@@ -96,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             f"spread of working means {spread:.1f} ({steps} dream steps, {secs:.0f} s)",
             flush=True,
         )
+        if road is not None:
+            for label, score in (("road frames", road.mean(1)), ("dreams ≥ 90 % on road", (road >= 0.9).mean(1))):
+                print(
+                    f"      by {label}: rank_corr {spearman(score, real):.3f}, "
+                    f"working {spearman_among(score, real, working):.3f}",
+                    flush=True,
+                )
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 
