@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
+    from gdl_studio.racing.dream_batch import ROAD_EVERY
     from gdl_studio.racing.fidelity import (
         FIDELITY_SEED_BASE,
         FidelityConfig,
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg.seed,
             args.device,
             decoder=world.vae.to(args.device).decode if args.road else None,
-            road_every=10 if args.road else 0,
+            road_every=ROAD_EVERY if args.road else 0,
         )
         means = dream.mean(1)
         rel = split_half_reliability(dream) if n >= 2 else float("nan")

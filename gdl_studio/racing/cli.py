@@ -143,7 +143,7 @@ def register(commands) -> None:
         "--road-penalty",
         type=float,
         default=0.0,
-        help="each dream's return minus this × its share of frames off the road (V decodes every 10th frame)",
+        help="each dream's return minus this × its share of checked frames off the road (V decodes every 10th)",
     )
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--device", default="auto")
@@ -317,7 +317,9 @@ def register(commands) -> None:
     p.add_argument(
         "--starts", type=_positive, default=50, help="--dream-road: dreams (each from another real track's first frame)"
     )
-    p.add_argument("--road-every", type=_positive, default=10, help="--dream-road: check every Nth decoded frame")
+    p.add_argument(
+        "--road-every", type=_positive, help="--dream-road: check every Nth decoded frame (default 10: ROAD_EVERY)"
+    )
     p.add_argument(
         "--quick", action="store_true", help="--fidelity with a few controllers and short dreams (< 2 min on 2 cores)"
     )
@@ -863,7 +865,7 @@ def _dream_road(args, world, params) -> dict:
         starts=args.starts,
         tau=args.tau,
         steps=1000,
-        road_every=args.road_every,
+        **({"road_every": args.road_every} if args.road_every else {}),
         device=args.device,
         log=lambda m: print(m, file=sys.stderr),
     )

@@ -23,6 +23,7 @@ DREAM_MIN_STEPS = 20  # M's episode-end head is ignored before this many steps
 # around rows 54–60, columns 28–37. Road grey or grass green there tells whether it is on the road.
 ROAD_ROWS = slice(54, 61)
 ROAD_COLS = slice(28, 38)
+ROAD_EVERY = 10  # the road check looks at every 10th dreamt frame unless told otherwise (decoding costs)
 
 
 @dataclass

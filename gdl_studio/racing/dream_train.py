@@ -29,9 +29,9 @@ import numpy as np
 
 from gdl_studio.core.atomic import atomic_path, write_text_atomic
 from gdl_studio.core.errors import UserError
+from gdl_studio.racing.dream_batch import ROAD_EVERY
 
 DREAM_CONTROLLER_NAME = "carracing-controller-dream"
-ROAD_EVERY = 10  # with a road penalty: every 10th dreamt frame is decoded and checked for road
 LOG_FIELDS = ("generation", "best", "mean", "worst", "xmean_fitness", "valid", "sigma", "dream_steps", "seconds")
 START_SEED_BASE = 4_000_000  # fallback start frames (track resets only) — not the bench's, fidelity's or finetune's
 

@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gdl_studio.racing.dream_batch import ROAD_EVERY
+
 FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
 DREAM_ROAD_SEED_BASE = FIDELITY_SEED_BASE + 20_000  # dream starts of ``bench racing --dream-road``
 ON_ROAD_SHARE = 0.95  # a dream stays on the road when the car is on it in at least this share of checked frames
@@ -80,7 +82,7 @@ class FidelityConfig:
     nll_episodes: int = 4
     nll_steps: int = 1000
     nll_samples: int = 16
-    road_every: int = 10
+    road_every: int = ROAD_EVERY
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     device: str = "auto"
     stock: bool = False
@@ -319,7 +321,7 @@ def dream_road(
     starts: int = 50,
     tau: float = 1.0,
     steps: int = 1000,
-    road_every: int = 10,
+    road_every: int = ROAD_EVERY,
     seed: int = 0,
     device: str = "auto",
     stop_on_done: bool = False,
