@@ -341,6 +341,32 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     assert r["steer"]["branches"] == 0
 
 
+def _one_dream_generation(models_dir, tmp_path, name: str, **options) -> list[dict]:
+    """One generation of dream CMA-ES (population 4, 2 dreams of 25 steps from zero latents) into
+    ``tmp_path/name``; its log rows. ``options`` are further :class:`DreamTrainConfig` fields."""
+    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
+
+    starts = tmp_path / "series.npz"
+    np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
+    cfg = DreamTrainConfig(
+        models=models_dir,
+        out=tmp_path / name,
+        ckpt=tmp_path / f"ckpt-{name}",
+        popsize=4,
+        rollouts=2,
+        generations=1,
+        max_steps=25,
+        device="cpu",
+        series=starts,
+        valid_dreams=2,
+        valid_every=1,
+        command="test",
+        **options,
+    )
+    train_dream_controller(cfg, log=lambda m: None)
+    return read_log(tmp_path / f"ckpt-{name}")
+
+
 def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_path):
     """A critic M that predicts a reward of −5 per step pulls every candidate's fitness down to its
     own (a mean or a max over the Ms would stay near the main M's ~0); a critic trained on another
@@ -349,31 +375,11 @@ def test_dream_controller_with_a_critic_scores_the_worse_m(tiny_models_dir, tmp_
 
     from gdl_studio.core.errors import UserError
     from gdl_studio.core.registry import read_card
-    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
 
     critic = _pessimist_critic(tiny_models_dir, tmp_path / "critic")  # never ends: 25 steps of −5
-    starts = tmp_path / "series.npz"
-    np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
 
     def run(name: str, critics: tuple, pool: str = "min") -> list[dict]:
-        cfg = DreamTrainConfig(
-            models=tiny_models_dir,
-            out=tmp_path / name,
-            ckpt=tmp_path / f"ckpt-{name}",
-            popsize=4,
-            rollouts=2,
-            generations=1,
-            max_steps=25,
-            device="cpu",
-            series=starts,
-            valid_dreams=2,
-            valid_every=1,
-            critics=critics,
-            pool=pool,
-            command="test",
-        )
-        train_dream_controller(cfg, log=lambda m: None)
-        return read_log(tmp_path / f"ckpt-{name}")
+        return _one_dream_generation(tiny_models_dir, tmp_path, name, critics=critics, pool=pool)
 
     (alone,) = run("alone", ())
     (judged,) = run("judged", (critic,))
@@ -399,29 +405,9 @@ def test_dream_controller_road_penalty_charges_each_dreams_frames_off_the_road(t
     from gdl_studio.core.errors import UserError
     from gdl_studio.core.registry import read_card
     from gdl_studio.racing import dream_batch as db
-    from gdl_studio.racing.dream_train import DreamTrainConfig, read_log, train_dream_controller
-
-    starts = tmp_path / "series.npz"
-    np.savez(starts, mu=np.zeros((8, 32), np.float16), lengths=np.array([3, 3]))
 
     def run(name: str, penalty: float) -> dict:
-        cfg = DreamTrainConfig(
-            models=tiny_models_dir,
-            out=tmp_path / name,
-            ckpt=tmp_path / f"ckpt-{name}",
-            popsize=4,
-            rollouts=2,
-            generations=1,
-            max_steps=25,
-            device="cpu",
-            series=starts,
-            valid_dreams=2,
-            valid_every=1,
-            road_penalty=penalty,
-            command="test",
-        )
-        train_dream_controller(cfg, log=lambda m: None)
-        (row,) = read_log(tmp_path / f"ckpt-{name}")
+        (row,) = _one_dream_generation(tiny_models_dir, tmp_path, name, road_penalty=penalty)
         return row
 
     plain = run("plain", 0.0)
