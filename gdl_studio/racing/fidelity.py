@@ -23,6 +23,9 @@ measures exactly that, on fixed seeds that no training or selection uses
   even dreams of the world's M): how well the dream ranking reproduces itself at ``dreams`` dreams
   per controller. A rank correlation far below it is the dream's bias, not the noise of too few
   dreams (one dream's return varies by ±150 and more);
+* ``by_road.*``: the same controllers ranked by their dreams' road-keeping instead of M's reward
+  (the share of checked frames, every ``road_every``-th decoded by V, with the car on the road):
+  whether the dreamt pictures know more of the drivers' real order than the reward head does;
 * ``teacher_forced.*``: the same correlations and the base controller's return ratio for M's
   reward head summed along the real episodes (fed the real frames): whether M's reward head
   ranks the drivers when its dynamics are not in the way;
@@ -698,8 +701,16 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     mdn = world.mdn.to(device)
     decoder = world.vae.to(device).decode
     try:
-        dream, _, dream_steps = dream_returns(
-            mdn, controllers, z0[: cfg.dreams], cfg.tau, cfg.dream_steps, cfg.seed, device
+        dream, dream_road, dream_steps = dream_returns(  # V decodes every road_every-th frame: by_road below
+            mdn,
+            controllers,
+            z0[: cfg.dreams],
+            cfg.tau,
+            cfg.dream_steps,
+            cfg.seed,
+            device,
+            decoder=decoder,
+            road_every=cfg.road_every,
         )
         base_dream, base_road, s = dream_returns(
             mdn,
@@ -740,6 +751,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     teacher = pred_all.mean(1)
     base_real_mean = float(np.mean(base_real))
     road = road_figures(base_road[0] if base_road is not None else None)
+    road_share = dream_road.mean(1)  # per controller: the share of its dreamt frames with the car on the road
     result = {
         "rank_corr": spearman(dream_mean, real),
         "rank_corr_top": spearman_among(dream_mean, real, top),
@@ -754,6 +766,10 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
         "real_reliability_top": split_half_reliability(real_all, top),
         "dream_reliability": split_half_reliability(dream),
         "dream_reliability_working": split_half_reliability(dream, working),
+        "by_road": {  # the same controllers ranked by how much of their dreams they keep on the road
+            "rank_corr": spearman(road_share, real),
+            "rank_corr_working": spearman_among(road_share, real, working),
+        },
         "teacher_forced": {
             "rank_corr": spearman(teacher, real),
             "rank_corr_working": spearman_among(teacher, real, working),
@@ -782,6 +798,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
             "real": [round(float(v), 1) for v in real],
             "real_episodes": [[round(float(v), 1) for v in row] for row in real_all],
             "dream": [round(float(v), 1) for v in dream_mean],
+            "dream_road": [round(float(v), 3) for v in road_share],
             "teacher_forced": [round(float(v), 1) for v in teacher],
         },
     }

@@ -334,6 +334,11 @@ def test_fidelity_with_a_critic_ranks_by_the_lowest_m(tiny_models_dir, tmp_path)
     # and the dream ranking's (odd vs even dreams of each controller)
     assert {"dream_reliability", "dream_reliability_working"} <= set(r)
     assert np.isnan(r["dream_reliability"]) or -1.0 <= r["dream_reliability"] <= 1.0
+    # and the ranking by the dreams' road-keeping (every road_every-th frame decoded)
+    road = np.array(r["per_controller"]["dream_road"])
+    assert road.shape == (3,) and ((road >= 0.0) & (road <= 1.0)).all()
+    assert set(r["by_road"]) == {"rank_corr", "rank_corr_working"}
+    assert all(np.isnan(v) or -1.0 <= v <= 1.0 for v in r["by_road"].values())
     per_track = np.array(r["per_controller"]["real_episodes"])
     assert per_track.shape == (3, cfg.real_episodes)
     assert per_track.mean(1) == pytest.approx(r["per_controller"]["real"], abs=0.06)
