@@ -28,16 +28,14 @@ def response(mdn, episodes) -> tuple[dict[int, float], int]:
     """Mean |dream(real actions) − dream(flipped steering)| after each horizon, in z standard deviations."""
     import numpy as np
 
-    from gdl_studio.racing.fidelity import flip_steering, open_loop, teacher_forced_states
+    from gdl_studio.racing.fidelity import flip_branches, teacher_forced_states
 
     zstd = float(np.concatenate([e[0] for e in episodes]).std(0).mean())
     diffs: dict[int, list[float]] = {k: [] for k in HORIZONS}
     for mu, actions, _ in episodes:
         states = teacher_forced_states(mdn, mu, actions)
         for s in range(50, len(actions) - max(HORIZONS) - 1, 10):
-            branch = actions[s : s + max(HORIZONS)]
-            kept = open_loop(mdn, mu[s : s + 1], states[s - 1], branch).numpy()
-            flipped = open_loop(mdn, mu[s : s + 1], states[s - 1], [flip_steering(a) for a in branch]).numpy()
+            kept, flipped = (b.numpy() for b in flip_branches(mdn, mu, states, actions, s, max(HORIZONS)))
             for k in HORIZONS:
                 diffs[k].append(float(np.abs(kept[k - 1] - flipped[k - 1]).mean()) / zstd)
     return {k: float(np.mean(v)) for k, v in diffs.items()}, len(diffs[HORIZONS[0]])

@@ -41,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     from gdl_studio.racing.fidelity import (
         FIDELITY_SEED_BASE,
         first_frame_latents,
-        flip_steering,
+        flip_branches,
         flipped_frames,
-        open_loop,
         record_episodes,
         teacher_forced_states,
     )
@@ -89,16 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             mu = encode(vae, frames)[0]
             states = teacher_forced_states(mdn, mu, actions_arr)
             for s in starts:
-                traj = [
-                    open_loop(
-                        mdn,
-                        mu[s : s + 1],
-                        states[s - 1],
-                        [flip_steering(a) if flip else a for a in actions_arr[s : s + hmax]],
-                    ).numpy()
-                    for flip in (False, True)
-                ]
-                diff = np.abs(traj[0] - traj[1])[:, active[vae]].mean(1)
+                kept, flipped = flip_branches(mdn, mu, states, actions_arr, s, hmax)
+                diff = np.abs(kept.numpy() - flipped.numpy())[:, active[vae]].mean(1)
                 for k in STEPS_AFTER:
                     dream_diff[label][k].append(diff[k - 1])
         print(f"track {seed}: {len(actions_arr)} steps, {len(starts)} branches", file=sys.stderr, flush=True)

@@ -853,6 +853,7 @@ def _fidelity(args, world, params) -> dict:
 
 
 def _dream_road(args, world, params) -> dict:
+    from gdl_studio.racing.dream_batch import ROAD_EVERY
     from gdl_studio.racing.fidelity import dream_road
 
     if not 0.05 <= args.tau <= 3.0:
@@ -865,7 +866,7 @@ def _dream_road(args, world, params) -> dict:
         starts=args.starts,
         tau=args.tau,
         steps=1000,
-        **({"road_every": args.road_every} if args.road_every else {}),
+        road_every=args.road_every or ROAD_EVERY,
         device=args.device,
         log=lambda m: print(m, file=sys.stderr),
     )

@@ -491,9 +491,18 @@ def open_loop(mdn, z0, state, actions):
     return torch.cat(out_z)
 
 
+def flip_branches(mdn, mu: np.ndarray, states: list, actions: np.ndarray, start: int, horizon: int):
+    """The two open-loop dreams (horizon, z) that branch at real step ``start`` (M's state from
+    :func:`teacher_forced_states`, then :func:`open_loop` from latent ``mu[start]``): (with the recorded
+    actions, with their steering flipped by :func:`flip_steering`)."""
+    branch = actions[start : start + horizon]
+    z0, state = mu[start : start + 1], states[start - 1]
+    return open_loop(mdn, z0, state, branch), open_loop(mdn, z0, state, [flip_steering(a) for a in branch])
+
+
 def steer_dream(vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int], horizon: int = STEER_HORIZON):
     """On-road flags (len(starts),) of the dreamt car after ``horizon`` open-loop steps from each start
-    (M teacher-forced on the real latents ``mu`` up to it, then :func:`open_loop`): (with the recorded
+    (:func:`flip_branches`; M teacher-forced on the real latents ``mu`` up to it): (with the recorded
     actions, with their steering flipped)."""
     import torch
 
@@ -502,15 +511,10 @@ def steer_dream(vae, mdn, mu: np.ndarray, actions: np.ndarray, starts: list[int]
     if not starts:
         return np.zeros(0, bool), np.zeros(0, bool)
     states = teacher_forced_states(mdn, mu, actions)
-    flags = []
-    for flip in (False, True):
-        last = []
-        for s in starts:
-            branch = [flip_steering(a) if flip else a for a in actions[s : s + horizon]]
-            last.append(open_loop(mdn, mu[s : s + 1], states[s - 1], branch)[-1:])
-        with torch.inference_mode():
-            flags.append(on_road(vae.decode(torch.cat(last))))
-    return flags[0], flags[1]
+    pairs = [flip_branches(mdn, mu, states, actions, s, horizon) for s in starts]
+    with torch.inference_mode():
+        kept, flipped = (on_road(vae.decode(torch.cat([p[i][-1:] for p in pairs]))) for i in (0, 1))
+    return kept, flipped
 
 
 def steer_check(vae, mdn, seeds: list[int], episodes, stock: bool = False) -> dict:
