@@ -18,7 +18,10 @@ n-gram on the Transformer's event tokens — and ``ngram_steps`` — on the LSTM
 Round 2 (issue #15):
 
 - ``transformer.nats_per_note`` is on the round-1 test split, unchanged (each piece told its
-  style where the model knows styles; ``nats_per_note_unknown_style``: told nothing)
+  style where the model knows styles; ``nats_per_note_unknown_style``: told nothing), under the
+  model's transposition ensemble of radius ``transformer.transpose_views`` (the card's: every
+  Transformer figure here, latency included, is of that ensemble, as the app generates with
+  it); ``transformer.nats_per_note_single_view``: the network alone (radius 0)
 - ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
   piece id), filled given the music on both sides as the app fills (the gap's own events; the
   two-view mixture of the card's ``fill.fim_weight``, ``infill.fim_weight``: see
@@ -190,6 +193,16 @@ def run_bench(args) -> dict:
         if kind == "transformer" and getattr(composer.model.config, "n_styles", None):
             s0 = score_transformer(composer.model, test, use_style=False).summary()
             results[kind]["nats_per_note_unknown_style"] = s0["nats_per_note"]
+        if kind == "transformer":
+            radius = int(getattr(composer.model.config, "transpose_views", 0))
+            results[kind]["transpose_views"] = radius
+            if radius:
+                composer.model.config.transpose_views = 0
+                try:
+                    one = score_transformer(composer.model, test).summary()
+                finally:
+                    composer.model.config.transpose_views = radius
+                results[kind]["nats_per_note_single_view"] = one["nats_per_note"]
 
     _style_figures(results, corpus, composers, args, log)
     if "transformer" in composers:
@@ -358,6 +371,8 @@ def _print_table(results: dict) -> None:
     cols = [c for c in ("lstm", "transformer", "ngram", "ngram_steps") if c in results]
     figures = [
         ("nats/note (test)", ("nats_per_note",)),
+        ("  the network alone (no transposition views)", ("nats_per_note_single_view",)),
+        ("transposition views: radius", ("transpose_views",)),
         ("nats/token", ("nats_per_token",)),
         ("next-note accuracy", ("next_note_accuracy",)),
         ("first note after 256-note primer, ms", ("latency_ms", "first_note")),

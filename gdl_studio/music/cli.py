@@ -56,6 +56,16 @@ def register(commands) -> None:
                 help="start from this model's weights (same shape; tables that grew keep the old rows)",
             )
             p.add_argument(
+                "--teacher",
+                default=None,
+                metavar="MODEL_DIR",
+                help="distil from this Transformer's transposition ensemble (same events)",
+            )
+            p.add_argument("--teacher-views", type=int, default=None, help="the teacher ensemble's radius R (±R)")
+            p.add_argument(
+                "--distill-weight", type=float, default=None, help="share of the loss that follows the teacher (0-1)"
+            )
+            p.add_argument(
                 "--fim-rate",
                 type=float,
                 default=None,
@@ -200,6 +210,9 @@ def _train(args: argparse.Namespace) -> int:
         "eval_every",
         "fim_rate",
         "init_weights",
+        "teacher",
+        "teacher_views",
+        "distill_weight",
     ):
         value = getattr(args, field, None)
         if value is not None:

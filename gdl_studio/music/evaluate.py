@@ -142,7 +142,9 @@ def score_transformer(
     batch_windows: int = 16,
     use_style: bool = True,
 ) -> Scores:
-    """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones).
+    """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones),
+    under the model's transposition ensemble (:meth:`MusicTransformer.mixture_nll`, radius
+    ``config.transpose_views``; accuracy from the untransposed view).
 
     A model with a style embedding is told each piece's style (its source), or the unknown
     style if ``use_style`` is false."""
@@ -166,7 +168,7 @@ def score_transformer(
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
-        nll, pitch_logits = model.batch_nll(ten, style=style)
+        nll, pitch_logits = model.mixture_nll(ten, style=style)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
         for b, (pi, arr, first) in enumerate(chunk):
             n = len(arr["tg_pitch"])
@@ -303,7 +305,7 @@ def _event_nll(
 ) -> list[np.ndarray]:
     """NLL of each of the events ``[first, last)`` (``last`` None: to the end) of each ``(events,
     first, last, bar_ticks, style)``, teacher-forced in one pass per sequence (position 0 = the
-    first event)."""
+    first event), under the model's transposition ensemble (as :func:`score_transformer`)."""
     cfg = model.config
     out = []
     for k in range(0, len(seqs), batch):
@@ -327,7 +329,7 @@ def _event_nll(
             arr["in_time"][b, :n] = ev["time"][:-1]
         ten = {key: torch.from_numpy(v).to(device) for key, v in arr.items()}
         style = torch.tensor([style_for_model(s[4], cfg) for s in chunk], device=device)
-        nll, _ = model.batch_nll(ten, style=style)
+        nll, _ = model.mixture_nll(ten, style=style)
         for b, (ev, first, last, _, _) in enumerate(chunk):
             n = len(ev["pitch"]) - 1 if last is None else last - 1
             out.append(nll[b, first - 1 : n].detach().double().cpu().numpy())

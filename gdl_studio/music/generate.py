@@ -28,7 +28,7 @@ from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
 from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
-from gdl_studio.music.transformer import KVCache, MusicTransformer
+from gdl_studio.music.transformer import KVCache, MusicTransformer, pitch_gather, transpose_pitches, untranspose_logits
 
 DEFAULT_VOICES = 4
 MAX_LSTM_PRIMER_STEPS = 2048  # eight training windows; the LSTM's memory is far shorter
@@ -394,6 +394,40 @@ class _LeftToRight:
         self.t = t
 
 
+@dataclass
+class _Rows:
+    """What one event is decided from (:meth:`TransformerComposer._decide`): hidden states
+    (rows, d_model), each row's log weight in the mixture and its transposition, and the pitch
+    gathers that move each row's pitch distribution back (:func:`transformer.pitch_gather`)."""
+
+    h: torch.Tensor
+    logw: torch.Tensor
+    transpositions: torch.Tensor
+    index: torch.Tensor
+    impossible: torch.Tensor
+    moved: bool  # whether any row is transposed
+
+    @staticmethod
+    def of(n_out: int, *views: tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]) -> _Rows:
+        """Rows of ``views``: ``(h, log weights, transpositions)`` each (weights may be −inf)."""
+        h = torch.cat([v[0] for v in views])
+        logw = torch.cat([v[1] for v in views]).float()
+        ks = tuple(k for v in views for k in v[2])
+        index, impossible = _gathers(ks, n_out)
+        return _Rows(h, logw, torch.tensor(ks), index, impossible, any(ks))
+
+
+_GATHERS: dict[tuple[tuple[int, ...], int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _gathers(ks: tuple[int, ...], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`transformer.pitch_gather`, built once per set of transpositions."""
+    key = (ks, n_out)
+    if key not in _GATHERS:
+        _GATHERS[key] = pitch_gather(ks, n_out)
+    return _GATHERS[key]
+
+
 class TransformerComposer(Composer):
     """Generates with :class:`MusicTransformer`, one note event per pass, with a KV cache.
 
@@ -425,7 +459,7 @@ class TransformerComposer(Composer):
     @torch.inference_mode()
     def _decide(
         self,
-        h: torch.Tensor,
+        rows: _Rows,
         t: int,
         min_shift: int,
         bar_ticks: int,
@@ -433,34 +467,32 @@ class TransformerComposer(Composer):
         rng: torch.Generator,
         tracker: ConstraintTracker | None = None,
         end_tick: int | None = None,
-        other: tuple[torch.Tensor, float] | None = None,
     ) -> tuple[int, int, int, int, int]:
-        """Sample the next event after hidden state ``h`` at onset ``t``:
+        """Sample the next event after the hidden states of ``rows`` at onset ``t``:
         ``(shift, pitch, duration, velocity bin, bar position)``; ``end_tick``: filling a gap
         that ends there (pitch END at the end).
 
-        ``other``: a second view of the same history (its hidden state, its weight ``1 − w``):
-        the event is then drawn from the mixture ``w·p(h) + (1 − w)·p(other)``, attribute by
-        attribute — each attribute from the views' mixture under the weights so far, after
-        which each view's weight is multiplied by the probability it gave the drawn value (its
-        posterior), which samples the compound event exactly from the mixture, masks included."""
+        With more than one row (the views of the transposition ensemble, and while filling, the
+        left-to-right view too) the event is drawn from the rows' mixture under their weights,
+        attribute by attribute: each attribute from the mixture under the weights so far, after
+        which each row's weight is multiplied by the probability it gave the drawn value (its
+        posterior), which samples the compound event exactly from the mixture, masks included.
+        Each row's pitch distribution is first moved back by its transposition."""
         model = self.model
-        if other is None:
+        h, n_rows = rows.h, rows.h.shape[0]
+        logw = rows.logw.clone()
 
-            def pick(head, mask) -> int:
-                return _masked_sample(head(h), mask, options, rng, tracker)
-
-        else:
-            h2, w2 = other
-            logw = [math.log1p(-w2), math.log(w2)]
-
-            def pick(head, mask) -> int:
-                lp = (torch.log_softmax(head(h).float(), -1), torch.log_softmax(head(h2).float(), -1))
-                x = _masked_sample(torch.logaddexp(lp[0] + logw[0], lp[1] + logw[1]), mask, options, rng, tracker)
-                post = (logw[0] + float(lp[0][x]), logw[1] + float(lp[1][x]))
-                norm = float(np.logaddexp(*post))
-                logw[0], logw[1] = post[0] - norm, post[1] - norm
-                return x
+        def pick(head, mask, pitch: bool = False) -> int:
+            logits = head(h).float()
+            if pitch and rows.moved:
+                logits = untranspose_logits(logits, rows.index, rows.impossible)
+            if n_rows == 1:
+                return _masked_sample(logits[0], mask, options, rng, tracker)
+            lp = torch.log_softmax(logits, -1)
+            x = _masked_sample(torch.logsumexp(lp + logw[:, None], 0), mask, options, rng, tracker)
+            post = logw + lp[:, x]
+            logw.copy_(post - torch.logsumexp(post, 0))
+            return x
 
         shifts = np.arange(T.N_SHIFT)
         shift_mask = shifts >= min_shift
@@ -477,7 +509,7 @@ class TransformerComposer(Composer):
             shift_mask &= ok
         s = pick(model.shift_logits, shift_mask)
         m = int(T.metric_index(t + s, bar_ticks))
-        s_t, m_t = torch.tensor(s), torch.tensor(m)
+        s_t, m_t = torch.full((n_rows,), s), torch.full((n_rows,), m)
         n_out = model.n_pitch_out
         pitch_mask = np.zeros(n_out, bool)
         at_end = end_tick is not None and t + s == end_tick
@@ -490,15 +522,15 @@ class TransformerComposer(Composer):
                 pitch_mask[: T.N_PITCH] = tracker.pitch_mask(t + s)
             # a GAP event always advances by the longest shift (and not onto a gap's end)
             pitch_mask[T.GAP] = s == T.MAX_SHIFT and (end_tick is None or t + s < end_tick)
-        p = pick(lambda x: model.pitch_logits(x, s_t, m_t), pitch_mask)
+        p = pick(lambda x: model.pitch_logits(x, s_t, m_t), pitch_mask, pitch=True)
         if p == T.GAP or (at_end and p == T.END):
             return s, p, T.DUR_NONE, T.VEL_NONE, m
         dur_mask = tracker.duration_mask(t + s) if tracker is not None else None
-        p_t = torch.tensor(p)
+        p_t = transpose_pitches(torch.full((n_rows,), p), rows.transpositions)[0]  # each row's own pitch
         d = pick(lambda x: model.dur_logits(x, s_t, m_t, p_t), dur_mask)
         v = T.VEL_NONE
         if model.config.use_velocity:
-            d_t = torch.tensor(d)
+            d_t = torch.full((n_rows,), d)
             v = pick(lambda x: model.vel_logits(x, s_t, m_t, p_t, d_t), None)
         return s, p, d, v, m
 
@@ -579,10 +611,19 @@ class TransformerComposer(Composer):
         made = 0
         guard = 4 * n_notes + 256 if end_tick is None else 4 * n_notes + 256 + (end_tick - t) // T.MAX_SHIFT
         t_last = t_start
+        n_out = model.n_pitch_out
         while made < n_notes and guard > 0:
             guard -= 1
-            other = (l2r.h, l2r.weight) if l2r is not None and l2r.active else None
-            s, p, d, v, m = self._decide(h, t, min_shift, bar_ticks, options, rng, tracker, end_tick, other)
+            if l2r is not None and l2r.active:
+                w = math.log1p(-l2r.weight)
+                rows = _Rows.of(
+                    n_out,
+                    (h, cache.log_weights() + w, cache.transpositions),
+                    (l2r.h, l2r.cache.log_weights() + math.log(l2r.weight), l2r.cache.transpositions),
+                )
+            else:
+                rows = _Rows.of(n_out, (h, cache.log_weights(), cache.transpositions))
+            s, p, d, v, m = self._decide(rows, t, min_shift, bar_ticks, options, rng, tracker, end_tick)
             if limit_tick is not None and t + s >= limit_tick:
                 return
             t += s

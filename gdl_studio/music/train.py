@@ -63,6 +63,10 @@ class TrainSettings:
     workers: int = 0  # batch-making processes (0: in the training process)
     eval_every: int = 1  # epochs between validation passes
     init_weights: str = ""  # warm start: a model directory whose weights start this run ("" = random)
+    # distillation (Transformer): a model directory whose transposition ensemble teaches this run
+    teacher: str = ""
+    teacher_views: int = 0  # the teacher ensemble's radius (TransformerConfig.transpose_views)
+    distill_weight: float = 0.0  # share of the loss that is cross-entropy with the teacher's distributions
 
 
 def default_settings(kind: str, tiny: bool) -> TrainSettings:
@@ -208,6 +212,26 @@ def warm_start(model: torch.nn.Module, model_dir: str | Path) -> str:
         f"warm start from {files[0]} (sha256 {sha[:12]}…): {copied} tensors copied, "
         f"{len(grown)} grown ({', '.join(grown) or 'none'}), {len(own) - copied - len(grown)} new"
     )
+
+
+def load_teacher(model_dir: str, config: TransformerConfig, device) -> MusicTransformer:
+    """The teacher of a distillation run: the Transformer in ``model_dir`` (its card and one
+    weights file), frozen, in eval mode. It must read and predict the same events as the
+    student (tokenisation, fill-in-the-middle layout, styles)."""
+    from gdl_studio.core.registry import load_tensors, read_card
+
+    card = read_card(Path(model_dir))
+    tcfg = TransformerConfig.from_dict(card.architecture)
+    same = ("infill", "fim_order", "n_styles", "use_velocity")
+    if card.architecture.get("kind") != "transformer" or any(getattr(tcfg, k) != getattr(config, k) for k in same):
+        raise UserError(f"--teacher: {model_dir} is not a Transformer of the same events ({', '.join(same)})")
+    if config.use_velocity:
+        raise UserError("--teacher: distilling models with velocity is not supported")
+    net = MusicTransformer(tcfg)
+    net.load_state_dict({k: v.float() for k, v in load_tensors(card).items()})
+    for prm in net.parameters():
+        prm.requires_grad_(False)
+    return net.to(device).eval()
 
 
 def _new_block_output(name: str, old: dict) -> bool:
@@ -565,8 +589,18 @@ class _Batches:
 # loop
 
 
-def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, amp: bool) -> tuple[torch.Tensor, int]:
-    """Mean NLL per target token of one batch, and the number of targets."""
+def _loss(
+    kind: str,
+    model,
+    arrs: dict,
+    mask: np.ndarray,
+    device: torch.device,
+    amp: bool,
+    teacher: tuple[MusicTransformer, int, float] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Mean NLL per target token of one batch, and the number of targets; with ``teacher``
+    (model, ensemble radius, weight a): (1 − a)·NLL + a·the cross-entropy of each attribute with
+    the teacher ensemble's distribution (:func:`distill_loss`)."""
     ten = {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in arrs.items()}
     mask_cpu = torch.as_tensor(mask)
     n = int(mask_cpu.sum())  # counted on the host: no device sync per step
@@ -585,9 +619,39 @@ def _loss(kind: str, model, arrs: dict, mask: np.ndarray, device: torch.device, 
             nll = F.cross_entropy(
                 note_logits.float().transpose(1, 2), ten["target_note"], reduction="none"
             ) + F.cross_entropy(dur_logits.float().transpose(1, 2), ten["target_dur"], reduction="none")
+        elif teacher is not None:
+            nll = distill_loss(model, teacher, ten)
         else:
             nll, _ = model.batch_nll(ten)
     return (nll * m).sum() / max(n, 1), n
+
+
+def distill_loss(model: MusicTransformer, teacher: tuple[MusicTransformer, int, float], ten: dict) -> torch.Tensor:
+    """Per-position loss of a student ``model`` taught by ``teacher`` = (model, radius, a):
+    (1 − a)·its NLL of the true event + a·Σ over attributes of the cross-entropy of its
+    distribution with the teacher ensemble's (:meth:`MusicTransformer.ensemble_targets`; the
+    pitch given the true shift, the duration given both, only for notes, as in the NLL)."""
+    net, radius, a = teacher
+    h = model(
+        ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], ten.get("offset"),
+        style=ten.get("style"), time=ten.get("in_time"), time_offset=ten.get("time_offset"),
+    )  # fmt: skip
+    target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
+    own = model.attribute_log_probs(h, target)
+    q = net.ensemble_targets(ten, radius)
+    is_note = (target["pitch"] < T.N_PITCH).float()
+    dur = target["dur"].clamp(max=T.N_DUR - 1)
+    nll = (
+        -own["shift"].gather(-1, target["shift"][..., None]).squeeze(-1)
+        - own["pitch"].gather(-1, target["pitch"][..., None]).squeeze(-1)
+        - own["dur"].gather(-1, dur[..., None]).squeeze(-1) * is_note
+    )
+    soft = (
+        -(q["shift"].exp() * own["shift"]).sum(-1)
+        - (q["pitch"].exp() * own["pitch"]).sum(-1)
+        - (q["dur"].exp() * own["dur"]).sum(-1) * is_note
+    )
+    return (1.0 - a) * nll + a * soft
 
 
 def _evaluate(kind, model, data, device, amp, batch_size) -> float:
@@ -735,6 +799,13 @@ def train_music(
     if not config.n_styles:
         settings.style_dropout = 0.0
     model.to(dev)
+    teacher = None
+    if settings.teacher:
+        teacher = (load_teacher(settings.teacher, config, dev), settings.teacher_views, settings.distill_weight)
+        log(
+            f"distilling from {settings.teacher} (transposition views ±{settings.teacher_views}, "
+            f"weight {settings.distill_weight:g})"
+        )
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
@@ -817,7 +888,7 @@ def train_music(
             progress = max(state["step"] / total_steps, elapsed / budget)
             for group in opt.param_groups:
                 group["lr"] = _lr_at(settings, state["step"], progress)
-            loss, n = _loss(kind, model, arrs, mask, dev, amp)
+            loss, n = _loss(kind, model, arrs, mask, dev, amp, teacher)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)

@@ -65,6 +65,10 @@ class TransformerConfig:
     rope: bool = False  # rotary position embedding of queries and keys instead of added sinusoids
     time_embedding: bool = False  # add a learned projection of the sinusoid of each event's onset tick
     fim_order: str = "psm"  # infill layout: "psm" (prefix, suffix, middle) or "spm" (tokens.fim_arrange)
+    # the transposition ensemble (see :func:`view_transpositions`): predictions average the model
+    # over the history transposed by -R..R semitones (R = this; 0: the model alone). Training
+    # ignores it; scoring (:meth:`MusicTransformer.mixture_nll`) and generation use it.
+    transpose_views: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +100,48 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     half = x.shape[-1] // 2
     x1, x2 = x[..., :half].float(), x[..., half:].float()
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).to(x.dtype)
+
+
+def view_transpositions(radius: int) -> tuple[int, ...]:
+    """The transpositions of the ensemble of radius ``radius``: 0 first, then ±1, ±2, …"""
+    out = [0]
+    for r in range(1, max(int(radius), 0) + 1):
+        out.extend((r, -r))
+    return tuple(out)
+
+
+def transpose_pitches(pitch: torch.Tensor, k: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pitch tokens moved by ``k`` semitones (a number, or a tensor broadcast against ``pitch``;
+    specials such as GAP/BOS unchanged) and whether each could be (a pitch moved out of 0..127
+    is clamped and reported False)."""
+    is_pitch = pitch < T.N_PITCH
+    moved = torch.where(is_pitch, pitch + k, pitch)
+    ok = ~is_pitch | ((moved >= 0) & (moved < T.N_PITCH))
+    return torch.where(is_pitch, moved.clamp(0, T.N_PITCH - 1), pitch), ok
+
+
+def pitch_gather(transpositions: Sequence[int], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each view (transposition ``k``), the index into its pitch logits of each output token
+    (pitch ``p`` is that view's ``p + k``; specials are themselves) and which outputs the view
+    cannot express (``p + k`` outside 0..127): ``(index (V, n_out), impossible (V, n_out))``."""
+    base = torch.arange(n_out)
+    idx, bad = [], []
+    for k in transpositions:
+        i = base.clone()
+        moved = base[: T.N_PITCH] + int(k)
+        i[: T.N_PITCH] = moved.clamp(0, T.N_PITCH - 1)
+        b = torch.zeros(n_out, dtype=torch.bool)
+        b[: T.N_PITCH] = (moved < 0) | (moved >= T.N_PITCH)
+        idx.append(i)
+        bad.append(b)
+    return torch.stack(idx), torch.stack(bad)
+
+
+def untranspose_logits(logits: torch.Tensor, index: torch.Tensor, impossible: torch.Tensor) -> torch.Tensor:
+    """Pitch logits (R, n_out) of views in their own transposition → the same outputs in the
+    untransposed pitch space (``index``/``impossible`` (R, n_out) from :func:`pitch_gather`;
+    what a view cannot express gets −inf, so its softmax stays normalised)."""
+    return torch.gather(logits, -1, index).masked_fill(impossible, float("-inf"))
 
 
 class Block(nn.Module):
@@ -149,15 +195,30 @@ class Block(nn.Module):
 class KVCache:
     """Keys and values of the last ``max_len`` events (a ring buffer), per layer."""
 
-    k: torch.Tensor  # (layers, heads, max_len, hd)
+    k: torch.Tensor  # (layers, views, heads, max_len, hd)
     v: torch.Tensor
+    transpositions: tuple[int, ...] = (0,)  # each view's transposition (semitones; view 0 is the music as given)
+    alive: torch.Tensor | None = None  # (views,) bool: whether each view could transpose every event so far
     count: int = 0  # events pushed since the cache was (re)filled
     next_pos: int = 0  # absolute position of the next event
     time_origin: int = 0  # onset tick that the cached events' time embeddings count from
 
+    def __post_init__(self) -> None:
+        if self.alive is None:
+            self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
+
     @property
     def filled(self) -> int:
-        return min(self.count, self.k.shape[2])
+        return min(self.count, self.k.shape[3])
+
+    @property
+    def views(self) -> int:
+        return len(self.transpositions)
+
+    def log_weights(self) -> torch.Tensor:
+        """(views,) the ensemble's log weights: uniform over the views still alive."""
+        alive = cast(torch.Tensor, self.alive)
+        return torch.where(alive, -math.log(max(int(alive.sum()), 1)), float("-inf"))
 
 
 class MusicTransformer(nn.Module):
@@ -298,14 +359,20 @@ class MusicTransformer(nn.Module):
             )
         )
 
-    def event_nll(self, h: torch.Tensor, target: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def event_nll(
+        self, h: torch.Tensor, target: dict[str, torch.Tensor], impossible: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-position NLL of the next events (teacher forcing) and the pitch logits.
 
         ``target`` holds ``shift``, ``pitch``, ``dur``, ``vel`` and ``metric`` of the events to
-        predict, each shaped like ``h`` without its last dimension.
+        predict, each shaped like ``h`` without its last dimension; ``impossible`` (B, 128): pitch
+        outputs removed from each row's softmax (a transposed view's, :meth:`mixture_nll`).
         """
         s, p, d, m = target["shift"], target["pitch"], target["dur"], target["metric"]
         pitch_logits = self.pitch_logits(h, s, m)
+        if impossible is not None:
+            cut = F.pad(impossible, (0, pitch_logits.shape[-1] - impossible.shape[-1]))
+            pitch_logits = pitch_logits.masked_fill(cut[:, None, :], float("-inf"))
         nll = _ce(self.shift_logits(h), s) + _ce(pitch_logits, p)
         is_note = p < T.N_PITCH
         nll = nll + _ce(self.dur_logits(h, s, m, p), d.clamp(max=T.N_DUR - 1)) * is_note
@@ -336,11 +403,111 @@ class MusicTransformer(nn.Module):
         )
         return self.event_nll(h, {k: batch[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")})
 
+    @property
+    def transpositions(self) -> tuple[int, ...]:
+        """The views of this model's transposition ensemble (``config.transpose_views``)."""
+        return view_transpositions(getattr(self.config, "transpose_views", 0))
+
+    @torch.no_grad()
+    def mixture_nll(
+        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, radius: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-event NLL (B, T) under the transposition ensemble of ``radius`` (None: the
+        config's ``transpose_views``), and view 0's pitch logits.
+
+        Each view is the model run on the history transposed by ``k`` semitones (the targets too),
+        its pitch distribution moved back by ``k`` (what it cannot express has probability 0) and
+        renormalised; each event's probability is the mean over the views still alive (a view
+        dies at the first input it cannot transpose, as in generation)."""
+        ks = view_transpositions(self.config.transpose_views if radius is None else radius)
+        if len(ks) == 1:
+            return self.batch_nll(batch, style=style)
+        b = batch["in_pitch"].shape[0]
+        big = {key: val.repeat_interleave(len(ks), 0) if val.dim() >= 1 else val for key, val in batch.items()}
+        shifts = torch.tensor(ks, device=batch["in_pitch"].device).repeat(b)  # (B·V,) view of each row
+        big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
+        big["tg_pitch"], ok_tg = transpose_pitches(big["tg_pitch"], shifts[:, None])
+        st = style.repeat_interleave(len(ks), 0) if style is not None else big.get("style")
+        h = self(
+            big["in_shift"], big["in_pitch"], big["in_dur"], big["in_vel"], big["in_metric"], big.get("offset"),
+            style=st, time=big.get("in_time"), time_offset=big.get("time_offset"),
+        )  # fmt: skip
+        target = {k: big[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
+        # the pitch outputs a view cannot move back into 0..127 are removed from its softmax
+        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]  # (B·V, 128)
+        cannot = (moved_back < 0) | (moved_back >= T.N_PITCH)
+        nll, pitch_logits = self.event_nll(h, target, cannot)
+        nll = nll.view(b, len(ks), -1)
+        nll = torch.where(ok_tg.view(b, len(ks), -1), nll, float("inf"))
+        alive = torch.cumprod(ok_in.view(b, len(ks), -1).long(), dim=-1).bool()  # views alive at each position
+        logp = torch.where(alive, -nll.double(), float("-inf"))
+        mixed = torch.logsumexp(logp, dim=1) - torch.log(alive.sum(dim=1).clamp(min=1).double())
+        return (-mixed).float(), pitch_logits.view(b, len(ks), *pitch_logits.shape[1:])[:, 0]
+
+    def attribute_log_probs(
+        self, h: torch.Tensor, target: dict[str, torch.Tensor], impossible: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Teacher-forced log-probabilities of each attribute of the next events: ``shift``
+        (…, N_SHIFT), ``pitch`` given the true shift (…, n_pitch_out) and ``dur`` given the true
+        shift and pitch (…, N_DUR) (``impossible``: as in :meth:`event_nll`). Models with
+        velocity are not covered (distillation, its one user, does not support them)."""
+        s, p, m = target["shift"], target["pitch"], target["metric"]
+        pitch_logits = self.pitch_logits(h, s, m).float()
+        if impossible is not None:
+            cut = F.pad(impossible, (0, pitch_logits.shape[-1] - impossible.shape[-1]))
+            pitch_logits = pitch_logits.masked_fill(cut[:, None, :], float("-inf"))
+        return {
+            "shift": torch.log_softmax(self.shift_logits(h).float(), -1),
+            "pitch": torch.log_softmax(pitch_logits, -1),
+            "dur": torch.log_softmax(self.dur_logits(h, s, m, p).float(), -1),
+        }
+
+    @torch.no_grad()
+    def ensemble_targets(self, batch: dict[str, torch.Tensor], radius: int) -> dict[str, torch.Tensor]:
+        """The transposition ensemble's teacher-forced distributions of each attribute (log,
+        untransposed): ``shift`` the views' mean; ``pitch`` and ``dur`` the compound mixture's
+        conditionals given the true shift (and pitch), i.e. each view weighted by its posterior
+        after the attributes already given, its pitch distribution moved back. What a student is
+        distilled towards (``train --teacher``); the same mixture as :meth:`mixture_nll`."""
+        ks = view_transpositions(radius)
+        nv, b = len(ks), batch["in_pitch"].shape[0]
+        big = {key: val.repeat_interleave(nv, 0) if val.dim() >= 1 else val for key, val in batch.items()}
+        shifts = torch.tensor(ks, device=batch["in_pitch"].device).repeat(b)
+        big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
+        big["tg_pitch"], _ = transpose_pitches(big["tg_pitch"], shifts[:, None])
+        h = self(
+            big["in_shift"], big["in_pitch"], big["in_dur"], big["in_vel"], big["in_metric"], big.get("offset"),
+            style=big.get("style"), time=big.get("in_time"), time_offset=big.get("time_offset"),
+        )  # fmt: skip
+        target = {k: big[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
+        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]
+        lp = self.attribute_log_probs(h, target, (moved_back < 0) | (moved_back >= T.N_PITCH))
+        t = h.shape[1]
+        view = {k: v.view(b, nv, t, -1) for k, v in lp.items()}
+        index, bad = pitch_gather(ks, view["pitch"].shape[-1])
+        index, bad = index.to(h.device), bad.to(h.device)
+        back = torch.gather(view["pitch"], -1, index[None, :, None, :].expand_as(view["pitch"]))
+        back = torch.log_softmax(back.masked_fill(bad[None, :, None, :], float("-inf")), -1)
+        alive = torch.cumprod(ok_in.view(b, nv, t).long(), dim=-1).bool()
+        logw = torch.where(alive, 0.0, float("-inf")) - torch.log(alive.sum(1, keepdim=True).clamp(min=1).float())
+        shift_q = torch.logsumexp(logw[..., None] + view["shift"], 1)
+        s = batch["tg_shift"][:, None, :, None].expand(b, nv, t, 1)
+        post = logw + view["shift"].gather(-1, s).squeeze(-1)
+        post = post - torch.logsumexp(post, 1, keepdim=True)
+        pitch_q = torch.logsumexp(post[..., None] + back, 1)
+        p = batch["tg_pitch"][:, None, :, None].expand(b, nv, t, 1).clamp(max=back.shape[-1] - 1)
+        post = post + back.gather(-1, p).squeeze(-1)
+        post = torch.nan_to_num(post - torch.logsumexp(post, 1, keepdim=True), nan=float("-inf"))
+        dur_q = torch.logsumexp(post[..., None] + view["dur"], 1)
+        return {"shift": shift_q, "pitch": pitch_q, "dur": dur_q}
+
     # -- incremental inference ----------------------------------------------------------------
-    def new_cache(self) -> KVCache:
+    def new_cache(self, transpositions: Sequence[int] | None = None) -> KVCache:
+        """An empty cache for the views ``transpositions`` (None: the model's ensemble)."""
         c = self.config
-        shape = (c.layers, c.heads, c.max_len, c.d_model // c.heads)
-        return KVCache(torch.zeros(shape), torch.zeros(shape))
+        ks = tuple(self.transpositions if transpositions is None else transpositions)
+        shape = (c.layers, len(ks), c.heads, c.max_len, c.d_model // c.heads)
+        return KVCache(torch.zeros(shape), torch.zeros(shape), ks)
 
     @torch.inference_mode()
     def prefill(
@@ -350,19 +517,28 @@ class MusicTransformer(nn.Module):
         ``time``: their onset ticks (models with ``time_embedding``; the first becomes the cache's
         time origin, which :meth:`step` counts from).
 
-        Returns the hidden state after the last event and that event's attention over the cached
-        events (last layer, mean over heads, oldest first).
+        Returns the hidden states after the last event, one row per view of the cache (views,
+        d_model), and that event's attention over the cached events in view 0 (last layer, mean
+        over heads, oldest first).
         """
         t = pitch.shape[0]
         if t > self.config.max_len:
             raise ValueError("prefill longer than the context")
-        positions = torch.arange(start_pos, start_pos + t)[None]
+        nv = cache.views
+        positions = torch.arange(start_pos, start_pos + t)[None].expand(nv, t)
         rel = None
         if time is not None:
             cache.time_origin = int(time[0])
-            rel = (time - cache.time_origin)[None]
+            rel = (time - cache.time_origin)[None].expand(nv, t)
+        ks = torch.tensor(cache.transpositions)[:, None]
+        pitches, ok = transpose_pitches(pitch[None].expand(nv, t), ks)
+        cache.alive = ok.all(dim=1)
+
+        def rows(a: torch.Tensor) -> torch.Tensor:
+            return a[None].expand(nv, t)
+
         x = self.embed(
-            shift[None], pitch[None], dur[None], vel[None], metric[None], positions, torch.tensor([[int(style)]]), rel
+            rows(shift), pitches, rows(dur), rows(vel), rows(metric), positions, torch.full((nv, 1), int(style)), rel
         )
         rope = self.rope_tables(positions)
         weights = torch.zeros(0)  # set by the last block
@@ -372,17 +548,26 @@ class MusicTransformer(nn.Module):
             if i == len(self.blocks) - 1:
                 s = (q[0, :, -1:] @ k[0].transpose(-1, -2)) / math.sqrt(q.shape[-1])
                 weights = torch.softmax(s, dim=-1).mean(dim=0)[0]
-            cache.k[i, :, :t] = k[0]
-            cache.v[i, :, :t] = v[0]
+            cache.k[i, :, :, :t] = k
+            cache.v[i, :, :, :t] = v
             x = block.finish(x, y)
         cache.count = t
         cache.next_pos = start_pos + t
-        return self.norm(x[0, -1]), weights.numpy().copy()
+        return self.norm(x[:, -1]), weights.numpy().copy()
 
     def _embed_one(
-        self, shift: int, pitch: int, dur: int, vel: int, metric: int, position: int, style: int = 0, time: int = 0
+        self,
+        shift: int,
+        pitch: int | torch.Tensor,
+        dur: int,
+        vel: int,
+        metric: int,
+        position: int,
+        style: int = 0,
+        time: int = 0,
     ) -> torch.Tensor:
-        """:meth:`embed` of a single event, without building index tensors."""
+        """:meth:`embed` of a single event, without building index tensors; ``pitch``: one
+        token, or one per view (a tensor (views,), giving (views, d_model))."""
         d = self.config.d_model
         vec = (
             self.shift_emb.weight[shift]
@@ -410,19 +595,28 @@ class MusicTransformer(nn.Module):
         self, shift: int, pitch: int, dur: int, vel: int, metric: int, cache: KVCache, style: int = 0, time: int = 0
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Feed one event (``time``: its onset tick, for models with ``time_embedding``); returns
-        the hidden state for predicting the next one and this event's attention over the cached
-        events (last layer, mean over heads, oldest first).
+        the hidden states for predicting the next one, one row per view of the cache (views,
+        d_model; each view is fed ``pitch`` moved by its transposition), and this event's
+        attention over the cached events in view 0 (last layer, mean over heads, oldest first).
 
-        The same arithmetic as :meth:`forward`, written with functional calls on one vector: at
-        batch 1 and length 1 the module-call overhead would otherwise cost as much as the maths.
+        The same arithmetic as :meth:`forward`, written with functional calls on the views' rows:
+        at length 1 the module-call overhead would otherwise cost as much as the maths.
         """
         c = self.config
         d, heads = c.d_model, c.heads
         hd = d // heads
+        nv = cache.views
         pos = cache.next_pos
+        p = int(pitch)
+        if nv == 1:
+            pitches: int | torch.Tensor = p
+        else:
+            pitches, ok = transpose_pitches(torch.full((nv,), p), torch.tensor(cache.transpositions))
+            if p < T.N_PITCH:
+                cache.alive = cast(torch.Tensor, cache.alive) & ok
         x = self._embed_one(
-            int(shift), int(pitch), int(dur), int(vel), int(metric), pos, int(style), int(time) - cache.time_origin
-        )
+            int(shift), pitches, int(dur), int(vel), int(metric), pos, int(style), int(time) - cache.time_origin
+        ).view(nv, d)
         rope = rope_angles(torch.tensor(pos), hd) if c.rope else None
         slot = cache.count % c.max_len
         cache.count += 1
@@ -434,19 +628,20 @@ class MusicTransformer(nn.Module):
         last = len(params) - 1
         for i, (n1w, n1b, n1e, qkv_w, qkv_b, pw, pb, n2w, n2b, n2e, f1w, f1b, f2w, f2b) in enumerate(params):
             y = F.layer_norm(x, (d,), n1w, n1b, n1e)
-            q, k, v = F.linear(y, qkv_w, qkv_b).view(3, heads, hd)
+            q, k, v = F.linear(y, qkv_w, qkv_b).view(nv, 3, heads, hd).unbind(1)  # each (views, heads, hd)
             if rope is not None:
                 q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-            keys, values = cache.k[i], cache.v[i]
-            keys[:, slot] = k
-            values[:, slot] = v
+            keys, values = cache.k[i], cache.v[i]  # (views, heads, max_len, hd)
+            keys[:, :, slot] = k
+            values[:, :, slot] = v
             if i < last:  # one fused call (the order of the cached keys does not matter)
-                att = F.scaled_dot_product_attention(q.view(1, heads, 1, hd), keys[None, :, :n], values[None, :, :n])
-            else:  # the last layer's weights are also returned
-                p = torch.softmax(torch.bmm(keys[:, :n], (q * scale).unsqueeze(-1)).squeeze(-1), dim=-1)
-                att = torch.bmm(p.unsqueeze(1), values[:, :n])
-                weights = p.mean(dim=0)
-            x = x + F.linear(att.reshape(d), pw, pb)
+                att = F.scaled_dot_product_attention(q.unsqueeze(2), keys[:, :, :n], values[:, :, :n])
+            else:  # the last layer's weights (view 0) are also returned
+                kk, vv = keys[:, :, :n].flatten(0, 1), values[:, :, :n].flatten(0, 1)  # (views·heads, n, hd)
+                pr = torch.softmax(torch.bmm(kk, (q * scale).reshape(nv * heads, hd, 1)).squeeze(-1), dim=-1)
+                att = torch.bmm(pr.unsqueeze(1), vv)
+                weights = pr[:heads].mean(dim=0)
+            x = x + F.linear(att.reshape(nv, d), pw, pb)
             y = F.layer_norm(x, (d,), n2w, n2b, n2e)
             x = x + F.linear(F.gelu(F.linear(y, f1w, f1b)), f2w, f2b)
         h = F.layer_norm(x, (d,), self.norm.weight, self.norm.bias, self.norm.eps)

@@ -80,6 +80,15 @@ for v in $VARIANTS; do
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
     g8) train_t g8 --arch d_model=256,layers=8,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
+    # g8c: g8 trained on at a lower rate (its validation loss was still falling when its time ran
+    # out); the g8 weights are carried in runs/g8/music-transformer (an ignored folder)
+    g8c) train_t g8c --arch d_model=256,layers=8,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights "${G8_INIT:-runs/g8/music-transformer}" --lr 1e-4 --fim-rate 0.9 & ;;
+    # d7: the shipped shape and weights, distilled from g8's transposition ensemble (±2, 5 views;
+    # --teacher, carried in runs/g8/music-transformer): 0.7 of the loss follows the teacher
+    d7) train_t d7 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 \
+          --teacher "${G8_INIT:-runs/g8/music-transformer}" --teacher-views 2 --distill-weight 0.7 & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done

@@ -92,13 +92,13 @@ def test_kv_cache_equals_full_recompute(tiny_transformer, make_notes):
         full_heads = [_heads(tiny_transformer, full[i], x, i) for i in range(n)]
     cache = tiny_transformer.new_cache()
     h, attn = tiny_transformer.prefill(*(t[:7] for t in ins), cache)
-    torch.testing.assert_close(h, full[6], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(h[0], full[6], atol=1e-4, rtol=1e-4)
     assert attn.shape == (7,)
     for i in range(7, n):
         h, attn = tiny_transformer.step(*(int(t[i]) for t in ins), cache)
-        torch.testing.assert_close(h, full[i], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(h[0], full[i], atol=1e-4, rtol=1e-4)
         with torch.no_grad():
-            for a, b in zip(_heads(tiny_transformer, h, x, i), full_heads[i]):
+            for a, b in zip(_heads(tiny_transformer, h[0], x, i), full_heads[i]):
                 torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
         assert attn.shape == (i + 1,) and abs(attn.sum() - 1) < 1e-5
 
@@ -231,7 +231,7 @@ def test_time_embedding_cache_equals_full_recompute_and_time_matters(make_notes)
     assert (full - moved).abs().max() > 1e-3
     cache = model.new_cache()
     h, _ = model.prefill(*(t[:7] for t in ins), cache, time=time[:7])
-    torch.testing.assert_close(h, full[6], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(h[0], full[6], atol=1e-4, rtol=1e-4)
     for i in range(7, n):
         h, _ = model.step(*(int(t[i]) for t in ins), cache, time=int(time[i]))
-        torch.testing.assert_close(h, full[i], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(h[0], full[i], atol=1e-4, rtol=1e-4)
