@@ -26,6 +26,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 
 
+def cpu_name() -> str:
+    """The processor's name (``platform.processor()`` is empty on Linux: /proc/cpuinfo then)."""
+    name = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{platform.machine()} {name}, {os.cpu_count()} cores".strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model_dir", nargs="?", type=Path, default=Path("models/music-transformer"))
@@ -66,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"R {r}: {rows[str(r)]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     within = [r for r in radii if rows[str(r)]["latency_ms"]["p99"] <= args.budget_ms]
     best = max(within, key=lambda r: (-rows[str(r)]["valid_round1_nats_per_note"], r)) if within else 0
-    out = {"transpose_views": best, "by_radius": rows, "budget_ms": args.budget_ms, "cpu": platform.processor()}
+    out = {"transpose_views": best, "by_radius": rows, "budget_ms": args.budget_ms, "machine": cpu_name()}
     print(json.dumps(out, indent=1))
     if args.write:
         card_path = args.model_dir / "card.json"
@@ -79,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             "rule": "the lowest nats/note on the round-1 styles' validation pieces among the radii whose per-note "
             f"p99 latency on one thread stays within {args.budget_ms} ms on the machine that ran this; never the test",
             "by_radius": rows,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "machine": cpu_name(),
             "command": f"python3 scripts/music_views.py {args.model_dir} --radii {args.radii} --write",
         }
         card_path.write_text(json.dumps(data, indent=1, ensure_ascii=False))

@@ -37,6 +37,7 @@ from gdl_studio.music.transformer import (
     MusicTransformer,
     TransformerConfig,
     event_arrays,
+    targets_of,
 )
 
 TRANSPOSE = 6
@@ -632,12 +633,8 @@ def distill_loss(model: MusicTransformer, teacher: tuple[MusicTransformer, int, 
     distribution with the teacher ensemble's (:meth:`MusicTransformer.ensemble_targets`; the
     pitch given the true shift, the duration given both, only for notes, as in the NLL)."""
     net, radius, a = teacher
-    h = model(
-        ten["in_shift"], ten["in_pitch"], ten["in_dur"], ten["in_vel"], ten["in_metric"], ten.get("offset"),
-        style=ten.get("style"), time=ten.get("in_time"), time_offset=ten.get("time_offset"),
-    )  # fmt: skip
-    target = {k: ten[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
-    own = model.attribute_log_probs(h, target)
+    target = targets_of(ten)
+    own = model.attribute_log_probs(model.hidden(ten), target)
     q = net.ensemble_targets(ten, radius)
     is_note = (target["pitch"] < T.N_PITCH).float()
     dur = target["dur"].clamp(max=T.N_DUR - 1)

@@ -144,6 +144,11 @@ def untranspose_logits(logits: torch.Tensor, index: torch.Tensor, impossible: to
     return torch.gather(logits, -1, index).masked_fill(impossible, float("-inf"))
 
 
+def targets_of(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The ``tg_*`` targets of a batch of :func:`event_arrays` tensors, by attribute name."""
+    return {k: batch[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
+
+
 class Block(nn.Module):
     """Pre-norm Transformer decoder block (self-attention only)."""
 
@@ -384,24 +389,38 @@ class MusicTransformer(nn.Module):
             )
         return nll, pitch_logits
 
+    def hidden(self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`forward` over a batch of :func:`event_arrays` (B, T) tensors: ``in_*`` inputs
+        and, when present, ``offset`` and ``time_offset`` (training's random offsets) and
+        ``style`` (unless ``style`` is given)."""
+        return self(
+            batch["in_shift"], batch["in_pitch"], batch["in_dur"], batch["in_vel"], batch["in_metric"],
+            batch.get("offset"), style=style if style is not None else batch.get("style"),
+            time=batch.get("in_time"), time_offset=batch.get("time_offset"),
+        )  # fmt: skip
+
     def batch_nll(
         self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`forward` then :meth:`event_nll` over a batch of :func:`event_arrays` (B, T)
-        tensors: ``in_*`` inputs, ``tg_*`` targets and, when present, ``offset`` and
-        ``time_offset`` (training's random offsets) and ``style`` (unless ``style`` is given)."""
-        h = self(
-            batch["in_shift"],
-            batch["in_pitch"],
-            batch["in_dur"],
-            batch["in_vel"],
-            batch["in_metric"],
-            batch.get("offset"),
-            style=style if style is not None else batch.get("style"),
-            time=batch.get("in_time"),
-            time_offset=batch.get("time_offset"),
-        )
-        return self.event_nll(h, {k: batch[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")})
+        """:meth:`hidden` then :meth:`event_nll` (``tg_*`` targets) over a batch."""
+        return self.event_nll(self.hidden(batch, style), targets_of(batch))
+
+    def _views_pass(
+        self, batch: dict[str, torch.Tensor], ks: Sequence[int], style: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The network on ``batch`` repeated once per view (row ``i·V + v`` is row ``i`` moved by
+        ``ks[v]``, inputs and targets): hidden states, targets, the pitch outputs each row cannot
+        move back into 0..127 (B·V, 128), and whether each input and each target could be moved
+        (B, V, T)."""
+        nv, b = len(ks), batch["in_pitch"].shape[0]
+        big = {key: val.repeat_interleave(nv, 0) if val.dim() >= 1 else val for key, val in batch.items()}
+        shifts = torch.tensor(ks, device=batch["in_pitch"].device).repeat(b)  # (B·V,) the view of each row
+        big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
+        big["tg_pitch"], ok_tg = transpose_pitches(big["tg_pitch"], shifts[:, None])
+        h = self.hidden(big, style.repeat_interleave(nv, 0) if style is not None else None)
+        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]
+        cannot = (moved_back < 0) | (moved_back >= T.N_PITCH)
+        return h, targets_of(big), cannot, ok_in.view(b, nv, -1), ok_tg.view(b, nv, -1)
 
     @property
     def transpositions(self) -> tuple[int, ...]:
@@ -423,23 +442,11 @@ class MusicTransformer(nn.Module):
         if len(ks) == 1:
             return self.batch_nll(batch, style=style)
         b = batch["in_pitch"].shape[0]
-        big = {key: val.repeat_interleave(len(ks), 0) if val.dim() >= 1 else val for key, val in batch.items()}
-        shifts = torch.tensor(ks, device=batch["in_pitch"].device).repeat(b)  # (B·V,) view of each row
-        big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
-        big["tg_pitch"], ok_tg = transpose_pitches(big["tg_pitch"], shifts[:, None])
-        st = style.repeat_interleave(len(ks), 0) if style is not None else big.get("style")
-        h = self(
-            big["in_shift"], big["in_pitch"], big["in_dur"], big["in_vel"], big["in_metric"], big.get("offset"),
-            style=st, time=big.get("in_time"), time_offset=big.get("time_offset"),
-        )  # fmt: skip
-        target = {k: big[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
+        h, target, cannot, ok_in, ok_tg = self._views_pass(batch, ks, style)
         # the pitch outputs a view cannot move back into 0..127 are removed from its softmax
-        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]  # (B·V, 128)
-        cannot = (moved_back < 0) | (moved_back >= T.N_PITCH)
         nll, pitch_logits = self.event_nll(h, target, cannot)
-        nll = nll.view(b, len(ks), -1)
-        nll = torch.where(ok_tg.view(b, len(ks), -1), nll, float("inf"))
-        alive = torch.cumprod(ok_in.view(b, len(ks), -1).long(), dim=-1).bool()  # views alive at each position
+        nll = torch.where(ok_tg, nll.view(b, len(ks), -1), float("inf"))
+        alive = torch.cumprod(ok_in.long(), dim=-1).bool()  # views alive at each position
         logp = torch.where(alive, -nll.double(), float("-inf"))
         mixed = torch.logsumexp(logp, dim=1) - torch.log(alive.sum(dim=1).clamp(min=1).double())
         return (-mixed).float(), pitch_logits.view(b, len(ks), *pitch_logits.shape[1:])[:, 0]
@@ -471,24 +478,15 @@ class MusicTransformer(nn.Module):
         distilled towards (``train --teacher``); the same mixture as :meth:`mixture_nll`."""
         ks = view_transpositions(radius)
         nv, b = len(ks), batch["in_pitch"].shape[0]
-        big = {key: val.repeat_interleave(nv, 0) if val.dim() >= 1 else val for key, val in batch.items()}
-        shifts = torch.tensor(ks, device=batch["in_pitch"].device).repeat(b)
-        big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
-        big["tg_pitch"], _ = transpose_pitches(big["tg_pitch"], shifts[:, None])
-        h = self(
-            big["in_shift"], big["in_pitch"], big["in_dur"], big["in_vel"], big["in_metric"], big.get("offset"),
-            style=big.get("style"), time=big.get("in_time"), time_offset=big.get("time_offset"),
-        )  # fmt: skip
-        target = {k: big[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
-        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]
-        lp = self.attribute_log_probs(h, target, (moved_back < 0) | (moved_back >= T.N_PITCH))
+        h, target, cannot, ok_in, _ = self._views_pass(batch, ks)
+        lp = self.attribute_log_probs(h, target, cannot)
         t = h.shape[1]
         view = {k: v.view(b, nv, t, -1) for k, v in lp.items()}
         index, bad = pitch_gather(ks, view["pitch"].shape[-1])
         index, bad = index.to(h.device), bad.to(h.device)
         back = torch.gather(view["pitch"], -1, index[None, :, None, :].expand_as(view["pitch"]))
         back = torch.log_softmax(back.masked_fill(bad[None, :, None, :], float("-inf")), -1)
-        alive = torch.cumprod(ok_in.view(b, nv, t).long(), dim=-1).bool()
+        alive = torch.cumprod(ok_in.long(), dim=-1).bool()
         logw = torch.where(alive, 0.0, float("-inf")) - torch.log(alive.sum(1, keepdim=True).clamp(min=1).float())
         shift_q = torch.logsumexp(logw[..., None] + view["shift"], 1)
         s = batch["tg_shift"][:, None, :, None].expand(b, nv, t, 1)
