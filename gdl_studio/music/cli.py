@@ -95,6 +95,7 @@ def register(commands) -> None:
     p.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0: off)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
     p.add_argument("--seed", type=int, default=None)
+    _views_flag(p)
     _steering_flags(p)
     p.set_defaults(func=_continue)
 
@@ -120,8 +121,20 @@ def register(commands) -> None:
     p.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0: off)")
     p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
     p.add_argument("--seed", type=int, default=None)
+    _views_flag(p)
     _steering_flags(p)
     p.set_defaults(func=_infill)
+
+
+def _views_flag(p) -> None:
+    p.add_argument(
+        "--views",
+        type=int,
+        default=None,
+        metavar="R",
+        help="Transformer: average its predictions over the music transposed by -R..R semitones "
+        "(0-6; more is a little better and slower; default: the model card's, 1 for the shipped model)",
+    )
 
 
 def _steering_flags(p) -> None:
@@ -169,7 +182,7 @@ def _sampling(args: argparse.Namespace) -> None:
     from gdl_studio.music.sampling import SamplingOptions
 
     try:
-        SamplingOptions(args.temperature, args.top_k, args.top_p, args.seed).validated()
+        SamplingOptions(args.temperature, args.top_k, args.top_p, args.seed, args.views).validated()
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
@@ -270,6 +283,7 @@ def _continue(args: argparse.Namespace) -> int:
             bars=args.bars,
             constraints=constraints,
             style=args.style,
+            views=args.views,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -324,6 +338,7 @@ def _infill(args: argparse.Namespace) -> int:
             seed=args.seed,
             constraints=constraints,
             style=args.style,
+            views=args.views,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None

@@ -28,7 +28,14 @@ from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
 from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
-from gdl_studio.music.transformer import KVCache, MusicTransformer, pitch_gather, transpose_pitches, untranspose_logits
+from gdl_studio.music.transformer import (
+    KVCache,
+    MusicTransformer,
+    pitch_gather,
+    transpose_pitches,
+    untranspose_logits,
+    view_transpositions,
+)
 
 DEFAULT_VOICES = 4
 MAX_LSTM_PRIMER_STEPS = 2048  # eight training windows; the LSTM's memory is far shorter
@@ -139,13 +146,15 @@ class Composer:
         bars: int | None = None,
         constraints: Constraints | None = None,
         style: str | int | None = None,
+        views: int | None = None,
     ) -> Iterator[GenerationStep]:
         """Continue ``primer`` by ``n_notes`` notes (and at most ``bars`` bars if given); a lazy
         iterator of :class:`GenerationStep`. ``constraints`` steer every generated note (see
         :mod:`gdl_studio.music.steering`; chords apply from the bar the continuation starts in);
-        ``style`` is a style the model knows (default: unknown). Raises ``ValueError`` for bad
+        ``style`` is a style the model knows (default: unknown); ``views``: a Transformer's
+        transposition views for this draw (None: its card's). Raises ``ValueError`` for bad
         options at once."""
-        options = _check_options(n_notes, SamplingOptions(temperature, top_k, top_p, seed))
+        options = self._check_views(_check_options(n_notes, SamplingOptions(temperature, top_k, top_p, seed, views)))
         if constraints is not None:
             constraints.validated()
         style_id = resolve_style(style, self.card, getattr(self.model.config, "n_styles", 0))
@@ -166,6 +175,12 @@ class Composer:
     ) -> Iterator[GenerationStep]:
         raise NotImplementedError
 
+    def _check_views(self, options: SamplingOptions) -> SamplingOptions:
+        """``options``, or ``ValueError`` for transposition views asked of a model without them."""
+        if options.views:
+            raise ValueError(f"{self.card.get('name', self.name)} has no transposition views (a Transformer has)")
+        return options
+
     def infill(
         self,
         score: Score | Sequence[Note],
@@ -179,6 +194,7 @@ class Composer:
         beats_per_bar: int | None = None,
         constraints: Constraints | None = None,
         style: str | int | None = None,
+        views: int | None = None,
     ) -> Iterator[GenerationStep]:
         raise ValueError(
             f"{self.name} cannot fill gaps (it was trained left to right only); use a Transformer trained for infilling"
@@ -449,6 +465,14 @@ class TransformerComposer(Composer):
     def can_infill(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.model.config, "infill", False))
 
+    def _check_views(self, options: SamplingOptions) -> SamplingOptions:
+        return options  # every radius is the network's own ensemble
+
+    @staticmethod
+    def _transpositions(options: SamplingOptions) -> tuple[int, ...] | None:
+        """The views of a draw: ``options.views`` if given, else (None) the model's own."""
+        return None if options.views is None else view_transpositions(options.views)
+
     @property
     def fill_fim_weight(self) -> float:
         """The infilling view's weight ``w`` in a fill's two-view mixture (the card's
@@ -600,7 +624,7 @@ class TransformerComposer(Composer):
         keys = ("shift", "pitch", "dur", "vel", "metric")
 
         def prefill(count: int):
-            cache = model.new_cache()
+            cache = model.new_cache(self._transpositions(options))
             x = {k: torch.tensor(cols[k][-count:]) for k in (*keys, "time")}
             h, attn = model.prefill(
                 x["shift"], x["pitch"], x["dur"], x["vel"], x["metric"], cache, style=style, time=x["time"]
@@ -679,6 +703,7 @@ class TransformerComposer(Composer):
         beats_per_bar: int | None = None,
         constraints: Constraints | None = None,
         style: str | int | None = None,
+        views: int | None = None,
     ) -> Iterator[GenerationStep]:
         """Fill bars ``[start_bar, end_bar)`` (0-based) given the notes before and after them:
         a lazy iterator of :class:`GenerationStep` (notes in the score's time line, onsets in the
@@ -690,7 +715,7 @@ class TransformerComposer(Composer):
                 f"{self.card.get('name', self.name)} cannot fill gaps (it was trained left to right "
                 "only); retrain it with fill-in-the-middle (gdl-studio train music-transformer)"
             )
-        options = _check_options(max_notes, SamplingOptions(temperature, top_k, top_p, seed))
+        options = _check_options(max_notes, SamplingOptions(temperature, top_k, top_p, seed, views))
         if constraints is not None:
             constraints.validated()
         style_id = resolve_style(style, self.card, getattr(self.model.config, "n_styles", 0))
@@ -743,7 +768,7 @@ class TransformerComposer(Composer):
         l2r = None
         w = self.fill_fim_weight
         if w < 1.0:  # the left-to-right view: the same prefix, no suffix
-            cache = self.model.new_cache()
+            cache = self.model.new_cache(self._transpositions(options))
             x = {k: torch.from_numpy(np.asarray(prefix[k], np.int64)) for k in T.EVENT_FIELDS}
             metric = torch.from_numpy(T.metric_index(prefix["time"], fc.bar_ticks).astype(np.int64))
             h, _ = self.model.prefill(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+MAX_VIEWS = 6  # the widest transposition ensemble: training transposes by up to ±6 semitones
+
 
 @dataclass(frozen=True)
 class SamplingOptions:
@@ -19,6 +21,9 @@ class SamplingOptions:
     top_k: int = 0
     top_p: float = 1.0
     seed: int | None = None
+    # the Transformer's transposition views for this draw (radius R: -R..R semitones; None: the
+    # model card's; see TransformerConfig.transpose_views). More is a little better and slower.
+    views: int | None = None
 
     def validated(self) -> SamplingOptions:
         """Check the ranges; raises ``ValueError`` with a one-line message."""
@@ -28,6 +33,8 @@ class SamplingOptions:
             raise ValueError(f"top-k must be 0 (off) or positive, not {self.top_k}")
         if not (0.0 < self.top_p <= 1.0):
             raise ValueError(f"top-p must be in (0, 1], not {self.top_p}")
+        if self.views is not None and not 0 <= self.views <= MAX_VIEWS:
+            raise ValueError(f"views must be from 0 to {MAX_VIEWS} (semitones each way), not {self.views}")
         return self
 
     def generator(self) -> torch.Generator:

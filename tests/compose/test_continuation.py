@@ -109,3 +109,34 @@ def test_missing_weights_give_a_clear_message(qtbot, monkeypatch, tmp_path):
         assert panel.gen is None
     finally:
         close_panel(panel, engine)
+
+
+def test_quality_choice_reaches_the_transformer_and_is_off_for_the_lstm(panel, monkeypatch):
+    """The Quality row: its views go to the Transformer's continuation job and are remembered;
+    for the LSTM (no transposition views) the row is disabled and nothing is asked of it."""
+    import gdl_studio.jobs.compose as composers
+    from gdl_studio.ui.settings import Key
+
+    asked: list = []
+    real = composers.continuation_job
+
+    def spy(*args, **kwargs):
+        asked.append(args[7] if len(args) > 7 else kwargs.get("views"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(composers, "continuation_job", spy)
+    panel.open_path(str(CHORALE))
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("music-transformer"))
+    combo = panel.box.quality_combo
+    assert combo.isEnabled() and panel.views() is None  # the model's own setting by default
+    combo.setCurrentIndex(combo.findData(6))
+    assert panel.views() == 6 and panel.settings.get(Key.COMPOSE_VIEWS) == 6
+    panel.length_spin.setValue(4)
+    panel.continue_generation()
+    run_to_end(panel, 4)
+    assert asked == [6]
+    panel.reject_generation()
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("music-lstm"))
+    assert not combo.isEnabled()
+    assert composers.views_for(composers.load_composer("music-lstm"), 6) is None
+    assert composers.views_for(composers.load_composer("music-transformer"), 6) == 6

@@ -244,3 +244,19 @@ def test_training_with_a_teacher_runs_and_records_it(tmp_path, corpus_path):
     assert card["training"]["teacher"] == str(teacher) and card["training"]["teacher_views"] == 1
     assert card["training"]["distill_weight"] == 0.5
     assert card["metrics"]["valid"]["nats_per_note"] > 0
+
+
+def test_a_draw_can_ask_for_other_views_than_the_card(tiny_transformer, make_notes):
+    """generate(views=R) overrides the model's radius for one draw: views=0 on a model with
+    views is the network alone, note for note; views=1 on a model without them is the ensemble."""
+    primer = make_notes(seed=8)[:12]
+    alone = TransformerComposer(tiny_transformer, {"name": "music-transformer"})
+    ensemble = TransformerComposer(_with_views(tiny_transformer, 1), {"name": "music-transformer"})
+
+    def draw(composer, **kw):
+        return [s.note for s in composer.generate(primer, n_notes=10, seed=4, **kw)]
+
+    assert draw(ensemble, views=0) == draw(alone)
+    assert draw(alone, views=1) == draw(ensemble)
+    with pytest.raises(ValueError, match="views"):
+        draw(alone, views=9)

@@ -124,11 +124,20 @@ class Continuation(QObject):
         seed = random.randrange(1 << 30)
         temperature, bpb = p.box.temp_spin.value(), p.doc.beats_per_bar
         if plan is None:
-            job = composers.continuation_job(name, notes, n_notes, temperature, seed, bpb, constraints)
+            job = composers.continuation_job(name, notes, n_notes, temperature, seed, bpb, constraints, p.views())
             label = f"{p.picker.current_label()} continuation"
         else:
             job = composers.infill_job(
-                name, plan.notes, plan.start_bar, plan.end_bar, MAX_FILL_NOTES, temperature, seed, bpb, constraints
+                name,
+                plan.notes,
+                plan.start_bar,
+                plan.end_bar,
+                MAX_FILL_NOTES,
+                temperature,
+                seed,
+                bpb,
+                constraints,
+                p.views(),
             )
             label = f"{p.picker.current_label()} fill"
         request_id = p.engine.submit(p.panel_id, job, label=label)

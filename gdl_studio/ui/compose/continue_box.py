@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -45,6 +46,20 @@ class WrappingLabel(QLabel):
             self.setMinimumHeight(h)
 
 
+# the Quality choices: label, the Transformer's transposition views (-1: the model's own setting)
+QUALITY = (
+    ("Balanced (the model's setting)", -1),
+    ("Fastest (the network alone)", 0),
+    ("Best (13 views, slower)", 6),
+)
+QUALITY_TIP = (
+    "Transformer only: each note comes from the model's predictions for the music as written and "
+    "transposed by up to a few semitones, averaged. More views are a little better and slower: "
+    "the shipped model's own setting (3 views) keeps a note within 5 ms on a laptop core; "
+    "Best takes about 3x as long per note"
+)
+
+
 class ContinueBox(QGroupBox):
     """Only widgets; :mod:`gdl_studio.ui.compose.panel` connects them. ``picker`` is the panel's
     :class:`~gdl_studio.ui.widgets.model_picker.ModelPicker`."""
@@ -69,6 +84,11 @@ class ContinueBox(QGroupBox):
         self.length_spin.setRange(1, 512)
         self.length_spin.setSuffix(" notes")
         form.addRow("Length", self.length_spin)
+        self.quality_combo = QComboBox()
+        for label, views in QUALITY:
+            self.quality_combo.addItem(label, views)
+        self.quality_combo.setToolTip(QUALITY_TIP)
+        form.addRow("Quality", self.quality_combo)
         self.audition_check = QCheckBox("Play notes as they arrive")
         form.addRow("", self.audition_check)
         self.continue_button = QPushButton(glyphs.sparkle(), " Continue")

@@ -271,11 +271,17 @@ class LiveIO(QObject):
             self.stop()
             temperature = p.box.temp_spin.value()
             bpb = p.doc.beats_per_bar
+            views = p.views()
 
             def respond(phrase, n):
                 composer = composers.load_composer(name)
                 return composer.generate(
-                    list(phrase), n_notes=n, temperature=temperature, beats_per_bar=bpb, constraints=constraints
+                    list(phrase),
+                    n_notes=n,
+                    temperature=temperature,
+                    beats_per_bar=bpb,
+                    constraints=constraints,
+                    views=composers.views_for(composer, views),
                 )
 
             def runner(make_job):

@@ -66,6 +66,7 @@ class ComposePanel(Panel):
         self._last_status = ""
         self._usable_cache: tuple[str, bool] = ("", False)
         self._fill_cache: tuple[str, str] = ("", "")  # (model, why it cannot fill; "" when it can)
+        self._views_cache: tuple[str, bool] = ("", True)  # (model, whether it has transposition views)
         self._model_roots: dict[str, str] = {}
         self._build()
         self.live_io = LiveIO(self)
@@ -222,6 +223,9 @@ class ComposePanel(Panel):
         box.temp_slider.valueChanged.connect(lambda v: box.temp_spin.setValue(v / 100.0))
         box.temp_spin.valueChanged.connect(self._on_temperature)
         box.length_spin.valueChanged.connect(lambda v: self.settings.set(Key.COMPOSE_LENGTH, v))
+        box.quality_combo.currentIndexChanged.connect(
+            lambda _i: self.settings.set(Key.COMPOSE_VIEWS, int(box.quality_combo.currentData()))
+        )
         box.audition_check.toggled.connect(lambda on: self.settings.set(Key.COMPOSE_AUDITION, on))
         self.steering_box.changed.connect(lambda: save_steering(self.settings, self.steering_box.model()))
         self.roll.note_preview.connect(self._preview)
@@ -242,6 +246,8 @@ class ComposePanel(Panel):
         self.temp_spin.setValue(temperature)
         self.temp_slider.setValue(int(round(temperature * 100)))
         self.length_spin.setValue(max(1, min(512, s.get(Key.COMPOSE_LENGTH))))
+        quality = self.box.quality_combo
+        quality.setCurrentIndex(max(0, quality.findData(int(s.get(Key.COMPOSE_VIEWS)))))
         self.tempo_spin.blockSignals(True)
         self.tempo_spin.setValue(s.get(Key.COMPOSE_TEMPO))
         self.tempo_spin.blockSignals(False)
@@ -500,6 +506,7 @@ class ComposePanel(Panel):
         if refresh or self._usable_cache[0] != name:
             self._usable_cache = (name, composers.model_available(name) or composers.demo_mode())
             self._fill_cache = (name, composers.fill_unsupported(name))
+            self._views_cache = (name, composers.has_views(name))
         return self._usable_cache[1]
 
     def _fill_why_not(self) -> str:
@@ -507,8 +514,14 @@ class ComposePanel(Panel):
         self._model_usable()
         return self._fill_cache[1]
 
+    def views(self) -> int | None:
+        """The transposition views the Quality choice asks of a Transformer (None: its own)."""
+        views = int(self.box.quality_combo.currentData())
+        return None if views < 0 else views
+
     def _update_buttons(self) -> None:
         why_not = self._fill_why_not()
+        self.box.quality_combo.setEnabled(self._views_cache[1])
         state = self.session.buttons(self._model_usable(), bool(self.doc.notes), not why_not)
         self.fill_button.setEnabled(state.fill)
         self.fill_button.setToolTip(self.session.fill_tooltip(why_not))
