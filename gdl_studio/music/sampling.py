@@ -1,4 +1,5 @@
-"""Sampling controls shared by the music models: temperature, top-k, top-p, seed."""
+"""Sampling controls shared by the music models: temperature, top-k, top-p, seed, and a
+Transformer's transposition views for one draw."""
 
 from __future__ import annotations
 

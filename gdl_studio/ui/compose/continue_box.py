@@ -55,8 +55,8 @@ QUALITY = (
 QUALITY_TIP = (
     "Transformer only: each note comes from the model's predictions for the music as written and "
     "transposed by up to a few semitones, averaged. More views are a little better and slower: "
-    "the shipped model's own setting (3 views) keeps a note within 5 ms on a laptop core; "
-    "Best takes about 3x as long per note"
+    "the shipped model's own setting (3 views) kept a note within 5 ms on one core of the "
+    "project's 2-core test machine; Best took about 3x as long per note there"
 )
 
 
