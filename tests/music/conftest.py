@@ -186,3 +186,20 @@ def tiny_corpus(path: Path, n_pieces: int = 12, seed: int = 0) -> Path:
 @pytest.fixture
 def corpus_path(tmp_path):
     return tiny_corpus(tmp_path / "music.npz")
+
+
+@pytest.fixture
+def argmax_sampler(monkeypatch) -> list:
+    """Replace the generator's masked sampler by an argmax over the allowed choices; returns the
+    list that collects every distribution it was offered (the logits, in draw order)."""
+    import gdl_studio.music.generate as G
+
+    seen: list[torch.Tensor] = []
+
+    def fake(logits, mask, options, rng, tracker):
+        seen.append(logits.clone())
+        allowed = torch.ones_like(logits, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
+        return int(torch.where(allowed, logits, torch.tensor(-1e30)).argmax())
+
+    monkeypatch.setattr(G, "_masked_sample", fake)
+    return seen

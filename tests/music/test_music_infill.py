@@ -349,7 +349,7 @@ def test_warm_start_from_a_left_to_right_model_keeps_its_outputs(tiny_transforme
         warm_start(wider, tmp_path)
 
 
-def test_two_view_draw_is_the_mixture_of_the_compound_events(tiny_infill_transformer, monkeypatch):
+def test_two_view_draw_is_the_mixture_of_the_compound_events(tiny_infill_transformer, argmax_sampler):
     """With a second view, each attribute is drawn from the views' mixture under their
     posterior weights: the pitch offered after a drawn shift is Σ_v w_v p_v(s) p_v(pitch | s)
     normalised — the compound mixture's conditional, not the mix of the two conditionals."""
@@ -359,14 +359,7 @@ def test_two_view_draw_is_the_mixture_of_the_compound_events(tiny_infill_transfo
     composer = TransformerComposer(model, {"name": "music-transformer"})
     torch.manual_seed(0)
     h1, h2 = 4 * torch.randn(model.config.d_model), 4 * torch.randn(model.config.d_model)
-    seen: list[torch.Tensor] = []
-
-    def fake(logits, mask, options, rng, tracker):
-        seen.append(logits.clone())
-        allowed = torch.ones_like(logits, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
-        return int(torch.where(allowed, logits, torch.tensor(-1e30)).argmax())
-
-    monkeypatch.setattr(G, "_masked_sample", fake)
+    seen = argmax_sampler
     w2 = 0.3
     rng = torch.Generator().manual_seed(0)
     opts = G.SamplingOptions()

@@ -124,7 +124,7 @@ def test_the_views_cache_equals_the_forward_pass_on_the_transposed_music(tiny_tr
     assert torch.isinf(cache.log_weights()[1]) and float(cache.log_weights()[0].exp()) == pytest.approx(0.5)
 
 
-def test_the_draw_is_the_ensemble_mixture_with_each_pitch_moved_back(tiny_transformer, monkeypatch):
+def test_the_draw_is_the_ensemble_mixture_with_each_pitch_moved_back(tiny_transformer, argmax_sampler):
     """Generation with views: the shift is drawn from the views' mean, the pitch from the
     compound mixture's conditional with each view's pitch distribution moved back."""
     import gdl_studio.music.generate as G
@@ -134,14 +134,7 @@ def test_the_draw_is_the_ensemble_mixture_with_each_pitch_moved_back(tiny_transf
     torch.manual_seed(0)
     h = 4 * torch.randn(3, model.config.d_model)
     ks = (0, 1, -1)
-    seen: list[torch.Tensor] = []
-
-    def fake(logits, mask, options, rng, tracker):
-        seen.append(logits.clone())
-        allowed = torch.ones_like(logits, dtype=torch.bool) if mask is None else torch.as_tensor(mask)
-        return int(torch.where(allowed, logits, torch.tensor(-1e30)).argmax())
-
-    monkeypatch.setattr(G, "_masked_sample", fake)
+    seen = argmax_sampler
     rows = G._Rows.of(model.n_pitch_out, (h, torch.full((3,), -math.log(3)), ks))
     s, p, d, _, m = composer._decide(rows, 0, 0, 48, G.SamplingOptions(), torch.Generator().manual_seed(0))
     ls = torch.log_softmax(model.shift_logits(h).float(), -1)
