@@ -197,11 +197,7 @@ def run_bench(args) -> dict:
             radius = int(getattr(composer.model.config, "transpose_views", 0))
             results[kind]["transpose_views"] = radius
             if radius:
-                composer.model.config.transpose_views = 0
-                try:
-                    one = score_transformer(composer.model, test).summary()
-                finally:
-                    composer.model.config.transpose_views = radius
+                one = score_transformer(composer.model, test, radius=0).summary()
                 results[kind]["nats_per_note_single_view"] = one["nats_per_note"]
 
     _style_figures(results, corpus, composers, args, log)

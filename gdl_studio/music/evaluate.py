@@ -141,10 +141,11 @@ def score_transformer(
     device: str = "cpu",
     batch_windows: int = 16,
     use_style: bool = True,
+    radius: int | None = None,
 ) -> Scores:
     """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones),
-    under the model's transposition ensemble (:meth:`MusicTransformer.mixture_nll`, radius
-    ``config.transpose_views``; accuracy from the untransposed view).
+    under the model's transposition ensemble (:meth:`MusicTransformer.mixture_nll`; ``radius``
+    None: the config's ``transpose_views``; accuracy from the untransposed view).
 
     A model with a style embedding is told each piece's style (its source), or the unknown
     style if ``use_style`` is false."""
@@ -168,7 +169,7 @@ def score_transformer(
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
-        nll, pitch_logits = model.mixture_nll(ten, style=style)
+        nll, pitch_logits = model.mixture_nll(ten, style=style, radius=radius)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
         for b, (pi, arr, first) in enumerate(chunk):
             n = len(arr["tg_pitch"])

@@ -429,18 +429,19 @@ class _Rows:
         h = torch.cat([v[0] for v in views])
         logw = torch.cat([v[1] for v in views]).float()
         ks = tuple(k for v in views for k in v[2])
-        index, impossible = _gathers(ks, n_out)
-        return _Rows(h, logw, torch.tensor(ks), index, impossible, any(ks))
+        shifts, index, impossible = _gathers(ks, n_out)
+        return _Rows(h, logw, shifts, index, impossible, any(ks))
 
 
-_GATHERS: dict[tuple[tuple[int, ...], int], tuple[torch.Tensor, torch.Tensor]] = {}
+_GATHERS: dict[tuple[tuple[int, ...], int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
 
-def _gathers(ks: tuple[int, ...], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`transformer.pitch_gather`, built once per set of transpositions."""
+def _gathers(ks: tuple[int, ...], n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``ks`` as a tensor and :func:`transformer.pitch_gather`, built once per set of transpositions
+    (every note of a draw asks for the same)."""
     key = (ks, n_out)
     if key not in _GATHERS:
-        _GATHERS[key] = pitch_gather(ks, n_out)
+        _GATHERS[key] = (torch.tensor(ks), *pitch_gather(ks, n_out))
     return _GATHERS[key]
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import cast
 
 import numpy as np
@@ -144,6 +144,15 @@ def untranspose_logits(logits: torch.Tensor, index: torch.Tensor, impossible: to
     return torch.gather(logits, -1, index).masked_fill(impossible, float("-inf"))
 
 
+def view_log_weights(ok_in: torch.Tensor) -> torch.Tensor:
+    """(B, V, T) log weights of the views at each position (float64), from whether each view
+    could transpose each input (B, V, T): uniform over the views alive there (a view dies at its
+    first input it cannot transpose, as in generation; :meth:`KVCache.log_weights`)."""
+    alive = torch.cumprod(ok_in.long(), dim=-1).bool()
+    count = alive.sum(dim=1, keepdim=True).clamp(min=1).double()
+    return torch.where(alive, 0.0, float("-inf")).double() - torch.log(count)
+
+
 def targets_of(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The ``tg_*`` targets of a batch of :func:`event_arrays` tensors, by attribute name."""
     return {k: batch[f"tg_{k}"] for k in ("shift", "pitch", "dur", "vel", "metric")}
@@ -207,10 +216,12 @@ class KVCache:
     count: int = 0  # events pushed since the cache was (re)filled
     next_pos: int = 0  # absolute position of the next event
     time_origin: int = 0  # onset tick that the cached events' time embeddings count from
+    shifts: torch.Tensor = field(init=False, repr=False)  # ``transpositions`` as a tensor (views,)
 
     def __post_init__(self) -> None:
         if self.alive is None:
             self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
+        self.shifts = torch.tensor(self.transpositions)
 
     @property
     def filled(self) -> int:
@@ -446,9 +457,7 @@ class MusicTransformer(nn.Module):
         # the pitch outputs a view cannot move back into 0..127 are removed from its softmax
         nll, pitch_logits = self.event_nll(h, target, cannot)
         nll = torch.where(ok_tg, nll.view(b, len(ks), -1), float("inf"))
-        alive = torch.cumprod(ok_in.long(), dim=-1).bool()  # views alive at each position
-        logp = torch.where(alive, -nll.double(), float("-inf"))
-        mixed = torch.logsumexp(logp, dim=1) - torch.log(alive.sum(dim=1).clamp(min=1).double())
+        mixed = torch.logsumexp(view_log_weights(ok_in) - nll.double(), dim=1)
         return (-mixed).float(), pitch_logits.view(b, len(ks), *pitch_logits.shape[1:])[:, 0]
 
     def attribute_log_probs(
@@ -482,12 +491,11 @@ class MusicTransformer(nn.Module):
         lp = self.attribute_log_probs(h, target, cannot)
         t = h.shape[1]
         view = {k: v.view(b, nv, t, -1) for k, v in lp.items()}
-        index, bad = pitch_gather(ks, view["pitch"].shape[-1])
-        index, bad = index.to(h.device), bad.to(h.device)
-        back = torch.gather(view["pitch"], -1, index[None, :, None, :].expand_as(view["pitch"]))
-        back = torch.log_softmax(back.masked_fill(bad[None, :, None, :], float("-inf")), -1)
-        alive = torch.cumprod(ok_in.long(), dim=-1).bool()
-        logw = torch.where(alive, 0.0, float("-inf")) - torch.log(alive.sum(1, keepdim=True).clamp(min=1).float())
+        index, bad = (
+            x.to(h.device)[None, :, None, :].expand_as(view["pitch"]) for x in pitch_gather(ks, lp["pitch"].shape[-1])
+        )
+        back = torch.log_softmax(untranspose_logits(view["pitch"], index, bad), -1)
+        logw = view_log_weights(ok_in).float()
         shift_q = torch.logsumexp(logw[..., None] + view["shift"], 1)
         s = batch["tg_shift"][:, None, :, None].expand(b, nv, t, 1)
         post = logw + view["shift"].gather(-1, s).squeeze(-1)
@@ -528,8 +536,7 @@ class MusicTransformer(nn.Module):
         if time is not None:
             cache.time_origin = int(time[0])
             rel = (time - cache.time_origin)[None].expand(nv, t)
-        ks = torch.tensor(cache.transpositions)[:, None]
-        pitches, ok = transpose_pitches(pitch[None].expand(nv, t), ks)
+        pitches, ok = transpose_pitches(pitch[None].expand(nv, t), cache.shifts[:, None])
         cache.alive = ok.all(dim=1)
 
         def rows(a: torch.Tensor) -> torch.Tensor:
@@ -609,9 +616,8 @@ class MusicTransformer(nn.Module):
         if nv == 1:
             pitches: int | torch.Tensor = p
         else:
-            pitches, ok = transpose_pitches(torch.full((nv,), p), torch.tensor(cache.transpositions))
-            if p < T.N_PITCH:
-                cache.alive = cast(torch.Tensor, cache.alive) & ok
+            pitches, ok = transpose_pitches(torch.full((nv,), p), cache.shifts)  # specials: always ok
+            cache.alive = cast(torch.Tensor, cache.alive) & ok
         x = self._embed_one(
             int(shift), pitches, int(dur), int(vel), int(metric), pos, int(style), int(time) - cache.time_origin
         ).view(nv, d)
