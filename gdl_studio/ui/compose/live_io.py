@@ -273,16 +273,11 @@ class LiveIO(QObject):
             bpb = p.doc.beats_per_bar
             views = p.views()
 
-            def respond(phrase, n):
-                composer = composers.load_composer(name)
-                return composer.generate(
-                    list(phrase),
-                    n_notes=n,
-                    temperature=temperature,
-                    beats_per_bar=bpb,
-                    constraints=constraints,
-                    views=composers.views_for(composer, views),
+            def respond(phrase, n):  # the model is loaded when an answer is due (the registry keeps it)
+                answer = composers.responder(
+                    composers.load_composer(name), temperature, bpb, constraints=constraints, views=views
                 )
+                return answer(phrase, n)
 
             def runner(make_job):
                 p.engine.submit(p.panel_id, lambda ctx: make_job(ctx.cancelled), label="Jam answer")
