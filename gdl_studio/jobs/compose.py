@@ -171,24 +171,6 @@ def is_tiny(composer) -> bool:
     return bool(getattr(composer, "card", {}).get("tiny"))
 
 
-def views_for(composer, views: int | None) -> int | None:
-    """The transposition views to ask of ``composer``: ``views`` for a Transformer, None (its
-    own setting, none) for a model without them."""
-    return views if getattr(composer, "kind", "") == "transformer" else None
-
-
-def has_views(name: str) -> bool:
-    """Whether model ``name`` is a Transformer (it can be asked for transposition views), read
-    from its card (nothing is loaded); a model not installed, by the shipped model it stands for."""
-    from gdl_studio.core.registry import ModelUnavailable, default_registry
-    from gdl_studio.music.models_io import canonical_name, root_model
-
-    try:
-        return default_registry().card(canonical_name(name)).architecture.get("kind") == "transformer"
-    except (ModelUnavailable, ValueError):
-        return root_model(name) == "music-transformer"
-
-
 def responder(
     composer,
     temperature: float = 1.0,
@@ -200,7 +182,7 @@ def responder(
 ):
     """A jam-mode responder: ``(phrase, n_notes) -> iterator of GenerationStep``; ``constraints``
     (a :class:`gdl_studio.music.steering.Constraints`) steer every answer (chords from the bar
-    the answer starts in); ``views``: a Transformer's transposition views (None: its own)."""
+    the answer starts in); ``views``: the model's transposition views (None: its own)."""
 
     def respond(phrase: Sequence[Note], n_notes: int) -> Iterator:
         return composer.generate(
@@ -211,7 +193,7 @@ def responder(
             seed=seed,
             constraints=constraints,
             style=style,
-            views=views_for(composer, views),
+            views=views,
         )
 
     return respond
@@ -230,7 +212,7 @@ def continuation_job(
     """A job continuing ``primer`` with model ``name``: one ``GenerationStep`` per note, rested
     (:func:`~gdl_studio.jobs.common.rested`) so a fast model never starves the GUI thread.
     ``constraints``: a :class:`gdl_studio.music.steering.Constraints` (or None) every note obeys;
-    ``views``: a Transformer's transposition views (None: the model's own)."""
+    ``views``: the model's transposition views (None: its own)."""
     primer = list(primer)
 
     def job(ctx):
@@ -242,7 +224,7 @@ def continuation_job(
             seed=seed,
             beats_per_bar=beats_per_bar,
             constraints=constraints,
-            views=views_for(composer, views),
+            views=views,
         )
         yield from rested(steps)
 
@@ -279,7 +261,7 @@ def infill_job(
             seed=seed,
             beats_per_bar=beats_per_bar,
             constraints=constraints,
-            views=views_for(composer, views),
+            views=views,
         )
         yield from rested(steps)
 

@@ -21,7 +21,9 @@ Round 2 (issue #15):
   style where the model knows styles; ``nats_per_note_unknown_style``: told nothing), under the
   model's transposition ensemble of radius ``transformer.transpose_views`` (the card's: every
   Transformer figure here, latency included, is of that ensemble, as the app generates with
-  it); ``transformer.nats_per_note_single_view``: the network alone (radius 0)
+  it); ``transformer.nats_per_note_single_view``: the network alone (radius 0). The LSTM's
+  figures are likewise those of its own ensemble (``lstm.transpose_views``,
+  ``lstm.nats_per_note_single_view``)
 - ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
   piece id), filled given the music on both sides as the app fills (the gap's own events; the
   two-view mixture of the card's ``fill.fim_weight``, ``infill.fim_weight``: see
@@ -193,12 +195,11 @@ def run_bench(args) -> dict:
         if kind == "transformer" and getattr(composer.model.config, "n_styles", None):
             s0 = score_transformer(composer.model, test, use_style=False).summary()
             results[kind]["nats_per_note_unknown_style"] = s0["nats_per_note"]
-        if kind == "transformer":
-            radius = int(getattr(composer.model.config, "transpose_views", 0))
-            results[kind]["transpose_views"] = radius
-            if radius:
-                one = score_transformer(composer.model, test, radius=0).summary()
-                results[kind]["nats_per_note_single_view"] = one["nats_per_note"]
+        radius = int(getattr(composer.model.config, "transpose_views", 0))
+        results[kind]["transpose_views"] = radius
+        if radius:
+            one = scorer(composer.model, test, radius=0).summary()
+            results[kind]["nats_per_note_single_view"] = one["nats_per_note"]
 
     _style_figures(results, corpus, composers, args, log)
     if "transformer" in composers:

@@ -132,8 +132,8 @@ def _views_flag(p) -> None:
         type=int,
         default=None,
         metavar="R",
-        help="Transformer: average its predictions over the music transposed by -R..R semitones "
-        "(0-6; more is a little better and slower; default: the model card's, 1 for the shipped model)",
+        help="average the model's predictions over the music transposed by -R..R semitones "
+        "(0-6; more is a little better and slower; default: the model card's)",
     )
 
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from gdl_studio.music import tokens as T
 from gdl_studio.music.corpus import CorpusPiece
 from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.transformer import EVENT_KEYS, MusicTransformer, event_arrays
+from gdl_studio.music.views import view_transpositions
 
 
 @dataclass
@@ -87,13 +87,17 @@ def score_lstm(
     device: str = "cpu",
     max_tokens: int = 65536,
     use_style: bool = True,
+    radius: int | None = None,
 ) -> Scores:
-    """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero); a
-    model with styles is told each piece's style (unknown if not ``use_style``)."""
+    """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero), under
+    its transposition ensemble (:meth:`AttentionLSTM.mixture_nll`; ``radius`` None: the config's
+    ``transpose_views``; accuracy from the untransposed view); a model with styles is told each
+    piece's style (unknown if not ``use_style``)."""
     model.eval()
     out = Scores()
     keys = ("note", "dur", "voice", "n_voices", "metric", "target_note", "target_dur")
-    for batch in _batched(pieces, lambda p: len(p.step_note), max_tokens):
+    views = len(view_transpositions(model.config.transpose_views if radius is None else radius))
+    for batch in _batched(pieces, lambda p: len(p.step_note) * views, max_tokens):
         inputs = [lstm_inputs(p.step_note, p.step_dur, p.n_voices, p.bar_ticks) for p in batch]
         t_max = max(len(p.step_note) for p in batch)
         arrs = {k: np.zeros((len(batch), t_max), np.int64) for k in keys}
@@ -102,14 +106,8 @@ def score_lstm(
                 arrs[k][b, : len(inp[k])] = inp[k]
         ten = {k: torch.from_numpy(v).to(device) for k, v in arrs.items()}
         style = torch.tensor([_style_of(p, model.config, use_style) for p in batch], device=device)
-        style = style[:, None].expand(len(batch), t_max)
-        note_logits, dur_logits = model(
-            ten["note"], ten["dur"], ten["voice"], ten["n_voices"], ten["metric"], ten["target_note"], style=style
-        )
-        lp_note = F.log_softmax(note_logits.float(), -1).gather(-1, ten["target_note"][..., None])[..., 0]
-        lp_dur = F.log_softmax(dur_logits.float(), -1).gather(-1, ten["target_dur"][..., None])[..., 0]
+        nll, note_logits = model.mixture_nll(ten, style=style[:, None].expand(len(batch), t_max), radius=radius)
         best_pitch = note_logits[..., : T.N_PITCH].argmax(-1)
-        nll = -(lp_note + lp_dur)
         for b, p in enumerate(batch):
             n = len(p.step_note)
             is_note = ten["target_note"][b, :n] < T.N_PITCH

@@ -28,14 +28,8 @@ from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
 from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
-from gdl_studio.music.transformer import (
-    KVCache,
-    MusicTransformer,
-    pitch_gather,
-    transpose_pitches,
-    untranspose_logits,
-    view_transpositions,
-)
+from gdl_studio.music.transformer import KVCache, MusicTransformer
+from gdl_studio.music.views import pitch_gather, transpose_pitches, untranspose_logits, view_transpositions
 
 DEFAULT_VOICES = 4
 MAX_LSTM_PRIMER_STEPS = 2048  # eight training windows; the LSTM's memory is far shorter
@@ -102,6 +96,27 @@ def _masked_sample(
     return sample(logits, options, rng, m)
 
 
+def _mixture_sample(
+    logits: torch.Tensor,
+    logw: torch.Tensor,
+    mask: np.ndarray | torch.Tensor | None,
+    options: SamplingOptions,
+    rng: torch.Generator,
+    tracker: ConstraintTracker | None,
+) -> int:
+    """Draw one attribute from the mixture of ``logits`` (rows, n) under the rows' log weights
+    ``logw`` (rows,), masks included, then turn ``logw`` into the rows' posterior after the value
+    drawn (in place), so that drawing attribute after attribute samples the compound event
+    exactly from the mixture. One row: a plain draw."""
+    if logits.shape[0] == 1:
+        return _masked_sample(logits[0], mask, options, rng, tracker)
+    lp = torch.log_softmax(logits, -1)
+    x = _masked_sample(torch.logsumexp(lp + logw[:, None], 0), mask, options, rng, tracker)
+    post = logw + lp[:, x]
+    logw.copy_(post - torch.logsumexp(post, 0))
+    return x
+
+
 def resolve_style(style: str | int | None, card: dict, n_styles: int) -> int:
     """A style name or id → the model's style id (0, "unknown", when the model has no styles
     or ``style`` is None/"auto"); raises ``ValueError`` for a style the model does not know."""
@@ -151,10 +166,10 @@ class Composer:
         """Continue ``primer`` by ``n_notes`` notes (and at most ``bars`` bars if given); a lazy
         iterator of :class:`GenerationStep`. ``constraints`` steer every generated note (see
         :mod:`gdl_studio.music.steering`; chords apply from the bar the continuation starts in);
-        ``style`` is a style the model knows (default: unknown); ``views``: a Transformer's
+        ``style`` is a style the model knows (default: unknown); ``views``: the model's
         transposition views for this draw (None: its card's). Raises ``ValueError`` for bad
         options at once."""
-        options = self._check_views(_check_options(n_notes, SamplingOptions(temperature, top_k, top_p, seed, views)))
+        options = _check_options(n_notes, SamplingOptions(temperature, top_k, top_p, seed, views))
         if constraints is not None:
             constraints.validated()
         style_id = resolve_style(style, self.card, getattr(self.model.config, "n_styles", 0))
@@ -175,11 +190,10 @@ class Composer:
     ) -> Iterator[GenerationStep]:
         raise NotImplementedError
 
-    def _check_views(self, options: SamplingOptions) -> SamplingOptions:
-        """``options``, or ``ValueError`` for transposition views asked of a model without them."""
-        if options.views:
-            raise ValueError(f"{self.card.get('name', self.name)} has no transposition views (a Transformer has)")
-        return options
+    @staticmethod
+    def _transpositions(options: SamplingOptions) -> tuple[int, ...] | None:
+        """The views of a draw: ``options.views`` if given, else (None) the model's own."""
+        return None if options.views is None else view_transpositions(options.views)
 
     def infill(
         self,
@@ -239,6 +253,9 @@ def continue_score(
 class LSTMComposer(Composer):
     """Generates with :class:`AttentionLSTM`, one step (note or rest of one voice) at a time.
 
+    With transposition views (``config.transpose_views`` or a draw's ``views``) each step is
+    drawn from the views' mixture, note then duration, as the Transformer draws its events.
+
     The number of voices is the primer's (notes are dealt into voices as in training; more
     than eight sounding at once are ignored for conditioning), or four without a primer.
     With constraints, a step whose voice may not start an allowed note at its onset takes a
@@ -272,7 +289,12 @@ class LSTMComposer(Composer):
                 k: torch.as_tensor(inp[k][skip:], dtype=torch.long)
                 for k in ("note", "dur", "voice", "n_voices", "metric")
             }
-            state = model.prefill(x["note"], x["dur"], x["voice"], x["n_voices"], x["metric"], style=style)
+            state = model.prefill(
+                x["note"], x["dur"], x["voice"], x["n_voices"], x["metric"], style=style,
+                transpositions=self._transpositions(options),
+            )  # fmt: skip
+        shifts, index, impossible = _gathers(state.transpositions, T.N_STEP_NOTE_OUT)
+        moved = any(state.transpositions)
         clock = T.VoiceClock(n_voices, np.full(n_voices, pr.end_tick if len(steps) else 0))
         # the note fed at each input position (the previous step's note; -1 for BOS and rests)
         pos_src = ([-1] + [int(s) for s in steps.source[:-1]] if len(steps) else [])[skip:]
@@ -292,16 +314,21 @@ class LSTMComposer(Composer):
             pos_src.append(prev_src)
             metric = int(T.metric_index(onset, pr.bar_ticks))
             note_logits, feats, attn = model.step(prev_note, prev_dur, v, n_voices, metric, state, style=style)
+            if moved:
+                note_logits = untranspose_logits(note_logits, index, impossible)
+            logw = state.log_weights()
             note_mask = dur_mask = None
             if tracker is not None:
                 note_mask = np.zeros(T.N_STEP_NOTE_OUT, bool)
                 note_mask[T.REST] = True
                 if tracker.note_allowed_at(onset):
                     note_mask[: T.N_PITCH] = tracker.pitch_mask(onset)
-            note = _masked_sample(note_logits, note_mask, options, rng, tracker)
+            note = _mixture_sample(note_logits, logw, note_mask, options, rng, tracker)
             if tracker is not None and note < T.N_PITCH:
                 dur_mask = tracker.duration_mask(onset)
-            dur = _masked_sample(model.duration_logits(feats, note), dur_mask, options, rng, tracker)
+            # each view's duration head is told the note in that view's own transposition
+            chosen = transpose_pitches(torch.full((len(shifts),), note), shifts)[0] if moved else note
+            dur = _mixture_sample(model.duration_logits(feats, chosen), logw, dur_mask, options, rng, tracker)
             clock.advance(dur)
             prev_note, prev_dur, prev_src = note, dur, -1
             if note < T.N_PITCH:
@@ -466,14 +493,6 @@ class TransformerComposer(Composer):
     def can_infill(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.model.config, "infill", False))
 
-    def _check_views(self, options: SamplingOptions) -> SamplingOptions:
-        return options  # every radius is the network's own ensemble
-
-    @staticmethod
-    def _transpositions(options: SamplingOptions) -> tuple[int, ...] | None:
-        """The views of a draw: ``options.views`` if given, else (None) the model's own."""
-        return None if options.views is None else view_transpositions(options.views)
-
     @property
     def fill_fim_weight(self) -> float:
         """The infilling view's weight ``w`` in a fill's two-view mixture (the card's
@@ -511,13 +530,7 @@ class TransformerComposer(Composer):
             logits = head(h).float()
             if pitch and rows.moved:
                 logits = untranspose_logits(logits, rows.index, rows.impossible)
-            if n_rows == 1:
-                return _masked_sample(logits[0], mask, options, rng, tracker)
-            lp = torch.log_softmax(logits, -1)
-            x = _masked_sample(torch.logsumexp(lp + logw[:, None], 0), mask, options, rng, tracker)
-            post = logw + lp[:, x]
-            logw.copy_(post - torch.logsumexp(post, 0))
-            return x
+            return _mixture_sample(logits, logw, mask, options, rng, tracker)
 
         shifts = np.arange(T.N_SHIFT)
         shift_mask = shifts >= min_shift

@@ -17,11 +17,16 @@ Because the alignment score of a state does not depend on the query, the softmax
 is a ratio of windowed sums of ``exp(e_j)·h_j`` and ``exp(e_j)`` (and ``exp(e_j)`` is within
 [1/e, e], so no max-subtraction is needed). Training uses cumulative sums; inference keeps a
 ring buffer of the last ``window`` states and steps one note at a time, carrying state.
+
+With ``transpose_views`` = R the model predicts as the ensemble of :mod:`gdl_studio.music.views`:
+the state carries one row per view (the music moved by −R…R semitones) and each step's note and
+duration are the views' mixture (:meth:`AttentionLSTM.mixture_nll` scores exactly that).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -29,6 +34,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdl_studio.music import tokens as T
+from gdl_studio.music.views import (
+    alive_log_weights,
+    cannot_move_back,
+    mix_views,
+    transpose_pitches,
+    view_transpositions,
+)
 
 
 @dataclass
@@ -46,6 +58,9 @@ class LSTMConfig:
     dropout: float = 0.3
     n_styles: int = 0  # a style embedding concatenated to every step's inputs (0: none; 0 = unknown)
     style_embedding: int = 16
+    # transposition views (:mod:`gdl_studio.music.views`): each step predicted as the mean of the
+    # network's predictions for the history moved by -R..R semitones (0: the network alone)
+    transpose_views: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,14 +73,32 @@ class LSTMConfig:
 
 @dataclass
 class LSTMState:
-    """Everything carried from one step to the next during inference."""
+    """Everything carried from one step to the next during inference, one row per view (each
+    view is fed the music moved by its transposition; view 0 is the music as given)."""
 
-    h: list[torch.Tensor]  # per layer (hidden,)
+    h: list[torch.Tensor]  # per layer (views, hidden)
     c: list[torch.Tensor]
-    ring_h: torch.Tensor  # (window, hidden)
-    ring_a: torch.Tensor  # (window,) exp(alignment score); 0 where empty
+    ring_h: torch.Tensor  # (views, window, hidden)
+    ring_a: torch.Tensor  # (views, window) exp(alignment score); 0 where empty
     steps: int = 0  # how many states have been pushed
-    cell: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # fused [W_ih W_hh], bias per layer
+    cell: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # fused [W_ih W_hh]ᵀ, bias per layer
+    transpositions: tuple[int, ...] = (0,)  # each view's transposition (semitones)
+    alive: torch.Tensor | None = None  # (views,) bool: whether each view could transpose every input so far
+    shifts: torch.Tensor = field(init=False, repr=False)  # ``transpositions`` as a tensor (views,)
+
+    def __post_init__(self) -> None:
+        if self.alive is None:
+            self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
+        self.shifts = torch.tensor(self.transpositions)
+
+    @property
+    def views(self) -> int:
+        return len(self.transpositions)
+
+    def log_weights(self) -> torch.Tensor:
+        """(views,) the ensemble's log weights: uniform over the views still alive."""
+        assert self.alive is not None
+        return alive_log_weights(self.alive)
 
 
 class AttentionLSTM(nn.Module):
@@ -126,6 +159,45 @@ class AttentionLSTM(nn.Module):
         dur_logits = self.dur_head(torch.cat([feats, self.chosen_note_emb(target_note)], dim=-1))
         return note_logits, dur_logits
 
+    @property
+    def transpositions(self) -> tuple[int, ...]:
+        """The views of this model's transposition ensemble (``config.transpose_views``)."""
+        return view_transpositions(getattr(self.config, "transpose_views", 0))
+
+    @torch.no_grad()
+    def mixture_nll(
+        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, radius: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step NLL (B, T) of the note and duration of whole step sequences (:func:`lstm_inputs`
+        tensors (B, T): ``note``, ``dur``, ``voice``, ``n_voices``, ``metric``, ``target_note``,
+        ``target_dur``) under the transposition ensemble of ``radius`` (None: the config's), and
+        view 0's note logits (B, T, 129).
+
+        Each view is the network on the steps moved by ``k`` semitones (targets too), its note
+        distribution renormalised over the pitches it can move back; each step's probability
+        (note and duration together) is the mean over the views still alive, as in generation."""
+        ks = view_transpositions(self.config.transpose_views if radius is None else radius)
+        nv, b = len(ks), batch["note"].shape[0]
+
+        def rows(a: torch.Tensor) -> torch.Tensor:
+            return a.repeat_interleave(nv, 0)
+
+        shifts = torch.tensor(ks, device=batch["note"].device).repeat(b)  # (B·V,) the view of each row
+        note, ok_in = transpose_pitches(rows(batch["note"]), shifts[:, None])
+        target, ok_tg = transpose_pitches(rows(batch["target_note"]), shifts[:, None])
+        note_logits, dur_logits = self(
+            note, rows(batch["dur"]), rows(batch["voice"]), rows(batch["n_voices"]), rows(batch["metric"]), target,
+            style=None if style is None else rows(style),
+        )  # fmt: skip
+        note_logits = note_logits.float()
+        if nv > 1:  # the pitches a view cannot move back into 0..127 leave its softmax
+            note_logits = note_logits.masked_fill(cannot_move_back(shifts, note_logits.shape[-1])[:, None], -torch.inf)
+        lp = F.log_softmax(note_logits, -1).gather(-1, target[..., None])[..., 0]
+        lp = lp + F.log_softmax(dur_logits.float(), -1).gather(-1, rows(batch["target_dur"])[..., None])[..., 0]
+        t = lp.shape[1]
+        nll = mix_views(-lp.view(b, nv, t), ok_in.view(b, nv, t), ok_tg.view(b, nv, t)) if nv > 1 else -lp
+        return nll, note_logits.view(b, nv, t, -1)[:, 0]
+
     def alignment(self, h: torch.Tensor) -> torch.Tensor:
         """``exp(tanh(w·h + b))`` for every hidden state (last dimension dropped)."""
         return torch.exp(torch.tanh(self.align(h).squeeze(-1).float()))
@@ -152,91 +224,115 @@ class AttentionLSTM(nn.Module):
         return m / m.sum(dim=1, keepdim=True)
 
     # -- inference --------------------------------------------------------------------------
-    def initial_state(self) -> LSTMState:
-        """An empty state (no step taken); also snapshots the fused weights of one step."""
+    def initial_state(self, transpositions: Sequence[int] | None = None) -> LSTMState:
+        """An empty state (no step taken) for the views ``transpositions`` (None: the model's
+        ensemble); also snapshots the fused weights of one step."""
         c = self.config
-        zeros = [torch.zeros(c.hidden) for _ in range(c.layers)]
+        ks = tuple(self.transpositions if transpositions is None else transpositions)
+        nv = len(ks)
+        zeros = [torch.zeros(nv, c.hidden) for _ in range(c.layers)]
         return LSTMState(
             zeros,
             [z.clone() for z in zeros],
-            torch.zeros(c.window, c.hidden),
-            torch.zeros(c.window),
+            torch.zeros(nv, c.window, c.hidden),
+            torch.zeros(nv, c.window),
             0,
             self._fused_cell(),
+            ks,
         )
 
     @torch.inference_mode()
     def _fused_cell(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per layer ``([W_ih W_hh], b_ih + b_hh)``: one matrix-vector product per layer and step
+        """Per layer ``([W_ih W_hh]ᵀ, b_ih + b_hh)``: one matrix product per layer and step
         (nn.LSTM's per-call overhead is three times the arithmetic at batch 1, length 1)."""
         out = []
         for k in range(self.config.layers):
             w = torch.cat([getattr(self.lstm, f"weight_ih_l{k}"), getattr(self.lstm, f"weight_hh_l{k}")], dim=1)
             b = getattr(self.lstm, f"bias_ih_l{k}") + getattr(self.lstm, f"bias_hh_l{k}")
-            out.append((w.float().contiguous(), b.float()))
+            out.append((w.float().t().contiguous(), b.float()))
         return out
 
     @torch.inference_mode()
-    def prefill(self, note, dur, voice, n_voices, metric, style: int = 0) -> LSTMState:
-        """Run a primer (1-D integer tensors, step inputs) through the network in one call and
-        return the state after it (the cheap way to start generating after a primer)."""
-        state = self.initial_state()
+    def prefill(
+        self, note, dur, voice, n_voices, metric, style: int = 0, transpositions: Sequence[int] | None = None
+    ) -> LSTMState:
+        """Run a primer (1-D integer tensors, step inputs) through the network in one call, once
+        per view of ``transpositions`` (None: the model's ensemble), and return the state after
+        it (the cheap way to start generating after a primer)."""
+        state = self.initial_state(transpositions)
         if note.numel() == 0:
             return state
-        x = self.embed(
-            note[None], dur[None], voice[None], n_voices[None], metric[None], torch.full_like(note[None], int(style))
-        )
+        nv, t = state.views, note.shape[0]
+        notes, ok = transpose_pitches(note[None].expand(nv, t), state.shifts[:, None])
+        state.alive = ok.all(dim=1)
+
+        def rows(a: torch.Tensor) -> torch.Tensor:
+            return a[None].expand(nv, t)
+
+        x = self.embed(notes, rows(dur), rows(voice), rows(n_voices), rows(metric), torch.full((nv, t), int(style)))
         h, (h_n, c_n) = self.lstm(x)
-        h = h[0]
-        state.h = [h_n[k, 0].clone() for k in range(self.config.layers)]
-        state.c = [c_n[k, 0].clone() for k in range(self.config.layers)]
-        n = min(h.shape[0], self.config.window)
-        state.steps = h.shape[0] - n
-        self._push(state, h[-n:], self.alignment(h[-n:]))
+        state.h = [h_n[k].clone() for k in range(self.config.layers)]
+        state.c = [c_n[k].clone() for k in range(self.config.layers)]
+        n = min(t, self.config.window)
+        state.steps = t - n
+        self._push(state, h[:, -n:], self.alignment(h[:, -n:]))
         return state
 
     def _push(self, state: LSTMState, h: torch.Tensor, a: torch.Tensor) -> None:
+        """Append states ``h`` (views, n, hidden) and their alignments ``a`` (views, n)."""
         w = self.config.window
-        for k in range(h.shape[0]):
+        for k in range(h.shape[1]):
             slot = state.steps % w
-            state.ring_h[slot] = h[k]
-            state.ring_a[slot] = a[k]
+            state.ring_h[:, slot] = h[:, k]
+            state.ring_a[:, slot] = a[:, k]
             state.steps += 1
 
     @torch.inference_mode()
     def step(
         self, note: int, dur: int, voice: int, n_voices: int, metric: int, state: LSTMState, style: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        """Advance one step. Returns ``(note_logits, features, attention)``: logits of the note
-        to predict, the features the duration head needs (see :meth:`duration_logits`) and the
-        attention weights over the window, oldest first (length ≤ window)."""
-        ids = [torch.tensor(v) for v in (note, dur, voice, n_voices, metric, style)]
-        inp = self.embed(*ids)
-        hid = self.config.hidden
-        for k, (w, b) in enumerate(state.cell or self._fused_cell()):
-            gates = torch.addmv(b, w, torch.cat([inp, state.h[k]]))
+        """Advance one step, every view fed ``note`` moved by its transposition. Returns
+        ``(note_logits, features, attention)``: logits of the note to predict (views, 129), in
+        each view's own transposition, the features the duration head needs (views, ·; see
+        :meth:`duration_logits`) and view 0's attention weights over the window, oldest first
+        (length ≤ window)."""
+        nv, hid = state.views, self.config.hidden
+        p = int(note)
+        if nv == 1:
+            notes = torch.tensor([p])
+        else:
+            notes, ok = transpose_pitches(torch.full((nv,), p), state.shifts)  # REST, BOS: always ok
+            state.alive = state.alive & ok if state.alive is not None else ok
+        rest = [self.dur_emb.weight[dur], self.voice_emb.weight[voice], self.n_voices_emb.weight[n_voices]]
+        rest.append(self.metric_emb.weight[metric])
+        if self.style_emb is not None:
+            rest.append(self.style_emb.weight[style])
+        inp = torch.cat([self.note_emb.weight[notes], torch.cat(rest).expand(nv, -1)], dim=1)
+        for k, (wt, b) in enumerate(state.cell or self._fused_cell()):
+            gates = torch.addmm(b, torch.cat([inp, state.h[k]], dim=1), wt)
             sig = torch.sigmoid(gates)
-            c = sig[hid : 2 * hid] * state.c[k] + sig[:hid] * torch.tanh(gates[2 * hid : 3 * hid])
-            inp = sig[3 * hid :] * torch.tanh(c)
+            c = sig[:, hid : 2 * hid] * state.c[k] + sig[:, :hid] * torch.tanh(gates[:, 2 * hid : 3 * hid])
+            inp = sig[:, 3 * hid :] * torch.tanh(c)
             state.h[k], state.c[k] = inp, c
         h = inp
-        a = self.alignment(h)
         window = self.config.window
         slot = state.steps % window
-        state.ring_h[slot] = h
-        state.ring_a[slot] = a
+        state.ring_h[:, slot] = h
+        state.ring_a[:, slot] = self.alignment(h)
         state.steps += 1
-        weights = state.ring_a / state.ring_a.sum()
-        ctx = weights @ state.ring_h
-        feats = torch.cat([ctx, h])
+        weights = state.ring_a / state.ring_a.sum(dim=1, keepdim=True)
+        ctx = torch.bmm(weights.unsqueeze(1), state.ring_h).squeeze(1)
+        feats = torch.cat([ctx, h], dim=1)
         n = min(state.steps, window)
         order = torch.arange(state.steps - n, state.steps) % window
-        return self.note_head(feats), feats, weights[order].numpy().copy()
+        return self.note_head(feats), feats, weights[0, order].numpy().copy()
 
     @torch.inference_mode()
-    def duration_logits(self, feats: torch.Tensor, chosen_note: int) -> torch.Tensor:
-        """Logits of the duration given the step features and the chosen note."""
-        return self.dur_head(torch.cat([feats, self.chosen_note_emb.weight[chosen_note]]))
+    def duration_logits(self, feats: torch.Tensor, chosen_note: int | torch.Tensor) -> torch.Tensor:
+        """Logits of the duration (views, N_DUR) given the step features (views, ·) and the
+        chosen note: one for every view, or each view's own (a tensor (views,))."""
+        emb = self.chosen_note_emb.weight[chosen_note]
+        return self.dur_head(torch.cat([feats, emb.expand(feats.shape[0], -1)], dim=1))
 
 
 def lstm_inputs(note: np.ndarray, dur: np.ndarray, n_voices: int, bar_ticks: int) -> dict[str, np.ndarray]:

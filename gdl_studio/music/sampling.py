@@ -1,5 +1,5 @@
 """Sampling controls shared by the music models: temperature, top-k, top-p, seed, and a
-Transformer's transposition views for one draw."""
+model's transposition views for one draw."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class SamplingOptions:
     top_k: int = 0
     top_p: float = 1.0
     seed: int | None = None
-    # the Transformer's transposition views for this draw (radius R: -R..R semitones; None: the
-    # model card's; see TransformerConfig.transpose_views). More is a little better and slower.
+    # the model's transposition views for this draw (radius R: -R..R semitones; None: the model
+    # card's; see gdl_studio.music.views). More is a little better and slower.
     views: int | None = None
 
     def validated(self) -> SamplingOptions:

@@ -42,6 +42,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdl_studio.music import tokens as T
+from gdl_studio.music.views import (
+    alive_log_weights,
+    cannot_move_back,
+    mix_views,
+    pitch_gather,
+    transpose_pitches,
+    untranspose_logits,
+    view_log_weights,
+    view_transpositions,
+)
 
 TIME_OFFSET_LIMIT = 16384  # training adds a random offset in [0, this] ticks to the onset times
 
@@ -100,57 +110,6 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     half = x.shape[-1] // 2
     x1, x2 = x[..., :half].float(), x[..., half:].float()
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).to(x.dtype)
-
-
-def view_transpositions(radius: int) -> tuple[int, ...]:
-    """The transpositions of the ensemble of radius ``radius``: 0 first, then ±1, ±2, …"""
-    out = [0]
-    for r in range(1, max(int(radius), 0) + 1):
-        out.extend((r, -r))
-    return tuple(out)
-
-
-def transpose_pitches(pitch: torch.Tensor, k: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pitch tokens moved by ``k`` semitones (a number, or a tensor broadcast against ``pitch``;
-    specials such as GAP/BOS unchanged) and whether each could be (a pitch moved out of 0..127
-    is clamped and reported False)."""
-    is_pitch = pitch < T.N_PITCH
-    moved = torch.where(is_pitch, pitch + k, pitch)
-    ok = ~is_pitch | ((moved >= 0) & (moved < T.N_PITCH))
-    return torch.where(is_pitch, moved.clamp(0, T.N_PITCH - 1), pitch), ok
-
-
-def pitch_gather(transpositions: Sequence[int], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each view (transposition ``k``), the index into its pitch logits of each output token
-    (pitch ``p`` is that view's ``p + k``; specials are themselves) and which outputs the view
-    cannot express (``p + k`` outside 0..127): ``(index (V, n_out), impossible (V, n_out))``."""
-    base = torch.arange(n_out)
-    idx, bad = [], []
-    for k in transpositions:
-        i = base.clone()
-        moved = base[: T.N_PITCH] + int(k)
-        i[: T.N_PITCH] = moved.clamp(0, T.N_PITCH - 1)
-        b = torch.zeros(n_out, dtype=torch.bool)
-        b[: T.N_PITCH] = (moved < 0) | (moved >= T.N_PITCH)
-        idx.append(i)
-        bad.append(b)
-    return torch.stack(idx), torch.stack(bad)
-
-
-def untranspose_logits(logits: torch.Tensor, index: torch.Tensor, impossible: torch.Tensor) -> torch.Tensor:
-    """Pitch logits (R, n_out) of views in their own transposition → the same outputs in the
-    untransposed pitch space (``index``/``impossible`` (R, n_out) from :func:`pitch_gather`;
-    what a view cannot express gets −inf, so its softmax stays normalised)."""
-    return torch.gather(logits, -1, index).masked_fill(impossible, float("-inf"))
-
-
-def view_log_weights(ok_in: torch.Tensor) -> torch.Tensor:
-    """(B, V, T) log weights of the views at each position (float64), from whether each view
-    could transpose each input (B, V, T): uniform over the views alive there (a view dies at its
-    first input it cannot transpose, as in generation; :meth:`KVCache.log_weights`)."""
-    alive = torch.cumprod(ok_in.long(), dim=-1).bool()
-    count = alive.sum(dim=1, keepdim=True).clamp(min=1).double()
-    return torch.where(alive, 0.0, float("-inf")).double() - torch.log(count)
 
 
 def targets_of(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -233,8 +192,7 @@ class KVCache:
 
     def log_weights(self) -> torch.Tensor:
         """(views,) the ensemble's log weights: uniform over the views still alive."""
-        alive = cast(torch.Tensor, self.alive)
-        return torch.where(alive, -math.log(max(int(alive.sum()), 1)), float("-inf"))
+        return alive_log_weights(cast(torch.Tensor, self.alive))
 
 
 class MusicTransformer(nn.Module):
@@ -429,8 +387,7 @@ class MusicTransformer(nn.Module):
         big["in_pitch"], ok_in = transpose_pitches(big["in_pitch"], shifts[:, None])
         big["tg_pitch"], ok_tg = transpose_pitches(big["tg_pitch"], shifts[:, None])
         h = self.hidden(big, style.repeat_interleave(nv, 0) if style is not None else None)
-        moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]
-        cannot = (moved_back < 0) | (moved_back >= T.N_PITCH)
+        cannot = cannot_move_back(shifts, T.N_PITCH)
         return h, targets_of(big), cannot, ok_in.view(b, nv, -1), ok_tg.view(b, nv, -1)
 
     @property
@@ -456,9 +413,8 @@ class MusicTransformer(nn.Module):
         h, target, cannot, ok_in, ok_tg = self._views_pass(batch, ks, style)
         # the pitch outputs a view cannot move back into 0..127 are removed from its softmax
         nll, pitch_logits = self.event_nll(h, target, cannot)
-        nll = torch.where(ok_tg, nll.view(b, len(ks), -1), float("inf"))
-        mixed = torch.logsumexp(view_log_weights(ok_in) - nll.double(), dim=1)
-        return (-mixed).float(), pitch_logits.view(b, len(ks), *pitch_logits.shape[1:])[:, 0]
+        mixed = mix_views(nll.view(b, len(ks), -1), ok_in, ok_tg)
+        return mixed, pitch_logits.view(b, len(ks), *pitch_logits.shape[1:])[:, 0]
 
     def attribute_log_probs(
         self, h: torch.Tensor, target: dict[str, torch.Tensor], impossible: torch.Tensor | None = None

@@ -21,7 +21,7 @@ class Key(enum.Enum):
     LAST_DIRECTORY = ("files/last_directory", "")
     COMPOSE_MODEL = ("compose/model", "music-lstm")
     COMPOSE_TEMPERATURE = ("compose/temperature", 1.0)
-    COMPOSE_VIEWS = ("compose/views", -1)  # a Transformer's transposition views; -1: the model's own
+    COMPOSE_VIEWS = ("compose/views", -1)  # the music model's transposition views; -1: its own
     COMPOSE_LENGTH = ("compose/length_notes", 32)
     COMPOSE_TEMPO = ("compose/tempo_bpm", 100.0)
     COMPOSE_MIDI_OUT = ("compose/midi_out", "")

@@ -111,9 +111,9 @@ def test_missing_weights_give_a_clear_message(qtbot, monkeypatch, tmp_path):
         close_panel(panel, engine)
 
 
-def test_quality_choice_reaches_the_transformer_and_is_off_for_the_lstm(panel, monkeypatch):
-    """The Quality row: its views go to the Transformer's continuation job and are remembered;
-    for the LSTM (no transposition views) the row is disabled and nothing is asked of it."""
+def test_quality_choice_reaches_either_model_and_is_remembered(panel, monkeypatch):
+    """The Quality row: its views go to the continuation job of the Transformer and of the LSTM
+    (both draw from transposition views) and are remembered."""
     import gdl_studio.jobs.compose as composers
     from gdl_studio.ui.settings import Key
 
@@ -137,6 +137,8 @@ def test_quality_choice_reaches_the_transformer_and_is_off_for_the_lstm(panel, m
     assert asked == [6]
     panel.reject_generation()
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("music-lstm"))
-    assert not combo.isEnabled()
-    assert composers.views_for(composers.load_composer("music-lstm"), 6) is None
-    assert composers.views_for(composers.load_composer("music-transformer"), 6) == 6
+    assert combo.isEnabled()
+    combo.setCurrentIndex(combo.findData(0))
+    panel.continue_generation()
+    run_to_end(panel, 4)
+    assert asked == [6, 0]

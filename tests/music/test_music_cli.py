@@ -124,7 +124,7 @@ def test_bad_arguments_exit_2(use_tiny_models, write_mid, tmp_path, capsys):
     src = write_mid("in.mid", [Note(60, 0, 1)])
     out = str(tmp_path / "o.mid")
     bad = (["--notes", "0"], ["--temperature", "-1"], ["--top-p", "0"], ["--top-k", "-2"], ["--model", "piano"])
-    views = (["--views", "7"], ["--views", "-1"], ["--model", "lstm", "--views", "1"])  # the LSTM has no views
+    views = (["--views", "7"], ["--views", "-1"], ["--model", "lstm", "--views", "9"])
     for args in (*bad, *views):
         code, err = _run(["continue", str(src), "-o", out, *args], capsys)
         assert code == 2 and err.count("\n") == 1, (args, err)
@@ -178,9 +178,10 @@ def test_help_lists_music_commands(capsys):
 
 
 def test_views_flag_continues_and_fills(use_tiny_models, write_mid, make_notes, tmp_path, capsys):
-    """--views R: the Transformer draws from its ensemble of that radius in continue and infill."""
+    """--views R: the Transformer draws from its ensemble of that radius in continue and infill,
+    and the LSTM in continue."""
     src = write_mid("in.mid", make_notes(bars=4, seed=2))
-    for argv in (["continue", "--notes", "8"], ["infill", "--bars", "2:3"]):
-        out = tmp_path / f"{argv[0]}.mid"
+    for argv in (["continue", "--notes", "8"], ["infill", "--bars", "2:3"], ["continue", "--model", "lstm"]):
+        out = tmp_path / f"{argv[0]}-{len(argv)}.mid"
         code, err = _run([argv[0], str(src), *argv[1:], "--views", "2", "--seed", "1", "-o", str(out)], capsys)
         assert code == 0 and out.is_file(), err

@@ -36,8 +36,8 @@ def test_lstm_stepwise_equals_full_sequence(tiny_lstm, make_notes):
             int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices, int(x["metric"][t]), state
         )
         dur_logits = tiny_lstm.duration_logits(feats, int(x["target_note"][t]))
-        torch.testing.assert_close(logits, full_note[0, t], atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(dur_logits, full_dur[0, t], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(logits[0], full_note[0, t], atol=1e-5, rtol=1e-4)  # one row: one view
+        torch.testing.assert_close(dur_logits[0], full_dur[0, t], atol=1e-5, rtol=1e-4)
         assert attn.shape == (min(t + 1, tiny_lstm.config.window),)
         assert abs(attn.sum() - 1) < 1e-5
 
@@ -53,7 +53,7 @@ def test_lstm_prefill_then_step_equals_full_sequence(tiny_lstm, make_notes):
         logits, _, _ = tiny_lstm.step(
             int(x["note"][t]), int(x["dur"][t]), int(x["voice"][t]), n_voices, int(x["metric"][t]), state
         )
-        torch.testing.assert_close(logits, full_note[0, t], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(logits[0], full_note[0, t], atol=1e-5, rtol=1e-4)
 
 
 def test_lstm_attention_is_the_books_alignment(tiny_lstm):

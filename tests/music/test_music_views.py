@@ -13,14 +13,8 @@ import torch
 
 from gdl_studio.music import tokens as T
 from gdl_studio.music.generate import TransformerComposer
-from gdl_studio.music.transformer import (
-    EVENT_KEYS,
-    event_arrays,
-    pitch_gather,
-    transpose_pitches,
-    untranspose_logits,
-    view_transpositions,
-)
+from gdl_studio.music.transformer import EVENT_KEYS, event_arrays
+from gdl_studio.music.views import pitch_gather, transpose_pitches, untranspose_logits, view_transpositions
 
 
 def _batch(make_notes, seed=3, shift_pitch=0):

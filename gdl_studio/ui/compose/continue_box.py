@@ -46,17 +46,17 @@ class WrappingLabel(QLabel):
             self.setMinimumHeight(h)
 
 
-# the Quality choices: label, the Transformer's transposition views (-1: the model's own setting)
+# the Quality choices: label, the model's transposition views (-1: the model's own setting)
 QUALITY = (
     ("Balanced (the model's setting)", -1),
     ("Fastest (the network alone)", 0),
     ("Best (13 views, slower)", 6),
 )
 QUALITY_TIP = (
-    "Transformer only: each note comes from the model's predictions for the music as written and "
-    "transposed by up to a few semitones, averaged. More views are a little better and slower: "
-    "the shipped model's own setting (3 views) kept a note within 5 ms on one core of the "
-    "project's 2-core test machine; Best took about 3x as long per note there"
+    "Each note comes from the model's predictions for the music as written and transposed by up "
+    "to a few semitones, averaged. More views are a little better and slower: the shipped models' "
+    "own settings (3 views for the Transformer, 7 for the LSTM) kept a note within 5 ms on one core "
+    "of the project's 2-core test machine; Best took up to about 3x as long per note there"
 )
 
 

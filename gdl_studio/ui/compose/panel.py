@@ -66,7 +66,6 @@ class ComposePanel(Panel):
         self._last_status = ""
         self._usable_cache: tuple[str, bool] = ("", False)
         self._fill_cache: tuple[str, str] = ("", "")  # (model, why it cannot fill; "" when it can)
-        self._views_cache: tuple[str, bool] = ("", True)  # (model, whether it has transposition views)
         self._model_roots: dict[str, str] = {}
         self._build()
         self.live_io = LiveIO(self)
@@ -506,7 +505,6 @@ class ComposePanel(Panel):
         if refresh or self._usable_cache[0] != name:
             self._usable_cache = (name, composers.model_available(name) or composers.demo_mode())
             self._fill_cache = (name, composers.fill_unsupported(name))
-            self._views_cache = (name, composers.has_views(name))
         return self._usable_cache[1]
 
     def _fill_why_not(self) -> str:
@@ -515,13 +513,12 @@ class ComposePanel(Panel):
         return self._fill_cache[1]
 
     def views(self) -> int | None:
-        """The transposition views the Quality choice asks of a Transformer (None: its own)."""
+        """The transposition views the Quality choice asks of the model (None: its own)."""
         views = int(self.box.quality_combo.currentData())
         return None if views < 0 else views
 
     def _update_buttons(self) -> None:
         why_not = self._fill_why_not()
-        self.box.quality_combo.setEnabled(self._views_cache[1])
         state = self.session.buttons(self._model_usable(), bool(self.doc.notes), not why_not)
         self.fill_button.setEnabled(state.fill)
         self.fill_button.setToolTip(self.session.fill_tooltip(why_not))

@@ -1,0 +1,91 @@
+"""Transposition views: the ensemble both music models can predict with.
+
+Training transposes every piece by up to ±6 semitones, so a network already models the same
+music a few semitones away. An ensemble of radius R predicts each event (a Transformer's note
+event, an LSTM's voice step) as the mean of the network's predictions for the history moved by
+−R…R semitones, each moved back; a view whose pitch distribution cannot be moved back (pitches
+leaving 0..127) has probability 0 there and is renormalised over what it can express, and a
+view that cannot move an input drops out from that input on (in scoring and in generation).
+These are the pieces the two models and their samplers share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from gdl_studio.music import tokens as T
+
+
+def view_transpositions(radius: int) -> tuple[int, ...]:
+    """The transpositions of the ensemble of radius ``radius``: 0 first, then ±1, ±2, …"""
+    out = [0]
+    for r in range(1, max(int(radius), 0) + 1):
+        out.extend((r, -r))
+    return tuple(out)
+
+
+def transpose_pitches(pitch: torch.Tensor, k: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pitch tokens moved by ``k`` semitones (a number, or a tensor broadcast against ``pitch``;
+    specials such as GAP/BOS/REST unchanged) and whether each could be (a pitch moved out of
+    0..127 is clamped and reported False)."""
+    is_pitch = pitch < T.N_PITCH
+    moved = torch.where(is_pitch, pitch + k, pitch)
+    ok = ~is_pitch | ((moved >= 0) & (moved < T.N_PITCH))
+    return torch.where(is_pitch, moved.clamp(0, T.N_PITCH - 1), pitch), ok
+
+
+def pitch_gather(transpositions: Sequence[int], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each view (transposition ``k``), the index into its pitch logits of each output token
+    (pitch ``p`` is that view's ``p + k``; specials are themselves) and which outputs the view
+    cannot express (``p + k`` outside 0..127): ``(index (V, n_out), impossible (V, n_out))``."""
+    base = torch.arange(n_out)
+    idx, bad = [], []
+    for k in transpositions:
+        i = base.clone()
+        moved = base[: T.N_PITCH] + int(k)
+        i[: T.N_PITCH] = moved.clamp(0, T.N_PITCH - 1)
+        b = torch.zeros(n_out, dtype=torch.bool)
+        b[: T.N_PITCH] = (moved < 0) | (moved >= T.N_PITCH)
+        idx.append(i)
+        bad.append(b)
+    return torch.stack(idx), torch.stack(bad)
+
+
+def untranspose_logits(logits: torch.Tensor, index: torch.Tensor, impossible: torch.Tensor) -> torch.Tensor:
+    """Pitch logits (R, n_out) of views in their own transposition → the same outputs in the
+    untransposed pitch space (``index``/``impossible`` (R, n_out) from :func:`pitch_gather`;
+    what a view cannot express gets −inf, so its softmax stays normalised)."""
+    return torch.gather(logits, -1, index).masked_fill(impossible, float("-inf"))
+
+
+def cannot_move_back(shifts: torch.Tensor, n_out: int) -> torch.Tensor:
+    """(rows, n_out) the pitch outputs that rows transposed by ``shifts`` (rows,) cannot move
+    back into 0..127 (removed from their softmax; specials never are)."""
+    moved_back = torch.arange(T.N_PITCH, device=shifts.device)[None, :] - shifts[:, None]
+    cannot = (moved_back < 0) | (moved_back >= T.N_PITCH)
+    return torch.nn.functional.pad(cannot, (0, n_out - T.N_PITCH))
+
+
+def view_log_weights(ok_in: torch.Tensor) -> torch.Tensor:
+    """(B, V, T) log weights of the views at each position (float64), from whether each view
+    could transpose each input (B, V, T): uniform over the views alive there (a view dies at its
+    first input it cannot transpose, as in generation; :func:`alive_log_weights`)."""
+    alive = torch.cumprod(ok_in.long(), dim=-1).bool()
+    count = alive.sum(dim=1, keepdim=True).clamp(min=1).double()
+    return torch.where(alive, 0.0, float("-inf")).double() - torch.log(count)
+
+
+def mix_views(nll: torch.Tensor, ok_in: torch.Tensor, ok_tg: torch.Tensor) -> torch.Tensor:
+    """The ensemble's NLL (B, T) from each view's NLL of the same targets (B, V, T): the mean of
+    the views' probabilities over the views alive (``ok_in``), a view that cannot express a
+    target (``ok_tg`` False) giving it probability 0."""
+    nll = torch.where(ok_tg, nll, float("inf"))
+    return (-torch.logsumexp(view_log_weights(ok_in) - nll.double(), dim=1)).float()
+
+
+def alive_log_weights(alive: torch.Tensor) -> torch.Tensor:
+    """(views,) the ensemble's log weights during generation: uniform over the views alive."""
+    return torch.where(alive, -math.log(max(int(alive.sum()), 1)), float("-inf"))
