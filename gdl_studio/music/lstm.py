@@ -35,7 +35,7 @@ from torch import nn
 
 from gdl_studio.music import tokens as T
 from gdl_studio.music.views import (
-    alive_log_weights,
+    ViewRows,
     cannot_move_back,
     mix_views,
     transpose_pitches,
@@ -72,7 +72,7 @@ class LSTMConfig:
 
 
 @dataclass
-class LSTMState:
+class LSTMState(ViewRows):
     """Everything carried from one step to the next during inference, one row per view (each
     view is fed the music moved by its transposition; view 0 is the music as given)."""
 
@@ -87,18 +87,7 @@ class LSTMState:
     shifts: torch.Tensor = field(init=False, repr=False)  # ``transpositions`` as a tensor (views,)
 
     def __post_init__(self) -> None:
-        if self.alive is None:
-            self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
-        self.shifts = torch.tensor(self.transpositions)
-
-    @property
-    def views(self) -> int:
-        return len(self.transpositions)
-
-    def log_weights(self) -> torch.Tensor:
-        """(views,) the ensemble's log weights: uniform over the views still alive."""
-        assert self.alive is not None
-        return alive_log_weights(self.alive)
+        self._init_views()
 
 
 class AttentionLSTM(nn.Module):
@@ -263,8 +252,7 @@ class AttentionLSTM(nn.Module):
         if note.numel() == 0:
             return state
         nv, t = state.views, note.shape[0]
-        notes, ok = transpose_pitches(note[None].expand(nv, t), state.shifts[:, None])
-        state.alive = ok.all(dim=1)
+        notes = state.start(note)
 
         def rows(a: torch.Tensor) -> torch.Tensor:
             return a[None].expand(nv, t)
@@ -298,11 +286,7 @@ class AttentionLSTM(nn.Module):
         (length ≤ window)."""
         nv, hid = state.views, self.config.hidden
         p = int(note)
-        if nv == 1:
-            notes = torch.tensor([p])
-        else:
-            notes, ok = transpose_pitches(torch.full((nv,), p), state.shifts)  # REST, BOS: always ok
-            state.alive = state.alive & ok if state.alive is not None else ok
+        notes = torch.tensor([p]) if nv == 1 else state.push(p)  # REST, BOS: always movable
         rest = [self.dur_emb.weight[dur], self.voice_emb.weight[voice], self.n_voices_emb.weight[n_voices]]
         rest.append(self.metric_emb.weight[metric])
         if self.style_emb is not None:

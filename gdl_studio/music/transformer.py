@@ -43,7 +43,7 @@ from torch import nn
 
 from gdl_studio.music import tokens as T
 from gdl_studio.music.views import (
-    alive_log_weights,
+    ViewRows,
     cannot_move_back,
     mix_views,
     pitch_gather,
@@ -165,7 +165,7 @@ class Block(nn.Module):
 
 
 @dataclass
-class KVCache:
+class KVCache(ViewRows):
     """Keys and values of the last ``max_len`` events (a ring buffer), per layer."""
 
     k: torch.Tensor  # (layers, views, heads, max_len, hd)
@@ -178,21 +178,11 @@ class KVCache:
     shifts: torch.Tensor = field(init=False, repr=False)  # ``transpositions`` as a tensor (views,)
 
     def __post_init__(self) -> None:
-        if self.alive is None:
-            self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
-        self.shifts = torch.tensor(self.transpositions)
+        self._init_views()
 
     @property
     def filled(self) -> int:
         return min(self.count, self.k.shape[3])
-
-    @property
-    def views(self) -> int:
-        return len(self.transpositions)
-
-    def log_weights(self) -> torch.Tensor:
-        """(views,) the ensemble's log weights: uniform over the views still alive."""
-        return alive_log_weights(cast(torch.Tensor, self.alive))
 
 
 class MusicTransformer(nn.Module):
@@ -492,8 +482,7 @@ class MusicTransformer(nn.Module):
         if time is not None:
             cache.time_origin = int(time[0])
             rel = (time - cache.time_origin)[None].expand(nv, t)
-        pitches, ok = transpose_pitches(pitch[None].expand(nv, t), cache.shifts[:, None])
-        cache.alive = ok.all(dim=1)
+        pitches = cache.start(pitch)
 
         def rows(a: torch.Tensor) -> torch.Tensor:
             return a[None].expand(nv, t)
@@ -569,11 +558,7 @@ class MusicTransformer(nn.Module):
         nv = cache.views
         pos = cache.next_pos
         p = int(pitch)
-        if nv == 1:
-            pitches: int | torch.Tensor = p
-        else:
-            pitches, ok = transpose_pitches(torch.full((nv,), p), cache.shifts)  # specials: always ok
-            cache.alive = cast(torch.Tensor, cache.alive) & ok
+        pitches: int | torch.Tensor = p if nv == 1 else cache.push(p)  # specials: always movable
         x = self._embed_one(
             int(shift), pitches, int(dur), int(vel), int(metric), pos, int(style), int(time) - cache.time_origin
         ).view(nv, d)

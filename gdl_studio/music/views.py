@@ -72,7 +72,7 @@ def cannot_move_back(shifts: torch.Tensor, n_out: int) -> torch.Tensor:
 def view_log_weights(ok_in: torch.Tensor) -> torch.Tensor:
     """(B, V, T) log weights of the views at each position (float64), from whether each view
     could transpose each input (B, V, T): uniform over the views alive there (a view dies at its
-    first input it cannot transpose, as in generation; :func:`alive_log_weights`)."""
+    first input it cannot transpose, as in generation; :meth:`ViewRows.log_weights`)."""
     alive = torch.cumprod(ok_in.long(), dim=-1).bool()
     count = alive.sum(dim=1, keepdim=True).clamp(min=1).double()
     return torch.where(alive, 0.0, float("-inf")).double() - torch.log(count)
@@ -86,6 +86,39 @@ def mix_views(nll: torch.Tensor, ok_in: torch.Tensor, ok_tg: torch.Tensor) -> to
     return (-torch.logsumexp(view_log_weights(ok_in) - nll.double(), dim=1)).float()
 
 
-def alive_log_weights(alive: torch.Tensor) -> torch.Tensor:
-    """(views,) the ensemble's log weights during generation: uniform over the views alive."""
-    return torch.where(alive, -math.log(max(int(alive.sum()), 1)), float("-inf"))
+class ViewRows:
+    """What an inference state with one row per view keeps and does (the Transformer's KV cache,
+    the LSTM's state): the dataclasses it is mixed into declare ``transpositions``, ``alive``
+    (views,) bool, whether each view could move every pitch fed so far, and ``shifts``
+    (``transpositions`` as a tensor), and call :meth:`_init_views` after init."""
+
+    transpositions: tuple[int, ...]
+    alive: torch.Tensor | None
+    shifts: torch.Tensor
+
+    def _init_views(self) -> None:
+        if self.alive is None:
+            self.alive = torch.ones(len(self.transpositions), dtype=torch.bool)
+        self.shifts = torch.tensor(self.transpositions)
+
+    @property
+    def views(self) -> int:
+        return len(self.transpositions)
+
+    def log_weights(self) -> torch.Tensor:
+        """(views,) the ensemble's log weights: uniform over the views still alive."""
+        alive = self.alive if self.alive is not None else torch.ones(self.views, dtype=torch.bool)
+        return torch.where(alive, -math.log(max(int(alive.sum()), 1)), float("-inf"))
+
+    def start(self, pitch: torch.Tensor) -> torch.Tensor:
+        """A history of pitch tokens (t,) moved into every view (views, t); a view stays alive
+        only if it could move all of it."""
+        moved, ok = transpose_pitches(pitch[None].expand(self.views, -1), self.shifts[:, None])
+        self.alive = ok.all(dim=1)
+        return moved
+
+    def push(self, pitch: int) -> torch.Tensor:
+        """One pitch token moved into every view (views,); a view that cannot move it dies."""
+        moved, ok = transpose_pitches(torch.full((self.views,), int(pitch)), self.shifts)
+        self.alive = ok if self.alive is None else self.alive & ok
+        return moved
