@@ -206,6 +206,17 @@ def midi_timing(args, receiver: Receiver, composer, primer) -> dict:
     }
 
 
+def first_answer_ms(events, window_end: float, window_s: float) -> float | None:
+    """Milliseconds from the end of the silence window to the answer's first note-on among
+    ``events`` ((time, message) pairs; negative: early), None without one. Note-ons from half the
+    window before its end count: the phrase's last note ended a whole window before, and an answer
+    note may arrive a JACK period or two early (a cut at the window's end would then skip the
+    first note and time the second one instead)."""
+    since = window_end - 0.5 * window_s
+    answers = [t for t, d in events if d[0] & 0xF0 == 0x90 and d[2] > 0 and t >= since]
+    return (min(answers) - window_end) * 1000.0 if answers else None
+
+
 def jam_response(args, receiver: Receiver, composer) -> dict:
     """End of the silence window → first answered note at the receiving client."""
     import rtmidi
@@ -269,12 +280,11 @@ def jam_response(args, receiver: Receiver, composer) -> dict:
             if len(jam.stats) <= r:
                 misses += 1
                 continue
-            end = jam.stats[r].window_end
-            answers = [t for t, d in events if d[0] & 0xF0 == 0x90 and d[2] > 0 and t >= end - 0.002]
-            if answers:
-                firsts.append((min(answers) - end) * 1000.0)
-            else:
+            first = first_answer_ms(events, jam.stats[r].window_end, silence * spb)
+            if first is None:
                 misses += 1
+            else:
+                firsts.append(first)
     finally:
         jam.stop()
         inp.close()

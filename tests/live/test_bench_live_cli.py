@@ -114,3 +114,22 @@ def test_bench_live_reports_the_figures(jack_server):
         assert figures["midi.messages.received"] == figures["midi.messages.sent"] > 0
         assert figures["clock.beats"] > 0 and abs(figures["clock.tempo_bpm"] - 120.0) < 5.0
         assert figures["render.realtime_factor"] > 1.0
+
+
+def test_the_jam_figure_counts_an_answer_note_that_arrives_a_little_early():
+    """The answer's first note may reach the receiver a JACK period or two before the window's
+    end: it is the one timed (not the answer's second note), and the phrase's notes, a whole
+    window earlier, are not."""
+    from gdl_studio.live.bench import first_answer_ms
+
+    end, window = 100.0, 0.75
+    events = [
+        (end - 1.2, [0x90, 60, 90]),  # the player's phrase
+        (end - 0.9, [0x80, 60, 0]),
+        (end - 0.0026, [0x90, 65, 90]),  # the answer's first note, 2.6 ms early
+        (end + 0.0908, [0x90, 68, 90]),
+        (end + 0.2, [0x90, 70, 0]),  # a note-on of velocity 0 is a note-off
+    ]
+    assert first_answer_ms(events, end, window) == pytest.approx(-2.6, abs=1e-6)
+    assert first_answer_ms(events[:2], end, window) is None
+    assert first_answer_ms(events[3:], end, window) == pytest.approx(90.8, abs=1e-6)
