@@ -29,7 +29,7 @@ from gdl_studio.music.notes import GenerationStep, Note, Score
 from gdl_studio.music.sampling import SamplingOptions, sample
 from gdl_studio.music.steering import Constraints, ConstraintTracker, masked_mass_nats
 from gdl_studio.music.transformer import KVCache, MusicTransformer
-from gdl_studio.music.views import pitch_gather, transpose_pitches, untranspose_logits, view_transpositions
+from gdl_studio.music.views import in_each_view, pitch_gather, untranspose_logits, view_transpositions
 
 DEFAULT_VOICES = 4
 MAX_LSTM_PRIMER_STEPS = 2048  # eight training windows; the LSTM's memory is far shorter
@@ -327,7 +327,7 @@ class LSTMComposer(Composer):
             if tracker is not None and note < T.N_PITCH:
                 dur_mask = tracker.duration_mask(onset)
             # each view's duration head is told the note in that view's own transposition
-            chosen = transpose_pitches(torch.full((len(shifts),), note), shifts)[0] if moved else note
+            chosen = in_each_view(note, shifts) if moved else note
             dur = _mixture_sample(model.duration_logits(feats, chosen), logw, dur_mask, options, rng, tracker)
             clock.advance(dur)
             prev_note, prev_dur, prev_src = note, dur, -1
@@ -564,7 +564,7 @@ class TransformerComposer(Composer):
         if p == T.GAP or (at_end and p == T.END):
             return s, p, T.DUR_NONE, T.VEL_NONE, m
         dur_mask = tracker.duration_mask(t + s) if tracker is not None else None
-        p_t = transpose_pitches(torch.full((n_rows,), p), rows.transpositions)[0]  # each row's own pitch
+        p_t = in_each_view(p, rows.transpositions)  # each row's own pitch
         d = pick(lambda x: model.dur_logits(x, s_t, m_t, p_t), dur_mask)
         v = T.VEL_NONE
         if model.config.use_velocity:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -219,17 +219,20 @@ def load_teacher(model_dir: str, config: TransformerConfig, device) -> MusicTran
     """The teacher of a distillation run: the Transformer in ``model_dir`` (its card and one
     weights file), frozen, in eval mode. It must read and predict the same events as the
     student (tokenisation, fill-in-the-middle layout, styles)."""
-    from gdl_studio.core.registry import load_tensors, read_card
+    from gdl_studio.core.registry import ModelUnavailable, load_tensors, read_card
+    from gdl_studio.music.models_io import build_composer
 
-    card = read_card(Path(model_dir))
-    tcfg = TransformerConfig.from_dict(card.architecture)
-    same = ("infill", "fim_order", "n_styles", "use_velocity")
-    if card.architecture.get("kind") != "transformer" or any(getattr(tcfg, k) != getattr(config, k) for k in same):
-        raise UserError(f"--teacher: {model_dir} is not a Transformer of the same events ({', '.join(same)})")
-    if config.use_velocity:
-        raise UserError("--teacher: distilling models with velocity is not supported")
-    net = MusicTransformer(tcfg)
-    net.load_state_dict({k: v.float() for k, v in load_tensors(card).items()})
+    try:
+        card = read_card(Path(model_dir))
+        tcfg = TransformerConfig.from_dict(card.architecture)
+        same = ("infill", "fim_order", "n_styles", "use_velocity")
+        if card.architecture.get("kind") != "transformer" or any(getattr(tcfg, k) != getattr(config, k) for k in same):
+            raise UserError(f"--teacher: {model_dir} is not a Transformer of the same events ({', '.join(same)})")
+        if config.use_velocity:
+            raise UserError("--teacher: distilling models with velocity is not supported")
+        net = cast(MusicTransformer, build_composer(card, load_tensors(card)).model)
+    except ModelUnavailable as exc:
+        raise UserError(f"--teacher: {exc}") from None
     for prm in net.parameters():
         prm.requires_grad_(False)
     return net.to(device).eval()

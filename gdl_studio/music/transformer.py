@@ -333,10 +333,7 @@ class MusicTransformer(nn.Module):
         outputs removed from each row's softmax (a transposed view's, :meth:`mixture_nll`).
         """
         s, p, d, m = target["shift"], target["pitch"], target["dur"], target["metric"]
-        pitch_logits = self.pitch_logits(h, s, m)
-        if impossible is not None:
-            cut = F.pad(impossible, (0, pitch_logits.shape[-1] - impossible.shape[-1]))
-            pitch_logits = pitch_logits.masked_fill(cut[:, None, :], float("-inf"))
+        pitch_logits = _without(self.pitch_logits(h, s, m), impossible)
         nll = _ce(self.shift_logits(h), s) + _ce(pitch_logits, p)
         is_note = p < T.N_PITCH
         nll = nll + _ce(self.dur_logits(h, s, m, p), d.clamp(max=T.N_DUR - 1)) * is_note
@@ -414,10 +411,7 @@ class MusicTransformer(nn.Module):
         shift and pitch (…, N_DUR) (``impossible``: as in :meth:`event_nll`). Models with
         velocity are not covered (distillation, its one user, does not support them)."""
         s, p, m = target["shift"], target["pitch"], target["metric"]
-        pitch_logits = self.pitch_logits(h, s, m).float()
-        if impossible is not None:
-            cut = F.pad(impossible, (0, pitch_logits.shape[-1] - impossible.shape[-1]))
-            pitch_logits = pitch_logits.masked_fill(cut[:, None, :], float("-inf"))
+        pitch_logits = _without(self.pitch_logits(h, s, m).float(), impossible)
         return {
             "shift": torch.log_softmax(self.shift_logits(h).float(), -1),
             "pitch": torch.log_softmax(pitch_logits, -1),
@@ -615,6 +609,15 @@ class MusicTransformer(nn.Module):
             cached = (first, rows)
             self.__dict__["_step_tensors"] = cached
         return cached[1]
+
+
+def _without(pitch_logits: torch.Tensor, impossible: torch.Tensor | None) -> torch.Tensor:
+    """Pitch logits (B, T, n_out) with the outputs ``impossible`` (B, ≤ n_out; padded with False)
+    removed from each row's softmax (−inf); unchanged without ``impossible``."""
+    if impossible is None:
+        return pitch_logits
+    cut = F.pad(impossible, (0, pitch_logits.shape[-1] - impossible.shape[-1]))
+    return pitch_logits.masked_fill(cut[:, None, :], float("-inf"))
 
 
 def _ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,12 @@ def transpose_pitches(pitch: torch.Tensor, k: int | torch.Tensor) -> tuple[torch
     return torch.where(is_pitch, moved.clamp(0, T.N_PITCH - 1), pitch), ok
 
 
+def in_each_view(pitch: int, shifts: torch.Tensor) -> torch.Tensor:
+    """One pitch token as each view (transposition ``shifts`` (views,)) sees it: (views,) tokens
+    (specials unchanged; a pitch a view cannot reach clamped, see :func:`transpose_pitches`)."""
+    return transpose_pitches(torch.full((len(shifts),), int(pitch)), shifts)[0]
+
+
 def pitch_gather(transpositions: Sequence[int], n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For each view (transposition ``k``), the index into its pitch logits of each output token
     (pitch ``p`` is that view's ``p + k``; specials are themselves) and which outputs the view
