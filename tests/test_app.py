@@ -36,6 +36,14 @@ def test_window_switches_panels_and_saves_screenshot(window, qtbot, tmp_path):
     assert menus == ["File", "Edit", "View", "Help"]
 
 
+def test_a_panels_status_message_goes_when_another_panel_is_shown(window):
+    window.show_panel("sketch")
+    window.show_message("Opened 06c38.svg")
+    assert window.statusBar().currentMessage() == "Opened 06c38.svg"
+    window.show_panel("dream")
+    assert window.statusBar().currentMessage() == ""
+
+
 def test_closing_the_window_joins_the_engine_during_a_long_step(qtbot):
     """A step longer than any fixed shutdown timeout (a model loading when the window closes):
     closing still ends the engine's thread (it used to give up after 2 s and leave it running)."""

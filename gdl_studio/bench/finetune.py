@@ -11,6 +11,8 @@ whole time. Epoch seconds come from the jobs' progress reports (median over epoc
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -56,22 +58,18 @@ def _jobs(music_dir: Path, ink_dir: Path, epochs: int) -> list:
     ]
 
 
-def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
-    """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
-    import os
-
+def _run_jobs(tmp: Path, epochs: int, stall_seconds: float | None):
+    """Submit the bench's jobs to the Training dock of a fresh app (reference sets in ``tmp``)
+    and wait for them while the GUI timer runs; returns what :func:`run_bench` reports."""
     from gdl_studio.bench.reference import ink_reference_set, music_reference_set
     from gdl_studio.bench.stall import measure_stalls
     from gdl_studio.bench.ui import open_app
     from gdl_studio.core.finetuning import Progress
 
-    tmp = Path(tempfile.mkdtemp(prefix="gdl-bench-finetune-"))
-    # the personal models the bench trains go to a scratch user directory, not the user's own
-    os.environ["GDL_STUDIO_USER_DIR"] = str(tmp / "user")
     music_info = music_reference_set(tmp / "music")
     ink_info = ink_reference_set(tmp / "ink")
 
-    app, engine, window = open_app()
+    app, engine, window = open_app(tmp)
     dock = window.training_dock
     dock.show()
     app.processEvents()
@@ -105,6 +103,23 @@ def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs:
     elapsed = time.perf_counter() - t0
     window.close()
     engine.shutdown()
+    return music_info, ink_info, specs, times, outcome, gaps, elapsed
+
+
+def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
+    """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
+    tmp = Path(tempfile.mkdtemp(prefix="gdl-bench-finetune-"))
+    user_dir = os.environ.get("GDL_STUDIO_USER_DIR")
+    try:
+        # the personal models the bench trains go to a scratch user directory, not the user's own
+        os.environ["GDL_STUDIO_USER_DIR"] = str(tmp / "user")
+        music_info, ink_info, specs, times, outcome, gaps, elapsed = _run_jobs(tmp, epochs, stall_seconds)
+    finally:
+        if user_dir is None:
+            os.environ.pop("GDL_STUDIO_USER_DIR", None)
+        else:
+            os.environ["GDL_STUDIO_USER_DIR"] = user_dir
+        shutil.rmtree(tmp, ignore_errors=True)
 
     results: dict = {"reference": {"music": music_info, "ink": ink_info}, "jobs": {}}
     for spec in specs:

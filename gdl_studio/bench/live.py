@@ -4,6 +4,7 @@ continuation with audition on (the headless figures are in :mod:`gdl_studio.live
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 
@@ -13,21 +14,25 @@ def gui_stalls(args, composer_name: str, tiny: bool) -> dict:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if tiny:
         os.environ["GDL_STUDIO_COMPOSE_DEMO"] = "1"
+    from gdl_studio.ui import theme
+    from gdl_studio.ui.shell.launch import gui_application
+
+    app = gui_application()
+    theme.apply(app)
+    with tempfile.TemporaryDirectory(prefix="gdl-bench-settings-", ignore_cleanup_errors=True) as tmp:
+        return _measure(app, tmp, composer_name)
+
+
+def _measure(app, tmp: str, composer_name: str) -> dict:
+    """:func:`gui_stalls` with the panel's settings in the directory ``tmp``."""
     from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
 
     from gdl_studio.core.bench import percentiles
     from gdl_studio.core.paths import resources_dir
     from gdl_studio.engine.worker import Engine
-    from gdl_studio.ui import theme
     from gdl_studio.ui.compose.panel import ComposePanel
     from gdl_studio.ui.settings import Settings
-    from gdl_studio.ui.shell.launch import gui_application
 
-    app = gui_application()
-    theme.apply(app)
-    import tempfile
-
-    tmp = tempfile.mkdtemp(prefix="gdl-bench-settings-")
     engine = Engine()
     engine.start()
     panel = ComposePanel(engine, Settings(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat)))

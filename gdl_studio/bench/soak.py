@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -287,7 +288,10 @@ def run_child(spec: dict) -> int:
     QTimer.singleShot(0, driver.begin)
     from gdl_studio.ui.shell.launch import launch
 
-    code = launch(panel="dream")
+    try:
+        code = launch(panel="dream")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     _say({"event": "done", "report": driver.report()})
     return code
 

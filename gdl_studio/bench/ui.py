@@ -7,6 +7,7 @@ are the stalls. Then every installed model is loaded and the process's resident 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,15 +60,14 @@ def _heavy_job(seconds: float):
     return job
 
 
-def open_app():
+def open_app(scratch: Path):
     """The whole app as a user gets it (themed QApplication, started engine, main window shown),
     for benchmarks: returns (app, engine, window).
 
-    The window reads and writes a scratch settings file (defaults), so a benchmark neither
-    depends on nor changes the user's window layout and choices.
+    The window reads and writes a settings file in the directory ``scratch`` (the caller's, which
+    it removes afterwards), so a benchmark neither depends on nor changes the user's window
+    layout and choices.
     """
-    import tempfile
-
     from gdl_studio.engine.threads import preload_torch
 
     preload_torch()  # as the app's launch does
@@ -83,10 +83,8 @@ def open_app():
     theme.apply(app)
     engine = Engine()
     engine.start()
-    scratch = QSettings(
-        str(Path(tempfile.mkdtemp(prefix="gdl-bench-settings-")) / "settings.ini"), QSettings.Format.IniFormat
-    )
-    window = MainWindow(engine, Settings(scratch))
+    settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(engine, Settings(settings))
     window.show()
     app.processEvents()
     return app, engine, window
@@ -94,9 +92,39 @@ def open_app():
 
 def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
     """Run the benchmark and print a table (or JSON)."""
+    with tempfile.TemporaryDirectory(prefix="gdl-bench-ui-") as scratch:
+        results, loaded, idle_ticks = _measure(Path(scratch), seconds)
+    if as_json:
+        bench.emit(results, as_json=True)
+        return 0
+    stall, idle = results["stall_ms"], results["startup_stall_ms"]
+    rows = [
+        ("stall p50 (ms)", stall["p50"], idle["p50"], ""),
+        ("stall p99 (ms)", stall["p99"], idle["p99"], "≤ 16"),
+        ("stall max (ms)", stall["max"], idle["max"], "≤ 50"),
+        ("timer ticks", results["ticks"], idle_ticks, ""),
+        ("engine results streamed", results["engine_items"], "", ""),
+        ("RSS, all models loaded (MB)", results["rss_mb"], "", "≤ 1536"),
+        ("engine workload", results["workload"], "", ""),
+        ("models loaded / failed", f"{results['models_loaded']} / {results['models_failed']}", "", ""),
+    ]
+    bench.print_table(
+        f"bench ui: 1 ms GUI timer for {seconds:.0f} s while the engine generates",
+        rows,
+        header=("figure", "while generating", "first second after start", "target"),
+    )
+    for name, value in loaded.items():
+        if isinstance(value, Exception):
+            print(f"  model {name}: {value}")
+    return 0
+
+
+def _measure(scratch: Path, seconds: float) -> tuple[dict, dict, int]:
+    """The figures of :func:`run_bench_ui` (the app's settings in ``scratch``), the models
+    loaded (name → model or the exception), and the idle second's tick count."""
     from gdl_studio.bench.stall import measure_stalls
 
-    app, engine, window = open_app()
+    app, engine, window = open_app(scratch)
 
     items = [0]
     engine.result.connect(lambda panel, rid, item: items.__setitem__(0, items[0] + 1))
@@ -127,25 +155,4 @@ def run_bench_ui(seconds: float = 5.0, as_json: bool = False) -> int:
         "models_failed": sum(1 for v in loaded.values() if isinstance(v, Exception)),
         "targets": {"stall_ms.p99": 16.0, "stall_ms.max": 50.0, "rss_mb": 1536.0},
     }
-    if as_json:
-        bench.emit(results, as_json=True)
-    else:
-        rows = [
-            ("stall p50 (ms)", stall["p50"], idle["p50"], ""),
-            ("stall p99 (ms)", stall["p99"], idle["p99"], "≤ 16"),
-            ("stall max (ms)", stall["max"], idle["max"], "≤ 50"),
-            ("timer ticks", stall["n"], idle["n"], ""),
-            ("engine results streamed", items[0], "", ""),
-            ("RSS, all models loaded (MB)", rss_after, "", "≤ 1536"),
-            ("engine workload", workload[0], "", ""),
-            ("models loaded / failed", f"{results['models_loaded']} / {results['models_failed']}", "", ""),
-        ]
-        bench.print_table(
-            f"bench ui: 1 ms GUI timer for {seconds:.0f} s while the engine generates",
-            rows,
-            header=("figure", "while generating", "first second after start", "target"),
-        )
-        for name, value in loaded.items():
-            if isinstance(value, Exception):
-                print(f"  model {name}: {value}")
-    return 0
+    return results, loaded, int(idle["n"])

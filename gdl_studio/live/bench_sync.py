@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -359,12 +360,14 @@ def audio_latency(notes: int = 24, spacing_s: float = 0.5, threshold: float = 0.
         time.sleep(t0 - time.perf_counter() + notes * spacing_s + 0.4)
         path = os.path.join(tmp, "rec.npz")
         rec.ask("save", path)
-        data = np.load(path)
+        with np.load(path) as npz:  # read it all now: the folder goes below
+            data = {k: npz[k] for k in npz.files}
     finally:
         sched.close()
         audio.close()
         if rec is not None:
             rec.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     env, starts, rate, block = data["audio"], data["starts"], float(data["rate"]), int(data["block"])
     frame_times = (starts[:, None] + np.arange(block)[None, :] / rate).ravel()[: len(env)]
     lat = []

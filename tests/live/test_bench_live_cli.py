@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -54,7 +55,7 @@ def test_cli_module_imports_nothing_heavy():
 
 
 @pytest.mark.jack
-def test_bench_live_reports_the_figures(jack_server):
+def test_bench_live_reports_the_figures(jack_server, tmp_path):
     script = textwrap.dedent("""
         import argparse, sys
         from gdl_studio.cli import Commands
@@ -93,8 +94,10 @@ def test_bench_live_reports_the_figures(jack_server):
         text=True,
         cwd=ROOT,
         timeout=240,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # to see what the bench leaves behind
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    assert not list(tmp_path.glob("gdl-bench-*")), "the bench left its scratch files"
     figures = json.loads(out.stdout)
     for key in ("midi_timing_ms.p50", "midi_timing_ms.p99", "jam_first_note_ms", "jack.period_frames"):
         assert key in figures

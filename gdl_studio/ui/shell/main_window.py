@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         self.stack.setCurrentIndex(row)
+        self.statusBar().clearMessage()  # a message speaks of the panel that gave it
         panel = self.current_panel()
         self.undo_group.setActiveStack(panel.undo_stack)
         self.panel_actions[panel.panel_id].setChecked(True)
