@@ -231,11 +231,11 @@ def run_parent(plan: list[dict], interval: float = 2.0, csv_path: str | None = N
 
 
 def _print(results: dict, as_json: bool) -> None:
-    if as_json:
-        json.dump(results, sys.stdout, indent=2, sort_keys=True)
-        print()
-        return
     from gdl_studio.core import bench
+
+    if as_json:
+        bench.dump_json(results)
+        return
 
     rows = [
         (

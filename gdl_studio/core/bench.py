@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
 from collections.abc import Iterable
@@ -87,12 +88,32 @@ def print_table(
             print("  " + "  ".join("-" * w for w in widths), file=out)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` (dicts and lists inside it too) with every NaN or infinite float as None: JSON
+    has no NaN (Python would write the bare word ``NaN``, which strict parsers reject), and a
+    figure that could not be computed is ``null``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def dump_json(results: Any, out: TextIO | None = None) -> None:
+    """Write ``results`` to ``out`` (stdout) as strict JSON, sorted and indented, and a newline."""
+    out = out or sys.stdout
+    json.dump(json_safe(results), out, indent=2, sort_keys=True, allow_nan=False)
+    print(file=out)
+
+
 def emit(results: dict[str, Any], as_json: bool, title: str = "", out: TextIO | None = None) -> None:
-    """Print ``results`` as JSON (flat dotted keys) or as a two-column table."""
+    """Print ``results`` as JSON (flat dotted keys; a figure that is NaN is ``null``) or as a
+    two-column table."""
     out = out or sys.stdout
     flat = flatten(results)
     if as_json:
-        json.dump(flat, out, indent=2, sort_keys=True)
-        print(file=out)
+        dump_json(flat, out)
     else:
         print_table(title or "results", [(k, v) for k, v in flat.items()], header=("figure", "value"), out=out)
