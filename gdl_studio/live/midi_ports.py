@@ -39,6 +39,10 @@ _API_ALIASES = {
 }
 
 
+# the end of the message when no MIDI system is found (true only while the built-in synth sounds)
+MIDI_ADVICE = "The built-in synth still plays."
+
+
 def supports_virtual_ports() -> bool:
     """Whether virtual ports exist on this platform (Windows' MIDI API has none)."""
     return not sys.platform.startswith("win")
@@ -113,8 +117,7 @@ def midi_api(refresh: bool = False) -> int:
                 _api_cache["api"] = api
                 return api
         raise MidiUnavailable(
-            "No MIDI system found (no ALSA sequencer, CoreMIDI, Windows MIDI or JACK server). "
-            "The built-in synth still plays."
+            f"No MIDI system found (no ALSA sequencer, CoreMIDI, Windows MIDI or JACK server). {MIDI_ADVICE}"
         )
 
 

@@ -21,7 +21,7 @@ from gdl_studio.live import clock as clk
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.midi_process import open_clock_input, open_output
 from gdl_studio.live.scheduler import MidiScheduler
-from gdl_studio.live.synth import AudioPreview
+from gdl_studio.live.synth import AUDIO_ADVICE, AudioPreview
 
 if TYPE_CHECKING:
     from gdl_studio.live.link import LinkSync
@@ -77,6 +77,31 @@ class LiveSession:
     def midi_status(self) -> str:
         """'' when MIDI works, else why not."""
         return self.lister.error
+
+    def status_parts(self) -> list[str]:
+        """The parts of a one-line status of where notes go and come from (output, MIDI, input).
+
+        When neither the built-in synth nor MIDI can sound, the two messages become one: each
+        alone advises the other way out ("choose a MIDI output", "the built-in synth still plays"),
+        and together that advice would be false."""
+        midi = self.midi_status()
+        synth = self.output_choice == SYNTH
+        if synth and self.audio_message and midi:
+            audio = self.audio_message.removesuffix(AUDIO_ADVICE).strip()
+            no_midi = midi.removesuffix(mp.MIDI_ADVICE).strip()
+            parts = [f"{audio} {no_midi} Notes cannot be heard here; everything else works."]
+        elif synth and self.audio_message:
+            parts = [self.audio_message]
+        else:
+            device = f" ({self.audio.device_name})" if synth and self.audio.ok and self.audio.device_name else ""
+            parts = ["Output: built-in synth" + device if synth else f"Output: MIDI {self.output_name}"]
+            if midi:
+                parts.append(f"MIDI: {midi}")
+        if not midi and self.input_choice != NO_INPUT:
+            parts.append("Input: " + ("virtual port" if self.input_choice == VIRTUAL else self.input_choice))
+        if not mp.supports_virtual_ports():
+            parts.append("Virtual MIDI ports are not available on Windows (use loopMIDI)")
+        return parts
 
     def refresh(self) -> bool:
         """Re-list ports; True if the lists changed."""

@@ -31,6 +31,10 @@ TWO_PI = 2.0 * math.pi
 RING_SIZE = 2048
 
 
+# what a person can do when the built-in synth cannot sound (the end of its messages)
+AUDIO_ADVICE = "Choose a MIDI output to hear notes; everything else works."
+
+
 class PolySynth:
     """A polyphonic synth of ``voices`` preallocated voices rendering ``blocksize`` frames."""
 
@@ -399,13 +403,10 @@ class AudioPreview:
             self.device_name = str(info.get("name", ""))
             return ""
         except (ImportError, OSError) as exc:
-            return f"No audio: PortAudio is not available ({exc}). Choose a MIDI output to hear notes."
+            return f"No audio: PortAudio is not available ({exc}). {AUDIO_ADVICE}"
         except Exception as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return (
-                f"No audio output device ({text}): the built-in synth is silent. "
-                "Choose a MIDI output to hear notes; everything else works."
-            )
+            return f"No audio output device ({text}): the built-in synth is silent. {AUDIO_ADVICE}"
 
     def callback(self, outdata, frames, time_info, status) -> None:
         """sounddevice callback: render the current instrument with the events due in this block."""
@@ -429,7 +430,7 @@ class AudioPreview:
         try:
             import sounddevice as sd
         except (ImportError, OSError) as exc:
-            self.message = f"No audio: PortAudio is not available ({exc}). Choose a MIDI output to hear notes."
+            self.message = f"No audio: PortAudio is not available ({exc}). {AUDIO_ADVICE}"
             return self.message
         try:
             info = _default_output(sd)
@@ -451,10 +452,7 @@ class AudioPreview:
             release_portaudio(sd)
             self.synth = None
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.message = (
-                f"No audio output device ({text}): the built-in synth is silent. "
-                "Choose a MIDI output to hear notes; everything else works."
-            )
+            self.message = f"No audio output device ({text}): the built-in synth is silent. {AUDIO_ADVICE}"
             return self.message
         self.stream = stream
         self.samplerate = rate

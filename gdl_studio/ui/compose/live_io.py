@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from gdl_studio.jobs import compose as composers
 from gdl_studio.live.jam import ANSWERING, LISTENING
-from gdl_studio.live.session import NO_INPUT, SYNTH, VIRTUAL
+from gdl_studio.live.session import SYNTH, VIRTUAL
 from gdl_studio.ui.compose.commands import AddNotes
 from gdl_studio.ui.panel import Panel
 from gdl_studio.ui.settings import Key
@@ -173,22 +173,7 @@ class LiveIO(QObject):
         self.update_io_status()
 
     def update_io_status(self) -> None:
-        session = self.p.live.session
-        parts = []
-        if session.output_choice == SYNTH:
-            parts.append("Output: built-in synth" + (f" ({session.audio.device_name})" if session.audio.ok else ""))
-        else:
-            parts.append(f"Output: MIDI {session.output_name}")
-        if session.audio_message and session.output_choice == SYNTH:
-            parts = [session.audio_message]
-        midi = session.midi_status()
-        if midi:
-            parts.append(f"MIDI: {midi}")
-        elif session.input_choice != NO_INPUT:
-            parts.append("Input: " + ("virtual port" if session.input_choice == VIRTUAL else session.input_choice))
-        if not _virtual_ports_supported():
-            parts.append("Virtual MIDI ports are not available on Windows (use loopMIDI)")
-        self.p.io_status.setText("   ·   ".join(parts))
+        self.p.io_status.setText("   ·   ".join(self.p.live.session.status_parts()))
 
     def _on_out_chosen(self, index: int) -> None:
         p = self.p
@@ -321,9 +306,3 @@ class LiveIO(QObject):
         if kind == "state":
             text = {LISTENING: "listening…", ANSWERING: "answering…"}.get(payload, "")
             self.p.bar.set_jam_state(f" {text}", payload == ANSWERING)
-
-
-def _virtual_ports_supported() -> bool:
-    from gdl_studio.live.midi_ports import supports_virtual_ports
-
-    return supports_virtual_ports()
