@@ -257,7 +257,12 @@ def register(commands) -> None:
     mode.add_argument("--dream", action="store_true", help="the agent drives inside the MDN-RNN's dream")
     p.add_argument("--episodes", type=_positive, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0, help="dream temperature τ (0.1–1.5)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="dream temperature τ, 0.01–5 (default 1.0; the Dream panel offers 0.1–1.5)",
+    )
     p.add_argument("--max-steps", type=_positive, default=1000)
     p.add_argument("--gif", type=Path, help="save the frames as an animated GIF")
     p.add_argument("--models", type=Path, help="models directory (default: the installed models)")
