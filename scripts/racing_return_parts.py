@@ -13,6 +13,10 @@ predicted reward (> 1), the share of every 10th dreamt frame on the road, and th
 the Spearman correlations of each part with the return (all controllers / the working ones, real ≥ 300), the
 same part in the dream against the real one, and the linear fit of the real return on road share and speed.
 
+``--mdn DIR`` dreams with another M on the same V (the controllers still read the world's M on the real
+track, as in ``racing_dream_count.py --mdn``); ``--real JSON`` takes the real parts from an earlier ``--out``
+of the same controllers instead of driving again (the real game is 5 of the 9 minutes).
+
 ``--steer-gain k`` multiplies every controller's steering row (weights and bias) by k before it drives: with
 k < 1 the wheel leaves full lock more often (the fidelity set's drivers hold |steer| ≈ 0.96 on average), a check
 of whether the dream ranks smoother drivers better.
@@ -99,17 +103,18 @@ def drive(task) -> tuple[int, dict]:
     return index, {k: v.tolist() for k, v in acc.items()}
 
 
-def dream(name: str, controllers, seeds: list[int], seed: int = 0) -> dict:
+def dream(name: str, controllers, seeds: list[int], seed: int = 0, mdn_dir: Path | None = None) -> dict:
     """The controllers' dreams from the first frames of ``seeds`` (τ 1.0, 1,000 steps): per-dream parts."""
     import numpy as np
     import torch
 
     from gdl_studio.racing.dream_batch import _sample, controller_tensors, on_road, squash_torch
     from gdl_studio.racing.fidelity import first_frame_latents
+    from gdl_studio.racing.models_io import load_dir
     from gdl_studio.racing.worlds import load_world_for
 
     world = load_world_for(name)
-    mdn, vae = world.mdn, world.vae
+    mdn, vae = (load_dir(mdn_dir) if mdn_dir else world.mdn), world.vae
     z0 = first_frame_latents(vae, seeds)
     params = np.repeat(np.asarray(controllers), len(seeds), 0)
     batch = len(params)
@@ -178,6 +183,20 @@ def report(real: dict, dreamt: dict, working_threshold: float = 300.0) -> None:
         print(f"real return of the working drivers ~ {label}: R² {r2:.3f}")
 
 
+def drive_all(name: str, controllers, seeds: list[int], workers: int) -> dict:
+    """Every controller on the real tracks (a process each, ``workers`` at a time): parts by key."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [(i, name, c, seeds) for i, c in enumerate(controllers)]
+    rows: dict[int, dict] = {}
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        for i, parts in pool.map(drive, tasks):
+            rows[i] = parts
+            print(f"  real: controller {i} {sum(parts['ret']) / len(parts['ret']):.1f}", file=sys.stderr, flush=True)
+    return {k: [rows[i][k] for i in range(len(controllers))] for k in REAL_KEYS}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--controller", default="carracing-controller-dream")
@@ -185,11 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dreams", type=int, default=64)
     ap.add_argument("--steer-gain", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--mdn", type=Path, help="dream with this M directory (same V) instead of the world's")
+    ap.add_argument("--real", type=Path, help="the real parts of an earlier --out of the same controllers")
     ap.add_argument("--out", type=Path, help="write the per-episode and per-dream parts here (JSON)")
     args = ap.parse_args(argv)
-
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     from gdl_studio.racing.fidelity import FIDELITY_SEED_BASE, FidelityConfig, controller_set
     from gdl_studio.racing.models_io import controller_params
@@ -200,18 +218,20 @@ def main(argv: list[str] | None = None) -> int:
         controllers = [soften(c, args.steer_gain) for c in controllers]
     seeds = [FIDELITY_SEED_BASE + i for i in range(args.tracks)]
     t0 = time.perf_counter()
-    tasks = [(i, args.controller, c, seeds) for i, c in enumerate(controllers)]
-    rows: dict[int, dict] = {}
-    with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-        for i, parts in pool.map(drive, tasks):
-            rows[i] = parts
-            print(f"  real: controller {i} {sum(parts['ret']) / len(parts['ret']):.1f}", file=sys.stderr, flush=True)
-    real = {k: [rows[i][k] for i in range(len(controllers))] for k in REAL_KEYS}
+    if args.real:
+        recorded = json.loads(args.real.read_text())
+        if recorded["args"]["steer_gain"] != args.steer_gain or recorded["args"]["controller"] != args.controller:
+            ap.error(f"{args.real} holds other controllers")
+        real = recorded["real"]
+    else:
+        real = drive_all(args.controller, controllers, seeds, args.workers)
     print(f"real game done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    dreamt = dream(args.controller, controllers, [FIDELITY_SEED_BASE + 1000 + i for i in range(args.dreams)])
+    dream_seeds = [FIDELITY_SEED_BASE + 1000 + i for i in range(args.dreams)]
+    dreamt = dream(args.controller, controllers, dream_seeds, mdn_dir=args.mdn)
     print(f"dreams done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     if args.out:
-        args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "real": real, "dream": dreamt}))
+        saved = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        args.out.write_text(json.dumps({"args": saved, "real": real, "dream": dreamt}))
     report(real, dreamt)
     return 0
 
