@@ -221,26 +221,14 @@ class Composer:
         kept = prepare_fill(score, start_bar, end_bar, kwargs.get("beats_per_bar")).kept
         track = max((n.track for n in score.notes), default=-1) + 1
         new = [replace(s.note, track=track) for s in steps]
-        return Score(
-            notes=kept + new,
-            tempo_bpm=score.tempo_bpm,
-            beats_per_bar=score.beats_per_bar,
-            ticks_per_beat=score.ticks_per_beat,
-            title=score.title,
-        ).sorted()
+        return replace(score, notes=kept + new).sorted()
 
     def continued(self, score: Score, n_notes: int, **kwargs) -> Score:
         """The primer followed by its continuation (all of it, at once), as a new :class:`Score`;
         the continuation goes on a track of its own, after the primer's tracks."""
         track = max((n.track for n in score.notes), default=-1) + 1
         new = [replace(s.note, track=track) for s in self.generate(score, n_notes, **kwargs)]
-        return Score(
-            notes=list(score.notes) + new,
-            tempo_bpm=score.tempo_bpm,
-            beats_per_bar=score.beats_per_bar,
-            ticks_per_beat=score.ticks_per_beat,
-            title=score.title,
-        ).sorted()
+        return replace(score, notes=list(score.notes) + new).sorted()
 
 
 def continue_score(

@@ -7,8 +7,12 @@ file, truncated or random bytes, type 2, SMPTE timing, no notes, only drums, mor
 dropped, a note-on of a pitch that is already sounding on the same channel ends the earlier
 note there, and notes left hanging at the end of a track end with the track.
 
-:func:`write_midi` writes a type 1 file (tempo and metre on track 0, one track per
-``Note.track``) atomically: the target is never left half-written.
+The tempo map (the first tempo and its later changes) and each track's first program change
+are kept (:class:`~gdl_studio.music.notes.Score` ``tempo_changes``, ``programs``), so a file
+read and written again plays at the same speed with the same instruments.
+
+:func:`write_midi` writes a type 1 file (tempo map and metre on track 0, one track per
+``Note.track``, its program first where known) atomically: the target is never left half-written.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ def read_midi(path: str | Path) -> Score:
     if mid.type == 2:
         raise UserError(f"{name}: type 2 MIDI files (independent sequences) are not supported; use type 0 or 1")
     tpb = float(mid.ticks_per_beat)
-    tempo_bpm = None
+    tempos: dict[int, float] = {}  # tick → bpm (the last of a tick wins)
+    programs: dict[int, int] = {}  # track → its first program change
     beats_per_bar = None
     title = ""
     notes: list[Note] = []
@@ -81,12 +86,15 @@ def read_midi(path: str | Path) -> Score:
         for msg in track:
             tick += msg.time
             if msg.is_meta:
-                if msg.type == "set_tempo" and tempo_bpm is None:
-                    tempo_bpm = mido.tempo2bpm(msg.tempo)
+                if msg.type == "set_tempo" and msg.tempo > 0:
+                    tempos[tick] = float(mido.tempo2bpm(msg.tempo))
                 elif msg.type == "time_signature" and beats_per_bar is None:
                     beats_per_bar = max(1, round(msg.numerator * 4 / msg.denominator))
                 elif msg.type == "track_name" and not title:
                     title = msg.name.strip()
+                continue
+            if msg.type == "program_change" and msg.channel != DRUM_CHANNEL:
+                programs.setdefault(ti if mid.type == 1 else msg.channel, int(msg.program))
                 continue
             if msg.type not in ("note_on", "note_off"):
                 continue
@@ -110,14 +118,34 @@ def read_midi(path: str | Path) -> Score:
         if zero:
             raise UserError(f"{name}: all {zero} notes have zero length")
         raise UserError(f"{name}: the file contains no notes")
+    tempo_bpm, changes = _tempo_map(tempos, tpb)
+    used = {n.track for n in notes}
     score = Score(
         notes=notes,
-        tempo_bpm=float(tempo_bpm or 120.0),
+        tempo_bpm=tempo_bpm,
         beats_per_bar=int(beats_per_bar or 4),
         ticks_per_beat=int(mid.ticks_per_beat),
         title=title or path.stem,
+        tempo_changes=changes,
+        programs={t: p for t, p in programs.items() if t in used},
     )
     return score.sorted()
+
+
+def _tempo_map(tempos: dict[int, float], tpb: float) -> tuple[float, tuple[tuple[float, float], ...]]:
+    """The tempo from beat 0 (the first one set, wherever it is: a file that sets it a little
+    late still plays at it; 120 if none) and its later changes as (beat, bpm), leaving out a
+    change to the tempo already in force."""
+    ticks = sorted(tempos)
+    first = tempos[ticks[0]] if ticks else 120.0
+    changes: list[tuple[float, float]] = []
+    current = first
+    for tick in ticks:
+        if tick == ticks[0] or tempos[tick] == current:
+            continue
+        current = tempos[tick]
+        changes.append((tick / tpb, current))
+    return float(first), tuple(changes)
 
 
 def write_midi(score: Score, path: str | Path, ticks_per_beat: int | None = None) -> Path:
@@ -136,6 +164,11 @@ def write_midi(score: Score, path: str | Path, ticks_per_beat: int | None = None
     meta.append(mido.MetaMessage("track_name", name=score.title or "gdl-studio", time=0))
     meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(max(1.0, float(score.tempo_bpm))), time=0))
     meta.append(mido.MetaMessage("time_signature", numerator=max(1, int(score.beats_per_bar)), denominator=4, time=0))
+    last = 0
+    for beat, bpm in sorted(score.tempo_changes):
+        tick = max(0, round(beat * tpb))
+        meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(max(1.0, float(bpm))), time=tick - last))
+        last = tick
     meta.append(mido.MetaMessage("end_of_track", time=0))
     mid.tracks.append(meta)
     tracks = sorted({n.track for n in score.notes})
@@ -162,6 +195,8 @@ def write_midi(score: Score, path: str | Path, ticks_per_beat: int | None = None
         events.sort(key=lambda x: (x[0], x[1], x[2].note))
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=f"voice {tr}", time=0))
+        if tr in score.programs:
+            track.append(mido.Message("program_change", channel=channel, program=int(score.programs[tr]) & 127, time=0))
         last = 0
         for tick, _, msg in events:
             track.append(msg.copy(time=tick - last))

@@ -32,13 +32,20 @@ class Note:
 
 @dataclass
 class Score:
-    """A piece: notes sorted by (start, pitch), a tempo and a time signature."""
+    """A piece: notes sorted by (start, pitch), a tempo and a time signature.
+
+    ``tempo_changes`` are the tempo's later changes as ``(beat, bpm)`` (``tempo_bpm`` holds from
+    beat 0 until the first), and ``programs`` the General MIDI program of each track that names
+    one: a file read and written again keeps both, though playback in the app uses ``tempo_bpm``.
+    """
 
     notes: list[Note] = field(default_factory=list)
     tempo_bpm: float = 120.0
     beats_per_bar: int = 4
     ticks_per_beat: int = 480
     title: str = ""
+    tempo_changes: tuple[tuple[float, float], ...] = ()
+    programs: dict[int, int] = field(default_factory=dict)
 
     def sorted(self) -> Score:
         return replace(self, notes=sorted(self.notes, key=lambda n: (n.start, n.pitch, n.track)))

@@ -157,6 +157,26 @@ def test_open_save_round_trip(panel, tmp_path):
     assert panel.undo_stack.isClean()
 
 
+def test_saving_keeps_the_files_tempo_changes_and_instruments(panel, tmp_path):
+    from gdl_studio.music.midi_io import read_midi, write_midi
+    from gdl_studio.music.notes import Note, Score
+
+    source = Score(
+        notes=[Note(60 + i, float(i), 1.0, track=1 + i % 2) for i in range(8)],
+        tempo_bpm=90.0,
+        tempo_changes=((4.0, 132.0),),
+        programs={1: 73, 2: 32},
+    )
+    write_midi(source, tmp_path / "in.mid")
+    panel.open_path(str(tmp_path / "in.mid"))
+    assert panel.title_label.text().endswith("90 BPM · 1 tempo change (not played, kept on save)")
+    panel.save_path(str(tmp_path / "out"))
+    saved = read_midi(tmp_path / "out.mid")
+    assert saved.tempo_bpm == pytest.approx(90.0, abs=0.01)
+    assert [(b, round(t, 2)) for b, t in saved.tempo_changes] == [(4.0, 132.0)]
+    assert sorted(saved.programs.values()) == [32, 73]
+
+
 def test_opening_a_bad_file_says_so(panel, tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"not midi at all")

@@ -162,3 +162,49 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         write_midi(Score(notes=[Note(60, 0, 1)]), target)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.mid"]
+
+
+def _waltz(path):
+    """Two instruments (violin, cello), 3/4, 100 BPM then 140 from beat 6, 48 notes."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    meta = mido.MidiTrack()
+    meta.append(mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0))
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(100), time=0))
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(140), time=480 * 6))
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(140), time=480 * 3))  # no change
+    mid.tracks.append(meta)
+    for ch, base, program in ((0, 60, 40), (1, 48, 42)):
+        tr = mido.MidiTrack()
+        tr.append(mido.Message("program_change", program=program, channel=ch, time=0))
+        for i in range(24):
+            pitch = base + (0, 4, 7, 12, 7, 4)[i % 6]
+            tr.append(mido.Message("note_on", note=pitch, velocity=80, channel=ch, time=0))
+            tr.append(mido.Message("note_off", note=pitch, velocity=0, channel=ch, time=480))
+        mid.tracks.append(tr)
+    mid.save(str(path))
+    return path
+
+
+def test_tempo_changes_and_programs_survive_a_round_trip(tmp_path):
+    score = read_midi(_waltz(tmp_path / "waltz.mid"))
+    assert score.tempo_bpm == pytest.approx(100.0) and score.beats_per_bar == 3
+    ((beat, bpm),) = score.tempo_changes
+    assert beat == 6.0 and bpm == pytest.approx(140.0, abs=1e-3)
+    assert score.programs == {1: 40, 2: 42}
+    write_midi(score, tmp_path / "again.mid", ticks_per_beat=score.ticks_per_beat)
+    again = read_midi(tmp_path / "again.mid")
+    assert again.tempo_bpm == pytest.approx(100.0) and again.tempo_changes == score.tempo_changes
+    assert sorted(again.programs.values()) == [40, 42]
+    # the file plays for as long as the original: 6 beats at 100 BPM, then 18 at 140
+    assert mido.MidiFile(str(tmp_path / "again.mid")).length == pytest.approx(6 * 0.6 + 18 * 60 / 140, abs=1e-3)
+
+
+def test_continuing_a_file_keeps_its_tempo_map_and_instruments(tmp_path):
+    from gdl_studio.music.generate import LSTMComposer
+    from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig
+
+    score = read_midi(_waltz(tmp_path / "waltz.mid"))
+    composer = LSTMComposer(AttentionLSTM(LSTMConfig(hidden=16, layers=1, window=4, duration_hidden=16)))
+    out = composer.continued(score, 4, seed=0)
+    assert out.tempo_changes == score.tempo_changes and out.programs == score.programs
+    assert len(out.notes) == len(score.notes) + 4

@@ -26,6 +26,9 @@ class RollDocument(QObject):
         self.ticks_per_beat = 480
         self.title = ""
         self.path = ""
+        # kept from the file opened and written back on save (the app plays at tempo_bpm)
+        self.tempo_changes: tuple[tuple[float, float], ...] = ()
+        self.programs: dict[int, int] = {}
 
     # ---------------------------------------------------------------- ids
     def new_ids(self, n: int) -> list[int]:
@@ -64,6 +67,8 @@ class RollDocument(QObject):
         self.ticks_per_beat = int(score.ticks_per_beat)
         self.title = score.title
         self.path = path
+        self.tempo_changes = tuple(score.tempo_changes)
+        self.programs = dict(score.programs)
         self.meta_changed.emit()
         self.changed.emit()
 
@@ -82,6 +87,8 @@ class RollDocument(QObject):
             beats_per_bar=self.beats_per_bar,
             ticks_per_beat=self.ticks_per_beat,
             title=self.title,
+            tempo_changes=self.tempo_changes,
+            programs=dict(self.programs),
         )
 
     @property

@@ -416,7 +416,9 @@ class ComposePanel(Panel):
     def _update_title(self) -> None:
         name = self.doc.title or (Path(self.doc.path).stem if self.doc.path else "Untitled")
         dirty = "" if self.undo_stack.isClean() else " •"
-        self.title_label.setText(f"{name}{dirty}   {len(self.doc.notes)} notes · {self.doc.tempo_bpm:g} BPM")
+        changes = len(self.doc.tempo_changes)
+        kept = f" · {changes} tempo change{'s' if changes > 1 else ''} (not played, kept on save)" if changes else ""
+        self.title_label.setText(f"{name}{dirty}   {len(self.doc.notes)} notes · {self.doc.tempo_bpm:g} BPM{kept}")
 
     def _on_selection(self) -> None:
         ids = [i for i in self.roll.selected if i in self.doc.notes]
