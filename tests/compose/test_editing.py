@@ -157,7 +157,7 @@ def test_open_save_round_trip(panel, tmp_path):
     assert panel.undo_stack.isClean()
 
 
-def test_saving_keeps_the_files_tempo_changes_and_instruments(panel, tmp_path):
+def test_opening_uses_and_saving_keeps_the_files_tempo_changes_and_instruments(panel, tmp_path):
     from gdl_studio.music.midi_io import read_midi, write_midi
     from gdl_studio.music.notes import Note, Score
 
@@ -170,6 +170,10 @@ def test_saving_keeps_the_files_tempo_changes_and_instruments(panel, tmp_path):
     write_midi(source, tmp_path / "in.mid")
     panel.open_path(str(tmp_path / "in.mid"))
     assert panel.title_label.text().endswith("90 BPM · 1 tempo change (not played, kept on save)")
+    # the file's instruments become the tracks' programs in the Sound group (flute, acoustic bass)
+    assert panel.sound_io.instrument.programs[1:3] == [73, 32]
+    combos = panel.sound_box.controls.program_combos
+    assert [combos[t].currentData() for t in (1, 2)] == [73, 32]
     panel.save_path(str(tmp_path / "out"))
     saved = read_midi(tmp_path / "out.mid")
     assert saved.tempo_bpm == pytest.approx(90.0, abs=0.01)

@@ -296,6 +296,8 @@ class ComposePanel(Panel):
         self.stop()
         self.continuation.drop()
         self.doc.load(score, str(path))
+        if score.programs:
+            self.sound_io.use_file_programs(score.programs)
         self.undo_stack.clear()
         self.tempo_spin.blockSignals(True)
         self.doc.tempo_bpm = round(max(20.0, min(300.0, score.tempo_bpm)), 2)

@@ -103,6 +103,11 @@ class SoundIO(QObject):
         self.instrument.set_program(track, program)
         self.apply_instrument()
 
+    def use_file_programs(self, programs: dict[int, int]) -> None:
+        """An opened file's instruments become the tracks' programs (as a DAW opens a file)."""
+        if self.instrument.use_file_programs(programs):
+            self.apply_instrument()
+
     def _on_preset(self, preset: str) -> None:
         self.instrument.apply_preset(preset, len(self.p.sound_box.controls.program_combos))
         self.apply_instrument()
