@@ -12,7 +12,6 @@ whole time. Epoch seconds come from the jobs' progress reports (median over epoc
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -108,18 +107,18 @@ def _run_jobs(tmp: Path, epochs: int, stall_seconds: float | None):
 
 def run_bench(as_json: bool = False, stall_seconds: float | None = None, epochs: int = 3) -> int:
     """Run the benchmark; print a table or JSON. ``stall_seconds`` caps the whole run (None: all jobs)."""
-    tmp = Path(tempfile.mkdtemp(prefix="gdl-bench-finetune-"))
     user_dir = os.environ.get("GDL_STUDIO_USER_DIR")
-    try:
-        # the personal models the bench trains go to a scratch user directory, not the user's own
-        os.environ["GDL_STUDIO_USER_DIR"] = str(tmp / "user")
-        music_info, ink_info, specs, times, outcome, gaps, elapsed = _run_jobs(tmp, epochs, stall_seconds)
-    finally:
-        if user_dir is None:
-            os.environ.pop("GDL_STUDIO_USER_DIR", None)
-        else:
-            os.environ["GDL_STUDIO_USER_DIR"] = user_dir
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="gdl-bench-finetune-", ignore_cleanup_errors=True) as scratch:
+        tmp = Path(scratch)
+        try:
+            # the personal models the bench trains go to a scratch user directory, not the user's own
+            os.environ["GDL_STUDIO_USER_DIR"] = str(tmp / "user")
+            music_info, ink_info, specs, times, outcome, gaps, elapsed = _run_jobs(tmp, epochs, stall_seconds)
+        finally:
+            if user_dir is None:
+                os.environ.pop("GDL_STUDIO_USER_DIR", None)
+            else:
+                os.environ["GDL_STUDIO_USER_DIR"] = user_dir
 
     results: dict = {"reference": {"music": music_info, "ink": ink_info}, "jobs": {}}
     for spec in specs:

@@ -118,12 +118,10 @@ class InstrumentModel:
     def use_file_programs(self, programs: dict[int, int]) -> int:
         """Take the programs a MIDI file names for its tracks (track → GM program); returns how
         many tracks changed (tracks past the controls' count are left to the default)."""
-        changed = 0
+        before = list(self.programs)
         for track, program in programs.items():
-            if 0 <= track < MAX_TRACKS and self.programs[track] != max(0, min(127, int(program))):
-                self.set_program(track, program)
-                changed += 1
-        return changed
+            self.set_program(track, program)
+        return sum(a != b for a, b in zip(before, self.programs))
 
     def apply_preset(self, preset: str, tracks: int = 4) -> None:
         """Programs for the first ``tracks`` tracks from a preset (e.g. chorale voices → choir)."""

@@ -452,7 +452,7 @@ _GATHERS: dict[tuple[tuple[int, ...], int], tuple[torch.Tensor, torch.Tensor, to
 
 
 def _gathers(ks: tuple[int, ...], n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``ks`` as a tensor and :func:`transformer.pitch_gather`, built once per set of transpositions
+    """``ks`` as a tensor and :func:`views.pitch_gather`, built once per set of transpositions
     (every note of a draw asks for the same)."""
     key = (ks, n_out)
     if key not in _GATHERS:

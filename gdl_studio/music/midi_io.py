@@ -141,7 +141,7 @@ def _tempo_map(tempos: dict[int, float], tpb: float) -> tuple[float, tuple[tuple
     changes: list[tuple[float, float]] = []
     current = first
     for tick in ticks:
-        if tick == ticks[0] or tempos[tick] == current:
+        if tempos[tick] == current:  # the first tempo, or no change
             continue
         current = tempos[tick]
         changes.append((tick / tpb, current))
