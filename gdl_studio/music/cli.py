@@ -45,6 +45,18 @@ def register(commands) -> None:
         p.add_argument("--style-dropout", type=float, default=None, help="share of windows told 'unknown style'")
         p.add_argument("--no-styles", action="store_true", help="no style embedding")
         p.add_argument(
+            "--style-weights",
+            default=None,
+            metavar="STYLE=W,…",
+            help="crops per epoch of those styles' pieces, times W (e.g. 'chorale=3,renaissance=2')",
+        )
+        p.add_argument(
+            "--valid-styles",
+            default=None,
+            metavar="STYLE,…",
+            help="keep the weights best on these styles' validation pieces (default: all styles)",
+        )
+        p.add_argument(
             "--workers", type=int, default=None, help="batch-making processes (default 0; the GPU script uses 3)"
         )
         p.add_argument("--eval-every", type=int, default=None, help="epochs between validation passes (default 1)")
@@ -226,6 +238,8 @@ def _train(args: argparse.Namespace) -> int:
         "teacher",
         "teacher_views",
         "distill_weight",
+        "style_weights",
+        "valid_styles",
     ):
         value = getattr(args, field, None)
         if value is not None:

@@ -68,6 +68,9 @@ class TrainSettings:
     teacher: str = ""
     teacher_views: int = 0  # the teacher ensemble's radius (TransformerConfig.transpose_views)
     distill_weight: float = 0.0  # share of the loss that is cross-entropy with the teacher's distributions
+    # "chorale=3,renaissance=2": crops per epoch of those styles' pieces, times that ("" = every piece once)
+    style_weights: str = ""
+    valid_styles: str = ""  # "chorale,renaissance": early stopping on those styles' validation pieces ("" = all)
 
 
 def default_settings(kind: str, tiny: bool) -> TrainSettings:
@@ -278,9 +281,49 @@ def apply_arch(config, spec: str | None):
 # batches
 
 
-def crop_windows(lengths: np.ndarray, L: int, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
+def parse_style_weights(spec: str) -> dict[str, float]:
+    """``"chorale=3,renaissance=2"`` → ``{"chorale": 3.0, "renaissance": 2.0}`` (styles of
+    :data:`corpus.STYLES`; weights ≥ 0)."""
+    from gdl_studio.music.corpus import ALL_STYLES
+
+    out: dict[str, float] = {}
+    for part in filter(None, (x.strip() for x in spec.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if name not in ALL_STYLES or not weight >= 0:
+            raise UserError(f"--style-weights: '{part}' is not STYLE=WEIGHT with a style of {', '.join(ALL_STYLES)}")
+        out[name] = weight
+    return out
+
+
+def parse_styles(spec: str) -> list[str]:
+    """``"chorale,renaissance"`` → those style names (each one of :data:`corpus.STYLES`)."""
+    from gdl_studio.music.corpus import ALL_STYLES
+
+    names = [x.strip() for x in spec.split(",") if x.strip()]
+    bad = [n for n in names if n not in ALL_STYLES]
+    if bad:
+        raise UserError(f"--valid-styles: unknown style '{bad[0]}' (choose from {', '.join(ALL_STYLES)})")
+    return names
+
+
+def style_repeats(pieces: list[CorpusPiece], weights: dict[str, float]) -> np.ndarray | None:
+    """Each piece's crop multiplier under ``weights`` (styles not named keep 1); None if none."""
+    if not weights:
+        return None
+    return np.array([weights.get(p.style_name, 1.0) for p in pieces], np.float64)
+
+
+def crop_windows(
+    lengths: np.ndarray, L: int, rng: np.random.Generator | None, repeats: np.ndarray | None = None
+) -> list[tuple[int, int, int]]:
     """One epoch of ``(piece, start, first scored)`` crops of ``L`` events over pieces of
-    ``lengths``: random starts if ``rng``, else a fixed tiling that scores every target once."""
+    ``lengths``: random starts if ``rng``, else a fixed tiling that scores every target once.
+    ``repeats`` (random crops only) multiplies each piece's number of crops; a fractional
+    part is one more crop with that probability."""
     out: list[tuple[int, int, int]] = []
     for i, n in enumerate(lengths):
         k = max(1, math.ceil(n / L))
@@ -288,6 +331,9 @@ def crop_windows(lengths: np.ndarray, L: int, rng: np.random.Generator | None) -
             starts = [min(j * L, max(n - L, 0)) for j in range(k)] if n > L else [0]
             out.extend((i, s, j * L) for j, s in enumerate(starts))
         else:
+            if repeats is not None:
+                want = k * float(repeats[i])
+                k = int(want) + int(rng.random() < want - int(want))
             out.extend((i, int(rng.integers(0, max(n - L, 0) + 1)), -1) for _ in range(k))
     if rng is not None:
         rng.shuffle(out)
@@ -307,6 +353,7 @@ class SequenceData:
         self.pitch_keys = pitch_keys
         self.pos_limit = pos_limit
         self.lengths = np.array([len(i[pitch_keys[-1]]) for i in items])
+        self.repeats: np.ndarray | None = None  # crops per piece and epoch, times this (style_repeats)
 
     @property
     def targets(self) -> int:
@@ -314,7 +361,7 @@ class SequenceData:
 
     def windows(self, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
         """One epoch of ``(piece, start, first scored)`` crops (see :func:`crop_windows`)."""
-        return crop_windows(self.lengths, self.seq_len, rng)
+        return crop_windows(self.lengths, self.seq_len, rng, self.repeats)
 
     def batch(self, windows, rng: np.random.Generator | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         L = self.seq_len
@@ -401,6 +448,7 @@ class EventData:
         self.style = [p.style if p.style < max(n_styles, 1) else 0 for p in pieces]
         self.lengths = np.array([len(e["pitch"]) - 1 for e in self.ev])
         self.pitch_keys = ("in_pitch", "tg_pitch")
+        self.repeats: np.ndarray | None = None  # crops per piece and epoch, times this (style_repeats)
 
     @property
     def targets(self) -> int:
@@ -408,7 +456,7 @@ class EventData:
 
     def windows(self, rng: np.random.Generator | None) -> list[tuple[int, int, int]]:
         """One epoch of ``(piece, start, first scored)`` crops (see :func:`crop_windows`)."""
-        return crop_windows(self.lengths, self.seq_len, rng)
+        return crop_windows(self.lengths, self.seq_len, rng, self.repeats)
 
     def _l2r(self, i: int, s: int, first: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ev = self.ev[i]
@@ -756,9 +804,11 @@ def train_music(
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     corpus: Corpus = load_corpus(data_path)
-    train_pieces, valid_pieces = corpus.split("train"), corpus.split("valid")
+    weights = parse_style_weights(settings.style_weights)
+    valid_styles = parse_styles(settings.valid_styles) or None
+    train_pieces, valid_pieces = corpus.split("train"), corpus.split("valid", valid_styles)
     if not train_pieces or not valid_pieces:
-        raise UserError(f"{corpus.path} has no training or validation pieces")
+        raise UserError(f"{corpus.path} has no training or validation pieces (of the styles asked for)")
     # velocities only where most notes have them (a few scores with dynamics do not make a velocity model)
     use_velocity = bool(corpus.meta.get("has_velocity", False)) and corpus.meta.get("velocity_share", 1.0) > 0.5
     n_styles = len(corpus.meta.get("styles", [])) if styles else 0
@@ -798,6 +848,7 @@ def train_music(
         valid_data = EventData(valid_pieces, config.max_len, use_velocity, 0, 0.0, config.n_styles)
     if not config.n_styles:
         settings.style_dropout = 0.0
+    train_data.repeats = style_repeats(train_pieces, weights)
     model.to(dev)
     teacher = None
     if settings.teacher:

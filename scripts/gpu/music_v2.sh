@@ -89,6 +89,18 @@ for v in $VARIANTS; do
     d7) train_t d7 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 \
           --teacher "${G8_INIT:-runs/g8/music-transformer}" --teacher-views 2 --distill-weight 0.7 & ;;
+    # w*: the shipped model trained on with the round-1 styles' pieces cropped more often per epoch
+    # (--style-weights) and kept by its round-1 validation pieces (--valid-styles): the round-1
+    # test split is what transformer.nats_per_note measures; w0 trains on the round-1 styles alone
+    # (how much specialising can buy at most), c5 is the control (same run, every style once)
+    w3) train_t w3 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 \
+          --style-weights chorale=3,renaissance=2 --valid-styles chorale,renaissance & ;;
+    w0) train_t w0 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 \
+          --style-weights classical=0,folk=0,irish=0,madrigal=0 --valid-styles chorale,renaissance & ;;
+    c5) train_t c5 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 --valid-styles chorale,renaissance & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done

@@ -160,8 +160,9 @@ def raw_midi_bytes():
     return raw_midi
 
 
-def tiny_corpus(path: Path, n_pieces: int = 12, seed: int = 0) -> Path:
-    """A small synthetic corpus cache in the real format (train/valid/test pieces)."""
+def tiny_corpus(path: Path, n_pieces: int = 12, seed: int = 0, style: str = "") -> Path:
+    """A small synthetic corpus cache in the real format (train/valid/test pieces); with
+    ``style``, every other piece is of that style (the rest of none)."""
     from gdl_studio.music import corpus as C
     from gdl_studio.music import tokens as T
 
@@ -178,7 +179,8 @@ def tiny_corpus(path: Path, n_pieces: int = 12, seed: int = 0) -> Path:
             "bar_ticks": 48,
         }
         split = "valid" if i % 6 == 1 else "test" if i % 6 == 2 else "train"
-        pieces.append(C.tokenise_piece(f"synthetic/p{i}", split, raw))
+        tag = C.STYLES.index(style) if style and i % 2 == 1 else 0
+        pieces.append(C.tokenise_piece(f"synthetic/p{i}", split, raw, tag))
     C.save_corpus(path, pieces, ["synthetic"])
     return path
 
