@@ -99,7 +99,6 @@ def test_style_weights_repeat_crops_and_bad_specs_are_user_errors():
 
 def test_training_keeps_the_weights_best_on_the_styles_asked_for(tmp_path, capsys):
     from conftest import tiny_corpus
-
     from gdl_studio.music.corpus import load_corpus
 
     corpus_path = tiny_corpus(tmp_path / "music.npz", n_pieces=18, style="folk")
