@@ -101,6 +101,14 @@ for v in $VARIANTS; do
           --style-weights classical=0,folk=0,irish=0,madrigal=0 --valid-styles chorale,renaissance & ;;
     c5) train_t c5 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
           --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 --valid-styles chorale,renaissance & ;;
+    # w3c: w3 trained on (its validation figure was still improving when its time ran out; the w3
+    # weights carried in runs/w3/music-transformer); w5: the shipped model with heavier round-1 weights
+    w3c) train_t w3c --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights "${W3_INIT:-runs/w3/music-transformer}" --lr 1e-4 --fim-rate 0.9 \
+          --style-weights chorale=3,renaissance=3 --valid-styles chorale,renaissance & ;;
+    w5) train_t w5 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+          --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 \
+          --style-weights chorale=5,renaissance=4 --valid-styles chorale,renaissance & ;;
     *) echo "unknown variant $v"; exit 2 ;;
   esac
 done
