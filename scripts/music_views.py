@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_radius": rows,
             "machine": cpu_name(),
             "command": f"python3 scripts/music_views.py {args.model_dir} --radii {args.radii} "
-            f"--tolerance {args.tolerance} --write",
+            f"--budget-ms {args.budget_ms:g} --tolerance {args.tolerance} --write",
         }
         card_path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
         print(f"wrote transpose_views = {best} to {card_path}", file=sys.stderr)
