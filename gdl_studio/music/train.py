@@ -293,7 +293,7 @@ def parse_style_weights(spec: str) -> dict[str, float]:
             weight = float(value) if sep else float("nan")
         except ValueError:
             weight = float("nan")
-        if name not in ALL_STYLES or not weight >= 0:
+        if name not in ALL_STYLES or not 0 <= weight < math.inf:
             raise UserError(f"--style-weights: '{part}' is not STYLE=WEIGHT with a style of {', '.join(ALL_STYLES)}")
         out[name] = weight
     return out

@@ -90,7 +90,7 @@ def test_style_weights_repeat_crops_and_bad_specs_are_user_errors():
     assert 0.4 < np.mean(counts) < 0.6
     assert parse_style_weights("chorale=3, renaissance=0.5") == {"chorale": 3.0, "renaissance": 0.5}
     assert parse_styles("chorale,renaissance") == ["chorale", "renaissance"]
-    for bad in ("chorale", "chorale=x", "jazz=2", "chorale=-1"):
+    for bad in ("chorale", "chorale=x", "jazz=2", "chorale=-1", "chorale=inf", "chorale=nan"):
         with pytest.raises(UserError):
             parse_style_weights(bad)
     with pytest.raises(UserError):
