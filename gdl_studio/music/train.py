@@ -28,7 +28,7 @@ from gdl_studio.core import paths
 from gdl_studio.core.atomic import atomic_path
 from gdl_studio.core.errors import UserError
 from gdl_studio.music import tokens as T
-from gdl_studio.music.corpus import Corpus, CorpusPiece, load_corpus
+from gdl_studio.music.corpus import ALL_STYLES, Corpus, CorpusPiece, load_corpus
 from gdl_studio.music.evaluate import score_lstm, score_transformer
 from gdl_studio.music.lstm import AttentionLSTM, LSTMConfig, lstm_inputs
 from gdl_studio.music.transformer import (
@@ -283,9 +283,7 @@ def apply_arch(config, spec: str | None):
 
 def parse_style_weights(spec: str) -> dict[str, float]:
     """``"chorale=3,renaissance=2"`` → ``{"chorale": 3.0, "renaissance": 2.0}`` (styles of
-    :data:`corpus.STYLES`; weights ≥ 0)."""
-    from gdl_studio.music.corpus import ALL_STYLES
-
+    :data:`corpus.ALL_STYLES`; finite weights ≥ 0)."""
     out: dict[str, float] = {}
     for part in filter(None, (x.strip() for x in spec.split(","))):
         name, sep, value = part.partition("=")
@@ -299,10 +297,9 @@ def parse_style_weights(spec: str) -> dict[str, float]:
     return out
 
 
-def parse_styles(spec: str) -> list[str]:
-    """``"chorale,renaissance"`` → those style names (each one of :data:`corpus.STYLES`)."""
-    from gdl_studio.music.corpus import ALL_STYLES
-
+def parse_style_names(spec: str) -> list[str]:
+    """``"chorale,renaissance"`` → those style names (each one of :data:`corpus.ALL_STYLES`;
+    not :func:`corpus.parse_styles`, which gives a style's music21 sources)."""
     names = [x.strip() for x in spec.split(",") if x.strip()]
     bad = [n for n in names if n not in ALL_STYLES]
     if bad:
@@ -805,7 +802,7 @@ def train_music(
         torch.backends.cudnn.allow_tf32 = True
     corpus: Corpus = load_corpus(data_path)
     weights = parse_style_weights(settings.style_weights)
-    valid_styles = parse_styles(settings.valid_styles) or None
+    valid_styles = parse_style_names(settings.valid_styles) or None
     train_pieces, valid_pieces = corpus.split("train"), corpus.split("valid", valid_styles)
     if not train_pieces or not valid_pieces:
         raise UserError(f"{corpus.path} has no training or validation pieces (of the styles asked for)")

@@ -30,6 +30,9 @@ COMMON=(--device "$DEV" --data data/music.npz --max-minutes "$MIN" --restart --w
 # --eval-every: an epoch is ~27 steps (1.07M training events in batches of 96 x 512 tokens): validate every 5
 EVAL=${MUSIC_V2_EVAL_EVERY:-5}
 
+# the shipped shape (4 blocks, onset-time embeddings, fill-in-the-middle in suffix-prefix-middle order)
+SPM4=d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm
+
 train_t() {  # name, extra args…
   local name=$1; shift
   python3 -m gdl_studio train music-transformer "${COMMON[@]}" --eval-every "$EVAL" \
@@ -64,15 +67,15 @@ for v in $VARIANTS; do
     # s*: as tF, but the gap in the suffix-prefix-middle order (fim_order=spm: the middle
     # continues the prefix directly; with "psm" the middle's first chord cost ~1.2 nats/event more
     # than left to right); sS fills at rate 0.75, s9 at 0.9
-    sS) train_t sS --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    sS) train_t sS --arch "$SPM4" \
           --init-weights models/music-transformer --lr 3e-4 --fim-rate 0.75 & ;;
-    s9) train_t s9 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    s9) train_t s9 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 3e-4 --fim-rate 0.9 & ;;
     # c*: the shipped spm model (models/music-transformer, itself sS continued) trained on;
     # its validation loss was still falling when the 2026-12-03 continuation stopped
-    c3) train_t c3 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    c3) train_t c3 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 & ;;
-    c4) train_t c4 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    c4) train_t c4 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 7e-5 --fim-rate 0.9 & ;;
     # g*: the shipped model made deeper (6 or 8 blocks; the new ones start as the identity,
     # train.warm_start), to measure what depth buys in nats/note against what it costs per note
@@ -86,27 +89,27 @@ for v in $VARIANTS; do
           --init-weights "${G8_INIT:-runs/g8/music-transformer}" --lr 1e-4 --fim-rate 0.9 & ;;
     # d7: the shipped shape and weights, distilled from g8's transposition ensemble (±2, 5 views;
     # --teacher, carried in runs/g8/music-transformer): 0.7 of the loss follows the teacher
-    d7) train_t d7 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    d7) train_t d7 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 \
           --teacher "${G8_INIT:-runs/g8/music-transformer}" --teacher-views 2 --distill-weight 0.7 & ;;
     # w*: the shipped model trained on with the round-1 styles' pieces cropped more often per epoch
     # (--style-weights) and kept by its round-1 validation pieces (--valid-styles): the round-1
     # test split is what transformer.nats_per_note measures; w0 trains on the round-1 styles alone
     # (how much specialising can buy at most), c5 is the control (same run, every style once)
-    w3) train_t w3 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    w3) train_t w3 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 \
           --style-weights chorale=3,renaissance=2 --valid-styles chorale,renaissance & ;;
-    w0) train_t w0 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    w0) train_t w0 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 \
           --style-weights classical=0,folk=0,irish=0,madrigal=0 --valid-styles chorale,renaissance & ;;
-    c5) train_t c5 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    c5) train_t c5 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1e-4 --fim-rate 0.9 --valid-styles chorale,renaissance & ;;
     # w3c: w3 trained on (its validation figure was still improving when its time ran out; the w3
     # weights carried in runs/w3/music-transformer); w5: the shipped model with heavier round-1 weights
-    w3c) train_t w3c --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    w3c) train_t w3c --arch "$SPM4" \
           --init-weights "${W3_INIT:-runs/w3/music-transformer}" --lr 1e-4 --fim-rate 0.9 \
           --style-weights chorale=3,renaissance=3 --valid-styles chorale,renaissance & ;;
-    w5) train_t w5 --arch d_model=256,layers=4,heads=4,d_ff=1024,rope=false,dropout=0.1,time_embedding=true,fim_order=spm \
+    w5) train_t w5 --arch "$SPM4" \
           --init-weights models/music-transformer --lr 1.5e-4 --fim-rate 0.9 \
           --style-weights chorale=5,renaissance=4 --valid-styles chorale,renaissance & ;;
     *) echo "unknown variant $v"; exit 2 ;;

@@ -74,7 +74,7 @@ def test_style_weights_repeat_crops_and_bad_specs_are_user_errors():
     import numpy as np
 
     from gdl_studio.core.errors import UserError
-    from gdl_studio.music.train import crop_windows, parse_style_weights, parse_styles
+    from gdl_studio.music.train import crop_windows, parse_style_names, parse_style_weights
 
     lengths = np.array([1000, 1000, 100])  # 2, 2 and 1 crops of 512 per epoch
     plain = crop_windows(lengths, 512, np.random.default_rng(0))
@@ -89,12 +89,12 @@ def test_style_weights_repeat_crops_and_bad_specs_are_user_errors():
     ]
     assert 0.4 < np.mean(counts) < 0.6
     assert parse_style_weights("chorale=3, renaissance=0.5") == {"chorale": 3.0, "renaissance": 0.5}
-    assert parse_styles("chorale,renaissance") == ["chorale", "renaissance"]
+    assert parse_style_names("chorale,renaissance") == ["chorale", "renaissance"]
     for bad in ("chorale", "chorale=x", "jazz=2", "chorale=-1", "chorale=inf", "chorale=nan"):
         with pytest.raises(UserError):
             parse_style_weights(bad)
     with pytest.raises(UserError):
-        parse_styles("chorale,jazz")
+        parse_style_names("chorale,jazz")
 
 
 def test_training_keeps_the_weights_best_on_the_styles_asked_for(tmp_path, capsys):
