@@ -19,11 +19,12 @@ Round 2 (issue #15):
 
 - ``transformer.nats_per_note`` is on the round-1 test split, unchanged (each piece told its
   style where the model knows styles; ``nats_per_note_unknown_style``: told nothing), under the
-  model's transposition ensemble of radius ``transformer.transpose_views`` (the card's: every
-  Transformer figure here, latency included, is of that ensemble, as the app generates with
-  it); ``transformer.nats_per_note_single_view``: the network alone (radius 0). The LSTM's
-  figures are likewise those of its own ensemble (``lstm.transpose_views``,
-  ``lstm.nats_per_note_single_view``)
+  model's transposition ensemble ``transformer.transpose_views`` (the card's: a radius R, or
+  the transpositions chosen by ``scripts/music_views.py``; ``transformer.views``: the
+  transpositions either way; every Transformer figure here, latency included, is of that
+  ensemble, as the app generates with it); ``transformer.nats_per_note_single_view``: the
+  network alone. The LSTM's figures are likewise those of its own ensemble
+  (``lstm.transpose_views``, ``lstm.views``, ``lstm.nats_per_note_single_view``)
 - ``infill.nats_per_note``: the notes of one held-out 2–4-bar gap per test piece (fixed by the
   piece id), filled given the music on both sides as the app fills (the gap's own events; the
   two-view mixture of the card's ``fill.fim_weight``, ``infill.fim_weight``: see
@@ -135,6 +136,7 @@ def run_bench(args) -> dict:
     from gdl_studio.music.models_io import load_music_model
     from gdl_studio.music.ngram import fit_ngram, score_ngram
     from gdl_studio.music.notes import pitch_class_histogram
+    from gdl_studio.music.views import view_transpositions
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
@@ -195,10 +197,11 @@ def run_bench(args) -> dict:
         if kind == "transformer" and getattr(composer.model.config, "n_styles", None):
             s0 = score_transformer(composer.model, test, use_style=False).summary()
             results[kind]["nats_per_note_unknown_style"] = s0["nats_per_note"]
-        radius = int(getattr(composer.model.config, "transpose_views", 0))
-        results[kind]["transpose_views"] = radius
-        if radius:
-            one = scorer(composer.model, test, radius=0).summary()
+        spec = getattr(composer.model.config, "transpose_views", 0)
+        results[kind]["transpose_views"] = spec  # as the card has it: a radius or the transpositions
+        results[kind]["views"] = list(view_transpositions(spec))
+        if len(results[kind]["views"]) > 1:
+            one = scorer(composer.model, test, views=0).summary()
             results[kind]["nats_per_note_single_view"] = one["nats_per_note"]
 
     _style_figures(results, corpus, composers, args, log)
@@ -365,11 +368,13 @@ def _constraint_figures(results: dict, composers: dict, pieces, log) -> None:
 
 
 def _print_table(results: dict) -> None:
+    from gdl_studio.music.views import describe_views
+
     cols = [c for c in ("lstm", "transformer", "ngram", "ngram_steps") if c in results]
     figures = [
         ("nats/note (test)", ("nats_per_note",)),
         ("  the network alone (no transposition views)", ("nats_per_note_single_view",)),
-        ("transposition views: radius", ("transpose_views",)),
+        ("transposition views (semitones)", ("views",)),
         ("nats/token", ("nats_per_token",)),
         ("next-note accuracy", ("next_note_accuracy",)),
         ("first note after 256-note primer, ms", ("latency_ms", "first_note")),
@@ -387,6 +392,8 @@ def _print_table(results: dict) -> None:
             v: Any = results.get(c, {})
             for k in path:
                 v = v.get(k, "–") if isinstance(v, dict) else "–"
+            if path == ("views",) and isinstance(v, list):
+                v = describe_views(v)
             if isinstance(results.get(c), dict) and results[c].get("available") is False:
                 v = "unavailable"
             row.append(v)

@@ -20,7 +20,7 @@ from gdl_studio.music import tokens as T
 from gdl_studio.music.corpus import CorpusPiece
 from gdl_studio.music.lstm import AttentionLSTM, lstm_inputs
 from gdl_studio.music.transformer import EVENT_KEYS, MusicTransformer, event_arrays
-from gdl_studio.music.views import view_transpositions
+from gdl_studio.music.views import ViewSpec, view_transpositions
 
 
 @dataclass
@@ -87,17 +87,17 @@ def score_lstm(
     device: str = "cpu",
     max_tokens: int = 65536,
     use_style: bool = True,
-    radius: int | None = None,
+    views: ViewSpec | None = None,
 ) -> Scores:
     """NLL and accuracy of the LSTM on whole pieces (each from its first step, state zero), under
-    its transposition ensemble (:meth:`AttentionLSTM.mixture_nll`; ``radius`` None: the config's
-    ``transpose_views``; accuracy from the untransposed view); a model with styles is told each
-    piece's style (unknown if not ``use_style``)."""
+    its transposition ensemble (:meth:`AttentionLSTM.mixture_nll`; ``views``, a radius or the
+    transpositions, None: the config's ``transpose_views``; accuracy from the untransposed view);
+    a model with styles is told each piece's style (unknown if not ``use_style``)."""
     model.eval()
     out = Scores()
     keys = ("note", "dur", "voice", "n_voices", "metric", "target_note", "target_dur")
-    views = len(view_transpositions(model.config.transpose_views if radius is None else radius))
-    for batch in _batched(pieces, lambda p: len(p.step_note) * views, max_tokens):
+    n_views = len(view_transpositions(model.config.transpose_views if views is None else views))
+    for batch in _batched(pieces, lambda p: len(p.step_note) * n_views, max_tokens):
         inputs = [lstm_inputs(p.step_note, p.step_dur, p.n_voices, p.bar_ticks) for p in batch]
         t_max = max(len(p.step_note) for p in batch)
         arrs = {k: np.zeros((len(batch), t_max), np.int64) for k in keys}
@@ -106,7 +106,7 @@ def score_lstm(
                 arrs[k][b, : len(inp[k])] = inp[k]
         ten = {k: torch.from_numpy(v).to(device) for k, v in arrs.items()}
         style = torch.tensor([_style_of(p, model.config, use_style) for p in batch], device=device)
-        nll, note_logits = model.mixture_nll(ten, style=style[:, None].expand(len(batch), t_max), radius=radius)
+        nll, note_logits = model.mixture_nll(ten, style=style[:, None].expand(len(batch), t_max), views=views)
         best_pitch = note_logits[..., : T.N_PITCH].argmax(-1)
         for b, p in enumerate(batch):
             n = len(p.step_note)
@@ -139,11 +139,12 @@ def score_transformer(
     device: str = "cpu",
     batch_windows: int = 16,
     use_style: bool = True,
-    radius: int | None = None,
+    views: ViewSpec | None = None,
 ) -> Scores:
     """NLL and accuracy of the Transformer on whole pieces (sliding windows for long ones),
-    under the model's transposition ensemble (:meth:`MusicTransformer.mixture_nll`; ``radius``
-    None: the config's ``transpose_views``; accuracy from the untransposed view).
+    under the model's transposition ensemble (:meth:`MusicTransformer.mixture_nll`; ``views``,
+    a radius or the transpositions, None: the config's ``transpose_views``; accuracy from the
+    untransposed view).
 
     A model with a style embedding is told each piece's style (its source), or the unknown
     style if ``use_style`` is false."""
@@ -167,7 +168,7 @@ def score_transformer(
                 batch[key][b, : len(arr[key])] = arr[key]
         ten = {key: torch.from_numpy(v).to(device) for key, v in batch.items()}
         style = torch.tensor([_style_of(pieces[pi], cfg, use_style) for pi, _, _ in chunk], device=device)
-        nll, pitch_logits = model.mixture_nll(ten, style=style, radius=radius)
+        nll, pitch_logits = model.mixture_nll(ten, style=style, views=views)
         best = pitch_logits[..., : T.N_PITCH].argmax(-1)
         for b, (pi, arr, first) in enumerate(chunk):
             n = len(arr["tg_pitch"])

@@ -36,6 +36,7 @@ from torch import nn
 from gdl_studio.music import tokens as T
 from gdl_studio.music.views import (
     ViewRows,
+    ViewSpec,
     cannot_move_back,
     mix_views,
     transpose_pitches,
@@ -59,8 +60,9 @@ class LSTMConfig:
     n_styles: int = 0  # a style embedding concatenated to every step's inputs (0: none; 0 = unknown)
     style_embedding: int = 16
     # transposition views (:mod:`gdl_studio.music.views`): each step predicted as the mean of the
-    # network's predictions for the history moved by -R..R semitones (0: the network alone)
-    transpose_views: int = 0
+    # network's predictions for the history moved by -R..R semitones (0: the network alone), or by
+    # the listed transpositions (0 first)
+    transpose_views: int | list[int] = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,17 +157,17 @@ class AttentionLSTM(nn.Module):
 
     @torch.no_grad()
     def mixture_nll(
-        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, radius: int | None = None
+        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, views: ViewSpec | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-step NLL (B, T) of the note and duration of whole step sequences (:func:`lstm_inputs`
         tensors (B, T): ``note``, ``dur``, ``voice``, ``n_voices``, ``metric``, ``target_note``,
-        ``target_dur``) under the transposition ensemble of ``radius`` (None: the config's), and
-        view 0's note logits (B, T, 129).
+        ``target_dur``) under the transposition ensemble ``views`` (a radius or the transpositions;
+        None: the config's), and view 0's note logits (B, T, 129).
 
         Each view is the network on the steps moved by ``k`` semitones (targets too), its note
         distribution renormalised over the pitches it can move back; each step's probability
         (note and duration together) is the mean over the views still alive, as in generation."""
-        ks = view_transpositions(self.config.transpose_views if radius is None else radius)
+        ks = view_transpositions(self.config.transpose_views if views is None else views)
         nv, b = len(ks), batch["note"].shape[0]
 
         def rows(a: torch.Tensor) -> torch.Tensor:

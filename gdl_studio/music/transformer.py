@@ -44,6 +44,7 @@ from torch import nn
 from gdl_studio.music import tokens as T
 from gdl_studio.music.views import (
     ViewRows,
+    ViewSpec,
     cannot_move_back,
     mix_views,
     pitch_gather,
@@ -76,9 +77,10 @@ class TransformerConfig:
     time_embedding: bool = False  # add a learned projection of the sinusoid of each event's onset tick
     fim_order: str = "psm"  # infill layout: "psm" (prefix, suffix, middle) or "spm" (tokens.fim_arrange)
     # the transposition ensemble (see :func:`view_transpositions`): predictions average the model
-    # over the history transposed by -R..R semitones (R = this; 0: the model alone). Training
-    # ignores it; scoring (:meth:`MusicTransformer.mixture_nll`) and generation use it.
-    transpose_views: int = 0
+    # over the history transposed by -R..R semitones (a radius R; 0: the model alone) or by the
+    # listed transpositions (0 first, e.g. [0, 1, -1, 6, -6]). Training ignores it; scoring
+    # (:meth:`MusicTransformer.mixture_nll`) and generation use it.
+    transpose_views: int | list[int] = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -384,16 +386,16 @@ class MusicTransformer(nn.Module):
 
     @torch.no_grad()
     def mixture_nll(
-        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, radius: int | None = None
+        self, batch: dict[str, torch.Tensor], style: torch.Tensor | None = None, views: ViewSpec | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-event NLL (B, T) under the transposition ensemble of ``radius`` (None: the
-        config's ``transpose_views``), and view 0's pitch logits.
+        """Per-event NLL (B, T) under the transposition ensemble ``views`` (a radius or the
+        transpositions; None: the config's ``transpose_views``), and view 0's pitch logits.
 
         Each view is the model run on the history transposed by ``k`` semitones (the targets too),
         its pitch distribution moved back by ``k`` (what it cannot express has probability 0) and
         renormalised; each event's probability is the mean over the views still alive (a view
         dies at the first input it cannot transpose, as in generation)."""
-        ks = view_transpositions(self.config.transpose_views if radius is None else radius)
+        ks = view_transpositions(self.config.transpose_views if views is None else views)
         if len(ks) == 1:
             return self.batch_nll(batch, style=style)
         b = batch["in_pitch"].shape[0]
@@ -565,24 +567,22 @@ class MusicTransformer(nn.Module):
         weights = torch.zeros(0)  # set by the last block
         params = self._step_params()
         last = len(params) - 1
-        for i, (n1w, n1b, n1e, qkv_w, qkv_b, pw, pb, n2w, n2b, n2e, f1w, f1b, f2w, f2b) in enumerate(params):
+        for i, (n1w, n1b, n1e, qkv_t, qkv_b, p_t, pb, n2w, n2b, n2e, f1_t, f1b, f2_t, f2b) in enumerate(params):
             y = F.layer_norm(x, (d,), n1w, n1b, n1e)
-            q, k, v = F.linear(y, qkv_w, qkv_b).view(nv, 3, heads, hd).unbind(1)  # each (views, heads, hd)
+            q, k, v = torch.addmm(qkv_b, y, qkv_t).view(nv, 3, heads, hd).unbind(1)  # each (views, heads, hd)
             if rope is not None:
                 q, k = apply_rope(q, *rope), apply_rope(k, *rope)
             keys, values = cache.k[i], cache.v[i]  # (views, heads, max_len, hd)
             keys[:, :, slot] = k
             values[:, :, slot] = v
-            if i < last:  # one fused call (the order of the cached keys does not matter)
-                att = F.scaled_dot_product_attention(q.unsqueeze(2), keys[:, :, :n], values[:, :, :n])
-            else:  # the last layer's weights (view 0) are also returned
-                kk, vv = keys[:, :, :n].flatten(0, 1), values[:, :, :n].flatten(0, 1)  # (views·heads, n, hd)
-                pr = torch.softmax(torch.bmm(kk, (q * scale).reshape(nv * heads, hd, 1)).squeeze(-1), dim=-1)
-                att = torch.bmm(pr.unsqueeze(1), vv)
-                weights = pr[:heads].mean(dim=0)
-            x = x + F.linear(att.reshape(nv, d), pw, pb)
+            # one fused call for every view (the order of the cached keys does not matter)
+            att = F.scaled_dot_product_attention(q.unsqueeze(2), keys[:, :, :n], values[:, :, :n])
+            if i == last:  # the last layer's attention weights in view 0, returned for display
+                scores = torch.bmm(keys[0, :, :n], (q[0] * scale).unsqueeze(-1)).squeeze(-1)  # (heads, n)
+                weights = torch.softmax(scores, dim=-1).mean(dim=0)
+            x = x + torch.addmm(pb, att.reshape(nv, d), p_t)
             y = F.layer_norm(x, (d,), n2w, n2b, n2e)
-            x = x + F.linear(F.gelu(F.linear(y, f1w, f1b)), f2w, f2b)
+            x = x + torch.addmm(f2b, F.gelu(torch.addmm(f1b, y, f1_t)), f2_t)
         h = F.layer_norm(x, (d,), self.norm.weight, self.norm.bias, self.norm.eps)
         if n == c.max_len:  # ring buffer: reorder slots oldest → newest
             order = (torch.arange(cache.count - n, cache.count)) % c.max_len
@@ -591,22 +591,32 @@ class MusicTransformer(nn.Module):
 
     def _step_params(self) -> list[tuple]:
         """Per block, the tensors :meth:`step` uses, looked up once: each lookup through the
-        modules costs about a microsecond, some 140 of them per event. The same Parameter
-        objects (in-place updates, e.g. fine-tuning, are seen); rebuilt if they were replaced."""
-        first = self.block_list[0].qkv.weight
+        modules costs about a microsecond, some 140 of them per event. The weight matrices are
+        kept transposed and contiguous (``addmm`` on a few rows runs about a fifth faster than
+        ``linear``'s transposed view); norms and biases are the Parameters themselves. Rebuilt
+        when a weight is replaced or changed in place (fine-tuning): each matrix's version is
+        checked per event."""
+        blocks = self.block_list
+        mats = [m for blk in blocks for m in (blk.qkv.weight, blk.proj.weight, *(f.weight for f in blk.ff_linears))]
+        stamp = tuple((id(m), m._version) for m in mats)
         cached = self.__dict__.get("_step_tensors")
-        if cached is None or cached[0] is not first:
+        if cached is None or cached[0] != stamp:
             rows = []
-            for blk in self.block_list:
-                ff1, ff2 = blk.ff_linears
-                rows.append(
-                    (
-                        *(blk.norm1.weight, blk.norm1.bias, blk.norm1.eps, blk.qkv.weight, blk.qkv.bias),
-                        *(blk.proj.weight, blk.proj.bias, blk.norm2.weight, blk.norm2.bias, blk.norm2.eps),
-                        *(ff1.weight, ff1.bias, ff2.weight, ff2.bias),
+            with torch.no_grad():
+                for blk in blocks:
+                    ff1, ff2 = blk.ff_linears
+
+                    def t(w: torch.Tensor) -> torch.Tensor:
+                        return w.detach().t().contiguous()
+
+                    rows.append(
+                        (
+                            *(blk.norm1.weight, blk.norm1.bias, blk.norm1.eps, t(blk.qkv.weight), blk.qkv.bias),
+                            *(t(blk.proj.weight), blk.proj.bias, blk.norm2.weight, blk.norm2.bias, blk.norm2.eps),
+                            *(t(ff1.weight), ff1.bias, t(ff2.weight), ff2.bias),
+                        )
                     )
-                )
-            cached = (first, rows)
+            cached = (stamp, rows)
             self.__dict__["_step_tensors"] = cached
         return cached[1]
 

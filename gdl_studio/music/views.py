@@ -1,11 +1,13 @@
 """Transposition views: the ensemble both music models can predict with.
 
 Training transposes every piece by up to ±6 semitones, so a network already models the same
-music a few semitones away. An ensemble of radius R predicts each event (a Transformer's note
-event, an LSTM's voice step) as the mean of the network's predictions for the history moved by
-−R…R semitones, each moved back; a view whose pitch distribution cannot be moved back (pitches
-leaving 0..127) has probability 0 there and is renormalised over what it can express, and a
-view that cannot move an input drops out from that input on (in scoring and in generation).
+music a few semitones away. An ensemble predicts each event (a Transformer's note event, an
+LSTM's voice step) as the mean of the network's predictions for the history moved by a few
+transpositions (−R…R semitones for a radius R, or a chosen set such as 0, ±1, ±6, which
+``scripts/music_views.py`` picks on validation pieces), each moved back; a view whose pitch
+distribution cannot be moved back (pitches leaving 0..127) has probability 0 there and is
+renormalised over what it can express, and a view that cannot move an input drops out from
+that input on (in scoring and in generation).
 These are the pieces the two models and their samplers share.
 """
 
@@ -18,13 +20,53 @@ import torch
 
 from gdl_studio.music import tokens as T
 
+MAX_VIEW_SHIFT = 12  # the farthest transposition a view may take (an octave)
 
-def view_transpositions(radius: int) -> tuple[int, ...]:
-    """The transpositions of the ensemble of radius ``radius``: 0 first, then ±1, ±2, …"""
-    out = [0]
-    for r in range(1, max(int(radius), 0) + 1):
-        out.extend((r, -r))
-    return tuple(out)
+ViewSpec = int | Sequence[int]  # a radius R (the views -R..R), or the transpositions themselves
+
+
+def view_transpositions(spec: ViewSpec) -> tuple[int, ...]:
+    """The transpositions of an ensemble: a radius R gives 0 first, then ±1, ±2, … ±R; a list
+    (e.g. ``[0, 1, -1, 6, -6]``, as a card stores a chosen set) is taken as it is, once checked:
+    whole numbers of semitones within ±:data:`MAX_VIEW_SHIFT`, no repeats, 0 first (view 0 is
+    the untransposed model, whose attention the panel shows). Raises ``ValueError``."""
+    if isinstance(spec, bool):
+        raise ValueError(f"views: a radius or a list of transpositions, not {spec!r}")
+    if isinstance(spec, int | float):
+        if spec != int(spec):
+            raise ValueError(f"a view radius is a whole number, not {spec}")
+        out = [0]
+        for r in range(1, max(int(spec), 0) + 1):
+            out.extend((r, -r))
+        return tuple(out)
+    items: list[object] = list(spec)
+    if not items or any(isinstance(k, bool) or not isinstance(k, int | float) or k != int(k) for k in items):
+        raise ValueError(f"views must be whole numbers of semitones, not {spec!r}")
+    ks = [int(k) for k in items if isinstance(k, int | float)]  # all are, once checked
+    if ks[0] != 0:
+        raise ValueError(f"the first view must be 0 (the untransposed model), not {ks[0]}")
+    if len(set(ks)) != len(ks):
+        raise ValueError(f"views repeat a transposition: {ks}")
+    if any(abs(k) > MAX_VIEW_SHIFT for k in ks):
+        raise ValueError(f"views transpose by at most {MAX_VIEW_SHIFT} semitones each way: {ks}")
+    return tuple(ks)
+
+
+def describe_views(spec: ViewSpec) -> str:
+    """A short label of an ensemble's transpositions: ``"0"``, ``"0 ±1 ±6"``, ``"0 +2"``."""
+    ks = view_transpositions(spec)
+    parts: list[str] = []
+    seen: set[int] = set()
+    for k in ks:
+        if k in seen:
+            continue
+        if k and -k in ks:
+            parts.append(f"±{abs(k)}")
+            seen.update((k, -k))
+        else:
+            parts.append(f"{k:+d}" if k else "0")
+            seen.add(k)
+    return " ".join(parts)
 
 
 def transpose_pitches(pitch: torch.Tensor, k: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

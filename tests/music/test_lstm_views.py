@@ -50,7 +50,7 @@ def _view_nll(model, batch, k):
 def test_lstm_mixture_nll_is_the_mean_of_the_views_probabilities(tiny_lstm, make_notes):
     batch = _steps(make_notes)
     with torch.no_grad():
-        single, logits = tiny_lstm.mixture_nll(batch, radius=0)
+        single, logits = tiny_lstm.mixture_nll(batch, views=0)
         nl, dl = tiny_lstm(*(batch[k] for k in KEYS[:6]))
         plain = -(
             F.log_softmax(nl, -1).gather(-1, batch["target_note"][..., None])[..., 0]
@@ -59,7 +59,7 @@ def test_lstm_mixture_nll_is_the_mean_of_the_views_probabilities(tiny_lstm, make
         torch.testing.assert_close(single, plain)
         torch.testing.assert_close(logits, nl)
         views = [_view_nll(tiny_lstm, batch, k) for k in view_transpositions(2)]
-        mixed, _ = tiny_lstm.mixture_nll(batch, radius=2)
+        mixed, _ = tiny_lstm.mixture_nll(batch, views=2)
     expected = -(torch.logsumexp(-torch.stack(views).double(), 0) - math.log(5))
     torch.testing.assert_close(mixed.double(), expected, atol=2e-5, rtol=1e-5)
     assert (mixed - single).abs().max() > 0.01  # the views do differ
@@ -71,7 +71,7 @@ def test_an_lstm_view_that_cannot_transpose_the_history_drops_out(tiny_lstm, mak
     top = int(notes.max())
     assert top >= 126
     with torch.no_grad():
-        mixed, _ = tiny_lstm.mixture_nll(batch, radius=2)
+        mixed, _ = tiny_lstm.mixture_nll(batch, views=2)
         assert torch.isfinite(mixed).all()
         first = int(torch.nonzero(batch["note"][0] == top)[0])
         alive = [k for k in view_transpositions(2) if top + k < T.N_PITCH]

@@ -26,7 +26,22 @@ def test_kneser_ney_is_a_distribution_and_learns():
     assert correct >= 16 and predicted == 20
 
 
-def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
+def test_bench_json_has_the_issue_keys(tiny_models_dir, tmp_path, monkeypatch, corpus_path, capsys, request):
+    """Every key of the issue, with a Transformer whose card lists its transposition views (as
+    scripts/music_views.py writes them): every Transformer figure is of that ensemble."""
+    import shutil
+
+    from gdl_studio.core.registry import default_registry
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    card_path = models / "music-transformer" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["architecture"]["transpose_views"] = [0, 5, -5]
+    card_path.write_text(json.dumps(card))
+    monkeypatch.setenv("GDL_STUDIO_MODELS", str(models))
+    default_registry().forget()
+    request.addfinalizer(default_registry().forget)
     code = main(
         [
             "bench",
@@ -60,6 +75,10 @@ def test_bench_json_has_the_issue_keys(use_tiny_models, corpus_path, capsys):
     assert results["constraints.satisfied"] == 1.0 and results["constraints.notes"] > 0
     assert results["constraints.nats_cost"] >= 0
     assert results["transformer.nats_per_note_unknown_style"] > 0
+    assert results["transformer.transpose_views"] == [0, 5, -5] and results["transformer.views"] == [0, 5, -5]
+    single = results["transformer.nats_per_note_single_view"]
+    assert single > 0 and single != results["transformer.nats_per_note"]
+    assert results["lstm.views"] == [0] and "lstm.nats_per_note_single_view" not in results
 
 
 def test_bench_skips_missing_models(tmp_path, monkeypatch, corpus_path, capsys):

@@ -14,7 +14,13 @@ import torch
 from gdl_studio.music import tokens as T
 from gdl_studio.music.generate import TransformerComposer
 from gdl_studio.music.transformer import EVENT_KEYS, event_arrays
-from gdl_studio.music.views import pitch_gather, transpose_pitches, untranspose_logits, view_transpositions
+from gdl_studio.music.views import (
+    describe_views,
+    pitch_gather,
+    transpose_pitches,
+    untranspose_logits,
+    view_transpositions,
+)
 
 
 def _batch(make_notes, seed=3, shift_pitch=0):
@@ -44,9 +50,9 @@ def _view_nll(model, batch, k):
     return model.event_nll(h, tg, (back < 0) | (back >= T.N_PITCH))[0]
 
 
-def _with_views(model, radius):
+def _with_views(model, views):
     m = copy.deepcopy(model)
-    m.config.transpose_views = radius
+    m.config.transpose_views = views
     return m
 
 
@@ -62,16 +68,30 @@ def test_view_transpositions_and_the_gather():
     assert torch.equal(back[1, T.N_PITCH :], logits[1, T.N_PITCH :])  # specials are not moved
 
 
-def test_mixture_nll_is_the_mean_of_the_views_probabilities(tiny_transformer, make_notes):
+def test_a_chosen_set_of_views_is_checked_and_labelled():
+    """A card may list its transpositions (scripts/music_views.py picks them): taken as given
+    once checked (0 first, whole semitones, no repeats, within an octave)."""
+    assert view_transpositions([0, 1, -1, 6, -6]) == (0, 1, -1, 6, -6)
+    assert view_transpositions((0, 5)) == (0, 5)
+    assert describe_views([0, 1, -1, 6, -6]) == "0 ±1 ±6" and describe_views(0) == "0"
+    assert describe_views([0, 5]) == "0 +5" and describe_views(2) == "0 ±1 ±2"
+    for bad, why in (([1, 0], "first view"), ([0, 2, 2], "repeat"), ([0, 13], "at most"), ([0, 1.5], "whole")):
+        with pytest.raises(ValueError, match=why):
+            view_transpositions(bad)
+
+
+@pytest.mark.parametrize("views", [2, [0, 6, -6, 1]])
+def test_mixture_nll_is_the_mean_of_the_views_probabilities(tiny_transformer, make_notes, views):
     batch = _batch(make_notes)
+    ks = view_transpositions(views)
     with torch.no_grad():
         single, _ = tiny_transformer.batch_nll(batch)
-        same, _ = tiny_transformer.mixture_nll(batch, radius=0)
+        same, _ = tiny_transformer.mixture_nll(batch, views=0)
         torch.testing.assert_close(same, single)
-        views = [_view_nll(tiny_transformer, batch, k) for k in view_transpositions(2)]
-        mixed, _ = tiny_transformer.mixture_nll(batch, radius=2)
+        each = [_view_nll(tiny_transformer, batch, k) for k in ks]
+        mixed, _ = tiny_transformer.mixture_nll(batch, views=views)
     # far from the pitch range's ends every view stays alive: a plain mean
-    expected = -(torch.logsumexp(-torch.stack(views).double(), 0) - math.log(5))
+    expected = -(torch.logsumexp(-torch.stack(each).double(), 0) - math.log(len(ks)))
     torch.testing.assert_close(mixed.double(), expected, atol=2e-4, rtol=1e-5)
     assert float(mixed.sum()) != pytest.approx(float(single.sum()), rel=1e-3)  # the views do differ
 
@@ -81,7 +101,7 @@ def test_a_view_that_cannot_transpose_the_history_drops_out(tiny_transformer, ma
     top = int(batch["in_pitch"][batch["in_pitch"] < T.N_PITCH].max())
     assert top >= 126
     with torch.no_grad():
-        mixed, _ = tiny_transformer.mixture_nll(batch, radius=2)
+        mixed, _ = tiny_transformer.mixture_nll(batch, views=2)
     assert torch.isfinite(mixed).all()  # the views that can still express the music carry it
     # after the first event at pitch 126+, the +2 view is gone, so the mixture is not the 5-view mean
     first = int(torch.nonzero(batch["in_pitch"][0] >= 126)[0])
@@ -94,28 +114,40 @@ def test_a_view_that_cannot_transpose_the_history_drops_out(tiny_transformer, ma
     torch.testing.assert_close(mixed[0, first + 1 :].double(), later, atol=2e-4, rtol=1e-5)
 
 
-def test_the_views_cache_equals_the_forward_pass_on_the_transposed_music(tiny_transformer, make_notes):
-    model = _with_views(tiny_transformer, 1)
+@pytest.mark.parametrize("views", [1, [0, 1, -1, 6, -6]])
+def test_the_views_cache_equals_the_forward_pass_on_the_transposed_music(tiny_transformer, make_notes, views):
+    model = _with_views(tiny_transformer, views)
+    ks = view_transpositions(views)
     batch = _batch(make_notes, seed=4)
     ins = [batch[f"in_{k}"][0] for k in ("shift", "pitch", "dur", "vel", "metric")]
     cache = model.new_cache()
-    assert cache.views == 3 and cache.transpositions == (0, 1, -1)
+    assert cache.views == len(ks) and cache.transpositions == ks
     h, _ = model.prefill(*(t[:6] for t in ins), cache)
     with torch.no_grad():
-        full = {
-            k: model(*(t[None] for t in (ins[0], transpose_pitches(ins[1], k)[0], *ins[2:])))[0] for k in (0, 1, -1)
-        }
-    for row, k in enumerate((0, 1, -1)):
+        full = {k: model(*(t[None] for t in (ins[0], transpose_pitches(ins[1], k)[0], *ins[2:])))[0] for k in ks}
+    for row, k in enumerate(ks):
         torch.testing.assert_close(h[row], full[k][5], atol=1e-4, rtol=1e-4)
     for i in range(6, 30):
         h, attn = model.step(*(int(t[i]) for t in ins), cache)
-        for row, k in enumerate((0, 1, -1)):
+        for row, k in enumerate(ks):
             torch.testing.assert_close(h[row], full[k][i], atol=1e-4, rtol=1e-4)
-        assert attn.shape == (i + 1,)
+        # the last layer's attention in view 0, over the cache, as the forward pass computes it
+        assert attn.shape == (i + 1,) and attn.sum() == pytest.approx(1.0, abs=1e-5)
+        if i == 29:
+            torch.testing.assert_close(torch.from_numpy(attn), _last_attention(model, ins, i), atol=1e-5, rtol=1e-4)
     assert bool(cache.alive.all())
-    model.step(0, 127, 3, T.VEL_NONE, 0, cache)  # the +1 view cannot play pitch 127
-    assert cache.alive.tolist() == [True, False, True]
-    assert torch.isinf(cache.log_weights()[1]) and float(cache.log_weights()[0].exp()) == pytest.approx(0.5)
+    model.step(0, 127, 3, T.VEL_NONE, 0, cache)  # the +1 view (and +6) cannot play pitch 127
+    assert cache.alive.tolist() == [k <= 0 for k in ks]
+    alive = sum(k <= 0 for k in ks)
+    assert torch.isinf(cache.log_weights()[1]) and float(cache.log_weights()[0].exp()) == pytest.approx(1 / alive)
+
+
+def _last_attention(model, ins, i):
+    """The untransposed model's last-layer attention (mean over heads) of event ``i`` over events
+    0..i, from a prefill of the first i + 1 events into a one-view cache."""
+    cache = model.new_cache((0,))
+    _, attn = model.prefill(*(t[: i + 1] for t in ins), cache)
+    return torch.from_numpy(attn)
 
 
 def test_the_draw_is_the_ensemble_mixture_with_each_pitch_moved_back(tiny_transformer, argmax_sampler):
@@ -172,7 +204,7 @@ def test_the_teacher_targets_are_the_ensemble_mixture_by_the_chain_rule(tiny_tra
         for key in ("shift", "pitch", "dur"):
             torch.testing.assert_close(q0[key], own[key], atol=1e-5, rtol=1e-5)
         q = tiny_transformer.ensemble_targets(batch, 2)
-        mixed, _ = tiny_transformer.mixture_nll(batch, radius=2)
+        mixed, _ = tiny_transformer.mixture_nll(batch, views=2)
     for key in ("shift", "pitch", "dur"):
         torch.testing.assert_close(q[key].exp().sum(-1), torch.ones(q[key].shape[:-1]), atol=1e-4, rtol=0)
     is_note = tg["pitch"] < T.N_PITCH
@@ -247,3 +279,29 @@ def test_a_draw_can_ask_for_other_views_than_the_card(tiny_transformer, make_not
     assert draw(alone, views=1) == draw(ensemble)
     with pytest.raises(ValueError, match="views"):
         draw(alone, views=9)
+
+
+def test_the_step_sees_weights_changed_in_place(tiny_transformer, make_notes):
+    """:meth:`MusicTransformer.step` keeps transposed copies of the blocks' matrices; a weight
+    changed in place (as an optimiser does while fine-tuning) must reach the next event."""
+    model = copy.deepcopy(tiny_transformer)
+    batch = _batch(make_notes, seed=9)
+    ins = [batch[f"in_{k}"][0] for k in ("shift", "pitch", "dur", "vel", "metric")]
+
+    def last_hidden():
+        cache = model.new_cache((0,))
+        model.prefill(*(t[:8] for t in ins), cache)
+        h, _ = model.step(*(int(t[8]) for t in ins), cache)
+        with torch.no_grad():
+            full = model(*(t[None, :9] for t in ins))[0, 8]
+        return h[0], full
+
+    before, full = last_hidden()
+    torch.testing.assert_close(before, full, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        for blk in model.block_list:
+            blk.ff_linears[1].weight.mul_(1.5)
+            blk.qkv.weight.add_(0.05)
+    after, full = last_hidden()
+    torch.testing.assert_close(after, full, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(after, before, atol=1e-3)

@@ -53,10 +53,11 @@ QUALITY = (
     ("Best (13 views, slower)", 6),
 )
 QUALITY_TIP = (
-    "Each note comes from the model's predictions for the music as written and transposed by up "
-    "to a few semitones, averaged. More views are a little better and slower: the shipped models' "
-    "own settings (3 views for the Transformer, 7 for the LSTM) kept a note within 5 ms on one core "
-    "of the project's 2-core test machine; Best took up to about 3x as long per note there"
+    "Each note comes from the model's predictions for the music as written and transposed by a "
+    "few intervals, averaged. More views are a little better and slower: Balanced is the views "
+    "chosen in the model's card, which kept a note within 5 ms on one core of the project's 2-core "
+    "test machine; Best (every transposition up to 6 semitones each way) took up to about 3x as "
+    "long per note there"
 )
 
 
