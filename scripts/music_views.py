@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in range(0, len(pairs) + 1):
         if 2 * m + 1 > args.max_views:
             break
-        if math.comb(len(pairs), m) <= args.max_combos:  # every set of m pairs
+        every = math.comb(len(pairs), m) <= args.max_combos
+        if every:  # every set of m pairs
             options = list(itertools.combinations(pairs, m))
         else:  # the best set of the stage before, plus one more pair
             options = [(*chosen_pairs, k) for k in pairs if k not in chosen_pairs]
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "label": describe_views(current),
             "valid_round1_nats_per_note": candidates[best_key],
             "latency_ms": {k: round(lat[k], 2) for k in ("first_note", "p50", "p99")},
-            "searched": "every set" if len(options) == math.comb(len(pairs), m) else "one more pair",
+            "searched": "every set" if every else "one more pair",
             "candidates": candidates,
         }
         stages.append(stage)
