@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             options = list(itertools.combinations(pairs, m))
         else:  # the best set of the stage before, plus one more pair
             options = [(*chosen_pairs, k) for k in pairs if k not in chosen_pairs]
-        candidates = {key_of(views_of(o)): score(views_of(o)) for o in options}
+        candidates = {key_of(ks): score(ks) for ks in map(views_of, options)}
         best_key = min(candidates, key=lambda c: candidates[c])
         current = tuple(int(x) for x in best_key.split(","))
         chosen_pairs = tuple(k for k in current if k > 0)

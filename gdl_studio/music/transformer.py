@@ -594,31 +594,31 @@ class MusicTransformer(nn.Module):
         modules costs about a microsecond, some 140 of them per event. The weight matrices are
         kept transposed and contiguous (``addmm`` on a few rows runs about a fifth faster than
         ``linear``'s transposed view); norms and biases are the Parameters themselves. Rebuilt
-        when a weight is replaced or changed in place (fine-tuning): each matrix's version is
-        checked per event."""
-        blocks = self.block_list
-        mats = [m for blk in blocks for m in (blk.qkv.weight, blk.proj.weight, *(f.weight for f in blk.ff_linears))]
-        stamp = tuple((id(m), m._version) for m in mats)
+        when the weights are replaced (the first one is looked up per event) or a matrix is
+        changed in place (fine-tuning: the kept matrices' version counters are read per event)."""
+        first = self.block_list[0].qkv.weight
         cached = self.__dict__.get("_step_tensors")
-        if cached is None or cached[0] != stamp:
-            rows = []
-            with torch.no_grad():
-                for blk in blocks:
-                    ff1, ff2 = blk.ff_linears
+        if cached is not None and cached[0] is first and cached[2] == tuple(m._version for m in cached[1]):
+            return cached[3]
+        blocks = self.block_list
+        mats = tuple(w for b in blocks for w in (b.qkv.weight, b.proj.weight, *(f.weight for f in b.ff_linears)))
 
-                    def t(w: torch.Tensor) -> torch.Tensor:
-                        return w.detach().t().contiguous()
+        def t(w: torch.Tensor) -> torch.Tensor:
+            return w.detach().t().contiguous()
 
-                    rows.append(
-                        (
-                            *(blk.norm1.weight, blk.norm1.bias, blk.norm1.eps, t(blk.qkv.weight), blk.qkv.bias),
-                            *(t(blk.proj.weight), blk.proj.bias, blk.norm2.weight, blk.norm2.bias, blk.norm2.eps),
-                            *(t(ff1.weight), ff1.bias, t(ff2.weight), ff2.bias),
-                        )
+        rows = []
+        with torch.no_grad():
+            for blk in blocks:
+                ff1, ff2 = blk.ff_linears
+                rows.append(
+                    (
+                        *(blk.norm1.weight, blk.norm1.bias, blk.norm1.eps, t(blk.qkv.weight), blk.qkv.bias),
+                        *(t(blk.proj.weight), blk.proj.bias, blk.norm2.weight, blk.norm2.bias, blk.norm2.eps),
+                        *(t(ff1.weight), ff1.bias, t(ff2.weight), ff2.bias),
                     )
-            cached = (stamp, rows)
-            self.__dict__["_step_tensors"] = cached
-        return cached[1]
+                )
+        self.__dict__["_step_tensors"] = (first, mats, tuple(m._version for m in mats), rows)
+        return rows
 
 
 def _without(pitch_logits: torch.Tensor, impossible: torch.Tensor | None) -> torch.Tensor:
