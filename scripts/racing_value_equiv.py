@@ -1,0 +1,309 @@
+"""Can M be taught to rank drivers the way the real game does? (issue #13; an experiment)
+
+    python3 scripts/racing_value_equiv.py real --set train|valid [--controllers 49] [--tracks 8] [--workers 2]
+    python3 scripts/racing_value_equiv.py train [--iters 60] [--out runs/ve/m-ve] ...
+    python3 scripts/racing_dream_count.py FIDELITY_JSON --mdn runs/ve/m-ve/carracing-mdnrnn   # the test figure
+    python3 scripts/racing_value_equiv.py score --models DIR [--first 6000000] [--tracks 32] CONTROLLER [CONTROLLER]
+
+M is trained for the next latent's likelihood. What dream CMA-ES needs is different: that among the
+controllers it samples (Gaussian perturbations of its mean) the one that dreams better also drives
+better. That is the value-equivalence idea of model learning (Grimm et al., 2020; policy-aware model
+learning, Abachi et al., 2020): fit the model so that the returns it predicts for a family of policies
+match their real returns. Here:
+
+* ``real``: a set of controllers around the shipped dream driver (``fidelity.controller_set``, seed 1
+  for training, seed 2 for validation; the bench uses seed 0) and their real returns on tracks of
+  their own (8,000,000… for training, 8,100,000… for validation). Nothing here uses the bench's
+  controllers or tracks.
+* ``train``: only M's output heads (mixture and reward) are trained; the LSTM is frozen. In the real
+  game a controller reads M's hidden state h, which depends on the LSTM alone, so every controller's
+  real return stays what ``real`` measured (and what the bench measured with the shipped M). Each
+  iteration dreams a batch of training controllers (z drawn with the reparameterisation trick, the
+  mixture component by straight-through Gumbel-softmax) and fits the mean dream return of each to its
+  real mean (the spread within the batch, and apart from it the batch's level); an L2 pull towards
+  the shipped heads keeps M near its likelihood fit. Every ``--every``
+  iterations the validation controllers are dreamed (no gradients) and ranked against their real
+  returns; the heads with the best validation rank correlation among the working drivers are kept.
+* ``score``: real returns of one or two controllers (directories or names) on the same tracks in the
+  world of ``--models`` (a directory with ``carracing-vae`` and ``carracing-mdnrnn``), paired when two.
+* the test figure, read only after selection: ``racing_dream_count.py`` dreams the bench's own
+  controllers (seed 0) with the trained M against the bench's stored real returns (valid for this M,
+  since its LSTM is the shipped one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
+
+SETS = {"train": (1, 8_000_000), "valid": (2, 8_100_000)}  # controller seed, first real track
+START_SEEDS = {"train": 8_200_000, "valid": 8_300_000}  # first frames the dreams start from
+CONTROLLER = "carracing-controller-dream"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_real(args) -> int:
+    import numpy as np
+
+    from gdl_studio.racing.fidelity import controller_set, real_returns
+    from gdl_studio.racing.models_io import controller_params
+    from gdl_studio.racing.worlds import controller_card, resolve_world
+
+    seed, track0 = SETS[args.set]
+    params, _ = controller_params(CONTROLLER)
+    controllers = controller_set(params, args.controllers, seed)
+    models_dir = resolve_world(controller_card(CONTROLLER)).models_dir()
+    tracks = [track0 + i for i in range(args.tracks)]
+    t0 = time.perf_counter()
+    real, steps, _ = real_returns(models_dir, controllers, tracks, args.workers, log=log)
+    out = args.out or Path(f"runs/ve/real-{args.set}.npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, params=np.asarray(controllers), real=real, tracks=np.asarray(tracks), seed=seed)
+    means = real.mean(1)
+    log(
+        f"{args.set}: {len(controllers)} controllers × {len(tracks)} tracks, {steps} env steps, "
+        f"{time.perf_counter() - t0:.0f} s; means {np.round(np.sort(means)[::-1], 1).tolist()}"
+    )
+    return 0
+
+
+def st_sample(out, tau: float, gen, shared: int = 0, gumbel_tau: float = 1.0):
+    """z ~ M's mixture at temperature τ, differentiable: the Gaussian by reparameterisation, the
+    component by straight-through Gumbel-softmax (the forward value is the hard draw). With
+    ``shared`` = D the rows are controller-major blocks of D dreams and dream d of every block gets
+    the same random numbers (common random numbers: the controllers' differences are less noisy)."""
+    import torch
+    import torch.nn.functional as F
+
+    logits = out.logpi / tau
+    rows = logits.shape[0]
+    draw = (shared, *logits.shape[1:]) if shared else logits.shape
+    u = torch.rand(draw, generator=gen).clamp_(1e-20, 1.0)
+    eps = torch.randn(draw[:-1], generator=gen)
+    if shared:
+        u, eps = u.repeat(rows // shared, 1, 1), eps.repeat(rows // shared, 1)
+    g = logits - torch.log(-torch.log(u))
+    soft = F.softmax(g / gumbel_tau, dim=-1)
+    hard = F.one_hot(g.argmax(-1), logits.shape[-1]).to(soft.dtype)
+    y = hard - soft.detach() + soft
+    mu = (y * out.mu).sum(-1)
+    sigma = (y * out.logsigma.exp()).sum(-1)
+    return mu + sigma * (tau**0.5) * eps
+
+
+def diff_dream(mdn, params, z0, tau: float, steps: int, gen, window: int, shared: int = 0):
+    """Summed predicted reward of each row's dream (B,), with gradients to M's heads; the graph is
+    cut every ``window`` steps (truncated backpropagation through time)."""
+    import torch
+
+    from gdl_studio.racing.dream_batch import DREAM_MIN_STEPS, controller_tensors, squash_torch
+
+    weight, bias = controller_tensors(params, mdn.config.z_size, mdn.config.hidden)
+    z = torch.as_tensor(z0, dtype=torch.float32)
+    state = mdn.initial_state(len(z))
+    total = torch.zeros(len(z))
+    alive = torch.ones(len(z), dtype=torch.bool)
+    for t in range(steps):
+        if window and t and t % window == 0:
+            z, state = z.detach(), tuple(s.detach() for s in state)
+        a = squash_torch(torch.einsum("bij,bj->bi", weight, torch.cat([z, state[0][0]], 1)) + bias)
+        out, state = mdn.step(z, a, state)
+        total = total + out.reward * alive.float()
+        if t + 1 >= DREAM_MIN_STEPS:
+            alive = alive & (torch.sigmoid(out.done_logit.detach()) <= 0.5)
+        z = st_sample(out, tau, gen, shared)
+    return total
+
+
+def validate(mdn, va, z0, tau: float, seed: int, threshold: float, crn: bool) -> dict:
+    """Dream every controller of ``va`` (an npz of ``real``) from each of ``z0``; rank against the
+    real means (with ``crn`` every controller meets the same random numbers, as in training)."""
+    import numpy as np
+    import torch
+
+    from gdl_studio.racing.fidelity import dream_returns, spearman, spearman_among
+
+    if crn:
+        params = np.repeat(va["params"], len(z0), axis=0)
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(seed)
+            ret = diff_dream(mdn, params, np.tile(z0, (len(va["params"]), 1)), tau, 1000, gen, 0, len(z0))
+        dream = ret.numpy().reshape(len(va["params"]), len(z0))
+    else:
+        dream, _, _ = dream_returns(mdn, list(va["params"]), z0, tau, 1000, seed, "cpu")
+    means, real = dream.mean(1), va["real"].mean(1)
+    working = real >= threshold
+    return {
+        "rank_corr": spearman(means, real),
+        "rank_corr_working": spearman_among(means, real, working),
+        "working": int(working.sum()),
+        "base_dream": float(means[0]),
+        "base_real": float(real[0]),
+        "fit_rmse": float(np.sqrt(np.mean((means - real) ** 2))),
+    }
+
+
+def cmd_train(args) -> int:
+    import copy
+
+    import numpy as np
+    import torch
+
+    from gdl_studio.racing.fidelity import first_frame_latents
+    from gdl_studio.racing.models_io import save_mdn
+    from gdl_studio.racing.worlds import load_world_for
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    world = load_world_for(CONTROLLER)
+    mdn = copy.deepcopy(world.mdn).float()
+    heads = [mdn.mdn, mdn.reward_head]
+    for p in mdn.parameters():
+        p.requires_grad_(False)
+    trainable = [p for m in heads for p in m.parameters()]
+    for p in trainable:
+        p.requires_grad_(True)
+    anchor = [p.detach().clone() for p in trainable]
+    tr, va = np.load(args.real_train), np.load(args.real_valid)
+    params, real = tr["params"], tr["real"].mean(1)
+    z_train = first_frame_latents(world.vae, [START_SEEDS["train"] + i for i in range(args.starts)])
+    z_valid = first_frame_latents(world.vae, [START_SEEDS["valid"] + i for i in range(args.valid_dreams)])
+    opt = torch.optim.Adam(trainable, lr=args.lr)
+    gen = torch.Generator().manual_seed(args.seed)
+    history = []
+
+    def check(it: int, t0: float) -> dict:
+        with torch.no_grad():
+            v = validate(mdn, va, z_valid, args.tau, 12345, args.working, args.crn)
+            fit = validate(mdn, tr, z_train[: args.valid_dreams], args.tau, 54321, args.working, args.crn)
+        v.update(train_rank_corr=fit["rank_corr"], train_rank_corr_working=fit["rank_corr_working"])
+        v.update(iteration=it, seconds=round(time.perf_counter() - t0, 1))
+        history.append(v)
+        log(
+            f"  valid @{it}: rank_corr {v['rank_corr']:.3f}, working {v['rank_corr_working']:.3f} "
+            f"({v['working']}); base dream {v['base_dream']:.1f} / real {v['base_real']:.1f}; "
+            f"fit rmse {v['fit_rmse']:.1f}; train set {v['train_rank_corr']:.3f} / "
+            f"{v['train_rank_corr_working']:.3f} [{v['seconds']} s]"
+        )
+        return v
+
+    t0 = time.perf_counter()
+    best = check(0, t0)
+    best_state = copy.deepcopy(mdn.state_dict())
+    for it in range(1, args.iters + 1):
+        idx = rng.choice(len(params), args.batch_controllers, replace=False)
+        rows = np.repeat(params[idx], args.dreams, axis=0)
+        if args.crn:  # every controller of the batch dreams from the same starts with the same noise
+            starts = np.tile(z_train[rng.integers(0, len(z_train), args.dreams)], (len(idx), 1))
+        else:
+            starts = z_train[rng.integers(0, len(z_train), len(rows))]
+        ret = diff_dream(mdn, rows, starts, args.tau, args.steps, gen, args.window, args.dreams if args.crn else 0)
+        pred = ret.view(len(idx), args.dreams).mean(1)
+        target = torch.as_tensor(real[idx], dtype=torch.float32)
+        # the spread among the batch's controllers (their order) and, weighted apart, the level
+        spread = (((pred - pred.mean()) - (target - target.mean())) / args.scale).pow(2).mean()
+        level = ((pred.mean() - target.mean()) / args.scale).pow(2)
+        fit = spread + args.level_weight * level
+        pull = sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor, strict=True))
+        loss = fit + args.anchor * pull
+        opt.zero_grad()
+        loss.backward()
+        gnorm = float(torch.nn.utils.clip_grad_norm_(trainable, args.clip))
+        opt.step()
+        c = np.corrcoef(pred.detach().numpy(), real[idx])[0, 1]
+        fit, pull = fit.detach(), pull.detach()
+        log(
+            f"iter {it}: spread {float(spread):.3f} level {float(level):.3f} pull {float(pull):.4f} "
+            f"grad {gnorm:.2f} corr(batch) {c:.2f} "
+            f"[{time.perf_counter() - t0:.0f} s]"
+        )
+        if it % args.every == 0 or it == args.iters:
+            v = check(it, t0)
+            if (v["rank_corr_working"], v["rank_corr"]) > (best["rank_corr_working"], best["rank_corr"]):
+                best, best_state = v, copy.deepcopy(mdn.state_dict())
+    mdn.load_state_dict(best_state)
+    card = {
+        "data": {
+            "vae_sha256": world.cards["carracing-vae"].data["sha256"],
+            "init": world.cards["carracing-mdnrnn"].name,
+            "init_sha256": world.cards["carracing-mdnrnn"].data["sha256"],
+        },
+        "value_equivalence": {"args": {k: str(v) for k, v in vars(args).items()}, "selected": best, "history": history},
+        "training_command": "python3 scripts/racing_value_equiv.py " + " ".join(sys.argv[1:]),
+    }
+    save_mdn(mdn, args.out, card, fp16=False)
+    log(f"kept iteration {best['iteration']}: {json.dumps(best)}; saved to {args.out}")
+    print(json.dumps({"selected": best, "history": history}))
+    return 0
+
+
+def cmd_score(args) -> int:
+    import numpy as np
+
+    from gdl_studio.racing.fidelity import real_returns
+    from gdl_studio.racing.models_io import controller_params
+
+    params = [controller_params(c)[0] for c in args.controllers]
+    seeds = [args.first + i for i in range(args.tracks)]
+    real, steps, _ = real_returns(args.models, params, seeds, args.workers)
+    out = {"controllers": [str(c) for c in args.controllers], "first_track": args.first, "returns": real.tolist()}
+    for name, row in zip(args.controllers, real, strict=True):
+        log(f"{name}: {row.mean():.1f} ± {row.std():.1f} (min {row.min():.1f}, under 800 {np.mean(row < 800):.2f})")
+    if len(params) == 2:
+        d = real[1] - real[0]
+        out["paired"] = {"mean": float(d.mean()), "se": float(d.std() / np.sqrt(len(d))), "better": int((d > 0).sum())}
+        log(f"paired {d.mean():+.1f} ± {d.std() / np.sqrt(len(d)):.1f} (s.e.), better on {int((d > 0).sum())}/{len(d)}")
+    print(json.dumps(out))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("real")
+    r.add_argument("--set", choices=sorted(SETS), required=True)
+    r.add_argument("--controllers", type=int, default=49)
+    r.add_argument("--tracks", type=int, default=8)
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--out", type=Path)
+    t = sub.add_parser("train")
+    t.add_argument("--real-train", type=Path, default=Path("runs/ve/real-train.npz"))
+    t.add_argument("--real-valid", type=Path, default=Path("runs/ve/real-valid.npz"))
+    t.add_argument("--out", type=Path, default=Path("runs/ve/m-ve"))
+    t.add_argument("--iters", type=int, default=60)
+    t.add_argument("--every", type=int, default=10, help="validate every this many iterations")
+    t.add_argument("--batch-controllers", type=int, default=16)
+    t.add_argument("--dreams", type=int, default=8, help="dreams per controller per iteration")
+    t.add_argument("--starts", type=int, default=64, help="training start frames")
+    t.add_argument("--valid-dreams", type=int, default=32)
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--window", type=int, default=100, help="truncated BPTT window")
+    t.add_argument("--tau", type=float, default=1.0)
+    t.add_argument("--lr", type=float, default=3e-5)
+    t.add_argument("--scale", type=float, default=100.0, help="returns are fitted in units of this")
+    t.add_argument("--level-weight", type=float, default=0.2, help="weight of the batch's mean return error")
+    t.add_argument("--anchor", type=float, default=1.0, help="weight of the L2 pull to the shipped heads")
+    t.add_argument("--clip", type=float, default=1.0)
+    t.add_argument("--working", type=float, default=300.0)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--crn", action="store_true", help="common random numbers across a batch's controllers")
+    c = sub.add_parser("score")
+    c.add_argument("controllers", nargs="+", type=Path)
+    c.add_argument("--models", type=Path, required=True)
+    c.add_argument("--first", type=int, default=6_000_000, help="first track seed")
+    c.add_argument("--tracks", type=int, default=32)
+    c.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    return {"real": cmd_real, "train": cmd_train, "score": cmd_score}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
