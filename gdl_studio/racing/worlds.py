@@ -226,6 +226,7 @@ def driver_label(card: ModelCard) -> str:
         label = str(card.data.get("display_name") or card.name)
     names = world_names(card)
     if names != DEFAULT_WORLD:
-        prefix = VAE_NAME + "-"
-        label += f" ({names[0][len(prefix) :] if names[0].startswith(prefix) else names[0]} world)"
+        v = names[0].removeprefix(VAE_NAME + "-")
+        m = names[1].removeprefix(MDN_NAME + "-")
+        label += f" ({v} world)" if v == m else f" (V {v}, M {m})"
     return label

@@ -240,6 +240,9 @@ def test_resolve_world_by_card_and_default(shipped, round_dir):
     names = [c.name for c in shipped_controllers(reg)]
     assert names == ["carracing-controller", "carracing-controller-dream"]
     assert driver_label(read_card(shipped / "carracing-controller-dream")) == "Dream-trained driver (v2 world)"
+    mixed = read_card(shipped / "carracing-controller-dream")  # V of one round, M of another
+    mixed.data["world"] = {**mixed.data["world"], "mdn": "carracing-mdnrnn-v3"}
+    assert driver_label(mixed) == "Dream-trained driver (V v2, M v3)"
     with pytest.raises(ModelUnavailable, match="not installed"):
         resolve_world("nobody", registry=reg)
     with pytest.raises(ModelUnavailable, match="not a driving controller"):
