@@ -68,6 +68,11 @@ card = {
         "log": LOG,
     },
     "training_command": src.data["training_command"],
+    "training_command_to_repeat": src.data["training_command"] + f" --base {LOG}/controller-session19",
+    "real_data_commands": [
+        f"python3 scripts/racing_value_equiv.py real --set train --base {LOG}/controller-session19",
+        f"python3 scripts/racing_value_equiv.py real --set valid --controllers 33 --base {LOG}/controller-session19",
+    ],
     "fp16_check": {
         "max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
         "tolerance": {k: FP16_TOLERANCE[k] for k in diffs},

@@ -5,6 +5,10 @@
     python3 scripts/racing_dream_count.py FIDELITY_JSON --mdn runs/ve/m-ve/carracing-mdnrnn   # the test figure
     python3 scripts/racing_value_equiv.py score --models DIR [--first 6000000] [--tracks 32] CONTROLLER [CONTROLLER]
 
+``--base`` (real, train) is the driver the controllers surround, by default the shipped dream driver. Session
+20's runs (`resources/logs/world-model-v2/2026-12-05-value-equivalence/`) surrounded the dream driver shipped
+before them, kept there as ``controller-session19`` (its world: V v2 + M v2); pass that directory to repeat them.
+
 M is trained for the next latent's likelihood. What dream CMA-ES needs is different: that among the
 controllers it samples (Gaussian perturbations of its mean) the one that dreams better also drives
 better. That is the value-equivalence idea of model learning (Grimm et al., 2020; policy-aware model
@@ -58,9 +62,9 @@ def cmd_real(args) -> int:
     from gdl_studio.racing.worlds import controller_card, resolve_world
 
     seed, track0 = SETS[args.set]
-    params, _ = controller_params(CONTROLLER)
+    params, _ = controller_params(args.base)
     controllers = controller_set(params, args.controllers, seed)
-    models_dir = resolve_world(controller_card(CONTROLLER)).models_dir()
+    models_dir = resolve_world(controller_card(args.base)).models_dir()
     tracks = [track0 + i for i in range(args.tracks)]
     t0 = time.perf_counter()
     real, steps, _ = real_returns(models_dir, controllers, tracks, args.workers, log=log)
@@ -157,14 +161,15 @@ def cmd_train(args) -> int:
     import numpy as np
     import torch
 
+    from gdl_studio.core.registry import read_card
     from gdl_studio.racing.fidelity import first_frame_latents
-    from gdl_studio.racing.models_io import save_mdn
+    from gdl_studio.racing.models_io import load_dir, save_mdn
     from gdl_studio.racing.worlds import load_world_for
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    world = load_world_for(CONTROLLER)
-    mdn = copy.deepcopy(world.mdn).float()
+    world = load_world_for(args.base)
+    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float()
     heads = [mdn.mdn, mdn.reward_head]
     for p in mdn.parameters():
         p.requires_grad_(False)
@@ -233,8 +238,8 @@ def cmd_train(args) -> int:
     card = {
         "data": {
             "vae_sha256": world.cards["carracing-vae"].data["sha256"],
-            "init": world.cards["carracing-mdnrnn"].name,
-            "init_sha256": world.cards["carracing-mdnrnn"].data["sha256"],
+            "init": str(args.mdn) if args.mdn else world.cards["carracing-mdnrnn"].name,
+            "init_sha256": (read_card(args.mdn) if args.mdn else world.cards["carracing-mdnrnn"]).data["sha256"],
         },
         "value_equivalence": {"args": {k: str(v) for k, v in vars(args).items()}, "selected": best, "history": history},
         "training_command": "python3 scripts/racing_value_equiv.py " + " ".join(sys.argv[1:]),
@@ -270,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("real")
     r.add_argument("--set", choices=sorted(SETS), required=True)
+    r.add_argument("--base", default=CONTROLLER, help="the controller (name or directory) the set surrounds")
     r.add_argument("--controllers", type=int, default=49)
     r.add_argument("--tracks", type=int, default=8)
     r.add_argument("--workers", type=int, default=2)
@@ -278,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--real-train", type=Path, default=Path("runs/ve/real-train.npz"))
     t.add_argument("--real-valid", type=Path, default=Path("runs/ve/real-valid.npz"))
     t.add_argument("--out", type=Path, default=Path("runs/ve/m-ve"))
+    t.add_argument("--base", default=CONTROLLER, help="controller (name or directory) whose V the dreams use")
+    t.add_argument("--mdn", type=Path, help="M to start from (default: the M of --base's world)")
     t.add_argument("--iters", type=int, default=60)
     t.add_argument("--every", type=int, default=10, help="validate every this many iterations")
     t.add_argument("--batch-controllers", type=int, default=16)
