@@ -3,7 +3,7 @@
     python3 scripts/racing_ship_v3.py
 
 M v3 is M v2 with the mixture and reward heads that ``scripts/racing_value_equiv.py train`` fitted
-(kept in the session's log folder in fp32); it is written in fp16 after ``ship.fp16_check``. The
+(kept in the session's log folder in fp32); it is written in fp16 after ``ship.fp16_record``. The
 dream driver found by dream CMA-ES in that world (also in the log folder) replaces
 ``carracing-controller-dream``, its card naming the world it drives with (V v2 + M v3) and the real
 scores measured after training. ``train world-model ship`` would also write a copy of V, which is
@@ -20,15 +20,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 from gdl_studio.core.registry import load_tensors, read_card, save_model
 from gdl_studio.racing.models_io import build, half_state
-from gdl_studio.racing.ship import FP16_TOLERANCE, fp16_check
+from gdl_studio.racing.ship import fp16_record
 
 LOG = "resources/logs/world-model-v2/2026-12-05-value-equivalence"
 src = read_card(Path(LOG) / "mdnrnn-ve3")
 v2 = read_card(Path("models/carracing-mdnrnn-v2")).data
 model = build(src, load_tensors(src))
-diffs = fp16_check(model, "mdn")
-passed = all(v <= FP16_TOLERANCE[k] for k, v in diffs.items())
-assert passed, diffs
+check = fp16_record(model, "mdn")
+if not check["passed"]:
+    raise SystemExit(f"M v3's fp16 copy differs from fp32 beyond tolerance: {check['max_abs_diff']}")
 ve = src.data["value_equivalence"]
 sel = ve["selected"]
 card = {
@@ -73,11 +73,7 @@ card = {
         f"python3 scripts/racing_value_equiv.py real --set train --base {LOG}/controller-session19",
         f"python3 scripts/racing_value_equiv.py real --set valid --controllers 33 --base {LOG}/controller-session19",
     ],
-    "fp16_check": {
-        "max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
-        "tolerance": {k: FP16_TOLERANCE[k] for k in diffs},
-        "passed": passed,
-    },
+    "fp16_check": check,
     "dtype": "float16",
     "ship_command": "python3 scripts/racing_ship_v3.py",
 }

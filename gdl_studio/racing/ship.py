@@ -81,6 +81,17 @@ def fp16_check(model, kind: str) -> dict[str, float]:
     return out
 
 
+def fp16_record(model, kind: str) -> dict[str, Any]:
+    """:func:`fp16_check` as a card records it: the measured differences, the tolerances and
+    whether every difference is within its tolerance (``passed``)."""
+    diffs = fp16_check(model, kind)
+    return {
+        "max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
+        "tolerance": {k: FP16_TOLERANCE[k] for k in diffs},
+        "passed": all(v <= FP16_TOLERANCE[k] for k, v in diffs.items()),
+    }
+
+
 def _round_record(round_models: Path) -> dict | None:
     """The round's record (``round.json`` beside ``models/``), briefly (as in the cards)."""
     path = round_models.parent / "round.json"
@@ -156,24 +167,19 @@ def ship(
                 model = build(src, load_tensors(src))
             except ModelUnavailable as exc:
                 raise UserError(str(exc)) from None
-            diffs = fp16_check(model, "vae" if role == VAE_NAME else "mdn")
-            passed = all(v <= FP16_TOLERANCE[k] for k, v in diffs.items())
-            use_fp16 = fp16 and passed
-            if fp16 and not passed:
+            check = fp16_record(model, "vae" if role == VAE_NAME else "mdn")
+            use_fp16 = fp16 and check["passed"]
+            if fp16 and not check["passed"]:
                 log(
                     f"ship: {role}: fp16 outputs differ from fp32 beyond tolerance "
-                    f"({', '.join(f'{k} {v:.3g}' for k, v in diffs.items())}); saving float32"
+                    f"({', '.join(f'{k} {v:.3g}' for k, v in check['max_abs_diff'].items())}); saving float32"
                 )
             data = {k: v for k, v in src.data.items() if k not in ("weights", "sha256", "size_bytes")}
             data.update(
                 name=mapping[role],
                 dtype="float16" if use_fp16 else "float32",
                 shipped_from=_source_info(src, record),
-                fp16_check={
-                    "max_abs_diff": {k: round(v, 6) for k, v in diffs.items()},
-                    "tolerance": {k: FP16_TOLERANCE[k] for k in diffs},
-                    "passed": passed,
-                },
+                fp16_check=check,
                 ship_command=command,
             )
             tensors = half_state(model) if use_fp16 else {k: v.detach().cpu() for k, v in model.state_dict().items()}
