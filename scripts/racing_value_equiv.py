@@ -90,8 +90,8 @@ def st_sample(out, tau: float, gen, shared: int = 0, gumbel_tau: float = 1.0):
     logits = out.logpi / tau
     rows = logits.shape[0]
     draw = (shared, *logits.shape[1:]) if shared else logits.shape
-    u = torch.rand(draw, generator=gen).clamp_(1e-20, 1.0)
-    eps = torch.randn(draw[:-1], generator=gen)
+    u = torch.rand(draw, generator=gen, device=logits.device).clamp_(1e-20, 1.0)
+    eps = torch.randn(draw[:-1], generator=gen, device=logits.device)
     if shared:
         u, eps = u.repeat(rows // shared, 1, 1), eps.repeat(rows // shared, 1)
     g = logits - torch.log(-torch.log(u))
@@ -110,11 +110,12 @@ def diff_dream(mdn, params, z0, tau: float, steps: int, gen, window: int, shared
 
     from gdl_studio.racing.dream_batch import DREAM_MIN_STEPS, controller_tensors, squash_torch
 
-    weight, bias = controller_tensors(params, mdn.config.z_size, mdn.config.hidden)
-    z = torch.as_tensor(z0, dtype=torch.float32)
-    state = mdn.initial_state(len(z))
-    total = torch.zeros(len(z))
-    alive = torch.ones(len(z), dtype=torch.bool)
+    device = next(mdn.parameters()).device
+    weight, bias = controller_tensors(params, mdn.config.z_size, mdn.config.hidden, device)
+    z = torch.as_tensor(z0, dtype=torch.float32, device=device)
+    state = mdn.initial_state(len(z), device)
+    total = torch.zeros(len(z), device=device)
+    alive = torch.ones(len(z), dtype=torch.bool, device=device)
     for t in range(steps):
         if window and t and t % window == 0:
             z, state = z.detach(), tuple(s.detach() for s in state)
@@ -135,14 +136,15 @@ def validate(mdn, va, z0, tau: float, seed: int, threshold: float, crn: bool) ->
 
     from gdl_studio.racing.fidelity import dream_returns, spearman, spearman_among
 
+    device = next(mdn.parameters()).device
     if crn:
         params = np.repeat(va["params"], len(z0), axis=0)
         with torch.no_grad():
-            gen = torch.Generator().manual_seed(seed)
+            gen = torch.Generator(device=device).manual_seed(seed)
             ret = diff_dream(mdn, params, np.tile(z0, (len(va["params"]), 1)), tau, 1000, gen, 0, len(z0))
-        dream = ret.numpy().reshape(len(va["params"]), len(z0))
+        dream = ret.cpu().numpy().reshape(len(va["params"]), len(z0))
     else:
-        dream, _, _ = dream_returns(mdn, list(va["params"]), z0, tau, 1000, seed, "cpu")
+        dream, _, _ = dream_returns(mdn, list(va["params"]), z0, tau, 1000, seed, device)
     means, real = dream.mean(1), va["real"].mean(1)
     working = real >= threshold
     return {
@@ -169,7 +171,7 @@ def cmd_train(args) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     world = load_world_for(args.base)
-    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float()
+    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float().to(args.device)
     heads = [mdn.mdn, mdn.reward_head]
     for p in mdn.parameters():
         p.requires_grad_(False)
@@ -182,7 +184,7 @@ def cmd_train(args) -> int:
     z_train = first_frame_latents(world.vae, [START_SEEDS["train"] + i for i in range(args.starts)])
     z_valid = first_frame_latents(world.vae, [START_SEEDS["valid"] + i for i in range(args.valid_dreams)])
     opt = torch.optim.Adam(trainable, lr=args.lr)
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=args.device).manual_seed(args.seed)
     history = []
 
     def check(it: int, t0: float) -> dict:
@@ -212,7 +214,7 @@ def cmd_train(args) -> int:
             starts = z_train[rng.integers(0, len(z_train), len(rows))]
         ret = diff_dream(mdn, rows, starts, args.tau, args.steps, gen, args.window, args.dreams if args.crn else 0)
         pred = ret.view(len(idx), args.dreams).mean(1)
-        target = torch.as_tensor(real[idx], dtype=torch.float32)
+        target = torch.as_tensor(real[idx], dtype=torch.float32, device=args.device)
         # the spread among the batch's controllers (their order) and, weighted apart, the level
         spread = (((pred - pred.mean()) - (target - target.mean())) / args.scale).pow(2).mean()
         level = ((pred.mean() - target.mean()) / args.scale).pow(2)
@@ -223,7 +225,7 @@ def cmd_train(args) -> int:
         loss.backward()
         gnorm = float(torch.nn.utils.clip_grad_norm_(trainable, args.clip))
         opt.step()
-        c = np.corrcoef(pred.detach().numpy(), real[idx])[0, 1]
+        c = np.corrcoef(pred.detach().cpu().numpy(), real[idx])[0, 1]
         fit, pull = fit.detach(), pull.detach()
         log(
             f"iter {it}: spread {float(spread):.3f} level {float(level):.3f} pull {float(pull):.4f} "
@@ -235,6 +237,7 @@ def cmd_train(args) -> int:
             if (v["rank_corr_working"], v["rank_corr"]) > (best["rank_corr_working"], best["rank_corr"]):
                 best, best_state = v, copy.deepcopy(mdn.state_dict())
     mdn.load_state_dict(best_state)
+    mdn.cpu()
     card = {
         "data": {
             "vae_sha256": world.cards["carracing-vae"].data["sha256"],
@@ -303,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--working", type=float, default=300.0)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--crn", action="store_true", help="common random numbers across a batch's controllers")
+    t.add_argument("--device", default="cpu", help="torch device of the differentiable dreams (cpu, cuda)")
     c = sub.add_parser("score")
     c.add_argument("controllers", nargs="+", type=Path)
     c.add_argument("--models", type=Path, required=True)
