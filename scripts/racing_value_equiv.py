@@ -3,7 +3,7 @@
     python3 scripts/racing_value_equiv.py real --set train|valid [--controllers 49] [--tracks 8] [--workers 2]
     python3 scripts/racing_value_equiv.py train [--iters 60] [--out runs/ve/m-ve] ...
     python3 scripts/racing_dream_count.py FIDELITY_JSON --mdn runs/ve/m-ve/carracing-mdnrnn   # the test figure
-    python3 scripts/racing_value_equiv.py score --models DIR [--first 6000000] [--tracks 32] CONTROLLER [CONTROLLER]
+    python3 scripts/racing_value_equiv.py score --models DIR [--first 6000000] [--tracks 32] CONTROLLER|SNAPSHOTS.npz ...
 
 ``--base`` (real, train) is the driver the controllers surround, by default the shipped dream driver. Session
 20's runs (`resources/logs/world-model-v2/2026-12-05-value-equivalence/`) surrounded the dream driver shipped
@@ -226,7 +226,7 @@ def cmd_train(args) -> int:
         gnorm = float(torch.nn.utils.clip_grad_norm_(trainable, args.clip))
         opt.step()
         c = np.corrcoef(pred.detach().cpu().numpy(), real[idx])[0, 1]
-        fit, pull = fit.detach(), pull.detach()
+        spread, level, pull = spread.detach(), level.detach(), pull.detach()
         log(
             f"iter {it}: spread {float(spread):.3f} level {float(level):.3f} pull {float(pull):.4f} "
             f"grad {gnorm:.2f} corr(batch) {c:.2f} "
@@ -259,11 +259,19 @@ def cmd_score(args) -> int:
     from gdl_studio.racing.fidelity import real_returns
     from gdl_studio.racing.models_io import controller_params
 
-    params = [controller_params(c)[0] for c in args.controllers]
+    names, params = [], []
+    for c in args.controllers:  # a controller (name or directory), or a CMA-ES snapshots.npz: each of its means
+        if str(c).endswith(".npz"):
+            snaps = np.load(c)
+            names += [f"{c}:{k}" for k in sorted(snaps.files)]
+            params += [snaps[k].astype(np.float64) for k in sorted(snaps.files)]
+        else:
+            names.append(str(c))
+            params.append(controller_params(c)[0])
     seeds = [args.first + i for i in range(args.tracks)]
     real, steps, _ = real_returns(args.models, params, seeds, args.workers)
-    out = {"controllers": [str(c) for c in args.controllers], "first_track": args.first, "returns": real.tolist()}
-    for name, row in zip(args.controllers, real, strict=True):
+    out = {"controllers": names, "first_track": args.first, "returns": real.tolist()}
+    for name, row in zip(names, real, strict=True):
         log(f"{name}: {row.mean():.1f} ± {row.std():.1f} (min {row.min():.1f}, under 800 {np.mean(row < 800):.2f})")
     if len(params) == 2:
         d = real[1] - real[0]
@@ -308,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--crn", action="store_true", help="common random numbers across a batch's controllers")
     t.add_argument("--device", default="cpu", help="torch device of the differentiable dreams (cpu, cuda)")
     c = sub.add_parser("score")
-    c.add_argument("controllers", nargs="+", type=Path)
+    c.add_argument("controllers", nargs="+", type=Path, help="controllers (names, directories) or snapshots.npz files")
     c.add_argument("--models", type=Path, required=True)
     c.add_argument("--first", type=int, default=6_000_000, help="first track seed")
     c.add_argument("--tracks", type=int, default=32)

@@ -3,14 +3,16 @@
 # 16 cores), detached so it outlives one device call; each call waits and snapshots into $OUT.
 #   bash scripts/gpu/ve_round.sh start WAIT_SECONDS   # start the chain, wait, snapshot
 #   bash scripts/gpu/ve_round.sh wait WAIT_SECONDS    # wait (returns early when the chain ended), snapshot
-# The chain, around the shipped dream driver (world V v2 + M v3):
+# The chain, around the shipped dream driver (world V v2 + M v3), or with BASE_WORLD=DIR (a carried folder holding
+# carracing-controller-dream and its carracing-mdnrnn; V v2 is linked in here) around that driver, a later round:
 #   1. real returns of TRAIN_C controllers × TRAIN_T tracks (seed 1, tracks 8,000,000…) and of VALID_C × VALID_T
 #      (seed 2, tracks 8,100,000…), 16 workers
 #   2. M v3's heads refitted to them on the GPU (LSTM frozen), kept on validation rank correlation
 #   3. dream CMA-ES from the shipped dream driver, 0 real steps, in three runs side by side on the GPU:
 #      new world with session 20's recipe (pop 32 × 16 dreams, 179 generations), new world with a larger
-#      search (pop 64 × 32, 300 generations), and the shipped world (M v3) with session 20's recipe (control)
-#   4. real returns of the base and the three results on 32 tracks from 6,000,000 (the selection tracks)
+#      search (pop 64 × 32, 300 generations), and the base's world with session 20's recipe (the control)
+#   4. real returns of the base and the three results on 32 tracks from 6,000,000 (the selection tracks), and of
+#      every run's mean every 10 generations (its snapshots)
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
 . "$(dirname "$0")/common.sh"
@@ -19,12 +21,18 @@ OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} TRAIN_C=${TRAIN_C:-64} TRAIN_T=${TRAIN_T:-16} VALID_C=${VALID_C:-32} VALID_T=${VALID_T:-16}
 ITERS=${ITERS:-150} DEVICE=${DEVICE:-cuda} GENS=${GENS:-179} GENS_BIG=${GENS_BIG:-300} SCORE_T=${SCORE_T:-32}
 SMOKE=${SMOKE:-}  # set to 1 for a CPU smoke test of the chain (tiny training batches and dreams)
+BASE_WORLD=${BASE_WORLD:-}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
 export PYTHONPATH=/tmp/site
 
 chain() {  # what runs detached; every step logs into $W
-  local ve="python3 scripts/racing_value_equiv.py" base=carracing-controller-dream
+  local ve="python3 scripts/racing_value_equiv.py" base=carracing-controller-dream base_m=models/carracing-mdnrnn-v3
+  local init=models/carracing-controller-dream
+  if [ -n "$BASE_WORLD" ]; then
+    ln -sfn "$PWD/models/carracing-vae-v2" "$BASE_WORLD/carracing-vae"
+    base="$BASE_WORLD/carracing-controller-dream" base_m="$BASE_WORLD/carracing-mdnrnn" init="$BASE_WORLD/carracing-controller-dream"
+  fi
   $ve real --set train --base $base --controllers "$TRAIN_C" --tracks "$TRAIN_T" --workers "$WORKERS" \
     --out "$W/real-train.npz" > "$W/real-train.log" 2>&1 || return 1
   $ve real --set valid --base $base --controllers "$VALID_C" --tracks "$VALID_T" --workers "$WORKERS" \
@@ -36,10 +44,10 @@ chain() {  # what runs detached; every step logs into $W
   $fit --device "$DEVICE" > "$W/train-ve4.json" 2> "$W/train-ve4.log" \
     || OMP_NUM_THREADS=16 $fit --device cpu > "$W/train-ve4.json" 2> "$W/train-ve4-cpu.log" || return 1
   for w in wm3 wm4; do mkdir -p "$W/$w"; ln -sfn "$PWD/models/carracing-vae-v2" "$W/$w/carracing-vae"; done
-  ln -sfn "$PWD/models/carracing-mdnrnn-v3" "$W/wm3/carracing-mdnrnn"
+  ln -sfn "$(readlink -f "$base_m")" "$W/wm3/carracing-mdnrnn"
   ln -sfn "$W/mdnrnn-ve4/carracing-mdnrnn" "$W/wm4/carracing-mdnrnn"
   local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream --sigma0 0.1"
-  dc="$dc --sigma-max 0.5 --tau 1.0 --device $DEVICE --init models/carracing-controller-dream --seed 0"
+  dc="$dc --sigma-max 0.5 --tau 1.0 --device $DEVICE --init $init --seed 0"
   $dc --models "$W/wm4" --out "$W/c4" --ckpt "$W/ck-c4" --popsize 32 --rollouts 16 --generations "$GENS" \
     > "$W/dream-c4.log" 2>&1 &
   $dc --models "$W/wm4" --out "$W/c4big" --ckpt "$W/ck-c4big" --popsize 64 --rollouts 32 --generations "$GENS_BIG" \
@@ -48,19 +56,22 @@ chain() {  # what runs detached; every step logs into $W
     > "$W/dream-c3.log" 2>&1 &
   wait
   local d=carracing-controller-dream
-  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" models/$d "$W/c4/$d" "$W/c4big/$d" \
+  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$init" "$W/c4/$d" "$W/c4big/$d" \
     "$W/c3/$d" > "$W/score-32.json" 2> "$W/score-32.log"
+  # the real return along each run (its mean every 10 generations): where does the dream stop pointing the right way?
+  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$W/ck-c4/snapshots.npz" \
+    "$W/ck-c4big/snapshots.npz" "$W/ck-c3/snapshots.npz" > "$W/score-32-snapshots.json" 2> "$W/score-32-snapshots.log"
 }
 
 snapshot() {
-  tar czf "$OUT/ve-round.tgz" -C "$W" --exclude='ck-*' --exclude='wm*' . 2>/dev/null
+  tar czf "$OUT/ve-round.tgz" -C "$W" --exclude='ck-*/cma_state.npz' --exclude='wm*' . 2>/dev/null
   tail -n 2 "$W"/*.log 2>/dev/null | cut -c1-240
 }
 
 case "${1:-}" in
   start)
     nproc; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-    export -f chain; export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG SCORE_T SMOKE
+    export -f chain; export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG SCORE_T SMOKE BASE_WORLD
     setsid nohup bash -c chain > "$W/chain.log" 2>&1 < /dev/null &
     echo $! > "$W/chain.pid"
     wait_for "$W/chain.pid" "$2"; snapshot ;;
