@@ -1,7 +1,7 @@
 """How much of the dream's poor ranking is the noise of too few dreams? (issue #13; a probe)
 
     python3 scripts/racing_dream_count.py FIDELITY_JSON [--dreams 16 64 256] [--models DIR] [--mdn DIR] [--shrink]
-        [--road] [--device cpu]
+        [--road] [--device cpu] [--controller NAME_OR_DIR]
 
 ``bench racing --fidelity`` judges each of its 33 controllers by the mean of 16 dreams. One dream's return
 varies a lot (the base driver's dreams: std 156 on the shipped v2 world), so 16 dreams leave a standard
@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shrink", action="store_true", help="controllers read E[μ | z] (see above), not z")
     ap.add_argument("--road", action="store_true", help="also rank by the dreams' road-keeping (see above)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--controller",
+        help="the controller (name or directory) the JSON's set surrounds, when the name the JSON gives now "
+        "installs another one (e.g. a kept copy of an earlier dream driver)",
+    )
     ap.add_argument("--tau", type=float, default=1.0, help="dream temperature (the bench's default: 1.0)")
     args = ap.parse_args(argv)
 
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     fid = json.loads(args.fidelity_json.read_text())
     real = np.asarray(fid["fidelity.per_controller.real"], float)
     cfg = FidelityConfig()
-    name = fid.get("controller", "carracing-controller")
+    name = args.controller or fid.get("controller", "carracing-controller")
     params, _ = controller_params(name)
     world = load_world_for(name, models=args.models)
     controllers = controller_set(params, len(real), cfg.seed)
