@@ -1,6 +1,6 @@
 """Ship a value-equivalence round (issue #13): its M (``carracing-mdnrnn-vN``) and, from round 4 on, its dream driver.
 
-    python3 scripts/racing_ship_ve.py 3   # session 20: carracing-mdnrnn-v3 (its driver was shipped then; now in its log)
+    python3 scripts/racing_ship_ve.py 3   # session 20: carracing-mdnrnn-v3 (its driver, shipped then, is in its log)
     python3 scripts/racing_ship_ve.py 4   # session 21: carracing-mdnrnn-v4 and carracing-controller-dream
 
 Each round's M is the previous M with the mixture and reward heads that ``scripts/racing_value_equiv.py
@@ -41,10 +41,10 @@ ROUNDS = {
         "log": f"{LOGS}/2026-12-05-value-equivalence-r2",
         "mdn": "mdnrnn-ve4",
         "init": "carracing-mdnrnn-v3",
-        "data": "real returns of 49 controllers around session 20's carracing-controller-dream (fidelity.controller_set "
-        "seed 1) on 8 tracks from 8,000,000 (390,860 env steps); validation: 33 controllers (seed 2) on 8 tracks "
-        "from 8,100,000 (263,289 env steps); dreams start from first frames of tracks 8,200,000… (training) "
-        "and 8,300,000… (validation)",
+        "data": "real returns of 49 controllers around session 20's carracing-controller-dream "
+        "(fidelity.controller_set seed 1) on 8 tracks from 8,000,000 (390,860 env steps); validation: 33 "
+        "controllers (seed 2) on 8 tracks from 8,100,000 (263,289 env steps); dreams start from first frames "
+        "of tracks 8,200,000… (training) and 8,300,000… (validation)",
         "test": None,
         "base": "controller-session20",
         "driver": {
