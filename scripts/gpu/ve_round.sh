@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Issue #13, a second value-equivalence round (scripts/racing_value_equiv.py) on a lent machine (one GPU,
+# Issue #13, one more value-equivalence round (scripts/racing_value_equiv.py) on a lent machine (one GPU,
 # 16 cores), detached so it outlives one device call; each call waits and snapshots into $OUT.
 #   bash scripts/gpu/ve_round.sh start WAIT_SECONDS   # start the chain, wait, snapshot
 #   bash scripts/gpu/ve_round.sh wait WAIT_SECONDS    # wait (returns early when the chain ended), snapshot
-# The chain, around the shipped dream driver (world V v2 + M v3), or with BASE_WORLD=DIR (a carried folder holding
+# The chain, around the shipped dream driver (in its own world), or with BASE_WORLD=DIR (a carried folder holding
 # carracing-controller-dream and its carracing-mdnrnn; V v2 is linked in here) around that driver, a later round:
 #   1. real returns of TRAIN_C controllers × TRAIN_T tracks (seed 1, tracks 8,000,000…) and of VALID_C × VALID_T
 #      (seed 2, tracks 8,100,000…), 16 workers
-#   2. M v3's heads refitted to them on the GPU (LSTM frozen), kept on validation rank correlation
+#   2. the base M's heads refitted to them on the GPU (LSTM frozen), kept on validation rank correlation
 #   3. dream CMA-ES from the shipped dream driver, 0 real steps, in three runs side by side on the GPU:
 #      new world with session 20's recipe (pop 32 × 16 dreams, 179 generations), new world with a larger
 #      search (pop 64 × 32, 300 generations), and the base's world with session 20's recipe (the control)
@@ -27,12 +27,14 @@ prepare_once || exit 1
 export PYTHONPATH=/tmp/site
 
 chain() {  # what runs detached; every step logs into $W
-  local ve="python3 scripts/racing_value_equiv.py" base=carracing-controller-dream base_m=models/carracing-mdnrnn-v3
-  local init=models/carracing-controller-dream
+  local ve="python3 scripts/racing_value_equiv.py" base=models/carracing-controller-dream
   if [ -n "$BASE_WORLD" ]; then
     ln -sfn "$PWD/models/carracing-vae-v2" "$BASE_WORLD/carracing-vae"
-    base="$BASE_WORLD/carracing-controller-dream" base_m="$BASE_WORLD/carracing-mdnrnn" init="$BASE_WORLD/carracing-controller-dream"
+    base="$BASE_WORLD/carracing-controller-dream"
   fi
+  local init=$base base_v base_m  # the base's own V and M (its card's world)
+  read -r base_v base_m < <(python3 -c "import sys; from gdl_studio.racing.worlds import resolve_world as r
+w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$base") || return 1
   $ve real --set train --base $base --controllers "$TRAIN_C" --tracks "$TRAIN_T" --workers "$WORKERS" \
     --out "$W/real-train.npz" > "$W/real-train.log" 2>&1 || return 1
   $ve real --set valid --base $base --controllers "$VALID_C" --tracks "$VALID_T" --workers "$WORKERS" \
@@ -43,8 +45,8 @@ chain() {  # what runs detached; every step logs into $W
   else fit="$fit --batch-controllers 32 --dreams 16 --valid-dreams 64"; fi
   $fit --device "$DEVICE" > "$W/train-ve4.json" 2> "$W/train-ve4.log" \
     || OMP_NUM_THREADS=16 $fit --device cpu > "$W/train-ve4.json" 2> "$W/train-ve4-cpu.log" || return 1
-  for w in wm3 wm4; do mkdir -p "$W/$w"; ln -sfn "$PWD/models/carracing-vae-v2" "$W/$w/carracing-vae"; done
-  ln -sfn "$(readlink -f "$base_m")" "$W/wm3/carracing-mdnrnn"
+  for w in wm3 wm4; do mkdir -p "$W/$w"; ln -sfn "$base_v" "$W/$w/carracing-vae"; done
+  ln -sfn "$base_m" "$W/wm3/carracing-mdnrnn"
   ln -sfn "$W/mdnrnn-ve4/carracing-mdnrnn" "$W/wm4/carracing-mdnrnn"
   local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream --sigma0 0.1"
   dc="$dc --sigma-max 0.5 --tau 1.0 --device $DEVICE --init $init --seed 0"
