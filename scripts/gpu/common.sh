@@ -36,3 +36,16 @@ wait_for() {  # wait_for PIDFILE SECONDS: sleep until then, or until that proces
   local end=$((SECONDS + $2))
   while [ $SECONDS -lt $end ] && running "$1"; do sleep 5; done
 }
+
+detach_or_wait() {  # detach_or_wait start|wait SECONDS: with start, run the caller's `chain` function detached (setsid,
+                    # so it outlives the device call; export what it reads first); then wait for it and call `snapshot`
+  case "${1:-}" in
+    start)
+      export -f chain
+      setsid nohup bash -c chain > "$W/chain.log" 2>&1 < /dev/null &
+      echo $! > "$W/chain.pid" ;;
+    wait) ;;
+    *) echo "usage: $0 start|wait WAIT_SECONDS"; exit 2 ;;
+  esac
+  wait_for "$W/chain.pid" "${2:-0}"; snapshot
+}

@@ -44,14 +44,8 @@ EOF
   grep "gen " "$W/train.log" 2>/dev/null | tail -n 6
 }
 
-case "${1:-}" in
-  start)
-    nproc
-    export -f chain; export W WORKERS POP ROLLOUTS MINUTES SEED_SET VALID_SET VALID_TRACKS
-    setsid nohup bash -c chain > "$W/chain.log" 2>&1 < /dev/null &
-    echo $! > "$W/chain.pid"
-    wait_for "$W/chain.pid" "$2"; snapshot ;;
-  wait)
-    wait_for "$W/chain.pid" "$2"; snapshot ;;
-  *) echo "usage: $0 start|wait WAIT_SECONDS"; exit 2 ;;
-esac
+if [ "${1:-}" = start ]; then
+  nproc
+  export W WORKERS POP ROLLOUTS MINUTES SEED_SET VALID_SET VALID_TRACKS
+fi
+detach_or_wait "$@"

@@ -70,14 +70,8 @@ snapshot() {
   tail -n 2 "$W"/*.log 2>/dev/null | cut -c1-240
 }
 
-case "${1:-}" in
-  start)
-    nproc; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-    export -f chain; export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG SCORE_T SMOKE BASE_WORLD
-    setsid nohup bash -c chain > "$W/chain.log" 2>&1 < /dev/null &
-    echo $! > "$W/chain.pid"
-    wait_for "$W/chain.pid" "$2"; snapshot ;;
-  wait)
-    wait_for "$W/chain.pid" "$2"; snapshot ;;
-  *) echo "usage: $0 start|wait WAIT_SECONDS"; exit 2 ;;
-esac
+if [ "${1:-}" = start ]; then
+  nproc; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG SCORE_T SMOKE BASE_WORLD
+fi
+detach_or_wait "$@"
