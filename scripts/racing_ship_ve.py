@@ -45,7 +45,7 @@ ROUNDS = {
         "(fidelity.controller_set seed 1) on 8 tracks from 8,000,000 (390,860 env steps); validation: 33 "
         "controllers (seed 2) on 8 tracks from 8,100,000 (263,289 env steps); dreams start from first frames "
         "of tracks 8,200,000… (training) and 8,300,000… (validation)",
-        "test": None,
+        "test": {"all": 0.680, "working": 0.403, "v2_all": 0.373, "v2_working": -0.162},
         "base": "controller-session20",
         "driver": {
             "src": "controller-g110",

@@ -8,6 +8,8 @@
 ``--base`` (real, train) is the driver the controllers surround, by default the shipped dream driver. Session
 20's runs (`resources/logs/world-model-v2/2026-12-05-value-equivalence/`) surrounded the dream driver shipped
 before them, kept there as ``controller-session19`` (its world: V v2 + M v2); pass that directory to repeat them.
+Session 21's second round (``…-value-equivalence-r2/``) surrounded session 20's driver, kept there as
+``controller-session20``.
 
 M is trained for the next latent's likelihood. What dream CMA-ES needs is different: that among the
 controllers it samples (Gaussian perturbations of its mean) the one that dreams better also drives
