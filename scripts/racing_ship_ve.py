@@ -14,6 +14,7 @@ so this does the two models by hand with the same checks and card fields.
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 from gdl_studio.core.registry import load_tensors, read_card, save_model
 from gdl_studio.racing.models_io import build, half_state
-from gdl_studio.racing.ship import fp16_record
+from gdl_studio.racing.ship import _move_into_place, fp16_record
 
 LOGS = "resources/logs/world-model-v2"
-VAE_SHA = "a6318ff01c3e4818fb6378faa9275ce02b6ba1f7b56776e53629252471ad4952"  # carracing-vae-v2
 ROUNDS = {
     3: {
         "log": f"{LOGS}/2026-12-05-value-equivalence",
@@ -49,8 +49,6 @@ ROUNDS = {
         "base": "controller-session20",
         "driver": {
             "src": "controller-g110",
-            "display_name": "Dream-trained driver",
-            "task": "drive CarRacing-v3 through V and M (Dream panel); trained only inside M's dream",
             "init": "carracing-controller-dream (session 20)",
             "bench": "bench-controller-g110-100.json",
             "bench_other": "bench-controller-g110-100-seed7000000.json",
@@ -144,8 +142,8 @@ def ship_driver(n: int, cfg: dict, m: dict) -> None:
     r32 = np.asarray(next(v for k, v in rows.items() if k.endswith(d["score32_row"])))
     data = {k: v for k, v in c.data.items() if k not in ("weights", "sha256", "size_bytes", "name")}
     data["name"] = "carracing-controller-dream"
-    data["display_name"] = d["display_name"]
-    data["task"] = d["task"]
+    data["display_name"] = old["display_name"]
+    data["task"] = old["task"]
     data["data"] = {**data["data"], "mdn_sha256": m["sha256"], "mdn_trained_sha256": c.data["data"]["mdn_sha256"]}
     data["metrics"] = {
         **data["metrics"],
@@ -162,17 +160,18 @@ def ship_driver(n: int, cfg: dict, m: dict) -> None:
     data["world"] = {
         "vae": "carracing-vae-v2",
         "mdn": f"carracing-mdnrnn-v{n}",
-        "vae_sha256": VAE_SHA,
+        "vae_sha256": read_card(Path("models/carracing-vae-v2")).data["sha256"],
         "mdn_sha256": m["sha256"],
     }
     data["log"] = log
     data["ship_command"] = f"python3 scripts/racing_ship_ve.py {n}"
     tensors = load_tensors(c)
-    tmp = Path("models/.carracing-controller-dream.new")
-    shutil.rmtree(tmp, ignore_errors=True)
-    new = save_model(tmp, tensors, data)
-    shutil.rmtree("models/carracing-controller-dream")
-    tmp.rename("models/carracing-controller-dream")
+    staging = Path(tempfile.mkdtemp(prefix=".ship-ve.", dir="models"))
+    try:  # written aside, then swapped in the way `train world-model ship` does
+        new = save_model(staging / "carracing-controller-dream", tensors, data)
+        _move_into_place(staging, Path("models"), ["carracing-controller-dream"])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     print("controller", new.data["sha256"], new.data["metrics"]["stock_score_100_episodes"])
 
 
