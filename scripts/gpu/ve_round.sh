@@ -8,10 +8,12 @@
 #   1. real returns of TRAIN_C controllers × TRAIN_T tracks (seed 1, tracks 8,000,000…) and of VALID_C × VALID_T
 #      (seed 2, tracks 8,100,000…), 16 workers
 #   2. the base M's heads refitted to them on the GPU (LSTM frozen), kept on validation rank correlation
-#   3. dream CMA-ES from the shipped dream driver, 0 real steps, in three runs side by side on the GPU:
-#      new world with session 20's recipe (pop 32 × 16 dreams, 179 generations), new world with a larger
-#      search (pop 64 × 32, 300 generations), and the base's world with session 20's recipe (the control)
-#   4. real returns of the base and the three results on 32 tracks from 6,000,000 (the selection tracks), and of
+#   3. dream CMA-ES from the base driver, 0 real steps, in runs side by side on the GPU, all in the new world:
+#      session 20's recipe (pop 32 × 16 dreams, GENS generations, σ0 0.1, cap 0.5), a larger search (pop 64 × 32,
+#      GENS_BIG), and a trust region (pop 32 × 32, GENS_TR, σ0 SIGMA_TR, cap SIGMA_MAX_TR: short steps that stay
+#      among the perturbations the heads were fitted on); CONTROL=1 adds the base's own world with session 20's
+#      recipe (the control of session 21's round 2)
+#   4. real returns of the base and the results on 32 tracks from 6,000,000 (the selection tracks), and of
 #      every run's mean every 10 generations (its snapshots)
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
@@ -20,6 +22,7 @@ W=/tmp/ve
 OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} TRAIN_C=${TRAIN_C:-64} TRAIN_T=${TRAIN_T:-16} VALID_C=${VALID_C:-32} VALID_T=${VALID_T:-16}
 ITERS=${ITERS:-150} DEVICE=${DEVICE:-cuda} GENS=${GENS:-179} GENS_BIG=${GENS_BIG:-300} SCORE_T=${SCORE_T:-32}
+GENS_TR=${GENS_TR:-100} SIGMA_TR=${SIGMA_TR:-0.03} SIGMA_MAX_TR=${SIGMA_MAX_TR:-0.1} CONTROL=${CONTROL:-}
 SMOKE=${SMOKE:-}  # set to 1 for a CPU smoke test of the chain (tiny training batches and dreams)
 BASE_WORLD=${BASE_WORLD:-}
 mkdir -p "$W" "$OUT"
@@ -48,21 +51,28 @@ w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$base") ||
   for w in wm3 wm4; do mkdir -p "$W/$w"; ln -sfn "$base_v" "$W/$w/carracing-vae"; done
   ln -sfn "$base_m" "$W/wm3/carracing-mdnrnn"
   ln -sfn "$W/mdnrnn-ve4/carracing-mdnrnn" "$W/wm4/carracing-mdnrnn"
-  local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream --sigma0 0.1"
-  dc="$dc --sigma-max 0.5 --tau 1.0 --device $DEVICE --init $init --seed 0"
+  local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream"
+  dc="$dc --tau 1.0 --device $DEVICE --init $init --seed 0"
+  local runs="c4 c4big c4tr"
   $dc --models "$W/wm4" --out "$W/c4" --ckpt "$W/ck-c4" --popsize 32 --rollouts 16 --generations "$GENS" \
-    > "$W/dream-c4.log" 2>&1 &
+    --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c4.log" 2>&1 &
   $dc --models "$W/wm4" --out "$W/c4big" --ckpt "$W/ck-c4big" --popsize 64 --rollouts 32 --generations "$GENS_BIG" \
-    > "$W/dream-c4big.log" 2>&1 &
-  $dc --models "$W/wm3" --out "$W/c3" --ckpt "$W/ck-c3" --popsize 32 --rollouts 16 --generations "$GENS" \
-    > "$W/dream-c3.log" 2>&1 &
+    --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c4big.log" 2>&1 &
+  $dc --models "$W/wm4" --out "$W/c4tr" --ckpt "$W/ck-c4tr" --popsize 32 --rollouts 32 --generations "$GENS_TR" \
+    --sigma0 "$SIGMA_TR" --sigma-max "$SIGMA_MAX_TR" > "$W/dream-c4tr.log" 2>&1 &
+  if [ -n "$CONTROL" ]; then
+    runs="$runs c3"
+    $dc --models "$W/wm3" --out "$W/c3" --ckpt "$W/ck-c3" --popsize 32 --rollouts 16 --generations "$GENS" \
+      --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c3.log" 2>&1 &
+  fi
   wait
-  local d=carracing-controller-dream
-  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$init" "$W/c4/$d" "$W/c4big/$d" \
-    "$W/c3/$d" > "$W/score-32.json" 2> "$W/score-32.log"
+  local d=carracing-controller-dream finals=() snaps=() r
+  for r in $runs; do finals+=("$W/$r/$d"); snaps+=("$W/ck-$r/snapshots.npz"); done
+  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$init" "${finals[@]}" \
+    > "$W/score-32.json" 2> "$W/score-32.log"
   # the real return along each run (its mean every 10 generations): where does the dream stop pointing the right way?
-  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$W/ck-c4/snapshots.npz" \
-    "$W/ck-c4big/snapshots.npz" "$W/ck-c3/snapshots.npz" > "$W/score-32-snapshots.json" 2> "$W/score-32-snapshots.log"
+  $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "${snaps[@]}" \
+    > "$W/score-32-snapshots.json" 2> "$W/score-32-snapshots.log"
 }
 
 snapshot() {
@@ -72,6 +82,7 @@ snapshot() {
 
 if [ "${1:-}" = start ]; then
   nproc; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-  export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG SCORE_T SMOKE BASE_WORLD
+  export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG GENS_TR SIGMA_TR SIGMA_MAX_TR CONTROL
+  export SCORE_T SMOKE BASE_WORLD
 fi
 detach_or_wait "$@"
