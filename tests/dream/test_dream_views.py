@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QRectF
 
+from gdl_studio.ui.dream.plots import DreamPlots
 from gdl_studio.ui.dream.views import AGENT_COLOURS, HUMAN_COLOURS, ActionBars, FrameView
 
 
@@ -43,3 +45,40 @@ def test_action_bars_change_colour_while_a_person_drives(qtbot):
         HUMAN_COLOURS[n] for n in ("steer", "gas", "brake")
     ]
     assert bars.grab().size().width() > 0
+
+
+def test_a_long_message_fits_a_small_frame(qtbot):
+    """A short window (the Training dock open on a laptop) makes the frames small; the episode-over
+    message shrinks to stay inside the picture instead of running off it."""
+    view = FrameView("Real game", "96×96")
+    qtbot.addWidget(view)
+    view.set_message("Episode over after 976 steps: 902.4 points.\nN for a new track, R to drive this one again.")
+    for size in ((170, 200), (400, 430)):
+        view.resize(*size)
+        rect = view.picture_rect()
+        font, box = view.message_layout(rect)
+        assert rect.contains(box), (size, box, rect)
+    assert font.pointSizeF() >= 9.0  # a large frame keeps the full size
+    cramped = QRectF(0, 0, 150, 70)
+    small, box = view.message_layout(cramped)
+    assert small.pointSizeF() < font.pointSizeF() and box.height() <= cramped.height()
+    view.grab()  # paints
+
+
+def test_plots_stack_when_tall_and_take_turns_when_short(qtbot):
+    plots = DreamPlots()
+    qtbot.addWidget(plots)
+    plots.resize(300, 480)
+    plots.show()
+    qtbot.waitUntil(lambda: plots.height() == 480)
+    assert not plots.compact and plots.visible_plots() == [0, 1, 2] and plots.choices.isHidden()
+    plots.resize(300, 200)  # too short for three readable plots
+    qtbot.waitUntil(lambda: plots.compact)
+    assert plots.visible_plots() == [0] and not plots.choices.isHidden()
+    plots.choice_group.button(2).click()  # "z"
+    assert plots.visible_plots() == [2]
+    assert plots.widgets[2].height() > plots.widgets[2].parentWidget().height() // 2  # it takes the room
+    plots.resize(300, 480)
+    qtbot.waitUntil(lambda: not plots.compact)
+    assert plots.visible_plots() == [0, 1, 2] and plots.choices.isHidden()
+    assert DreamPlots.fit_height(3 * 110 + 12) and not DreamPlots.fit_height(3 * 110 + 11)

@@ -1,10 +1,16 @@
-"""The Dream panel's live plots (pyqtgraph): reward so far, the z vector, predicted vs actual reward."""
+"""The Dream panel's live plots (pyqtgraph): reward so far, the z vector, predicted vs actual reward.
+
+The three stack while each gets :data:`MIN_PLOT_HEIGHT`; in less room (a laptop screen with the Training
+dock open) a row of choices appears above them and one plot at a time fills the space.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from gdl_studio.ui import theme
 
@@ -14,6 +20,8 @@ PREDICTED_COLOUR = theme.GENERATED.name()
 Z_POSITIVE = theme.CYAN.name()
 Z_NEGATIVE = theme.PINK.name()
 Z_RANGE = 3.0
+MIN_PLOT_HEIGHT = 110  # px a plot needs to stay readable (title, axis, a curve)
+PLOT_SPACING = 6
 
 
 def _style(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "") -> None:
@@ -33,24 +41,52 @@ def _style(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "") -> N
 
 
 class DreamPlots(QWidget):
-    """Three stacked plots fed one frame at a time with :meth:`add`; :meth:`reset` starts afresh."""
+    """Three stacked plots fed one frame at a time with :meth:`add`; :meth:`reset` starts afresh.
+
+    Each plot is its own ``pg.PlotWidget`` so a layout can hide it; :meth:`fit_height` decides how many
+    show for a height, and :attr:`choices` (shown only when not all fit) picks the one on view.
+    """
+
+    CHOICES = ("Reward", "Per step", "z")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground(theme.SURFACE.name())
-        self.view.ci.setSpacing(6)
-        layout.addWidget(self.view)
+        layout.setSpacing(PLOT_SPACING)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # the minimum is minimumSizeHint's
+        self.choices = QWidget(self)
+        row = QHBoxLayout(self.choices)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        self.choice_group = QButtonGroup(self)
+        for index, text in enumerate(self.CHOICES):
+            button = QPushButton(text)
+            button.setObjectName("plotChoice")
+            button.setCheckable(True)
+            button.setToolTip(f"Show the {('reward so far', 'reward per step', 'z vector')[index]} plot")
+            self.choice_group.addButton(button, index)
+            row.addWidget(button)
+        row.addStretch(1)
+        self.choice_group.button(0).setChecked(True)
+        self.choice_group.idClicked.connect(lambda _index: self._arrange())
+        layout.addWidget(self.choices)
+        self.widgets: list[pg.PlotWidget] = []
+        for _ in self.CHOICES:
+            widget = pg.PlotWidget(self)
+            widget.setBackground(theme.SURFACE.name())
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            layout.addWidget(widget, 1)
+            self.widgets.append(widget)
+        self.compact = False
 
-        self.reward_plot = self.view.addPlot(row=0, col=0)
+        self.reward_plot = self.widgets[0].getPlotItem()
         _style(self.reward_plot, "Reward so far")
         self.total_curve = self.reward_plot.plot(
             pen=pg.mkPen(TOTAL_COLOUR, width=2), fillLevel=0, brush=pg.mkBrush(theme.with_alpha(theme.ACCENT_LIGHT, 50))
         )
 
-        self.reward_step_plot = self.view.addPlot(row=1, col=0)
+        self.reward_step_plot = self.widgets[1].getPlotItem()
         _style(self.reward_step_plot, "Reward per step")
         self.legend = self.reward_step_plot.addLegend(
             offset=(6, 4),
@@ -60,7 +96,7 @@ class DreamPlots(QWidget):
         self.actual_curve = self.reward_step_plot.plot(pen=pg.mkPen(ACTUAL_COLOUR, width=1.5), name="game")
         self.predicted_curve = self.reward_step_plot.plot(pen=pg.mkPen(PREDICTED_COLOUR, width=1.5), name="M predicted")
 
-        self.z_plot = self.view.addPlot(row=2, col=0)
+        self.z_plot = self.widgets[2].getPlotItem()
         _style(self.z_plot, "z: what V sees", bottom="dimension")
         self.z_bars = pg.BarGraphItem(x=np.arange(32), height=np.zeros(32), width=0.75, brush=Z_POSITIVE, pen=None)
         self.z_plot.addItem(self.z_bars)
@@ -75,6 +111,33 @@ class DreamPlots(QWidget):
         self.predicted: list[float] = []
         self.z = np.zeros(32, dtype=np.float32)
         self.reset("real")
+        self._arrange()
+
+    # ---------------------------------------------------------------- layout
+    @staticmethod
+    def fit_height(height: int, count: int = len(CHOICES)) -> bool:
+        """Whether ``count`` plots of :data:`MIN_PLOT_HEIGHT` fit, stacked, in ``height`` px."""
+        return height >= count * MIN_PLOT_HEIGHT + (count - 1) * PLOT_SPACING
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(super().minimumSizeHint().width(), MIN_PLOT_HEIGHT + 30)
+
+    def visible_plots(self) -> list[int]:
+        """The indices of the plots on view (all three, or the chosen one when compact)."""
+        return [i for i, widget in enumerate(self.widgets) if not widget.isHidden()]
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        compact = not self.fit_height(event.size().height())
+        if compact != self.compact:
+            self.compact = compact
+            self._arrange()
+
+    def _arrange(self) -> None:
+        chosen = max(0, self.choice_group.checkedId())
+        self.choices.setVisible(self.compact)
+        for index, widget in enumerate(self.widgets):
+            widget.setVisible(not self.compact or index == chosen)
 
     def reset(self, mode: str) -> None:
         """Clear the plots for a new episode in ``mode`` ('real' or 'dream')."""

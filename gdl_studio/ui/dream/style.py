@@ -24,6 +24,8 @@ QFrame#dreamBarsBox { background-color: @SURFACE@; border: 1px solid @GRID@; bor
 QFrame#dreamBarsBox QLabel, QFrame#dreamBarsBox QWidget { background: transparent; }
 QPushButton#modeButton { padding: 6px 16px; font-weight: bold; }
 QPushButton#modeButton:checked { background-color: @ACCENT@; border-color: @ACCENT_LIGHT@; color: @WHITE@; }
+QPushButton#plotChoice { padding: 2px 10px; font-size: 8pt; }
+QPushButton#plotChoice:checked { background-color: @SELECTION@; border-color: @ACCENT_LIGHT@; color: @TEXT@; }
 QPushButton:disabled {
     color: @TEXT_DISABLED@; background-color: @CONTROL_DISABLED@; border-color: @CONTROL_DISABLED_BORDER@;
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gdl_studio.ui import theme
@@ -116,6 +116,24 @@ class FrameView(QWidget):
         top = cap + (self.height() - cap - side) / 2.0
         return QRectF((self.width() - side) / 2.0, top, side, side)
 
+    def message_layout(self, rect: QRectF) -> tuple[QFont, QRectF]:
+        """The message's font and box over the picture ``rect``: the largest size from one point above the
+        widget's down to 7 pt whose wrapped text fits inside the picture (a short window makes it small)."""
+        mfont = QFont(self.font())
+        size = max(9.0, mfont.pointSizeF() + 1.0)
+        pad = 14.0 if rect.width() >= 260 else 6.0  # a small picture keeps more of its room for the text
+        inner = rect.adjusted(pad + 4, 0, -pad - 4, 0).toRect()
+        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        while True:
+            mfont.setPointSizeF(size)
+            bound = QFontMetrics(mfont).boundingRect(inner, flags, self._message)
+            if size <= 7.0 or bound.height() + 2 * pad <= rect.height():
+                break
+            size -= 1.0
+        box = QRectF(bound).adjusted(-pad, -pad * 0.7, pad, pad * 0.7)
+        box.moveCenter(rect.center())
+        return mfont, box
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -173,20 +191,14 @@ class FrameView(QWidget):
             p.drawText(badge, Qt.AlignmentFlag.AlignCenter, self._badge)
 
         if self._message:
-            mfont = QFont(self.font())
-            mfont.setPointSizeF(max(9.0, mfont.pointSizeF() + 1.0))
+            mfont, box = self.message_layout(rect)
+            flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
             p.setFont(mfont)
-            inner = rect.adjusted(18, 0, -18, 0)
-            bound = p.fontMetrics().boundingRect(
-                inner.toRect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message
-            )
-            box = QRectF(bound).adjusted(-14, -10, 14, 10)
-            box.moveCenter(rect.center())
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.with_alpha(theme.DARKEST, 215))
             p.drawRoundedRect(box, 8, 8)
             p.setPen(theme.TEXT)
-            p.drawText(box, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message)
+            p.drawText(box, flags, self._message)
         p.end()
 
 
