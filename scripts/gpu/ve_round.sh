@@ -8,11 +8,11 @@
 #   1. real returns of TRAIN_C controllers × TRAIN_T tracks (seed 1, tracks 8,000,000…) and of VALID_C × VALID_T
 #      (seed 2, tracks 8,100,000…), 16 workers
 #   2. the base M's heads refitted to them on the GPU (LSTM frozen), kept on validation rank correlation
-#   3. dream CMA-ES from the base driver, 0 real steps, in runs side by side on the GPU, all in the new world:
-#      session 20's recipe (pop 32 × 16 dreams, GENS generations, σ0 0.1, cap 0.5), a larger search (pop 64 × 32,
-#      GENS_BIG), and a trust region (pop 32 × 32, GENS_TR, σ0 SIGMA_TR, cap SIGMA_MAX_TR: short steps that stay
-#      among the perturbations the heads were fitted on); CONTROL=1 adds the base's own world with session 20's
-#      recipe (the control of session 21's round 2)
+#   3. dream CMA-ES from the base driver, 0 real steps, the runs named in RUNS side by side on the GPU: in the
+#      new world c4 (session 20's recipe: pop 32 × 16 dreams, GENS generations, σ0 0.1, cap 0.5), c4big (pop
+#      64 × 32, GENS_BIG) and c4tr (a trust region: pop 32 × 32, GENS_TR, σ0 SIGMA_TR, cap SIGMA_MAX_TR, short
+#      steps that stay among the perturbations the heads were fitted on); c3, session 20's recipe in the base's
+#      own world (the control of session 21's round 2). Default RUNS="c4 c4big c4tr"
 #   4. real returns of the base and the results on 32 tracks from 6,000,000 (the selection tracks), and of
 #      every run's mean every 10 generations (its snapshots)
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
@@ -22,7 +22,7 @@ W=/tmp/ve
 OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} TRAIN_C=${TRAIN_C:-64} TRAIN_T=${TRAIN_T:-16} VALID_C=${VALID_C:-32} VALID_T=${VALID_T:-16}
 ITERS=${ITERS:-150} DEVICE=${DEVICE:-cuda} GENS=${GENS:-179} GENS_BIG=${GENS_BIG:-300} SCORE_T=${SCORE_T:-32}
-GENS_TR=${GENS_TR:-100} SIGMA_TR=${SIGMA_TR:-0.03} SIGMA_MAX_TR=${SIGMA_MAX_TR:-0.1} CONTROL=${CONTROL:-}
+GENS_TR=${GENS_TR:-100} SIGMA_TR=${SIGMA_TR:-0.03} SIGMA_MAX_TR=${SIGMA_MAX_TR:-0.1} RUNS=${RUNS:-c4 c4big c4tr}
 SMOKE=${SMOKE:-}  # set to 1 for a CPU smoke test of the chain (tiny training batches and dreams)
 BASE_WORLD=${BASE_WORLD:-}
 mkdir -p "$W" "$OUT"
@@ -53,21 +53,21 @@ w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$base") ||
   ln -sfn "$W/mdnrnn-ve4/carracing-mdnrnn" "$W/wm4/carracing-mdnrnn"
   local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream"
   dc="$dc --tau 1.0 --device $DEVICE --init $init --seed 0"
-  local runs="c4 c4big c4tr"
-  $dc --models "$W/wm4" --out "$W/c4" --ckpt "$W/ck-c4" --popsize 32 --rollouts 16 --generations "$GENS" \
-    --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c4.log" 2>&1 &
-  $dc --models "$W/wm4" --out "$W/c4big" --ckpt "$W/ck-c4big" --popsize 64 --rollouts 32 --generations "$GENS_BIG" \
-    --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c4big.log" 2>&1 &
-  $dc --models "$W/wm4" --out "$W/c4tr" --ckpt "$W/ck-c4tr" --popsize 32 --rollouts 32 --generations "$GENS_TR" \
-    --sigma0 "$SIGMA_TR" --sigma-max "$SIGMA_MAX_TR" > "$W/dream-c4tr.log" 2>&1 &
-  if [ -n "$CONTROL" ]; then
-    runs="$runs c3"
-    $dc --models "$W/wm3" --out "$W/c3" --ckpt "$W/ck-c3" --popsize 32 --rollouts 16 --generations "$GENS" \
-      --sigma0 0.1 --sigma-max 0.5 > "$W/dream-c3.log" 2>&1 &
-  fi
+  local r run
+  for r in $RUNS; do
+    case $r in  # the world, then the search
+      c4) run="--models $W/wm4 --popsize 32 --rollouts 16 --generations $GENS --sigma0 0.1 --sigma-max 0.5" ;;
+      c4big) run="--models $W/wm4 --popsize 64 --rollouts 32 --generations $GENS_BIG --sigma0 0.1 --sigma-max 0.5" ;;
+      c4tr) run="--models $W/wm4 --popsize 32 --rollouts 32 --generations $GENS_TR --sigma0 $SIGMA_TR"
+        run="$run --sigma-max $SIGMA_MAX_TR" ;;
+      c3) run="--models $W/wm3 --popsize 32 --rollouts 16 --generations $GENS --sigma0 0.1 --sigma-max 0.5" ;;
+      *) echo "unknown run $r" >&2; return 1 ;;
+    esac
+    $dc $run --out "$W/$r" --ckpt "$W/ck-$r" > "$W/dream-$r.log" 2>&1 &
+  done
   wait
-  local d=carracing-controller-dream finals=() snaps=() r
-  for r in $runs; do finals+=("$W/$r/$d"); snaps+=("$W/ck-$r/snapshots.npz"); done
+  local d=carracing-controller-dream finals=() snaps=()
+  for r in $RUNS; do finals+=("$W/$r/$d"); snaps+=("$W/ck-$r/snapshots.npz"); done
   $ve score --models "$W/wm4" --first 6000000 --tracks "$SCORE_T" --workers "$WORKERS" "$init" "${finals[@]}" \
     > "$W/score-32.json" 2> "$W/score-32.log"
   # the real return along each run (its mean every 10 generations): where does the dream stop pointing the right way?
@@ -82,7 +82,7 @@ snapshot() {
 
 if [ "${1:-}" = start ]; then
   nproc; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-  export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG GENS_TR SIGMA_TR SIGMA_MAX_TR CONTROL
+  export W WORKERS TRAIN_C TRAIN_T VALID_C VALID_T ITERS DEVICE GENS GENS_BIG GENS_TR SIGMA_TR SIGMA_MAX_TR RUNS
   export SCORE_T SMOKE BASE_WORLD
 fi
 detach_or_wait "$@"
