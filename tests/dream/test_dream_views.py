@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
-from gdl_studio.ui.dream.plots import DreamPlots
+from gdl_studio.ui.dream.plots import MIN_PLOT_HEIGHT, PLOT_SPACING, DreamPlots
 from gdl_studio.ui.dream.views import AGENT_COLOURS, HUMAN_COLOURS, ActionBars, FrameView
 
 
@@ -77,8 +77,9 @@ def test_plots_stack_when_tall_and_take_turns_when_short(qtbot):
     assert plots.visible_plots() == [0] and not plots.choices.isHidden()
     plots.choice_group.button(2).click()  # "z"
     assert plots.visible_plots() == [2]
-    assert plots.widgets[2].height() > plots.widgets[2].parentWidget().height() // 2  # it takes the room
+    qtbot.waitUntil(lambda: plots.widgets[2].height() > plots.height() // 2)  # it takes the room
     plots.resize(300, 480)
     qtbot.waitUntil(lambda: not plots.compact)
     assert plots.visible_plots() == [0, 1, 2] and plots.choices.isHidden()
-    assert DreamPlots.fit_height(3 * 110 + 12) and not DreamPlots.fit_height(3 * 110 + 11)
+    need = 3 * MIN_PLOT_HEIGHT + 2 * PLOT_SPACING
+    assert DreamPlots.fit_height(need) and not DreamPlots.fit_height(need - 1)

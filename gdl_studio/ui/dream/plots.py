@@ -47,7 +47,7 @@ class DreamPlots(QWidget):
     show for a height, and :attr:`choices` (shown only when not all fit) picks the one on view.
     """
 
-    CHOICES = ("Reward", "Per step", "z")
+    CHOICES = (("Reward", "reward so far"), ("Per step", "reward per step"), ("z", "z vector"))  # label, what it shows
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,11 +60,11 @@ class DreamPlots(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
         self.choice_group = QButtonGroup(self)
-        for index, text in enumerate(self.CHOICES):
-            button = QPushButton(text)
+        for index, (label, shows) in enumerate(self.CHOICES):
+            button = QPushButton(label)
             button.setObjectName("plotChoice")
             button.setCheckable(True)
-            button.setToolTip(f"Show the {('reward so far', 'reward per step', 'z vector')[index]} plot")
+            button.setToolTip(f"Show the {shows} plot")
             self.choice_group.addButton(button, index)
             row.addWidget(button)
         row.addStretch(1)

@@ -24,6 +24,9 @@ def to_qimage(frame: np.ndarray) -> QImage:
     return QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+MESSAGE_FLAGS = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)  # the frame's message: centred, wrapped
+
+
 class FrameView(QWidget):
     """Shows one small frame scaled up with nearest-neighbour sampling (every pixel a square).
 
@@ -123,10 +126,9 @@ class FrameView(QWidget):
         size = max(9.0, mfont.pointSizeF() + 1.0)
         pad = 14.0 if rect.width() >= 260 else 6.0  # a small picture keeps more of its room for the text
         inner = rect.adjusted(pad + 4, 0, -pad - 4, 0).toRect()
-        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
         while True:
             mfont.setPointSizeF(size)
-            bound = QFontMetrics(mfont).boundingRect(inner, flags, self._message)
+            bound = QFontMetrics(mfont).boundingRect(inner, MESSAGE_FLAGS, self._message)
             if size <= 7.0 or bound.height() + 2 * pad <= rect.height():
                 break
             size -= 1.0
@@ -192,13 +194,12 @@ class FrameView(QWidget):
 
         if self._message:
             mfont, box = self.message_layout(rect)
-            flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
             p.setFont(mfont)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.with_alpha(theme.DARKEST, 215))
             p.drawRoundedRect(box, 8, 8)
             p.setPen(theme.TEXT)
-            p.drawText(box, flags, self._message)
+            p.drawText(box, MESSAGE_FLAGS, self._message)
         p.end()
 
 
