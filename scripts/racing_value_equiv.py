@@ -172,6 +172,8 @@ def cmd_train(args) -> int:
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
+    # the gradients run back through the frozen LSTM, which stays in eval mode; cuDNN's RNN backward refuses that
+    torch.backends.cudnn.enabled = False
     world = load_world_for(args.base)
     mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float().to(args.device)
     heads = [mdn.mdn, mdn.reward_head]
