@@ -53,14 +53,14 @@ w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$base") ||
   ln -sfn "$W/mdnrnn-ve4/carracing-mdnrnn" "$W/wm4/carracing-mdnrnn"
   local dc="python3 -m gdl_studio train world-model dream-controller --name carracing-controller-dream"
   dc="$dc --tau 1.0 --device $DEVICE --init $init --seed 0"
-  local r run
+  local r run wide="--sigma0 0.1 --sigma-max 0.5"  # session 20's step sizes
   for r in $RUNS; do
     case $r in  # the world, then the search
-      c4) run="--models $W/wm4 --popsize 32 --rollouts 16 --generations $GENS --sigma0 0.1 --sigma-max 0.5" ;;
-      c4big) run="--models $W/wm4 --popsize 64 --rollouts 32 --generations $GENS_BIG --sigma0 0.1 --sigma-max 0.5" ;;
+      c4) run="--models $W/wm4 --popsize 32 --rollouts 16 --generations $GENS $wide" ;;
+      c4big) run="--models $W/wm4 --popsize 64 --rollouts 32 --generations $GENS_BIG $wide" ;;
       c4tr) run="--models $W/wm4 --popsize 32 --rollouts 32 --generations $GENS_TR --sigma0 $SIGMA_TR"
         run="$run --sigma-max $SIGMA_MAX_TR" ;;
-      c3) run="--models $W/wm3 --popsize 32 --rollouts 16 --generations $GENS --sigma0 0.1 --sigma-max 0.5" ;;
+      c3) run="--models $W/wm3 --popsize 32 --rollouts 16 --generations $GENS $wide" ;;
       *) echo "unknown run $r" >&2; return 1 ;;
     esac
     $dc $run --out "$W/$r" --ckpt "$W/ck-$r" > "$W/dream-$r.log" 2>&1 &

@@ -43,8 +43,8 @@ def _style(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "") -> N
 class DreamPlots(QWidget):
     """Three stacked plots fed one frame at a time with :meth:`add`; :meth:`reset` starts afresh.
 
-    Each plot is its own ``pg.PlotWidget`` so a layout can hide it; :meth:`fit_height` decides how many
-    show for a height, and :attr:`choices` (shown only when not all fit) picks the one on view.
+    Each plot is its own ``pg.PlotWidget`` so a layout can hide it; :meth:`fit_height` says whether all three
+    fit a height, and :attr:`choices` (shown only when they do not) picks the one on view.
     """
 
     CHOICES = (("Reward", "reward so far"), ("Per step", "reward per step"), ("z", "z vector"))  # label, what it shows
@@ -115,8 +115,9 @@ class DreamPlots(QWidget):
 
     # ---------------------------------------------------------------- layout
     @staticmethod
-    def fit_height(height: int, count: int = len(CHOICES)) -> bool:
-        """Whether ``count`` plots of :data:`MIN_PLOT_HEIGHT` fit, stacked, in ``height`` px."""
+    def fit_height(height: int) -> bool:
+        """Whether all the plots, :data:`MIN_PLOT_HEIGHT` each, fit stacked in ``height`` px."""
+        count = len(DreamPlots.CHOICES)
         return height >= count * MIN_PLOT_HEIGHT + (count - 1) * PLOT_SPACING
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
