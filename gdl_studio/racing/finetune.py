@@ -247,7 +247,27 @@ def headline(metrics: dict[str, Any]) -> str:
             + (f" ± {metrics['real_gain_se']:.1f}" if n > 1 else "")
             + f" per track, better on {metrics['real_better_tracks']} of {n})"
         )
+        verdict = real_check_verdict(metrics)
+        if verdict:
+            text += f": {verdict}"
     return text
+
+
+VERDICT_MIN_TRACKS = 4  # fewer real tracks than this give no verdict (the spread between tracks is unknown)
+
+
+def real_check_verdict(metrics: dict[str, Any]) -> str:
+    """What the paired real check says about the result against its base: better or worse when the
+    mean gain per track is more than two standard errors from 0, else no clear difference; "" with
+    fewer than :data:`VERDICT_MIN_TRACKS` tracks."""
+    if metrics.get("real_check_tracks", 0) < VERDICT_MIN_TRACKS:
+        return ""
+    gain, se = float(metrics["real_gain"]), float(metrics["real_gain_se"])
+    if gain > 2.0 * se and gain > 0:
+        return "better than the base"
+    if gain < -2.0 * se and gain < 0:
+        return "worse than the base"
+    return "no clear difference from the base"
 
 
 def _world_of(card):

@@ -153,6 +153,22 @@ def test_real_check_judges_the_gain_track_by_track():
     )
 
 
+def test_the_real_check_says_better_or_worse_only_beyond_two_standard_errors():
+    from gdl_studio.racing.finetune import headline, real_check_metrics, real_check_verdict
+
+    base = np.array([850.0, 420.0, 610.0, 120.0])
+    assert real_check_verdict(real_check_metrics(base, base + 10.0)) == "better than the base"  # 10 ± 0
+    worse = real_check_metrics(base, base - np.array([60.0, 40.0, 55.0, 45.0]))  # −50 ± 4.6
+    assert real_check_verdict(worse) == "worse than the base"
+    mixed = real_check_metrics(base, base + np.array([90.0, -60.0, 40.0, -30.0]))  # +10 ± 33.9
+    assert real_check_verdict(mixed) == "no clear difference from the base"
+    assert real_check_verdict(real_check_metrics(base, base.copy())) == "no clear difference from the base"
+    three = real_check_metrics(base[:3], base[:3] + 10.0)  # too few tracks to judge
+    assert real_check_verdict(three) == ""
+    line = headline({"mode": "dream", "base_valid_return": 767.4, "valid_return": 721.8, **worse})
+    assert line.endswith("(-50.0 ± 4.6 per track, better on 0 of 4): worse than the base"), line
+
+
 def test_the_real_check_gives_the_same_figures_in_the_app_and_the_cli():
     """In the app the check runs in the fine-tuning process, from the CLI on a process pool: one
     track at a time in both, so the same drivers on the same tracks score the same."""
