@@ -29,13 +29,28 @@ def register(commands: _Commands) -> None:
         p.add_argument("--base", default=base, help=f"model to start from (default {base})")
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
-            p.add_argument("--generations", type=int, default=5)
+            from gdl_studio.racing.finetune import defaults
+
+            dream, real = defaults("dream"), defaults("real")
+            # None: the run takes racing.finetune's default for its mode (one place for them)
             p.add_argument(
-                "--mode", choices=("real", "dream"), default="dream", help="train in the real game or in the dream"
+                "--generations",
+                type=int,
+                help=f"CMA-ES generations (default {dream['generations']} in the dream, {real['generations']} real)",
             )
-            p.add_argument("--tau", type=float, default=1.15, help="dream temperature")
-            p.add_argument("--population", type=int, default=16)
-            p.add_argument("--rollouts", type=int, default=2, help="rollouts per candidate")
+            p.add_argument(
+                "--mode",
+                choices=("real", "dream"),
+                default=dream["mode"],
+                help="train in the dream or in the real game",
+            )
+            p.add_argument("--tau", type=float, help=f"dream temperature (default {dream['tau']:g})")
+            p.add_argument("--population", type=int, help=f"candidates a generation (default {dream['population']})")
+            p.add_argument(
+                "--rollouts",
+                type=int,
+                help=f"rollouts per candidate (default {dream['rollouts']} in the dream, {real['rollouts']} real)",
+            )
             p.add_argument(
                 "--workers",
                 type=int,
@@ -46,17 +61,19 @@ def register(commands: _Commands) -> None:
 
             add_arguments(p)
             p.add_argument(
-                "--sigma", type=float, default=0.05, help="initial CMA-ES step size around the base controller"
+                "--sigma", type=float, help=f"initial CMA-ES step size around the base (default {dream['sigma']:g})"
             )
-            p.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
+            p.add_argument("--max-steps", type=int, help=f"steps per episode (default {dream['max_steps']})")
             p.add_argument(
-                "--valid-rollouts", type=int, default=4, help="fixed validation tracks/dreams, base vs result"
+                "--valid-rollouts",
+                type=int,
+                help=f"fixed validation tracks/dreams, base vs result (default {dream['valid_rollouts']})",
             )
             p.add_argument(
                 "--real-check-tracks",
                 type=int,
-                default=2,
-                help="dream mode: also score base and result on this many real tracks (0: skip)",
+                help="dream mode: also score base and result on this many real tracks "
+                f"(default {dream['real_check_tracks']}; 0: skip)",
             )
         else:
             p.add_argument(

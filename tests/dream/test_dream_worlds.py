@@ -167,6 +167,31 @@ def test_dream_finetuning_starts_from_the_dream_trained_driver(qtbot, registry_a
     assert dialog.spec().base == "carracing-controller"
 
 
+def test_the_dialog_offers_each_modes_defaults_and_the_real_check(qtbot, registry_at):
+    """Generations and rollouts follow the mode (racing.finetune's defaults, their one place); the
+    real-game check is a dream run's option and reaches the job."""
+    from gdl_studio.racing.finetune import defaults
+    from gdl_studio.ui.shell.training_dock import NewJobDialog
+
+    dialog = NewJobDialog(family="controller")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dream, real = defaults("dream"), defaults("real")
+    assert dream["generations"] != real["generations"] and dream["rollouts"] != real["rollouts"]
+    spec = dialog.spec()
+    for key in ("generations", "rollouts", "tau", "population", "real_check_tracks"):
+        assert spec.options[key] == dream[key], key
+    assert dialog.check_tracks.isVisible()
+    dialog.check_tracks.setValue(16)
+    assert dialog.spec().options["real_check_tracks"] == 16
+    dialog.mode.setCurrentIndex(dialog.mode.findData("real"))
+    spec = dialog.spec()
+    assert (spec.options["generations"], spec.options["rollouts"]) == (real["generations"], real["rollouts"])
+    assert "real_check_tracks" not in spec.options and not dialog.check_tracks.isVisible()
+    dialog.family.setCurrentIndex(dialog.family.findData("music"))
+    assert dialog.epochs.value() == 10 and not dialog.check_tracks.isVisible()
+
+
 def test_dream_finetune_of_the_dream_driver_runs_in_its_world(registry_at, monkeypatch):
     """The fine-tune dreams in M v2 and the personal result keeps the world."""
     from gdl_studio.core.finetuning import FinetuneSpec

@@ -186,3 +186,32 @@ def test_the_real_check_gives_the_same_figures_in_the_app_and_the_cli():
         app.close()
         cli.close()
     assert in_app.shape == (1, 3) and np.array_equal(in_app, from_cli)
+
+
+def test_each_mode_has_its_defaults_and_the_cli_leaves_them_to_the_run():
+    """racing.finetune holds the defaults; the CLI passes None for what the person did not name."""
+    import argparse
+
+    from gdl_studio.core.finetuning import FinetuneSpec
+    from gdl_studio.finetune.cli import register
+    from gdl_studio.racing.finetune import DEFAULTS, _options, defaults
+
+    assert defaults("dream")["generations"] > defaults("real")["generations"]
+    assert defaults("dream")["rollouts"] > defaults("real")["rollouts"]
+    assert defaults()["mode"] == DEFAULTS["mode"]
+
+    class Commands:
+        def __init__(self) -> None:
+            self.finetune = argparse.ArgumentParser().add_subparsers()
+
+    commands = Commands()
+    register(commands)
+    parser = commands.finetune.choices["controller"]
+    for mode in ("dream", "real"):
+        args = vars(parser.parse_args(["--name", "x", "--mode", mode]))
+        assert args["generations"] is None and args["rollouts"] is None and args["tau"] is None
+        opts = _options(FinetuneSpec("controller", "", [], "x", {k: args[k] for k in ("mode", "generations")}))
+        assert opts == defaults(mode)
+    args = vars(parser.parse_args(["--name", "x", "--generations", "3", "--rollouts", "5"]))
+    opts = _options(FinetuneSpec("controller", "", [], "x", {k: args[k] for k in ("mode", "generations", "rollouts")}))
+    assert (opts["generations"], opts["rollouts"], opts["mode"]) == (3, 5, "dream")

@@ -106,6 +106,13 @@ def _controller_label(card) -> str:
     return driver_label(card)
 
 
+def racing_finetune_defaults(mode: str) -> dict:
+    """A controller fine-tuning run's default options in ``mode`` ("dream" or "real"), from their one place."""
+    from gdl_studio.racing.finetune import defaults
+
+    return defaults(mode)
+
+
 class NewJobDialog(QDialog):
     """Choose what to fine-tune on which of the user's files."""
 
@@ -136,18 +143,26 @@ class NewJobDialog(QDialog):
         self.lr.setRange(1e-5, 1e-2)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(3e-4)
+        dream = racing_finetune_defaults("dream")
         self.population = QSpinBox()
         self.population.setRange(4, 256)
-        self.population.setValue(16)
+        self.population.setValue(dream["population"])
         self.rollouts = QSpinBox()
-        self.rollouts.setRange(1, 16)
-        self.rollouts.setValue(2)
+        self.rollouts.setRange(1, 32)
         self.mode = QComboBox()
         self.mode.addItem("in the dream (fast)", "dream")
         self.mode.addItem("in the real game (fast renderer)", "real")
         self.tau = QDoubleSpinBox()
         self.tau.setRange(0.1, 1.5)
-        self.tau.setValue(1.15)
+        self.tau.setValue(dream["tau"])
+        self.check_tracks = QSpinBox()
+        self.check_tracks.setRange(0, 32)
+        self.check_tracks.setValue(dream["real_check_tracks"])
+        self.check_tracks.setSuffix(" tracks")
+        self.check_tracks.setToolTip(
+            "After a dream run, base and result also drive these real tracks (0: skip); "
+            "with 4 or more the result line says whether the result drives better, worse or no clearly different"
+        )
         form.addRow("What", self.family)
         form.addRow("Start from", self.base)
         form.addRow("Your data", self.files_label)
@@ -165,6 +180,8 @@ class NewJobDialog(QDialog):
         form.addRow(self.population_label, self.population)
         self.rollouts_label = QLabel("Rollouts per candidate")
         form.addRow(self.rollouts_label, self.rollouts)
+        self.check_tracks_label = QLabel("Check in the real game")
+        form.addRow(self.check_tracks_label, self.check_tracks)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
         buttons.accepted.connect(self._accept)
@@ -175,6 +192,7 @@ class NewJobDialog(QDialog):
         self._base_chosen = False  # the person picked "Start from" themselves: leave it alone
         self.base.activated.connect(self._on_base_chosen)
         self.mode.currentIndexChanged.connect(self._suggest_base)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
         self.family.currentIndexChanged.connect(self._family_changed)
         self._family_changed()
 
@@ -191,7 +209,7 @@ class NewJobDialog(QDialog):
         self._suggest_base()
         self.choose_files_button.setVisible(not is_controller)
         self.choose_folder_button.setVisible(not is_controller)
-        self.epochs.setValue(5 if is_controller else 10)
+        self.epochs.setValue(10)
         self.epochs_label.setText("Generations" if is_controller else "Epochs")
         self.lr_label.setVisible(not is_controller)
         self.lr.setVisible(not is_controller)
@@ -206,6 +224,7 @@ class NewJobDialog(QDialog):
             self.rollouts,
         ):
             w.setVisible(is_controller)
+        self._mode_changed()
         if is_controller:
             text = "No files needed: the controller learns by driving."
         elif family == "ink":
@@ -214,6 +233,20 @@ class NewJobDialog(QDialog):
             text = "Drop MIDI files or a folder here, or choose them."
         self.files_label.setText(text)
         self.inputs = []
+
+    def _mode_changed(self, *_args) -> None:
+        """A controller run's generations and rollouts per candidate: its mode's defaults (a dream
+        generation costs seconds, a real one minutes); the real-game check only after a dream run."""
+        if self.family.currentData() != "controller":
+            self.check_tracks_label.setVisible(False)
+            self.check_tracks.setVisible(False)
+            return
+        mode = self.mode.currentData()
+        opts = racing_finetune_defaults(mode)
+        self.epochs.setValue(opts["generations"])
+        self.rollouts.setValue(opts["rollouts"])
+        self.check_tracks_label.setVisible(mode == "dream")
+        self.check_tracks.setVisible(mode == "dream")
 
     def _on_base_chosen(self, _index: int) -> None:
         self._base_chosen = True
@@ -269,6 +302,8 @@ class NewJobDialog(QDialog):
                 "population": self.population.value(),
                 "rollouts": self.rollouts.value(),
             }
+            if options["mode"] == "dream":
+                options["real_check_tracks"] = self.check_tracks.value()
         return FinetuneSpec(
             family=family,
             base=self.base.currentData() or "",
