@@ -181,13 +181,14 @@ def test_the_dialog_offers_each_modes_defaults_and_the_real_check(qtbot, registr
     spec = dialog.spec()
     for key in ("generations", "rollouts", "tau", "population", "real_check_tracks"):
         assert spec.options[key] == dream[key], key
-    assert dialog.check_tracks.isVisible()
+    assert dialog.check_tracks.isVisible() and dialog.tau.isVisible()
     dialog.check_tracks.setValue(16)
     assert dialog.spec().options["real_check_tracks"] == 16
     dialog.mode.setCurrentIndex(dialog.mode.findData("real"))
     spec = dialog.spec()
     assert (spec.options["generations"], spec.options["rollouts"]) == (real["generations"], real["rollouts"])
     assert "real_check_tracks" not in spec.options and not dialog.check_tracks.isVisible()
+    assert not dialog.tau.isVisible()
     dialog.family.setCurrentIndex(dialog.family.findData("music"))
     assert dialog.epochs.value() == 10 and not dialog.check_tracks.isVisible()
 

@@ -236,17 +236,18 @@ class NewJobDialog(QDialog):
 
     def _mode_changed(self, *_args) -> None:
         """A controller run's generations and rollouts per candidate: its mode's defaults (a dream
-        generation costs seconds, a real one minutes); the real-game check only after a dream run."""
+        generation costs seconds, a real one minutes); τ and the real-game check only for a dream run."""
+        dream_only = (self.tau_label, self.tau, self.check_tracks_label, self.check_tracks)
         if self.family.currentData() != "controller":
-            self.check_tracks_label.setVisible(False)
-            self.check_tracks.setVisible(False)
+            for w in dream_only:
+                w.setVisible(False)
             return
         mode = self.mode.currentData()
         opts = racing_finetune_defaults(mode)
         self.epochs.setValue(opts["generations"])
         self.rollouts.setValue(opts["rollouts"])
-        self.check_tracks_label.setVisible(mode == "dream")
-        self.check_tracks.setVisible(mode == "dream")
+        for w in dream_only:
+            w.setVisible(mode == "dream")
 
     def _on_base_chosen(self, _index: int) -> None:
         self._base_chosen = True
