@@ -12,8 +12,9 @@
 #   3. dream CMA-ES from the base driver, 0 real steps, the runs named in RUNS side by side on the GPU: in the
 #      new world c4 (session 20's recipe: pop 32 × 16 dreams, GENS generations, σ0 0.1, cap 0.5), c4big (pop
 #      64 × 32, GENS_BIG) and c4tr (a trust region: pop 32 × 32, GENS_TR, σ0 SIGMA_TR, cap SIGMA_MAX_TR, short
-#      steps that stay among the perturbations the heads were fitted on; c4tr1 the same with CMA-ES seed 1); c3, session 20's recipe in the base's
-#      own world (the control of session 21's round 2). Default RUNS="c4 c4big c4tr"
+#      steps that stay among the perturbations the heads were fitted on; c4tr1 the same with CMA-ES seed 1);
+#      c3, session 20's recipe in the base's own world (the control of session 21's round 2).
+#      Default RUNS="c4 c4big c4tr"
 #   4. real returns of the base and the results on 32 tracks from 6,000,000 (the selection tracks), and of
 #      every run's mean every 10 generations (its snapshots)
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).

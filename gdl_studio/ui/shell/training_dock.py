@@ -161,7 +161,8 @@ class NewJobDialog(QDialog):
         self.check_tracks.setSuffix(" tracks")
         self.check_tracks.setToolTip(
             "After a dream run, base and result also drive these real tracks (0: skip); "
-            "with 4 or more the result line says whether the result drives better, worse or no clearly different"
+            "with 4 or more the result line says whether the result drives better than its base, "
+            "worse, or not clearly differently"
         )
         form.addRow("What", self.family)
         form.addRow("Start from", self.base)
