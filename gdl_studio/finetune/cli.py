@@ -29,7 +29,7 @@ def register(commands: _Commands) -> None:
         p.add_argument("--base", default=base, help=f"model to start from (default {base})")
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
-            from gdl_studio.racing.finetune import defaults
+            from gdl_studio.racing.finetune_options import defaults
 
             dream, real = defaults("dream"), defaults("real")
             # None: the run takes racing.finetune's default for its mode (one place for them)

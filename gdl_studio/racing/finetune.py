@@ -25,32 +25,7 @@ import numpy as np
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.finetuning import FinetuneSpec, Progress
-
-DEFAULTS = {  # the one place for these defaults: the CLI and the Training dock's dialog read them (defaults())
-    "generations": 5,
-    "mode": "dream",
-    "tau": 1.0,  # the temperature the shipped dream driver was trained at
-    "population": 16,
-    "rollouts": 2,
-    "workers": 1,
-    "seed": 0,
-    "sigma": 0.05,
-    "max_steps": 1000,
-    "valid_rollouts": 4,
-    "real_check_tracks": 8,  # dream mode: also score base and result on this many real tracks (0: skip)
-    "backend": "local",  # real mode: "local" processes or "ray" (racing/backends.py)
-    "ray_address": None,
-}
-# A dream generation costs seconds on a laptop, a real one minutes. 20 generations × 16 candidates × 8 dreams from
-# a weak driver (581 on 32 fresh tracks) gave +59.4 ± 12.5 per track there; 5 × 16 × 2 dreams move it by noise.
-MODE_DEFAULTS: dict[str, dict[str, Any]] = {"dream": {"generations": 20, "rollouts": 8}, "real": {}}
-
-
-def defaults(mode: str | None = None) -> dict[str, Any]:
-    """The options a run in ``mode`` (default: DEFAULTS' mode) gets when it names none."""
-    mode = mode or str(DEFAULTS["mode"])
-    return {**DEFAULTS, **MODE_DEFAULTS.get(mode, {}), "mode": mode}
-
+from gdl_studio.racing.finetune_options import DEFAULTS, MODE_DEFAULTS, defaults
 
 VALID_SEED_BASE = (
     2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)

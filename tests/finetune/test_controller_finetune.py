@@ -194,7 +194,8 @@ def test_each_mode_has_its_defaults_and_the_cli_leaves_them_to_the_run():
 
     from gdl_studio.core.finetuning import FinetuneSpec
     from gdl_studio.finetune.cli import register
-    from gdl_studio.racing.finetune import DEFAULTS, _options, defaults
+    from gdl_studio.racing.finetune import _options
+    from gdl_studio.racing.finetune_options import DEFAULTS, defaults
 
     assert defaults("dream")["generations"] > defaults("real")["generations"]
     assert defaults("dream")["rollouts"] > defaults("real")["rollouts"]

@@ -108,7 +108,7 @@ def _controller_label(card) -> str:
 
 def racing_finetune_defaults(mode: str) -> dict:
     """A controller fine-tuning run's default options in ``mode`` ("dream" or "real"), from their one place."""
-    from gdl_studio.racing.finetune import defaults
+    from gdl_studio.racing.finetune_options import defaults
 
     return defaults(mode)
 
