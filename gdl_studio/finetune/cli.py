@@ -67,7 +67,8 @@ def register(commands: _Commands) -> None:
             p.add_argument(
                 "--valid-rollouts",
                 type=int,
-                help=f"fixed validation tracks/dreams, base vs result (default {dream['valid_rollouts']})",
+                help="fixed validation dreams or tracks, base vs result "
+                f"(default {dream['valid_rollouts']} dreams, {real['valid_rollouts']} tracks)",
             )
             p.add_argument(
                 "--real-check-tracks",
