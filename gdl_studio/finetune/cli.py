@@ -32,7 +32,7 @@ def register(commands: _Commands) -> None:
             from gdl_studio.racing.finetune_options import defaults
 
             dream, real = defaults("dream"), defaults("real")
-            # None: the run takes racing.finetune's default for its mode (one place for them)
+            # None: the run takes its mode's default from racing.finetune_options (one place for them)
             p.add_argument(
                 "--generations",
                 type=int,

@@ -25,7 +25,7 @@ import numpy as np
 
 from gdl_studio.core.errors import UserError
 from gdl_studio.core.finetuning import FinetuneSpec, Progress
-from gdl_studio.racing.finetune_options import DEFAULTS, MODE_DEFAULTS, defaults
+from gdl_studio.racing.finetune_options import MODE_DEFAULTS, defaults
 
 VALID_SEED_BASE = (
     2_000_000  # validation tracks / dreams (training draws random 31-bit seeds; the bench uses 1_000_000…)
@@ -34,10 +34,9 @@ DREAM_MIN_STEPS = 20
 
 
 def _options(spec: FinetuneSpec) -> dict[str, Any]:
-    mode = spec.options.get("mode") or DEFAULTS["mode"]
-    if mode not in MODE_DEFAULTS:
+    opts = defaults(spec.options.get("mode"))
+    if opts["mode"] not in MODE_DEFAULTS:
         raise UserError("mode must be 'real' or 'dream'")
-    opts = defaults(mode)
     opts.update({k: v for k, v in spec.options.items() if v is not None})
     opts["real_check_tracks"] = max(0, int(opts["real_check_tracks"]))
     if opts["backend"] == "ray" and spec.options.get("workers") is None:

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     app, engine, window, _tmp = open_window(1366, 768)  # a laptop screen; the personal model goes to a scratch dir
     from gdl_studio.core.finetuning import FinetuneSpec
-    from gdl_studio.racing.finetune import defaults
+    from gdl_studio.racing.finetune_options import defaults
 
     window.show_panel("dream")
     dock = window.training_dock

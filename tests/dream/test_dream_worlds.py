@@ -168,7 +168,7 @@ def test_dream_finetuning_starts_from_the_dream_trained_driver(qtbot, registry_a
 
 
 def test_the_dialog_offers_each_modes_defaults_and_the_real_check(qtbot, registry_at):
-    """Generations and rollouts follow the mode (racing.finetune's defaults, their one place); the
+    """Generations and rollouts follow the mode (racing.finetune_options, their one place); the
     real-game check is a dream run's option and reaches the job."""
     from gdl_studio.racing.finetune_options import defaults
     from gdl_studio.ui.shell.training_dock import NewJobDialog

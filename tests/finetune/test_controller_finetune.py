@@ -189,7 +189,7 @@ def test_the_real_check_gives_the_same_figures_in_the_app_and_the_cli():
 
 
 def test_each_mode_has_its_defaults_and_the_cli_leaves_them_to_the_run():
-    """racing.finetune holds the defaults; the CLI passes None for what the person did not name."""
+    """racing.finetune_options holds the defaults; the CLI passes None for what the person did not name."""
     import argparse
 
     from gdl_studio.core.finetuning import FinetuneSpec

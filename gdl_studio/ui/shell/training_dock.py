@@ -38,6 +38,7 @@ from gdl_studio.core.errors import UserError
 from gdl_studio.core.finetuning import ETA, Failed, FinetuneSpec, Finished, Paused, Progress, Started, format_eta
 from gdl_studio.core.registry import default_registry
 from gdl_studio.finetune.runner import FinetuneRunner
+from gdl_studio.racing import finetune_options
 from gdl_studio.ui import theme
 
 # curve name → colour role in the loss plot (music and ink: train/validation NLL; controller: fitness)
@@ -106,13 +107,6 @@ def _controller_label(card) -> str:
     return driver_label(card)
 
 
-def racing_finetune_defaults(mode: str) -> dict:
-    """A controller fine-tuning run's default options in ``mode`` ("dream" or "real"), from their one place."""
-    from gdl_studio.racing.finetune_options import defaults
-
-    return defaults(mode)
-
-
 class NewJobDialog(QDialog):
     """Choose what to fine-tune on which of the user's files."""
 
@@ -143,7 +137,7 @@ class NewJobDialog(QDialog):
         self.lr.setRange(1e-5, 1e-2)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(3e-4)
-        dream = racing_finetune_defaults("dream")
+        dream = finetune_options.defaults("dream")
         self.population = QSpinBox()
         self.population.setRange(4, 256)
         self.population.setValue(dream["population"])
@@ -217,8 +211,6 @@ class NewJobDialog(QDialog):
         for w in (
             self.mode_label,
             self.mode,
-            self.tau_label,
-            self.tau,
             self.population_label,
             self.population,
             self.rollouts_label,
@@ -244,7 +236,7 @@ class NewJobDialog(QDialog):
                 w.setVisible(False)
             return
         mode = self.mode.currentData()
-        opts = racing_finetune_defaults(mode)
+        opts = finetune_options.defaults(mode)
         self.epochs.setValue(opts["generations"])
         self.rollouts.setValue(opts["rollouts"])
         for w in dream_only:
