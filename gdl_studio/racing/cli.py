@@ -225,7 +225,17 @@ def register(commands) -> None:
     p.add_argument("--popsize", type=_positive, default=64)
     p.add_argument("--rollouts", type=_positive, default=16, help="tracks per candidate (mean return is the fitness)")
     p.add_argument("--generations", type=_positive, default=300, help="total generations (resumed runs count on)")
-    p.add_argument("--sigma0", type=float, default=0.1)
+    p.add_argument(
+        "--sigma0",
+        type=float,
+        help="initial step size (default 0.1; from --init: the σ that controller's run ended with)",
+    )
+    p.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=5,
+        help="keep the distribution mean every this many generations in the checkpoint's snapshots.npz (0: never)",
+    )
     p.add_argument(
         "--workers",
         type=_positive,
@@ -522,6 +532,7 @@ def _train_controller(args) -> int:
         seed=args.seed,
         command=_command_line(),
         init=args.init,
+        snapshot_every=max(0, args.snapshot_every),
         backend=args.backend,
         ray_address=args.ray_address,
     )

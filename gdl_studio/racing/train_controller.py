@@ -47,7 +47,7 @@ class ControllerTrainConfig:
     popsize: int = 64
     rollouts: int = 16
     generations: int = 300
-    sigma0: float = 0.1
+    sigma0: float | None = None  # from zeros: 0.1; from ``init``: that card's last σ (else 0.1)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     batch_envs: int = 4
     max_steps: int = 1000
@@ -58,7 +58,10 @@ class ControllerTrainConfig:
     init: Path | None = None  # a controller model directory to start from (else zeros)
     backend: str = "local"  # "local" (process pool) or "ray" (see racing/backends.py)
     ray_address: str | None = None  # a running Ray cluster's HOST:PORT (default: start a local Ray)
+    snapshot_every: int = 5  # the distribution mean is kept every this many generations (``snapshots.npz``)
 
+
+DEFAULT_SIGMA0 = 0.1
 
 # ---------------------------------------------------------------- worker side
 _WORKER: dict = {}
@@ -131,7 +134,12 @@ class Evaluator:
 
 # ---------------------------------------------------------------- driver
 def _paths(ckpt: Path) -> dict[str, Path]:
-    return {"es": ckpt / "cma_state.npz", "state": ckpt / "controller_state.json", "log": ckpt / "controller_log.csv"}
+    return {
+        "es": ckpt / "cma_state.npz",
+        "state": ckpt / "controller_state.json",
+        "log": ckpt / "controller_log.csv",
+        "snapshots": ckpt / "snapshots.npz",
+    }
 
 
 def new_strategy(mean: np.ndarray, sigma: float, popsize: int, seed: int, max_std: float | None = None):
@@ -152,6 +160,20 @@ def save_strategy(path: Path, es) -> None:
     with atomic_path(Path(path)) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, mean=np.asarray(es.mean, dtype=np.float64), sigma=np.float64(es.sigma))
+
+
+def save_snapshot(path: Path, generation: int, mean: np.ndarray) -> None:
+    """Add the distribution mean after ``generation`` to the snapshots file (key ``genNNNNN``), atomically:
+    the means a run passed through, for choosing among them on validation tracks afterwards."""
+    path = Path(path)
+    snapshots = {}
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as data:
+            snapshots = {k: data[k] for k in data.files}
+    snapshots[f"gen{generation:05d}"] = np.asarray(mean, np.float32)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **snapshots)
 
 
 def load_strategy_state(path: Path) -> tuple[np.ndarray, float]:
@@ -204,7 +226,7 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
     elif cfg.init is not None:
         mean, card = initial_from_model(Path(cfg.init))
         metrics = card.get("metrics", {})
-        sigma = float(metrics.get("sigma") or cfg.sigma0)
+        sigma = float(cfg.sigma0 if cfg.sigma0 is not None else metrics.get("sigma") or DEFAULT_SIGMA0)
         state.update(
             generation=int(metrics.get("generations", 0)),
             env_steps=int(metrics.get("env_steps", 0)),
@@ -221,7 +243,7 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
             f"population {cfg.popsize}"
         )
     else:
-        es = new_strategy(np.zeros(n), cfg.sigma0, cfg.popsize, cfg.seed + 1)
+        es = new_strategy(np.zeros(n), cfg.sigma0 or DEFAULT_SIGMA0, cfg.popsize, cfg.seed + 1)
         log(f"controller: new CMA-ES, {n} parameters, population {cfg.popsize}, {cfg.rollouts} rollouts per candidate")
     state["current_run"] = cfg.command
     t_run = time.perf_counter()
@@ -266,6 +288,8 @@ def train_controller(cfg: ControllerTrainConfig, log=print) -> dict:
             state["last"] = row
             append_log(paths["log"], row)
             save_strategy(paths["es"], es)
+            if cfg.snapshot_every and (gen + 1) % cfg.snapshot_every == 0:
+                save_snapshot(paths["snapshots"], gen + 1, es.mean)
             write_text_atomic(paths["state"], json.dumps(state) + "\n")
             _save(cfg, es, state, xmean_fit, save_controller)
             log(

@@ -85,6 +85,30 @@ def test_cmaes_can_start_from_a_saved_controller(tiny_models_dir, tmp_path):
     assert np.linalg.norm(mean - start) < np.linalg.norm(mean)  # near the saved controller, not near zero
 
 
+def test_cmaes_from_a_saved_controller_takes_an_explicit_sigma_and_keeps_snapshots(tiny_models_dir, tmp_path):
+    from gdl_studio.racing.models_io import CONTROLLER_NAME
+    from gdl_studio.racing.train_controller import load_strategy_state, train_controller
+
+    quiet = lambda *a: None  # noqa: E731
+    base = tmp_path / "base"
+    train_controller(_cfg(tiny_models_dir, base, 1), log=quiet)
+    card_sigma = json.loads((base / "out" / CONTROLLER_NAME / "card.json").read_text())["metrics"]["sigma"]
+    runs = {}
+    for name, sigma0 in (("card", None), ("small", card_sigma / 50)):
+        cfg = _cfg(tiny_models_dir, tmp_path / name, 4)
+        cfg.init, cfg.sigma0, cfg.snapshot_every = base / "out" / CONTROLLER_NAME, sigma0, 2
+        train_controller(cfg, log=quiet)
+        runs[name] = load_strategy_state(tmp_path / name / "ckpt" / "cma_state.npz")[1]
+        with np.load(tmp_path / name / "ckpt" / "snapshots.npz") as snaps:
+            # generations 2 … 4 ran (the base had 1): the means after generations 2 and 4
+            assert sorted(snaps.files) == ["gen00002", "gen00004"]
+            mean4 = snaps["gen00004"]
+        assert np.allclose(mean4, load_strategy_state(tmp_path / name / "ckpt" / "cma_state.npz")[0], atol=1e-6)
+    # without --sigma0 the run goes on with the card's σ; with it, from the σ given (3 generations of
+    # CMA-ES change σ by far less than the factor 50 between them)
+    assert runs["card"] > 10 * runs["small"]
+
+
 def test_collect_is_resumable_and_deterministic(tmp_path):
     from gdl_studio.racing.collect import CollectConfig, collect, list_episodes
 
