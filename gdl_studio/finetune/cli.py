@@ -26,7 +26,16 @@ def register(commands: _Commands) -> None:
         elif inputs_help:
             p.add_argument("inputs", nargs="+", help=inputs_help)
         base = finetune_area(family).default_base
-        p.add_argument("--base", default=base, help=f"model to start from (default {base})")
+        if family == "controller":  # None: the mode's default, from racing.finetune_options.default_base
+            from gdl_studio.racing.finetune_options import DREAM_BASE
+
+            p.add_argument(
+                "--base",
+                help=f"controller to start from (default: {DREAM_BASE} for a dream run when it is installed, "
+                f"else {base})",
+            )
+        else:
+            p.add_argument("--base", default=base, help=f"model to start from (default {base})")
         p.add_argument("--name", required=True, help="name of the personal model to save")
         if family == "controller":
             from gdl_studio.racing.finetune_options import defaults
@@ -107,9 +116,16 @@ def _finetune(args: argparse.Namespace) -> int:
 
     not_options = {"func", "family", "inputs", "base", "name", "command", "verbose"}
     options = {k: v for k, v in vars(args).items() if k not in not_options and not k.startswith("_")}
+    base = args.base
+    if base is None:  # a controller run names none: its mode's default among the installed controllers
+        from gdl_studio.racing.finetune_options import default_base
+
+        area = finetune_area(args.family)
+        base = default_base(args.mode, (name for name, _ in area.choices()), area.default_base)
+        print(f"base: {base}", flush=True)
     spec = FinetuneSpec(
         family=args.family,
-        base=args.base,
+        base=base,
         inputs=list(getattr(args, "inputs", []) or []),
         name=args.name,
         options=options,

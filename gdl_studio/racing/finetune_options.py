@@ -6,7 +6,10 @@ and the Training dock's dialog read them without importing anything heavy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+DREAM_BASE = "carracing-controller-dream"  # = dream_train.DREAM_CONTROLLER_NAME (kept light here)
 
 DEFAULTS: dict[str, Any] = {  # read through defaults() by racing.finetune, the CLI and the Training dock's dialog
     "generations": 5,
@@ -37,3 +40,13 @@ def defaults(mode: str | None = None) -> dict[str, Any]:
     """The options a run in ``mode`` (default: DEFAULTS' mode) gets when it names none."""
     mode = mode or str(DEFAULTS["mode"])
     return {**DEFAULTS, **MODE_DEFAULTS.get(mode, {}), "mode": mode}
+
+
+def default_base(mode: str | None, installed: Iterable[str], fallback: str) -> str:
+    """The controller a run in ``mode`` starts from when none is named (the CLI's ``--base``, the dialog's
+    suggestion): in the dream, the dream-trained driver when it is among ``installed`` (it drives with the
+    newer V and M the dream is dreamt by); otherwise ``fallback`` (the area's default, the shipped controller)."""
+    mode = mode or str(DEFAULTS["mode"])
+    if mode == "dream" and DREAM_BASE in set(installed):
+        return DREAM_BASE
+    return fallback

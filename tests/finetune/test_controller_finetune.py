@@ -211,8 +211,24 @@ def test_each_mode_has_its_defaults_and_the_cli_leaves_them_to_the_run():
     for mode in ("dream", "real"):
         args = vars(parser.parse_args(["--name", "x", "--mode", mode]))
         assert args["generations"] is None and args["rollouts"] is None and args["tau"] is None
+        assert args["base"] is None  # the mode picks it (default_base below)
         opts = _options(FinetuneSpec("controller", "", [], "x", {k: args[k] for k in ("mode", "generations")}))
         assert opts == defaults(mode)
     args = vars(parser.parse_args(["--name", "x", "--generations", "3", "--rollouts", "5"]))
     opts = _options(FinetuneSpec("controller", "", [], "x", {k: args[k] for k in ("mode", "generations", "rollouts")}))
     assert (opts["generations"], opts["rollouts"], opts["mode"]) == (3, 5, "dream")
+
+
+def test_a_run_without_a_base_starts_where_the_dialog_would():
+    """The CLI and the New fine-tune dialog share racing.finetune_options.default_base: a dream run from
+    the dream-trained driver when it is installed, anything else from the area's default."""
+    from gdl_studio.racing.area import AREA, SHIPPED_CONTROLLER
+    from gdl_studio.racing.dream_train import DREAM_CONTROLLER_NAME
+    from gdl_studio.racing.finetune_options import DREAM_BASE, default_base
+
+    assert DREAM_BASE == DREAM_CONTROLLER_NAME and AREA.default_base == SHIPPED_CONTROLLER
+    both = [SHIPPED_CONTROLLER, DREAM_BASE]
+    assert default_base("dream", both, SHIPPED_CONTROLLER) == DREAM_BASE
+    assert default_base(None, both, SHIPPED_CONTROLLER) == DREAM_BASE  # dream is the default mode
+    assert default_base("real", both, SHIPPED_CONTROLLER) == SHIPPED_CONTROLLER
+    assert default_base("dream", [SHIPPED_CONTROLLER], SHIPPED_CONTROLLER) == SHIPPED_CONTROLLER

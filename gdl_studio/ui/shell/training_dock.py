@@ -251,11 +251,9 @@ class NewJobDialog(QDialog):
         has picked one."""
         if self._base_chosen or self.family.currentData() != "controller":
             return
-        from gdl_studio.racing.dream_train import DREAM_CONTROLLER_NAME
-
-        want = finetune_area("controller").default_base
-        if self.mode.currentData() == "dream" and self.base.findData(DREAM_CONTROLLER_NAME) >= 0:
-            want = DREAM_CONTROLLER_NAME
+        installed = [self.base.itemData(i) for i in range(self.base.count())]
+        fallback = finetune_area("controller").default_base
+        want = finetune_options.default_base(self.mode.currentData(), installed, fallback)
         self.base.setCurrentIndex(max(0, self.base.findData(want)))
 
     def _set_inputs(self, paths: list[str]) -> None:
