@@ -322,7 +322,14 @@ def run_bench(args, gui_figure=None) -> int:
     midi_ports.reset_api()
     results: dict = {}
     receiver = None
+    xruns = None
     try:
+        from gdl_studio.live import jack_midi
+
+        if jack_midi.available():  # the server's xruns beside each message count (see XrunCounter)
+            from gdl_studio.live.bench_sync import XrunCounter
+
+            xruns = XrunCounter()
         receiver = Receiver()
         composer, tiny = _composer(args)
         from gdl_studio.engine.threads import cap_torch_threads
@@ -331,7 +338,11 @@ def run_bench(args, gui_figure=None) -> int:
         primer = _primer()
         if not args.json:
             print(f"measuring MIDI timing for {args.seconds:g} s while {composer.name} generates…", file=sys.stderr)
+        if xruns is not None:
+            xruns.take()
         results.update(midi_timing(args, receiver, composer, primer))
+        if xruns is not None:
+            results["midi_messages"]["xruns"] = xruns.take()
         if args.jam_rounds:
             if not args.json:
                 print(f"jam mode: {args.jam_rounds} call-and-response rounds…", file=sys.stderr)
@@ -341,7 +352,8 @@ def run_bench(args, gui_figure=None) -> int:
         if not getattr(args, "no_sync", False):  # issue 14: sample-accurate MIDI, audio latency, clock, bounce
             from gdl_studio.live.bench_sync import run_sync_bench
 
-            results.update(run_sync_bench(args, composer, primer, say=lambda text: print(text, file=sys.stderr)))
+            say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+            results.update(run_sync_bench(args, composer, primer, say=say, xruns=xruns))
         if not args.no_gui and gui_figure is not None:
             if not args.json:
                 print("GUI stalls while a continuation streams (audition on)…", file=sys.stderr)
@@ -350,6 +362,8 @@ def run_bench(args, gui_figure=None) -> int:
     finally:
         if receiver is not None:
             receiver.close()
+        if xruns is not None:
+            xruns.close()
         from gdl_studio.live.synth import release_portaudio
 
         release_portaudio()  # PortAudio must let go of JACK before the server stops

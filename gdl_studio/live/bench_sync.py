@@ -40,6 +40,37 @@ import numpy as np
 RX, CLK, REC = "gdl-bench-frx", "gdl-bench-clock", "gdl-bench-rec"
 
 
+# ===================================================================================== xruns
+class XrunCounter:
+    """The JACK server's xruns, counted by an idle client of our own.
+
+    An xrun is a cycle some client did not finish in time; the MIDI in that cycle's buffers is lost
+    for every client, ours or not (on a busy 2-core host a non-realtime server has one now and
+    then). A message lost in a run without an xrun is the app's fault; one lost where the server
+    reported xruns may not be. So the benchmark reports the count beside its message counts."""
+
+    def __init__(self, name: str = "gdl-bench-xruns") -> None:
+        import jack
+
+        self._count = 0
+        self._client = jack.Client(name, no_start_server=True)
+        self._client.set_xrun_callback(self._on_xrun)  # JACK's notification thread, not the process one
+        self._client.activate()
+
+    def _on_xrun(self, _delay_usecs: float) -> None:
+        self._count += 1
+
+    def take(self) -> int:
+        """Xruns since the last take (or since the counter opened)."""
+        count = self._count
+        self._count -= count
+        return count
+
+    def close(self) -> None:
+        self._client.deactivate()
+        self._client.close()
+
+
 # ===================================================================================== clients
 def _client(name):
     import jack
@@ -453,8 +484,9 @@ def render_speed() -> dict:
     }
 
 
-def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
-    """The four figures of issue 14 (see the module docstring) on the running JACK server."""
+def run_sync_bench(args, composer, primer, say=lambda text: None, xruns: XrunCounter | None = None) -> dict:
+    """The four figures of issue 14 (see the module docstring) on the running JACK server;
+    ``xruns``: the server's xruns during the MIDI timing go beside its message counts."""
     from gdl_studio.live import jack_midi
 
     if not jack_midi.available():
@@ -471,9 +503,13 @@ def run_sync_bench(args, composer, primer, say=lambda text: None) -> dict:
             say(f"{area}: {message}")
             return {"error": message}
 
+    if xruns is not None:
+        xruns.take()
     results["midi"] = measure(
         "midi", "MIDI timing at an independent frame-stamping JACK client…", midi_timing, seconds, composer, primer
     )
+    if xruns is not None and "messages" in results["midi"]:
+        results["midi"]["messages"]["xruns"] = xruns.take()
     results["audio"] = measure(
         "audio",
         "audio latency: note-on → audio onset at an independent JACK recorder…",

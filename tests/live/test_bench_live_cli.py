@@ -54,8 +54,7 @@ def test_cli_module_imports_nothing_heavy():
     assert out.stdout.strip() == ""
 
 
-@pytest.mark.jack
-def test_bench_live_reports_the_figures(jack_server, tmp_path):
+def _run_bench_live(tmp_path) -> dict:
     script = textwrap.dedent("""
         import argparse, sys
         from gdl_studio.cli import Commands
@@ -98,25 +97,59 @@ def test_bench_live_reports_the_figures(jack_server, tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert not list(tmp_path.glob("gdl-bench-*")), "the bench left its scratch files"
-    figures = json.loads(out.stdout)
-    for key in ("midi_timing_ms.p50", "midi_timing_ms.p99", "jam_first_note_ms", "jack.period_frames"):
-        assert key in figures
-    assert figures["midi_messages.received"] == figures["midi_messages.sent"] > 0
-    assert figures["jam_first_note.rounds"] == 1
+    return json.loads(out.stdout)
+
+
+def _lost(figures: dict, prefix: str) -> int:
+    """Messages of one path (``midi_messages`` or ``midi.messages``) that did not arrive. A loss with no
+    xrun reported by the server fails at once (the app lost them); one beside xruns may be the loaded
+    host's (a non-realtime server drops a late cycle's MIDI for every client), so the run is repeated."""
+    sent, received = figures[f"{prefix}.sent"], figures[f"{prefix}.received"]
+    assert sent > 0
+    xruns = figures.get(f"{prefix}.xruns")
+    if received != sent:
+        assert xruns != 0, f"{prefix}: {sent - received} of {sent} messages lost without an xrun"
+    return sent - received
+
+
+@pytest.mark.jack
+def test_bench_live_reports_the_figures(jack_server, tmp_path):
     from gdl_studio.live import jack_midi
 
-    if jack_midi.available():  # issue 14's figures, each from an independent JACK client
-        for key in (
-            "midi.timing_ms.p99",
-            "audio.latency_ms.p50",
-            "audio.latency_ms.p99",
-            "clock.follow_error_ms.p99",
-            "render.realtime_factor",
-        ):
-            assert key in figures, key
-        assert figures["midi.messages.received"] == figures["midi.messages.sent"] > 0
-        assert figures["clock.beats"] > 0 and abs(figures["clock.tempo_bpm"] - 120.0) < 5.0
-        assert figures["render.realtime_factor"] > 1.0
+    runs = 3
+    for _ in range(runs):
+        figures = _run_bench_live(tmp_path)
+        for key in ("midi_timing_ms.p50", "midi_timing_ms.p99", "jam_first_note_ms", "jack.period_frames"):
+            assert key in figures
+        assert figures["jam_first_note.rounds"] == 1
+        if jack_midi.available():  # issue 14's figures, each from an independent JACK client
+            for key in (
+                "midi.timing_ms.p99",
+                "audio.latency_ms.p50",
+                "audio.latency_ms.p99",
+                "clock.follow_error_ms.p99",
+                "render.realtime_factor",
+                "midi_messages.xruns",
+                "midi.messages.xruns",
+            ):
+                assert key in figures, key
+            assert figures["clock.beats"] > 0 and abs(figures["clock.tempo_bpm"] - 120.0) < 5.0
+            assert figures["render.realtime_factor"] > 1.0
+            lost = _lost(figures, "midi_messages") + _lost(figures, "midi.messages")
+        else:
+            lost = _lost(figures, "midi_messages")
+        if lost == 0:
+            return
+    pytest.fail(f"messages lost beside xruns in all {runs} runs (last: {lost})")
+
+
+def test_a_lost_message_fails_unless_the_server_reported_an_xrun():
+    ok = {"midi_messages.sent": 48, "midi_messages.received": 48, "midi_messages.xruns": 0}
+    assert _lost(ok, "midi_messages") == 0
+    xrun = {**ok, "midi_messages.received": 43, "midi_messages.xruns": 2}
+    assert _lost(xrun, "midi_messages") == 5
+    with pytest.raises(AssertionError, match="5 of 48 messages lost without an xrun"):
+        _lost({**xrun, "midi_messages.xruns": 0}, "midi_messages")
 
 
 def test_the_jam_figure_counts_an_answer_note_that_arrives_a_little_early():
