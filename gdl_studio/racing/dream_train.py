@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gdl_studio.core.atomic import atomic_path, write_text_atomic
+from gdl_studio.core.atomic import write_text_atomic
 from gdl_studio.core.errors import UserError
 from gdl_studio.racing.dream_batch import ROAD_EVERY
 
@@ -101,6 +101,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         initial_from_model,
         load_strategy_state,
         new_strategy,
+        save_snapshot,
         save_strategy,
     )
 
@@ -149,7 +150,6 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
         mean, sigma = np.zeros(param_count()), cfg.sigma0
         log(f"dream-controller: new CMA-ES, {param_count()} parameters")
     es = new_strategy(mean, sigma, cfg.popsize, cfg.seed + 1 + state["generation"], max_std=cfg.sigma_max)
-    snapshots = dict(np.load(paths["snapshots"])) if paths["snapshots"].is_file() else {}
     log(
         f"dream-controller: population {cfg.popsize} × {cfg.rollouts} dreams of ≤ {cfg.max_steps} steps at τ {cfg.tau} "
         f"on {device}; starts: {starts_from}"
@@ -199,10 +199,7 @@ def train_dream_controller(cfg: DreamTrainConfig, log=print) -> dict:
             if state["best_valid"] is None or valid > state["best_valid"]:
                 state.update(best_valid=valid, best_valid_generation=gen + 1, best_params=np.asarray(es.mean).tolist())
         if (gen + 1) % cfg.snapshot_every == 0:
-            snapshots[f"gen{gen + 1:05d}"] = np.asarray(es.mean, np.float32)
-            with atomic_path(paths["snapshots"]) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **snapshots)
+            save_snapshot(paths["snapshots"], gen + 1, es.mean)
         seconds = time.perf_counter() - t0
         gen_seconds.append(seconds)
         state["generation"] = gen + 1

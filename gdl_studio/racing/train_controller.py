@@ -35,6 +35,7 @@ from gdl_studio.core.atomic import atomic_path, write_text_atomic
 from gdl_studio.core.errors import UserError
 
 LOG_FIELDS = ("generation", "best", "mean", "worst", "xmean_fitness", "sigma", "env_steps", "seconds")
+DEFAULT_SIGMA0 = 0.1  # CMA-ES's first step size from zeros (and from a controller whose card has no σ)
 
 
 @dataclass
@@ -60,8 +61,6 @@ class ControllerTrainConfig:
     ray_address: str | None = None  # a running Ray cluster's HOST:PORT (default: start a local Ray)
     snapshot_every: int = 5  # the distribution mean is kept every this many generations (``snapshots.npz``)
 
-
-DEFAULT_SIGMA0 = 0.1
 
 # ---------------------------------------------------------------- worker side
 _WORKER: dict = {}
