@@ -30,8 +30,9 @@ import numpy as np
 from gdl_studio.core.atomic import write_text_atomic
 from gdl_studio.core.errors import UserError
 from gdl_studio.racing.dream_batch import ROAD_EVERY
+from gdl_studio.racing.finetune_options import DREAM_BASE
 
-DREAM_CONTROLLER_NAME = "carracing-controller-dream"
+DREAM_CONTROLLER_NAME = DREAM_BASE  # the name lives in the light finetune_options (the CLI and the dialog read it)
 LOG_FIELDS = ("generation", "best", "mean", "worst", "xmean_fitness", "valid", "sigma", "dream_steps", "seconds")
 START_SEED_BASE = 4_000_000  # fallback start frames (track resets only) — not the bench's, fidelity's or finetune's
 

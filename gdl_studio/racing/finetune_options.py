@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-DREAM_BASE = "carracing-controller-dream"  # = dream_train.DREAM_CONTROLLER_NAME (kept light here)
+DREAM_BASE = "carracing-controller-dream"  # the dream-trained driver (dream_train.DREAM_CONTROLLER_NAME)
 
 DEFAULTS: dict[str, Any] = {  # read through defaults() by racing.finetune, the CLI and the Training dock's dialog
     "generations": 5,

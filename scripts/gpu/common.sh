@@ -28,6 +28,13 @@ init_world() {  # init_world DIR TAG [M_DIR]: carracing-vae-TAG, an M (default c
   cp -r models/carracing-controller-dream "$1/"
 }
 
+world_dirs() {  # world_dirs CONTROLLER: "VAE_DIR MDN_DIR", the V and M its card names (racing.worlds.resolve_world);
+                # exported, so a detached `chain` can call it
+  python3 -c "import sys; from gdl_studio.racing.worlds import resolve_world as r
+w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$1"
+}
+export -f world_dirs
+
 running() {  # running PIDFILE: whether the process it names is alive
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }

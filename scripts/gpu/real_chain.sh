@@ -22,8 +22,7 @@ export PYTHONPATH=/tmp/site
 
 chain() {  # what runs detached: every step logs into $W
   local v m
-  read -r v m < <(python3 -c "import sys; from gdl_studio.racing.worlds import resolve_world as r
-w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$BASE") || return 1
+  read -r v m < <(world_dirs "$BASE") || return 1
   mkdir -p "$W/world" "$W/out"
   ln -sfn "$v" "$W/world/carracing-vae"; ln -sfn "$m" "$W/world/carracing-mdnrnn"
   if [ -n "$RESUME" ] && [ ! -f "$W/ckpt/cma_state.npz" ]; then cp -r "$RESUME/ckpt" "$W/"; fi

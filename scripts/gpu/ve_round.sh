@@ -39,8 +39,7 @@ chain() {  # what runs detached; every step logs into $W
     base="$BASE_WORLD/carracing-controller-dream"
   fi
   local init=$base base_v base_m  # the base's own V and M (its card's world)
-  read -r base_v base_m < <(python3 -c "import sys; from gdl_studio.racing.worlds import resolve_world as r
-w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$base") || return 1
+  read -r base_v base_m < <(world_dirs "$base") || return 1
   if [ -n "$REAL_DATA" ]; then  # step 1 done on an earlier lease: its real-{train,valid}.npz
     cp "$REAL_DATA/real-train.npz" "$REAL_DATA/real-valid.npz" "$W/" || return 1
   else
