@@ -1,0 +1,404 @@
+"""A faster start for real-env CMA-ES: the linear controller taught by a privileged driver (issue #13, point 5).
+
+Both shipped drivers sit in a slow basin (``scripts/racing_bias_probe.py``): about 92 % of the tiles in
+1,000 steps, so they can never finish a lap, and 906 needs a finished lap. This script gives CMA-ES a
+start in a faster basin by DAgger (Ross et al. 2011):
+
+* the **teacher** reads the simulator's state (the track's centre line, the car's pose and speed):
+  pure pursuit on a look-ahead point for the wheel, and a speed plan for gas and brake (the highest
+  speed from which every corner ahead can still be braked down to its own limit, ``sqrt(a_lat / κ)``).
+  It never reaches the controller: it only labels states;
+* the **student** is the app's linear controller on V's z and M's h, the same 867 parameters that
+  CMA-ES searches. Round 0 drives with the teacher; each later round drives with a per-step mix of the
+  student (share ``1 − β``) and the teacher, labels every visited state with the teacher's action,
+  adds them to the data and refits the student (least squares on the squashed actions);
+* each round's student is scored on validation tracks (not the bench's, not the tracks of ``--first``).
+
+Run on a CPU (2 workers) or the device's 16 cores::
+
+    python scripts/racing_distill.py --world carracing-controller --out runs/distill --workers 16 \\
+        --rounds 5 --tracks 32 --valid 32
+    python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
+
+Writes ``OUT/round-K.npz`` (student parameters), ``OUT/log.jsonl`` and, at the end,
+``OUT/carracing-controller`` (the best round's student on the validation tracks, as a controller
+model directory with a card) for ``gdl-studio train world-model controller --init``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+# the teacher's parameters, tuned on tracks 9,100,000–9,100,011 only (never a validation or bench track)
+TEACHER = {
+    "look0": 5,  # look-ahead tiles at rest …
+    "lookv": 0.06,  # … plus this many per unit of speed
+    "ks": 1.5,  # wheel per radian of heading error to the look-ahead point
+    "kd": 0.28,  # wheel per unit of yaw rate (damping)
+    "win": 5,  # tiles over which the track's curvature is averaged
+    "alat": 105.0,  # lateral acceleration allowed in a corner: v_corner = sqrt(alat / κ)
+    "adec": 28.0,  # deceleration assumed when braking for a corner ahead
+    "vmax": 100.0,
+    "gas": 0.8,
+    "brake": 0.3,
+    "margin": 3.0,  # brake only above the planned speed plus this
+    "horizon": 40,  # tiles ahead considered by the speed plan
+    "gcut": 0.0,  # gas scaled by (1 − gcut |steer|)
+    "kg": 0.2,  # gas = gas · clip(kg (v_plan − v), 0, 1)
+    "kb": 0.05,  # brake = brake · clip(kb (v − v_plan − margin), 0, 1)
+}
+
+
+class Teacher:
+    """Pure pursuit plus a braking-distance speed plan, from the simulator's own state."""
+
+    def __init__(self, env, params: dict) -> None:
+        u = env.unwrapped
+        self.u, self.p = u, params
+        self.track = np.array([[t[2], t[3]] for t in u.track])
+        n = len(self.track)
+        seg = np.roll(self.track, -1, 0) - self.track
+        self.seglen = np.linalg.norm(seg, axis=1)
+        head = np.arctan2(seg[:, 1], seg[:, 0])
+        turn = np.abs(np.angle(np.exp(1j * (np.roll(head, -1) - head))))
+        w = int(params["win"])
+        turn = np.convolve(np.concatenate([turn, turn[:w]]), np.ones(w) / w, "valid")[:n]
+        kappa = turn / self.seglen.mean()
+        self.vcorner = np.sqrt(params["alat"] / np.maximum(kappa, 1e-6))
+        self.i = 0
+
+    def act(self) -> np.ndarray:
+        p, car = self.p, self.u.car
+        pos = np.array(car.hull.position)
+        ang = car.hull.angle
+        speed = float(np.linalg.norm(car.hull.linearVelocity))
+        n = len(self.track)
+        near = [(self.i + k) % n for k in range(-5, 30)]  # the track may pass close to itself
+        d = np.linalg.norm(self.track[near] - pos, axis=1)
+        self.i = near[int(np.argmin(d))]
+        if d.min() > 8.0:  # off the road: nearest tile anywhere
+            self.i = int(np.argmin(np.linalg.norm(self.track - pos, axis=1)))
+        i = self.i
+        target = self.track[(i + int(round(p["look0"] + p["lookv"] * speed))) % n]
+        fwd = np.array([-math.sin(ang), math.cos(ang)])
+        to = target - pos
+        err = math.atan2(fwd[0] * to[1] - fwd[1] * to[0], fwd @ to)  # > 0: target to the left
+        steer = float(np.clip(-p["ks"] * err + p["kd"] * car.hull.angularVelocity, -1, 1))
+        vplan, dist = p["vmax"], 0.0
+        for k in range(1, int(p["horizon"])):
+            j = (i + k) % n
+            dist += self.seglen[j]
+            vplan = min(vplan, math.sqrt(self.vcorner[j] ** 2 + 2 * p["adec"] * dist))
+        gas = p["gas"] * max(0.0, 1.0 - p["gcut"] * abs(steer)) * float(np.clip(p["kg"] * (vplan - speed), 0, 1))
+        brake = p["brake"] * float(np.clip(p["kb"] * (speed - vplan - p["margin"]), 0, 1))
+        return np.array([steer, gas, brake], dtype=np.float32)
+
+
+# ---------------------------------------------------------------- rollouts (worker side)
+_W: dict = {}
+
+
+def _init(models_dir: str | None) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    if models_dir is not None:
+        from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
+
+        _W["vae"] = load_dir(Path(models_dir) / VAE_NAME)
+        _W["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
+
+
+def _rollout(task: tuple) -> dict:
+    """Episodes on ``seeds`` in lockstep; each step executes the teacher's action with probability β,
+    else the student's; returns features [z, h], the teacher's labels and each episode's return."""
+    import torch
+
+    from gdl_studio.racing.controller import squash
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, to_tensor
+
+    seeds, params, beta, teacher_p, rng_seed, record, rows = task
+    rng = np.random.default_rng(rng_seed)
+    envs = [make_env() for _ in seeds]
+    obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
+    teachers = [Teacher(env, teacher_p) for env in envs]
+    n = len(seeds)
+    totals = np.zeros(n)
+    done = np.zeros(n, bool)
+    feats, labels = [], []
+    vae, mdn = _W.get("vae"), _W.get("mdn")
+    weight = bias = None
+    if params is not None:
+        weight, bias = params[: 3 * 288].reshape(3, 288), params[3 * 288 :]
+    state = mdn.initial_state(n) if mdn is not None else None
+    h = np.zeros((n, 256), np.float32)
+    steps = 0
+    for _t in range(1000):
+        live = np.flatnonzero(~done)
+        if live.size == 0:
+            break
+        a_teacher = np.stack([teachers[i].act() for i in range(n)])
+        actions = a_teacher.copy()
+        if vae is not None and mdn is not None:
+            with torch.inference_mode():
+                mu, _ = vae.encode(to_tensor(preprocess(np.stack(obs))))
+            x = np.concatenate([mu.numpy(), h], axis=1).astype(np.float64)
+            if weight is not None:
+                student = squash(x @ weight.T + bias)
+                use = rng.random(n) >= beta
+                actions[use] = student[use]
+                kept = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
+                actions[:, kept] = student[:, kept]
+            if record:
+                feats.append(x[live].astype(np.float32))
+                labels.append(a_teacher[live])
+            with torch.inference_mode():
+                inp = torch.cat([mu, torch.from_numpy(actions.astype(np.float32))], dim=1)[:, None]
+                _, state = mdn.lstm(inp, state)
+            h = state[0][0].numpy().copy()
+        for i in live:
+            o, r, term, trunc, _ = envs[i].step(actions[i])
+            steps += 1
+            totals[i] += r
+            obs[i] = o
+            if term or trunc:
+                done[i] = True
+    for env in envs:
+        env.close()
+    out = {"returns": totals.tolist(), "steps": steps}
+    if record and feats:
+        out["x"], out["y"] = np.concatenate(feats), np.concatenate(labels)
+    return out
+
+
+# ---------------------------------------------------------------- fitting
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    init: np.ndarray,
+    rows: tuple[int, ...] = (0, 1, 2),
+    epochs: int = 600,
+    l2: float = 1e-4,
+) -> np.ndarray:
+    """Least squares between squash(W x + b) and the teacher's actions (inputs standardised inside)."""
+    import torch
+
+    xt = torch.from_numpy(x.astype(np.float32))
+    yt = torch.from_numpy(y.astype(np.float32))
+    mean, std = xt.mean(0), xt.std(0) + 1e-3
+    xs = (xt - mean) / std
+    w0 = torch.from_numpy(init[: 3 * 288].reshape(3, 288).astype(np.float32)) * std  # in standardised units
+    b0 = torch.from_numpy(init[3 * 288 :].astype(np.float32)) + (w0 / std * mean).sum(1)
+    w = w0.clone().requires_grad_(True)
+    b = b0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([w, b], lr=0.02)
+    for _ in range(epochs):
+        raw = xs @ w.T + b
+        a = torch.tanh(raw)
+        # brake: clip(tanh, 0, 1) has no gradient below 0, so where the teacher brakes, fit tanh itself
+        brake = torch.where(yt[:, 2] > 0, a[:, 2], a[:, 2].clamp(0, 1))
+        pred = torch.stack([a[:, 0], (a[:, 1] + 1) / 2, brake], 1)
+        loss = ((pred - yt) ** 2)[:, list(rows)].mean() + l2 * (w[list(rows)] ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        fixed = [r for r in range(3) if r not in rows]
+        w[fixed], b[fixed] = w0[fixed], b0[fixed]
+        w_raw = w / std
+        b_raw = b - (w_raw * mean).sum(1)
+    print(f"  fit: loss {loss.item():.4f} on {len(x)} states", flush=True)
+    return np.concatenate([w_raw.numpy().ravel(), b_raw.numpy()]).astype(np.float64)
+
+
+def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
+    seeds = list(range(6_000_000, 6_000_000 + args.valid))
+    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
+        runs = [
+            pool.map(
+                _rollout,
+                [
+                    (seeds[k : k + args.batch], init, beta, teacher_p, 0, False, rows)
+                    for k in range(0, len(seeds), args.batch)
+                ],
+            )
+            for beta, rows in ((0.0, (0, 1, 2)), (1.0, (1, 2)))
+        ]
+    base, mixed = (np.concatenate([r["returns"] for r in res]) for res in runs)
+    d = mixed - base
+    print(
+        json.dumps(
+            {
+                "tracks_from": seeds[0],
+                "start": base.round(1).tolist(),
+                "hybrid": mixed.round(1).tolist(),
+                "start_mean": round(float(base.mean()), 1),
+                "hybrid_mean": round(float(mixed.mean()), 1),
+                "paired": round(float(d.mean()), 1),
+                "se": round(float(d.std() / np.sqrt(len(d))), 1),
+            }
+        )
+    )
+    return 0
+
+
+def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
+    from gdl_studio.racing.controller import squash
+
+    train = list(range(args.first, args.first + args.tracks))
+    held = list(range(args.first + 100_000, args.first + 100_008))
+    tasks = [
+        (train[k : k + args.batch], None, 1.0, teacher_p, 0, True, (0, 1, 2)) for k in range(0, len(train), args.batch)
+    ]
+    tasks += [(held[k : k + args.batch], None, 1.0, teacher_p, 0, True, (0, 1, 2)) for k in range(0, 8, args.batch)]
+    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
+        res = pool.map(_rollout, tasks)
+    n_train = len(range(0, len(train), args.batch))
+    xtr, ytr = np.concatenate([r["x"] for r in res[:n_train]]), np.concatenate([r["y"] for r in res[:n_train]])
+    xte, yte = np.concatenate([r["x"] for r in res[n_train:]]), np.concatenate([r["y"] for r in res[n_train:]])
+    p = fit(xtr, ytr, init, epochs=1500)
+    out = {
+        "train_states": len(xtr),
+        "held_out_states": len(xte),
+        "label_std": yte.std(0).astype(float).round(3).tolist(),
+    }
+    pred = squash(xte @ p[:864].reshape(3, 288).T + p[864:])
+    out["squashed_fit_r2"] = (1 - ((pred - yte) ** 2).mean(0) / yte.var(0)).astype(float).round(3).tolist()
+    for cols, name in ((slice(0, 32), "ols_z_r2"), (slice(0, 288), "ols_zh_r2")):
+        a, b = np.c_[xtr[:, cols], np.ones(len(xtr))], np.c_[xte[:, cols], np.ones(len(xte))]
+        coef = np.linalg.lstsq(a, ytr, rcond=None)[0]
+        out[name] = (1 - ((b @ coef - yte) ** 2).mean(0) / yte.var(0)).round(3).tolist()
+    print(json.dumps(out))
+    return 0
+
+
+def main() -> int:
+    from multiprocessing import get_context
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", default="carracing-controller", help="a controller whose V and M the student uses")
+    ap.add_argument("--out", default="runs/distill")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--tracks", type=int, default=32, help="training tracks per round")
+    ap.add_argument("--first", type=int, default=9_200_000, help="first training track (each round its own)")
+    ap.add_argument("--valid", type=int, default=32, help="validation tracks from 6,000,000")
+    ap.add_argument("--batch", type=int, default=4, help="environments per worker task")
+    ap.add_argument(
+        "--teacher-only", action="store_true", help="score the teacher alone on --tracks tracks from 9,100,000"
+    )
+    ap.add_argument(
+        "--rows", default="012", help="outputs taught (0 steer, 1 gas, 2 brake); the others stay the start's"
+    )
+    ap.add_argument(
+        "--hybrid",
+        action="store_true",
+        help="the start as shipped against the start steering with the teacher's "
+        "gas and brake, paired on --valid validation tracks (the ceiling of teaching --rows 12)",
+    )
+    ap.add_argument(
+        "--fit-probe",
+        action="store_true",
+        help="how well a linear map of [z, h] (or z alone) fits the teacher's "
+        "actions on its own states: R² on 8 held-out tracks after fitting on --tracks tracks",
+    )
+    ap.add_argument("--teacher", default="{}", help="JSON overrides of the teacher's parameters")
+    args = ap.parse_args()
+    teacher_p = {**TEACHER, **json.loads(args.teacher)}
+    rows = tuple(int(c) for c in args.rows)
+    ctx = get_context("spawn")
+
+    def batches(seeds):
+        return [seeds[k : k + args.batch] for k in range(0, len(seeds), args.batch)]
+
+    if args.teacher_only:
+        seeds = list(range(9_100_000, 9_100_000 + args.tracks))
+        with ctx.Pool(args.workers, _init, (None,)) as pool:
+            res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in batches(seeds)])
+        r = np.concatenate([x["returns"] for x in res])
+        print(json.dumps({"teacher_mean": r.mean(), "min": r.min(), "returns": r.round(1).tolist()}))
+        return 0
+
+    from gdl_studio.racing.models_io import save_controller
+    from gdl_studio.racing.train_controller import initial_from_model
+    from gdl_studio.racing.worlds import resolve_world
+
+    world = resolve_world(args.world)
+    models_dir = str(world.models_dir())
+    init, _ = initial_from_model(Path("models") / args.world)
+    if args.fit_probe:
+        return fit_probe(ctx, args, models_dir, init, teacher_p)
+    if args.hybrid:
+        return hybrid(ctx, args, models_dir, init, teacher_p)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    valid = list(range(6_000_000, 6_000_000 + args.valid))
+    xs, ys = [], []
+    params = init.copy()
+    best = (-1e9, -1, params)
+    t0 = time.perf_counter()
+    env_steps = 0
+    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
+        for rnd in range(args.rounds):
+            beta = 1.0 if rnd == 0 else 0.5**rnd
+            seeds = list(range(args.first + rnd * 1000, args.first + rnd * 1000 + args.tracks))
+            tasks = [
+                (b, params if rnd or len(rows) < 3 else None, beta, teacher_p, 1000 * rnd + k, True, rows)
+                for k, b in enumerate(batches(seeds))
+            ]
+            res = pool.map(_rollout, tasks)
+            xs += [r["x"] for r in res]
+            ys += [r["y"] for r in res]
+            env_steps += sum(r["steps"] for r in res)
+            driven = np.concatenate([r["returns"] for r in res]).mean()
+            params = fit(np.concatenate(xs), np.concatenate(ys), params, rows)
+            np.savez(out / f"round-{rnd}.npz", params=params)
+            vres = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
+            env_steps += sum(r["steps"] for r in vres)
+            v = np.concatenate([r["returns"] for r in vres])
+            row = {
+                "round": rnd,
+                "beta": beta,
+                "driven_mean": round(float(driven), 1),
+                "states": int(sum(len(x) for x in xs)),
+                "valid_mean": round(float(v.mean()), 1),
+                "valid_std": round(float(v.std()), 1),
+                "env_steps": env_steps,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            print(json.dumps(row), flush=True)
+            with open(out / "log.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if v.mean() > best[0]:
+                best = (float(v.mean()), rnd, params.copy())
+    cards = world.load().cards
+    card = {
+        "data": {
+            "source": "DAgger on gymnasium CarRacing-v3: a privileged pure-pursuit teacher's actions on the states "
+            f"visited by teacher/student mixes, tracks {args.first}+ (each round its own {args.tracks})",
+            "vae_sha256": cards["carracing-vae"].data["sha256"],
+            "mdn_sha256": cards["carracing-mdnrnn"].data["sha256"],
+        },
+        "split": f"student chosen by its return on {args.valid} validation tracks from 6,000,000",
+        "metrics": {"selected_round": best[1], "valid_mean": best[0], "env_steps": env_steps},
+        "training_command": "python scripts/racing_distill.py "
+        + " ".join(f"--{k.replace('_', '-')} {v!r}" for k, v in vars(args).items() if not isinstance(v, bool)),
+        "optimizer": "DAgger with a least-squares student (Adam on the squashed actions)",
+        "teacher": teacher_p,
+    }
+    save_controller(best[2], out / "carracing-controller", card)
+    print(f"kept round {best[1]}: {best[0]:.1f} on {args.valid} validation tracks", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
