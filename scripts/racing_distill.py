@@ -1,7 +1,7 @@
 """A faster start for real-env CMA-ES: the linear controller taught by a privileged driver (issue #13, point 5).
 
 Both shipped drivers sit in a slow basin (``scripts/racing_bias_probe.py``): about 92 % of the tiles in
-1,000 steps, so they can never finish a lap, and 906 needs a finished lap. This script gives CMA-ES a
+1,000 steps, so they can never finish a lap, and 906 needs a finished lap. This script tries to give CMA-ES a
 start in a faster basin by DAgger (Ross et al. 2011):
 
 * the **teacher** reads the simulator's state (the track's centre line, the car's pose and speed):
@@ -14,11 +14,20 @@ start in a faster basin by DAgger (Ross et al. 2011):
   adds them to the data and refits the student (least squares on the squashed actions);
 * each round's student is scored on validation tracks (not the bench's, not the tracks of ``--first``).
 
+``--rows`` teaches only some outputs (``12``: gas and brake on the start's own wheel; untaught outputs are always
+the student's, from round 0 on). Two probes: ``--fit-probe`` (how much of the teacher's actions a linear map of
+[z, h] explains on held-out tracks) and ``--hybrid`` (the start's wheel driven with the teacher's own pedals: the
+most that ``--rows 12`` could give).
+
+Outcome in session 25 (``resources/logs/world-model-v2/2026-12-05-distill/``): the teacher scores 921.8 (min 905.8)
+on the 32 validation tracks, but [z, h] explains R² 0.68 of its steering; no student beat the start.
+
 Run on a CPU (2 workers) or the device's 16 cores::
 
     python scripts/racing_distill.py --world carracing-controller --out runs/distill --workers 16 \\
         --rounds 5 --tracks 32 --valid 32
     python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
+    python scripts/racing_distill.py --hybrid --teacher '{"gas": 0.3}' --valid 32
 
 Writes ``OUT/round-K.npz`` (student parameters), ``OUT/log.jsonl`` and, at the end,
 ``OUT/carracing-controller`` (the best round's student on the validation tracks, as a controller
@@ -293,9 +302,8 @@ def main() -> int:
     ap.add_argument("--first", type=int, default=9_200_000, help="first training track (each round its own)")
     ap.add_argument("--valid", type=int, default=32, help="validation tracks from 6,000,000")
     ap.add_argument("--batch", type=int, default=4, help="environments per worker task")
-    ap.add_argument(
-        "--teacher-only", action="store_true", help="score the teacher alone on --tracks tracks from 9,100,000"
-    )
+    ap.add_argument("--teacher-only", action="store_true", help="score the teacher alone on --tracks tracks")
+    ap.add_argument("--teacher-first", type=int, default=9_100_000, help="first track of --teacher-only")
     ap.add_argument(
         "--rows", default="012", help="outputs taught (0 steer, 1 gas, 2 brake); the others stay the start's"
     )
@@ -321,7 +329,7 @@ def main() -> int:
         return [seeds[k : k + args.batch] for k in range(0, len(seeds), args.batch)]
 
     if args.teacher_only:
-        seeds = list(range(9_100_000, 9_100_000 + args.tracks))
+        seeds = list(range(args.teacher_first, args.teacher_first + args.tracks))
         with ctx.Pool(args.workers, _init, (None,)) as pool:
             res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in batches(seeds)])
         r = np.concatenate([x["returns"] for x in res])
