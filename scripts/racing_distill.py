@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -111,29 +110,19 @@ class Teacher:
 
 
 # ---------------------------------------------------------------- rollouts (worker side)
-_W: dict = {}
-
-
-def _init(models_dir: str | None) -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
-    if models_dir is not None:
-        from gdl_studio.racing.models_io import MDN_NAME, VAE_NAME, load_dir
-
-        _W["vae"] = load_dir(Path(models_dir) / VAE_NAME)
-        _W["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
+def _batches(seeds: list[int], size: int) -> list[list[int]]:
+    """``seeds`` in worker tasks of ``size`` environments each."""
+    return [seeds[k : k + size] for k in range(0, len(seeds), size)]
 
 
 def _rollout(task: tuple) -> dict:
     """Episodes on ``seeds`` in lockstep; each step executes the teacher's action with probability β,
-    else the student's; returns features [z, h], the teacher's labels and each episode's return."""
-    import torch
-
-    from gdl_studio.racing.controller import squash
+    else the student's; returns features [z, h], the teacher's labels and each episode's return.
+    Runs in a worker of :func:`gdl_studio.racing.train_controller._worker_init` (V and M loaded)."""
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.train_controller import _WORKER
 
     seeds, params, beta, teacher_p, rng_seed, record, rows = task
     rng = np.random.default_rng(rng_seed)
@@ -144,12 +133,12 @@ def _rollout(task: tuple) -> dict:
     totals = np.zeros(n)
     done = np.zeros(n, bool)
     feats, labels = [], []
-    vae, mdn = _W.get("vae"), _W.get("mdn")
-    weight = bias = None
-    if params is not None:
-        weight, bias = params[: 3 * 288].reshape(3, 288), params[3 * 288 :]
-    state = mdn.initial_state(n) if mdn is not None else None
-    h = np.zeros((n, 256), np.float32)
+    # the teacher alone needs neither V nor M; without a student its controller rows are never used
+    agent = None
+    if params is not None or record:
+        student = np.zeros(param_count()) if params is None else params
+        agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(student[None], n, axis=0))
+    untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
     steps = 0
     for _t in range(1000):
         live = np.flatnonzero(~done)
@@ -157,23 +146,17 @@ def _rollout(task: tuple) -> dict:
             break
         a_teacher = np.stack([teachers[i].act() for i in range(n)])
         actions = a_teacher.copy()
-        if vae is not None and mdn is not None:
-            with torch.inference_mode():
-                mu, _ = vae.encode(to_tensor(preprocess(np.stack(obs))))
-            x = np.concatenate([mu.numpy(), h], axis=1).astype(np.float64)
-            if weight is not None:
-                student = squash(x @ weight.T + bias)
+        if agent is not None:
+            x = agent.features(np.stack(obs))
+            if params is not None:
+                a_student = agent.policy(x)
                 use = rng.random(n) >= beta
-                actions[use] = student[use]
-                kept = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
-                actions[:, kept] = student[:, kept]
+                actions[use] = a_student[use]
+                actions[:, untaught] = a_student[:, untaught]
             if record:
                 feats.append(x[live].astype(np.float32))
                 labels.append(a_teacher[live])
-            with torch.inference_mode():
-                inp = torch.cat([mu, torch.from_numpy(actions.astype(np.float32))], dim=1)[:, None]
-                _, state = mdn.lstm(inp, state)
-            h = state[0][0].numpy().copy()
+            agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
             steps += 1
@@ -201,12 +184,15 @@ def fit(
     """Least squares between squash(W x + b) and the teacher's actions (inputs standardised inside)."""
     import torch
 
+    from gdl_studio.racing.controller import LinearController
+
+    start = LinearController(init)
     xt = torch.from_numpy(x.astype(np.float32))
     yt = torch.from_numpy(y.astype(np.float32))
     mean, std = xt.mean(0), xt.std(0) + 1e-3
     xs = (xt - mean) / std
-    w0 = torch.from_numpy(init[: 3 * 288].reshape(3, 288).astype(np.float32)) * std  # in standardised units
-    b0 = torch.from_numpy(init[3 * 288 :].astype(np.float32)) + (w0 / std * mean).sum(1)
+    w0 = torch.from_numpy(start.weight.astype(np.float32)) * std  # in standardised units
+    b0 = torch.from_numpy(start.bias.astype(np.float32)) + (w0 / std * mean).sum(1)
     w = w0.clone().requires_grad_(True)
     b = b0.clone().requires_grad_(True)
     opt = torch.optim.Adam([w, b], lr=0.02)
@@ -231,15 +217,11 @@ def fit(
 
 def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
     seeds = list(range(6_000_000, 6_000_000 + args.valid))
-    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
+    from gdl_studio.racing.train_controller import _worker_init
+
+    with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
         runs = [
-            pool.map(
-                _rollout,
-                [
-                    (seeds[k : k + args.batch], init, beta, teacher_p, 0, False, rows)
-                    for k in range(0, len(seeds), args.batch)
-                ],
-            )
+            pool.map(_rollout, [(b, init, beta, teacher_p, 0, False, rows) for b in _batches(seeds, args.batch)])
             for beta, rows in ((0.0, (0, 1, 2)), (1.0, (1, 2)))
         ]
     base, mixed = (np.concatenate([r["returns"] for r in res]) for res in runs)
@@ -261,17 +243,14 @@ def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int
 
 
 def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
-    from gdl_studio.racing.controller import squash
+    from gdl_studio.racing.controller import Z_SIZE, LinearController
+    from gdl_studio.racing.train_controller import _worker_init
 
-    train = list(range(args.first, args.first + args.tracks))
-    held = list(range(args.first + 100_000, args.first + 100_008))
-    tasks = [
-        (train[k : k + args.batch], None, 1.0, teacher_p, 0, True, (0, 1, 2)) for k in range(0, len(train), args.batch)
-    ]
-    tasks += [(held[k : k + args.batch], None, 1.0, teacher_p, 0, True, (0, 1, 2)) for k in range(0, 8, args.batch)]
-    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
-        res = pool.map(_rollout, tasks)
-    n_train = len(range(0, len(train), args.batch))
+    train = _batches(list(range(args.first, args.first + args.tracks)), args.batch)
+    held = _batches(list(range(args.first + 100_000, args.first + 100_008)), args.batch)
+    with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, True, (0, 1, 2)) for b in train + held])
+    n_train = len(train)
     xtr, ytr = np.concatenate([r["x"] for r in res[:n_train]]), np.concatenate([r["y"] for r in res[:n_train]])
     xte, yte = np.concatenate([r["x"] for r in res[n_train:]]), np.concatenate([r["y"] for r in res[n_train:]])
     p = fit(xtr, ytr, init, epochs=1500)
@@ -280,9 +259,9 @@ def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> 
         "held_out_states": len(xte),
         "label_std": yte.std(0).astype(float).round(3).tolist(),
     }
-    pred = squash(xte @ p[:864].reshape(3, 288).T + p[864:])
+    pred = LinearController(p).act(xte[:, :Z_SIZE], xte[:, Z_SIZE:])
     out["squashed_fit_r2"] = (1 - ((pred - yte) ** 2).mean(0) / yte.var(0)).astype(float).round(3).tolist()
-    for cols, name in ((slice(0, 32), "ols_z_r2"), (slice(0, 288), "ols_zh_r2")):
+    for cols, name in ((slice(0, Z_SIZE), "ols_z_r2"), (slice(None), "ols_zh_r2")):
         a, b = np.c_[xtr[:, cols], np.ones(len(xtr))], np.c_[xte[:, cols], np.ones(len(xte))]
         coef = np.linalg.lstsq(a, ytr, rcond=None)[0]
         out[name] = (1 - ((b @ coef - yte) ** 2).mean(0) / yte.var(0)).round(3).tolist()
@@ -325,23 +304,25 @@ def main() -> int:
     rows = tuple(int(c) for c in args.rows)
     ctx = get_context("spawn")
 
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.models_io import save_controller
+    from gdl_studio.racing.train_controller import _worker_init, initial_from_model
+    from gdl_studio.racing.worlds import resolve_world
+
+    world = resolve_world(args.world)
+    models_dir = str(world.models_dir())
+
     def batches(seeds):
-        return [seeds[k : k + args.batch] for k in range(0, len(seeds), args.batch)]
+        return _batches(seeds, args.batch)
 
     if args.teacher_only:
         seeds = list(range(args.teacher_first, args.teacher_first + args.tracks))
-        with ctx.Pool(args.workers, _init, (None,)) as pool:
+        with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
             res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in batches(seeds)])
         r = np.concatenate([x["returns"] for x in res])
         print(json.dumps({"teacher_mean": r.mean(), "min": r.min(), "returns": r.round(1).tolist()}))
         return 0
 
-    from gdl_studio.racing.models_io import save_controller
-    from gdl_studio.racing.train_controller import initial_from_model
-    from gdl_studio.racing.worlds import resolve_world
-
-    world = resolve_world(args.world)
-    models_dir = str(world.models_dir())
     init, _ = initial_from_model(Path("models") / args.world)
     if args.fit_probe:
         return fit_probe(ctx, args, models_dir, init, teacher_p)
@@ -355,7 +336,7 @@ def main() -> int:
     best = (-1e9, -1, params)
     t0 = time.perf_counter()
     env_steps = 0
-    with ctx.Pool(args.workers, _init, (models_dir,)) as pool:
+    with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
         for rnd in range(args.rounds):
             beta = 1.0 if rnd == 0 else 0.5**rnd
             seeds = list(range(args.first + rnd * 1000, args.first + rnd * 1000 + args.tracks))
@@ -388,13 +369,12 @@ def main() -> int:
                 f.write(json.dumps(row) + "\n")
             if v.mean() > best[0]:
                 best = (float(v.mean()), rnd, params.copy())
-    cards = world.load().cards
     card = {
         "data": {
             "source": "DAgger on gymnasium CarRacing-v3: a privileged pure-pursuit teacher's actions on the states "
             f"visited by teacher/student mixes, tracks {args.first}+ (each round its own {args.tracks})",
-            "vae_sha256": cards["carracing-vae"].data["sha256"],
-            "mdn_sha256": cards["carracing-mdnrnn"].data["sha256"],
+            "vae_sha256": read_card(world.vae_dir).data["sha256"],
+            "mdn_sha256": read_card(world.mdn_dir).data["sha256"],
         },
         "split": f"student chosen by its return on {args.valid} validation tracks from 6,000,000",
         "metrics": {"selected_round": best[1], "valid_mean": best[0], "env_steps": env_steps},

@@ -37,22 +37,34 @@ class BatchAgent:
         self.state = self.mdn.initial_state(self.batch)
         self.h = np.zeros((self.batch, self.hidden), dtype=np.float32)
         self.last_z = np.zeros((self.batch, self.z_size), dtype=np.float32)
+        self._mu = torch.zeros(self.batch, self.z_size)  # V's μ of the last frames, for advance()
 
-    @torch.inference_mode()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Observations (B, 96, 96, 3) uint8 → actions (B, 3); advances the LSTM state."""
-        frames = preprocess(obs)
-        mu, _ = self.vae.encode(to_tensor(frames))
-        z = mu.numpy()
-        x = np.concatenate([z, self.h], axis=1).astype(np.float64)
-        raw = np.einsum("bij,bj->bi", self.weight, x) + self.bias
-        actions = squash(raw)
-        _, self.state = self.mdn.lstm(torch.cat([mu, torch.from_numpy(actions)], dim=1)[:, None], self.state)
+        actions = self.policy(self.features(obs))
+        self.advance(actions)
+        return actions
+
+    @torch.inference_mode()
+    def features(self, obs: np.ndarray) -> np.ndarray:
+        """The controllers' input [z_t, h_t] (B, z + hidden), float64, for observations (B, 96, 96, 3) uint8.
+        :meth:`advance` must follow with the actions taken before the next call."""
+        self._mu, _ = self.vae.encode(to_tensor(preprocess(obs)))
+        self.last_z = self._mu.numpy()
+        return np.concatenate([self.last_z, self.h], axis=1).astype(np.float64)
+
+    def policy(self, x: np.ndarray) -> np.ndarray:
+        """Each environment's controller on its features ``x`` → actions (B, 3) float32."""
+        return squash(np.einsum("bij,bj->bi", self.weight, x) + self.bias)
+
+    @torch.inference_mode()
+    def advance(self, actions: np.ndarray) -> None:
+        """h_{t+1} = LSTM(z_t, a_t, h_t) for the actions taken (the controllers' own, or others)."""
+        a = torch.from_numpy(np.asarray(actions, dtype=np.float32))
+        _, self.state = self.mdn.lstm(torch.cat([self._mu, a], dim=1)[:, None], self.state)
         self.h = self.state[0][0].numpy().copy()
         if self.predict_reward:  # r̂_t from h_{t+1}, as M was trained (the reward of this step)
             self.predicted = self.mdn.reward_head(self.state[0][0]).squeeze(-1).numpy().copy()
-        self.last_z = z
-        return actions
 
     def keep(self, index: np.ndarray) -> None:
         """Keep only the environments in ``index`` (others finished), preserving their state."""
