@@ -383,7 +383,7 @@ def main() -> int:
         "optimizer": "DAgger with a least-squares student (Adam on the squashed actions)",
         "teacher": teacher_p,
     }
-    save_controller(best[2], out / "carracing-controller", card)
+    save_controller(best[2], out, card)  # OUT/carracing-controller
     print(f"kept round {best[1]}: {best[0]:.1f} on {args.valid} validation tracks", flush=True)
     return 0
 
