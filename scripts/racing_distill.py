@@ -1,37 +1,42 @@
-"""A faster start for real-env CMA-ES: the linear controller taught by a privileged driver (issue #13, point 5).
+"""A privileged driver taught to the world model's features by DAgger (issue #13, point 5).
 
-Both shipped drivers sit in a slow basin (``scripts/racing_bias_probe.py``): about 92 % of the tiles in
-1,000 steps, so they can never finish a lap, and 906 needs a finished lap. This script tries to give CMA-ES a
-start in a faster basin by DAgger (Ross et al. 2011):
+Both shipped CMA-ES drivers sit in a slow basin (``scripts/racing_bias_probe.py``): about 92 % of the tiles in
+1,000 steps, so they can never finish a lap, and 906 needs a finished lap. This script teaches a faster driver by
+DAgger (Ross et al. 2011):
 
 * the **teacher** reads the simulator's state (the track's centre line, the car's pose and speed):
   pure pursuit on a look-ahead point for the wheel, and a speed plan for gas and brake (the highest
   speed from which every corner ahead can still be braked down to its own limit, ``sqrt(a_lat / κ)``).
   It never reaches the controller: it only labels states;
-* the **student** is the app's linear controller on V's z and M's h, the same 867 parameters that
-  CMA-ES searches. Round 0 drives with the teacher; each later round drives with a per-step mix of the
-  student (share ``1 − β``) and the teacher, labels every visited state with the teacher's action,
-  adds them to the data and refits the student (least squares on the squashed actions);
-* each round's student is scored on validation tracks (not the bench's, not the tracks of ``--first``).
+* the **student** sees only what the app's controllers see, V's z and M's h. By default it is the linear
+  controller (the 867 parameters CMA-ES searches, started from ``--world``'s controller); with
+  ``--student-hidden H`` it is a tanh MLP with H units (:class:`gdl_studio.racing.controller.MLPController`).
+  Round 0 drives with the teacher; each later round drives with a per-step mix of the student (share ``1 − β``,
+  β = 0.5^round) and the teacher, labels every visited state with the teacher's action, adds them to the data
+  and refits the student (least squares on the squashed actions);
+* each round's student is scored on validation tracks from 6,000,000 (not the bench's, not the tracks of
+  ``--first``); the best round is kept.
 
-``--rows`` teaches only some outputs (``12``: gas and brake on the start's own wheel; untaught outputs are always
-the student's, from round 0 on). Two probes: ``--fit-probe`` (how much of the teacher's actions a linear map of
-[z, h] explains on held-out tracks) and ``--hybrid`` (the start's wheel driven with the teacher's own pedals: the
-most that ``--rows 12`` could give).
+``--rows`` teaches only some outputs of the linear student (``12``: gas and brake on the start's own wheel). Probes:
+``--fit-probe`` (how much of the teacher's actions a linear map of [z, h], and with ``--mlp-probe H …`` an MLP,
+explains on held-out tracks) and ``--hybrid`` (the start's wheel driven with the teacher's own pedals).
 
-Outcome in session 25 (``resources/logs/world-model-v2/2026-12-05-distill/``): the teacher scores 921.8 (min 905.8)
-on the 32 validation tracks, but [z, h] explains R² 0.68 of its steering; no student beat the start.
+Outcomes: session 25 (``resources/logs/world-model-v2/2026-12-05-distill/``): the teacher scores 921.8 (min 905.8)
+on the 32 validation tracks, a linear map of [z, h] explains R² 0.68 of its steering, and no linear student
+drives. Session 26 (``2026-12-05-distill-mlp/``): a 64-unit MLP explains 0.83, and its DAgger student drives
+like the teacher (918.7 on the 32 validation tracks after 6 rounds): the shipped ``carracing-controller-distilled``.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
-    python scripts/racing_distill.py --world carracing-controller --out runs/distill --workers 16 \\
-        --rounds 5 --tracks 32 --valid 32
+    python scripts/racing_distill.py --student-hidden 64 --out runs/distill-mlp64-r8 --rounds 8 --tracks 24 \
+        --valid 32 --batch 4 --workers 2          # the shipped MLP driver (847 s on 2 cores)
     python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
-    python scripts/racing_distill.py --hybrid --teacher '{"gas": 0.3}' --valid 32
+    python scripts/racing_distill.py --fit-probe --first 9300000 --tracks 16 --mlp-probe 64 256
 
-Writes ``OUT/round-K.npz`` (student parameters), ``OUT/log.jsonl`` and, at the end,
-``OUT/carracing-controller`` (the best round's student on the validation tracks, as a controller
-model directory with a card) for ``gdl-studio train world-model controller --init``.
+Writes ``OUT/round-K.npz`` (each round's student), ``OUT/log.jsonl`` and, at the end, the best round's student
+as a controller model with its card: ``OUT/carracing-controller-distilled`` (the MLP; copy it into ``models/``)
+or ``OUT/carracing-controller`` (linear: a start for ``gdl-studio train world-model controller --init``).
+``--export-round K`` saves round K of an earlier run instead.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -109,6 +116,9 @@ class Teacher:
         return np.array([steer, gas, brake], dtype=np.float32)
 
 
+DISTILLED_NAME = "carracing-controller-distilled"
+
+
 # ---------------------------------------------------------------- rollouts (worker side)
 def _batches(seeds: list[int], size: int) -> list[list[int]]:
     """``seeds`` in worker tasks of ``size`` environments each."""
@@ -136,7 +146,7 @@ def _rollout(task: tuple) -> dict:
     # the teacher alone needs neither V nor M; without a student its controller rows are never used
     agent = None
     if params is not None or record:
-        student = np.zeros(param_count()) if params is None else params
+        student = params if isinstance(params, np.ndarray) else np.zeros(param_count())
         agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(student[None], n, axis=0))
     untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
     steps = 0
@@ -149,7 +159,7 @@ def _rollout(task: tuple) -> dict:
         if agent is not None:
             x = agent.features(np.stack(obs))
             if params is not None:
-                a_student = agent.policy(x)
+                a_student = agent.policy(x) if isinstance(params, np.ndarray) else mlp_act(params, x)
                 use = rng.random(n) >= beta
                 actions[use] = a_student[use]
                 actions[:, untaught] = a_student[:, untaught]
@@ -173,6 +183,54 @@ def _rollout(task: tuple) -> dict:
 
 
 # ---------------------------------------------------------------- fitting
+def mlp_act(net: dict, x: np.ndarray) -> np.ndarray:
+    """A one-hidden-layer tanh student on raw features x (B, 288) → actions, squashed as the linear controller's."""
+    from gdl_studio.racing.controller import squash
+
+    return squash(np.tanh(x @ net["w1"].T + net["b1"]) @ net["w2"].T + net["b2"])
+
+
+def fit_mlp(x: np.ndarray, y: np.ndarray, prev: dict | None, hidden: int, steps: int = 4000) -> dict:
+    """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``); standardisation
+    folded into the first layer, so :func:`mlp_act` takes raw features."""
+    import torch
+
+    torch.manual_seed(0)
+    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
+    mean, std = xt.mean(0), xt.std(0) + 1e-3
+    l1, l2 = torch.nn.Linear(xt.shape[1], hidden), torch.nn.Linear(hidden, 3)
+    if prev is not None:  # prev is in raw units: back to standardised ones
+        with torch.no_grad():
+            w1 = torch.from_numpy(prev["w1"].astype(np.float32)) * std
+            l1.weight.copy_(w1)
+            l1.bias.copy_(torch.from_numpy(prev["b1"].astype(np.float32)) + (w1 / std * mean).sum(1))
+            l2.weight.copy_(torch.from_numpy(prev["w2"].astype(np.float32)))
+            l2.bias.copy_(torch.from_numpy(prev["b2"].astype(np.float32)))
+    params = [*l1.parameters(), *l2.parameters()]
+    opt = torch.optim.Adam(params, lr=2e-3, weight_decay=1e-5)
+    xs = (xt - mean) / std
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        idx = torch.randint(0, len(xs), (2048,), generator=gen)
+        a = torch.tanh(l2(torch.tanh(l1(xs[idx]))))
+        yb = yt[idx]
+        brake = torch.where(yb[:, 2] > 0, a[:, 2], a[:, 2].clamp(0, 1))
+        pred = torch.stack([a[:, 0], (a[:, 1] + 1) / 2, brake], 1)
+        loss = ((pred - yb) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    print(f"  fit (MLP {hidden}): loss {loss.item():.4f} on {len(x)} states", flush=True)
+    with torch.no_grad():
+        w1 = l1.weight / std
+        return {
+            "w1": w1.double().numpy(),
+            "b1": (l1.bias - (w1 * mean).sum(1)).double().numpy(),
+            "w2": l2.weight.double().numpy(),
+            "b2": l2.bias.double().numpy(),
+        }
+
+
 def fit(
     x: np.ndarray,
     y: np.ndarray,
@@ -242,6 +300,27 @@ def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int
     return 0
 
 
+def mlp_r2(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.ndarray, hidden: int) -> list[float]:
+    """Held-out R² of a one-hidden-layer tanh MLP of [z, h] (plain regression on the actions, Adam, full batch):
+    how much of the teacher a non-linear map of the same features could explain."""
+    import torch
+
+    torch.manual_seed(0)
+    xt, yt = torch.from_numpy(xtr.astype(np.float32)), torch.from_numpy(ytr.astype(np.float32))
+    mean, std = xt.mean(0), xt.std(0) + 1e-3
+    net = torch.nn.Sequential(torch.nn.Linear(xt.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 3))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    xs = (xt - mean) / std
+    for _ in range(1500):
+        loss = ((net(xs) - yt) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = net((torch.from_numpy(xte.astype(np.float32)) - mean) / std).numpy()
+    return (1 - ((pred - yte) ** 2).mean(0) / yte.var(0)).astype(float).round(3).tolist()
+
+
 def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
     from gdl_studio.racing.controller import Z_SIZE, LinearController
     from gdl_studio.racing.train_controller import _worker_init
@@ -265,6 +344,8 @@ def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> 
         a, b = np.c_[xtr[:, cols], np.ones(len(xtr))], np.c_[xte[:, cols], np.ones(len(xte))]
         coef = np.linalg.lstsq(a, ytr, rcond=None)[0]
         out[name] = (1 - ((b @ coef - yte) ** 2).mean(0) / yte.var(0)).round(3).tolist()
+    for hidden in args.mlp_probe:
+        out[f"mlp{hidden}_zh_r2"] = mlp_r2(xtr, ytr, xte, yte, hidden)
     print(json.dumps(out))
     return 0
 
@@ -298,14 +379,32 @@ def main() -> int:
         help="how well a linear map of [z, h] (or z alone) fits the teacher's "
         "actions on its own states: R² on 8 held-out tracks after fitting on --tracks tracks",
     )
+    ap.add_argument(
+        "--mlp-probe",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="HIDDEN",
+        help="with --fit-probe: also the held-out R² of tanh MLPs of these hidden widths",
+    )
+    ap.add_argument(
+        "--student-hidden",
+        type=int,
+        default=0,
+        help="0: the app's linear controller as the student; H: a tanh MLP with H hidden units (an experiment: "
+        "the app cannot load it, so nothing is saved as a controller)",
+    )
+    ap.add_argument(
+        "--export-round",
+        type=int,
+        help="save round K of the run in --out as its student (with the run's other arguments, for its card)",
+    )
     ap.add_argument("--teacher", default="{}", help="JSON overrides of the teacher's parameters")
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
     rows = tuple(int(c) for c in args.rows)
     ctx = get_context("spawn")
 
-    from gdl_studio.core.registry import read_card
-    from gdl_studio.racing.models_io import save_controller
     from gdl_studio.racing.train_controller import _worker_init, initial_from_model
     from gdl_studio.racing.worlds import resolve_world
 
@@ -328,12 +427,18 @@ def main() -> int:
         return fit_probe(ctx, args, models_dir, init, teacher_p)
     if args.hybrid:
         return hybrid(ctx, args, models_dir, init, teacher_p)
+    if args.export_round is not None:
+        return export_round(args, world, teacher_p)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     valid = list(range(6_000_000, 6_000_000 + args.valid))
     xs, ys = [], []
-    params = init.copy()
-    best = (-1e9, -1, params)
+    params: np.ndarray | dict | None = init.copy()
+    if args.student_hidden:
+        if len(rows) < 3:
+            raise SystemExit("--student-hidden teaches every output (no --rows)")
+        params = None
+    best: tuple[float, int, np.ndarray | dict | None] = (-1e9, -1, params)
     t0 = time.perf_counter()
     env_steps = 0
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -349,8 +454,14 @@ def main() -> int:
             ys += [r["y"] for r in res]
             env_steps += sum(r["steps"] for r in res)
             driven = np.concatenate([r["returns"] for r in res]).mean()
-            params = fit(np.concatenate(xs), np.concatenate(ys), params, rows)
-            np.savez(out / f"round-{rnd}.npz", params=params)
+            if args.student_hidden:
+                prev = params if isinstance(params, dict) else None
+                params = fit_mlp(np.concatenate(xs), np.concatenate(ys), prev, args.student_hidden)
+                np.savez(out / f"round-{rnd}.npz", **params)
+            else:
+                assert isinstance(params, np.ndarray)
+                params = fit(np.concatenate(xs), np.concatenate(ys), params, rows)
+                np.savez(out / f"round-{rnd}.npz", params=params)
             vres = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
             env_steps += sum(r["steps"] for r in vres)
             v = np.concatenate([r["returns"] for r in vres])
@@ -368,7 +479,22 @@ def main() -> int:
             with open(out / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
             if v.mean() > best[0]:
-                best = (float(v.mean()), rnd, params.copy())
+                best = (float(v.mean()), rnd, params)
+    keep(args, world, best[2], best[1], best[0], env_steps, time.perf_counter() - t0, teacher_p, out)
+    return 0
+
+
+def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, seconds: float, teacher_p, out: Path):
+    """Save the kept student as a controller model with its card: the MLP as ``OUT/carracing-controller-distilled``
+    (its own model), the linear one as ``OUT/carracing-controller`` (a start for ``train world-model controller
+    --init``)."""
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.models_io import save_controller
+
+    argv = list(sys.argv)
+    if "--export-round" in argv:  # the card names the training run, not the export
+        k = argv.index("--export-round")
+        del argv[k : k + 2]
     card = {
         "data": {
             "source": "DAgger on gymnasium CarRacing-v3: a privileged pure-pursuit teacher's actions on the states "
@@ -376,15 +502,53 @@ def main() -> int:
             "vae_sha256": read_card(world.vae_dir).data["sha256"],
             "mdn_sha256": read_card(world.mdn_dir).data["sha256"],
         },
-        "split": f"student chosen by its return on {args.valid} validation tracks from 6,000,000",
-        "metrics": {"selected_round": best[1], "valid_mean": best[0], "env_steps": env_steps},
-        "training_command": "python scripts/racing_distill.py "
-        + " ".join(f"--{k.replace('_', '-')} {v!r}" for k, v in vars(args).items() if not isinstance(v, bool)),
+        "split": f"student chosen by its return on {args.valid} validation tracks from 6,000,000 (one per round); "
+        "the bench's tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
+        "metrics": {
+            "selected_round": rnd,
+            "valid_mean": round(valid_mean, 1),
+            "env_steps": env_steps,
+            "train_seconds": round(seconds, 1),
+            "cpu_workers": args.workers,
+        },
+        "training_command": "python " + shlex.join(argv),
         "optimizer": "DAgger with a least-squares student (Adam on the squashed actions)",
         "teacher": teacher_p,
     }
-    save_controller(best[2], out, card)  # OUT/carracing-controller
-    print(f"kept round {best[1]}: {best[0]:.1f} on {args.valid} validation tracks", flush=True)
+    if isinstance(params, dict):  # the MLP student: its own model, carracing-controller-distilled
+        flat = np.concatenate([params["w1"].ravel(), params["b1"], params["w2"].ravel(), params["b2"]])
+        card["display_name"] = "Imitation-trained driver (MLP)"
+        card["world"] = {
+            "vae": world.vae,
+            "mdn": world.mdn,
+            "vae_sha256": card["data"]["vae_sha256"],
+            "mdn_sha256": card["data"]["mdn_sha256"],
+        }
+        card["task"] = (
+            "drive CarRacing-v3 through V and M (Dream panel); imitates a driver that reads the simulator's "
+            "state, from V's latent and M's hidden state only"
+        )
+        card["optimizer"] = (
+            f"DAgger (β = 0.5^round): a tanh MLP with {args.student_hidden} units fitted by minibatch Adam to the "
+            "teacher's actions on all states gathered so far, warm-started each round"
+        )
+        save_controller(flat, out, card, name=DISTILLED_NAME)
+        print(f"kept round {rnd}: {valid_mean:.1f} on {args.valid} validation tracks -> {out / DISTILLED_NAME}")
+        return
+    save_controller(params, out, card)  # OUT/carracing-controller
+    print(f"kept round {rnd}: {valid_mean:.1f} on {args.valid} validation tracks", flush=True)
+
+
+def export_round(args, world, teacher_p) -> int:
+    """``--export-round K``: save round K of the run in ``--out`` (its ``round-K.npz`` and ``log.jsonl``) as the
+    kept student, e.g. for a run from before the student was saved at the end."""
+    out = Path(args.out)
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
+    row = next(r for r in rows if r["round"] == args.export_round)
+    with np.load(out / f"round-{args.export_round}.npz") as data:
+        params = dict(data) if args.student_hidden else data["params"]
+    last = rows[-1]
+    keep(args, world, params, args.export_round, row["valid_mean"], last["env_steps"], last["seconds"], teacher_p, out)
     return 0
 
 

@@ -49,11 +49,16 @@ class Area:
     """File-dialog filter of the person's files a fine-tune learns from ("" if it needs none)."""
     register_cli: Callable[[Any], None]
     """``register(commands)``: adds the area's commands (see :class:`gdl_studio.cli.Commands`)."""
+    base_filter: Callable[[Any], bool] | None = None
+    """Optional: whether an installed card of a base family can be a base (the racing area's CMA-ES searches
+    linear controllers only, so its imitation-trained MLP driver is not offered)."""
 
     def loads(self, family: str) -> bool:
         """Whether a card of ``family`` belongs to this area."""
         return any(family.startswith(prefix) for prefix in self.card_families)
 
-    def can_start_from(self, family: str) -> bool:
-        """Whether a model of card ``family`` can be the base of this area's fine-tune."""
-        return any(family.startswith(prefix) for prefix in self.base_families)
+    def can_start_from(self, family: str, card: Any = None) -> bool:
+        """Whether a model of card ``family`` (and, given it, that card) can be the base of this area's fine-tune."""
+        if not any(family.startswith(prefix) for prefix in self.base_families):
+            return False
+        return card is None or self.base_filter is None or self.base_filter(card)

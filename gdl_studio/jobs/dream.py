@@ -103,7 +103,7 @@ def resolve_controller(spec, world) -> tuple[Any, str, str]:
     """Who drives: ``(controller, name, note)`` for ``spec``.
 
     ``spec`` is None (the world model's own C, or a placeholder when none is installed), a flat
-    parameter vector (867 numbers), a controller object with ``act(z, h)``, a model name in the
+    parameter vector (867 numbers, or an MLP's), a controller object with ``act(z, h)``, a model name in the
     registry, or a directory holding a controller's card.json. Raises ModelUnavailable.
     """
     if spec is None:
@@ -129,13 +129,13 @@ def resolve_controller(spec, world) -> tuple[Any, str, str]:
         if not hasattr(model, "act"):
             raise ModelUnavailable(f"'{name}' is not a driving controller")
         return model, name, ""
-    from gdl_studio.racing.controller import LinearController
+    from gdl_studio.racing.controller import make_controller
 
     try:
         z_size = int(world.mdn.config.z_size)
         hidden = int(world.mdn.config.hidden)
         return (
-            LinearController(np.asarray(spec, dtype=np.float64), z_size=z_size, hidden=hidden),
+            make_controller(np.asarray(spec, dtype=np.float64), z_size=z_size, hidden=hidden),
             "custom parameters",
             "",
         )

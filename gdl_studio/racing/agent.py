@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gdl_studio.racing.controller import ACTION_SIZE, squash
+from gdl_studio.racing.controller import raw_outputs, squash, unpack
 from gdl_studio.racing.preprocess import preprocess, to_tensor
 
 
 class BatchAgent:
-    """Drives ``batch`` environments with V, M and per-environment linear controllers."""
+    """Drives ``batch`` environments with V, M and per-environment controllers (all linear, or all MLPs of one
+    width: :mod:`gdl_studio.racing.controller`)."""
 
     def __init__(self, vae, mdn, params: np.ndarray, z_size: int = 32, predict_reward: bool = False) -> None:
         self.vae, self.mdn = vae, mdn
@@ -26,9 +27,7 @@ class BatchAgent:
         self.z_size = z_size
         self.hidden = mdn.config.hidden
         params = np.atleast_2d(np.asarray(params, dtype=np.float64))
-        n_in = z_size + self.hidden
-        self.weight = params[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in)
-        self.bias = params[:, ACTION_SIZE * n_in :]
+        self.parts = unpack(params, z_size, self.hidden)
         self.batch = len(params)
         self.reset()
 
@@ -55,7 +54,7 @@ class BatchAgent:
 
     def policy(self, x: np.ndarray) -> np.ndarray:
         """Each environment's controller on its features ``x`` → actions (B, 3) float32."""
-        return squash(np.einsum("bij,bj->bi", self.weight, x) + self.bias)
+        return squash(raw_outputs(self.parts, x))
 
     @torch.inference_mode()
     def advance(self, actions: np.ndarray) -> None:
@@ -72,8 +71,7 @@ class BatchAgent:
         self.state = (self.state[0][:, idx].contiguous(), self.state[1][:, idx].contiguous())
         self.h = self.h[index]
         self.last_z = self.last_z[index]
-        self.weight = self.weight[index]
-        self.bias = self.bias[index]
+        self.parts = tuple(p[index] for p in self.parts)
         self.batch = len(index)
 
 

@@ -37,6 +37,11 @@ def _choices() -> list[tuple[str, str]]:
     )
 
 
+def _searchable(card) -> bool:
+    """CMA-ES fine-tunes linear controllers only (see racing/controller.py)."""
+    return card.architecture.get("kind", "linear") == "linear"
+
+
 def _finetune(spec, report, control) -> dict:
     from gdl_studio.racing.finetune import finetune
 
@@ -61,4 +66,5 @@ AREA = Area(
     base_families=(CONTROLLER_FAMILY,),
     finetune_inputs="",
     register_cli=_register,
+    base_filter=_searchable,
 )

@@ -1,11 +1,19 @@
-"""C: the linear controller a = f(W [z, h] + b) with 3 × (32 + 256) + 3 = 867 parameters.
+"""C: the linear controller a = f(W [z, h] + b) with 3 × (32 + 256) + 3 = 867 parameters, and a
+one-hidden-layer variant a = f(W₂ tanh(W₁ [z, h] + b₁) + b₂).
 
 The raw outputs are squashed as in the paper's code: steer = tanh(o₀) ∈ [-1, 1],
 gas = (tanh(o₁) + 1) / 2 ∈ [0, 1], brake = clip(tanh(o₂), 0, 1). The controller is plain numpy:
 it runs inside CMA-ES worker processes and in the app, one small matrix-vector product a step.
+
+CMA-ES (real, dream, fine-tuning) searches the linear controller. The MLP is what imitation learning
+trains (``scripts/racing_distill.py``: 64 units, 18,691 parameters); both are one flat parameter vector,
+and its length tells which one it is (:func:`hidden_units`): the linear layout is W (3 × in, row-major)
+then b (3); the MLP's is W₁ (units × in), b₁ (units), W₂ (3 × units), b₂ (3).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +25,57 @@ ACTION_SIZE = 3
 def param_count(z_size: int = Z_SIZE, hidden: int = HIDDEN, action_size: int = ACTION_SIZE) -> int:
     """Number of parameters of the linear controller (867 for the paper's sizes)."""
     return (z_size + hidden) * action_size + action_size
+
+
+def mlp_param_count(units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> int:
+    """Number of parameters of the one-hidden-layer controller with ``units`` tanh units."""
+    return units * (z_size + hidden + 1) + ACTION_SIZE * (units + 1)
+
+
+def hidden_units(n_params: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> int:
+    """0 for a linear controller's parameter count, else the MLP's hidden width; ValueError for neither."""
+    if n_params == param_count(z_size, hidden):
+        return 0
+    units, rest = divmod(n_params - ACTION_SIZE, z_size + hidden + 1 + ACTION_SIZE)
+    if rest or units <= 0:
+        raise ValueError(
+            f"{n_params} parameters fit neither the linear controller ({param_count(z_size, hidden)}) nor an MLP "
+            f"on {z_size + hidden} inputs"
+        )
+    return units
+
+
+def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
+    """Flat parameters (B, n) (numpy or torch) → (W (B, 3, in), b (B, 3)) for the linear controller,
+    (W₁ (B, units, in), b₁ (B, units), W₂ (B, 3, units), b₂ (B, 3)) for the MLP; views, no copies."""
+    n_in = z_size + hidden
+    units = hidden_units(int(params.shape[1]), z_size, hidden)
+    if units == 0:
+        return params[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in), params[:, ACTION_SIZE * n_in :]
+    k = units * n_in
+    return (
+        params[:, :k].reshape(-1, units, n_in),
+        params[:, k : k + units],
+        params[:, k + units : k + units + ACTION_SIZE * units].reshape(-1, ACTION_SIZE, units),
+        params[:, k + units + ACTION_SIZE * units :],
+    )
+
+
+def raw_outputs(parts: tuple, x):
+    """The controllers' raw outputs (B, 3) for features x (B, in): ``parts`` from :func:`unpack`, each row its
+    own controller. numpy in, numpy out; torch in, torch out."""
+    einsum: Any
+    tanh: Any
+    if isinstance(x, np.ndarray):
+        einsum, tanh = np.einsum, np.tanh
+    else:
+        import torch
+
+        einsum, tanh = torch.einsum, torch.tanh
+    out = einsum("bij,bj->bi", parts[0], x) + parts[1]
+    if len(parts) == 2:
+        return out
+    return einsum("bij,bj->bi", parts[2], tanh(out)) + parts[3]
 
 
 class LinearController:
@@ -61,3 +120,43 @@ def squash(raw: np.ndarray) -> np.ndarray:
     out[..., 1] = (a[..., 1] + 1.0) / 2.0
     out[..., 2] = np.clip(a[..., 2], 0.0, 1.0)
     return out.astype(np.float32)
+
+
+class MLPController:
+    """One hidden layer of tanh units on [z, h] (the imitation-trained drivers); the same interface as
+    :class:`LinearController`."""
+
+    def __init__(self, params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> None:
+        self.z_size, self.hidden = z_size, hidden
+        self.input_size = z_size + hidden
+        self.set_params(params)
+
+    @property
+    def num_params(self) -> int:
+        return self._flat.size
+
+    def set_params(self, params: np.ndarray) -> None:
+        """Load a flat parameter vector (W₁, b₁, W₂, b₂; see the module's docstring)."""
+        flat = np.asarray(params, dtype=np.float64).ravel().copy()
+        self.units = hidden_units(flat.size, self.z_size, self.hidden)
+        if self.units == 0:
+            raise ValueError("these are a linear controller's parameters: use LinearController")
+        self._flat = flat
+        self._parts = unpack(flat[None], self.z_size, self.hidden)
+
+    def get_params(self) -> np.ndarray:
+        return self._flat.copy()
+
+    def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
+        x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
+        w1, b1, w2, b2 = (p[0] for p in self._parts)
+        return squash(np.tanh(x @ w1.T + b1) @ w2.T + b2)
+
+
+def make_controller(params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> LinearController | MLPController:
+    """The controller a flat parameter vector describes (linear or MLP, by its length)."""
+    flat = np.asarray(params, dtype=np.float64).ravel()
+    if hidden_units(flat.size, z_size, hidden) == 0:
+        return LinearController(flat, z_size=z_size, hidden=hidden)
+    return MLPController(flat, z_size=z_size, hidden=hidden)

@@ -1,4 +1,4 @@
-"""Many dreams at once: linear controllers driving inside M, batched on one torch device.
+"""Many dreams at once: controllers driving inside M, batched on one torch device.
 
 This is the dream as CMA-ES and the fidelity benchmark see it: every row of a batch is one
 (controller, start latent) pair; all rows step together through M's LSTM, sample z from the
@@ -6,8 +6,8 @@ mixture at temperature τ, collect M's predicted reward and stop when M's episod
 so. On a GPU a batch of several thousand dreams of 1,000 steps takes seconds; on a CPU the same
 code runs smaller batches (the app's dream-mode fine-tuning).
 
-The controller is the same function as :mod:`gdl_studio.racing.controller` (``squash(W [z, h] + b)``),
-written in torch so it runs on the device with M.
+The controller is the same function as :mod:`gdl_studio.racing.controller` (``squash(W [z, h] + b)``, or
+its MLP), on torch tensors so it runs on the device with M.
 """
 
 from __future__ import annotations
@@ -36,15 +36,14 @@ class DreamBatchResult:
     on_road: np.ndarray | None = None  # (B,) fraction of checked frames with the car on the road
 
 
-def controller_tensors(params: np.ndarray, z_size: int, hidden: int, device=None):
-    """Flat controller parameters (B, 3·(z+h)+3) → weight (B, 3, z+h) and bias (B, 3) tensors."""
+def controller_tensors(params: np.ndarray, z_size: int, hidden: int, device=None) -> tuple:
+    """Flat controller parameters (B, n) → their tensors (:func:`gdl_studio.racing.controller.unpack`): weight
+    (B, 3, z+h) and bias (B, 3) for linear controllers, four tensors for MLPs."""
     import torch
 
-    from gdl_studio.racing.controller import ACTION_SIZE
+    from gdl_studio.racing.controller import unpack
 
-    p = torch.as_tensor(np.atleast_2d(np.asarray(params, np.float32)), device=device)
-    n_in = z_size + hidden
-    return p[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in), p[:, ACTION_SIZE * n_in :]
+    return unpack(torch.as_tensor(np.atleast_2d(np.asarray(params, np.float32)), device=device), z_size, hidden)
 
 
 def squash_torch(raw):
@@ -96,10 +95,12 @@ def dream_batch(
     """
     import torch
 
+    from gdl_studio.racing.controller import raw_outputs
+
     device = torch.device(device) if device is not None else next(mdn.parameters()).device
     hidden, z_size = mdn.config.hidden, mdn.config.z_size
-    weight, bias = controller_tensors(params, z_size, hidden, device)
-    batch = weight.shape[0]
+    parts = controller_tensors(params, z_size, hidden, device)
+    batch = parts[0].shape[0]
     gen = torch.Generator(device=device).manual_seed(int(seed))
     z = torch.as_tensor(np.asarray(z0, np.float32), device=device).reshape(batch, z_size)
     if state0 is None:
@@ -127,7 +128,7 @@ def dream_batch(
                     road_checks[where] += 1
             h = state[0][0]
             x = torch.cat([z, h], dim=1)
-            actions = squash_torch(torch.einsum("bij,bj->bi", weight, x) + bias)
+            actions = squash_torch(raw_outputs(parts, x))
             out, state = mdn.step(z, actions, state)
             totals += torch.where(alive, out.reward.double(), torch.zeros_like(totals))
             lengths += alive.long()

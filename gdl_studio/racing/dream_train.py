@@ -249,22 +249,14 @@ def _save(cfg: DreamTrainConfig, state: dict, starts_from: str, params: np.ndarr
     import torch
 
     from gdl_studio.core.registry import read_card, save_model
-    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, param_count
-    from gdl_studio.racing.models_io import FAMILY_CONTROLLER, MDN_NAME, VAE_NAME
+    from gdl_studio.racing.models_io import FAMILY_CONTROLLER, MDN_NAME, VAE_NAME, controller_architecture
     from gdl_studio.racing.pooling import POOL_TEXT
 
     card = {
         "name": cfg.name,
         "display_name": "Dream-trained driver",
         "family": FAMILY_CONTROLLER,
-        "architecture": {
-            "kind": "linear",
-            "z_size": Z_SIZE,
-            "hidden": HIDDEN,
-            "action_size": 3,
-            "params": param_count(),
-            "squash": "steer=tanh, gas=(tanh+1)/2, brake=clip(tanh,0,1)",
-        },
+        "architecture": controller_architecture(params),
         "dtype": "float32",
         "task": "drive CarRacing-v3 through V and M (Dream panel); trained only inside M's dream",
         "data": {

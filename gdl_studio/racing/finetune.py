@@ -71,6 +71,9 @@ def _base_controller(name: str):
         params = load_tensors(card)["params"].double().numpy().ravel()
     except ModelUnavailable as exc:
         raise UserError(str(exc)) from None
+    from gdl_studio.racing.train_controller import check_searchable
+
+    check_searchable(params, name)
     return params, card
 
 
@@ -100,15 +103,12 @@ def dream_returns(
     """
     import torch
 
-    from gdl_studio.racing.controller import ACTION_SIZE, squash
+    from gdl_studio.racing.controller import raw_outputs, squash, unpack
     from gdl_studio.racing.mdn_rnn import sample_mixture
 
     params = np.atleast_2d(np.asarray(params, dtype=np.float64))
     batch = len(params)
-    hidden = mdn.config.hidden
-    n_in = z0.shape[1] + hidden
-    weight = params[:, : ACTION_SIZE * n_in].reshape(batch, ACTION_SIZE, n_in)
-    bias = params[:, ACTION_SIZE * n_in :]
+    parts = unpack(params, z0.shape[1], mdn.config.hidden)
     gen = torch.Generator().manual_seed(int(seed))
     z = torch.as_tensor(np.asarray(z0, np.float32))
     state = mdn.initial_state(batch)
@@ -120,7 +120,7 @@ def dream_returns(
             if checkpoint is not None and t % 50 == 0:
                 checkpoint()
             x = np.concatenate([z.numpy(), state[0][0].numpy()], axis=1).astype(np.float64)
-            actions = squash(np.einsum("bij,bj->bi", weight, x) + bias)
+            actions = squash(raw_outputs(parts, x))
             out, state = mdn.step(z, torch.from_numpy(actions), state)
             reward = out.reward.numpy().astype(np.float64)
             totals[alive] += reward[alive]

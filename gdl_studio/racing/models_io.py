@@ -48,11 +48,16 @@ def build(card: ModelCard, tensors: dict[str, Any]):
             )
         )
     elif card.family == FAMILY_CONTROLLER:
-        from gdl_studio.racing.controller import LinearController
+        from gdl_studio.racing.controller import make_controller
 
-        return LinearController(
-            tensors["params"].double().numpy(), z_size=int(arch.get("z_size", 32)), hidden=int(arch.get("hidden", 256))
-        )
+        try:
+            return make_controller(
+                tensors["params"].double().numpy(),
+                z_size=int(arch.get("z_size", 32)),
+                hidden=int(arch.get("hidden", 256)),
+            )
+        except ValueError as exc:
+            raise ModelUnavailable(f"controller '{card.name}': {exc}") from None
     else:
         raise ModelUnavailable(f"model '{card.name}' has unknown family '{card.family}'")
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
@@ -197,25 +202,36 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
     return save_model(Path(directory) / MDN_NAME, tensors, card)
 
 
-def save_controller(params: np.ndarray, directory: str | Path, card: dict[str, Any]) -> ModelCard:
-    """Write C (867 parameters, kept in float32: it is 3.5 kB)."""
-    import torch
+def controller_architecture(params: np.ndarray) -> dict[str, Any]:
+    """The ``architecture`` block of a controller's card, from its flat parameters (linear or MLP)."""
+    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, hidden_units
 
-    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, param_count
-
-    card = {"name": CONTROLLER_NAME, "family": FAMILY_CONTROLLER, **card}
-    card["architecture"] = {
-        "kind": "linear",
+    n = int(np.asarray(params).size)
+    units = hidden_units(n)
+    return {
+        "kind": "linear" if units == 0 else "mlp",
+        **({"units": units, "activation": "tanh"} if units else {}),
         "z_size": Z_SIZE,
         "hidden": HIDDEN,
         "action_size": 3,
-        "params": param_count(),
+        "params": n,
         "squash": "steer=tanh, gas=(tanh+1)/2, brake=clip(tanh,0,1)",
-        **card.get("architecture", {}),
     }
+
+
+def save_controller(
+    params: np.ndarray, directory: str | Path, card: dict[str, Any], name: str = CONTROLLER_NAME
+) -> ModelCard:
+    """Write C to ``directory/name`` in float32 (the linear one's 867 parameters are 3.5 kB, a 64-unit MLP's
+    75 kB)."""
+    import torch
+
+    params = np.asarray(params, dtype=np.float32).ravel()
+    card = {"name": name, "family": FAMILY_CONTROLLER, **card}
+    card["architecture"] = {**controller_architecture(params), **card.get("architecture", {})}
     card["dtype"] = "float32"
-    tensors = {"params": torch.from_numpy(np.asarray(params, dtype=np.float32))}
-    return save_model(Path(directory) / CONTROLLER_NAME, tensors, card)
+    tensors = {"params": torch.from_numpy(params)}
+    return save_model(Path(directory) / name, tensors, card)
 
 
 def controller_params(name_or_dir: str | Path, registry: Registry | None = None) -> tuple[np.ndarray, ModelCard]:

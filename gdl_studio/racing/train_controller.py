@@ -187,7 +187,19 @@ def initial_from_model(directory: Path) -> tuple[np.ndarray, dict]:
 
     card = read_card(directory)
     params = load_tensors(card)["params"].double().numpy().ravel()
+    check_searchable(params, card.name)
     return params, card.data
+
+
+def check_searchable(params: np.ndarray, name: str) -> None:
+    """CMA-ES (real, dream, fine-tuning) searches the linear controller's weights; UserError for another kind."""
+    from gdl_studio.racing.controller import param_count
+
+    if params.size != param_count():
+        raise UserError(
+            f"'{name}' has {params.size} parameters, not the linear controller's {param_count()}: CMA-ES "
+            "(training and fine-tuning) searches linear controllers only"
+        )
 
 
 def generation_seeds(seed: int, generation: int, rollouts: int) -> list[int]:

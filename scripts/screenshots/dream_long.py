@@ -6,11 +6,17 @@ repository root under a display (Xvfb) or offscreen:
     QT_QPA_PLATFORM=offscreen python scripts/screenshots/dream_long.py resources/screenshots
 
 Writes ``dream-long-real.png`` (the real game at frame 100), ``dream-long-500.png`` and
-``dream-long-1000.png`` (the dream at frames 500 and 1,000).
+``dream-long-1000.png`` (the dream at frames 500 and 1,000). ``--driver NAME --real-frames N --prefix P``
+picks another driver in the Driver list, lets it drive the real game for N frames first and names the files
+``P-real.png`` … (``--dream-frames`` 0: no dream), e.g. the imitation-trained driver at the end of its lap::
+
+    python scripts/screenshots/dream_long.py resources/screenshots --driver carracing-controller-distilled \
+        --real-frames 850 --dream-frames 0 --prefix dream-distilled
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -19,24 +25,33 @@ from shot_app import open_window, pump
 DRIVER = "carracing-controller-dream"
 
 
-def main(out_dir: str) -> int:
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir", nargs="?", default="resources/screenshots")
+    ap.add_argument("--driver", default=DRIVER)
+    ap.add_argument("--real-frames", type=int, default=100)
+    ap.add_argument("--dream-frames", type=int, nargs="*", default=[500, 1000])
+    ap.add_argument("--prefix", default="dream-long")
+    args = ap.parse_args(argv)
     app, engine, window, _tmp = open_window(1366, 768)
     window.show_panel("dream")
     panel = window.current_panel()
-    out = Path(out_dir)
+    out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     panel.set_temperature(1.0)
-    panel.watch_controller(DRIVER)
-    ok = pump(app, lambda: panel.mode == "real" and panel.frame_count() >= 100, 300)
+    panel.watch_controller(args.driver)
+    ok = pump(app, lambda: panel.mode == "real" and panel.frame_count() >= args.real_frames, 300 + args.real_frames)
     panel.refresh_plots()
-    window.grab().save(str(out / "dream-long-real.png"))
+    window.grab().save(str(out / f"{args.prefix}-real.png"))
     print("real:", ok, panel.frame_count(), "frames, driver", panel.active_model())
 
-    panel.dream_from_here()
-    for frames in (500, 1000):
+    frames_wanted = [n for n in args.dream_frames if n > 0]
+    if frames_wanted:
+        panel.dream_from_here()
+    for frames in frames_wanted:
         ok = pump(app, lambda n=frames: panel.mode == "dream" and panel.frame_count() >= n, 600)
         panel.refresh_plots()
-        window.grab().save(str(out / f"dream-long-{frames}.png"))
+        window.grab().save(str(out / f"{args.prefix}-{frames}.png"))
         print(f"dream: {ok} {panel.frame_count()} frames at τ {panel.temperature:.1f}")
     window.close()
     engine.shutdown()
@@ -44,4 +59,4 @@ def main(out_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots"))
+    sys.exit(main(sys.argv[1:]))

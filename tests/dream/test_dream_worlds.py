@@ -231,3 +231,49 @@ def test_dream_finetune_of_the_dream_driver_runs_in_its_world(registry_at, monke
     assert seen == {"vae": "carracing-vae-v2", "mdn": "carracing-mdnrnn-v2"}
     (card,) = [c for c in personal_models("world-model/controller") if c.name == out["name"]]
     assert card.data["world"]["vae"] == "carracing-vae-v2"
+
+
+def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetuning_start(
+    qtbot, engine, models_root, tmp_path, monkeypatch
+):
+    """A controller of the MLP kind (carracing-controller-distilled) is in the Driver list and drives the real
+    game and the dream; the training dock does not offer it as a start (CMA-ES searches linear ones only)."""
+    import shutil
+
+    from gdl_studio.core import registry
+    from gdl_studio.jobs.dream import resolve_controller
+    from gdl_studio.racing.controller import MLPController, mlp_param_count
+    from gdl_studio.racing.models_io import save_controller
+    from gdl_studio.ui.dream.panel import DreamPanel
+    from gdl_studio.ui.settings import Settings
+    from gdl_studio.ui.shell.training_dock import NewJobDialog
+
+    root = tmp_path / "models"
+    shutil.copytree(models_root, root)
+    params = np.random.default_rng(5).normal(0, 0.1, mlp_param_count(8))
+    save_controller(params, root, {"display_name": "Imitation-trained driver (MLP)"}, name="mlp-driver")
+    monkeypatch.setattr(registry, "_default", registry.Registry(roots=[root]))
+
+    dialog = NewJobDialog(family="controller")
+    qtbot.addWidget(dialog)
+    offered = [dialog.base.itemData(i) for i in range(dialog.base.count())]
+    assert "mlp-driver" not in offered and "carracing-controller" in offered
+
+    panel = DreamPanel(engine, Settings())
+    qtbot.addWidget(panel)
+    panel.playback.fps = 400.0
+    try:
+        labels = [panel.controller_combo.itemText(i) for i in range(panel.controller_combo.count())]
+        assert "Imitation-trained driver (MLP)" in labels
+        panel.show()
+        qtbot.waitExposed(panel)
+        panel.watch_controller("mlp-driver")
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        assert panel.active_model() == "carracing-vae + mdnrnn, mlp-driver"
+        assert panel.session.controller_spec == "mlp-driver"
+        driver, name, _ = resolve_controller(panel.session.controller_spec, panel.source.get())
+        assert isinstance(driver, MLPController) and name == "mlp-driver"
+        panel.set_mode("dream")
+        _wait_frames(qtbot, panel, 3, DreamFrame)
+    finally:
+        panel.shutdown()

@@ -196,7 +196,7 @@ class NewJobDialog(QDialog):
         self.base.clear()
         is_controller = family == "controller"
         for card in default_registry().cards():
-            if finetune_area(family).can_start_from(card.family):
+            if finetune_area(family).can_start_from(card.family, card):
                 name = _controller_label(card) if is_controller else card.data.get("display_name", card.name)
                 self.base.addItem(name + (" (personal)" if card.personal else ""), card.name)
         self.base.setCurrentIndex(max(0, self.base.findData(finetune_area(family).default_base)))

@@ -1,0 +1,128 @@
+"""The one-hidden-layer controller (the imitation-trained driver) beside the linear one: one flat parameter
+vector whose length says which it is, the same actions from every path that drives (the app's object, the
+batched agent, the batched dream in torch), saved and loaded as a model, and kept out of CMA-ES."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gdl_studio.racing.controller import (
+    LinearController,
+    MLPController,
+    hidden_units,
+    make_controller,
+    mlp_param_count,
+    param_count,
+    raw_outputs,
+    squash,
+    unpack,
+)
+
+
+def _mlp_params(rng, units=8, batch=None):
+    n = mlp_param_count(units)
+    return rng.normal(0, 0.2, n if batch is None else (batch, n))
+
+
+def test_parameter_count_names_the_kind():
+    assert hidden_units(param_count()) == 0
+    assert mlp_param_count(64) == 18_691  # 64 × 289 + 3 × 65
+    for units in (1, 8, 64, 256):
+        assert hidden_units(mlp_param_count(units)) == units
+    for bad in (0, 866, 868, mlp_param_count(64) + 1):
+        with pytest.raises(ValueError):
+            hidden_units(bad)
+    assert isinstance(make_controller(np.zeros(param_count())), LinearController)
+    assert isinstance(make_controller(np.zeros(mlp_param_count(4))), MLPController)
+    with pytest.raises(ValueError):
+        MLPController(np.zeros(param_count()))
+
+
+def test_mlp_act_is_the_layout_the_docstring_states():
+    rng = np.random.default_rng(0)
+    units, n_in = 5, 288
+    p = _mlp_params(rng, units)
+    w1 = p[: units * n_in].reshape(units, n_in)
+    b1 = p[units * n_in : units * n_in + units]
+    w2 = p[units * n_in + units : units * n_in + units + 3 * units].reshape(3, units)
+    b2 = p[-3:]
+    z, h = rng.normal(size=32), rng.normal(size=256)
+    x = np.concatenate([z, h])
+    want = squash(w2 @ np.tanh(w1 @ x + b1) + b2)
+    np.testing.assert_allclose(MLPController(p).act(z, h), want, atol=1e-6)
+    np.testing.assert_array_equal(MLPController(p).get_params(), p)
+
+
+@pytest.mark.parametrize("units", [0, 6])
+def test_batched_numpy_and_torch_paths_agree_with_the_object(units):
+    rng = np.random.default_rng(1)
+    params = rng.normal(0, 0.2, (4, param_count())) if units == 0 else _mlp_params(rng, units, batch=4)
+    x = rng.normal(size=(4, 288))
+    one = np.stack([make_controller(params[i]).act(x[i, :32], x[i, 32:]) for i in range(4)])
+    np.testing.assert_allclose(squash(raw_outputs(unpack(params), x)), one, atol=1e-6)
+    got = raw_outputs(unpack(torch.from_numpy(params)), torch.from_numpy(x))
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_allclose(squash(got.numpy()), one, atol=1e-6)
+    # rows are separate controllers: changing one row's parameters changes only that row's actions
+    other = params.copy()
+    other[2] += 0.5
+    moved = squash(raw_outputs(unpack(other), x))
+    np.testing.assert_array_equal(moved[[0, 1, 3]], one[[0, 1, 3]])
+    assert not np.allclose(moved[2], one[2])
+
+
+def test_an_mlp_controller_saves_loads_and_drives_like_its_object(tiny_world, tmp_path):
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.models_io import load_dir, save_controller
+
+    rng = np.random.default_rng(2)
+    p = _mlp_params(rng, 16)
+    card = save_controller(p, tmp_path, {"data": {}, "metrics": {}}, name="carracing-controller-mlp-test")
+    assert card.directory.name == "carracing-controller-mlp-test"
+    arch = card.architecture
+    assert arch["kind"] == "mlp" and arch["units"] == 16 and arch["params"] == p.size
+    c = load_dir(card.directory)
+    assert isinstance(c, MLPController) and c.units == 16
+    np.testing.assert_allclose(c.get_params(), p.astype(np.float32), atol=0)
+
+    obs = rng.integers(0, 255, (3, 96, 96, 3), dtype=np.uint8)
+    agent = BatchAgent(tiny_world.vae, tiny_world.mdn, np.repeat(c.get_params()[None], 3, axis=0))
+    for _ in range(3):  # the batch agent's actions are the object's on the agent's own features
+        x = agent.features(obs)
+        a = agent.policy(x)
+        np.testing.assert_allclose(a, c.act(x[:, :32], x[:, 32:]), atol=1e-6)
+        agent.advance(a)
+    agent.keep(np.array([0, 2]))
+    assert agent.policy(agent.features(obs[[0, 2]])).shape == (2, 3)
+
+
+def test_the_dream_runs_an_mlp_driver(tiny_world):
+    from gdl_studio.racing.dream_batch import dream_batch
+    from gdl_studio.racing.finetune import dream_returns
+
+    rng = np.random.default_rng(3)
+    params = _mlp_params(rng, 8, batch=3)
+    z0 = rng.normal(0, 1, (3, 32)).astype(np.float32)
+    a = dream_batch(tiny_world.mdn, params, z0, tau=1.0, seed=3, max_steps=30)
+    assert a.returns.shape == (3,) and np.isfinite(a.returns).all()
+    r, steps = dream_returns(tiny_world.mdn, params, z0, tau=1.0, seed=3, max_steps=30)
+    assert r.shape == (3,) and steps > 0
+
+
+def test_cma_es_and_the_dock_refuse_an_mlp_base(tiny_models_dir, tmp_path):
+    from gdl_studio.core.errors import UserError
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.area import AREA
+    from gdl_studio.racing.models_io import save_controller
+    from gdl_studio.racing.train_controller import initial_from_model
+
+    card = save_controller(_mlp_params(np.random.default_rng(4), 4), tmp_path, {}, name="mlp-driver")
+    with pytest.raises(UserError, match="linear controllers only"):
+        initial_from_model(card.directory)
+    linear = read_card(tiny_models_dir / "carracing-controller")
+    assert initial_from_model(linear.directory)[0].size == param_count()
+    assert AREA.can_start_from(linear.family, linear)
+    assert not AREA.can_start_from(card.family, card)
+    assert AREA.can_start_from(card.family)  # by family alone it is a controller
