@@ -148,7 +148,7 @@ def _rollout(task: tuple) -> dict:
     # the teacher alone needs neither V nor M; without a student its controller rows are never used
     agent = None
     if params is not None or record:
-        student = params if isinstance(params, np.ndarray) else np.zeros(param_count())
+        student = np.zeros(param_count()) if params is None else params
         agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(student[None], n, axis=0))
     untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
     steps = 0
@@ -161,7 +161,7 @@ def _rollout(task: tuple) -> dict:
         if agent is not None:
             x = agent.features(np.stack(obs))
             if params is not None:
-                a_student = agent.policy(x) if isinstance(params, np.ndarray) else mlp_act(params, x)
+                a_student = agent.policy(x)
                 use = rng.random(n) >= beta
                 actions[use] = a_student[use]
                 actions[:, untaught] = a_student[:, untaught]
@@ -185,29 +185,25 @@ def _rollout(task: tuple) -> dict:
 
 
 # ---------------------------------------------------------------- fitting
-def mlp_act(net: dict, x: np.ndarray) -> np.ndarray:
-    """A one-hidden-layer tanh student on raw features x (B, 288) → actions, squashed as the linear controller's."""
-    from gdl_studio.racing.controller import squash
-
-    return squash(np.tanh(x @ net["w1"].T + net["b1"]) @ net["w2"].T + net["b2"])
-
-
-def fit_mlp(x: np.ndarray, y: np.ndarray, prev: dict | None, hidden: int, steps: int = 4000) -> dict:
-    """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``); standardisation
-    folded into the first layer, so :func:`mlp_act` takes raw features."""
+def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, steps: int = 4000) -> np.ndarray:
+    """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``), as the flat
+    parameters of :class:`gdl_studio.racing.controller.MLPController` (standardisation folded into the first
+    layer, so it takes raw features)."""
     import torch
+
+    from gdl_studio.racing.controller import unpack
 
     torch.manual_seed(0)
     xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
     mean, std = xt.mean(0), xt.std(0) + 1e-3
     l1, l2 = torch.nn.Linear(xt.shape[1], hidden), torch.nn.Linear(hidden, 3)
     if prev is not None:  # prev is in raw units: back to standardised ones
+        p_w1, p_b1, p_w2, p_b2 = (torch.from_numpy(np.asarray(a[0], np.float32)) for a in unpack(prev[None]))
         with torch.no_grad():
-            w1 = torch.from_numpy(prev["w1"].astype(np.float32)) * std
-            l1.weight.copy_(w1)
-            l1.bias.copy_(torch.from_numpy(prev["b1"].astype(np.float32)) + (w1 / std * mean).sum(1))
-            l2.weight.copy_(torch.from_numpy(prev["w2"].astype(np.float32)))
-            l2.bias.copy_(torch.from_numpy(prev["b2"].astype(np.float32)))
+            l1.weight.copy_(p_w1 * std)
+            l1.bias.copy_(p_b1 + (p_w1 * mean).sum(1))
+            l2.weight.copy_(p_w2)
+            l2.bias.copy_(p_b2)
     params = [*l1.parameters(), *l2.parameters()]
     opt = torch.optim.Adam(params, lr=2e-3, weight_decay=1e-5)
     xs = (xt - mean) / std
@@ -225,12 +221,8 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: dict | None, hidden: int, steps:
     print(f"  fit (MLP {hidden}): loss {loss.item():.4f} on {len(x)} states", flush=True)
     with torch.no_grad():
         w1 = l1.weight / std
-        return {
-            "w1": w1.double().numpy(),
-            "b1": (l1.bias - (w1 * mean).sum(1)).double().numpy(),
-            "w2": l2.weight.double().numpy(),
-            "b2": l2.bias.double().numpy(),
-        }
+        b1 = l1.bias - (w1 * mean).sum(1)
+        return torch.cat([w1.ravel(), b1, l2.weight.ravel(), l2.bias]).double().numpy()
 
 
 def fit(
@@ -393,8 +385,8 @@ def main() -> int:
         "--student-hidden",
         type=int,
         default=0,
-        help="0: the app's linear controller as the student; H: a tanh MLP with H hidden units (an experiment: "
-        "the app cannot load it, so nothing is saved as a controller)",
+        help="0: the app's linear controller as the student; H: a tanh MLP with H hidden units "
+        "(saved as OUT/carracing-controller-distilled)",
     )
     ap.add_argument(
         "--export-round",
@@ -435,12 +427,12 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     valid = list(range(6_000_000, 6_000_000 + args.valid))
     xs, ys = [], []
-    params: np.ndarray | dict | None = init.copy()
+    params: np.ndarray | None = init.copy()
     if args.student_hidden:
         if len(rows) < 3:
             raise SystemExit("--student-hidden teaches every output (no --rows)")
         params = None
-    best: tuple[float, int, np.ndarray | dict | None] = (-1e9, -1, params)
+    best: tuple[float, int, np.ndarray | None] = (-1e9, -1, params)
     t0 = time.perf_counter()
     env_steps = 0
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -457,13 +449,11 @@ def main() -> int:
             env_steps += sum(r["steps"] for r in res)
             driven = np.concatenate([r["returns"] for r in res]).mean()
             if args.student_hidden:
-                prev = params if isinstance(params, dict) else None
-                params = fit_mlp(np.concatenate(xs), np.concatenate(ys), prev, args.student_hidden)
-                np.savez(out / f"round-{rnd}.npz", **params)
+                params = fit_mlp(np.concatenate(xs), np.concatenate(ys), params, args.student_hidden)
             else:
-                assert isinstance(params, np.ndarray)
+                assert params is not None
                 params = fit(np.concatenate(xs), np.concatenate(ys), params, rows)
-                np.savez(out / f"round-{rnd}.npz", params=params)
+            np.savez(out / f"round-{rnd}.npz", params=params)
             vres = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
             env_steps += sum(r["steps"] for r in vres)
             v = np.concatenate([r["returns"] for r in vres])
@@ -491,6 +481,7 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
     (its own model), the linear one as ``OUT/carracing-controller`` (a start for ``train world-model controller
     --init``)."""
     from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.controller import hidden_units
     from gdl_studio.racing.models_io import save_controller
 
     argv = list(sys.argv)
@@ -517,8 +508,7 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
         "optimizer": "DAgger with a least-squares student (Adam on the squashed actions)",
         "teacher": teacher_p,
     }
-    if isinstance(params, dict):  # the MLP student: its own model, carracing-controller-distilled
-        flat = np.concatenate([params["w1"].ravel(), params["b1"], params["w2"].ravel(), params["b2"]])
+    if hidden_units(params.size):  # the MLP student: its own model, carracing-controller-distilled
         card["display_name"] = "Imitation-trained driver (MLP)"
         card["world"] = {
             "vae": world.vae,
@@ -534,7 +524,7 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
             f"DAgger (β = 0.5^round): a tanh MLP with {args.student_hidden} units fitted by minibatch Adam to the "
             "teacher's actions on all states gathered so far, warm-started each round"
         )
-        save_controller(flat, out, card, name=DISTILLED_NAME)
+        save_controller(params, out, card, name=DISTILLED_NAME)
         print(f"kept round {rnd}: {valid_mean:.1f} on {args.valid} validation tracks -> {out / DISTILLED_NAME}")
         return
     save_controller(params, out, card)  # OUT/carracing-controller
@@ -548,7 +538,7 @@ def export_round(args, world, teacher_p) -> int:
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
     row = next(r for r in rows if r["round"] == args.export_round)
     with np.load(out / f"round-{args.export_round}.npz") as data:
-        params = dict(data) if args.student_hidden else data["params"]
+        params = data["params"]
     last = rows[-1]
     keep(args, world, params, args.export_round, row["valid_mean"], last["env_steps"], last["seconds"], teacher_p, out)
     return 0

@@ -142,7 +142,7 @@ class MLPController:
         if self.units == 0:
             raise ValueError("these are a linear controller's parameters: use LinearController")
         self._flat = flat
-        self._parts = unpack(flat[None], self.z_size, self.hidden)
+        self.w1, self.b1, self.w2, self.b2 = (p[0] for p in unpack(flat[None], self.z_size, self.hidden))
 
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
@@ -150,8 +150,7 @@ class MLPController:
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
         x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
-        w1, b1, w2, b2 = (p[0] for p in self._parts)
-        return squash(np.tanh(x @ w1.T + b1) @ w2.T + b2)
+        return squash(np.tanh(x @ self.w1.T + self.b1) @ self.w2.T + self.b2)
 
 
 def make_controller(params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> LinearController | MLPController:
