@@ -35,10 +35,16 @@ Run on a CPU (2 workers) or the device's 16 cores::
     python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
     python scripts/racing_distill.py --fit-probe --first 9300000 --tracks 16 --mlp-probe 64 256
 
-Writes ``OUT/round-K.npz`` (each round's student), ``OUT/log.jsonl`` and, at the end, the best round's student
-as a controller model with its card: ``OUT/carracing-controller-distilled`` (the MLP; copy it into ``models/``)
-or ``OUT/carracing-controller`` (linear: a start for ``gdl-studio train world-model controller --init``).
-``--export-round K`` saves round K of an earlier run instead.
+    # DAgger continued from the shipped driver (β = 0.25 · 0.5^round, the student drives from round 0); on the
+    # device's 16 cores with 128 tracks a round: scripts/gpu/distill_chain.sh
+    python scripts/racing_distill.py --student-hidden 64 --init-student models/carracing-controller-distilled \
+        --beta0 0.25 --first 9400000 --out runs/distill-cont --rounds 8 --tracks 32 --valid 64 --workers 2
+
+Writes ``OUT/round-K.npz`` (each round's student), ``OUT/log.jsonl``, ``OUT/data.npy``/``labels.npy`` (every state
+gathered and its label) and, at the end, the best round's student as a controller model with its card:
+``OUT/carracing-controller-distilled`` (the MLP; copy it into ``models/``) or ``OUT/carracing-controller``
+(linear: a start for ``gdl-studio train world-model controller --init``). The same command run again on the same
+``OUT`` resumes after the last finished round. ``--export-round K`` saves round K of an earlier run instead.
 """
 
 from __future__ import annotations
@@ -188,17 +194,18 @@ def _rollout(task: tuple) -> dict:
 def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, steps: int = 4000) -> np.ndarray:
     """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``), as the flat
     parameters of :class:`gdl_studio.racing.controller.MLPController` (standardisation folded into the first
-    layer, so it takes raw features)."""
+    layer, so it takes raw features). On the GPU where there is one (the device's runs)."""
     import torch
 
     from gdl_studio.racing.controller import unpack
 
     torch.manual_seed(0)
-    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    xt, yt = torch.from_numpy(x.astype(np.float32)).to(dev), torch.from_numpy(y.astype(np.float32)).to(dev)
     mean, std = xt.mean(0), xt.std(0) + 1e-3
-    l1, l2 = torch.nn.Linear(xt.shape[1], hidden), torch.nn.Linear(hidden, 3)
+    l1, l2 = torch.nn.Linear(xt.shape[1], hidden).to(dev), torch.nn.Linear(hidden, 3).to(dev)
     if prev is not None:  # prev is in raw units: back to standardised ones
-        p_w1, p_b1, p_w2, p_b2 = (torch.from_numpy(np.asarray(a[0], np.float32)) for a in unpack(prev[None]))
+        p_w1, p_b1, p_w2, p_b2 = (torch.from_numpy(np.asarray(a[0], np.float32)).to(dev) for a in unpack(prev[None]))
         with torch.no_grad():
             l1.weight.copy_(p_w1 * std)
             l1.bias.copy_(p_b1 + (p_w1 * mean).sum(1))
@@ -209,7 +216,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
     xs = (xt - mean) / std
     gen = torch.Generator().manual_seed(0)
     for _ in range(steps):
-        idx = torch.randint(0, len(xs), (2048,), generator=gen)
+        idx = torch.randint(0, len(xs), (2048,), generator=gen).to(dev)
         a = torch.tanh(l2(torch.tanh(l1(xs[idx]))))
         yb = yt[idx]
         brake = torch.where(yb[:, 2] > 0, a[:, 2], a[:, 2].clamp(0, 1))
@@ -222,7 +229,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
     with torch.no_grad():
         w1 = l1.weight / std
         b1 = l1.bias - (w1 * mean).sum(1)
-        return torch.cat([w1.ravel(), b1, l2.weight.ravel(), l2.bias]).double().numpy()
+        return torch.cat([w1.ravel(), b1, l2.weight.ravel(), l2.bias]).double().cpu().numpy()
 
 
 def fit(
@@ -394,6 +401,22 @@ def main() -> int:
         help="save round K of the run in --out as its student (with the run's other arguments, for its card)",
     )
     ap.add_argument("--teacher", default="{}", help="JSON overrides of the teacher's parameters")
+    ap.add_argument(
+        "--init-student",
+        help="start the student from this controller model (a folder; e.g. models/carracing-controller-distilled) "
+        "instead of from --world's controller (linear) or from scratch (MLP)",
+    )
+    ap.add_argument("--beta0", type=float, default=1.0, help="β = beta0 · 0.5^round (1: round 0 is the teacher's)")
+    ap.add_argument("--valid-first", type=int, default=6_000_000, help="first validation track")
+    ap.add_argument(
+        "--replay",
+        nargs=3,
+        metavar=("DIR", "FIRST", "TRACKS"),
+        help="before round 0, rebuild an earlier run's data: each of its rounds K (DIR/log.jsonl) re-driven on its "
+        "tracks (FIRST + 1000·K, TRACKS of them) by its round K−1 student (DIR/round-(K−1).npz; the teacher alone "
+        "for K = 0) at its β, with its mixing seeds (the same --batch gives the same states)",
+    )
+    ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
     rows = tuple(int(c) for c in args.rows)
@@ -425,55 +448,158 @@ def main() -> int:
         return export_round(args, world, teacher_p)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    valid = list(range(6_000_000, 6_000_000 + args.valid))
-    xs, ys = [], []
+    valid = list(range(args.valid_first, args.valid_first + args.valid))
     params: np.ndarray | None = init.copy()
     if args.student_hidden:
         if len(rows) < 3:
             raise SystemExit("--student-hidden teaches every output (no --rows)")
         params = None
-    best: tuple[float, int, np.ndarray | None] = (-1e9, -1, params)
-    t0 = time.perf_counter()
-    env_steps = 0
+    if args.init_student:
+        from gdl_studio.racing.controller import hidden_units
+        from gdl_studio.racing.models_io import controller_params
+
+        params, _ = controller_params(Path(args.init_student))
+        if hidden_units(params.size) != args.student_hidden:
+            raise SystemExit(f"--init-student has {hidden_units(params.size)} hidden units, not --student-hidden's")
+    run = Run.resume(out, params)
+    t0 = time.perf_counter() - run.seconds
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-        for rnd in range(args.rounds):
-            beta = 1.0 if rnd == 0 else 0.5**rnd
+        if args.replay and not run.rows:
+            replay(pool, run, args, teacher_p, rows)
+        for rnd in range(run.next_round, args.rounds):
+            beta = args.beta0 * 0.5**rnd
             seeds = list(range(args.first + rnd * 1000, args.first + rnd * 1000 + args.tracks))
-            tasks = [
-                (b, params if rnd or len(rows) < 3 else None, beta, teacher_p, 1000 * rnd + k, True, rows)
-                for k, b in enumerate(batches(seeds))
-            ]
+            # round 0 of a fresh run is the teacher's alone (β = 1): no student drives, none is needed
+            student = run.params if (beta < 1.0 or len(rows) < 3 or args.init_student or rnd) else None
+            tasks = [(b, student, beta, teacher_p, 1000 * rnd + k, True, rows) for k, b in enumerate(batches(seeds))]
             res = pool.map(_rollout, tasks)
-            xs += [r["x"] for r in res]
-            ys += [r["y"] for r in res]
-            env_steps += sum(r["steps"] for r in res)
-            driven = np.concatenate([r["returns"] for r in res]).mean()
+            run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
+            run.env_steps += sum(r["steps"] for r in res)
+            driven = np.concatenate([r["returns"] for r in res])
+            x, y = run.data()
             if args.student_hidden:
-                params = fit_mlp(np.concatenate(xs), np.concatenate(ys), params, args.student_hidden)
+                run.params = fit_mlp(x, y, run.params, args.student_hidden, args.fit_steps)
             else:
-                assert params is not None
-                params = fit(np.concatenate(xs), np.concatenate(ys), params, rows)
-            np.savez(out / f"round-{rnd}.npz", params=params)
-            vres = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
-            env_steps += sum(r["steps"] for r in vres)
+                assert run.params is not None
+                run.params = fit(x, y, run.params, rows)
+            del x, y
+            vres = pool.map(_rollout, [(b, run.params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
+            run.env_steps += sum(r["steps"] for r in vres)
             v = np.concatenate([r["returns"] for r in vres])
             row = {
                 "round": rnd,
                 "beta": beta,
-                "driven_mean": round(float(driven), 1),
-                "states": int(sum(len(x) for x in xs)),
+                "driven_mean": round(float(driven.mean()), 1),
+                "driven_under_800": int((driven < 800).sum()),
+                "states": run.states,
                 "valid_mean": round(float(v.mean()), 1),
                 "valid_std": round(float(v.std()), 1),
-                "env_steps": env_steps,
+                "valid_min": round(float(v.min()), 1),
+                "valid_under_800": int((v < 800).sum()),
+                "env_steps": run.env_steps,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
+            run.commit(rnd, row)  # the round's student, data and log line: a killed run resumes after it
             print(json.dumps(row), flush=True)
-            with open(out / "log.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if v.mean() > best[0]:
-                best = (float(v.mean()), rnd, params)
-    keep(args, world, best[2], best[1], best[0], env_steps, time.perf_counter() - t0, teacher_p, out)
+    best = run.best()
+    keep(args, world, best["params"], best["round"], best["valid_mean"], run.env_steps, run.seconds, teacher_p, out)
     return 0
+
+
+def replay(pool, run: Run, args, teacher_p: dict, rows: tuple[int, ...]) -> None:
+    """``--replay DIR FIRST TRACKS``: an earlier run's data collection done again with its own students, added to
+    ``run``'s data (nothing is refitted here)."""
+    src, first, tracks = Path(args.replay[0]), int(args.replay[1]), int(args.replay[2])
+    earlier = [json.loads(line) for line in (src / "log.jsonl").read_text().splitlines() if line.strip()]
+    for row in earlier:
+        k = row["round"]
+        student = None if k == 0 else load_round(src / f"round-{k - 1}.npz")
+        seeds = list(range(first + 1000 * k, first + 1000 * k + tracks))
+        tasks = [
+            (b, student, row["beta"], teacher_p, 1000 * k + j, True, rows)
+            for j, b in enumerate(_batches(seeds, args.batch))
+        ]
+        res = pool.map(_rollout, tasks)
+        run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
+        run.env_steps += sum(r["steps"] for r in res)
+        driven = np.concatenate([r["returns"] for r in res]).mean()
+        print(f"replayed {src} round {k}: {run.states} states (driven {driven:.1f})", flush=True)
+
+
+def load_round(path: Path) -> np.ndarray:
+    """A round's student: ``params`` (the flat vector), or the ``w1, b1, w2, b2`` of runs before 8c6862c."""
+    with np.load(path) as d:
+        if "params" in d.files:
+            return d["params"]
+        return np.concatenate([d[k].ravel() for k in ("w1", "b1", "w2", "b2")]).astype(np.float64)
+
+
+class Run:
+    """A DAgger run's state in ``OUT``, resumable after any finished round: ``round-K.npz`` (each round's student),
+    ``log.jsonl`` (one line per round) and ``data.npy``/``labels.npy`` (every state gathered so far and the
+    teacher's labels; float32, about 1.2 kB a state, rewritten each round)."""
+
+    def __init__(self, out: Path, params: np.ndarray | None) -> None:
+        self.out, self.params = out, params
+        self.rows: list[dict] = []
+        self._x: list[np.ndarray] = []
+        self._y: list[np.ndarray] = []
+        self.env_steps = 0
+
+    @classmethod
+    def resume(cls, out: Path, params: np.ndarray | None) -> Run:
+        run = cls(out, params)
+        log = out / "log.jsonl"
+        if log.exists() and log.read_text().strip():
+            run.rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            last = run.rows[-1]["round"]
+            run.params = run._round(last)
+            n = run.rows[-1]["states"]  # the data are written before the log line: a kill between leaves more
+            run._x, run._y = [np.load(out / "data.npy")[:n]], [np.load(out / "labels.npy")[:n]]
+            if len(run._x[0]) != n:
+                raise SystemExit(f"{out}: data.npy holds fewer than round {last}'s {n} states")
+            run.env_steps = run.rows[-1]["env_steps"]
+            print(f"resuming {out} after round {last} ({run.states} states)", flush=True)
+        return run
+
+    @property
+    def next_round(self) -> int:
+        return self.rows[-1]["round"] + 1 if self.rows else 0
+
+    @property
+    def seconds(self) -> float:
+        return float(self.rows[-1]["seconds"]) if self.rows else 0.0
+
+    @property
+    def states(self) -> int:
+        return int(sum(len(x) for x in self._x))
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        self._x.append(x.astype(np.float32))
+        self._y.append(y.astype(np.float32))
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        self._x, self._y = [np.concatenate(self._x)], [np.concatenate(self._y)]
+        return self._x[0], self._y[0]
+
+    def commit(self, rnd: int, row: dict) -> None:
+        assert self.params is not None
+        np.savez(self.out / f"round-{rnd}.npz", params=self.params)
+        x, y = self.data()
+        for name, a in (("data", x), ("labels", y)):  # written aside, then renamed: never half a file
+            np.save(self.out / f"{name}.tmp.npy", a)
+            (self.out / f"{name}.tmp.npy").replace(self.out / f"{name}.npy")
+        with open(self.out / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.rows.append(row)
+
+    def _round(self, rnd: int) -> np.ndarray:
+        return load_round(self.out / f"round-{rnd}.npz")
+
+    def best(self) -> dict:
+        """The round with the best validation mean (its row and student)."""
+        row = max(self.rows, key=lambda r: r["valid_mean"])
+        return {**row, "params": self._round(row["round"])}
 
 
 def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, seconds: float, teacher_p, out: Path):
@@ -495,8 +621,8 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
             "vae_sha256": read_card(world.vae_dir).data["sha256"],
             "mdn_sha256": read_card(world.mdn_dir).data["sha256"],
         },
-        "split": f"student chosen by its return on {args.valid} validation tracks from 6,000,000 (one per round); "
-        "the bench's tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
+        "split": f"student chosen by its return on {args.valid} validation tracks from {args.valid_first:,} (one "
+        "per round); the bench's tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
         "metrics": {
             "selected_round": rnd,
             "valid_mean": round(valid_mean, 1),
@@ -508,6 +634,13 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
         "optimizer": "DAgger with a least-squares student (Adam on the squashed actions)",
         "teacher": teacher_p,
     }
+    if args.init_student:
+        card["init"] = {"student": str(args.init_student), "beta0": args.beta0}
+    if args.replay:
+        card["data"]["replayed"] = (
+            f"{args.replay[0]}'s data collection re-driven with its own students first (tracks {args.replay[1]}+, "
+            f"{args.replay[2]} a round)"
+        )
     if hidden_units(params.size):  # the MLP student: its own model, carracing-controller-distilled
         card["display_name"] = "Imitation-trained driver (MLP)"
         card["world"] = {
@@ -521,8 +654,9 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
             "state, from V's latent and M's hidden state only"
         )
         card["optimizer"] = (
-            f"DAgger (β = 0.5^round): a tanh MLP with {args.student_hidden} units fitted by minibatch Adam to the "
-            "teacher's actions on all states gathered so far, warm-started each round"
+            f"DAgger (β = {args.beta0:g} · 0.5^round): a tanh MLP with {args.student_hidden} units fitted by "
+            f"minibatch Adam ({args.fit_steps} steps of 2,048) to the teacher's actions on all states gathered so "
+            "far, warm-started each round"
         )
         save_controller(params, out, card, name=DISTILLED_NAME)
         print(f"kept round {rnd}: {valid_mean:.1f} on {args.valid} validation tracks -> {out / DISTILLED_NAME}")
@@ -537,8 +671,7 @@ def export_round(args, world, teacher_p) -> int:
     out = Path(args.out)
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
     row = next(r for r in rows if r["round"] == args.export_round)
-    with np.load(out / f"round-{args.export_round}.npz") as data:
-        params = data["params"]
+    params = load_round(out / f"round-{args.export_round}.npz")
     last = rows[-1]
     keep(args, world, params, args.export_round, row["valid_mean"], last["env_steps"], last["seconds"], teacher_p, out)
     return 0
