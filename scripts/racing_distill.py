@@ -416,6 +416,13 @@ def main() -> int:
         "tracks (FIRST + 1000·K, TRACKS of them) by its round K−1 student (DIR/round-(K−1).npz; the teacher alone "
         "for K = 0) at its β, with its mixing seeds (the same --batch gives the same states)",
     )
+    ap.add_argument(
+        "--export-ensemble",
+        nargs="+",
+        metavar="DIR:K",
+        help="save the average of these rounds' students (round K of the run in DIR; one MLP whose raw outputs are "
+        "their mean) as OUT's driver, after scoring it on --valid validation tracks from --valid-first",
+    )
     ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
@@ -446,6 +453,8 @@ def main() -> int:
         return hybrid(ctx, args, models_dir, init, teacher_p)
     if args.export_round is not None:
         return export_round(args, world, teacher_p)
+    if args.export_ensemble:
+        return export_ensemble(ctx, args, world, models_dir, teacher_p, rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     valid = list(range(args.valid_first, args.valid_first + args.valid))
@@ -602,7 +611,18 @@ class Run:
         return {**row, "params": self._round(row["round"])}
 
 
-def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, seconds: float, teacher_p, out: Path):
+def keep(
+    args,
+    world,
+    params,
+    rnd: int | str,
+    valid_mean: float,
+    env_steps: int,
+    seconds: float,
+    teacher_p,
+    out: Path,
+    extra: dict | None = None,
+):
     """Save the kept student as a controller model with its card: the MLP as ``OUT/carracing-controller-distilled``
     (its own model), the linear one as ``OUT/carracing-controller`` (a start for ``train world-model controller
     --init``)."""
@@ -636,6 +656,10 @@ def keep(args, world, params, rnd: int, valid_mean: float, env_steps: int, secon
     }
     if args.init_student:
         card["init"] = {"student": str(args.init_student), "beta0": args.beta0}
+    extra = dict(extra or {})
+    if "data_source" in extra:
+        card["data"]["source"] = extra.pop("data_source")
+    card.update(extra)
     if args.replay:
         card["data"]["replayed"] = (
             f"{args.replay[0]}'s data collection re-driven with its own students first (tracks {args.replay[1]}+, "
@@ -674,6 +698,64 @@ def export_round(args, world, teacher_p) -> int:
     params = load_round(out / f"round-{args.export_round}.npz")
     last = rows[-1]
     keep(args, world, params, args.export_round, row["valid_mean"], last["env_steps"], last["seconds"], teacher_p, out)
+    return 0
+
+
+def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tuple[int, ...]) -> int:
+    """``--export-ensemble DIR:K …``: the average of these students (:func:`average_mlps`), scored on the validation
+    tracks and saved as ``OUT``'s driver."""
+    from gdl_studio.racing.controller import average_mlps
+    from gdl_studio.racing.train_controller import _worker_init
+
+    specs = [spec.rsplit(":", 1) for spec in args.export_ensemble]
+    params = average_mlps([load_round(Path(d) / f"round-{k}.npz") for d, k in specs])
+    runs = sorted({d for d, _ in specs})
+    logs = {d: [json.loads(x) for x in (Path(d) / "log.jsonl").read_text().splitlines() if x.strip()] for d in runs}
+    valid = list(range(args.valid_first, args.valid_first + args.valid))
+    t0 = time.perf_counter()
+    with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(valid, args.batch)])
+    v = np.concatenate([r["returns"] for r in res])
+    print(
+        json.dumps(
+            {
+                "ensemble": args.export_ensemble,
+                "valid_mean": round(float(v.mean()), 1),
+                "valid_std": round(float(v.std()), 1),
+                "valid_min": round(float(v.min()), 1),
+                "valid_under_800": int((v < 800).sum()),
+            }
+        ),
+        flush=True,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    # env steps: every run named (a run that replayed another counts the replay too) and this validation
+    steps = sum(logs[d][-1]["env_steps"] for d in runs) + sum(r["steps"] for r in res)
+    seconds = sum(logs[d][-1]["seconds"] for d in runs) + time.perf_counter() - t0
+    ensemble = {
+        "members": args.export_ensemble,
+        "how": "one MLP whose raw outputs are the mean of the members' (hidden layers side by side)",
+        "member_rounds": {
+            d: [r for r in logs[d] if any(k == str(r["round"]) for dd, k in specs if dd == d)] for d in runs
+        },
+    }
+    keep(
+        args,
+        world,
+        params,
+        " + ".join(args.export_ensemble),
+        float(v.mean()),
+        steps,
+        seconds,
+        teacher_p,
+        out,
+        extra={
+            "ensemble": ensemble,
+            "data_source": "DAgger on gymnasium CarRacing-v3 (a privileged pure-pursuit teacher's actions on the "
+            f"states its students visited): the runs {', '.join(runs)}, whose rounds are the members",
+        },
+    )
     return 0
 
 

@@ -78,6 +78,20 @@ def raw_outputs(parts: tuple, x):
     return einsum("bij,bj->bi", parts[2], tanh(out)) + parts[3]
 
 
+def average_mlps(vectors, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> np.ndarray:
+    """One MLP controller whose raw outputs are the mean of these MLPs' (an ensemble as one flat vector: the
+    hidden layers side by side, each second layer divided by their number)."""
+    parts = [unpack(np.asarray(v, np.float64).ravel()[None], z_size, hidden) for v in vectors]
+    if not parts or any(len(p) != 4 for p in parts):
+        raise ValueError("average_mlps takes one or more MLP controllers")
+    k = len(parts)
+    w1 = np.concatenate([p[0][0] for p in parts])
+    b1 = np.concatenate([p[1][0] for p in parts])
+    w2 = np.concatenate([p[2][0] for p in parts], axis=1) / k
+    b2 = np.mean([p[3][0] for p in parts], axis=0)
+    return np.concatenate([w1.ravel(), b1, w2.ravel(), b2])
+
+
 class LinearController:
     """Linear policy on the concatenated [z, h] features."""
 

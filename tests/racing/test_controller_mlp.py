@@ -11,6 +11,7 @@ import torch
 from gdl_studio.racing.controller import (
     LinearController,
     MLPController,
+    average_mlps,
     hidden_units,
     make_controller,
     mlp_param_count,
@@ -71,6 +72,20 @@ def test_batched_numpy_and_torch_paths_agree_with_the_object(units):
     moved = squash(raw_outputs(unpack(other), x))
     np.testing.assert_array_equal(moved[[0, 1, 3]], one[[0, 1, 3]])
     assert not np.allclose(moved[2], one[2])
+
+
+def test_an_average_of_mlps_is_one_mlp_whose_raw_outputs_are_their_mean():
+    rng = np.random.default_rng(3)
+    members = [_mlp_params(rng, units) for units in (8, 8, 4)]
+    avg = average_mlps(members)
+    assert hidden_units(avg.size) == 20
+    x = rng.normal(0, 1, (5, 288))
+    mean = np.mean([raw_outputs(unpack(np.repeat(m[None], 5, 0)), x) for m in members], axis=0)
+    np.testing.assert_allclose(raw_outputs(unpack(np.repeat(avg[None], 5, 0)), x), mean, atol=1e-12)
+    z, h = x[:, :32], x[:, 32:]
+    np.testing.assert_allclose(MLPController(avg).act(z, h), squash(mean), atol=1e-6)
+    with pytest.raises(ValueError):
+        average_mlps([members[0], np.zeros(param_count())])
 
 
 def test_an_mlp_controller_saves_loads_and_drives_like_its_object(tiny_world, tmp_path):
