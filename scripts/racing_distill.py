@@ -24,8 +24,11 @@ explains on held-out tracks) and ``--hybrid`` (the start's wheel driven with the
 Outcomes: session 25 (``resources/logs/world-model-v2/2026-12-05-distill/``): the teacher scores 921.8 (min 905.8)
 on the 32 validation tracks, a linear map of [z, h] explains R² 0.68 of its steering, and no linear student
 drives. Session 26 (``2026-12-05-distill-mlp/``): a 64-unit MLP explains 0.83, and its DAgger student laps at the
-teacher's pace (round 6: 914.2 on 64 validation tracks; 898.5 ± 87.2 on the bench's 100 episodes, a few crashes):
-the shipped ``carracing-controller-distilled``.
+teacher's pace (round 6: 914.2 on 64 validation tracks; 898.5 ± 87.2 on the bench's 100 episodes, a few crashes).
+Session 27 (``2026-12-06-distill-ensemble/``): DAgger continued from round 6 (its data replayed, 6 more rounds of
+32 tracks), and the average of rounds 2–5 (``--export-ensemble``, one 256-unit MLP), chosen among 4 candidates on 128
+new validation tracks (919.2 ± 8.9): the shipped ``carracing-controller-distilled``, 909.8 ± 74.8 on the bench's
+100 episodes and 917.2 ± 22.5 on 100 tracks from 7,000,000.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -35,10 +38,15 @@ Run on a CPU (2 workers) or the device's 16 cores::
     python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
     python scripts/racing_distill.py --fit-probe --first 9300000 --tracks 16 --mlp-probe 64 256
 
-    # DAgger continued from the shipped driver (β = 0.25 · 0.5^round, the student drives from round 0); on the
-    # device's 16 cores with 128 tracks a round: scripts/gpu/distill_chain.sh
-    python scripts/racing_distill.py --student-hidden 64 --init-student models/carracing-controller-distilled \
-        --beta0 0.25 --first 9400000 --out runs/distill-cont --rounds 8 --tracks 32 --valid 64 --workers 2
+    # session 27: DAgger continued from session 26's round 6 (β = 0.25 · 0.5^round), whose run's data collection is
+    # re-driven first (--replay; its rounds are kept in the logs folder), then the average of rounds 2–5
+    R=resources/logs/world-model-v2/2026-12-06-distill-ensemble
+    python scripts/racing_distill.py --student-hidden 64 --init-student $R/session26-round6 \
+        --replay $R/session26-run 9200000 24 --beta0 0.25 --out runs/distill-cont-cpu --rounds 6 --tracks 32 \
+        --first 9400000 --valid 64 --batch 4 --workers 2 --fit-steps 4000       # 1,317 s on 2 cores
+    python scripts/racing_distill.py --export-ensemble runs/distill-cont-cpu:2 runs/distill-cont-cpu:3 \
+        runs/distill-cont-cpu:4 runs/distill-cont-cpu:5 --valid-first 6000064 --valid 128 --out runs/distill-ens
+    # the same on the device's 16 cores, 128 tracks a round: scripts/gpu/distill_chain.sh
 
 Writes ``OUT/round-K.npz`` (each round's student), ``OUT/log.jsonl``, ``OUT/data.npy``/``labels.npy`` (every state
 gathered and its label) and, at the end, the best round's student as a controller model with its card:
@@ -423,6 +431,11 @@ def main() -> int:
         help="save the average of these rounds' students (round K of the run in DIR; one MLP whose raw outputs are "
         "their mean) as OUT's driver, after scoring it on --valid validation tracks from --valid-first",
     )
+    ap.add_argument(
+        "--scored",
+        help="with --export-ensemble: a `racing_value_equiv.py score` output (JSON) that drove this very average "
+        "(an entry of a snapshots .npz equal to it), whose validation returns the card takes instead of driving again",
+    )
     ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
@@ -677,7 +690,7 @@ def keep(
             "drive CarRacing-v3 through V and M (Dream panel); imitates a driver that reads the simulator's "
             "state, from V's latent and M's hidden state only"
         )
-        card["optimizer"] = (
+        card["optimizer"] = extra.get("optimizer") or (
             f"DAgger (β = {args.beta0:g} · 0.5^round): a tanh MLP with {args.student_hidden} units fitted by "
             f"minibatch Adam ({args.fit_steps} steps of 2,048) to the teacher's actions on all states gathered so "
             "far, warm-started each round"
@@ -711,11 +724,17 @@ def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tu
     params = average_mlps([load_round(Path(d) / f"round-{k}.npz") for d, k in specs])
     runs = sorted({d for d, _ in specs})
     logs = {d: [json.loads(x) for x in (Path(d) / "log.jsonl").read_text().splitlines() if x.strip()] for d in runs}
-    valid = list(range(args.valid_first, args.valid_first + args.valid))
     t0 = time.perf_counter()
-    with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-        res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(valid, args.batch)])
-    v = np.concatenate([r["returns"] for r in res])
+    if args.scored:
+        v, args.valid_first = _scored(Path(args.scored), params)
+        args.valid = len(v)  # for the card's split
+        val_steps = 0  # driven (and counted) by the scoring run, not here; the card names it
+    else:
+        valid = list(range(args.valid_first, args.valid_first + args.valid))
+        with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
+            res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(valid, args.batch)])
+        v = np.concatenate([r["returns"] for r in res])
+        val_steps = sum(r["steps"] for r in res)
     print(
         json.dumps(
             {
@@ -731,14 +750,16 @@ def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tu
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # env steps: every run named (a run that replayed another counts the replay too) and this validation
-    steps = sum(logs[d][-1]["env_steps"] for d in runs) + sum(r["steps"] for r in res)
+    steps = sum(logs[d][-1]["env_steps"] for d in runs) + val_steps
     seconds = sum(logs[d][-1]["seconds"] for d in runs) + time.perf_counter() - t0
     ensemble = {
         "members": args.export_ensemble,
         "how": "one MLP whose raw outputs are the mean of the members' (hidden layers side by side)",
+        "validation_scored_by": args.scored or "this command",
         "member_rounds": {
             d: [r for r in logs[d] if any(k == str(r["round"]) for dd, k in specs if dd == d)] for d in runs
         },
+        "member_runs": {d: _run_card(Path(d)) for d in runs},
     }
     keep(
         args,
@@ -754,9 +775,36 @@ def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tu
             "ensemble": ensemble,
             "data_source": "DAgger on gymnasium CarRacing-v3 (a privileged pure-pursuit teacher's actions on the "
             f"states its students visited): the runs {', '.join(runs)}, whose rounds are the members",
+            "optimizer": f"the average of {len(specs)} DAgger students (rounds of the runs in ensemble.member_runs, "
+            "each fitted as their optimizer says)",
+            "split": f"chosen by its return on {args.valid} validation tracks from {args.valid_first:,}; the members' "
+            "runs chose nothing on them; the bench's tracks (1,000,000…) and 7,000,000… were never driven in "
+            "training or selection",
         },
     )
     return 0
+
+
+def _run_card(run: Path) -> dict:
+    """What a run's own saved driver's card says about how it was trained (its command, optimizer, data, start)."""
+    path = run / DISTILLED_NAME / "card.json"
+    if not path.exists():
+        return {}
+    card = json.loads(path.read_text())
+    return {k: card[k] for k in ("training_command", "optimizer", "init", "data") if k in card}
+
+
+def _scored(path: Path, params: np.ndarray) -> tuple[np.ndarray, int]:
+    """The returns and first track of ``params`` in a ``racing_value_equiv.py score`` output, found by comparing
+    the vectors."""
+    scored = json.loads(path.read_text())
+    for name, returns in zip(scored["controllers"], scored["returns"], strict=True):
+        npz, _, key = name.rpartition(":")
+        if npz.endswith(".npz"):
+            with np.load(npz) as d:
+                if key in d.files and d[key].shape == params.shape and np.array_equal(d[key], params):
+                    return np.asarray(returns), int(scored["first_track"])
+    raise SystemExit(f"{path} did not drive this average")
 
 
 if __name__ == "__main__":

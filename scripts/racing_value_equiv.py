@@ -274,7 +274,7 @@ def cmd_score(args) -> int:
             params.append(controller_params(c)[0])
     seeds = [args.first + i for i in range(args.tracks)]
     real, steps, _ = real_returns(args.models, params, seeds, args.workers)
-    out = {"controllers": names, "first_track": args.first, "returns": real.tolist()}
+    out = {"controllers": names, "first_track": args.first, "returns": real.tolist(), "env_steps": int(steps)}
     for name, row in zip(names, real, strict=True):
         log(f"{name}: {row.mean():.1f} ± {row.std():.1f} (min {row.min():.1f}, under 800 {np.mean(row < 800):.2f})")
     if len(params) == 2:

@@ -6,7 +6,8 @@ gas = (tanh(o₁) + 1) / 2 ∈ [0, 1], brake = clip(tanh(o₂), 0, 1). The contr
 it runs inside CMA-ES worker processes and in the app, one small matrix-vector product a step.
 
 CMA-ES (real, dream, fine-tuning) searches the linear controller. The MLP is what imitation learning
-trains (``scripts/racing_distill.py``: 64 units, 18,691 parameters); both are one flat parameter vector,
+trains (``scripts/racing_distill.py``: 64 units, 18,691 parameters; the shipped driver is the average of four
+such students, one MLP of 256 units, :func:`average_mlps`); both are one flat parameter vector,
 and its length tells which one it is (:func:`hidden_units`): the linear layout is W (3 × in, row-major)
 then b (3); the MLP's is W₁ (units × in), b₁ (units), W₂ (3 × units), b₂ (3).
 """
