@@ -436,6 +436,14 @@ def main() -> int:
         help="with --export-ensemble: a `racing_value_equiv.py score` output (JSON) that drove this very average "
         "(an entry of a snapshots .npz equal to it), whose validation returns the card takes instead of driving again",
     )
+    ap.add_argument(
+        "--drive-average",
+        type=int,
+        default=1,
+        metavar="K",
+        help="MLP students: each round's data are driven, and each round is validated and kept, as the average of "
+        "the last K rounds' students (controller.average_mlps), not the last student alone",
+    )
     ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
@@ -493,6 +501,8 @@ def main() -> int:
             seeds = list(range(args.first + rnd * 1000, args.first + rnd * 1000 + args.tracks))
             # round 0 of a fresh run is the teacher's alone (β = 1): no student drives, none is needed
             student = run.params if (beta < 1.0 or len(rows) < 3 or args.init_student or rnd) else None
+            if args.drive_average > 1 and run.rows:
+                student = run.average(run.last(args.drive_average))
             tasks = [(b, student, beta, teacher_p, 1000 * rnd + k, True, rows) for k, b in enumerate(batches(seeds))]
             res = pool.map(_rollout, tasks)
             run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
@@ -505,7 +515,11 @@ def main() -> int:
                 assert run.params is not None
                 run.params = fit(x, y, run.params, rows)
             del x, y
-            vres = pool.map(_rollout, [(b, run.params, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
+            kept, members = run.params, [rnd]
+            if args.drive_average > 1:
+                members = run.last(args.drive_average - 1) + [rnd]
+                kept = run.average(members[:-1], run.params)
+            vres = pool.map(_rollout, [(b, kept, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
             run.env_steps += sum(r["steps"] for r in vres)
             v = np.concatenate([r["returns"] for r in vres])
             row = {
@@ -521,10 +535,13 @@ def main() -> int:
                 "env_steps": run.env_steps,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
+            if len(members) > 1:
+                row["members"] = members  # validated: the average of these rounds' students
             run.commit(rnd, row)  # the round's student, data and log line: a killed run resumes after it
             print(json.dumps(row), flush=True)
     best = run.best()
-    keep(args, world, best["params"], best["round"], best["valid_mean"], run.env_steps, run.seconds, teacher_p, out)
+    label = f"average of rounds {best['members']}" if "members" in best else best["round"]
+    keep(args, world, best["params"], label, best["valid_mean"], run.env_steps, run.seconds, teacher_p, out)
     return 0
 
 
@@ -618,10 +635,22 @@ class Run:
     def _round(self, rnd: int) -> np.ndarray:
         return load_round(self.out / f"round-{rnd}.npz")
 
+    def last(self, k: int) -> list[int]:
+        """The last ``k`` finished rounds (fewer at the start)."""
+        return [r["round"] for r in self.rows[-k:]] if k > 0 else []
+
+    def average(self, rounds: list[int], new: np.ndarray | None = None) -> np.ndarray:
+        """The average of these rounds' students (and ``new``) as one MLP."""
+        from gdl_studio.racing.controller import average_mlps
+
+        return average_mlps([self._round(r) for r in rounds] + ([] if new is None else [new]))
+
     def best(self) -> dict:
-        """The round with the best validation mean (its row and student)."""
+        """The round with the best validation mean (its row and what was validated: its student, or the average
+        of its ``members``)."""
         row = max(self.rows, key=lambda r: r["valid_mean"])
-        return {**row, "params": self._round(row["round"])}
+        params = self.average(row["members"]) if "members" in row else self._round(row["round"])
+        return {**row, "params": params}
 
 
 def keep(
@@ -694,6 +723,12 @@ def keep(
             f"DAgger (β = {args.beta0:g} · 0.5^round): a tanh MLP with {args.student_hidden} units fitted by "
             f"minibatch Adam ({args.fit_steps} steps of 2,048) to the teacher's actions on all states gathered so "
             "far, warm-started each round"
+            + (
+                f"; the rounds whose log line names members drove, and were validated as, the average of the last "
+                f"{args.drive_average} rounds' students"
+                if args.drive_average > 1
+                else ""
+            )
         )
         save_controller(params, out, card, name=DISTILLED_NAME)
         print(f"kept round {rnd}: {valid_mean:.1f} on {args.valid} validation tracks -> {out / DISTILLED_NAME}")
