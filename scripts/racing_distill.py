@@ -484,6 +484,8 @@ def main() -> int:
         if len(rows) < 3:
             raise SystemExit("--student-hidden teaches every output (no --rows)")
         params = None
+    elif args.drive_average > 1:
+        raise SystemExit("--drive-average averages MLP students (--student-hidden)")
     if args.init_student:
         from gdl_studio.racing.controller import hidden_units
         from gdl_studio.racing.models_io import controller_params
