@@ -198,6 +198,40 @@ def _rollout(task: tuple) -> dict:
     return out
 
 
+def collect(pool, run: Run, student, beta: float, rnd: int, first: int, tracks: int, batch: int, teacher_p: dict, rows):
+    """Round ``rnd``'s data collection: tracks ``first + 1000·rnd`` … (``tracks`` of them, ``batch`` a worker task)
+    driven by ``student`` mixed with the teacher at ``beta``, every state labelled and added to ``run``. The mixing
+    seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. Returns the driven returns."""
+    seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
+    tasks = [(b, student, beta, teacher_p, 1000 * rnd + k, True, rows) for k, b in enumerate(_batches(seeds, batch))]
+    res = pool.map(_rollout, tasks)
+    run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
+    run.env_steps += sum(r["steps"] for r in res)
+    return np.concatenate([r["returns"] for r in res])
+
+
+def drive_alone(pool, params, seeds: list[int], args, teacher_p: dict, rows) -> tuple[np.ndarray, int]:
+    """``params`` driving ``seeds`` alone (no teacher, nothing recorded): the returns and the env steps."""
+    res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(seeds, args.batch)])
+    return np.concatenate([r["returns"] for r in res]), sum(r["steps"] for r in res)
+
+
+def return_stats(v: np.ndarray, prefix: str = "valid") -> dict:
+    """Mean, spread, minimum and crash count (under 800) of some returns, as a log line's fields."""
+    return {
+        f"{prefix}_mean": round(float(v.mean()), 1),
+        f"{prefix}_std": round(float(v.std()), 1),
+        f"{prefix}_min": round(float(v.min()), 1),
+        f"{prefix}_under_800": int((v < 800).sum()),
+    }
+
+
+def read_log(run: Path) -> list[dict]:
+    """A run's ``log.jsonl``, one dict a round ([] if there is none yet)."""
+    log = run / "log.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+
+
 # ---------------------------------------------------------------- fitting
 def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, steps: int = 4000) -> np.ndarray:
     """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``), as the flat
@@ -283,7 +317,7 @@ def fit(
 
 
 def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int:
-    seeds = list(range(6_000_000, 6_000_000 + args.valid))
+    seeds = list(range(args.valid_first, args.valid_first + args.valid))
     from gdl_studio.racing.train_controller import _worker_init
 
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -369,7 +403,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tracks", type=int, default=32, help="training tracks per round")
     ap.add_argument("--first", type=int, default=9_200_000, help="first training track (each round its own)")
-    ap.add_argument("--valid", type=int, default=32, help="validation tracks from 6,000,000")
+    ap.add_argument("--valid", type=int, default=32, help="validation tracks (from --valid-first)")
     ap.add_argument("--batch", type=int, default=4, help="environments per worker task")
     ap.add_argument("--teacher-only", action="store_true", help="score the teacher alone on --tracks tracks")
     ap.add_argument("--teacher-first", type=int, default=9_100_000, help="first track of --teacher-only")
@@ -456,13 +490,12 @@ def main() -> int:
     world = resolve_world(args.world)
     models_dir = str(world.models_dir())
 
-    def batches(seeds):
-        return _batches(seeds, args.batch)
-
     if args.teacher_only:
         seeds = list(range(args.teacher_first, args.teacher_first + args.tracks))
         with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-            res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in batches(seeds)])
+            res = pool.map(
+                _rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in _batches(seeds, args.batch)]
+            )
         r = np.concatenate([x["returns"] for x in res])
         print(json.dumps({"teacher_mean": r.mean(), "min": r.min(), "returns": r.round(1).tolist()}))
         return 0
@@ -500,16 +533,11 @@ def main() -> int:
             replay(pool, run, args, teacher_p, rows)
         for rnd in range(run.next_round, args.rounds):
             beta = args.beta0 * 0.5**rnd
-            seeds = list(range(args.first + rnd * 1000, args.first + rnd * 1000 + args.tracks))
             # round 0 of a fresh run is the teacher's alone (β = 1): no student drives, none is needed
             student = run.params if (beta < 1.0 or len(rows) < 3 or args.init_student or rnd) else None
             if args.drive_average > 1 and run.rows:
                 student = run.average(run.last(args.drive_average))
-            tasks = [(b, student, beta, teacher_p, 1000 * rnd + k, True, rows) for k, b in enumerate(batches(seeds))]
-            res = pool.map(_rollout, tasks)
-            run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
-            run.env_steps += sum(r["steps"] for r in res)
-            driven = np.concatenate([r["returns"] for r in res])
+            driven = collect(pool, run, student, beta, rnd, args.first, args.tracks, args.batch, teacher_p, rows)
             x, y = run.data()
             if args.student_hidden:
                 run.params = fit_mlp(x, y, run.params, args.student_hidden, args.fit_steps)
@@ -521,19 +549,15 @@ def main() -> int:
             if args.drive_average > 1:
                 members = run.last(args.drive_average - 1) + [rnd]
                 kept = run.average(members[:-1], run.params)
-            vres = pool.map(_rollout, [(b, kept, 0.0, teacher_p, 0, False, rows) for b in batches(valid)])
-            run.env_steps += sum(r["steps"] for r in vres)
-            v = np.concatenate([r["returns"] for r in vres])
+            v, steps = drive_alone(pool, kept, valid, args, teacher_p, rows)
+            run.env_steps += steps
             row = {
                 "round": rnd,
                 "beta": beta,
                 "driven_mean": round(float(driven.mean()), 1),
                 "driven_under_800": int((driven < 800).sum()),
                 "states": run.states,
-                "valid_mean": round(float(v.mean()), 1),
-                "valid_std": round(float(v.std()), 1),
-                "valid_min": round(float(v.min()), 1),
-                "valid_under_800": int((v < 800).sum()),
+                **return_stats(v),
                 "env_steps": run.env_steps,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
@@ -551,19 +575,10 @@ def replay(pool, run: Run, args, teacher_p: dict, rows: tuple[int, ...]) -> None
     """``--replay DIR FIRST TRACKS``: an earlier run's data collection done again with its own students, added to
     ``run``'s data (nothing is refitted here)."""
     src, first, tracks = Path(args.replay[0]), int(args.replay[1]), int(args.replay[2])
-    earlier = [json.loads(line) for line in (src / "log.jsonl").read_text().splitlines() if line.strip()]
-    for row in earlier:
+    for row in read_log(src):
         k = row["round"]
         student = None if k == 0 else load_round(src / f"round-{k - 1}.npz")
-        seeds = list(range(first + 1000 * k, first + 1000 * k + tracks))
-        tasks = [
-            (b, student, row["beta"], teacher_p, 1000 * k + j, True, rows)
-            for j, b in enumerate(_batches(seeds, args.batch))
-        ]
-        res = pool.map(_rollout, tasks)
-        run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
-        run.env_steps += sum(r["steps"] for r in res)
-        driven = np.concatenate([r["returns"] for r in res]).mean()
+        driven = collect(pool, run, student, row["beta"], k, first, tracks, args.batch, teacher_p, rows).mean()
         print(f"replayed {src} round {k}: {run.states} states (driven {driven:.1f})", flush=True)
 
 
@@ -590,9 +605,8 @@ class Run:
     @classmethod
     def resume(cls, out: Path, params: np.ndarray | None) -> Run:
         run = cls(out, params)
-        log = out / "log.jsonl"
-        if log.exists() and log.read_text().strip():
-            run.rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        run.rows = read_log(out)
+        if run.rows:
             last = run.rows[-1]["round"]
             run.params = run._round(last)
             n = run.rows[-1]["states"]  # the data are written before the log line: a kill between leaves more
@@ -743,7 +757,7 @@ def export_round(args, world, teacher_p) -> int:
     """``--export-round K``: save round K of the run in ``--out`` (its ``round-K.npz`` and ``log.jsonl``) as the
     kept student, e.g. for a run from before the student was saved at the end."""
     out = Path(args.out)
-    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
+    rows = read_log(out)
     row = next(r for r in rows if r["round"] == args.export_round)
     params = load_round(out / f"round-{args.export_round}.npz")
     last = rows[-1]
@@ -760,7 +774,7 @@ def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tu
     specs = [spec.rsplit(":", 1) for spec in args.export_ensemble]
     params = average_mlps([load_round(Path(d) / f"round-{k}.npz") for d, k in specs])
     runs = sorted({d for d, _ in specs})
-    logs = {d: [json.loads(x) for x in (Path(d) / "log.jsonl").read_text().splitlines() if x.strip()] for d in runs}
+    logs = {d: read_log(Path(d)) for d in runs}
     t0 = time.perf_counter()
     if args.scored:
         v, args.valid_first = _scored(Path(args.scored), params)
@@ -769,21 +783,8 @@ def export_ensemble(ctx, args, world, models_dir: str, teacher_p: dict, rows: tu
     else:
         valid = list(range(args.valid_first, args.valid_first + args.valid))
         with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-            res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(valid, args.batch)])
-        v = np.concatenate([r["returns"] for r in res])
-        val_steps = sum(r["steps"] for r in res)
-    print(
-        json.dumps(
-            {
-                "ensemble": args.export_ensemble,
-                "valid_mean": round(float(v.mean()), 1),
-                "valid_std": round(float(v.std()), 1),
-                "valid_min": round(float(v.min()), 1),
-                "valid_under_800": int((v < 800).sum()),
-            }
-        ),
-        flush=True,
-    )
+            v, val_steps = drive_alone(pool, params, valid, args, teacher_p, rows)
+    print(json.dumps({"ensemble": args.export_ensemble, **return_stats(v)}), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # env steps: every run named (a run that replayed another counts the replay too) and this validation
