@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Issue #13 point 5 on the device's 16 cores: DAgger continued from session 26's imitation-trained driver (round 6,
 # kept in the logs folder; scripts/racing_distill.py --init-student), many more tracks per round than a 2-core CPU can
-# drive, the rounds chosen on VALID tracks from 6,000,000; then the shipped driver on the same validation tracks, and
-# the kept round scored on the stock env twice (the bench's tracks 1,000,000… and 7,000,000…; read after the choice,
-# never for it).
+# drive, each round's data driven by (and each round validated as) the average of the last AVG students; the run keeps
+# its best average on VALID tracks from 6,000,000. The choice against the shipped driver is fixed before anything is
+# scored: both on SELECT fresh validation tracks (from 6,000,320), the new one replacing the shipped one only with a
+# higher mean and no more episodes under 800 (written into its card as `selection`). Only a replacement is scored on
+# the stock env, twice (the bench's tracks 1,000,000… and 7,000,000…).
 # Detached and resumable (racing_distill.py resumes after its last finished round); every call snapshots the run's
 # log, rounds and scores into $OUT/distill-chain.tgz (the gathered states stay on the machine).
 #   bash scripts/gpu/distill_chain.sh start WAIT_SECONDS
 #   bash scripts/gpu/distill_chain.sh wait WAIT_SECONDS     # returns early when everything ended
-# Env: ROUNDS (10), TRACKS (128 a round), VALID (96), BETA0 (0.25: β = BETA0 · 0.5^round), FIT_STEPS (8000),
+# Env: ROUNDS (10), TRACKS (128 a round), VALID (96), AVG (4), SELECT (256), SELECT_FIRST (6000320), BETA0 (0.25: β = BETA0 · 0.5^round), FIT_STEPS (8000),
 # FIRST (9400000: the training tracks), WORKERS (16), EPISODES (100: each stock score), REPLAY (session 26's run,
 # whose data are driven again first so that the refits keep them; empty: none), INIT (its round 6).
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
@@ -17,7 +19,8 @@ set -u
 W=/tmp/dc
 OUT=${OUT:-/tmp/out}
 ROUNDS=${ROUNDS:-10} TRACKS=${TRACKS:-128} VALID=${VALID:-96} BETA0=${BETA0:-0.25} FIT_STEPS=${FIT_STEPS:-8000}
-FIRST=${FIRST:-9400000} WORKERS=${WORKERS:-16} EPISODES=${EPISODES:-100} R=resources/logs/world-model-v2/2026-12-06-distill-ensemble
+FIRST=${FIRST:-9400000} WORKERS=${WORKERS:-16} EPISODES=${EPISODES:-100} AVG=${AVG:-4} SELECT=${SELECT:-256}
+SELECT_FIRST=${SELECT_FIRST:-6000320} R=resources/logs/world-model-v2/2026-12-06-distill-ensemble
 REPLAY=${REPLAY-$R/session26-run 9200000 24} INIT=${INIT:-$R/session26-round6}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
@@ -27,10 +30,29 @@ chain() {  # what runs detached: every step logs into $W
   local name=carracing-controller-distilled
   python3 scripts/racing_distill.py --student-hidden 64 --init-student "$INIT" --beta0 "$BETA0" \
     --out "$W/run" --rounds "$ROUNDS" --tracks "$TRACKS" --first "$FIRST" --valid "$VALID" --batch 4 \
-    --workers "$WORKERS" --fit-steps "$FIT_STEPS" ${REPLAY:+--replay $REPLAY} >> "$W/distill.log" 2>&1 || return 1
-  # the shipped driver on the same validation tracks: the kept round replaces it only if it is better there (by hand)
-  python3 scripts/racing_value_equiv.py score --models models --first 6000000 --tracks "$VALID" \
-    --workers "$WORKERS" "models/$name" > "$W/shipped-valid.json" 2> "$W/shipped-valid.log"
+    --workers "$WORKERS" --fit-steps "$FIT_STEPS" --drive-average "$AVG" ${REPLAY:+--replay $REPLAY} \
+    >> "$W/distill.log" 2>&1 || return 1
+  # the choice, declared before anything is scored: the run's kept driver and the shipped one on SELECT fresh
+  # validation tracks; the new one replaces the shipped one only with a higher mean and no more episodes under 800
+  python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
+    --workers "$WORKERS" "models/$name" "$W/run/$name" > "$W/select.json" 2> "$W/select.log" || return 1
+  python3 - "$W/select.json" "$W/run/$name/card.json" > "$W/decision.json" <<'PY' || return 1
+import json, sys
+import numpy as np
+d = json.load(open(sys.argv[1]))
+stats = [{"mean": round(float(np.mean(r)), 1), "std": round(float(np.std(r)), 1), "min": round(float(np.min(r)), 1),
+          "under_800": int((np.asarray(r) < 800).sum())} for r in d["returns"]]
+shipped, new = stats
+replace = new["mean"] > shipped["mean"] and new["under_800"] <= shipped["under_800"]
+n, first = len(d["returns"][0]), d["first_track"]
+sel = {"tracks": f"{n} validation tracks from {first:,}", "rule": "higher mean and no more episodes under 800 "
+       "than the driver shipped before", "this": new, "shipped_before": shipped, "replaced": replace}
+card = json.load(open(sys.argv[2]))
+card["selection"] = sel
+json.dump(card, open(sys.argv[2], "w"), indent=2)
+print(json.dumps(sel))
+PY
+  grep -q '"replaced": true' "$W/decision.json" || return 0  # kept the shipped driver: no test set is driven
   rm -rf "models/$name" && cp -r "$W/run/$name" models/
   for base in 1000000 7000000; do
     python3 -m gdl_studio bench racing --episodes "$EPISODES" --seed-base "$base" --workers "$WORKERS" \
@@ -42,7 +64,7 @@ snapshot() {
   tar czf "$OUT/distill-chain.tgz" -C "$W" --exclude='*.npy' . 2>/dev/null
   grep '^{' "$W/distill.log" 2>/dev/null | tail -n 12 | cut -c1-260
   grep -v '^{' "$W/distill.log" 2>/dev/null | tail -n 3 | cut -c1-200
-  tail -n 2 "$W/shipped-valid.log" 2>/dev/null
+  tail -n 2 "$W/select.log" 2>/dev/null; cat "$W/decision.json" 2>/dev/null
   for f in "$W"/bench-*.json; do [ -s "$f" ] && python3 -c "import json, sys
 d = json.load(open(sys.argv[1]))
 print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
@@ -50,6 +72,6 @@ print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W ROUNDS TRACKS VALID BETA0 FIT_STEPS FIRST WORKERS EPISODES REPLAY INIT
+  export W ROUNDS TRACKS VALID BETA0 FIT_STEPS FIRST WORKERS EPISODES REPLAY INIT AVG SELECT SELECT_FIRST
 fi
 detach_or_wait "$@"
