@@ -24,7 +24,7 @@ SELECT_FIRST=${SELECT_FIRST:-6000320} R=resources/logs/world-model-v2/2026-12-06
 REPLAY=${REPLAY-$R/session26-run 9200000 24} INIT=${INIT:-$R/session26-round6}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
-export PYTHONPATH=/tmp/site
+export PYTHONPATH=/tmp/site:$PWD  # scripts/*.py import gdl_studio from the checkout
 
 chain() {  # what runs detached: every step logs into $W
   local name=carracing-controller-distilled
