@@ -188,8 +188,8 @@ def _init_worker(models_dir: str) -> None:
     _W["mdn"] = load_dir(Path(models_dir) / MDN_NAME)
 
 
-def _real_task(task) -> tuple[int, list[float], int, list[float]]:
-    index, params, seeds, max_steps, stock = task
+def _real_task(task) -> tuple[int, int, list[float], int, list[float]]:
+    index, start, params, seeds, max_steps, stock = task
     from gdl_studio.racing.agent import run_episodes
     from gdl_studio.racing.fast_env import make_env
 
@@ -203,7 +203,7 @@ def _real_task(task) -> tuple[int, list[float], int, list[float]]:
         max_steps=max_steps,
         predicted=predicted,
     )
-    return index, returns.tolist(), steps, predicted.tolist()
+    return index, start, returns.tolist(), steps, predicted.tolist()
 
 
 def real_returns(
@@ -215,13 +215,28 @@ def real_returns(
     stock: bool = False,
     log=None,
 ) -> tuple[np.ndarray, int, np.ndarray]:
-    """(len(controllers), len(seeds)) real returns, one lockstep batch of tracks per controller;
-    the env steps; and the same shape of M's predicted returns on those real episodes (its
-    reward head fed the real frames: teacher-forced)."""
-    tasks = [(i, np.asarray(p, np.float64), list(seeds), max_steps, stock) for i, p in enumerate(controllers)]
+    """(len(controllers), len(seeds)) real returns; the env steps; and the same shape of M's predicted returns on
+    those real episodes (its reward head fed the real frames: teacher-forced). Each task drives one controller on a
+    lockstep batch of tracks: all its tracks, or with fewer controllers than ``workers`` a share of them, so that
+    every worker drives (the returns do not depend on the split: each track is its own env and M state)."""
+    per = max(1, min(len(seeds), -(-workers // max(1, len(controllers))))) if workers > 1 else 1
+    cuts = np.linspace(0, len(seeds), per + 1).astype(int)
+    tasks = [
+        (i, int(a), np.asarray(p, np.float64), list(seeds[a:b]), max_steps, stock)
+        for i, p in enumerate(controllers)
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+        if b > a
+    ]
     out = np.zeros((len(controllers), len(seeds)))
     pred = np.zeros_like(out)
     steps = 0
+
+    def put(result: tuple[int, int, list[float], int, list[float]]) -> None:
+        nonlocal steps
+        i, a, rets, s, p = result
+        out[i, a : a + len(rets)], pred[i, a : a + len(rets)] = rets, p
+        steps += s
+
     if workers > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -234,17 +249,13 @@ def real_returns(
         ) as pool:
             futures = [pool.submit(_real_task, t) for t in tasks]
             for n, fut in enumerate(as_completed(futures), 1):
-                i, rets, s, p = fut.result()
-                out[i], pred[i] = rets, p
-                steps += s
+                put(fut.result())
                 if log and n % max(1, len(tasks) // 8) == 0:
-                    log(f"  real: {n}/{len(tasks)} controllers")
+                    log(f"  real: {n}/{len(tasks)} tasks")
     else:
         _init_worker(str(models_dir))
         for n, t in enumerate(tasks, 1):
-            i, rets, s, p = _real_task(t)
-            out[i], pred[i] = rets, p
-            steps += s
+            put(_real_task(t))
             if log:
                 log(f"  real: {n}/{len(tasks)} controllers")
     return out, steps, pred
@@ -696,7 +707,7 @@ def run_fidelity(models_dir: Path, base_params: np.ndarray, cfg: FidelityConfig,
     if cfg.base_real_episodes > cfg.real_episodes:
         extra_seeds = seeds_real[cfg.real_episodes : cfg.base_real_episodes]
         more, s, _ = real_returns(
-            models_dir, [controllers[0]], extra_seeds, 1, max_steps=cfg.real_steps, stock=cfg.stock
+            models_dir, [controllers[0]], extra_seeds, cfg.workers, max_steps=cfg.real_steps, stock=cfg.stock
         )
         base_real = np.concatenate([base_real, more[0]])
         env_steps += s

@@ -234,6 +234,22 @@ def test_predicted_return_is_m_teacher_forced_on_the_real_episode(tiny_world):
     assert pred[0] != 0.0
 
 
+def test_real_returns_split_over_workers_equal_one_batch(tiny_models_dir):
+    """real_returns with fewer controllers than workers splits each controller's tracks over the workers; every
+    track's return and M's prediction on it are those of the one-batch run."""
+    from gdl_studio.racing.fidelity import real_returns
+
+    rng = np.random.default_rng(5)
+    params = [rng.normal(0, 0.1, 867) for _ in range(2)]
+    seeds = [21, 22, 23, 24, 25]
+    one, s1, p1 = real_returns(tiny_models_dir, params, seeds, 1, max_steps=25)
+    split, s2, p2 = real_returns(tiny_models_dir, params, seeds, 4, max_steps=25)
+    assert one.shape == (2, 5) and s1 == s2 == 2 * 5 * 25
+    np.testing.assert_allclose(split, one, atol=1e-6)
+    np.testing.assert_allclose(p2, p1, atol=1e-5)
+    assert np.all(p1 != 0.0)
+
+
 # ---------------------------------------------------------------- dream-only CMA-ES
 def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir, tmp_path):
     from gdl_studio.core.registry import read_card
