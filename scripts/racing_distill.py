@@ -479,6 +479,13 @@ def main() -> int:
         "the last K rounds' students (controller.average_mlps), not the last student alone",
     )
     ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
+    ap.add_argument(
+        "--trace",
+        nargs=2,
+        metavar=("CONTROLLER", "TRACK"),
+        help="drive this controller model (a folder) alone on this track and print, every 4th step around the "
+        "first step 10 or more units off the centre line, its actions beside the teacher's on the same state",
+    )
     args = ap.parse_args()
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
     rows = tuple(int(c) for c in args.rows)
@@ -507,6 +514,8 @@ def main() -> int:
         return hybrid(ctx, args, models_dir, init, teacher_p)
     if args.export_round is not None:
         return export_round(args, world, teacher_p)
+    if args.trace:
+        return trace(world, Path(args.trace[0]), int(args.trace[1]), teacher_p)
     if args.export_ensemble:
         return export_ensemble(ctx, args, world, models_dir, teacher_p, rows)
     out = Path(args.out)
@@ -568,6 +577,49 @@ def main() -> int:
     best = run.best()
     label = f"average of rounds {best['members']}" if "members" in best else best["round"]
     keep(args, world, best["params"], label, best["valid_mean"], run.env_steps, run.seconds, teacher_p, out)
+    return 0
+
+
+def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.0) -> int:
+    """``--trace CONTROLLER TRACK``: where and how a driver leaves the road. Each step: the return so far, the car's
+    distance from the centre line and speed, the driver's action, the teacher's action on the same state (not
+    executed), the nearest tile and the teacher's corner speed there."""
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.models_io import controller_params, load_world_model_from
+
+    wm = load_world_model_from(world.models_dir())
+    params, _ = controller_params(controller)
+    env = make_env()
+    obs = env.reset(seed=track)[0]
+    teacher = Teacher(env, teacher_p)
+    agent = BatchAgent(wm.vae, wm.mdn, params[None])
+    total, rows = 0.0, []
+    for step in range(1000):
+        a_teacher = teacher.act()
+        a = agent.policy(agent.features(obs[None]))[0]
+        agent.advance(a[None])
+        car = env.unwrapped.car
+        off = float(np.linalg.norm(teacher.track - np.array(car.hull.position), axis=1).min())
+        speed = float(np.linalg.norm(car.hull.linearVelocity))
+        obs, r, term, trunc, _ = env.step(a)
+        total += float(r)
+        rows.append((step, total, off, speed, *a, *a_teacher, teacher.i, float(teacher.vcorner[teacher.i])))
+        if term or trunc:
+            break
+    env.close()
+    first = next((row[0] for row in rows if row[2] >= far), None)
+    print(
+        f"track {track}: return {total:.1f} in {len(rows)} steps ({len(teacher.track)} tiles); first step "
+        f"{far:g}+ off the centre line: {first}"
+    )
+    if first is not None:
+        print("step  return   off  speed | steer   gas brake | teacher: steer   gas brake | tile  v_corner")
+        for row in rows[max(0, first - 40) : first + 8 : 4]:
+            print(
+                "{:4d} {:7.1f} {:5.1f} {:6.1f} | {:5.2f} {:5.2f} {:5.2f} |          {:5.2f} {:5.2f} {:5.2f} | "
+                "{:4d} {:9.1f}".format(*row)
+            )
     return 0
 
 
