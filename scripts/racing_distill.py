@@ -28,7 +28,10 @@ teacher's pace (round 6: 914.2 on 64 validation tracks; 898.5 ± 87.2 on the ben
 Session 27 (``2026-12-06-distill-ensemble/``): DAgger continued from round 6 (its data replayed, 6 more rounds of
 32 tracks), and the average of rounds 2–5 (``--export-ensemble``, one 256-unit MLP), chosen among 4 candidates on 128
 new validation tracks (919.2 ± 8.9): the shipped ``carracing-controller-distilled``, 909.8 ± 74.8 on the bench's
-100 episodes and 917.2 ± 22.5 on 100 tracks from 7,000,000.
+100 episodes and 917.2 ± 22.5 on 100 tracks from 7,000,000. Session 28 (``2026-12-06-distill-device/``): 128 tracks
+a round on the device, 512-unit students and a teacher that cuts gas while steering all failed to beat it on 256
+more validation tracks; ``--trace`` shows where its crashes come from (straight or right steering in sharp left
+corners).
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -37,6 +40,7 @@ Run on a CPU (2 workers) or the device's 16 cores::
     python scripts/racing_distill.py … the same … --export-round 6  # its round 6 as the model (the shipped one)
     python scripts/racing_distill.py --teacher-only --tracks 12 --workers 2   # the teacher's own score
     python scripts/racing_distill.py --fit-probe --first 9300000 --tracks 16 --mlp-probe 64 256
+    python scripts/racing_distill.py --trace models/carracing-controller-distilled 6000290   # where it leaves the road
 
     # session 27: DAgger continued from session 26's round 6 (β = 0.25 · 0.5^round), whose run's data collection is
     # re-driven first (--replay; its rounds are kept in the logs folder), then the average of rounds 2–5
