@@ -135,8 +135,40 @@ class Teacher:
         brake = p["brake"] * float(np.clip(p["kb"] * (speed - vplan - p["margin"]), 0, 1))
         return np.array([steer, gas, brake], dtype=np.float32)
 
+    def state(self) -> np.ndarray:
+        """What the teacher reads besides the look-ahead (after :meth:`act`, at its nearest tile): the car's signed
+        offset from the centre line (> 0: left of it), its heading error against the road (radians, > 0: pointing
+        left of it), speed, yaw rate and sideways velocity (> 0: sliding left)."""
+        car, n = self.u.car, len(self.track)
+        pos, ang = np.array(car.hull.position), car.hull.angle
+        fwd, left = np.array([-math.sin(ang), math.cos(ang)]), np.array([-math.cos(ang), -math.sin(ang)])
+        a, b = self.track[self.i], self.track[(self.i + 1) % n]
+        road = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+        offset = float(road[0] * (pos - a)[1] - road[1] * (pos - a)[0])
+        heading = math.atan2(road[0] * fwd[1] - road[1] * fwd[0], float(road @ fwd))
+        vel = np.array(car.hull.linearVelocity)
+        speed = float(np.linalg.norm(vel))
+        return np.array([offset, heading, speed, car.hull.angularVelocity, float(vel @ left)], dtype=np.float32)
+
 
 DISTILLED_NAME = "carracing-controller-distilled"
+STATE_NAMES = ("offset", "heading", "speed", "yaw_rate", "side_velocity")  # Teacher.state's columns
+HUD_NAMES = ("hud_speed", "hud_steer", "hud_gyro")  # hud_bars' columns
+
+
+def hud_bars(obs: np.ndarray) -> np.ndarray:
+    """Three of the gauges drawn in the observation's HUD bar (rows 84–95 of the 96×96 frame, which the VAE's
+    preprocessing crops away), read from its pixels in pixel units, anti-aliased edges as fractions: the speed bar
+    (white, upwards from row 95 in columns 12–13), the wheel's angle (green, from column 48) and the gyroscope, i.e.
+    the yaw rate (red, from column 72), the last two signed (> 0: to the right)."""
+    hud = obs[84:96].astype(np.float32) / 255.0
+    r, g, b = hud[..., 0], hud[..., 1], hud[..., 2]
+    red = np.where((g < 0.2) & (b < 0.2), r, 0.0)[3:7].mean(0)
+    green = np.where((r < 0.2) & (b < 0.2), g, 0.0)[3:7].mean(0)
+    white = np.minimum(np.minimum(r, g), b)[:, 12:14].mean(1)
+    return np.array(
+        [white.sum(), green[48:].sum() - green[:48].sum(), red[72:].sum() - red[:72].sum()], dtype=np.float32
+    )
 
 
 # ---------------------------------------------------------------- rollouts (worker side)
@@ -162,7 +194,7 @@ def _rollout(task: tuple) -> dict:
     n = len(seeds)
     totals = np.zeros(n)
     done = np.zeros(n, bool)
-    feats, labels = [], []
+    feats, labels, states = [], [], []
     # the teacher alone needs neither V nor M; without a student its controller rows are never used
     agent = None
     if params is not None or record:
@@ -186,6 +218,7 @@ def _rollout(task: tuple) -> dict:
             if record:
                 feats.append(x[live].astype(np.float32))
                 labels.append(a_teacher[live])
+                states.append(np.stack([np.r_[teachers[i].state(), hud_bars(obs[i])] for i in live]))
             agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
@@ -198,7 +231,7 @@ def _rollout(task: tuple) -> dict:
         env.close()
     out = {"returns": totals.tolist(), "steps": steps}
     if record and feats:
-        out["x"], out["y"] = np.concatenate(feats), np.concatenate(labels)
+        out["x"], out["y"], out["s"] = np.concatenate(feats), np.concatenate(labels), np.concatenate(states)
     return out
 
 
@@ -391,8 +424,17 @@ def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> 
         a, b = np.c_[xtr[:, cols], np.ones(len(xtr))], np.c_[xte[:, cols], np.ones(len(xte))]
         coef = np.linalg.lstsq(a, ytr, rcond=None)[0]
         out[name] = (1 - ((b @ coef - yte) ** 2).mean(0) / yte.var(0)).round(3).tolist()
+    str_, ste = np.concatenate([r["s"] for r in res[:n_train]]), np.concatenate([r["s"] for r in res[n_train:]])
     for hidden in args.mlp_probe:
         out[f"mlp{hidden}_zh_r2"] = mlp_r2(xtr, ytr, xte, yte, hidden)
+        # the same with some of the simulator's state added as inputs (Teacher.state): how much of what is left is
+        # information the features lack
+        out[f"mlp{hidden}_zh_state_r2"] = mlp_r2(np.c_[xtr, str_[:, :5]], ytr, np.c_[xte, ste[:, :5]], yte, hidden)
+        for k, name in enumerate(STATE_NAMES + HUD_NAMES):
+            out[f"mlp{hidden}_zh_{name}_r2"] = mlp_r2(np.c_[xtr, str_[:, k]], ytr, np.c_[xte, ste[:, k]], yte, hidden)
+        # what the observation shows of them: the three HUD gauges together
+        out[f"mlp{hidden}_zh_hud_r2"] = mlp_r2(np.c_[xtr, str_[:, 5:]], ytr, np.c_[xte, ste[:, 5:]], yte, hidden)
+        out["hud_gyro_vs_yaw_rate_corr"] = round(float(np.corrcoef(ste[:, 7], ste[:, 3])[0, 1]), 3)
     print(json.dumps(out))
     return 0
 
@@ -424,7 +466,8 @@ def main() -> int:
         "--fit-probe",
         action="store_true",
         help="how well a linear map of [z, h] (or z alone) fits the teacher's "
-        "actions on its own states: R² on 8 held-out tracks after fitting on --tracks tracks",
+        "actions on its own states: R² on 8 held-out tracks after fitting on --tracks tracks; with --mlp-probe "
+        "also MLPs of [z, h] and of [z, h] plus the simulator's state (Teacher.state: all of it, and each column)",
     )
     ap.add_argument(
         "--mlp-probe",

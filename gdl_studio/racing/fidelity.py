@@ -257,7 +257,7 @@ def real_returns(
         for n, t in enumerate(tasks, 1):
             put(_real_task(t))
             if log:
-                log(f"  real: {n}/{len(tasks)} controllers")
+                log(f"  real: {n}/{len(tasks)} tasks")
     return out, steps, pred
 
 

@@ -10,9 +10,10 @@
 # log, rounds and scores into $OUT/distill-chain.tgz (the gathered states stay on the machine).
 #   bash scripts/gpu/distill_chain.sh start WAIT_SECONDS
 #   bash scripts/gpu/distill_chain.sh wait WAIT_SECONDS     # returns early when everything ended
-# Env: ROUNDS (10), TRACKS (128 a round), VALID (96), AVG (4), SELECT (256), SELECT_FIRST (6000320), BETA0 (0.25: β = BETA0 · 0.5^round), FIT_STEPS (8000),
-# FIRST (9400000: the training tracks), WORKERS (16), EPISODES (100: each stock score), REPLAY (session 26's run,
-# whose data are driven again first so that the refits keep them; empty: none), INIT (its round 6).
+# Env: ROUNDS (10), TRACKS (128 a round), VALID (96), AVG (4), SELECT (256), SELECT_FIRST (6000320),
+# BETA0 (0.25: β = BETA0 · 0.5^round), FIT_STEPS (8000), FIRST (9400000: the training tracks), WORKERS (16),
+# EPISODES (100: each stock score), REPLAY (session 26's run, whose data are driven again first so that the refits
+# keep them; empty: none), INIT (its round 6).
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
 . "$(dirname "$0")/common.sh"
