@@ -31,7 +31,8 @@ new validation tracks (919.2 ± 8.9): the shipped ``carracing-controller-distill
 100 episodes and 917.2 ± 22.5 on 100 tracks from 7,000,000. Session 28 (``2026-12-06-distill-device/``): 128 tracks
 a round on the device, 512-unit students and a teacher that cuts gas while steering all failed to beat it on 256
 more validation tracks; ``--trace`` shows where its crashes come from (straight or right steering in sharp left
-corners).
+corners), and ``--fit-probe`` what the student lacks: the yaw rate (steering R² 0.83 → 0.97), which the frame's HUD
+shows (``hud_bars``) below the rows V sees.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
