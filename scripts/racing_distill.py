@@ -32,7 +32,7 @@ new validation tracks (919.2 ± 8.9): the shipped ``carracing-controller-distill
 a round on the device, 512-unit students and a teacher that cuts gas while steering all failed to beat it on 256
 more validation tracks; ``--trace`` shows where its crashes come from (straight or right steering in sharp left
 corners), and ``--fit-probe`` what the student lacks: the yaw rate (steering R² 0.83 → 0.97), which the frame's HUD
-shows (``hud_bars``) below the rows V sees.
+shows (``preprocess.hud_gauges``) below the rows V sees.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -154,22 +154,7 @@ class Teacher:
 
 DISTILLED_NAME = "carracing-controller-distilled"
 STATE_NAMES = ("offset", "heading", "speed", "yaw_rate", "side_velocity")  # Teacher.state's columns
-HUD_NAMES = ("hud_speed", "hud_steer", "hud_gyro")  # hud_bars' columns
-
-
-def hud_bars(obs: np.ndarray) -> np.ndarray:
-    """Three of the gauges drawn in the observation's HUD bar (rows 84–95 of the 96×96 frame, which the VAE's
-    preprocessing crops away), read from its pixels in pixel units, anti-aliased edges as fractions: the speed bar
-    (white, upwards from row 95 in columns 12–13), the wheel's angle (green, from column 48) and the gyroscope, i.e.
-    the yaw rate (red, from column 72), the last two signed (> 0: to the right)."""
-    hud = obs[84:96].astype(np.float32) / 255.0
-    r, g, b = hud[..., 0], hud[..., 1], hud[..., 2]
-    red = np.where((g < 0.2) & (b < 0.2), r, 0.0)[3:7].mean(0)
-    green = np.where((r < 0.2) & (b < 0.2), g, 0.0)[3:7].mean(0)
-    white = np.minimum(np.minimum(r, g), b)[:, 12:14].mean(1)
-    return np.array(
-        [white.sum(), green[48:].sum() - green[:48].sum(), red[72:].sum() - red[:72].sum()], dtype=np.float32
-    )
+HUD_NAMES = ("hud_speed", "hud_steer", "hud_gyro")  # preprocess.hud_gauges' columns
 
 
 # ---------------------------------------------------------------- rollouts (worker side)
@@ -185,6 +170,7 @@ def _rollout(task: tuple) -> dict:
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.controller import param_count
     from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import hud_gauges
     from gdl_studio.racing.train_controller import _WORKER
 
     seeds, params, beta, teacher_p, rng_seed, record, rows = task
@@ -219,7 +205,7 @@ def _rollout(task: tuple) -> dict:
             if record:
                 feats.append(x[live].astype(np.float32))
                 labels.append(a_teacher[live])
-                states.append(np.stack([np.r_[teachers[i].state(), hud_bars(obs[i])] for i in live]))
+                states.append(np.stack([np.r_[teachers[i].state(), hud_gauges(obs[i])] for i in live]))
             agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])

@@ -40,6 +40,23 @@ def preprocess(obs: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.moveaxis(out, -3, -1)), 0, 255).astype(np.uint8)
 
 
+HUD_SCALE = 96 / 40.0  # pixels per unit of gymnasium's indicator drawing (W / 40 of the 96-wide state)
+
+
+def hud_gauges(obs: np.ndarray) -> np.ndarray:
+    """Three gauges of the HUD bar that :func:`preprocess` crops away, read from one 96×96 observation's pixels
+    (anti-aliased edges count as fractions): the speed bar (white, columns 12–13, upwards; ``0.02 · speed`` units),
+    the front wheels' angle (green, from column 48; ``−10 · angle``) and the gyroscope (red, from column 72;
+    ``−0.8 · yaw rate``), as [speed, wheel, gyro] in those units, the last two signed (> 0: drawn to the right)."""
+    hud = np.asarray(obs)[CROP_ROWS:].astype(np.float32) / 255.0
+    r, g, b = hud[..., 0], hud[..., 1], hud[..., 2]
+    red = np.where((g < 0.2) & (b < 0.2), r, 0.0)[3:7].mean(0)
+    green = np.where((r < 0.2) & (b < 0.2), g, 0.0)[3:7].mean(0)
+    white = np.minimum(np.minimum(r, g), b)[:, 12:14].mean(1)
+    px = np.array([white.sum(), green[48:].sum() - green[:48].sum(), red[72:].sum() - red[:72].sum()])
+    return (px / HUD_SCALE).astype(np.float32)
+
+
 def to_tensor(frames: np.ndarray):
     """uint8 frames (N, 64, 64, 3) → float32 torch tensor (N, 3, 64, 64) in [0, 1]."""
     import torch

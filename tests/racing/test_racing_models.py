@@ -32,6 +32,31 @@ def test_preprocess_crops_hud_and_resizes():
     assert (f[:, :32] == 0).all() and (f[:, 32:] == 200).all()
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_hud_gauges_read_the_cars_speed_wheel_and_yaw_rate(fast):
+    """hud_gauges reads the HUD bars of a real frame (fast and stock renderers) back into the car's state: speed,
+    front wheel angle and yaw rate, to the bars' pixel resolution (one pixel is 1/2.4 unit)."""
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import hud_gauges
+
+    env = make_env(fast=fast)
+    obs, _ = env.reset(seed=5)
+    seen = []
+    for t in range(90):
+        obs, *_ = env.step(np.array([0.6 if t > 50 else -0.3 if t > 30 else 0.0, 0.5, 0.0]))
+        car = env.unwrapped.car
+        if t in (40, 70, 89):
+            speed, wheel, gyro = hud_gauges(obs)
+            true_speed = float(np.linalg.norm(car.hull.linearVelocity))
+            assert speed == pytest.approx(0.02 * true_speed, abs=0.6)
+            assert wheel == pytest.approx(-10.0 * car.wheels[0].joint.angle, abs=0.6)
+            assert gyro == pytest.approx(-0.8 * car.hull.angularVelocity, abs=0.6)
+            seen.append((wheel, gyro))
+    env.close()
+    assert seen[0][0] < -1.0 and seen[-1][0] > 1.0  # the wheel bar follows the wheel (left, then right)
+    assert abs(seen[-1][1]) > 1.0  # and the car turns
+
+
 def test_vae_shapes_and_paper_architecture():
     vae = ConvVAE()
     x = torch.rand(5, 3, 64, 64)
