@@ -32,7 +32,7 @@ new validation tracks (919.2 ± 8.9): the shipped ``carracing-controller-distill
 a round on the device, 512-unit students and a teacher that cuts gas while steering all failed to beat it on 256
 more validation tracks; ``--trace`` shows where its crashes come from (straight or right steering in sharp left
 corners), and ``--fit-probe`` what the student lacks: the yaw rate (steering R² 0.83 → 0.97), which the frame's HUD
-shows (``preprocess.hud_gauges``) below the rows V sees.
+shows (``preprocess.hud_gauges``) below the rows V sees; a student that also reads it (``--gyro``) drove no better.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -168,12 +168,13 @@ def _rollout(task: tuple) -> dict:
     else the student's; returns features [z, h], the teacher's labels and each episode's return.
     Runs in a worker of :func:`gdl_studio.racing.train_controller._worker_init` (V and M loaded)."""
     from gdl_studio.racing.agent import BatchAgent
-    from gdl_studio.racing.controller import param_count
+    from gdl_studio.racing.controller import HIDDEN, param_count, raw_outputs, squash, unpack
     from gdl_studio.racing.fast_env import make_env
     from gdl_studio.racing.preprocess import hud_gauges
     from gdl_studio.racing.train_controller import _WORKER
 
-    seeds, params, beta, teacher_p, rng_seed, record, rows = task
+    seeds, params, beta, teacher_p, rng_seed, record, rows, *more = task
+    gyro = bool(more and more[0])  # the student also reads the HUD's gyroscope bar (one more input)
     rng = np.random.default_rng(rng_seed)
     envs = [make_env() for _ in seeds]
     obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
@@ -184,9 +185,12 @@ def _rollout(task: tuple) -> dict:
     feats, labels, states = [], [], []
     # the teacher alone needs neither V nor M; without a student its controller rows are never used
     agent = None
+    gyro_parts = None
     if params is not None or record:
-        student = np.zeros(param_count()) if params is None else params
+        student = np.zeros(param_count()) if (params is None or gyro) else params
         agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(student[None], n, axis=0))
+        if gyro and params is not None:
+            gyro_parts = unpack(np.repeat(params[None], n, axis=0), hidden=HIDDEN + 1)
     untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
     steps = 0
     for _t in range(1000):
@@ -197,8 +201,10 @@ def _rollout(task: tuple) -> dict:
         actions = a_teacher.copy()
         if agent is not None:
             x = agent.features(np.stack(obs))
+            if gyro:
+                x = np.c_[x, [hud_gauges(o)[2] for o in obs]]
             if params is not None:
-                a_student = agent.policy(x)
+                a_student = agent.policy(x) if gyro_parts is None else squash(raw_outputs(gyro_parts, x))
                 use = rng.random(n) >= beta
                 actions[use] = a_student[use]
                 actions[:, untaught] = a_student[:, untaught]
@@ -222,12 +228,26 @@ def _rollout(task: tuple) -> dict:
     return out
 
 
-def collect(pool, run: Run, student, beta: float, rnd: int, first: int, tracks: int, batch: int, teacher_p: dict, rows):
+def collect(
+    pool,
+    run: Run,
+    student,
+    beta: float,
+    rnd: int,
+    first: int,
+    tracks: int,
+    batch: int,
+    teacher_p: dict,
+    rows,
+    gyro=False,
+):
     """Round ``rnd``'s data collection: tracks ``first + 1000·rnd`` … (``tracks`` of them, ``batch`` a worker task)
     driven by ``student`` mixed with the teacher at ``beta``, every state labelled and added to ``run``. The mixing
     seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. Returns the driven returns."""
     seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
-    tasks = [(b, student, beta, teacher_p, 1000 * rnd + k, True, rows) for k, b in enumerate(_batches(seeds, batch))]
+    tasks = [
+        (b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro) for k, b in enumerate(_batches(seeds, batch))
+    ]
     res = pool.map(_rollout, tasks)
     run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
     run.env_steps += sum(r["steps"] for r in res)
@@ -236,7 +256,8 @@ def collect(pool, run: Run, student, beta: float, rnd: int, first: int, tracks: 
 
 def drive_alone(pool, params, seeds: list[int], args, teacher_p: dict, rows) -> tuple[np.ndarray, int]:
     """``params`` driving ``seeds`` alone (no teacher, nothing recorded): the returns and the env steps."""
-    res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows) for b in _batches(seeds, args.batch)])
+    gyro = getattr(args, "gyro", False)
+    res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows, gyro) for b in _batches(seeds, args.batch)])
     return np.concatenate([r["returns"] for r in res]), sum(r["steps"] for r in res)
 
 
@@ -263,7 +284,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
     layer, so it takes raw features). On the GPU where there is one (the device's runs)."""
     import torch
 
-    from gdl_studio.racing.controller import unpack
+    from gdl_studio.racing.controller import Z_SIZE, unpack
 
     torch.manual_seed(0)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -271,7 +292,10 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
     mean, std = xt.mean(0), xt.std(0) + 1e-3
     l1, l2 = torch.nn.Linear(xt.shape[1], hidden).to(dev), torch.nn.Linear(hidden, 3).to(dev)
     if prev is not None:  # prev is in raw units: back to standardised ones
-        p_w1, p_b1, p_w2, p_b2 = (torch.from_numpy(np.asarray(a[0], np.float32)).to(dev) for a in unpack(prev[None]))
+        p_w1, p_b1, p_w2, p_b2 = (
+            torch.from_numpy(np.asarray(a[0], np.float32)).to(dev)
+            for a in unpack(prev[None], hidden=x.shape[1] - Z_SIZE)
+        )
         with torch.no_grad():
             l1.weight.copy_(p_w1 * std)
             l1.bias.copy_(p_b1 + (p_w1 * mean).sum(1))
@@ -514,6 +538,12 @@ def main() -> int:
     )
     ap.add_argument("--fit-steps", type=int, default=4000, help="Adam steps of each MLP refit (minibatches of 2,048)")
     ap.add_argument(
+        "--gyro",
+        action="store_true",
+        help="MLP students: also read the HUD's gyroscope bar from the frame (preprocess.hud_gauges; one more "
+        "input after [z, h]); an experiment: the run's students are kept as rounds, not saved as an app model",
+    )
+    ap.add_argument(
         "--trace",
         nargs=2,
         metavar=("CONTROLLER", "TRACK"),
@@ -569,6 +599,15 @@ def main() -> int:
         params, _ = controller_params(Path(args.init_student))
         if hidden_units(params.size) != args.student_hidden:
             raise SystemExit(f"--init-student has {hidden_units(params.size)} hidden units, not --student-hidden's")
+    if args.gyro:
+        if not args.student_hidden or args.drive_average > 1 or args.replay:
+            raise SystemExit("--gyro takes an MLP student (--student-hidden) without --drive-average or --replay")
+        if params is not None:  # the start's MLP with a zero weight on the new input
+            from gdl_studio.racing.controller import unpack
+
+            w1, b1, w2, b2 = (np.asarray(a[0]) for a in unpack(params[None]))
+            w1 = np.c_[w1, np.zeros(len(w1))]
+            params = np.concatenate([w1.ravel(), b1, w2.ravel(), b2])
     run = Run.resume(out, params)
     t0 = time.perf_counter() - run.seconds
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -580,7 +619,9 @@ def main() -> int:
             student = run.params if (beta < 1.0 or len(rows) < 3 or args.init_student or rnd) else None
             if args.drive_average > 1 and run.rows:
                 student = run.average(run.last(args.drive_average))
-            driven = collect(pool, run, student, beta, rnd, args.first, args.tracks, args.batch, teacher_p, rows)
+            driven = collect(
+                pool, run, student, beta, rnd, args.first, args.tracks, args.batch, teacher_p, rows, args.gyro
+            )
             x, y = run.data()
             if args.student_hidden:
                 run.params = fit_mlp(x, y, run.params, args.student_hidden, args.fit_steps)
@@ -608,6 +649,9 @@ def main() -> int:
                 row["members"] = members  # validated: the average of these rounds' students
             run.commit(rnd, row)  # the round's student, data and log line: a killed run resumes after it
             print(json.dumps(row), flush=True)
+    if args.gyro:
+        print("--gyro: the rounds are in OUT (round-K.npz); the app's controllers have no HUD input to save them as")
+        return 0
     best = run.best()
     label = f"average of rounds {best['members']}" if "members" in best else best["round"]
     keep(args, world, best["params"], label, best["valid_mean"], run.env_steps, run.seconds, teacher_p, out)
