@@ -174,7 +174,9 @@ def _rollout(task: tuple) -> dict:
     from gdl_studio.racing.train_controller import _WORKER
 
     seeds, params, beta, teacher_p, rng_seed, record, rows, *more = task
-    gyro = bool(more and more[0])  # the student also reads the HUD's gyroscope bar (one more input)
+    # gyro: the student also reads the HUD's gyroscope bar (one more input); probe: with record, also keep each
+    # state's Teacher.state and HUD gauges (only --fit-probe reads them)
+    gyro, probe = (bool(v) for v in (list(more) + [False, False])[:2])
     rng = np.random.default_rng(rng_seed)
     envs = [make_env() for _ in seeds]
     obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
@@ -211,7 +213,8 @@ def _rollout(task: tuple) -> dict:
             if record:
                 feats.append(x[live].astype(np.float32))
                 labels.append(a_teacher[live])
-                states.append(np.stack([np.r_[teachers[i].state(), hud_gauges(obs[i])] for i in live]))
+                if probe:
+                    states.append(np.stack([np.r_[teachers[i].state(), hud_gauges(obs[i])] for i in live]))
             agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
@@ -224,7 +227,9 @@ def _rollout(task: tuple) -> dict:
         env.close()
     out = {"returns": totals.tolist(), "steps": steps}
     if record and feats:
-        out["x"], out["y"], out["s"] = np.concatenate(feats), np.concatenate(labels), np.concatenate(states)
+        out["x"], out["y"] = np.concatenate(feats), np.concatenate(labels)
+        if probe:
+            out["s"] = np.concatenate(states)
     return out
 
 
@@ -419,7 +424,7 @@ def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> 
     train = _batches(list(range(args.first, args.first + args.tracks)), args.batch)
     held = _batches(list(range(args.first + 100_000, args.first + 100_008)), args.batch)
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-        res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, True, (0, 1, 2)) for b in train + held])
+        res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, True, (0, 1, 2), False, True) for b in train + held])
     n_train = len(train)
     xtr, ytr = np.concatenate([r["x"] for r in res[:n_train]]), np.concatenate([r["y"] for r in res[:n_train]])
     xte, yte = np.concatenate([r["x"] for r in res[n_train:]]), np.concatenate([r["y"] for r in res[n_train:]])
