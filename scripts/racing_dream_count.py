@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dreams", type=int, nargs="+", default=[16, 64, 256])
     ap.add_argument("--models", type=Path, help="models directory of the world (default: the installed models)")
     ap.add_argument("--mdn", type=Path, help="dream with this M directory instead of the world's (same V)")
+    ap.add_argument(
+        "--reader",
+        choices=("mdn", "world"),
+        default="mdn",
+        help="with --mdn: whose LSTM the controllers read h from: that M's (default) or the world's, as in the "
+        "real game, where the JSON's real returns were driven (then --mdn only dreams)",
+    )
     ap.add_argument("--shrink", action="store_true", help="controllers read E[μ | z] (see above), not z")
     ap.add_argument("--road", action="store_true", help="also rank by the dreams' road-keeping (see above)")
     ap.add_argument("--device", default="cpu")
@@ -61,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         controller_set,
         dream_returns,
         first_frame_latents,
+        road_figures,
         spearman,
         spearman_among,
         split_half_reliability,
     )
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
     from gdl_studio.racing.models_io import controller_params, load_dir
     from gdl_studio.racing.worlds import load_world_for
 
@@ -85,12 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     z0 = first_frame_latents(world.vae, [base + 1000 + i for i in range(n_max)])
     print(
-        f"{len(controllers)} controllers ({int(working.sum())} working), world {fid.get('world')}, τ {args.tau}",
+        f"{len(controllers)} controllers ({int(working.sum())} working), real returns driven in {fid.get('world')}; "
+        f"the controller's world now {world.cards['carracing-vae'].name} + {world.cards['carracing-mdnrnn'].name}, "
+        f"τ {args.tau}",
         flush=True,
     )
     mdn = (load_dir(args.mdn) if args.mdn else world.mdn).to(args.device)
+    if args.mdn and args.reader == "world":  # the controllers read the world's M, args.mdn only dreams
+        mdn = ReadMDNRNN.from_pair(world.mdn.to(args.device), mdn)
     if args.mdn:
-        print(f"dreaming with {args.mdn}", flush=True)
+        reads = ", the controllers reading the world's M" if args.reader == "world" else ""
+        print(f"dreaming with {args.mdn}{reads}", flush=True)
     for n in sorted(args.dreams):
         t = time.perf_counter()
         dream, road, steps = dream_returns(
@@ -108,14 +122,23 @@ def main(argv: list[str] | None = None) -> int:
         rel = split_half_reliability(dream) if n >= 2 else float("nan")
         rel_w = split_half_reliability(dream, working) if n >= 2 else float("nan")
         corr, corr_w = spearman(means, real), spearman_among(means, real, working)
+        top = real >= cfg.top_threshold
+        corr_t = spearman_among(means, real, top)
         spread, secs = means[working].std(), time.perf_counter() - t
         print(
-            f"{n:4d} dreams: rank_corr {corr:.3f}, working {corr_w:.3f}; dream reliability {rel:.3f}, "
+            f"{n:4d} dreams: rank_corr {corr:.3f}, working {corr_w:.3f}, top {corr_t:.3f} ({int(top.sum())}); "
+            f"dream reliability {rel:.3f}, "
             f"working {rel_w:.3f}; dream std per controller {dream.std(1).mean():.1f}, "
             f"spread of working means {spread:.1f} ({steps} dream steps, {secs:.0f} s)",
             flush=True,
         )
         if road is not None:
+            figs = road_figures(road[0])
+            print(
+                f"      the base controller's dreams: {figs['on_road']:.2f} on the road throughout, "
+                f"{figs['on_road_frames']:.3f} of the frames; dream return {dream[0].mean():.1f}",
+                flush=True,
+            )
             for label, score in (("road frames", road.mean(1)), ("dreams ≥ 90 % on road", (road >= 0.9).mean(1))):
                 print(
                     f"      by {label}: rank_corr {spearman(score, real):.3f}, "

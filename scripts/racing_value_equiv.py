@@ -4,6 +4,7 @@
     python3 scripts/racing_value_equiv.py train [--iters 60] [--out runs/ve/m-ve] ...
     python3 scripts/racing_dream_count.py FIDELITY_JSON --mdn runs/ve/m-ve/carracing-mdnrnn   # the test figure
     python3 scripts/racing_value_equiv.py score --models DIR [--tracks 32] CONTROLLER|SNAPSHOTS.npz …
+    python3 scripts/racing_value_equiv.py reward [--mdn DIR --read-world] [--out runs/ve/m-reward] ...
 
 ``--base`` (real, train) is the driver the controllers surround, by default the shipped dream driver. Session
 20's runs (`resources/logs/world-model-v2/2026-12-05-value-equivalence/`) surrounded the dream driver shipped
@@ -30,6 +31,15 @@ match their real returns. Here:
   the shipped heads keeps M near its likelihood fit. Every ``--every``
   iterations the validation controllers are dreamed (no gradients) and ranked against their real
   returns; the heads with the best validation rank correlation among the working drivers are kept.
+* ``train --read-world`` (session 29): the trained M becomes the *dreamer* of a ``ReadMDNRNN``
+  (``racing/mdn_rnn.py``) whose reader is the world's M: the controllers read h from the world's LSTM, as in
+  the real game, and the dreamer's own LSTM (``--train-lstm``) and heads may then be trained too, since no
+  controller's real return depends on them. ``--mdn`` names the dreamer to start from (e.g. session 10's
+  span25 M, whose dreams keep the road).
+* ``reward``: only the reward head is refitted, in closed form. With the other weights fixed the dreams do
+  not change, and a dream's return is linear in the head (w · Σ_t h_t + b · steps), so one pass of dreams
+  per controller gives the features and a ridge regression towards the current head (its weight chosen on
+  the validation controllers) gives the head.
 * ``score``: real returns of one or two controllers (directories or names) on the same tracks in the
   world of ``--models`` (a directory with ``carracing-vae`` and ``carracing-mdnrnn``), paired when two.
 * the test figure, read only after selection: ``racing_dream_count.py`` dreams the bench's own
@@ -167,6 +177,7 @@ def cmd_train(args) -> int:
 
     from gdl_studio.core.registry import read_card
     from gdl_studio.racing.fidelity import first_frame_latents
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
     from gdl_studio.racing.models_io import load_dir, save_mdn
     from gdl_studio.racing.worlds import load_world_for
 
@@ -175,8 +186,13 @@ def cmd_train(args) -> int:
     # the gradients run back through the frozen LSTM, which stays in eval mode; cuDNN's RNN backward refuses that
     torch.backends.cudnn.enabled = False
     world = load_world_for(args.base)
-    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float().to(args.device)
-    heads = [mdn.mdn, mdn.reward_head]
+    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float()
+    if args.read_world:  # the controllers read h from the world's M (as in the real game); the trained M dreams
+        mdn = ReadMDNRNN.from_pair(world.mdn.float(), mdn)
+    mdn = mdn.to(args.device)
+    if args.train_lstm and not isinstance(mdn, ReadMDNRNN):
+        raise SystemExit("--train-lstm needs a ReadMDNRNN (--read-world): the controllers' h must stay as it was")
+    heads = [mdn.mdn, mdn.reward_head] + ([mdn.dynamics] if args.train_lstm else [])
     for p in mdn.parameters():
         p.requires_grad_(False)
     trainable = [p for m in heads for p in m.parameters()]
@@ -247,6 +263,9 @@ def cmd_train(args) -> int:
             "vae_sha256": world.cards["carracing-vae"].data["sha256"],
             "init": str(args.mdn) if args.mdn else world.cards["carracing-mdnrnn"].name,
             "init_sha256": (read_card(args.mdn) if args.mdn else world.cards["carracing-mdnrnn"]).data["sha256"],
+            # a ReadMDNRNN: the controllers read h from this M's LSTM, the trained one only dreams
+            "reader": world.cards["carracing-mdnrnn"].name if args.read_world else None,
+            "reader_sha256": world.cards["carracing-mdnrnn"].data["sha256"] if args.read_world else None,
         },
         "value_equivalence": {"args": {k: str(v) for k, v in vars(args).items()}, "selected": best, "history": history},
         "training_command": "python3 scripts/racing_value_equiv.py " + " ".join(sys.argv[1:]),
@@ -254,6 +273,146 @@ def cmd_train(args) -> int:
     save_mdn(mdn, args.out, card, fp16=False)
     log(f"kept iteration {best['iteration']}: {json.dumps(best)}; saved to {args.out}")
     print(json.dumps({"selected": best, "history": history}))
+    return 0
+
+
+def dream_features(mdn, params, z0, tau: float, steps: int, seed: int, done_threshold: float = 0.5):
+    """Dream each controller of ``params`` from every start of ``z0`` (no gradients) and return, per controller,
+    the mean over its dreams of Σ_t h_t (the hidden state M's reward head reads, summed over the steps the dream
+    is alive) and of the number of those steps. A dream's return is then ``w · Σ h + b · steps`` for the reward
+    head (w, b): linear in the head, so it can be refitted in closed form while the dreams stay the same.
+    The loop is :func:`gdl_studio.racing.dream_batch.dream_batch`'s (same sampler and random stream)."""
+    import numpy as np
+    import torch
+
+    from gdl_studio.racing.controller import raw_outputs
+    from gdl_studio.racing.dream_batch import DREAM_MIN_STEPS, _sample, controller_tensors, squash_torch
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+
+    n, d = len(params), len(z0)
+    rows = np.repeat(np.asarray(params), d, axis=0)
+    parts = controller_tensors(rows, mdn.config.z_size, mdn.config.hidden)
+    gen = torch.Generator().manual_seed(int(seed))
+    z = torch.as_tensor(np.tile(z0, (n, 1)), dtype=torch.float32)
+    state = mdn.initial_state(len(z))
+    dyn = 2 if isinstance(mdn, ReadMDNRNN) else 0  # where the heads' h sits in the state
+    feat = torch.zeros(len(z), mdn.config.hidden, dtype=torch.float64)
+    count = torch.zeros(len(z), dtype=torch.float64)
+    total = torch.zeros(len(z), dtype=torch.float64)
+    alive = torch.ones(len(z), dtype=torch.bool)
+    with torch.inference_mode():
+        for t in range(steps):
+            actions = squash_torch(raw_outputs(parts, torch.cat([z, state[0][0]], dim=1)))
+            out, state = mdn.step(z, actions, state)
+            feat += alive[:, None].double() * state[dyn][0].double()
+            count += alive.double()
+            total += torch.where(alive, out.reward.double(), torch.zeros_like(total))
+            if t + 1 >= DREAM_MIN_STEPS:
+                alive &= torch.sigmoid(out.done_logit.float()) <= done_threshold
+            z = _sample(out, tau, gen)
+    per = (feat.numpy().reshape(n, d, -1).mean(1), count.numpy().reshape(n, d).mean(1))
+    return per[0], per[1], total.numpy().reshape(n, d)
+
+
+def cmd_reward(args) -> int:
+    """Refit only M's reward head so that the dreams' mean returns match the real ones (ridge towards the
+    current head, the ridge weight chosen on the validation controllers); the dreams themselves (z, h, episode
+    ends) do not change, so neither does anything but the dreamt return."""
+    import copy
+
+    import numpy as np
+    import torch
+
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.fidelity import first_frame_latents, spearman, spearman_among
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+    from gdl_studio.racing.models_io import load_dir, save_mdn
+    from gdl_studio.racing.worlds import load_world_for
+
+    torch.set_num_threads(args.threads)
+    world = load_world_for(args.base)
+    mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float()
+    if args.read_world and not isinstance(mdn, ReadMDNRNN):
+        mdn = ReadMDNRNN.from_pair(world.mdn.float(), mdn)
+    mdn.eval()
+    parts = [np.load(f) for f in args.real_train]  # several files: their controllers together
+    tr = {
+        "params": np.concatenate([p["params"] for p in parts]),
+        "real": np.concatenate([p["real"].mean(1) for p in parts]),
+    }
+    va = {"params": np.load(args.real_valid)["params"], "real": np.load(args.real_valid)["real"].mean(1)}
+    t0 = time.perf_counter()
+    sets = {}
+    for name, data, seeds, n in (
+        ("train", tr, START_SEEDS["train"], args.dreams),
+        ("valid", va, START_SEEDS["valid"], args.valid_dreams),
+    ):
+        z0 = first_frame_latents(world.vae, [seeds + i for i in range(n)])
+        f, c, ret = dream_features(mdn, list(data["params"]), z0, args.tau, args.steps, args.seed)
+        sets[name] = (f, c, ret.mean(1), data["real"])
+        log(f"{name}: {len(f)} controllers × {n} dreams [{time.perf_counter() - t0:.0f} s]")
+    w0 = mdn.reward_head.weight.detach().double().numpy()[0]
+    b0 = float(mdn.reward_head.bias.detach().double().numpy()[0])
+    for name, (f, c, dream, _) in sets.items():  # the features reproduce the dreams' returns
+        err = np.abs(f @ w0 + b0 * c - dream).max()
+        log(f"{name}: features reproduce the dream returns to {err:.3g}")
+
+    def figures(f, c, real, w, b) -> dict:
+        pred = f @ w + b * c
+        working, top = real >= args.working, real >= 700.0
+        return {
+            "rank_corr": spearman(pred, real),
+            "rank_corr_working": spearman_among(pred, real, working),
+            "rank_corr_top": spearman_among(pred, real, top),
+            "fit_rmse": float(np.sqrt(np.mean((pred - real) ** 2))),
+            "base_dream": float(pred[0]),
+        }
+
+    f, c, _, real = sets["train"]
+    x = np.concatenate([f, c[:, None]], axis=1)
+    x_scale = np.abs(x).mean(0) + 1e-9  # the ridge acts on standardised columns
+    xs = x / x_scale
+    resid = real - (f @ w0 + b0 * c)
+    history = []
+    best = None
+    for lam in [float(v) for v in args.ridge]:
+        delta = np.linalg.solve(xs.T @ xs + lam * np.eye(xs.shape[1]), xs.T @ resid) / x_scale
+        w, b = w0 + delta[:-1], b0 + delta[-1]
+        row = {
+            "ridge": lam,
+            "train": figures(f, c, real, w, b),
+            "valid": figures(*sets["valid"][:2], sets["valid"][3], w, b),
+        }
+        history.append(row)
+        log(f"ridge {lam:g}: train {json.dumps(row['train'])}\n          valid {json.dumps(row['valid'])}")
+        key = (row["valid"]["rank_corr_working"], row["valid"]["rank_corr"])
+        if best is None or key > best[0]:
+            best = (key, lam, w, b)
+    start = {"train": figures(f, c, real, w0, b0), "valid": figures(*sets["valid"][:2], sets["valid"][3], w0, b0)}
+    log(f"the head as it was: train {json.dumps(start['train'])}\n          valid {json.dumps(start['valid'])}")
+    _, lam, w, b = best
+    with torch.no_grad():
+        mdn.reward_head.weight.copy_(torch.as_tensor(w[None], dtype=torch.float32))
+        mdn.reward_head.bias.copy_(torch.as_tensor([b], dtype=torch.float32))
+    src = read_card(args.mdn) if args.mdn else world.cards["carracing-mdnrnn"]
+    card = {
+        "data": {
+            "vae_sha256": world.cards["carracing-vae"].data["sha256"],
+            "init": str(args.mdn) if args.mdn else src.name,
+            "init_sha256": src.data["sha256"],
+            "reader": world.cards["carracing-mdnrnn"].name if isinstance(mdn, ReadMDNRNN) else None,
+        },
+        "reward_refit": {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "selected_ridge": lam,
+            "start": start,
+            "history": history,
+        },
+        "training_command": "python3 scripts/racing_value_equiv.py " + " ".join(sys.argv[1:]),
+    }
+    save_mdn(mdn, args.out, card, fp16=False)
+    log(f"kept ridge {lam:g}; saved to {args.out}")
+    print(json.dumps({"selected_ridge": lam, "start": start, "history": history}))
     return 0
 
 
@@ -301,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", type=Path, default=Path("runs/ve/m-ve"))
     t.add_argument("--base", default=CONTROLLER, help="controller (name or directory) whose V the dreams use")
     t.add_argument("--mdn", type=Path, help="M to start from (default: the M of --base's world)")
+    t.add_argument(
+        "--read-world",
+        action="store_true",
+        help="train a ReadMDNRNN: the controllers read h from the world's M (frozen, as in the real game) and the "
+        "M being trained (--mdn) only dreams",
+    )
+    t.add_argument("--train-lstm", action="store_true", help="with --read-world: also train the dreaming LSTM")
     t.add_argument("--iters", type=int, default=60)
     t.add_argument("--every", type=int, default=10, help="validate every this many iterations")
     t.add_argument("--batch-controllers", type=int, default=16)
@@ -319,6 +485,23 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--crn", action="store_true", help="common random numbers across a batch's controllers")
     t.add_argument("--device", default="cpu", help="torch device of the differentiable dreams (cpu, cuda)")
+    w = sub.add_parser("reward", help="refit only M's reward head, in closed form (the dreams stay the same)")
+    w.add_argument("--real-train", type=Path, nargs="+", default=[Path("runs/ve/real-train.npz")])
+    w.add_argument("--real-valid", type=Path, default=Path("runs/ve/real-valid.npz"))
+    w.add_argument("--out", type=Path, default=Path("runs/ve/m-reward"))
+    w.add_argument("--base", default=CONTROLLER, help="controller (name or directory) whose V the dreams use")
+    w.add_argument("--mdn", type=Path, help="M to refit (default: the M of --base's world)")
+    w.add_argument(
+        "--read-world", action="store_true", help="as train's: --mdn dreams, the controllers read the world's M"
+    )
+    w.add_argument("--dreams", type=int, default=32, help="dreams per training controller")
+    w.add_argument("--valid-dreams", type=int, default=64)
+    w.add_argument("--steps", type=int, default=1000)
+    w.add_argument("--tau", type=float, default=1.0)
+    w.add_argument("--ridge", type=float, nargs="+", default=[0.01, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000])
+    w.add_argument("--working", type=float, default=300.0)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--threads", type=int, default=2)
     c = sub.add_parser("score")
     c.add_argument("controllers", nargs="+", type=Path, help="controllers (names, directories) or snapshots.npz files")
     c.add_argument("--models", type=Path, required=True)
@@ -326,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--tracks", type=int, default=32)
     c.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    return {"real": cmd_real, "train": cmd_train, "score": cmd_score}[args.cmd](args)
+    return {"real": cmd_real, "train": cmd_train, "reward": cmd_reward, "score": cmd_score}[args.cmd](args)
 
 
 if __name__ == "__main__":

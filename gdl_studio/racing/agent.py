@@ -60,15 +60,17 @@ class BatchAgent:
     def advance(self, actions: np.ndarray) -> None:
         """h_{t+1} = LSTM(z_t, a_t, h_t) for the actions taken (the controllers' own, or others)."""
         a = torch.from_numpy(np.asarray(actions, dtype=np.float32))
-        _, self.state = self.mdn.lstm(torch.cat([self._mu, a], dim=1)[:, None], self.state)
+        if self.predict_reward:  # r̂_t from the state after this step, as M was trained (the reward of this step)
+            out, self.state = self.mdn.step(self._mu, a, self.state)
+            self.predicted = out.reward.numpy().copy()
+        else:  # only the LSTM the controllers read (a ReadMDNRNN's dynamics LSTM is not needed here)
+            self.state = self.mdn.read_step(self._mu, a, self.state)
         self.h = self.state[0][0].numpy().copy()
-        if self.predict_reward:  # r̂_t from h_{t+1}, as M was trained (the reward of this step)
-            self.predicted = self.mdn.reward_head(self.state[0][0]).squeeze(-1).numpy().copy()
 
     def keep(self, index: np.ndarray) -> None:
         """Keep only the environments in ``index`` (others finished), preserving their state."""
         idx = torch.as_tensor(index, dtype=torch.long)
-        self.state = (self.state[0][:, idx].contiguous(), self.state[1][:, idx].contiguous())
+        self.state = tuple(s[:, idx].contiguous() for s in self.state)
         self.h = self.h[index]
         self.last_z = self.last_z[index]
         self.parts = tuple(p[index] for p in self.parts)

@@ -595,18 +595,21 @@ def horizon_nll(
             z = torch.as_tensor(mu, device=device)
             a = torch.as_tensor(actions, device=device)
             r = torch.as_tensor(np.clip(rewards, *REWARD_CLIP), device=device)
-            # teacher-forced pass, keeping the LSTM state after every step
-            hs, cs = [], []
+            # teacher-forced pass, keeping M's state and outputs after every step
+            states, outs = [], []
             state = mdn.initial_state(1, device=device)
             for t in range(T):
                 out, state = mdn.step(z[t : t + 1], a[t : t + 1], state)
-                hs.append(state[0])
-                cs.append(state[1])
+                states.append(state)
+                outs.append(out)
             s_idx = torch.tensor(starts, device=device)
             B = len(starts) * samples
-            h = torch.cat([hs[s - 1] for s in starts], dim=1).repeat_interleave(samples, dim=1)
-            c = torch.cat([cs[s - 1] for s in starts], dim=1).repeat_interleave(samples, dim=1)
-            out = mdn.heads(h[0])
+            state = tuple(
+                torch.cat([states[s - 1][i] for s in starts], dim=1).repeat_interleave(samples, dim=1)
+                for i in range(len(state))
+            )
+            fields = zip(*(outs[s - 1] for s in starts), strict=True)  # each of M's outputs, over the starts
+            out = type(out)(*(torch.cat(f).repeat_interleave(samples, dim=0) for f in fields))
             # out predicts z[s] (horizon 1) given the real z[s-1], a[s-1]
             pred_reward = torch.zeros(B, device=device)
             for k in range(1, hmax + 1):
@@ -622,8 +625,7 @@ def horizon_nll(
                     break
                 zk = sample_gumbel(out, 1.0, gen)  # M's own sample of z[s+k-1]
                 act = a[s_idx + k - 1].repeat_interleave(samples, dim=0)
-                o, (h, c) = mdn.forward(zk[:, None], act[:, None], (h, c))
-                out = type(o)(*(t_[:, 0] for t_ in o))
+                out, state = mdn.step(zk, act, state)
                 pred_reward = pred_reward + out.reward.float()
     # reward_err.hN compares predicted rewards r[s], …, r[s+N-2] (N-1 open-loop steps) with the real ones
     result = {}

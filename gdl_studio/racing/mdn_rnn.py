@@ -73,10 +73,66 @@ class MDNRNN(nn.Module):
         out, state = self.forward(z[:, None], action[:, None], state)
         return MDNOutput(*(t[:, 0] for t in out)), state
 
+    def read_step(self, z: torch.Tensor, action: torch.Tensor, state=None):
+        """The next recurrent state, advancing only what the controllers read (no heads): z (B, z), action (B, a)."""
+        _, state = self.lstm(torch.cat([z, action], dim=-1)[:, None], state)
+        return state
+
     def initial_state(self, batch: int = 1, device=None):
         """Zero (h, c), each (1, batch, hidden)."""
         zeros = torch.zeros(1, batch, self.config.hidden, device=device)
         return zeros, zeros.clone()
+
+
+class ReadMDNRNN(MDNRNN):
+    """An M whose dream runs on a second LSTM while the controllers keep reading the first.
+
+    ``lstm`` is the *reader*: the LSTM whose hidden state h the controllers read, as in the real game
+    (:mod:`gdl_studio.racing.agent` steps only it). ``dynamics`` is another LSTM over the same inputs,
+    and the heads (mixture, reward, episode end) read *its* hidden state. So the dream's dynamics can be
+    retrained (e.g. for long open-loop coherence, or for returns) while every controller's real-game
+    behaviour, which depends on the reader alone, stays exactly what it was.
+
+    The recurrent state is (h_reader, c_reader, h_dynamics, c_dynamics): ``state[0][0]`` is the reader's
+    h, which every caller hands to the controller.
+    """
+
+    def __init__(self, config: MDNConfig | None = None) -> None:
+        super().__init__(config)
+        c = self.config
+        self.dynamics = nn.LSTM(c.z_size + c.action_size, c.hidden, batch_first=True)
+
+    @classmethod
+    def from_pair(cls, reader: MDNRNN, dreamer: MDNRNN) -> ReadMDNRNN:
+        """The reader's LSTM with ``dreamer``'s LSTM and heads (copies; same sizes required)."""
+        if reader.config != dreamer.config:
+            raise ValueError("reader and dreamer M need the same sizes")
+        m = cls(reader.config)
+        m.lstm.load_state_dict(reader.lstm.state_dict())
+        m.dynamics.load_state_dict(dreamer.lstm.state_dict())
+        for name in ("mdn", "reward_head", "done_head"):
+            getattr(m, name).load_state_dict(getattr(dreamer, name).state_dict())
+        return m.to(next(reader.parameters()).device)
+
+    def forward(self, z: torch.Tensor, action: torch.Tensor, state=None):
+        x = torch.cat([z, action], dim=-1)
+        reader_state, dyn_state = (None, None) if state is None else (tuple(state[:2]), tuple(state[2:]))
+        _, (hr, cr) = self.lstm(x, reader_state)
+        hd, (hn, cn) = self.dynamics(x, dyn_state)
+        return self.heads(hd), (hr, cr, hn, cn)
+
+    def read_step(self, z: torch.Tensor, action: torch.Tensor, state=None):
+        """Advance the reader only; the dynamics' part of the state is left as it was (the real game needs
+        only what the controllers read)."""
+        if state is None:
+            state = self.initial_state(len(z), z.device)
+        _, (hr, cr) = self.lstm(torch.cat([z, action], dim=-1)[:, None], tuple(state[:2]))
+        return (hr, cr, *state[2:])
+
+    def initial_state(self, batch: int = 1, device=None):
+        """Zero (h, c) of the reader, then of the dynamics, each (1, batch, hidden)."""
+        zeros = torch.zeros(1, batch, self.config.hidden, device=device)
+        return zeros, zeros.clone(), zeros.clone(), zeros.clone()
 
 
 def mixture_log_prob(y: torch.Tensor, logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor) -> torch.Tensor:

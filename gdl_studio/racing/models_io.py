@@ -37,9 +37,11 @@ def build(card: ModelCard, tensors: dict[str, Any]):
             VAEConfig(z_size=int(arch.get("z_size", 32)), kl_tolerance=float(arch.get("kl_tolerance", 0.5)))
         )
     elif card.family == FAMILY_MDN:
-        from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig
+        from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig, ReadMDNRNN
 
-        model = MDNRNN(
+        # a ReadMDNRNN dreams on a second LSTM while the controllers read the first (mdn_rnn.py)
+        cls = ReadMDNRNN if arch.get("kind") == "ReadMDNRNN" else MDNRNN
+        model = cls(
             MDNConfig(
                 z_size=int(arch.get("z_size", 32)),
                 action_size=int(arch.get("action_size", 3)),
@@ -197,7 +199,8 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
     """Write M with its card."""
     tensors = half_state(model) if fp16 else {k: v.detach().cpu() for k, v in model.state_dict().items()}
     card = {"name": MDN_NAME, "family": FAMILY_MDN, **card}
-    card["architecture"] = {"kind": "MDNRNN", **model.config.to_dict(), **card.get("architecture", {})}
+    arch = {"kind": type(model).__name__, **model.config.to_dict()}
+    card["architecture"] = {**arch, **card.get("architecture", {})}
     card["dtype"] = "float16" if fp16 else "float32"
     return save_model(Path(directory) / MDN_NAME, tensors, card)
 

@@ -190,6 +190,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         from gdl_studio.racing.models_io import load_dir as _load_dir
 
         start = _load_dir(cfg.init)
+        if type(start) is not MDNRNN:  # a ReadMDNRNN: retraining it here would move what its drivers read
+            raise UserError(f"--init {cfg.init} is a {type(start).__name__}; M training starts from a plain MDNRNN")
         if start.config.hidden != cfg.hidden:
             raise UserError(f"--init {cfg.init} has an LSTM of {start.config.hidden} units, not {cfg.hidden}")
         model.load_state_dict(start.state_dict())
@@ -345,8 +347,7 @@ def scheduled_forward(model, z, actions, p: float, gen, span: int = 1):
     z_in = z[:, 0]
     outs = []
     for t in range(L):
-        h, state = model.lstm(torch.cat([z_in, actions[:, t]], dim=-1)[:, None], state)
-        out = model.heads(h[:, 0])
+        out, state = model.step(z_in, actions[:, t], state)
         outs.append(out)
         if t + 1 < L:
             with torch.no_grad():

@@ -190,3 +190,80 @@ def test_controller_has_867_parameters_and_valid_actions():
     with pytest.raises(ValueError):
         LinearController(np.zeros(866))
     assert np.allclose(squash(np.zeros(3)), [0, 0.5, 0])
+
+
+def _perturbed(mdn: MDNRNN, seed: int) -> MDNRNN:
+    """A copy of ``mdn`` with every weight moved a little (another M of the same sizes)."""
+    import copy
+
+    other = copy.deepcopy(mdn)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen))
+    return other
+
+
+def test_read_mdnrnn_dreams_with_its_dynamics_and_is_read_through_its_reader(tmp_path):
+    """A ReadMDNRNN from (reader, dreamer): its heads follow the dreamer exactly, the h the controllers read
+    is the reader's, in the dream and in the real game's agent (which then drives as with the reader
+    alone), and it saves and loads as itself."""
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+    from gdl_studio.racing.models_io import load_dir, save_mdn
+    from gdl_studio.racing.vae import ConvVAE
+
+    torch.manual_seed(0)
+    reader, dreamer = MDNRNN().eval(), _perturbed(MDNRNN().eval(), 1)
+    both = ReadMDNRNN.from_pair(reader, dreamer).eval()
+    z, a = torch.randn(3, 9, 32), torch.rand(3, 9, 3)
+    with torch.no_grad():
+        out, state = both(z, a)
+        want, (hd, cd) = dreamer(z, a)
+        _, (hr, cr) = reader(z, a)
+        for g, w in zip(out, want, strict=True):
+            torch.testing.assert_close(g, w)
+        torch.testing.assert_close(state[0], hr)  # state[0][0] is what a controller reads
+        torch.testing.assert_close(state[2], hd)
+        step_state = both.initial_state(3)
+        for t in range(9):
+            step_out, step_state = both.step(z[:, t], a[:, t], step_state)
+        torch.testing.assert_close(step_out.mu, out.mu[:, -1], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(step_state[0], hr, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError):
+        ReadMDNRNN.from_pair(reader, MDNRNN(MDNConfig(hidden=64)))
+    # the real game: the agent's h and actions are the reader's, whatever the dreamer; r̂ is the dreamer's
+    vae = ConvVAE().eval()
+    params = np.random.default_rng(0).normal(0, 0.1, (2, 867))
+    obs = np.random.default_rng(1).integers(0, 255, (6, 2, 96, 96, 3), dtype=np.uint8)
+    plain, read = BatchAgent(vae, reader, params), BatchAgent(vae, both, params, predict_reward=True)
+    for frame in obs:
+        np.testing.assert_allclose(read.act(frame), plain.act(frame), atol=1e-6)
+    np.testing.assert_allclose(read.h, plain.h, atol=1e-6)
+    assert read.predicted.shape == (2,)
+    read.keep(np.array([1]))
+    assert all(s.shape[1] == 1 for s in read.state) and len(read.state) == 4
+    # saved and loaded as a ReadMDNRNN
+    card = save_mdn(both, tmp_path, {"data": {}}, fp16=False)
+    assert card.architecture["kind"] == "ReadMDNRNN"
+    back = load_dir(tmp_path / card.name)
+    assert isinstance(back, ReadMDNRNN)
+    with torch.no_grad():
+        torch.testing.assert_close(back(z, a)[0].mu, out.mu)
+
+
+def test_a_read_mdnrnn_of_one_m_dreams_as_that_m():
+    """from_pair(M, M) is M: the same batched dreams, row for row (the dream code reads ``state[0][0]``)."""
+    from gdl_studio.racing.dream_batch import dream_batch
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+
+    torch.manual_seed(3)
+    mdn = MDNRNN().eval()
+    params = np.random.default_rng(2).normal(0, 0.2, (4, 867))
+    z0 = np.random.default_rng(3).normal(0, 1, (4, 32)).astype(np.float32)
+    one = dream_batch(mdn, params, z0, 1.0, seed=5, max_steps=60)
+    two = dream_batch(ReadMDNRNN.from_pair(mdn, mdn).eval(), params, z0, 1.0, seed=5, max_steps=60)
+    np.testing.assert_allclose(two.returns, one.returns, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(two.lengths, one.lengths)
+    other = dream_batch(ReadMDNRNN.from_pair(mdn, _perturbed(mdn, 4)).eval(), params, z0, 1.0, seed=5, max_steps=60)
+    assert not np.allclose(other.returns, one.returns)

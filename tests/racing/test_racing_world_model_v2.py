@@ -211,6 +211,19 @@ def test_horizon_one_is_the_teacher_forced_nll(tiny_world):
     want = float(np.mean([-float(lp[s - 1]) / 32 for s in starts]))
     assert res["z_nll"]["h1"] == pytest.approx(want, rel=1e-4)
     assert np.isfinite(res["z_nll"]["h10"]) and "h10" in res["reward_err"]
+    # a ReadMDNRNN (its state has four parts) of the same M gives the same figures
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+
+    twin = horizon_nll(
+        ReadMDNRNN.from_pair(mdn, mdn).eval(),
+        [(mu, actions, rewards)],
+        horizons=(1, 10),
+        samples=4,
+        stride=10,
+        warmup=10,
+    )
+    assert twin["z_nll"] == pytest.approx(res["z_nll"], rel=1e-4)
+    assert twin["reward_err"] == pytest.approx(res["reward_err"], rel=1e-4)
 
 
 def test_predicted_return_is_m_teacher_forced_on_the_real_episode(tiny_world):
