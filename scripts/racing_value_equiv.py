@@ -279,8 +279,9 @@ def cmd_train(args) -> int:
 def dream_features(mdn, params, z0, tau: float, steps: int, seed: int, done_threshold: float = 0.5):
     """Dream each controller of ``params`` from every start of ``z0`` (no gradients) and return, per controller,
     the mean over its dreams of Σ_t h_t (the hidden state M's reward head reads, summed over the steps the dream
-    is alive) and of the number of those steps. A dream's return is then ``w · Σ h + b · steps`` for the reward
-    head (w, b): linear in the head, so it can be refitted in closed form while the dreams stay the same.
+    is alive) and of the number of those steps, and every dream's return under the current head (n, dreams).
+    A dream's return is ``w · Σ h + b · steps`` for the reward head (w, b): linear in the head, so the head can
+    be refitted in closed form while the dreams stay the same.
     The loop is :func:`gdl_studio.racing.dream_batch.dream_batch`'s (same sampler and random stream)."""
     import numpy as np
     import torch

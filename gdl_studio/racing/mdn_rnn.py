@@ -104,12 +104,14 @@ class ReadMDNRNN(MDNRNN):
 
     @classmethod
     def from_pair(cls, reader: MDNRNN, dreamer: MDNRNN) -> ReadMDNRNN:
-        """The reader's LSTM with ``dreamer``'s LSTM and heads (copies; same sizes required)."""
+        """The reader's LSTM with ``dreamer``'s dreaming LSTM and heads (copies; same sizes required). The
+        LSTM a model's controllers read is its ``lstm``; the one it dreams with is its ``dynamics`` if it is a
+        ReadMDNRNN, else its ``lstm``."""
         if reader.config != dreamer.config:
             raise ValueError("reader and dreamer M need the same sizes")
         m = cls(reader.config)
         m.lstm.load_state_dict(reader.lstm.state_dict())
-        m.dynamics.load_state_dict(dreamer.lstm.state_dict())
+        m.dynamics.load_state_dict(getattr(dreamer, "dynamics", dreamer.lstm).state_dict())
         for name in ("mdn", "reward_head", "done_head"):
             getattr(m, name).load_state_dict(getattr(dreamer, name).state_dict())
         return m.to(next(reader.parameters()).device)

@@ -232,6 +232,9 @@ def test_read_mdnrnn_dreams_with_its_dynamics_and_is_read_through_its_reader(tmp
         torch.testing.assert_close(step_state[0], hr, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError):
         ReadMDNRNN.from_pair(reader, MDNRNN(MDNConfig(hidden=64)))
+    again = ReadMDNRNN.from_pair(reader, both)  # a ReadMDNRNN as the dreamer: its dreaming LSTM, not its reader
+    with torch.no_grad():
+        torch.testing.assert_close(again(z, a)[0].mu, out.mu)
     # the real game: the agent's h and actions are the reader's, whatever the dreamer; r̂ is the dreamer's
     vae = ConvVAE().eval()
     params = np.random.default_rng(0).normal(0, 0.1, (2, 867))
