@@ -282,37 +282,24 @@ def dream_features(mdn, params, z0, tau: float, steps: int, seed: int, done_thre
     is alive) and of the number of those steps, and every dream's return under the current head (n, dreams).
     A dream's return is ``w · Σ h + b · steps`` for the reward head (w, b): linear in the head, so the head can
     be refitted in closed form while the dreams stay the same.
-    The loop is :func:`gdl_studio.racing.dream_batch.dream_batch`'s (same sampler and random stream)."""
+    Dreamt by :func:`gdl_studio.racing.dream_batch.dream_batch` (its sampler and random stream), on the CPU."""
     import numpy as np
     import torch
 
-    from gdl_studio.racing.controller import raw_outputs
-    from gdl_studio.racing.dream_batch import DREAM_MIN_STEPS, _sample, controller_tensors, squash_torch
+    from gdl_studio.racing.dream_batch import dream_batch
     from gdl_studio.racing.mdn_rnn import ReadMDNRNN
 
     n, d = len(params), len(z0)
-    rows = np.repeat(np.asarray(params), d, axis=0)
-    parts = controller_tensors(rows, mdn.config.z_size, mdn.config.hidden)
-    gen = torch.Generator().manual_seed(int(seed))
-    z = torch.as_tensor(np.tile(z0, (n, 1)), dtype=torch.float32)
-    state = mdn.initial_state(len(z))
     dyn = 2 if isinstance(mdn, ReadMDNRNN) else 0  # where the heads' h sits in the state
-    feat = torch.zeros(len(z), mdn.config.hidden, dtype=torch.float64)
-    count = torch.zeros(len(z), dtype=torch.float64)
-    total = torch.zeros(len(z), dtype=torch.float64)
-    alive = torch.ones(len(z), dtype=torch.bool)
-    with torch.inference_mode():
-        for t in range(steps):
-            actions = squash_torch(raw_outputs(parts, torch.cat([z, state[0][0]], dim=1)))
-            out, state = mdn.step(z, actions, state)
-            feat += alive[:, None].double() * state[dyn][0].double()
-            count += alive.double()
-            total += torch.where(alive, out.reward.double(), torch.zeros_like(total))
-            if t + 1 >= DREAM_MIN_STEPS:
-                alive &= torch.sigmoid(out.done_logit.float()) <= done_threshold
-            z = _sample(out, tau, gen)
-    per = (feat.numpy().reshape(n, d, -1).mean(1), count.numpy().reshape(n, d).mean(1))
-    return per[0], per[1], total.numpy().reshape(n, d)
+    feat = torch.zeros(n * d, mdn.config.hidden, dtype=torch.float64)
+
+    def observe(out, state, alive) -> None:
+        feat.add_(alive[:, None].double() * state[dyn][0].double())
+
+    rows, starts = np.repeat(np.asarray(params), d, axis=0), np.tile(z0, (n, 1))
+    res = dream_batch(mdn, rows, starts, tau, seed, steps, device="cpu", done_threshold=done_threshold, observe=observe)
+    per_feat = feat.numpy().reshape(n, d, -1).mean(1)
+    return per_feat, res.lengths.reshape(n, d).mean(1).astype(np.float64), res.returns.reshape(n, d)
 
 
 def cmd_reward(args) -> int:
@@ -333,7 +320,7 @@ def cmd_reward(args) -> int:
     torch.set_num_threads(args.threads)
     world = load_world_for(args.base)
     mdn = (load_dir(args.mdn) if args.mdn else copy.deepcopy(world.mdn)).float()
-    if args.read_world and not isinstance(mdn, ReadMDNRNN):
+    if args.read_world:
         mdn = ReadMDNRNN.from_pair(world.mdn.float(), mdn)
     mdn.eval()
     parts = [np.load(f) for f in args.real_train]  # several files: their controllers together

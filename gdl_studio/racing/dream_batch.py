@@ -84,6 +84,7 @@ def dream_batch(
     road_every: int = 0,
     checkpoint=None,
     state0=None,
+    observe=None,
 ) -> DreamBatchResult:
     """Run ``len(params)`` dreams in lockstep; row i is controller ``params[i]`` from ``z0[i]``.
 
@@ -92,6 +93,8 @@ def dream_batch(
     with :func:`on_road`. ``checkpoint`` (if given) is called every 50 steps (pause/cancel).
     ``state0`` (M's LSTM (h, c), each (1, B, hidden)) starts the rows mid-episode, e.g. from M fed a
     recorded real episode up to the start frame; by default they start from M's initial state.
+    ``observe(out, state, alive)`` (if given) is called after every step with M's outputs, its new state and
+    the rows whose reward this step counted (read it at once: the mask is updated in place afterwards).
     """
     import torch
 
@@ -132,6 +135,8 @@ def dream_batch(
             out, state = mdn.step(z, actions, state)
             totals += torch.where(alive, out.reward.double(), torch.zeros_like(totals))
             lengths += alive.long()
+            if observe is not None:
+                observe(out, state, alive)
             steps += int(alive.sum())
             if t + 1 >= min_steps:
                 alive &= torch.sigmoid(out.done_logit.float()) <= done_threshold

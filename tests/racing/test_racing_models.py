@@ -264,7 +264,13 @@ def test_a_read_mdnrnn_of_one_m_dreams_as_that_m():
     mdn = MDNRNN().eval()
     params = np.random.default_rng(2).normal(0, 0.2, (4, 867))
     z0 = np.random.default_rng(3).normal(0, 1, (4, 32)).astype(np.float32)
-    one = dream_batch(mdn, params, z0, 1.0, seed=5, max_steps=60)
+    counted = np.zeros(4)  # dream_batch's observe hook sees the rows whose step counts
+
+    def observe(out, state, alive):
+        counted[:] += alive.numpy()
+
+    one = dream_batch(mdn, params, z0, 1.0, seed=5, max_steps=60, observe=observe)
+    np.testing.assert_array_equal(counted, one.lengths)
     two = dream_batch(ReadMDNRNN.from_pair(mdn, mdn).eval(), params, z0, 1.0, seed=5, max_steps=60)
     np.testing.assert_allclose(two.returns, one.returns, rtol=1e-5, atol=1e-4)
     np.testing.assert_array_equal(two.lengths, one.lengths)
