@@ -403,13 +403,29 @@ def _mdn_options(p, prefix: str = "") -> None:
         "1: each step drawn alone); longer runs train longer open-loop horizons",
     )
     p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
+    p.add_argument(
+        f"--{prefix}latent",
+        choices=("sample", "mean"),
+        default="sample",
+        help="what M learns to predict: V's sampled latent z ~ N(μ, σ²) (the paper's) or its mean μ (what a driver "
+        "reads in the real game)",
+    )
     if prefix:
         p.add_argument(f"--{prefix}seq-len", type=_positive, default=200)
 
 
 def _mdn_kwargs(args, prefix: str = "") -> dict:
     a = prefix.replace("-", "_")
-    keys = ("reward_weight", "done_weight", "done_pos_weight", "start_share", "open_loop", "open_loop_span", "hidden")
+    keys = (
+        "reward_weight",
+        "done_weight",
+        "done_pos_weight",
+        "start_share",
+        "open_loop",
+        "open_loop_span",
+        "hidden",
+        "latent",
+    )
     out = {k: getattr(args, a + k) for k in keys}
     if prefix:
         out["seq_len"] = getattr(args, a + "seq_len")

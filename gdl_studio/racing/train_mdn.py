@@ -62,6 +62,7 @@ class MDNTrainConfig:
     open_loop_span: int = 1
     hidden: int = 256
     init: Path | None = None
+    latent: str = "sample"  # what M is fed and predicts: "sample" z ~ N(μ, σ²) of V (the paper's), or "mean" μ
 
 
 def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: int | None = None, log=print) -> dict:
@@ -118,6 +119,20 @@ def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: 
             np.savez(fh, allow_pickle=False, **series)
     log(f"mdn-rnn: encoded {len(files)} episodes → {cache}")
     return series
+
+
+def training_latents(mu, logvar, latent: str, gen=None):
+    """The latent series M is fed and learns to predict: ``"sample"``, z ~ N(μ, σ²) from V's posterior (the
+    paper's: V's noise becomes part of what M predicts), or ``"mean"``, μ itself (what a driver reads in the
+    real game). ``gen``: the CPU generator of the noise (drawn for "sample" only)."""
+    import torch
+
+    if latent == "mean":
+        return mu
+    if latent != "sample":
+        raise ValueError(f"latent must be 'sample' or 'mean', not {latent!r}")
+    eps = torch.randn(mu.shape, generator=gen).to(mu.device)
+    return mu + eps * torch.exp(0.5 * logvar)
 
 
 class SeriesSampler:
@@ -209,8 +224,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
 
     def to_batch(w: dict, gen: torch.Generator | None = None):
         t = {k: torch.from_numpy(v).to(device) for k, v in w.items()}
-        eps = torch.randn(t["mu"].shape, generator=gen).to(device)
-        z = t["mu"] + eps * torch.exp(0.5 * t["logvar"])
+        z = training_latents(t["mu"], t["logvar"], cfg.latent, gen)
         return z[:, :-1], t["actions"], z[:, 1:], t["rewards"], t["done"], t["mask"]
 
     amp_on = [device.type == "cuda"]
@@ -314,6 +328,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "start_share": cfg.start_share,
             "open_loop": cfg.open_loop,
             "open_loop_span": cfg.open_loop_span,
+            "latent": cfg.latent,
             "init": str(cfg.init) if cfg.init else None,
             "batch": cfg.batch,
             "lr": cfg.lr,

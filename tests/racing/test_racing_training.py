@@ -159,6 +159,7 @@ def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
     mdn = load_dir(tmp_path / "m" / MDN_NAME)
     assert mdn.config.hidden == 256 and mdn.config.mixtures == 5
     assert (tmp_path / "c" / "series.npz").is_file()
+    assert json.loads((tmp_path / "m" / MDN_NAME / "card.json").read_text())["training"]["latent"] == "sample"
 
 
 def test_early_stopping_keeps_the_best_weights_and_resumes(tmp_path):

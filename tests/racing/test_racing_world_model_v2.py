@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,19 @@ def test_open_loop_runs_keep_the_share_and_have_the_span():
             assert np.mean(full) < 1.6 * span
     assert open_loop_mask(3, 10, 0.0, 5, torch.Generator()).sum() == 0
     assert open_loop_mask(3, 10, 1.0, 5, torch.Generator())[:, 1:].all()
+
+
+def test_training_latents_are_v_samples_or_v_means():
+    """``--latent sample`` feeds M z ~ N(μ, σ²) (per-dimension mean μ, spread σ); ``--latent mean`` feeds μ itself."""
+    from gdl_studio.racing.train_mdn import training_latents
+
+    mu = torch.linspace(-2.0, 2.0, 32).repeat(4000, 1)
+    logvar = torch.full_like(mu, math.log(0.25))  # σ 0.5
+    z = training_latents(mu, logvar, "sample", torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), mu[0], atol=0.05) and torch.allclose(z.std(0), torch.full((32,), 0.5), atol=0.03)
+    assert training_latents(mu, logvar, "mean") is mu
+    with pytest.raises(ValueError):
+        training_latents(mu, logvar, "median")
 
 
 def test_horizon_one_is_the_teacher_forced_nll(tiny_world):

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Issue #13 (session 30): a dream for a driver its world has never seen. The imitation-trained driver taught in the
+# dream driver's world (V v2 + M v4; stage A of scripts/gpu/distill_world.sh, carried in A) drives the real game at
+# ~920, but M v4 dreams it off the road (its data hold no driving of that pace). Here: EPISODES rollouts of that
+# driver with the iterate policy's exploration (collect.py: parameter and correlated action noise, a share of random
+# policies; tracks from SEED), then two Ms trained on them from M v4, side by side on the GPU for MINUTES each:
+# span1 (scheduled sampling P 0.3, single steps: M v2's recipe) and span25 (P 0.5 in runs of 25: session 10's).
+# The dreaming M of the driver's world is then one of these behind M v4's reader (mdn_rnn.ReadMDNRNN.from_pair,
+# built on the CPU afterwards), so the driver reads exactly the h it reads in the real game.
+#   A=runs/v4a-carry bash scripts/gpu/driver_world.sh start WAIT_SECONDS | wait WAIT_SECONDS
+# Env: W (/tmp/drw; a new folder per run, or the same one to train more Ms on its rollouts: collect keeps the
+# episodes it finds), EPISODES (400), SHARE (0.85: agent episodes), SEED (5950000), WORKERS (16), MINUTES (4),
+# LATENT (sample: M learns V's sampled z, the paper's; mean: V's μ, what the driver reads in the real game).
+# The Ms are W/m-spanN-LATENT. Run from the repository root with .whl/ and A carried.
+set -u
+. "$(dirname "$0")/common.sh"
+W=${W:-/tmp/drw}
+OUT=${OUT:-/tmp/out}
+EPISODES=${EPISODES:-400} SHARE=${SHARE:-0.85} SEED=${SEED:-5950000} WORKERS=${WORKERS:-16} MINUTES=${MINUTES:-4}
+A=${A:-runs/v4a-carry} LATENT=${LATENT:-sample}
+mkdir -p "$W" "$OUT"
+prepare_once || exit 1
+export PYTHONPATH=/tmp/site:$PWD
+
+chain() {  # what runs detached: every step logs into $W
+  local gs="python3 -m gdl_studio train world-model" mw="$W/models"
+  init_world "$mw" v2 models/carracing-mdnrnn-v4 && cp -r "$A/carracing-controller-distilled" "$mw/" || return 1
+  $gs collect --policy iterate --agent-share "$SHARE" --models "$mw" --controller carracing-controller-distilled \
+    --episodes "$EPISODES" --seed "$SEED" --workers "$WORKERS" --out "$W/roll" > "$W/collect.log" 2>&1 || return 1
+  local common="--device cuda --max-minutes $MINUTES --data $W/roll --vae $mw/carracing-vae --init $mw/carracing-mdnrnn \
+    --reward-weight 5 --done-weight 2 --start-share 0.25 --seq-len 300 --latent $LATENT" l=$LATENT
+  $gs mdn-rnn $common --open-loop 0.3 --out "$W/m-span1-$l" --ckpt "$W/ck1-$l" > "$W/m-span1-$l.log" 2>&1 &
+  $gs mdn-rnn $common --open-loop 0.5 --open-loop-span 25 --out "$W/m-span25-$l" --ckpt "$W/ck25-$l" \
+    > "$W/m-span25-$l.log" 2>&1
+  wait
+}
+
+snapshot() {
+  (cd "$W" && tar czf "$OUT/driver-world-$LATENT.tgz" collect.log chain.log m-span*-"$LATENT".log \
+    m-span*-"$LATENT"/carracing-mdnrnn 2>/dev/null)
+  tail -n 2 "$W/collect.log" 2>/dev/null | cut -c1-200
+  for m in span1 span25; do tail -n 2 "$W/m-$m-$LATENT.log" 2>/dev/null | cut -c1-250; done
+}
+
+if [ "${1:-}" = start ]; then
+  nproc
+  export W EPISODES SHARE SEED WORKERS MINUTES A LATENT
+  export -f init_world
+fi
+detach_or_wait "$@"
