@@ -2,7 +2,8 @@
 # Issue #13 (session 30): the imitation-trained driver taught in another world, e.g. the dream driver's (V v2 + M v4),
 # so that the best real driver also dreams in the world whose dreams keep the road best. Stage A (session 26's recipe
 # from scratch: `racing_distill.py --world WORLD --student-hidden 64 --rounds 8 --tracks 24 --valid 32 --batch 4`)
-# is carried in A (its log.jsonl, round-K.npz and kept student; the gathered states are re-driven here by --replay).
+# is carried in A (a copy of its --out without data.npy and labels.npy: log.jsonl, round-K.npz and the kept student;
+# the gathered states are re-driven here by --replay).
 # This runs session 27's continuation of it (6 rounds × 32 tracks from 9,400,000, β0 0.25, validation 6,000,000–63)
 # and exports the average of the continuation's rounds 2–5 (the recipe of the shipped driver, fixed in advance),
 # scored on SELECT validation tracks from 6,000,320, where session 28 scored the shipped driver (913.9 ± 48.8, 3
