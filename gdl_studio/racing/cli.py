@@ -302,7 +302,9 @@ def register(commands) -> None:
     p.add_argument(
         "--record",
         action="store_true",
-        help="write the measured score into the controller's model card (metrics.stock_score_N_episodes)",
+        help="write the measured score into the controller's model card (metrics.stock_score_N_episodes); "
+        "with --dream-road, that figure into the driving controller's card (metrics.dream_road: the Dream panel "
+        "shows it)",
     )
     p.add_argument(
         "--controller",
@@ -789,6 +791,26 @@ def _record_score(models: Path | None, episodes: int, workers: int, result: dict
     print(f"bench racing: score recorded in {card_path}", file=sys.stderr)
 
 
+def _record_dream_road(card, result: dict, controller: str | None) -> None:
+    """Store a ``--dream-road`` figure in the driving controller's card (metadata only; weights and sha256 stay),
+    as :data:`gdl_studio.racing.fidelity.DREAM_ROAD_METRIC`, where the Dream panel reads it."""
+    import json
+
+    from gdl_studio.core.atomic import write_text_atomic
+    from gdl_studio.racing.fidelity import DREAM_ROAD_METRIC
+
+    card_path = Path(card.directory) / "card.json"
+    data = json.loads(card_path.read_text(encoding="utf-8"))
+    keep = ("on_road", "on_road_frames", "starts", "first_seed", "tau", "steps_max", "road_every")
+    command = "gdl-studio bench racing --dream-road" + (f" --controller {controller}" if controller else "")
+    data.setdefault("metrics", {})[DREAM_ROAD_METRIC] = {
+        **{k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if k in keep},
+        "measured_by": command + " --record",
+    }
+    write_text_atomic(card_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    print(f"bench racing: dream-road figure recorded in {card_path}", file=sys.stderr)
+
+
 def _bench(args) -> int:
     from gdl_studio.core.bench import emit
 
@@ -815,6 +837,7 @@ def _bench(args) -> int:
     models = str(args.models) if args.models else None
     params = None
     world_ref = None
+    card = None
     if args.controller or args.dream_road:  # the controller drives with its own V and M (worlds.py)
         from gdl_studio.core.registry import ModelUnavailable
         from gdl_studio.racing.models_io import CONTROLLER_NAME
@@ -837,6 +860,8 @@ def _bench(args) -> int:
             results["dream"] = {"frame_ms": dream_latency(world, frames=args.dream_frames)}
         if args.dream_road and world is not None:
             results["dream_road"] = _dream_road(args, world, params)
+            if args.record and card is not None:
+                _record_dream_road(card, results["dream_road"], args.controller)
         if args.episodes > 0:
             _need_simulator()
             seed_base = SCORE_SEED_BASE if args.seed_base is None else args.seed_base

@@ -61,6 +61,7 @@ from gdl_studio.racing.dream_batch import ROAD_EVERY
 
 FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
 DREAM_ROAD_SEED_BASE = FIDELITY_SEED_BASE + 20_000  # dream starts of ``bench racing --dream-road``
+DREAM_ROAD_METRIC = "dream_road"  # a controller card's metrics key for its recorded `bench racing --dream-road` figure
 ON_ROAD_SHARE = 0.95  # a dream stays on the road when the car is on it in at least this share of checked frames
 STEER_HORIZON = 30  # steer check: open-loop steps with the steering flipped
 STEER_STRIDE = 50  # steer check: steps between branch points along a real episode

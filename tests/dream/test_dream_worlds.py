@@ -31,7 +31,8 @@ def models_root(tmp_path_factory):
     torch.manual_seed(0)
     save_vae(ConvVAE(), root, dict(card))
     save_mdn(MDNRNN(), root, dict(card))
-    save_controller(params, root, dict(card))
+    road = {"on_road": 0.0, "on_road_frames": 0.2194, "starts": 50, "tau": 1.0}  # as `--dream-road --record` writes
+    save_controller(params, root, {**card, "metrics": {"dream_road": road}})
     torch.manual_seed(1)
     save_vae(ConvVAE(), rnd, dict(card))
     save_mdn(MDNRNN(), rnd, dict(card))
@@ -44,7 +45,10 @@ def models_root(tmp_path_factory):
             "family": FAMILY_CONTROLLER,
             "architecture": {"kind": "linear", "z_size": 32, "hidden": 256},
             "dtype": "float32",
-            "metrics": {"real_env_steps_during_training": 0},
+            "metrics": {
+                "real_env_steps_during_training": 0,
+                "dream_road": {"on_road": 0.38, "on_road_frames": 0.8878, "starts": 50, "tau": 1.0},
+            },
             "data": {},
         },
     )
@@ -87,6 +91,8 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
     try:
         labels = [panel.controller_combo.itemText(i) for i in range(panel.controller_combo.count())]
         assert labels == ["Shipped controller", "Dream-trained driver (v2 world)"]
+        shipped_line = "This driver's dreams stay on the road in 0% of 50 dreams at τ 1.00 (22% of their frames)"
+        assert panel.dream_road_label.text() == shipped_line and not panel.dream_road_label.isHidden()
         panel.show()
         qtbot.waitExposed(panel)
         _wait_frames(qtbot, panel, 2, RealFrame)
@@ -101,6 +107,9 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
         assert world.cards["carracing-mdnrnn"].name == "carracing-mdnrnn-v2"
         assert "carracing-controller-dream" in panel.controller_label.text()
         assert panel.active_model() == "carracing-vae-v2 + mdnrnn-v2, carracing-controller-dream"
+        # its card's recorded dream-road figure is said under the Dream button
+        assert not panel.dream_road_label.isHidden()
+        assert panel.dream_road_label.text().startswith("This driver's dreams stay on the road in 38% of 50 dreams")
 
         panel.set_mode("dream")  # the dream is M v2's, decoded by V v2
         _wait_frames(qtbot, panel, 3, DreamFrame)
@@ -110,6 +119,7 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
         _wait_frames(qtbot, panel, 2, RealFrame)
         assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
         assert panel.active_model() == "carracing-vae + mdnrnn, carracing-controller"
+        assert panel.dream_road_label.text() == shipped_line
     finally:
         panel.shutdown()
 

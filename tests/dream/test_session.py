@@ -51,3 +51,14 @@ def test_who_drives_and_what_it_is_called():
     assert s.hint() == DREAM_HINT and s.captions().third == "Dream τ"
     s.dream_from_real = True
     assert s.captions().reconstruction == ("Where the dream began", "the last real frame")
+
+
+def test_the_dream_road_line_reads_the_drivers_recorded_figure():
+    s = DreamSession()
+    assert s.dream_road_text() == ""  # not measured: nothing is said
+    s.dream_road = {"on_road": 0.38, "on_road_frames": 0.8878, "starts": 50, "tau": 1.0}
+    assert s.dream_road_text() == (
+        "This driver's dreams stay on the road in 38% of 50 dreams at τ 1.00 (89% of their frames)"
+    )
+    s.dream_road = {"on_road": 0.0, "on_road_frames": 0.14}
+    assert s.dream_road_text() == "This driver's dreams stay on the road in 0% (14% of their frames)"

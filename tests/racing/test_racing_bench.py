@@ -68,3 +68,31 @@ def test_bench_fidelity_cli_passes_the_track_count_and_prints_only_json(tiny_mod
     assert [c.real_episodes for c in seen] == [24, 2]
     assert [c.dreams for c in seen] == [64, 4]
     assert seen[0].controllers == 5
+
+
+def test_dream_road_record_writes_the_figure_into_the_drivers_card(tiny_models_dir, tmp_path, capsys):
+    """`bench racing --dream-road --record` measures the dreams and stores the figure in the controller's card, where
+    the Dream panel reads it; the JSON on stdout is the same figure."""
+    import shutil
+
+    from gdl_studio.cli import main
+    from gdl_studio.racing.fidelity import DREAM_ROAD_METRIC
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    args = ["bench", "racing", "--dream-road", "--models", str(models), "--starts", "2", "--device", "cpu", "--json"]
+    assert main(args) == 0
+    card = models / "carracing-controller" / "card.json"
+    assert DREAM_ROAD_METRIC not in json.loads(card.read_text())["metrics"]  # measured, not recorded
+    measured = json.loads(capsys.readouterr().out)
+    assert main([*args, "--record"]) == 0
+    out = capsys.readouterr()
+    figure = json.loads(card.read_text())["metrics"][DREAM_ROAD_METRIC]
+    assert figure["starts"] == 2 and figure["tau"] == 1.0 and figure["measured_by"].endswith("--record")
+    assert (
+        figure["on_road"]
+        == round(json.loads(out.out)["dream_road.on_road"], 4)
+        == round(measured["dream_road.on_road"], 4)
+    )
+    assert 0.0 <= figure["on_road_frames"] <= 1.0
+    assert "recorded" in out.err

@@ -213,6 +213,16 @@ def middle(ui, root: QVBoxLayout) -> None:
     ui.dream_here_button.setToolTip("Leave the real game and let the world model dream on from what it sees now (F)")
     ui.dream_here_button.clicked.connect(ui.dream_from_here)
     dl.addWidget(ui.dream_here_button)
+    ui.dream_road_label = QLabel("")
+    ui.dream_road_label.setObjectName("dreamRoad")
+    ui.dream_road_label.setWordWrap(True)
+    # the column's width comes from the controls above, not from this line's length (no shift between drivers)
+    ui.dream_road_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    ui.dream_road_label.setToolTip(
+        "Measured on 1,000-frame dreams from real first frames, the car checked every 10th frame "
+        "(gdl-studio bench racing --dream-road --controller NAME --record writes it into the driver's card)"
+    )
+    dl.addWidget(ui.dream_road_label)
     right.addWidget(dream_box)
     ui.plots = DreamPlots()
     ui.plots.setMinimumWidth(240)

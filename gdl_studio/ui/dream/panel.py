@@ -66,6 +66,7 @@ class DreamPanel(Panel):
         self.playback = Playback()
         self.keys = DriveKeys()
         self.session = DreamSession()
+        self.session.dream_road = self.worlds.dream_road(None)  # the shipped controller drives first
         self.max_steps: int | None = None  # episode length (None: the game's 1000 steps); tests shorten it
         self._plots_dirty = False
         self.driving = KeyDriving(self)
@@ -510,6 +511,9 @@ class DreamPanel(Panel):
         self.dream_here_button.setEnabled(state.dream_here)
         self.shipped_button.setVisible(state.shipped)
         self.hint.setText(self.session.hint())
+        road = self.session.dream_road_text() if self.session.problem is None else ""
+        self.dream_road_label.setText(road)
+        self.dream_road_label.setVisible(bool(road))
 
     def _on_tau(self, value: int) -> None:
         tau = value / TAU_SCALE

@@ -86,6 +86,7 @@ class DreamSession:
     controller_name: str = ""
     world: tuple[str, str] = SHIPPED_WORLD  # the V and M the chosen controller drives with (racing/worlds.py)
     world_note: str = ""  # said with the next episode: the chosen controller's world is missing or differs
+    dream_road: dict | None = None  # the chosen controller card's recorded `bench racing --dream-road` figure
     resume_on_show: bool = False
     frame_times: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20))
 
@@ -162,6 +163,19 @@ class DreamSession:
             self.controller_name = spec
         else:
             self.controller_name = "custom controller"
+
+    def dream_road_text(self) -> str:
+        """How often this driver's dreams keep the car on the road, from its card ("" when not measured)."""
+        fig = self.dream_road
+        if not fig or fig.get("on_road") is None:
+            return ""
+        starts, tau = fig.get("starts"), fig.get("tau")
+        of = f" of {starts} dreams" if starts else ""
+        at = f" at τ {float(tau):.2f}" if tau is not None else ""
+        return (
+            f"This driver's dreams stay on the road in {float(fig['on_road']):.0%}{of}{at} "
+            f"({float(fig.get('on_road_frames', 0.0)):.0%} of their frames)"
+        )
 
     def active_model(self) -> str:
         if self.problem is not None:

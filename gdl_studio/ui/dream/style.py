@@ -12,6 +12,7 @@ QLabel#dreamBanner { background-color: @PROBLEM@; color: @PROBLEM_TEXT@; border:
 QLabel#dreamNotice { background-color: @NOTICE@; color: @NOTICE_TEXT@; border: 1px solid @NOTICE_BORDER@;
                      border-radius: 6px; padding: 6px 10px; }
 QLabel#dreamHint { color: @TEXT_MUTED@; padding: 2px 2px; }
+QLabel#dreamRoad { color: @TEXT_MUTED@; font-size: 8pt; }
 QLabel#dreamDriver { font-weight: bold; padding: 2px 10px; border-radius: 9px; }
 QLabel#dreamDriver[human="true"] { background-color: @HIGHLIGHT@; color: @BACKGROUND@; }
 QLabel#dreamDriver[human="false"] { background-color: @DRIVER_AGENT@; color: @TEXT@; }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from gdl_studio.jobs import dream as jobs
 from gdl_studio.ui.dream.session import SHIPPED_WORLD, DreamSession
@@ -47,6 +48,7 @@ class WorldSources:
         current source and record it in ``session``. Returns a status message when the
         controller's world could not be found (the shipped controller then drives)."""
         if not self.follow_cards or not (spec is None or isinstance(spec, (str, os.PathLike))):
+            session.dream_road = None
             return None  # parameters and controller objects keep the current world
         from gdl_studio.core.registry import ModelUnavailable, default_registry
         from gdl_studio.racing.models_io import VAE_NAME
@@ -75,4 +77,23 @@ class WorldSources:
             self.current = self._others[key]
         session.world = ref.names
         session.world_note = f"Note: {ref.note}." if ref.note else ""
+        session.dream_road = self.dream_road(cast("str | os.PathLike[str] | None", spec))
         return None
+
+    def dream_road(self, spec: str | os.PathLike[str] | None) -> dict | None:
+        """The recorded dream-road figure (``bench racing --dream-road --record``) in the card of ``spec`` (a
+        controller name or directory; None: the shipped one), or None (none recorded, or a custom loader)."""
+        return _dream_road_figure(spec) if self.follow_cards else None
+
+
+def _dream_road_figure(spec: str | os.PathLike[str] | None) -> dict | None:
+    """The controller card's recorded dream-road figure (``bench racing --dream-road --record``), or None."""
+    from gdl_studio.core.registry import ModelUnavailable
+    from gdl_studio.racing.fidelity import DREAM_ROAD_METRIC
+    from gdl_studio.racing.worlds import controller_card
+
+    try:
+        figure = controller_card(spec).data.get("metrics", {}).get(DREAM_ROAD_METRIC)
+    except (ModelUnavailable, OSError, ValueError):
+        return None
+    return figure if isinstance(figure, dict) else None
