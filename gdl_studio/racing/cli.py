@@ -787,7 +787,7 @@ def _record_score(models: Path | None, episodes: int, workers: int, result: dict
         "first_seed": result.get("first_seed"),
         "measured_by": f"gdl-studio bench racing --episodes {episodes} --workers {workers} --record",
     }
-    write_text_atomic(card_path, json.dumps(data, indent=2) + "\n")
+    write_text_atomic(card_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     print(f"bench racing: score recorded in {card_path}", file=sys.stderr)
 
 

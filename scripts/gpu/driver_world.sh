@@ -2,9 +2,9 @@
 # Issue #13 (session 30): a dream for a driver its world has never seen. The imitation-trained driver taught in the
 # dream driver's world (V v2 + M v4; stage A of scripts/gpu/distill_world.sh, carried in A as that script says)
 # drives the real game at ~920, but M v4 dreams it off the road (its data hold no driving of that pace). Here:
-# EPISODES rollouts of that
-# driver with the iterate policy's exploration (collect.py: parameter and correlated action noise, a share of random
-# policies; tracks from SEED), then two Ms trained on them from M v4, side by side on the GPU for MINUTES each:
+# EPISODES rollouts of that driver with the iterate policy's exploration (collect.py: parameter and correlated action
+# noise, a share of random policies; tracks from SEED), then two Ms trained on them from M v4, side by side on the GPU
+# for MINUTES each:
 # span1 (scheduled sampling P 0.3, single steps: M v2's recipe) and span25 (P 0.5 in runs of 25: session 10's).
 # The dreaming M of the driver's world is then one of these behind M v4's reader (mdn_rnn.ReadMDNRNN.from_pair,
 # built on the CPU afterwards), so the driver reads exactly the h it reads in the real game.
