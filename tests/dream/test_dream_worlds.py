@@ -82,6 +82,8 @@ def test_session_names_the_world():
 
 
 def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot, engine, registry_at):
+    """The dream-trained driver is installed, so the panel opens with it (its world's dreams keep the road); the
+    shipped controller is one choice away, each with its own world and its card's dream-road line."""
     from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
 
@@ -91,35 +93,36 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
     try:
         labels = [panel.controller_combo.itemText(i) for i in range(panel.controller_combo.count())]
         assert labels == ["Shipped controller", "Dream-trained driver (v2 world)"]
-        shipped_line = "This driver's dreams stay on the road in 0% of 50 dreams at τ 1.00 (22% of their frames)"
-        assert panel.dream_road_label.text() == shipped_line and not panel.dream_road_label.isHidden()
+        assert panel.controller_combo.currentData() == "carracing-controller-dream"
+        assert panel.active_model() == "carracing-vae-v2 + mdnrnn-v2, carracing-controller-dream"
+        # its card's recorded dream-road figure is said under the Dream button
+        assert not panel.dream_road_label.isHidden()
+        assert panel.dream_road_label.text().startswith("This driver's dreams stay on the road in 38% of 50 dreams")
         panel.show()
         qtbot.waitExposed(panel)
-        _wait_frames(qtbot, panel, 2, RealFrame)
-        assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
-
-        index = panel.controller_combo.findData("carracing-controller-dream")
-        panel.controller_combo.setCurrentIndex(index)
-        panel.controller_combo.activated.emit(index)  # as a click does
         _wait_frames(qtbot, panel, 2, RealFrame)
         world = panel.source.get()
         assert world.cards["carracing-vae"].name == "carracing-vae-v2"
         assert world.cards["carracing-mdnrnn"].name == "carracing-mdnrnn-v2"
         assert "carracing-controller-dream" in panel.controller_label.text()
-        assert panel.active_model() == "carracing-vae-v2 + mdnrnn-v2, carracing-controller-dream"
-        # its card's recorded dream-road figure is said under the Dream button
-        assert not panel.dream_road_label.isHidden()
-        assert panel.dream_road_label.text().startswith("This driver's dreams stay on the road in 38% of 50 dreams")
 
         panel.set_mode("dream")  # the dream is M v2's, decoded by V v2
         _wait_frames(qtbot, panel, 3, DreamFrame)
         assert panel.source.get() is world
 
-        panel.watch_controller(None)  # back to the shipped controller: the shipped world
+        index = panel.controller_combo.findData("")  # the shipped controller: the shipped world
+        panel.controller_combo.setCurrentIndex(index)
+        panel.controller_combo.activated.emit(index)  # as a click does
         _wait_frames(qtbot, panel, 2, RealFrame)
         assert panel.source.get().cards["carracing-vae"].name == "carracing-vae"
         assert panel.active_model() == "carracing-vae + mdnrnn, carracing-controller"
+        shipped_line = "This driver's dreams stay on the road in 0% of 50 dreams at τ 1.00 (22% of their frames)"
         assert panel.dream_road_label.text() == shipped_line
+
+        panel.watch_controller("carracing-controller-dream")  # and back: its world was loaded once
+        _wait_frames(qtbot, panel, 2, RealFrame)
+        assert panel.source.get() is world
+        assert panel.controller_combo.currentData() == "carracing-controller-dream"
     finally:
         panel.shutdown()
 

@@ -66,7 +66,11 @@ class DreamPanel(Panel):
         self.playback = Playback()
         self.keys = DriveKeys()
         self.session = DreamSession()
-        self.session.dream_road = self.worlds.dream_road(None)  # the shipped controller drives first
+        self.session.dream_road = self.worlds.dream_road(None)
+        first = self.worlds.first_driver()  # the dream-trained driver when installed, else the shipped controller
+        if first is not None:
+            self.session.watch(first)
+            self.worlds.choose(first, self.session)
         self.max_steps: int | None = None  # episode length (None: the game's 1000 steps); tests shorten it
         self._plots_dirty = False
         self.driving = KeyDriving(self)

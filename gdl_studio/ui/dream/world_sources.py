@@ -80,6 +80,22 @@ class WorldSources:
         session.dream_road = self.dream_road(cast("str | os.PathLike[str] | None", spec))
         return None
 
+    def first_driver(self) -> str | None:
+        """Who drives when the panel opens: the dream-trained driver when it is installed (its world is the one
+        whose dreams keep the road; the shipped controller's round-1 world dreams it onto the grass), else None
+        (the shipped controller). A custom loader (tests, a training --out) keeps the shipped controller."""
+        from gdl_studio.core.registry import ModelUnavailable
+        from gdl_studio.racing.finetune_options import DREAM_BASE
+        from gdl_studio.racing.worlds import controller_card
+
+        if not self.follow_cards:
+            return None
+        try:
+            controller_card(DREAM_BASE)
+        except (ModelUnavailable, OSError, ValueError):
+            return None
+        return DREAM_BASE
+
     def dream_road(self, spec: str | os.PathLike[str] | None) -> dict | None:
         """The recorded dream-road figure (``bench racing --dream-road --record``) in the card of ``spec`` (a
         controller name or directory; None: the shipped one), or None (none recorded, or a custom loader)."""
