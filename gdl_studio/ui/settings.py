@@ -43,6 +43,7 @@ class Key(enum.Enum):
     SKETCH_TEMPERATURE = ("sketch/temperature", 0.6)
     SKETCH_ENDINGS = ("sketch/endings", 4)
     DREAM_TEMPERATURE = ("dream/temperature", 1.0)
+    DREAM_DRIVER = ("dream/driver", "")  # the driver last chosen in the Driver list; "": the panel's first driver
     # the built-in output's instrument and tempo sync: the names are the live layer's (one source)
     AUDIO_INSTRUMENT = (_instrument.SETTING_INSTRUMENT, "gm")
     AUDIO_SOUNDFONT = (_instrument.SETTING_SOUNDFONT, "")

@@ -127,6 +127,39 @@ def test_driver_list_has_the_dream_driver_and_choosing_it_loads_its_world(qtbot,
         panel.shutdown()
 
 
+def test_the_panel_opens_with_the_driver_last_chosen(qtbot, engine, registry_at):
+    """A driver chosen in the list is remembered (settings): the next panel opens with it; a remembered driver that
+    is no longer installed gives way to the first driver (the dream-trained one)."""
+    from gdl_studio.ui.dream.panel import DreamPanel
+    from gdl_studio.ui.settings import Key, Settings
+
+    settings = Settings()
+    first = DreamPanel(engine, settings)
+    qtbot.addWidget(first)
+    try:
+        assert first.controller_combo.currentData() == "carracing-controller-dream"
+        index = first.controller_combo.findData("")
+        first.controller_combo.setCurrentIndex(index)
+        first.controller_combo.activated.emit(index)  # the user picks the shipped controller
+        assert settings.get(Key.DREAM_DRIVER) == "carracing-controller"
+    finally:
+        first.shutdown()
+    again = DreamPanel(engine, settings)
+    qtbot.addWidget(again)
+    try:
+        assert again.controller_combo.currentData() == ""
+        assert again.active_model() == "carracing-vae + mdnrnn, carracing-controller"
+    finally:
+        again.shutdown()
+    settings.set(Key.DREAM_DRIVER, "my-driver-that-was-deleted")
+    gone = DreamPanel(engine, settings)
+    qtbot.addWidget(gone)
+    try:
+        assert gone.controller_combo.currentData() == "carracing-controller-dream"
+    finally:
+        gone.shutdown()
+
+
 def test_a_driver_whose_world_is_missing_falls_back_to_the_shipped_one(
     qtbot, engine, models_root, tmp_path, monkeypatch
 ):

@@ -67,7 +67,8 @@ class DreamPanel(Panel):
         self.keys = DriveKeys()
         self.session = DreamSession()
         self.session.dream_road = self.worlds.dream_road(None)
-        first = self.worlds.first_driver()  # the dream-trained driver when installed, else the shipped controller
+        # the driver last chosen, else the dream-trained one when installed, else the shipped controller
+        first = self.worlds.first_driver(str(settings.get(Key.DREAM_DRIVER)))
         if first is not None:
             self.session.watch(first)
             self.worlds.choose(first, self.session)
@@ -303,6 +304,7 @@ class DreamPanel(Panel):
 
     def _on_controller_chosen(self, index: int) -> None:
         name = self.controller_combo.itemData(index) or None
+        self.settings.set(Key.DREAM_DRIVER, name or SHIPPED_CONTROLLER)  # the panel opens with it next time
         self.watch_controller(name)
 
     def refresh_models(self) -> None:

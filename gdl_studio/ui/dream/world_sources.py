@@ -80,21 +80,27 @@ class WorldSources:
         session.dream_road = self.dream_road(cast("str | os.PathLike[str] | None", spec))
         return None
 
-    def first_driver(self) -> str | None:
-        """Who drives when the panel opens: the dream-trained driver when it is installed (its world is the one
-        whose dreams keep the road; the shipped controller's round-1 world dreams it onto the grass), else None
-        (the shipped controller). A custom loader (tests, a training --out) keeps the shipped controller."""
+    def first_driver(self, last: str = "") -> str | None:
+        """Who drives when the panel opens: ``last`` (the driver last chosen in the Driver list) while it is
+        installed, else the dream-trained driver when it is (its world is the one whose dreams keep the road; the
+        shipped controller's round-1 world dreams it onto the grass), else None (the shipped controller, also for
+        ``last`` naming it). A custom loader (tests, a training --out) keeps the shipped controller."""
         from gdl_studio.core.registry import ModelUnavailable
+        from gdl_studio.racing.area import SHIPPED_CONTROLLER
         from gdl_studio.racing.finetune_options import DREAM_BASE
         from gdl_studio.racing.worlds import controller_card
 
         if not self.follow_cards:
             return None
-        try:
-            controller_card(DREAM_BASE)
-        except (ModelUnavailable, OSError, ValueError):
-            return None
-        return DREAM_BASE
+        for name in (last, DREAM_BASE) if last else (DREAM_BASE,):
+            if name == SHIPPED_CONTROLLER:
+                return None
+            try:
+                controller_card(name)
+            except (ModelUnavailable, OSError, ValueError):
+                continue
+            return name
+        return None
 
     def dream_road(self, spec: str | os.PathLike[str] | None) -> dict | None:
         """The recorded dream-road figure (``bench racing --dream-road --record``) in the card of ``spec`` (a
