@@ -771,44 +771,46 @@ def _write_gif(path: Path, frames) -> None:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
 
 
-def _record_score(models: Path | None, episodes: int, workers: int, result: dict) -> None:
-    """Store a stock-env score in the controller card (card metadata only; weights and sha256 stay)."""
+def _record_metric(directory: str | Path, key: str, figure: dict, what: str) -> None:
+    """Store a measured figure as ``metrics[key]`` of the model card in ``directory`` (card metadata only;
+    weights and sha256 stay; other strings are written back as they were, non-ASCII included)."""
     import json
 
     from gdl_studio.core.atomic import write_text_atomic
+
+    card_path = Path(directory) / "card.json"
+    data = json.loads(card_path.read_text(encoding="utf-8"))
+    data.setdefault("metrics", {})[key] = figure
+    write_text_atomic(card_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    print(f"bench racing: {what} recorded in {card_path}", file=sys.stderr)
+
+
+def _record_score(models: Path | None, episodes: int, workers: int, result: dict) -> None:
+    """Store a stock-env score in the shipped controller's card."""
     from gdl_studio.core.registry import default_registry
     from gdl_studio.racing.models_io import CONTROLLER_NAME
 
     directory = Path(models) / CONTROLLER_NAME if models else default_registry().card(CONTROLLER_NAME).directory
-    card_path = Path(directory) / "card.json"
-    data = json.loads(card_path.read_text(encoding="utf-8"))
-    data.setdefault("metrics", {})[f"stock_score_{episodes}_episodes"] = {
+    figure = {
         **{k: round(float(result[k]), 2) for k in ("mean", "std", "min", "max") if k in result},
         "first_seed": result.get("first_seed"),
         "measured_by": f"gdl-studio bench racing --episodes {episodes} --workers {workers} --record",
     }
-    write_text_atomic(card_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    print(f"bench racing: score recorded in {card_path}", file=sys.stderr)
+    _record_metric(directory, f"stock_score_{episodes}_episodes", figure, "score")
 
 
 def _record_dream_road(card, result: dict, controller: str | None) -> None:
-    """Store a ``--dream-road`` figure in the driving controller's card (metadata only; weights and sha256 stay),
-    as :data:`gdl_studio.racing.fidelity.DREAM_ROAD_METRIC`, where the Dream panel reads it."""
-    import json
-
-    from gdl_studio.core.atomic import write_text_atomic
+    """Store a ``--dream-road`` figure in the driving controller's card, as
+    :data:`gdl_studio.racing.fidelity.DREAM_ROAD_METRIC`, where the Dream panel reads it."""
     from gdl_studio.racing.fidelity import DREAM_ROAD_METRIC
 
-    card_path = Path(card.directory) / "card.json"
-    data = json.loads(card_path.read_text(encoding="utf-8"))
     keep = ("on_road", "on_road_frames", "starts", "first_seed", "tau", "steps_max", "road_every")
     command = "gdl-studio bench racing --dream-road" + (f" --controller {controller}" if controller else "")
-    data.setdefault("metrics", {})[DREAM_ROAD_METRIC] = {
+    figure = {
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if k in keep},
         "measured_by": command + " --record",
     }
-    write_text_atomic(card_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    print(f"bench racing: dream-road figure recorded in {card_path}", file=sys.stderr)
+    _record_metric(card.directory, DREAM_ROAD_METRIC, figure, "dream-road figure")
 
 
 def _bench(args) -> int:

@@ -66,12 +66,10 @@ class DreamPanel(Panel):
         self.playback = Playback()
         self.keys = DriveKeys()
         self.session = DreamSession()
-        self.session.dream_road = self.worlds.dream_road(None)
-        # the driver last chosen, else the dream-trained one when installed, else the shipped controller
+        # the driver last chosen, else the dream-trained one when installed, else the shipped controller (None)
         first = self.worlds.first_driver(str(settings.get(Key.DREAM_DRIVER)))
-        if first is not None:
-            self.session.watch(first)
-            self.worlds.choose(first, self.session)
+        self.session.watch(first)
+        self.worlds.choose(first, self.session)  # its world and its card's dream-road figure
         self.max_steps: int | None = None  # episode length (None: the game's 1000 steps); tests shorten it
         self._plots_dirty = False
         self.driving = KeyDriving(self)
