@@ -103,7 +103,7 @@ def st_sample(out, tau: float, gen, shared: int = 0, gumbel_tau: float = 1.0):
     rows = logits.shape[0]
     draw = (shared, *logits.shape[1:]) if shared else logits.shape
     u = torch.rand(draw, generator=gen, device=logits.device).clamp_(1e-20, 1.0)
-    eps = torch.randn(draw[:-1], generator=gen, device=logits.device)
+    eps = torch.randn((*draw[:1], *out.mu.shape[1:-1]), generator=gen, device=logits.device)  # (…, z) for a joint M too
     if shared:
         u, eps = u.repeat(rows // shared, 1, 1), eps.repeat(rows // shared, 1)
     g = logits - torch.log(-torch.log(u))

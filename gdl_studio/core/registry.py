@@ -111,7 +111,7 @@ def save_model(
     data["weights"] = weights_name
     data["sha256"] = sha256_file(target)
     data["size_bytes"] = target.stat().st_size
-    write_text_atomic(directory / CARD_NAME, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(directory / CARD_NAME, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
     return ModelCard(directory=directory, data=data)
 
 

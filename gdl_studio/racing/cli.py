@@ -412,6 +412,14 @@ def _mdn_options(p, prefix: str = "") -> None:
         help="what M learns to predict: V's sampled latent z ~ N(μ, σ²) (the paper's) or its mean μ (what a driver "
         "reads in the real game)",
     )
+    p.add_argument(
+        f"--{prefix}mixture",
+        choices=("dim", "joint"),  # mdn_rnn.MIXTURES (the CLI imports no torch at start-up)
+        default="dim",
+        help="M's mixture: one per latent dimension, each drawing its component alone (the paper's), or one joint "
+        "mixture whose components are whole latents (a sample is one coherent frame); a --init M of the other kind "
+        "gives its LSTM and reward and episode-end heads, the mixture head starts afresh",
+    )
     if prefix:
         p.add_argument(f"--{prefix}seq-len", type=_positive, default=200)
 
@@ -427,6 +435,7 @@ def _mdn_kwargs(args, prefix: str = "") -> dict:
         "open_loop_span",
         "hidden",
         "latent",
+        "mixture",
     )
     out = {k: getattr(args, a + k) for k in keys}
     if prefix:

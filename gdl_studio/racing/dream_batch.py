@@ -148,19 +148,21 @@ def dream_batch(
 
 
 def _sample(out, tau: float, gen):
-    """z ~ M's per-dimension mixture at temperature τ (as :func:`mdn_rnn.sample_mixture`).
+    """z ~ M's mixture (per dimension, or joint) at temperature τ (as :func:`mdn_rnn.sample_mixture`).
 
     The component is drawn with the Gumbel-max trick (one uniform draw per logit and an argmax),
     which is the same distribution as a categorical draw but much cheaper for thousands of rows.
     """
     import torch
 
+    from gdl_studio.racing.mdn_rnn import component_values
+
     tau = max(float(tau), 1e-4)
     logits = out.logpi.float() / tau
     u = torch.rand(logits.shape, generator=gen, device=logits.device).clamp_(1e-20, 1.0)
-    k = (logits - torch.log(-torch.log(u))).argmax(dim=-1, keepdim=True)
-    mu_k = out.mu.float().gather(-1, k).squeeze(-1)
-    sigma_k = out.logsigma.float().gather(-1, k).squeeze(-1).exp()
+    k = (logits - torch.log(-torch.log(u))).argmax(dim=-1)
+    mu_k = component_values(out.mu.float(), k)
+    sigma_k = component_values(out.logsigma.float(), k).exp()
     eps = torch.randn(mu_k.shape, generator=gen, device=mu_k.device)
     return mu_k + sigma_k * math.sqrt(tau) * eps
 

@@ -493,12 +493,14 @@ def open_loop(mdn, z0, state, actions):
     each step fed the mean of its most likely mixture component (no sampling)."""
     import torch
 
+    from gdl_studio.racing.mdn_rnn import component_values
+
     out_z = []
     with torch.inference_mode():
         zc = torch.as_tensor(z0)
         for a in actions:
             out, state = mdn.step(zc, torch.as_tensor(np.asarray(a, np.float32)[None]), state)
-            zc = out.mu.gather(-1, out.logpi.argmax(-1, keepdim=True))[..., 0]
+            zc = component_values(out.mu, out.logpi.argmax(-1))
             out_z.append(zc)
     return torch.cat(out_z)
 
@@ -579,7 +581,7 @@ def horizon_nll(
     import torch
 
     from gdl_studio.racing.dream_batch import _sample as sample_gumbel
-    from gdl_studio.racing.mdn_rnn import mixture_log_prob
+    from gdl_studio.racing.mdn_rnn import z_log_prob
     from gdl_studio.racing.train_mdn import REWARD_CLIP
 
     device = torch.device(device)
@@ -616,7 +618,7 @@ def horizon_nll(
             for k in range(1, hmax + 1):
                 target = z[s_idx + k - 1].repeat_interleave(samples, dim=0)  # (B, zdim)
                 if k in nll:
-                    lp = mixture_log_prob(target, out.logpi.float(), out.mu.float(), out.logsigma.float()).sum(-1)
+                    lp = z_log_prob(target, out.logpi.float(), out.mu.float(), out.logsigma.float())
                     lp = lp.view(len(starts), samples)
                     joint = torch.logsumexp(lp, dim=1) - np.log(samples)
                     nll[k].append((-joint / z.shape[1]).cpu().numpy())

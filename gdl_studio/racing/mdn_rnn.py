@@ -1,8 +1,11 @@
 """M: the MDN-RNN. An LSTM (256 units) reads (z_t, a_t) and predicts a mixture of Gaussians
 over z_{t+1}, plus the reward r_t and whether the episode ends after a_t.
 
-As in the paper's code the mixture is per latent dimension: for each of the 32 dimensions,
-5 weights, means and log standard deviations (480 outputs). The reward and episode-end heads
+As in the paper's code the mixture is per latent dimension by default (``mixture="dim"``): for each
+of the 32 dimensions, 5 weights, means and log standard deviations (480 outputs), each dimension
+drawing its component on its own. ``mixture="joint"`` has one set of K weights for the whole latent:
+each component is a diagonal Gaussian over all 32 dimensions (K + 2·32·K outputs), so a sample takes
+every dimension from the same component, i.e. from one coherent next frame. The reward and episode-end heads
 are additions (the paper's CarRacing model has none) that let the dream report a reward and
 stop. Sampling takes a temperature τ: mixture logits are divided by τ and σ is scaled by √τ.
 """
@@ -10,7 +13,7 @@ stop. Sampling takes a temperature τ: mixture logits are divided by τ and σ i
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 import torch
@@ -18,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+MIXTURES = ("dim", "joint")  # MDNConfig.mixture
 
 
 @dataclass
@@ -28,13 +32,22 @@ class MDNConfig:
     action_size: int = 3
     hidden: int = 256
     mixtures: int = 5
+    mixture: str = "dim"  # "dim": one mixture per latent dimension (the paper's); "joint": one over the whole z
+
+    def __post_init__(self) -> None:
+        if self.mixture not in MIXTURES:
+            raise ValueError(f"mixture must be one of {MIXTURES}, not {self.mixture!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class MDNOutput(NamedTuple):
-    """Predictions for each input step: mixture parameters (…, z, K), reward and done logit (…)."""
+    """Predictions for each input step: mixture parameters, reward and done logit (…).
+
+    ``mu`` and ``logsigma`` are (…, z, K). ``logpi`` is (…, z, K) for per-dimension mixtures and (…, 1, K)
+    for a joint one (one set of weights that every dimension shares): the functions below read which from
+    its shape, and broadcasting makes most arithmetic the same for both."""
 
     logpi: torch.Tensor
     mu: torch.Tensor
@@ -50,17 +63,25 @@ class MDNRNN(nn.Module):
         super().__init__()
         self.config = c = config or MDNConfig()
         self.lstm = nn.LSTM(c.z_size + c.action_size, c.hidden, batch_first=True)
-        self.mdn = nn.Linear(c.hidden, c.z_size * c.mixtures * 3)
+        outputs = c.z_size * c.mixtures * 3 if c.mixture == "dim" else c.mixtures * (1 + 2 * c.z_size)
+        self.mdn = nn.Linear(c.hidden, outputs)
         self.reward_head = nn.Linear(c.hidden, 1)
         self.done_head = nn.Linear(c.hidden, 1)
 
     def heads(self, h: torch.Tensor) -> MDNOutput:
         """Apply the output heads to LSTM outputs ``h`` (…, hidden)."""
         c = self.config
-        out = self.mdn(h).view(*h.shape[:-1], c.z_size, c.mixtures, 3)
-        logpi = F.log_softmax(out[..., 0], dim=-1)
-        mu = out[..., 1]
-        logsigma = out[..., 2].clamp(-7.0, 3.0)
+        raw = self.mdn(h)
+        if c.mixture == "dim":
+            out = raw.view(*h.shape[:-1], c.z_size, c.mixtures, 3)
+            logits, mu, logsigma = out[..., 0], out[..., 1], out[..., 2]
+        else:  # K logits, then means and log σ as (z, K)
+            k = c.mixtures
+            logits = raw[..., :k].unsqueeze(-2)
+            mu = raw[..., k : k + c.z_size * k].reshape(*h.shape[:-1], c.z_size, k)
+            logsigma = raw[..., k + c.z_size * k :].reshape(*h.shape[:-1], c.z_size, k)
+        logpi = F.log_softmax(logits, dim=-1)
+        logsigma = logsigma.clamp(-7.0, 3.0)
         return MDNOutput(logpi, mu, logsigma, self.reward_head(h).squeeze(-1), self.done_head(h).squeeze(-1))
 
     def forward(self, z: torch.Tensor, action: torch.Tensor, state=None):
@@ -107,9 +128,9 @@ class ReadMDNRNN(MDNRNN):
         """The reader's LSTM with ``dreamer``'s dreaming LSTM and heads (copies; same sizes required). The
         LSTM a model's controllers read is its ``lstm``; the one it dreams with is its ``dynamics`` if it is a
         ReadMDNRNN, else its ``lstm``."""
-        if reader.config != dreamer.config:
+        if replace(reader.config, mixture=dreamer.config.mixture) != dreamer.config:
             raise ValueError("reader and dreamer M need the same sizes")
-        m = cls(reader.config)
+        m = cls(dreamer.config)
         m.lstm.load_state_dict(reader.lstm.state_dict())
         m.dynamics.load_state_dict(getattr(dreamer, "dynamics", dreamer.lstm).state_dict())
         for name in ("mdn", "reward_head", "done_head"):
@@ -144,6 +165,25 @@ def mixture_log_prob(y: torch.Tensor, logpi: torch.Tensor, mu: torch.Tensor, log
     return torch.logsumexp(logpi + log_normal, dim=-1)
 
 
+def is_joint(logpi: torch.Tensor, mu: torch.Tensor) -> bool:
+    """Whether mixture parameters are a joint mixture (one set of weights, (…, 1, K), for (…, z, K) means)."""
+    return logpi.shape[-2] == 1 and mu.shape[-2] > 1
+
+
+def z_log_prob(y: torch.Tensor, logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor) -> torch.Tensor:
+    """log p(y) of whole latents y (…, z) under M's mixture (per-dimension or joint, :class:`MDNOutput`) → (…)."""
+    if not is_joint(logpi, mu):
+        return mixture_log_prob(y, logpi, mu, logsigma).sum(-1)
+    log_normal = -0.5 * ((y.unsqueeze(-1) - mu) * torch.exp(-logsigma)).pow(2) - logsigma - LOG_SQRT_2PI
+    return torch.logsumexp(logpi[..., 0, :] + log_normal.sum(-2), dim=-1)
+
+
+def component_values(values: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """``values`` (…, z, K) at the chosen components ``k`` (…, z) or, for a joint mixture, (…, 1) → (…, z)."""
+    index = k.unsqueeze(-1).expand(*values.shape[:-1], 1)
+    return values.gather(-1, index).squeeze(-1)
+
+
 def mdn_loss(
     out: MDNOutput,
     z_next: torch.Tensor,
@@ -155,7 +195,7 @@ def mdn_loss(
     done_pos_weight: float = 1.0,
 ):
     """(total, z NLL per dim, reward MSE, done BCE), averaged over the (optionally masked) steps."""
-    nll = -mixture_log_prob(z_next.float(), out.logpi.float(), out.mu.float(), out.logsigma.float()).mean(-1)
+    nll = -z_log_prob(z_next.float(), out.logpi.float(), out.mu.float(), out.logsigma.float()) / z_next.shape[-1]
     rew = (out.reward.float() - reward.float()).pow(2)
     pos = torch.tensor(done_pos_weight, device=done.device)
     bce = F.binary_cross_entropy_with_logits(out.done_logit.float(), done.float(), pos_weight=pos, reduction="none")
@@ -176,12 +216,13 @@ def sample_mixture(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Draw y (…) from per-element mixtures (…, K) at temperature τ (τ → 0: the likeliest mean)."""
+    """Draw y (…) from per-element mixtures (…, K) at temperature τ (τ → 0: the likeliest mean); with a joint
+    mixture's weights (…, 1, K), every element of a row takes the same component."""
     tau = max(float(temperature), 1e-4)
     probs = F.softmax(logpi / tau, dim=-1)
     flat = probs.reshape(-1, probs.shape[-1])
     k = torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
-    mu_k = mu.gather(-1, k.unsqueeze(-1)).squeeze(-1)
-    sigma_k = logsigma.gather(-1, k.unsqueeze(-1)).squeeze(-1).exp()
+    mu_k = component_values(mu, k)
+    sigma_k = component_values(logsigma, k).exp()
     eps = torch.randn(mu_k.shape, generator=generator, device=mu_k.device, dtype=mu_k.dtype)
     return mu_k + sigma_k * math.sqrt(tau) * eps

@@ -47,6 +47,7 @@ def build(card: ModelCard, tensors: dict[str, Any]):
                 action_size=int(arch.get("action_size", 3)),
                 hidden=int(arch.get("hidden", 256)),
                 mixtures=int(arch.get("mixtures", 5)),
+                mixture=str(arch.get("mixture", "dim")),
             )
         )
     elif card.family == FAMILY_CONTROLLER:

@@ -63,6 +63,7 @@ class MDNTrainConfig:
     hidden: int = 256
     init: Path | None = None
     latent: str = "sample"  # what M is fed and predicts: "sample" z ~ N(μ, σ²) of V (the paper's), or "mean" μ
+    mixture: str = "dim"  # M's mixture over z: per dimension (the paper's) or "joint" (mdn_rnn.MDNConfig)
 
 
 def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: int | None = None, log=print) -> dict:
@@ -200,7 +201,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
 
     from gdl_studio.racing.mdn_rnn import MDNConfig
 
-    model = MDNRNN(MDNConfig(hidden=cfg.hidden))
+    model = MDNRNN(MDNConfig(hidden=cfg.hidden, mixture=cfg.mixture))
     if cfg.init is not None:
         from gdl_studio.racing.models_io import load_dir as _load_dir
 
@@ -209,7 +210,11 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             raise UserError(f"--init {cfg.init} is a {type(start).__name__}; M training starts from a plain MDNRNN")
         if start.config.hidden != cfg.hidden:
             raise UserError(f"--init {cfg.init} has an LSTM of {start.config.hidden} units, not {cfg.hidden}")
-        model.load_state_dict(start.state_dict())
+        state = start.state_dict()
+        if start.config.mixture != cfg.mixture:  # the mixture head's shape differs: it starts afresh
+            state = {k: v for k, v in state.items() if not k.startswith("mdn.")}
+            log(f"mdn-rnn: --init has a '{start.config.mixture}' mixture head; only its LSTM and other heads are used")
+        model.load_state_dict(state, strict=False)
         for p in model.parameters():
             p.requires_grad_(True)
         log(f"mdn-rnn: starting from {cfg.init}")
@@ -303,7 +308,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     if es.best_state is None:
         log("mdn-rnn: no complete epoch yet; nothing written (run again to continue)")
         return {"stopped": stopped, "epochs": es.epoch}
-    final = MDNRNN(MDNConfig(hidden=cfg.hidden))
+    final = MDNRNN(MDNConfig(hidden=cfg.hidden, mixture=cfg.mixture))
     final.load_state_dict(es.best_state)
     final.eval()
     fp16 = cfg.fp16 and _fp16_ok(final, val_windows, log)
@@ -329,6 +334,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "open_loop": cfg.open_loop,
             "open_loop_span": cfg.open_loop_span,
             "latent": cfg.latent,
+            "mixture": cfg.mixture,
             "init": str(cfg.init) if cfg.init else None,
             "batch": cfg.batch,
             "lr": cfg.lr,

@@ -13,39 +13,48 @@
 # episodes it finds), EPISODES (400), SHARE (0.85: agent episodes), SEED (5950000), WORKERS (16), MINUTES (4),
 # LATENT (sample: M learns V's sampled z, the paper's; mean: V's μ, what the driver reads in the real game).
 # The Ms are W/m-spanN-LATENT. Run from the repository root with .whl/ and A carried.
+# Session 31: DRIVER (carracing-controller-distilled from A; carracing-controller-dream: the shipped dream driver, A
+# not needed) and VARIANTS (default "span1-LATENT span25-LATENT"): each spanN-LATENT[-joint][-scratch] trains one M,
+# all at once on the one GPU; -joint gives it a joint mixture (mdn-rnn --mixture joint: M v4's LSTM and reward and
+# episode-end heads, a new mixture head); -scratch starts from random weights instead of M v4.
 set -u
 . "$(dirname "$0")/common.sh"
 W=${W:-/tmp/drw}
 OUT=${OUT:-/tmp/out}
 EPISODES=${EPISODES:-400} SHARE=${SHARE:-0.85} SEED=${SEED:-5950000} WORKERS=${WORKERS:-16} MINUTES=${MINUTES:-4}
-A=${A:-runs/v4a-carry} LATENT=${LATENT:-sample}
+A=${A:-runs/v4a-carry} LATENT=${LATENT:-sample} DRIVER=${DRIVER:-carracing-controller-distilled}
+VARIANTS=${VARIANTS:-"span1-$LATENT span25-$LATENT"}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
 export PYTHONPATH=/tmp/site:$PWD
 
 chain() {  # what runs detached: every step logs into $W
-  local gs="python3 -m gdl_studio train world-model" mw="$W/models"
-  init_world "$mw" v2 models/carracing-mdnrnn-v4 && cp -r "$A/carracing-controller-distilled" "$mw/" || return 1
-  $gs collect --policy iterate --agent-share "$SHARE" --models "$mw" --controller carracing-controller-distilled \
+  local gs="python3 -m gdl_studio train world-model" mw="$W/models" v
+  init_world "$mw" v2 models/carracing-mdnrnn-v4 || return 1
+  [ "$DRIVER" = carracing-controller-dream ] || cp -r "$A/$DRIVER" "$mw/" || return 1
+  $gs collect --policy iterate --agent-share "$SHARE" --models "$mw" --controller "$DRIVER" \
     --episodes "$EPISODES" --seed "$SEED" --workers "$WORKERS" --out "$W/roll" > "$W/collect.log" 2>&1 || return 1
-  local common="--device cuda --max-minutes $MINUTES --data $W/roll --vae $mw/carracing-vae --init $mw/carracing-mdnrnn \
-    --reward-weight 5 --done-weight 2 --start-share 0.25 --seq-len 300 --latent $LATENT" l=$LATENT
-  $gs mdn-rnn $common --open-loop 0.3 --out "$W/m-span1-$l" --ckpt "$W/ck1-$l" > "$W/m-span1-$l.log" 2>&1 &
-  $gs mdn-rnn $common --open-loop 0.5 --open-loop-span 25 --out "$W/m-span25-$l" --ckpt "$W/ck25-$l" \
-    > "$W/m-span25-$l.log" 2>&1
+  local common="--device cuda --max-minutes $MINUTES --data $W/roll --vae $mw/carracing-vae \
+    --reward-weight 5 --done-weight 2 --start-share 0.25 --seq-len 300"
+  for v in $VARIANTS; do  # spanN-LATENT[-joint][-scratch]
+    local span=${v%%-*} rest=${v#*-} opts init="--init $mw/carracing-mdnrnn"
+    case $span in span1) opts="--open-loop 0.3" ;; *) opts="--open-loop 0.5 --open-loop-span ${span#span}" ;; esac
+    case $rest in *-scratch*) init="" ;; esac
+    case $rest in *-joint*) opts="$opts --mixture joint" ;; esac
+    $gs mdn-rnn $common $init $opts --latent "${rest%%-*}" --out "$W/m-$v" --ckpt "$W/ck-$v" > "$W/m-$v.log" 2>&1 &
+  done
   wait
 }
 
 snapshot() {
-  (cd "$W" && tar czf "$OUT/driver-world-$LATENT.tgz" collect.log chain.log m-span*-"$LATENT".log \
-    m-span*-"$LATENT"/carracing-mdnrnn 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/driver-world.tgz" collect.log chain.log m-span*.log m-span*/carracing-mdnrnn 2>/dev/null)
   tail -n 2 "$W/collect.log" 2>/dev/null | cut -c1-200
-  for m in span1 span25; do tail -n 2 "$W/m-$m-$LATENT.log" 2>/dev/null | cut -c1-250; done
+  for v in $VARIANTS; do tail -n 2 "$W/m-$v.log" 2>/dev/null | cut -c1-250; done
 }
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W EPISODES SHARE SEED WORKERS MINUTES A LATENT
+  export W EPISODES SHARE SEED WORKERS MINUTES A LATENT DRIVER VARIANTS
   export -f init_world
 fi
 detach_or_wait "$@"

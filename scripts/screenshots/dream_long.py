@@ -1,5 +1,5 @@
 """Screenshots of a long dream (issue #13) at a laptop size: the dream-trained driver
-(carracing-controller-dream, in its own world carracing-vae-v2 + carracing-mdnrnn-v4) drives the
+(carracing-controller-dream, in its own world carracing-vae-v2 + carracing-mdnrnn-v5) drives the
 real game for 100 frames, then dreams on from that frame at τ 1.0 to 1,000 frames. Run from the
 repository root under a display (Xvfb) or offscreen:
 

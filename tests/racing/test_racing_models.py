@@ -276,3 +276,81 @@ def test_a_read_mdnrnn_of_one_m_dreams_as_that_m():
     np.testing.assert_array_equal(two.lengths, one.lengths)
     other = dream_batch(ReadMDNRNN.from_pair(mdn, _perturbed(mdn, 4)).eval(), params, z0, 1.0, seed=5, max_steps=60)
     assert not np.allclose(other.returns, one.returns)
+
+
+def test_joint_mixture_log_prob_matches_torch_distributions():
+    """A joint M's density is a mixture of whole-latent diagonal Gaussians; a per-dimension M's is the product of
+    its dimensions' mixtures (what mdn_loss always used)."""
+    from gdl_studio.racing.mdn_rnn import z_log_prob
+
+    torch.manual_seed(2)
+    logits, mu, logsigma = torch.randn(2, 3, 1, 4), torch.randn(2, 3, 6, 4), torch.randn(2, 3, 6, 4) * 0.3
+    y = torch.randn(2, 3, 6)
+    d = torch.distributions
+    comp = d.Independent(d.Normal(mu.transpose(-1, -2), logsigma.exp().transpose(-1, -2)), 1)
+    mix = d.MixtureSameFamily(d.Categorical(logits=logits[..., 0, :]), comp)
+    logpi = torch.log_softmax(logits, -1)
+    assert torch.allclose(z_log_prob(y, logpi, mu, logsigma), mix.log_prob(y), atol=1e-5)
+    per_dim = torch.log_softmax(torch.randn(2, 3, 6, 4), -1)
+    want = mixture_log_prob(y, per_dim, mu, logsigma).sum(-1)
+    assert torch.allclose(z_log_prob(y, per_dim, mu, logsigma), want)
+
+
+def test_joint_mixture_samples_one_component_for_the_whole_latent():
+    """Two equally likely components, all of z at +3 or all at −3: a joint M's sample takes every dimension from
+    the one component drawn (a coherent latent), a per-dimension M mixes them; in the dream batch as well."""
+    from gdl_studio.racing.dream_batch import _sample
+    from gdl_studio.racing.mdn_rnn import MDNOutput
+
+    rows, z = 400, 16
+    mu = torch.tensor([3.0, -3.0]).expand(rows, z, 2)
+    logsigma = torch.full((rows, z, 2), math.log(0.1))
+    zero = torch.zeros(rows)
+    for logpi, joint in (
+        (torch.full((rows, 1, 2), math.log(0.5)), True),
+        (torch.full((rows, z, 2), math.log(0.5)), False),
+    ):
+        out = MDNOutput(logpi, mu, logsigma, zero, zero)
+        for draw in (
+            sample_mixture(logpi, mu, logsigma, 1.0, torch.Generator().manual_seed(0)),
+            _sample(out, 1.0, torch.Generator().manual_seed(0)),
+        ):
+            assert draw.shape == (rows, z)
+            positive = (draw > 0).float().mean(1)
+            coherent = ((positive == 0) | (positive == 1)).float().mean()
+            assert coherent == (1.0 if joint else 0.0)
+            assert 0.4 < float((draw[:, 0] > 0).float().mean()) < 0.6  # both components are drawn
+
+
+def test_joint_mdn_trains_saves_and_dreams_behind_a_reader(tmp_path):
+    from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+    from gdl_studio.racing.models_io import load_dir, save_mdn
+
+    torch.manual_seed(0)
+    mdn = MDNRNN(MDNConfig(hidden=32, mixture="joint"))
+    z, a = torch.randn(4, 12, 32), torch.rand(4, 12, 3)
+    out, _ = mdn(z, a)
+    assert out.logpi.shape == (4, 12, 1, 5) and out.mu.shape == out.logsigma.shape == (4, 12, 32, 5)
+    opt = torch.optim.Adam(mdn.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(40):
+        loss = mdn_loss(mdn(z[:, :-1], a[:, :-1])[0], z[:, 1:], torch.zeros(4, 11), torch.zeros(4, 11))[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0] - 0.5
+    saved = save_mdn(mdn.eval(), tmp_path, {"data": {}}, fp16=False)
+    again = load_dir(saved.directory)
+    assert again.config == mdn.config
+    with torch.no_grad():
+        torch.testing.assert_close(again(z, a)[0].mu, mdn(z, a)[0].mu)
+    reader = MDNRNN(MDNConfig(hidden=32))  # a per-dimension world M: its drivers read this LSTM
+    both = ReadMDNRNN.from_pair(reader, again)
+    assert both.config.mixture == "joint"
+    with torch.no_grad():
+        torch.testing.assert_close(both(z, a)[0].mu, mdn(z, a)[0].mu)
+    with pytest.raises(ValueError):
+        ReadMDNRNN.from_pair(MDNRNN(MDNConfig(hidden=64)), again)
+    with pytest.raises(ValueError):
+        MDNConfig(mixture="full")

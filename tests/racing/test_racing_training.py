@@ -160,6 +160,26 @@ def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
     assert mdn.config.hidden == 256 and mdn.config.mixtures == 5
     assert (tmp_path / "c" / "series.npz").is_file()
     assert json.loads((tmp_path / "m" / MDN_NAME / "card.json").read_text())["training"]["latent"] == "sample"
+    # a joint-mixture M from that per-dimension one: its LSTM and heads but the mixture's, which start afresh
+    said = []
+    mcfg_joint = MDNTrainConfig(
+        data=tmp_path / "r",
+        vae=tmp_path / "m" / VAE_NAME,
+        out=tmp_path / "mj",
+        ckpt=tmp_path / "cj",
+        device="cpu",
+        epochs=1,
+        batch=4,
+        seq_len=8,
+        init=tmp_path / "m" / MDN_NAME,
+        mixture="joint",
+    )
+    assert train_mdn(mcfg_joint, log=said.append)["epochs"] == 1
+    assert any("mixture head" in line for line in said)
+    joint = load_dir(tmp_path / "mj" / MDN_NAME)
+    assert joint.config.mixture == "joint" and joint.mdn.out_features == 5 * (1 + 2 * 32)
+    card = json.loads((tmp_path / "mj" / MDN_NAME / "card.json").read_text())
+    assert card["architecture"]["mixture"] == card["training"]["mixture"] == "joint"
 
 
 def test_early_stopping_keeps_the_best_weights_and_resumes(tmp_path):
