@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -162,17 +163,8 @@ def test_vae_and_mdn_commands_end_to_end_on_tiny_data(tmp_path):
     assert json.loads((tmp_path / "m" / MDN_NAME / "card.json").read_text())["training"]["latent"] == "sample"
     # a joint-mixture M from that per-dimension one: its LSTM and heads but the mixture's, which start afresh
     said = []
-    mcfg_joint = MDNTrainConfig(
-        data=tmp_path / "r",
-        vae=tmp_path / "m" / VAE_NAME,
-        out=tmp_path / "mj",
-        ckpt=tmp_path / "cj",
-        device="cpu",
-        epochs=1,
-        batch=4,
-        seq_len=8,
-        init=tmp_path / "m" / MDN_NAME,
-        mixture="joint",
+    mcfg_joint = dataclasses.replace(
+        mcfg, out=tmp_path / "mj", ckpt=tmp_path / "cj", init=tmp_path / "m" / MDN_NAME, mixture="joint"
     )
     assert train_mdn(mcfg_joint, log=said.append)["epochs"] == 1
     assert any("mixture head" in line for line in said)
