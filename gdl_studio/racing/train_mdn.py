@@ -19,7 +19,10 @@ Options for a dream that holds up over long horizons (each is off by default, i.
   makes those steps come in runs of that many (the same share of steps), so M is trained on
   open-loop stretches as long as the run instead of single steps;
 * ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
-  round's.
+  round's;
+* ``latent`` — what M learns: V's sampled z (the paper's) or V's mean μ; ``mixture`` — one mixture per
+  latent dimension (the paper's) or one joint mixture over the whole z (``mdn_rnn.MDNConfig``); an
+  ``init`` M with the other kind of mixture gives everything but its mixture head.
 """
 
 from __future__ import annotations
@@ -210,11 +213,11 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             raise UserError(f"--init {cfg.init} is a {type(start).__name__}; M training starts from a plain MDNRNN")
         if start.config.hidden != cfg.hidden:
             raise UserError(f"--init {cfg.init} has an LSTM of {start.config.hidden} units, not {cfg.hidden}")
-        state = start.state_dict()
-        if start.config.mixture != cfg.mixture:  # the mixture head's shape differs: it starts afresh
+        state, same = start.state_dict(), start.config.mixture == cfg.mixture
+        if not same:  # the mixture head's shape differs: it starts afresh
             state = {k: v for k, v in state.items() if not k.startswith("mdn.")}
             log(f"mdn-rnn: --init has a '{start.config.mixture}' mixture head; only its LSTM and other heads are used")
-        model.load_state_dict(state, strict=False)
+        model.load_state_dict(state, strict=same)
         for p in model.parameters():
             p.requires_grad_(True)
         log(f"mdn-rnn: starting from {cfg.init}")
