@@ -16,7 +16,8 @@ torch.set_num_threads(2)
 w = load_world_for("carracing-controller-dream")
 vae = w.vae.eval()
 worlds = {"v4": load_dir("models/carracing-mdnrnn-v4"), "v5": w.mdn}
-z0 = torch.from_numpy(first_frame_latents(vae, [DREAM_ROAD_SEED_BASE + 2000 + i for i in range(32)]).astype(np.float32))
+seeds = [DREAM_ROAD_SEED_BASE + 2000 + i for i in range(32)]
+z0 = torch.from_numpy(first_frame_latents(vae, seeds).astype(np.float32))
 for name, mdn in worlds.items():
     for steer in (-1.0, 0.0, 1.0):
         gen = torch.Generator().manual_seed(0)
@@ -35,5 +36,6 @@ for name, mdn in worlds.items():
         centre = (grey.sum(1) * cols).sum(1) / grey.sum(dim=(1, 2)).clamp(min=1)
         print(
             name,
-            f"steer {steer:+.0f}: road centre x {centre.mean():.1f} ± {centre.std():.1f} (car at 32); car on road {on_road(f).mean():.2f}",
+            f"steer {steer:+.0f}: road centre x {centre.mean():.1f} ± {centre.std():.1f} (car at 32); "
+            f"car on road {on_road(f).mean():.2f}",
         )
