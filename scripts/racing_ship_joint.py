@@ -12,15 +12,13 @@ V v2 + M v5 (``mdn_trained_sha256`` keeps the M it was trained in).
 """
 
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 from gdl_studio.core.registry import load_tensors, read_card, save_model
 from gdl_studio.racing.models_io import build, half_state
-from gdl_studio.racing.ship import _move_into_place, fp16_record
+from gdl_studio.racing.ship import fp16_record, replace_model
 
 LOG = "resources/logs/world-model-v2/2026-12-06-joint"
 NAME = "carracing-mdnrnn-v5"
@@ -87,12 +85,7 @@ def main(argv: list[str]) -> int:
     )
     data["world_ship_command"] = "python3 scripts/racing_ship_joint.py"
     data["metrics"] = {k: v for k, v in data["metrics"].items() if k != "dream_road"}  # measured again in M v5
-    staging = Path(tempfile.mkdtemp(prefix=".ship-joint.", dir="models"))
-    try:  # written aside, then swapped in the way `train world-model ship` does
-        new = save_model(staging / "carracing-controller-dream", load_tensors(driver), data)
-        _move_into_place(staging, Path("models"), ["carracing-controller-dream"])
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    new = replace_model(Path("models"), "carracing-controller-dream", load_tensors(driver), data)
     print("controller", new.data["sha256"], new.data["world"])
     return 0
 

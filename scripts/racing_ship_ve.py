@@ -12,9 +12,7 @@ so this does the two models by hand with the same checks and card fields.
 """
 
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 from gdl_studio.core.registry import load_tensors, read_card, save_model
 from gdl_studio.racing.models_io import build, half_state
-from gdl_studio.racing.ship import _move_into_place, fp16_record
+from gdl_studio.racing.ship import fp16_record, replace_model
 
 LOGS = "resources/logs/world-model-v2"
 ROUNDS = {
@@ -166,12 +164,7 @@ def ship_driver(n: int, cfg: dict, m: dict) -> None:
     data["log"] = log
     data["ship_command"] = f"python3 scripts/racing_ship_ve.py {n}"
     tensors = load_tensors(c)
-    staging = Path(tempfile.mkdtemp(prefix=".ship-ve.", dir="models"))
-    try:  # written aside, then swapped in the way `train world-model ship` does
-        new = save_model(staging / "carracing-controller-dream", tensors, data)
-        _move_into_place(staging, Path("models"), ["carracing-controller-dream"])
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    new = replace_model(Path("models"), "carracing-controller-dream", tensors, data)  # written aside, swapped in
     print("controller", new.data["sha256"], new.data["metrics"]["stock_score_100_episodes"])
 
 

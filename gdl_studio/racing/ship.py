@@ -216,6 +216,22 @@ def ship(
     return summary
 
 
+def replace_model(out: Path, name: str, tensors: dict[str, Any], card: dict[str, Any]):
+    """Write one model as ``out/name`` (a :class:`~gdl_studio.core.registry.ModelCard` is returned), replacing
+    what is there the way :func:`ship` does: saved into a staging directory inside ``out`` first, then renamed
+    into place, so a failure leaves ``out`` as it was."""
+    from gdl_studio.core.registry import ModelCard, save_model
+
+    out = Path(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".ship-{name}.", dir=out))
+    try:
+        saved = save_model(staging / name, tensors, card)
+        _move_into_place(staging, out, [name])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ModelCard(directory=out / name, data=saved.data)  # where it now is, not the staging copy
+
+
 def _move_into_place(staging: Path, out: Path, names: list[str]) -> None:
     """Rename ``staging/<name>`` to ``out/<name>`` for every name; old ones are set aside first and
     put back if any rename fails, and removed once all succeeded."""

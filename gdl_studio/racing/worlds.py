@@ -23,7 +23,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class WorldRef:
     vae_dir: Path
     mdn_dir: Path
     note: str = ""  # e.g. a V whose sha256 differs from the one the controller's card names
+    card: ModelCard | None = field(default=None, compare=False)  # the controller card it was resolved from
 
     @property
     def names(self) -> tuple[str, str]:
@@ -180,7 +181,7 @@ def resolve_world(
         found[role] = (match or dirs)[0]
         if want and not match:
             notes.append(f"{name} differs from the one {card.name if card else 'the controller'} was shipped with")
-    return WorldRef(vae, mdn, found["vae"], found["mdn"], "; ".join(notes))
+    return WorldRef(vae, mdn, found["vae"], found["mdn"], "; ".join(notes), card)
 
 
 def load_world_for(

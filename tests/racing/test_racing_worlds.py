@@ -356,3 +356,22 @@ def test_dream_command_drives_with_the_controllers_world(shipped, tmp_path):
         cmd[:6] + ["nobody", "--models", str(shipped)], capture_output=True, text=True, timeout=300, env=_env(tmp_path)
     )
     assert proc.returncode == 2 and "'nobody' is not installed" in proc.stderr
+
+
+def test_replace_model_swaps_one_model_in_and_leaves_no_staging(tmp_path):
+    """``ship.replace_model`` (the ship scripts' one-model replacement) writes a new model and replaces an old one
+    whole: no file of the old one and no staging directory is left."""
+    import torch
+
+    from gdl_studio.core.registry import load_tensors, read_card
+    from gdl_studio.racing.ship import replace_model
+
+    first = replace_model(
+        tmp_path, "m", {"w": torch.zeros(3)}, {"name": "m", "family": "x", "architecture": {}, "note": "…"}
+    )
+    (first.directory / "stale.txt").write_text("old")
+    second = replace_model(tmp_path, "m", {"w": torch.ones(3)}, {"name": "m", "family": "x", "architecture": {}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert not (second.directory / "stale.txt").exists()
+    assert torch.equal(load_tensors(read_card(tmp_path / "m"))["w"], torch.ones(3))
+    assert "note" not in read_card(tmp_path / "m").data and first.data["note"] == "…"

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING
 
 from gdl_studio.jobs import dream as jobs
 from gdl_studio.ui.dream.session import SHIPPED_WORLD, DreamSession
+
+if TYPE_CHECKING:
+    from gdl_studio.core.registry import ModelCard
 
 
 class WorldSources:
@@ -77,7 +80,7 @@ class WorldSources:
             self.current = self._others[key]
         session.world = ref.names
         session.world_note = f"Note: {ref.note}." if ref.note else ""
-        session.dream_road = self.dream_road(cast("str | os.PathLike[str] | None", spec))
+        session.dream_road = _dream_road_figure(ref.card)
         return None
 
     def first_driver(self, last: str = "") -> str | None:
@@ -102,20 +105,11 @@ class WorldSources:
             return name
         return None
 
-    def dream_road(self, spec: str | os.PathLike[str] | None) -> dict | None:
-        """The recorded dream-road figure (``bench racing --dream-road --record``) in the card of ``spec`` (a
-        controller name or directory; None: the shipped one), or None (none recorded, or a custom loader)."""
-        return _dream_road_figure(spec) if self.follow_cards else None
 
-
-def _dream_road_figure(spec: str | os.PathLike[str] | None) -> dict | None:
-    """The controller card's recorded dream-road figure (``bench racing --dream-road --record``), or None."""
-    from gdl_studio.core.registry import ModelUnavailable
+def _dream_road_figure(card: ModelCard | None) -> dict | None:
+    """The recorded dream-road figure (``bench racing --dream-road --record``) in a controller's card, or None
+    (no card, or none recorded)."""
     from gdl_studio.racing.fidelity import DREAM_ROAD_METRIC
-    from gdl_studio.racing.worlds import controller_card
 
-    try:
-        figure = controller_card(spec).data.get("metrics", {}).get(DREAM_ROAD_METRIC)
-    except (ModelUnavailable, OSError, ValueError):
-        return None
+    figure = card.data.get("metrics", {}).get(DREAM_ROAD_METRIC) if card is not None else None
     return figure if isinstance(figure, dict) else None
