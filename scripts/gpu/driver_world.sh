@@ -17,12 +17,19 @@
 # not needed) and VARIANTS (default "span1-LATENT span25-LATENT"): each spanN-LATENT[-joint][-scratch] trains one M,
 # all at once on the one GPU; -joint gives it a joint mixture (mdn-rnn --mixture joint: M v4's LSTM and reward and
 # episode-end heads, a new mixture head); -scratch starts from random weights instead of M v4.
+# Session 32: SWERVE (0: none) more episodes of the swerve policy (collect.py: the driver with its exploration noise,
+# and now and then the wheel held hard to one side for 5-25 steps, so the car leaves the road), tracks from
+# SWERVE_SEED (5980000), collected into W/roll-swerve and trained on beside the others (linked into W/roll as
+# ep_1NNNNN); a variant ending in -v5 starts from M v5's dreamer before its reward refit (the session-31 log's
+# dreamer-span1-mean-joint.safetensors) instead of M v4.
 set -u
 . "$(dirname "$0")/common.sh"
 W=${W:-/tmp/drw}
 OUT=${OUT:-/tmp/out}
 EPISODES=${EPISODES:-400} SHARE=${SHARE:-0.85} SEED=${SEED:-5950000} WORKERS=${WORKERS:-16} MINUTES=${MINUTES:-4}
 A=${A:-runs/v4a-carry} LATENT=${LATENT:-sample} DRIVER=${DRIVER:-carracing-controller-distilled}
+SWERVE=${SWERVE:-0} SWERVE_SEED=${SWERVE_SEED:-5980000}
+LOG31=resources/logs/world-model-v2/2026-12-06-joint
 VARIANTS=${VARIANTS:-"span1-$LATENT span25-$LATENT"}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
@@ -34,12 +41,23 @@ chain() {  # what runs detached: every step logs into $W
   [ "$DRIVER" = carracing-controller-dream ] || cp -r "$A/$DRIVER" "$mw/" || return 1
   $gs collect --policy iterate --agent-share "$SHARE" --models "$mw" --controller "$DRIVER" \
     --episodes "$EPISODES" --seed "$SEED" --workers "$WORKERS" --out "$W/roll" > "$W/collect.log" 2>&1 || return 1
+  if [ "$SWERVE" -gt 0 ]; then
+    $gs collect --policy swerve --models "$mw" --controller "$DRIVER" --episodes "$SWERVE" --seed "$SWERVE_SEED" \
+      --workers "$WORKERS" --out "$W/roll-swerve" > "$W/collect-swerve.log" 2>&1 || return 1
+    local f n
+    for f in "$W"/roll-swerve/ep_*.npz; do
+      n=${f##*/ep_}; ln -sf "$f" "$W/roll/ep_1${n#?}"
+    done
+  fi
+  mkdir -p "$W/init-v5/carracing-mdnrnn"
+  cp "$LOG31/dreamer-card.json" "$W/init-v5/carracing-mdnrnn/card.json"
+  cp "$LOG31/dreamer-span1-mean-joint.safetensors" "$W/init-v5/carracing-mdnrnn/carracing-mdnrnn.safetensors"
   local common="--device cuda --max-minutes $MINUTES --data $W/roll --vae $mw/carracing-vae \
     --reward-weight 5 --done-weight 2 --start-share 0.25 --seq-len 300"
   for v in $VARIANTS; do  # spanN-LATENT[-joint][-scratch]
     local span=${v%%-*} rest=${v#*-} opts init="--init $mw/carracing-mdnrnn"
     case $span in span1) opts="--open-loop 0.3" ;; *) opts="--open-loop 0.5 --open-loop-span ${span#span}" ;; esac
-    case $rest in *-scratch*) init="" ;; esac
+    case $rest in *-scratch*) init="" ;; *-v5*) init="--init $W/init-v5/carracing-mdnrnn" ;; esac
     case $rest in *-joint*) opts="$opts --mixture joint" ;; esac
     $gs mdn-rnn $common $init $opts --latent "${rest%%-*}" --out "$W/m-$v" --ckpt "$W/ck-$v" > "$W/m-$v.log" 2>&1 &
   done
@@ -47,14 +65,14 @@ chain() {  # what runs detached: every step logs into $W
 }
 
 snapshot() {
-  (cd "$W" && tar czf "$OUT/driver-world.tgz" collect.log chain.log m-span*.log m-span*/carracing-mdnrnn 2>/dev/null)
-  tail -n 2 "$W/collect.log" 2>/dev/null | cut -c1-200
+  (cd "$W" && tar czf "$OUT/driver-world.tgz" collect*.log chain.log m-span*.log m-span*/carracing-mdnrnn 2>/dev/null)
+  tail -n 2 "$W/collect.log" "$W/collect-swerve.log" 2>/dev/null | cut -c1-200
   for v in $VARIANTS; do tail -n 2 "$W/m-$v.log" 2>/dev/null | cut -c1-250; done
 }
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W EPISODES SHARE SEED WORKERS MINUTES A LATENT DRIVER VARIANTS
+  export W EPISODES SHARE SEED WORKERS MINUTES A LATENT DRIVER VARIANTS SWERVE SWERVE_SEED LOG31
   export -f init_world
 fi
 detach_or_wait "$@"
