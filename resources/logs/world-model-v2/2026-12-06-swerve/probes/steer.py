@@ -1,0 +1,73 @@
+"""The fidelity bench's steer check for dreamer Ms behind M v4's reader, on validation tracks (not the bench's).
+
+    python3 probes/steer.py [--episodes N] v4|v5|DREAMER_DIR ...
+
+The dream driver's real episodes on tracks FIDELITY_SEED_BASE + 15000 + i (what `bench racing --fidelity --seed 1`
+would use; the bench runs seed 0) are recorded once, the real branches with the steering flipped are driven once,
+and each dreamer dreams the same branches (fidelity.steer_dream). v5 is the shipped M v5.
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+from gdl_studio.racing.fidelity import (
+    FIDELITY_SEED_BASE,
+    record_episodes,
+    steer_dream,
+    steer_real,
+    steer_starts,
+)
+from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+from gdl_studio.racing.models_io import controller_params, load_dir
+from gdl_studio.racing.worlds import load_world_for
+
+ap = argparse.ArgumentParser()
+ap.add_argument("dreamers", nargs="+")
+ap.add_argument("--episodes", type=int, default=8)
+ap.add_argument("--cache", help="an .npz keeping the real episodes and branches between runs")
+args = ap.parse_args()
+torch.set_num_threads(2)
+M_V4 = load_dir("models/carracing-mdnrnn-v4")
+world = load_world_for("carracing-controller-dream")
+vae = world.vae.eval()
+params, _ = controller_params("carracing-controller-dream")
+seeds = [FIDELITY_SEED_BASE + 10_000 + 5000 + i for i in range(args.episodes)]
+t0 = time.time()
+if args.cache and os.path.exists(args.cache):
+    c = np.load(args.cache)
+    episodes = [(c[f"mu{i}"], c[f"a{i}"], None) for i in range(args.episodes)]
+    real_off = c["real_off"]
+else:
+    episodes = record_episodes(world, params, seeds, 1000)
+    real = [steer_real(s, a, steer_starts(len(a))) for s, (_, a, _) in zip(seeds, episodes, strict=True)]
+    real_off = ~np.concatenate(real)
+    if args.cache:
+        arrays = {f"mu{i}": e[0] for i, e in enumerate(episodes)} | {f"a{i}": e[1] for i, e in enumerate(episodes)}
+        np.savez(args.cache, real_off=real_off, **arrays)
+print(f"real: {real_off.size} branches, off the road {real_off.mean():.3f} ({time.time() - t0:.0f}s)", flush=True)
+for d in args.dreamers:
+    if d == "v4":
+        mdn = M_V4
+    elif d == "v5":
+        mdn = load_dir("models/carracing-mdnrnn-v5")
+    else:
+        mdn = ReadMDNRNN.from_pair(M_V4, load_dir(d))
+    mdn.eval()
+    t1 = time.time()
+    kept, flipped = [], []
+    for mu, a, _ in episodes:
+        k, f = steer_dream(vae, mdn, mu, a, steer_starts(len(a)))
+        kept.append(k)
+        flipped.append(f)
+    dream_off, kept_off = ~np.concatenate(flipped), ~np.concatenate(kept)
+    caught = dream_off[real_off].mean() if real_off.any() else float("nan")
+    false_alarm = dream_off[~real_off].mean() if (~real_off).any() else float("nan")
+    print(
+        f"{d}: dream_off {dream_off.mean():.3f}, caught {caught:.3f}, off where the real car stayed {false_alarm:.3f}, "
+        f"off with the recorded wheel {kept_off.mean():.3f} ({time.time() - t1:.0f}s)",
+        flush=True,
+    )
