@@ -14,20 +14,46 @@ import time
 import numpy as np
 import torch
 
+from gdl_studio.racing.dream_batch import on_road
 from gdl_studio.racing.fidelity import (
     FIDELITY_SEED_BASE,
+    STEER_HORIZON,
+    flip_steering,
     record_episodes,
     steer_dream,
     steer_real,
     steer_starts,
+    teacher_forced_states,
 )
-from gdl_studio.racing.mdn_rnn import ReadMDNRNN
+from gdl_studio.racing.mdn_rnn import ReadMDNRNN, sample_mixture
 from gdl_studio.racing.models_io import controller_params, load_dir
 from gdl_studio.racing.worlds import load_world_for
+
+
+def sampled(mdn, mu, actions, starts, k, gen):
+    """Share of K sampled dreams (tau 1) per branch off the road after STEER_HORIZON steps: (kept, flipped),
+    each (len(starts),)."""
+    states = teacher_forced_states(mdn, mu, actions)
+    result = []
+    for flip in (False, True):
+        shares = []
+        for s in starts:
+            z = torch.as_tensor(mu[s : s + 1]).repeat(k, 1)
+            state = tuple(t.repeat(1, k, 1) for t in states[s - 1])
+            with torch.inference_mode():
+                for a in actions[s : s + STEER_HORIZON]:
+                    a = flip_steering(a) if flip else a
+                    out, state = mdn.step(z, torch.as_tensor(np.asarray(a, np.float32)[None]).repeat(k, 1), state)
+                    z = sample_mixture(out.logpi, out.mu, out.logsigma, 1.0, gen)
+                shares.append(float((~on_road(vae.decode(z))).mean()))
+        result.append(np.asarray(shares))
+    return result
+
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dreamers", nargs="+")
 ap.add_argument("--episodes", type=int, default=8)
+ap.add_argument("--samples", type=int, default=0, help="also K sampled dreams (tau 1) per branch, flipped and kept")
 ap.add_argument("--cache", help="an .npz keeping the real episodes and branches between runs")
 args = ap.parse_args()
 torch.set_num_threads(2)
@@ -64,6 +90,16 @@ for d in args.dreamers:
         kept.append(k)
         flipped.append(f)
     dream_off, kept_off = ~np.concatenate(flipped), ~np.concatenate(kept)
+    if args.samples:
+        gen = torch.Generator().manual_seed(0)
+        pairs = [sampled(mdn, mu, a, steer_starts(len(a)), args.samples, gen) for mu, a, _ in episodes]
+        s_kept, s_flip = (np.concatenate([p[i] for p in pairs]) for i in (0, 1))
+        print(
+            f"{d} sampled x{args.samples}: off with the flipped wheel {s_flip.mean():.3f} "
+            f"(where the real car left {s_flip[real_off].mean():.3f}, where it stayed {s_flip[~real_off].mean():.3f}); "
+            f"off with the recorded wheel {s_kept.mean():.3f}",
+            flush=True,
+        )
     caught = dream_off[real_off].mean() if real_off.any() else float("nan")
     false_alarm = dream_off[~real_off].mean() if (~real_off).any() else float("nan")
     print(
