@@ -9,10 +9,14 @@ and each dreamer dreams the same branches (fidelity.steer_dream). v5 is the ship
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from dreamers import load_dreamer
 
 from gdl_studio.racing.dream_batch import on_road
 from gdl_studio.racing.fidelity import (
@@ -25,8 +29,8 @@ from gdl_studio.racing.fidelity import (
     steer_starts,
     teacher_forced_states,
 )
-from gdl_studio.racing.mdn_rnn import ReadMDNRNN, sample_mixture
-from gdl_studio.racing.models_io import controller_params, load_dir
+from gdl_studio.racing.mdn_rnn import sample_mixture
+from gdl_studio.racing.models_io import controller_params
 from gdl_studio.racing.worlds import load_world_for
 
 
@@ -57,7 +61,6 @@ ap.add_argument("--samples", type=int, default=0, help="also K sampled dreams (t
 ap.add_argument("--cache", help="an .npz keeping the real episodes and branches between runs")
 args = ap.parse_args()
 torch.set_num_threads(2)
-M_V4 = load_dir("models/carracing-mdnrnn-v4")
 world = load_world_for("carracing-controller-dream")
 vae = world.vae.eval()
 params, _ = controller_params("carracing-controller-dream")
@@ -76,13 +79,7 @@ else:
         np.savez(args.cache, real_off=real_off, **arrays)
 print(f"real: {real_off.size} branches, off the road {real_off.mean():.3f} ({time.time() - t0:.0f}s)", flush=True)
 for d in args.dreamers:
-    if d == "v4":
-        mdn = M_V4
-    elif d == "v5":
-        mdn = load_dir("models/carracing-mdnrnn-v5")
-    else:
-        mdn = ReadMDNRNN.from_pair(M_V4, load_dir(d))
-    mdn.eval()
+    mdn = load_dreamer(d)
     t1 = time.time()
     kept, flipped = [], []
     for mu, a, _ in episodes:

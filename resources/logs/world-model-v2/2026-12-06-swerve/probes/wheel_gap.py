@@ -8,11 +8,15 @@ steering, in the real game (V's mean of the real frames, replayed) and in each d
 open loop on the likeliest component). A dream that answers the wheel as the real game does has a ratio near 1.
 """
 
+import os
 import sys
 import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from dreamers import load_dreamer
 
 from gdl_studio.racing.fidelity import (
     FIDELITY_SEED_BASE,
@@ -22,15 +26,12 @@ from gdl_studio.racing.fidelity import (
     steer_starts,
     teacher_forced_states,
 )
-from gdl_studio.racing.mdn_rnn import ReadMDNRNN
-from gdl_studio.racing.models_io import load_dir
 from gdl_studio.racing.preprocess import to_tensor
 from gdl_studio.racing.worlds import load_world_for
 
 torch.set_num_threads(2)
 cache = np.load(sys.argv[1])
 vae = load_world_for("carracing-controller-dream").vae.eval()
-M_V4 = load_dir("models/carracing-mdnrnn-v4")
 seeds = [FIDELITY_SEED_BASE + 15_000 + i for i in range(4)]
 episodes = [(cache[f"mu{i}"], cache[f"a{i}"]) for i in range(4)]
 t0 = time.time()
@@ -44,13 +45,7 @@ for seed, (mu, a) in zip(seeds, episodes, strict=True):
 real = np.concatenate(real)
 print(f"real: median gap {np.median(real):.2f}, mean {real.mean():.2f}, {real.size} branches ({time.time() - t0:.0f}s)")
 for d in sys.argv[2:]:
-    if d == "v4":
-        mdn = M_V4
-    elif d == "v5":
-        mdn = load_dir("models/carracing-mdnrnn-v5")
-    else:
-        mdn = ReadMDNRNN.from_pair(M_V4, load_dir(d))
-    mdn.eval()
+    mdn = load_dreamer(d)
     gaps = []
     for mu, a in episodes:
         states = teacher_forced_states(mdn, mu, a)
