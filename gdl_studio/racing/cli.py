@@ -404,6 +404,14 @@ def _mdn_options(p, prefix: str = "") -> None:
         help="scheduled sampling: M feeds itself for runs of this many steps (same share of steps; "
         "1: each step drawn alone); longer runs train longer open-loop horizons",
     )
+    p.add_argument(
+        f"--{prefix}rollout-horizon",
+        type=int,
+        default=0,
+        help="multi-step loss: from a random step M runs this many steps on its own samples, gradient through "
+        "them, each scored against the real trajectory (0: off)",
+    )
+    p.add_argument(f"--{prefix}rollout-weight", type=float, default=1.0, help="weight of the --rollout-horizon loss")
     p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
     p.add_argument(
         f"--{prefix}latent",
@@ -433,6 +441,8 @@ def _mdn_kwargs(args, prefix: str = "") -> dict:
         "start_share",
         "open_loop",
         "open_loop_span",
+        "rollout_horizon",
+        "rollout_weight",
         "hidden",
         "latent",
         "mixture",

@@ -18,6 +18,12 @@ Options for a dream that holds up over long horizons (each is off by default, i.
   encoded frame, so M learns to continue from its own imperfect predictions; ``open_loop_span``
   makes those steps come in runs of that many (the same share of steps), so M is trained on
   open-loop stretches as long as the run instead of single steps;
+* ``rollout_horizon`` / ``rollout_weight`` — a multi-step loss: from a random step of each batch's
+  windows M runs ``rollout_horizon`` steps on its own samples *with* their gradient (the component
+  is drawn without one; its mean and σ carry it, the reparameterisation), and every step's mixture is
+  scored against the real trajectory. Unlike scheduled sampling, whose own samples carry no gradient,
+  this credits an early prediction with what it does to later ones, so the wheel's effect, which
+  builds up over many steps, enters the loss directly (:func:`rollout_loss`);
 * ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
   round's;
 * ``latent`` — what M learns: V's sampled z (the paper's) or V's mean μ; ``mixture`` — one mixture per
@@ -63,6 +69,8 @@ class MDNTrainConfig:
     start_share: float = 0.0
     open_loop: float = 0.0
     open_loop_span: int = 1
+    rollout_horizon: int = 0  # multi-step loss over this many own-sample steps with their gradient (0: off)
+    rollout_weight: float = 1.0
     hidden: int = 256
     init: Path | None = None
     latent: str = "sample"  # what M is fed and predicts: "sample" z ~ N(μ, σ²) of V (the paper's), or "mean" μ
@@ -250,8 +258,15 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             z, a, zn, r, d, m = to_batch(val_windows, torch.Generator().manual_seed(7))
             out, _ = model(z, a)
             loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
+            if cfg.rollout_horizon > 0:
+                gen = torch.Generator(device=device).manual_seed(11)
+                roll = rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, gen, **weights)
+                val_roll[0] = float(roll[1])
+                loss = loss + cfg.rollout_weight * roll[0]
         model.train()
         return float(loss), float(nll), float(rew), float(bce)
+
+    val_roll = [float("nan")]  # the rollout loss's z NLL on the validation windows, for the history
 
     sample_gen = torch.Generator(device=device).manual_seed(cfg.seed + 17)
 
@@ -275,6 +290,12 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             try:
                 with amp():
                     loss, nll, rew, bce = mdn_loss(forward(z, a), zn, r, d, m, **weights)
+                    if cfg.rollout_horizon > 0:
+                        loss = (
+                            loss
+                            + cfg.rollout_weight
+                            * rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, sample_gen, **weights)[0]
+                        )
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
                     raise
@@ -297,9 +318,12 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             if budget.expired():
                 break
         val, vnll, vrew, vbce = evaluate()
-        improved = es.end_epoch(model, val, val_z_nll=vnll, val_reward_mse=vrew, val_done_bce=vbce)
+        extra = {"val_rollout_z_nll": val_roll[0]} if cfg.rollout_horizon > 0 else {}
+        improved = es.end_epoch(model, val, val_z_nll=vnll, val_reward_mse=vrew, val_done_bce=vbce, **extra)
         log(
-            f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f})"
+            f"mdn-rnn: epoch {es.epoch} val loss {val:.4f} (z nll {vnll:.4f}, reward mse {vrew:.4f}"
+            + (f", rollout z nll {val_roll[0]:.4f}" if extra else "")
+            + ")"
             f"{' (best)' if improved else ''}"
         )
         es.checkpoint(ckpt_path, model, opt)
@@ -336,6 +360,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "start_share": cfg.start_share,
             "open_loop": cfg.open_loop,
             "open_loop_span": cfg.open_loop_span,
+            "rollout_horizon": cfg.rollout_horizon,
+            "rollout_weight": cfg.rollout_weight,
             "latent": cfg.latent,
             "mixture": cfg.mixture,
             "init": str(cfg.init) if cfg.init else None,
@@ -378,6 +404,35 @@ def scheduled_forward(model, z, actions, p: float, gen, span: int = 1):
                 own = _sample(out, 1.0, gen).to(z.dtype)
             z_in = torch.where(own_steps[:, t + 1, None], own, z[:, t + 1])
     return MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
+
+
+def rollout_loss(model, z, actions, z_next, rewards, done, mask, horizon: int, gen, **weights):
+    """M's loss over ``horizon`` steps run on its own samples, gradient through them (see the module's docstring).
+
+    One start step t0 is drawn for the batch (``gen``); M reads the real latents and actions up to t0
+    (teacher-forced, building its state), is then fed the real z_t0, and from there its own τ-1 samples,
+    each a reparameterised draw (the component index carries no gradient, its mean and σ do). Each of the
+    ``horizon`` steps' predictions is scored against the real z, reward and episode end, as
+    :func:`mdn_rnn.mdn_loss` (which it returns: total, z NLL per dim, reward MSE, done BCE); steps past an
+    episode's end are masked.
+    """
+    import torch
+
+    from gdl_studio.racing.dream_batch import _sample
+    from gdl_studio.racing.mdn_rnn import MDNOutput, mdn_loss
+
+    L = z.shape[1]
+    horizon = max(1, min(int(horizon), L))
+    t0 = int(torch.randint(0, L - horizon + 1, (1,), generator=gen, device=gen.device))
+    state = model(z[:, :t0], actions[:, :t0])[1] if t0 > 0 else None
+    z_in, outs = z[:, t0], []
+    for k in range(horizon):
+        out, state = model.step(z_in, actions[:, t0 + k], state)
+        outs.append(out)
+        z_in = _sample(out, 1.0, gen).to(z.dtype)
+    stacked = MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
+    span = slice(t0, t0 + horizon)
+    return mdn_loss(stacked, z_next[:, span], rewards[:, span], done[:, span], mask[:, span], **weights)
 
 
 def open_loop_mask(batch: int, length: int, p: float, span: int, gen, device=None):

@@ -22,6 +22,8 @@
 # SWERVE_SEED (5980000), collected into W/roll-swerve and trained on beside the others (linked into W/roll as
 # ep_1NNNNN); a variant ending in -v5 starts from M v5's dreamer before its reward refit (the session-31 log's
 # dreamer-span1-mean-joint.safetensors) instead of M v4.
+# Session 33: a variant with -rollN (e.g. span1-mean-joint-v5-roll30) adds mdn-rnn --rollout-horizon N (the multi-step
+# loss: N steps on M's own samples with their gradient, scored against the real trajectory); -wX sets its weight.
 set -u
 . "$(dirname "$0")/common.sh"
 W=${W:-/tmp/drw}
@@ -59,6 +61,8 @@ chain() {  # what runs detached: every step logs into $W
     case $span in span1) opts="--open-loop 0.3" ;; *) opts="--open-loop 0.5 --open-loop-span ${span#span}" ;; esac
     case $rest in *-scratch*) init="" ;; *-v5*) init="--init $W/init-v5/carracing-mdnrnn" ;; esac
     case $rest in *-joint*) opts="$opts --mixture joint" ;; esac
+    case $rest in *-roll*) local h=${rest##*-roll}; opts="$opts --rollout-horizon ${h%%-*}" ;; esac
+    case $rest in *-w*) local w=${rest##*-w}; opts="$opts --rollout-weight ${w%%-*}" ;; esac
     $gs mdn-rnn $common $init $opts --latent "${rest%%-*}" --out "$W/m-$v" --ckpt "$W/ck-$v" > "$W/m-$v.log" 2>&1 &
   done
   wait

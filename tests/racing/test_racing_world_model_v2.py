@@ -171,6 +171,40 @@ def test_scheduled_forward_without_sampling_is_teacher_forcing(tiny_world):
     assert not torch.allclose(own.mu[:, 5:], ref.mu[:, 5:], atol=1e-3)
 
 
+def test_rollout_loss_scores_own_samples_against_the_real_steps_with_their_gradient(monkeypatch):
+    """Horizon 1 is the teacher-forced loss at the drawn start step; longer horizons feed M its own
+    samples and pass the gradient through them (unlike scheduled sampling)."""
+    import gdl_studio.racing.dream_batch as dream_batch
+    from gdl_studio.racing.mdn_rnn import MDNRNN, MDNConfig, mdn_loss
+    from gdl_studio.racing.train_mdn import rollout_loss
+
+    torch.manual_seed(0)
+    mdn = MDNRNN(MDNConfig(hidden=16, mixture="joint"))
+    rng = np.random.default_rng(1)
+    z = torch.from_numpy(rng.normal(0, 1, (3, 12, 32)).astype(np.float32))
+    a = torch.from_numpy(rng.uniform(0, 1, (3, 12, 3)).astype(np.float32))
+    zn = torch.from_numpy(rng.normal(0, 1, (3, 12, 32)).astype(np.float32))
+    r, d, m = torch.zeros(3, 12), torch.zeros(3, 12), torch.ones(3, 12)
+    with torch.no_grad():
+        ref = mdn(z, a)[0]
+        t0 = int(torch.randint(0, 12, (1,), generator=torch.Generator().manual_seed(4)))
+        one = rollout_loss(mdn, z, a, zn, r, d, m, 1, torch.Generator().manual_seed(4))
+        at_t0 = type(ref)(*(x[:, t0 : t0 + 1] for x in ref))
+        torch.testing.assert_close(one[1], mdn_loss(at_t0, zn[:, t0 : t0 + 1], r[:, :1], d[:, :1], m[:, :1])[1])
+
+    def grads():
+        mdn.zero_grad()
+        rollout_loss(mdn, z, a, zn, r, d, m, 8, torch.Generator().manual_seed(5))[0].backward()
+        return mdn.mdn.weight.grad.clone()
+
+    with_path = grads()
+    detached = dream_batch._sample
+    monkeypatch.setattr(dream_batch, "_sample", lambda out, tau, gen: detached(out, tau, gen).detach())
+    without_path = grads()
+    mdn.zero_grad()
+    assert not torch.allclose(with_path, without_path, atol=1e-7)
+
+
 def test_open_loop_runs_keep_the_share_and_have_the_span():
     """Scheduled sampling in runs: the share of own-sample steps is p whatever the span, every run
     lasts exactly ``span`` steps (unless the window ends), and span 1 draws steps alone."""
