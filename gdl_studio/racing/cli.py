@@ -412,6 +412,12 @@ def _mdn_options(p, prefix: str = "") -> None:
         "them, each scored against the real trajectory (0: off)",
     )
     p.add_argument(f"--{prefix}rollout-weight", type=float, default=1.0, help="weight of the --rollout-horizon loss")
+    p.add_argument(
+        f"--{prefix}rollout-focus",
+        type=float,
+        default=0.0,
+        help="share of windows placed so a departure from the road falls inside the --rollout-horizon stretch",
+    )
     p.add_argument(f"--{prefix}hidden", type=_positive, default=256, help="LSTM units")
     p.add_argument(
         f"--{prefix}latent",
@@ -443,6 +449,7 @@ def _mdn_kwargs(args, prefix: str = "") -> dict:
         "open_loop_span",
         "rollout_horizon",
         "rollout_weight",
+        "rollout_focus",
         "hidden",
         "latent",
         "mixture",

@@ -23,7 +23,9 @@ Options for a dream that holds up over long horizons (each is off by default, i.
   is drawn without one; its mean and σ carry it, the reparameterisation), and every step's mixture is
   scored against the real trajectory. Unlike scheduled sampling, whose own samples carry no gradient,
   this credits an early prediction with what it does to later ones, so the wheel's effect, which
-  builds up over many steps, enters the loss directly (:func:`rollout_loss`);
+  builds up over many steps, enters the loss directly (:func:`rollout_loss`); ``rollout_focus`` places
+  that share of each batch's windows so a departure from the road (V's decoding of the frames, as
+  ``dream_batch.on_road`` reads it) falls inside the multi-step stretch, where it is rare otherwise;
 * ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
   round's;
 * ``latent`` — what M learns: V's sampled z (the paper's) or V's mean μ; ``mixture`` — one mixture per
@@ -71,6 +73,7 @@ class MDNTrainConfig:
     open_loop_span: int = 1
     rollout_horizon: int = 0  # multi-step loss over this many own-sample steps with their gradient (0: off)
     rollout_weight: float = 1.0
+    rollout_focus: float = 0.0  # share of windows placed around a departure from the road (needs rollout_horizon)
     hidden: int = 256
     init: Path | None = None
     latent: str = "sample"  # what M is fed and predicts: "sample" z ~ N(μ, σ²) of V (the paper's), or "mean" μ
@@ -163,9 +166,40 @@ class SeriesSampler:
 
         A share ``start_share`` of them begins at the first step of its episode.
         """
-        L, s = self.seq_len, self.series
-        zdim = s["mu"].shape[1]
-        out = {
+        out = self._empty(count)
+        picks = rng.integers(0, len(self.episodes), count)
+        for row, e in enumerate(picks):
+            n = self.episodes[e][2]
+            start = (
+                0 if start_share and rng.random() < start_share else int(rng.integers(0, max(1, n - self.seq_len + 1)))
+            )
+            self._fill(out, row, e, start)
+        return out
+
+    def departures(self, road: np.ndarray) -> np.ndarray:
+        """(episode, step) pairs, one per departure: frame ``step`` is the first off the road after one on it.
+        ``road`` holds a flag per frame of the whole series (episode frames back to back, as ``mu``)."""
+        found = []
+        for e, (_, fo, n) in enumerate(self.episodes):
+            on = road[fo : fo + n + 1]
+            steps = np.flatnonzero(on[:-1] & ~on[1:]) + 1
+            found += [(e, int(d)) for d in steps]
+        return np.asarray(found, np.int64).reshape(-1, 2)
+
+    def windows_around(self, rng: np.random.Generator, events: np.ndarray, count: int, at: int, horizon: int):
+        """``count`` windows, each placed so that the frame of one of ``events`` (:meth:`departures`) comes
+        1 to ``horizon`` steps after window position ``at`` (where :func:`rollout_loss` starts), when the
+        episode leaves room for it; same arrays as :meth:`windows`."""
+        out = self._empty(count)
+        for row, i in enumerate(rng.integers(0, len(events), count)):
+            e, d = (int(v) for v in events[i])
+            start = max(0, d - at - int(rng.integers(1, horizon + 1)))
+            self._fill(out, row, e, min(start, max(0, self.episodes[e][2] - 1)))
+        return out
+
+    def _empty(self, count: int) -> dict:
+        L, zdim = self.seq_len, self.series["mu"].shape[1]
+        return {
             "mu": np.zeros((count, L + 1, zdim), np.float32),
             "logvar": np.zeros((count, L + 1, zdim), np.float32),
             "actions": np.zeros((count, L, 3), np.float32),
@@ -173,18 +207,16 @@ class SeriesSampler:
             "done": np.zeros((count, L), np.float32),
             "mask": np.zeros((count, L), np.float32),
         }
-        picks = rng.integers(0, len(self.episodes), count)
-        for row, e in enumerate(picks):
-            so, fo, n = self.episodes[e]
-            start = 0 if start_share and rng.random() < start_share else int(rng.integers(0, max(1, n - L + 1)))
-            m = min(L, n - start)
-            out["mu"][row, : m + 1] = s["mu"][fo + start : fo + start + m + 1]
-            out["logvar"][row, : m + 1] = s["logvar"][fo + start : fo + start + m + 1]
-            out["actions"][row, :m] = s["actions"][so + start : so + start + m]
-            out["rewards"][row, :m] = np.clip(s["rewards"][so + start : so + start + m], *REWARD_CLIP)
-            out["done"][row, :m] = s["terminated"][so + start : so + start + m]
-            out["mask"][row, :m] = 1.0
-        return out
+
+    def _fill(self, out: dict, row: int, e: int, start: int) -> None:
+        s, (so, fo, n) = self.series, self.episodes[e]
+        m = min(self.seq_len, n - start)
+        out["mu"][row, : m + 1] = s["mu"][fo + start : fo + start + m + 1]
+        out["logvar"][row, : m + 1] = s["logvar"][fo + start : fo + start + m + 1]
+        out["actions"][row, :m] = s["actions"][so + start : so + start + m]
+        out["rewards"][row, :m] = np.clip(s["rewards"][so + start : so + start + m], *REWARD_CLIP)
+        out["done"][row, :m] = s["terminated"][so + start : so + start + m]
+        out["mask"][row, :m] = 1.0
 
 
 def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
@@ -205,6 +237,12 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     train_eps = [e for e in range(n_eps) if e not in set(val_eps)] or val_eps
     train_s = SeriesSampler(series, train_eps, cfg.seq_len)
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
+    focus = cfg.rollout_focus if cfg.rollout_horizon > 0 else 0.0
+    events = train_s.departures(road_flags(series, Path(cfg.vae), device, log)) if focus > 0 else None
+    if events is not None:
+        log(f"mdn-rnn: {len(events)} departures from the road in the training episodes")
+        if not len(events):
+            focus = 0.0
     log(
         f"mdn-rnn: {train_s.total_steps} train / {val_s.total_steps} val steps "
         f"in {len(train_eps)}/{len(val_eps)} episodes; device {device}"
@@ -260,7 +298,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
             if cfg.rollout_horizon > 0:
                 gen = torch.Generator(device=device).manual_seed(11)
-                roll = rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, gen, **weights)
+                roll = rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, gen, weights=weights)
                 val_roll[0] = float(roll[1])
                 loss = loss + cfg.rollout_weight * roll[0]
         model.train()
@@ -286,7 +324,18 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             break
         model.train()
         for b in range(steps_per_epoch):
-            z, a, zn, r, d, m = to_batch(train_s.windows(rng, cfg.batch, cfg.start_share))
+            t0 = None
+            if (
+                focus > 0 and events is not None
+            ):  # the multi-step stretch starts at t0; some windows put a departure inside it
+                t0 = int(rng.integers(0, max(1, cfg.seq_len - cfg.rollout_horizon + 1)))
+                n_focus = max(1, round(cfg.batch * focus))
+                parts = [train_s.windows_around(rng, events, n_focus, t0, cfg.rollout_horizon)]
+                parts.append(train_s.windows(rng, cfg.batch - n_focus, cfg.start_share))
+                batch_w = {k: np.concatenate([w[k] for w in parts]) for k in parts[0]}
+            else:
+                batch_w = train_s.windows(rng, cfg.batch, cfg.start_share)
+            z, a, zn, r, d, m = to_batch(batch_w)
             try:
                 with amp():
                     loss, nll, rew, bce = mdn_loss(forward(z, a), zn, r, d, m, **weights)
@@ -294,7 +343,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
                         loss = (
                             loss
                             + cfg.rollout_weight
-                            * rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, sample_gen, **weights)[0]
+                            * rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, sample_gen, t0, weights)[0]
                         )
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
@@ -362,6 +411,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "open_loop_span": cfg.open_loop_span,
             "rollout_horizon": cfg.rollout_horizon,
             "rollout_weight": cfg.rollout_weight,
+            "rollout_focus": focus,
             "latent": cfg.latent,
             "mixture": cfg.mixture,
             "init": str(cfg.init) if cfg.init else None,
@@ -406,10 +456,22 @@ def scheduled_forward(model, z, actions, p: float, gen, span: int = 1):
     return MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
 
 
-def rollout_loss(model, z, actions, z_next, rewards, done, mask, horizon: int, gen, **weights):
+def rollout_loss(
+    model,
+    z,
+    actions,
+    z_next,
+    rewards,
+    done,
+    mask,
+    horizon: int,
+    gen,
+    t0: int | None = None,
+    weights: dict | None = None,
+):
     """M's loss over ``horizon`` steps run on its own samples, gradient through them (see the module's docstring).
 
-    One start step t0 is drawn for the batch (``gen``); M reads the real latents and actions up to t0
+    One start step t0 is drawn for the batch (``gen``; or given); M reads the real latents and actions up to t0
     (teacher-forced, building its state), is then fed the real z_t0, and from there its own τ-1 samples,
     each a reparameterised draw (the component index carries no gradient, its mean and σ do). Each of the
     ``horizon`` steps' predictions is scored against the real z, reward and episode end, as
@@ -423,7 +485,9 @@ def rollout_loss(model, z, actions, z_next, rewards, done, mask, horizon: int, g
 
     L = z.shape[1]
     horizon = max(1, min(int(horizon), L))
-    t0 = int(torch.randint(0, L - horizon + 1, (1,), generator=gen, device=gen.device))
+    if t0 is None:
+        t0 = int(torch.randint(0, L - horizon + 1, (1,), generator=gen, device=gen.device))
+    t0 = min(max(0, t0), L - horizon)
     state = model(z[:, :t0], actions[:, :t0])[1] if t0 > 0 else None
     z_in, outs = z[:, t0], []
     for k in range(horizon):
@@ -432,7 +496,25 @@ def rollout_loss(model, z, actions, z_next, rewards, done, mask, horizon: int, g
         z_in = _sample(out, 1.0, gen).to(z.dtype)
     stacked = MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
     span = slice(t0, t0 + horizon)
-    return mdn_loss(stacked, z_next[:, span], rewards[:, span], done[:, span], mask[:, span], **weights)
+    return mdn_loss(stacked, z_next[:, span], rewards[:, span], done[:, span], mask[:, span], **(weights or {}))
+
+
+def road_flags(series: dict, vae_dir: Path, device, log=print) -> np.ndarray:
+    """Whether the car is on the road in each frame of ``series`` (its V means decoded by V, then
+    ``dream_batch.on_road``: what the dream's road figures read), (frames,) bool."""
+    import torch
+
+    from gdl_studio.racing.dream_batch import on_road
+    from gdl_studio.racing.models_io import load_dir
+
+    vae, mu, flags = load_dir(vae_dir).to(device).eval(), series["mu"], []
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for i in range(0, len(mu), 4096):
+            flags.append(on_road(vae.decode(torch.from_numpy(mu[i : i + 4096].astype(np.float32)).to(device))))
+    out = np.concatenate(flags) if flags else np.zeros(0, bool)
+    log(f"mdn-rnn: road flags of {len(out)} frames ({time.perf_counter() - t:.0f}s), {1 - out.mean():.3f} off the road")
+    return out
 
 
 def open_loop_mask(batch: int, length: int, p: float, span: int, gen, device=None):

@@ -205,6 +205,37 @@ def test_rollout_loss_scores_own_samples_against_the_real_steps_with_their_gradi
     assert not torch.allclose(with_path, without_path, atol=1e-7)
 
 
+def test_windows_around_departures_put_one_inside_the_rollout_stretch():
+    """A departure is the first frame off the road after one on it; focused windows hold it 1 to H steps
+    after the rollout's start position."""
+    from gdl_studio.racing.train_mdn import SeriesSampler
+
+    lengths = np.array([40, 30])
+    frames = int((lengths + 1).sum())
+    series = {
+        "mu": np.arange(frames, dtype=np.float32)[:, None].repeat(32, 1),  # each frame holds its own index
+        "logvar": np.zeros((frames, 32), np.float32),
+        "actions": np.zeros((int(lengths.sum()), 3), np.float32),
+        "rewards": np.zeros(int(lengths.sum()), np.float32),
+        "terminated": np.zeros(int(lengths.sum()), bool),
+        "lengths": lengths,
+    }
+    road = np.ones(frames, bool)
+    road[25:28] = False  # episode 0: off from frame 25
+    road[41 + 12 :] = False  # episode 1 (frames 41…71): off from its frame 12 to the end
+    sampler = SeriesSampler(series, [0, 1], seq_len=16)
+    assert sampler.departures(road).tolist() == [[0, 25], [1, 12]]
+    events = sampler.departures(road)
+    w = sampler.windows_around(np.random.default_rng(0), events, 200, at=4, horizon=6)
+    first = w["mu"][:, 0, 0]
+    assert (first < 41).any() and (first >= 41).any()  # both departures are drawn
+    for row, f0 in enumerate(first):
+        held = w["mu"][row, : int(w["mask"][row].sum()) + 1, 0]
+        departure = 25 if f0 < 41 else 41 + 12
+        pos = int(np.flatnonzero(held == departure)[0]) if departure in held else -1
+        assert 4 + 1 <= pos <= 4 + 6
+
+
 def test_open_loop_runs_keep_the_share_and_have_the_span():
     """Scheduled sampling in runs: the share of own-sample steps is p whatever the span, every run
     lasts exactly ``span`` steps (unless the window ends), and span 1 draws steps alone."""
