@@ -413,6 +413,12 @@ def _mdn_options(p, prefix: str = "") -> None:
     )
     p.add_argument(f"--{prefix}rollout-weight", type=float, default=1.0, help="weight of the --rollout-horizon loss")
     p.add_argument(
+        f"--{prefix}rollout-mse",
+        type=float,
+        default=0.0,
+        help="weight of the squared error of M's expected latent along the --rollout-horizon stretch",
+    )
+    p.add_argument(
         f"--{prefix}rollout-focus",
         type=float,
         default=0.0,
@@ -450,6 +456,7 @@ def _mdn_kwargs(args, prefix: str = "") -> dict:
         "rollout_horizon",
         "rollout_weight",
         "rollout_focus",
+        "rollout_mse",
         "hidden",
         "latent",
         "mixture",

@@ -26,6 +26,7 @@ Options for a dream that holds up over long horizons (each is off by default, i.
   builds up over many steps, enters the loss directly (:func:`rollout_loss`); ``rollout_focus`` places
   that share of each batch's windows so a departure from the road (V's decoding of the frames, as
   ``dream_batch.on_road`` reads it) falls inside the multi-step stretch, where it is rare otherwise;
+  ``rollout_mse`` also scores the stretch's expected latents by their squared error;
 * ``hidden`` — the LSTM size; ``init`` — start from a trained M (same size), e.g. the previous
   round's;
 * ``latent`` — what M learns: V's sampled z (the paper's) or V's mean μ; ``mixture`` — one mixture per
@@ -73,6 +74,7 @@ class MDNTrainConfig:
     open_loop_span: int = 1
     rollout_horizon: int = 0  # multi-step loss over this many own-sample steps with their gradient (0: off)
     rollout_weight: float = 1.0
+    rollout_mse: float = 0.0  # weight of the expected latent's squared error in the rollout loss
     rollout_focus: float = 0.0  # share of windows placed around a departure from the road (needs rollout_horizon)
     hidden: int = 256
     init: Path | None = None
@@ -298,7 +300,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             loss, nll, rew, bce = mdn_loss(out, zn, r, d, m, **weights)
             if cfg.rollout_horizon > 0:
                 gen = torch.Generator(device=device).manual_seed(11)
-                roll = rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, gen, weights=weights)
+                roll = rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, gen, None, weights, cfg.rollout_mse)
                 val_roll[0] = float(roll[1])
                 loss = loss + cfg.rollout_weight * roll[0]
         model.train()
@@ -343,7 +345,9 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
                         loss = (
                             loss
                             + cfg.rollout_weight
-                            * rollout_loss(model, z, a, zn, r, d, m, cfg.rollout_horizon, sample_gen, t0, weights)[0]
+                            * rollout_loss(
+                                model, z, a, zn, r, d, m, cfg.rollout_horizon, sample_gen, t0, weights, cfg.rollout_mse
+                            )[0]
                         )
             except RuntimeError as exc:  # a cuDNN without bf16 LSTMs: continue in float32
                 if not amp_on[0]:
@@ -412,6 +416,7 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
             "rollout_horizon": cfg.rollout_horizon,
             "rollout_weight": cfg.rollout_weight,
             "rollout_focus": focus,
+            "rollout_mse": cfg.rollout_mse,
             "latent": cfg.latent,
             "mixture": cfg.mixture,
             "init": str(cfg.init) if cfg.init else None,
@@ -468,6 +473,7 @@ def rollout_loss(
     gen,
     t0: int | None = None,
     weights: dict | None = None,
+    mse_weight: float = 0.0,
 ):
     """M's loss over ``horizon`` steps run on its own samples, gradient through them (see the module's docstring).
 
@@ -476,7 +482,9 @@ def rollout_loss(
     each a reparameterised draw (the component index carries no gradient, its mean and σ do). Each of the
     ``horizon`` steps' predictions is scored against the real z, reward and episode end, as
     :func:`mdn_rnn.mdn_loss` (which it returns: total, z NLL per dim, reward MSE, done BCE); steps past an
-    episode's end are masked.
+    episode's end are masked. ``mse_weight`` adds to the total the squared error (per dimension) of the mixture's
+    expected latent against the real one: a likelihood can meet an outcome it cannot place (a departure) with a
+    wide component, the expectation has to move to it.
     """
     import torch
 
@@ -496,7 +504,15 @@ def rollout_loss(
         z_in = _sample(out, 1.0, gen).to(z.dtype)
     stacked = MDNOutput(*(torch.stack(parts, dim=1) for parts in zip(*outs)))
     span = slice(t0, t0 + horizon)
-    return mdn_loss(stacked, z_next[:, span], rewards[:, span], done[:, span], mask[:, span], **(weights or {}))
+    total, nll, rew, bce = mdn_loss(
+        stacked, z_next[:, span], rewards[:, span], done[:, span], mask[:, span], **(weights or {})
+    )
+    if mse_weight > 0:
+        expected = (stacked.logpi.float().exp() * stacked.mu.float()).sum(-1)  # per-dimension or joint weights
+        err = (expected - z_next[:, span].float()).pow(2).mean(-1)
+        m = mask[:, span].float()
+        total = total + mse_weight * (err * m).sum() / m.sum().clamp(min=1.0)
+    return total, nll, rew, bce
 
 
 def road_flags(series: dict, vae_dir: Path, device, log=print) -> np.ndarray:

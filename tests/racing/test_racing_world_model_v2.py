@@ -191,6 +191,11 @@ def test_rollout_loss_scores_own_samples_against_the_real_steps_with_their_gradi
         one = rollout_loss(mdn, z, a, zn, r, d, m, 1, torch.Generator().manual_seed(4))
         at_t0 = type(ref)(*(x[:, t0 : t0 + 1] for x in ref))
         torch.testing.assert_close(one[1], mdn_loss(at_t0, zn[:, t0 : t0 + 1], r[:, :1], d[:, :1], m[:, :1])[1])
+        # the squared error of the mixture's expected latent, weighted by mse_weight, adds to the total
+        with_mse = rollout_loss(mdn, z, a, zn, r, d, m, 1, torch.Generator().manual_seed(4), mse_weight=2.0)
+        expected = (torch.softmax(ref.logpi[:, t0, 0], -1)[:, None, :] * ref.mu[:, t0]).sum(-1)
+        gap = (expected - zn[:, t0]).pow(2).mean()
+        torch.testing.assert_close(with_mse[0] - one[0], 2.0 * gap, atol=1e-5, rtol=1e-4)
 
     def grads():
         mdn.zero_grad()
