@@ -240,7 +240,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     train_s = SeriesSampler(series, train_eps, cfg.seq_len)
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
     focus = cfg.rollout_focus if cfg.rollout_horizon > 0 else 0.0
-    events = train_s.departures(road_flags(series, Path(cfg.vae), device, log)) if focus > 0 else None
+    road = road_flags(series, Path(cfg.vae), device, ckpt_dir / "road.npz", log) if focus > 0 else None
+    events = train_s.departures(road) if road is not None else None
     if events is not None:
         log(f"mdn-rnn: {len(events)} departures from the road in the training episodes")
         if not len(events):
@@ -327,9 +328,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
         model.train()
         for b in range(steps_per_epoch):
             t0 = None
-            if (
-                focus > 0 and events is not None
-            ):  # the multi-step stretch starts at t0; some windows put a departure inside it
+            # with a focus, the multi-step stretch starts at t0 and some windows put a departure inside it
+            if focus > 0 and events is not None:
                 t0 = int(rng.integers(0, max(1, cfg.seq_len - cfg.rollout_horizon + 1)))
                 n_focus = max(1, round(cfg.batch * focus))
                 parts = [train_s.windows_around(rng, events, n_focus, t0, cfg.rollout_horizon)]
@@ -515,14 +515,21 @@ def rollout_loss(
     return total, nll, rew, bce
 
 
-def road_flags(series: dict, vae_dir: Path, device, log=print) -> np.ndarray:
+def road_flags(series: dict, vae_dir: Path, device, cache: Path | None = None, log=print) -> np.ndarray:
     """Whether the car is on the road in each frame of ``series`` (its V means decoded by V, then
-    ``dream_batch.on_road``: what the dream's road figures read), (frames,) bool."""
+    ``dream_batch.on_road``: what the dream's road figures read), (frames,) bool; kept in ``cache``
+    under the series' key, so a resumed run does not decode again."""
     import torch
 
+    from gdl_studio.core.atomic import atomic_path
     from gdl_studio.racing.dream_batch import on_road
     from gdl_studio.racing.models_io import load_dir
 
+    key = str(series["key"])
+    if cache is not None and cache.is_file():
+        with np.load(cache) as d:
+            if str(d["key"]) == key:
+                return d["road"]
     vae, mu, flags = load_dir(vae_dir).to(device).eval(), series["mu"], []
     t = time.perf_counter()
     with torch.inference_mode():
@@ -530,6 +537,10 @@ def road_flags(series: dict, vae_dir: Path, device, log=print) -> np.ndarray:
             flags.append(on_road(vae.decode(torch.from_numpy(mu[i : i + 4096].astype(np.float32)).to(device))))
     out = np.concatenate(flags) if flags else np.zeros(0, bool)
     log(f"mdn-rnn: road flags of {len(out)} frames ({time.perf_counter() - t:.0f}s), {1 - out.mean():.3f} off the road")
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, allow_pickle=False, key=np.array(key), road=out)
     return out
 
 

@@ -241,6 +241,26 @@ def test_windows_around_departures_put_one_inside_the_rollout_stretch():
         assert 4 + 1 <= pos <= 4 + 6
 
 
+def test_road_flags_are_cached_under_the_series_key(tiny_models_dir, tmp_path, monkeypatch):
+    import gdl_studio.racing.models_io as models_io
+    from gdl_studio.racing.train_mdn import road_flags
+
+    rng = np.random.default_rng(0)
+    series = {"key": np.array("v:3"), "mu": rng.normal(0, 1, (5, 32)).astype(np.float16)}
+    cache = tmp_path / "road.npz"
+    first = road_flags(series, tiny_models_dir / "carracing-vae", torch.device("cpu"), cache, log=lambda *_: None)
+    assert first.shape == (5,) and first.dtype == bool and cache.is_file()
+
+    def no_decoding(*_a, **_k):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(models_io, "load_dir", no_decoding)
+    again = road_flags(series, tiny_models_dir / "carracing-vae", torch.device("cpu"), cache)
+    assert again.tolist() == first.tolist()
+    with pytest.raises(AssertionError, match="decoded again"):  # another series (new V or data) decodes afresh
+        road_flags({**series, "key": np.array("w:3")}, tiny_models_dir / "carracing-vae", "cpu", cache)
+
+
 def test_open_loop_runs_keep_the_share_and_have_the_span():
     """Scheduled sampling in runs: the share of own-sample steps is p whatever the span, every run
     lasts exactly ``span`` steps (unless the window ends), and span 1 draws steps alone."""
