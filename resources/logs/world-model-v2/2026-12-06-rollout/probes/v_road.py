@@ -1,7 +1,6 @@
 """Does V keep the road? on_road of V's decoding of each recorded frame against on_road of the frame itself, on the
 validation episodes of runs/sw/roll (every 20th). Run from the repository root: python3 PROBES/v_road.py"""
 
-
 import numpy as np
 import torch
 
