@@ -86,7 +86,6 @@ def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: 
     """Encode all rollouts with V into a cached series file (reused while V is unchanged)."""
     import torch
 
-    from gdl_studio.core.atomic import atomic_path
     from gdl_studio.core.registry import read_card
     from gdl_studio.racing.collect import list_episodes
     from gdl_studio.racing.models_io import load_dir
@@ -99,11 +98,10 @@ def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: 
     if not files:
         raise UserError(f"no rollouts in {data}; run `gdl-studio train world-model collect` first")
     key = f"{card.data['sha256']}:{len(files)}"
-    if cache.is_file():
-        with np.load(cache) as d:
-            if str(d["key"]) == key:
-                log(f"mdn-rnn: using cached latents {cache}")
-                return {k: d[k] for k in d.files}
+    cached = _read_keyed(cache, key)
+    if cached is not None:
+        log(f"mdn-rnn: using cached latents {cache}")
+        return cached
     vae = load_dir(vae_dir).to(device)
     mus, logvars, actions, rewards, terms, lengths = [], [], [], [], [], []
     t0 = time.perf_counter()
@@ -131,11 +129,26 @@ def encode_series(data: Path, vae_dir: Path, cache: Path, device, max_episodes: 
         "terminated": np.concatenate(terms).astype(bool),
         "lengths": np.asarray(lengths, np.int64),
     }
-    with atomic_path(cache) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, allow_pickle=False, **series)
+    _write_keyed(cache, key, series)
     log(f"mdn-rnn: encoded {len(files)} episodes → {cache}")
     return series
+
+
+def _read_keyed(cache: Path | None, key: str) -> dict | None:
+    """The arrays of the .npz ``cache`` when it exists and was written under ``key`` (``_write_keyed``), else None."""
+    if cache is None or not cache.is_file():
+        return None
+    with np.load(cache) as d:
+        return {k: d[k] for k in d.files} if str(d["key"]) == key else None
+
+
+def _write_keyed(cache: Path, key: str, arrays: dict) -> None:
+    """Write ``arrays`` to the .npz ``cache`` atomically, under ``key`` (its "key" entry)."""
+    from gdl_studio.core.atomic import atomic_path
+
+    with atomic_path(cache) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, allow_pickle=False, **{**arrays, "key": np.array(key)})
 
 
 def training_latents(mu, logvar, latent: str, gen=None):
@@ -196,7 +209,7 @@ class SeriesSampler:
         for row, i in enumerate(rng.integers(0, len(events), count)):
             e, d = (int(v) for v in events[i])
             start = max(0, d - at - int(rng.integers(1, horizon + 1)))
-            self._fill(out, row, e, min(start, max(0, self.episodes[e][2] - 1)))
+            self._fill(out, row, e, start)  # a departure's frame is at most the episode's last, so start < its length
         return out
 
     def _empty(self, count: int) -> dict:
@@ -521,15 +534,13 @@ def road_flags(series: dict, vae_dir: Path, device, cache: Path | None = None, l
     under the series' key, so a resumed run does not decode again."""
     import torch
 
-    from gdl_studio.core.atomic import atomic_path
     from gdl_studio.racing.dream_batch import on_road
     from gdl_studio.racing.models_io import load_dir
 
     key = str(series["key"])
-    if cache is not None and cache.is_file():
-        with np.load(cache) as d:
-            if str(d["key"]) == key:
-                return d["road"]
+    cached = _read_keyed(cache, key)
+    if cached is not None:
+        return cached["road"]
     vae, mu, flags = load_dir(vae_dir).to(device).eval(), series["mu"], []
     t = time.perf_counter()
     with torch.inference_mode():
@@ -538,9 +549,7 @@ def road_flags(series: dict, vae_dir: Path, device, cache: Path | None = None, l
     out = np.concatenate(flags) if flags else np.zeros(0, bool)
     log(f"mdn-rnn: road flags of {len(out)} frames ({time.perf_counter() - t:.0f}s), {1 - out.mean():.3f} off the road")
     if cache is not None:
-        with atomic_path(cache) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, allow_pickle=False, key=np.array(key), road=out)
+        _write_keyed(cache, key, {"road": out})
     return out
 
 
