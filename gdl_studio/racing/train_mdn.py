@@ -253,6 +253,8 @@ def train_mdn(cfg: MDNTrainConfig, log=print) -> dict:
     train_s = SeriesSampler(series, train_eps, cfg.seq_len)
     val_s = SeriesSampler(series, val_eps, cfg.seq_len)
     focus = cfg.rollout_focus if cfg.rollout_horizon > 0 else 0.0
+    if cfg.rollout_focus > 0 and not focus:
+        log("mdn-rnn: --rollout-focus needs --rollout-horizon; no windows are placed around departures")
     road = road_flags(series, Path(cfg.vae), device, ckpt_dir / "road.npz", log) if focus > 0 else None
     events = train_s.departures(road) if road is not None else None
     if events is not None:

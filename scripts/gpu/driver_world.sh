@@ -24,6 +24,8 @@
 # dreamer-span1-mean-joint.safetensors) instead of M v4.
 # Session 33: a variant with -rollN (e.g. span1-mean-joint-v5-roll30) adds mdn-rnn --rollout-horizon N (the multi-step
 # loss: N steps on M's own samples with their gradient, scored against the real trajectory); -wX sets its weight.
+# Session 34: -fF adds --rollout-focus F (that share of windows placed around a departure from the road), -mseW
+# --rollout-mse W (the expected latent's squared error along the stretch), e.g. span1-mean-joint-v5-roll30-f0.5-mse8.
 set -u
 . "$(dirname "$0")/common.sh"
 W=${W:-/tmp/drw}
@@ -62,7 +64,9 @@ chain() {  # what runs detached: every step logs into $W
     case $rest in *-scratch*) init="" ;; *-v5*) init="--init $W/init-v5/carracing-mdnrnn" ;; esac
     case $rest in *-joint*) opts="$opts --mixture joint" ;; esac
     case $rest in *-roll*) local h=${rest##*-roll}; opts="$opts --rollout-horizon ${h%%-*}" ;; esac
-    case $rest in *-w*) local w=${rest##*-w}; opts="$opts --rollout-weight ${w%%-*}" ;; esac
+    case $rest in *-w[0-9]*) local w=${rest##*-w}; opts="$opts --rollout-weight ${w%%-*}" ;; esac
+    case $rest in *-f[0-9]*) local f=${rest##*-f}; opts="$opts --rollout-focus ${f%%-*}" ;; esac
+    case $rest in *-mse[0-9]*) local q=${rest##*-mse}; opts="$opts --rollout-mse ${q%%-*}" ;; esac
     $gs mdn-rnn $common $init $opts --latent "${rest%%-*}" --out "$W/m-$v" --ckpt "$W/ck-$v" > "$W/m-$v.log" 2>&1 &
   done
   wait
