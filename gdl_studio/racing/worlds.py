@@ -181,6 +181,10 @@ def resolve_world(
         found[role] = (match or dirs)[0]
         if want and not match:
             notes.append(f"{name} differs from the one {card.name if card else 'the controller'} was shipped with")
+        elif models and Path(models) / name in dirs and found[role] != Path(models) / name:
+            # a --models copy passed over for the card's sha256: say so, or a bench of a candidate M runs the old one
+            who = card.name if card else "the controller"
+            notes.append(f"{name} in {models} is not the one {who} names; {found[role]} is used")
     return WorldRef(vae, mdn, found["vae"], found["mdn"], "; ".join(notes), card)
 
 

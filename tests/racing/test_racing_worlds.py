@@ -266,7 +266,11 @@ def test_resolve_world_missing_v_and_sha_preference(shipped, tmp_path):
     (stale / "carracing-vae-v2" / "card.json").write_text(json.dumps(card))
     shutil.copytree(shipped / "carracing-mdnrnn-v2", stale / "carracing-mdnrnn-v2")
     ref = resolve_world("carracing-controller-dream", models=stale, registry=Registry(roots=[shipped]))
-    assert ref.vae_dir == shipped / "carracing-vae-v2" and ref.note == ""
+    assert ref.vae_dir == shipped / "carracing-vae-v2"
+    assert (
+        ref.note
+        == f"carracing-vae-v2 in {stale} is not the one carracing-controller-dream names; {ref.vae_dir} is used"
+    )
     ref = resolve_world("carracing-controller-dream", models=stale, registry=Registry(roots=[only_c]))
     assert ref.vae_dir == stale / "carracing-vae-v2" and "differs" in ref.note
 
