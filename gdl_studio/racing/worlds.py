@@ -169,6 +169,7 @@ def resolve_world(
     roots = _roots(models, beside, registry)
     found: dict[str, Path] = {}
     notes = []
+    driver = card.name if card is not None else "the controller"  # who the notes speak of
     for role, name in (("vae", vae), ("mdn", mdn)):
         dirs = [root / name for root in roots if (root / name / CARD_NAME).is_file()]
         if not dirs:
@@ -180,11 +181,10 @@ def resolve_world(
         match = [d for d in dirs if want and read_card(d).data.get("sha256") == want]
         found[role] = (match or dirs)[0]
         if want and not match:
-            notes.append(f"{name} differs from the one {card.name if card else 'the controller'} was shipped with")
+            notes.append(f"{name} differs from the one {driver} was shipped with")
         elif models and Path(models) / name in dirs and found[role] != Path(models) / name:
             # a --models copy passed over for the card's sha256: say so, or a bench of a candidate M runs the old one
-            who = card.name if card else "the controller"
-            notes.append(f"{name} in {models} is not the one {who} names; {found[role]} is used")
+            notes.append(f"{name} in {models} is not the one {driver} names; {found[role]} is used")
     return WorldRef(vae, mdn, found["vae"], found["mdn"], "; ".join(notes), card)
 
 

@@ -15,7 +15,6 @@ files = list_episodes("runs/sw/roll")
 s = np.load("runs/sw/ck-roll30/series.npz")
 L = s["lengths"]
 fo = np.concatenate([[0], np.cumsum(L + 1)])
-agree = []
 rf = []
 vf = []
 for e in [e for e in range(len(files)) if e % 20 == 19]:
