@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from compose_helpers import close_panel, make_panel, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry
+from jack_tools import MidiDump, RtReceiver, RtSender, jack_connect, jack_ports, retry
 
 pytestmark = pytest.mark.jack
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +127,7 @@ def test_virtual_output_port_plays_the_piece(jack_panel):
 
     def check():
         dump = MidiDump(f"gdltest-pdump-{os.getpid()}")
-        subprocess.run(["jack_connect", ports[0], dump.port], check=True, timeout=10)
+        jack_connect(ports[0], dump.port)
         wait_for(lambda: False, timeout=0.2)
         panel.tempo_spin.setValue(300.0)
         panel.roll.set_cursor_beat(0.0)

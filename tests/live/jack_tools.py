@@ -33,6 +33,14 @@ def jack_ports() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+def jack_connect(source: str, destination: str) -> None:
+    """``jack_connect`` as an independent client; a stall raises :class:`ToolStall`."""
+    try:
+        subprocess.run(["jack_connect", source, destination], check=True, timeout=10)
+    except subprocess.TimeoutExpired as e:
+        raise ToolStall("jack_connect did not answer in 10 s") from e
+
+
 def wait_for_port(name: str, present: bool = True, timeout: float = 20.0) -> bool:
     """Whether ``name`` is (or, with ``present=False``, is no longer) a JACK port within ``timeout``
     seconds; a jack_lsp that stalls counts as not yet."""

@@ -9,7 +9,7 @@ import wave
 
 import numpy as np
 import pytest
-from jack_tools import MidiDump, RtReceiver, RtSender, jack_ports, retry, wait_for_port
+from jack_tools import MidiDump, RtReceiver, RtSender, jack_connect, jack_ports, retry, wait_for_port
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.jam import JamSession
@@ -63,7 +63,7 @@ def test_virtual_port_and_all_notes_off_on_stop(jack):
         out = mp.MidiOutput(virtual=True)
         try:
             port = next(p for p in jack_ports() if p.startswith("GDL Studio") and p.endswith(mp.VIRTUAL_PORT_NAME))
-            subprocess.run(["jack_connect", port, dump.port], check=True, timeout=10)
+            jack_connect(port, dump.port)
             time.sleep(0.2)
             sched = MidiScheduler(out, realtime=False).start()
             now = time.perf_counter()

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from jack_tools import MidiDump, RtReceiver, RtSender, retry
+from jack_tools import MidiDump, RtReceiver, RtSender, jack_connect, retry
 
 from gdl_studio.live import midi_ports as mp
 from gdl_studio.live.clock import CLOCK, PPQN, START, STOP, ClockFollower, ClockMaster, Transport
@@ -183,7 +183,6 @@ def test_lost_ticks_from_an_independent_rtmidi_clock_do_not_shift_the_grid(jack)
 def test_master_clock_on_its_own_port_reaches_jack_midi_dump(jack):
     """Key.SYNC_CLOCK_OUT = "GDL Studio Clock:clock": the master clock leaves on a JACK port of its
     own (the notes stay on theirs), read by jack_midi_dump."""
-    import subprocess
 
     from gdl_studio.live.clock import OWN_CLOCK_PORT
     from gdl_studio.live.scheduler import ListSink
@@ -198,7 +197,7 @@ def test_master_clock_on_its_own_port_reaches_jack_midi_dump(jack):
             assert session.set_sync("master", clock_out=OWN_CLOCK_PORT) == ""
             name = session.clock_out_name  # "GDL Studio Clock:clock" (JACK adds -01 … if taken)
             assert name.startswith("GDL Studio Clock") and name.endswith(":clock"), name
-            subprocess.run(["jack_connect", name, dump.port], check=True, timeout=10)
+            jack_connect(name, dump.port)
             time.sleep(0.2)
             session.start_clock(0.0, tempo_bpm=120.0)
             time.sleep(1.0)
