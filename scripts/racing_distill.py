@@ -175,8 +175,11 @@ def _rollout(task: tuple) -> dict:
 
     seeds, params, beta, teacher_p, rng_seed, record, rows, *more = task
     # gyro: the student also reads the HUD's gyroscope bar (one more input); probe: with record, also keep each
-    # state's Teacher.state and HUD gauges (only --fit-probe reads them)
-    gyro, probe = (bool(v) for v in (list(more) + [False, False])[:2])
+    # state's Teacher.state and HUD gauges (only --fit-probe reads them); noise: (σ, ρ) of the AR(1) noise added
+    # to the executed steering (DART, Laskey et al. 2017; the labels stay the teacher's clean action)
+    more = list(more) + [False, False, (0.0, 0.0)][len(more) :]
+    gyro, probe = bool(more[0]), bool(more[1])
+    sigma, rho = more[2]
     rng = np.random.default_rng(rng_seed)
     envs = [make_env() for _ in seeds]
     obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
@@ -194,6 +197,8 @@ def _rollout(task: tuple) -> dict:
         if gyro and params is not None:
             gyro_parts = unpack(np.repeat(params[None], n, axis=0), hidden=HIDDEN + 1)
     untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
+    noise = np.zeros(n)
+    noise_rng = np.random.default_rng([rng_seed, 7])  # its own stream: σ 0 leaves the mixing draws as they were
     steps = 0
     for _t in range(1000):
         live = np.flatnonzero(~done)
@@ -215,7 +220,12 @@ def _rollout(task: tuple) -> dict:
                 labels.append(a_teacher[live])
                 if probe:
                     states.append(np.stack([np.r_[teachers[i].state(), hud_gauges(obs[i])] for i in live]))
+            if sigma > 0:
+                noise = rho * noise + math.sqrt(1.0 - rho * rho) * sigma * noise_rng.standard_normal(n)
+                actions[:, 0] = np.clip(actions[:, 0] + noise, -1.0, 1.0)
             agent.advance(actions)
+        elif sigma > 0:
+            raise ValueError("steering noise is for recorded data collection (a student or record)")
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
             steps += 1
@@ -245,13 +255,16 @@ def collect(
     teacher_p: dict,
     rows,
     gyro=False,
+    noise: tuple[float, float] = (0.0, 0.0),
 ):
     """Round ``rnd``'s data collection: tracks ``first + 1000·rnd`` … (``tracks`` of them, ``batch`` a worker task)
     driven by ``student`` mixed with the teacher at ``beta``, every state labelled and added to ``run``. The mixing
-    seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. Returns the driven returns."""
+    seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. ``noise`` (σ, ρ): AR(1)
+    noise on the executed steering (--steer-noise). Returns the driven returns."""
     seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
     tasks = [
-        (b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro) for k, b in enumerate(_batches(seeds, batch))
+        (b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, False, noise)
+        for k, b in enumerate(_batches(seeds, batch))
     ]
     res = pool.map(_rollout, tasks)
     run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
@@ -549,6 +562,16 @@ def main() -> int:
         "input after [z, h]); an experiment: the run's students are kept as rounds, not saved as an app model",
     )
     ap.add_argument(
+        "--steer-noise",
+        type=float,
+        nargs=2,
+        default=(0.0, 0.0),
+        metavar=("SIGMA", "RHO"),
+        help="DART: while gathering each round's data (not --replay's), add AR(1) noise of stationary std SIGMA and "
+        "step correlation RHO to the executed steering, so the states include recoveries from the student's kind of "
+        "drift; labels stay the teacher's clean actions",
+    )
+    ap.add_argument(
         "--trace",
         nargs=2,
         metavar=("CONTROLLER", "TRACK"),
@@ -625,7 +648,18 @@ def main() -> int:
             if args.drive_average > 1 and run.rows:
                 student = run.average(run.last(args.drive_average))
             driven = collect(
-                pool, run, student, beta, rnd, args.first, args.tracks, args.batch, teacher_p, rows, args.gyro
+                pool,
+                run,
+                student,
+                beta,
+                rnd,
+                args.first,
+                args.tracks,
+                args.batch,
+                teacher_p,
+                rows,
+                args.gyro,
+                tuple(args.steer_noise),
             )
             x, y = run.data()
             if args.student_hidden:
