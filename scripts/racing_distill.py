@@ -33,6 +33,8 @@ a round on the device, 512-unit students and a teacher that cuts gas while steer
 more validation tracks; ``--trace`` shows where its crashes come from (straight or right steering in sharp left
 corners), and ``--fit-probe`` what the student lacks: the yaw rate (steering R² 0.83 → 0.97), which the frame's HUD
 shows (``preprocess.hud_gauges``) below the rows V sees; a student that also reads it (``--gyro``) drove no better.
+Session 35 (``2026-12-06-dart/``): ``--steer-noise`` (DART) on session 27's recipe; the averages of rounds 2–5 crash
+more, not less (8 and 20 of 256 validation tracks under 800 at σ 0.1 and 0.2, against the shipped driver's 4).
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -912,6 +914,12 @@ def keep(
                 f"; the rounds whose log line names members drove, and were validated as, the average of the last "
                 f"{args.drive_average} rounds' students"
                 if args.drive_average > 1
+                else ""
+            )
+            + (
+                "; DART: AR(1) noise of std {:g} and step correlation {:g} on the executed steering while each "
+                "round's data were gathered (labels: the teacher's clean actions)".format(*args.steer_noise)
+                if args.steer_noise[0] > 0
                 else ""
             )
         )
