@@ -199,6 +199,8 @@ def _rollout(task: tuple) -> dict:
         if gyro and params is not None:
             gyro_parts = unpack(np.repeat(params[None], n, axis=0), hidden=HIDDEN + 1)
     untaught = [r for r in range(3) if r not in rows]  # outputs not taught: always the student's
+    if sigma > 0 and agent is None:
+        raise ValueError("steering noise is for recorded data collection (a student or record)")
     noise = np.zeros(n)
     noise_rng = np.random.default_rng([rng_seed, 7])  # its own stream: σ 0 leaves the mixing draws as they were
     steps = 0
@@ -226,8 +228,6 @@ def _rollout(task: tuple) -> dict:
                 noise = rho * noise + math.sqrt(1.0 - rho * rho) * sigma * noise_rng.standard_normal(n)
                 actions[:, 0] = np.clip(actions[:, 0] + noise, -1.0, 1.0)
             agent.advance(actions)
-        elif sigma > 0:
-            raise ValueError("steering noise is for recorded data collection (a student or record)")
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
             steps += 1

@@ -23,22 +23,24 @@ class ToolStall(RuntimeError):
     raises it."""
 
 
-def jack_ports() -> list[str]:
+def _jack_tool(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """One of JACK's command-line clients, given 10 s; a stall raises :class:`ToolStall`."""
     try:
-        out = subprocess.run(
-            ["jack_lsp"], capture_output=True, text=True, timeout=10, env={**os.environ, "JACK_NO_START_SERVER": "1"}
-        ).stdout
+        return subprocess.run(args, timeout=10, **kwargs)
     except subprocess.TimeoutExpired as e:
-        raise ToolStall("jack_lsp did not answer in 10 s") from e
+        raise ToolStall(f"{args[0]} did not answer in 10 s") from e
+
+
+def jack_ports() -> list[str]:
+    out = _jack_tool(
+        ["jack_lsp"], capture_output=True, text=True, env={**os.environ, "JACK_NO_START_SERVER": "1"}
+    ).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def jack_connect(source: str, destination: str) -> None:
-    """``jack_connect`` as an independent client; a stall raises :class:`ToolStall`."""
-    try:
-        subprocess.run(["jack_connect", source, destination], check=True, timeout=10)
-    except subprocess.TimeoutExpired as e:
-        raise ToolStall("jack_connect did not answer in 10 s") from e
+    """``jack_connect`` as an independent client."""
+    _jack_tool(["jack_connect", source, destination], check=True)
 
 
 def wait_for_port(name: str, present: bool = True, timeout: float = 20.0) -> bool:
