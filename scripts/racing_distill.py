@@ -189,7 +189,7 @@ def _rollout(task: tuple) -> dict:
     n = len(seeds)
     totals = np.zeros(n)
     done = np.zeros(n, bool)
-    feats, labels, states = [], [], []
+    feats, labels, states, slots = [], [], [], []
     # the teacher alone needs neither V nor M; without a student its controller rows are never used
     agent = None
     gyro_parts = None
@@ -222,6 +222,7 @@ def _rollout(task: tuple) -> dict:
             if record:
                 feats.append(x[live].astype(np.float32))
                 labels.append(a_teacher[live])
+                slots.append(live)
                 if probe:
                     states.append(np.stack([np.r_[teachers[i].state(), hud_gauges(obs[i])] for i in live]))
             if sigma > 0:
@@ -240,6 +241,7 @@ def _rollout(task: tuple) -> dict:
     out = {"returns": totals.tolist(), "steps": steps}
     if record and feats:
         out["x"], out["y"] = np.concatenate(feats), np.concatenate(labels)
+        out["slot"] = np.concatenate(slots)  # which of `seeds` each state was driven on
         if probe:
             out["s"] = np.concatenate(states)
     return out
@@ -258,19 +260,26 @@ def collect(
     rows,
     gyro=False,
     noise: tuple[float, float] = (0.0, 0.0),
+    focus_below: float | None = None,
 ):
     """Round ``rnd``'s data collection: tracks ``first + 1000·rnd`` … (``tracks`` of them, ``batch`` a worker task)
     driven by ``student`` mixed with the teacher at ``beta``, every state labelled and added to ``run``. The mixing
     seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. ``noise`` (σ, ρ): AR(1)
-    noise on the executed steering (--steer-noise). Returns the driven returns."""
+    noise on the executed steering (--steer-noise). ``focus_below``: keep only the episodes whose driven return is
+    under it, added as focus states (--focus-below). Returns the driven returns."""
     seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
     tasks = [
         (b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, False, noise)
         for k, b in enumerate(_batches(seeds, batch))
     ]
     res = pool.map(_rollout, tasks)
-    run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
     run.env_steps += sum(r["steps"] for r in res)
+    if focus_below is None:
+        run.add(np.concatenate([r["x"] for r in res]), np.concatenate([r["y"] for r in res]))
+    else:
+        for r in res:
+            keep = (np.asarray(r["returns"]) < focus_below)[r["slot"]]
+            run.add(r["x"][keep], r["y"][keep], focus=True)
     return np.concatenate([r["returns"] for r in res])
 
 
@@ -298,10 +307,19 @@ def read_log(run: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- fitting
-def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, steps: int = 4000) -> np.ndarray:
+def fit_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    prev: np.ndarray | None,
+    hidden: int,
+    steps: int = 4000,
+    focus: np.ndarray | None = None,
+    share: float = 0.0,
+) -> np.ndarray:
     """The MLP student by minibatch Adam on the squashed actions (warm-started from ``prev``), as the flat
     parameters of :class:`gdl_studio.racing.controller.MLPController` (standardisation folded into the first
-    layer, so it takes raw features). On the GPU where there is one (the device's runs)."""
+    layer, so it takes raw features). On the GPU where there is one (the device's runs). ``focus`` (a mask over
+    the states) and ``share``: that share of every minibatch is drawn from the focus states (--focus-share)."""
     import torch
 
     from gdl_studio.racing.controller import Z_SIZE, unpack
@@ -325,8 +343,13 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
     opt = torch.optim.Adam(params, lr=2e-3, weight_decay=1e-5)
     xs = (xt - mean) / std
     gen = torch.Generator().manual_seed(0)
+    hard = torch.from_numpy(np.flatnonzero(focus)) if focus is not None else torch.zeros(0, dtype=torch.long)
+    n_hard = int(round(2048 * share)) if len(hard) else 0
     for _ in range(steps):
-        idx = torch.randint(0, len(xs), (2048,), generator=gen).to(dev)
+        idx = torch.randint(0, len(xs), (2048 - n_hard,), generator=gen)
+        if n_hard:
+            idx = torch.cat([idx, hard[torch.randint(0, len(hard), (n_hard,), generator=gen)]])
+        idx = idx.to(dev)
         a = torch.tanh(l2(torch.tanh(l1(xs[idx]))))
         yb = yt[idx]
         brake = torch.where(yb[:, 2] > 0, a[:, 2], a[:, 2].clamp(0, 1))
@@ -335,7 +358,8 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, hidden: int, 
         opt.zero_grad()
         loss.backward()
         opt.step()
-    print(f"  fit (MLP {hidden}): loss {loss.item():.4f} on {len(x)} states", flush=True)
+    extra = f" ({len(hard)} focus states, {share:.0%} of each minibatch)" if n_hard else ""
+    print(f"  fit (MLP {hidden}): loss {loss.item():.4f} on {len(x)} states{extra}", flush=True)
     with torch.no_grad():
         w1 = l1.weight / std
         b1 = l1.bias - (w1 * mean).sum(1)
@@ -574,6 +598,25 @@ def main() -> int:
         "drift; labels stay the teacher's clean actions",
     )
     ap.add_argument(
+        "--seed-data",
+        metavar="DIR",
+        help="a fresh run starts with another run's gathered states and labels (DIR/data.npy, labels.npy), so its "
+        "refits keep them",
+    )
+    ap.add_argument(
+        "--focus-below",
+        type=float,
+        metavar="RETURN",
+        help="failure-focused rounds: of each round's episodes keep only those whose driven return is under RETURN "
+        "(the student's own failures, with β = 0: --beta0 0); their states become focus states",
+    )
+    ap.add_argument(
+        "--focus-share",
+        type=float,
+        default=0.0,
+        help="MLP refits draw this share of every minibatch from the focus states (--focus-below)",
+    )
+    ap.add_argument(
         "--trace",
         nargs=2,
         metavar=("CONTROLLER", "TRACK"),
@@ -643,6 +686,9 @@ def main() -> int:
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
         if args.replay and not run.rows:
             replay(pool, run, args, teacher_p, rows)
+        if args.seed_data and not run.rows:
+            run.seed(Path(args.seed_data))
+            print(f"seeded with {args.seed_data}'s {run.states} states", flush=True)
         for rnd in range(run.next_round, args.rounds):
             beta = args.beta0 * 0.5**rnd
             # round 0 of a fresh run is the teacher's alone (β = 1): no student drives, none is needed
@@ -662,10 +708,13 @@ def main() -> int:
                 rows,
                 args.gyro,
                 tuple(args.steer_noise),
+                args.focus_below,
             )
             x, y = run.data()
             if args.student_hidden:
-                run.params = fit_mlp(x, y, run.params, args.student_hidden, args.fit_steps)
+                run.params = fit_mlp(
+                    x, y, run.params, args.student_hidden, args.fit_steps, run.focus(), args.focus_share
+                )
             else:
                 assert run.params is not None
                 run.params = fit(x, y, run.params, rows)
@@ -682,6 +731,7 @@ def main() -> int:
                 "driven_mean": round(float(driven.mean()), 1),
                 "driven_under_800": int((driven < 800).sum()),
                 "states": run.states,
+                **({"focus_states": int(run.focus().sum())} if args.focus_below is not None else {}),
                 **return_stats(v),
                 "env_steps": run.env_steps,
                 "seconds": round(time.perf_counter() - t0, 1),
@@ -764,13 +814,15 @@ def load_round(path: Path) -> np.ndarray:
 class Run:
     """A DAgger run's state in ``OUT``, resumable after any finished round: ``round-K.npz`` (each round's student),
     ``log.jsonl`` (one line per round) and ``data.npy``/``labels.npy`` (every state gathered so far and the
-    teacher's labels; float32, about 1.2 kB a state, rewritten each round)."""
+    teacher's labels; float32, about 1.2 kB a state, rewritten each round) and, once there are any, ``focus.npy``
+    (which states --focus-below kept)."""
 
     def __init__(self, out: Path, params: np.ndarray | None) -> None:
         self.out, self.params = out, params
         self.rows: list[dict] = []
         self._x: list[np.ndarray] = []
         self._y: list[np.ndarray] = []
+        self._f: list[np.ndarray] = []
         self.env_steps = 0
 
     @classmethod
@@ -784,6 +836,8 @@ class Run:
             run._x, run._y = [np.load(out / "data.npy")[:n]], [np.load(out / "labels.npy")[:n]]
             if len(run._x[0]) != n:
                 raise SystemExit(f"{out}: data.npy holds fewer than round {last}'s {n} states")
+            focus = out / "focus.npy"
+            run._f = [np.load(focus)[:n] if focus.exists() else np.zeros(n, bool)]
             run.env_steps = run.rows[-1]["env_steps"]
             print(f"resuming {out} after round {last} ({run.states} states)", flush=True)
         return run
@@ -800,19 +854,30 @@ class Run:
     def states(self) -> int:
         return int(sum(len(x) for x in self._x))
 
-    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+    def add(self, x: np.ndarray, y: np.ndarray, focus: bool = False) -> None:
         self._x.append(x.astype(np.float32))
         self._y.append(y.astype(np.float32))
+        self._f.append(np.full(len(x), focus))
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         self._x, self._y = [np.concatenate(self._x)], [np.concatenate(self._y)]
         return self._x[0], self._y[0]
 
+    def focus(self) -> np.ndarray:
+        """Which states --focus-below kept (a mask over :meth:`data`'s rows)."""
+        self._f = [np.concatenate(self._f)] if self._f else [np.zeros(0, bool)]
+        return self._f[0]
+
+    def seed(self, src: Path) -> None:
+        """``--seed-data``: another run's gathered states and labels as this run's first data (not focus states)."""
+        self.add(np.load(src / "data.npy"), np.load(src / "labels.npy"))
+
     def commit(self, rnd: int, row: dict) -> None:
         assert self.params is not None
         np.savez(self.out / f"round-{rnd}.npz", params=self.params)
         x, y = self.data()
-        for name, a in (("data", x), ("labels", y)):  # written aside, then renamed: never half a file
+        files = [("data", x), ("labels", y)] + ([("focus", self.focus())] if self.focus().any() else [])
+        for name, a in files:  # written aside, then renamed: never half a file
             np.save(self.out / f"{name}.tmp.npy", a)
             (self.out / f"{name}.tmp.npy").replace(self.out / f"{name}.npy")
         with open(self.out / "log.jsonl", "a") as f:
