@@ -71,6 +71,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -165,7 +166,22 @@ def _batches(seeds: list[int], size: int) -> list[list[int]]:
     return [seeds[k : k + size] for k in range(0, len(seeds), size)]
 
 
-def _rollout(task: tuple) -> dict:
+class Task(NamedTuple):
+    """One worker task of :func:`_rollout`: a lockstep batch of episodes."""
+
+    seeds: list[int]
+    params: np.ndarray | None  # the student (None: the teacher drives alone)
+    beta: float  # per step, the teacher's action is executed with this probability, else the student's
+    teacher_p: dict
+    rng_seed: int = 0  # the mixing draws
+    record: bool = False  # keep each state's features [z, h] and the teacher's label
+    rows: tuple[int, ...] = (0, 1, 2)  # outputs taught; the others are always the student's
+    gyro: bool = False  # the student also reads the HUD's gyroscope bar (one more input)
+    probe: bool = False  # with record, also keep each state's Teacher.state and HUD gauges (--fit-probe)
+    noise: tuple[float, float] = (0.0, 0.0)  # (σ, ρ) of AR(1) noise on the executed steering (DART)
+
+
+def _rollout(task: Task) -> dict:
     """Episodes on ``seeds`` in lockstep; each step executes the teacher's action with probability β,
     else the student's; returns features [z, h], the teacher's labels and each episode's return.
     Runs in a worker of :func:`gdl_studio.racing.train_controller._worker_init` (V and M loaded)."""
@@ -175,13 +191,8 @@ def _rollout(task: tuple) -> dict:
     from gdl_studio.racing.preprocess import hud_gauges
     from gdl_studio.racing.train_controller import _WORKER
 
-    seeds, params, beta, teacher_p, rng_seed, record, rows, *more = task
-    # gyro: the student also reads the HUD's gyroscope bar (one more input); probe: with record, also keep each
-    # state's Teacher.state and HUD gauges (only --fit-probe reads them); noise: (σ, ρ) of the AR(1) noise added
-    # to the executed steering (DART, Laskey et al. 2017; the labels stay the teacher's clean action)
-    more = list(more) + [False, False, (0.0, 0.0)][len(more) :]
-    gyro, probe = bool(more[0]), bool(more[1])
-    sigma, rho = more[2]
+    seeds, params, beta, teacher_p, rng_seed, record, rows, gyro, probe, (sigma, rho) = task
+    # the noise is DART's (Laskey et al. 2017): the labels stay the teacher's clean action
     rng = np.random.default_rng(rng_seed)
     envs = [make_env() for _ in seeds]
     obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
@@ -269,7 +280,7 @@ def collect(
     under it, added as focus states (--focus-below). Returns the driven returns."""
     seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
     tasks = [
-        (b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, False, noise)
+        Task(b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, noise=noise)
         for k, b in enumerate(_batches(seeds, batch))
     ]
     res = pool.map(_rollout, tasks)
@@ -286,7 +297,9 @@ def collect(
 def drive_alone(pool, params, seeds: list[int], args, teacher_p: dict, rows) -> tuple[np.ndarray, int]:
     """``params`` driving ``seeds`` alone (no teacher, nothing recorded): the returns and the env steps."""
     gyro = getattr(args, "gyro", False)
-    res = pool.map(_rollout, [(b, params, 0.0, teacher_p, 0, False, rows, gyro) for b in _batches(seeds, args.batch)])
+    res = pool.map(
+        _rollout, [Task(b, params, 0.0, teacher_p, rows=rows, gyro=gyro) for b in _batches(seeds, args.batch)]
+    )
     return np.concatenate([r["returns"] for r in res]), sum(r["steps"] for r in res)
 
 
@@ -414,7 +427,7 @@ def hybrid(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> int
 
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
         runs = [
-            pool.map(_rollout, [(b, init, beta, teacher_p, 0, False, rows) for b in _batches(seeds, args.batch)])
+            pool.map(_rollout, [Task(b, init, beta, teacher_p, rows=rows) for b in _batches(seeds, args.batch)])
             for beta, rows in ((0.0, (0, 1, 2)), (1.0, (1, 2)))
         ]
     base, mixed = (np.concatenate([r["returns"] for r in res]) for res in runs)
@@ -463,7 +476,7 @@ def fit_probe(ctx, args, models_dir: str, init: np.ndarray, teacher_p: dict) -> 
     train = _batches(list(range(args.first, args.first + args.tracks)), args.batch)
     held = _batches(list(range(args.first + 100_000, args.first + 100_008)), args.batch)
     with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-        res = pool.map(_rollout, [(b, None, 1.0, teacher_p, 0, True, (0, 1, 2), False, True) for b in train + held])
+        res = pool.map(_rollout, [Task(b, None, 1.0, teacher_p, record=True, probe=True) for b in train + held])
     n_train = len(train)
     xtr, ytr = np.concatenate([r["x"] for r in res[:n_train]]), np.concatenate([r["y"] for r in res[:n_train]])
     xte, yte = np.concatenate([r["x"] for r in res[n_train:]]), np.concatenate([r["y"] for r in res[n_train:]])
@@ -637,9 +650,7 @@ def main() -> int:
     if args.teacher_only:
         seeds = list(range(args.teacher_first, args.teacher_first + args.tracks))
         with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-            res = pool.map(
-                _rollout, [(b, None, 1.0, teacher_p, 0, False, (0, 1, 2)) for b in _batches(seeds, args.batch)]
-            )
+            res = pool.map(_rollout, [Task(b, None, 1.0, teacher_p) for b in _batches(seeds, args.batch)])
         r = np.concatenate([x["returns"] for x in res])
         print(json.dumps({"teacher_mean": r.mean(), "min": r.min(), "returns": r.round(1).tolist()}))
         return 0
