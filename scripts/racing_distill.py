@@ -744,6 +744,7 @@ def main() -> int:
                 "states": run.states,
                 **({"focus_states": int(run.focus().sum())} if args.focus_below is not None else {}),
                 **return_stats(v),
+                "valid_tracks": [valid[0], len(valid)],  # best() compares only rounds validated on the same tracks
                 "env_steps": run.env_steps,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
@@ -910,8 +911,14 @@ class Run:
 
     def best(self) -> dict:
         """The round with the best validation mean (its row and what was validated: its student, or the average
-        of its ``members``)."""
-        row = max(self.rows, key=lambda r: r["valid_mean"])
+        of its ``members``), among the rounds validated on the same tracks as the last one (a run resumed with
+        another --valid, or continuing another run's log, keeps its earlier rounds out of the comparison; rows
+        written before ``valid_tracks`` was logged count as the same)."""
+        last = self.rows[-1].get("valid_tracks")
+        row = max(
+            (r for r in self.rows if r.get("valid_tracks", last) == last),
+            key=lambda r: r["valid_mean"],
+        )
         params = self.average(row["members"]) if "members" in row else self._round(row["round"])
         return {**row, "params": params}
 
