@@ -35,6 +35,10 @@ corners), and ``--fit-probe`` what the student lacks: the yaw rate (steering R²
 shows (``preprocess.hud_gauges``) below the rows V sees; a student that also reads it (``--gyro``) drove no better.
 Session 35 (``2026-12-06-dart/``): ``--steer-noise`` (DART) on session 27's recipe; the averages of rounds 2–5 crash
 more, not less (8 and 20 of 256 validation tracks under 800 at σ 0.1 and 0.2, against the shipped driver's 4).
+Session 36 (``2026-12-07-focus/``): failure-focused rounds (``--seed-data``, ``--focus-below``, ``--focus-share``;
+the driver alone on 128 tracks a round, only its episodes under 900 kept, 20 % of every minibatch from them) keep
+all four of the shipped driver's crashes on 256 fresh validation tracks and add five (907.9 ± 72.9 against 912.2 ±
+53.0); refitting the 256-unit average as one network crashes more before any focus data.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
@@ -54,6 +58,11 @@ Run on a CPU (2 workers) or the device's 16 cores::
     python scripts/racing_distill.py --export-ensemble runs/distill-cont-cpu:2 runs/distill-cont-cpu:3 \
         runs/distill-cont-cpu:4 runs/distill-cont-cpu:5 --valid-first 6000064 --valid 128 --out runs/distill-ens
     # the same on the device's 16 cores, 128 tracks a round: scripts/gpu/distill_chain.sh
+
+    # session 36: failure-focused rounds continuing a copy of that run (runs/focus-ens; its log folder's README)
+    python scripts/racing_distill.py --student-hidden 64 --out runs/focus-ens --rounds 10 --drive-average 4 \
+        --beta0 0 --focus-below 900 --focus-share 0.2 --tracks 128 --first 9600000 --valid 32 --batch 4 --workers 2
+    # at the device's scale, with the choice against the shipped driver: scripts/gpu/distill_focus.sh
 
 Writes ``OUT/round-K.npz`` (each round's student), ``OUT/log.jsonl``, ``OUT/data.npy``/``labels.npy`` (every state
 gathered and its label) and, at the end, the best round's student as a controller model with its card:
