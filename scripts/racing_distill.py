@@ -773,7 +773,9 @@ def main() -> int:
 def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.0) -> int:
     """``--trace CONTROLLER TRACK``: where and how a driver leaves the road. Each step: the return so far, the car's
     distance from the centre line and speed, the driver's action, the teacher's action on the same state (not
-    executed), the nearest tile and the teacher's corner speed there."""
+    executed), the nearest tile and the teacher's corner speed there. Then the whole episode: the nearest tile every
+    50 steps, and the steps the car drove the wrong way round the track (its velocity against the direction of the
+    track at its nearest tile, at a speed over 5)."""
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.fast_env import make_env
     from gdl_studio.racing.models_io import controller_params, load_world_model_from
@@ -784,7 +786,7 @@ def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.
     obs = env.reset(seed=track)[0]
     teacher = Teacher(env, teacher_p)
     agent = BatchAgent(wm.vae, wm.mdn, params[None])
-    total, rows = 0.0, []
+    total, rows, wrong = 0.0, [], []
     for step in range(1000):
         a_teacher = teacher.act()
         a = agent.policy(agent.features(obs[None]))[0]
@@ -792,6 +794,9 @@ def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.
         car = env.unwrapped.car
         off = float(np.linalg.norm(teacher.track - np.array(car.hull.position), axis=1).min())
         speed = float(np.linalg.norm(car.hull.linearVelocity))
+        i = int(teacher.i)
+        tangent = teacher.track[(i + 1) % len(teacher.track)] - teacher.track[i]
+        wrong.append(speed > 5.0 and float(np.dot(tangent, np.array(car.hull.linearVelocity))) < 0.0)
         obs, r, term, trunc, _ = env.step(a)
         total += float(r)
         rows.append((step, total, off, speed, *a, *a_teacher, teacher.i, float(teacher.vcorner[teacher.i])))
@@ -810,6 +815,9 @@ def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.
                 "{:4d} {:7.1f} {:5.1f} {:6.1f} | {:5.2f} {:5.2f} {:5.2f} |          {:5.2f} {:5.2f} {:5.2f} | "
                 "{:4d} {:9.1f}".format(*row)
             )
+    print("nearest tile every 50 steps:", " ".join(str(row[10]) for row in rows[::50]))
+    first_wrong = next((k for k, w in enumerate(wrong) if w), None)
+    print(f"steps driving the wrong way: {sum(wrong)} of {len(rows)} (first: {first_wrong})")
     return 0
 
 
