@@ -35,6 +35,47 @@ w = r(sys.argv[1]); print(w.vae_dir.resolve(), w.mdn_dir.resolve())" "$1"
 }
 export -f world_dirs
 
+choose_distilled() {  # choose_distilled CANDIDATE: the imitation-trained driver CANDIDATE (a model folder) against the
+  # shipped one on $SELECT fresh validation tracks from $SELECT_FIRST ($WORKERS workers), by the rule declared before
+  # scoring: it replaces the shipped one only with a higher mean and no more episodes under 800 (written into its
+  # card as `selection`). Only a replacement is scored on the stock env, $EPISODES episodes on the bench's tracks
+  # (1,000,000…) and on 7,000,000…. Writes $W/select.json, decision.json and bench-*.json. Exported, for a detached
+  # `chain`.
+  local name=carracing-controller-distilled cand=$1
+  python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
+    --workers "$WORKERS" "models/$name" "$cand" > "$W/select.json" 2> "$W/select.log" || return 1
+  python3 - "$W/select.json" "$cand/card.json" > "$W/decision.json" <<'PY' || return 1
+import json, sys
+import numpy as np
+d = json.load(open(sys.argv[1]))
+stats = [{"mean": round(float(np.mean(r)), 1), "std": round(float(np.std(r)), 1), "min": round(float(np.min(r)), 1),
+          "under_800": int((np.asarray(r) < 800).sum())} for r in d["returns"]]
+shipped, new = stats
+replace = new["mean"] > shipped["mean"] and new["under_800"] <= shipped["under_800"]
+n, first = len(d["returns"][0]), d["first_track"]
+sel = {"tracks": f"{n} validation tracks from {first:,}", "rule": "higher mean and no more episodes under 800 "
+       "than the driver shipped before", "this": new, "shipped_before": shipped, "replaced": replace}
+card = json.load(open(sys.argv[2]))
+card["selection"] = sel
+json.dump(card, open(sys.argv[2], "w"), indent=2)
+print(json.dumps(sel))
+PY
+  grep -q '"replaced": true' "$W/decision.json" || return 0  # kept the shipped driver: no test set is driven
+  rm -rf "models/$name" && cp -r "$cand" "models/$name"
+  for base in 1000000 7000000; do
+    python3 -m gdl_studio bench racing --episodes "$EPISODES" --seed-base "$base" --workers "$WORKERS" \
+      --controller "$name" --json > "$W/bench-$base.json" 2> "$W/bench-$base.log"
+  done
+}
+export -f choose_distilled
+
+chosen_report() {  # what choose_distilled wrote: the scores' summary, the decision and any stock scores
+  tail -n 2 "$W/select.log" 2>/dev/null; cat "$W/decision.json" 2>/dev/null
+  for f in "$W"/bench-*.json; do [ -s "$f" ] && python3 -c "import json, sys
+d = json.load(open(sys.argv[1]))
+print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
+}
+
 running() {  # running PIDFILE: whether the process it names is alive
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }

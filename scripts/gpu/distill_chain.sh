@@ -35,40 +35,14 @@ chain() {  # what runs detached: every step logs into $W
     >> "$W/distill.log" 2>&1 || return 1
   # the choice, declared before anything is scored: the run's kept driver and the shipped one on SELECT fresh
   # validation tracks; the new one replaces the shipped one only with a higher mean and no more episodes under 800
-  python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
-    --workers "$WORKERS" "models/$name" "$W/run/$name" > "$W/select.json" 2> "$W/select.log" || return 1
-  python3 - "$W/select.json" "$W/run/$name/card.json" > "$W/decision.json" <<'PY' || return 1
-import json, sys
-import numpy as np
-d = json.load(open(sys.argv[1]))
-stats = [{"mean": round(float(np.mean(r)), 1), "std": round(float(np.std(r)), 1), "min": round(float(np.min(r)), 1),
-          "under_800": int((np.asarray(r) < 800).sum())} for r in d["returns"]]
-shipped, new = stats
-replace = new["mean"] > shipped["mean"] and new["under_800"] <= shipped["under_800"]
-n, first = len(d["returns"][0]), d["first_track"]
-sel = {"tracks": f"{n} validation tracks from {first:,}", "rule": "higher mean and no more episodes under 800 "
-       "than the driver shipped before", "this": new, "shipped_before": shipped, "replaced": replace}
-card = json.load(open(sys.argv[2]))
-card["selection"] = sel
-json.dump(card, open(sys.argv[2], "w"), indent=2)
-print(json.dumps(sel))
-PY
-  grep -q '"replaced": true' "$W/decision.json" || return 0  # kept the shipped driver: no test set is driven
-  rm -rf "models/$name" && cp -r "$W/run/$name" models/
-  for base in 1000000 7000000; do
-    python3 -m gdl_studio bench racing --episodes "$EPISODES" --seed-base "$base" --workers "$WORKERS" \
-      --controller "$name" --json > "$W/bench-$base.json" 2> "$W/bench-$base.log"
-  done
+  choose_distilled "$W/run/$name"
 }
 
 snapshot() {
   tar czf "$OUT/distill-chain.tgz" -C "$W" --exclude='*.npy' . 2>/dev/null
   grep '^{' "$W/distill.log" 2>/dev/null | tail -n 12 | cut -c1-260
   grep -v '^{' "$W/distill.log" 2>/dev/null | tail -n 3 | cut -c1-200
-  tail -n 2 "$W/select.log" 2>/dev/null; cat "$W/decision.json" 2>/dev/null
-  for f in "$W"/bench-*.json; do [ -s "$f" ] && python3 -c "import json, sys
-d = json.load(open(sys.argv[1]))
-print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
+  chosen_report
 }
 
 if [ "${1:-}" = start ]; then
