@@ -19,15 +19,15 @@
 # Detached and resumable (racing_distill.py resumes after its last finished round):
 #   bash scripts/gpu/distill_focus.sh start WAIT_SECONDS
 #   bash scripts/gpu/distill_focus.sh wait WAIT_SECONDS     # returns early when everything ended
-# Env: ROUNDS (4), TRACKS (384), FIRST (9600000), FOCUS_BELOW (870), FOCUS_SHARE (0.2), VALID (64), SELECT (256),
-# SELECT_FIRST (6000832), FIT_STEPS (4000), WORKERS (16), EPISODES (100).
+# Env: ROUNDS (4), TRACKS (384), FIRST (9600000), FOCUS_BELOW (900), FOCUS_SHARE (0.2), VALID (64), SELECT (256),
+# SELECT_FIRST (6001344: after the tracks session 36 chose on), FIT_STEPS (4000), WORKERS (16), EPISODES (100).
 # Run from the repository root with .whl/ carried (cp312 wheels of gymnasium, Box2D, pygame, cma).
 set -u
 . "$(dirname "$0")/common.sh"
 W=/tmp/df
 OUT=${OUT:-/tmp/out}
-ROUNDS=${ROUNDS:-4} TRACKS=${TRACKS:-384} FIRST=${FIRST:-9600000} FOCUS_BELOW=${FOCUS_BELOW:-870}
-FOCUS_SHARE=${FOCUS_SHARE:-0.2} VALID=${VALID:-64} SELECT=${SELECT:-256} SELECT_FIRST=${SELECT_FIRST:-6000832}
+ROUNDS=${ROUNDS:-4} TRACKS=${TRACKS:-384} FIRST=${FIRST:-9600000} FOCUS_BELOW=${FOCUS_BELOW:-900}
+FOCUS_SHARE=${FOCUS_SHARE:-0.2} VALID=${VALID:-64} SELECT=${SELECT:-256} SELECT_FIRST=${SELECT_FIRST:-6001344}
 FIT_STEPS=${FIT_STEPS:-4000} WORKERS=${WORKERS:-16} EPISODES=${EPISODES:-100}
 R=resources/logs/world-model-v2/2026-12-06-distill-ensemble
 mkdir -p "$W" "$OUT"
