@@ -62,6 +62,7 @@ from gdl_studio.racing.dream_batch import ROAD_EVERY
 FIDELITY_SEED_BASE = 3_000_000  # never drawn for training (random 31-bit seeds) nor by the bench (1_000_000…)
 DREAM_ROAD_SEED_BASE = FIDELITY_SEED_BASE + 20_000  # dream starts of ``bench racing --dream-road``
 DREAM_ROAD_METRIC = "dream_road"  # a controller card's metrics key for its recorded `bench racing --dream-road` figure
+MAX_LOCKSTEP = 128  # tracks one real_returns task drives at once (~70 MB each: 256 in two workers ran out of 24 GiB)
 ON_ROAD_SHARE = 0.95  # a dream stays on the road when the car is on it in at least this share of checked frames
 STEER_HORIZON = 30  # steer check: open-loop steps with the steering flipped
 STEER_STRIDE = 50  # steer check: steps between branch points along a real episode
@@ -219,8 +220,13 @@ def real_returns(
     """(len(controllers), len(seeds)) real returns; the env steps; and the same shape of M's predicted returns on
     those real episodes (its reward head fed the real frames: teacher-forced). Each task drives one controller on a
     lockstep batch of tracks: all its tracks, or with fewer controllers than ``workers`` a share of them, so that
-    every worker drives (the returns do not depend on the split: each track is its own env and M state)."""
+    every worker drives, and never more than :data:`MAX_LOCKSTEP` of them. Each track is its own env and M state,
+    but V and M run batched, and the float rounding of a batched matrix product depends on the batch's size: a
+    driver's return on a track can change with how many tracks share its batch (the imitation-trained driver on
+    6,000,723: 896.6 in batches of 1 and 4, 699.3 in batches of 32 and 128), where the driving is marginal.
+    Compare drivers scored with the same tracks per task."""
     per = max(1, min(len(seeds), -(-workers // max(1, len(controllers))))) if workers > 1 else 1
+    per = max(per, -(-len(seeds) // MAX_LOCKSTEP))
     cuts = np.linspace(0, len(seeds), per + 1).astype(int)
     tasks = [
         (i, int(a), np.asarray(p, np.float64), list(seeds[a:b]), max_steps, stock)

@@ -367,6 +367,29 @@ def test_real_returns_split_over_workers_equal_one_batch(tiny_models_dir):
     assert np.all(p1 != 0.0)
 
 
+def test_real_returns_never_drives_more_than_max_lockstep_tracks_in_one_task(tiny_models_dir, monkeypatch):
+    """A task drives at most MAX_LOCKSTEP tracks at once (memory: ~70 MB a track), whatever the workers; the
+    returns are those of the unsplit run."""
+    from gdl_studio.racing import fidelity
+
+    rng = np.random.default_rng(6)
+    params = [rng.normal(0, 0.1, 867)]
+    seeds = [31, 32, 33, 34, 35]
+    whole, _, _ = fidelity.real_returns(tiny_models_dir, params, seeds, 1, max_steps=20)
+    sizes: list[int] = []
+    real_task = fidelity._real_task
+
+    def counting(task):
+        sizes.append(len(task[3]))
+        return real_task(task)
+
+    monkeypatch.setattr(fidelity, "MAX_LOCKSTEP", 2)
+    monkeypatch.setattr(fidelity, "_real_task", counting)
+    capped, steps, _ = fidelity.real_returns(tiny_models_dir, params, seeds, 1, max_steps=20)
+    assert max(sizes) == 2 and sum(sizes) == 5 and steps == 5 * 20
+    np.testing.assert_allclose(capped, whole, atol=1e-6)
+
+
 # ---------------------------------------------------------------- dream-only CMA-ES
 def test_dream_controller_trains_resumes_and_takes_no_real_step(tiny_models_dir, tmp_path):
     from gdl_studio.core.registry import read_card
