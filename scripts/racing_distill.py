@@ -38,7 +38,9 @@ more, not less (8 and 20 of 256 validation tracks under 800 at σ 0.1 and 0.2, a
 Session 36 (``2026-12-07-focus/``): failure-focused rounds (``--seed-data``, ``--focus-below``, ``--focus-share``;
 the driver alone on 128 tracks a round, only its episodes under 900 kept, 20 % of every minibatch from them) keep
 all four of the shipped driver's crashes on 256 fresh validation tracks and add five (907.9 ± 72.9 against 912.2 ±
-53.0); refitting the 256-unit average as one network crashes more before any focus data.
+53.0); refitting the 256-unit average as one network crashes more before any focus data. A teacher with slower
+corners (``--teacher '{"alat": 90}'``) in session 27's recipe: 914.7 ± 22.9 against 915.3 ± 33.4 on 256 more, the
+same two tracks under 800 for both.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 
