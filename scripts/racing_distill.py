@@ -795,10 +795,11 @@ def trace(world, controller: Path, track: int, teacher_p: dict, far: float = 10.
         agent.advance(a[None])
         car = env.unwrapped.car
         off = float(np.linalg.norm(teacher.track - np.array(car.hull.position), axis=1).min())
-        speed = float(np.linalg.norm(car.hull.linearVelocity))
+        vel = np.array(car.hull.linearVelocity)
+        speed = float(np.linalg.norm(vel))
         i = int(teacher.i)
         tangent = teacher.track[(i + 1) % len(teacher.track)] - teacher.track[i]
-        wrong.append(speed > 5.0 and float(np.dot(tangent, np.array(car.hull.linearVelocity))) < 0.0)
+        wrong.append(speed > 5.0 and float(tangent @ vel) < 0.0)
         obs, r, term, trunc, _ = env.step(a)
         total += float(r)
         rows.append((step, total, off, speed, *a, *a_teacher, teacher.i, float(teacher.vcorner[teacher.i])))

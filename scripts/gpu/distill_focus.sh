@@ -12,8 +12,9 @@
 #      the average of the last four members (first: the shipped driver itself) and one member is refitted and
 #      replaces the oldest (the averaging that makes the shipped driver steady is kept: refitting the 256-unit
 #      average as one network crashed more, session 36); TRACKS tracks a round from FIRST, each round's average
-#      validated on VALID tracks from 6,000,000; the focus round with the best validation mean is exported;
-#   3. the choice, declared before anything is scored: the exported driver and the shipped one on SELECT fresh
+#      validated on VALID tracks from 6,000,000; the run keeps its focus round with the best validation mean (the
+#      base's rounds were validated on other tracks, 6,000,064…, so Run.best leaves them out);
+#   3. the choice, declared before anything is scored: the kept driver and the shipped one on SELECT fresh
 #      validation tracks from SELECT_FIRST; the new one replaces the shipped one only with a higher mean and no more
 #      episodes under 800. Only a replacement is scored on the stock env (the bench's tracks and 7,000,000…).
 # Detached and resumable (racing_distill.py resumes after its last finished round):
@@ -38,7 +39,7 @@ chain() {  # what runs detached: every step logs into $W
   local name=carracing-controller-distilled
   CUDA_VISIBLE_DEVICES= python3 scripts/racing_distill.py --student-hidden 64 --init-student "$R/session26-round6" \
     --replay "$R/session26-run" 9200000 24 --beta0 0.25 --out "$W/base" --rounds 6 --tracks 32 --first 9400000 \
-    --valid 16 --batch 4 --workers "$WORKERS" --fit-steps 4000 >> "$W/base.log" 2>&1 || return 1
+    --valid 16 --valid-first 6000064 --batch 4 --workers "$WORKERS" --fit-steps 4000 >> "$W/base.log" 2>&1 || return 1
   python3 -c "import sys; from pathlib import Path; import numpy as np
 from gdl_studio.racing.controller import average_mlps
 from gdl_studio.racing.models_io import controller_params
@@ -52,14 +53,7 @@ print('base rounds 2-5 averaged vs the shipped driver: max abs difference', floa
   python3 scripts/racing_distill.py --student-hidden 64 --out "$W/run" --rounds $((6 + ROUNDS)) --drive-average 4 \
     --beta0 0 --focus-below "$FOCUS_BELOW" --focus-share "$FOCUS_SHARE" --tracks "$TRACKS" --first "$FIRST" \
     --valid "$VALID" --batch 4 --workers "$WORKERS" --fit-steps "$FIT_STEPS" >> "$W/distill.log" 2>&1 || return 1
-  local members
-  members=$(python3 -c "import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1] + '/log.jsonl')]
-best = max((r for r in rows if r['round'] >= 6), key=lambda r: r['valid_mean'])
-print(' '.join(f'{sys.argv[1]}:{k}' for k in best['members']))" "$W/run") || return 1
-  python3 scripts/racing_distill.py --export-ensemble $members --valid "$VALID" --workers "$WORKERS" \
-    --out "$W/pick" >> "$W/distill.log" 2>&1 || return 1
-  choose_distilled "$W/pick/$name"
+  choose_distilled "$W/run/$name"
 }
 
 snapshot() {
