@@ -103,6 +103,14 @@ TEACHER = {
     "gcut": 0.0,  # gas scaled by (1 − gcut |steer|)
     "kg": 0.2,  # gas = gas · clip(kg (v_plan − v), 0, 1)
     "kb": 0.05,  # brake = brake · clip(kb (v − v_plan − margin), 0, 1)
+    # recovery (session 37; 0 = off, as every run before it): farther than ``roff`` from the nearest tile's centre
+    # (the road's half-width is 6.7), steer for the tile ``rlook`` ahead with gain ``rks`` and hold the speed near
+    # ``rv`` with gas ``rgas`` (full gas on the grass spins the rear wheels and the car circles)
+    "roff": 0.0,
+    "rlook": 2,
+    "rks": 2.0,
+    "rgas": 0.3,
+    "rv": 15.0,
 }
 
 
@@ -136,8 +144,14 @@ class Teacher:
         if d.min() > 8.0:  # off the road: nearest tile anywhere
             self.i = int(np.argmin(np.linalg.norm(self.track - pos, axis=1)))
         i = self.i
-        target = self.track[(i + int(round(p["look0"] + p["lookv"] * speed))) % n]
         fwd = np.array([-math.sin(ang), math.cos(ang)])
+        if p["roff"] > 0 and float(np.linalg.norm(self.track[i] - pos)) > p["roff"]:  # off the road: back onto it
+            to = self.track[(i + int(p["rlook"])) % n] - pos
+            err = math.atan2(fwd[0] * to[1] - fwd[1] * to[0], fwd @ to)
+            gas = p["rgas"] if speed < p["rv"] else 0.0
+            brake = p["brake"] if speed > p["rv"] + 10.0 else 0.0
+            return np.array([float(np.clip(-p["rks"] * err, -1, 1)), gas, brake], dtype=np.float32)
+        target = self.track[(i + int(round(p["look0"] + p["lookv"] * speed))) % n]
         to = target - pos
         err = math.atan2(fwd[0] * to[1] - fwd[1] * to[0], fwd @ to)  # > 0: target to the left
         steer = float(np.clip(-p["ks"] * err + p["kd"] * car.hull.angularVelocity, -1, 1))
@@ -190,6 +204,23 @@ class Task(NamedTuple):
     gyro: bool = False  # the student also reads the HUD's gyroscope bar (one more input)
     probe: bool = False  # with record, also keep each state's Teacher.state and HUD gauges (--fit-probe)
     noise: tuple[float, float] = (0.0, 0.0)  # (σ, ρ) of AR(1) noise on the executed steering (DART)
+    departures: float = 0.0  # the share of episodes given one forced departure (see departure_plan)
+
+
+DEPARTURE = {"first": 100, "last": 850, "steps": (8, 30), "gas": 0.5}  # when, how long, and the gas held
+
+
+def departure_plan(n: int, share: float, rng_seed: int) -> np.ndarray:
+    """``--departures``: for each of ``n`` episodes, the steps ``[start, end)`` of its one forced departure (full lock
+    to a random side and gas ``DEPARTURE["gas"]``, whatever the driver does) and the side (±1); ``end`` 0 for the
+    episodes without one (each has one with probability ``share``). Its own random stream, so the mixing draws and
+    the noise stay as they were."""
+    rng = np.random.default_rng([rng_seed, 11])
+    has = rng.random(n) < share
+    start = rng.integers(DEPARTURE["first"], DEPARTURE["last"], n)
+    length = rng.integers(*DEPARTURE["steps"], n, endpoint=True)
+    side = rng.choice([-1.0, 1.0], n)
+    return np.c_[start, np.where(has, start + length, 0), side]
 
 
 def _rollout(task: Task) -> dict:
@@ -202,7 +233,7 @@ def _rollout(task: Task) -> dict:
     from gdl_studio.racing.preprocess import hud_gauges
     from gdl_studio.racing.train_controller import _WORKER
 
-    seeds, params, beta, teacher_p, rng_seed, record, rows, gyro, probe, (sigma, rho) = task
+    seeds, params, beta, teacher_p, rng_seed, record, rows, gyro, probe, (sigma, rho), departures = task
     # the noise is DART's (Laskey et al. 2017): the labels stay the teacher's clean action
     rng = np.random.default_rng(rng_seed)
     envs = [make_env() for _ in seeds]
@@ -225,8 +256,9 @@ def _rollout(task: Task) -> dict:
         raise ValueError("steering noise is for recorded data collection (a student or record)")
     noise = np.zeros(n)
     noise_rng = np.random.default_rng([rng_seed, 7])  # its own stream: σ 0 leaves the mixing draws as they were
+    plan = departure_plan(n, departures, rng_seed)
     steps = 0
-    for _t in range(1000):
+    for t in range(1000):
         live = np.flatnonzero(~done)
         if live.size == 0:
             break
@@ -250,6 +282,9 @@ def _rollout(task: Task) -> dict:
             if sigma > 0:
                 noise = rho * noise + math.sqrt(1.0 - rho * rho) * sigma * noise_rng.standard_normal(n)
                 actions[:, 0] = np.clip(actions[:, 0] + noise, -1.0, 1.0)
+        forced = (plan[:, 0] <= t) & (t < plan[:, 1])
+        actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
+        if agent is not None:
             agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
@@ -283,15 +318,17 @@ def collect(
     gyro=False,
     noise: tuple[float, float] = (0.0, 0.0),
     focus_below: float | None = None,
+    departures: float = 0.0,
 ):
     """Round ``rnd``'s data collection: tracks ``first + 1000·rnd`` … (``tracks`` of them, ``batch`` a worker task)
     driven by ``student`` mixed with the teacher at ``beta``, every state labelled and added to ``run``. The mixing
     seeds are ``1000·rnd + task``, so a replay (:func:`replay`) gathers the same states. ``noise`` (σ, ρ): AR(1)
-    noise on the executed steering (--steer-noise). ``focus_below``: keep only the episodes whose driven return is
+    noise on the executed steering (--steer-noise). ``departures``: the share of episodes with a forced departure
+    (--departures). ``focus_below``: keep only the episodes whose driven return is
     under it, added as focus states (--focus-below). Returns the driven returns."""
     seeds = list(range(first + 1000 * rnd, first + 1000 * rnd + tracks))
     tasks = [
-        Task(b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, noise=noise)
+        Task(b, student, beta, teacher_p, 1000 * rnd + k, True, rows, gyro, noise=noise, departures=departures)
         for k, b in enumerate(_batches(seeds, batch))
     ]
     res = pool.map(_rollout, tasks)
@@ -622,6 +659,16 @@ def main() -> int:
         "drift; labels stay the teacher's clean actions",
     )
     ap.add_argument(
+        "--departures",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="while gathering each round's data (not --replay's; and in --teacher-only), this share of the episodes "
+        "get one forced departure (departure_plan: full lock to a random side for 8–30 steps at a random time), so "
+        "the states include the car off the road and the way back; for a teacher that recovers, --teacher "
+        "'{\"roff\": 8}'",
+    )
+    ap.add_argument(
         "--seed-data",
         metavar="DIR",
         help="a fresh run starts with another run's gathered states and labels (DIR/data.npy, labels.npy), so its "
@@ -661,7 +708,11 @@ def main() -> int:
     if args.teacher_only:
         seeds = list(range(args.teacher_first, args.teacher_first + args.tracks))
         with ctx.Pool(args.workers, _worker_init, (models_dir,)) as pool:
-            res = pool.map(_rollout, [Task(b, None, 1.0, teacher_p) for b in _batches(seeds, args.batch)])
+            tasks = [
+                Task(b, None, 1.0, teacher_p, k, departures=args.departures)
+                for k, b in enumerate(_batches(seeds, args.batch))
+            ]
+            res = pool.map(_rollout, tasks)
         r = np.concatenate([x["returns"] for x in res])
         print(json.dumps({"teacher_mean": r.mean(), "min": r.min(), "returns": r.round(1).tolist()}))
         return 0
@@ -731,6 +782,7 @@ def main() -> int:
                 args.gyro,
                 tuple(args.steer_noise),
                 args.focus_below,
+                args.departures,
             )
             x, y = run.data()
             if args.student_hidden:
