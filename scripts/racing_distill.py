@@ -111,6 +111,7 @@ TEACHER = {
     "rks": 2.0,
     "rgas": 0.3,
     "rv": 15.0,
+    "rbrake": 0.3,  # … braking with this above rv + 10
 }
 
 
@@ -149,7 +150,7 @@ class Teacher:
             to = self.track[(i + int(p["rlook"])) % n] - pos
             err = math.atan2(fwd[0] * to[1] - fwd[1] * to[0], fwd @ to)
             gas = p["rgas"] if speed < p["rv"] else 0.0
-            brake = p["brake"] if speed > p["rv"] + 10.0 else 0.0
+            brake = p["rbrake"] if speed > p["rv"] + 10.0 else 0.0
             return np.array([float(np.clip(-p["rks"] * err, -1, 1)), gas, brake], dtype=np.float32)
         target = self.track[(i + int(round(p["look0"] + p["lookv"] * speed))) % n]
         to = target - pos
@@ -1075,6 +1076,12 @@ def keep(
                 "; DART: AR(1) noise of std {:g} and step correlation {:g} on the executed steering while each "
                 "round's data were gathered (labels: the teacher's clean actions)".format(*args.steer_noise)
                 if args.steer_noise[0] > 0
+                else ""
+            )
+            + (
+                f"; departures: {args.departures:.0%} of each round's episodes got one forced departure "
+                "(departure_plan: full lock to a random side for 8–30 steps), the teacher labelling the way back"
+                if args.departures > 0
                 else ""
             )
         )
