@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gdl_studio.racing.controller import raw_outputs, squash, unpack
+from gdl_studio.racing.controller import raw_outputs, squash, take_rows, unpack
 from gdl_studio.racing.preprocess import preprocess, to_tensor
 
 
@@ -73,7 +73,7 @@ class BatchAgent:
         self.state = tuple(s[:, idx].contiguous() for s in self.state)
         self.h = self.h[index]
         self.last_z = self.last_z[index]
-        self.parts = tuple(p[index] for p in self.parts)
+        self.parts = take_rows(self.parts, index)
         self.batch = len(index)
 
 

@@ -10,6 +10,11 @@ trains (``scripts/racing_distill.py``: 64 units, 18,691 parameters; the shipped 
 such students, one MLP of 256 units, :func:`average_mlps`); both are one flat parameter vector,
 and its length tells which one it is (:func:`hidden_units`): the linear layout is W (3 × in, row-major)
 then b (3); the MLP's is W₁ (units × in), b₁ (units), W₂ (3 × units), b₂ (3).
+
+The **gated** controller (``scripts/racing_recover.py``) is two MLPs and a switch: a driver for the road and a
+recovery expert that drives while a logistic gate on [z, h] says the car is off it (g · [z, h] + c > threshold).
+Its flat vector starts with a header, [:data:`GATED_MAGIC`, driver units, expert units, threshold], then the
+driver's MLP, the expert's, g (in) and c (:func:`pack_gated`); :func:`gated_units` recognises it.
 """
 
 from __future__ import annotations
@@ -46,10 +51,62 @@ def hidden_units(n_params: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> i
     return units
 
 
+GATED_MAGIC = -7.0  # the first value of a gated controller's flat vector
+GATE_HEADER = 4  # [GATED_MAGIC, driver units, expert units, threshold]
+
+
+def gated_param_count(driver_units: int, expert_units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> int:
+    """Number of parameters of a gated controller (header, the two MLPs, the gate's weights and bias)."""
+    n_in = z_size + hidden
+    return (
+        GATE_HEADER
+        + mlp_param_count(driver_units, z_size, hidden)
+        + mlp_param_count(expert_units, z_size, hidden)
+        + n_in
+        + 1
+    )
+
+
+def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, int] | None:
+    """(driver units, expert units) if the flat vector ``flat`` (one controller, numpy or torch) is a gated
+    controller's, else None; ValueError for a gated header whose length does not match."""
+    if flat.shape[-1] < GATE_HEADER or float(flat[0]) != GATED_MAGIC:
+        return None
+    units = int(flat[1]), int(flat[2])
+    if min(units) <= 0 or flat.shape[-1] != gated_param_count(*units, z_size, hidden):
+        raise ValueError(
+            f"a gated controller's header says {units} units, which its {flat.shape[-1]} values do not fit"
+        )
+    return units
+
+
+def pack_gated(driver, expert, gate_w, gate_b: float, threshold: float = 0.0) -> np.ndarray:
+    """The flat vector of a gated controller: the MLP ``driver`` on the road, the MLP ``expert`` while
+    ``gate_w · [z, h] + gate_b > threshold``."""
+    driver, expert = (np.asarray(v, np.float64).ravel() for v in (driver, expert))
+    u1, u2 = hidden_units(driver.size), hidden_units(expert.size)
+    if not (u1 and u2):
+        raise ValueError("pack_gated takes two MLP controllers")
+    header = [GATED_MAGIC, u1, u2, threshold]
+    return np.concatenate([header, driver, expert, np.asarray(gate_w, np.float64).ravel(), [gate_b]])
+
+
 def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
     """Flat parameters (B, n) (numpy or torch) → (W (B, 3, in), b (B, 3)) for the linear controller,
-    (W₁ (B, units, in), b₁ (B, units), W₂ (B, 3, units), b₂ (B, 3)) for the MLP; views, no copies."""
+    (W₁ (B, units, in), b₁ (B, units), W₂ (B, 3, units), b₂ (B, 3)) for the MLP, and for the gated controller
+    (the driver's parts, the expert's parts, g (B, in), c (B,), threshold (B,)); views, no copies."""
     n_in = z_size + hidden
+    gated = gated_units(params[0], z_size, hidden)
+    if gated is not None:
+        k1 = GATE_HEADER + mlp_param_count(gated[0], z_size, hidden)
+        k2 = k1 + mlp_param_count(gated[1], z_size, hidden)
+        return (
+            unpack(params[:, GATE_HEADER:k1], z_size, hidden),
+            unpack(params[:, k1:k2], z_size, hidden),
+            params[:, k2 : k2 + n_in],
+            params[:, k2 + n_in],
+            params[:, 3],
+        )
     units = hidden_units(int(params.shape[1]), z_size, hidden)
     if units == 0:
         return params[:, : ACTION_SIZE * n_in].reshape(-1, ACTION_SIZE, n_in), params[:, ACTION_SIZE * n_in :]
@@ -60,6 +117,17 @@ def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
         params[:, k + units : k + units + ACTION_SIZE * units].reshape(-1, ACTION_SIZE, units),
         params[:, k + units + ACTION_SIZE * units :],
     )
+
+
+def take_rows(parts: tuple, index) -> tuple:
+    """:func:`unpack`'s parts of only the controllers (rows) ``index`` (the gated controller's nested parts too)."""
+    return tuple(take_rows(p, index) if isinstance(p, tuple) else p[index] for p in parts)
+
+
+def batch_size(parts: tuple) -> int:
+    """How many controllers (rows) :func:`unpack`'s parts hold."""
+    first = parts[0]
+    return batch_size(first) if isinstance(first, tuple) else int(first.shape[0])
 
 
 def raw_outputs(parts: tuple, x):
@@ -73,6 +141,14 @@ def raw_outputs(parts: tuple, x):
         import torch
 
         einsum, tanh = torch.einsum, torch.tanh
+    if len(parts) == 5:  # gated: the expert's outputs where the gate is open, else the driver's
+        off = einsum("bj,bj->b", parts[2], x) + parts[3] > parts[4]
+        driver, expert = raw_outputs(parts[0], x), raw_outputs(parts[1], x)
+        if isinstance(x, np.ndarray):
+            return np.where(off[:, None], expert, driver)
+        import torch
+
+        return torch.where(off[:, None], expert, driver)
     out = einsum("bij,bj->bi", parts[0], x) + parts[1]
     if len(parts) == 2:
         return out
@@ -168,9 +244,47 @@ class MLPController:
         return squash(np.tanh(x @ self.w1.T + self.b1) @ self.w2.T + self.b2)
 
 
-def make_controller(params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> LinearController | MLPController:
-    """The controller a flat parameter vector describes (linear or MLP, by its length)."""
+class GatedController:
+    """Two MLPs and a logistic switch on [z, h] (see the module's docstring); the same interface as
+    :class:`LinearController`."""
+
+    def __init__(self, params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> None:
+        self.z_size, self.hidden = z_size, hidden
+        self.input_size = z_size + hidden
+        self.set_params(params)
+
+    @property
+    def num_params(self) -> int:
+        return self._flat.size
+
+    def set_params(self, params: np.ndarray) -> None:
+        flat = np.asarray(params, dtype=np.float64).ravel().copy()
+        units = gated_units(flat, self.z_size, self.hidden)
+        if units is None:
+            raise ValueError("these are not a gated controller's parameters")
+        self.driver_units, self.expert_units = units
+        self._flat = flat
+        self._parts = unpack(flat[None], self.z_size, self.hidden)
+
+    def get_params(self) -> np.ndarray:
+        return self._flat.copy()
+
+    def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
+        x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
+        lead = x.shape[:-1]
+        rows = x.reshape(-1, self.input_size)
+        parts = unpack(np.repeat(self._flat[None], len(rows), axis=0), self.z_size, self.hidden)
+        return squash(raw_outputs(parts, rows)).reshape(*lead, ACTION_SIZE)
+
+
+def make_controller(
+    params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN
+) -> LinearController | MLPController | GatedController:
+    """The controller a flat parameter vector describes (linear or MLP by its length, gated by its header)."""
     flat = np.asarray(params, dtype=np.float64).ravel()
+    if gated_units(flat, z_size, hidden) is not None:
+        return GatedController(flat, z_size=z_size, hidden=hidden)
     if hidden_units(flat.size, z_size, hidden) == 0:
         return LinearController(flat, z_size=z_size, hidden=hidden)
     return MLPController(flat, z_size=z_size, hidden=hidden)

@@ -98,12 +98,12 @@ def dream_batch(
     """
     import torch
 
-    from gdl_studio.racing.controller import raw_outputs
+    from gdl_studio.racing.controller import batch_size, raw_outputs
 
     device = torch.device(device) if device is not None else next(mdn.parameters()).device
     hidden, z_size = mdn.config.hidden, mdn.config.z_size
     parts = controller_tensors(params, z_size, hidden, device)
-    batch = parts[0].shape[0]
+    batch = batch_size(parts)
     gen = torch.Generator(device=device).manual_seed(int(seed))
     z = torch.as_tensor(np.asarray(z0, np.float32), device=device).reshape(batch, z_size)
     if state0 is None:

@@ -208,9 +208,24 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
 
 def controller_architecture(params: np.ndarray) -> dict[str, Any]:
     """The ``architecture`` block of a controller's card, from its flat parameters (linear or MLP)."""
-    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, hidden_units
+    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, gated_units, hidden_units
 
-    n = int(np.asarray(params).size)
+    flat = np.asarray(params).ravel()
+    n = int(flat.size)
+    gated = gated_units(flat)
+    if gated is not None:
+        return {
+            "kind": "gated",
+            "driver_units": gated[0],
+            "expert_units": gated[1],
+            "activation": "tanh",
+            "gate": "logistic on [z, h]: the expert drives where g · [z, h] + c > threshold",
+            "z_size": Z_SIZE,
+            "hidden": HIDDEN,
+            "action_size": 3,
+            "params": n,
+            "squash": "steer=tanh, gas=(tanh+1)/2, brake=clip(tanh,0,1)",
+        }
     units = hidden_units(n)
     return {
         "kind": "linear" if units == 0 else "mlp",

@@ -141,3 +141,58 @@ def test_cma_es_and_the_dock_refuse_an_mlp_base(tiny_models_dir, tmp_path):
     assert AREA.can_start_from(linear.family, linear)
     assert not AREA.can_start_from(card.family, card)
     assert AREA.can_start_from(card.family)  # by family alone it is a controller
+
+
+def test_a_gated_controller_drives_with_the_expert_only_where_its_gate_is_open(tiny_world, tmp_path):
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.controller import GatedController, gated_param_count, gated_units, pack_gated
+    from gdl_studio.racing.models_io import load_dir, save_controller
+
+    rng = np.random.default_rng(5)
+    driver, expert = _mlp_params(rng, 8), _mlp_params(rng, 4)
+    gate_w = rng.normal(0, 1, 288)
+    flat = pack_gated(driver, expert, gate_w, 0.1, threshold=0.3)
+    assert flat.size == gated_param_count(8, 4) and gated_units(flat) == (8, 4)
+    with pytest.raises(ValueError):  # its length is no linear or MLP controller's
+        hidden_units(flat.size)
+    with pytest.raises(ValueError):  # a header that does not fit the values
+        gated_units(flat[:-1])
+    x = rng.normal(0, 1, (64, 288))
+    gate_open = x @ gate_w + 0.1 > 0.3
+    assert 0 < gate_open.sum() < 64
+    d = raw_outputs(unpack(np.repeat(driver[None], 64, axis=0)), x)
+    e = raw_outputs(unpack(np.repeat(expert[None], 64, axis=0)), x)
+    batch = np.repeat(flat[None], 64, axis=0)
+    out = raw_outputs(unpack(batch), x)
+    np.testing.assert_allclose(out[gate_open], e[gate_open])
+    np.testing.assert_allclose(out[~gate_open], d[~gate_open])
+    out_t = raw_outputs(unpack(torch.from_numpy(batch)), torch.from_numpy(x))
+    np.testing.assert_allclose(out_t.numpy(), out, atol=1e-9)
+    c = make_controller(flat)
+    assert isinstance(c, GatedController) and (c.driver_units, c.expert_units) == (8, 4)
+    np.testing.assert_allclose(c.act(x[:, :32], x[:, 32:]), squash(out), atol=1e-6)
+
+    card = save_controller(flat, tmp_path, {"data": {}, "metrics": {}}, name="carracing-controller-gated-test")
+    assert card.architecture["kind"] == "gated" and card.architecture["expert_units"] == 4
+    loaded = load_dir(card.directory)
+    assert isinstance(loaded, GatedController)
+    obs = rng.integers(0, 255, (2, 96, 96, 3), dtype=np.uint8)
+    agent = BatchAgent(tiny_world.vae, tiny_world.mdn, np.repeat(loaded.get_params()[None], 2, axis=0))
+    for _ in range(3):
+        feats = agent.features(obs)
+        a = agent.policy(feats)
+        np.testing.assert_allclose(a, loaded.act(feats[:, :32], feats[:, 32:]), atol=1e-6)
+        agent.advance(a)
+    agent.keep(np.array([1]))  # an ended episode dropped from the batch: the nested parts follow
+    assert agent.policy(agent.features(obs[[1]])).shape == (1, 3)
+
+
+def test_the_dream_runs_a_gated_driver(tiny_world):
+    from gdl_studio.racing.controller import pack_gated
+    from gdl_studio.racing.dream_batch import dream_batch
+
+    rng = np.random.default_rng(6)
+    flat = pack_gated(_mlp_params(rng, 8), _mlp_params(rng, 4), rng.normal(0, 1, 288), 0.0)
+    z0 = rng.normal(0, 1, (2, 32)).astype(np.float32)
+    a = dream_batch(tiny_world.mdn, np.repeat(flat[None], 2, axis=0), z0, tau=1.0, seed=3, max_steps=20)
+    assert a.returns.shape == (2,) and np.isfinite(a.returns).all()

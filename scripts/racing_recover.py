@@ -1,0 +1,340 @@
+"""A recovery expert for the imitation driver, switched in by a gate (issue #13, point 5; a probe).
+
+Session 36 found that after a crash the shipped ``carracing-controller-distilled`` stays on the grass for the rest of
+the episode, and session 37 that the privileged teacher of ``racing_distill.py`` does too (full gas spins the rear
+wheels on the grass and the car circles) unless its recovery mode is on (``--teacher '{"roff": 8}'``). Teaching the
+recovery to the one MLP driver (``racing_distill.py --departures 0.5``) made its on-road driving worse. This probe
+keeps the shipped driver untouched on the road and teaches the recovery to a second MLP, the **expert**, which drives
+only while a **gate** says the car is off the road:
+
+* ``--gate oracle``: the simulator's own distance (the car more than ``OFF`` units from its nearest tile's centre
+  for 5 steps in a row; back when within ``BACK``): the ceiling of a learnt gate;
+* ``--gate learnt``: a logistic regression on [z, h] fitted to that oracle on the states of the expert's rounds (every
+  state of their episodes, on and off the road), with the same entry and exit counts (5 steps off, 3 steps on).
+
+Each round drives ``--tracks`` training tracks (from 9,700,000; each round its own) with one forced departure in
+every episode (``racing_distill.departure_plan``); while the gate is on, each step executes the teacher's action
+with probability β = 0.5^round, else the expert's, and every gated state is labelled with the recovering teacher's
+action. The expert (a 64-unit tanh MLP on [z, h], ``racing_distill.fit_mlp``) is refitted on all gated states so
+far. After each round: the shipped driver with the expert on ``--valid`` validation tracks from ``--valid-first``,
+with a departure in every episode, against the shipped driver alone on the same (departures show recovery; the
+shipped driver's crashes are too rare to measure it). ``--crash-tracks``: both also on these tracks without
+departures (the shipped driver's crash tracks of sessions 35–36's selection sets).
+
+    python scripts/racing_recover.py --out runs/recover-expert --rounds 3 --tracks 32 --valid 24   # CPU, 2 workers
+
+Writes ``OUT/log.jsonl``, ``OUT/expert-K.npy`` (each round's expert), ``OUT/gate.npz`` (the learnt gate) and
+``OUT/data-x.npy``, ``data-y.npy`` (gated states and labels). Not an app model: the app's controllers are one MLP or
+linear map (``gdl_studio.racing.controller``); a gated controller would be a new kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # racing_distill
+
+from racing_distill import DEPARTURE, TEACHER, Teacher, _batches, departure_plan, fit_mlp
+
+OFF, BACK = (
+    8.0,
+    4.0,
+)  # the oracle gate: on after 5 steps farther than OFF from the nearest tile's centre; off within BACK
+ENTER, LEAVE = 5, 3  # the learnt gate: on after ENTER steps predicted off the road, off after LEAVE predicted on it
+
+
+class Ep(NamedTuple):
+    """One worker task: a lockstep batch of episodes."""
+
+    seeds: list[int]
+    driver: np.ndarray
+    expert: np.ndarray | None  # None: the driver alone (no gate)
+    beta: float  # while gated: the teacher's action with this probability, else the expert's
+    teacher_p: dict
+    rng_seed: int
+    departures: float
+    record: bool  # keep the gated states (features, teacher's label) and a sample of all states for the gate
+    gate: tuple | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]
+
+
+def _episodes(task: Ep) -> dict:
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.controller import raw_outputs, squash, unpack
+    from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.train_controller import _WORKER
+
+    n = len(task.seeds)
+    envs = [make_env() for _ in task.seeds]
+    obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, task.seeds)]
+    teachers = [Teacher(env, task.teacher_p) for env in envs]
+    agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(task.driver[None], n, axis=0))
+    expert = unpack(np.repeat(task.expert[None], n, axis=0)) if task.expert is not None else None
+    plan = departure_plan(n, task.departures, task.rng_seed)
+    rng = np.random.default_rng([task.rng_seed, 3])
+    totals, done = np.zeros(n), np.zeros(n, bool)
+    gated, count = np.zeros(n, bool), np.zeros(n, int)
+    gx, gy, ax, aoff = [], [], [], []
+    gated_steps, steps = 0, 0
+    for t in range(1000):
+        live = np.flatnonzero(~done)
+        if live.size == 0:
+            break
+        a_teacher = np.stack([teachers[i].act() for i in range(n)])
+        x = agent.features(np.stack(obs))
+        actions = agent.policy(x)
+        off = np.array([np.linalg.norm(tc.track[tc.i] - np.array(tc.u.car.hull.position)) > OFF for tc in teachers])
+        if expert is not None:
+            if task.gate is None:  # the oracle
+                back = np.array(
+                    [np.linalg.norm(tc.track[tc.i] - np.array(tc.u.car.hull.position)) < BACK for tc in teachers]
+                )
+                count = np.where(off, count + 1, 0)
+                gated = np.where(gated, ~back, count >= ENTER)
+            else:
+                w, b = task.gate
+                pred = x @ w + b > 0
+                count = np.where(pred == gated, 0, count + 1)  # steps the prediction disagrees with the state
+                flip = count >= np.where(gated, LEAVE, ENTER)
+                gated = np.where(flip, ~gated, gated)
+                count[flip] = 0
+            if gated.any():
+                a_expert = squash(raw_outputs(expert, x))
+                use = gated & (rng.random(n) >= task.beta)
+                actions[use] = a_expert[use]
+                actions[gated & ~use] = a_teacher[gated & ~use]
+                if task.record:
+                    g = np.flatnonzero(gated & ~done)
+                    gx.append(x[g].astype(np.float32))
+                    gy.append(a_teacher[g])
+            gated_steps += int((gated & ~done).sum())
+        if task.record and t % 4 == 0:
+            ax.append(x[live].astype(np.float32))
+            aoff.append(off[live])
+        forced = (plan[:, 0] <= t) & (t < plan[:, 1])
+        actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
+        agent.advance(actions)
+        for i in live:
+            o, r, term, trunc, _ = envs[i].step(actions[i])
+            steps += 1
+            totals[i] += r
+            obs[i] = o
+            done[i] |= term or trunc
+    for env in envs:
+        env.close()
+    out = {"returns": totals.tolist(), "steps": steps, "gated_steps": gated_steps}
+    if task.record:
+        out["gx"] = np.concatenate(gx) if gx else np.zeros((0, x.shape[1]), np.float32)
+        out["gy"] = np.concatenate(gy) if gy else np.zeros((0, 3), np.float32)
+        out["ax"], out["aoff"] = np.concatenate(ax), np.concatenate(aoff)
+    return out
+
+
+def drive(pool, tasks: list[Ep]) -> tuple[np.ndarray, list[dict]]:
+    res = pool.map(_episodes, tasks)
+    return np.concatenate([r["returns"] for r in res]), res
+
+
+def stats(v: np.ndarray) -> dict:
+    return {
+        "mean": round(float(v.mean()), 1),
+        "std": round(float(v.std()), 1),
+        "min": round(float(v.min()), 1),
+        "under_800": int((v < 800).sum()),
+    }
+
+
+def fit_gate(x: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, float, dict]:
+    """Logistic regression of the oracle's off-road flag on [z, h] (standardised inside, L2), on 80 % of the states;
+    returns (w, b) in raw units and the held-out accuracy, recall and precision."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x))
+    cut = int(0.8 * len(x))
+    tr, te = idx[:cut], idx[cut:]
+    xt = torch.from_numpy(x[tr]).float()
+    yt = torch.from_numpy(off[tr].astype(np.float32))
+    mean, std = xt.mean(0), xt.std(0) + 1e-3
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=0.05)
+    pos = float(yt.mean())
+    for _ in range(800):
+        logit = ((xt - mean) / std) @ w + b
+        loss = (
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                logit, yt, pos_weight=torch.tensor((1 - pos) / max(pos, 1e-6))
+            )
+            + 1e-4 * (w**2).sum()
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        w_raw = (w / std).double().numpy()
+        b_raw = float(b - (w / std * mean).sum())
+    pred = x[te] @ w_raw + b_raw > 0
+    truth = off[te]
+    quality = {
+        "accuracy": round(float((pred == truth).mean()), 4),
+        "recall": round(float((pred & truth).sum() / max(truth.sum(), 1)), 4),
+        "precision": round(float((pred & truth).sum() / max(pred.sum(), 1)), 4),
+        "off_share": round(float(truth.mean()), 4),
+    }
+    return w_raw, b_raw, quality
+
+
+def main() -> int:
+    from multiprocessing import get_context
+
+    from gdl_studio.racing.models_io import controller_params
+    from gdl_studio.racing.train_controller import _worker_init
+    from gdl_studio.racing.worlds import resolve_world
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--driver", default="models/carracing-controller-distilled")
+    ap.add_argument("--out", default="runs/recover-expert")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tracks", type=int, default=32)
+    ap.add_argument("--first", type=int, default=9_700_000)
+    ap.add_argument("--valid", type=int, default=24)
+    ap.add_argument("--valid-first", type=int, default=6_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--fit-steps", type=int, default=3000)
+    ap.add_argument("--teacher", default='{"roff": 8}', help="JSON overrides of the teacher's parameters")
+    ap.add_argument("--crash-tracks", type=int, nargs="*", default=[])
+    ap.add_argument(
+        "--export",
+        metavar="DIR",
+        help="save the run in --out (its last expert and its gate) with --driver as a gated controller model "
+        "DIR/carracing-controller-distilled (gdl_studio.racing.controller.pack_gated), nothing driven",
+    )
+    ap.add_argument("--threshold", type=float, default=0.0, help="with --export: the gate's logit threshold")
+    args = ap.parse_args()
+    if args.export:
+        return export(args)
+    teacher_p = {**TEACHER, **json.loads(args.teacher)}
+    driver, _ = controller_params(Path(args.driver))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    models_dir = str(resolve_world("carracing-controller").models_dir())
+    valid = list(range(args.valid_first, args.valid_first + args.valid))
+    log = open(out / "log.jsonl", "a")
+    t0 = time.perf_counter()
+    xs, ys, gxs, goffs = [], [], [], []
+    expert: np.ndarray | None = None
+
+    def vtasks(seeds, exp, deps, gate=None):
+        return [
+            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate)
+            for k, b in enumerate(_batches(seeds, args.batch))
+        ]
+
+    with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        alone, _ = drive(pool, vtasks(valid, None, 1.0))
+        row0 = {"driver_alone_departures": stats(alone), "valid_tracks": [valid[0], len(valid)]}
+        print(json.dumps(row0), flush=True)
+        log.write(json.dumps(row0) + "\n")
+        for rnd in range(args.rounds):
+            beta = 0.5**rnd
+            seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
+            tasks = [
+                Ep(b, driver, expert if expert is not None else driver, beta, teacher_p, 1000 * rnd + k, 1.0, True)
+                for k, b in enumerate(_batches(seeds, args.batch))
+            ]
+            driven, res = drive(pool, tasks)
+            xs += [r["gx"] for r in res]
+            ys += [r["gy"] for r in res]
+            gxs += [r["ax"] for r in res]
+            goffs += [r["aoff"] for r in res]
+            x, y = np.concatenate(xs), np.concatenate(ys)
+            expert = fit_mlp(x, y, expert, 64, args.fit_steps)
+            np.save(out / f"expert-{rnd}.npy", expert)
+            with_expert, vres = drive(pool, vtasks(valid, expert, 1.0))
+            row = {
+                "round": rnd,
+                "beta": beta,
+                "driven": stats(driven),
+                "gated_states": len(x),
+                "valid_with_expert_departures": stats(with_expert),
+                "valid_gated_steps": sum(r["gated_steps"] for r in vres),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            print(json.dumps(row), flush=True)
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+        np.save(out / "data-x.npy", x)
+        np.save(out / "data-y.npy", y)
+        w, b, quality = fit_gate(np.concatenate(gxs), np.concatenate(goffs))
+        np.savez(out / "gate.npz", w=w, b=b)
+        learnt, lres = drive(pool, vtasks(valid, expert, 1.0, (w, b)))
+        row = {
+            "gate": quality,
+            "valid_learnt_gate_departures": stats(learnt),
+            "valid_gated_steps": sum(r["gated_steps"] for r in lres),
+        }
+        print(json.dumps(row), flush=True)
+        log.write(json.dumps(row) + "\n")
+        if args.crash_tracks:
+            a, _ = drive(pool, vtasks(args.crash_tracks, None, 0.0))
+            o, _ = drive(pool, vtasks(args.crash_tracks, expert, 0.0))
+            lg, _ = drive(pool, vtasks(args.crash_tracks, expert, 0.0, (w, b)))
+            row = {
+                "crash_tracks": args.crash_tracks,
+                "alone": a.round(1).tolist(),
+                "oracle_gate": o.round(1).tolist(),
+                "learnt_gate": lg.round(1).tolist(),
+            }
+            print(json.dumps(row), flush=True)
+            log.write(json.dumps(row) + "\n")
+    return 0
+
+
+def export(args) -> int:
+    """``--export DIR``: the driver, the run's last expert and its gate as one gated controller model, with a card
+    that names the run."""
+    import shlex
+
+    from gdl_studio.core.registry import read_card
+    from gdl_studio.racing.controller import pack_gated
+    from gdl_studio.racing.models_io import controller_params, save_controller
+
+    run = Path(args.out)
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    last = max(r["round"] for r in rows if "round" in r)
+    driver, driver_card = controller_params(Path(args.driver))
+    gate = np.load(run / "gate.npz")
+    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), gate["w"], float(gate["b"]), args.threshold)
+    card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
+        "display_name": "Imitation-trained driver with a recovery expert (gated MLPs)",
+        "data": {
+            "driver": f"{args.driver} (sha256 {read_card(Path(args.driver)).data['sha256']})",
+            "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
+            f"teacher's actions on the gated states, {run}'s rounds (tracks 9,700,000+, each round its own)",
+            "gate": "logistic regression of the simulator's off-road flag (more than 8 units from the nearest tile's "
+            "centre) on [z, h], every 4th state of the same rounds' episodes",
+        },
+        "split": f"gate threshold and rounds chosen on validation tracks from {args.valid_first:,}; the bench's "
+        "tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
+        "metrics": {"rounds": rows, "threshold": args.threshold},
+        "training_command": "python " + shlex.join(sys.argv),
+        "optimizer": "the driver as shipped; the expert a 64-unit tanh MLP fitted by minibatch Adam to the teacher's "
+        "actions on all gated states so far (racing_distill.fit_mlp), warm-started each round",
+        "teacher": {**TEACHER, **json.loads(args.teacher)},
+    }
+    save_controller(flat, Path(args.export), card, name="carracing-controller-distilled")
+    print(f"saved {Path(args.export) / 'carracing-controller-distilled'} (threshold {args.threshold:g})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
