@@ -40,7 +40,10 @@ the driver alone on 128 tracks a round, only its episodes under 900 kept, 20 % o
 all four of the shipped driver's crashes on 256 fresh validation tracks and add five (907.9 ± 72.9 against 912.2 ±
 53.0); refitting the 256-unit average as one network crashes more before any focus data. A teacher with slower
 corners (``--teacher '{"alat": 90}'``) in session 27's recipe: 914.7 ± 22.9 against 915.3 ± 33.4 on 256 more, the
-same two tracks under 800 for both.
+same two tracks under 800 for both. Session 37 (``2026-12-07-recovery/``): after a crash neither the driver nor the
+teacher comes back (full gas spins the rear wheels on the grass); the teacher's recovery mode (``--teacher
+'{"roff": 8}'``) does, and ``--departures`` puts the way back into the data, but one MLP taught both drives worse on
+the road; ``scripts/racing_recover.py`` teaches the recovery to a second MLP behind a gate instead.
 
 Run on a CPU (2 workers) or the device's 16 cores::
 

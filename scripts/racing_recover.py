@@ -228,10 +228,12 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     models_dir = str(resolve_world("carracing-controller").models_dir())
     valid = list(range(args.valid_first, args.valid_first + args.valid))
+    (out / "command.txt").write_text("python " + " ".join(sys.argv) + "\n")  # for the exported model's card
     log = open(out / "log.jsonl", "a")
     t0 = time.perf_counter()
     xs, ys, gxs, goffs = [], [], [], []
     expert: np.ndarray | None = None
+    train_steps = 0  # env steps of the rounds' data (validation not counted)
 
     def vtasks(seeds, exp, deps, gate=None):
         return [
@@ -260,9 +262,11 @@ def main() -> int:
             expert = fit_mlp(x, y, expert, 64, args.fit_steps)
             np.save(out / f"expert-{rnd}.npy", expert)
             with_expert, vres = drive(pool, vtasks(valid, expert, 1.0))
+            train_steps += sum(r["steps"] for r in res)
             row = {
                 "round": rnd,
                 "beta": beta,
+                "train_env_steps": train_steps,
                 "driven": stats(driven),
                 "gated_states": len(x),
                 "valid_with_expert_departures": stats(with_expert),
@@ -326,7 +330,8 @@ def export(args) -> int:
         "split": f"gate threshold and rounds chosen on validation tracks from {args.valid_first:,}; the bench's "
         "tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
         "metrics": {"rounds": rows, "threshold": args.threshold},
-        "training_command": "python " + shlex.join(sys.argv),
+        "training_command": (run / "command.txt").read_text().strip() if (run / "command.txt").exists() else None,
+        "export_command": "python " + shlex.join(sys.argv),
         "optimizer": "the driver as shipped; the expert a 64-unit tanh MLP fitted by minibatch Adam to the teacher's "
         "actions on all gated states so far (racing_distill.fit_mlp), warm-started each round",
         "teacher": {**TEACHER, **json.loads(args.teacher)},

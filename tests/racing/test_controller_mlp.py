@@ -174,6 +174,9 @@ def test_a_gated_controller_drives_with_the_expert_only_where_its_gate_is_open(t
 
     card = save_controller(flat, tmp_path, {"data": {}, "metrics": {}}, name="carracing-controller-gated-test")
     assert card.architecture["kind"] == "gated" and card.architecture["expert_units"] == 4
+    from gdl_studio.racing.area import AREA
+
+    assert not AREA.can_start_from(card.family, card)  # CMA-ES and the dock search linear controllers only
     loaded = load_dir(card.directory)
     assert isinstance(loaded, GatedController)
     obs = rng.integers(0, 255, (2, 96, 96, 3), dtype=np.uint8)
