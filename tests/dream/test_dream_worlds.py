@@ -279,16 +279,18 @@ def test_dream_finetune_of_the_dream_driver_runs_in_its_world(registry_at, monke
     assert card.data["world"]["vae"] == "carracing-vae-v2"
 
 
+@pytest.mark.parametrize("kind", ["mlp", "gated"])
 def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetuning_start(
-    qtbot, engine, models_root, tmp_path, monkeypatch
+    qtbot, engine, models_root, tmp_path, monkeypatch, kind
 ):
-    """A controller of the MLP kind (carracing-controller-distilled) is in the Driver list and drives the real
-    game and the dream; the training dock does not offer it as a start (CMA-ES searches linear ones only)."""
+    """A controller of the MLP kind (carracing-controller-distilled), or of the gated kind (an MLP driver with a
+    recovery expert behind a gate), is in the Driver list and drives the real game and the dream; the training
+    dock does not offer it as a start (CMA-ES searches linear ones only)."""
     import shutil
 
     from gdl_studio.core import registry
     from gdl_studio.jobs.dream import resolve_controller
-    from gdl_studio.racing.controller import MLPController, mlp_param_count
+    from gdl_studio.racing.controller import GatedController, MLPController, mlp_param_count, pack_gated
     from gdl_studio.racing.models_io import save_controller
     from gdl_studio.ui.dream.panel import DreamPanel
     from gdl_studio.ui.settings import Settings
@@ -296,7 +298,10 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
 
     root = tmp_path / "models"
     shutil.copytree(models_root, root)
-    params = np.random.default_rng(5).normal(0, 0.1, mlp_param_count(8))
+    rng = np.random.default_rng(5)
+    params = rng.normal(0, 0.1, mlp_param_count(8))
+    if kind == "gated":  # the gate opens on about half the states
+        params = pack_gated(params, rng.normal(0, 0.1, mlp_param_count(4)), rng.normal(0, 0.1, 288), 0.0)
     save_controller(params, root, {"display_name": "Imitation-trained driver (MLP)"}, name="mlp-driver")
     monkeypatch.setattr(registry, "_default", registry.Registry(roots=[root]))
 
@@ -318,7 +323,7 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
         assert panel.active_model() == "carracing-vae + mdnrnn, mlp-driver"
         assert panel.session.controller_spec == "mlp-driver"
         driver, name, _ = resolve_controller(panel.session.controller_spec, panel.source.get())
-        assert isinstance(driver, MLPController) and name == "mlp-driver"
+        assert isinstance(driver, MLPController if kind == "mlp" else GatedController) and name == "mlp-driver"
         panel.set_mode("dream")
         _wait_frames(qtbot, panel, 3, DreamFrame)
     finally:
