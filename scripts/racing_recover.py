@@ -63,6 +63,7 @@ class Ep(NamedTuple):
     departures: float
     record: bool  # keep the gated states (features, teacher's label) and a sample of all states for the gate
     gate: tuple | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]
+    threshold: float | None = None  # with gate: the app's stateless gate (open where x·w + b > threshold), no counts
 
 
 def _episodes(task: Ep) -> dict:
@@ -98,6 +99,9 @@ def _episodes(task: Ep) -> dict:
                 )
                 count = np.where(off, count + 1, 0)
                 gated = np.where(gated, ~back, count >= ENTER)
+            elif task.threshold is not None:  # as the app's gated controller drives
+                w, b = task.gate
+                gated = x @ w + b > task.threshold
             else:
                 w, b = task.gate
                 pred = x @ w + b > 0
@@ -218,7 +222,16 @@ def main() -> int:
         help="save the run in --out (its last expert and its gate) with --driver as a gated controller model "
         "DIR/carracing-controller-distilled (gdl_studio.racing.controller.pack_gated), nothing driven",
     )
-    ap.add_argument("--threshold", type=float, default=0.0, help="with --export: the gate's logit threshold")
+    ap.add_argument(
+        "--threshold", type=float, default=0.0, help="with --export or --continue-from: the gate's logit threshold"
+    )
+    ap.add_argument(
+        "--continue-from",
+        metavar="DIR",
+        help="go on from that run's last expert, its gated states and its gate: each round gated as the app's "
+        "controller is (open wherever the gate's logit is over --threshold, no entry or exit counts), so that the "
+        "expert's data hold the states where it will be switched in; validated with and without departures",
+    )
     args = ap.parse_args()
     if args.export:
         return export(args)
@@ -235,11 +248,14 @@ def main() -> int:
     expert: np.ndarray | None = None
     train_steps = 0  # env steps of the rounds' data (validation not counted)
 
-    def vtasks(seeds, exp, deps, gate=None):
+    def vtasks(seeds, exp, deps, gate=None, threshold=None):
         return [
-            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate)
+            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate, threshold)
             for k, b in enumerate(_batches(seeds, args.batch))
         ]
+
+    if args.continue_from:
+        return continue_rounds(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
 
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
         alone, _ = drive(pool, vtasks(valid, None, 1.0))
@@ -300,6 +316,57 @@ def main() -> int:
             }
             print(json.dumps(row), flush=True)
             log.write(json.dumps(row) + "\n")
+    return 0
+
+
+def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
+    """``--continue-from DIR``: DAgger rounds for DIR's expert with the app's stateless gate at ``--threshold``."""
+    import shutil
+    from multiprocessing import get_context
+
+    from gdl_studio.racing.train_controller import _worker_init
+
+    src = Path(args.continue_from)
+    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
+    expert = np.load(src / f"expert-{last}.npy")
+    shutil.copy(src / "gate.npz", out / "gate.npz")
+    gate = np.load(out / "gate.npz")
+    wb = (gate["w"], float(gate["b"]))
+    xs, ys = [np.load(src / "data-x.npy")], [np.load(src / "data-y.npy")]
+    train_steps = 0
+    with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        for rnd in range(args.rounds):
+            beta = 0.5 ** (rnd + 1)
+            seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
+            tasks = [
+                Ep(b, driver, expert, beta, teacher_p, 1000 * rnd + k, 1.0, True, wb, args.threshold)
+                for k, b in enumerate(_batches(seeds, args.batch))
+            ]
+            driven, res = drive(pool, tasks)
+            train_steps += sum(r["steps"] for r in res)
+            xs += [r["gx"] for r in res]
+            ys += [r["gy"] for r in res]
+            x, y = np.concatenate(xs), np.concatenate(ys)
+            expert = fit_mlp(x, y, expert, 64, args.fit_steps)
+            np.save(out / f"expert-{rnd}.npy", expert)
+            dep, _ = drive(pool, vtasks(valid, expert, 1.0, wb, args.threshold))
+            plain, _ = drive(pool, vtasks(valid, expert, 0.0, wb, args.threshold))
+            row = {
+                "round": rnd,
+                "beta": beta,
+                "threshold": args.threshold,
+                "train_env_steps": train_steps,
+                "driven": stats(driven),
+                "gated_states": len(x),
+                "valid_departures": stats(dep),
+                "valid_plain": stats(plain),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            print(json.dumps(row), flush=True)
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+    np.save(out / "data-x.npy", x)
+    np.save(out / "data-y.npy", y)
     return 0
 
 
