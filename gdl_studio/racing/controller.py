@@ -74,6 +74,11 @@ def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, 
         return None
     units = int(flat[1]), int(flat[2])
     if min(units) <= 0 or flat.shape[-1] != gated_param_count(*units, z_size, hidden):
+        try:  # a linear or MLP controller whose first weight happens to be the marker
+            hidden_units(int(flat.shape[-1]), z_size, hidden)
+            return None
+        except ValueError:
+            pass
         raise ValueError(
             f"a gated controller's header says {units} units, which its {flat.shape[-1]} values do not fit"
         )
@@ -264,7 +269,6 @@ class GatedController:
             raise ValueError("these are not a gated controller's parameters")
         self.driver_units, self.expert_units = units
         self._flat = flat
-        self._parts = unpack(flat[None], self.z_size, self.hidden)
 
     def get_params(self) -> np.ndarray:
         return self._flat.copy()

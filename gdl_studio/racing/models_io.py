@@ -207,7 +207,7 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
 
 
 def controller_architecture(params: np.ndarray) -> dict[str, Any]:
-    """The ``architecture`` block of a controller's card, from its flat parameters (linear or MLP)."""
+    """The ``architecture`` block of a controller's card, from its flat parameters (linear, MLP or gated)."""
     from gdl_studio.racing.controller import HIDDEN, Z_SIZE, gated_units, hidden_units
 
     flat = np.asarray(params).ravel()

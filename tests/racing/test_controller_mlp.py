@@ -157,6 +157,9 @@ def test_a_gated_controller_drives_with_the_expert_only_where_its_gate_is_open(t
         hidden_units(flat.size)
     with pytest.raises(ValueError):  # a header that does not fit the values
         gated_units(flat[:-1])
+    mlp = _mlp_params(rng, 8)
+    mlp[0] = -7.0  # an MLP whose first weight is the marker stays an MLP
+    assert gated_units(mlp) is None and isinstance(make_controller(mlp), MLPController)
     x = rng.normal(0, 1, (64, 288))
     gate_open = x @ gate_w + 0.1 > 0.3
     assert 0 < gate_open.sum() < 64
