@@ -227,6 +227,12 @@ def departure_plan(n: int, share: float, rng_seed: int) -> np.ndarray:
     return np.c_[start, np.where(has, start + length, 0), side]
 
 
+def force_departures(actions: np.ndarray, plan: np.ndarray, t: int) -> None:
+    """Overwrite, in place, the actions of the episodes that are inside their forced departure at step ``t``."""
+    forced = (plan[:, 0] <= t) & (t < plan[:, 1])
+    actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
+
+
 def _rollout(task: Task) -> dict:
     """Episodes on ``seeds`` in lockstep; each step executes the teacher's action with probability β,
     else the student's; returns features [z, h], the teacher's labels and each episode's return.
@@ -286,8 +292,7 @@ def _rollout(task: Task) -> dict:
             if sigma > 0:
                 noise = rho * noise + math.sqrt(1.0 - rho * rho) * sigma * noise_rng.standard_normal(n)
                 actions[:, 0] = np.clip(actions[:, 0] + noise, -1.0, 1.0)
-        forced = (plan[:, 0] <= t) & (t < plan[:, 1])
-        actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
+        force_departures(actions, plan, t)
         if agent is not None:
             agent.advance(actions)
         for i in live:

@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # racing_distill
 
-from racing_distill import DEPARTURE, TEACHER, Teacher, _batches, departure_plan, fit_mlp
+from racing_distill import TEACHER, Teacher, _batches, departure_plan, fit_mlp, force_departures
 
 OFF, BACK = (
     8.0,
@@ -122,8 +122,7 @@ def _episodes(task: Ep) -> dict:
         if task.record and t % 4 == 0:
             ax.append(x[live].astype(np.float32))
             aoff.append(off[live])
-        forced = (plan[:, 0] <= t) & (t < plan[:, 1])
-        actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
+        force_departures(actions, plan, t)
         agent.advance(actions)
         for i in live:
             o, r, term, trunc, _ = envs[i].step(actions[i])
@@ -144,6 +143,13 @@ def _episodes(task: Ep) -> dict:
 def drive(pool, tasks: list[Ep]) -> tuple[np.ndarray, list[dict]]:
     res = pool.map(_episodes, tasks)
     return np.concatenate([r["returns"] for r in res]), res
+
+
+def emit(log, row: dict) -> None:
+    """A log line: printed and appended to OUT/log.jsonl."""
+    print(json.dumps(row), flush=True)
+    log.write(json.dumps(row) + "\n")
+    log.flush()
 
 
 def stats(v: np.ndarray) -> dict:
@@ -260,8 +266,7 @@ def main() -> int:
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
         alone, _ = drive(pool, vtasks(valid, None, 1.0))
         row0 = {"driver_alone_departures": stats(alone), "valid_tracks": [valid[0], len(valid)]}
-        print(json.dumps(row0), flush=True)
-        log.write(json.dumps(row0) + "\n")
+        emit(log, row0)
         for rnd in range(args.rounds):
             beta = 0.5**rnd
             seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
@@ -289,9 +294,7 @@ def main() -> int:
                 "valid_gated_steps": sum(r["gated_steps"] for r in vres),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
-            print(json.dumps(row), flush=True)
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            emit(log, row)
         np.save(out / "data-x.npy", x)
         np.save(out / "data-y.npy", y)
         w, b, quality = fit_gate(np.concatenate(gxs), np.concatenate(goffs))
@@ -302,8 +305,7 @@ def main() -> int:
             "valid_learnt_gate_departures": stats(learnt),
             "valid_gated_steps": sum(r["gated_steps"] for r in lres),
         }
-        print(json.dumps(row), flush=True)
-        log.write(json.dumps(row) + "\n")
+        emit(log, row)
         if args.crash_tracks:
             a, _ = drive(pool, vtasks(args.crash_tracks, None, 0.0))
             o, _ = drive(pool, vtasks(args.crash_tracks, expert, 0.0))
@@ -314,8 +316,7 @@ def main() -> int:
                 "oracle_gate": o.round(1).tolist(),
                 "learnt_gate": lg.round(1).tolist(),
             }
-            print(json.dumps(row), flush=True)
-            log.write(json.dumps(row) + "\n")
+            emit(log, row)
     return 0
 
 
@@ -362,9 +363,7 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
                 "valid_plain": stats(plain),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
-            print(json.dumps(row), flush=True)
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            emit(log, row)
     np.save(out / "data-x.npy", x)
     np.save(out / "data-y.npy", y)
     return 0
