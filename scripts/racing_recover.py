@@ -379,6 +379,10 @@ def export(args) -> int:
     from gdl_studio.racing.models_io import controller_params, save_controller
 
     run = Path(args.out)
+    chain = [run]  # the run, and the runs it continued (--continue-from), newest first
+    while (chain[-1] / "command.txt").exists() and "--continue-from" in (chain[-1] / "command.txt").read_text():
+        cmd = (chain[-1] / "command.txt").read_text().split()
+        chain.append(Path(cmd[cmd.index("--continue-from") + 1]))
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     last = max(r["round"] for r in rows if "round" in r)
     driver, driver_card = controller_params(Path(args.driver))
@@ -389,14 +393,17 @@ def export(args) -> int:
         "data": {
             "driver": f"{args.driver} (sha256 {read_card(Path(args.driver)).data['sha256']})",
             "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
-            f"teacher's actions on the gated states, {run}'s rounds (tracks 9,700,000+, each round its own)",
+            f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(chain)))} (each "
+            "round its own training tracks, from --first)",
             "gate": "logistic regression of the simulator's off-road flag (more than 8 units from the nearest tile's "
             "centre) on [z, h], every 4th state of the same rounds' episodes",
         },
         "split": f"gate threshold and rounds chosen on validation tracks from {args.valid_first:,}; the bench's "
         "tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
         "metrics": {"rounds": rows, "threshold": args.threshold},
-        "training_command": (run / "command.txt").read_text().strip() if (run / "command.txt").exists() else None,
+        "training_command": " && ".join(
+            (r / "command.txt").read_text().strip() for r in reversed(chain) if (r / "command.txt").exists()
+        ),
         "export_command": "python " + shlex.join(sys.argv),
         "optimizer": "the driver as shipped; the expert a 64-unit tanh MLP fitted by minibatch Adam to the teacher's "
         "actions on all gated states so far (racing_distill.fit_mlp), warm-started each round",
