@@ -149,7 +149,7 @@ class Teacher:
             self.i = int(np.argmin(np.linalg.norm(self.track - pos, axis=1)))
         i = self.i
         fwd = np.array([-math.sin(ang), math.cos(ang)])
-        if p["roff"] > 0 and float(np.linalg.norm(self.track[i] - pos)) > p["roff"]:  # off the road: back onto it
+        if p["roff"] > 0 and self.distance() > p["roff"]:  # off the road: back onto it
             to = self.track[(i + int(p["rlook"])) % n] - pos
             err = math.atan2(fwd[0] * to[1] - fwd[1] * to[0], fwd @ to)
             gas = p["rgas"] if speed < p["rv"] else 0.0
@@ -167,6 +167,10 @@ class Teacher:
         gas = p["gas"] * max(0.0, 1.0 - p["gcut"] * abs(steer)) * float(np.clip(p["kg"] * (vplan - speed), 0, 1))
         brake = p["brake"] * float(np.clip(p["kb"] * (speed - vplan - p["margin"]), 0, 1))
         return np.array([steer, gas, brake], dtype=np.float32)
+
+    def distance(self) -> float:
+        """The car's distance from its nearest tile's centre (after :meth:`act` has found that tile)."""
+        return float(np.linalg.norm(self.track[self.i] - np.array(self.u.car.hull.position)))
 
     def state(self) -> np.ndarray:
         """What the teacher reads besides the look-ahead (after :meth:`act`, at its nearest tile): the car's signed
@@ -361,12 +365,14 @@ def drive_alone(pool, params, seeds: list[int], args, teacher_p: dict, rows) -> 
 
 
 def return_stats(v: np.ndarray, prefix: str = "valid") -> dict:
-    """Mean, spread, minimum and crash count (under 800) of some returns, as a log line's fields."""
+    """Mean, spread, minimum and crash count (under 800) of some returns, as a log line's fields (``prefix_mean``
+    …; with prefix "" plain ``mean`` …)."""
+    pre = f"{prefix}_" if prefix else ""
     return {
-        f"{prefix}_mean": round(float(v.mean()), 1),
-        f"{prefix}_std": round(float(v.std()), 1),
-        f"{prefix}_min": round(float(v.min()), 1),
-        f"{prefix}_under_800": int((v < 800).sum()),
+        f"{pre}mean": round(float(v.mean()), 1),
+        f"{pre}std": round(float(v.std()), 1),
+        f"{pre}min": round(float(v.min()), 1),
+        f"{pre}under_800": int((v < 800).sum()),
     }
 
 

@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # racing_distill
 
-from racing_distill import TEACHER, Teacher, _batches, departure_plan, fit_mlp, force_departures
+from racing_distill import TEACHER, Teacher, _batches, departure_plan, fit_mlp, force_departures, return_stats
 
 OFF, BACK = (
     8.0,
@@ -91,14 +91,12 @@ def _episodes(task: Ep) -> dict:
         a_teacher = np.stack([teachers[i].act() for i in range(n)])
         x = agent.features(np.stack(obs))
         actions = agent.policy(x)
-        off = np.array([np.linalg.norm(tc.track[tc.i] - np.array(tc.u.car.hull.position)) > OFF for tc in teachers])
+        dist = np.array([tc.distance() for tc in teachers])
+        off = dist > OFF
         if expert is not None:
             if task.gate is None:  # the oracle
-                back = np.array(
-                    [np.linalg.norm(tc.track[tc.i] - np.array(tc.u.car.hull.position)) < BACK for tc in teachers]
-                )
                 count = np.where(off, count + 1, 0)
-                gated = np.where(gated, ~back, count >= ENTER)
+                gated = np.where(gated, dist >= BACK, count >= ENTER)
             elif task.threshold is not None:  # as the app's gated controller drives
                 w, b = task.gate
                 gated = x @ w + b > task.threshold
@@ -153,12 +151,7 @@ def emit(log, row: dict) -> None:
 
 
 def stats(v: np.ndarray) -> dict:
-    return {
-        "mean": round(float(v.mean()), 1),
-        "std": round(float(v.std()), 1),
-        "min": round(float(v.min()), 1),
-        "under_800": int((v < 800).sum()),
-    }
+    return return_stats(v, "")
 
 
 def fit_gate(x: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, float, dict]:
