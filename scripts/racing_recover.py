@@ -64,6 +64,7 @@ class Ep(NamedTuple):
     record: bool  # keep the gated states (features, teacher's label) and a sample of all states for the gate
     gate: tuple | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]
     threshold: float | None = None  # with gate: the app's stateless gate (open where x·w + b > threshold), no counts
+    label_enter: int = ENTER  # the recorded "held" label: the oracle's state with this entry count (--refit-gate)
 
 
 def _episodes(task: Ep) -> dict:
@@ -82,8 +83,10 @@ def _episodes(task: Ep) -> dict:
     rng = np.random.default_rng([task.rng_seed, 3])
     totals, done = np.zeros(n), np.zeros(n, bool)
     gated, count = np.zeros(n, bool), np.zeros(n, int)
-    gx, gy, ax, aoff = [], [], [], []
+    held, held_count = np.zeros(n, bool), np.zeros(n, int)  # the oracle's state at label_enter, whatever the gate
+    gx, gy, ax, aoff, aheld = [], [], [], [], []
     gated_steps, steps = 0, 0
+    false_steps, opened = 0, np.zeros(n, bool)  # gated while the label_enter oracle is not; episodes ever gated
     for t in range(1000):
         live = np.flatnonzero(~done)
         if live.size == 0:
@@ -93,6 +96,8 @@ def _episodes(task: Ep) -> dict:
         actions = agent.policy(x)
         dist = np.array([tc.distance() for tc in teachers])
         off = dist > OFF
+        held_count = np.where(off, held_count + 1, 0)
+        held = np.where(held, dist >= BACK, held_count >= task.label_enter)
         if expert is not None:
             if task.gate is None:  # the oracle
                 count = np.where(off, count + 1, 0)
@@ -117,9 +122,12 @@ def _episodes(task: Ep) -> dict:
                     gx.append(x[g].astype(np.float32))
                     gy.append(a_teacher[g])
             gated_steps += int((gated & ~done).sum())
+            false_steps += int((gated & ~held & ~done).sum())
+            opened |= gated & ~done
         if task.record and t % 4 == 0:
             ax.append(x[live].astype(np.float32))
             aoff.append(off[live])
+            aheld.append(held[live])
         force_departures(actions, plan, t)
         agent.advance(actions)
         for i in live:
@@ -130,11 +138,17 @@ def _episodes(task: Ep) -> dict:
             done[i] |= term or trunc
     for env in envs:
         env.close()
-    out = {"returns": totals.tolist(), "steps": steps, "gated_steps": gated_steps}
+    out = {
+        "returns": totals.tolist(),
+        "steps": steps,
+        "gated_steps": gated_steps,
+        "false_steps": false_steps,
+        "opened": int(opened.sum()),
+    }
     if task.record:
         out["gx"] = np.concatenate(gx) if gx else np.zeros((0, x.shape[1]), np.float32)
         out["gy"] = np.concatenate(gy) if gy else np.zeros((0, 3), np.float32)
-        out["ax"], out["aoff"] = np.concatenate(ax), np.concatenate(aoff)
+        out["ax"], out["aoff"], out["aheld"] = np.concatenate(ax), np.concatenate(aoff), np.concatenate(aheld)
     return out
 
 
@@ -231,6 +245,18 @@ def main() -> int:
         "controller is (open wherever the gate's logit is over --threshold, no entry or exit counts), so that the "
         "expert's data hold the states where it will be switched in; validated with and without departures",
     )
+    ap.add_argument(
+        "--refit-gate",
+        metavar="DIR",
+        help="keep that run's last expert and fit a new gate: drive --rounds × --tracks training tracks with the "
+        "oracle gate and --departures, fit the logistic gate to the oracle's held state with --label-enter (the car "
+        "off the road for that many steps, until back within 4) instead of the instantaneous off-road flag, then "
+        "drive the validation tracks with and without departures at each of --thresholds",
+    )
+    ap.add_argument("--label-enter", type=int, default=ENTER, help="with --refit-gate: the held label's entry count")
+    ap.add_argument("--departures", type=float, default=0.5, help="with --refit-gate: share of training departures")
+    ap.add_argument("--thresholds", type=float, nargs="*", default=[1.0, 2.0, 3.0])
+    ap.add_argument("--valid-departures", type=int, default=32, help="with --refit-gate: tracks with departures")
     args = ap.parse_args()
     if args.export:
         return export(args)
@@ -249,12 +275,14 @@ def main() -> int:
 
     def vtasks(seeds, exp, deps, gate=None, threshold=None):
         return [
-            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate, threshold)
+            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate, threshold, args.label_enter)
             for k, b in enumerate(_batches(seeds, args.batch))
         ]
 
     if args.continue_from:
         return continue_rounds(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
+    if args.refit_gate:
+        return refit_gate(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
 
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
         alone, _ = drive(pool, vtasks(valid, None, 1.0))
@@ -362,6 +390,78 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
     return 0
 
 
+def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
+    """``--refit-gate DIR``: DIR's last expert with a gate fitted to the oracle's held state (see ``--help``)."""
+    from multiprocessing import get_context
+
+    from gdl_studio.racing.train_controller import _worker_init
+
+    src = Path(args.refit_gate)
+    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
+    expert = np.load(src / f"expert-{last}.npy")
+    np.save(out / "expert-0.npy", expert)
+    xs, helds, offs = [], [], []
+    train_steps = 0
+    with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        for rnd in range(args.rounds):
+            seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
+            tasks = [
+                Ep(
+                    b,
+                    driver,
+                    expert,
+                    0.0,
+                    teacher_p,
+                    1000 * rnd + k,
+                    args.departures,
+                    True,
+                    label_enter=args.label_enter,
+                )
+                for k, b in enumerate(_batches(seeds, args.batch))
+            ]
+            driven, res = drive(pool, tasks)
+            train_steps += sum(r["steps"] for r in res)
+            xs += [r["ax"] for r in res]
+            helds += [r["aheld"] for r in res]
+            offs += [r["aoff"] for r in res]
+            emit(log, {"gather": rnd, "driven": stats(driven), "train_env_steps": train_steps})
+        x, held, off = np.concatenate(xs), np.concatenate(helds), np.concatenate(offs)
+        w, b, quality = fit_gate(x, held)
+        logit = x @ w + b
+        quality["held_share"] = round(float(held.mean()), 4)
+        for t in args.thresholds:  # on the training states: opening on states neither held nor off, by threshold
+            quality[f"open_not_held_t{t:g}"] = round(float(((logit > t) & ~held).mean()), 5)
+            quality[f"open_not_off_t{t:g}"] = round(float(((logit > t) & ~off & ~held).mean()), 5)
+        np.savez(out / "gate.npz", w=w, b=b)
+        wb = (w, b)
+        row: dict = {"round": 0, "label_enter": args.label_enter, "gate": quality, "train_env_steps": train_steps}
+        emit(log, row)
+        dvalid = valid[: args.valid_departures]
+        base_plain, _ = drive(pool, vtasks(valid, None, 0.0))
+        base_dep, _ = drive(pool, vtasks(dvalid, None, 1.0))
+        emit(log, {"driver_alone_plain": stats(base_plain), "driver_alone_departures": stats(base_dep)})
+        for t in args.thresholds:
+            plain, pres = drive(pool, vtasks(valid, expert, 0.0, wb, t))
+            dep, dres = drive(pool, vtasks(dvalid, expert, 1.0, wb, t))
+            changed = plain != base_plain
+            emit(
+                log,
+                {
+                    "threshold": t,
+                    "valid_plain": stats(plain),
+                    "plain_tracks_opened": sum(r["opened"] for r in pres),
+                    "plain_false_steps": sum(r["false_steps"] for r in pres),
+                    "plain_changed": int(changed.sum()),
+                    "plain_paired_mean": round(float((plain - base_plain).mean()), 2),
+                    "valid_departures": stats(dep),
+                    "departures_gated_steps": sum(r["gated_steps"] for r in dres),
+                    "departures_false_steps": sum(r["false_steps"] for r in dres),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
+    return 0
+
+
 def export(args) -> int:
     """``--export DIR``: the driver, the run's last expert and its gate as one gated controller model, with a card
     that names the run."""
@@ -373,9 +473,12 @@ def export(args) -> int:
 
     run = Path(args.out)
     chain = [run]  # the run, and the runs it continued (--continue-from), newest first
-    while (chain[-1] / "command.txt").exists() and "--continue-from" in (chain[-1] / "command.txt").read_text():
+    while (chain[-1] / "command.txt").exists():
         cmd = (chain[-1] / "command.txt").read_text().split()
-        chain.append(Path(cmd[cmd.index("--continue-from") + 1]))
+        parent = [cmd[k + 1] for k, c in enumerate(cmd) if c in ("--continue-from", "--refit-gate")]
+        if not parent:
+            break
+        chain.append(Path(parent[0]))
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     last = max(r["round"] for r in rows if "round" in r)
     driver, driver_card = controller_params(Path(args.driver))
