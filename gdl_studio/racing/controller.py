@@ -218,9 +218,14 @@ def squash(raw: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-class MLPController:
-    """One hidden layer of tanh units on [z, h] (the imitation-trained drivers); the same interface as
-    :class:`LinearController`."""
+def _mlp_raw(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    """One MLP's raw outputs (…, 3) for features x (…, in)."""
+    return np.tanh(x @ w1.T + b1) @ w2.T + b2
+
+
+class _FlatController:
+    """What the MLP and gated controllers share: the flat vector they were given, kept as it is, and the interface of
+    :class:`LinearController`; a subclass reads the vector in ``_load``."""
 
     def __init__(self, params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> None:
         self.z_size, self.hidden = z_size, hidden
@@ -232,54 +237,56 @@ class MLPController:
         return self._flat.size
 
     def set_params(self, params: np.ndarray) -> None:
-        """Load a flat parameter vector (W₁, b₁, W₂, b₂; see the module's docstring)."""
+        """Load a flat parameter vector (see the module's docstring)."""
         flat = np.asarray(params, dtype=np.float64).ravel().copy()
-        self.units = hidden_units(flat.size, self.z_size, self.hidden)
-        if self.units == 0:
-            raise ValueError("these are a linear controller's parameters: use LinearController")
+        self._load(flat)
         self._flat = flat
-        self.w1, self.b1, self.w2, self.b2 = (p[0] for p in unpack(flat[None], self.z_size, self.hidden))
+
+    def _load(self, flat: np.ndarray) -> None:
+        raise NotImplementedError
 
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
 
+    def _features(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
+
+
+class MLPController(_FlatController):
+    """One hidden layer of tanh units on [z, h] (the imitation-trained drivers); the same interface as
+    :class:`LinearController`."""
+
+    def _load(self, flat: np.ndarray) -> None:
+        """W₁, b₁, W₂, b₂ (see the module's docstring)."""
+        self.units = hidden_units(flat.size, self.z_size, self.hidden)
+        if self.units == 0:
+            raise ValueError("these are a linear controller's parameters: use LinearController")
+        self.w1, self.b1, self.w2, self.b2 = (p[0] for p in unpack(flat[None], self.z_size, self.hidden))
+
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
-        x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
-        return squash(np.tanh(x @ self.w1.T + self.b1) @ self.w2.T + self.b2)
+        return squash(_mlp_raw(self._features(z, h), self.w1, self.b1, self.w2, self.b2))
 
 
-class GatedController:
+class GatedController(_FlatController):
     """Two MLPs and a logistic switch on [z, h] (see the module's docstring); the same interface as
     :class:`LinearController`."""
 
-    def __init__(self, params: np.ndarray, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> None:
-        self.z_size, self.hidden = z_size, hidden
-        self.input_size = z_size + hidden
-        self.set_params(params)
-
-    @property
-    def num_params(self) -> int:
-        return self._flat.size
-
-    def set_params(self, params: np.ndarray) -> None:
-        flat = np.asarray(params, dtype=np.float64).ravel().copy()
+    def _load(self, flat: np.ndarray) -> None:
         units = gated_units(flat, self.z_size, self.hidden)
         if units is None:
             raise ValueError("these are not a gated controller's parameters")
         self.driver_units, self.expert_units = units
-        self._flat = flat
-
-    def get_params(self) -> np.ndarray:
-        return self._flat.copy()
+        driver, expert, g, c, threshold = unpack(flat[None], self.z_size, self.hidden)
+        self._driver, self._expert = (tuple(p[0] for p in parts) for parts in (driver, expert))
+        self._gate = g[0], float(c[0]), float(threshold[0])
 
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
-        x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
-        lead = x.shape[:-1]
-        rows = x.reshape(-1, self.input_size)
-        parts = unpack(np.repeat(self._flat[None], len(rows), axis=0), self.z_size, self.hidden)
-        return squash(raw_outputs(parts, rows)).reshape(*lead, ACTION_SIZE)
+        x = self._features(z, h)
+        g, c, threshold = self._gate
+        expert = (x @ g + c > threshold)[..., None]
+        return squash(np.where(expert, _mlp_raw(x, *self._expert), _mlp_raw(x, *self._driver)))
 
 
 def make_controller(
