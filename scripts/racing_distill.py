@@ -237,6 +237,17 @@ def force_departures(actions: np.ndarray, plan: np.ndarray, t: int) -> None:
     actions[forced] = np.c_[plan[forced, 2], np.full((forced.sum(), 2), [DEPARTURE["gas"], 0.0])]
 
 
+def step_envs(envs, obs: list, actions: np.ndarray, live: np.ndarray, totals: np.ndarray, done: np.ndarray) -> int:
+    """One step of the live episodes of a lockstep batch: ``obs``, ``totals`` and ``done`` updated in place; returns
+    the number of env steps taken."""
+    for i in live:
+        o, r, term, trunc, _ = envs[i].step(actions[i])
+        totals[i] += r
+        obs[i] = o
+        done[i] |= term or trunc
+    return len(live)
+
+
 def _rollout(task: Task) -> dict:
     """Episodes on ``seeds`` in lockstep; each step executes the teacher's action with probability β,
     else the student's; returns features [z, h], the teacher's labels and each episode's return.
@@ -299,13 +310,7 @@ def _rollout(task: Task) -> dict:
         force_departures(actions, plan, t)
         if agent is not None:
             agent.advance(actions)
-        for i in live:
-            o, r, term, trunc, _ = envs[i].step(actions[i])
-            steps += 1
-            totals[i] += r
-            obs[i] = o
-            if term or trunc:
-                done[i] = True
+        steps += step_envs(envs, obs, actions, live, totals, done)
     for env in envs:
         env.close()
     out = {"returns": totals.tolist(), "steps": steps}

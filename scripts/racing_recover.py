@@ -42,7 +42,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: gdl_studio
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # racing_distill
 
-from racing_distill import TEACHER, Teacher, _batches, departure_plan, fit_mlp, force_departures, return_stats
+from racing_distill import (
+    TEACHER,
+    Teacher,
+    _batches,
+    departure_plan,
+    fit_mlp,
+    force_departures,
+    return_stats,
+    step_envs,
+)
 
 OFF, BACK = (
     8.0,
@@ -130,12 +139,7 @@ def _episodes(task: Ep) -> dict:
             aheld.append(held[live])
         force_departures(actions, plan, t)
         agent.advance(actions)
-        for i in live:
-            o, r, term, trunc, _ = envs[i].step(actions[i])
-            steps += 1
-            totals[i] += r
-            obs[i] = o
-            done[i] |= term or trunc
+        steps += step_envs(envs, obs, actions, live, totals, done)
     for env in envs:
         env.close()
     out = {
@@ -482,6 +486,16 @@ def export(args) -> int:
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     last = max(r["round"] for r in rows if "round" in r)
     driver, driver_card = controller_params(Path(args.driver))
+    taught = [r for r in chain if "--refit-gate" not in (r / "command.txt").read_text()]  # runs that taught it
+    enter = next((r["label_enter"] for r in rows if "label_enter" in r), None)  # a --refit-gate run's
+    gate_data = (
+        "logistic regression of the simulator's off-road flag (more than 8 units from the nearest tile's centre) on "
+        "[z, h], every 4th state of the same rounds' episodes"
+        if enter is None
+        else f"logistic regression on [z, h] of the car held off the road (more than 8 units from the nearest tile's "
+        f"centre for {enter} steps in a row, until back within 4), every 4th state of {run}'s episodes: the shipped "
+        "driver with the expert under that oracle gate, half of them with a forced departure"
+    )
     gate = np.load(run / "gate.npz")
     flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), gate["w"], float(gate["b"]), args.threshold)
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
@@ -489,10 +503,9 @@ def export(args) -> int:
         "data": {
             "driver": f"{args.driver} (sha256 {read_card(Path(args.driver)).data['sha256']})",
             "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
-            f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(chain)))} (each "
+            f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(taught)))} (each "
             "round its own training tracks, from --first)",
-            "gate": "logistic regression of the simulator's off-road flag (more than 8 units from the nearest tile's "
-            "centre) on [z, h], every 4th state of the same rounds' episodes",
+            "gate": gate_data,
         },
         "split": f"gate threshold and rounds chosen on validation tracks from {args.valid_first:,}; the bench's "
         "tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
