@@ -74,6 +74,7 @@ class Ep(NamedTuple):
     gate: tuple | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]
     threshold: float | None = None  # with gate: the app's stateless gate (open where x·w + b > threshold), no counts
     label_enter: int = ENTER  # the recorded "held" label: the oracle's state with this entry count (--refit-gate)
+    record_start: int = 0  # with record: every state of the first steps too, not only every 4th (--start-steps)
 
 
 def _episodes(task: Ep) -> dict:
@@ -133,7 +134,7 @@ def _episodes(task: Ep) -> dict:
             gated_steps += int((gated & ~done).sum())
             false_steps += int((gated & ~held & ~done).sum())
             opened |= gated & ~done
-        if task.record and t % 4 == 0:
+        if task.record and (t % 4 == 0 or t < task.record_start):
             ax.append(x[live].astype(np.float32))
             aoff.append(off[live])
             aheld.append(held[live])
@@ -260,6 +261,13 @@ def main() -> int:
     ap.add_argument("--label-enter", type=int, default=ENTER, help="with --refit-gate: the held label's entry count")
     ap.add_argument("--departures", type=float, default=0.5, help="with --refit-gate: share of training departures")
     ap.add_argument("--thresholds", type=float, nargs="*", default=[1.0, 2.0, 3.0])
+    ap.add_argument(
+        "--start-steps",
+        type=int,
+        default=0,
+        help="with --refit-gate: the gate's data hold every state of each episode's first START_STEPS steps (the "
+        "zoom-in at the start), not only every 4th",
+    )
     ap.add_argument("--valid-departures", type=int, default=32, help="with --refit-gate: tracks with departures")
     args = ap.parse_args()
     if args.export:
@@ -420,6 +428,7 @@ def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtask
                     args.departures,
                     True,
                     label_enter=args.label_enter,
+                    record_start=args.start_steps,
                 )
                 for k, b in enumerate(_batches(seeds, args.batch))
             ]

@@ -8,12 +8,13 @@
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} RUN=${RUN:-runs/held-gate} SELECT=${SELECT:-512} SELECT_FIRST=${SELECT_FIRST:-6002624}
+# the second candidate: RUN=runs/held-gate2 THRESHOLDS="2 3 4" EXTRA="--start-steps 50" SELECT_FIRST=6003136
 prepare_once > /dev/null 2>&1 || exit 1
 export PYTHONPATH=/tmp/site:$PWD
 if [ "${1:-fit}" = fit ]; then
   python3 scripts/racing_recover.py --refit-gate runs/recover-expert --out "$RUN" --rounds 2 --tracks 32 \
     --first 9900000 --departures 0.5 --label-enter 10 --valid 64 --valid-first 6001888 --valid-departures 32 \
-    --thresholds 1 2 3 4 --workers 16 > "$OUT/fit.txt" 2>&1
+    --thresholds ${THRESHOLDS:-1 2 3 4} ${EXTRA:-} --workers 16 > "$OUT/fit.txt" 2>&1
   cp "$RUN/log.jsonl" "$OUT/fit-log.jsonl"
   # the declared threshold rule: plain validation no more episodes under 800 than the driver alone and a paired mean
   # of at least -1.0; of those the highest mean with departures
