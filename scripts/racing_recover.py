@@ -24,8 +24,14 @@ departures (the shipped driver's crash tracks of sessions 35–36's selection se
     python scripts/racing_recover.py --out runs/recover-expert --rounds 3 --tracks 32 --valid 24   # CPU, 2 workers
 
 Writes ``OUT/log.jsonl``, ``OUT/expert-K.npy`` (each round's expert), ``OUT/gate.npz`` (the learnt gate) and
-``OUT/data-x.npy``, ``data-y.npy`` (gated states and labels). Not an app model: the app's controllers are one MLP or
-linear map (``gdl_studio.racing.controller``); a gated controller would be a new kind.
+``OUT/data-x.npy``, ``data-y.npy`` (gated states and labels).
+
+Later modes: ``--continue-from DIR`` teaches DIR's expert further with the app's stateless gate (session 37);
+``--refit-gate DIR`` keeps DIR's expert and fits a new gate to the oracle's held state (the car off the road for
+``--label-enter`` steps, until back), ``--start-steps`` adding the episodes' first steps to its data, then sweeps
+``--thresholds`` on validation tracks (session 38). ``--export DIR --threshold T`` writes a run as the app's gated
+controller (``gdl_studio.racing.controller.pack_gated``), which ``bench racing --controller`` and the Dream panel
+drive.
 """
 
 from __future__ import annotations
