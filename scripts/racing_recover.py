@@ -66,6 +66,13 @@ OFF, BACK = (
 ENTER, LEAVE = 5, 3  # the learnt gate: on after ENTER steps predicted off the road, off after LEAVE predicted on it
 
 
+def oracle_step(state: np.ndarray, count: np.ndarray, dist: np.ndarray, enter: int) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the oracle gate for a batch: (state, count) → the new (state, count). On after ``enter`` steps in
+    a row farther than OFF from the nearest tile's centre (``dist``), off again once within BACK."""
+    count = np.where(dist > OFF, count + 1, 0)
+    return np.where(state, dist >= BACK, count >= enter), count
+
+
 class Ep(NamedTuple):
     """One worker task: a lockstep batch of episodes."""
 
@@ -112,12 +119,10 @@ def _episodes(task: Ep) -> dict:
         actions = agent.policy(x)
         dist = np.array([tc.distance() for tc in teachers])
         off = dist > OFF
-        held_count = np.where(off, held_count + 1, 0)
-        held = np.where(held, dist >= BACK, held_count >= task.label_enter)
+        held, held_count = oracle_step(held, held_count, dist, task.label_enter)
         if expert is not None:
             if task.gate is None:  # the oracle
-                count = np.where(off, count + 1, 0)
-                gated = np.where(gated, dist >= BACK, count >= ENTER)
+                gated, count = oracle_step(gated, count, dist, ENTER)
             elif task.threshold is not None:  # as the app's gated controller drives
                 w, b = task.gate
                 gated = x @ w + b > task.threshold

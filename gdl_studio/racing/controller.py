@@ -174,6 +174,11 @@ def average_mlps(vectors, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> np.ndar
     return np.concatenate([w1.ravel(), b1, w2.ravel(), b2])
 
 
+def features(z: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The controllers' input [z, h] (…, z + h) in float64, from z (…, 32) and h (…, 256)."""
+    return np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
+
+
 class LinearController:
     """Linear policy on the concatenated [z, h] features."""
 
@@ -204,8 +209,7 @@ class LinearController:
 
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
-        x = np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
-        return squash(x @ self.weight.T + self.bias)
+        return squash(features(z, h) @ self.weight.T + self.bias)
 
 
 def squash(raw: np.ndarray) -> np.ndarray:
@@ -248,9 +252,6 @@ class _FlatController:
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
 
-    def _features(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
-
 
 class MLPController(_FlatController):
     """One hidden layer of tanh units on [z, h] (the imitation-trained drivers); the same interface as
@@ -265,7 +266,7 @@ class MLPController(_FlatController):
 
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
-        return squash(_mlp_raw(self._features(z, h), self.w1, self.b1, self.w2, self.b2))
+        return squash(_mlp_raw(features(z, h), self.w1, self.b1, self.w2, self.b2))
 
 
 class GatedController(_FlatController):
@@ -283,7 +284,7 @@ class GatedController(_FlatController):
 
     def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
-        x = self._features(z, h)
+        x = features(z, h)
         g, c, threshold = self._gate
         expert = (x @ g + c > threshold)[..., None]
         return squash(np.where(expert, _mlp_raw(x, *self._expert), _mlp_raw(x, *self._driver)))
