@@ -26,12 +26,14 @@ departures (the shipped driver's crash tracks of sessions 35–36's selection se
 Writes ``OUT/log.jsonl``, ``OUT/expert-K.npy`` (each round's expert), ``OUT/gate.npz`` (the learnt gate) and
 ``OUT/data-x.npy``, ``data-y.npy`` (gated states and labels).
 
-Later modes: ``--continue-from DIR`` teaches DIR's expert further with the app's stateless gate (session 37);
-``--refit-gate DIR`` keeps DIR's expert and fits a new gate to the oracle's held state (the car off the road for
-``--label-enter`` steps, until back), ``--start-steps`` adding the episodes' first steps to its data, then sweeps
-``--thresholds`` on validation tracks (session 38). ``--export DIR --threshold T`` writes a run as the app's gated
-controller (``gdl_studio.racing.controller.pack_gated``), which ``bench racing --controller`` and the Dream panel
-drive.
+Later modes: ``--continue-from DIR`` teaches DIR's expert further with its logistic gate, stateless (session 37);
+``--refit-gate DIR`` keeps DIR's expert and fits a new logistic gate to the oracle's held state (the car off the road
+for ``--label-enter`` steps, until back), ``--start-steps`` adding the episodes' first steps to its data, then sweeps
+``--thresholds`` on validation tracks (session 38). ``--sweep DIR`` keeps DIR's expert and drives the crash and
+validation tracks at each of ``--gates``: the logistic gate with or without hysteresis, the oracle, or the app's road
+gate ``pixels:OFF:BACK:LEAVE`` (``gdl_studio.racing.controller.RoadGate``, on the road share around the car in V's
+frame; session 39). ``--export DIR --road-gate OFF:BACK:LEAVE:START`` writes a run's last expert with the driver as the
+app's gated controller (``pack_gated``), which ``bench racing --controller`` and the Dream panel drive.
 """
 
 from __future__ import annotations
@@ -84,16 +86,20 @@ class Ep(NamedTuple):
     rng_seed: int
     departures: float
     record: bool  # keep the gated states (features, teacher's label) and a sample of all states for the gate
-    gate: tuple | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]
-    threshold: float | None = None  # with gate: the app's stateless gate (open where x·w + b > threshold), no counts
+    gate: tuple | str | None = None  # None: the oracle; (w, b): the learnt logistic gate on [z, h]; "pixels"
+    threshold: float | None = None  # with (w, b): open where x·w + b > threshold, no entry counts; "pixels": OFF
     label_enter: int = ENTER  # the recorded "held" label: the oracle's state with this entry count (--refit-gate)
     record_start: int = 0  # with record: every state of the first steps too, not only every 4th (--start-steps)
+    release: float | None = None  # with threshold: once open, the gate closes only after `leave` steps in a row
+    leave: int = 1  # with its logit under `release` (--sweep; None: stateless); "pixels": BACK and LEAVE
+    start: int = 0  # "pixels": closed for the episode's first START frames
 
 
 def _episodes(task: Ep) -> dict:
     from gdl_studio.racing.agent import BatchAgent
-    from gdl_studio.racing.controller import raw_outputs, squash, unpack
+    from gdl_studio.racing.controller import RoadGate, raw_outputs, squash, unpack
     from gdl_studio.racing.fast_env import make_env
+    from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
     from gdl_studio.racing.train_controller import _WORKER
 
     n = len(task.seeds)
@@ -107,6 +113,9 @@ def _episodes(task: Ep) -> dict:
     totals, done = np.zeros(n), np.zeros(n, bool)
     gated, count = np.zeros(n, bool), np.zeros(n, int)
     held, held_count = np.zeros(n, bool), np.zeros(n, int)  # the oracle's state at label_enter, whatever the gate
+    road_gate = (
+        RoadGate([task.threshold, task.release, ENTER, task.leave, task.start]) if task.gate == "pixels" else None
+    )
     gx, gy, ax, aoff, aheld = [], [], [], [], []
     gated_steps, steps = 0, 0
     false_steps, opened = 0, np.zeros(n, bool)  # gated while the label_enter oracle is not; episodes ever gated
@@ -123,9 +132,17 @@ def _episodes(task: Ep) -> dict:
         if expert is not None:
             if task.gate is None:  # the oracle
                 gated, count = oracle_step(gated, count, dist, ENTER)
-            elif task.threshold is not None:  # as the app's gated controller drives
+            elif road_gate is not None:  # the app's gate: the road share around the car in V's frame
+                gated = road_gate.step(road_share(to_tensor(preprocess(np.stack(obs)))).numpy())
+            elif task.threshold is not None:  # the logistic gate on [z, h] (sessions 37–38), stateless
                 w, b = task.gate
-                gated = x @ w + b > task.threshold
+                logit = x @ w + b
+                if task.release is None:
+                    gated = logit > task.threshold
+                else:  # hysteresis: open over threshold; closed after `leave` steps in a row under release
+                    count = np.where(gated & (logit < task.release), count + 1, 0)
+                    gated = np.where(gated, count < task.leave, logit > task.threshold)
+                    count[~gated] = 0
             else:
                 w, b = task.gate
                 pred = x @ w + b > 0
@@ -248,17 +265,21 @@ def main() -> int:
     ap.add_argument(
         "--export",
         metavar="DIR",
-        help="save the run in --out (its last expert and its gate) with --driver as a gated controller model "
+        help="save the run in --out (its last expert) with --driver and --road-gate as a gated controller model "
         "DIR/carracing-controller-distilled (gdl_studio.racing.controller.pack_gated), nothing driven",
     )
     ap.add_argument(
-        "--threshold", type=float, default=0.0, help="with --export or --continue-from: the gate's logit threshold"
+        "--road-gate",
+        default="0.2:0.5:5:50",
+        metavar="OFF:BACK:LEAVE:START",
+        help="with --export: the app's gate (as --gates' pixels:OFF:BACK:LEAVE:START)",
     )
+    ap.add_argument("--threshold", type=float, default=0.0, help="with --continue-from: the logistic gate's threshold")
     ap.add_argument(
         "--continue-from",
         metavar="DIR",
-        help="go on from that run's last expert, its gated states and its gate: each round gated as the app's "
-        "controller is (open wherever the gate's logit is over --threshold, no entry or exit counts), so that the "
+        help="go on from that run's last expert, its gated states and its logistic gate: each round gated statelessly "
+        "(open wherever the gate's logit is over --threshold, no entry or exit counts), so that the "
         "expert's data hold the states where it will be switched in; validated with and without departures",
     )
     ap.add_argument(
@@ -279,7 +300,22 @@ def main() -> int:
         help="with --refit-gate: the gate's data hold every state of each episode's first START_STEPS steps (the "
         "zoom-in at the start), not only every 4th",
     )
-    ap.add_argument("--valid-departures", type=int, default=32, help="with --refit-gate: tracks with departures")
+    ap.add_argument(
+        "--valid-departures", type=int, default=32, help="with --refit-gate or --sweep: tracks with departures"
+    )
+    ap.add_argument(
+        "--sweep",
+        metavar="DIR",
+        help="keep that run's expert and gate and drive --crash-tracks and the validation tracks (with and without "
+        "departures) at each of --gates",
+    )
+    ap.add_argument(
+        "--gates",
+        nargs="*",
+        default=["3", "3:0:10"],
+        help="with --sweep: gates as THRESHOLD or THRESHOLD:RELEASE:LEAVE (open over THRESHOLD; once open, closed "
+        "after LEAVE steps in a row with the logit under RELEASE), or oracle (the simulator's distance)",
+    )
     args = ap.parse_args()
     if args.export:
         return export(args)
@@ -296,9 +332,25 @@ def main() -> int:
     expert: np.ndarray | None = None
     train_steps = 0  # env steps of the rounds' data (validation not counted)
 
-    def vtasks(seeds, exp, deps, gate=None, threshold=None):
+    def vtasks(seeds, exp, deps, gate=None, threshold=None, release=None, leave=1, start=0):
         return [
-            Ep(b, driver, exp, 0.0, teacher_p, 500 + k, deps, False, gate, threshold, args.label_enter)
+            Ep(
+                b,
+                driver,
+                exp,
+                0.0,
+                teacher_p,
+                500 + k,
+                deps,
+                False,
+                gate,
+                threshold,
+                args.label_enter,
+                0,
+                release,
+                leave,
+                start,
+            )
             for k, b in enumerate(_batches(seeds, args.batch))
         ]
 
@@ -306,6 +358,8 @@ def main() -> int:
         return continue_rounds(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
     if args.refit_gate:
         return refit_gate(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
+    if args.sweep:
+        return sweep(args, out, models_dir, valid, vtasks, log, t0)
 
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
         alone, _ = drive(pool, vtasks(valid, None, 1.0))
@@ -365,7 +419,7 @@ def main() -> int:
 
 
 def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
-    """``--continue-from DIR``: DAgger rounds for DIR's expert with the app's stateless gate at ``--threshold``."""
+    """``--continue-from DIR``: DAgger rounds for DIR's expert with its logistic gate, stateless, at ``--threshold``."""
     import shutil
     from multiprocessing import get_context
 
@@ -486,9 +540,83 @@ def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtask
     return 0
 
 
+def parse_gate(spec: str, wb: tuple) -> tuple:
+    """``--gates``' spec → :class:`Ep`'s (gate, threshold, release, leave[, start]): THRESHOLD or
+    THRESHOLD:RELEASE:LEAVE for the run's logistic gate (``wb``), ``oracle`` → (), ``pixels:OFF:BACK:LEAVE[:START]``
+    for the app's road gate (the road share around the car in V's frame: on after 5 frames in a row under OFF; off
+    after LEAVE frames in a row at BACK or more; closed in the first START frames, default 0)."""
+    if spec == "oracle":
+        return ()
+    if spec.startswith("pixels:"):
+        cut, back, leave, *start = spec.split(":")[1:]
+        return "pixels", float(cut), float(back), int(leave), int(start[0]) if start else 0
+    parts = spec.split(":")
+    if len(parts) == 1:
+        return wb, float(parts[0]), None, 1
+    if len(parts) != 3:
+        raise ValueError(
+            f"a gate is THRESHOLD or THRESHOLD:RELEASE:LEAVE, oracle or pixels:OFF:BACK:LEAVE, not {spec!r}"
+        )
+    return wb, float(parts[0]), float(parts[1]), int(parts[2])
+
+
+def spec_name(spec: tuple) -> list:
+    """A gate spec as logged: without the logistic gate's weights."""
+    return ["oracle"] if not spec else ["logistic" if isinstance(spec[0], tuple) else spec[0], *spec[1:]]
+
+
+def sweep(args, out: Path, models_dir: str, valid, vtasks, log, t0) -> int:
+    """``--sweep DIR``: DIR's expert and gate at each of ``--gates``, on the crash and validation tracks."""
+    import shutil
+    from multiprocessing import get_context
+
+    from gdl_studio.racing.train_controller import _worker_init
+
+    src = Path(args.sweep)
+    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
+    expert = np.load(src / f"expert-{last}.npy")
+    np.save(out / "expert-0.npy", expert)
+    shutil.copy(src / "gate.npz", out / "gate.npz")
+    gate = np.load(out / "gate.npz")
+    wb = (gate["w"], float(gate["b"]))
+    specs = [parse_gate(g, wb) for g in args.gates]
+    dvalid = valid[: args.valid_departures]
+    with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
+        if args.crash_tracks:
+            alone, _ = drive(pool, vtasks(args.crash_tracks, None, 0.0))
+            emit(log, {"crash_tracks": args.crash_tracks, "alone": alone.round(1).tolist()})
+            for spec in specs:
+                got, res = drive(pool, vtasks(args.crash_tracks, expert, 0.0, *spec))
+                row = {"gate": spec_name(spec), "crash": got.round(1).tolist()}
+                emit(log, row | {"gated": [r["gated_steps"] for r in res]})
+        base_plain, _ = drive(pool, vtasks(valid, None, 0.0)) if valid else (np.zeros(0), None)
+        base_dep, _ = drive(pool, vtasks(dvalid, None, 1.0)) if dvalid else (np.zeros(0), None)
+        if valid:
+            emit(log, {"driver_alone_plain": stats(base_plain), "driver_alone_departures": stats(base_dep)})
+        for spec in specs if valid else []:
+            plain, pres = drive(pool, vtasks(valid, expert, 0.0, *spec))
+            dep, dres = drive(pool, vtasks(dvalid, expert, 1.0, *spec))
+            emit(
+                log,
+                {
+                    "gate": spec_name(spec),
+                    "valid_plain": stats(plain),
+                    "plain_tracks_opened": sum(r["opened"] for r in pres),
+                    "plain_false_steps": sum(r["false_steps"] for r in pres),
+                    "plain_changed": int((plain != base_plain).sum()),
+                    "plain_paired_mean": round(float((plain - base_plain).mean()), 2),
+                    "valid_departures": stats(dep),
+                    "departures_gated_steps": sum(r["gated_steps"] for r in dres),
+                    "departures_false_steps": sum(r["false_steps"] for r in dres),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                },
+            )
+    return 0
+
+
 def export(args) -> int:
-    """``--export DIR``: the driver, the run's last expert and its gate as one gated controller model, with a card
-    that names the run."""
+    """``--export DIR``: the driver, the run's last expert and the road gate ``--road-gate`` as one gated controller
+    model (the app's :class:`gdl_studio.racing.controller.RoadGate`), with a card that names the runs."""
     import shlex
 
     from gdl_studio.core.registry import read_card
@@ -496,28 +624,22 @@ def export(args) -> int:
     from gdl_studio.racing.models_io import controller_params, save_controller
 
     run = Path(args.out)
-    chain = [run]  # the run, and the runs it continued (--continue-from), newest first
+    chain = [run]  # the run, and the runs it went on from (--continue-from, --refit-gate, --sweep), newest first
     while (chain[-1] / "command.txt").exists():
         cmd = (chain[-1] / "command.txt").read_text().split()
-        parent = [cmd[k + 1] for k, c in enumerate(cmd) if c in ("--continue-from", "--refit-gate")]
+        parent = [cmd[k + 1] for k, c in enumerate(cmd) if c in ("--continue-from", "--refit-gate", "--sweep")]
         if not parent:
             break
         chain.append(Path(parent[0]))
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
-    last = max(r["round"] for r in rows if "round" in r)
+
+    def rows(r: Path) -> list:
+        return [json.loads(line) for line in (r / "log.jsonl").read_text().splitlines() if line.strip()]
+
+    last = max(int(p.stem.split("-")[1]) for p in run.glob("expert-*.npy"))
     driver, driver_card = controller_params(Path(args.driver))
-    taught = [r for r in chain if "--refit-gate" not in (r / "command.txt").read_text()]  # runs that taught it
-    enter = next((r["label_enter"] for r in rows if "label_enter" in r), None)  # a --refit-gate run's
-    gate_data = (
-        "logistic regression of the simulator's off-road flag (more than 8 units from the nearest tile's centre) on "
-        "[z, h], every 4th state of the same rounds' episodes"
-        if enter is None
-        else f"logistic regression on [z, h] of the car held off the road (more than 8 units from the nearest tile's "
-        f"centre for {enter} steps in a row, until back within 4), every 4th state of {run}'s episodes: the shipped "
-        "driver with the expert under that oracle gate, half of them with a forced departure"
-    )
-    gate = np.load(run / "gate.npz")
-    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), gate["w"], float(gate["b"]), args.threshold)
+    taught = [r for r in chain if not {"--refit-gate", "--sweep"} & set((r / "command.txt").read_text().split())]
+    off, back, leave, start = (float(v) for v in args.road_gate.split(":"))
+    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), off, back, ENTER, int(leave), int(start))
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
         "display_name": "Imitation-trained driver with a recovery expert (gated MLPs)",
         "data": {
@@ -525,11 +647,13 @@ def export(args) -> int:
             "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
             f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(taught)))} (each "
             "round its own training tracks, from --first)",
-            "gate": gate_data,
+            "gate": f"the road share around the car in V's frame (preprocess.road_share): the expert drives from "
+            f"{ENTER} frames in a row under {off:g} until {int(leave)} frames in a row at {back:g} or more, never in "
+            f"an episode's first {int(start)} frames; nothing fitted",
         },
-        "split": f"gate threshold and rounds chosen on validation tracks from {args.valid_first:,}; the bench's "
-        "tracks (1,000,000…) and 7,000,000… were never driven in training or selection",
-        "metrics": {"rounds": rows, "threshold": args.threshold},
+        "split": "the gate's settings chosen on validation tracks (the sweep's log); the bench's tracks "
+        "(1,000,000…) and 7,000,000… never driven in training or selection",
+        "metrics": {str(r): rows(r) for r in chain if (r / "log.jsonl").exists()},
         "training_command": " && ".join(
             (r / "command.txt").read_text().strip() for r in reversed(chain) if (r / "command.txt").exists()
         ),
@@ -539,7 +663,7 @@ def export(args) -> int:
         "teacher": {**TEACHER, **json.loads(args.teacher)},
     }
     save_controller(flat, Path(args.export), card, name="carracing-controller-distilled")
-    print(f"saved {Path(args.export) / 'carracing-controller-distilled'} (threshold {args.threshold:g})")
+    print(f"saved {Path(args.export) / 'carracing-controller-distilled'} (road gate {args.road_gate})")
     return 0
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gdl_studio.racing.controller import raw_outputs, squash, take_rows, unpack
-from gdl_studio.racing.preprocess import preprocess, to_tensor
+from gdl_studio.racing.controller import RoadGate, raw_outputs, squash, take_rows, unpack
+from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
 
 
 class BatchAgent:
-    """Drives ``batch`` environments with V, M and per-environment controllers (all linear, or all MLPs of one
-    width: :mod:`gdl_studio.racing.controller`)."""
+    """Drives ``batch`` environments with V, M and per-environment controllers (all linear, all MLPs of one
+    width, or all gated controllers of one shape: :mod:`gdl_studio.racing.controller`)."""
 
     def __init__(self, vae, mdn, params: np.ndarray, z_size: int = 32, predict_reward: bool = False) -> None:
         self.vae, self.mdn = vae, mdn
@@ -28,6 +28,8 @@ class BatchAgent:
         self.hidden = mdn.config.hidden
         params = np.atleast_2d(np.asarray(params, dtype=np.float64))
         self.parts = unpack(params, z_size, self.hidden)
+        self.gate = RoadGate(self.parts[2]) if len(self.parts) == 3 else None  # gated controllers' switches
+        self.expert: np.ndarray | None = None  # where they are open this step
         self.batch = len(params)
         self.reset()
 
@@ -37,6 +39,9 @@ class BatchAgent:
         self.h = np.zeros((self.batch, self.hidden), dtype=np.float32)
         self.last_z = np.zeros((self.batch, self.z_size), dtype=np.float32)
         self._mu = torch.zeros(self.batch, self.z_size)  # V's μ of the last frames, for advance()
+        if self.gate is not None:
+            self.gate.reset()
+        self.expert = None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Observations (B, 96, 96, 3) uint8 → actions (B, 3); advances the LSTM state."""
@@ -47,14 +52,18 @@ class BatchAgent:
     @torch.inference_mode()
     def features(self, obs: np.ndarray) -> np.ndarray:
         """The controllers' input [z_t, h_t] (B, z + hidden), float64, for observations (B, 96, 96, 3) uint8.
-        :meth:`advance` must follow with the actions taken before the next call."""
-        self._mu, _ = self.vae.encode(to_tensor(preprocess(obs)))
+        :meth:`advance` must follow with the actions taken before the next call. Gated controllers' switches read
+        these frames (one step of their state)."""
+        frames = to_tensor(preprocess(obs))
+        self._mu, _ = self.vae.encode(frames)
+        if self.gate is not None:
+            self.expert = self.gate.step(road_share(frames).numpy())
         self.last_z = self._mu.numpy()
         return np.concatenate([self.last_z, self.h], axis=1).astype(np.float64)
 
     def policy(self, x: np.ndarray) -> np.ndarray:
         """Each environment's controller on its features ``x`` → actions (B, 3) float32."""
-        return squash(raw_outputs(self.parts, x))
+        return squash(raw_outputs(self.parts, x, self.expert))
 
     @torch.inference_mode()
     def advance(self, actions: np.ndarray) -> None:
@@ -74,6 +83,9 @@ class BatchAgent:
         self.h = self.h[index]
         self.last_z = self.last_z[index]
         self.parts = take_rows(self.parts, index)
+        if self.gate is not None:
+            self.gate.keep(index)
+            self.expert = self.expert[index] if self.expert is not None else None
         self.batch = len(index)
 
 

@@ -12,9 +12,13 @@ and its length tells which one it is (:func:`hidden_units`): the linear layout i
 then b (3); the MLP's is W₁ (units × in), b₁ (units), W₂ (3 × units), b₂ (3).
 
 The **gated** controller (``scripts/racing_recover.py``) is two MLPs and a switch: a driver for the road and a
-recovery expert that drives while a logistic gate on [z, h] says the car is off it (g · [z, h] + c > threshold).
-Its flat vector starts with a header, [:data:`GATED_MAGIC`, driver units, expert units, threshold], then the
-driver's MLP, the expert's, g (in) and c (:func:`pack_gated`); :func:`gated_units` recognises it.
+recovery expert that drives while the car is off it. The switch (:class:`RoadGate`) reads the frame V reads: the share
+of road grey around the car (:func:`gdl_studio.racing.preprocess.road_share`). It opens after ``enter`` frames in a
+row under ``off`` and closes after ``leave`` frames in a row at ``back`` or more; it stays closed for an episode's
+first ``start`` frames (the camera zooms in over the first second). So it has a state, which a new episode resets.
+Its flat vector starts with a header, [:data:`GATED_MAGIC`, driver units, expert units, off, back, enter, leave,
+start], then the driver's MLP and the expert's (:func:`pack_gated`); :func:`gated_units` recognises it. Where no
+frame is given (the batched dreams of :mod:`gdl_studio.racing.dream_batch`), the driver drives alone.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from gdl_studio.racing.preprocess import ZOOM_FRAMES
 
 Z_SIZE = 32
 HIDDEN = 256
@@ -52,19 +58,12 @@ def hidden_units(n_params: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> i
 
 
 GATED_MAGIC = -7.0  # the first value of a gated controller's flat vector
-GATE_HEADER = 4  # [GATED_MAGIC, driver units, expert units, threshold]
+GATE_HEADER = 8  # [GATED_MAGIC, driver units, expert units, off, back, enter, leave, start]
 
 
 def gated_param_count(driver_units: int, expert_units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> int:
-    """Number of parameters of a gated controller (header, the two MLPs, the gate's weights and bias)."""
-    n_in = z_size + hidden
-    return (
-        GATE_HEADER
-        + mlp_param_count(driver_units, z_size, hidden)
-        + mlp_param_count(expert_units, z_size, hidden)
-        + n_in
-        + 1
-    )
+    """Number of parameters of a gated controller (header and the two MLPs)."""
+    return GATE_HEADER + mlp_param_count(driver_units, z_size, hidden) + mlp_param_count(expert_units, z_size, hidden)
 
 
 def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, int] | None:
@@ -85,32 +84,73 @@ def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, 
     return units
 
 
-def pack_gated(driver, expert, gate_w, gate_b: float, threshold: float = 0.0) -> np.ndarray:
-    """The flat vector of a gated controller: the MLP ``driver`` on the road, the MLP ``expert`` while
-    ``gate_w · [z, h] + gate_b > threshold``."""
+def pack_gated(
+    driver, expert, off: float = 0.2, back: float = 0.5, enter: int = 5, leave: int = 5, start: int = ZOOM_FRAMES
+) -> np.ndarray:
+    """The flat vector of a gated controller: the MLP ``driver`` on the road, the MLP ``expert`` while the
+    :class:`RoadGate` with these settings is open."""
     driver, expert = (np.asarray(v, np.float64).ravel() for v in (driver, expert))
     u1, u2 = hidden_units(driver.size), hidden_units(expert.size)
     if not (u1 and u2):
         raise ValueError("pack_gated takes two MLP controllers")
-    header = [GATED_MAGIC, u1, u2, threshold]
-    return np.concatenate([header, driver, expert, np.asarray(gate_w, np.float64).ravel(), [gate_b]])
+    if not (0.0 <= off <= back <= 1.0 and enter >= 1 and leave >= 1 and start >= 0):
+        raise ValueError("a road gate needs 0 ≤ off ≤ back ≤ 1, enter and leave ≥ 1 and start ≥ 0")
+    return np.concatenate([[GATED_MAGIC, u1, u2, off, back, enter, leave, start], driver, expert])
+
+
+class RoadGate:
+    """The gated controller's switch for a batch of episodes, one row each: open after ``enter`` frames in a row with
+    the road share around the car (:func:`gdl_studio.racing.preprocess.road_share`) under ``off``; closed again after
+    ``leave`` frames in a row with it at ``back`` or more; closed whatever the share during an episode's first
+    ``start`` frames (the camera's zoom-in, when the patch is not yet the car's surroundings). ``settings`` (B, 5) or
+    (5,): [off, back, enter, leave, start] per row (a single row serves any batch size)."""
+
+    def __init__(self, settings) -> None:
+        self.settings = np.atleast_2d(np.asarray(settings, np.float64))
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode on every row: closed, nothing counted."""
+        self.open = np.zeros(0, bool)
+        self.count = np.zeros(0, np.int64)
+        self.frames = np.zeros(0, np.int64)
+
+    def step(self, share) -> np.ndarray:
+        """One frame's road shares (B,) → which rows the expert drives now (B,) bool."""
+        share = np.asarray(share, np.float64).reshape(-1)
+        if self.open.shape != share.shape:  # the first frame (or a new batch size): a new episode
+            self.open, self.count = np.zeros(share.shape, bool), np.zeros(share.shape, np.int64)
+            self.frames = np.zeros(share.shape, np.int64)
+        off, back, enter, leave, start = self.settings.T
+        toward = np.where(self.open, share >= back, share < off) & (self.frames >= start)  # toward flipping
+        self.count = np.where(toward, self.count + 1, 0)
+        flip = self.count >= np.where(self.open, leave, enter)
+        self.open = np.where(flip, ~self.open, self.open)
+        self.count[flip] = 0
+        self.frames += 1
+        return self.open.copy()
+
+    def keep(self, index) -> None:
+        """Keep only the rows ``index`` (the others' episodes ended)."""
+        if len(self.settings) > 1:
+            self.settings = self.settings[index]
+        if self.open.size:
+            self.open, self.count, self.frames = self.open[index], self.count[index], self.frames[index]
 
 
 def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
     """Flat parameters (B, n) (numpy or torch) → (W (B, 3, in), b (B, 3)) for the linear controller,
     (W₁ (B, units, in), b₁ (B, units), W₂ (B, 3, units), b₂ (B, 3)) for the MLP, and for the gated controller
-    (the driver's parts, the expert's parts, g (B, in), c (B,), threshold (B,)); views, no copies."""
+    (the driver's parts, the expert's parts, its gate settings (B, 5): [off, back, enter, leave, start]); views, no
+    copies."""
     n_in = z_size + hidden
     gated = gated_units(params[0], z_size, hidden)
     if gated is not None:
         k1 = GATE_HEADER + mlp_param_count(gated[0], z_size, hidden)
-        k2 = k1 + mlp_param_count(gated[1], z_size, hidden)
         return (
             unpack(params[:, GATE_HEADER:k1], z_size, hidden),
-            unpack(params[:, k1:k2], z_size, hidden),
-            params[:, k2 : k2 + n_in],
-            params[:, k2 + n_in],
-            params[:, 3],
+            unpack(params[:, k1:], z_size, hidden),
+            params[:, 3:GATE_HEADER],
         )
     units = hidden_units(int(params.shape[1]), z_size, hidden)
     if units == 0:
@@ -135,9 +175,10 @@ def batch_size(parts: tuple) -> int:
     return batch_size(first) if isinstance(first, tuple) else int(first.shape[0])
 
 
-def raw_outputs(parts: tuple, x):
+def raw_outputs(parts: tuple, x, expert=None):
     """The controllers' raw outputs (B, 3) for features x (B, in): ``parts`` from :func:`unpack`, each row its
-    own controller. numpy in, numpy out; torch in, torch out."""
+    own controller. numpy in, numpy out; torch in, torch out. Gated controllers: the expert's outputs on the rows
+    where ``expert`` (B,) bool (their :class:`RoadGate`'s) is true, the driver's elsewhere and when it is None."""
     einsum: Any
     tanh: Any
     if isinstance(x, np.ndarray):
@@ -146,14 +187,16 @@ def raw_outputs(parts: tuple, x):
         import torch
 
         einsum, tanh = torch.einsum, torch.tanh
-    if len(parts) == 5:  # gated: the expert's outputs where the gate is open, else the driver's
-        off = einsum("bj,bj->b", parts[2], x) + parts[3] > parts[4]
-        driver, expert = raw_outputs(parts[0], x), raw_outputs(parts[1], x)
+    if len(parts) == 3:  # gated
+        driver = raw_outputs(parts[0], x)
+        if expert is None or not expert.any():
+            return driver
+        on = np.asarray(expert, bool)[:, None]
         if isinstance(x, np.ndarray):
-            return np.where(off[:, None], expert, driver)
+            return np.where(on, raw_outputs(parts[1], x), driver)
         import torch
 
-        return torch.where(off[:, None], expert, driver)
+        return torch.where(torch.as_tensor(on, device=x.device), raw_outputs(parts[1], x), driver)
     out = einsum("bij,bj->bi", parts[0], x) + parts[1]
     if len(parts) == 2:
         return out
@@ -207,8 +250,12 @@ class LinearController:
         """The flat parameter vector."""
         return np.concatenate([self.weight.ravel(), self.bias])
 
-    def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
+    def reset(self) -> None:
+        """A new episode (the linear controller has no state)."""
+
+    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
+        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` (the road
+        share of V's frame, what a gated controller's switch reads) is not used."""
         return squash(features(z, h) @ self.weight.T + self.bias)
 
 
@@ -249,6 +296,9 @@ class _FlatController:
     def _load(self, flat: np.ndarray) -> None:
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """A new episode (only the gated controller has a state)."""
+
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
 
@@ -264,30 +314,39 @@ class MLPController(_FlatController):
             raise ValueError("these are a linear controller's parameters: use LinearController")
         self.w1, self.b1, self.w2, self.b2 = (p[0] for p in unpack(flat[None], self.z_size, self.hidden))
 
-    def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
+    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
+        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` is not
+        used."""
         return squash(_mlp_raw(features(z, h), self.w1, self.b1, self.w2, self.b2))
 
 
 class GatedController(_FlatController):
-    """Two MLPs and a logistic switch on [z, h] (see the module's docstring); the same interface as
-    :class:`LinearController`."""
+    """Two MLPs and a :class:`RoadGate` (see the module's docstring); the same interface as
+    :class:`LinearController`. It has a state: :meth:`reset` at each new episode."""
 
     def _load(self, flat: np.ndarray) -> None:
         units = gated_units(flat, self.z_size, self.hidden)
         if units is None:
             raise ValueError("these are not a gated controller's parameters")
         self.driver_units, self.expert_units = units
-        driver, expert, g, c, threshold = unpack(flat[None], self.z_size, self.hidden)
+        driver, expert, settings = unpack(flat[None], self.z_size, self.hidden)
         self._driver, self._expert = (tuple(p[0] for p in parts) for parts in (driver, expert))
-        self._gate = g[0], float(c[0]), float(threshold[0])
+        self.gate = RoadGate(settings[0])
 
-    def act(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake)."""
+    def reset(self) -> None:
+        self.gate.reset()
+
+    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
+        """Actions for features z (B, 32) and h (B, 256) → (B, 3) float32 (steer, gas, brake). ``road`` (B,): the
+        road share of this step's frame (:func:`gdl_studio.racing.preprocess.road_share`), which steps the gate;
+        without it the driver drives and the gate keeps its state."""
         x = features(z, h)
-        g, c, threshold = self._gate
-        expert = (x @ g + c > threshold)[..., None]
-        return squash(np.where(expert, _mlp_raw(x, *self._expert), _mlp_raw(x, *self._driver)))
+        raw = _mlp_raw(x, *self._driver)
+        if road is not None:
+            on = self.gate.step(road).reshape(x.shape[:-1] + (1,))
+            if on.any():
+                raw = np.where(on, _mlp_raw(x, *self._expert), raw)
+        return squash(raw)
 
 
 def make_controller(

@@ -116,6 +116,7 @@ def dream_frames(
     import torch
 
     from gdl_studio.racing.mdn_rnn import sample_mixture
+    from gdl_studio.racing.preprocess import road_share, to_tensor
 
     gen = torch.Generator().manual_seed(int(seed))
     if start_z is not None:
@@ -126,6 +127,8 @@ def dream_frames(
         z = torch.randn((1, world.mdn.config.z_size), generator=gen)
     state = world.mdn.initial_state(1)
     controller = world.controller
+    if controller is not None:
+        controller.reset()
     total = 0.0
     for step in range(max_steps):
         with torch.inference_mode():
@@ -133,9 +136,9 @@ def dream_frames(
             h = state[0][0]
             action = _override(controls, override, step)
             human = action is not None
-            if action is None:
+            if action is None:  # a gated controller's switch reads the dreamt frame as it reads a real one
                 action = (
-                    controller.act(z.numpy(), h.numpy())[0]
+                    controller.act(z.numpy(), h.numpy(), road=road_share(to_tensor(frame[None])).numpy())[0]
                     if controller is not None
                     else np.array([0.0, 0.3, 0.0], np.float32)
                 )
@@ -166,21 +169,24 @@ def real_frames(
     import torch
 
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, to_tensor
+    from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
 
     env = make_env(fast=fast)
     try:
         obs, _ = env.reset(seed=int(seed))
         state = world.mdn.initial_state(1)
+        world.controller.reset()
         total = 0.0
         for step in range(max_steps):
             with torch.inference_mode():
-                mu, _ = world.vae.encode(to_tensor(preprocess(obs)[None]))
+                frames = to_tensor(preprocess(obs)[None])
+                mu, _ = world.vae.encode(frames)
                 recon = world.decode(mu.numpy())[0]
                 action = _override(controls, override, step)
                 human = action is not None
                 if action is None:
-                    action = world.controller.act(mu.numpy(), state[0][0].numpy())[0]
+                    road = road_share(frames).numpy()
+                    action = world.controller.act(mu.numpy(), state[0][0].numpy(), road=road)[0]
                 out, state = world.mdn.step(mu, torch.from_numpy(np.asarray(action, np.float32)).view(1, -1), state)
             shown = obs
             obs, reward, terminated, truncated, _ = env.step(np.asarray(action, np.float32))

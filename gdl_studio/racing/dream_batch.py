@@ -19,10 +19,6 @@ import numpy as np
 
 DREAM_MIN_STEPS = 20  # M's episode-end head is ignored before this many steps
 
-# Where the car sits in V's 64×64 frame (the 96×96 observation cropped to 84 rows and resized):
-# around rows 54–60, columns 28–37. Road grey or grass green there tells whether it is on the road.
-ROAD_ROWS = slice(54, 61)
-ROAD_COLS = slice(28, 38)
 ROAD_EVERY = 10  # the road check looks at every 10th dreamt frame unless told otherwise (decoding costs)
 
 
@@ -62,12 +58,9 @@ def on_road(frames) -> np.ndarray:
     (R ≈ G ≈ B ≈ 0.4); grass is green. Calibrated against the simulator's own wheel–tile contacts
     on 1,800 real frames of tracks 500–502 (98% agreement on real frames).
     """
-    patch = frames[:, :, ROAD_ROWS, ROAD_COLS]
-    r, g, b = patch[:, 0], patch[:, 1], patch[:, 2]
-    grey = ((g - r).abs() < 0.08) & ((g - b).abs() < 0.08) & (g > 0.25) & (g < 0.6)
-    not_car = ~(r > g + 0.2)
-    frac = grey.float().sum(dim=(1, 2)) / not_car.float().sum(dim=(1, 2)).clamp(min=1.0)
-    return (frac > 0.2).cpu().numpy()
+    from gdl_studio.racing.preprocess import ON_ROAD, road_share
+
+    return (road_share(frames) > ON_ROAD).cpu().numpy()
 
 
 def dream_batch(

@@ -219,7 +219,16 @@ def controller_architecture(params: np.ndarray) -> dict[str, Any]:
             "driver_units": gated[0],
             "expert_units": gated[1],
             "activation": "tanh",
-            "gate": "logistic on [z, h]: the expert drives where g · [z, h] + c > threshold",
+            "gate": {
+                "reads": "the share of road grey around the car in V's 64×64 frame (preprocess.road_share)",
+                "off": round(float(flat[3]), 6),
+                "back": round(float(flat[4]), 6),
+                "enter": int(flat[5]),
+                "leave": int(flat[6]),
+                "start": int(flat[7]),
+                "rule": "the expert drives from `enter` frames in a row with the share under `off` until `leave` "
+                "frames in a row at `back` or more, never in an episode's first `start` frames; the driver elsewhere",
+            },
             "z_size": Z_SIZE,
             "hidden": HIDDEN,
             "action_size": 3,

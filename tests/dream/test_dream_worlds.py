@@ -300,8 +300,10 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
     shutil.copytree(models_root, root)
     rng = np.random.default_rng(5)
     params = rng.normal(0, 0.1, mlp_param_count(8))
-    if kind == "gated":  # the gate opens on about half the states
-        params = pack_gated(params, rng.normal(0, 0.1, mlp_param_count(4)), rng.normal(0, 0.1, 288), 0.0)
+    if kind == "gated":  # the gate opens on the grass and in the tiny world's dreams
+        params = pack_gated(
+            params, rng.normal(0, 0.1, mlp_param_count(4)), off=0.9, back=1.0, enter=1, leave=1, start=0
+        )
     save_controller(params, root, {"display_name": "Imitation-trained driver (MLP)"}, name="mlp-driver")
     monkeypatch.setattr(registry, "_default", registry.Registry(roots=[root]))
 

@@ -143,54 +143,97 @@ def test_cma_es_and_the_dock_refuse_an_mlp_base(tiny_models_dir, tmp_path):
     assert AREA.can_start_from(card.family)  # by family alone it is a controller
 
 
-def test_a_gated_controller_drives_with_the_expert_only_where_its_gate_is_open(tiny_world, tmp_path):
+def test_the_road_gate_opens_after_enter_frames_off_the_road_and_closes_after_leave_frames_back_on_it():
+    from gdl_studio.racing.controller import RoadGate
+
+    gate = RoadGate([0.2, 0.5, 2, 3, 0])  # off, back, enter, leave, start
+    shares = [0.9, 0.1, 0.1, 0.3, 0.6, 0.6, 0.1, 0.6, 0.6, 0.6, 0.1]
+    opened = [bool(gate.step([s])[0]) for s in shares]
+    # one frame under 0.2 is not enough; two are; 0.3 (between off and back) and a slip back under 0.5 keep it open
+    # and restart the count; three frames in a row at 0.5 or more close it
+    assert opened == [False, False, True, True, True, True, True, True, True, False, False]
+    gate.reset()
+    assert not gate.step([0.1])[0] and gate.step([0.1])[0]  # a new episode starts closed and counts afresh
+
+    rows = RoadGate([[0.2, 0.5, 1, 1, 0], [0.2, 0.5, 3, 1, 0]])  # one setting per row of a batch
+    assert rows.step([0.0, 0.0]).tolist() == [True, False]
+    rows.keep(np.array([1]))  # the first row's episode ended
+    assert rows.step([0.0]).tolist() == [False] and rows.step([0.0]).tolist() == [True]
+
+    zoom = RoadGate([0.2, 0.5, 2, 3, 4])  # the first 4 frames (the camera's zoom-in) never count
+    assert [bool(zoom.step([0.0])[0]) for _ in range(7)] == [False] * 5 + [True] * 2
+
+
+def _road_obs(road: list[bool]) -> np.ndarray:
+    """96×96 observations all road grey (True) or all grass green (False)."""
+    grey, green = np.array([102, 102, 102], np.uint8), np.array([102, 204, 102], np.uint8)
+    return np.stack([np.broadcast_to(grey if r else green, (96, 96, 3)) for r in road]).copy()
+
+
+def test_a_gated_controller_drives_with_the_expert_while_its_road_gate_is_open(tiny_world, tmp_path):
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.controller import GatedController, gated_param_count, gated_units, pack_gated
     from gdl_studio.racing.models_io import load_dir, save_controller
+    from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
 
+    obs = _road_obs([False, True])
+    np.testing.assert_allclose(road_share(to_tensor(preprocess(obs))).numpy(), [0.0, 1.0])
     rng = np.random.default_rng(5)
     driver, expert = _mlp_params(rng, 8), _mlp_params(rng, 4)
-    gate_w = rng.normal(0, 1, 288)
-    flat = pack_gated(driver, expert, gate_w, 0.1, threshold=0.3)
+    flat = pack_gated(driver, expert, off=0.2, back=0.5, enter=2, leave=3, start=0)
     assert flat.size == gated_param_count(8, 4) and gated_units(flat) == (8, 4)
     with pytest.raises(ValueError):  # its length is no linear or MLP controller's
         hidden_units(flat.size)
     with pytest.raises(ValueError):  # a header that does not fit the values
         gated_units(flat[:-1])
+    with pytest.raises(ValueError):  # back under off
+        pack_gated(driver, expert, off=0.5, back=0.2)
     mlp = _mlp_params(rng, 8)
     mlp[0] = -7.0  # an MLP whose first weight is the marker stays an MLP
     assert gated_units(mlp) is None and isinstance(make_controller(mlp), MLPController)
-    x = rng.normal(0, 1, (64, 288))
-    gate_open = x @ gate_w + 0.1 > 0.3
-    assert 0 < gate_open.sum() < 64
-    d = raw_outputs(unpack(np.repeat(driver[None], 64, axis=0)), x)
-    e = raw_outputs(unpack(np.repeat(expert[None], 64, axis=0)), x)
-    batch = np.repeat(flat[None], 64, axis=0)
-    out = raw_outputs(unpack(batch), x)
-    np.testing.assert_allclose(out[gate_open], e[gate_open])
-    np.testing.assert_allclose(out[~gate_open], d[~gate_open])
-    out_t = raw_outputs(unpack(torch.from_numpy(batch)), torch.from_numpy(x))
-    np.testing.assert_allclose(out_t.numpy(), out, atol=1e-9)
+
+    x = rng.normal(0, 1, (2, 288))
+    d = raw_outputs(unpack(np.repeat(driver[None], 2, axis=0)), x)
+    e = raw_outputs(unpack(np.repeat(expert[None], 2, axis=0)), x)
+    parts = unpack(np.repeat(flat[None], 2, axis=0))
+    np.testing.assert_allclose(raw_outputs(parts, x), d)  # no gate state given: the driver
+    mixed = raw_outputs(parts, x, np.array([True, False]))
+    np.testing.assert_allclose(mixed, [e[0], d[1]])
+    out_t = raw_outputs(unpack(torch.from_numpy(np.repeat(flat[None], 2, axis=0))), torch.from_numpy(x))
+    np.testing.assert_allclose(out_t.numpy(), d, atol=1e-9)
+
     c = make_controller(flat)
     assert isinstance(c, GatedController) and (c.driver_units, c.expert_units) == (8, 4)
-    np.testing.assert_allclose(c.act(x[:, :32], x[:, 32:]), squash(out), atol=1e-6)
+    z, h = x[:, :32], x[:, 32:]
+    road = np.array([0.0, 1.0])  # the first car on the grass, the second on the road
+    np.testing.assert_allclose(c.act(z, h, road), squash(d), atol=1e-6)  # one frame off: not yet
+    np.testing.assert_allclose(c.act(z, h), squash(d), atol=1e-6)  # no frame: the driver, the gate as it was
+    np.testing.assert_allclose(c.act(z, h, road), squash(mixed), atol=1e-6)  # two frames off: the expert
+    c.reset()
+    np.testing.assert_allclose(c.act(z, h, road), squash(d), atol=1e-6)
 
     card = save_controller(flat, tmp_path, {"data": {}, "metrics": {}}, name="carracing-controller-gated-test")
-    assert card.architecture["kind"] == "gated" and card.architecture["expert_units"] == 4
+    arch = card.architecture
+    assert arch["kind"] == "gated" and arch["expert_units"] == 4
+    assert [arch["gate"][k] for k in ("off", "back", "enter", "leave", "start")] == [0.2, 0.5, 2, 3, 0]
     from gdl_studio.racing.area import AREA
 
     assert not AREA.can_start_from(card.family, card)  # CMA-ES and the dock search linear controllers only
     loaded = load_dir(card.directory)
     assert isinstance(loaded, GatedController)
-    obs = rng.integers(0, 255, (2, 96, 96, 3), dtype=np.uint8)
     agent = BatchAgent(tiny_world.vae, tiny_world.mdn, np.repeat(loaded.get_params()[None], 2, axis=0))
-    for _ in range(3):
+    loaded.reset()
+    for step in range(3):  # the batched agent's gates read the frames as the object's does
         feats = agent.features(obs)
         a = agent.policy(feats)
-        np.testing.assert_allclose(a, loaded.act(feats[:, :32], feats[:, 32:]), atol=1e-6)
+        np.testing.assert_allclose(a, loaded.act(feats[:, :32], feats[:, 32:], road), atol=1e-6)
+        assert agent.expert is not None and agent.expert.tolist() == [step >= 1, False]
         agent.advance(a)
-    agent.keep(np.array([1]))  # an ended episode dropped from the batch: the nested parts follow
-    assert agent.policy(agent.features(obs[[1]])).shape == (1, 3)
+    agent.keep(np.array([0]))  # an ended episode dropped from the batch: the parts and the gate follow
+    assert agent.policy(agent.features(obs[[0]])).shape == (1, 3) and agent.expert.tolist() == [True]
+    agent.reset()
+    agent.features(obs[[0]])
+    assert agent.expert.tolist() == [False]
 
 
 def test_the_dream_runs_a_gated_driver(tiny_world):
@@ -198,7 +241,7 @@ def test_the_dream_runs_a_gated_driver(tiny_world):
     from gdl_studio.racing.dream_batch import dream_batch
 
     rng = np.random.default_rng(6)
-    flat = pack_gated(_mlp_params(rng, 8), _mlp_params(rng, 4), rng.normal(0, 1, 288), 0.0)
+    flat = pack_gated(_mlp_params(rng, 8), _mlp_params(rng, 4))
     z0 = rng.normal(0, 1, (2, 32)).astype(np.float32)
     a = dream_batch(tiny_world.mdn, np.repeat(flat[None], 2, axis=0), z0, tau=1.0, seed=3, max_steps=20)
     assert a.returns.shape == (2,) and np.isfinite(a.returns).all()
