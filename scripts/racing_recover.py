@@ -291,6 +291,18 @@ def main() -> int:
         "drive the validation tracks with and without departures at each of --thresholds",
     )
     ap.add_argument("--label-enter", type=int, default=ENTER, help="with --refit-gate: the held label's entry count")
+    ap.add_argument(
+        "--teach-gate",
+        metavar="SPEC",
+        help="with --continue-from: gate the rounds with this --gates spec (e.g. the app's pixels:0.2:0.5:10:50) "
+        "instead of the run's logistic gate at --threshold",
+    )
+    ap.add_argument(
+        "--teach-departures",
+        type=float,
+        default=1.0,
+        help="with --continue-from: the share of training episodes with a forced departure",
+    )
     ap.add_argument("--departures", type=float, default=0.5, help="with --refit-gate: share of training departures")
     ap.add_argument("--thresholds", type=float, nargs="*", default=[1.0, 2.0, 3.0])
     ap.add_argument(
@@ -419,7 +431,8 @@ def main() -> int:
 
 
 def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
-    """``--continue-from DIR``: DAgger rounds for DIR's expert with its logistic gate, stateless, at ``--threshold``."""
+    """``--continue-from DIR``: DAgger rounds for DIR's expert with its logistic gate, stateless, at ``--threshold``, or
+    with the app's road gate ``--teach-gate``."""
     import shutil
     from multiprocessing import get_context
 
@@ -431,6 +444,7 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
     shutil.copy(src / "gate.npz", out / "gate.npz")
     gate = np.load(out / "gate.npz")
     wb = (gate["w"], float(gate["b"]))
+    gate_args = parse_gate(args.teach_gate, wb) if args.teach_gate else (wb, args.threshold)
     xs, ys = [np.load(src / "data-x.npy")], [np.load(src / "data-y.npy")]
     train_steps = 0
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -438,7 +452,9 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
             beta = 0.5 ** (rnd + 1)
             seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
             tasks = [
-                Ep(b, driver, expert, beta, teacher_p, 1000 * rnd + k, 1.0, True, wb, args.threshold)
+                vtasks([0], expert, args.teach_departures, *gate_args)[0]._replace(
+                    seeds=b, beta=beta, rng_seed=1000 * rnd + k, record=True
+                )
                 for k, b in enumerate(_batches(seeds, args.batch))
             ]
             driven, res = drive(pool, tasks)
@@ -448,12 +464,13 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
             x, y = np.concatenate(xs), np.concatenate(ys)
             expert = fit_mlp(x, y, expert, 64, args.fit_steps)
             np.save(out / f"expert-{rnd}.npy", expert)
-            dep, _ = drive(pool, vtasks(valid, expert, 1.0, wb, args.threshold))
-            plain, _ = drive(pool, vtasks(valid, expert, 0.0, wb, args.threshold))
+            dep, _ = drive(pool, vtasks(valid, expert, 1.0, *gate_args))
+            plain, _ = drive(pool, vtasks(valid, expert, 0.0, *gate_args))
             row = {
                 "round": rnd,
                 "beta": beta,
-                "threshold": args.threshold,
+                "gate": spec_name(gate_args),
+                "teach_departures": args.teach_departures,
                 "train_env_steps": train_steps,
                 "driven": stats(driven),
                 "gated_states": len(x),
