@@ -26,7 +26,8 @@ departures (the shipped driver's crash tracks of sessions 35–36's selection se
 Writes ``OUT/log.jsonl``, ``OUT/expert-K.npy`` (each round's expert), ``OUT/gate.npz`` (the learnt gate) and
 ``OUT/data-x.npy``, ``data-y.npy`` (gated states and labels).
 
-Later modes: ``--continue-from DIR`` teaches DIR's expert further with its logistic gate, stateless (session 37);
+Later modes: ``--continue-from DIR`` teaches DIR's expert further with its logistic gate, stateless (session 37), or
+with the app's road gate (``--teach-gate pixels:…``, ``--teach-departures``; session 39);
 ``--refit-gate DIR`` keeps DIR's expert and fits a new logistic gate to the oracle's held state (the car off the road
 for ``--label-enter`` steps, until back), ``--start-steps`` adding the episodes' first steps to its data, then sweeps
 ``--thresholds`` on validation tracks (session 38). ``--sweep DIR`` keeps DIR's expert and drives the crash and

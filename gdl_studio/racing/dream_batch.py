@@ -51,13 +51,8 @@ def squash_torch(raw):
 
 
 def on_road(frames) -> np.ndarray:
-    """Whether the car is on the road in V-space frames: (N, 3, 64, 64) float in [0, 1] → (N,) bool.
-
-    Looks at the patch around the car (rows 54–60, columns 28–37 of the 64×64 frame): the car is
-    on the road when at least a fifth of the patch's non-red pixels are road grey
-    (R ≈ G ≈ B ≈ 0.4); grass is green. Calibrated against the simulator's own wheel–tile contacts
-    on 1,800 real frames of tracks 500–502 (98% agreement on real frames).
-    """
+    """Whether the car is on the road in V-space frames: (N, 3, 64, 64) float in [0, 1] → (N,) bool, the share of
+    road grey around the car (:func:`gdl_studio.racing.preprocess.road_share`) over ``ON_ROAD``."""
     from gdl_studio.racing.preprocess import ON_ROAD, road_share
 
     return (road_share(frames) > ON_ROAD).cpu().numpy()

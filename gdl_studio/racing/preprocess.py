@@ -4,6 +4,10 @@ As in the paper's code and the public ports, the bottom 12 rows (the HUD bar) ar
 away (rows 0..83 are kept) and the 84×96 picture is resized to 64×64. The resize is an exact
 area average (box filter) done with two small matrices, so it needs only numpy and gives the
 same bytes everywhere.
+
+Two readings of the frames: :func:`hud_gauges` reads the HUD bar that the crop removes, and :func:`road_share` how
+much of the patch around the car in the 64×64 frame is road (the dream's road check and the gated controller's
+switch).
 """
 
 from __future__ import annotations

@@ -245,3 +245,30 @@ def test_the_dream_runs_a_gated_driver(tiny_world):
     z0 = rng.normal(0, 1, (2, 32)).astype(np.float32)
     a = dream_batch(tiny_world.mdn, np.repeat(flat[None], 2, axis=0), z0, tau=1.0, seed=3, max_steps=20)
     assert a.returns.shape == (2,) and np.isfinite(a.returns).all()
+
+
+def test_the_real_game_and_the_dream_step_a_gated_controllers_road_gate_each_episode_afresh(tiny_world, monkeypatch):
+    """The Dream panel's drives hand the gated controller the road share of every frame they show it (the real frame,
+    or the dreamt one) and reset it at each new episode."""
+    from dataclasses import replace
+
+    from gdl_studio.racing.controller import pack_gated
+    from gdl_studio.racing.dream import dream_frames, real_frames
+
+    def steer_only(raw_steer: float) -> np.ndarray:  # an MLP that ignores its input and steers one way
+        p = np.zeros(mlp_param_count(4))
+        p[-3] = raw_steer  # b₂'s steering entry, the vector's last three values being b₂
+        return p
+
+    # off 1.0: any frame not all road counts as off it, so the gate opens at the first frame after `start`
+    flat = pack_gated(steer_only(-5.0), steer_only(5.0), off=1.0, back=1.0, enter=1, leave=1000, start=3)
+    world = replace(tiny_world, controller=make_controller(flat))
+    expected = [-1, -1, -1, 1, 1, 1]
+    for _ in range(2):  # the second episode starts closed again
+        real = [int(np.sign(f.action[0])) for f in real_frames(world, seed=0, max_steps=6)]
+        assert real == expected
+    # the untrained V dreams uniform grey, which reads as road: let it dream grass, which the gate must see
+    grass = np.broadcast_to(np.array([102, 204, 102], np.uint8), (1, 64, 64, 3))
+    monkeypatch.setattr(world, "decode", lambda z: grass)
+    dreamt = [int(np.sign(f.action[0])) for f in dream_frames(world, seed=1, max_steps=6, stop_on_done=False)]
+    assert dreamt == expected
