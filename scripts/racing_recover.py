@@ -94,6 +94,7 @@ class Ep(NamedTuple):
     release: float | None = None  # with threshold: once open, the gate closes only after `leave` steps in a row
     leave: int = 1  # with its logit under `release` (--sweep; None: stateless); "pixels": BACK and LEAVE
     start: int = 0  # "pixels": closed for the episode's first START frames
+    enter: int = ENTER  # "pixels": open after ENTER frames in a row under OFF
 
 
 def _episodes(task: Ep) -> dict:
@@ -115,7 +116,7 @@ def _episodes(task: Ep) -> dict:
     gated, count = np.zeros(n, bool), np.zeros(n, int)
     held, held_count = np.zeros(n, bool), np.zeros(n, int)  # the oracle's state at label_enter, whatever the gate
     road_gate = (
-        RoadGate([task.threshold, task.release, ENTER, task.leave, task.start]) if task.gate == "pixels" else None
+        RoadGate([task.threshold, task.release, task.enter, task.leave, task.start]) if task.gate == "pixels" else None
     )
     gx, gy, ax, aoff, aheld = [], [], [], [], []
     gated_steps, steps = 0, 0
@@ -272,8 +273,8 @@ def main() -> int:
     ap.add_argument(
         "--road-gate",
         default="0.2:0.5:5:50",
-        metavar="OFF:BACK:LEAVE:START",
-        help="with --export: the app's gate (as --gates' pixels:OFF:BACK:LEAVE:START)",
+        metavar="OFF:BACK:LEAVE:START[:ENTER]",
+        help="with --export: the app's gate (as --gates' pixels:OFF:BACK:LEAVE:START[:ENTER], ENTER default 5)",
     )
     ap.add_argument("--threshold", type=float, default=0.0, help="with --continue-from: the logistic gate's threshold")
     ap.add_argument(
@@ -345,7 +346,7 @@ def main() -> int:
     expert: np.ndarray | None = None
     train_steps = 0  # env steps of the rounds' data (validation not counted)
 
-    def vtasks(seeds, exp, deps, gate=None, threshold=None, release=None, leave=1, start=0):
+    def vtasks(seeds, exp, deps, gate=None, threshold=None, release=None, leave=1, start=0, enter=ENTER):
         return [
             Ep(
                 b,
@@ -363,6 +364,7 @@ def main() -> int:
                 release,
                 leave,
                 start,
+                enter,
             )
             for k, b in enumerate(_batches(seeds, args.batch))
         ]
@@ -559,15 +561,17 @@ def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtask
 
 
 def parse_gate(spec: str, wb: tuple) -> tuple:
-    """``--gates``' spec → :class:`Ep`'s (gate, threshold, release, leave[, start]): THRESHOLD or
-    THRESHOLD:RELEASE:LEAVE for the run's logistic gate (``wb``), ``oracle`` → (), ``pixels:OFF:BACK:LEAVE[:START]``
-    for the app's road gate (the road share around the car in V's frame: on after 5 frames in a row under OFF; off
-    after LEAVE frames in a row at BACK or more; closed in the first START frames, default 0)."""
+    """``--gates``' spec → :class:`Ep`'s (gate, threshold, release, leave[, start, enter]): THRESHOLD or
+    THRESHOLD:RELEASE:LEAVE for the run's logistic gate (``wb``), ``oracle`` → (),
+    ``pixels:OFF:BACK:LEAVE[:START[:ENTER]]`` for the app's road gate (the road share around the car in V's frame: on
+    after ENTER frames in a row under OFF, default 5; off after LEAVE frames in a row at BACK or more; closed in the
+    first START frames, default 0)."""
     if spec == "oracle":
         return ()
     if spec.startswith("pixels:"):
-        cut, back, leave, *start = spec.split(":")[1:]
-        return "pixels", float(cut), float(back), int(leave), int(start[0]) if start else 0
+        cut, back, leave, *rest = spec.split(":")[1:]
+        start, enter = (int(rest[0]) if rest else 0), (int(rest[1]) if len(rest) > 1 else ENTER)
+        return "pixels", float(cut), float(back), int(leave), start, enter
     parts = spec.split(":")
     if len(parts) == 1:
         return wb, float(parts[0]), None, 1
@@ -656,8 +660,9 @@ def export(args) -> int:
     last = max(int(p.stem.split("-")[1]) for p in run.glob("expert-*.npy"))
     driver, driver_card = controller_params(Path(args.driver))
     taught = [r for r in chain if not {"--refit-gate", "--sweep"} & set((r / "command.txt").read_text().split())]
-    off, back, leave, start = (float(v) for v in args.road_gate.split(":"))
-    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), off, back, ENTER, int(leave), int(start))
+    off, back, leave, start, *more = (float(v) for v in args.road_gate.split(":"))
+    enter = int(more[0]) if more else ENTER
+    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), off, back, enter, int(leave), int(start))
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
         "display_name": "Imitation-trained driver with a recovery expert (gated MLPs)",
         "data": {
@@ -666,7 +671,7 @@ def export(args) -> int:
             f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(taught)))} (each "
             "round its own training tracks, from --first)",
             "gate": f"the road share around the car in V's frame (preprocess.road_share): the expert drives from "
-            f"{ENTER} frames in a row under {off:g} until {int(leave)} frames in a row at {back:g} or more, never in "
+            f"{enter} frames in a row under {off:g} until {int(leave)} frames in a row at {back:g} or more, never in "
             f"an episode's first {int(start)} frames; nothing fitted",
         },
         "split": "the gate's settings chosen on validation tracks (the sweep's log); the bench's tracks "

@@ -7,6 +7,8 @@
 #                                              # validation sweep, the export; CHAIN=1: the selection too (detached:
 #                                              # poll $OUT/teach.txt for "done"; runs/recover-expert carried)
 #   round 4: RUN=runs/teach-road5 ROUNDS=5 VALID_FIRST=6004880 SELECT_FIRST=6004944 CHAIN=1 … teach
+#   bash scripts/gpu/pixel_gate.sh enter      # round 5: GATES="pixels:0.2:0.5:10:50:15 pixels:0.2:0.5:10:50:30"
+#                                              # VALID_FIRST=6004944 SELECT_FIRST=6005008 (runs/teach-road carried)
 # Run from the repository root with .whl/ and the exported candidate ($CANDIDATE, default
 # runs/pixel-valid-model/carracing-controller-distilled) carried; everything lands in $OUT.
 set -u
@@ -15,6 +17,32 @@ OUT=${OUT:-/tmp/out} SELECT=${SELECT:-512} SELECT_FIRST=${SELECT_FIRST:-6003776}
 CANDIDATE=${CANDIDATE:-runs/pixel-valid-model/carracing-controller-distilled}
 prepare_once > /dev/null 2>&1 || exit 1
 export PYTHONPATH=/tmp/site:$PWD
+if [ "${1:-select}" = enter ]; then
+  # round 5: round 3's expert (runs/teach-road, carried) with a later entry, the rule-1 sweep on 64 tracks from
+  # VALID_FIRST, the chosen gate exported and, when one qualifies, the selection on SELECT_FIRST
+  python3 scripts/racing_recover.py --sweep runs/teach-road --out runs/enter-valid --valid 64 \
+    --valid-first "${VALID_FIRST:-6004944}" --valid-departures 32 --gates $GATES --workers 16 > "$OUT/enter.txt" 2>&1
+  cp runs/enter-valid/log.jsonl "$OUT/enter-valid-log.jsonl"
+  SPEC=$(python3 - runs/enter-valid/log.jsonl <<'PY'
+import json, sys
+rows = [json.loads(x) for x in open(sys.argv[1]) if x.strip()]
+alone = next(r for r in rows if "driver_alone_plain" in r)["driver_alone_plain"]
+ok = [r for r in rows if "valid_plain" in r and r["valid_plain"]["under_800"] <= alone["under_800"]
+      and r["plain_paired_mean"] >= -1.0]
+print(":".join(str(v) for v in max(ok, key=lambda r: r["valid_departures"]["mean"])["gate"][1:]) if ok else "none")
+PY
+)
+  echo "rule 1: $SPEC" >> "$OUT/enter.txt"
+  if [ "$SPEC" != none ]; then
+    python3 scripts/racing_recover.py --out runs/enter-valid --export runs/enter-model --road-gate "$SPEC" >> "$OUT/enter.txt" 2>&1
+    cp -r runs/enter-model "$OUT/"
+    python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
+      --workers 16 models/carracing-controller-distilled runs/enter-model/carracing-controller-distilled \
+      > "$OUT/select.json" 2> "$OUT/select.log"
+  fi
+  echo done >> "$OUT/enter.txt"
+  exit 0
+fi
 if [ "${1:-select}" = teach ]; then
   # ROUNDS rounds; the rule-1 sweep on 64 tracks from VALID_FIRST; with CHAIN=1 the selection (rule 2) follows at
   # once on SELECT_FIRST when rule 1 passes (one call: the lease ends when the call does)
