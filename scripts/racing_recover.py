@@ -659,6 +659,7 @@ def export(args) -> int:
 
     last = max(int(p.stem.split("-")[1]) for p in run.glob("expert-*.npy"))
     driver, driver_card = controller_params(Path(args.driver))
+    chain = [r for r in chain if (r / "command.txt").exists()]  # a parent run not on this machine is left out
     taught = [r for r in chain if not {"--refit-gate", "--sweep"} & set((r / "command.txt").read_text().split())]
     off, back, leave, start, *more = (float(v) for v in args.road_gate.split(":"))
     enter = int(more[0]) if more else ENTER
