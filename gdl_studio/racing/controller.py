@@ -250,6 +250,11 @@ class LinearController:
         """The flat parameter vector."""
         return np.concatenate([self.weight.ravel(), self.bias])
 
+    @property
+    def recovering(self) -> bool:
+        """Only a gated controller's recovery expert drives at times."""
+        return False
+
     def reset(self) -> None:
         """A new episode (the linear controller has no state)."""
 
@@ -296,6 +301,11 @@ class _FlatController:
     def _load(self, flat: np.ndarray) -> None:
         raise NotImplementedError
 
+    @property
+    def recovering(self) -> bool:
+        """Whether the last action came from a gated controller's recovery expert."""
+        return False
+
     def reset(self) -> None:
         """A new episode (only the gated controller has a state)."""
 
@@ -335,6 +345,11 @@ class GatedController(_FlatController):
 
     def reset(self) -> None:
         self.gate.reset()
+
+    @property
+    def recovering(self) -> bool:
+        """Whether the expert drove the last step (of any row), what the Dream panel tells the person."""
+        return bool(self.gate.open.any())
 
     def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
         """Actions for features z (B, 32) and h (B, 256) → (B, 3) float32 (steer, gas, brake). ``road`` (B,): the

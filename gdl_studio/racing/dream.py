@@ -63,6 +63,7 @@ class DreamFrame:
     done_probability: float
     done: bool
     temperature: float
+    recovering: bool = False  # a gated controller's recovery expert drove (not the person, not the road driver)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class RealFrame:
     predicted_reward: float  # M's prediction for (z, action)
     total: float
     done: bool
+    recovering: bool = False  # a gated controller's recovery expert drove (not the person, not the road driver)
 
 
 def _override(controls: DriveControls | None, override: ActionSource | None, step: int):
@@ -149,8 +151,19 @@ def dream_frames(
             next_z = sample_mixture(out.logpi, out.mu, out.logsigma, tau, gen)
         total += reward
         done = stop_on_done and step + 1 >= min_steps and p_done > done_threshold
+        recovering = not human and controller is not None and controller.recovering
         yield DreamFrame(
-            step, frame, z[0].numpy().copy(), np.asarray(action, np.float32), human, reward, total, p_done, done, tau
+            step,
+            frame,
+            z[0].numpy().copy(),
+            np.asarray(action, np.float32),
+            human,
+            reward,
+            total,
+            p_done,
+            done,
+            tau,
+            recovering,
         )
         if done:
             return
@@ -203,6 +216,7 @@ def real_frames(
                 float(out.reward[0]),
                 total,
                 done,
+                not human and world.controller.recovering,
             )
             if done:
                 return

@@ -326,6 +326,10 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
         assert panel.session.controller_spec == "mlp-driver"
         driver, name, _ = resolve_controller(panel.session.controller_spec, panel.source.get())
         assert isinstance(driver, MLPController if kind == "mlp" else GatedController) and name == "mlp-driver"
+        # the gated driver's expert takes over on the zoom-in's grass (off 0.9) and the panel says so
+        _wait_frames(qtbot, panel, 3, RealFrame)
+        assert panel.last_frame().recovering == (kind == "gated")
+        assert panel.driver_label.text() == ("AGENT RECOVERS" if kind == "gated" else "AGENT DRIVES")
         panel.set_mode("dream")
         _wait_frames(qtbot, panel, 3, DreamFrame)
     finally:

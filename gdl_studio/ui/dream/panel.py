@@ -432,7 +432,7 @@ class DreamPanel(Panel):
         human = bool(frame.human) or self.keys.active
         held = self.keys.action()
         self.bars.set_action(held if held is not None else frame.action, human)
-        self._show_driver(human)
+        self._show_driver(human, frame.recovering and not human)
         self.readouts.show_texts(self.session.readouts(frame), self.session.fps())
         self.plots.add(frame)
         self._plots_dirty = True  # redrawn by the plot timer, a few times a second
@@ -487,14 +487,17 @@ class DreamPanel(Panel):
         if not real:
             self.tau_stat.set_value(f"{self.temperature:.2f}")
 
-    def _show_driver(self, human: bool) -> None:
-        text = "YOU DRIVE" if human else "AGENT DRIVES"
+    def _show_driver(self, human: bool, recovering: bool = False) -> None:
+        """Who drives: the person, the agent, or (a gated driver) the agent's recovery expert."""
+        text = "YOU DRIVE" if human else "AGENT RECOVERS" if recovering else "AGENT DRIVES"
         if self.driver_label.text() != text:
             self.driver_label.setText(text)
             self.driver_label.setProperty("human", "true" if human else "false")
             self.driver_label.style().unpolish(self.driver_label)
             self.driver_label.style().polish(self.driver_label)
-        self.view.set_badge("YOU DRIVE" if human else "", HUMAN_BADGE if human else AGENT_BADGE)
+        self.view.set_badge(
+            "YOU DRIVE" if human else "RECOVERY" if recovering else "", HUMAN_BADGE if human else AGENT_BADGE
+        )
         self.bars.set_human(human)
 
     def _update_ui(self) -> None:
