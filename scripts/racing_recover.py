@@ -487,6 +487,21 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
     return 0
 
 
+def gate_row(plain, pres: list, dep, dres: list, base_plain, t0: float) -> dict:
+    """One gate's validation figures as logged: plain tracks (and against the driver alone on them), departures."""
+    return {
+        "valid_plain": stats(plain),
+        "plain_tracks_opened": sum(r["opened"] for r in pres),
+        "plain_false_steps": sum(r["false_steps"] for r in pres),
+        "plain_changed": int((plain != base_plain).sum()),
+        "plain_paired_mean": round(float((plain - base_plain).mean()), 2),
+        "valid_departures": stats(dep),
+        "departures_gated_steps": sum(r["gated_steps"] for r in dres),
+        "departures_false_steps": sum(r["false_steps"] for r in dres),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
     """``--refit-gate DIR``: DIR's last expert with a gate fitted to the oracle's held state (see ``--help``)."""
     from multiprocessing import get_context
@@ -541,22 +556,7 @@ def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtask
         for t in args.thresholds:
             plain, pres = drive(pool, vtasks(valid, expert, 0.0, wb, t))
             dep, dres = drive(pool, vtasks(dvalid, expert, 1.0, wb, t))
-            changed = plain != base_plain
-            emit(
-                log,
-                {
-                    "threshold": t,
-                    "valid_plain": stats(plain),
-                    "plain_tracks_opened": sum(r["opened"] for r in pres),
-                    "plain_false_steps": sum(r["false_steps"] for r in pres),
-                    "plain_changed": int(changed.sum()),
-                    "plain_paired_mean": round(float((plain - base_plain).mean()), 2),
-                    "valid_departures": stats(dep),
-                    "departures_gated_steps": sum(r["gated_steps"] for r in dres),
-                    "departures_false_steps": sum(r["false_steps"] for r in dres),
-                    "seconds": round(time.perf_counter() - t0, 1),
-                },
-            )
+            emit(log, {"threshold": t} | gate_row(plain, pres, dep, dres, base_plain, t0))
     return 0
 
 
@@ -618,21 +618,7 @@ def sweep(args, out: Path, models_dir: str, valid, vtasks, log, t0) -> int:
         for spec in specs if valid else []:
             plain, pres = drive(pool, vtasks(valid, expert, 0.0, *spec))
             dep, dres = drive(pool, vtasks(dvalid, expert, 1.0, *spec))
-            emit(
-                log,
-                {
-                    "gate": spec_name(spec),
-                    "valid_plain": stats(plain),
-                    "plain_tracks_opened": sum(r["opened"] for r in pres),
-                    "plain_false_steps": sum(r["false_steps"] for r in pres),
-                    "plain_changed": int((plain != base_plain).sum()),
-                    "plain_paired_mean": round(float((plain - base_plain).mean()), 2),
-                    "valid_departures": stats(dep),
-                    "departures_gated_steps": sum(r["gated_steps"] for r in dres),
-                    "departures_false_steps": sum(r["false_steps"] for r in dres),
-                    "seconds": round(time.perf_counter() - t0, 1),
-                },
-            )
+            emit(log, {"gate": spec_name(spec)} | gate_row(plain, pres, dep, dres, base_plain, t0))
     return 0
 
 

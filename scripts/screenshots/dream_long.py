@@ -12,6 +12,13 @@ picks another driver in the Driver list, lets it drive the real game for N frame
 
     python scripts/screenshots/dream_long.py resources/screenshots --driver carracing-controller-distilled \
         --real-frames 850 --dream-frames 0 --prefix dream-distilled
+
+``--swerve N`` first takes the wheel at frame 100 and steers hard left with a little gas for N frames (as a person
+at the keyboard would), hands it back and waits for the driver's recovery expert to take over: ``P-recovering.png``
+(a gated driver, e.g. carracing-controller-distilled since session 39)::
+
+    python scripts/screenshots/dream_long.py resources/screenshots --driver carracing-controller-distilled \
+        --swerve 40 --real-frames 400 --dream-frames 0 --prefix dream-recovery
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--real-frames", type=int, default=100)
     ap.add_argument("--dream-frames", type=int, nargs="*", default=[500, 1000])
     ap.add_argument("--prefix", default="dream-long")
+    ap.add_argument("--swerve", type=int, default=0, metavar="N")
     args = ap.parse_args(argv)
     app, engine, window, _tmp = open_window(1366, 768)
     window.show_panel("dream")
@@ -40,6 +48,15 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     panel.set_temperature(1.0)
     panel.watch_controller(args.driver)
+    if args.swerve:
+        pump(app, lambda: panel.mode == "real" and panel.frame_count() >= 100, 400)
+        panel.controls.set_action((-1.0, 0.3, 0.0))
+        pump(app, lambda: panel.frame_count() >= 100 + args.swerve, 300)
+        panel.controls.set_action(None)
+        ok = pump(app, lambda: panel.last_frame() is not None and panel.last_frame().recovering, 300)
+        panel.refresh_plots()
+        window.grab().save(str(out / f"{args.prefix}-recovering.png"))
+        print("recovering:", ok, panel.frame_count(), "frames")
     ok = pump(app, lambda: panel.mode == "real" and panel.frame_count() >= args.real_frames, 300 + args.real_frames)
     panel.refresh_plots()
     window.grab().save(str(out / f"{args.prefix}-real.png"))
