@@ -329,7 +329,7 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
         # the gated driver's expert takes over on the zoom-in's grass (off 0.9) and the panel says so
         _wait_frames(qtbot, panel, 3, RealFrame)
         assert panel.last_frame().recovering == (kind == "gated")
-        assert panel.driver_label.text() == ("AGENT RECOVERS" if kind == "gated" else "AGENT DRIVES")
+        assert panel.driver_label.text() == ("RECOVERING" if kind == "gated" else "AGENT DRIVES")
         panel.set_mode("dream")
         _wait_frames(qtbot, panel, 3, DreamFrame)
     finally:

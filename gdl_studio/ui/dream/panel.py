@@ -489,7 +489,7 @@ class DreamPanel(Panel):
 
     def _show_driver(self, human: bool, recovering: bool = False) -> None:
         """Who drives: the person, the agent, or (a gated driver) the agent's recovery expert."""
-        text = "YOU DRIVE" if human else "AGENT RECOVERS" if recovering else "AGENT DRIVES"
+        text = "YOU DRIVE" if human else "RECOVERING" if recovering else "AGENT DRIVES"
         if self.driver_label.text() != text:
             self.driver_label.setText(text)
             self.driver_label.setProperty("human", "true" if human else "false")
