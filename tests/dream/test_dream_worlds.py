@@ -300,7 +300,7 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
     shutil.copytree(models_root, root)
     rng = np.random.default_rng(5)
     params = rng.normal(0, 0.1, mlp_param_count(8))
-    if kind == "gated":  # the gate opens on the grass and in the tiny world's dreams
+    if kind == "gated":  # the gate opens on the real game's first frames (the zoom-in's grass) and stays open
         params = pack_gated(
             params, rng.normal(0, 0.1, mlp_param_count(4)), off=0.9, back=1.0, enter=1, leave=1, start=0
         )
@@ -326,7 +326,7 @@ def test_an_imitation_trained_mlp_driver_drives_in_the_panel_but_is_no_finetunin
         assert panel.session.controller_spec == "mlp-driver"
         driver, name, _ = resolve_controller(panel.session.controller_spec, panel.source.get())
         assert isinstance(driver, MLPController if kind == "mlp" else GatedController) and name == "mlp-driver"
-        # the gated driver's expert takes over on the zoom-in's grass (off 0.9) and the panel says so
+        # the gated driver's expert has taken over (off 0.9, no start frames) and the panel says so
         _wait_frames(qtbot, panel, 3, RealFrame)
         assert panel.last_frame().recovering == (kind == "gated")
         assert panel.driver_label.text() == ("RECOVERING" if kind == "gated" else "AGENT DRIVES")
