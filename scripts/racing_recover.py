@@ -651,7 +651,7 @@ def export(args) -> int:
     enter = int(more[0]) if more else ENTER
     flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), off, back, enter, int(leave), int(start))
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
-        "display_name": "Imitation-trained driver with a recovery expert (gated MLPs)",
+        "display_name": "Imitation driver with recovery",  # short: the Driver list keeps every label whole
         "data": {
             "driver": f"{args.driver} (sha256 {read_card(Path(args.driver)).data['sha256']})",
             "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
