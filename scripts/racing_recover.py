@@ -247,7 +247,6 @@ def fit_gate(x: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, float, dict]:
 def main() -> int:
     from multiprocessing import get_context
 
-    from gdl_studio.racing.models_io import controller_params
     from gdl_studio.racing.train_controller import _worker_init
     from gdl_studio.racing.worlds import resolve_world
 
@@ -334,7 +333,7 @@ def main() -> int:
     if args.export:
         return export(args)
     teacher_p = {**TEACHER, **json.loads(args.teacher)}
-    driver, _ = controller_params(Path(args.driver))
+    driver, _ = road_driver(Path(args.driver))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     models_dir = str(resolve_world("carracing-controller").models_dir())
@@ -433,20 +432,41 @@ def main() -> int:
     return 0
 
 
+def road_driver(path: Path) -> tuple[np.ndarray, object]:
+    """The MLP that drives on the road, and its card: the model at ``path``, or a gated model's driver (the shipped
+    ``carracing-controller-distilled`` is gated since session 39)."""
+    from gdl_studio.racing.controller import gated_units, split_gated
+    from gdl_studio.racing.models_io import controller_params
+
+    flat, card = controller_params(path)
+    return (split_gated(flat)[0] if gated_units(flat) is not None else flat), card
+
+
+def last_expert(run: Path) -> np.ndarray:
+    """The last round's expert a run saved (``expert-K.npy`` with the highest K)."""
+    last = max(int(p.stem.split("-")[1]) for p in run.glob("expert-*.npy"))
+    return np.load(run / f"expert-{last}.npy")
+
+
+def copy_gate(src: Path, out: Path) -> tuple:
+    """A run's logistic gate copied into ``out``: (w, b)."""
+    import shutil
+
+    shutil.copy(src / "gate.npz", out / "gate.npz")
+    gate = np.load(out / "gate.npz")
+    return gate["w"], float(gate["b"])
+
+
 def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, vtasks, log, t0) -> int:
     """``--continue-from DIR``: DAgger rounds for DIR's expert with its logistic gate, stateless, at ``--threshold``, or
     with the app's road gate ``--teach-gate``."""
-    import shutil
     from multiprocessing import get_context
 
     from gdl_studio.racing.train_controller import _worker_init
 
     src = Path(args.continue_from)
-    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
-    expert = np.load(src / f"expert-{last}.npy")
-    shutil.copy(src / "gate.npz", out / "gate.npz")
-    gate = np.load(out / "gate.npz")
-    wb = (gate["w"], float(gate["b"]))
+    expert = last_expert(src)
+    wb = copy_gate(src, out)
     gate_args = parse_gate(args.teach_gate, wb) if args.teach_gate else (wb, args.threshold)
     xs, ys = [np.load(src / "data-x.npy")], [np.load(src / "data-y.npy")]
     train_steps = 0
@@ -509,8 +529,7 @@ def refit_gate(args, out: Path, models_dir: str, driver, teacher_p, valid, vtask
     from gdl_studio.racing.train_controller import _worker_init
 
     src = Path(args.refit_gate)
-    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
-    expert = np.load(src / f"expert-{last}.npy")
+    expert = last_expert(src)
     np.save(out / "expert-0.npy", expert)
     xs, helds, offs = [], [], []
     train_steps = 0
@@ -589,18 +608,14 @@ def spec_name(spec: tuple) -> list:
 
 def sweep(args, out: Path, models_dir: str, valid, vtasks, log, t0) -> int:
     """``--sweep DIR``: DIR's expert and gate at each of ``--gates``, on the crash and validation tracks."""
-    import shutil
     from multiprocessing import get_context
 
     from gdl_studio.racing.train_controller import _worker_init
 
     src = Path(args.sweep)
-    last = max(int(p.stem.split("-")[1]) for p in src.glob("expert-*.npy"))
-    expert = np.load(src / f"expert-{last}.npy")
+    expert = last_expert(src)
     np.save(out / "expert-0.npy", expert)
-    shutil.copy(src / "gate.npz", out / "gate.npz")
-    gate = np.load(out / "gate.npz")
-    wb = (gate["w"], float(gate["b"]))
+    wb = copy_gate(src, out)
     specs = [parse_gate(g, wb) for g in args.gates]
     dvalid = valid[: args.valid_departures]
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
@@ -629,7 +644,7 @@ def export(args) -> int:
 
     from gdl_studio.core.registry import read_card
     from gdl_studio.racing.controller import pack_gated
-    from gdl_studio.racing.models_io import controller_params, save_controller
+    from gdl_studio.racing.models_io import save_controller
 
     run = Path(args.out)
     chain = [run]  # the run, and the runs it went on from (--continue-from, --refit-gate, --sweep), newest first
@@ -643,23 +658,24 @@ def export(args) -> int:
     def rows(r: Path) -> list:
         return [json.loads(line) for line in (r / "log.jsonl").read_text().splitlines() if line.strip()]
 
-    last = max(int(p.stem.split("-")[1]) for p in run.glob("expert-*.npy"))
-    driver, driver_card = controller_params(Path(args.driver))
+    driver, driver_card = road_driver(Path(args.driver))
     chain = [r for r in chain if (r / "command.txt").exists()]  # a parent run not on this machine is left out
     taught = [r for r in chain if not {"--refit-gate", "--sweep"} & set((r / "command.txt").read_text().split())]
-    off, back, leave, start, *more = (float(v) for v in args.road_gate.split(":"))
-    enter = int(more[0]) if more else ENTER
-    flat = pack_gated(driver, np.load(run / f"expert-{last}.npy"), off, back, enter, int(leave), int(start))
+    if args.road_gate.count(":") not in (3, 4):
+        raise ValueError(f"--road-gate is OFF:BACK:LEAVE:START[:ENTER], not {args.road_gate!r}")
+    _, off, back, leave, start, enter = parse_gate("pixels:" + args.road_gate, ())  # as --gates reads it
+    flat = pack_gated(driver, last_expert(run), off, back, enter, leave, start)
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
         "display_name": "Imitation driver with recovery",  # short: the Driver list keeps every label whole
         "data": {
-            "driver": f"{args.driver} (sha256 {read_card(Path(args.driver)).data['sha256']})",
+            "driver": f"the MLP that drives on the road in {args.driver} (sha256 "
+            f"{read_card(Path(args.driver)).data['sha256']})",
             "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
             f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(taught)))} (each "
             "round its own training tracks, from --first)",
             "gate": f"the road share around the car in V's frame (preprocess.road_share): the expert drives from "
-            f"{enter} frames in a row under {off:g} until {int(leave)} frames in a row at {back:g} or more, never in "
-            f"an episode's first {int(start)} frames; nothing fitted",
+            f"{enter} frames in a row under {off:g} until {leave} frames in a row at {back:g} or more, never in "
+            f"an episode's first {start} frames; nothing fitted",
         },
         "split": "the gate's settings chosen on validation tracks (the sweep's log); the bench's tracks "
         "(1,000,000…) and 7,000,000… never driven in training or selection",

@@ -98,6 +98,17 @@ def pack_gated(
     return np.concatenate([[GATED_MAGIC, u1, u2, off, back, enter, leave, start], driver, expert])
 
 
+def split_gated(flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A gated controller's flat vector → (the driver's MLP vector, the expert's, the gate settings [off, back,
+    enter, leave, start]): :func:`pack_gated` undone."""
+    flat = np.asarray(flat, np.float64).ravel()
+    units = gated_units(flat)
+    if units is None:
+        raise ValueError("these are not a gated controller's parameters")
+    k = GATE_HEADER + mlp_param_count(units[0])
+    return flat[GATE_HEADER:k], flat[k:], flat[3:GATE_HEADER]
+
+
 class RoadGate:
     """The gated controller's switch for a batch of episodes, one row each: open after ``enter`` frames in a row with
     the road share around the car (:func:`gdl_studio.racing.preprocess.road_share`) under ``off``; closed again after

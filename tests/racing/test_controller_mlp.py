@@ -172,7 +172,7 @@ def _road_obs(road: list[bool]) -> np.ndarray:
 
 def test_a_gated_controller_drives_with_the_expert_while_its_road_gate_is_open(tiny_world, tmp_path):
     from gdl_studio.racing.agent import BatchAgent
-    from gdl_studio.racing.controller import GatedController, gated_param_count, gated_units, pack_gated
+    from gdl_studio.racing.controller import GatedController, gated_param_count, gated_units, pack_gated, split_gated
     from gdl_studio.racing.models_io import load_dir, save_controller
     from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
 
@@ -182,6 +182,10 @@ def test_a_gated_controller_drives_with_the_expert_while_its_road_gate_is_open(t
     driver, expert = _mlp_params(rng, 8), _mlp_params(rng, 4)
     flat = pack_gated(driver, expert, off=0.2, back=0.5, enter=2, leave=3, start=0)
     assert flat.size == gated_param_count(8, 4) and gated_units(flat) == (8, 4)
+    back_apart = split_gated(flat)  # pack_gated undone: the road driver alone is what racing_recover drives beside it
+    np.testing.assert_array_equal(back_apart[0], driver)
+    np.testing.assert_array_equal(back_apart[1], expert)
+    np.testing.assert_array_equal(back_apart[2], [0.2, 0.5, 2, 3, 0])
     with pytest.raises(ValueError):  # its length is no linear or MLP controller's
         hidden_units(flat.size)
     with pytest.raises(ValueError):  # a header that does not fit the values
