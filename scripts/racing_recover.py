@@ -97,11 +97,24 @@ class Ep(NamedTuple):
     enter: int = ENTER  # "pixels": open after ENTER frames in a row under OFF
 
 
+def reads_hud(expert: np.ndarray) -> bool:
+    """Whether an expert's flat vector is an MLP on [z, h, the HUD gauges] (``--hud``) rather than on [z, h]: its
+    length tells."""
+    from gdl_studio.racing.controller import HIDDEN, HUD_INPUTS, hidden_units
+
+    try:
+        hidden_units(expert.size)
+        return False
+    except ValueError:
+        hidden_units(expert.size, hidden=HIDDEN + HUD_INPUTS)  # ValueError for neither
+        return True
+
+
 def _episodes(task: Ep) -> dict:
     from gdl_studio.racing.agent import BatchAgent
-    from gdl_studio.racing.controller import RoadGate, raw_outputs, squash, unpack
+    from gdl_studio.racing.controller import HIDDEN, HUD_INPUTS, RoadGate, raw_outputs, squash, unpack
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
+    from gdl_studio.racing.preprocess import hud_gauges, road_share
     from gdl_studio.racing.train_controller import _WORKER
 
     n = len(task.seeds)
@@ -109,7 +122,12 @@ def _episodes(task: Ep) -> dict:
     obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, task.seeds)]
     teachers = [Teacher(env, task.teacher_p) for env in envs]
     agent = BatchAgent(_WORKER["vae"], _WORKER["mdn"], np.repeat(task.driver[None], n, axis=0))
-    expert = unpack(np.repeat(task.expert[None], n, axis=0)) if task.expert is not None else None
+    hud = task.expert is not None and reads_hud(task.expert)  # the expert also reads the HUD gauges
+    expert = (
+        unpack(np.repeat(task.expert[None], n, axis=0), hidden=HIDDEN + HUD_INPUTS * hud)
+        if task.expert is not None
+        else None
+    )
     plan = departure_plan(n, task.departures, task.rng_seed)
     rng = np.random.default_rng([task.rng_seed, 3])
     totals, done = np.zeros(n), np.zeros(n, bool)
@@ -127,6 +145,7 @@ def _episodes(task: Ep) -> dict:
             break
         a_teacher = np.stack([teachers[i].act() for i in range(n)])
         x = agent.features(np.stack(obs))
+        xe = np.c_[x, np.stack([hud_gauges(o) for o in obs])] if hud else x  # the expert's inputs
         actions = agent.policy(x)
         dist = np.array([tc.distance() for tc in teachers])
         off = dist > OFF
@@ -135,7 +154,7 @@ def _episodes(task: Ep) -> dict:
             if task.gate is None:  # the oracle
                 gated, count = oracle_step(gated, count, dist, ENTER)
             elif road_gate is not None:  # the app's gate: the road share around the car in V's frame
-                gated = road_gate.step(road_share(to_tensor(preprocess(np.stack(obs)))).numpy())
+                gated = road_gate.step(road_share(agent.frames).numpy())
             elif task.threshold is not None:  # the logistic gate on [z, h] (sessions 37–38), stateless
                 w, b = task.gate
                 logit = x @ w + b
@@ -153,13 +172,13 @@ def _episodes(task: Ep) -> dict:
                 gated = np.where(flip, ~gated, gated)
                 count[flip] = 0
             if gated.any():
-                a_expert = squash(raw_outputs(expert, x))
+                a_expert = squash(raw_outputs(expert, xe))
                 use = gated & (rng.random(n) >= task.beta)
                 actions[use] = a_expert[use]
                 actions[gated & ~use] = a_teacher[gated & ~use]
                 if task.record:
                     g = np.flatnonzero(gated & ~done)
-                    gx.append(x[g].astype(np.float32))
+                    gx.append(xe[g].astype(np.float32))
                     gy.append(a_teacher[g])
             gated_steps += int((gated & ~done).sum())
             false_steps += int((gated & ~held & ~done).sum())
@@ -181,7 +200,7 @@ def _episodes(task: Ep) -> dict:
         "opened": int(opened.sum()),
     }
     if task.record:
-        out["gx"] = np.concatenate(gx) if gx else np.zeros((0, x.shape[1]), np.float32)
+        out["gx"] = np.concatenate(gx) if gx else np.zeros((0, xe.shape[1]), np.float32)
         out["gy"] = np.concatenate(gy) if gy else np.zeros((0, 3), np.float32)
         out["ax"], out["aoff"], out["aheld"] = np.concatenate(ax), np.concatenate(aoff), np.concatenate(aheld)
     return out
@@ -304,6 +323,12 @@ def main() -> int:
         default=1.0,
         help="with --continue-from: the share of training episodes with a forced departure",
     )
+    ap.add_argument(
+        "--hud",
+        action="store_true",
+        help="with --teach-gate and no --continue-from: teach a new expert from scratch (round 0 the teacher alone) "
+        "that also reads the HUD gauges (preprocess.hud_gauges: speed, wheel, gyro); later modes see it by its size",
+    )
     ap.add_argument("--departures", type=float, default=0.5, help="with --refit-gate: share of training departures")
     ap.add_argument("--thresholds", type=float, nargs="*", default=[1.0, 2.0, 3.0])
     ap.add_argument(
@@ -368,7 +393,7 @@ def main() -> int:
             for k, b in enumerate(_batches(seeds, args.batch))
         ]
 
-    if args.continue_from:
+    if args.continue_from or args.hud:
         return continue_rounds(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
     if args.refit_gate:
         return refit_gate(args, out, models_dir, driver, teacher_p, valid, vtasks, log, t0)
@@ -448,10 +473,12 @@ def last_expert(run: Path) -> np.ndarray:
     return np.load(run / f"expert-{last}.npy")
 
 
-def copy_gate(src: Path, out: Path) -> tuple:
-    """A run's logistic gate copied into ``out``: (w, b)."""
+def copy_gate(src: Path, out: Path) -> tuple | None:
+    """A run's logistic gate copied into ``out``: (w, b); None where it has none."""
     import shutil
 
+    if not (src / "gate.npz").exists():  # a run taught under the road gate only (--hud)
+        return None
     shutil.copy(src / "gate.npz", out / "gate.npz")
     gate = np.load(out / "gate.npz")
     return gate["w"], float(gate["b"])
@@ -462,22 +489,29 @@ def continue_rounds(args, out: Path, models_dir: str, driver, teacher_p, valid, 
     with the app's road gate ``--teach-gate``."""
     from multiprocessing import get_context
 
+    from gdl_studio.racing.controller import HIDDEN, HUD_INPUTS, mlp_param_count
     from gdl_studio.racing.train_controller import _worker_init
 
-    src = Path(args.continue_from)
-    expert = last_expert(src)
-    wb = copy_gate(src, out)
+    if args.hud:  # a new expert on [z, h, gauges]: round 0 gathers the teacher's actions alone (β = 1)
+        if args.continue_from or not args.teach_gate:
+            raise SystemExit("--hud teaches a new expert under --teach-gate: no --continue-from")
+        expert, wb, first_beta = None, None, 1.0
+        xs, ys = [], []
+    else:
+        src = Path(args.continue_from)
+        expert, wb, first_beta = last_expert(src), copy_gate(src, out), 0.5
+        xs, ys = [np.load(src / "data-x.npy")], [np.load(src / "data-y.npy")]
     gate_args = parse_gate(args.teach_gate, wb) if args.teach_gate else (wb, args.threshold)
-    xs, ys = [np.load(src / "data-x.npy")], [np.load(src / "data-y.npy")]
+    placeholder = np.zeros(mlp_param_count(64, hidden=HIDDEN + HUD_INPUTS))  # round 0's expert: never executed
     train_steps = 0
     with get_context("spawn").Pool(args.workers, _worker_init, (models_dir,)) as pool:
         for rnd in range(args.rounds):
-            beta = 0.5 ** (rnd + 1)
+            beta = first_beta * 0.5**rnd
             seeds = list(range(args.first + 1000 * rnd, args.first + 1000 * rnd + args.tracks))
             tasks = [
-                vtasks([0], expert, args.teach_departures, *gate_args)[0]._replace(
-                    seeds=b, beta=beta, rng_seed=1000 * rnd + k, record=True
-                )
+                vtasks([0], expert if expert is not None else placeholder, args.teach_departures, *gate_args)[
+                    0
+                ]._replace(seeds=b, beta=beta, rng_seed=1000 * rnd + k, record=True)
                 for k, b in enumerate(_batches(seeds, args.batch))
             ]
             driven, res = drive(pool, tasks)
@@ -664,7 +698,8 @@ def export(args) -> int:
     if args.road_gate.count(":") not in (3, 4):
         raise ValueError(f"--road-gate is OFF:BACK:LEAVE:START[:ENTER], not {args.road_gate!r}")
     _, off, back, leave, start, enter = parse_gate("pixels:" + args.road_gate, ())  # as --gates reads it
-    flat = pack_gated(driver, last_expert(run), off, back, enter, leave, start)
+    expert = last_expert(run)
+    flat = pack_gated(driver, expert, off, back, enter, leave, start, hud=reads_hud(expert))
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
         "display_name": "Imitation driver with recovery",  # short: the Driver list keeps every label whole
         "data": {

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gdl_studio.racing.controller import RoadGate, raw_outputs, squash, take_rows, unpack
-from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
+from gdl_studio.racing.controller import RoadGate, expert_needs_hud, raw_outputs, squash, take_rows, unpack
+from gdl_studio.racing.preprocess import hud_gauges, preprocess, road_share, to_tensor
 
 
 class BatchAgent:
@@ -30,6 +30,9 @@ class BatchAgent:
         self.parts = unpack(params, z_size, self.hidden)
         self.gate = RoadGate(self.parts[2]) if len(self.parts) == 3 else None  # gated controllers' switches
         self.expert: np.ndarray | None = None  # where they are open this step
+        self.reads_hud = expert_needs_hud(self.parts)  # their experts read the HUD gauges
+        self.hud: np.ndarray | None = None  # this step's gauges (B, 3), when they do
+        self.frames = torch.zeros(0)  # the last frames V encoded (B, 3, 64, 64)
         self.batch = len(params)
         self.reset()
 
@@ -42,6 +45,7 @@ class BatchAgent:
         if self.gate is not None:
             self.gate.reset()
         self.expert = None
+        self.hud = None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Observations (B, 96, 96, 3) uint8 → actions (B, 3); advances the LSTM state."""
@@ -53,17 +57,19 @@ class BatchAgent:
     def features(self, obs: np.ndarray) -> np.ndarray:
         """The controllers' input [z_t, h_t] (B, z + hidden), float64, for observations (B, 96, 96, 3) uint8.
         :meth:`advance` must follow with the actions taken before the next call. Gated controllers' switches read
-        these frames (one step of their state)."""
-        frames = to_tensor(preprocess(obs))
+        these frames (one step of their state), and their experts the HUD gauges where they read them."""
+        frames = self.frames = to_tensor(preprocess(obs))
         self._mu, _ = self.vae.encode(frames)
         if self.gate is not None:
             self.expert = self.gate.step(road_share(frames).numpy())
+            if self.reads_hud:
+                self.hud = np.stack([hud_gauges(o) for o in obs]).astype(np.float64)
         self.last_z = self._mu.numpy()
         return np.concatenate([self.last_z, self.h], axis=1).astype(np.float64)
 
     def policy(self, x: np.ndarray) -> np.ndarray:
         """Each environment's controller on its features ``x`` → actions (B, 3) float32."""
-        return squash(raw_outputs(self.parts, x, self.expert))
+        return squash(raw_outputs(self.parts, x, self.expert, self.hud))
 
     @torch.inference_mode()
     def advance(self, actions: np.ndarray) -> None:
@@ -86,6 +92,7 @@ class BatchAgent:
         if self.gate is not None:
             self.gate.keep(index)
             self.expert = self.expert[index] if self.expert is not None else None
+            self.hud = self.hud[index] if self.hud is not None else None
         self.batch = len(index)
 
 

@@ -19,6 +19,11 @@ first ``start`` frames (the camera zooms in over the first second). So it has a 
 Its flat vector starts with a header, [:data:`GATED_MAGIC`, driver units, expert units, off, back, enter, leave,
 start], then the driver's MLP and the expert's (:func:`pack_gated`); :func:`gated_units` recognises it. Where no
 frame is given (the batched dreams of :mod:`gdl_studio.racing.dream_batch`), the driver drives alone.
+
+An expert may also read the HUD bar below V's crop (:func:`gdl_studio.racing.preprocess.hud_gauges`: speed, front
+wheels' angle, yaw rate; :data:`HUD_INPUTS` more inputs), which tells it whether the car stands, crawls or spins on
+the grass. Its header starts with :data:`GATED_HUD_MAGIC` instead. A dreamt frame has no HUD, so in a dream such an
+expert never drives: its gate still counts the frames, and the driver drives.
 """
 
 from __future__ import annotations
@@ -58,21 +63,31 @@ def hidden_units(n_params: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> i
 
 
 GATED_MAGIC = -7.0  # the first value of a gated controller's flat vector
+GATED_HUD_MAGIC = -8.0  # … of one whose expert also reads the HUD gauges
 GATE_HEADER = 8  # [GATED_MAGIC, driver units, expert units, off, back, enter, leave, start]
+HUD_INPUTS = 3  # preprocess.hud_gauges: [speed, wheel, gyro]
 
 
-def gated_param_count(driver_units: int, expert_units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> int:
-    """Number of parameters of a gated controller (header and the two MLPs)."""
-    return GATE_HEADER + mlp_param_count(driver_units, z_size, hidden) + mlp_param_count(expert_units, z_size, hidden)
+def gated_param_count(
+    driver_units: int, expert_units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN, hud: bool = False
+) -> int:
+    """Number of parameters of a gated controller (header and the two MLPs; ``hud``: the expert reads the gauges)."""
+    expert = mlp_param_count(expert_units, z_size, hidden + HUD_INPUTS * hud)
+    return GATE_HEADER + mlp_param_count(driver_units, z_size, hidden) + expert
+
+
+def expert_reads_hud(flat) -> bool:
+    """Whether a gated controller's flat vector (or its header) has an expert that reads the HUD gauges."""
+    return flat.shape[-1] >= GATE_HEADER and float(flat[0]) == GATED_HUD_MAGIC
 
 
 def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, int] | None:
     """(driver units, expert units) if the flat vector ``flat`` (one controller, numpy or torch) is a gated
     controller's, else None; ValueError for a gated header whose length does not match."""
-    if flat.shape[-1] < GATE_HEADER or float(flat[0]) != GATED_MAGIC:
+    if flat.shape[-1] < GATE_HEADER or float(flat[0]) not in (GATED_MAGIC, GATED_HUD_MAGIC):
         return None
     units = int(flat[1]), int(flat[2])
-    if min(units) <= 0 or flat.shape[-1] != gated_param_count(*units, z_size, hidden):
+    if min(units) <= 0 or flat.shape[-1] != gated_param_count(*units, z_size, hidden, expert_reads_hud(flat)):
         try:  # a linear or MLP controller whose first weight happens to be the marker
             hidden_units(int(flat.shape[-1]), z_size, hidden)
             return None
@@ -85,17 +100,25 @@ def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, 
 
 
 def pack_gated(
-    driver, expert, off: float = 0.2, back: float = 0.5, enter: int = 5, leave: int = 5, start: int = ZOOM_FRAMES
+    driver,
+    expert,
+    off: float = 0.2,
+    back: float = 0.5,
+    enter: int = 5,
+    leave: int = 5,
+    start: int = ZOOM_FRAMES,
+    hud: bool = False,
 ) -> np.ndarray:
     """The flat vector of a gated controller: the MLP ``driver`` on the road, the MLP ``expert`` while the
-    :class:`RoadGate` with these settings is open."""
+    :class:`RoadGate` with these settings is open (``hud``: the expert's inputs are [z, h, the HUD gauges])."""
     driver, expert = (np.asarray(v, np.float64).ravel() for v in (driver, expert))
-    u1, u2 = hidden_units(driver.size), hidden_units(expert.size)
+    u1, u2 = hidden_units(driver.size), hidden_units(expert.size, hidden=HIDDEN + HUD_INPUTS * hud)
     if not (u1 and u2):
         raise ValueError("pack_gated takes two MLP controllers")
     if not (0.0 <= off <= back <= 1.0 and enter >= 1 and leave >= 1 and start >= 0):
         raise ValueError("a road gate needs 0 ≤ off ≤ back ≤ 1, enter and leave ≥ 1 and start ≥ 0")
-    return np.concatenate([[GATED_MAGIC, u1, u2, off, back, enter, leave, start], driver, expert])
+    magic = GATED_HUD_MAGIC if hud else GATED_MAGIC
+    return np.concatenate([[magic, u1, u2, off, back, enter, leave, start], driver, expert])
 
 
 def split_gated(flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,7 +183,7 @@ def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
         k1 = GATE_HEADER + mlp_param_count(gated[0], z_size, hidden)
         return (
             unpack(params[:, GATE_HEADER:k1], z_size, hidden),
-            unpack(params[:, k1:], z_size, hidden),
+            unpack(params[:, k1:], z_size, hidden + HUD_INPUTS * expert_reads_hud(params[0])),
             params[:, 3:GATE_HEADER],
         )
     units = hidden_units(int(params.shape[1]), z_size, hidden)
@@ -186,10 +209,16 @@ def batch_size(parts: tuple) -> int:
     return batch_size(first) if isinstance(first, tuple) else int(first.shape[0])
 
 
-def raw_outputs(parts: tuple, x, expert=None):
+def expert_needs_hud(parts: tuple) -> bool:
+    """Whether :func:`unpack`'s parts are gated controllers whose expert reads the HUD gauges."""
+    return len(parts) == 3 and int(parts[1][0].shape[-1]) > int(parts[0][0].shape[-1])
+
+
+def raw_outputs(parts: tuple, x, expert=None, hud=None):
     """The controllers' raw outputs (B, 3) for features x (B, in): ``parts`` from :func:`unpack`, each row its
     own controller. numpy in, numpy out; torch in, torch out. Gated controllers: the expert's outputs on the rows
-    where ``expert`` (B,) bool (their :class:`RoadGate`'s) is true, the driver's elsewhere and when it is None."""
+    where ``expert`` (B,) bool (their :class:`RoadGate`'s) is true, the driver's elsewhere and when it is None; an
+    expert that reads the HUD gauges (:func:`expert_needs_hud`) drives only where ``hud`` (B, 3) is given."""
     einsum: Any
     tanh: Any
     if isinstance(x, np.ndarray):
@@ -200,14 +229,17 @@ def raw_outputs(parts: tuple, x, expert=None):
         einsum, tanh = torch.einsum, torch.tanh
     if len(parts) == 3:  # gated
         driver = raw_outputs(parts[0], x)
-        if expert is None or not expert.any():
+        needs_hud = expert_needs_hud(parts)
+        if expert is None or not expert.any() or (needs_hud and hud is None):
             return driver
         on = np.asarray(expert, bool)[:, None]
         if isinstance(x, np.ndarray):
-            return np.where(on, raw_outputs(parts[1], x), driver)
+            xe = np.concatenate([x, np.asarray(hud, x.dtype)], axis=1) if needs_hud else x
+            return np.where(on, raw_outputs(parts[1], xe), driver)
         import torch
 
-        return torch.where(torch.as_tensor(on, device=x.device), raw_outputs(parts[1], x), driver)
+        xt = torch.cat([x, torch.as_tensor(np.asarray(hud), dtype=x.dtype, device=x.device)], 1) if needs_hud else x
+        return torch.where(torch.as_tensor(on, device=x.device), raw_outputs(parts[1], xt), driver)
     out = einsum("bij,bj->bi", parts[0], x) + parts[1]
     if len(parts) == 2:
         return out
@@ -266,12 +298,20 @@ class LinearController:
         """Only a gated controller's recovery expert drives at times."""
         return False
 
+    @property
+    def reads_frame(self) -> bool:
+        """Whether :meth:`act` uses ``road`` and ``hud`` (a gated controller's): otherwise they need not be computed."""
+        return False
+
     def reset(self) -> None:
         """A new episode (the linear controller has no state)."""
 
-    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
+    def watch(self, road=None) -> None:
+        """A frame that someone else drove (the person): a gated controller's switch still counts it."""
+
+    def act(self, z: np.ndarray, h: np.ndarray, road=None, hud=None) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` (the road
-        share of V's frame, what a gated controller's switch reads) is not used."""
+        share of V's frame, what a gated controller's switch reads) and ``hud`` (the HUD gauges) are not used."""
         return squash(features(z, h) @ self.weight.T + self.bias)
 
 
@@ -317,8 +357,16 @@ class _FlatController:
         """Whether the last action came from a gated controller's recovery expert."""
         return False
 
+    @property
+    def reads_frame(self) -> bool:
+        """Whether :meth:`act` uses ``road`` and ``hud`` (only the gated controller's does)."""
+        return False
+
     def reset(self) -> None:
         """A new episode (only the gated controller has a state)."""
+
+    def watch(self, road=None) -> None:
+        """A frame that someone else drove (the person): only a gated controller's switch counts it."""
 
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
@@ -335,9 +383,9 @@ class MLPController(_FlatController):
             raise ValueError("these are a linear controller's parameters: use LinearController")
         self.w1, self.b1, self.w2, self.b2 = (p[0] for p in unpack(flat[None], self.z_size, self.hidden))
 
-    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
-        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` is not
-        used."""
+    def act(self, z: np.ndarray, h: np.ndarray, road=None, hud=None) -> np.ndarray:
+        """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` and ``hud``
+        are not used."""
         return squash(_mlp_raw(features(z, h), self.w1, self.b1, self.w2, self.b2))
 
 
@@ -350,28 +398,49 @@ class GatedController(_FlatController):
         if units is None:
             raise ValueError("these are not a gated controller's parameters")
         self.driver_units, self.expert_units = units
+        self.hud = expert_reads_hud(flat)  # the expert reads the HUD gauges too
         driver, expert, settings = unpack(flat[None], self.z_size, self.hidden)
         self._driver, self._expert = (tuple(p[0] for p in parts) for parts in (driver, expert))
         self.gate = RoadGate(settings[0])
+        self._drove = False
+
+    @property
+    def reads_frame(self) -> bool:
+        return True
 
     def reset(self) -> None:
         self.gate.reset()
+        self._drove = False
+
+    def watch(self, road=None) -> None:
+        """A frame the person drove: the gate counts it, so that it is open at once if the person hands back a car
+        on the grass (and closed if on the road)."""
+        if road is not None:
+            self.gate.step(road)
+        self._drove = False
 
     @property
     def recovering(self) -> bool:
         """Whether the expert drove the last step (of any row), what the Dream panel tells the person."""
-        return bool(self.gate.open.any())
+        return self._drove
 
-    def act(self, z: np.ndarray, h: np.ndarray, road=None) -> np.ndarray:
+    def act(self, z: np.ndarray, h: np.ndarray, road=None, hud=None) -> np.ndarray:
         """Actions for features z (B, 32) and h (B, 256) → (B, 3) float32 (steer, gas, brake). ``road`` (B,): the
         road share of this step's frame (:func:`gdl_studio.racing.preprocess.road_share`), which steps the gate;
-        without it the driver drives and the gate keeps its state."""
+        without it the driver drives and the gate keeps its state. ``hud`` (B, 3): the HUD gauges
+        (:func:`gdl_studio.racing.preprocess.hud_gauges`), which an expert that reads them needs to drive (without
+        them, as in a dream, the driver drives while the gate is open)."""
         x = features(z, h)
         raw = _mlp_raw(x, *self._driver)
+        self._drove = False
         if road is not None:
             on = self.gate.step(road).reshape(x.shape[:-1] + (1,))
-            if on.any():
-                raw = np.where(on, _mlp_raw(x, *self._expert), raw)
+            if on.any() and (hud is not None or not self.hud):
+                xe = x
+                if self.hud:
+                    xe = np.concatenate([x, np.asarray(hud, np.float64).reshape(x.shape[:-1] + (HUD_INPUTS,))], -1)
+                raw = np.where(on, _mlp_raw(xe, *self._expert), raw)
+                self._drove = True
         return squash(raw)
 
 

@@ -138,12 +138,15 @@ def dream_frames(
             h = state[0][0]
             action = _override(controls, override, step)
             human = action is not None
-            if action is None:  # a gated controller's switch reads the dreamt frame as it reads a real one
-                action = (
-                    controller.act(z.numpy(), h.numpy(), road=road_share(to_tensor(frame[None])).numpy())[0]
-                    if controller is not None
-                    else np.array([0.0, 0.3, 0.0], np.float32)
-                )
+            # a gated controller's switch reads the dreamt frame as it reads a real one (a dream has no HUD)
+            reads = controller is not None and controller.reads_frame
+            road = road_share(to_tensor(frame[None])).numpy() if reads else None
+            if controller is None:
+                action = np.array([0.0, 0.3, 0.0], np.float32) if action is None else action
+            elif human:
+                controller.watch(road)
+            else:
+                action = controller.act(z.numpy(), h.numpy(), road=road)[0]
             tau = float(controls.temperature) if controls is not None else float(temperature)
             out, state = world.mdn.step(z, torch.from_numpy(np.asarray(action, np.float32)).view(1, -1), state)
             reward = float(out.reward[0])
@@ -182,7 +185,7 @@ def real_frames(
     import torch
 
     from gdl_studio.racing.fast_env import make_env
-    from gdl_studio.racing.preprocess import preprocess, road_share, to_tensor
+    from gdl_studio.racing.preprocess import hud_gauges, preprocess, road_share, to_tensor
 
     env = make_env(fast=fast)
     try:
@@ -197,9 +200,12 @@ def real_frames(
                 recon = world.decode(mu.numpy())[0]
                 action = _override(controls, override, step)
                 human = action is not None
-                if action is None:
-                    road = road_share(frames).numpy()
-                    action = world.controller.act(mu.numpy(), state[0][0].numpy(), road=road)[0]
+                road = road_share(frames).numpy() if world.controller.reads_frame else None
+                if human:  # the gate still counts the frames the person drives
+                    world.controller.watch(road)
+                else:
+                    hud = hud_gauges(obs)[None] if road is not None else None
+                    action = world.controller.act(mu.numpy(), state[0][0].numpy(), road=road, hud=hud)[0]
                 out, state = world.mdn.step(mu, torch.from_numpy(np.asarray(action, np.float32)).view(1, -1), state)
             shown = obs
             obs, reward, terminated, truncated, _ = env.step(np.asarray(action, np.float32))

@@ -208,7 +208,7 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
 
 def controller_architecture(params: np.ndarray) -> dict[str, Any]:
     """The ``architecture`` block of a controller's card, from its flat parameters (linear, MLP or gated)."""
-    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, gated_units, hidden_units
+    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, expert_reads_hud, gated_units, hidden_units
 
     flat = np.asarray(params).ravel()
     n = int(flat.size)
@@ -218,6 +218,9 @@ def controller_architecture(params: np.ndarray) -> dict[str, Any]:
             "kind": "gated",
             "driver_units": gated[0],
             "expert_units": gated[1],
+            "expert_inputs": "[z, h, the HUD gauges: speed, wheel, gyro (preprocess.hud_gauges)]"
+            if expert_reads_hud(flat)
+            else "[z, h]",
             "activation": "tanh",
             "gate": {
                 "reads": "the share of road grey around the car in V's 64×64 frame (preprocess.road_share)",

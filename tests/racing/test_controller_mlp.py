@@ -276,3 +276,100 @@ def test_the_real_game_and_the_dream_step_a_gated_controllers_road_gate_each_epi
     monkeypatch.setattr(world, "decode", lambda z: grass)
     dreamt = [int(np.sign(f.action[0])) for f in dream_frames(world, seed=1, max_steps=6, stop_on_done=False)]
     assert dreamt == expected
+
+
+def test_an_expert_that_reads_the_hud_drives_only_where_the_gauges_are_given(tiny_world):
+    """A gated controller whose expert also reads the HUD gauges (speed, wheel, gyro) has its own header and size; the
+    expert drives only where the gauges are given (a real frame's HUD; a dream has none, so the driver drives there),
+    and the batched agent reads them off the observations as the object is handed them."""
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.controller import (
+        HUD_INPUTS,
+        GatedController,
+        expert_reads_hud,
+        gated_param_count,
+        gated_units,
+        pack_gated,
+        split_gated,
+    )
+    from gdl_studio.racing.preprocess import hud_gauges
+
+    rng = np.random.default_rng(7)
+    driver = _mlp_params(rng, 8)
+    expert = rng.normal(0, 0.2, mlp_param_count(4, hidden=256 + HUD_INPUTS))
+    with pytest.raises(ValueError):  # an expert on [z, h, gauges] is not an MLP on [z, h]
+        pack_gated(driver, expert, start=0)
+    flat = pack_gated(driver, expert, off=0.2, back=0.5, enter=1, leave=3, start=0, hud=True)
+    assert expert_reads_hud(flat) and not expert_reads_hud(pack_gated(driver, _mlp_params(rng, 4)))
+    assert flat.size == gated_param_count(8, 4, hud=True) and gated_units(flat) == (8, 4)
+    np.testing.assert_array_equal(split_gated(flat)[1], expert)
+
+    x = rng.normal(0, 1, (2, 288))
+    hud = rng.normal(0, 1, (2, HUD_INPUTS))
+    d = raw_outputs(unpack(np.repeat(driver[None], 2, axis=0)), x)
+    e = raw_outputs(unpack(np.repeat(expert[None], 2, axis=0), hidden=256 + HUD_INPUTS), np.c_[x, hud])
+    parts = unpack(np.repeat(flat[None], 2, axis=0))
+    on = np.array([True, False])
+    np.testing.assert_allclose(raw_outputs(parts, x, on), d)  # no gauges: the driver
+    np.testing.assert_allclose(raw_outputs(parts, x, on, hud), [e[0], d[1]])
+    out_t = raw_outputs(unpack(torch.from_numpy(np.repeat(flat[None], 2, axis=0))), torch.from_numpy(x), on, hud)
+    np.testing.assert_allclose(out_t.numpy(), [e[0], d[1]], atol=1e-9)
+
+    c = make_controller(flat)
+    assert isinstance(c, GatedController) and c.hud and c.reads_frame
+    z, h, road = x[:, :32], x[:, 32:], np.array([0.0, 1.0])
+    np.testing.assert_allclose(c.act(z, h, road), squash(d), atol=1e-6)  # the gate is open, but no gauges
+    assert not c.recovering and c.gate.open.tolist() == [True, False]
+    np.testing.assert_allclose(c.act(z, h, road, hud), squash(np.array([e[0], d[1]])), atol=1e-6)
+    assert c.recovering
+
+    obs = _road_obs([False, True])
+    obs[:, 84:] = 0  # the HUD bar is black
+    obs[0, 88:, 12:14] = 255  # with a speed bar on the first car's
+    gauges = np.stack([hud_gauges(o) for o in obs])
+    assert gauges[0, 0] > 1.0 and gauges[1, 0] == 0.0
+    agent = BatchAgent(tiny_world.vae, tiny_world.mdn, np.repeat(flat[None], 2, axis=0))
+    c.reset()
+    feats = agent.features(obs)
+    np.testing.assert_allclose(agent.policy(feats), c.act(feats[:, :32], feats[:, 32:], road, gauges), atol=1e-6)
+    assert agent.hud is not None and agent.expert.tolist() == [True, False]
+    agent.keep(np.array([0]))
+    assert agent.hud.shape == (1, HUD_INPUTS)
+
+
+def test_the_gate_counts_the_frames_the_person_drives(tiny_world, monkeypatch):
+    """While the person drives in the Dream panel, the gated controller's switch still counts the frames: a car handed
+    back on the grass is taken over at once, and the road share is not even computed for an ungated driver."""
+    from dataclasses import replace
+
+    from gdl_studio.racing import dream as dream_mod
+    from gdl_studio.racing.controller import pack_gated
+    from gdl_studio.racing.dream import dream_frames, real_frames
+
+    def steer_only(raw_steer: float) -> np.ndarray:
+        p = np.zeros(mlp_param_count(4))
+        p[-3] = raw_steer
+        return p
+
+    # enter 3: the expert takes over at the third frame off the road; the person drives frames 0–2
+    flat = pack_gated(steer_only(-5.0), steer_only(5.0), off=1.0, back=1.0, enter=3, leave=1000, start=0)
+    world = replace(tiny_world, controller=make_controller(flat))
+    person = np.array([0.0, 0.0, 0.0], np.float32)
+
+    def first_three(step):
+        return person if step < 3 else None
+
+    got = [
+        (f.human, int(np.sign(f.action[0])), f.recovering)
+        for f in real_frames(world, seed=0, max_steps=5, override=first_three)
+    ]
+    # the gate counted the person's three frames, so the expert drives from the first frame handed back
+    assert got == [(True, 0, False)] * 3 + [(False, 1, True)] * 2
+
+    calls = []
+    monkeypatch.setattr(
+        dream_mod, "road_share", lambda frames: calls.append(1) or torch.zeros(len(frames)), raising=False
+    )
+    world = replace(tiny_world, controller=make_controller(steer_only(1.0)))
+    list(dream_frames(world, seed=1, max_steps=3, stop_on_done=False))
+    assert calls == []
