@@ -44,8 +44,10 @@ chain() {  # what runs detached: every step logs into $W
 from gdl_studio.racing.controller import average_mlps
 from gdl_studio.racing.models_io import controller_params
 avg = average_mlps([np.load(f'{sys.argv[1]}/round-{k}.npz')['params'] for k in (2, 3, 4, 5)])
+from gdl_studio.racing.controller import gated_units, split_gated
 shipped, _ = controller_params(Path('models/carracing-controller-distilled'))
-print('base rounds 2-5 averaged vs the shipped driver: max abs difference', float(np.abs(avg - shipped).max()))
+shipped = split_gated(shipped)[0] if gated_units(shipped) is not None else shipped  # gated since session 39
+print('base rounds 2-5 averaged vs the shipped (road) driver: max abs difference', float(np.abs(avg - shipped).max()))
 " "$W/base" > "$W/base-check.txt" 2>&1
   if [ ! -f "$W/run/log.jsonl" ]; then
     mkdir -p "$W/run" && cp "$W/base"/round-*.npz "$W/base"/log.jsonl "$W/base"/data.npy "$W/base"/labels.npy "$W/run/"

@@ -5,6 +5,8 @@
 # SELECT fresh validation tracks from SELECT_FIRST; the gated one replaces the shipped one only with fewer episodes
 # under 800, a smaller standard deviation and a mean no more than 2.0 below. Run from the repository root with .whl/
 # and runs/recover-expert carried; everything lands in $OUT.
+# A record of session 37: its export (`--export --threshold`, the logistic gate) is no longer written since
+# session 39 (the app's gate reads the road share: `--road-gate`).
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} THRESHOLD=${THRESHOLD:-2} ROUNDS=${ROUNDS:-3} SELECT=${SELECT:-512} SELECT_FIRST=${SELECT_FIRST:-6002112}

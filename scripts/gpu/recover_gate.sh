@@ -5,6 +5,8 @@
 #   bash scripts/gpu/recover_gate.sh fit      # the gate, the threshold sweep, the export (about 4 min)
 #   bash scripts/gpu/recover_gate.sh select   # both drivers on the 512 selection tracks (about 6 min)
 # Run from the repository root with .whl/ and runs/recover-expert carried; everything lands in $OUT.
+# A record of session 38: its `fit` step exported the logistic gate (`--export --threshold`), which
+# racing_recover.py no longer writes since session 39 (the app's gate reads the road share: `--road-gate`).
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} RUN=${RUN:-runs/held-gate} SELECT=${SELECT:-512} SELECT_FIRST=${SELECT_FIRST:-6002624}
