@@ -5,17 +5,22 @@
 #   setsid nohup bash scripts/gpu/hud_expert.sh > $OUT/chain.txt 2>&1 &     # then poll $OUT/chain.txt for "done"
 # teach (racing_recover.py --hud) → rule 1 (two sweeps on the validation tracks: the HUD expert's gates, the shipped
 # gated driver's own expert and gate) → export → rule 2 (racing_value_equiv.py score, 512 selection tracks).
-# Run from the repository root with .whl/ carried; everything lands in $OUT.
+# Run from the repository root with .whl/ carried (and runs/hud, without its data, where it was taught on the CPU:
+# the teaching is then skipped); everything lands in $OUT.
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} R=${RUN:-runs/hud} VALID_FIRST=${VALID_FIRST:-6005520} SELECT_FIRST=${SELECT_FIRST:-6005584}
 prepare_once > /dev/null 2>&1 || { echo "setup failed"; echo done; exit 1; }
 export PYTHONPATH=/tmp/site:$PWD
 G=pixels:0.2:0.5:10:50:5
-python3 scripts/racing_recover.py --hud --teach-gate $G --teach-departures 0.75 --out "$R" --rounds "${ROUNDS:-5}" \
-  --tracks 128 --first 9920000 --valid 16 --valid-first 9929000 --batch 4 --workers 16 > "$OUT/teach.txt" 2>&1
-cp "$R/log.jsonl" "$OUT/teach-log.jsonl"; cp "$R"/expert-*.npy "$OUT/" 2>/dev/null
-echo "taught"
+if [ -f "$R/expert-$((${ROUNDS:-5} - 1)).npy" ]; then  # taught elsewhere (this machine's CPU) and carried
+  echo "taught before (carried)"
+else
+  python3 scripts/racing_recover.py --hud --teach-gate $G --teach-departures 0.75 --out "$R" --rounds "${ROUNDS:-5}" \
+    --tracks 128 --first 9920000 --valid 16 --valid-first 9929000 --batch 4 --workers 16 > "$OUT/teach.txt" 2>&1
+  cp "$R/log.jsonl" "$OUT/teach-log.jsonl"; cp "$R"/expert-*.npy "$OUT/" 2>/dev/null
+  echo "taught"
+fi
 # the shipped gated driver's own expert, as a run folder the sweep reads
 mkdir -p runs/shipped-expert
 python3 -c "import numpy as np, sys
