@@ -699,15 +699,18 @@ def export(args) -> int:
         raise ValueError(f"--road-gate is OFF:BACK:LEAVE:START[:ENTER], not {args.road_gate!r}")
     _, off, back, leave, start, enter = parse_gate("pixels:" + args.road_gate, ())  # as --gates reads it
     expert = last_expert(run)
-    flat = pack_gated(driver, expert, off, back, enter, leave, start, hud=reads_hud(expert))
+    hud = reads_hud(expert)
+    flat = pack_gated(driver, expert, off, back, enter, leave, start, hud=hud)
     card = {k: v for k, v in driver_card.data.items() if k in ("world", "task")} | {
         "display_name": "Imitation driver with recovery",  # short: the Driver list keeps every label whole
         "data": {
             "driver": f"the MLP that drives on the road in {args.driver} (sha256 "
             f"{read_card(Path(args.driver)).data['sha256']})",
-            "expert": "DAgger on gymnasium CarRacing-v3 with a forced departure in every episode: the recovering "
-            f"teacher's actions on the gated states of the rounds of {', '.join(map(str, reversed(taught)))} (each "
-            "round its own training tracks, from --first)",
+            "expert": "DAgger on gymnasium CarRacing-v3 with forced departures (in every episode, or the share "
+            "--teach-departures gives in the training command): the recovering teacher's actions on the gated states "
+            f"of the rounds of {', '.join(map(str, reversed(taught)))} (each round its own training tracks, from "
+            "--first); inputs "
+            + ("[z, h] and the HUD gauges (speed, wheel, gyro: preprocess.hud_gauges)" if hud else "[z, h]"),
             "gate": f"the road share around the car in V's frame (preprocess.road_share): the expert drives from "
             f"{enter} frames in a row under {off:g} until {leave} frames in a row at {back:g} or more, never in "
             f"an episode's first {start} frames; nothing fitted",
