@@ -321,3 +321,19 @@ def test_save_without_a_frame_is_a_user_error(qtbot, make_panel, tmp_path):
     with pytest.raises(UserError):
         panel.save_path(str(tmp_path / "x.png"))
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_driver_label_is_as_wide_as_its_widest_text(panel):
+    """Who drives is told in a label whose width does not change with its text: RECOVERING is never clipped, not even
+    in the frame before the layout catches up."""
+    from gdl_studio.ui.dream.layout import DRIVER_TEXTS
+
+    label = panel.driver_label
+    shown, kept = label.text(), label.minimumWidth()
+    label.setMinimumWidth(0)  # each text's own width
+    widths = []
+    for text in DRIVER_TEXTS:
+        label.setText(text)
+        widths.append(label.sizeHint().width())
+    label.setText(shown)
+    assert kept >= max(widths) > min(widths)

@@ -127,6 +127,22 @@ def banners(ui, root: QVBoxLayout) -> None:
     root.addWidget(ui.notice)
 
 
+DRIVER_TEXTS = ("AGENT DRIVES", "RECOVERING", "YOU DRIVE")  # who drives, as the label beside the action bars says
+
+
+def keep_widest(label: QLabel, texts) -> None:
+    """Give ``label`` the width of the widest of ``texts`` in its style sheet's font and padding (call once it is in
+    the styled widget tree), so that switching text never clips it for a frame or shifts what stands beside it."""
+    label.ensurePolished()
+    shown = label.text()
+    widest = 0
+    for text in texts:
+        label.setText(text)
+        widest = max(widest, label.sizeHint().width())
+    label.setText(shown)
+    label.setMinimumWidth(widest)
+
+
 def middle(ui, root: QVBoxLayout) -> None:
     """The frames, the action bars and read-outs (left), the dream settings and plots (right),
     added to ``root``."""

@@ -92,6 +92,7 @@ class DreamPanel(Panel):
         root.addLayout(layout.top_row(self))
         layout.banners(self, root)
         layout.middle(self, root)
+        layout.keep_widest(self.driver_label, layout.DRIVER_TEXTS)
 
         self.hint = QLabel("")
         self.hint.setObjectName("dreamHint")
@@ -489,7 +490,8 @@ class DreamPanel(Panel):
 
     def _show_driver(self, human: bool, recovering: bool = False) -> None:
         """Who drives: the person, the agent, or (a gated driver) the agent's recovery expert."""
-        text = "YOU DRIVE" if human else "RECOVERING" if recovering else "AGENT DRIVES"
+        agent, recovery, person = layout.DRIVER_TEXTS
+        text = person if human else recovery if recovering else agent
         if self.driver_label.text() != text:
             self.driver_label.setText(text)
             self.driver_label.setProperty("human", "true" if human else "false")
