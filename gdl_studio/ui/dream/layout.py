@@ -130,6 +130,12 @@ def banners(ui, root: QVBoxLayout) -> None:
 DRIVER_TEXTS = ("AGENT DRIVES", "RECOVERING", "YOU DRIVE")  # who drives, as the label beside the action bars says
 
 
+def driver_text(human: bool, recovering: bool) -> str:
+    """The driver label's text: the person, the agent's recovery expert (a gated driver's) or the agent."""
+    agent, recovery, person = DRIVER_TEXTS
+    return person if human else recovery if recovering else agent
+
+
 def keep_widest(label: QLabel, texts) -> None:
     """Give ``label`` the width of the widest of ``texts`` in its style sheet's font and padding (call once it is in
     the styled widget tree), so that switching text never clips it for a frame or shifts what stands beside it."""

@@ -490,8 +490,7 @@ class DreamPanel(Panel):
 
     def _show_driver(self, human: bool, recovering: bool = False) -> None:
         """Who drives: the person, the agent, or (a gated driver) the agent's recovery expert."""
-        agent, recovery, person = layout.DRIVER_TEXTS
-        text = person if human else recovery if recovering else agent
+        text = layout.driver_text(human, recovering)
         if self.driver_label.text() != text:
             self.driver_label.setText(text)
             self.driver_label.setProperty("human", "true" if human else "false")
