@@ -9,8 +9,12 @@ OUT=${OUT:-/tmp/out} C=runs/hud-model/carracing-controller-distilled S=models/ca
 L=resources/logs/world-model-v2/2026-12-07-hud-expert
 prepare_once > /dev/null 2>&1 || { echo "setup failed"; echo done; exit 1; }
 export PYTHONPATH=/tmp/site:$PWD
-python3 $L/takeover.py --first 6006096 --tracks 64 --workers 16 $S $C > "$OUT/takeover.json" 2> "$OUT/takeover.log"
-echo "takeover"; tail -2 "$OUT/takeover.log"
+if [ -f runs/takeover.json ]; then  # driven before (on this machine's CPU) and carried
+  cp runs/takeover.json "$OUT/takeover.json"; echo "takeover carried"
+else
+  python3 $L/takeover.py --first 6006096 --tracks 64 --workers 16 $S $C > "$OUT/takeover.json" 2> "$OUT/takeover.log"
+  echo "takeover"; tail -2 "$OUT/takeover.log"
+fi
 python3 scripts/racing_value_equiv.py score --models models --first 6006160 --tracks 512 --workers 16 $S $C \
   > "$OUT/select2.json" 2> "$OUT/select2.log"
 echo "selected"; tail -3 "$OUT/select2.log"
