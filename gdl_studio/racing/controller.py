@@ -265,7 +265,28 @@ def features(z: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(z, dtype=np.float64), np.asarray(h, dtype=np.float64)], axis=-1)
 
 
-class LinearController:
+class _Stateless:
+    """What every controller answers, as one without a state does (the linear and MLP controllers); the gated
+    controller overrides it all."""
+
+    @property
+    def recovering(self) -> bool:
+        """Whether the last action came from a gated controller's recovery expert."""
+        return False
+
+    @property
+    def reads_frame(self) -> bool:
+        """Whether :meth:`act` uses ``road`` and ``hud`` (a gated controller's): otherwise they need not be computed."""
+        return False
+
+    def reset(self) -> None:
+        """A new episode (only the gated controller has a state)."""
+
+    def watch(self, road=None) -> None:
+        """A frame that someone else drove (the person): only a gated controller's switch counts it."""
+
+
+class LinearController(_Stateless):
     """Linear policy on the concatenated [z, h] features."""
 
     def __init__(self, params: np.ndarray | None = None, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> None:
@@ -293,22 +314,6 @@ class LinearController:
         """The flat parameter vector."""
         return np.concatenate([self.weight.ravel(), self.bias])
 
-    @property
-    def recovering(self) -> bool:
-        """Only a gated controller's recovery expert drives at times."""
-        return False
-
-    @property
-    def reads_frame(self) -> bool:
-        """Whether :meth:`act` uses ``road`` and ``hud`` (a gated controller's): otherwise they need not be computed."""
-        return False
-
-    def reset(self) -> None:
-        """A new episode (the linear controller has no state)."""
-
-    def watch(self, road=None) -> None:
-        """A frame that someone else drove (the person): a gated controller's switch still counts it."""
-
     def act(self, z: np.ndarray, h: np.ndarray, road=None, hud=None) -> np.ndarray:
         """Actions for features z (…, 32) and h (…, 256) → (…, 3) float32 (steer, gas, brake); ``road`` (the road
         share of V's frame, what a gated controller's switch reads) and ``hud`` (the HUD gauges) are not used."""
@@ -330,7 +335,7 @@ def _mlp_raw(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: 
     return np.tanh(x @ w1.T + b1) @ w2.T + b2
 
 
-class _FlatController:
+class _FlatController(_Stateless):
     """What the MLP and gated controllers share: the flat vector they were given, kept as it is, and the interface of
     :class:`LinearController`; a subclass reads the vector in ``_load``."""
 
@@ -351,22 +356,6 @@ class _FlatController:
 
     def _load(self, flat: np.ndarray) -> None:
         raise NotImplementedError
-
-    @property
-    def recovering(self) -> bool:
-        """Whether the last action came from a gated controller's recovery expert."""
-        return False
-
-    @property
-    def reads_frame(self) -> bool:
-        """Whether :meth:`act` uses ``road`` and ``hud`` (only the gated controller's does)."""
-        return False
-
-    def reset(self) -> None:
-        """A new episode (only the gated controller has a state)."""
-
-    def watch(self, road=None) -> None:
-        """A frame that someone else drove (the person): only a gated controller's switch counts it."""
 
     def get_params(self) -> np.ndarray:
         return self._flat.copy()
