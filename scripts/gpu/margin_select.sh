@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Session 41 (rules declared in resources/logs/world-model-v2/2026-12-07-margin-driver/README.md before scoring): the
+# shipped driver and two candidates (runs/cand-a, runs/cand-b: the alat-90 road driver inside the gated controller)
+# on 512 fresh selection tracks; a candidate passes with a smaller std, a mean at most 2.0 below and no more episodes
+# under 800; of two that pass, the smaller std. Only the chosen one drives the two test sets (100 stock episodes
+# each). Detached; poll $OUT/margin.txt for "done". Run from the repository root with .whl/ and runs/cand-* carried.
+set -u
+. "$(dirname "$0")/common.sh"
+OUT=${OUT:-/tmp/out} S=models/carracing-controller-distilled SELECT_FIRST=${SELECT_FIRST:-6007248}
+A=runs/cand-a/carracing-controller-distilled B=runs/cand-b/carracing-controller-distilled
+prepare_once > /dev/null 2>&1 || { echo "setup failed"; echo done; exit 1; }
+export PYTHONPATH=/tmp/site:$PWD
+python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks 512 --workers 16 $S $A $B \
+  > "$OUT/select.json" 2> "$OUT/select.log"
+echo "selected"; tail -4 "$OUT/select.log"
+CHOSEN=$(python3 - "$OUT/select.json" "$A" "$B" <<'PY'
+import json, sys
+import numpy as np
+s = json.load(open(sys.argv[1]))
+r = [np.asarray(x, float) for x in s["returns"]]
+ship, passed = r[0], []
+for name, b in zip(sys.argv[2:], r[1:]):
+    ok = b.std() < ship.std() and b.mean() >= ship.mean() - 2.0 and (b < 800).sum() <= (ship < 800).sum()
+    print(f"{name}: {b.mean():.1f} ± {b.std():.1f}, {(b < 800).sum()} under 800, vs shipped {ship.mean():.1f} ± "
+          f"{ship.std():.1f}, {(ship < 800).sum()}: {'passes' if ok else 'fails'}", file=sys.stderr)
+    if ok:
+        passed.append((b.std(), name))
+print(min(passed)[1] if passed else "none")
+PY
+)
+echo "chosen: $CHOSEN"
+if [ "$CHOSEN" != none ]; then
+  for base in 1000000 7000000; do
+    python3 -m gdl_studio bench racing --episodes 100 --seed-base $base --workers 16 --controller "$CHOSEN" --json \
+      > "$OUT/test-$base.json" 2> "$OUT/test-$base.log"
+  done
+  echo "tested"
+fi
+echo done
