@@ -9,7 +9,6 @@ average) on the road. The card keeps the donor's expert and gate records and nam
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -38,7 +37,8 @@ def main() -> int:
     card = {k: d[k] for k in ("world", "task") if k in d} | {
         "display_name": d["display_name"],
         "data": {
-            "driver": f"{driver_dir} (sha256 {read_card(driver_dir).data['sha256']}): {driver_card.data['data']['source']}",
+            "driver": f"{driver_dir} (sha256 {read_card(driver_dir).data['sha256']}): "
+            + driver_card.data["data"]["source"],
             "driver_teacher": driver_card.data.get("teacher"),
             "expert": d["data"]["expert"],
             "gate": d["data"]["gate"],
