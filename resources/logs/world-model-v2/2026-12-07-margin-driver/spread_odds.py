@@ -1,0 +1,44 @@
+"""How likely the shipped driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on the four
+512-track selection sets of sessions 40–41 (2,048 fresh tracks, the selection's fast renderer) pooled, and 100-track
+sets drawn from them with replacement (20,000 draws, seed 0).
+
+    python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+LOGS = Path(__file__).resolve().parents[1]
+SETS = [
+    "2026-12-07-hud-expert/select-6005584.json",
+    "2026-12-07-hud-expert/select-6006160.json",
+    "2026-12-07-hud-expert/select-6006736.json",
+    "2026-12-07-margin-driver/select-6007248.json",
+]
+SHIPPED = "models/carracing-controller-distilled"
+
+
+def main() -> int:
+    parts = []
+    for rel in SETS:
+        s = json.loads((LOGS / rel).read_text())
+        r = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+        print(f"{rel}: {r.mean():.1f} ± {r.std():.1f}, {(r < 800).sum()} of {r.size} under 800")
+        parts.append(r)
+    r = np.concatenate(parts)
+    print(f"pooled: {r.mean():.1f} ± {r.std():.1f}, min {r.min():.1f}, {100 * (r < 800).mean():.2f} % under 800")
+    draws = r[np.random.default_rng(0).integers(0, r.size, (20_000, 100))]
+    mean, std = draws.mean(1), draws.std(1)
+    print(
+        f"100-track sets: median std {np.median(std):.1f}; P(std ≤ 30) {(std <= 30).mean():.3f}; "
+        f"P(mean ≥ 906) {(mean >= 906).mean():.3f}; P(both) {((std <= 30) & (mean >= 906)).mean():.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
