@@ -97,6 +97,7 @@ def main() -> int:
     ap.add_argument("--mode", default="cautious", help="cautious, mean or disagree:THETA")
     ap.add_argument("--models", default="models")
     ap.add_argument("--only-pair", action="store_true", help="drive only the pair (the others scored elsewhere)")
+    ap.add_argument("--no-a", action="store_true", help="drive the pair and S, not A")
     args = ap.parse_args()
     s, _ = controller_params(args.shipped)
     m2, _ = controller_params(args.m2)
@@ -111,7 +112,9 @@ def main() -> int:
             chunk = seeds[k : k + 128]
             tasks.append(("pair", s.tolist(), chunk, True))
             if not args.only_pair:
-                tasks += [("shipped", s.tolist(), chunk, False), ("A", a.tolist(), chunk, False)]
+                tasks.append(("shipped", s.tolist(), chunk, False))
+            if not (args.only_pair or args.no_a):
+                tasks.append(("A", a.tolist(), chunk, False))
     out: dict = {}
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(args.workers, _init, (args.models, m2.tolist(), args.mode)) as pool:
