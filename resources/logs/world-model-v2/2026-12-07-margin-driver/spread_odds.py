@@ -1,5 +1,5 @@
-"""How likely the shipped driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on the four
-512-track selection sets of sessions 40–41 (2,048 fresh tracks, the selection's fast renderer) pooled, and 100-track
+"""How likely the shipped driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on the five
+512-track selection sets of sessions 40–41 (2,560 fresh tracks, the selection's fast renderer) pooled, and 100-track
 sets drawn from them with replacement (20,000 draws, seed 0).
 
     python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
@@ -18,6 +18,7 @@ SETS = [
     "2026-12-07-hud-expert/select-6006160.json",
     "2026-12-07-hud-expert/select-6006736.json",
     "2026-12-07-margin-driver/select-6007248.json",
+    "2026-12-07-margin-driver/pair-select-6007760.json",  # probe_pair.py's output: {"returns": {name: {seed: R}}}
 ]
 SHIPPED = "models/carracing-controller-distilled"
 
@@ -26,7 +27,10 @@ def main() -> int:
     parts = []
     for rel in SETS:
         s = json.loads((LOGS / rel).read_text())
-        r = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+        if "controllers" in s:  # racing_value_equiv.py score
+            r = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+        else:
+            r = np.asarray([v for _, v in sorted(s["returns"]["shipped"].items(), key=lambda kv: int(kv[0]))])
         print(f"{rel}: {r.mean():.1f} ± {r.std():.1f}, {(r < 800).sum()} of {r.size} under 800")
         parts.append(r)
     r = np.concatenate(parts)
