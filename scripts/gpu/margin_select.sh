@@ -4,6 +4,8 @@
 # on 512 fresh selection tracks; a candidate passes with a smaller std, a mean at most 2.0 below and no more episodes
 # under 800; of two that pass, the smaller std. Only the chosen one drives the two test sets (100 stock episodes
 # each). Detached; poll $OUT/margin.txt for "done". Run from the repository root with .whl/ and runs/cand-* carried.
+# Never run: the lent machine refused all four calls of session 41, so the same `score` command ran on this machine's 2
+# cores (--workers 2; the log folder's README gives it).
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} S=models/carracing-controller-distilled SELECT_FIRST=${SELECT_FIRST:-6007248}
