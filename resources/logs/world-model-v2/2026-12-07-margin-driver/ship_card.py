@@ -1,0 +1,79 @@
+"""Ship candidate C (it passed the declared selection rule) as ``models/carracing-controller-distilled``: the
+exported model folder copied over the shipped one, its card completed with the selection figures, both test sets'
+stock scores (``gdl-studio bench racing --json`` output), the compute and the driver it replaces.
+
+    D=resources/logs/world-model-v2/2026-12-07-margin-driver
+    python $D/ship_card.py runs/cand-c/carracing-controller-distilled $D/test-1000000.json $D/test-7000000.json
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parents[3] / "models"
+NAME = "carracing-controller-distilled"
+
+
+def stock(path: Path, base: int, episodes: int = 100) -> dict:
+    """A ``bench racing --json`` score (flat keys ``score.*``) as the card keeps it."""
+    s = json.loads(path.read_text())
+    out = {k: round(float(s[f"score.{k}"]), 2) for k in ("mean", "std", "min", "max", "share_below_800")}
+    return out | {
+        "first_seed": base,
+        "measured_by": f"gdl-studio bench racing --episodes {episodes} --seed-base {base} --workers 2 "
+        f"--controller {NAME} --json",
+    }
+
+
+def main() -> int:
+    src, test_a, test_b = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    old = json.loads((MODELS / NAME / "card.json").read_text())
+    card = json.loads((src / "card.json").read_text())
+    select = json.loads((HERE / "select-6008272.json").read_text())
+    r = np.asarray(select["returns"], float)
+    sel = {
+        "tracks": "6,008,272–6,008,783 (512, new to every run; rule declared in README.md before scoring)",
+        "measured_by": "python scripts/racing_value_equiv.py score --models models --first 6008272 --tracks 512 "
+        "--workers 2 models/carracing-controller-distilled runs/cand-c/carracing-controller-distilled",
+        "rule": "replaces the shipped driver only with a smaller std, a mean at most 2.0 below and no more episodes "
+        "under 800",
+    }
+    for label, row in (("shipped before", r[0]), ("this driver", r[1])):
+        sel[label] = f"{row.mean():.1f} ± {row.std():.1f}, min {row.min():.1f}, {int((row < 800).sum())} under 800"
+    old_steps = old["metrics"]["real_env_steps_during_training"]
+    card["metrics"] = {
+        "stock_score_100_episodes": stock(test_a, 1_000_000),
+        "stock_score_100_episodes_7000000": stock(test_b, 7_000_000),
+        "selection": sel,
+        **card["metrics"],  # the new driver's card, and the donor's records of the expert and gate
+        "real_env_steps_during_training": old_steps
+        | {"second driver's run (runs/alat90, session 41)": 398_512, "first driver": old_steps["driver"]},
+        "gpu_seconds": 0,
+        "device_cpu": "none: the second driver's run (908 s) and the selection (2 drivers × 512 tracks) on 2 CPU cores",
+        "previous_driver": {
+            "sha256": old["sha256"],
+            "display_name": old["display_name"],
+            "driver_units": old["architecture"]["driver_units"],
+            "stock_score_100_episodes": old["metrics"]["stock_score_100_episodes"],
+            "stock_score_100_episodes_7000000": old["metrics"]["stock_score_100_episodes_7000000"],
+        },
+    }
+    card["metrics"]["real_env_steps_during_training"].pop("driver", None)
+    dest = MODELS / NAME
+    shutil.copy(src / f"{NAME}.safetensors", dest / f"{NAME}.safetensors")
+    (dest / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"shipped {dest}: {card['metrics']['stock_score_100_episodes']} / "
+        f"{card['metrics']['stock_score_100_episodes_7000000']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
