@@ -1,6 +1,7 @@
-"""How likely the shipped driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on the five
-512-track selection sets of sessions 40–41 (2,560 fresh tracks, the selection's fast renderer) pooled, and 100-track
-sets drawn from them with replacement (20,000 draws, seed 0).
+"""How likely a driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on fresh 512-track
+selection sets (the selection's fast renderer) pooled, and 100-track sets drawn from them with replacement (20,000
+draws, seed 0). The driver shipped in sessions 39–41 on the six sets of sessions 40–41 (3,072 tracks); candidate C,
+shipped after them, on its one selection set (512 tracks).
 
     python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
 """
@@ -19,8 +20,24 @@ SETS = [
     "2026-12-07-hud-expert/select-6006736.json",
     "2026-12-07-margin-driver/select-6007248.json",
     "2026-12-07-margin-driver/pair-select-6007760.json",  # probe_pair.py's output: {"returns": {name: {seed: R}}}
+    "2026-12-07-margin-driver/select-6008272.json",
 ]
-SHIPPED = "models/carracing-controller-distilled"
+SHIPPED = "models/carracing-controller-distilled"  # in these files: the driver shipped before candidate C
+CANDIDATE_C = ("2026-12-07-margin-driver/select-6008272.json", "runs/cand-c/carracing-controller-distilled")
+
+
+def odds(label: str, r: np.ndarray) -> None:
+    """The pooled figure and the bootstrap odds of 100-track sets, printed."""
+    print(
+        f"{label} pooled over {r.size}: {r.mean():.1f} ± {r.std():.1f}, min {r.min():.1f}, "
+        f"{100 * (r < 800).mean():.2f} % under 800"
+    )
+    draws = r[np.random.default_rng(0).integers(0, r.size, (20_000, 100))]
+    mean, std = draws.mean(1), draws.std(1)
+    print(
+        f"  100-track sets: median std {np.median(std):.1f}; P(std ≤ 30) {(std <= 30).mean():.3f}; "
+        f"P(mean ≥ 906) {(mean >= 906).mean():.3f}; P(both) {((std <= 30) & (mean >= 906)).mean():.3f}"
+    )
 
 
 def main() -> int:
@@ -33,14 +50,9 @@ def main() -> int:
             r = np.asarray([v for _, v in sorted(s["returns"]["shipped"].items(), key=lambda kv: int(kv[0]))])
         print(f"{rel}: {r.mean():.1f} ± {r.std():.1f}, {(r < 800).sum()} of {r.size} under 800")
         parts.append(r)
-    r = np.concatenate(parts)
-    print(f"pooled: {r.mean():.1f} ± {r.std():.1f}, min {r.min():.1f}, {100 * (r < 800).mean():.2f} % under 800")
-    draws = r[np.random.default_rng(0).integers(0, r.size, (20_000, 100))]
-    mean, std = draws.mean(1), draws.std(1)
-    print(
-        f"100-track sets: median std {np.median(std):.1f}; P(std ≤ 30) {(std <= 30).mean():.3f}; "
-        f"P(mean ≥ 906) {(mean >= 906).mean():.3f}; P(both) {((std <= 30) & (mean >= 906)).mean():.3f}"
-    )
+    odds("the driver shipped before C", np.concatenate(parts))
+    s = json.loads((LOGS / CANDIDATE_C[0]).read_text())
+    odds("candidate C", np.asarray(s["returns"][s["controllers"].index(CANDIDATE_C[1])], float))
     return 0
 
 
