@@ -20,15 +20,19 @@ MODELS = HERE.parents[3] / "models"
 NAME = "carracing-controller-distilled"
 
 
-def stock(path: Path, base: int, episodes: int = 100) -> dict:
-    """A ``bench racing --json`` score (flat keys ``score.*``) as the card keeps it."""
-    s = json.loads(path.read_text())
-    out = {k: round(float(s[f"score.{k}"]), 2) for k in ("mean", "std", "min", "max", "share_below_800")}
-    return out | {
-        "first_seed": base,
-        "measured_by": f"gdl-studio bench racing --episodes {episodes} --seed-base {base} --workers 2 "
-        f"--controller {NAME} --json",
-    }
+def _pixel_gate_ship_card():
+    """Session 39's ship_card.py (the same card layout): its ``stock`` reads a ``bench racing --json`` score."""
+    import importlib.util
+
+    path = HERE.parent / "2026-12-07-pixel-gate" / "ship_card.py"
+    spec = importlib.util.spec_from_file_location("pixel_gate_ship_card", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stock = _pixel_gate_ship_card().stock
 
 
 def main() -> int:
