@@ -9,7 +9,6 @@ stock scores (``gdl-studio bench racing --json`` output), the compute and the dr
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +20,8 @@ NAME = "carracing-controller-distilled"
 
 
 def _pixel_gate_ship_card():
-    """Session 39's ship_card.py (the same card layout): its ``stock`` reads a ``bench racing --json`` score."""
+    """Session 39's ship_card.py (the same card layout): its ``stock`` reads a ``bench racing --json`` score, its
+    ``selection_rows`` states the selection and its ``install`` writes the model."""
     import importlib.util
 
     path = HERE.parent / "2026-12-07-pixel-gate" / "ship_card.py"
@@ -32,7 +32,8 @@ def _pixel_gate_ship_card():
     return module
 
 
-stock = _pixel_gate_ship_card().stock
+_shared = _pixel_gate_ship_card()
+stock, selection_rows, install = _shared.stock, _shared.selection_rows, _shared.install
 
 
 def main() -> int:
@@ -48,8 +49,7 @@ def main() -> int:
         "rule": "replaces the shipped driver only with a smaller std, a mean at most 2.0 below and no more episodes "
         "under 800",
     }
-    for label, row in (("shipped before", r[0]), ("this driver", r[1])):
-        sel[label] = f"{row.mean():.1f} ± {row.std():.1f}, min {row.min():.1f}, {int((row < 800).sum())} under 800"
+    sel |= selection_rows(r)
     old_steps = old["metrics"]["real_env_steps_during_training"]
     card["metrics"] = {
         "stock_score_100_episodes": stock(test_a, 1_000_000),
@@ -69,13 +69,7 @@ def main() -> int:
         },
     }
     card["metrics"]["real_env_steps_during_training"].pop("driver", None)
-    dest = MODELS / NAME
-    shutil.copy(src / f"{NAME}.safetensors", dest / f"{NAME}.safetensors")
-    (dest / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(
-        f"shipped {dest}: {card['metrics']['stock_score_100_episodes']} / "
-        f"{card['metrics']['stock_score_100_episodes_7000000']}"
-    )
+    install(src, card)
     return 0
 
 

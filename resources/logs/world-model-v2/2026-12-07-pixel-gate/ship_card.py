@@ -32,6 +32,25 @@ def stock(path: Path, base: int, episodes: int = 100) -> dict:
     }
 
 
+def selection_rows(r: np.ndarray) -> dict:
+    """The selection's two rows (shipped driver first, candidate second) as the card states them."""
+    return {
+        label: f"{row.mean():.1f} ± {row.std():.1f}, min {row.min():.1f}, {int((row < 800).sum())} under 800"
+        for label, row in (("shipped before", r[0]), ("this driver", r[1]))
+    }
+
+
+def install(src: Path, card: dict) -> None:
+    """The exported model's weights copied over the shipped ones, and its completed card written beside them."""
+    dest = MODELS / NAME
+    shutil.copy(src / f"{NAME}.safetensors", dest / f"{NAME}.safetensors")
+    (dest / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"shipped {dest}: {card['metrics']['stock_score_100_episodes']} / "
+        f"{card['metrics']['stock_score_100_episodes_7000000']}"
+    )
+
+
 def main() -> int:
     src, test_a, test_b = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     old = json.loads((MODELS / NAME / "card.json").read_text())
@@ -44,8 +63,7 @@ def main() -> int:
         "rule": "replaces the shipped driver only with fewer episodes under 800, a smaller std and a mean at most 2.0 "
         "below",
     }
-    for label, row in (("shipped before", r[0]), ("this driver", r[1])):
-        sel[label] = f"{row.mean():.1f} ± {row.std():.1f}, min {row.min():.1f}, {int((row < 800).sum())} under 800"
+    sel |= selection_rows(r)
     metrics = card["metrics"]
     card["metrics"] = {
         "stock_score_100_episodes": stock(test_a, 1_000_000),
@@ -72,13 +90,7 @@ def main() -> int:
         card["metrics"]["dream_road"] = old["metrics"]["dream_road"] | {
             "note": "measured for the road driver, which drives the batched dreams alone (no frame for the gate)"
         }
-    dest = MODELS / NAME
-    shutil.copy(src / f"{NAME}.safetensors", dest / f"{NAME}.safetensors")
-    (dest / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(
-        f"shipped {dest}: {card['metrics']['stock_score_100_episodes']} / "
-        f"{card['metrics']['stock_score_100_episodes_7000000']}"
-    )
+    install(src, card)
     return 0
 
 
