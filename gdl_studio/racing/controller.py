@@ -246,17 +246,21 @@ def raw_outputs(parts: tuple, x, expert=None, hud=None):
     return einsum("bij,bj->bi", parts[2], tanh(out)) + parts[3]
 
 
-def average_mlps(vectors, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> np.ndarray:
+def average_mlps(vectors, z_size: int = Z_SIZE, hidden: int = HIDDEN, weights=None) -> np.ndarray:
     """One MLP controller whose raw outputs are the mean of these MLPs' (an ensemble as one flat vector: the
-    hidden layers side by side, each second layer divided by their number)."""
+    hidden layers side by side, each second layer divided by their number). ``weights`` (one per MLP, summing to 1):
+    a weighted mean instead, e.g. to give each training run one share where some members are averages already."""
     parts = [unpack(np.asarray(v, np.float64).ravel()[None], z_size, hidden) for v in vectors]
     if not parts or any(len(p) != 4 for p in parts):
         raise ValueError("average_mlps takes one or more MLP controllers")
     k = len(parts)
+    share = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, np.float64)
+    if share.shape != (k,) or (share < 0).any() or abs(share.sum() - 1.0) > 1e-9:
+        raise ValueError("average_mlps needs one non-negative weight per MLP, summing to 1")
     w1 = np.concatenate([p[0][0] for p in parts])
     b1 = np.concatenate([p[1][0] for p in parts])
-    w2 = np.concatenate([p[2][0] for p in parts], axis=1) / k
-    b2 = np.mean([p[3][0] for p in parts], axis=0)
+    w2 = np.concatenate([p[2][0] * a for p, a in zip(parts, share)], axis=1)
+    b2 = np.sum([p[3][0] * a for p, a in zip(parts, share)], axis=0)
     return np.concatenate([w1.ravel(), b1, w2.ravel(), b2])
 
 

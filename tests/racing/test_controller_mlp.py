@@ -88,6 +88,26 @@ def test_an_average_of_mlps_is_one_mlp_whose_raw_outputs_are_their_mean():
         average_mlps([members[0], np.zeros(param_count())])
 
 
+def test_a_weighted_average_gives_each_member_its_share_and_nests_with_the_plain_one():
+    rng = np.random.default_rng(4)
+    a, b, c = (_mlp_params(rng, units) for units in (8, 4, 4))
+    x = rng.normal(0, 1, (5, 288))
+
+    def out(p):
+        return raw_outputs(unpack(np.repeat(p[None], 5, 0)), x)
+
+    weighted = average_mlps([a, b, c], weights=[0.5, 0.25, 0.25])
+    np.testing.assert_allclose(out(weighted), 0.5 * out(a) + 0.25 * out(b) + 0.25 * out(c), atol=1e-12)
+    # an average of two, given two shares, is the plain average of all three runs' members: (a, b) then c
+    pair = average_mlps([a, b])
+    np.testing.assert_allclose(
+        out(average_mlps([pair, c], weights=[2 / 3, 1 / 3])), out(average_mlps([a, b, c])), atol=1e-12
+    )
+    for bad in ([0.5, 0.5], [0.7, 0.7, -0.4], [0.2, 0.2, 0.2]):
+        with pytest.raises(ValueError):
+            average_mlps([a, b, c], weights=bad)
+
+
 def test_an_mlp_controller_saves_loads_and_drives_like_its_object(tiny_world, tmp_path):
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.models_io import load_dir, save_controller
