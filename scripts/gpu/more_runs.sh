@@ -9,12 +9,14 @@
 #   bash scripts/gpu/more_runs.sh start WAIT_SECONDS
 #   bash scripts/gpu/more_runs.sh wait WAIT_SECONDS     # returns early when everything ended
 # Every call snapshots the runs' logs, students, exports, candidate and scores into $OUT/more-runs.tgz (the gathered
-# states stay on the machine). Run from the repository root with .whl/ carried.
+# states stay on the machine). Run from the repository root with .whl/ carried. A chain started again skips the runs
+# whose export exists.
 set -u
 . "$(dirname "$0")/common.sh"
-W=/tmp/mr
+W=${W:-/tmp/mr}
 OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} SELECT_FIRST=${SELECT_FIRST:-6008784} SELECT=${SELECT:-512} EPISODES=${EPISODES:-100}
+RUN_WORKERS=${RUN_WORKERS:-4} SEQUENTIAL=${SEQUENTIAL:-}  # on a 2-core CPU: RUN_WORKERS=2 WORKERS=2 SEQUENTIAL=1 TINY=1
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
 export PYTHONPATH=/tmp/site:$PWD
@@ -25,19 +27,23 @@ chain() {  # what runs detached: every step logs into $W
   local -a firsts=(8500000 8600000 8700000 9500000) teachers=('{}' '{}' '{"alat": 90}' '{"alat": 90}')
   for k in 0 1 2 3; do
     first=${firsts[$k]} teacher=${teachers[$k]}
+    [ -f "$W/ens-$k/carracing-controller-distilled/card.json" ] && continue  # done before (a resumed CPU chain)
     python3 scripts/racing_distill.py --student-hidden 64 --init-student "$R/session26-round6" \
       --replay "$R/session26-run" 9200000 24 --beta0 0.25 --out "$W/run-$k" --rounds 6 --tracks 32 --first "$first" \
-      --valid 16 --batch 4 --workers 4 --fit-steps 4000 --teacher "$teacher" > "$W/run-$k.txt" 2>&1 &
+      --valid 16 --batch 4 --workers "$RUN_WORKERS" --fit-steps 4000 --teacher "$teacher" > "$W/run-$k.txt" 2>&1 &
     pids+=($!)
+    [ -n "$SEQUENTIAL" ] && { wait $! || echo "run $k failed" >> "$W/chain.err"; }
   done
-  for k in 0 1 2 3; do wait "${pids[$k]}" || echo "run $k failed" >> "$W/chain.err"; done
+  for pid in "${pids[@]}"; do wait "$pid" || echo "run $pid failed" >> "$W/chain.err"; done
   pids=()
   for k in 0 1 2 3; do
+    [ -f "$W/ens-$k/carracing-controller-distilled/card.json" ] && continue
     python3 scripts/racing_distill.py --export-ensemble "$W/run-$k:2" "$W/run-$k:3" "$W/run-$k:4" "$W/run-$k:5" \
-      --valid 32 --workers 4 --out "$W/ens-$k" --teacher "${teachers[$k]}" > "$W/ens-$k.txt" 2>&1 &
+      --valid 32 --workers "$RUN_WORKERS" --out "$W/ens-$k" --teacher "${teachers[$k]}" > "$W/ens-$k.txt" 2>&1 &
     pids+=($!)
+    [ -n "$SEQUENTIAL" ] && { wait $! || echo "export $k failed" >> "$W/chain.err"; }
   done
-  for k in 0 1 2 3; do wait "${pids[$k]}" || echo "export $k failed" >> "$W/chain.err"; done
+  for pid in "${pids[@]}"; do wait "$pid" || echo "export $pid failed" >> "$W/chain.err"; done
   python3 "$D/swap_driver.py" "$W"/ens-{0,1,2,3}/carracing-controller-distilled "$S" "$W/cand-d" \
     --average-with-donor --donor-runs 2 > "$W/swap.txt" 2>&1 || return 1
   python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
@@ -71,6 +77,6 @@ print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W WORKERS SELECT_FIRST SELECT EPISODES
+  export W WORKERS SELECT_FIRST SELECT EPISODES RUN_WORKERS SEQUENTIAL
 fi
 detach_or_wait "$@"
