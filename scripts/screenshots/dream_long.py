@@ -11,10 +11,11 @@ picks another driver in the Driver list, lets it drive the real game for N frame
 ``P-real.png`` … (``--dream-frames`` 0: no dream), e.g. the imitation-trained driver at the end of its lap::
 
     python scripts/screenshots/dream_long.py resources/screenshots --driver carracing-controller-distilled \
-        --real-frames 780 --dream-frames 0 --prefix dream-distilled
+        --real-frames 900 --dream-frames 0 --prefix dream-distilled
 
-(A driver that finishes the lap ends the episode, and the panel then waits for N or R: session 41's driver laps in
-about 810 frames, so 850 was never reached and the script waited until its limit. It now says so and stops waiting.)
+A driver that finishes the lap ends the episode before N frames, and the panel then waits for N or R; the script
+then says so and shoots the lap's last frame (session 41's driver laps in about 800 frames, and an earlier version
+waited for frame 850 until its limit).
 
 ``--swerve N`` first takes the wheel at frame 100 and steers hard left with a little gas for N frames (as a person
 at the keyboard would), hands it back and waits for the driver's recovery expert to take over: ``P-recovering.png``
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> int:
 
     def real_reached() -> bool:  # N frames, or the episode ended first (the lap was finished; the panel waits)
         n = panel.frame_count() if panel.mode == "real" else 0
-        return n >= args.real_frames or (n > 0 and not panel.session.streaming)
+        return n >= args.real_frames or (n > 0 and not panel.streaming)
 
     ok = pump(app, real_reached, 300 + args.real_frames)
     if panel.frame_count() < args.real_frames:
