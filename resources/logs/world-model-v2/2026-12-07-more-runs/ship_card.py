@@ -75,6 +75,9 @@ def main() -> int:
             "stock_score_100_episodes_7000000": old["metrics"]["stock_score_100_episodes_7000000"],
         },
     }
+    # the donor's road driver (two of the six runs) as the card before this one recorded it
+    card["data"]["donor_driver"] = old["data"]["driver"]
+    card["training_command"]["donor_driver"] = old["training_command"].get("driver")
     install(src, card)
     return 0
 
