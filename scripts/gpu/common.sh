@@ -71,7 +71,12 @@ export -f choose_distilled
 
 chosen_report() {  # what choose_distilled wrote: the scores' summary, the decision and any stock scores
   tail -n 2 "$W/select.log" 2>/dev/null; cat "$W/decision.json" 2>/dev/null
-  for f in "$W"/bench-*.json; do [ -s "$f" ] && python3 -c "import json, sys
+  stock_summary "$W"/bench-*.json
+}
+
+stock_summary() {  # stock_summary FILE…: each non-empty `bench racing --json` score's score.* figures, one line a file
+  local f
+  for f in "$@"; do [ -s "$f" ] && python3 -c "import json, sys
 d = json.load(open(sys.argv[1]))
 print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
 }

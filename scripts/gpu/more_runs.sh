@@ -70,9 +70,7 @@ snapshot() {
   tar czf "$OUT/more-runs.tgz" -C "$W" --exclude='*.npy' . 2>/dev/null
   for k in 0 1 2 3; do tail -n 2 "$W/run-$k.txt" 2>/dev/null | cut -c1-200; done
   cat "$W/chain.err" "$W/swap.txt" 2>/dev/null; tail -n 3 "$W/select.log" 2>/dev/null; cat "$W/decision.txt" 2>/dev/null
-  for f in "$W"/test-*.json; do [ -s "$f" ] && python3 -c "import json, sys
-d = json.load(open(sys.argv[1]))
-print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
+  stock_summary "$W"/test-*.json
 }
 
 if [ "${1:-}" = start ]; then
