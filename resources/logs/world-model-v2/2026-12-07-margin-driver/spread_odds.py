@@ -1,7 +1,7 @@
 """How likely a driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on fresh 512-track
 selection sets (the selection's fast renderer) pooled, and 100-track sets drawn from them with replacement (20,000
 draws, seed 0). The driver shipped in sessions 39–41 on the six sets of sessions 40–41 (3,072 tracks); candidate C,
-shipped after them, on its one selection set (512 tracks).
+shipped after them, on its one selection set (512 tracks); C and candidate D (session 42) on D's selection set.
 
     python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
 """
@@ -24,6 +24,7 @@ SETS = [
 ]
 SHIPPED = "models/carracing-controller-distilled"  # in these files: the driver shipped before candidate C
 CANDIDATE_C = ("2026-12-07-margin-driver/select-6008272.json", "runs/cand-c/carracing-controller-distilled")
+SESSION_42 = ("2026-12-07-more-runs/select-6008784.json", "/work/main/runs/mr/cand-d/carracing-controller-distilled")
 
 
 def odds(label: str, r: np.ndarray) -> None:
@@ -53,6 +54,9 @@ def main() -> int:
     odds("the driver shipped before C", np.concatenate(parts))
     s = json.loads((LOGS / CANDIDATE_C[0]).read_text())
     odds("candidate C", np.asarray(s["returns"][s["controllers"].index(CANDIDATE_C[1])], float))
+    s = json.loads((LOGS / SESSION_42[0]).read_text())  # C shipped, then D, on D's selection set
+    for label, name in (("C on session 42's selection set", SHIPPED), ("D", SESSION_42[1])):
+        odds(label, np.asarray(s["returns"][s["controllers"].index(name)], float))
     return 0
 
 
