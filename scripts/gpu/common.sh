@@ -81,6 +81,27 @@ d = json.load(open(sys.argv[1]))
 print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
 }
 
+spread_rule() {  # spread_rule SELECT_JSON NAME…: the rule of sessions 41–43 on a `racing_value_equiv.py score` file
+  # whose first driver is the shipped one and the others are NAME…: a candidate passes with a smaller std, a mean at
+  # most 2.0 below and no more episodes under 800. One line per candidate on stderr; on stdout the passing one with
+  # the smallest std, or "none". Exported, for a detached `chain`.
+  python3 - "$@" <<'PY'
+import json, sys
+import numpy as np
+r = [np.asarray(x, float) for x in json.load(open(sys.argv[1]))["returns"]]
+ship, passed = r[0], []
+for name, b in zip(sys.argv[2:], r[1:]):
+    ok = b.std() < ship.std() and b.mean() >= ship.mean() - 2.0 and (b < 800).sum() <= (ship < 800).sum()
+    print(f"{name}: {b.mean():.1f} ± {b.std():.1f}, {(b < 800).sum()} under 800, min {b.min():.1f}; shipped "
+          f"{ship.mean():.1f} ± {ship.std():.1f}, {(ship < 800).sum()}, min {ship.min():.1f}: "
+          f"{'passes' if ok else 'fails'}", file=sys.stderr)
+    if ok:
+        passed.append((b.std(), name))
+print(min(passed)[1] if passed else "none")
+PY
+}
+export -f spread_rule
+
 running() {  # running PIDFILE: whether the process it names is alive
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }

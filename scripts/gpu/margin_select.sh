@@ -15,21 +15,7 @@ export PYTHONPATH=/tmp/site:$PWD
 python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks 512 --workers 16 $S $A $B \
   > "$OUT/select.json" 2> "$OUT/select.log"
 echo "selected"; tail -4 "$OUT/select.log"
-CHOSEN=$(python3 - "$OUT/select.json" "$A" "$B" <<'PY'
-import json, sys
-import numpy as np
-s = json.load(open(sys.argv[1]))
-r = [np.asarray(x, float) for x in s["returns"]]
-ship, passed = r[0], []
-for name, b in zip(sys.argv[2:], r[1:]):
-    ok = b.std() < ship.std() and b.mean() >= ship.mean() - 2.0 and (b < 800).sum() <= (ship < 800).sum()
-    print(f"{name}: {b.mean():.1f} ± {b.std():.1f}, {(b < 800).sum()} under 800, vs shipped {ship.mean():.1f} ± "
-          f"{ship.std():.1f}, {(ship < 800).sum()}: {'passes' if ok else 'fails'}", file=sys.stderr)
-    if ok:
-        passed.append((b.std(), name))
-print(min(passed)[1] if passed else "none")
-PY
-)
+CHOSEN=$(spread_rule "$OUT/select.json" "$A" "$B")  # the declared rule (common.sh)
 echo "chosen: $CHOSEN"
 if [ "$CHOSEN" != none ]; then
   for base in 1000000 7000000; do

@@ -6,6 +6,10 @@
 # average of all six runs (the shipped driver's two runs and these four, one share each; swap_driver.py
 # --donor-runs 2). Then D against the shipped driver on 512 fresh selection tracks; only a D that passes drives the
 # two test sets (100 stock episodes each), once.
+# Session 43 (2026-12-07-more-runs-2/README.md) ran the same chain with other runs, donor weight and selection tracks:
+#   RUN_FIRSTS="10000000 …" RUN_TEACHERS="shipped … 90 …" DONOR_RUNS=6 CAND=cand-e SELECT_FIRST=6009296 STOP_AFTER=swap
+# (RUN_TEACHERS: "shipped" or a corner limit alat per run; STOP_AFTER=swap ends the chain once the candidate is built,
+# so its selection can run elsewhere.)
 #   bash scripts/gpu/more_runs.sh start WAIT_SECONDS
 #   bash scripts/gpu/more_runs.sh wait WAIT_SECONDS     # returns early when everything ended
 # Every call snapshots the runs' logs, students, exports, candidate and scores into $OUT/more-runs.tgz (the gathered
@@ -17,26 +21,33 @@ W=${W:-/tmp/mr}
 OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} SELECT_FIRST=${SELECT_FIRST:-6008784} SELECT=${SELECT:-512} EPISODES=${EPISODES:-100}
 RUN_WORKERS=${RUN_WORKERS:-4} SEQUENTIAL=${SEQUENTIAL:-}  # on a 2-core CPU: RUN_WORKERS=2 WORKERS=2 SEQUENTIAL=1 TINY=1
+RUN_FIRSTS=${RUN_FIRSTS:-8500000 8600000 8700000 9500000} RUN_TEACHERS=${RUN_TEACHERS:-shipped shipped 90 90}
+DONOR_RUNS=${DONOR_RUNS:-2} CAND=${CAND:-cand-d} STOP_AFTER=${STOP_AFTER:-}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
 export PYTHONPATH=/tmp/site:$PWD
 
 chain() {  # what runs detached: every step logs into $W
   local R=resources/logs/world-model-v2/2026-12-06-distill-ensemble D=resources/logs/world-model-v2/2026-12-07-margin-driver
-  local S=models/carracing-controller-distilled k first teacher pids=()
-  local -a firsts=(8500000 8600000 8700000 9500000) teachers=('{}' '{}' '{"alat": 90}' '{"alat": 90}')
-  for k in 0 1 2 3; do
-    first=${firsts[$k]} teacher=${teachers[$k]}
+  local S=models/carracing-controller-distilled k pids=() exports=()
+  local -a firsts teachers
+  read -r -a firsts <<< "$RUN_FIRSTS"
+  for k in $RUN_TEACHERS; do
+    if [ "$k" = shipped ]; then teachers+=('{}'); else teachers+=("{\"alat\": $k}"); fi
+  done
+  for k in "${!firsts[@]}"; do
     [ -f "$W/ens-$k/carracing-controller-distilled/card.json" ] && continue  # done before (a resumed CPU chain)
     python3 scripts/racing_distill.py --student-hidden 64 --init-student "$R/session26-round6" \
-      --replay "$R/session26-run" 9200000 24 --beta0 0.25 --out "$W/run-$k" --rounds 6 --tracks 32 --first "$first" \
-      --valid 16 --batch 4 --workers "$RUN_WORKERS" --fit-steps 4000 --teacher "$teacher" > "$W/run-$k.txt" 2>&1 &
+      --replay "$R/session26-run" 9200000 24 --beta0 0.25 --out "$W/run-$k" --rounds 6 --tracks 32 \
+      --first "${firsts[$k]}" --valid 16 --batch 4 --workers "$RUN_WORKERS" --fit-steps 4000 \
+      --teacher "${teachers[$k]}" > "$W/run-$k.txt" 2>&1 &
     pids+=($!)
     [ -n "$SEQUENTIAL" ] && { wait $! || echo "run $k failed" >> "$W/chain.err"; }
   done
   for pid in "${pids[@]}"; do wait "$pid" || echo "run $pid failed" >> "$W/chain.err"; done
   pids=()
-  for k in 0 1 2 3; do
+  for k in "${!firsts[@]}"; do
+    exports+=("$W/ens-$k/carracing-controller-distilled")
     [ -f "$W/ens-$k/carracing-controller-distilled/card.json" ] && continue
     python3 scripts/racing_distill.py --export-ensemble "$W/run-$k:2" "$W/run-$k:3" "$W/run-$k:4" "$W/run-$k:5" \
       --valid 32 --workers "$RUN_WORKERS" --out "$W/ens-$k" --teacher "${teachers[$k]}" > "$W/ens-$k.txt" 2>&1 &
@@ -44,37 +55,31 @@ chain() {  # what runs detached: every step logs into $W
     [ -n "$SEQUENTIAL" ] && { wait $! || echo "export $k failed" >> "$W/chain.err"; }
   done
   for pid in "${pids[@]}"; do wait "$pid" || echo "export $pid failed" >> "$W/chain.err"; done
-  python3 "$D/swap_driver.py" "$W"/ens-{0,1,2,3}/carracing-controller-distilled "$S" "$W/cand-d" \
-    --average-with-donor --donor-runs 2 > "$W/swap.txt" 2>&1 || return 1
+  python3 "$D/swap_driver.py" "${exports[@]}" "$S" "$W/$CAND" \
+    --average-with-donor --donor-runs "$DONOR_RUNS" > "$W/swap.txt" 2>&1 || return 1
+  [ "$STOP_AFTER" = swap ] && return 0
   python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
-    --workers "$WORKERS" "$S" "$W/cand-d/carracing-controller-distilled" > "$W/select.json" 2> "$W/select.log" || return 1
-  # the declared rule: against the shipped driver on these tracks, a smaller std, a mean at most 2.0 below and no
-  # more episodes under 800
-  python3 - "$W/select.json" > "$W/decision.txt" <<'PY' || return 1
-import json, sys
-import numpy as np
-r = [np.asarray(x, float) for x in json.load(open(sys.argv[1]))["returns"]]
-ship, d = r
-ok = d.std() < ship.std() and d.mean() >= ship.mean() - 2.0 and (d < 800).sum() <= (ship < 800).sum()
-print(f"D {d.mean():.1f} ± {d.std():.1f}, {(d < 800).sum()} under 800, min {d.min():.1f}; shipped {ship.mean():.1f} ± "
-      f"{ship.std():.1f}, {(ship < 800).sum()}, min {ship.min():.1f}: {'passes' if ok else 'fails'}")
-PY
+    --workers "$WORKERS" "$S" "$W/$CAND/carracing-controller-distilled" > "$W/select.json" 2> "$W/select.log" || return 1
+  # the declared rule (common.sh): against the shipped driver on these tracks, a smaller std, a mean at most 2.0
+  # below and no more episodes under 800
+  spread_rule "$W/select.json" "$CAND" > /dev/null 2> "$W/decision.txt" || return 1
   grep -q passes "$W/decision.txt" || return 0  # failed: no test set is driven
   for base in 1000000 7000000; do
     python3 -m gdl_studio bench racing --episodes "$EPISODES" --seed-base "$base" --workers "$WORKERS" \
-      --controller "$W/cand-d/carracing-controller-distilled" --json > "$W/test-$base.json" 2> "$W/test-$base.log"
+      --controller "$W/$CAND/carracing-controller-distilled" --json > "$W/test-$base.json" 2> "$W/test-$base.log"
   done
 }
 
 snapshot() {
   tar czf "$OUT/more-runs.tgz" -C "$W" --exclude='*.npy' . 2>/dev/null
-  for k in 0 1 2 3; do tail -n 2 "$W/run-$k.txt" 2>/dev/null | cut -c1-200; done
+  local f
+  for f in "$W"/run-*.txt; do tail -n 2 "$f" 2>/dev/null | cut -c1-200; done
   cat "$W/chain.err" "$W/swap.txt" 2>/dev/null; tail -n 3 "$W/select.log" 2>/dev/null; cat "$W/decision.txt" 2>/dev/null
   stock_summary "$W"/test-*.json
 }
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W WORKERS SELECT_FIRST SELECT EPISODES RUN_WORKERS SEQUENTIAL
+  export W WORKERS SELECT_FIRST SELECT EPISODES RUN_WORKERS SEQUENTIAL RUN_FIRSTS RUN_TEACHERS DONOR_RUNS CAND STOP_AFTER
 fi
 detach_or_wait "$@"
