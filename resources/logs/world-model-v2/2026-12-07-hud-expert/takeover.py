@@ -34,25 +34,30 @@ def _init() -> None:
     _W["wm"] = load_world_model_from(resolve_world("carracing-controller").models_dir())
 
 
-def episode(task: tuple[str, int]) -> tuple[float, int]:
-    from racing_distill import TEACHER, Teacher
+def take_the_wheel(wm, ctrl: Path, seed: int, teacher_p: dict) -> tuple[float, int, int, list[int]]:
+    """One episode on track ``seed``: the driver ``ctrl`` drives, a person steers hard left with gas 0.3 over steps
+    100-139 and lets go. Returns the return, the wrong-way steps after the hand-back (velocity against the track's
+    direction at the nearest tile, speed over 5), the steps the expert drove after it and the nearest tile each step
+    (a ``racing_distill.Teacher`` with ``teacher_p`` only finds that tile). ``probe_swerve.py`` prints one track."""
+    from racing_distill import Teacher
 
     from gdl_studio.racing.agent import BatchAgent
     from gdl_studio.racing.fast_env import make_env
     from gdl_studio.racing.models_io import controller_params
 
-    ctrl, seed = task
-    params, _ = controller_params(Path(ctrl))
+    params, _ = controller_params(ctrl)
     env = make_env()
     obs = env.reset(seed=seed)[0]
-    teacher = Teacher(env, TEACHER)  # only to find the nearest tile
-    agent = BatchAgent(_W["wm"].vae, _W["wm"].mdn, params[None])
-    total, wrong = 0.0, 0
+    teacher = Teacher(env, teacher_p)
+    agent = BatchAgent(wm.vae, wm.mdn, params[None])
+    total, wrong, expert, tiles = 0.0, 0, 0, []
     for step in range(1000):
         teacher.act()
         a = agent.policy(agent.features(obs[None]))[0]
         if 100 <= step < 140:
             a = np.array([-1.0, 0.3, 0.0], np.float32)
+        elif agent.expert is not None and agent.expert[0]:
+            expert += 1
         agent.advance(a[None])
         vel = np.array(env.unwrapped.car.hull.linearVelocity)
         i = int(teacher.i)
@@ -60,9 +65,17 @@ def episode(task: tuple[str, int]) -> tuple[float, int]:
         wrong += int(step >= 140 and np.linalg.norm(vel) > 5 and tangent @ vel < 0)
         obs, r, term, trunc, _ = env.step(a)
         total += float(r)
+        tiles.append(i)
         if term or trunc:
             break
     env.close()
+    return total, wrong, expert, tiles
+
+
+def episode(task: tuple[str, int]) -> tuple[float, int]:
+    from racing_distill import TEACHER
+
+    total, wrong, _, _ = take_the_wheel(_W["wm"], Path(task[0]), task[1], TEACHER)
     return total, wrong
 
 
