@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gdl_studio import areas
+from gdl_studio.core.area import Deferred
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,12 +30,23 @@ def test_fine_tune_functions_are_the_areas_own():
     from gdl_studio.music import finetune as music_finetune
     from gdl_studio.racing import finetune as racing_finetune
 
-    # the area's function calls its module's finetune: same code object reached
+    # the area's function is its own module's finetune, imported when first called
     for family, module in (("music", music_finetune), ("ink", ink_finetune), ("controller", racing_finetune)):
-        assert family_function(family).__module__ == f"gdl_studio.{areas.finetune_area(family).name}.area"
-        assert callable(module.finetune)
+        function = family_function(family)
+        assert isinstance(function, Deferred)
+        assert function.resolve() is module.finetune
     with pytest.raises(ValueError, match="unknown family"):
         family_function("poetry")
+
+
+def test_every_deferred_function_of_an_area_resolves():
+    for area in areas.AREAS:
+        deferred = [v for v in vars(area).values() if isinstance(v, Deferred)]
+        assert {d.target.split(":")[0].split(".")[1] for d in deferred} == {area.name}
+        for d in deferred:
+            assert callable(d.resolve()), d.target
+    with pytest.raises(AttributeError):
+        Deferred("gdl_studio.ink.models_io:no_such_function").resolve()
 
 
 def test_racing_area_names_match_its_models_io():

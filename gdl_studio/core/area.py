@@ -6,11 +6,12 @@ its card's family, the models a panel's picker offers, the fine-tune function a 
 job runs in its child process, the model a fine-tune starts from, the CLI commands.
 
 An ``area.py`` imports nothing heavy (no torch, no Qt): its functions import their area's
-modules when called, so that ``gdl-studio --help`` stays instant.
+modules when called (:class:`Deferred`), so that ``gdl-studio --help`` stays instant.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,23 @@ if TYPE_CHECKING:
     from gdl_studio.core.finetuning import FinetuneSpec
 
 FinetuneFunction = Callable[["FinetuneSpec", Callable[[Any], None], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A function named ``"package.module:function"``, imported only when first called: an area's ``load``,
+    ``finetune`` … without importing torch when the app or the CLI starts."""
+
+    target: str
+
+    def resolve(self) -> Callable[..., Any]:
+        """The function itself (importing its module)."""
+        module, _, name = self.target.partition(":")
+        function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
 
 
 @dataclass(frozen=True)

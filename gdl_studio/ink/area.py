@@ -3,43 +3,18 @@ imported until a function is called."""
 
 from __future__ import annotations
 
-from gdl_studio.core.area import Area
-
-
-def _load(name: str):
-    from gdl_studio.ink.models_io import load
-
-    return load(name)
-
-
-def _choices() -> list[tuple[str, str]]:
-    from gdl_studio.ink.models_io import ink_model_choices
-
-    return ink_model_choices()
-
-
-def _finetune(spec, report, control) -> dict:
-    from gdl_studio.ink.finetune import finetune
-
-    return finetune(spec, report, control)
-
-
-def _register(commands) -> None:
-    from gdl_studio.ink.cli import register
-
-    register(commands)
-
+from gdl_studio.core.area import Area, Deferred
 
 AREA = Area(
     name="ink",
     card_families=("ink",),
-    load=_load,
-    choices=_choices,
+    load=Deferred("gdl_studio.ink.models_io:load"),
+    choices=Deferred("gdl_studio.ink.models_io:ink_model_choices"),
     finetune_family="ink",
     finetune_title="Handwriting (Sketch)",
-    finetune=_finetune,
+    finetune=Deferred("gdl_studio.ink.finetune:finetune"),
     default_base="ink-vrnn",
     base_families=("ink",),
     finetune_inputs="SVG drawings (*.svg)",
-    register_cli=_register,
+    register_cli=Deferred("gdl_studio.ink.cli:register"),
 )

@@ -4,16 +4,10 @@ or a personal (fine-tuned) one."""
 
 from __future__ import annotations
 
-from gdl_studio.core.area import Area
+from gdl_studio.core.area import Area, Deferred
 
 SHIPPED_CONTROLLER = "carracing-controller"  # = models_io.CONTROLLER_NAME (kept light here)
 CONTROLLER_FAMILY = "world-model/controller"  # = models_io.FAMILY_CONTROLLER
-
-
-def _load(name: str):
-    from gdl_studio.racing.models_io import load
-
-    return load(name)
 
 
 def _choices() -> list[tuple[str, str]]:
@@ -42,29 +36,17 @@ def _searchable(card) -> bool:
     return card.architecture.get("kind", "linear") == "linear"
 
 
-def _finetune(spec, report, control) -> dict:
-    from gdl_studio.racing.finetune import finetune
-
-    return finetune(spec, report, control)
-
-
-def _register(commands) -> None:
-    from gdl_studio.racing.cli import register
-
-    register(commands)
-
-
 AREA = Area(
     name="racing",
     card_families=("world-model",),
-    load=_load,
+    load=Deferred("gdl_studio.racing.models_io:load"),
     choices=_choices,
     finetune_family="controller",
     finetune_title="Driving (Dream controller)",
-    finetune=_finetune,
+    finetune=Deferred("gdl_studio.racing.finetune:finetune"),
     default_base=SHIPPED_CONTROLLER,
     base_families=(CONTROLLER_FAMILY,),
     finetune_inputs="",
-    register_cli=_register,
+    register_cli=Deferred("gdl_studio.racing.cli:register"),
     base_filter=_searchable,
 )
