@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gdl_studio.live.event_ring import EventRing
 from gdl_studio.live.scheduler import DRUM_CHANNEL, channel_for_track
 
 RING_SIZE = 4096
@@ -485,12 +486,8 @@ class FluidInstrument:
         n = self.blocksize
         self._buf = np.zeros((n, 2), dtype=np.float32)
         self._buf_ptr = ctypes.c_void_p(self._buf.ctypes.data)
-        self._ring = np.zeros((RING_SIZE, 3), dtype=np.int32)
-        self._write = 0
-        self._read = 0
-        self._producer_lock = threading.Lock()
+        self._ring = EventRing(RING_SIZE)
         self.blocks = 0
-        self.dropped = 0
         self._closed = False
         self._pos = 0  # frames of the current block rendered so far (render_timed)
         self._frames = n
@@ -555,16 +552,7 @@ class FluidInstrument:
         b2 = int(data[2]) if len(data) > 2 else 0
         if b0 & 0xF0 == 0xC0 and (b0 & 15) != DRUM_CHANNEL:
             b1 = self.resolve_program(b1)[0]
-        with self._producer_lock:
-            w = self._write
-            if w - self._read >= RING_SIZE:  # audio side stalled: drop the event
-                self.dropped += 1
-                return
-            row = self._ring[w % RING_SIZE]
-            row[0] = b0
-            row[1] = b1
-            row[2] = b2
-            self._write = w + 1
+        self._ring.push(b0, b1, b2)  # dropped (and counted) if the audio side stalled
 
     def note_on(self, pitch: int, velocity: int = 100, channel: int = 0) -> None:
         self.send((0x90 | channel, pitch, velocity))
@@ -610,13 +598,10 @@ class FluidInstrument:
         elif b0 == 0xFF:  # system reset
             lib.system_reset(synth)
 
-    def _drain(self) -> None:
-        r, w, ring = self._read, self._write, self._ring
-        while r < w:
-            row = ring[r % RING_SIZE]
-            self._apply(int(row[0]), int(row[1]), int(row[2]))
-            r += 1
-        self._read = r
+    @property
+    def dropped(self) -> int:
+        """Messages lost because the audio side stalled (the ring was full)."""
+        return self._ring.dropped
 
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (frames × 2, float32) with the next block; the audio callback.
@@ -627,8 +612,8 @@ class FluidInstrument:
         if self._closed or out.shape[0] != self.blocksize:
             out.fill(0.0)
             return
-        if self._read != self._write:
-            self._drain()
+        if self._ring.pending:
+            self._ring.drain(self._apply)
         self.lib.write_float(self._synth, self.blocksize, self._buf_ptr, 0, 2, self._buf_ptr, 1, 2)
         if out.shape[1] == 2:
             np.copyto(out, self._buf)
@@ -649,8 +634,8 @@ class FluidInstrument:
         if self._closed or out.shape[0] != n:
             out.fill(0.0)
             return
-        if self._read != self._write:
-            self._drain()  # untimed messages (send) first, at the block start
+        if self._ring.pending:
+            self._ring.drain(self._apply)  # untimed messages (send) first, at the block start
         self._pos = 0
         self._frames = n
         queue._run_cycle(start, period, n, self._timed_write)

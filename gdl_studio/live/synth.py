@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gdl_studio.live.event_ring import EventRing
 from gdl_studio.live.timed import BlockClock, TimedQueue
 
 if TYPE_CHECKING:
@@ -92,10 +93,7 @@ class PolySynth:
         self._mono = np.zeros(n)
         self._mono_c = self._mono[:, None]
         # event ring (raw MIDI bytes)
-        self._ring = np.zeros((RING_SIZE, 3), dtype=np.int32)
-        self._write = 0
-        self._read = 0
-        self._producer_lock = threading.Lock()
+        self._ring = EventRing(RING_SIZE)
         self.blocks = 0
         self._any_active = False
 
@@ -105,15 +103,7 @@ class PolySynth:
         b0 = int(data[0])
         b1 = int(data[1]) if len(data) > 1 else 0
         b2 = int(data[2]) if len(data) > 2 else 0
-        with self._producer_lock:
-            w = self._write
-            if w - self._read >= RING_SIZE:  # audio side stalled: drop the event
-                return
-            row = self._ring[w % RING_SIZE]
-            row[0] = b0
-            row[1] = b1
-            row[2] = b2
-            self._write = w + 1
+        self._ring.push(b0, b1, b2)  # dropped if the audio side stalled
 
     def note_on(self, pitch: int, velocity: int = 100, channel: int = 0) -> None:
         self.send((0x90 | channel, pitch, velocity))
@@ -178,16 +168,6 @@ class PolySynth:
         elif status == 0xB0 and (b1 == 123 or b1 == 120):
             self._release_all(hard=b1 == 120)
 
-    def _drain(self) -> None:
-        r = self._read
-        w = self._write
-        ring = self._ring
-        while r < w:
-            row = ring[r % RING_SIZE]
-            self._apply(int(row[0]), int(row[1]), int(row[2]))
-            r += 1
-        self._read = r
-
     def _timed_write(self, off: int, msg) -> None:
         size = len(msg)
         self._apply(msg[0], msg[1] if size > 1 else 0, msg[2] if size > 2 else 0)
@@ -205,11 +185,11 @@ class PolySynth:
         if out.shape[0] != self.blocksize:
             out.fill(0.0)
             return
-        if not self._any_active and self._read == self._write:
+        if not self._any_active and not self._ring.pending:
             out.fill(0.0)  # silent and nothing to start: skip the work
             self.blocks += 1
             return
-        self._drain()
+        self._ring.drain(self._apply)
         n = self.blocksize
         # envelope: move each level towards its target by at most rate·n, linearly over the block
         np.subtract(self._target, self._level, out=self._d)
