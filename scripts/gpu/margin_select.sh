@@ -6,16 +6,18 @@
 # each). Detached; poll $OUT/margin.txt for "done". Run from the repository root with .whl/ and runs/cand-* carried.
 # Never run: the lent machine refused all four calls of session 41, so the same `score` command ran on this machine's 2
 # cores (--workers 2; the log folder's README gives it).
+# Session 43 (2026-12-07-more-runs-2/README.md): one candidate, on the tracks it declared:
+#   CANDS=runs/mr2/cand-e/carracing-controller-distilled SELECT_FIRST=6009296 bash scripts/gpu/margin_select.sh
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} S=models/carracing-controller-distilled SELECT_FIRST=${SELECT_FIRST:-6007248}
-A=runs/cand-a/carracing-controller-distilled B=runs/cand-b/carracing-controller-distilled
+CANDS=${CANDS:-runs/cand-a/carracing-controller-distilled runs/cand-b/carracing-controller-distilled}
 prepare_once > /dev/null 2>&1 || { echo "setup failed"; echo done; exit 1; }
 export PYTHONPATH=/tmp/site:$PWD
-python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks 512 --workers 16 $S $A $B \
+python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks 512 --workers 16 $S $CANDS \
   > "$OUT/select.json" 2> "$OUT/select.log"
 echo "selected"; tail -4 "$OUT/select.log"
-CHOSEN=$(spread_rule "$OUT/select.json" "$A" "$B")  # the declared rule (common.sh)
+CHOSEN=$(spread_rule "$OUT/select.json" $CANDS)  # the declared rule (common.sh)
 echo "chosen: $CHOSEN"
 if [ "$CHOSEN" != none ]; then
   for base in 1000000 7000000; do
