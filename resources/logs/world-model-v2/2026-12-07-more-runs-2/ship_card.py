@@ -9,8 +9,8 @@ runs' real env steps and seconds are read from their logs kept here (``run-K-log
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 import sys
 from pathlib import Path
 
@@ -23,16 +23,6 @@ RUNS = {  # run K: its teacher and training tracks (README.md)
 }
 
 
-def _session42_ship_card():
-    """Session 42's ship_card.py: it loads session 41's (``swapped_driver_card``, ``install``)."""
-    path = HERE.parent / "2026-12-07-more-runs" / "ship_card.py"
-    spec = importlib.util.spec_from_file_location("more_runs_ship_card", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def last_round(k: int) -> dict:
     """Run k's last logged round: its cumulative env steps and seconds."""
     return json.loads((HERE / f"run-{k}-log.jsonl").read_text().strip().splitlines()[-1])
@@ -40,7 +30,8 @@ def last_round(k: int) -> dict:
 
 def main() -> int:
     src, test_a, test_b = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    shared = _session42_ship_card()._margin_driver_ship_card()
+    # session 42's ship_card.py loads session 41's (swapped_driver_card, install)
+    shared = runpy.run_path(str(HERE.parent / "2026-12-07-more-runs" / "ship_card.py"))["_margin_driver_ship_card"]()
     rounds = {k: last_round(k) for k in RUNS}
     card, old = shared.swapped_driver_card(
         src,
