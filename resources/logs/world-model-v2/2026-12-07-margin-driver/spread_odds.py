@@ -1,7 +1,8 @@
 """How likely a driver meets point 5's 906 ± ≤ 30 on a random set of 100 tracks: its returns on fresh 512-track
 selection sets (the selection's fast renderer) pooled, and 100-track sets drawn from them with replacement (20,000
 draws, seed 0). The driver shipped in sessions 39–41 on the six sets of sessions 40–41 (3,072 tracks); candidate C,
-shipped after them, on its one selection set (512 tracks); C and candidate D (session 42) on D's selection set.
+shipped after them, on its one selection set (512 tracks); C and candidate D (session 42) on D's selection set; D
+on both its selection set and session 43's (1,024 tracks); candidate E (session 43) on its one selection set.
 
     python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
 """
@@ -25,6 +26,7 @@ SETS = [
 SHIPPED = "models/carracing-controller-distilled"  # in these files: the driver shipped before candidate C
 CANDIDATE_C = ("2026-12-07-margin-driver/select-6008272.json", "runs/cand-c/carracing-controller-distilled")
 SESSION_42 = ("2026-12-07-more-runs/select-6008784.json", "/work/main/runs/mr/cand-d/carracing-controller-distilled")
+SESSION_43 = ("2026-12-07-more-runs-2/select-6009296.json", "runs/mr2/cand-e/carracing-controller-distilled")
 
 
 def odds(label: str, r: np.ndarray) -> None:
@@ -57,6 +59,12 @@ def main() -> int:
     s = json.loads((LOGS / SESSION_42[0]).read_text())  # C shipped, then D, on D's selection set
     for label, name in (("C on session 42's selection set", SHIPPED), ("D", SESSION_42[1])):
         odds(label, np.asarray(s["returns"][s["controllers"].index(name)], float))
+    d42 = np.asarray(s["returns"][s["controllers"].index(SESSION_42[1])], float)
+    s = json.loads((LOGS / SESSION_43[0]).read_text())  # D shipped, then E, on E's selection set
+    d43 = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+    odds("D on session 43's selection set", d43)
+    odds("D on both its own and session 43's selection sets", np.concatenate([d42, d43]))
+    odds("E", np.asarray(s["returns"][s["controllers"].index(SESSION_43[1])], float))
     return 0
 
 
