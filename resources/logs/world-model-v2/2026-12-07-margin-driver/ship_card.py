@@ -9,6 +9,7 @@ stock scores (``gdl-studio bench racing --json`` output), the compute and the dr
 from __future__ import annotations
 
 import json
+import runpy
 import sys
 from pathlib import Path
 
@@ -19,21 +20,10 @@ MODELS = HERE.parents[3] / "models"
 NAME = "carracing-controller-distilled"
 
 
-def _pixel_gate_ship_card():
-    """Session 39's ship_card.py (the same card layout): its ``stock`` reads a ``bench racing --json`` score, its
-    ``selection_rows`` states the selection and its ``install`` writes the model."""
-    import importlib.util
-
-    path = HERE.parent / "2026-12-07-pixel-gate" / "ship_card.py"
-    spec = importlib.util.spec_from_file_location("pixel_gate_ship_card", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _pixel_gate_ship_card()
-stock, selection_rows, install = _shared.stock, _shared.selection_rows, _shared.install
+# session 39's ship_card.py (the same card layout): its ``stock`` reads a ``bench racing --json`` score, its
+# ``selection_rows`` states the selection and its ``install`` writes the model
+_shared = runpy.run_path(str(HERE.parent / "2026-12-07-pixel-gate" / "ship_card.py"))
+stock, selection_rows, install = _shared["stock"], _shared["selection_rows"], _shared["install"]
 
 
 def swapped_driver_card(

@@ -30,10 +30,10 @@ def last_round(k: int) -> dict:
 
 def main() -> int:
     src, test_a, test_b = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    # session 42's ship_card.py loads session 41's (swapped_driver_card, install)
-    shared = runpy.run_path(str(HERE.parent / "2026-12-07-more-runs" / "ship_card.py"))["_margin_driver_ship_card"]()
+    # session 41's ship_card.py: swapped_driver_card and install, as session 42's calls them
+    shared = runpy.run_path(str(HERE.parent / "2026-12-07-margin-driver" / "ship_card.py"))
     rounds = {k: last_round(k) for k in RUNS}
-    card, old = shared.swapped_driver_card(
+    card, old = shared["swapped_driver_card"](
         src,
         test_a,
         test_b,
@@ -51,7 +51,7 @@ def main() -> int:
         "driver": old["training_command"].get("driver"),
         "its donor": old["training_command"].get("donor_driver"),
     }
-    shared.install(src, card)
+    shared["install"](src, card)
     return 0
 
 

@@ -9,13 +9,11 @@ scores (``gdl-studio bench racing --json`` output), the compute and the driver i
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODELS = HERE.parents[3] / "models"
-NAME = "carracing-controller-distilled"
 RUNS = {  # the four runs' real env steps (their log.jsonl, last round) and seconds on 2 CPU cores
     "run 0 (alat 105, tracks 8,500,000…)": (390_781, 896.7),
     "run 1 (alat 105, tracks 8,600,000…)": (393_476, 905.3),
@@ -24,21 +22,11 @@ RUNS = {  # the four runs' real env steps (their log.jsonl, last round) and seco
 }
 
 
-def _margin_driver_ship_card():
-    """Session 41's ship_card.py: its ``swapped_driver_card`` completes the card (the same layout as C's) and its
-    ``install`` (session 39's) writes the model."""
-    path = HERE.parent / "2026-12-07-margin-driver" / "ship_card.py"
-    spec = importlib.util.spec_from_file_location("margin_driver_ship_card", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main() -> int:
     src, test_a, test_b = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    shared = _margin_driver_ship_card()
-    card, old = shared.swapped_driver_card(
+    # session 41's ship_card.py: its swapped_driver_card completes the card (C's layout), its install writes the model
+    shared = runpy.run_path(str(HERE.parent / "2026-12-07-margin-driver" / "ship_card.py"))
+    card, old = shared["swapped_driver_card"](
         src,
         test_a,
         test_b,
@@ -53,7 +41,7 @@ def main() -> int:
     # the donor's road driver (two of the six runs) as the card before this one recorded it
     card["data"]["donor_driver"] = old["data"]["driver"]
     card["training_command"]["donor_driver"] = old["training_command"].get("driver")
-    shared.install(src, card)
+    shared["install"](src, card)
     return 0
 
 
