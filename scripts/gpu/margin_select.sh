@@ -6,7 +6,8 @@
 # each). Detached; poll $OUT/margin.txt for "done". Run from the repository root with .whl/ and runs/cand-* carried.
 # Never run: the lent machine refused all four calls of session 41, so the same `score` command ran on this machine's 2
 # cores (--workers 2; the log folder's README gives it).
-# Session 43 (2026-12-07-more-runs-2/README.md): one candidate, on the tracks it declared:
+# Session 43 (2026-12-07-more-runs-2/README.md) called it for one candidate on the tracks it declared, and was refused
+# too; the same `score` command and `spread_rule` ran on 2 cores:
 #   CANDS=runs/mr2/cand-e/carracing-controller-distilled SELECT_FIRST=6009296 bash scripts/gpu/margin_select.sh
 set -u
 . "$(dirname "$0")/common.sh"

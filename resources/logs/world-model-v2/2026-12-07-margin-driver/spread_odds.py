@@ -43,28 +43,31 @@ def odds(label: str, r: np.ndarray) -> None:
     )
 
 
+def returns_of(rel: str, name: str) -> np.ndarray:
+    """Driver ``name``'s returns in the ``racing_value_equiv.py score`` file ``rel``."""
+    s = json.loads((LOGS / rel).read_text())
+    return np.asarray(s["returns"][s["controllers"].index(name)], float)
+
+
 def main() -> int:
     parts = []
     for rel in SETS:
         s = json.loads((LOGS / rel).read_text())
         if "controllers" in s:  # racing_value_equiv.py score
-            r = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+            r = returns_of(rel, SHIPPED)
         else:
             r = np.asarray([v for _, v in sorted(s["returns"]["shipped"].items(), key=lambda kv: int(kv[0]))])
         print(f"{rel}: {r.mean():.1f} ± {r.std():.1f}, {(r < 800).sum()} of {r.size} under 800")
         parts.append(r)
     odds("the driver shipped before C", np.concatenate(parts))
-    s = json.loads((LOGS / CANDIDATE_C[0]).read_text())
-    odds("candidate C", np.asarray(s["returns"][s["controllers"].index(CANDIDATE_C[1])], float))
-    s = json.loads((LOGS / SESSION_42[0]).read_text())  # C shipped, then D, on D's selection set
-    for label, name in (("C on session 42's selection set", SHIPPED), ("D", SESSION_42[1])):
-        odds(label, np.asarray(s["returns"][s["controllers"].index(name)], float))
-    d42 = np.asarray(s["returns"][s["controllers"].index(SESSION_42[1])], float)
-    s = json.loads((LOGS / SESSION_43[0]).read_text())  # D shipped, then E, on E's selection set
-    d43 = np.asarray(s["returns"][s["controllers"].index(SHIPPED)], float)
+    odds("candidate C", returns_of(*CANDIDATE_C))
+    d42 = returns_of(*SESSION_42)  # C shipped, then D, on D's selection set
+    odds("C on session 42's selection set", returns_of(SESSION_42[0], SHIPPED))
+    odds("D", d42)
+    d43 = returns_of(SESSION_43[0], SHIPPED)  # D shipped, then E, on E's selection set
     odds("D on session 43's selection set", d43)
     odds("D on both its own and session 43's selection sets", np.concatenate([d42, d43]))
-    odds("E", np.asarray(s["returns"][s["controllers"].index(SESSION_43[1])], float))
+    odds("E", returns_of(*SESSION_43))
     return 0
 
 
