@@ -8,8 +8,10 @@
 # two test sets (100 stock episodes each), once.
 # Session 43 (2026-12-07-more-runs-2/README.md) ran the same chain with other runs, donor weight and selection tracks:
 #   RUN_FIRSTS="10000000 …" RUN_TEACHERS="shipped … 90 …" DONOR_RUNS=6 CAND=cand-e SELECT_FIRST=6009296 STOP_AFTER=swap
-# (RUN_TEACHERS: "shipped" or a corner limit alat per run; STOP_AFTER=swap ends the chain once the candidate is built,
-# so its selection can run elsewhere.)
+# (RUN_TEACHERS: "shipped", a corner limit alat, or teacher overrides as JSON without spaces per run; STOP_AFTER=swap
+# ends the chain once the candidates are built, so their selection can run elsewhere.)
+# Session 44 (2026-12-07-seen-horizon/README.md): CAND_ALONE names a second candidate whose road driver averages only
+# this chain's runs; the selection then scores the shipped driver, CAND and CAND_ALONE, and spread_rule picks one.
 #   bash scripts/gpu/more_runs.sh start WAIT_SECONDS
 #   bash scripts/gpu/more_runs.sh wait WAIT_SECONDS     # returns early when everything ended
 # Every call snapshots the runs' logs, students, exports, candidate and scores into $OUT/more-runs.tgz (the gathered
@@ -22,7 +24,7 @@ OUT=${OUT:-/tmp/out}
 WORKERS=${WORKERS:-16} SELECT_FIRST=${SELECT_FIRST:-6008784} SELECT=${SELECT:-512} EPISODES=${EPISODES:-100}
 RUN_WORKERS=${RUN_WORKERS:-4} SEQUENTIAL=${SEQUENTIAL:-}  # on a 2-core CPU: RUN_WORKERS=2 WORKERS=2 SEQUENTIAL=1 TINY=1
 RUN_FIRSTS=${RUN_FIRSTS:-8500000 8600000 8700000 9500000} RUN_TEACHERS=${RUN_TEACHERS:-shipped shipped 90 90}
-DONOR_RUNS=${DONOR_RUNS:-2} CAND=${CAND:-cand-d} STOP_AFTER=${STOP_AFTER:-}
+DONOR_RUNS=${DONOR_RUNS:-2} CAND=${CAND:-cand-d} CAND_ALONE=${CAND_ALONE:-} STOP_AFTER=${STOP_AFTER:-}
 mkdir -p "$W" "$OUT"
 prepare_once || exit 1
 export PYTHONPATH=/tmp/site:$PWD
@@ -33,7 +35,11 @@ chain() {  # what runs detached: every step logs into $W
   local -a firsts teachers
   read -r -a firsts <<< "$RUN_FIRSTS"
   for k in $RUN_TEACHERS; do
-    if [ "$k" = shipped ]; then teachers+=('{}'); else teachers+=("{\"alat\": $k}"); fi
+    case "$k" in
+      shipped) teachers+=('{}') ;;
+      '{'*) teachers+=("$k") ;;
+      *) teachers+=("{\"alat\": $k}") ;;
+    esac
   done
   for k in "${!firsts[@]}"; do
     [ -f "$W/ens-$k/carracing-controller-distilled/card.json" ] && continue  # done before (a resumed CPU chain)
@@ -57,16 +63,24 @@ chain() {  # what runs detached: every step logs into $W
   for pid in "${pids[@]}"; do wait "$pid" || echo "export $pid failed" >> "$W/chain.err"; done
   python3 "$D/swap_driver.py" "${exports[@]}" "$S" "$W/$CAND" \
     --average-with-donor --donor-runs "$DONOR_RUNS" > "$W/swap.txt" 2>&1 || return 1
+  local cands=("$CAND")
+  if [ -n "$CAND_ALONE" ]; then
+    python3 "$D/swap_driver.py" "${exports[@]}" "$S" "$W/$CAND_ALONE" >> "$W/swap.txt" 2>&1 || return 1
+    cands+=("$CAND_ALONE")
+  fi
   [ "$STOP_AFTER" = swap ] && return 0
+  local c chosen paths=()
+  for c in "${cands[@]}"; do paths+=("$W/$c/carracing-controller-distilled"); done
   python3 scripts/racing_value_equiv.py score --models models --first "$SELECT_FIRST" --tracks "$SELECT" \
-    --workers "$WORKERS" "$S" "$W/$CAND/carracing-controller-distilled" > "$W/select.json" 2> "$W/select.log" || return 1
+    --workers "$WORKERS" "$S" "${paths[@]}" > "$W/select.json" 2> "$W/select.log" || return 1
   # the declared rule (common.sh): against the shipped driver on these tracks, a smaller std, a mean at most 2.0
-  # below and no more episodes under 800
-  spread_rule "$W/select.json" "$CAND" > /dev/null 2> "$W/decision.txt" || return 1
-  grep -q passes "$W/decision.txt" || return 0  # failed: no test set is driven
+  # below and no more episodes under 800; of several that pass, the smallest std
+  chosen=$(spread_rule "$W/select.json" "${cands[@]}" 2> "$W/decision.txt") || return 1
+  [ "$chosen" = none ] && return 0  # none passed: no test set is driven
+  echo "chosen: $chosen" >> "$W/decision.txt"
   for base in 1000000 7000000; do
     python3 -m gdl_studio bench racing --episodes "$EPISODES" --seed-base "$base" --workers "$WORKERS" \
-      --controller "$W/$CAND/carracing-controller-distilled" --json > "$W/test-$base.json" 2> "$W/test-$base.log"
+      --controller "$W/$chosen/carracing-controller-distilled" --json > "$W/test-$base.json" 2> "$W/test-$base.log"
   done
 }
 
@@ -80,6 +94,7 @@ snapshot() {
 
 if [ "${1:-}" = start ]; then
   nproc
-  export W WORKERS SELECT_FIRST SELECT EPISODES RUN_WORKERS SEQUENTIAL RUN_FIRSTS RUN_TEACHERS DONOR_RUNS CAND STOP_AFTER
+  export W WORKERS SELECT_FIRST SELECT EPISODES RUN_WORKERS SEQUENTIAL RUN_FIRSTS RUN_TEACHERS DONOR_RUNS CAND CAND_ALONE
+  export STOP_AFTER
 fi
 detach_or_wait "$@"

@@ -4,7 +4,9 @@ average) on the road. The card keeps the donor's expert and gate records and nam
 ``--average-with-donor``: the road driver is instead the average of ``DRIVER`` and the donor's own road driver
 (``controller.average_mlps``: one MLP, hidden layers side by side, raw outputs the mean of the two). Several
 ``DRIVER`` folders may come before ``DONOR OUT``; with ``--donor-runs N`` the donor's road driver counts as N runs and
-each ``DRIVER`` as one (weights N/(N+K) and 1/(N+K): session 42 gives every training run the same share).
+each ``DRIVER`` as one (weights N/(N+K) and 1/(N+K): session 42 gives every training run the same share). Several
+``DRIVER`` folders without ``--average-with-donor``: the road driver is their average, one share each, and the donor
+gives only its expert and gate (session 44).
 
     D=resources/logs/world-model-v2/2026-12-07-margin-driver
     python $D/swap_driver.py runs/alat90-ens/carracing-controller-distilled models/carracing-controller-distilled \
@@ -12,6 +14,8 @@ each ``DRIVER`` as one (weights N/(N+K) and 1/(N+K): session 42 gives every trai
     python $D/swap_driver.py $D/alat90-average models/carracing-controller-distilled runs/cand-c --average-with-donor
     python $D/swap_driver.py runs/more-*-ens/carracing-controller-distilled models/carracing-controller-distilled \
         runs/cand-d --average-with-donor --donor-runs 2      # session 42
+    python $D/swap_driver.py runs/vh/ens-*/carracing-controller-distilled models/carracing-controller-distilled \
+        runs/vh/cand-f                                      # session 44
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ def main() -> int:
     args = [a for a in argv if a != "--average-with-donor"]
     average = len(args) < len(argv)
     driver_dirs, donor_dir, out = [Path(a) for a in args[:-2]], Path(args[-2]), Path(args[-1])
-    if not driver_dirs or (len(driver_dirs) > 1 and not average):
-        raise SystemExit("give one DRIVER, or several with --average-with-donor")
+    if not driver_dirs:
+        raise SystemExit("give one DRIVER or more")
     loaded = [controller_params(d) for d in driver_dirs]
     for d, (params, _) in zip(driver_dirs, loaded):
         if gated_units(params) is not None:
@@ -53,6 +57,8 @@ def main() -> int:
     if average:
         n = donor_runs + len(loaded)
         driver = average_mlps([donor_driver] + [p for p, _ in loaded], weights=[donor_runs / n] + [1 / n] * len(loaded))
+    elif len(loaded) > 1:  # these drivers alone, one share each (session 44)
+        driver = average_mlps([p for p, _ in loaded])
     hud = expert_reads_hud(donor)
     flat = pack_gated(driver, expert, off, back, int(enter), int(leave), int(start), hud=hud)
     d = donor_card.data
@@ -60,7 +66,8 @@ def main() -> int:
         "display_name": d["display_name"],
         "data": {
             "driver": ("the average (controller.average_mlps) of the donor's road driver and " if average else "")
-            + (f"(weights: the donor's driver {donor_runs} runs, each of these one) " if len(loaded) > 1 else "")
+            + ("the average (controller.average_mlps, one share each) of " if len(loaded) > 1 and not average else "")
+            + (f"(weights: the donor's driver {donor_runs} runs, each of these one) " if len(loaded) > 1 and average else "")
             + "; ".join(
                 f"{d} (sha256 {read_card(d).data['sha256']}): {c.data['data']['source']}"
                 for d, (_, c) in zip(driver_dirs, loaded)
