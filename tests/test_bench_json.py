@@ -38,3 +38,15 @@ def test_the_table_still_shows_nan():
     out = io.StringIO()
     bench.emit({"a": math.nan}, as_json=False, out=out)
     assert "nan" in out.getvalue().lower()
+
+
+def test_a_long_list_is_whole_in_json_and_summarised_in_the_table():
+    returns = [900.0 + k for k in range(100)]
+    out = io.StringIO()
+    bench.emit({"score": {"returns": returns}}, as_json=True, out=out)
+    assert _strict(out.getvalue())["score.returns"] == returns
+    out = io.StringIO()
+    bench.emit({"score": {"returns": returns, "short": [1, 2]}}, as_json=False, out=out)
+    table = out.getvalue()
+    assert "100 values (900.0, 901.0, 902.0, …; whole with --json)" in table
+    assert "999" not in table and "[1, 2]" in table

@@ -58,7 +58,12 @@ def flatten(results: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+TABLE_LIST_MAX = 8  # a longer list (e.g. every episode's return) is summarised in the table; --json has it whole
+
+
 def _fmt(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and len(value) > TABLE_LIST_MAX:
+        return f"{len(value)} values ({', '.join(_fmt(v) for v in value[:3])}, …; whole with --json)"
     if isinstance(value, float):
         if value != value:
             return "nan"

@@ -125,7 +125,8 @@ def score(
     backend: str = "local",
     address: str | None = None,
 ) -> dict:
-    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3.
+    """Mean ± std return of V+M+C over ``episodes`` fixed tracks of the stock CarRacing-v3, and each episode's return
+    (``returns``, in track order from ``first_seed``).
 
     ``params``: drive with these controller parameters instead of the installed controller;
     ``seed_base``: the first track (the bench's fixed tracks by default; another set checks
@@ -150,7 +151,7 @@ def score(
             results.append(_score_episode(task))
             if n % max(1, episodes // 10) == 0:
                 log(f"  {n}/{episodes} episodes, mean so far {np.mean([r for _, r, _ in results]):.1f}")
-    for _, ret, s in results:
+    for _, ret, s in sorted(results):  # in track order, whatever order the workers finished in
         returns.append(ret)
         steps += s
     arr = np.asarray(returns)
@@ -165,6 +166,7 @@ def score(
         "env_steps": steps,
         "seconds": time.perf_counter() - t0,
         "first_seed": seeds[0],
+        "returns": [round(float(r), 2) for r in returns],  # episode k drove track first_seed + k
     }
 
 

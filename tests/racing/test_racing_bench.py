@@ -39,6 +39,8 @@ def test_bench_score_and_dream_latency_with_tiny_models(tiny_models_dir, capsys)
     result = score(2, str(tiny_models_dir), workers=1, max_steps=10, log=lambda *a: None)
     assert result["episodes"] == 2 and result["env_steps"] == 20
     assert result["std"] >= 0
+    assert len(result["returns"]) == 2  # each episode's return, in track order
+    assert abs(sum(result["returns"]) / 2 - result["mean"]) < 0.01
     lat = dream_latency(load_world_model_from(tiny_models_dir), frames=5)
     assert lat["n"] == 5 and lat["p99"] > 0
 
