@@ -78,7 +78,8 @@ stock_summary() {  # stock_summary FILE…: each non-empty `bench racing --json`
   local f
   for f in "$@"; do [ -s "$f" ] && python3 -c "import json, sys
 d = json.load(open(sys.argv[1]))
-print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f"; done
+print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.') and isinstance(v, (int, float))})" \
+    "$f"; done
 }
 
 spread_rule() {  # spread_rule SELECT_JSON NAME…: the rule of sessions 41–43 on a `racing_value_equiv.py score` file

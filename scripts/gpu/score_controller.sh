@@ -14,7 +14,5 @@ for base in 1000000 7000000; do
   f="$OUT/score-$name-$base"
   python3 -m gdl_studio bench racing --episodes "$episodes" --seed-base "$base" --workers "$workers" \
     --controller "$name" --json > "$f.json" 2> "$f.log" || { tail -n 5 "$f.log"; exit 1; }
-  python3 -c "import json, sys
-d = json.load(open(sys.argv[1]))
-print(sys.argv[1], {k: round(v, 1) for k, v in d.items() if k.startswith('score.')})" "$f.json"
+  stock_summary "$f.json"
 done
