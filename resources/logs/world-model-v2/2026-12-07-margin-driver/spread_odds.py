@@ -2,7 +2,8 @@
 selection sets (the selection's fast renderer) pooled, and 100-track sets drawn from them with replacement (20,000
 draws, seed 0). The driver shipped in sessions 39–41 on the six sets of sessions 40–41 (3,072 tracks); candidate C,
 shipped after them, on its one selection set (512 tracks); C and candidate D (session 42) on D's selection set; D
-on both its selection set and session 43's (1,024 tracks); candidate E (session 43) on its one selection set.
+on both its selection set and session 43's (1,024 tracks); candidate E (session 43) on its one selection set; E on
+session 44's selection set (fresh tracks it was not chosen on), and session 44's candidate F there.
 
     python resources/logs/world-model-v2/2026-12-07-margin-driver/spread_odds.py
 """
@@ -27,6 +28,7 @@ SHIPPED = "models/carracing-controller-distilled"  # in these files: the driver 
 CANDIDATE_C = ("2026-12-07-margin-driver/select-6008272.json", "runs/cand-c/carracing-controller-distilled")
 SESSION_42 = ("2026-12-07-more-runs/select-6008784.json", "/work/main/runs/mr/cand-d/carracing-controller-distilled")
 SESSION_43 = ("2026-12-07-more-runs-2/select-6009296.json", "runs/mr2/cand-e/carracing-controller-distilled")
+SESSION_44 = "2026-12-07-seen-horizon/select-6009808.json"
 
 
 def odds(label: str, r: np.ndarray) -> None:
@@ -67,7 +69,12 @@ def main() -> int:
     d43 = returns_of(SESSION_43[0], SHIPPED)  # D shipped, then E, on E's selection set
     odds("D on session 43's selection set", d43)
     odds("D on both its own and session 43's selection sets", np.concatenate([d42, d43]))
-    odds("E", returns_of(*SESSION_43))
+    e43 = returns_of(*SESSION_43)
+    odds("E", e43)
+    e44 = returns_of(SESSION_44, SHIPPED)  # E shipped; session 44's candidates on fresh tracks
+    odds("E on session 44's selection set", e44)
+    odds("E on both its own and session 44's selection sets", np.concatenate([e43, e44]))
+    odds("candidate F (session 44)", returns_of(SESSION_44, "/work/main/runs/vh/cand-f/carracing-controller-distilled"))
     return 0
 
 
