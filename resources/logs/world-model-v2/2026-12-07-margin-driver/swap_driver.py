@@ -60,14 +60,15 @@ def main() -> int:
     elif len(loaded) > 1:  # these drivers alone, one share each (session 44)
         driver = average_mlps([p for p, _ in loaded])
     hud = expert_reads_hud(donor)
+    several = len(loaded) > 1
     flat = pack_gated(driver, expert, off, back, int(enter), int(leave), int(start), hud=hud)
     d = donor_card.data
     card = {k: d[k] for k in ("world", "task") if k in d} | {
         "display_name": d["display_name"],
         "data": {
             "driver": ("the average (controller.average_mlps) of the donor's road driver and " if average else "")
-            + ("the average (controller.average_mlps, one share each) of " if len(loaded) > 1 and not average else "")
-            + (f"(weights: the donor's driver {donor_runs} runs, each of these one) " if len(loaded) > 1 and average else "")
+            + ("the average (controller.average_mlps, one share each) of " if several and not average else "")
+            + (f"(weights: the donor's driver {donor_runs} runs, each of these one) " if several and average else "")
             + "; ".join(
                 f"{d} (sha256 {read_card(d).data['sha256']}): {c.data['data']['source']}"
                 for d, (_, c) in zip(driver_dirs, loaded)
