@@ -28,7 +28,7 @@ SHIPPED = "models/carracing-controller-distilled"  # in these files: the driver 
 CANDIDATE_C = ("2026-12-07-margin-driver/select-6008272.json", "runs/cand-c/carracing-controller-distilled")
 SESSION_42 = ("2026-12-07-more-runs/select-6008784.json", "/work/main/runs/mr/cand-d/carracing-controller-distilled")
 SESSION_43 = ("2026-12-07-more-runs-2/select-6009296.json", "runs/mr2/cand-e/carracing-controller-distilled")
-SESSION_44 = "2026-12-07-seen-horizon/select-6009808.json"
+SESSION_44 = ("2026-12-07-seen-horizon/select-6009808.json", "/work/main/runs/vh/cand-f/carracing-controller-distilled")
 
 
 def odds(label: str, r: np.ndarray) -> None:
@@ -71,10 +71,10 @@ def main() -> int:
     odds("D on both its own and session 43's selection sets", np.concatenate([d42, d43]))
     e43 = returns_of(*SESSION_43)
     odds("E", e43)
-    e44 = returns_of(SESSION_44, SHIPPED)  # E shipped; session 44's candidates on fresh tracks
+    e44 = returns_of(SESSION_44[0], SHIPPED)  # E shipped; session 44's candidates on fresh tracks
     odds("E on session 44's selection set", e44)
     odds("E on both its own and session 44's selection sets", np.concatenate([e43, e44]))
-    odds("candidate F (session 44)", returns_of(SESSION_44, "/work/main/runs/vh/cand-f/carracing-controller-distilled"))
+    odds("candidate F (session 44)", returns_of(*SESSION_44))
     return 0
 
 

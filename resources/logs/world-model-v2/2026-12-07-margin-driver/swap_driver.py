@@ -54,13 +54,13 @@ def main() -> int:
     driver, driver_card = loaded[0]
     donor, donor_card = controller_params(donor_dir)
     donor_driver, expert, (off, back, enter, leave, start) = split_gated(donor)
+    several = len(loaded) > 1
     if average:
         n = donor_runs + len(loaded)
         driver = average_mlps([donor_driver] + [p for p, _ in loaded], weights=[donor_runs / n] + [1 / n] * len(loaded))
-    elif len(loaded) > 1:  # these drivers alone, one share each (session 44)
+    elif several:  # these drivers alone, one share each (session 44)
         driver = average_mlps([p for p, _ in loaded])
     hud = expert_reads_hud(donor)
-    several = len(loaded) > 1
     flat = pack_gated(driver, expert, off, back, int(enter), int(leave), int(start), hud=hud)
     d = donor_card.data
     card = {k: d[k] for k in ("world", "task") if k in d} | {
