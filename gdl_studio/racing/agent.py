@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gdl_studio.racing.controller import RoadGate, expert_needs_hud, raw_outputs, squash, take_rows, unpack
+from gdl_studio.racing.controller import RoadGate, needs_hud, raw_outputs, squash, take_rows, unpack
 from gdl_studio.racing.preprocess import hud_gauges, preprocess, road_share, to_tensor
 
 
@@ -30,7 +30,7 @@ class BatchAgent:
         self.parts = unpack(params, z_size, self.hidden)
         self.gate = RoadGate(self.parts[2]) if len(self.parts) == 3 else None  # gated controllers' switches
         self.expert: np.ndarray | None = None  # where they are open this step
-        self.reads_hud = expert_needs_hud(self.parts)  # their experts read the HUD gauges
+        self.reads_hud = needs_hud(self.parts)  # their experts or governors read the HUD gauges
         self.hud: np.ndarray | None = None  # this step's gauges (B, 3), when they do
         self.frames = torch.zeros(0)  # the last frames V encoded (B, 3, 64, 64)
         self.batch = len(params)

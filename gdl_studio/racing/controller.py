@@ -24,11 +24,18 @@ An expert may also read the HUD bar below V's crop (:func:`gdl_studio.racing.pre
 wheels' angle, yaw rate; :data:`HUD_INPUTS` more inputs), which tells it whether the car stands, crawls or spins on
 the grass. Its header starts with :data:`GATED_HUD_MAGIC` instead. A dreamt frame has no HUD, so in a dream such an
 expert never drives: its gate still counts the frames, and the driver drives.
+
+A gated controller may also have a **doubt governor** on its road driver (:class:`Governor`; header
+:data:`GOVERNED_MAGIC`, :data:`GOVERNED_HEADER` values). The road driver is an average of several students (each a
+block of ``member_units`` hidden units, :func:`average_mlps`); where they disagree on the steering (:func:`doubt`:
+the standard deviation of the members' raw steer over ``theta``) while the driver drives, the governor lifts the gas
+and, above ``vmin`` on the HUD's speed bar, brakes with at least ``brake``. It reads the HUD, so in a dream (no HUD)
+it does not act.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,29 +72,75 @@ def hidden_units(n_params: int, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> i
 GATED_MAGIC = -7.0  # the first value of a gated controller's flat vector
 GATED_HUD_MAGIC = -8.0  # … of one whose expert also reads the HUD gauges
 GATE_HEADER = 8  # [GATED_MAGIC, driver units, expert units, off, back, enter, leave, start]
+GOVERNED_MAGIC = -9.0  # … of one with a doubt governor (either expert)
+# [GOVERNED_MAGIC, driver units, expert units, off, back, enter, leave, start, member units, theta, brake, vmin,
+#  expert reads the HUD (0 or 1)]
+GOVERNED_HEADER = 13
+GATE_SETTINGS = 5  # off, back, enter, leave, start
 HUD_INPUTS = 3  # preprocess.hud_gauges: [speed, wheel, gyro]
+HUD_SPEED = 0.02  # the speed bar's units per unit of speed (preprocess.hud_gauges)
+
+
+class Governor(NamedTuple):
+    """A gated controller's doubt governor (see the module's docstring): the road driver's members are blocks of
+    ``member_units`` hidden units; above ``theta`` of :func:`doubt` the gas is lifted, and above speed ``vmin`` the
+    brake is at least ``brake``."""
+
+    member_units: int
+    theta: float
+    brake: float
+    vmin: float
+
+
+def _header(flat) -> int:
+    """The header length of a gated controller's flat vector (by its first value), 0 for any other."""
+    if flat.shape[-1] < GATE_HEADER:
+        return 0
+    magic = float(flat[0])
+    if magic in (GATED_MAGIC, GATED_HUD_MAGIC):
+        return GATE_HEADER
+    return GOVERNED_HEADER if magic == GOVERNED_MAGIC and flat.shape[-1] >= GOVERNED_HEADER else 0
 
 
 def gated_param_count(
-    driver_units: int, expert_units: int, z_size: int = Z_SIZE, hidden: int = HIDDEN, hud: bool = False
+    driver_units: int,
+    expert_units: int,
+    z_size: int = Z_SIZE,
+    hidden: int = HIDDEN,
+    hud: bool = False,
+    governed: bool = False,
 ) -> int:
-    """Number of parameters of a gated controller (header and the two MLPs; ``hud``: the expert reads the gauges)."""
+    """Number of parameters of a gated controller (header and the two MLPs; ``hud``: the expert reads the gauges;
+    ``governed``: it has a doubt governor)."""
     expert = mlp_param_count(expert_units, z_size, hidden + HUD_INPUTS * hud)
-    return GATE_HEADER + mlp_param_count(driver_units, z_size, hidden) + expert
+    header = GOVERNED_HEADER if governed else GATE_HEADER
+    return header + mlp_param_count(driver_units, z_size, hidden) + expert
 
 
 def expert_reads_hud(flat) -> bool:
     """Whether a gated controller's flat vector (or its header) has an expert that reads the HUD gauges."""
-    return flat.shape[-1] >= GATE_HEADER and float(flat[0]) == GATED_HUD_MAGIC
+    header = _header(flat)
+    if header == GOVERNED_HEADER:
+        return float(flat[GOVERNED_HEADER - 1]) == 1.0
+    return header == GATE_HEADER and float(flat[0]) == GATED_HUD_MAGIC
+
+
+def governor_of(flat) -> Governor | None:
+    """A gated controller's doubt governor (from its flat vector or header), None if it has none."""
+    if _header(flat) != GOVERNED_HEADER:
+        return None
+    return Governor(int(flat[8]), float(flat[9]), float(flat[10]), float(flat[11]))
 
 
 def gated_units(flat, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple[int, int] | None:
     """(driver units, expert units) if the flat vector ``flat`` (one controller, numpy or torch) is a gated
     controller's, else None; ValueError for a gated header whose length does not match."""
-    if flat.shape[-1] < GATE_HEADER or float(flat[0]) not in (GATED_MAGIC, GATED_HUD_MAGIC):
+    header = _header(flat)
+    if not header:
         return None
     units = int(flat[1]), int(flat[2])
-    if min(units) <= 0 or flat.shape[-1] != gated_param_count(*units, z_size, hidden, expert_reads_hud(flat)):
+    size = gated_param_count(*units, z_size, hidden, expert_reads_hud(flat), header == GOVERNED_HEADER)
+    if min(units) <= 0 or flat.shape[-1] != size:
         try:  # a linear or MLP controller whose first weight happens to be the marker
             hidden_units(int(flat.shape[-1]), z_size, hidden)
             return None
@@ -108,28 +161,39 @@ def pack_gated(
     leave: int = 5,
     start: int = ZOOM_FRAMES,
     hud: bool = False,
+    governor: Governor | None = None,
 ) -> np.ndarray:
     """The flat vector of a gated controller: the MLP ``driver`` on the road, the MLP ``expert`` while the
-    :class:`RoadGate` with these settings is open (``hud``: the expert's inputs are [z, h, the HUD gauges])."""
+    :class:`RoadGate` with these settings is open (``hud``: the expert's inputs are [z, h, the HUD gauges]);
+    ``governor``: a doubt governor on the driver, whose units it must divide into members."""
     driver, expert = (np.asarray(v, np.float64).ravel() for v in (driver, expert))
     u1, u2 = hidden_units(driver.size), hidden_units(expert.size, hidden=HIDDEN + HUD_INPUTS * hud)
     if not (u1 and u2):
         raise ValueError("pack_gated takes two MLP controllers")
     if not (0.0 <= off <= back <= 1.0 and enter >= 1 and leave >= 1 and start >= 0):
         raise ValueError("a road gate needs 0 ≤ off ≤ back ≤ 1, enter and leave ≥ 1 and start ≥ 0")
-    magic = GATED_HUD_MAGIC if hud else GATED_MAGIC
-    return np.concatenate([[magic, u1, u2, off, back, enter, leave, start], driver, expert])
+    gate = [u1, u2, off, back, enter, leave, start]
+    if governor is None:
+        return np.concatenate([[GATED_HUD_MAGIC if hud else GATED_MAGIC, *gate], driver, expert])
+    g = Governor(*governor)
+    if g.member_units < 1 or u1 % g.member_units or u1 // g.member_units < 2:
+        raise ValueError(f"a governor needs the driver's {u1} units in two or more members of equal size")
+    if not (g.theta > 0 and 0.0 <= g.brake <= 1.0 and g.vmin >= 0):
+        raise ValueError("a governor needs theta > 0, 0 ≤ brake ≤ 1 and vmin ≥ 0")
+    head = [GOVERNED_MAGIC, *gate, g.member_units, g.theta, g.brake, g.vmin, float(hud)]
+    return np.concatenate([head, driver, expert])
 
 
 def split_gated(flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A gated controller's flat vector → (the driver's MLP vector, the expert's, the gate settings [off, back,
-    enter, leave, start]): :func:`pack_gated` undone."""
+    enter, leave, start]): :func:`pack_gated` undone (its governor: :func:`governor_of`)."""
     flat = np.asarray(flat, np.float64).ravel()
     units = gated_units(flat)
     if units is None:
         raise ValueError("these are not a gated controller's parameters")
-    k = GATE_HEADER + mlp_param_count(units[0])
-    return flat[GATE_HEADER:k], flat[k:], flat[3:GATE_HEADER]
+    header = _header(flat)
+    k = header + mlp_param_count(units[0])
+    return flat[header:k], flat[k:], flat[3 : 3 + GATE_SETTINGS]
 
 
 class RoadGate:
@@ -155,7 +219,7 @@ class RoadGate:
         if self.open.shape != share.shape:  # the first frame (or a new batch size): a new episode
             self.open, self.count = np.zeros(share.shape, bool), np.zeros(share.shape, np.int64)
             self.frames = np.zeros(share.shape, np.int64)
-        off, back, enter, leave, start = self.settings.T
+        off, back, enter, leave, start = self.settings[:, :GATE_SETTINGS].T
         toward = np.where(self.open, share >= back, share < off) & (self.frames >= start)  # toward flipping
         self.count = np.where(toward, self.count + 1, 0)
         flip = self.count >= np.where(self.open, leave, enter)
@@ -175,16 +239,17 @@ class RoadGate:
 def unpack(params, z_size: int = Z_SIZE, hidden: int = HIDDEN) -> tuple:
     """Flat parameters (B, n) (numpy or torch) → (W (B, 3, in), b (B, 3)) for the linear controller,
     (W₁ (B, units, in), b₁ (B, units), W₂ (B, 3, units), b₂ (B, 3)) for the MLP, and for the gated controller
-    (the driver's parts, the expert's parts, its gate settings (B, 5): [off, back, enter, leave, start]); views, no
-    copies."""
+    (the driver's parts, the expert's parts, its settings (B, 5): [off, back, enter, leave, start], or (B, 9) with a
+    governor: those and [member units, theta, brake, vmin]); views, no copies."""
     n_in = z_size + hidden
     gated = gated_units(params[0], z_size, hidden)
     if gated is not None:
-        k1 = GATE_HEADER + mlp_param_count(gated[0], z_size, hidden)
+        header = _header(params[0])
+        k1 = header + mlp_param_count(gated[0], z_size, hidden)
         return (
-            unpack(params[:, GATE_HEADER:k1], z_size, hidden),
+            unpack(params[:, header:k1], z_size, hidden),
             unpack(params[:, k1:], z_size, hidden + HUD_INPUTS * expert_reads_hud(params[0])),
-            params[:, 3:GATE_HEADER],
+            params[:, 3 : 3 + GATE_SETTINGS + 4 * (header == GOVERNED_HEADER)],
         )
     units = hidden_units(int(params.shape[1]), z_size, hidden)
     if units == 0:
@@ -214,11 +279,57 @@ def expert_needs_hud(parts: tuple) -> bool:
     return len(parts) == 3 and int(parts[1][0].shape[-1]) > int(parts[0][0].shape[-1])
 
 
+def governed(parts: tuple) -> bool:
+    """Whether :func:`unpack`'s parts are gated controllers with a doubt governor (which reads the HUD's speed)."""
+    return len(parts) == 3 and int(parts[2].shape[-1]) > GATE_SETTINGS
+
+
+def needs_hud(parts: tuple) -> bool:
+    """Whether :func:`unpack`'s parts read the HUD gauges (an expert that reads them, or a governor)."""
+    return expert_needs_hud(parts) or governed(parts)
+
+
+def doubt(parts: tuple, x: np.ndarray, member_units: int) -> np.ndarray:
+    """(B,): how much the members of MLP drivers disagree on the steering, for features x (B, in): the standard
+    deviation over the members (blocks of ``member_units`` hidden units, :func:`average_mlps`' layout) of each
+    member's raw steer as it would be alone (its block's share of W₂ times the number of members; the members' own
+    b₂, which the average sums, are left out). ``parts``: :func:`unpack`'s of MLPs."""
+    hid = np.tanh(np.einsum("bij,bj->bi", parts[0], x) + parts[1])
+    b, units = hid.shape
+    k = units // member_units
+    steer = (hid.reshape(b, k, member_units) * parts[2][:, 0, :].reshape(b, k, member_units)).sum(-1) * k
+    return steer.std(axis=1)
+
+
+def _govern(parts: tuple, x: np.ndarray, raw: np.ndarray, expert, hud) -> np.ndarray:
+    """Gated controllers' raw outputs with their governors applied where the driver drives (numpy, HUD given)."""
+    settings = np.asarray(parts[2], np.float64)
+    member, theta, brake, vmin = settings[:, GATE_SETTINGS:].T
+    on = np.zeros(len(x), bool)
+    for m in np.unique(member):  # one member size per batch in practice
+        rows = member == m
+        on[rows] = doubt(take_rows(parts[0], rows), x[rows], int(m)) > theta[rows]
+    if expert is not None:
+        on &= ~np.asarray(expert, bool)
+    if not on.any():
+        return raw
+    raw = raw.copy()
+    raw[on, 1] = -GAS_OFF  # gas (tanh + 1) / 2 ≈ 0
+    fast = on & (np.asarray(hud, np.float64)[:, 0] > HUD_SPEED * vmin)
+    floor = np.arctanh(np.clip(brake, 0.0, 0.999))
+    raw[fast, 2] = np.maximum(raw[fast, 2], floor[fast])
+    return raw
+
+
+GAS_OFF = 20.0  # the raw gas the governor sets: (tanh(−20) + 1) / 2 = 0 in float32
+
+
 def raw_outputs(parts: tuple, x, expert=None, hud=None):
     """The controllers' raw outputs (B, 3) for features x (B, in): ``parts`` from :func:`unpack`, each row its
     own controller. numpy in, numpy out; torch in, torch out. Gated controllers: the expert's outputs on the rows
     where ``expert`` (B,) bool (their :class:`RoadGate`'s) is true, the driver's elsewhere and when it is None; an
-    expert that reads the HUD gauges (:func:`expert_needs_hud`) drives only where ``hud`` (B, 3) is given."""
+    expert that reads the HUD gauges (:func:`expert_needs_hud`) drives only where ``hud`` (B, 3) is given, and a
+    governor (:func:`governed`) acts only where it is given and ``x`` is numpy."""
     einsum: Any
     tanh: Any
     if isinstance(x, np.ndarray):
@@ -229,6 +340,8 @@ def raw_outputs(parts: tuple, x, expert=None, hud=None):
         einsum, tanh = torch.einsum, torch.tanh
     if len(parts) == 3:  # gated
         driver = raw_outputs(parts[0], x)
+        if governed(parts) and hud is not None and isinstance(x, np.ndarray):
+            driver = _govern(parts, x, driver, expert, hud)
         needs_hud = expert_needs_hud(parts)
         if expert is None or not expert.any() or (needs_hud and hud is None):
             return driver
@@ -392,14 +505,21 @@ class GatedController(_FlatController):
             raise ValueError("these are not a gated controller's parameters")
         self.driver_units, self.expert_units = units
         self.hud = expert_reads_hud(flat)  # the expert reads the HUD gauges too
-        driver, expert, settings = unpack(flat[None], self.z_size, self.hidden)
+        self.governor = governor_of(flat)  # a doubt governor on the driver (reads the HUD's speed)
+        self._parts = unpack(flat[None], self.z_size, self.hidden)
+        driver, expert, settings = self._parts
         self._driver, self._expert = (tuple(p[0] for p in parts) for parts in (driver, expert))
-        self.gate = RoadGate(settings[0])
+        self.gate = RoadGate(settings[0, :GATE_SETTINGS])
         self._drove = False
 
     @property
     def reads_frame(self) -> bool:
         return True
+
+    @property
+    def reads_hud(self) -> bool:
+        """Whether :meth:`act` uses ``hud`` (its expert or its governor reads the gauges)."""
+        return self.hud or self.governor is not None
 
     def reset(self) -> None:
         self.gate.reset()
@@ -422,12 +542,20 @@ class GatedController(_FlatController):
         road share of this step's frame (:func:`gdl_studio.racing.preprocess.road_share`), which steps the gate;
         without it the driver drives and the gate keeps its state. ``hud`` (B, 3): the HUD gauges
         (:func:`gdl_studio.racing.preprocess.hud_gauges`), which an expert that reads them needs to drive (without
-        them, as in a dream, the driver drives while the gate is open)."""
+        them, as in a dream, the driver drives while the gate is open) and a governor needs to act."""
         x = features(z, h)
         raw = _mlp_raw(x, *self._driver)
         self._drove = False
+        on = None
         if road is not None:
             on = self.gate.step(road).reshape(x.shape[:-1] + (1,))
+        if self.governor is not None and hud is not None:
+            rows = x.reshape(-1, x.shape[-1])
+            gauges = np.asarray(hud, np.float64).reshape(len(rows), HUD_INPUTS)
+            parts = take_rows(self._parts, np.zeros(len(rows), np.int64))
+            gated = None if on is None else on.reshape(-1)
+            raw = _govern(parts, rows, raw.reshape(len(rows), ACTION_SIZE), gated, gauges).reshape(raw.shape)
+        if on is not None:
             if on.any() and (hud is not None or not self.hud):
                 xe = x
                 if self.hud:

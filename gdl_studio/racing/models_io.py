@@ -208,12 +208,13 @@ def save_mdn(model, directory: str | Path, card: dict[str, Any], fp16: bool = Tr
 
 def controller_architecture(params: np.ndarray) -> dict[str, Any]:
     """The ``architecture`` block of a controller's card, from its flat parameters (linear, MLP or gated)."""
-    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, expert_reads_hud, gated_units, hidden_units
+    from gdl_studio.racing.controller import HIDDEN, Z_SIZE, expert_reads_hud, gated_units, governor_of, hidden_units
 
     flat = np.asarray(params).ravel()
     n = int(flat.size)
     gated = gated_units(flat)
     if gated is not None:
+        governor = governor_of(flat)
         return {
             "kind": "gated",
             "driver_units": gated[0],
@@ -232,6 +233,21 @@ def controller_architecture(params: np.ndarray) -> dict[str, Any]:
                 "rule": "the expert drives from `enter` frames in a row with the share under `off` until `leave` "
                 "frames in a row at `back` or more, never in an episode's first `start` frames; the driver elsewhere",
             },
+            **(
+                {
+                    "governor": {
+                        "member_units": governor.member_units,
+                        "theta": round(governor.theta, 6),
+                        "brake": round(governor.brake, 6),
+                        "vmin": round(governor.vmin, 6),
+                        "rule": "while the driver drives and the standard deviation of its members' raw steer "
+                        "(controller.doubt) is over `theta`: no gas, and above speed `vmin` on the HUD's speed bar "
+                        "a brake of at least `brake`; not in a dream (no HUD)",
+                    }
+                }
+                if governor is not None
+                else {}
+            ),
             "z_size": Z_SIZE,
             "hidden": HIDDEN,
             "action_size": 3,

@@ -393,3 +393,99 @@ def test_the_gate_counts_the_frames_the_person_drives(tiny_world, monkeypatch):
     world = replace(tiny_world, controller=make_controller(steer_only(1.0)))
     list(dream_frames(world, seed=1, max_steps=3, stop_on_done=False))
     assert calls == []
+
+
+def test_a_doubt_governor_lifts_the_gas_and_brakes_where_the_road_drivers_members_disagree(tiny_world, tmp_path):
+    """A gated controller with a governor: where the driver drives and its members' raw steer spreads over theta, the
+    gas is lifted and, above vmin on the HUD's speed bar, the brake is at least the governor's; elsewhere, without the
+    gauges (a dream), or where the expert drives, the actions are the ungoverned ones. Every path agrees: the flat
+    vector's header, the batched agent, the app's object and the saved card."""
+    from gdl_studio.racing.agent import BatchAgent
+    from gdl_studio.racing.controller import (
+        HUD_INPUTS,
+        HUD_SPEED,
+        GatedController,
+        Governor,
+        doubt,
+        gated_param_count,
+        gated_units,
+        governor_of,
+        pack_gated,
+        split_gated,
+    )
+    from gdl_studio.racing.models_io import load_dir, save_controller
+    from gdl_studio.racing.preprocess import hud_gauges
+
+    rng = np.random.default_rng(11)
+    members = [_mlp_params(rng, 4) for _ in range(3)]
+    for m in members:
+        m[-3:] = rng.normal(0, 1, 3)  # each member's own b₂, which the average sums and doubt() leaves out
+    driver, expert = average_mlps(members), _mlp_params(rng, 4)
+    x = rng.normal(0, 1, (3, 288))
+    alone = np.stack([raw_outputs(unpack(np.repeat(m[None], 3, axis=0)), x) - m[-3:] for m in members])
+    spread = alone[:, :, 0].std(axis=0)
+    np.testing.assert_allclose(doubt(unpack(np.repeat(driver[None], 3, axis=0)), x, 4), spread, rtol=1e-9)
+
+    order = np.argsort(spread)
+    theta = float(spread[order[0]] + spread[order[1]]) / 2  # the least doubtful row under it, the other two over
+    gov = Governor(member_units=4, theta=theta, brake=0.4, vmin=30.0)
+    with pytest.raises(ValueError):  # 12 units are not members of 5
+        pack_gated(driver, expert, governor=gov._replace(member_units=5))
+    with pytest.raises(ValueError):  # one member has nothing to disagree with
+        pack_gated(driver, expert, governor=gov._replace(member_units=12))
+    flat = pack_gated(driver, expert, off=0.2, back=0.5, enter=1, leave=3, start=0, governor=gov)
+    assert flat.size == gated_param_count(12, 4, governed=True) and gated_units(flat) == (12, 4)
+    assert governor_of(flat) == gov and governor_of(pack_gated(driver, expert)) is None
+    d_back, e_back, settings = split_gated(flat)
+    np.testing.assert_array_equal(d_back, driver)
+    np.testing.assert_array_equal(e_back, expert)
+    np.testing.assert_array_equal(settings, [0.2, 0.5, 1, 3, 0])
+    with pytest.raises(ValueError):
+        gated_units(flat[:-1])
+
+    d = raw_outputs(unpack(np.repeat(driver[None], 3, axis=0)), x)
+    parts = unpack(np.repeat(flat[None], 3, axis=0))
+    speed = np.array([40.0, 40.0, 40.0])
+    speed[order[2]] = 10.0  # the most doubtful row is slow: no gas, but no brake added
+    hud = np.c_[speed * HUD_SPEED, np.zeros((3, HUD_INPUTS - 1))]
+    np.testing.assert_allclose(raw_outputs(parts, x), d)  # no gauges: as without a governor
+    governed = squash(raw_outputs(parts, x, None, hud))
+    plain = squash(d)
+    calm, fast, slow = order
+    np.testing.assert_allclose(governed[calm], plain[calm], atol=1e-6)
+    assert governed[fast, 1] < 1e-6 and governed[slow, 1] < 1e-6
+    np.testing.assert_allclose(governed[[fast, slow], 0], plain[[fast, slow], 0], atol=1e-6)  # the wheel is kept
+    assert governed[fast, 2] == pytest.approx(max(plain[fast, 2], 0.4), abs=1e-6)
+    assert governed[slow, 2] == pytest.approx(plain[slow, 2], abs=1e-6)
+    on = np.zeros(3, bool)
+    on[fast] = True  # where the expert drives, the governor does not act
+    e = raw_outputs(unpack(np.repeat(expert[None], 3, axis=0)), x)
+    np.testing.assert_allclose(raw_outputs(parts, x, on, hud)[fast], e[fast])
+    out_t = raw_outputs(unpack(torch.from_numpy(np.repeat(flat[None], 3, axis=0))), torch.from_numpy(x), None, hud)
+    np.testing.assert_allclose(out_t.numpy(), d, atol=1e-9)  # the batched dream (torch) is not governed
+
+    c = make_controller(flat)
+    assert isinstance(c, GatedController) and c.governor == gov and c.reads_hud and not c.hud
+    z, h, road = x[:, :32], x[:, 32:], np.ones(3)
+    np.testing.assert_allclose(c.act(z, h, road), plain, atol=1e-6)  # no gauges (a dream's frame)
+    np.testing.assert_allclose(c.act(z, h, road, hud), governed, atol=1e-6)
+    np.testing.assert_allclose(c.act(z[[fast]], h[[fast]], road[[fast]], hud[[fast]]), governed[[fast]], atol=1e-6)
+
+    card = save_controller(flat, tmp_path, {"data": {}, "metrics": {}}, name="carracing-controller-governed-test")
+    g = card.architecture["governor"]
+    assert (g["member_units"], g["brake"], g["vmin"]) == (4, 0.4, 30.0) and g["theta"] == pytest.approx(theta, abs=1e-5)
+    loaded = load_dir(card.directory)
+    assert isinstance(loaded, GatedController) and loaded.governor is not None
+
+    obs = _road_obs([True, True])
+    obs[:, 84:] = 0
+    obs[0, 84:, 12:14] = 255  # a full speed bar on the first car's HUD, none on the second's
+    gauges = np.stack([hud_gauges(o) for o in obs])
+    assert gauges[0, 0] > HUD_SPEED * gov.vmin and gauges[1, 0] == 0.0
+    params = loaded.get_params()
+    agent = BatchAgent(tiny_world.vae, tiny_world.mdn, np.repeat(params[None], 2, axis=0))
+    assert agent.reads_hud
+    loaded.reset()
+    feats = agent.features(obs)
+    np.testing.assert_allclose(agent.policy(feats), loaded.act(feats[:, :32], feats[:, 32:], road[:2], gauges), atol=1e-6)
+    assert agent.hud is not None
