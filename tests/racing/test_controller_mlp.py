@@ -487,5 +487,7 @@ def test_a_doubt_governor_lifts_the_gas_and_brakes_where_the_road_drivers_member
     assert agent.reads_hud
     loaded.reset()
     feats = agent.features(obs)
-    np.testing.assert_allclose(agent.policy(feats), loaded.act(feats[:, :32], feats[:, 32:], road[:2], gauges), atol=1e-6)
+    np.testing.assert_allclose(
+        agent.policy(feats), loaded.act(feats[:, :32], feats[:, 32:], road[:2], gauges), atol=1e-6
+    )
     assert agent.hud is not None

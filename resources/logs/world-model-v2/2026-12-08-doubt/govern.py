@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the repository root: gdl_studio
-from gdl_studio.racing.controller import Governor, expert_reads_hud, governor_of, pack_gated, split_gated  # noqa: E402
-from gdl_studio.racing.models_io import controller_params, save_controller  # noqa: E402
+from gdl_studio.racing.controller import Governor, expert_reads_hud, governor_of, pack_gated, split_gated
+from gdl_studio.racing.models_io import controller_params, save_controller
 
 NAME = "carracing-controller-distilled"
 WHY = (

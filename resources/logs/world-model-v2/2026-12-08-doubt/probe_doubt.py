@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "scripts"))
-from racing_distill import TEACHER, Teacher  # noqa: E402
+from racing_distill import TEACHER, Teacher
 
-from gdl_studio.racing import controller as C  # noqa: E402
-from gdl_studio.racing.agent import BatchAgent  # noqa: E402
-from gdl_studio.racing.fast_env import make_env  # noqa: E402
-from gdl_studio.racing.models_io import controller_params, load_world_model_from  # noqa: E402
+from gdl_studio.racing import controller as C
+from gdl_studio.racing.agent import BatchAgent
+from gdl_studio.racing.fast_env import make_env
+from gdl_studio.racing.models_io import controller_params, load_world_model_from
 
 
 def member_raw(driver: np.ndarray, x: np.ndarray, units: int = 64) -> np.ndarray:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gdl_studio.racing import controller as C
 from gdl_studio.racing.agent import BatchAgent
 from gdl_studio.racing.fast_env import make_env
 from gdl_studio.racing.models_io import controller_params, load_world_model_from
@@ -66,7 +65,11 @@ def drive(wm, params, seeds, theta, brake, vmin, batch=16):
             agent.keep(np.asarray(keep))
             obs = np.stack(nxt)
         out += tot.tolist()
-        print(f"  {theta} {brake} {vmin}: {s0 + len(ss)}/{len(seeds)} mean {np.mean(out):.1f}", file=sys.stderr, flush=True)
+        print(
+            f"  {theta} {brake} {vmin}: {s0 + len(ss)}/{len(seeds)} mean {np.mean(out):.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
     return out, gov_steps
 
 
@@ -85,8 +88,17 @@ def main() -> int:
         theta, brake, vmin = (float(v) for v in rest[k : k + 3])
         ret, g = drive(wm, params, seeds, theta, brake, vmin)
         r = np.array(ret)
-        row = {"theta": theta, "brake": brake, "vmin": vmin, "mean": r.mean(), "std": r.std(), "min": r.min(),
-               "under800": int((r < 800).sum()), "governed_steps": g, "returns": ret}
+        row = {
+            "theta": theta,
+            "brake": brake,
+            "vmin": vmin,
+            "mean": r.mean(),
+            "std": r.std(),
+            "min": r.min(),
+            "under800": int((r < 800).sum()),
+            "governed_steps": g,
+            "returns": ret,
+        }
         res["runs"].append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "returns"}), file=sys.stderr, flush=True)
         path.write_text(json.dumps(res, indent=1))
