@@ -47,6 +47,10 @@ def main() -> int:
     for label, k in (("this driver", mine), ("the other candidate", other)):
         row = r[k]
         sel[label] = f"{row.mean():.1f} ± {row.std():.1f}, min {row.min():.1f}, {int((row < 800).sum())} under 800"
+    # the governor does not act in a dream (no HUD), so the donor's recorded dream-road figure is this driver's too
+    # (the Dream box shows it from this key)
+    if "dream_road" in old["metrics"]:
+        card["metrics"]["dream_road"] = old["metrics"]["dream_road"]
     shared["install"](src, card)
     return 0
 
