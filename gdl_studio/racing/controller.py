@@ -301,6 +301,9 @@ def doubt(parts: tuple, x: np.ndarray, member_units: int) -> np.ndarray:
     return steer.std(axis=1)
 
 
+GAS_OFF = 20.0  # the raw gas the governor sets: (tanh(−20) + 1) / 2 = 0 in float32
+
+
 def _govern(parts: tuple, x: np.ndarray, raw: np.ndarray, expert, hud) -> np.ndarray:
     """Gated controllers' raw outputs with their governors applied where the driver drives (numpy, HUD given)."""
     settings = np.asarray(parts[2], np.float64)
@@ -319,9 +322,6 @@ def _govern(parts: tuple, x: np.ndarray, raw: np.ndarray, expert, hud) -> np.nda
     floor = np.arctanh(np.clip(brake, 0.0, 0.999))
     raw[fast, 2] = np.maximum(raw[fast, 2], floor[fast])
     return raw
-
-
-GAS_OFF = 20.0  # the raw gas the governor sets: (tanh(−20) + 1) / 2 = 0 in float32
 
 
 def raw_outputs(parts: tuple, x, expert=None, hud=None):
