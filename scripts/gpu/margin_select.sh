@@ -9,6 +9,10 @@
 # Session 43 (2026-12-07-more-runs-2/README.md) called it for one candidate on the tracks it declared, and was refused
 # too; the same `score` command and `spread_rule` ran on 2 cores:
 #   CANDS=runs/mr2/cand-e/carracing-controller-distilled SELECT_FIRST=6009296 bash scripts/gpu/margin_select.sh
+# Session 45 (2026-12-08-doubt/README.md) called it for the two governed candidates and was refused as well; the same
+# `score` command and `spread_rule` ran on 2 cores:
+#   CANDS="runs/gov/cand-g15/carracing-controller-distilled runs/gov/cand-g10/carracing-controller-distilled" \
+#     SELECT_FIRST=6010320 bash scripts/gpu/margin_select.sh
 set -u
 . "$(dirname "$0")/common.sh"
 OUT=${OUT:-/tmp/out} S=models/carracing-controller-distilled SELECT_FIRST=${SELECT_FIRST:-6007248}
