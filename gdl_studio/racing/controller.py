@@ -294,24 +294,35 @@ def doubt(parts: tuple, x: np.ndarray, member_units: int) -> np.ndarray:
     deviation over the members (blocks of ``member_units`` hidden units, :func:`average_mlps`' layout) of each
     member's raw steer as it would be alone (its block's share of W₂ times the number of members; the members' own
     b₂, which the average sums, are left out). ``parts``: :func:`unpack`'s of MLPs."""
-    hid = np.tanh(np.einsum("bij,bj->bi", parts[0], x) + parts[1])
+    return _spread(_hidden(parts, x), parts[2][:, 0, :], member_units)
+
+
+def _hidden(parts: tuple, x: np.ndarray) -> np.ndarray:
+    """MLPs' hidden layer tanh(W₁ x + b₁) (B, units) for features x (B, in); ``parts``: :func:`unpack`'s (numpy)."""
+    return np.tanh(np.einsum("bij,bj->bi", parts[0], x) + parts[1])
+
+
+def _spread(hid: np.ndarray, w2_steer: np.ndarray, member_units: int) -> np.ndarray:
+    """:func:`doubt` from the hidden layer (B, units) and W₂'s steering row (B or 1, units), which broadcasts."""
     b, units = hid.shape
     k = units // member_units
-    steer = (hid.reshape(b, k, member_units) * parts[2][:, 0, :].reshape(b, k, member_units)).sum(-1) * k
+    steer = (hid * w2_steer).reshape(b, k, member_units).sum(-1) * k
     return steer.std(axis=1)
 
 
 GAS_OFF = 20.0  # the raw gas the governor sets: (tanh(−20) + 1) / 2 = 0 in float32
 
 
-def _govern(parts: tuple, x: np.ndarray, raw: np.ndarray, expert, hud) -> np.ndarray:
-    """Gated controllers' raw outputs with their governors applied where the driver drives (numpy, HUD given)."""
-    settings = np.asarray(parts[2], np.float64)
-    member, theta, brake, vmin = settings[:, GATE_SETTINGS:].T
-    on = np.zeros(len(x), bool)
-    for m in np.unique(member):  # one member size per batch in practice
-        rows = member == m
-        on[rows] = doubt(take_rows(parts[0], rows), x[rows], int(m)) > theta[rows]
+def _govern(settings, w2, hid: np.ndarray, raw: np.ndarray, expert, hud) -> np.ndarray:
+    """Gated controllers' raw outputs ``raw`` (B, 3) with their governors applied where the driver drives (numpy, HUD
+    given): ``settings`` (B or 1, 9) from :func:`unpack`, the driver's W₂ (B or 1, 3, units) and its hidden layer
+    ``hid`` (B, units) for this step, already computed for ``raw`` (so the driver's weights are neither copied nor run
+    again)."""
+    rows = len(hid)
+    member, theta, brake, vmin = np.broadcast_to(np.asarray(settings, np.float64)[:, GATE_SETTINGS:], (rows, 4)).T
+    on = np.zeros(rows, bool)
+    for m in np.unique(member):  # one member size per batch in practice: one pass
+        on = np.where(member == m, _spread(hid, w2[:, 0, :], int(m)) > theta, on)
     if expert is not None:
         on &= ~np.asarray(expert, bool)
     if not on.any():
@@ -339,9 +350,12 @@ def raw_outputs(parts: tuple, x, expert=None, hud=None):
 
         einsum, tanh = torch.einsum, torch.tanh
     if len(parts) == 3:  # gated
-        driver = raw_outputs(parts[0], x)
         if governed(parts) and hud is not None and isinstance(x, np.ndarray):
-            driver = _govern(parts, x, driver, expert, hud)
+            hid = _hidden(parts[0], x)  # once, for the driver's outputs and its members' doubt
+            driver = np.einsum("bij,bj->bi", parts[0][2], hid) + parts[0][3]
+            driver = _govern(parts[2], parts[0][2], hid, driver, expert, hud)
+        else:
+            driver = raw_outputs(parts[0], x)
         needs_hud = expert_needs_hud(parts)
         if expert is None or not expert.any() or (needs_hud and hud is None):
             return driver
@@ -544,17 +558,21 @@ class GatedController(_FlatController):
         (:func:`gdl_studio.racing.preprocess.hud_gauges`), which an expert that reads them needs to drive (without
         them, as in a dream, the driver drives while the gate is open) and a governor needs to act."""
         x = features(z, h)
-        raw = _mlp_raw(x, *self._driver)
+        w1, b1, w2, b2 = self._driver
+        hid = np.tanh(x @ w1.T + b1)
+        raw = hid @ w2.T + b2  # _mlp_raw's, its hidden layer kept for the governor
         self._drove = False
         on = None
         if road is not None:
             on = self.gate.step(road).reshape(x.shape[:-1] + (1,))
         if self.governor is not None and hud is not None:
-            rows = x.reshape(-1, x.shape[-1])
-            gauges = np.asarray(hud, np.float64).reshape(len(rows), HUD_INPUTS)
-            parts = take_rows(self._parts, np.zeros(len(rows), np.int64))
+            n = int(np.prod(x.shape[:-1]))
+            gauges = np.asarray(hud, np.float64).reshape(n, HUD_INPUTS)
             gated = None if on is None else on.reshape(-1)
-            raw = _govern(parts, rows, raw.reshape(len(rows), ACTION_SIZE), gated, gauges).reshape(raw.shape)
+            governed_raw = _govern(
+                self._parts[2], w2[None], hid.reshape(n, -1), raw.reshape(n, ACTION_SIZE), gated, gauges
+            )
+            raw = governed_raw.reshape(raw.shape)
         if on is not None:
             if on.any() and (hud is not None or not self.hud):
                 xe = x
